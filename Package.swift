@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "warden",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, imported by exactly one Swift module.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C.
+        .target(name: "WardenCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        // Every read of the audited host goes through HostRoot; one file per probe.
+        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal"], swiftSettings: swiftSettings),
+        .target(name: "OpenSSLSigning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+        .target(name: "Reports", dependencies: ["WardenCore"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "warden",
+            dependencies: [
+                "WardenCore", "HostFacts", "Reports", "OpenSSLSigning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "WardenTestSupport", dependencies: ["WardenCore", "HostFacts"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
+    ]
+)

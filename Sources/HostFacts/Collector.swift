@@ -1,0 +1,39 @@
+public import WardenCore
+
+/// Runs the probes against a root and gathers their facts, the site and the read log into a
+/// `FactSet` (`warden.facts/v1`).
+public enum Collector {
+    public static func collect(root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all) -> FactSet {
+        let weights = WeightDiscovery.locations(root: root, site: site)
+        let context = ProbeContext(root: root, site: site, weights: weights)
+        var facts = FactSet(mode: root.mode)
+        facts["site"] = .value(site?.json ?? .null)
+        facts["weights"] = .value(weights.json)
+        for probe in probes {
+            for (name, fact) in probe.collect(context) {
+                facts[name] = fact
+            }
+        }
+        facts.files = root.log.snapshot
+        return facts
+    }
+}
+
+/// Every probe Warden has, in the order they run.
+public enum ProbeRegistry {
+    public static let all: [any Probe] = [
+        HostIdentityProbe(),
+        SSHDConfigProbe(),
+    ]
+
+    /// Facts that exist without a probe: the site file and the weight locations.
+    public static let builtInFacts: [String: String] = [
+        "site": "the site file as parsed (null without one)",
+        "weights": "the weight locations: the site's registry, or what discovery found",
+    ]
+
+    /// Every fact name a check may use.
+    public static var factNames: Set<String> {
+        Set(all.flatMap(\.produces)).union(builtInFacts.keys)
+    }
+}

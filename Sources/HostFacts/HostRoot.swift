@@ -1,0 +1,282 @@
+internal import Glibc
+public import WardenCore
+internal import Synchronization
+
+/// A failed read of the audited host: the path (as seen inside the root) and the errno.
+public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var message: String
+
+    public init(path: String, errno: Int32, message: String? = nil) {
+        self.path = path
+        self.errno = errno
+        self.message = message ?? String(cString: strerror(errno))
+    }
+
+    public var description: String { "\(path): \(message)" }
+    public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR }
+    public var isPermissionDenied: Bool { errno == EACCES || errno == EPERM }
+}
+
+/// What `stat` says about a path, without the platform types.
+public struct FileInfo: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case regular = "file", directory, symlink, block, character, fifo, socket, unknown
+    }
+
+    public var kind: Kind
+    /// Permission bits, including setuid/setgid/sticky (07777).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: Int64
+    public var device: UInt64
+    public var inode: UInt64
+    /// For block and character devices: the device number they stand for.
+    public var rdevMajor: UInt32
+    public var rdevMinor: UInt32
+
+    init(_ s: stat) {
+        switch s.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        case S_IFBLK: kind = .block
+        case S_IFCHR: kind = .character
+        case S_IFIFO: kind = .fifo
+        case S_IFSOCK: kind = .socket
+        default: kind = .unknown
+        }
+        mode = UInt32(s.st_mode) & 0o7777
+        uid = s.st_uid
+        gid = s.st_gid
+        size = Int64(s.st_size)
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+        rdevMajor = UInt32(truncatingIfNeeded: ((s.st_rdev >> 8) & 0xfff) | ((s.st_rdev >> 32) & ~0xfff))
+        rdevMinor = UInt32(truncatingIfNeeded: (s.st_rdev & 0xff) | ((s.st_rdev >> 12) & ~0xff))
+    }
+}
+
+/// Records every file read during an audit, with its SHA-256, for the facts document.
+public final class ReadLog: Sendable {
+    private let entries = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    func record(_ path: String, _ digest: String) {
+        entries.withLock { $0[path] = digest }
+    }
+
+    public var snapshot: [String: String] { entries.withLock { $0 } }
+}
+
+/// The one seam through which every read of the audited host goes (STYLE.md §3).
+///
+/// Paths are given as the host sees them (`/etc/ssh/sshd_config`) and are resolved inside the
+/// root as chroot would: an absolute symlink target is re-rooted, `..` never climbs above the
+/// root. Reads are bounded, never block on FIFOs or devices, and errors carry the path and errno.
+public struct HostRoot: Sendable {
+    /// The directory on this machine that stands for `/` of the audited host.
+    public let path: String
+    public let log: ReadLog
+
+    /// Ordinary files larger than this are refused (configuration files are far smaller).
+    public static let defaultLimit = 4 << 20
+    /// The most a block-device read may take (LUKS headers live in the first 16 MiB).
+    public static let deviceLimit = 16 << 20
+    /// Symlinks followed in one resolution before giving up (Linux uses 40).
+    static let maxLinks = 40
+
+    /// Opens a root. `path` must be an existing directory; it is made absolute and canonical.
+    public init(_ path: String, log: ReadLog = ReadLog()) throws(HostError) {
+        guard let real = realpath(path, nil) else { throw HostError(path: path, errno: errno) }
+        defer { free(real) }
+        let canonical = String(cString: real)
+        var st = stat()
+        guard lstat(canonical, &st) == 0 else { throw HostError(path: path, errno: errno) }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw HostError(path: path, errno: ENOTDIR) }
+        self.path = canonical
+        self.log = log
+    }
+
+    /// True when auditing the running host (`--root /`).
+    public var isLive: Bool { path == "/" }
+    public var mode: AuditMode { isLive ? .live : .offline }
+
+    /// The path on this machine for an already-resolved path inside the root.
+    public func hostPath(_ resolved: String) -> String {
+        path == "/" ? resolved : path + (resolved == "/" ? "" : resolved)
+    }
+
+    /// Resolves `virtual` inside the root, following symlinks the way the kernel would inside a
+    /// chroot. With `followFinal: false` the last component is not followed (lstat semantics).
+    /// A missing last component is not an error: its resolved path is returned.
+    public func resolve(_ virtual: String, followFinal: Bool = true) throws(HostError) -> String {
+        var pending: [Substring] = virtual.split(separator: "/", omittingEmptySubsequences: true).reversed()
+        var resolved: [Substring] = []
+        var links = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." { _ = resolved.popLast(); continue }
+            let isLast = pending.isEmpty
+            let candidate = resolved + [component]
+            if isLast && !followFinal { resolved = candidate; break }
+            let candidatePath = "/" + candidate.joined(separator: "/")
+            var st = stat()
+            if lstat(hostPath(candidatePath), &st) != 0 {
+                let e = errno
+                if isLast && e == ENOENT { resolved = candidate; break }
+                throw HostError(path: virtual, errno: e)
+            }
+            if st.st_mode & S_IFMT == S_IFLNK {
+                links += 1
+                guard links <= HostRoot.maxLinks else { throw HostError(path: virtual, errno: ELOOP) }
+                let target = try readLinkRaw(candidatePath, reportAs: virtual)
+                if target.hasPrefix("/") { resolved = [] }
+                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
+            } else {
+                if !isLast && st.st_mode & S_IFMT != S_IFDIR { throw HostError(path: virtual, errno: ENOTDIR) }
+                resolved = candidate
+            }
+        }
+        return "/" + resolved.joined(separator: "/")
+    }
+
+    private func readLinkRaw(_ resolvedPath: String, reportAs: String) throws(HostError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(hostPath(resolvedPath), &buffer, Int(PATH_MAX))
+        guard n >= 0 else { throw HostError(path: reportAs, errno: errno) }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The target of a symlink, as written (not resolved).
+    public func readLink(_ virtual: String) throws(HostError) -> String {
+        try readLinkRaw(try resolve(virtual, followFinal: false), reportAs: virtual)
+    }
+
+    /// stat (following symlinks inside the root) or, with `followFinal: false`, lstat.
+    public func info(_ virtual: String, followFinal: Bool = true) throws(HostError) -> FileInfo {
+        let r = try resolve(virtual, followFinal: followFinal)
+        var st = stat()
+        guard lstat(hostPath(r), &st) == 0 else { throw HostError(path: virtual, errno: errno) }
+        return FileInfo(st)
+    }
+
+    public func exists(_ virtual: String) -> Bool {
+        (try? info(virtual)) != nil
+    }
+
+    public func isDirectory(_ virtual: String) -> Bool {
+        (try? info(virtual))?.kind == .directory
+    }
+
+    /// Reads a regular file, at most `limit` bytes (a larger file is an error, not a truncation).
+    /// FIFOs, sockets and devices are refused without blocking. The digest goes into the read log.
+    public func read(_ virtual: String, limit: Int = HostRoot.defaultLimit) throws(HostError) -> [UInt8] {
+        let bytes = try readBounded(virtual, limit: limit, allowDevice: false, truncate: false)
+        log.record(virtual, SHA256.hex(bytes))
+        return bytes
+    }
+
+    /// Reads a text file (invalid UTF-8 is replaced, never trusted to be valid).
+    public func readText(_ virtual: String, limit: Int = HostRoot.defaultLimit) throws(HostError) -> String {
+        String(decoding: try read(virtual, limit: limit), as: UTF8.self)
+    }
+
+    /// Reads the first `count` bytes (at most 16 MiB) of a block device or regular file, for
+    /// on-disk headers. Never more.
+    public func readHead(_ virtual: String, count: Int) throws(HostError) -> [UInt8] {
+        try readBounded(virtual, limit: min(count, HostRoot.deviceLimit), allowDevice: true, truncate: true)
+    }
+
+    private func readBounded(_ virtual: String, limit: Int, allowDevice: Bool, truncate: Bool) throws(HostError) -> [UInt8] {
+        let resolved = try resolve(virtual)
+        let fd = open(hostPath(resolved), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw HostError(path: virtual, errno: errno) }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG || (allowDevice && kind == S_IFBLK) else {
+            throw HostError(path: virtual, errno: EINVAL, message: kind == S_IFDIR ? "is a directory" : "not a regular file (refusing to read it)")
+        }
+        var out: [UInt8] = []
+        let chunk = 65536
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        while out.count <= limit {
+            let want = min(chunk, limit + 1 - out.count)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HostError(path: virtual, errno: errno)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        if out.count > limit {
+            if truncate { return Array(out.prefix(limit)) }
+            throw HostError(path: virtual, errno: EFBIG, message: "larger than the \(limit)-byte limit for this file")
+        }
+        return out
+    }
+
+    /// The names in a directory, sorted, without `.` and `..`; at most `limit` names.
+    public func list(_ virtual: String, limit: Int = 100_000) throws(HostError) -> [String] {
+        let resolved = try resolve(virtual)
+        let fd = open(hostPath(resolved), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
+        guard let dir = fdopendir(fd) else {
+            let e = errno
+            close(fd)
+            throw HostError(path: virtual, errno: e)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+            if names.count > limit { throw HostError(path: virtual, errno: E2BIG, message: "more than \(limit) entries") }
+        }
+        return names.sorted()
+    }
+
+    /// An extended attribute of a path (not following a final symlink), or nil when absent.
+    public func xattr(_ virtual: String, name: String, limit: Int = 65536) throws(HostError) -> [UInt8]? {
+        let resolved = try resolve(virtual, followFinal: false)
+        var buffer = [UInt8](repeating: 0, count: limit)
+        guard let lgetxattr = XattrCall.lgetxattr else { throw HostError(path: virtual, errno: ENOSYS, message: "lgetxattr is not available") }
+        let n = buffer.withUnsafeMutableBytes { lgetxattr(hostPath(resolved), name, $0.baseAddress, limit) }
+        if n < 0 {
+            let e = errno
+            if e == ENODATA || e == ENOTSUP { return nil }
+            throw HostError(path: virtual, errno: e)
+        }
+        return Array(buffer[0..<n])
+    }
+}
+
+/// Joins a directory and a name into a path inside the root.
+public func joinPath(_ dir: String, _ name: String) -> String {
+    dir.hasSuffix("/") ? dir + name : dir + "/" + name
+}
+
+/// glibc's `lgetxattr`, looked up at run time: Swift's Glibc module does not import
+/// <sys/xattr.h>, and Warden adds no C glue of its own.
+enum XattrCall {
+    typealias Function = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int
+
+    struct Holder: @unchecked Sendable { let function: Function? }
+
+    private static let holder: Holder = {
+        // RTLD_DEFAULT is the null handle.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr") else { return Holder(function: nil) }
+        return Holder(function: unsafeBitCast(symbol, to: Function.self))
+    }()
+
+    static var lgetxattr: Function? { holder.function }
+}

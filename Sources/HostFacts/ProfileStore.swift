@@ -1,0 +1,146 @@
+internal import Glibc
+public import WardenCore
+
+/// Warden's own input files (profiles, site files), as opposed to the audited host's files,
+/// which are only ever read through `HostRoot`. Reads are bounded all the same.
+public enum LocalFile {
+    public static let limit = 8 << 20
+
+    /// Reads a file as UTF-8. Missing → `.missing`; unreadable, too large or not UTF-8 → `.malformed`/`.io`.
+    public static func readText(_ path: String, limit: Int = LocalFile.limit) throws(WardenError) -> String {
+        let bytes = try read(path, limit: limit)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: path, "not valid UTF-8") }
+        return text
+    }
+
+    public static func read(_ path: String, limit: Int = LocalFile.limit) throws(WardenError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw WardenError(e == ENOENT ? .missing : .io, file: path, String(cString: strerror(e)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WardenError(.io, file: path, "not a regular file") }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 65536) }
+            if n < 0 { if errno == EINTR { continue }; throw WardenError(.io, file: path, String(cString: strerror(errno))) }
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+            if out.count > limit { throw WardenError(.malformed, file: path, "larger than \(limit) bytes") }
+        }
+        return out
+    }
+
+    /// Writes atomically: a temporary file beside the target, then rename.
+    public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(WardenError) {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+        guard fd >= 0 else { throw WardenError(.io, file: path, String(cString: strerror(errno))) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                unlink(tmp)
+                throw WardenError(.io, file: path, String(cString: strerror(e)))
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0, close(fd) == 0, rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw WardenError(.io, file: path, String(cString: strerror(e)))
+        }
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+    }
+
+    public static func list(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+/// Finds and loads the control catalog and profiles (`Profiles/` in the source tree, or
+/// `share/warden/profiles` beside an installed binary, or `$WARDEN_PROFILES`).
+public struct ProfileStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Locates the built-in profiles: `$WARDEN_PROFILES`, else the first `Profiles` (or
+    /// `share/warden/profiles`) found walking up from the executable's directory.
+    public static func builtIn() throws(WardenError) -> ProfileStore {
+        if let env = getenv("WARDEN_PROFILES").map({ String(cString: $0) }), !env.isEmpty {
+            guard LocalFile.isDirectory(env) else { throw WardenError(.missing, file: env, "WARDEN_PROFILES is not a directory") }
+            return ProfileStore(directory: env)
+        }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        guard n > 0 else { throw WardenError(.missing, "cannot locate the warden executable to find its profiles; set WARDEN_PROFILES") }
+        var dir = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+            dir = String(dir[..<slash])
+            for candidate in [dir + "/Profiles", dir + "/share/warden/profiles"] where LocalFile.isDirectory(candidate + "/controls") {
+                return ProfileStore(directory: candidate)
+            }
+        }
+        throw WardenError(.missing, "cannot find the built-in profiles (Profiles/controls) above the warden executable; set WARDEN_PROFILES")
+    }
+
+    public var controlsDirectory: String { directory + "/controls" }
+
+    /// The ids of the built-in profiles (`sl3`, `sl4`).
+    public var profileIDs: [String] {
+        LocalFile.list(directory).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+    }
+
+    public func catalog(knownFacts: Set<String>) throws(WardenError) -> Catalog {
+        var files: [(path: String, text: String)] = []
+        for name in LocalFile.list(controlsDirectory) where name.hasSuffix(".yaml") {
+            let path = controlsDirectory + "/" + name
+            files.append((path, try LocalFile.readText(path)))
+        }
+        guard !files.isEmpty else { throw WardenError(.missing, file: controlsDirectory, "no control definitions (*.yaml)") }
+        return try Catalog.load(files: files, knownFacts: knownFacts)
+    }
+
+    /// Resolves `name`: a built-in id (`sl4`) or a path to a profile file. A profile's `extends`
+    /// names a built-in id or a path relative to the extending file.
+    public func resolve(_ name: String, catalog: Catalog) throws(WardenError) -> ResolvedProfile {
+        let dir = directory
+        return try ProfileLoader.resolve(name, catalog: catalog) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
+            let path: String
+            if n.contains("/") || n.hasSuffix(".yaml") {
+                if n.hasPrefix("/") || from == nil {
+                    path = n
+                } else {
+                    let base = from!.lastIndex(of: "/").map { String(from![..<$0]) } ?? "."
+                    path = base + "/" + n
+                }
+            } else {
+                path = dir + "/" + n + ".yaml"
+                guard access(path, F_OK) == 0 else {
+                    throw WardenError(.missing, "no built-in profile '\(n)' (known: \(LocalFile.list(dir).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.joined(separator: ", ")))")
+                }
+            }
+            return (path, try LocalFile.readText(path))
+        }
+    }
+}

@@ -1,0 +1,272 @@
+public import WardenCore
+
+/// The effective OpenSSH server configuration, read the way sshd reads it (CONTROLS.md §1):
+/// case-insensitive keywords, `keyword value` or `keyword=value`, old aliases, the *first* value
+/// wins, `Include` expanded where it appears (globs in lexical order, relative to /etc/ssh), and
+/// `Match` blocks kept apart: they do not change the global value, but are reported so a block
+/// that weakens a setting can fail its control. Absent keywords take OpenSSH's defaults.
+public struct SSHDConfigProbe: Probe {
+    public init() {}
+    public let name = "sshd"
+    public let summary = "sshd_config with Include and Match semantics, OpenSSH defaults, and the second-factor PAM modules of /etc/pam.d/sshd"
+    public let reads = ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*.conf (and any Include)", "/etc/pam.d/sshd (and its includes)"]
+    public let produces = ["sshd"]
+
+    static let mainFile = "/etc/ssh/sshd_config"
+    static let maxIncludeDepth = 16
+
+    /// Keywords whose values sshd compares case-insensitively; stored lower-cased.
+    static let caseInsensitive: Set<String> = [
+        "permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication", "permitemptypasswords",
+        "x11forwarding", "allowtcpforwarding", "allowagentforwarding", "permittunnel", "allowstreamlocalforwarding",
+        "permituserenvironment", "disableforwarding", "pubkeyauthentication", "usepam", "authenticationmethods",
+        "gssapiauthentication", "hostbasedauthentication",
+    ]
+
+    /// Old names sshd still accepts for current keywords.
+    static let aliases: [String: String] = [
+        "challengeresponseauthentication": "kbdinteractiveauthentication",
+        "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
+        "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
+        "dsaauthentication": "pubkeyauthentication",
+    ]
+
+    /// OpenSSH ≥ 8.x compiled-in defaults for the keywords Warden checks.
+    static let defaults: [String: JSON] = [
+        "permitrootlogin": "prohibit-password", "passwordauthentication": "yes", "kbdinteractiveauthentication": "yes",
+        "permitemptypasswords": "no", "x11forwarding": "no", "allowtcpforwarding": "yes", "allowagentforwarding": "yes",
+        "permittunnel": "no", "allowstreamlocalforwarding": "yes", "permituserenvironment": "no", "disableforwarding": "no",
+        "maxauthtries": 6, "clientaliveinterval": 0, "authenticationmethods": "any", "pubkeyauthentication": "yes",
+        "usepam": "no", "authorizedkeysfile": ".ssh/authorized_keys .ssh/authorized_keys2", "trustedusercakeys": "none",
+    ]
+
+    /// Keywords whose value is a time (`ClientAliveInterval 5m`), stored in seconds.
+    static let timeKeywords: Set<String> = ["clientaliveinterval", "logingracetime"]
+    static let intKeywords: Set<String> = ["maxauthtries", "clientalivecountmax", "maxsessions"]
+
+    /// PAM modules that provide a second factor.
+    static let secondFactorModules = ["pam_u2f.so", "pam_google_authenticator.so", "pam_oath.so", "pam_duo.so"]
+
+    struct Setting {
+        var value: JSON
+        var source: String
+        var json: JSON { ["value": value, "source": .string(source)] }
+    }
+
+    struct MatchBlock {
+        var criteria: String
+        var source: String
+        var settings: [String: Setting] = [:]
+    }
+
+    struct State {
+        var global: [String: Setting] = [:]
+        var matches: [MatchBlock] = []
+        var files: [String] = []
+        var problems: [String] = []
+    }
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let root = context.root
+        var state = State()
+        // No server and no configuration: nothing listens for SSH, and the SSH controls do not apply.
+        let serverBinaries = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        if !root.exists(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
+            return ["sshd": .value(["installed": false, "source": .string(SSHDConfigProbe.mainFile),
+                                    "note": "no OpenSSH server: neither /etc/ssh/sshd_config nor /usr/sbin/sshd exists"])]
+        }
+        do {
+            try parse(file: SSHDConfigProbe.mainFile, root: root, state: &state, inMatch: nil, depth: 0)
+        } catch {
+            return ["sshd": .unavailable(.error("cannot read the sshd configuration: \(error)"))]
+        }
+        var settings = state.global
+        for (k, v) in SSHDConfigProbe.defaults where settings[k] == nil {
+            settings[k] = Setting(value: v, source: "default (OpenSSH)")
+        }
+        let pam = pamSecondFactor(root: root)
+        var fact: [String: JSON] = [
+            "installed": true,
+            "source": .string(SSHDConfigProbe.mainFile),
+            "files": .array(state.files.map { .string($0) }),
+            "settings": .object(settings.mapValues(\.json)),
+            "match_blocks": .array(state.matches.map { m in
+                ["criteria": .string(m.criteria), "source": .string(m.source), "settings": .object(m.settings.mapValues(\.json))]
+            }),
+            "problems": .array(state.problems.map { .string($0) }),
+            "pam_second_factor_modules": .array(pam.modules.map { .string($0) }),
+        ]
+        if let e = pam.error { fact["pam_error"] = .string(e) }
+        let methods = settings["authenticationmethods"]!
+        let analysis = SSHDConfigProbe.analyseMethods(methods.value.stringValue ?? "any")
+        fact["mfa"] = [
+            "every_method_list_has_two_factors": ["value": .bool(analysis.allMultiFactor), "source": .string(methods.source)],
+            "keyboard_interactive_only_second": ["value": .bool(analysis.kbdOnlySecond), "source": .string(methods.source)],
+            "fido_keys_only": SSHDConfigProbe.fidoOnly(settings["pubkeyacceptedalgorithms"]).json,
+        ]
+        return ["sshd": .value(.object(fact))]
+    }
+
+    /// Whether every comma-list in AuthenticationMethods has at least two methods, and whether
+    /// keyboard-interactive appears only after the first method.
+    static func analyseMethods(_ value: String) -> (allMultiFactor: Bool, kbdOnlySecond: Bool) {
+        let lists = value.words.map { $0.split(separator: ",").map { $0.split(separator: ":").first.map(String.init) ?? "" } }
+        if lists.isEmpty || value == "any" { return (false, false) }
+        let allMulti = lists.allSatisfy { Set($0).count >= 2 }
+        let kbd = lists.contains { $0.contains("keyboard-interactive") }
+            && lists.allSatisfy { $0.first != "keyboard-interactive" && (!$0.contains("keyboard-interactive") || $0.count >= 2) }
+        return (allMulti, kbd)
+    }
+
+    static func fidoOnly(_ setting: Setting?) -> Setting {
+        guard let setting, let text = setting.value.stringValue else {
+            return Setting(value: false, source: "default (OpenSSH accepts all key types)")
+        }
+        let algorithms = text.split(separator: ",")
+        let ok = !algorithms.isEmpty && !text.hasPrefix("+") && !text.hasPrefix("^") && !text.hasPrefix("-")
+            && algorithms.allSatisfy { $0.hasPrefix("sk-") }
+        return Setting(value: .bool(ok), source: setting.source)
+    }
+
+    func parse(file: String, root: HostRoot, state: inout State, inMatch: Int?, depth: Int) throws(HostError) {
+        guard depth <= SSHDConfigProbe.maxIncludeDepth else {
+            throw HostError(path: file, errno: 40, message: "Include nested deeper than \(SSHDConfigProbe.maxIncludeDepth) levels")
+        }
+        let text = try root.readText(file)
+        state.files.append(file)
+        // A Match block in an included file ends with that file; the includer's state resumes.
+        var currentMatch = inMatch
+        for (number, line) in configLines(text) {
+            let here = "\(file):\(number)"
+            guard let (rawKeyword, value) = SSHDConfigProbe.split(line) else {
+                state.problems.append("\(here): no value for '\(line)'")
+                continue
+            }
+            let lower = rawKeyword.lowercased()
+            let keyword = SSHDConfigProbe.aliases[lower] ?? lower
+            switch keyword {
+            case "include":
+                for pattern in SSHDConfigProbe.unquotedWords(value) {
+                    let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
+                    let matches: [String]
+                    do { matches = try root.glob(absolute) } catch {
+                        state.problems.append("\(here): Include \(pattern): \(error.message)")
+                        continue
+                    }
+                    for path in matches {
+                        do {
+                            try parse(file: path, root: root, state: &state, inMatch: currentMatch, depth: depth + 1)
+                        } catch {
+                            // sshd refuses to start when an explicitly named include is unreadable.
+                            if pattern.contains(where: { "*?[".contains($0) }) && error.isNotFound { continue }
+                            throw error
+                        }
+                    }
+                }
+            case "match":
+                state.matches.append(MatchBlock(criteria: value, source: here))
+                currentMatch = state.matches.count - 1
+            default:
+                let setting = Setting(value: SSHDConfigProbe.typedValue(keyword, value), source: here)
+                if let m = currentMatch {
+                    if state.matches[m].settings[keyword] == nil { state.matches[m].settings[keyword] = setting }
+                } else if state.global[keyword] == nil {
+                    state.global[keyword] = setting
+                }
+            }
+        }
+    }
+
+    /// `Keyword value`, `Keyword=value` or `Keyword = value`.
+    static func split(_ line: Substring) -> (String, String)? {
+        guard let end = line.firstIndex(where: { $0 == " " || $0 == "\t" || $0 == "=" }) else { return nil }
+        let keyword = String(line[..<end])
+        var rest = line[end...].trimmed
+        if rest.first == "=" { rest = rest.dropFirst().trimmed }
+        guard !rest.isEmpty, !keyword.isEmpty else { return nil }
+        return (keyword, String(rest))
+    }
+
+    static func unquotedWords(_ value: String) -> [String] {
+        value.words.map { w in
+            var s = Substring(w)
+            if s.count >= 2, s.first == "\"", s.last == "\"" { s = s.dropFirst().dropLast() }
+            return String(s)
+        }
+    }
+
+    static func typedValue(_ keyword: String, _ raw: String) -> JSON {
+        var value = raw
+        if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+        if timeKeywords.contains(keyword) { return convtime(value).map { .int($0) } ?? .string(value) }
+        if intKeywords.contains(keyword) { return Int64(value).map { .int($0) } ?? .string(value) }
+        if caseInsensitive.contains(keyword) {
+            let v = value.lowercased()
+            // sshd still accepts `without-password` as `prohibit-password`.
+            if keyword == "permitrootlogin" && v == "without-password" { return "prohibit-password" }
+            return .string(v)
+        }
+        return .string(value)
+    }
+
+    /// sshd's time format: `90`, `5m`, `1h30m`, `2w` (seconds). Nil when malformed.
+    static func convtime(_ s: String) -> Int64? {
+        guard !s.isEmpty else { return nil }
+        var total: Int64 = 0
+        var number: Int64 = 0
+        var haveDigits = false
+        for c in s.lowercased() {
+            if let d = c.wholeNumberValue, c.isASCII {
+                number = number * 10 + Int64(d)
+                haveDigits = true
+                guard number < 1 << 40 else { return nil }
+                continue
+            }
+            guard haveDigits else { return nil }
+            let unit: Int64
+            switch c {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
+            case "w": unit = 604800
+            default: return nil
+            }
+            total += number * unit
+            number = 0
+            haveDigits = false
+        }
+        return total + number
+    }
+
+    /// The second-factor PAM modules on the `auth` stack of /etc/pam.d/sshd, following
+    /// `@include` and `auth include|substack` one file deep at a time (at most 8 files).
+    func pamSecondFactor(root: HostRoot) -> (modules: [String], error: String?) {
+        var found: Set<String> = []
+        var queue = ["/etc/pam.d/sshd"]
+        var seen: Set<String> = []
+        var failure: String?
+        while let file = queue.first, seen.count < 8 {
+            queue.removeFirst()
+            guard seen.insert(file).inserted else { continue }
+            let text: String
+            do { text = try root.readText(file, limit: 1 << 20) } catch {
+                if file == "/etc/pam.d/sshd" { failure = error.description }
+                continue
+            }
+            for (_, line) in configLines(text) {
+                let w = line.words
+                if w.first == "@include", w.count >= 2 { queue.append("/etc/pam.d/" + w[1]); continue }
+                guard w.count >= 3, w[0].lowercased().hasPrefix("auth") || w[0].lowercased() == "-auth" else { continue }
+                if w[1] == "include" || w[1] == "substack" { queue.append("/etc/pam.d/" + w[2]); continue }
+                // `auth [success=1 default=ignore] pam_u2f.so …`: the module follows the control.
+                let module = w.dropFirst().first { $0.hasSuffix(".so") || $0.contains(".so ") }
+                if let module, let name = module.split(separator: "/").last,
+                   SSHDConfigProbe.secondFactorModules.contains(String(name)) {
+                    found.insert(String(name))
+                }
+            }
+        }
+        return (found.sorted(), failure)
+    }
+}

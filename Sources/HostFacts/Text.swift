@@ -1,0 +1,56 @@
+internal import Glibc
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and carriage returns.
+    var trimmed: Substring {
+        var s = self[...]
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return Substring(s)
+    }
+
+    /// Splits on runs of spaces and tabs.
+    var words: [Substring] {
+        split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Substring($0) }
+    }
+}
+
+/// The lines of a configuration file with their 1-based numbers, comments (from `comment` to the
+/// end of the line, when the line starts with it after white space) and blank lines removed.
+func configLines(_ text: String, comments: Set<Character> = ["#"]) -> [(number: Int, text: Substring)] {
+    var out: [(Int, Substring)] = []
+    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let line = raw.trimmed
+        if line.isEmpty { continue }
+        if let f = line.first, comments.contains(f) { continue }
+        out.append((i + 1, line))
+    }
+    return out
+}
+
+/// Shell-style pattern match (`*`, `?`, `[...]`), as glob(3) applies it to one path component.
+func fnmatchName(_ pattern: String, _ name: String) -> Bool {
+    fnmatch(pattern, name, FNM_PERIOD) == 0
+}
+
+extension HostRoot {
+    /// Expands a glob whose wildcards are in the last component only (`/etc/ssh/sshd_config.d/*.conf`),
+    /// sorted lexically as glob(3) does. A pattern without wildcards is returned as is.
+    func glob(_ pattern: String) throws(HostError) -> [String] {
+        guard pattern.contains(where: { "*?[".contains($0) }) else { return [pattern] }
+        guard let slash = pattern.lastIndex(of: "/") else { return [] }
+        let dir = String(pattern[..<slash]).isEmpty ? "/" : String(pattern[..<slash])
+        let namePattern = String(pattern[pattern.index(after: slash)...])
+        guard !dir.contains(where: { "*?[".contains($0) }) else {
+            throw HostError(path: pattern, errno: EINVAL, message: "wildcards in directory components are not supported")
+        }
+        let names: [String]
+        do {
+            names = try list(dir)
+        } catch {
+            if error.isNotFound { return [] }
+            throw error
+        }
+        return names.filter { fnmatchName(namePattern, $0) }.map { joinPath(dir, $0) }
+    }
+}

@@ -1,0 +1,63 @@
+public import WardenCore
+
+/// The report a busy engineer reads in a terminal: grouped by area, failures first, each with what
+/// was observed, what was expected and how to fix it, and a one-line verdict at the end.
+public enum TextReport {
+    public static func render(_ doc: FindingsDocument, color: Bool = false) -> String {
+        func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        let marks: [Status: String] = [
+            .fail: paint("FAIL", "31;1"), .error: paint("ERROR", "33;1"), .notChecked: paint("NOT CHECKED", "33"),
+            .pass: paint("pass", "32"), .notApplicable: paint("n/a", "2"), .waived: paint("WAIVED", "36"), .manual: paint("manual", "2"),
+        ]
+        let order: [Status] = [.fail, .error, .notChecked, .waived, .manual, .pass, .notApplicable]
+        var out = ""
+        let hostname = doc.host["hostname"]?.stringValue ?? "unknown host"
+        out += "Warden audit of \(hostname) (\(doc.facts.mode.rawValue), root \(doc.root)) against \(doc.profile.id) \(doc.profile.version): \(doc.profile.title)\n"
+        if case .value(let w)? = doc.facts["weights"], let note = w["note"]?.stringValue {
+            let paths = w["paths"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            out += "Weights: \(note)" + (paths.isEmpty ? "" : ": " + paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", … (\(paths.count))" : "")) + "\n"
+            if let e = w["discovery_error"]?.stringValue { out += "         \(e)\n" }
+        }
+        for area in Area.allCases {
+            let results = doc.findings.filter { $0.area == area }
+                .sorted { (order.firstIndex(of: $0.status)!, $0.control) < (order.firstIndex(of: $1.status)!, $1.control) }
+            guard !results.isEmpty else { continue }
+            let passed = results.filter { $0.status == .pass }.count
+            out += "\n\(paint(area.title, "1")) (\(passed)/\(results.count) pass)\n"
+            for f in results {
+                let advisory = f.advisory ? " (advisory)" : ""
+                out += "  \(marks[f.status]!) \(f.control) [\(f.severity.rawValue)] \(f.title)\(advisory)\n"
+                switch f.status {
+                case .pass, .notApplicable, .manual:
+                    if f.status != .pass { out += "      \(f.summary)\n" }
+                default:
+                    out += "      \(f.summary)\n"
+                    for e in f.evidence.prefix(6) where f.status == .fail || f.status == .waived {
+                        out += "      observed \(render(e.observed)) at \(e.source); expected \(e.expected)\n"
+                    }
+                    if f.evidence.count > 6, f.status == .fail { out += "      … \(f.evidence.count - 6) more observations in the JSON findings\n" }
+                    if f.status == .fail || f.status == .error { out += "      fix: \(f.remediation)\n" }
+                }
+            }
+        }
+        let s = doc.summary
+        let counts = [Status.fail, .error, .notChecked, .pass, .waived, .notApplicable, .manual]
+            .compactMap { st in s.counts[st].flatMap { $0 > 0 ? "\($0) \(st.rawValue)" : nil } }.joined(separator: ", ")
+        let verdict: String
+        switch s.verdict {
+        case .conformant: verdict = paint("CONFORMANT", "32;1")
+        case .nonconformant: verdict = paint("NOT CONFORMANT", "31;1")
+        case .incomplete: verdict = paint("INCOMPLETE", "33;1")
+        }
+        out += "\n\(doc.profile.id): \(verdict) — \(counts)\n"
+        if !s.expiredWaivers.isEmpty { out += "Expired waivers: \(s.expiredWaivers.joined(separator: ", "))\n" }
+        return out
+    }
+
+    static func render(_ v: JSON) -> String {
+        switch v {
+        case .string(let s): return s.isEmpty ? "\"\"" : s
+        default: return v.compactString
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// The outcome of one control on one host.
+public enum Status: String, Sendable, Hashable, CaseIterable {
+    case pass
+    case fail
+    case error
+    case notApplicable = "not_applicable"
+    case notChecked = "not_checked"
+    case waived
+    case manual
+}
+
+public enum Area: String, Sendable, Hashable, CaseIterable, Comparable {
+    case encryption, access, logging, hardening, integrity, exfiltration
+
+    /// The ID prefix of the area's controls.
+    public var prefix: String {
+        switch self {
+        case .encryption: "ENC"
+        case .access: "ACC"
+        case .logging: "LOG"
+        case .hardening: "HRD"
+        case .integrity: "INT"
+        case .exfiltration: "EXF"
+        }
+    }
+
+    public var title: String {
+        switch self {
+        case .encryption: "Encryption"
+        case .access: "Access control"
+        case .logging: "Logging"
+        case .hardening: "Hardening"
+        case .integrity: "Integrity and boot"
+        case .exfiltration: "Exfiltration paths"
+        }
+    }
+
+    public static func < (a: Area, b: Area) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
+    case low, medium, high, critical
+
+    public static func < (a: Severity, b: Severity) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+public enum ParameterType: String, Sendable, Hashable {
+    case bool, int, string, strings, mode
+
+    func accepts(_ value: JSON) -> Bool {
+        switch (self, value) {
+        case (.bool, .bool), (.int, .int), (.string, .string): true
+        case (.mode, .string(let s)): parseMode(s) != nil
+        case (.strings, .array(let a)): a.allSatisfy { $0.stringValue != nil }
+        default: false
+        }
+    }
+}
+
+public struct ParameterSpec: Sendable, Hashable {
+    public var type: ParameterType
+    public var description: String
+}
+
+/// References that tie a control to the texts a reviewer knows.
+public struct References: Sendable, Hashable {
+    /// Code of Practice, third draft (`II.7.3`).
+    public var cop: [String] = []
+    /// Final Code, Appendix 4 (`A4.2(3)`).
+    public var appendix4: [String] = []
+    /// NIST SP 800-53 r5 (`SC-28`).
+    public var nist: [String] = []
+    /// ComplianceAsCode rule ids.
+    public var cac: [String] = []
+
+    public var json: JSON {
+        ["cop": .array(cop.map { .string($0) }), "appendix4": .array(appendix4.map { .string($0) }),
+         "nist": .array(nist.map { .string($0) }), "cac": .array(cac.map { .string($0) })]
+    }
+}
+
+/// One requirement with a stable ID, defined once in `Profiles/controls/*.yaml`.
+public struct ControlDefinition: Sendable {
+    public var id: String
+    public var title: String
+    public var area: Area
+    public var severity: Severity
+    public var rationale: String
+    public var references: References
+    public var parameters: [String: ParameterSpec]
+    /// Nil for `manual` (organisational) controls.
+    public var check: Check?
+    /// When given and it does not pass, the control is `not_applicable` (the subject is absent,
+    /// e.g. no SSH server installed); when it cannot be decided, the control takes its status.
+    public var appliesIf: Check?
+    public var remediation: String
+    public var file: String
+    public var line: Int?
+    /// The control as written, for the profile digest.
+    public var raw: JSON
+
+    static let keys: Set<String> = ["id", "title", "area", "severity", "rationale", "references", "parameters", "check", "applies_if", "manual", "remediation"]
+
+    static func decode(_ y: YNode, knownFacts: Set<String>) throws(WardenError) -> ControlDefinition {
+        let f = try y.fields(allowed: keys, required: ["id", "title", "area", "severity", "rationale", "references", "remediation"])
+        let idNode = f["id"]!
+        let id = try idNode.string()
+        guard id.wholeMatch(of: /[A-Z]{3}-[0-9]{3}/) != nil else { throw idNode.error("control id '\(id)' must look like ENC-001") }
+        let areaNode = f["area"]!
+        guard let area = Area(rawValue: try areaNode.string()) else {
+            throw areaNode.error("unknown area (expected \(Area.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard id.hasPrefix(area.prefix + "-") else { throw idNode.error("control id '\(id)' does not match area '\(area.rawValue)' (\(area.prefix)-…)") }
+        let sevNode = f["severity"]!
+        guard let severity = Severity(rawValue: try sevNode.string()) else {
+            throw sevNode.error("unknown severity (expected \(Severity.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var refs = References()
+        let rf = try f["references"]!.fields(allowed: ["cop", "appendix4", "nist", "cac"])
+        refs.cop = try rf["cop"]?.strings() ?? []
+        refs.appendix4 = try rf["appendix4"]?.strings() ?? []
+        refs.nist = try rf["nist"]?.strings() ?? []
+        refs.cac = try rf["cac"]?.strings() ?? []
+
+        var parameters: [String: ParameterSpec] = [:]
+        if let p = f["parameters"] {
+            for (name, spec) in try p.mapping() {
+                let sf = try spec.fields(allowed: ["type", "description"], required: ["type", "description"])
+                let typeNode = sf["type"]!
+                guard let type = ParameterType(rawValue: try typeNode.string()) else {
+                    throw typeNode.error("unknown parameter type (expected bool, int, string, strings, mode)")
+                }
+                parameters[name] = ParameterSpec(type: type, description: try sf["description"]!.nonEmptyString())
+            }
+        }
+        let manual = try f["manual"]?.bool() ?? false
+        let check: Check?
+        switch (manual, f["check"]) {
+        case (true, nil): check = nil
+        case (true, let c?): throw c.error("a manual control has no check")
+        case (false, nil): throw y.error("missing required key 'check' (or 'manual: true')")
+        case (false, let c?): check = try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
+        }
+        let appliesIf = try f["applies_if"].map { (c: YNode) throws(WardenError) -> Check in
+            try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
+        }
+        return ControlDefinition(
+            id: id, title: try f["title"]!.nonEmptyString(), area: area, severity: severity,
+            rationale: try f["rationale"]!.nonEmptyString(), references: refs, parameters: parameters,
+            check: check, appliesIf: appliesIf, remediation: try f["remediation"]!.nonEmptyString(), file: y.file, line: y.line,
+            raw: try y.json())
+    }
+}

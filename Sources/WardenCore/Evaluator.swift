@@ -1,0 +1,373 @@
+/// One observation behind a result: where it was read, what was there, what the profile wanted.
+public struct Evidence: Sendable, Hashable {
+    public var source: String
+    public var observed: JSON
+    public var expected: String
+
+    public var json: JSON { ["source": .string(source), "observed": observed, "expected": .string(expected)] }
+}
+
+/// A waiver as it stood against one result.
+public struct AppliedWaiver: Sendable, Hashable {
+    public var waiver: Site.Waiver
+    /// False when the waiver had expired (it is reported, and no longer changes the status).
+    public var applied: Bool
+    public var expired: Bool
+    /// The status the control had on its own.
+    public var statusWithoutWaiver: Status
+
+    var json: JSON {
+        var o = waiver.json.objectValue ?? [:]
+        o["applied"] = .bool(applied)
+        o["expired"] = .bool(expired)
+        o["status_without_waiver"] = .string(statusWithoutWaiver.rawValue)
+        return .object(o)
+    }
+}
+
+/// The result of one control.
+public struct Finding: Sendable {
+    public var control: String
+    public var title: String
+    public var area: Area
+    public var severity: Severity
+    public var status: Status
+    public var advisory: Bool
+    public var summary: String
+    public var evidence: [Evidence]
+    public var references: References
+    public var remediation: String
+    public var waiver: AppliedWaiver?
+
+    /// Whether this result decides conformance (not advisory, not an attestation item).
+    public var isVerdict: Bool { !advisory && status != .manual }
+    /// A verdict control that keeps the host from conforming.
+    public var blocksConformance: Bool { isVerdict && [.fail, .error, .notChecked].contains(status) }
+}
+
+/// `evaluate(profile, facts, now) -> [Finding]`: pure, total, deterministic. Non-compliance is a
+/// value; nothing here throws.
+public enum Evaluator {
+    /// At most this many items of a list are shown as evidence (the count of the rest is given).
+    static let maxItemEvidence = 20
+
+    public static func evaluate(_ profile: ResolvedProfile, facts: FactSet, now: Timestamp) -> [Finding] {
+        let site: JSON
+        if case .value(let s)? = facts["site"] { site = s } else { site = .null }
+        let waivers = siteWaivers(site)
+        return profile.controls.map { selected in
+            let def = selected.definition
+            var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
+                                  status: .manual, advisory: selected.advisory,
+                                  summary: "organisational control: needs an attestation", evidence: [],
+                                  references: def.references, remediation: def.remediation, waiver: nil)
+            if let check = def.check {
+                let ctx = Context(facts: facts, site: site, parameters: selected.parameters)
+                var outcome = ctx.evaluate(check, item: nil)
+                if let applies = def.appliesIf {
+                    let a = ctx.evaluate(applies, item: nil)
+                    switch a.status {
+                    case .pass: break
+                    case .error, .notChecked: outcome = a
+                    default: outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: a.failures + a.reasons)
+                    }
+                }
+                finding.status = outcome.status
+                finding.evidence = outcome.evidence
+                finding.summary = summarize(outcome)
+            }
+            if let w = waivers.first(where: { $0.control == def.id }), [.fail, .error, .notChecked].contains(finding.status) {
+                let expired = now > w.expires
+                finding.waiver = AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: finding.status)
+                if !expired {
+                    finding.summary = "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
+                    finding.status = .waived
+                } else {
+                    finding.summary += " (a waiver expired on \(w.expiresText) and no longer applies)"
+                }
+            }
+            return finding
+        }
+    }
+
+    static func siteWaivers(_ site: JSON) -> [Site.Waiver] {
+        guard let list = site["waivers"]?.arrayValue else { return [] }
+        return list.compactMap { w in
+            guard let c = w["control"]?.stringValue, let r = w["reason"]?.stringValue, let a = w["approved_by"]?.stringValue,
+                  let e = w["expires"]?.stringValue, let t = Timestamp(rfc3339: e, dateMeansEndOfDay: true) else { return nil }
+            return Site.Waiver(control: c, reason: r, approvedBy: a, expires: t, expiresText: e, line: nil)
+        }
+    }
+
+    static func summarize(_ o: Outcome) -> String {
+        func join(_ all: [String]) -> String {
+            var seen: Set<String> = []
+            let items = all.filter { seen.insert($0).inserted }
+            let shown = items.prefix(3).joined(separator: "; ")
+            return items.count > 3 ? "\(shown); and \(items.count - 3) more" : shown
+        }
+        switch o.status {
+        case .pass:
+            return o.passes.count <= 3 && !o.passes.isEmpty ? join(o.passes) : "all \(max(o.passes.count, 1)) checks passed"
+        case .fail: return join(o.failures)
+        default: return o.reasons.isEmpty ? o.status.rawValue : join(o.reasons)
+        }
+    }
+}
+
+/// What evaluating one check node gave.
+struct Outcome {
+    var status: Status
+    var evidence: [Evidence] = []
+    /// Why the node is error, not_checked or not_applicable.
+    var reasons: [String] = []
+    /// Messages for failed comparisons.
+    var failures: [String] = []
+    /// Messages for passed comparisons.
+    var passes: [String] = []
+
+    static func combine(_ parts: [Outcome], any: Bool) -> Outcome {
+        let statuses = parts.map(\.status)
+        let status: Status
+        if statuses.isEmpty || statuses.allSatisfy({ $0 == .notApplicable }) {
+            status = .notApplicable
+        } else if any {
+            status = statuses.contains(.pass) ? .pass : statuses.contains(.error) ? .error : statuses.contains(.notChecked) ? .notChecked : .fail
+        } else {
+            status = statuses.contains(.fail) ? .fail : statuses.contains(.error) ? .error : statuses.contains(.notChecked) ? .notChecked : .pass
+        }
+        var out = Outcome(status: status)
+        for p in parts {
+            out.evidence += p.evidence
+            out.failures += p.failures
+            out.passes += p.passes
+            // Only the reasons that explain the combined status.
+            if p.status == status || (status == .notApplicable) { out.reasons += p.reasons }
+        }
+        return out
+    }
+}
+
+private struct Context {
+    let facts: FactSet
+    let site: JSON
+    let parameters: [String: JSON]
+
+    func evaluate(_ check: Check, item: Item?) -> Outcome {
+        if let when = check.meta.when, parameters[when]?.boolValue != true {
+            return Outcome(status: .notApplicable, reasons: ["not required by this profile"])
+        }
+        switch check {
+        case .all(let children, _):
+            return Outcome.combine(children.map { evaluate($0, item: item) }, any: false)
+        case .any(let children, _):
+            var o = Outcome.combine(children.map { evaluate($0, item: item) }, any: true)
+            if o.status == .pass { o.failures = [] }
+            return o
+        case .leaf(let path, let op, let operand, let meta):
+            return leaf(path, op, operand, meta, item: item)
+        case .quantified(let q, let path, let filter, let expect, let ifEmpty, let meta):
+            return quantified(q, path, filter, expect, ifEmpty, meta, item: item)
+        }
+    }
+
+    /// A list item in scope, with the label used for it in messages.
+    struct Item {
+        var value: JSON
+        var label: String
+    }
+
+    enum Resolved {
+        case value(JSON?, source: String)
+        case unavailable(Status, String)
+    }
+
+    func resolve(_ path: FactPath, item: Item?) -> Resolved {
+        if path.relative {
+            guard let item else { return .unavailable(.error, "\(path) used outside a list") }
+            return .value(item.value.value(at: path.components), source: item.label)
+        }
+        let name = String(path.components[0])
+        switch facts[name] {
+        case nil:
+            return .unavailable(.error, "fact '\(name)' was not collected")
+        case .unavailable(let u)?:
+            return .unavailable(u.kind == .error ? .error : .notChecked, u.reason)
+        case .value(let v)?:
+            let source = v["source"]?.stringValue ?? name
+            return .value(v.value(at: path.components.dropFirst().map { $0 }), source: source)
+        }
+    }
+
+    func operandValue(_ operand: Operand) -> (JSON?, String?) {
+        switch operand {
+        case .literal(let v): return (v, nil)
+        case .param(let name): return (parameters[name], nil)
+        case .site(let path, let fallback):
+            if let v = site.value(at: path.split(separator: ".")) { return (v, nil) }
+            if let fallback { return (fallback, nil) }
+            return (nil, "the site file does not set \(path)")
+        }
+    }
+
+    func leaf(_ path: FactPath, _ op: Operator, _ operand: Operand, _ meta: CheckMeta, item: Item?) -> Outcome {
+        let (expectedValue, skip) = operandValue(operand)
+        guard let expectedValue else { return Outcome(status: .notApplicable, reasons: [skip ?? "no value to compare with"]) }
+        var observed: JSON?
+        var source: String
+        switch resolve(path, item: item) {
+        case .unavailable(let status, let reason):
+            return Outcome(status: status, reasons: [item.map { "\($0.label): \(reason)" } ?? reason])
+        case .value(let v, let s):
+            observed = v
+            source = s
+        }
+        // A "sourced value" ({value, source}) carries the file and line it came from.
+        if case .object(let o)? = observed, let v = o["value"], let s = o["source"]?.stringValue {
+            observed = v
+            source = s
+        }
+        let label = meta.describe ?? path.label
+        let subject = item.map { "\($0.label): " } ?? ""
+        let expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
+        guard op == .exists || observed != nil else {
+            return Outcome(status: .error, reasons: ["\(subject)no value at \(path)"])
+        }
+        let result = Context.compare(op, observed, expectedValue)
+        let shown = observed ?? .null
+        let evidence = Evidence(source: source, observed: shown, expected: expectedText)
+        switch result {
+        case .some(true):
+            return Outcome(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
+        case .some(false):
+            return Outcome(status: .fail, evidence: [evidence],
+                           failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
+        case .none:
+            return Outcome(status: .error, evidence: [evidence],
+                           reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
+        }
+    }
+
+    func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> Outcome {
+        let list: [JSON]
+        switch resolve(path, item: item) {
+        case .unavailable(let status, let reason):
+            return Outcome(status: status, reasons: [reason])
+        case .value(let v, _):
+            guard let v else { return Outcome(status: .error, reasons: ["no value at \(path)"]) }
+            guard case .array(let a) = v else { return Outcome(status: .error, reasons: ["\(path) is \(v.typeName), not a list"]) }
+            list = a
+        }
+        var outcomes: [Outcome] = []
+        for (i, element) in list.enumerated() {
+            let label = Context.label(of: element, index: i, prefix: item?.label)
+            if let e = element["error"]?.stringValue {
+                outcomes.append(Outcome(status: .error, reasons: ["\(label): \(e)"]))
+                continue
+            }
+            if let e = element["not_checked"]?.stringValue {
+                outcomes.append(Outcome(status: .notChecked, reasons: ["\(label): \(e)"]))
+                continue
+            }
+            let scoped = Item(value: element, label: label)
+            if let filter {
+                let f = evaluate(filter, item: scoped)
+                if f.status == .error || f.status == .notChecked { outcomes.append(f); continue }
+                if f.status != .pass { continue }
+            }
+            var o = evaluate(expect, item: scoped)
+            if q == .none {
+                switch o.status {
+                case .pass:
+                    o.status = .fail
+                    o.failures = o.passes.map { "\($0) (not allowed)" }
+                    if o.failures.isEmpty { o.failures = ["\(label) matches"] }
+                    o.passes = []
+                case .fail:
+                    o.status = .pass
+                    o.passes = []
+                default: break
+                }
+            }
+            outcomes.append(o)
+        }
+        if outcomes.isEmpty {
+            return Outcome(status: ifEmpty.status, evidence: [Evidence(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
+                           reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
+                           failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
+                           passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
+        }
+        var combined = Outcome.combine(outcomes, any: q == .some)
+        // Keep the evidence readable: the items that decided the status first, then a count.
+        let deciding = outcomes.filter { $0.status == combined.status }
+        let shown = (deciding.isEmpty ? outcomes : deciding).prefix(Evaluator.maxItemEvidence)
+        combined.evidence = shown.flatMap(\.evidence)
+        let hidden = (deciding.isEmpty ? outcomes : deciding).count - shown.count
+        if hidden > 0 {
+            combined.evidence.append(Evidence(source: path.description, observed: .string("\(hidden) more items"), expected: "(not shown)"))
+        }
+        if combined.status == .pass && q == .none {
+            combined.passes = ["no item of \(meta.describe ?? path.label) (\(list.count)) is disallowed"]
+        } else if combined.status == .pass && combined.passes.count > 3 {
+            combined.passes = ["all \(outcomes.count) items of \(meta.describe ?? path.label) pass"]
+        }
+        return combined
+    }
+
+    static func label(of element: JSON, index: Int, prefix: String?) -> String {
+        for key in ["path", "name", "device", "source"] {
+            if let s = element[key]?.stringValue { return s }
+        }
+        return prefix.map { "\($0)[\(index)]" } ?? "item \(index)"
+    }
+
+    static func render(_ v: JSON) -> String {
+        switch v {
+        case .string(let s): return s
+        case .array(let a) where a.count <= 8: return "[" + a.map(render).joined(separator: ", ") + "]"
+        case .array(let a): return "[" + a.prefix(8).map(render).joined(separator: ", ") + ", … (\(a.count))]"
+        default: return v.compactString
+        }
+    }
+
+    /// True or false, or nil when the two values cannot be compared with `op`.
+    static func compare(_ op: Operator, _ observed: JSON?, _ expected: JSON) -> Bool? {
+        switch op {
+        case .exists:
+            return (observed != nil) == expected.boolValue
+        case .eq: return observed == expected
+        case .ne: return observed != expected
+        case .in, .notIn:
+            guard let set = expected.arrayValue, let observed else { return nil }
+            return set.contains(observed) == (op == .in)
+        case .gte, .lte, .gt, .lt:
+            guard let a = observed?.intValue, let b = expected.intValue else { return nil }
+            switch op {
+            case .gte: return a >= b
+            case .lte: return a <= b
+            case .gt: return a > b
+            default: return a < b
+            }
+        case .contains, .notContains:
+            let result: Bool
+            switch (observed, expected) {
+            case (.array(let a)?, _): result = a.contains(expected)
+            case (.string(let s)?, .string(let sub)): result = s.contains(sub)
+            default: return nil
+            }
+            return result == (op == .contains)
+        case .modeAtMost, .modeLacks:
+            guard let o = observed?.stringValue.flatMap(parseMode), let e = expected.stringValue.flatMap(parseMode) else { return nil }
+            return op == .modeAtMost ? o & ~e == 0 : o & e == 0
+        case .empty:
+            let isEmpty: Bool
+            switch observed {
+            case .array(let a)?: isEmpty = a.isEmpty
+            case .string(let s)?: isEmpty = s.isEmpty
+            case .object(let o)?: isEmpty = o.isEmpty
+            default: return nil
+            }
+            return isEmpty == expected.boolValue
+        }
+    }
+}

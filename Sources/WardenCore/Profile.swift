@@ -1,0 +1,176 @@
+/// Every control definition, read from `Profiles/controls/*.yaml`. Each control is defined once.
+public struct Catalog: Sendable {
+    public private(set) var controls: [String: ControlDefinition] = [:]
+
+    public init(controls: [ControlDefinition] = []) {
+        for c in controls { self.controls[c.id] = c }
+    }
+
+    /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
+    /// names the probes produce, so a misspelt fact is a load error, not a silent `error` status.
+    public static func load(files: [(path: String, text: String)], knownFacts: Set<String>) throws(WardenError) -> Catalog {
+        var catalog = Catalog()
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            let root = try YNode.parse(file.text, file: file.path)
+            let top = try root.fields(allowed: ["controls"], required: ["controls"])
+            for item in try top["controls"]!.list() {
+                let control = try ControlDefinition.decode(item, knownFacts: knownFacts)
+                if let previous = catalog.controls[control.id] {
+                    throw item.error("control \(control.id) is already defined at \(previous.file):\(previous.line ?? 0)")
+                }
+                catalog.controls[control.id] = control
+            }
+        }
+        return catalog
+    }
+}
+
+/// A control as a resolved profile selects it.
+public struct SelectedControl: Sendable {
+    public var definition: ControlDefinition
+    /// Shown with its real status but outside the verdict (DESIGN.md §3).
+    public var advisory: Bool
+    public var parameters: [String: JSON]
+    /// Why this profile sets these thresholds.
+    public var rationale: String?
+}
+
+/// A profile after `extends` is followed and every parameter is set.
+public struct ResolvedProfile: Sendable {
+    public var id: String
+    public var title: String
+    public var version: String
+    public var description: String
+    /// The profile and its ancestors, most derived first (`["sl4", "sl3"]`).
+    public var chain: [String]
+    /// Sorted by control id.
+    public var controls: [SelectedControl]
+
+    /// The canonical form the digest is computed over.
+    public var json: JSON {
+        .object([
+            "id": .string(id), "version": .string(version), "chain": .array(chain.map { .string($0) }),
+            "controls": .array(controls.map { c in
+                .object(["definition": c.definition.raw, "advisory": .bool(c.advisory),
+                         "parameters": .object(c.parameters), "rationale": c.rationale.map { .string($0) } ?? .null])
+            }),
+        ])
+    }
+
+    public var sha256: String { SHA256.hex(json.serialized()) }
+}
+
+/// A profile file as written, before `extends` is applied.
+struct ProfileDocument {
+    struct Selection {
+        var advisory: Bool?
+        var exclude: Bool
+        var parameters: [(name: String, value: JSON, node: YNode)]
+        var rationale: String?
+        var node: YNode
+    }
+
+    var id: String
+    var title: String
+    var version: String
+    var description: String
+    var extends: (id: String, node: YNode)?
+    var selections: [(id: String, selection: Selection)]
+
+    static func decode(_ text: String, file: String) throws(WardenError) -> ProfileDocument {
+        let root = try YNode.parse(text, file: file)
+        let f = try root.fields(allowed: ["id", "title", "version", "description", "extends", "controls"],
+                                required: ["id", "title", "version", "controls"])
+        let idNode = f["id"]!
+        let id = try idNode.string()
+        guard id.wholeMatch(of: /[a-z0-9][a-z0-9._-]*/) != nil else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
+        var doc = ProfileDocument(id: id, title: try f["title"]!.nonEmptyString(), version: try f["version"]!.nonEmptyString(),
+                                  description: try f["description"]?.string() ?? "", extends: nil, selections: [])
+        if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
+        for (controlID, value) in try f["controls"]!.mapping() {
+            var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value)
+            if !value.isNull {
+                let sf = try value.fields(allowed: ["advisory", "exclude", "parameters", "rationale"])
+                sel.advisory = try sf["advisory"]?.bool()
+                sel.exclude = try sf["exclude"]?.bool() ?? false
+                sel.rationale = try sf["rationale"]?.nonEmptyString()
+                if let p = sf["parameters"] {
+                    for (name, v) in try p.mapping() { sel.parameters.append((name, try v.json(), v)) }
+                }
+            }
+            doc.selections.append((controlID, sel))
+        }
+        return doc
+    }
+}
+
+public enum ProfileLoader {
+    /// Resolves a profile and everything it extends. `source(name, fromFile)` returns the path
+    /// and text of the profile called `name` (a built-in id or a path relative to the profile
+    /// that extends it), or throws `.missing`.
+    public static func resolve(
+        _ name: String,
+        catalog: Catalog,
+        source: (_ name: String, _ fromFile: String?) throws(WardenError) -> (path: String, text: String)
+    ) throws(WardenError) -> ResolvedProfile {
+        var chain: [ProfileDocument] = []
+        var seen: [String: String] = [:]
+        var next: (name: String, from: YNode?) = (name, nil)
+        while true {
+            let src: (path: String, text: String)
+            do {
+                src = try source(next.name, next.from?.file)
+            } catch {
+                if let from = next.from { throw from.error("cannot find the profile '\(next.name)' it extends: \(error.message)") }
+                throw error
+            }
+            let doc = try ProfileDocument.decode(src.text, file: src.path)
+            if let first = seen[doc.id] {
+                throw next.from!.error("cyclic 'extends': \((chain.map(\.id) + [doc.id]).joined(separator: " → ")) (\(doc.id) is \(first))")
+            }
+            seen[doc.id] = src.path
+            chain.append(doc)
+            guard let e = doc.extends else { break }
+            next = (e.id, e.node)
+        }
+
+        // Apply from the base profile down to the most derived one.
+        var selected: [String: SelectedControl] = [:]
+        var origin: [String: YNode] = [:]
+        for doc in chain.reversed() {
+            for (controlID, sel) in doc.selections {
+                guard let def = catalog.controls[controlID] else {
+                    let hint = closest(to: controlID, in: catalog.controls.keys).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw sel.node.error("unknown control '\(controlID)'\(hint)")
+                }
+                if sel.exclude {
+                    guard selected.removeValue(forKey: controlID) != nil else { throw sel.node.error("cannot exclude \(controlID): no parent profile selects it") }
+                    continue
+                }
+                var c = selected[controlID] ?? SelectedControl(definition: def, advisory: false, parameters: [:], rationale: nil)
+                if let a = sel.advisory { c.advisory = a }
+                if let r = sel.rationale { c.rationale = r }
+                for p in sel.parameters {
+                    guard let spec = def.parameters[p.name] else {
+                        let hint = closest(to: p.name, in: def.parameters.keys).map { " (did you mean '\($0)'?)" } ?? ""
+                        throw p.node.error("\(controlID) has no parameter '\(p.name)'\(hint)")
+                    }
+                    guard spec.type.accepts(p.value) else {
+                        throw p.node.error("parameter '\(p.name)' of \(controlID) must be \(spec.type.rawValue), found \(p.value.typeName)")
+                    }
+                    c.parameters[p.name] = p.value
+                }
+                selected[controlID] = c
+                origin[controlID] = sel.node
+            }
+        }
+        for (id, c) in selected {
+            for name in c.definition.parameters.keys.sorted() where c.parameters[name] == nil {
+                throw origin[id]!.error("profile \(chain[0].id) does not set parameter '\(name)' of \(id) (\(c.definition.parameters[name]!.description))")
+            }
+        }
+        let top = chain[0]
+        return ResolvedProfile(id: top.id, title: top.title, version: top.version, description: top.description,
+                               chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id })
+    }
+}

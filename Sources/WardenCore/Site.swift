@@ -1,0 +1,150 @@
+/// What only the operator knows about a host (DESIGN.md §4, "Site file"). Unknown keys are errors.
+public struct Site: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable, CaseIterable { case storage, training, inference, other }
+
+    public struct Waiver: Sendable, Hashable {
+        public var control: String
+        public var reason: String
+        public var approvedBy: String
+        /// The last moment the waiver holds (a bare date holds through the end of that day, UTC).
+        public var expires: Timestamp
+        public var expiresText: String
+        public var line: Int?
+
+        var json: JSON {
+            ["control": .string(control), "reason": .string(reason), "approved_by": .string(approvedBy), "expires": .string(expiresText)]
+        }
+    }
+
+    public var role: Role?
+    public var containers: Bool = false
+    public var weightsPaths: [String]?
+    public var weightsOwner: String?
+    public var weightsGroup: String?
+    public var allowedPrincipals: [String] = []
+    public var canary: [String] = []
+    public var scanRoots: [String]?
+    public var minSize: Int64 = 1 << 20
+    public var allowedListeners: [String]?
+    public var edrUnits: [String] = []
+    public var weightsUnits: [String] = []
+    public var waivers: [Waiver] = []
+    /// SHA-256 of the file's bytes.
+    public var sha256: String = ""
+    public var file: String = ""
+
+    public init() {}
+
+    public static let defaultScanRoots = ["/home", "/root", "/tmp", "/var/tmp", "/dev/shm", "/srv", "/opt", "/data", "/mnt", "/var/lib"]
+
+    /// Site fields that a check may compare against (`{site: weights.owner}`).
+    public static let knownPaths: Set<String> = [
+        "role", "containers", "weights.paths", "weights.owner", "weights.group", "weights.allowed_principals",
+        "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
+        "services.edr_units", "services.weights_units",
+    ]
+
+    /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
+    /// file does not set are absent.
+    public var json: JSON {
+        func strings(_ a: [String]) -> JSON { .array(a.map { .string($0) }) }
+        var weights: [String: JSON] = ["allowed_principals": strings(allowedPrincipals), "canary": strings(canary), "min_size": .int(minSize)]
+        if let weightsPaths { weights["paths"] = strings(weightsPaths) }
+        if let weightsOwner { weights["owner"] = .string(weightsOwner) }
+        if let weightsGroup { weights["group"] = .string(weightsGroup) }
+        if let scanRoots { weights["scan_roots"] = strings(scanRoots) }
+        var network: [String: JSON] = [:]
+        if let allowedListeners { network["allowed_listeners"] = strings(allowedListeners) }
+        var o: [String: JSON] = [
+            "containers": .bool(containers), "weights": .object(weights), "network": .object(network),
+            "services": ["edr_units": strings(edrUnits), "weights_units": strings(weightsUnits)],
+            "waivers": .array(waivers.map(\.json)), "sha256": .string(sha256),
+        ]
+        if let role { o["role"] = .string(role.rawValue) }
+        return .object(o)
+    }
+
+    /// Parses a site file. Every error names the file, line, column and field.
+    public static func parse(_ text: String, file: String) throws(WardenError) -> Site {
+        var site = Site()
+        site.file = file
+        site.sha256 = SHA256.hex(Array(text.utf8))
+        let root = try YNode.parse(text, file: file)
+        let f = try root.fields(allowed: ["role", "containers", "weights", "network", "services", "waivers"])
+        if let r = f["role"] {
+            let s = try r.string()
+            guard let role = Role(rawValue: s) else { throw r.error("unknown role '\(s)' (expected \(Role.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            site.role = role
+        }
+        site.containers = try f["containers"]?.bool() ?? false
+        if let w = f["weights"] {
+            let wf = try w.fields(allowed: ["paths", "owner", "group", "allowed_principals", "canary", "scan_roots", "min_size"])
+            if let p = wf["paths"] { site.weightsPaths = try absolutePaths(p) }
+            site.weightsOwner = try wf["owner"]?.nonEmptyString()
+            site.weightsGroup = try wf["group"]?.nonEmptyString()
+            site.allowedPrincipals = try wf["allowed_principals"]?.strings() ?? []
+            if let c = wf["canary"] { site.canary = try absolutePaths(c) }
+            if let s = wf["scan_roots"] { site.scanRoots = try absolutePaths(s) }
+            if let m = wf["min_size"] { site.minSize = try size(m) }
+        }
+        if let n = f["network"] {
+            let nf = try n.fields(allowed: ["allowed_listeners"])
+            if let l = nf["allowed_listeners"] {
+                var listeners: [String] = []
+                for item in try l.list() {
+                    let s = try item.string()
+                    guard let m = s.wholeMatch(of: /(tcp|udp)\/([0-9]{1,5})/), let port = Int(m.2), port <= 65535 else {
+                        throw item.error("a listener is written like tcp/22 or udp/123, found '\(s)'")
+                    }
+                    listeners.append(s)
+                }
+                site.allowedListeners = listeners
+            }
+        }
+        if let s = f["services"] {
+            let sf = try s.fields(allowed: ["edr_units", "weights_units"])
+            site.edrUnits = try sf["edr_units"]?.strings() ?? []
+            site.weightsUnits = try sf["weights_units"]?.strings() ?? []
+        }
+        if let ws = f["waivers"] {
+            for item in try ws.list() {
+                let wf = try item.fields(allowed: ["control", "reason", "approved_by", "expires"], required: ["control", "reason", "approved_by", "expires"])
+                let c = wf["control"]!
+                let control = try c.string()
+                guard control.wholeMatch(of: /[A-Z]{3}-[0-9]{3}/) != nil else { throw c.error("'\(control)' is not a control id like ACC-004") }
+                let e = wf["expires"]!
+                let expiresText = try e.string()
+                guard let expires = Timestamp(rfc3339: expiresText, dateMeansEndOfDay: true) else {
+                    throw e.error("expected a date (2027-01-31) or an RFC 3339 time, found '\(expiresText)'")
+                }
+                site.waivers.append(Waiver(control: control, reason: try wf["reason"]!.nonEmptyString(),
+                                           approvedBy: try wf["approved_by"]!.nonEmptyString(),
+                                           expires: expires, expiresText: expiresText, line: item.line))
+            }
+        }
+        return site
+    }
+
+    private static func absolutePaths(_ y: YNode) throws(WardenError) -> [String] {
+        var out: [String] = []
+        for item in try y.list() {
+            let p = try item.string()
+            guard p.hasPrefix("/") else { throw item.error("'\(p)' must be an absolute path") }
+            out.append(p)
+        }
+        return out
+    }
+
+    private static func size(_ y: YNode) throws(WardenError) -> Int64 {
+        if case .int(let i) = try y.json() {
+            guard i >= 0 else { throw y.error("a size cannot be negative") }
+            return i
+        }
+        let s = try y.string()
+        guard let m = s.wholeMatch(of: /([0-9]+)\s*(B|KiB|MiB|GiB|K|M|G)?/), let n = Int64(m.1) else {
+            throw y.error("expected a size like 1048576 or 1MiB, found '\(s)'")
+        }
+        let unit: Int64 = switch m.2 ?? "B" { case "K", "KiB": 1 << 10; case "M", "MiB": 1 << 20; case "G", "GiB": 1 << 30; default: 1 }
+        return n * unit
+    }
+}

@@ -1,0 +1,162 @@
+internal import Yams
+
+/// A YAML node together with where it came from, so every decoding error can name
+/// `file:line:column` and the field path. Profiles and site files are decoded through this
+/// walker (not `Codable`), which rejects unknown keys and wrong types with a precise message.
+struct YNode {
+    let node: Node
+    let file: String
+    /// The field path from the document root, e.g. `controls[2].check.all[0].fact`.
+    let field: String
+
+    /// Parses one YAML document. An empty document is an error (there is nothing to use).
+    static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw YNode.translate(error, file: file)
+        } catch {
+            throw WardenError(.malformed, file: file, "\(error)")
+        }
+        guard let root else { throw WardenError(.malformed, file: file, "the document is empty") }
+        return YNode(node: root, file: file, field: "")
+    }
+
+    private static func translate(_ error: YamlError, file: String) -> WardenError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return WardenError(.malformed, file: file, line: mark.line, column: mark.column, "invalid YAML: \(problem)")
+        case .reader(let problem, _, _, _):
+            return WardenError(.malformed, file: file, "invalid YAML: \(problem)")
+        default:
+            return WardenError(.malformed, file: file, "invalid YAML: \(error)")
+        }
+    }
+
+    var isNull: Bool { node.null != nil }
+    var isMapping: Bool { if case .mapping = node { return true }; return false }
+
+    var line: Int? { node.mark?.line }
+    var column: Int? { node.mark?.column }
+
+    func error(_ message: String) -> WardenError {
+        WardenError(.malformed, file: file, line: line, column: column, field: field.isEmpty ? nil : field, message)
+    }
+
+    private func child(_ n: Node, _ key: String) -> YNode {
+        YNode(node: n, file: file, field: field.isEmpty ? key : "\(field).\(key)")
+    }
+
+    private var kindName: String {
+        switch node {
+        case .scalar: return node.null != nil ? "null" : "a scalar"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    /// The entries of a mapping, in document order. Duplicate keys are an error; so is any key
+    /// outside `allowed` (with a "did you mean" suggestion) when `allowed` is given.
+    func mapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, value: YNode)] {
+        guard case .mapping(let m) = node else { throw error("expected a mapping, found \(kindName)") }
+        var seen: Set<String> = []
+        var result: [(key: String, value: YNode)] = []
+        for (k, v) in m {
+            let keyNode = YNode(node: k, file: file, field: field)
+            guard case .scalar(let s) = k else { throw keyNode.error("mapping keys must be scalars") }
+            let key = s.string
+            let keyed = YNode(node: k, file: file, field: field.isEmpty ? key : "\(field).\(key)")
+            if let allowed, !allowed.contains(key) {
+                let hint = closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                throw keyed.error("unknown key '\(key)'\(hint)")
+            }
+            guard seen.insert(key).inserted else { throw keyed.error("duplicate key '\(key)'") }
+            result.append((key, child(v, key)))
+        }
+        return result
+    }
+
+    /// The mapping as a dictionary, after the same checks as `mapping(allowed:)`.
+    func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> [String: YNode] {
+        var d: [String: YNode] = [:]
+        for (k, v) in try mapping(allowed: allowed) { d[k] = v }
+        for key in required.sorted() where d[key] == nil {
+            throw error("missing required key '\(key)'")
+        }
+        return d
+    }
+
+    func list() throws(WardenError) -> [YNode] {
+        guard case .sequence(let s) = node else { throw error("expected a list, found \(kindName)") }
+        return s.enumerated().map { i, n in YNode(node: n, file: file, field: "\(field)[\(i)]") }
+    }
+
+    func string() throws(WardenError) -> String {
+        guard case .scalar(let s) = node, node.null == nil else { throw error("expected a string, found \(kindName)") }
+        return s.string
+    }
+
+    func nonEmptyString() throws(WardenError) -> String {
+        let s = try string()
+        guard !s.trimmingWhitespace.isEmpty else { throw error("must not be empty") }
+        return s
+    }
+
+    func bool() throws(WardenError) -> Bool {
+        guard case .scalar = node, let b = node.bool, node.tag == .init(.bool) else {
+            throw error("expected true or false, found \(describeScalar)")
+        }
+        return b
+    }
+
+    func int() throws(WardenError) -> Int {
+        guard case .scalar = node, let i = node.int, node.tag == .init(.int) else {
+            throw error("expected an integer, found \(describeScalar)")
+        }
+        return i
+    }
+
+    func strings() throws(WardenError) -> [String] {
+        var out: [String] = []
+        for item in try list() { out.append(try item.string()) }
+        return out
+    }
+
+    private var describeScalar: String {
+        if case .scalar(let s) = node { return "'\(s.string)'" }
+        return kindName
+    }
+
+    /// The node as JSON: YAML's core schema types (bool, int, null) become JSON types; everything
+    /// else stays a string. Floats are kept as their text.
+    func json() throws(WardenError) -> JSON {
+        switch node {
+        case .scalar(let s):
+            if node.null != nil { return .null }
+            if node.tag == .init(.bool), let b = node.bool { return .bool(b) }
+            if node.tag == .init(.int), let i = node.int { return .int(Int64(i)) }
+            return .string(s.string)
+        case .sequence:
+            var out: [JSON] = []
+            for item in try list() { out.append(try item.json()) }
+            return .array(out)
+        case .mapping:
+            var out: [String: JSON] = [:]
+            for (k, v) in try mapping() { out[k] = try v.json() }
+            return .object(out)
+        case .alias:
+            throw error("YAML aliases are not supported")
+        }
+    }
+}
+
+extension String {
+    var trimmingWhitespace: Substring {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,163 @@
+public import HostFacts
+public import WardenCore
+internal import Glibc
+
+/// Paths of the source tree, for tests.
+public enum Package {
+    /// The package root (the directory holding Package.swift).
+    public static let root: String = {
+        var dir = #filePath
+        for _ in 0..<3 { dir = String(dir[..<dir.lastIndex(of: "/")!]) }
+        return dir
+    }()
+
+    public static var profiles: String { root + "/Profiles" }
+    public static var fixtures: String { root + "/Tests/Fixtures" }
+
+    /// `Tests/Fixtures/<name>/root`.
+    public static func fixtureRoot(_ name: String) -> String { fixtures + "/" + name + "/root" }
+
+    /// The debug build of the CLI (built by `swift build`, which `swift test` runs first).
+    public static var wardenBinary: String { root + "/.build/debug/warden" }
+}
+
+/// The built-in catalog and profiles, loaded once.
+public enum BuiltIn {
+    public static let store = ProfileStore(directory: Package.profiles)
+
+    public static func catalog() throws -> Catalog {
+        try store.catalog(knownFacts: ProbeRegistry.factNames)
+    }
+
+    public static func profile(_ id: String) throws -> ResolvedProfile {
+        try store.resolve(id, catalog: try catalog())
+    }
+}
+
+/// A fixed time for reproducible evaluations: 2026-11-29T12:00:00Z.
+public let testNow = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
+
+/// Audits `root` with the given profile and optional site text, all in process.
+public func audit(root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all) throws -> (facts: FactSet, findings: [Finding]) {
+    let hostRoot = try HostRoot(root)
+    let siteFile = try site.map { try Site.parse($0, file: "site.yaml") }
+    let facts = Collector.collect(root: hostRoot, site: siteFile, probes: probes)
+    let findings = Evaluator.evaluate(try BuiltIn.profile(profile), facts: facts, now: testNow)
+    return (facts, findings)
+}
+
+extension Array where Element == Finding {
+    /// The finding for a control id (crashes the test when absent, which is a test failure).
+    public subscript(control: String) -> Finding {
+        guard let f = first(where: { $0.control == control }) else { fatalError("no finding for \(control)") }
+        return f
+    }
+}
+
+/// A temporary directory tree built by a test, removed when the value is released.
+public final class TempTree: @unchecked Sendable {
+    public let path: String
+
+    public init(prefix: String = "warden-test") {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        path = String(cString: p!)
+    }
+
+    deinit { _ = run("/bin/rm", ["-rf", path]) }
+
+    /// Writes a file (creating parent directories) and returns its host path.
+    @discardableResult
+    public func file(_ relative: String, _ content: String = "", mode: UInt32 = 0o644) -> String {
+        bytes(relative, Array(content.utf8), mode: mode)
+    }
+
+    @discardableResult
+    public func bytes(_ relative: String, _ content: [UInt8], mode: UInt32 = 0o644) -> String {
+        let full = path + "/" + relative
+        directory(String(relative[..<(relative.lastIndex(of: "/") ?? relative.startIndex)]))
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, mode_t(mode))
+        precondition(fd >= 0, "cannot create \(full)")
+        content.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        chmod(full, mode_t(mode))
+        return full
+    }
+
+    @discardableResult
+    public func directory(_ relative: String, mode: UInt32 = 0o755) -> String {
+        let full = relative.isEmpty ? path : path + "/" + relative
+        var current = ""
+        for part in full.split(separator: "/") {
+            current += "/" + part
+            mkdir(current, 0o755)
+        }
+        chmod(full, mode_t(mode))
+        return full
+    }
+
+    public func symlink(_ relative: String, to target: String) {
+        directory(String(relative[..<(relative.lastIndex(of: "/") ?? relative.startIndex)]))
+        Glibc.symlink(target, path + "/" + relative)
+    }
+
+    /// Copies a fixture tree into this one (so tests can change modes and owners git cannot store).
+    public func copy(fixture name: String) {
+        _ = run("/bin/cp", ["-a", Package.fixtureRoot(name) + "/.", path])
+    }
+}
+
+/// Runs a program and returns its exit status and output (stdout, stderr), without a shell.
+@discardableResult
+public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, stdout: String, stderr: String) {
+    var outPipe: [Int32] = [0, 0]
+    var errPipe: [Int32] = [0, 0]
+    pipe(&outPipe)
+    pipe(&errPipe)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    posix_spawn_file_actions_addclose(&actions, outPipe[0])
+    posix_spawn_file_actions_addclose(&actions, errPipe[0])
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    var env: [String: String] = [:]
+    var e = environ
+    while let entry = e.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        e += 1
+    }
+    for (k, v) in environment { env[k] = v }
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, program, &actions, nil, argv, envp)
+    posix_spawn_file_actions_destroy(&actions)
+    close(outPipe[1])
+    close(errPipe[1])
+    argv.forEach { free($0) }
+    envp.forEach { free($0) }
+    guard rc == 0 else {
+        close(outPipe[0]); close(errPipe[0])
+        return (127, "", "cannot run \(program): \(String(cString: strerror(rc)))")
+    }
+    // Read both pipes without deadlocking: stderr on its own thread would be cleaner; tests keep
+    // stderr small, so read stdout to the end first, then stderr.
+    func drain(_ fd: Int32) -> String {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+            if n <= 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        close(fd)
+        return String(decoding: out, as: UTF8.self)
+    }
+    let stdout = drain(outPipe[0])
+    let stderr = drain(errPipe[0])
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (exit, stdout, stderr)
+}
