@@ -4,6 +4,12 @@ public struct Evidence: Sendable, Hashable {
     public var observed: JSON
     public var expected: String
 
+    public init(source: String, observed: JSON, expected: String) {
+        self.source = source
+        self.observed = observed
+        self.expected = expected
+    }
+
     public var json: JSON { ["source": .string(source), "observed": observed, "expected": .string(expected)] }
 }
 

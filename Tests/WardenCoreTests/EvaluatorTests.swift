@@ -1,0 +1,153 @@
+import Testing
+import WardenCore
+
+@Suite struct EvaluatorTests {
+    /// One control with the given check, in a profile of its own.
+    func evaluate(check: String, parameters: String = "", params: String = "", facts: [String: Fact],
+                  advisory: Bool = false, site: JSON = .null, now: String = "2026-11-29T12:00:00Z") throws -> Finding {
+        let controls = """
+        controls:
+          - id: HRD-001
+            title: T
+            area: hardening
+            severity: high
+            rationale: R
+            references: {}
+        \(parameters.isEmpty ? "" : "    parameters:\n" + parameters)
+            check:
+        \(check.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+            remediation: fix it
+        """
+        let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: ["f", "site"])
+        let profile = "id: p\ntitle: P\nversion: \"1\"\ncontrols:\n  HRD-001: {advisory: \(advisory)\(params.isEmpty ? "" : ", parameters: {\(params)}")}\n"
+        let resolved = try ProfileLoader.resolve("p", catalog: catalog) { (_: String, _: String?) throws(WardenError) in ("p.yaml", profile) }
+        var set = FactSet(mode: .offline, facts: facts)
+        set["site"] = .value(site)
+        return Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]
+    }
+
+    @Test func leafPassAndFailCarryEvidence() throws {
+        let facts: [String: Fact] = ["f": .value(["x": ["value": 2, "source": "/etc/x.conf:3"]])]
+        let pass = try evaluate(check: "fact: f.x\ngte: 2", facts: facts)
+        #expect(pass.status == .pass)
+        #expect(pass.evidence == [Evidence(source: "/etc/x.conf:3", observed: 2, expected: "x ≥ 2")])
+        let fail = try evaluate(check: "fact: f.x\ngte: 3", facts: facts)
+        #expect(fail.status == .fail)
+        #expect(fail.summary == "x is 2, expected ≥ 3")
+    }
+
+    @Test func unavailableFactIsErrorOnlineAndNotCheckedOffline() throws {
+        let e = try evaluate(check: "fact: f.x\neq: 1", facts: ["f": .unavailable(.error("/proc/sys/x: Permission denied"))])
+        #expect(e.status == .error)
+        #expect(e.summary == "/proc/sys/x: Permission denied")
+        let n = try evaluate(check: "fact: f.x\neq: 1", facts: ["f": .unavailable(.notChecked("no /proc"))])
+        #expect(n.status == .notChecked)
+    }
+
+    @Test func missingPathIsAnErrorNeverAPass() throws {
+        let f = try evaluate(check: "fact: f.nothing\nne: 1", facts: ["f": .value([:])])
+        #expect(f.status == .error)
+        #expect(f.summary.contains("no value at f.nothing"))
+    }
+
+    @Test func typeMismatchIsAnError() throws {
+        let f = try evaluate(check: "fact: f.x\nlte: 4", facts: ["f": .value(["x": "lots"])])
+        #expect(f.status == .error)
+        #expect(f.summary.contains("cannot compare"))
+    }
+
+    @Test func emptyListFollowsItsStatedRule() throws {
+        let check = "every: f.items\nexpect: {fact: .ok, eq: true}\nif_empty: error\nempty_reason: no weight locations registered or found"
+        let f = try evaluate(check: check, facts: ["f": .value(["items": []])])
+        #expect(f.status == .error)
+        #expect(f.summary == "no weight locations registered or found")
+    }
+
+    @Test func itemErrorsAndFailuresCombine() throws {
+        let check = "every: f.items\nexpect: {fact: .ok, eq: true}\nif_empty: error"
+        let items: JSON = ["items": [["path": "/a", "ok": true], ["path": "/b", "error": "cannot stat"], ["path": "/c", "ok": false]]]
+        let f = try evaluate(check: check, facts: ["f": .value(items)])
+        // A definite failure outweighs an undecided item.
+        #expect(f.status == .fail)
+        #expect(f.summary == "/c: ok is false, expected = true")
+        #expect(f.evidence.map(\.source) == ["/c"])
+        let onlyError = try evaluate(check: check, facts: ["f": .value(["items": [["path": "/a", "ok": true], ["path": "/b", "error": "cannot stat"]]])])
+        #expect(onlyError.status == .error)
+        #expect(onlyError.summary == "/b: cannot stat")
+    }
+
+    @Test func noneQuantifierFailsOnAMatchingItem() throws {
+        let check = "none: f.blocks\nwhere: {fact: .v, exists: true}\nexpect: {fact: .v, eq: \"yes\"}\nif_empty: pass"
+        let bad = try evaluate(check: check, facts: ["f": .value(["blocks": [["source": "a:1"], ["source": "a:7", "v": "yes"]]])])
+        #expect(bad.status == .fail)
+        #expect(bad.evidence.first?.source == "a:7")
+        let good = try evaluate(check: check, facts: ["f": .value(["blocks": [["source": "a:7", "v": "no"]]])])
+        #expect(good.status == .pass)
+        let empty = try evaluate(check: check, facts: ["f": .value(["blocks": []])])
+        #expect(empty.status == .pass)
+    }
+
+    @Test func whenParameterSkipsANode() throws {
+        let params = "      strict: {type: bool, description: d}\n"
+        let check = "all:\n  - {fact: f.a, eq: 1}\n  - {fact: f.b, eq: 1, when: strict}"
+        let facts: [String: Fact] = ["f": .value(["a": 1, "b": 0])]
+        #expect(try evaluate(check: check, parameters: params, params: "strict: false", facts: facts).status == .pass)
+        #expect(try evaluate(check: check, parameters: params, params: "strict: true", facts: facts).status == .fail)
+    }
+
+    @Test func siteOperandNotSetMakesTheNodeNotApplicable() throws {
+        let check = "all:\n  - {fact: f.owner, eq: {site: weights.owner}}\n  - {fact: f.a, eq: 1}"
+        let facts: [String: Fact] = ["f": .value(["owner": "root", "a": 1])]
+        #expect(try evaluate(check: check, facts: facts).status == .pass)
+        let site: JSON = ["weights": ["owner": "mlsvc"]]
+        #expect(try evaluate(check: check, facts: facts, site: site).status == .fail)
+        let fallback = "fact: f.owner\neq: {site: weights.owner, default: root}"
+        #expect(try evaluate(check: fallback, facts: facts).status == .pass)
+    }
+
+    @Test func modeOperators() throws {
+        let facts: [String: Fact] = ["f": .value(["m": "0644"])]
+        #expect(try evaluate(check: "fact: f.m\nmode_at_most: \"0640\"", facts: facts).status == .fail)
+        #expect(try evaluate(check: "fact: f.m\nmode_at_most: \"0644\"", facts: facts).status == .pass)
+        #expect(try evaluate(check: "fact: f.m\nmode_lacks: \"0027\"", facts: facts).status == .fail)
+        #expect(try evaluate(check: "fact: f.m\nmode_lacks: \"0022\"", facts: facts).status == .pass)
+    }
+
+    @Test func waiverAppliesUntilItExpires() throws {
+        let site: JSON = ["waivers": [["control": "HRD-001", "reason": "vendor kernel", "approved_by": "ciso", "expires": "2026-12-31"]]]
+        let facts: [String: Fact] = ["f": .value(["a": 0])]
+        let waived = try evaluate(check: "fact: f.a\neq: 1", facts: facts, site: site)
+        #expect(waived.status == .waived)
+        #expect(waived.waiver?.statusWithoutWaiver == .fail)
+        #expect(waived.evidence.first?.observed == 0)
+        let expired = try evaluate(check: "fact: f.a\neq: 1", facts: facts, site: site, now: "2027-01-01T00:00:00Z")
+        #expect(expired.status == .fail)
+        #expect(expired.waiver?.expired == true)
+        #expect(expired.summary.contains("expired on 2026-12-31"))
+        #expect(Summary([expired]).expiredWaivers == ["HRD-001"])
+    }
+
+    @Test func advisoryControlsDoNotDecideConformance() throws {
+        let facts: [String: Fact] = ["f": .value(["a": 0])]
+        let advisory = try evaluate(check: "fact: f.a\neq: 1", facts: facts, advisory: true)
+        #expect(advisory.status == .fail)
+        #expect(Summary([advisory]).verdict == .conformant)
+        let verdict = try evaluate(check: "fact: f.a\neq: 1", facts: facts)
+        #expect(Summary([verdict]).verdict == .nonconformant)
+        let incomplete = try evaluate(check: "fact: f.a\neq: 1", facts: ["f": .unavailable(.notChecked("offline"))])
+        #expect(Summary([incomplete]).verdict == .incomplete)
+        #expect(Summary([incomplete]).verdict.exitCode == 2)
+    }
+
+    @Test func anyPassesWhenOneBranchPasses() throws {
+        let check = "any:\n  - {fact: f.a, eq: 1}\n  - {fact: f.b, eq: 1}"
+        #expect(try evaluate(check: check, facts: ["f": .value(["a": 0, "b": 1])]).status == .pass)
+        #expect(try evaluate(check: check, facts: ["f": .value(["a": 0, "b": 0])]).status == .fail)
+        #expect(try evaluate(check: check, facts: ["f": .value(["a": 0])]).status == .error)
+    }
+
+    @Test func factSetRoundTripsThroughJSON() throws {
+        let set = FactSet(mode: .live, facts: ["a": .value(["x": [1, 2]]), "b": .unavailable(.notChecked("why"))], files: ["/etc/x": "ab"])
+        #expect(try FactSet(json: JSON.parse(set.json.serialized())) == set)
+    }
+}

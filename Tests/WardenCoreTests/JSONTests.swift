@@ -1,0 +1,94 @@
+import Testing
+import WardenCore
+
+@Suite struct JSONTests {
+    @Test func serialisationSortsKeysAndEscapes() {
+        let v: JSON = ["b": 1, "a": ["x": true, "\u{1}": .null], "é": "line\n\"q\"\\"]
+        #expect(v.compactString == #"{"a":{"\u0001":null,"x":true},"b":1,"é":"line\n\"q\"\\"}"#)
+    }
+
+    @Test func roundTrip() throws {
+        let v: JSON = ["list": [1, -2, "three", ["four": .null]], "empty": [:], "none": []]
+        #expect(try JSON.parse(v.serialized()) == v)
+        #expect(try JSON.parse(v.prettySerialized()) == v)
+    }
+
+    @Test(arguments: [
+        ("{\"a\":1,\"a\":2}", "duplicate key"),
+        ("[1,]", "unexpected character"),
+        ("{\"a\":1.5}", "non-integer"),
+        ("\"\\ud800\"", "unpaired surrogate"),
+        ("[1] x", "unexpected data"),
+        ("01", "leading zero"),
+        ("{\"a\":\"\u{1}\"}", "control character"),
+        ("", "unexpected end"),
+    ])
+    func malformedInputIsRejectedWithAPosition(text: String, message: String) {
+        let error = #expect(throws: JSONParseError.self) { try JSON.parse(text) }
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test func deepNestingIsBounded() {
+        let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParseError.self) { try JSON.parse(text) }
+    }
+
+    @Test func unicodeEscapesDecode() throws {
+        #expect(try JSON.parse("\"\\u00e9\\ud83d\\ude00\"") == "é😀")
+    }
+
+    @Test func errorPositionIsLineAndColumn() {
+        let error = #expect(throws: JSONParseError.self) { try JSON.parse("{\n  \"a\": tru\n}") }
+        #expect(error?.line == 2)
+        #expect(error?.column == 8)
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func nistVectors(input: String, digest: String) {
+        #expect(SHA256.hex(Array(input.utf8)) == digest)
+    }
+
+    @Test func millionAs() {
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func incrementalEqualsOneShot() {
+        let data = (0..<1000).map { UInt8($0 % 251) }
+        var h = SHA256()
+        h.update(data[0..<7]); h.update(data[7..<500]); h.update(data[500...])
+        #expect(h.finalize() == SHA256.hash(data))
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        ("1970-01-01T00:00:00Z", Int64(0)),
+        ("2026-11-29T08:38:14Z", 1_795_941_494),
+        ("2026-11-29T10:38:14+02:00", 1_795_941_494),
+        ("2026-11-29T08:38:14.123Z", 1_795_941_494),
+        ("2000-02-29T00:00:00Z", 951_782_400),
+    ])
+    func parses(text: String, seconds: Int64) {
+        #expect(Timestamp(rfc3339: text)?.seconds == seconds)
+    }
+
+    @Test(arguments: ["2026-13-01T00:00:00Z", "2026-02-30", "2026-11-29T25:00:00Z", "2026-11-29T08:38:14", "yesterday", "2026-11-29T08:38:14Zjunk"])
+    func rejects(text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test func bareDateAsExpiryMeansEndOfDay() {
+        #expect(Timestamp(rfc3339: "2026-11-29", dateMeansEndOfDay: true)?.description == "2026-11-29T23:59:59Z")
+        #expect(Timestamp(rfc3339: "2026-11-29")?.description == "2026-11-29T00:00:00Z")
+    }
+
+    @Test func formatsRFC3339() {
+        #expect(Timestamp(seconds: 1_795_941_494).description == "2026-11-29T08:38:14Z")
+    }
+}
