@@ -68,6 +68,8 @@ struct ProfileDocument {
         var parameters: [(name: String, value: JSON, node: YNode)]
         var rationale: String?
         var node: YNode
+        /// The control id as written, for errors about the id itself.
+        var keyNode: YNode
     }
 
     var id: String
@@ -87,8 +89,8 @@ struct ProfileDocument {
         var doc = ProfileDocument(id: id, title: try f["title"]!.nonEmptyString(), version: try f["version"]!.nonEmptyString(),
                                   description: try f["description"]?.string() ?? "", extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
-        for (controlID, value) in try f["controls"]!.mapping() {
-            var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value)
+        for (controlID, keyNode, value) in try f["controls"]!.keyedMapping() {
+            var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value, keyNode: keyNode)
             if !value.isNull {
                 let sf = try value.fields(allowed: ["advisory", "exclude", "parameters", "rationale"])
                 sel.advisory = try sf["advisory"]?.bool()
@@ -141,10 +143,10 @@ public enum ProfileLoader {
             for (controlID, sel) in doc.selections {
                 guard let def = catalog.controls[controlID] else {
                     let hint = closest(to: controlID, in: catalog.controls.keys).map { " (did you mean '\($0)'?)" } ?? ""
-                    throw sel.node.error("unknown control '\(controlID)'\(hint)")
+                    throw sel.keyNode.error("unknown control '\(controlID)'\(hint)")
                 }
                 if sel.exclude {
-                    guard selected.removeValue(forKey: controlID) != nil else { throw sel.node.error("cannot exclude \(controlID): no parent profile selects it") }
+                    guard selected.removeValue(forKey: controlID) != nil else { throw sel.keyNode.error("cannot exclude \(controlID): no parent profile selects it") }
                     continue
                 }
                 var c = selected[controlID] ?? SelectedControl(definition: def, advisory: false, parameters: [:], rationale: nil)
@@ -161,7 +163,7 @@ public enum ProfileLoader {
                     c.parameters[p.name] = p.value
                 }
                 selected[controlID] = c
-                origin[controlID] = sel.node
+                origin[controlID] = sel.keyNode
             }
         }
         for (id, c) in selected {

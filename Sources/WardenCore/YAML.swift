@@ -60,9 +60,14 @@ struct YNode {
     /// The entries of a mapping, in document order. Duplicate keys are an error; so is any key
     /// outside `allowed` (with a "did you mean" suggestion) when `allowed` is given.
     func mapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, value: YNode)] {
+        try keyedMapping(allowed: allowed).map { ($0.key, $0.value) }
+    }
+
+    /// Like `mapping(allowed:)`, with each key's own node, for errors about the key itself.
+    func keyedMapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, keyNode: YNode, value: YNode)] {
         guard case .mapping(let m) = node else { throw error("expected a mapping, found \(kindName)") }
         var seen: Set<String> = []
-        var result: [(key: String, value: YNode)] = []
+        var result: [(key: String, keyNode: YNode, value: YNode)] = []
         for (k, v) in m {
             let keyNode = YNode(node: k, file: file, field: field)
             guard case .scalar(let s) = k else { throw keyNode.error("mapping keys must be scalars") }
@@ -73,7 +78,7 @@ struct YNode {
                 throw keyed.error("unknown key '\(key)'\(hint)")
             }
             guard seen.insert(key).inserted else { throw keyed.error("duplicate key '\(key)'") }
-            result.append((key, child(v, key)))
+            result.append((key, keyed, child(v, key)))
         }
         return result
     }

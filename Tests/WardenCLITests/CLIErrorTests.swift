@@ -1,0 +1,68 @@
+import Testing
+import WardenTestSupport
+
+/// The built binary, run as a user would, for exit codes and messages on bad input.
+@Suite struct CLIErrorTests {
+    let bad = Package.fixtures + "/profiles-bad/"
+
+    func warden(_ arguments: String...) -> (status: Int32, stdout: String, stderr: String) {
+        run(Package.wardenBinary, arguments)
+    }
+
+    @Test func unknownControlInAProfileExits65WithFileLineColumn() {
+        let r = warden("profiles", "lint", bad + "unknown-control.yaml")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("unknown-control.yaml:6:3: error: controls.ACC-04: unknown control 'ACC-04' (did you mean 'ACC-004'?)"), "\(r.stderr)")
+    }
+
+    @Test func cyclicExtendsExits65() {
+        let r = warden("profiles", "lint", bad + "cycle-a.yaml")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("cyclic 'extends'"), "\(r.stderr)")
+        #expect(r.stderr.contains("cycle-b.yaml:2:10"), "\(r.stderr)")
+    }
+
+    @Test func malformedYAMLExits65WithPosition() {
+        let r = warden("profiles", "lint", bad + "malformed.yaml")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("malformed.yaml:5:"), "\(r.stderr)")
+        #expect(r.stderr.contains("invalid YAML"), "\(r.stderr)")
+    }
+
+    @Test func builtInProfilesLintClean() {
+        for id in ["sl3", "sl4"] {
+            let r = warden("profiles", "lint", id)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.hasPrefix("\(id): ok"))
+        }
+    }
+
+    @Test func missingProfileExits66() {
+        let r = warden("audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "/nonexistent/profile.yaml")
+        #expect(r.status == 66)
+        #expect(r.stderr.contains("/nonexistent/profile.yaml"))
+    }
+
+    @Test func missingRootExits66() {
+        let r = warden("audit", "--root", "/nonexistent/warden-root")
+        #expect(r.status == 66)
+        #expect(r.stderr.contains("--root: No such file or directory"), "\(r.stderr)")
+    }
+
+    @Test func malformedSiteExits65WithLineAndField() {
+        let r = warden("audit", "--root", Package.fixtureRoot("sshd-hardened"), "--site", bad + "site-unknown-key.yaml")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("site-unknown-key.yaml:3:3: error: weights.owners: unknown key 'owners' (did you mean 'owner'?)"), "\(r.stderr)")
+    }
+
+    @Test func waiverForAnUnknownControlExits65() {
+        let r = warden("audit", "--root", Package.fixtureRoot("sshd-hardened"), "--site", bad + "site-unknown-waiver.yaml")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("site-unknown-waiver.yaml:2: error: waivers.control: unknown control 'ACC-999'"), "\(r.stderr)")
+    }
+
+    @Test func unknownFormatIsAUsageError() {
+        let r = warden("audit", "--format", "xml")
+        #expect(r.status == 64)
+    }
+}
