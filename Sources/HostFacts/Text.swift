@@ -1,11 +1,11 @@
 internal import Glibc
 
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and carriage returns.
+    /// Without leading and trailing spaces, tabs, carriage returns and newlines.
     var trimmed: Substring {
         var s = self[...]
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
         return Substring(s)
     }
 

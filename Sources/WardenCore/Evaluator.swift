@@ -3,14 +3,21 @@ public struct Evidence: Sendable, Hashable {
     public var source: String
     public var observed: JSON
     public var expected: String
+    /// Whether the observation met the expectation (nil for notes such as "12 more items").
+    public var ok: Bool?
 
-    public init(source: String, observed: JSON, expected: String) {
+    public init(source: String, observed: JSON, expected: String, ok: Bool? = nil) {
         self.source = source
         self.observed = observed
         self.expected = expected
+        self.ok = ok
     }
 
-    public var json: JSON { ["source": .string(source), "observed": observed, "expected": .string(expected)] }
+    public var json: JSON {
+        var o: [String: JSON] = ["source": .string(source), "observed": observed, "expected": .string(expected)]
+        if let ok { o["ok"] = .bool(ok) }
+        return .object(o)
+    }
 }
 
 /// A waiver as it stood against one result.
@@ -241,7 +248,7 @@ private struct Context {
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
-        let evidence = Evidence(source: source, observed: shown, expected: expectedText)
+        var evidence = Evidence(source: source, observed: shown, expected: expectedText, ok: result)
         switch result {
         case .some(true):
             return Outcome(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
@@ -249,6 +256,7 @@ private struct Context {
             return Outcome(status: .fail, evidence: [evidence],
                            failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
         case .none:
+            evidence.ok = false
             return Outcome(status: .error, evidence: [evidence],
                            reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
@@ -286,6 +294,7 @@ private struct Context {
                 switch o.status {
                 case .pass:
                     o.status = .fail
+                    o.evidence = o.evidence.map { var e = $0; if e.ok == true { e.ok = false; e.expected = "not " + e.expected }; return e }
                     o.failures = o.passes.map { "\($0) (not allowed)" }
                     if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                     o.passes = []
@@ -304,13 +313,12 @@ private struct Context {
                            passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
         var combined = Outcome.combine(outcomes, any: q == .some)
-        // Keep the evidence readable: the items that decided the status first, then a count.
-        let deciding = outcomes.filter { $0.status == combined.status }
-        let shown = (deciding.isEmpty ? outcomes : deciding).prefix(Evaluator.maxItemEvidence)
-        combined.evidence = shown.flatMap(\.evidence)
-        let hidden = (deciding.isEmpty ? outcomes : deciding).count - shown.count
-        if hidden > 0 {
-            combined.evidence.append(Evidence(source: path.description, observed: .string("\(hidden) more items"), expected: "(not shown)"))
+        // Keep the evidence readable: the items that decided the status first, then the others,
+        // at most `maxItemEvidence` items in all, then a count of the rest.
+        let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }
+        combined.evidence = ordered.prefix(Evaluator.maxItemEvidence).flatMap(\.evidence)
+        if ordered.count > Evaluator.maxItemEvidence {
+            combined.evidence.append(Evidence(source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"), expected: "(not shown)"))
         }
         if combined.status == .pass && q == .none {
             combined.passes = ["no item of \(meta.describe ?? path.label) (\(list.count)) is disallowed"]
@@ -330,6 +338,7 @@ private struct Context {
     static func render(_ v: JSON) -> String {
         switch v {
         case .string(let s): return s
+        case .null: return "not set"
         case .array(let a) where a.count <= 8: return "[" + a.map(render).joined(separator: ", ") + "]"
         case .array(let a): return "[" + a.prefix(8).map(render).joined(separator: ", ") + ", … (\(a.count))]"
         default: return v.compactString
@@ -338,6 +347,11 @@ private struct Context {
 
     /// True or false, or nil when the two values cannot be compared with `op`.
     static func compare(_ op: Operator, _ observed: JSON?, _ expected: JSON) -> Bool? {
+        // `null` is a value that is not set (a sysctl no file sets): it satisfies no ordering,
+        // mode or containment comparison (absence is never a pass), and is not a type error.
+        if observed == .null, ![.exists, .eq, .ne, .in, .notIn].contains(op) {
+            return false
+        }
         switch op {
         case .exists:
             return (observed != nil) == expected.boolValue
