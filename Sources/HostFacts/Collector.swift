@@ -29,6 +29,9 @@ public enum ProbeRegistry {
         HostIdentityProbe(),
         SSHDConfigProbe(),
         SysctlProbe(),
+        KernelCmdlineProbe(),
+        AuditRulesProbe(),
+        AuditdProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -95,11 +95,15 @@ public struct CheckMeta: Sendable {
     public var when: String?
     /// A human label for evidence and summaries (`"root login over SSH"`).
     public var describe: String?
+    /// For a leaf: the status when the path has no value (default `error`). Used where absence
+    /// has a meaning, e.g. a kernel parameter not on the command line is simply not set (`fail`).
+    public var ifAbsent: Status?
     public var line: Int?
 
-    public init(when: String? = nil, describe: String? = nil, line: Int? = nil) {
+    public init(when: String? = nil, describe: String? = nil, ifAbsent: Status? = nil, line: Int? = nil) {
         self.when = when
         self.describe = describe
+        self.ifAbsent = ifAbsent
         self.line = line
     }
 }
@@ -114,7 +118,7 @@ public struct EmptyRule: Sendable {
 
 extension Check {
     static let metaKeys: Set<String> = ["when", "describe"]
-    static let leafKeys: Set<String> = Set(["fact"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
+    static let leafKeys: Set<String> = Set(["fact", "if_absent"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
     static let quantifierKeys: Set<String> = Set(Quantifier.allCases.map(\.rawValue) + ["where", "expect", "if_empty", "empty_reason"]).union(metaKeys)
 
     /// Decodes a check node. `knownFacts` catches misspelt fact names; `parameters` catches
@@ -183,6 +187,13 @@ extension Check {
         guard ops.count == 1, let op = ops.first else {
             throw y.error(ops.isEmpty ? "'fact' needs one comparison (\(Operator.allCases.map(\.rawValue).joined(separator: ", ")))"
                                       : "only one comparison per check, found \(ops.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let a = fields["if_absent"] {
+            let text = try a.string()
+            guard let status = Status(rawValue: text), [.pass, .fail, .error, .notApplicable].contains(status) else {
+                throw a.error("if_absent must be pass, fail, error or not_applicable, found '\(text)'")
+            }
+            meta.ifAbsent = status
         }
         let operandNode = fields[op.rawValue]!
         let operand = try decodeOperand(operandNode, parameters: parameters)

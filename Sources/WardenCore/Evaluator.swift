@@ -244,7 +244,14 @@ private struct Context {
         let subject = item.map { "\($0.label): " } ?? ""
         let expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
         guard op == .exists || observed != nil else {
-            return Outcome(status: .error, reasons: ["\(subject)no value at \(path)"])
+            guard let status = meta.ifAbsent, status != .error else {
+                return Outcome(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])
+            }
+            let message = "\(subject)\(label) is not set"
+            let evidence = Evidence(source: source, observed: .null, expected: expectedText, ok: status == .pass)
+            return Outcome(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
+                           failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
+                           passes: status == .pass ? [message] : [])
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
@@ -260,6 +267,24 @@ private struct Context {
             return Outcome(status: .error, evidence: [evidence],
                            reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
+    }
+
+    /// When a path has no value because an object on the way records a read `error`, that error.
+    func whyAbsent(_ path: FactPath, item: Item?) -> String {
+        var node: JSON?
+        var components = path.components[...]
+        if path.relative {
+            node = item?.value
+        } else if case .value(let v)? = facts[String(components.removeFirst())] {
+            node = v
+        }
+        var reason: String?
+        while let current = node {
+            if let e = current["error"]?.stringValue { reason = e }
+            guard let c = components.popFirst() else { break }
+            node = current.value(at: [c])
+        }
+        return reason.map { ": \($0)" } ?? ""
     }
 
     func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> Outcome {
