@@ -32,6 +32,8 @@ public enum ProbeRegistry {
         KernelCmdlineProbe(),
         AuditRulesProbe(),
         AuditdProbe(),
+        JournaldProbe(),
+        CoredumpProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -26,6 +26,8 @@ public enum Operator: String, Sendable, CaseIterable {
     /// The observed list contains the operand (or, for strings, the substring).
     case contains
     case notContains = "not_contains"
+    /// The observed string starts with the operand (`|` for a piped core_pattern).
+    case startsWith = "starts_with"
     /// Octal permission bits: observed has no bit outside the operand (`0440`).
     case modeAtMost = "mode_at_most"
     /// Octal permission bits: observed has none of the operand's bits (`0027`).
@@ -47,6 +49,7 @@ public enum Operator: String, Sendable, CaseIterable {
         case .lt: "<"
         case .contains: "contains"
         case .notContains: "does not contain"
+        case .startsWith: "starts with"
         case .modeAtMost: "mode at most"
         case .modeLacks: "mode without bits"
         case .empty: "empty:"

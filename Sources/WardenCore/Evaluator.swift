@@ -235,10 +235,19 @@ private struct Context {
             observed = v
             source = s
         }
-        // A "sourced value" ({value, source}) carries the file and line it came from.
-        if case .object(let o)? = observed, let v = o["value"], let s = o["source"]?.stringValue {
-            observed = v
-            source = s
+        // A "sourced value" ({value, source}) carries the file and line it came from; an object
+        // with `error`, `not_checked` or `not_applicable` says why there is no value.
+        if case .object(let o)? = observed {
+            if let v = o["value"], let s = o["source"]?.stringValue {
+                observed = v
+                source = s
+            } else {
+                for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
+                    if let reason = o[key]?.stringValue {
+                        return Outcome(status: status, reasons: ["\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"])
+                    }
+                }
+            }
         }
         let label = meta.describe ?? path.label
         let subject = item.map { "\($0.label): " } ?? ""
@@ -401,6 +410,9 @@ private struct Context {
             default: return nil
             }
             return result == (op == .contains)
+        case .startsWith:
+            guard let o = observed?.stringValue, let prefix = expected.stringValue else { return nil }
+            return o.hasPrefix(prefix)
         case .modeAtMost, .modeLacks:
             guard let o = observed?.stringValue.flatMap(parseMode), let e = expected.stringValue.flatMap(parseMode) else { return nil }
             return op == .modeAtMost ? o & ~e == 0 : o & e == 0
