@@ -34,6 +34,8 @@ public enum ProbeRegistry {
         AuditdProbe(),
         JournaldProbe(),
         CoredumpProbe(),
+        ModprobeProbe(),
+        DevicesProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
