@@ -36,6 +36,10 @@ public enum ProbeRegistry {
         CoredumpProbe(),
         ModprobeProbe(),
         DevicesProbe(),
+        SecureBootProbe(),
+        LockdownProbe(),
+        AIDEProbe(),
+        BootloaderProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

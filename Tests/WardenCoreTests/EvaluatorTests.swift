@@ -153,3 +153,23 @@ import WardenCore
         #expect(try FactSet(json: JSON.parse(set.json.serialized())) == set)
     }
 }
+
+@Suite struct FactPathTests {
+    @Test(arguments: [
+        ("a.b.c", false, ["a", "b", "c"], "a.b.c"),
+        (".encrypted", true, ["encrypted"], ".encrypted"),
+        ("cmdline.parameters[\"module.sig_enforce\"]", false, ["cmdline", "parameters", "module.sig_enforce"], "cmdline.parameters[\"module.sig_enforce\"]"),
+        ("a[\"x.y\"].z", false, ["a", "x.y", "z"], "a[\"x.y\"].z"),
+    ])
+    func parses(text: String, relative: Bool, components: [String], description: String) throws {
+        let p = try #require(FactPath(text))
+        #expect(p.relative == relative)
+        #expect(p.components.map(String.init) == components)
+        #expect(p.description == description)
+    }
+
+    @Test(arguments: ["", ".", "a..b", "a.", "a[\"x\"", "a[\"x\"]b", "a.[\"\"]"])
+    func rejects(text: String) {
+        #expect(FactPath(text) == nil)
+    }
+}
