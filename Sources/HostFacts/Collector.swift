@@ -24,6 +24,9 @@ public enum ProbeRegistry {
     public static let all: [any Probe] = [
         HostIdentityProbe(),
         SSHDConfigProbe(),
+        SudoersProbe(),
+        AccountsProbe(),
+        MACProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
