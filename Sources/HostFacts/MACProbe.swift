@@ -60,6 +60,11 @@ public struct MACProbe: Probe {
         }
     }
 
+    /// The first line of a one-value runtime file, without blanks.
+    static func firstLine(_ text: String) -> String {
+        String(text.split(separator: "\n", omittingEmptySubsequences: false).first?.trimmed ?? "")
+    }
+
     // MARK: - SELinux
 
     func selinux(_ context: ProbeContext) throws(HostError) -> JSON {
@@ -68,7 +73,7 @@ public struct MACProbe: Probe {
         var enforcing: Setting
         if root.exists(MACProbe.selinuxEnforce) || context.mode == .live {
             do throws(HostError) {
-                let value = try root.readText(MACProbe.selinuxEnforce, limit: 64).trimmed
+                let value = MACProbe.firstLine(try root.readText(MACProbe.selinuxEnforce, limit: 64))
                 switch value {
                 case "1": mode = "enforcing"
                 case "0": mode = "permissive"
@@ -132,7 +137,7 @@ public struct MACProbe: Probe {
         guard root.exists(MACProbe.apparmorEnabled) || context.mode == .live else { return offlineAppArmor(root) }
         let enabledText: String
         do {
-            enabledText = String(try root.readText(MACProbe.apparmorEnabled, limit: 64).trimmed)
+            enabledText = MACProbe.firstLine(try root.readText(MACProbe.apparmorEnabled, limit: 64))
         } catch {
             guard error.isNotFound else { throw error }
             return ["enabled": Setting(value: false, source: "\(MACProbe.apparmorEnabled) (absent: AppArmor is not in the running kernel)").json,
@@ -226,7 +231,7 @@ public struct MACProbe: Probe {
     }
 
     /// A profile header whose flags include `complain`: `profile x /bin/x flags=(complain) {`.
-    static func declaresComplain(_ line: Substring) -> Bool {
+    package static func declaresComplain(_ line: Substring) -> Bool {
         guard let flags = line.firstRange(of: "flags") else { return false }
         var rest = line[flags.upperBound...].trimmed
         guard rest.first == "=" else { return false }
