@@ -248,8 +248,18 @@ public struct SudoersProbe: Probe {
                 state.problem(here, "include loop: \(path) includes itself (sudo reads it again until 'too many levels of includes')")
                 continue
             }
-            if let kind = try? root.info(path).kind, kind != .regular {
-                state.ignore(path, "not a regular file (\(kind.rawValue)): sudo skips it")
+            // sudo stats each entry and silently skips what is not a regular file (a dangling
+            // symlink included).
+            do {
+                let kind = try root.info(path).kind
+                if kind != .regular {
+                    state.ignore(path, "not a regular file (\(kind.rawValue)): sudo skips it")
+                    continue
+                }
+            } catch {
+                if error.isNotFound { state.ignore(path, "dangling symlink: sudo skips it") } else {
+                    state.problem(here, "cannot read \(path): \(error.message)")
+                }
                 continue
             }
             try? parse(file: path, from: here, root: root, state: &state)

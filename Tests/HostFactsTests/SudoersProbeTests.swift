@@ -65,6 +65,27 @@ import WardenTestSupport
         #expect(f.summary.contains("turns authentication off"))
     }
 
+    @Test func everyDefaultsScopeIsKeptWithItsSubject() throws {
+        let t = tree(dropIns: ["40-scopes": """
+            Defaults@web1 !authenticate
+            Defaults>root !use_pty
+            Defaults!/usr/bin/less !log_output, env_reset
+            Defaults:%ops log_output
+            Defaults:%ops !log_output
+            """])
+        let v = try sudoers(t.path)
+        let scoped = v["scoped_defaults"]?.arrayValue ?? []
+        #expect(scoped.map { $0["scope"] } == ["host web1", "runas root", "command /usr/bin/less", "user %ops"])
+        #expect(scoped.map { $0["source"] } == ["/etc/sudoers.d/40-scopes:1", "/etc/sudoers.d/40-scopes:2",
+                                                "/etc/sudoers.d/40-scopes:3", "/etc/sudoers.d/40-scopes:5"])
+        #expect(scoped.last?["value"] == false)
+        // Scoped entries do not change the global value.
+        #expect(v["defaults"]?["authenticate"]?["value"] == true)
+        let f = try finding(t, profile: "sl4")
+        #expect(f.status == .fail)
+        for line in 1...3 { #expect(f.evidence.contains { $0.source == "/etc/sudoers.d/40-scopes:\(line)" }) }
+    }
+
     @Test func globalNotAuthenticateFails() throws {
         let t = tree(dropIns: ["20-lab": "# lab hosts\nDefaults !authenticate\n"])
         let f = try finding(t)
@@ -188,6 +209,15 @@ import WardenTestSupport
         let f = try finding(t)
         #expect(f.status == .fail)
         #expect(f.evidence.contains { $0.source == "/etc/sudoers.gpu-17:1" })
+    }
+
+    @Test func danglingSymlinkAndSubdirectoryInTheDropInDirectoryAreSkipped() throws {
+        let t = tree()
+        t.symlink("etc/sudoers.d/50-gone", to: "/etc/sudoers.gone")
+        t.file("etc/sudoers.d/60-dir/x", "eve ALL = NOPASSWD: ALL\n", mode: 0o440)
+        #expect(try finding(t).status == .pass)
+        let reasons = try sudoers(t.path)["ignored"]?.arrayValue?.compactMap { $0["reason"]?.stringValue } ?? []
+        #expect(reasons == ["dangling symlink: sudo skips it", "not a regular file (directory): sudo skips it"])
     }
 
     @Test func dropInsSudoRefusesForTheirPermissionsDoNotCount() throws {
