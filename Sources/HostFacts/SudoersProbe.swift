@@ -225,6 +225,7 @@ public struct SudoersProbe: Probe {
                 state.problem(here, "included file \(target) does not exist (sudo reports a parse error here)")
                 return
             }
+            // With an includer, parse reports failures as problems at the including line and never throws.
             try? parse(file: target, from: here, root: root, state: &state)
             return
         }
