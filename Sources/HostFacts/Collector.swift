@@ -40,6 +40,9 @@ public enum ProbeRegistry {
         LockdownProbe(),
         AIDEProbe(),
         BootloaderProbe(),
+        SudoersProbe(),
+        AccountsProbe(),
+        MACProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
