@@ -15,18 +15,9 @@ public struct AuditdProbe: Probe {
         let root = context.root
         var fact: [String: JSON] = ["installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
                                     "source": "/etc/audit/auditd.conf"]
-        // Enabled: a symlink to the unit in any .wants directory of /etc/systemd/system.
-        var wantedBy: [JSON] = []
-        if let dirs = try? root.list("/etc/systemd/system") {
-            for dir in dirs where dir.hasSuffix(".wants") {
-                let link = "/etc/systemd/system/\(dir)/auditd.service"
-                if (try? root.info(link, followFinal: false)) != nil { wantedBy.append(.string(link)) }
-            }
-        }
-        let masked = (try? root.resolve("/etc/systemd/system/auditd.service")) == "/dev/null"
-        fact["enabled"] = ["value": .bool(!wantedBy.isEmpty && !masked),
-                           "source": .string(masked ? "/etc/systemd/system/auditd.service (masked)" : wantedBy.first?.stringValue ?? "/etc/systemd/system/*.wants/auditd.service (no link)")]
-        fact["wanted_by"] = .array(wantedBy)
+        // Enabled: a symlink to the unit in a .wants directory of /etc/systemd/system, not masked.
+        let link = SystemdUnits(root: root).enabledLink("auditd.service")
+        fact["enabled"] = ["value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/auditd.service (no link, or masked)")]
 
         var conf: [String: JSON] = [:]
         var problems: [String] = []

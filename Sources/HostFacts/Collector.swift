@@ -43,6 +43,8 @@ public enum ProbeRegistry {
         SudoersProbe(),
         AccountsProbe(),
         MACProbe(),
+        TimeSyncProbe(),
+        LogForwardingProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -61,8 +61,7 @@ public struct DevicesProbe: Probe {
         } else {
             usbguard["implicit_policy_target"] = ["value": .null, "source": "/etc/usbguard/usbguard-daemon.conf (absent: USBGuard not installed)"]
         }
-        let enabledLink = ((try? root.list("/etc/systemd/system")) ?? []).filter { $0.hasSuffix(".wants") }
-            .map { "/etc/systemd/system/\($0)/usbguard.service" }.first { (try? root.info($0, followFinal: false)) != nil }
+        let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
         usbguard["enabled"] = ["value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)")]
         fact["usbguard"] = .object(usbguard)
         return ["devices": .value(.object(fact))]

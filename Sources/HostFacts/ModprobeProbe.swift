@@ -35,7 +35,7 @@ public struct ModprobeProbe: Probe {
         var install: [String: (command: String, source: String)] = [:]
         var blacklist: [String: String] = [:]
         for file in files {
-            if (try? root.resolve(file)) == "/dev/null" { continue }
+            if root.isMasked(file) { continue }
             let text: String
             do { text = try root.readText(file) } catch {
                 problems.append(error.description)

@@ -101,7 +101,7 @@ public struct SysctlProbe: Probe {
 
     func apply(file: String, root: HostRoot, into values: inout [String: Assignment], problems: inout [String]) {
         // A file linked to /dev/null masks its namesakes and sets nothing.
-        if (try? root.resolve(file)) == "/dev/null" { return }
+        if root.isMasked(file) { return }
         let text: String
         do { text = try root.readText(file) } catch {
             problems.append(error.description)

@@ -33,7 +33,7 @@ struct SystemdConf {
         let main = "/etc/systemd/\(name)"
         let files = (root.exists(main) ? [main] : []) + byName.keys.sorted().map { byName[$0]! }
         for file in files {
-            if (try? root.resolve(file)) == "/dev/null" { continue }
+            if root.isMasked(file) { continue }
             let text: String
             do { text = try root.readText(file) } catch {
                 conf.errors.append(error.description)
