@@ -45,6 +45,7 @@ public enum ProbeRegistry {
         MACProbe(),
         TimeSyncProbe(),
         LogForwardingProbe(),
+        ListenersProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -198,7 +198,8 @@ private struct Context {
     func resolve(_ path: FactPath, item: Item?) -> Resolved {
         if path.relative {
             guard let item else { return .unavailable(.error, "\(path) used outside a list") }
-            return .value(item.value.value(at: path.components), source: item.label)
+            // Evidence names where the item was read (its `source`), else the item itself.
+            return .value(item.value.value(at: path.components), source: item.value["source"]?.stringValue ?? item.label)
         }
         let name = String(path.components[0])
         switch facts[name] {
