@@ -34,7 +34,8 @@ public enum TextReport {
                     let failed = f.evidence.filter { $0.ok == false }
                     if failed.isEmpty || f.status == .waived { out += "      \(f.summary)\n" }
                     for e in failed.prefix(6) {
-                        out += "      \(e.source): \(render(e.observed)), expected \(e.expected)\n"
+                        let subject = e.subject.map { "\($0): " } ?? ""
+                        out += "      \(subject)\(render(e.observed)), expected \(e.expected)  [\(e.source)]\n"
                     }
                     if failed.count > 6 { out += "      … \(failed.count - 6) more in the JSON findings\n" }
                     if f.status == .fail { out += "      fix: \(f.remediation)\n" }

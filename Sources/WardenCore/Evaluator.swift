@@ -5,17 +5,21 @@ public struct Evidence: Sendable, Hashable {
     public var expected: String
     /// Whether the observation met the expectation (nil for notes such as "12 more items").
     public var ok: Bool?
+    /// What the observation is about when it is one item of a list (a weight path, a listener).
+    public var subject: String?
 
-    public init(source: String, observed: JSON, expected: String, ok: Bool? = nil) {
+    public init(source: String, observed: JSON, expected: String, ok: Bool? = nil, subject: String? = nil) {
         self.source = source
         self.observed = observed
         self.expected = expected
         self.ok = ok
+        self.subject = subject
     }
 
     public var json: JSON {
         var o: [String: JSON] = ["source": .string(source), "observed": observed, "expected": .string(expected)]
         if let ok { o["ok"] = .bool(ok) }
+        if let subject { o["subject"] = .string(subject) }
         return .object(o)
     }
 }
@@ -82,7 +86,9 @@ public enum Evaluator {
                     switch a.status {
                     case .pass: break
                     case .error, .notChecked: outcome = a
-                    default: outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: a.failures + a.reasons)
+                    default:
+                        let why = a.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
+                        outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: ["does not apply: " + (why ?? (a.failures + a.reasons).joined(separator: "; "))])
                     }
                 }
                 finding.status = outcome.status
@@ -252,20 +258,26 @@ private struct Context {
         }
         let label = meta.describe ?? path.label
         let subject = item.map { "\($0.label): " } ?? ""
-        let expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
+        let expectedText: String
+        switch (op, expectedValue) {
+        case (.eq, .bool(true)): expectedText = label
+        case (.eq, .bool(false)): expectedText = "not: \(label)"
+        default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
+        }
+        let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
         guard op == .exists || observed != nil else {
             guard let status = meta.ifAbsent, status != .error else {
                 return Outcome(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])
             }
             let message = "\(subject)\(label) is not set"
-            let evidence = Evidence(source: source, observed: .null, expected: expectedText, ok: status == .pass)
+            let evidence = Evidence(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
             return Outcome(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
                            failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
                            passes: status == .pass ? [message] : [])
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
-        var evidence = Evidence(source: source, observed: shown, expected: expectedText, ok: result)
+        var evidence = Evidence(source: source, observed: shown, expected: expectedText, ok: result, subject: subjectLabel)
         switch result {
         case .some(true):
             return Outcome(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
