@@ -171,3 +171,17 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (exit, stdout, stderr)
 }
+
+extension String {
+    /// The string with the first occurrence of `target` replaced (for corrupting test inputs).
+    public func replacingFirst(_ target: String, with replacement: String) -> String {
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) {
+                return String(self[..<i]) + replacement + String(self[index(i, offsetBy: target.count)...])
+            }
+            i = index(after: i)
+        }
+        return self
+    }
+}
