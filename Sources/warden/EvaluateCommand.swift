@@ -44,6 +44,8 @@ struct Evaluate: ParsableCommand {
             switch format {
             case .json: writeStdout(doc.json.prettySerialized())
             case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
+            case .junit: writeStdout(JUnitReport.render(doc))
+            case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
             }
             return doc.summary.verdict.exitCode
         }
@@ -72,7 +74,7 @@ struct Gap: ParsableCommand {
             let doc = reevaluate(input, profile: target, now: input.finishedAt)
             let missing = GapAnalysis.missing(doc.findings)
             switch format {
-            case .json:
+            case .json, .junit, .sarif:
                 writeStdout(JSON.object([
                     "host": input.host, "from": .string(input.profileID), "to": .string(target.id),
                     "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
@@ -113,7 +115,7 @@ struct Compare: ParsableCommand {
             let comparison = Comparison(first, second)
             let sameHost = first.machineID != nil && first.machineID == second.machineID
             switch format {
-            case .json:
+            case .json, .junit, .sarif:
                 var o = comparison.json.objectValue ?? [:]
                 o["kind"] = .string(sameHost ? "drift" : "hosts")
                 o["a"] = ["host": first.host, "profile": .string(first.profileID), "finished_at": .string(first.finishedAt.description)]
