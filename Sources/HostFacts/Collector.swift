@@ -24,6 +24,7 @@ public enum ProbeRegistry {
     public static let all: [any Probe] = [
         HostIdentityProbe(),
         SSHDConfigProbe(),
+        WeightsTreeProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
