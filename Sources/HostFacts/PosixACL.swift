@@ -17,6 +17,12 @@ package struct PosixACL: Sendable, Hashable {
         /// The uid (`user`) or gid (`group`); undefined (0xffffffff) for the other tags.
         package var id: UInt32
 
+        package init(tag: Tag, permissions: UInt16, id: UInt32) {
+            self.tag = tag
+            self.permissions = permissions
+            self.id = id
+        }
+
         /// Named users and groups: the entries that give access beyond owner, group and other.
         package var isNamed: Bool { tag == .user || tag == .group }
     }

@@ -8,14 +8,13 @@ public import WardenCore
 /// Facts are summaries that any profile can judge: per location, counts, and a histogram of the
 /// distinct (kind, mode, owner, group) classes with their counts and first example paths, so
 /// SL3 (no bits for others, no group write) and SL4 (files ≤ 0440, directories ≤ 0750) are both
-/// decided from the same facts, with the offending paths as evidence. Past `maxClasses` distinct
+/// decided from the same facts, with the offending paths as evidence. Past `maxClasses` (256) distinct
 /// classes, further entries of a kind are merged into one class whose mode is the OR of their
 /// modes and whose owner is theirs when they share one, "(several)" otherwise: a mode check
 /// (`mode_at_most`, `mode_lacks`) and an owner check give the same verdict on the merged class as
 /// on its members, so memory stays bounded without changing any verdict.
 public struct WeightsTreeProbe: Probe {
     public static let defaultBudget = WalkBudget(maxEntries: 50_000_000, maxSeconds: 1800)
-    static let maxClasses = 256
     static let examplesPerClass = 20
     static let maxNamedACLEntries = 256
     static let examplesPerACLEntry = 5
@@ -23,14 +22,17 @@ public struct WeightsTreeProbe: Probe {
 
     let budget: WalkBudget
     let attributes: any ExtendedAttributeReader
+    /// Distinct (kind, mode, owner, group) classes kept per location before merging.
+    let maxClasses: Int
 
     public init() {
-        self.init(budget: WeightsTreeProbe.defaultBudget, attributes: ProcAttributeReader())
+        self.init(budget: WeightsTreeProbe.defaultBudget)
     }
 
-    package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader()) {
+    package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256) {
         self.budget = budget
         self.attributes = attributes
+        self.maxClasses = maxClasses
     }
 
     public let name = "weights-tree"
@@ -57,7 +59,7 @@ public struct WeightsTreeProbe: Probe {
                 aclItems.append(item)
                 continue
             }
-            var tree = TreeTally()
+            var tree = TreeTally(maxClasses: maxClasses)
             var acl = ACLTally()
             var report = WalkReport()
             let info: FileInfo
@@ -148,6 +150,7 @@ struct TreeTally {
         }
     }
 
+    let maxClasses: Int
     var classes: [Key: FirstFew<String>] = [:]
     var merged: [FileInfo.Kind: Merged] = [:]
     var files = 0
@@ -174,7 +177,7 @@ struct TreeTally {
             fileModes |= info.mode
         }
         let key = Key(kind: info.kind, mode: info.mode, uid: info.uid, gid: info.gid)
-        if classes[key] != nil || classes.count < WeightsTreeProbe.maxClasses {
+        if classes[key] != nil || classes.count < maxClasses {
             classes[key, default: FirstFew(limit: WeightsTreeProbe.examplesPerClass)].add(entry.path)
         } else {
             merged[info.kind, default: Merged()].add(info, entry.path)
@@ -206,7 +209,7 @@ struct TreeTally {
             owners.insert(owner)
             groups.insert(group)
             items.append([
-                "name": .string("\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) beyond \(WeightsTreeProbe.maxClasses) distinct classes, modes combined"),
+                "name": .string("\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) beyond \(maxClasses) distinct classes, modes combined"),
                 "kind": .string(kind.rawValue), "count": .int(m.paths.count), "merged": true,
                 "mode": sourced(formatMode(m.mode), m.paths), "owner": sourced(owner, m.paths), "group": sourced(group, m.paths),
                 "examples": .array(m.paths.first.map { .string($0) }),
