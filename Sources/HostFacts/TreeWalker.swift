@@ -11,6 +11,11 @@ public struct WalkBudget: Sendable, Hashable {
         self.maxEntries = maxEntries
         self.maxSeconds = maxSeconds
     }
+
+    /// Weight discovery and the EXF-005 scan: every scan root together.
+    public static let scan = WalkBudget(maxEntries: 2_000_000, maxSeconds: 120)
+    /// The weights-tree walk: every weight location together.
+    public static let weightsTree = WalkBudget(maxEntries: 50_000_000, maxSeconds: 1800)
 }
 
 /// Spends a `WalkBudget`, one entry at a time, across as many walks as share it.

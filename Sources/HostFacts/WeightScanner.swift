@@ -95,20 +95,17 @@ public struct WeightScan: Sendable, Hashable {
 /// site registry, DESIGN.md §1): one streaming walk per root, staying on the root's filesystem,
 /// never following symlinks, reading at most a few KiB of each regular file at least `minSize`
 /// bytes long, within a budget of entries and seconds shared by all roots.
-public struct WeightScanner: Sendable {
-    public static let defaultBudget = WalkBudget(maxEntries: 2_000_000, maxSeconds: 120)
-    public static let defaultMaxHits = 1000
+package struct WeightScanner: Sendable {
     /// The most read from one candidate (head, zip tail and central directory, protobuf headers).
     static let readLimit = 16 << 10
 
-    public let root: HostRoot
-    public let roots: [String]
-    public let minSize: Int64
-    public let budget: WalkBudget
-    public let maxHits: Int
+    let root: HostRoot
+    let roots: [String]
+    let minSize: Int64
+    let budget: WalkBudget
+    let maxHits: Int
 
-    public init(root: HostRoot, roots: [String], minSize: Int64, budget: WalkBudget = WeightScanner.defaultBudget,
-                maxHits: Int = WeightScanner.defaultMaxHits) {
+    package init(root: HostRoot, roots: [String], minSize: Int64, budget: WalkBudget = .scan, maxHits: Int = 1000) {
         self.root = root
         self.roots = roots
         self.minSize = minSize
@@ -116,7 +113,7 @@ public struct WeightScanner: Sendable {
         self.maxHits = maxHits
     }
 
-    public func scan() -> WeightScan {
+    package func scan() -> WeightScan {
         var result = WeightScan(minSize: minSize, budget: budget)
         // Identify every root first, so that a root nested in another is walked once, as itself.
         var planned: [(path: String, id: FileID)] = []

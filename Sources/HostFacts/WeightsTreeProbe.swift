@@ -14,7 +14,6 @@ public import WardenCore
 /// (`mode_at_most`, `mode_lacks`) and an owner check give the same verdict on the merged class as
 /// on its members, so memory stays bounded without changing any verdict.
 public struct WeightsTreeProbe: Probe {
-    public static let defaultBudget = WalkBudget(maxEntries: 50_000_000, maxSeconds: 1800)
     static let examplesPerClass = 20
     static let maxNamedACLEntries = 256
     static let examplesPerACLEntry = 5
@@ -26,7 +25,7 @@ public struct WeightsTreeProbe: Probe {
     let maxClasses: Int
 
     public init() {
-        self.init(budget: WeightsTreeProbe.defaultBudget)
+        self.init(budget: .weightsTree)
     }
 
     package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256) {
@@ -49,8 +48,8 @@ public struct WeightsTreeProbe: Probe {
         var treeItems: [JSON] = []
         var aclItems: [JSON] = []
         if let e = context.weights.error {
-            treeItems.append(["path": "weight discovery", "error": .string(e)])
-            aclItems.append(["path": "weight discovery", "error": .string(e)])
+            treeItems.append(["path": "weight locations", "error": .string(e)])
+            aclItems.append(["path": "weight locations", "error": .string(e)])
         }
         for location in context.weights.paths {
             if let stopped {
@@ -209,7 +208,7 @@ struct TreeTally {
             owners.insert(owner)
             groups.insert(group)
             items.append([
-                "name": .string("\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) beyond \(maxClasses) distinct classes, modes combined"),
+                "name": .string("\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) past the limit of \(maxClasses) distinct classes, modes combined"),
                 "kind": .string(kind.rawValue), "count": .int(m.paths.count), "merged": true,
                 "mode": sourced(formatMode(m.mode), m.paths), "owner": sourced(owner, m.paths), "group": sourced(group, m.paths),
                 "examples": .array(m.paths.first.map { .string($0) }),

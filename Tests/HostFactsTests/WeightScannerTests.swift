@@ -7,7 +7,7 @@ import WardenTestSupport
 /// A safetensors file just over the 1 MiB default threshold.
 let oneMiBOfWeights = WeightFiles.safetensors(floats: (1 << 20) / 4 + 16)
 
-func scan(_ tree: TempTree, roots: [String], minSize: Int64 = 64, budget: WalkBudget = WeightScanner.defaultBudget) throws -> WeightScan {
+func scan(_ tree: TempTree, roots: [String], minSize: Int64 = 64, budget: WalkBudget = .scan) throws -> WeightScan {
     WeightScanner(root: try HostRoot(tree.path), roots: roots, minSize: minSize, budget: budget).scan()
 }
 
@@ -141,7 +141,7 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         })
         for id in ["ACC-001", "ACC-002"] {
             #expect(findings[id].status == .error)
-            #expect(findings[id].summary.contains("weight discovery: weight discovery did not finish: the scan stopped at the 5-entry budget"), "\(findings[id].summary)")
+            #expect(findings[id].summary.contains("weight locations: weight discovery did not finish: the scan stopped at the 5-entry budget"), "\(findings[id].summary)")
         }
     }
 

@@ -195,14 +195,14 @@ final class WeightsHost {
     @Test func pastTheClassLimitEntriesAreMergedWithoutChangingTheVerdict() throws {
         let host = WeightsHost()
         // One class: the start directory takes it; everything else is merged.
-        let probe = WeightsTreeProbe(budget: WeightsTreeProbe.defaultBudget, maxClasses: 1)
+        let probe = WeightsTreeProbe(budget: .weightsTree, maxClasses: 1)
         let site = WeightsHost.site + "  owner: weights\n"
         let (facts, findings) = try host.audit(site: site, probe: probe)
         #expect(findings["ACC-001"].status == .pass, "\(findings["ACC-001"].summary)")
         // The directories share the start directory's class; the files are merged into one.
         let classes = try #require(host.location(facts)?["classes"]?.arrayValue)
         #expect(classes.map { $0["name"] } == ["/srv/weights: 5 directories 0750 weights:readers",
-                                               "/srv/weights: 4 more files beyond 1 distinct classes, modes combined"])
+                                               "/srv/weights: 4 more files past the limit of 1 distinct classes, modes combined"])
         #expect(classes.last?["merged"] == true)
 
         host.tree.bytes("srv/weights/shards/a/b/extra.bin", WeightFiles.safetensors(), mode: 0o644)
@@ -300,12 +300,12 @@ final class WeightsHost {
     @Test func aMalformedACLIsAnErrorWithPathAndOffset() throws {
         let host = WeightsHost()
         let bad = PosixACL(entries: [.init(tag: .userObject, permissions: 6, id: .max)]).encoded + [0x40, 0, 4, 0, 0, 0, 0, 0]
-        let probe = WeightsTreeProbe(budget: WeightsTreeProbe.defaultBudget, attributes: PresentedACL(file: "config.json", value: .value(bad)))
+        let probe = WeightsTreeProbe(budget: .weightsTree, attributes: PresentedACL(file: "config.json", value: .value(bad)))
         let f = try host.audit(probe: probe).findings["ACC-002"]
         #expect(f.status == .error)
         #expect(f.summary == "/srv/weights/config.json: system.posix_acl_access: malformed at byte 12: unknown tag 0x40", "\(f.summary)")
 
-        let unreadable = WeightsTreeProbe(budget: WeightsTreeProbe.defaultBudget, attributes: PresentedACL(file: "config.json", value: .failed("Input/output error")))
+        let unreadable = WeightsTreeProbe(budget: .weightsTree, attributes: PresentedACL(file: "config.json", value: .failed("Input/output error")))
         #expect(try host.audit(probe: unreadable).findings["ACC-002"].summary == "/srv/weights/config.json: system.posix_acl_access: Input/output error")
     }
 
