@@ -169,7 +169,8 @@ struct TreeWalker {
         while let top = stack.last {
             errno = 0
             guard let dirent = readdir(top.stream) else {
-                if errno != 0 { report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(errno)))")) }
+                let e = errno
+                if e != 0 { report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(e)))")) }
                 closedir(top.stream)
                 stack.removeLast()
                 continue
@@ -183,9 +184,10 @@ struct TreeWalker {
                     }
                     var st = stat()
                     guard fstatat(top.descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                        let e = errno
                         // An entry removed since readdir listed it is simply gone.
-                        if errno != ENOENT {
-                            report.problems.add(PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(errno))))
+                        if e != ENOENT {
+                            report.problems.add(PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(e))))
                         }
                         return false
                     }

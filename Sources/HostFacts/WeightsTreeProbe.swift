@@ -10,9 +10,9 @@ public import WardenCore
 /// SL3 (no bits for others, no group write) and SL4 (files ≤ 0440, directories ≤ 0750) are both
 /// decided from the same facts, with the offending paths as evidence. Past `maxClasses` (256) distinct
 /// classes, further entries of a kind are merged into one class whose mode is the OR of their
-/// modes and whose owner is theirs when they share one, "(several)" otherwise: a mode check
-/// (`mode_at_most`, `mode_lacks`) and an owner check give the same verdict on the merged class as
-/// on its members, so memory stays bounded without changing any verdict.
+/// modes and whose owner (group) is theirs when they share one, "(several)" otherwise: a mode
+/// check (`mode_at_most`, `mode_lacks`) and an owner or group equality check give the same verdict
+/// on the merged class as on its members, so memory stays bounded without changing those verdicts.
 public struct WeightsTreeProbe: Probe {
     static let examplesPerClass = 20
     static let maxNamedACLEntries = 256
