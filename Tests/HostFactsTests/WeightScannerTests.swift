@@ -66,7 +66,7 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         let mountPoint = tree.directory("data/mnt")
         let mounted = run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
         try #require(mounted.status == 0, "this test mounts a tmpfs (needs root): \(mounted.stderr)")
-        defer { run("/bin/umount", [mountPoint]) }
+        defer { withExtendedLifetime(tree) { _ = run("/bin/umount", [mountPoint]) } }  // unmount before the tree is removed
         tree.bytes("data/mnt/other.bin", WeightFiles.safetensors())
 
         let one = try scan(tree, roots: ["/data"])

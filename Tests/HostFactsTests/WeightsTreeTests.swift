@@ -231,7 +231,7 @@ final class WeightsHost {
         let loop = host.tree.directory("srv/weights/loop", mode: 0o750)
         let mounted = run("/bin/mount", ["--bind", host.weights, loop])
         try #require(mounted.status == 0, "this test bind-mounts a directory (needs root): \(mounted.stderr)")
-        defer { run("/bin/umount", [loop]) }
+        defer { withExtendedLifetime(host) { _ = run("/bin/umount", [loop]) } }  // unmount before the tree is removed
         let f = try host.audit().findings["ACC-001"]
         #expect(f.status == .error)
         #expect(f.summary.contains("/srv/weights/loop: the same directory as an ancestor (a bind mount loop): not walked again"), "\(f.summary)")
