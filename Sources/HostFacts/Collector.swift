@@ -7,7 +7,11 @@ public enum Collector {
         let weights = WeightDiscovery.locations(root: root, site: site)
         let context = ProbeContext(root: root, site: site, weights: weights)
         var facts = FactSet(mode: root.mode)
-        facts["site"] = .value(site?.json ?? .null)
+        // Without a site file the defaults stand (no waivers, no owners), and `present` says so.
+        var siteJSON = (site ?? Site()).json.objectValue ?? [:]
+        siteJSON["present"] = .bool(site != nil)
+        siteJSON["source"] = .string(site.map { $0.file } ?? "no site file (defaults)")
+        facts["site"] = .value(.object(siteJSON))
         facts["weights"] = .value(weights.json)
         for probe in probes {
             for (name, fact) in probe.collect(context) {
@@ -24,12 +28,30 @@ public enum ProbeRegistry {
     public static let all: [any Probe] = [
         HostIdentityProbe(),
         SSHDConfigProbe(),
+        SysctlProbe(),
+        KernelCmdlineProbe(),
+        AuditRulesProbe(),
+        AuditdProbe(),
+        JournaldProbe(),
+        CoredumpProbe(),
+        ModprobeProbe(),
+        DevicesProbe(),
+        SecureBootProbe(),
+        LockdownProbe(),
+        AIDEProbe(),
+        BootloaderProbe(),
+        SudoersProbe(),
+        AccountsProbe(),
+        MACProbe(),
+        TimeSyncProbe(),
+        LogForwardingProbe(),
+        ListenersProbe(),
         WeightsTreeProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
     public static let builtInFacts: [String: String] = [
-        "site": "the site file as parsed (null without one)",
+        "site": "the site file as parsed (its defaults, with present: false, without one)",
         "weights": "the weight locations: the site's registry, or what discovery found",
     ]
 

@@ -1,11 +1,11 @@
 internal import Glibc
 
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and carriage returns.
+    /// Without leading and trailing spaces, tabs, carriage returns and newlines.
     var trimmed: Substring {
         var s = self[...]
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
         return Substring(s)
     }
 
@@ -34,6 +34,12 @@ func fnmatchName(_ pattern: String, _ name: String) -> Bool {
 }
 
 extension HostRoot {
+    /// Whether `path` is masked: a symlink to /dev/null (systemd and modprobe read the link
+    /// target literally; the root need not contain a /dev).
+    func isMasked(_ path: String) -> Bool {
+        (try? readLink(path)) == "/dev/null" || (try? resolve(path)) == "/dev/null"
+    }
+
     /// Expands a glob whose wildcards are in the last component only (`/etc/ssh/sshd_config.d/*.conf`),
     /// sorted lexically as glob(3) does. A pattern without wildcards is returned as is.
     func glob(_ pattern: String) throws(HostError) -> [String] {

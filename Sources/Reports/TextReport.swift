@@ -28,15 +28,19 @@ public enum TextReport {
                 let advisory = f.advisory ? " (advisory)" : ""
                 out += "  \(marks[f.status]!) \(f.control) [\(f.severity.rawValue)] \(f.title)\(advisory)\n"
                 switch f.status {
-                case .pass, .notApplicable, .manual:
-                    if f.status != .pass { out += "      \(f.summary)\n" }
+                case .pass:
+                    break
+                case .fail, .waived:
+                    let failed = f.evidence.filter { $0.ok == false }
+                    if failed.isEmpty || f.status == .waived { out += "      \(f.summary)\n" }
+                    for e in failed.prefix(6) {
+                        let subject = e.subject.map { "\($0): " } ?? ""
+                        out += "      \(subject)\(render(e.observed)), expected \(e.expected)  [\(e.source)]\n"
+                    }
+                    if failed.count > 6 { out += "      … \(failed.count - 6) more in the JSON findings\n" }
+                    if f.status == .fail { out += "      fix: \(f.remediation)\n" }
                 default:
                     out += "      \(f.summary)\n"
-                    for e in f.evidence.prefix(6) where f.status == .fail || f.status == .waived {
-                        out += "      observed \(render(e.observed)) at \(e.source); expected \(e.expected)\n"
-                    }
-                    if f.evidence.count > 6, f.status == .fail { out += "      … \(f.evidence.count - 6) more observations in the JSON findings\n" }
-                    if f.status == .fail || f.status == .error { out += "      fix: \(f.remediation)\n" }
                 }
             }
         }
@@ -57,6 +61,7 @@ public enum TextReport {
     static func render(_ v: JSON) -> String {
         switch v {
         case .string(let s): return s.isEmpty ? "\"\"" : s
+        case .null: return "not set"
         default: return v.compactString
         }
     }

@@ -4,16 +4,51 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     public var relative: Bool
     public var components: [Substring]
 
+    /// Components are separated by dots; a component that itself contains dots is written in
+    /// brackets and quotes: `cmdline.parameters["module.sig_enforce"]`.
     public init?(_ text: String) {
         relative = text.hasPrefix(".")
-        let body = relative ? text.dropFirst() : Substring(text)
-        components = body.split(separator: ".", omittingEmptySubsequences: false)
+        var chars = Array(relative ? text.dropFirst() : Substring(text))
+        var parts: [Substring] = []
+        var current = ""
+        var i = 0
+        while i < chars.count {
+            if chars[i] == "[", i + 1 < chars.count, chars[i + 1] == "\"" {
+                if !current.isEmpty {
+                    parts.append(Substring(current))
+                    current = ""
+                }
+                guard let close = (i + 2..<chars.count).first(where: { chars[$0] == "\"" && $0 + 1 < chars.count && chars[$0 + 1] == "]" }) else { return nil }
+                parts.append(Substring(String(chars[(i + 2)..<close])))
+                i = close + 2
+                if i < chars.count { guard chars[i] == "." else { return nil }; i += 1; guard i < chars.count else { return nil } }
+                continue
+            }
+            if chars[i] == "." {
+                parts.append(Substring(current))
+                current = ""
+            } else {
+                current.append(chars[i])
+            }
+            i += 1
+            if i == chars.count { parts.append(Substring(current)) }
+        }
+        chars.removeAll()
+        components = parts
         guard !components.isEmpty, components.allSatisfy({ !$0.isEmpty }) else { return nil }
     }
 
     /// The fact this path starts at (nil for item-relative paths).
     public var factName: String? { relative ? nil : components.first.map(String.init) }
-    public var description: String { (relative ? "." : "") + components.joined(separator: ".") }
+    public var description: String {
+        var out = relative ? "." : ""
+        for (i, c) in components.enumerated() {
+            if c.contains(".") { out += "[\"\(c)\"]"; continue }
+            if i > 0 { out += "." }
+            out += c
+        }
+        return out
+    }
     /// The last component, as a short label for messages.
     public var label: String { components.last.map(String.init) ?? description }
 }
@@ -26,6 +61,8 @@ public enum Operator: String, Sendable, CaseIterable {
     /// The observed list contains the operand (or, for strings, the substring).
     case contains
     case notContains = "not_contains"
+    /// The observed string starts with the operand (`|` for a piped core_pattern).
+    case startsWith = "starts_with"
     /// Octal permission bits: observed has no bit outside the operand (`0440`).
     case modeAtMost = "mode_at_most"
     /// Octal permission bits: observed has none of the operand's bits (`0027`).
@@ -47,6 +84,7 @@ public enum Operator: String, Sendable, CaseIterable {
         case .lt: "<"
         case .contains: "contains"
         case .notContains: "does not contain"
+        case .startsWith: "starts with"
         case .modeAtMost: "mode at most"
         case .modeLacks: "mode without bits"
         case .empty: "empty:"
@@ -95,11 +133,15 @@ public struct CheckMeta: Sendable {
     public var when: String?
     /// A human label for evidence and summaries (`"root login over SSH"`).
     public var describe: String?
+    /// For a leaf: the status when the path has no value (default `error`). Used where absence
+    /// has a meaning, e.g. a kernel parameter not on the command line is simply not set (`fail`).
+    public var ifAbsent: Status?
     public var line: Int?
 
-    public init(when: String? = nil, describe: String? = nil, line: Int? = nil) {
+    public init(when: String? = nil, describe: String? = nil, ifAbsent: Status? = nil, line: Int? = nil) {
         self.when = when
         self.describe = describe
+        self.ifAbsent = ifAbsent
         self.line = line
     }
 }
@@ -114,7 +156,7 @@ public struct EmptyRule: Sendable {
 
 extension Check {
     static let metaKeys: Set<String> = ["when", "describe"]
-    static let leafKeys: Set<String> = Set(["fact"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
+    static let leafKeys: Set<String> = Set(["fact", "if_absent"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
     static let quantifierKeys: Set<String> = Set(Quantifier.allCases.map(\.rawValue) + ["where", "expect", "if_empty", "empty_reason"]).union(metaKeys)
 
     /// Decodes a check node. `knownFacts` catches misspelt fact names; `parameters` catches
@@ -183,6 +225,13 @@ extension Check {
         guard ops.count == 1, let op = ops.first else {
             throw y.error(ops.isEmpty ? "'fact' needs one comparison (\(Operator.allCases.map(\.rawValue).joined(separator: ", ")))"
                                       : "only one comparison per check, found \(ops.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let a = fields["if_absent"] {
+            let text = try a.string()
+            guard let status = Status(rawValue: text), [.pass, .fail, .error, .notApplicable].contains(status) else {
+                throw a.error("if_absent must be pass, fail, error or not_applicable, found '\(text)'")
+            }
+            meta.ifAbsent = status
         }
         let operandNode = fields[op.rawValue]!
         let operand = try decodeOperand(operandNode, parameters: parameters)

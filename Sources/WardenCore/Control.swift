@@ -50,12 +50,15 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
 
 public enum ParameterType: String, Sendable, Hashable {
     case bool, int, string, strings, mode
+    /// A list of any JSON values (e.g. integers for `in`).
+    case list
 
     func accepts(_ value: JSON) -> Bool {
         switch (self, value) {
         case (.bool, .bool), (.int, .int), (.string, .string): true
         case (.mode, .string(let s)): parseMode(s) != nil
         case (.strings, .array(let a)): a.allSatisfy { $0.stringValue != nil }
+        case (.list, .array): true
         default: false
         }
     }
@@ -132,7 +135,7 @@ public struct ControlDefinition: Sendable {
                 let sf = try spec.fields(allowed: ["type", "description"], required: ["type", "description"])
                 let typeNode = sf["type"]!
                 guard let type = ParameterType(rawValue: try typeNode.string()) else {
-                    throw typeNode.error("unknown parameter type (expected bool, int, string, strings, mode)")
+                    throw typeNode.error("unknown parameter type (expected bool, int, string, strings, mode, list)")
                 }
                 parameters[name] = ParameterSpec(type: type, description: try sf["description"]!.nonEmptyString())
             }

@@ -3,14 +3,25 @@ public struct Evidence: Sendable, Hashable {
     public var source: String
     public var observed: JSON
     public var expected: String
+    /// Whether the observation met the expectation (nil for notes such as "12 more items").
+    public var ok: Bool?
+    /// What the observation is about when it is one item of a list (a weight path, a listener).
+    public var subject: String?
 
-    public init(source: String, observed: JSON, expected: String) {
+    public init(source: String, observed: JSON, expected: String, ok: Bool? = nil, subject: String? = nil) {
         self.source = source
         self.observed = observed
         self.expected = expected
+        self.ok = ok
+        self.subject = subject
     }
 
-    public var json: JSON { ["source": .string(source), "observed": observed, "expected": .string(expected)] }
+    public var json: JSON {
+        var o: [String: JSON] = ["source": .string(source), "observed": observed, "expected": .string(expected)]
+        if let ok { o["ok"] = .bool(ok) }
+        if let subject { o["subject"] = .string(subject) }
+        return .object(o)
+    }
 }
 
 /// A waiver as it stood against one result.
@@ -75,7 +86,9 @@ public enum Evaluator {
                     switch a.status {
                     case .pass: break
                     case .error, .notChecked: outcome = a
-                    default: outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: a.failures + a.reasons)
+                    default:
+                        let why = a.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
+                        outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: ["does not apply: " + (why ?? (a.failures + a.reasons).joined(separator: "; "))])
                     }
                 }
                 finding.status = outcome.status
@@ -191,7 +204,8 @@ private struct Context {
     func resolve(_ path: FactPath, item: Item?) -> Resolved {
         if path.relative {
             guard let item else { return .unavailable(.error, "\(path) used outside a list") }
-            return .value(item.value.value(at: path.components), source: item.label)
+            // Evidence names where the item was read (its `source`), else the item itself.
+            return .value(item.value.value(at: path.components), source: item.value["source"]?.stringValue ?? item.label)
         }
         let name = String(path.components[0])
         switch facts[name] {
@@ -228,20 +242,42 @@ private struct Context {
             observed = v
             source = s
         }
-        // A "sourced value" ({value, source}) carries the file and line it came from.
-        if case .object(let o)? = observed, let v = o["value"], let s = o["source"]?.stringValue {
-            observed = v
-            source = s
+        // A "sourced value" ({value, source}) carries the file and line it came from; an object
+        // with `error`, `not_checked` or `not_applicable` says why there is no value.
+        if case .object(let o)? = observed {
+            if let v = o["value"], let s = o["source"]?.stringValue {
+                observed = v
+                source = s
+            } else {
+                for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
+                    if let reason = o[key]?.stringValue {
+                        return Outcome(status: status, reasons: ["\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"])
+                    }
+                }
+            }
         }
         let label = meta.describe ?? path.label
         let subject = item.map { "\($0.label): " } ?? ""
-        let expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
+        let expectedText: String
+        switch (op, expectedValue) {
+        case (.eq, .bool(true)): expectedText = label
+        case (.eq, .bool(false)): expectedText = "not: \(label)"
+        default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
+        }
+        let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
         guard op == .exists || observed != nil else {
-            return Outcome(status: .error, reasons: ["\(subject)no value at \(path)"])
+            guard let status = meta.ifAbsent, status != .error else {
+                return Outcome(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])
+            }
+            let message = "\(subject)\(label) is not set"
+            let evidence = Evidence(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
+            return Outcome(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
+                           failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
+                           passes: status == .pass ? [message] : [])
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
-        let evidence = Evidence(source: source, observed: shown, expected: expectedText)
+        var evidence = Evidence(source: source, observed: shown, expected: expectedText, ok: result, subject: subjectLabel)
         switch result {
         case .some(true):
             return Outcome(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
@@ -249,9 +285,28 @@ private struct Context {
             return Outcome(status: .fail, evidence: [evidence],
                            failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
         case .none:
+            evidence.ok = false
             return Outcome(status: .error, evidence: [evidence],
                            reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
+    }
+
+    /// When a path has no value because an object on the way records a read `error`, that error.
+    func whyAbsent(_ path: FactPath, item: Item?) -> String {
+        var node: JSON?
+        var components = path.components[...]
+        if path.relative {
+            node = item?.value
+        } else if case .value(let v)? = facts[String(components.removeFirst())] {
+            node = v
+        }
+        var reason: String?
+        while let current = node {
+            if let e = current["error"]?.stringValue { reason = e }
+            guard let c = components.popFirst() else { break }
+            node = current.value(at: [c])
+        }
+        return reason.map { ": \($0)" } ?? ""
     }
 
     func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> Outcome {
@@ -286,6 +341,7 @@ private struct Context {
                 switch o.status {
                 case .pass:
                     o.status = .fail
+                    o.evidence = o.evidence.map { var e = $0; if e.ok == true { e.ok = false; e.expected = "not " + e.expected }; return e }
                     o.failures = o.passes.map { "\($0) (not allowed)" }
                     if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                     o.passes = []
@@ -304,13 +360,12 @@ private struct Context {
                            passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
         var combined = Outcome.combine(outcomes, any: q == .some)
-        // Keep the evidence readable: the items that decided the status first, then a count.
-        let deciding = outcomes.filter { $0.status == combined.status }
-        let shown = (deciding.isEmpty ? outcomes : deciding).prefix(Evaluator.maxItemEvidence)
-        combined.evidence = shown.flatMap(\.evidence)
-        let hidden = (deciding.isEmpty ? outcomes : deciding).count - shown.count
-        if hidden > 0 {
-            combined.evidence.append(Evidence(source: path.description, observed: .string("\(hidden) more items"), expected: "(not shown)"))
+        // Keep the evidence readable: the items that decided the status first, then the others,
+        // at most `maxItemEvidence` items in all, then a count of the rest.
+        let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }
+        combined.evidence = ordered.prefix(Evaluator.maxItemEvidence).flatMap(\.evidence)
+        if ordered.count > Evaluator.maxItemEvidence {
+            combined.evidence.append(Evidence(source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"), expected: "(not shown)"))
         }
         if combined.status == .pass && q == .none {
             combined.passes = ["no item of \(meta.describe ?? path.label) (\(list.count)) is disallowed"]
@@ -330,6 +385,7 @@ private struct Context {
     static func render(_ v: JSON) -> String {
         switch v {
         case .string(let s): return s
+        case .null: return "not set"
         case .array(let a) where a.count <= 8: return "[" + a.map(render).joined(separator: ", ") + "]"
         case .array(let a): return "[" + a.prefix(8).map(render).joined(separator: ", ") + ", … (\(a.count))]"
         default: return v.compactString
@@ -338,6 +394,11 @@ private struct Context {
 
     /// True or false, or nil when the two values cannot be compared with `op`.
     static func compare(_ op: Operator, _ observed: JSON?, _ expected: JSON) -> Bool? {
+        // `null` is a value that is not set (a sysctl no file sets): it satisfies no ordering,
+        // mode or containment comparison (absence is never a pass), and is not a type error.
+        if observed == .null, ![.exists, .eq, .ne, .in, .notIn].contains(op) {
+            return false
+        }
         switch op {
         case .exists:
             return (observed != nil) == expected.boolValue
@@ -362,6 +423,9 @@ private struct Context {
             default: return nil
             }
             return result == (op == .contains)
+        case .startsWith:
+            guard let o = observed?.stringValue, let prefix = expected.stringValue else { return nil }
+            return o.hasPrefix(prefix)
         case .modeAtMost, .modeLacks:
             guard let o = observed?.stringValue.flatMap(parseMode), let e = expected.stringValue.flatMap(parseMode) else { return nil }
             return op == .modeAtMost ? o & ~e == 0 : o & e == 0

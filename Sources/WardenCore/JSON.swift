@@ -17,6 +17,11 @@ public enum JSON: Sendable, Hashable {
         return nil
     }
 
+    public subscript(index: Int) -> JSON? {
+        if case .array(let a) = self, a.indices.contains(index) { return a[index] }
+        return nil
+    }
+
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }

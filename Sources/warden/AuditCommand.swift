@@ -13,7 +13,7 @@ struct Audit: ParsableCommand {
         """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, junit, sarif }
 
     @Option(help: "The root of the host to audit: / (live) or an offline tree.")
     var root: String = "/"
@@ -24,11 +24,14 @@ struct Audit: ParsableCommand {
     @Option(help: "The site file (weight locations, owners, listeners, waivers).")
     var site: String?
 
-    @Option(help: "What to print on standard output: text or json (the findings document).")
+    @Option(help: "What to print on standard output: text, json (the findings document), junit or sarif.")
     var format: Format = .text
 
     @Option(help: "Also write the findings document to this path.")
     var output: String?
+
+    @Option(help: "Also write a Prometheus textfile (for node_exporter's textfile collector) to this path.")
+    var metrics: String?
 
     @Flag(help: "Do not sign the findings (signing arrives with host keys; until then findings are always unsigned).")
     var noSign = false
@@ -55,6 +58,7 @@ struct Audit: ParsableCommand {
             } catch let error as HostError {
                 throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
             }
+            let clock = ContinuousClock.now
             let started = try currentTime(now)
             let facts = Collector.collect(root: hostRoot, site: siteFile)
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
@@ -64,9 +68,16 @@ struct Audit: ParsableCommand {
                                        startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             let bytes = doc.json.prettySerialized()
             if let output { try LocalFile.write(bytes, to: output) }
+            if let metrics {
+                let elapsed = ContinuousClock.now - clock
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                try LocalFile.write(Array(PrometheusReport.render(doc, durationSeconds: seconds).utf8), to: metrics)
+            }
             switch format {
             case .json: writeStdout(bytes)
             case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
+            case .junit: writeStdout(JUnitReport.render(doc))
+            case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
             }
             return doc.summary.verdict.exitCode
         }

@@ -166,8 +166,17 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         tree.bytes("srv/closed/x.bin", WeightFiles.safetensors(), mode: 0o600)
         chmod(tree.path + "/srv/closed", 0o700)
         let site = tree.file("site.yaml", "weights:\n  scan_roots: [/srv]\n  min_size: 64\n")
-        let r = run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary,
-                                         "audit", "--root", tree.path, "--site", site, "--format", "json", "--no-sign"])
+        let profile = tree.file("weights-only.yaml", """
+            id: weights-only
+            title: ACC-001 and ACC-002 alone
+            version: "1"
+            controls:
+              ACC-001: {parameters: {max_file_mode: "7750", max_dir_mode: "7750"}}
+              ACC-002: {}
+
+            """)
+        let r = run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary, "audit", "--root", tree.path,
+                                         "--site", site, "--profile", profile, "--format", "json", "--no-sign"])
         let doc = try JSON.parse(r.stdout)
         let weights = try #require(doc.value(at: ["facts", "facts", "weights", "value"]), "\(r.stderr)")
         #expect(weights["paths"] == ["/srv/open/w.bin"])

@@ -30,7 +30,7 @@ import WardenCore
         let facts: [String: Fact] = ["f": .value(["x": ["value": 2, "source": "/etc/x.conf:3"]])]
         let pass = try evaluate(check: "fact: f.x\ngte: 2", facts: facts)
         #expect(pass.status == .pass)
-        #expect(pass.evidence == [Evidence(source: "/etc/x.conf:3", observed: 2, expected: "x ≥ 2")])
+        #expect(pass.evidence == [Evidence(source: "/etc/x.conf:3", observed: 2, expected: "x ≥ 2", ok: true)])
         let fail = try evaluate(check: "fact: f.x\ngte: 3", facts: facts)
         #expect(fail.status == .fail)
         #expect(fail.summary == "x is 2, expected ≥ 3")
@@ -70,7 +70,9 @@ import WardenCore
         // A definite failure outweighs an undecided item.
         #expect(f.status == .fail)
         #expect(f.summary == "/c: ok is false, expected = true")
-        #expect(f.evidence.map(\.source) == ["/c"])
+        // The deciding item first, then the others (the errored item has no observation).
+        #expect(f.evidence.map(\.source) == ["/c", "/a"])
+        #expect(f.evidence.map(\.ok) == [false, true])
         let onlyError = try evaluate(check: check, facts: ["f": .value(["items": [["path": "/a", "ok": true], ["path": "/b", "error": "cannot stat"]]])])
         #expect(onlyError.status == .error)
         #expect(onlyError.summary == "/b: cannot stat")
@@ -149,5 +151,25 @@ import WardenCore
     @Test func factSetRoundTripsThroughJSON() throws {
         let set = FactSet(mode: .live, facts: ["a": .value(["x": [1, 2]]), "b": .unavailable(.notChecked("why"))], files: ["/etc/x": "ab"])
         #expect(try FactSet(json: JSON.parse(set.json.serialized())) == set)
+    }
+}
+
+@Suite struct FactPathTests {
+    @Test(arguments: [
+        ("a.b.c", false, ["a", "b", "c"], "a.b.c"),
+        (".encrypted", true, ["encrypted"], ".encrypted"),
+        ("cmdline.parameters[\"module.sig_enforce\"]", false, ["cmdline", "parameters", "module.sig_enforce"], "cmdline.parameters[\"module.sig_enforce\"]"),
+        ("a[\"x.y\"].z", false, ["a", "x.y", "z"], "a[\"x.y\"].z"),
+    ])
+    func parses(text: String, relative: Bool, components: [String], description: String) throws {
+        let p = try #require(FactPath(text))
+        #expect(p.relative == relative)
+        #expect(p.components.map(String.init) == components)
+        #expect(p.description == description)
+    }
+
+    @Test(arguments: ["", ".", "a..b", "a.", "a[\"x\"", "a[\"x\"]b", "a.[\"\"]"])
+    func rejects(text: String) {
+        #expect(FactPath(text) == nil)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenTestSupport
 
 /// A small catalog and profiles, written inline, to test decoding errors precisely.
 struct ProfileFixture {
@@ -150,18 +151,5 @@ struct ProfileFixture {
         let dup = ProfileFixture.controls + "\n" + ProfileFixture.controls.split(separator: "\n").dropFirst(1).prefix(19).joined(separator: "\n")
         let error = #expect(throws: WardenError.self) { try ProfileFixture.catalog(dup) }
         #expect(error?.description.contains("already defined") == true, "\(String(describing: error))")
-    }
-}
-
-extension String {
-    func replacingFirst(_ target: String, with replacement: String) -> String {
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].hasPrefix(target) {
-                return String(self[..<i]) + replacement + String(self[index(i, offsetBy: target.count)...])
-            }
-            i = index(after: i)
-        }
-        return self
     }
 }

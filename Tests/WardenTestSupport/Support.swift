@@ -75,7 +75,7 @@ public final class TempTree: @unchecked Sendable {
     @discardableResult
     public func bytes(_ relative: String, _ content: [UInt8], mode: UInt32 = 0o644) -> String {
         let full = path + "/" + relative
-        directory(String(relative[..<(relative.lastIndex(of: "/") ?? relative.startIndex)]))
+        makeParents(relative)
         let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, mode_t(mode))
         precondition(fd >= 0, "cannot create \(full)")
         content.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
@@ -84,6 +84,7 @@ public final class TempTree: @unchecked Sendable {
         return full
     }
 
+    /// Creates a directory (and its parents) and sets its mode.
     @discardableResult
     public func directory(_ relative: String, mode: UInt32 = 0o755) -> String {
         let full = relative.isEmpty ? path : path + "/" + relative
@@ -96,8 +97,17 @@ public final class TempTree: @unchecked Sendable {
         return full
     }
 
+    /// Creates the missing parent directories of `relative`, leaving existing ones as they are.
+    private func makeParents(_ relative: String) {
+        var current = path
+        for part in relative.split(separator: "/").dropLast() {
+            current += "/" + part
+            mkdir(current, 0o755)
+        }
+    }
+
     public func symlink(_ relative: String, to target: String) {
-        directory(String(relative[..<(relative.lastIndex(of: "/") ?? relative.startIndex)]))
+        makeParents(relative)
         Glibc.symlink(target, path + "/" + relative)
     }
 
@@ -160,4 +170,18 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     waitpid(pid, &status, 0)
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (exit, stdout, stderr)
+}
+
+extension String {
+    /// The string with the first occurrence of `target` replaced (for corrupting test inputs).
+    public func replacingFirst(_ target: String, with replacement: String) -> String {
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) {
+                return String(self[..<i]) + replacement + String(self[index(i, offsetBy: target.count)...])
+            }
+            i = index(after: i)
+        }
+        return self
+    }
 }

@@ -1,0 +1,40 @@
+public import WardenCore
+
+/// File integrity monitoring with AIDE: the binary, its database, and a periodic check (a
+/// systemd timer enabled in /etc/systemd/system/*.wants, or a cron job naming aide).
+public struct AIDEProbe: Probe {
+    public init() {}
+    public let name = "aide"
+    public let summary = "AIDE binary, database under /var/lib/aide, and a timer or cron job that runs it"
+    public let reads = ["/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", "/etc/systemd/system/*.wants/*aide*.timer",
+                        "/etc/cron.daily/", "/etc/cron.d/", "/etc/crontab"]
+    public let produces = ["aide"]
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let root = context.root
+        let binary = ["/usr/bin/aide", "/usr/sbin/aide"].first { root.exists($0) }
+        let databases = ((try? root.list("/var/lib/aide")) ?? []).filter { $0.hasPrefix("aide.db") && !$0.hasPrefix("aide.db.new") }
+        var schedule: String?
+        if let dirs = try? root.list("/etc/systemd/system") {
+            for dir in dirs where dir.hasSuffix(".wants") {
+                for unit in (try? root.list("/etc/systemd/system/\(dir)")) ?? [] where unit.contains("aide") && unit.hasSuffix(".timer") {
+                    schedule = schedule ?? "/etc/systemd/system/\(dir)/\(unit)"
+                }
+            }
+        }
+        if schedule == nil {
+            for dir in ["/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.d"] {
+                for name in (try? root.list(dir)) ?? [] where name.contains("aide") { schedule = schedule ?? "\(dir)/\(name)" }
+            }
+        }
+        if schedule == nil, let crontab = try? root.readText("/etc/crontab") {
+            for (number, line) in configLines(crontab) where line.contains("aide") { schedule = schedule ?? "/etc/crontab:\(number)" }
+        }
+        return ["aide": .value([
+            "source": "/var/lib/aide",
+            "installed": ["value": .bool(binary != nil), "source": .string(binary ?? "/usr/bin/aide (absent)")],
+            "database": ["value": .bool(!databases.isEmpty), "source": .string(databases.first.map { "/var/lib/aide/\($0)" } ?? "/var/lib/aide (no aide.db)")],
+            "scheduled": ["value": .bool(schedule != nil), "source": .string(schedule ?? "no enabled aide timer and no aide cron job")],
+        ])]
+    }
+}

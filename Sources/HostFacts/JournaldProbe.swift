@@ -1,0 +1,64 @@
+public import WardenCore
+internal import SystemdJournal
+
+/// systemd-journald: effective `Storage=` and `Seal=` ([Journal] with drop-ins), whether
+/// /var/log/journal exists, the forward-secure sealing key, and, on a live host, whether the
+/// journal (opened with libsystemd) holds entries of the current boot.
+public struct JournaldProbe: Probe {
+    public init() {}
+    public let name = "journald"
+    public let summary = "journald.conf and drop-ins ([Journal] Storage, Seal), /var/log/journal, FSS key, entries of this boot (libsystemd)"
+    public let reads = ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/*.conf", "/run/systemd/journald.conf.d/*.conf",
+                        "/usr/local/lib/systemd/journald.conf.d/*.conf", "/usr/lib/systemd/journald.conf.d/*.conf",
+                        "/var/log/journal/<machine-id>/", "/etc/machine-id", "/proc/sys/kernel/random/boot_id"]
+    public let produces = ["journald"]
+
+    static let storageValues: Set<String> = ["volatile", "persistent", "auto", "none"]
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let root = context.root
+        let conf = SystemdConf.read(root: root, name: "journald.conf", section: "Journal",
+                                    valid: ["Storage": { JournaldProbe.storageValues.contains($0) }, "Seal": SystemdConf.isBool])
+        if !conf.errors.isEmpty { return ["journald": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
+        let storage = conf.value("Storage", default: "auto")
+        let seal = conf.value("Seal", default: "yes")
+        let journalDir = root.isDirectory("/var/log/journal")
+        let persistent = storage.value == "persistent" || (storage.value == "auto" && journalDir)
+        let machineID = (try? root.readText("/etc/machine-id", limit: 4096)).map { String($0.trimmed) } ?? ""
+        let fssPath = "/var/log/journal/\(machineID)/fss"
+        var fact: [String: JSON] = [
+            "source": "/etc/systemd/journald.conf",
+            "files": .array(conf.files.map { .string($0) }),
+            "storage": storage.json,
+            "seal": ["value": .bool(SystemdConf.parseBool(seal.value) ?? false), "source": .string(seal.source)],
+            "journal_directory": ["value": .bool(journalDir), "source": "/var/log/journal"],
+            "persistent": ["value": .bool(persistent),
+                           "source": .string("\(storage.source) (Storage=\(storage.value)\(storage.value == "auto" ? (journalDir ? ", /var/log/journal exists" : ", no /var/log/journal") : ""))")],
+            "fss_key": ["value": .bool(!machineID.isEmpty && (try? root.info(fssPath))?.kind == .regular), "source": .string(fssPath)],
+            "ignored": .array(conf.ignored.map { .string($0) }),
+        ]
+        fact["entries_this_boot"] = entriesThisBoot(context, journalDir: journalDir)
+        return ["journald": .value(.object(fact))]
+    }
+
+    /// Live only: opens the journal with libsystemd and looks for an entry of the current boot.
+    func entriesThisBoot(_ context: ProbeContext, journalDir: Bool) -> JSON {
+        let root = context.root
+        guard context.mode == .live else {
+            return ["not_applicable": "offline root: the current boot's entries are checked only on a live host", "source": "/var/log/journal"]
+        }
+        guard journalDir, let resolved = try? root.resolve("/var/log/journal") else {
+            return ["value": false, "source": "/var/log/journal (absent: the journal is not persistent)"]
+        }
+        guard let bootID = try? String(root.readText("/proc/sys/kernel/random/boot_id", limit: 4096).trimmed) else {
+            return ["error": "cannot read /proc/sys/kernel/random/boot_id", "source": "/proc/sys/kernel/random/boot_id"]
+        }
+        do {
+            let journal = try Journal(directory: root.hostPath(resolved))
+            let n = try journal.countEntries(bootID: bootID, limit: 1)
+            return ["value": .bool(n > 0), "source": .string("/var/log/journal (_BOOT_ID=\(bootID))")]
+        } catch {
+            return ["error": .string(error.description), "source": "/var/log/journal"]
+        }
+    }
+}

@@ -1,0 +1,60 @@
+public import WardenCore
+
+/// The kernel command line: `/proc/cmdline` on a live host; offline, what GRUB will pass at the
+/// next boot (`GRUB_CMDLINE_LINUX` and `GRUB_CMDLINE_LINUX_DEFAULT` in /etc/default/grub and
+/// /etc/default/grub.d/*.cfg, later assignments winning, as grub-mkconfig sources them).
+public struct KernelCmdlineProbe: Probe {
+    public init() {}
+    public let name = "cmdline"
+    public let summary = "kernel command line: /proc/cmdline live, GRUB defaults offline"
+    public let reads = ["/proc/cmdline", "/etc/default/grub", "/etc/default/grub.d/*.cfg"]
+    public let produces = ["cmdline"]
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let root = context.root
+        if root.exists("/proc/cmdline") {
+            do {
+                let text = String(try root.readText("/proc/cmdline", limit: 65536).trimmed)
+                return ["cmdline": .value(KernelCmdlineProbe.fact(text, source: "/proc/cmdline", runtime: true))]
+            } catch {
+                return ["cmdline": .unavailable(.error(error.description))]
+            }
+        }
+        var files: [String] = []
+        if root.exists("/etc/default/grub") { files.append("/etc/default/grub") }
+        if let extra = try? root.glob("/etc/default/grub.d/*.cfg") { files += extra }
+        guard !files.isEmpty else {
+            return ["cmdline": .unavailable(context.absent("neither /proc/cmdline nor /etc/default/grub exists"))]
+        }
+        var linux = "", linuxDefault = ""
+        var source = files[0]
+        for file in files {
+            let text: String
+            do { text = try root.readText(file) } catch { return ["cmdline": .unavailable(.error(error.description))] }
+            for (number, line) in configLines(text) {
+                for (name, target) in [("GRUB_CMDLINE_LINUX=", 0), ("GRUB_CMDLINE_LINUX_DEFAULT=", 1)] where line.hasPrefix(name) {
+                    var value = line.dropFirst(name.count)
+                    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+                    if target == 0 { linux = String(value) } else { linuxDefault = String(value) }
+                    source = "\(file):\(number)"
+                }
+            }
+        }
+        let text = [linux, linuxDefault].filter { !$0.isEmpty }.joined(separator: " ")
+        return ["cmdline": .value(KernelCmdlineProbe.fact(text, source: "\(source) (GRUB, offline root: the next boot's command line)", runtime: false))]
+    }
+
+    /// `parameters` maps each name to its last value (`true` for a bare flag), as the kernel
+    /// takes the last occurrence.
+    static func fact(_ text: String, source: String, runtime: Bool) -> JSON {
+        var parameters: [String: JSON] = [:]
+        for word in text.words {
+            if let eq = word.firstIndex(of: "=") {
+                parameters[String(word[..<eq])] = SysctlProbe.typed(String(word[word.index(after: eq)...]))
+            } else {
+                parameters[String(word)] = true
+            }
+        }
+        return ["text": .string(text), "source": .string(source), "runtime": .bool(runtime), "parameters": .object(parameters)]
+    }
+}

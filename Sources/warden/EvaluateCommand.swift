@@ -1,0 +1,141 @@
+import ArgumentParser
+import Glibc
+import HostFacts
+import Reports
+import WardenCore
+
+/// Loads the built-in catalog and resolves a profile (shared by the commands that evaluate).
+func resolveProfile(_ name: String) throws -> ResolvedProfile {
+    let store = try ProfileStore.builtIn()
+    return try store.resolve(name, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames))
+}
+
+/// Re-evaluates the facts inside findings against a profile, as an audit with that profile would.
+func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestamp) -> FindingsDocument {
+    let findings = Evaluator.evaluate(profile, facts: input.facts, now: now)
+    return FindingsDocument(host: input.host, root: input.root, profile: profile, toolVersion: Warden.version,
+                            startedAt: input.startedAt, finishedAt: input.finishedAt, findings: findings, facts: input.facts)
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-evaluate the facts inside a findings document against a profile, without touching the host.",
+        discussion: "Exit codes as for audit: 0 conformant, 1 a verdict control fails, 2 incomplete, 65 malformed input, 66 missing."
+    )
+
+    @Argument(help: "A findings document (JSON).")
+    var findings: String
+
+    @Option(help: "A built-in profile id or a profile file.")
+    var profile: String
+
+    @Option(help: "What to print: text or json.")
+    var format: Audit.Format = .text
+
+    @Option(help: "Evaluate waivers as of this RFC 3339 time (default: when the findings were made).")
+    var now: String?
+
+    func run() throws {
+        try exiting {
+            let input = try FindingsInput.load(findings)
+            let resolved = try resolveProfile(profile)
+            let at = try now.map { try currentTime($0) } ?? input.finishedAt
+            let doc = reevaluate(input, profile: resolved, now: at)
+            switch format {
+            case .json: writeStdout(doc.json.prettySerialized())
+            case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
+            case .junit: writeStdout(JUnitReport.render(doc))
+            case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
+            }
+            return doc.summary.verdict.exitCode
+        }
+    }
+}
+
+struct Gap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What a host lacks to reach a profile, from the facts in its findings.",
+        discussion: "Exit 0 when the host already conforms to the target, 1 when something is missing, 2 when undecided."
+    )
+
+    @Argument(help: "A findings document (JSON).")
+    var findings: String
+
+    @Option(help: "The target profile (a built-in id or a file).")
+    var to: String = "sl4"
+
+    @Option(help: "What to print: text or json.")
+    var format: Audit.Format = .text
+
+    func run() throws {
+        try exiting {
+            let input = try FindingsInput.load(findings)
+            let target = try resolveProfile(to)
+            let doc = reevaluate(input, profile: target, now: input.finishedAt)
+            let missing = GapAnalysis.missing(doc.findings)
+            switch format {
+            case .json, .junit, .sarif:
+                writeStdout(JSON.object([
+                    "host": input.host, "from": .string(input.profileID), "to": .string(target.id),
+                    "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
+                ]).prettySerialized())
+            case .text:
+                var out = "\(input.hostname): from \(input.profileID) to \(target.id) \(target.version)"
+                out += missing.isEmpty ? " — nothing is missing.\n" : " — \(missing.count) controls to satisfy:\n"
+                var area: Area?
+                for f in missing {
+                    if f.area != area { out += "\n\(f.area.title)\n"; area = f.area }
+                    out += "  \(f.status.rawValue.uppercased()) \(f.control) [\(f.severity.rawValue)] \(f.title)\n      \(f.summary)\n      fix: \(f.remediation)\n"
+                }
+                writeStdout(out)
+            }
+            return doc.summary.verdict.exitCode
+        }
+    }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two findings: the same host over time (drift) or two hosts.",
+        discussion: "Exit 1 when B regressed against A (a control that was healthy in A is not in B), else 0."
+    )
+
+    @Argument(help: "The earlier run (or the reference host).")
+    var a: String
+
+    @Argument(help: "The later run (or the other host).")
+    var b: String
+
+    @Option(help: "What to print: text or json.")
+    var format: Audit.Format = .text
+
+    func run() throws {
+        try exiting {
+            let first = try FindingsInput.load(a), second = try FindingsInput.load(b)
+            let comparison = Comparison(first, second)
+            let sameHost = first.machineID != nil && first.machineID == second.machineID
+            switch format {
+            case .json, .junit, .sarif:
+                var o = comparison.json.objectValue ?? [:]
+                o["kind"] = .string(sameHost ? "drift" : "hosts")
+                o["a"] = ["host": first.host, "profile": .string(first.profileID), "finished_at": .string(first.finishedAt.description)]
+                o["b"] = ["host": second.host, "profile": .string(second.profileID), "finished_at": .string(second.finishedAt.description)]
+                writeStdout(JSON.object(o).prettySerialized())
+            case .text:
+                var out = sameHost
+                    ? "Drift on \(first.hostname): \(first.finishedAt) → \(second.finishedAt)\n"
+                    : "\(first.hostname) (A) compared with \(second.hostname) (B)\n"
+                if first.profileID != second.profileID { out += "Note: A was evaluated against \(first.profileID), B against \(second.profileID).\n" }
+                for (title, changes) in [("Regressed", comparison.regressions), ("Improved", comparison.improvements), ("Changed", comparison.other)] where !changes.isEmpty {
+                    out += "\n\(title) (\(changes.count))\n"
+                    for c in changes {
+                        out += "  \(c.control) \(c.title): \(c.before?.rawValue ?? "absent") → \(c.after?.rawValue ?? "absent")\n      \(c.summary)\n"
+                    }
+                }
+                if comparison.regressions.isEmpty && comparison.improvements.isEmpty && comparison.other.isEmpty { out += "No differences.\n" }
+                writeStdout(out)
+            }
+            return comparison.regressions.isEmpty ? 0 : 1
+        }
+    }
+}

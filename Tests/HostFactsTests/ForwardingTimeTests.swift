@@ -1,0 +1,73 @@
+import HostFacts
+import Testing
+import WardenCore
+import WardenTestSupport
+
+@Suite struct ForwardingTimeTests {
+    func finding(_ tree: TempTree, _ id: String, profile: String = "sl3") throws -> Finding {
+        try audit(root: tree.path, profile: profile, probes: [LogForwardingProbe(), TimeSyncProbe(), SudoersProbe()]).findings[id]
+    }
+
+    @Test func rsyslogForwardingNeedsTLS() throws {
+        let tree = TempTree()
+        tree.file("etc/rsyslog.d/60-forward.conf", "*.* @@logs.example:514\n")
+        let plain = try finding(tree, "LOG-006")
+        #expect(plain.status == .fail)
+        #expect(plain.evidence.contains { $0.source == "/etc/rsyslog.d/60-forward.conf:1" && $0.ok == false })
+        tree.file("etc/rsyslog.d/60-forward.conf", "$DefaultNetstreamDriver gtls\n$ActionSendStreamDriverMode 1\n*.* @@logs.example:6514\n")
+        #expect(try finding(tree, "LOG-006").status == .pass)
+        tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
+        #expect(try finding(tree, "LOG-006").status == .pass)
+        tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"514\" protocol=\"tcp\")\n")
+        #expect(try finding(tree, "LOG-006").status == .fail)
+    }
+
+    @Test func journalUploadNeedsHTTPSAndItsUnit() throws {
+        let tree = TempTree()
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
+        #expect(try finding(tree, "LOG-006").status == .fail)  // unit not enabled
+        tree.symlink("etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service", to: "/lib/systemd/system/systemd-journal-upload.service")
+        #expect(try finding(tree, "LOG-006").status == .pass)
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=http://logs.example:19532\n")
+        #expect(try finding(tree, "LOG-006").status == .fail)
+    }
+
+    @Test func audispRemoteWithKerberos() throws {
+        let tree = TempTree()
+        tree.file("etc/audit/plugins.d/au-remote.conf", "active = yes\ndirection = out\npath = /sbin/audisp-remote\n")
+        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = TCP\n")
+        #expect(try finding(tree, "LOG-006").status == .fail)
+        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = KRB5\n")
+        #expect(try finding(tree, "LOG-006").status == .pass)
+    }
+
+    @Test func timeDaemons() throws {
+        let tree = TempTree()
+        #expect(try finding(tree, "LOG-008").status == .fail)
+        tree.symlink("etc/systemd/system/multi-user.target.wants/chrony.service", to: "/lib/systemd/system/chrony.service")
+        tree.file("etc/chrony/chrony.conf", "driftfile /var/lib/chrony/chrony.drift\n")
+        let noServer = try finding(tree, "LOG-008")
+        #expect(noServer.status == .fail)
+        tree.file("etc/chrony/sources.d/local.sources", "server ntp.example iburst\n")
+        #expect(try finding(tree, "LOG-008").status == .pass)
+        let timesyncd = TempTree()
+        timesyncd.symlink("etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", to: "/lib/systemd/system/systemd-timesyncd.service")
+        #expect(try finding(timesyncd, "LOG-008").status == .pass)
+        timesyncd.symlink("etc/systemd/system/systemd-timesyncd.service", to: "/dev/null")
+        #expect(try finding(timesyncd, "LOG-008").status == .fail)  // masked
+    }
+
+    @Test func sudoLogging() throws {
+        let tree = TempTree()
+        tree.file("usr/bin/sudo", "", mode: 0o755)
+        tree.file("etc/sudoers", "Defaults use_pty\nroot ALL=(ALL:ALL) ALL\n", mode: 0o440)
+        #expect(try finding(tree, "LOG-009").status == .pass)
+        #expect(try finding(tree, "LOG-009", profile: "sl4").status == .fail)
+        tree.file("etc/sudoers", "Defaults use_pty\nDefaults !syslog\nroot ALL=(ALL:ALL) ALL\n", mode: 0o440)
+        let f = try finding(tree, "LOG-009")
+        #expect(f.status == .fail)
+        tree.file("etc/sudoers", "Defaults use_pty\nDefaults !syslog\nDefaults logfile=/var/log/sudo.log\nDefaults log_output\nroot ALL=(ALL:ALL) ALL\n", mode: 0o440)
+        #expect(try finding(tree, "LOG-009", profile: "sl4").status == .pass)
+        #expect(try finding(TempTree(), "LOG-009").status == .notApplicable)
+    }
+}
