@@ -46,6 +46,7 @@ public enum ProbeRegistry {
         TimeSyncProbe(),
         LogForwardingProbe(),
         ListenersProbe(),
+        WeightsTreeProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -54,18 +54,22 @@ public struct WeightLocations: Sendable, Hashable {
     public var note: String
     /// Set when discovery could not finish (budget exhausted, unreadable roots).
     public var error: String?
+    /// The scan behind discovered locations: roots, hits with format and size, counts.
+    public var scan: WeightScan?
 
-    public init(origin: Origin, paths: [String], note: String, error: String? = nil) {
+    public init(origin: Origin, paths: [String], note: String, error: String? = nil, scan: WeightScan? = nil) {
         self.origin = origin
         self.paths = paths
         self.note = note
         self.error = error
+        self.scan = scan
     }
 
     var json: JSON {
         var o: [String: JSON] = ["origin": .string(origin.rawValue), "paths": .array(paths.map { .string($0) }),
                                  "note": .string(note), "source": .string(origin == .site ? "site file" : "discovery")]
         if let error { o["discovery_error"] = .string(error) }
+        if let scan { o["discovery"] = scan.json }
         return .object(o)
     }
 }
