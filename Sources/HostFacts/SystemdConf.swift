@@ -1,4 +1,4 @@
-public import WardenCore
+internal import WardenCore
 
 /// A systemd configuration file with its drop-ins, read as systemd reads them (CONTROLS.md §1):
 /// the main file, then `*.conf` from `<name>.d/` under /etc/systemd, /run/systemd,
