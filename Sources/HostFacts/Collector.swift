@@ -46,6 +46,7 @@ public enum ProbeRegistry {
         TimeSyncProbe(),
         LogForwardingProbe(),
         ListenersProbe(),
+        StrayWeightsProbe(),
         WeightsTreeProbe(),
     ]
 
