@@ -22,20 +22,11 @@ public struct ModprobeProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        var byName: [String: String] = [:]
         var problems: [String] = []
-        for dir in ModprobeProbe.directories {
-            do {
-                for n in try root.list(dir) where n.hasSuffix(".conf") && byName[n] == nil { byName[n] = joinPath(dir, n) }
-            } catch {
-                if !error.isNotFound { problems.append(error.description) }
-            }
-        }
-        let files = byName.keys.sorted().map { byName[$0]! }
+        let files = root.dropInFiles(in: ModprobeProbe.directories, problems: &problems)
         var install: [String: (command: String, source: String)] = [:]
         var blacklist: [String: String] = [:]
         for file in files {
-            if root.isMasked(file) { continue }
             let text: String
             do { text = try root.readText(file) } catch {
                 problems.append(error.description)

@@ -37,7 +37,7 @@ public struct SysctlProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         var problems: [String] = []
-        let files = configurationFiles(root: root, problems: &problems)
+        let files = root.dropInFiles(in: SysctlProbe.directories, problems: &problems)
         var systemd: [String: Assignment] = [:]
         for file in files { apply(file: file, root: root, into: &systemd, problems: &problems) }
         // procps reads /etc/sysctl.conf last, whether or not 99-sysctl.conf links to it.
@@ -83,24 +83,8 @@ public struct SysctlProbe: Probe {
         return ["sysctl": .value(.object(fact))]
     }
 
-    /// The `*.conf` files systemd-sysctl applies, in its order.
-    func configurationFiles(root: HostRoot, problems: inout [String]) -> [String] {
-        var byName: [String: String] = [:]
-        for dir in SysctlProbe.directories {
-            let names: [String]
-            do { names = try root.list(dir) } catch {
-                if !error.isNotFound { problems.append(error.description) }
-                continue
-            }
-            for name in names where name.hasSuffix(".conf") && byName[name] == nil {
-                byName[name] = joinPath(dir, name)
-            }
-        }
-        return byName.keys.sorted().map { byName[$0]! }
-    }
-
     func apply(file: String, root: HostRoot, into values: inout [String: Assignment], problems: inout [String]) {
-        // A file linked to /dev/null masks its namesakes and sets nothing.
+        // /etc/sysctl.conf itself may be linked to /dev/null: it then sets nothing.
         if root.isMasked(file) { return }
         let text: String
         do { text = try root.readText(file) } catch {

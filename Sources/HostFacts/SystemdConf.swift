@@ -24,16 +24,11 @@ struct SystemdConf {
     /// Reads `/etc/systemd/<name>` and its drop-ins. `valid` says whether systemd accepts a value.
     static func read(root: HostRoot, name: String, section: String, valid: [String: (String) -> Bool]) -> SystemdConf {
         var conf = SystemdConf()
-        var byName: [String: String] = [:]
-        for base in ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"] {
-            let dir = "\(base)/\(name).d"
-            guard let names = try? root.list(dir) else { continue }
-            for n in names where n.hasSuffix(".conf") && byName[n] == nil { byName[n] = joinPath(dir, n) }
-        }
+        let dropIns = root.dropInFiles(in: ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"].map { "\($0)/\(name).d" },
+                                       problems: &conf.errors)
         let main = "/etc/systemd/\(name)"
-        let files = (root.exists(main) ? [main] : []) + byName.keys.sorted().map { byName[$0]! }
+        let files = (root.exists(main) && !root.isMasked(main) ? [main] : []) + dropIns
         for file in files {
-            if root.isMasked(file) { continue }
             let text: String
             do { text = try root.readText(file) } catch {
                 conf.errors.append(error.description)

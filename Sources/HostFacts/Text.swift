@@ -34,6 +34,28 @@ func fnmatchName(_ pattern: String, _ name: String) -> Bool {
 }
 
 extension HostRoot {
+    /// The `*.conf` files of a set of drop-in directories in the order the systemd family of
+    /// tools applies them: sorted by file name across all directories, a file in an earlier
+    /// directory masking a same-named one in a later directory. Files linked to /dev/null mask
+    /// and are left out. Unreadable directories (other than missing ones) go into `problems`.
+    func dropInFiles(in directories: [String], suffix: String = ".conf", problems: inout [String]) -> [String] {
+        var byName: [String: String] = [:]
+        for dir in directories {
+            let names: [String]
+            do { names = try list(dir) } catch {
+                if !error.isNotFound { problems.append(error.description) }
+                continue
+            }
+            for name in names where name.hasSuffix(suffix) && byName[name] == nil {
+                byName[name] = joinPath(dir, name)
+            }
+        }
+        return byName.keys.sorted().compactMap { name in
+            let path = byName[name]!
+            return isMasked(path) ? nil : path
+        }
+    }
+
     /// Whether `path` is masked: a symlink to /dev/null (systemd and modprobe read the link
     /// target literally; the root need not contain a /dev).
     func isMasked(_ path: String) -> Bool {

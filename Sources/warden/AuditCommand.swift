@@ -73,12 +73,7 @@ struct Audit: ParsableCommand {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 try LocalFile.write(Array(PrometheusReport.render(doc, durationSeconds: seconds).utf8), to: metrics)
             }
-            switch format {
-            case .json: writeStdout(bytes)
-            case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
-            case .junit: writeStdout(JUnitReport.render(doc))
-            case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
-            }
+            emit(doc, as: format, json: bytes)
             return doc.summary.verdict.exitCode
         }
     }

@@ -10,6 +10,16 @@ func resolveProfile(_ name: String) throws -> ResolvedProfile {
     return try store.resolve(name, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames))
 }
 
+/// Prints a findings document on standard output in the chosen format.
+func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil) {
+    switch format {
+    case .json: writeStdout(json ?? doc.json.prettySerialized())
+    case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
+    case .junit: writeStdout(JUnitReport.render(doc))
+    case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
+    }
+}
+
 /// Re-evaluates the facts inside findings against a profile, as an audit with that profile would.
 func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestamp) -> FindingsDocument {
     let findings = Evaluator.evaluate(profile, facts: input.facts, now: now)
@@ -41,12 +51,7 @@ struct Evaluate: ParsableCommand {
             let resolved = try resolveProfile(profile)
             let at = try now.map { try currentTime($0) } ?? input.finishedAt
             let doc = reevaluate(input, profile: resolved, now: at)
-            switch format {
-            case .json: writeStdout(doc.json.prettySerialized())
-            case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
-            case .junit: writeStdout(JUnitReport.render(doc))
-            case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
-            }
+            emit(doc, as: format)
             return doc.summary.verdict.exitCode
         }
     }
