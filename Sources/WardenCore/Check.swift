@@ -85,8 +85,8 @@ public enum Operator: String, Sendable, CaseIterable {
         case .contains: "contains"
         case .notContains: "does not contain"
         case .startsWith: "starts with"
-        case .modeAtMost: "mode at most"
-        case .modeLacks: "mode without bits"
+        case .modeAtMost: "at most"
+        case .modeLacks: "without the bits"
         case .empty: "empty:"
         case .exists: "exists:"
         }
