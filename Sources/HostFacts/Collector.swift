@@ -24,6 +24,10 @@ public enum ProbeRegistry {
     public static let all: [any Probe] = [
         HostIdentityProbe(),
         SSHDConfigProbe(),
+        StorageProbe(),
+        LUKSProbe(),
+        SwapProbe(),
+        HibernationProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
