@@ -158,7 +158,7 @@ public struct LUKSProbe: Probe {
         o["keyslots"] = .array(header.keyslots.filter { $0.type != "reencrypt" }.map { k in
             let owners = liveTokens.filter { $0.keyslots.contains(k.id) }
             return [
-                "name": .string("keyslot \(k.id)"), "id": .string(k.id), "type": .string(k.type), "key_bytes": .int(k.keySize),
+                "name": .string("\(device) keyslot \(k.id)"), "id": .string(k.id), "type": .string(k.type), "key_bytes": .int(k.keySize),
                 "kdf": .string(k.kdf),
                 // pbkdf2 is not memory-hard: its memory cost is 0.
                 "memory_kib": .int(k.memoryKiB ?? 0),
@@ -168,7 +168,7 @@ public struct LUKSProbe: Probe {
             ]
         })
         o["tokens"] = .array(header.tokens.map { t in
-            var j: [String: JSON] = ["name": .string("token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
+            var j: [String: JSON] = ["name": .string("\(device) token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
                                      "keyslots": .array(t.keyslots.map { .string($0) }), "live": .bool(liveTokens.contains(t))]
             if let p = t.tpm2PCRs { j["tpm2_pcrs"] = .array(p.map { .int($0) }) }
             if let b = t.tpm2PCRBank { j["tpm2_pcr_bank"] = .string(b) }

@@ -31,8 +31,9 @@ public struct StorageProbe: Probe {
             case .failure(let f):
                 let item = f.item(context, label: path)
                 items.append(item)
-                // Its filesystem is unknown, so it may be a network one.
-                network.append(item)
+                // Unless its mount is known not to be a network filesystem, it may be one.
+                let fstype = (try? context.root.resolve(path)).flatMap { table.mount(containing: $0) }?.fstype
+                if fstype.map(StorageResolver.networkFilesystems.contains) ?? true { network.append(item) }
             case .success(let r):
                 let item = r.json
                 items.append(item)
