@@ -300,10 +300,11 @@ public struct DeviceStack: Sendable, Hashable {
         return all
     }
 
-    /// A one-line sysfs attribute, trimmed.
+    /// A one-line sysfs attribute: its first line, trimmed.
     static func sysAttribute(_ root: HostRoot, _ path: String) throws(StorageFailure) -> String {
         do {
-            return String(try root.readText(path, limit: 4096).trimmed)
+            let text = try root.readText(path, limit: 4096)
+            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first?.trimmed ?? "")
         } catch {
             if error.isNotFound { throw .missing("\(path) does not exist") }
             throw .failed(error.description)

@@ -113,8 +113,12 @@ public struct SwapProbe: Probe {
     /// The sysfs directory of a swap device: `/sys/class/block/NAME` for the node's name (after
     /// following `/dev/mapper/…` links), else `/sys/dev/block/MAJ:MIN` of the node itself.
     static func sysLink(_ device: String, root: HostRoot) throws(StorageFailure) -> String {
+        // /dev may be absent (an offline root): then the path names the device as it is.
         let resolved: String
-        do { resolved = try root.resolve(device) } catch { throw .failed(error.description) }
+        do { resolved = try root.resolve(device) } catch {
+            guard error.isNotFound else { throw .failed(error.description) }
+            resolved = device
+        }
         let name = String(resolved.split(separator: "/").last ?? "")
         let byName = "/sys/class/block/\(name)"
         if root.exists(byName) { return byName }
