@@ -220,16 +220,9 @@ public struct StorageResolver: Sendable {
     }
 
     /// Whether the inode at `resolved` carries an fscrypt policy (`FS_ENCRYPT_FL`). Nil when the
-    /// flags cannot be read (a filesystem without `FS_IOC_GETFLAGS`, or not a file or directory).
+    /// flags cannot be read.
     func fscryptEncrypted(_ resolved: String) -> Bool? {
-        guard let info = try? root.info(resolved), info.kind == .regular || info.kind == .directory else { return nil }
-        let fd = open(root.hostPath(resolved), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var flags: UInt = 0
-        // FS_IOC_GETFLAGS = _IOR('f', 1, long)
-        guard ioctl(fd, 0x8008_6601, &flags) == 0 else { return nil }
-        return flags & StorageResolver.fsEncryptFlag != 0
+        root.inodeFlags(resolved).map { $0 & StorageResolver.fsEncryptFlag != 0 }
     }
 }
 
@@ -309,6 +302,22 @@ public struct DeviceStack: Sendable, Hashable {
             if error.isNotFound { throw .missing("\(path) does not exist") }
             throw .failed(error.description)
         }
+    }
+}
+
+extension HostRoot {
+    /// The inode flags (`FS_IOC_GETFLAGS`, as lsattr shows them) of a regular file or directory
+    /// inside the root. Nil when the filesystem does not support them or the path is anything
+    /// else (devices and FIFOs are never opened).
+    func inodeFlags(_ virtual: String) -> UInt? {
+        guard let resolved = try? resolve(virtual), let kind = try? info(resolved).kind, kind == .regular || kind == .directory else { return nil }
+        let fd = open(hostPath(resolved), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var flags: UInt = 0
+        // FS_IOC_GETFLAGS = _IOR('f', 1, long)
+        guard ioctl(fd, 0x8008_6601, &flags) == 0 else { return nil }
+        return flags
     }
 }
 
