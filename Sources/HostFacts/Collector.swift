@@ -48,6 +48,10 @@ public enum ProbeRegistry {
         ListenersProbe(),
         StrayWeightsProbe(),
         WeightsTreeProbe(),
+        StorageProbe(),
+        LUKSProbe(),
+        SwapProbe(),
+        HibernationProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

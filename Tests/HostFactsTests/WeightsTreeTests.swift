@@ -87,7 +87,7 @@ final class WeightsHost {
         host.chown("990:991", "srv/weights")
         let f = try host.audit().findings["ACC-001"]
         #expect(f.status == .fail)
-        #expect(f.evidence.contains { $0.source == "/srv/weights/shards/a/b/c/d/leak.bin" && $0.observed == "0644" && $0.expected == "file permission bits mode at most 7750" })
+        #expect(f.evidence.contains { $0.source == "/srv/weights/shards/a/b/c/d/leak.bin" && $0.observed == "0644" && $0.expected == "file permission bits at most 7750" })
         #expect(f.summary.contains("/srv/weights: 1 file 0644 weights:readers: file permission bits is 0644"), "\(f.summary)")
     }
 
@@ -116,7 +116,7 @@ final class WeightsHost {
         let host = WeightsHost()
         let sl4 = try host.audit(profile: "sl4").findings["ACC-001"]
         #expect(sl4.status == .fail)
-        #expect(sl4.evidence.contains { $0.observed == "0640" && $0.expected == "file permission bits mode at most 0440" })
+        #expect(sl4.evidence.contains { $0.observed == "0640" && $0.expected == "file permission bits at most 0440" })
         #expect(sl4.summary.contains("4 files 0640"))
 
         host.set(files: 0o440, directories: 0o750)

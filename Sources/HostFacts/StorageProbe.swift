@@ -1,0 +1,50 @@
+public import WardenCore
+
+/// Where each weight path is stored (CONTROLS.md §1, "Where a path is stored"): its mount, the
+/// block-device stack under it and the dm-crypt mappings found there, fscrypt, memory and network
+/// filesystems with their in-transit protection.
+public struct StorageProbe: Probe {
+    public init() {}
+    public let name = "storage"
+    public let summary = "storage of every weight path: mount (longest mount point), device stack through /sys/dev/block and slaves/, dm-crypt, fscrypt, tmpfs, nfs/cifs transport encryption"
+    public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/MAJ:MIN", "/sys/devices/…/dm/uuid, dm/name, slaves/"]
+    public let produces = ["storage"]
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let weights = context.weights
+        guard !weights.paths.isEmpty else {
+            let detail = weights.error.map { " (\($0))" } ?? ""
+            return ["storage": .unavailable(.error("no weight locations registered or found\(detail)"))]
+        }
+        let table: MountTable
+        do { table = try MountTable.read(from: context.root) } catch {
+            if case .read(let e) = error, e.isNotFound {
+                return ["storage": .unavailable(context.absent("no mount table: \(e.path) does not exist"))]
+            }
+            return ["storage": .unavailable(.error(error.description))]
+        }
+        let resolver = StorageResolver(root: context.root, mounts: table)
+        var items: [JSON] = []
+        var network: [JSON] = []
+        for path in weights.paths {
+            switch resolver.resolve(path) {
+            case .failure(let f):
+                let item = f.item(context, label: path)
+                items.append(item)
+                // Unless its mount is known not to be a network filesystem, it may be one.
+                let fstype = (try? context.root.resolve(path)).flatMap { table.mount(containing: $0) }?.fstype
+                if fstype.map(StorageResolver.networkFilesystems.contains) ?? true { network.append(item) }
+            case .success(let r):
+                let item = r.json
+                items.append(item)
+                if r.storageClass == .network { network.append(item) }
+            }
+        }
+        return ["storage": .value([
+            "source": .string(table.source),
+            "weights_origin": .string(weights.origin.rawValue),
+            "items": .array(items),
+            "network_items": .array(network),
+        ])]
+    }
+}
