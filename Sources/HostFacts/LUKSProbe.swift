@@ -78,12 +78,7 @@ public struct LUKSProbe: Probe {
         do { crypttab = try Crypttab.read(root) } catch {
             return ["luks": .unavailable(.error("cannot read \(Crypttab.path): \(error)"))]
         }
-        let resolver: Result<StorageResolver, StorageFailure>
-        switch Result(catching: { () throws(MountTableReadError) -> MountTable in try MountTable.read(from: root) }) {
-        case .success(let table): resolver = .success(StorageResolver(root: root, mounts: table))
-        case .failure(.read(let e)) where e.isNotFound: resolver = .failure(.missing("\(e.path) does not exist"))
-        case .failure(let e): resolver = .failure(.failed(e.description))
-        }
+        let resolver = context.storage
 
         var headers: [String: JSON] = [:]
         var volumes: [JSON] = []

@@ -6,11 +6,23 @@ public struct ProbeContext: Sendable {
     public let root: HostRoot
     public let site: Site?
     public let weights: WeightLocations
+    /// The host's mount table and the resolver built on it, read once for every probe that asks
+    /// where a path is stored (or why that cannot be known).
+    public let storage: Result<StorageResolver, StorageFailure>
 
     public init(root: HostRoot, site: Site?, weights: WeightLocations) {
         self.root = root
         self.site = site
         self.weights = weights
+        do {
+            storage = .success(StorageResolver(root: root, mounts: try MountTable.read(from: root)))
+        } catch {
+            if case .read(let e) = error, e.isNotFound {
+                storage = .failure(.missing("no mount table: \(e.path) does not exist"))
+            } else {
+                storage = .failure(.failed(error.description))
+            }
+        }
     }
 
     public var mode: AuditMode { root.mode }

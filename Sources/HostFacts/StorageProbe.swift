@@ -16,14 +16,11 @@ public struct StorageProbe: Probe {
             let detail = weights.error.map { " (\($0))" } ?? ""
             return ["storage": .unavailable(.error("no weight locations registered or found\(detail)"))]
         }
-        let table: MountTable
-        do { table = try MountTable.read(from: context.root) } catch {
-            if case .read(let e) = error, e.isNotFound {
-                return ["storage": .unavailable(context.absent("no mount table: \(e.path) does not exist"))]
-            }
-            return ["storage": .unavailable(.error(error.description))]
+        let resolver: StorageResolver
+        switch context.storage {
+        case .success(let r): resolver = r
+        case .failure(let f): return ["storage": .unavailable(f.unavailable(context))]
         }
-        let resolver = StorageResolver(root: context.root, mounts: table)
         var items: [JSON] = []
         var network: [JSON] = []
         for path in weights.paths {
@@ -32,7 +29,7 @@ public struct StorageProbe: Probe {
                 let item = f.item(context, label: path)
                 items.append(item)
                 // Unless its mount is known not to be a network filesystem, it may be one.
-                let fstype = (try? context.root.resolve(path)).flatMap { table.mount(containing: $0) }?.fstype
+                let fstype = (try? context.root.resolve(path)).flatMap { resolver.mounts.mount(containing: $0) }?.fstype
                 if fstype.map(StorageResolver.networkFilesystems.contains) ?? true { network.append(item) }
             case .success(let r):
                 let item = r.json
@@ -41,7 +38,7 @@ public struct StorageProbe: Probe {
             }
         }
         return ["storage": .value([
-            "source": .string(table.source),
+            "source": .string(resolver.mounts.source),
             "weights_origin": .string(weights.origin.rawValue),
             "items": .array(items),
             "network_items": .array(network),

@@ -79,12 +79,7 @@ public struct SwapProbe: Probe {
         if SwapProbe.isZram(area.path) { return SwapProbe.zramItem(base, area) }
         let root = context.root
         if area.type == "file" {
-            let resolution = Result { () throws(MountTableReadError) -> MountTable in try MountTable.read(from: root) }
-                .mapError { e -> StorageFailure in
-                    if case .read(let h) = e, h.isNotFound { return .missing("no mount table: \(h.path) does not exist") }
-                    return .failed(e.description)
-                }
-                .flatMap { StorageResolver(root: root, mounts: $0).resolve(area.path) }
+            let resolution = context.storage.flatMap { $0.resolve(area.path) }
             switch resolution {
             case .failure(let f): return f.item(context, label: area.path, extra: base)
             case .success(let r):
