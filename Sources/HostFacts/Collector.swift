@@ -52,6 +52,8 @@ public enum ProbeRegistry {
         LUKSProbe(),
         SwapProbe(),
         HibernationProbe(),
+        MountsProbe(),
+        CrashDumpProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
