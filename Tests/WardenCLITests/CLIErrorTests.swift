@@ -1,4 +1,6 @@
+import Glibc
 import Testing
+import WardenCore
 import WardenTestSupport
 
 /// The built binary, run as a user would, for exit codes and messages on bad input.
@@ -64,5 +66,24 @@ import WardenTestSupport
     @Test func unknownFormatIsAUsageError() {
         let r = warden("audit", "--format", "xml")
         #expect(r.status == 64)
+    }
+}
+
+/// Reads the audit is refused (run as `nobody`, since root reads everything) are `error` with
+/// the path and errno, never `pass`.
+@Suite struct PermissionDeniedTests {
+    @Test func unreadableConfigurationIsAnErrorNamingThePath() throws {
+        let tree = TempTree()
+        tree.copy(fixture: "sshd-hardened")
+        chmod(tree.path, 0o755)
+        chmod(tree.path + "/etc/ssh/sshd_config", 0)
+        let r = run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", Package.wardenBinary,
+                                         "audit", "--root", tree.path, "--no-sign", "--format", "json"])
+        // Other controls fail on this partial host; the point is that ACC-004 is not a pass.
+        #expect([1, 2].contains(r.status), "\(r.stderr)")
+        let doc = try JSON.parse(r.stdout)
+        let acc004 = doc["results"]?.arrayValue?.first { $0["control"] == "ACC-004" }
+        #expect(acc004?["status"] == "error")
+        #expect(acc004?["summary"] == "cannot read the sshd configuration: /etc/ssh/sshd_config: Permission denied")
     }
 }
