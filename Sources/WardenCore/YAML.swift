@@ -13,7 +13,9 @@ struct YNode {
     static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No implicit tag resolution in Yams (its resolver runs regular expressions on every
+            // scalar): plain scalars are typed below by `ScalarType`, after YAML 1.1's rules.
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw YNode.translate(error, file: file)
         } catch {
@@ -34,7 +36,51 @@ struct YNode {
         }
     }
 
-    var isNull: Bool { node.null != nil }
+    var isNull: Bool { scalarType == .null }
+
+    /// The type YAML 1.1 gives a plain (unquoted) scalar: null, bool, int, or string. A quoted
+    /// scalar is always a string. Nil for mappings and lists.
+    enum ScalarType: Equatable {
+        case null
+        case bool(Bool)
+        case int(Int64)
+        case string
+    }
+
+    var scalarType: ScalarType? {
+        guard case .scalar(let s) = node else { return nil }
+        guard s.style == .plain else { return .string }
+        return YNode.classify(s.string)
+    }
+
+    static func classify(_ text: String) -> ScalarType {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
+        case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
+        default: break
+        }
+        var body = Substring(text)
+        var sign: Int64 = 1
+        if body.first == "-" || body.first == "+" {
+            if body.first == "-" { sign = -1 }
+            body = body.dropFirst()
+        }
+        let digits = body.filter { $0 != "_" }
+        guard let first = digits.first, first.isASCII, first.isNumber else { return .string }
+        let value: Int64?
+        if digits.hasPrefix("0x") {
+            value = Int64(digits.dropFirst(2), radix: 16)
+        } else if digits.hasPrefix("0b") {
+            value = Int64(digits.dropFirst(2), radix: 2)
+        } else if digits.count > 1, first == "0" {
+            value = Int64(digits.dropFirst(), radix: 8)  // YAML 1.1: a leading zero is octal
+        } else {
+            value = Int64(digits, radix: 10)
+        }
+        guard let value, digits.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "x" || $0 == "b") }) else { return .string }
+        return .int(sign * value)
+    }
     var isMapping: Bool { if case .mapping = node { return true }; return false }
 
     var line: Int? { node.mark?.line }
@@ -50,7 +96,7 @@ struct YNode {
 
     private var kindName: String {
         switch node {
-        case .scalar: return node.null != nil ? "null" : "a scalar"
+        case .scalar: return isNull ? "null" : "a scalar"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
@@ -99,7 +145,7 @@ struct YNode {
     }
 
     func string() throws(WardenError) -> String {
-        guard case .scalar(let s) = node, node.null == nil else { throw error("expected a string, found \(kindName)") }
+        guard case .scalar(let s) = node, !isNull else { throw error("expected a string, found \(kindName)") }
         return s.string
     }
 
@@ -110,14 +156,14 @@ struct YNode {
     }
 
     func bool() throws(WardenError) -> Bool {
-        guard case .scalar = node, let b = node.bool, node.tag == .init(.bool) else {
+        guard case .bool(let b)? = scalarType else {
             throw error("expected true or false, found \(describeScalar)")
         }
         return b
     }
 
     func int() throws(WardenError) -> Int {
-        guard case .scalar = node, let i = node.int, node.tag == .init(.int) else {
+        guard case .int(let big)? = scalarType, let i = Int(exactly: big) else {
             throw error("expected an integer, found \(describeScalar)")
         }
         return i
@@ -139,9 +185,12 @@ struct YNode {
     func json() throws(WardenError) -> JSON {
         switch node {
         case .scalar(let s):
-            if node.null != nil { return .null }
-            if node.tag == .init(.bool), let b = node.bool { return .bool(b) }
-            if node.tag == .init(.int), let i = node.int { return .int(Int64(i)) }
+            switch scalarType {
+            case .null?: return .null
+            case .bool(let b)?: return .bool(b)
+            case .int(let i)?: return .int(i)
+            default: break
+            }
             return .string(s.string)
         case .sequence:
             var out: [JSON] = []

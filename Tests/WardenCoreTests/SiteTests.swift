@@ -57,3 +57,34 @@ import WardenCore
         #expect(error?.description.contains(fragment) == true, "\(String(describing: error))")
     }
 }
+
+@Suite struct YAMLScalarTests {
+    /// Plain scalars are typed after YAML 1.1; quoted ones are strings (checked through Site,
+    /// whose `containers` wants a bool and `min_size` an int or a size string).
+    @Test(arguments: [
+        ("containers: yes\n", true), ("containers: Off\n", false), ("containers: TRUE\n", true),
+    ])
+    func plainBooleans(text: String, value: Bool) throws {
+        #expect(try Site.parse(text, file: "s.yaml").containers == value)
+    }
+
+    @Test func quotedBooleanIsAString() {
+        let error = #expect(throws: WardenError.self) { try Site.parse("containers: \"yes\"\n", file: "s.yaml") }
+        #expect(error?.description.contains("expected true or false") == true)
+    }
+
+    @Test(arguments: [("weights:\n  min_size: 2048\n", Int64(2048)), ("weights:\n  min_size: 0x10\n", Int64(16)), ("weights:\n  min_size: 010\n", Int64(8)),
+                      ("weights:\n  min_size: 1_000\n", Int64(1000)), ("weights:\n  min_size: '1MiB'\n", Int64(1 << 20))] as [(String, Int64)])
+    func integers(text: String, value: Int64) throws {
+        #expect(try Site.parse(text, file: "s.yaml").minSize == value, "\(text)")
+    }
+
+    @Test func emptyAndTildeAreNull() {
+        let error = #expect(throws: WardenError.self) { try Site.parse("role: ~\n", file: "s.yaml") }
+        #expect(error?.description.contains("expected a string, found null") == true)
+        #expect(throws: WardenError.self) { try Site.parse("role:\n", file: "s.yaml") }
+        // A quoted empty string is a string, not null (and not a valid role).
+        let quoted = #expect(throws: WardenError.self) { try Site.parse("role: ''\n", file: "s.yaml") }
+        #expect(quoted?.description.contains("unknown role ''") == true)
+    }
+}
