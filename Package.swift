@@ -44,6 +44,6 @@ let package = Package(
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "WardenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]
 )

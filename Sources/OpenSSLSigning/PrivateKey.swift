@@ -92,7 +92,7 @@ public final class PrivateKey {
             }
             if OSSL_STORE_error(store) != 0 { break }
         }
-        throw OpenSSLError("no private key found in the TPM at this handle", reference: reference, kind: .invalidKey)
+        throw OpenSSLError(.invalidKey, reference: reference, "no private key at this TPM handle", withQueue: true)
     }
 
     /// Reads a private key file after checking that only its owner can access it.
