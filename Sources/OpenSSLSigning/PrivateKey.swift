@@ -54,12 +54,12 @@ public final class PrivateKey {
         if reference.hasPrefix("handle:") { return try loadFromStore(reference) }
         var bytes = try readKeyFile(reference)
         defer { bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
-        let text = String(decoding: bytes, as: UTF8.self)
-        if text.contains("-----BEGIN TSS2 PRIVATE KEY-----") {
+        // Looked for in the bytes themselves: no copy of the key material is made.
+        if contains(bytes, "-----BEGIN TSS2 PRIVATE KEY-----") {
             let context = try ProviderContext(name: "tpm2", reference: reference)
             return try fromPEM(bytes, context: context, reference: reference)
         }
-        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        if contains(bytes, "-----BEGIN ENCRYPTED PRIVATE KEY-----") {
             throw OpenSSLError(.invalidKey, reference: reference, "encrypted private keys are not supported (Warden never prompts for a passphrase): protect the key file with mode 0600, or keep the key in a TPM")
         }
         return try fromPEM(bytes, context: nil, reference: reference)
@@ -227,6 +227,14 @@ final class ProviderContext {
     deinit {
         for p in providers.reversed() { OSSL_PROVIDER_unload(p) }
         OSSL_LIB_CTX_free(libctx)
+    }
+}
+
+func contains(_ bytes: [UInt8], _ marker: String) -> Bool {
+    let needle = Array(marker.utf8)
+    guard bytes.count >= needle.count else { return false }
+    return (0...(bytes.count - needle.count)).contains { start in
+        bytes[start..<start + needle.count].elementsEqual(needle)
     }
 }
 
