@@ -72,12 +72,12 @@ public struct Envelope: Sendable, Equatable {
             throw WardenError(.malformed, file: file, line: error.line, column: error.column, "not a DSSE envelope: invalid JSON: \(error.message)")
         }
         guard case .object(let o) = json else {
-            throw WardenError(.malformed, file: file, "not a DSSE envelope: expected a JSON object, found a \(json.typeName)")
+            throw WardenError(.malformed, file: file, "not a DSSE envelope: expected a JSON object, found \(article(json.typeName))")
         }
         func string(_ value: JSON?, _ field: String) throws(WardenError) -> String {
             guard let value else { throw WardenError(.malformed, file: file, field: field, "missing: not a DSSE envelope") }
             guard case .string(let s) = value else {
-                throw WardenError(.malformed, file: file, field: field, "expected a string, found a \(value.typeName)")
+                throw WardenError(.malformed, file: file, field: field, "expected a string, found \(article(value.typeName))")
             }
             return s
         }
@@ -91,13 +91,13 @@ public struct Envelope: Sendable, Equatable {
         let payload = try base64(try string(o["payload"], "payload"), "payload")
         guard let list = o["signatures"] else { throw WardenError(.malformed, file: file, field: "signatures", "missing: not a DSSE envelope") }
         guard case .array(let items) = list else {
-            throw WardenError(.malformed, file: file, field: "signatures", "expected a list, found a \(list.typeName)")
+            throw WardenError(.malformed, file: file, field: "signatures", "expected a list, found \(article(list.typeName))")
         }
         var signatures: [Signature] = []
         for (n, item) in items.enumerated() {
             let field = "signatures[\(n)]"
             guard case .object(let s) = item else {
-                throw WardenError(.malformed, file: file, field: field, "expected an object, found a \(item.typeName)")
+                throw WardenError(.malformed, file: file, field: field, "expected an object, found \(article(item.typeName))")
             }
             let sig = try base64(try string(s["sig"], field + ".sig"), field + ".sig")
             var keyid: String?
@@ -106,4 +106,10 @@ public struct Envelope: Sendable, Equatable {
         }
         return Envelope(payloadType: payloadType, payload: payload, signatures: signatures)
     }
+}
+
+/// "an object", "a list": a JSON type name with its article, for messages.
+func article(_ typeName: String) -> String {
+    guard let first = typeName.first, "aeiou".contains(first) else { return "a \(typeName)" }
+    return "an \(typeName)"
 }

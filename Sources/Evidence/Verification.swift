@@ -93,7 +93,7 @@ public struct FindingsPolicy: Sendable {
         let required: [(String, String)] = [("host", "object"), ("root", "string"), ("mode", "string"), ("profile", "object"),
                                             ("started_at", "string"), ("finished_at", "string"), ("results", "list"), ("summary", "object"), ("facts", "object")]
         for (name, type) in required where findings[name]?.typeName != type {
-            failures.append(VerificationFailure("payload.predicate.\(name)", "expected a \(type), found \(describe(findings[name]))"))
+            failures.append(VerificationFailure("payload.predicate.\(name)", "expected \(article(type)), found \(describe(findings[name]))"))
         }
         let expectedSubject = FindingsStatement.subject(for: findings)
         if statement["subject"] != expectedSubject {
@@ -118,7 +118,7 @@ public struct FindingsPolicy: Sendable {
         guard let value else { return "nothing" }
         if case .string(let s) = value { return "'\(s)'" }
         let text = value.compactString
-        return text.count > 120 ? "a \(value.typeName)" : text
+        return text.count > 120 ? article(value.typeName) : text
     }
 }
 

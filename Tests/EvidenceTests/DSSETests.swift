@@ -57,7 +57,7 @@ import WardenCore
         (#"{"payloadType":"x","payload":"Zm9v","signat"#, "e.json:1:44: error: not a DSSE envelope: invalid JSON: unterminated string"),
         ("[1]", "e.json: error: not a DSSE envelope: expected a JSON object, found a list"),
         (#"{"payload":"Zm9v","signatures":[]}"#, "e.json: error: payloadType: missing: not a DSSE envelope"),
-        (#"{"payloadType":1,"payload":"Zm9v","signatures":[]}"#, "e.json: error: payloadType: expected a string, found a integer"),
+        (#"{"payloadType":1,"payload":"Zm9v","signatures":[]}"#, "e.json: error: payloadType: expected a string, found an integer"),
         (#"{"payloadType":"x","payload":"Zm9v!","signatures":[]}"#, "e.json: error: payload: not valid base64"),
         (#"{"payloadType":"x","payload":"Zm9v"}"#, "e.json: error: signatures: missing: not a DSSE envelope"),
         (#"{"payloadType":"x","payload":"Zm9v","signatures":[{"keyid":"a"}]}"#, "e.json: error: signatures[0].sig: missing"),
