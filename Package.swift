@@ -29,11 +29,13 @@ let package = Package(
         .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLSigning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+        // DSSE envelopes, in-toto statements, verification policies.
+        .target(name: "Evidence", dependencies: ["WardenCore", "OpenSSLSigning"], swiftSettings: swiftSettings),
         .target(name: "Reports", dependencies: ["WardenCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "HostFacts", "Reports", "OpenSSLSigning",
+                "WardenCore", "HostFacts", "Reports", "Evidence", "OpenSSLSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "WardenTestSupport", dependencies: ["WardenCore", "HostFacts"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
-        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]
 )

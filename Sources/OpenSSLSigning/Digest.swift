@@ -1,28 +1,5 @@
 internal import COpenSSL
 
-/// What went wrong inside OpenSSL, with its error queue drained into the message.
-public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var details: [String]
-
-    init(_ operation: String) {
-        self.operation = operation
-        var details: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            details.append(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        self.details = details
-    }
-
-    public var description: String {
-        details.isEmpty ? "\(operation) failed" : "\(operation) failed: \(details.joined(separator: "; "))"
-    }
-}
-
 /// SHA-256 through libcrypto's EVP interface.
 public enum OpenSSLDigest {
     public static func sha256(_ bytes: [UInt8]) throws(OpenSSLError) -> [UInt8] {
@@ -37,6 +14,14 @@ public enum OpenSSLDigest {
         }
         guard ok, length == 32 else { throw OpenSSLError("SHA-256") }
         return out
+    }
+
+    /// Lower-case hex of SHA-256.
+    public static func sha256Hex(_ bytes: [UInt8]) throws(OpenSSLError) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in try sha256(bytes) { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xF)]) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The OpenSSL version linked at run time.

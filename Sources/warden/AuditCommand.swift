@@ -1,6 +1,8 @@
 import ArgumentParser
+import Evidence
 import Glibc
 import HostFacts
+import OpenSSLSigning
 import Reports
 import WardenCore
 
@@ -8,8 +10,14 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Audit a host (live, or an offline root) against a profile.",
         discussion: """
+        Findings are signed by default: a DSSE envelope (in-toto statement, Warden findings \
+        predicate). A live audit signs with --key or else with the host key in the state directory \
+        (created on first run) and writes the envelope to <state-dir>/findings/latest.dsse.json and \
+        to --output. An offline audit (--root other than /) needs --key or --no-sign.
+
         Exit codes: 0 conformant, 1 a verdict control fails, 2 incomplete (error or not_checked, no \
-        failure), 64 usage, 65 malformed profile or site file, 66 missing input, 74 I/O error.
+        failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 74 I/O error \
+        (a TPM that cannot be reached included).
         """
     )
 
@@ -27,14 +35,20 @@ struct Audit: ParsableCommand {
     @Option(help: "What to print on standard output: text, json (the findings document), junit or sarif.")
     var format: Format = .text
 
-    @Option(help: "Also write the findings document to this path.")
+    @Option(help: "Also write the signed envelope (with --no-sign: the findings document) to this path.")
     var output: String?
 
     @Option(help: "Also write a Prometheus textfile (for node_exporter's textfile collector) to this path.")
     var metrics: String?
 
-    @Flag(help: "Do not sign the findings (signing arrives with host keys; until then findings are always unsigned).")
+    @Option(help: "Sign with this key: a PEM private key file (mode 0600), a TPM TSS2 PEM, or handle:0x8100000N (tpm2 provider).")
+    var key: String?
+
+    @Flag(help: "Do not sign the findings.")
     var noSign = false
+
+    @Option(help: "Where the host key and the latest envelope live (default /var/lib/warden as root, else ~/.local/state/warden).")
+    var stateDir: String?
 
     @Option(help: ArgumentHelp("Evaluate as of this RFC 3339 time (for reproducible runs).", visibility: .hidden))
     var now: String?
@@ -59,6 +73,8 @@ struct Audit: ParsableCommand {
                 throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
             }
             let clock = ContinuousClock.now
+            let live = hostRoot.mode == .live
+            let signer = try signingKey(live: live)
             let started = try currentTime(now)
             let facts = Collector.collect(root: hostRoot, site: siteFile)
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
@@ -66,8 +82,28 @@ struct Audit: ParsableCommand {
             let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
             let doc = FindingsDocument(host: host, root: hostRoot.path, profile: resolved, toolVersion: Warden.version,
                                        startedAt: started, finishedAt: finished, findings: findings, facts: facts)
-            let bytes = doc.json.prettySerialized()
-            if let output { try LocalFile.write(bytes, to: output) }
+            let predicate = doc.json
+            let bytes = predicate.prettySerialized()
+            if let signer {
+                let envelope = try keyOperation("signing") { () throws(OpenSSLError) in
+                    try FindingsStatement.envelope(findings: predicate, key: signer.key)
+                }.encoded()
+                var written: [String] = []
+                if live {
+                    let state = try StateDirectory.path(stateDir)
+                    try StateDirectory.create(state + "/findings")
+                    let latest = state + "/" + StateDirectory.latestFindings
+                    try LocalFile.write(envelope, to: latest)
+                    written.append(latest)
+                }
+                if let output {
+                    try LocalFile.write(envelope, to: output)
+                    written.append(output)
+                }
+                printError("warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(written.joined(separator: ", "))")
+            } else if let output {
+                try LocalFile.write(bytes, to: output)
+            }
             if let metrics {
                 let elapsed = ContinuousClock.now - clock
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -76,5 +112,30 @@ struct Audit: ParsableCommand {
             emit(doc, as: format, json: bytes)
             return doc.summary.verdict.exitCode
         }
+    }
+
+    /// The key to sign with, or nil with --no-sign. Decided before the host is read, so that a
+    /// usage mistake costs nothing.
+    func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
+        if noSign {
+            guard key == nil else { throw WardenError(.usage, field: "--no-sign", "--key and --no-sign exclude each other") }
+            return nil
+        }
+        if let key {
+            guard live || output != nil else {
+                throw WardenError(.usage, field: "--output", "an offline audit writes nothing into the state directory: give --output PATH for the signed envelope")
+            }
+            return (try loadKey(key), key)
+        }
+        guard live else {
+            throw WardenError(.usage, field: "--key", "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
+        }
+        let state = try StateDirectory.path(stateDir)
+        let (hostKey, created) = try StateDirectory.hostKey(in: state)
+        let path = state + "/" + StateDirectory.hostKeyName
+        if created {
+            printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")
+        }
+        return (hostKey, "host key \(path)")
     }
 }

@@ -51,7 +51,3 @@ import WardenTestSupport
         #expect(r.stderr.contains("--site: must be an absolute path"))
     }
 }
-
-extension String {
-    var trimmingNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
-}

@@ -1,6 +1,7 @@
 public import HostFacts
 public import WardenCore
 internal import Glibc
+internal import Synchronization
 
 /// Paths of the source tree, for tests.
 public enum Package {
@@ -117,19 +118,11 @@ public final class TempTree: @unchecked Sendable {
     }
 }
 
+private let spawnLock = Mutex<Void>(())
+
 /// Runs a program and returns its exit status and output (stdout, stderr), without a shell.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, stdout: String, stderr: String) {
-    var outPipe: [Int32] = [0, 0]
-    var errPipe: [Int32] = [0, 0]
-    pipe(&outPipe)
-    pipe(&errPipe)
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    posix_spawn_file_actions_addclose(&actions, outPipe[0])
-    posix_spawn_file_actions_addclose(&actions, errPipe[0])
     let argv = ([program] + arguments).map { strdup($0) } + [nil]
     var env: [String: String] = [:]
     var e = environ
@@ -140,11 +133,35 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     }
     for (k, v) in environment { env[k] = v }
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    var outPipe: [Int32] = [0, 0]
+    var errPipe: [Int32] = [0, 0]
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, program, &actions, nil, argv, envp)
-    posix_spawn_file_actions_destroy(&actions)
-    close(outPipe[1])
-    close(errPipe[1])
+    // Tests run concurrently: the pipes are made close-on-exec, and no other spawn happens while
+    // their write ends are open here, so no other child (a daemon such as swtpm above all) can
+    // inherit them and keep them open, which would leave the reader below waiting for EOF forever.
+    let rc = spawnLock.withLock { _ in
+        pipe(&outPipe)
+        pipe(&errPipe)
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // The test runner's threads block signals; a child must start with none blocked, or it
+        // could not be stopped with SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        posix_spawnattr_destroy(&attributes)
+        posix_spawn_file_actions_destroy(&actions)
+        close(outPipe[1])
+        close(errPipe[1])
+        return rc
+    }
     argv.forEach { free($0) }
     envp.forEach { free($0) }
     guard rc == 0 else {

@@ -1,0 +1,115 @@
+internal import COpenSSL
+
+/// The two signature algorithms Warden uses: Ed25519 (the default) and ECDSA over P-256 with
+/// SHA-256 and DER-encoded signatures (what TPMs can hold).
+public enum KeyAlgorithm: String, Sendable, CaseIterable {
+    case ed25519
+    case ecdsaP256 = "ecdsa-p256"
+
+    /// The digest passed to `EVP_DigestSignInit_ex`: none for EdDSA, which hashes internally.
+    var digestName: String? {
+        switch self {
+        case .ed25519: nil
+        case .ecdsaP256: "SHA256"
+        }
+    }
+
+    /// The algorithm of a key, or nil for any other kind (RSA, other curves).
+    static func of(_ pkey: OpaquePointer) -> KeyAlgorithm? {
+        if EVP_PKEY_is_a(pkey, "ED25519") == 1 { return .ed25519 }
+        guard EVP_PKEY_is_a(pkey, "EC") == 1 else { return nil }
+        var name = [CChar](repeating: 0, count: 80)
+        var length = 0
+        guard EVP_PKEY_get_group_name(pkey, &name, name.count, &length) == 1 else { return nil }
+        let group = String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return group == "prime256v1" || group == "P-256" ? .ecdsaP256 : nil
+    }
+}
+
+/// A public key (Ed25519 or ECDSA P-256), always held by OpenSSL's default provider, so that
+/// verification never depends on the device that holds the private half.
+public final class PublicKey: @unchecked Sendable {
+    // Immutable after init; OpenSSL 3 allows concurrent read-only use of an EVP_PKEY.
+    let pkey: OpaquePointer
+    public let algorithm: KeyAlgorithm
+    /// The DER SubjectPublicKeyInfo.
+    public let spkiDER: [UInt8]
+    /// Lower-case hex SHA-256 of `spkiDER`: how envelopes name the key that signed them.
+    public let keyID: String
+
+    /// Takes ownership of `pkey` (freed here on failure).
+    init(taking pkey: OpaquePointer, reference: String?) throws(OpenSSLError) {
+        guard let algorithm = KeyAlgorithm.of(pkey) else {
+            EVP_PKEY_free(pkey)
+            throw OpenSSLError(.invalidKey, reference: reference, "unsupported key type: Warden signs with Ed25519 or ECDSA P-256 keys")
+        }
+        var der: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PUBKEY(pkey, &der)
+        guard length > 0, let der else {
+            EVP_PKEY_free(pkey)
+            throw OpenSSLError("encoding the public key (i2d_PUBKEY)", reference: reference)
+        }
+        let bytes = Array(UnsafeBufferPointer(start: der, count: Int(length)))
+        warden_openssl_free(der)
+        let keyID: String
+        do {
+            keyID = try OpenSSLDigest.sha256Hex(bytes)
+        } catch {
+            EVP_PKEY_free(pkey)
+            throw error
+        }
+        self.pkey = pkey
+        self.algorithm = algorithm
+        self.spkiDER = bytes
+        self.keyID = keyID
+    }
+
+    deinit { EVP_PKEY_free(pkey) }
+
+    /// A PEM `PUBLIC KEY` block (SubjectPublicKeyInfo). `reference` names the source in errors.
+    public convenience init(pem: [UInt8], reference: String? = nil) throws(OpenSSLError) {
+        let loaded: OpaquePointer? = pem.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return warden_read_public_key(bio)
+        }
+        guard let loaded else { throw OpenSSLError("reading a PEM public key", reference: reference, kind: .invalidKey) }
+        try self.init(taking: loaded, reference: reference)
+    }
+
+    /// A DER SubjectPublicKeyInfo.
+    public convenience init(spkiDER: [UInt8], reference: String? = nil) throws(OpenSSLError) {
+        let loaded: OpaquePointer? = spkiDER.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_PUBKEY(nil, &cursor, buffer.count)
+        }
+        guard let loaded else { throw OpenSSLError("reading a DER public key", reference: reference, kind: .invalidKey) }
+        try self.init(taking: loaded, reference: reference)
+    }
+
+    /// The key as a PEM `PUBLIC KEY` block, ending in a newline.
+    public var pem: String {
+        guard let bio = BIO_new(BIO_s_mem()) else { return "" }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PUBKEY(bio, pkey) == 1 else { ERR_clear_error(); return "" }
+        var data: UnsafeMutablePointer<CChar>?
+        let length = warden_bio_get_mem_data(bio, &data)
+        guard length > 0, let data else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    }
+
+    /// Whether `signature` is this key's signature over `message` (Ed25519 over the message
+    /// itself; ECDSA P-256 over its SHA-256, DER-encoded). A bad signature is `false`, not an error.
+    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        guard let ctx = EVP_MD_CTX_new() else { ERR_clear_error(); return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        defer { ERR_clear_error() }
+        guard EVP_DigestVerifyInit_ex(ctx, nil, algorithm.digestName, nil, nil, pkey, nil) == 1 else { return false }
+        let result = signature.withUnsafeBufferPointer { sig in
+            message.withUnsafeBufferPointer { msg in
+                EVP_DigestVerify(ctx, sig.baseAddress, sig.count, msg.baseAddress, msg.count)
+            }
+        }
+        return result == 1
+    }
+}

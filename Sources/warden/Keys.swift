@@ -1,0 +1,99 @@
+import Glibc
+import OpenSSLSigning
+import WardenCore
+
+/// Where Warden keeps its own state: the host key and the latest signed findings.
+enum StateDirectory {
+    static let hostKeyName = "host-key.pem"
+    static let latestFindings = "findings/latest.dsse.json"
+
+    /// `--state-dir`, else `/var/lib/warden` as root, else `$XDG_STATE_HOME/warden` or
+    /// `~/.local/state/warden` (DESIGN.md §3).
+    static func path(_ override: String?) throws(WardenError) -> String {
+        if let override { return override }
+        if geteuid() == 0 { return "/var/lib/warden" }
+        if let xdg = getenv("XDG_STATE_HOME").map({ String(cString: $0) }), xdg.hasPrefix("/") { return xdg + "/warden" }
+        guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else {
+            throw WardenError(.usage, field: "--state-dir", "cannot locate the state directory: HOME is not set; pass --state-dir DIR")
+        }
+        return home + "/.local/state/warden"
+    }
+
+    /// Creates `path` and any missing parents with mode 0700 (existing directories are left as they are).
+    static func create(_ path: String) throws(WardenError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0, errno != EEXIST {
+                throw WardenError(.io, file: current, field: "--state-dir", String(cString: strerror(errno)))
+            }
+        }
+        guard LocalFileInfo.isDirectory(path) else { throw WardenError(.io, file: path, field: "--state-dir", "not a directory") }
+    }
+
+    /// The host key in `state`, created (Ed25519, mode 0600) on first use as sshd creates its host
+    /// keys. Returns whether it was created now.
+    static func hostKey(in state: String) throws(WardenError) -> (key: PrivateKey, created: Bool) {
+        let path = state + "/" + hostKeyName
+        var created = false
+        if access(path, F_OK) != 0 {
+            try create(state)
+            let key = try keyOperation("host key") { () throws(OpenSSLError) in try PrivateKey.generate(.ed25519) }
+            do {
+                try key.writePEM(toNewFile: path)
+                created = true
+            } catch where error.kind == .fileExists {
+                // Another audit created it first: use theirs.
+            } catch {
+                throw wardenError(error, field: "host key")
+            }
+        }
+        let key = try keyOperation("host key") { () throws(OpenSSLError) in try PrivateKey.load(path) }
+        return (key, created)
+    }
+}
+
+enum LocalFileInfo {
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+    }
+}
+
+/// Loads `--key`: a PEM file, a TSS2 PEM or a `handle:` reference.
+func loadKey(_ reference: String, field: String = "--key") throws(WardenError) -> PrivateKey {
+    try keyOperation(field) { () throws(OpenSSLError) in try PrivateKey.load(reference) }
+}
+
+func keyOperation<T>(_ field: String, _ body: () throws(OpenSSLError) -> T) throws(WardenError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw wardenError(error, field: field)
+    }
+}
+
+/// Maps a key or signing failure to an exit code: missing file 66; a key file that cannot be used
+/// (unprotected, not a key, unsupported) 65; an existing file in the way of a new key 64;
+/// I/O, the TPM and the library itself 74.
+func wardenError(_ error: OpenSSLError, field: String) -> WardenError {
+    let code: WardenError.Code = switch error.kind {
+    case .missingFile: .missing
+    case .insecurePermissions, .invalidKey: .malformed
+    case .fileExists: .usage
+    case .io, .providerUnavailable, .library: .io
+    }
+    return WardenError(code, file: error.reference, field: field, error.message)
+}
+
+/// What `keygen` and `key show` print: the keyid, the algorithm, where the key is held, and the
+/// public key in PEM (so the output itself is a valid `--trust` file). Never the private key.
+func describe(_ key: PrivateKey, reference: String) -> String {
+    let held = key.providerName.map { "\($0) provider (\(reference)); the private key never leaves the device" } ?? "file \(reference)"
+    return """
+    keyid: \(key.keyID)
+    algorithm: \(key.algorithm.rawValue)
+    held by: \(held)
+    \(key.publicKey.pem)
+    """
+}
