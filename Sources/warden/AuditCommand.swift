@@ -4,6 +4,7 @@ import Glibc
 import HostFacts
 import OpenSSLSigning
 import Reports
+import SystemdJournal
 import WardenCore
 
 struct Audit: ParsableCommand {
@@ -47,6 +48,9 @@ struct Audit: ParsableCommand {
     @Flag(help: "Do not sign the findings.")
     var noSign = false
 
+    @Option(help: "How many signed live audits to keep in the state directory's history.")
+    var keepHistory: Int = History.defaultKeep
+
     @Option(help: "Where the host key and the latest envelope live (default /var/lib/warden as root, else ~/.local/state/warden).")
     var stateDir: String?
 
@@ -83,18 +87,19 @@ struct Audit: ParsableCommand {
             let doc = FindingsDocument(host: host, root: hostRoot.path, profile: resolved, toolVersion: Warden.version,
                                        startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             let predicate = doc.json
+            var written: [String] = []
             let bytes = predicate.prettySerialized()
             if let signer {
                 let envelope = try keyOperation("signing") { () throws(OpenSSLError) in
                     try FindingsStatement.envelope(findings: predicate, key: signer.key)
                 }.encoded()
-                var written: [String] = []
                 if live {
                     let state = try StateDirectory.path(stateDir)
                     try StateDirectory.create(state + "/findings")
                     let latest = state + "/" + StateDirectory.latestFindings
                     try LocalFile.write(envelope, to: latest)
                     written.append(latest)
+                    written.append(try History.record(envelope, finishedAt: finished, state: state, keep: keepHistory))
                 }
                 if let output {
                     try LocalFile.write(envelope, to: output)
@@ -109,8 +114,37 @@ struct Audit: ParsableCommand {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 try LocalFile.write(Array(PrometheusReport.render(doc, durationSeconds: seconds).utf8), to: metrics)
             }
+            logToJournal(doc, envelope: written.first)
             emit(doc, as: format, json: bytes)
             return doc.summary.verdict.exitCode
+        }
+    }
+
+    /// The journal entry every audit leaves (DESIGN.md §3; `journalctl MESSAGE_ID=…` finds them).
+    static let journalMessageID = "3f6c1a2e9b8d4e57a0c4d2b1e8f7a695"
+
+    func logToJournal(_ doc: FindingsDocument, envelope: String?) {
+        let s = doc.summary
+        var fields: [(name: String, value: String)] = [
+            ("MESSAGE_ID", Audit.journalMessageID),
+            ("MESSAGE", "warden audit \(doc.profile.id) of \(doc.root): \(s.verdict.rawValue) (\(s.counts[.fail] ?? 0) fail, \(s.counts[.error] ?? 0) error, \(s.counts[.notChecked] ?? 0) not checked, \(s.counts[.pass] ?? 0) pass)"),
+            ("PRIORITY", s.verdict == .conformant ? "6" : "4"),
+            ("SYSLOG_IDENTIFIER", "warden"),
+            ("WARDEN_PROFILE", doc.profile.id),
+            ("WARDEN_VERDICT", s.verdict.rawValue),
+            ("WARDEN_MODE", doc.facts.mode.rawValue),
+            ("WARDEN_ROOT", doc.root),
+            ("WARDEN_ENVELOPE", envelope ?? ""),
+        ]
+        for status in Status.allCases {
+            fields.append(("WARDEN_\(status.rawValue.uppercased())", String(s.counts[status] ?? 0)))
+        }
+        do {
+            if try JournalWriter.send(fields) == .notRunning {
+                printError("warden: journald is not running (no \(JournalWriter.socketPath)): no journal entry was written")
+            }
+        } catch {
+            printError("warden: no journal entry was written: \(error)")
         }
     }
 

@@ -1,0 +1,67 @@
+import ArgumentParser
+import WardenCore
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The trend of this host's past audits, per control (from the envelopes in the state directory)."
+    )
+
+    @Option(help: "Show every run of one control, with its summary.")
+    var control: String?
+
+    @Option(help: "How many of the latest runs to show.")
+    var last: Int = 10
+
+    @Option(help: "The state directory (default /var/lib/warden as root).")
+    var stateDir: String?
+
+    @Option(help: "What to print: text or json.")
+    var format: Audit.Format = .text
+
+    func run() throws {
+        try exiting {
+            guard last > 0 else { throw WardenError(.usage, field: "--last", "must be at least 1") }
+            let state = try StateDirectory.path(stateDir)
+            let runs = try History.files(state).suffix(last).map { try FindingsInput.load($0) }
+            guard !runs.isEmpty else {
+                writeStdout("no audits in \(state)/\(History.directory) yet (live audits record their signed findings there)\n")
+                return 0
+            }
+            var controls: [String: String] = [:]
+            for run in runs { for r in run.results { controls[r.control] = r.title } }
+            let ids = control.map { [$0] } ?? controls.keys.sorted()
+            if let control, controls[control] == nil {
+                throw WardenError(.usage, field: "--control", "no audit in the history has \(control)")
+            }
+            func status(_ run: ParsedFindings, _ id: String) -> ParsedFindings.Result? { run.results.first { $0.control == id } }
+            switch format {
+            case .json, .junit, .sarif:
+                let list: [JSON] = runs.map { run in
+                    ["finished_at": .string(run.finishedAt.description), "profile": .string(run.profileID), "conformant": .bool(run.conformant),
+                     "statuses": .object(Dictionary(uniqueKeysWithValues: ids.compactMap { id in status(run, id).map { (id, JSON.string($0.status.rawValue)) } }))]
+                }
+                writeStdout(JSON.object(["runs": .array(list)]).prettySerialized())
+            case .text:
+                var out = "\(runs.count) audits of \(runs.last!.hostname), \(runs.first!.finishedAt) → \(runs.last!.finishedAt)\n"
+                out += "verdict: " + runs.map { $0.conformant ? "✓" : "✗" }.joined(separator: " ") + "\n\n"
+                if let control {
+                    for run in runs {
+                        let r = status(run, control)
+                        out += "\(run.finishedAt) \(run.profileID) \(r?.status.rawValue ?? "absent"): \(r?.summary ?? "")\n"
+                    }
+                } else {
+                    let mark: [Status: String] = [.pass: "·", .fail: "F", .error: "E", .notChecked: "?", .notApplicable: "-", .waived: "W", .manual: "M"]
+                    for id in ids {
+                        let trend = runs.map { run in status(run, id).map { mark[$0.status]! } ?? " " }.joined()
+                        let changed = Set(runs.compactMap { status($0, id)?.status }).count > 1 ? "  (changed)" : ""
+                        out += "\(id) \(trend)  \(controls[id]!)\(changed)\n"
+                    }
+                    out += "\n· pass  F fail  E error  ? not checked  - not applicable  W waived  M manual\n"
+                }
+                writeStdout(out)
+            }
+            return 0
+        }
+    }
+}
