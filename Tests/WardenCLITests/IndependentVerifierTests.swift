@@ -4,7 +4,7 @@ import Testing
 import WardenCore
 import WardenTestSupport
 
-/// The securesystemslib virtual environment made by `Scripts/python-dsse` (run by `Scripts/setup`).
+/// The securesystemslib virtual environment made by `Scripts/python-tools` (run by `Scripts/setup`).
 enum PythonDSSE {
     static let python = Package.root + "/.build-venv/bin/python"
     static let tool = Package.root + "/Tests/Tools/dsse.py"
@@ -13,9 +13,9 @@ enum PythonDSSE {
     static let problem: String? = {
         let check = ["-c", "import securesystemslib.dsse, securesystemslib.signer, cryptography"]
         if run(python, check).status == 0 { return nil }
-        let made = run(Package.root + "/Scripts/python-dsse", [])
+        let made = run(Package.root + "/Scripts/python-tools", [])
         if made.status == 0, run(python, check).status == 0 { return nil }
-        return "securesystemslib could not be installed into .build-venv by Scripts/python-dsse: \(made.stderr.suffix(400))"
+        return "securesystemslib could not be installed into .build-venv by Scripts/python-tools: \(made.stderr.suffix(400))"
     }()
 }
 
