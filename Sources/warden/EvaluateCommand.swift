@@ -20,6 +20,24 @@ func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil
     }
 }
 
+/// Reads a root (the same collection an audit does) for commands that evaluate facts directly.
+func collectFindings(root: String, site: String?) throws -> ParsedFindings {
+    let siteFile = try site.map { try Site.parse(try LocalFile.readText($0), file: $0) }
+    let hostRoot: HostRoot
+    do {
+        hostRoot = try HostRoot(root)
+    } catch {
+        throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
+    }
+    let now = try currentTime(nil)
+    let facts = Collector.collect(root: hostRoot, site: siteFile)
+    let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
+    // Evaluated against sl3 only to have a findings document to start from; gap re-evaluates.
+    let doc = FindingsDocument(host: host, root: hostRoot.path, profile: try resolveProfile("sl3"), toolVersion: Warden.version,
+                               startedAt: now, finishedAt: now, findings: [], facts: facts)
+    return try ParsedFindings(json: doc.json, file: root)
+}
+
 /// Re-evaluates the facts inside findings against a profile, as an audit with that profile would.
 func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestamp) -> FindingsDocument {
     let findings = Evaluator.evaluate(profile, facts: input.facts, now: now)
@@ -63,8 +81,14 @@ struct Gap: ParsableCommand {
         discussion: "Exit 0 when the host already conforms to the target, 1 when something is missing, 2 when undecided."
     )
 
-    @Argument(help: "A findings document (JSON).")
-    var findings: String
+    @Argument(help: "Findings (a document or a signed envelope); or give --root to audit a root first.")
+    var findings: String?
+
+    @Option(help: "Audit this root (/ for this host) instead of reading findings.")
+    var root: String?
+
+    @Option(help: "The site file, with --root.")
+    var site: String?
 
     @Option(help: "The target profile (a built-in id or a file).")
     var to: String = "sl4"
@@ -74,7 +98,17 @@ struct Gap: ParsableCommand {
 
     func run() throws {
         try exiting {
-            let input = try FindingsInput.load(findings)
+            let input: ParsedFindings
+            switch (findings, root) {
+            case (let path?, nil):
+                input = try FindingsInput.load(path)
+            case (nil, let root?):
+                input = try collectFindings(root: root, site: site)
+            case (nil, nil):
+                throw WardenError(.usage, field: "--root", "give a findings file or --root")
+            default:
+                throw WardenError(.usage, field: "--root", "give either a findings file or --root, not both")
+            }
             let target = try resolveProfile(to)
             let doc = reevaluate(input, profile: target, now: input.finishedAt)
             let missing = GapAnalysis.missing(doc.findings)
@@ -85,7 +119,7 @@ struct Gap: ParsableCommand {
                     "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
                 ]).prettySerialized())
             case .text:
-                var out = "\(input.hostname): from \(input.profileID) to \(target.id) \(target.version)"
+                var out = "\(input.hostname): to reach \(target.id) \(target.version)"
                 out += missing.isEmpty ? " — nothing is missing.\n" : " — \(missing.count) controls to satisfy:\n"
                 var area: Area?
                 for f in missing {

@@ -93,3 +93,17 @@ import WardenTestSupport
         return Array(r.stdout.utf8)
     }
 }
+
+@Suite struct GapFromRootTests {
+    @Test func gapOfARootWithoutFindings() throws {
+        let root = Package.fixtureRoot("host-debian-default")
+        let site = Package.fixtures + "/host-debian-default/site.yaml"
+        let r = run(Package.wardenBinary, ["gap", "--root", root, "--site", site, "--to", "sl3", "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let missing = try JSON.parse(r.stdout)["missing"]?.arrayValue?.compactMap { $0["control"]?.stringValue } ?? []
+        #expect(missing.contains("ACC-004"))
+        #expect(missing.contains("EXF-005"))
+        #expect(run(Package.wardenBinary, ["gap"]).status == 64)
+        #expect(run(Package.wardenBinary, ["gap", "x.json", "--root", "/"]).status == 64)
+    }
+}
