@@ -1,4 +1,6 @@
 public import WardenCore
+internal import Dispatch
+internal import Synchronization
 
 /// Runs the probes against a root and gathers their facts, the site and the read log into a
 /// `FactSet` (`warden.facts/v1`).
@@ -13,10 +15,15 @@ public enum Collector {
         siteJSON["source"] = .string(site.map { $0.file } ?? "no site file (defaults)")
         facts["site"] = .value(.object(siteJSON))
         facts["weights"] = .value(weights.json)
-        for probe in probes {
-            for (name, fact) in probe.collect(context) {
-                facts[name] = fact
-            }
+        // Probes do not depend on each other: run them on every core. Each writes only its own
+        // slot; the facts are merged in registry order, so the result does not depend on timing.
+        let results = Mutex<[[String: Fact]]>(Array(repeating: [:], count: probes.count))
+        DispatchQueue.concurrentPerform(iterations: probes.count) { i in
+            let collected = probes[i].collect(context)
+            results.withLock { $0[i] = collected }
+        }
+        for collected in results.withLock({ $0 }) {
+            for (name, fact) in collected { facts[name] = fact }
         }
         facts.files = root.log.snapshot
         return facts

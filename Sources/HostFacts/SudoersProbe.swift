@@ -107,8 +107,10 @@ public struct SudoersProbe: Probe {
         } catch {
             return ["sudoers": .unavailable(.error("cannot read the sudo policy: \(error)"))]
         }
-        let version = SudoersProbe.installedVersion(root)
         var settings = state.global
+        // The installed version matters only for use_pty's default: dpkg's database is large,
+        // so it is read only when the policy does not set use_pty itself.
+        let version = settings["use_pty"] == nil ? SudoersProbe.installedVersion(root) : nil
         for (option, value) in SudoersProbe.defaults where settings[option] == nil {
             settings[option] = Setting(value: value, source: "default (sudo)")
         }

@@ -103,8 +103,6 @@ public struct ControlDefinition: Sendable {
     public var remediation: String
     public var file: String
     public var line: Int?
-    /// The control as written, for the profile digest.
-    public var raw: JSON
 
     static let keys: Set<String> = ["id", "title", "area", "severity", "rationale", "references", "parameters", "check", "applies_if", "manual", "remediation"]
 
@@ -154,7 +152,6 @@ public struct ControlDefinition: Sendable {
         return ControlDefinition(
             id: id, title: try f["title"]!.nonEmptyString(), area: area, severity: severity,
             rationale: try f["rationale"]!.nonEmptyString(), references: refs, parameters: parameters,
-            check: check, appliesIf: appliesIf, remediation: try f["remediation"]!.nonEmptyString(), file: y.file, line: y.line,
-            raw: try y.json())
+            check: check, appliesIf: appliesIf, remediation: try f["remediation"]!.nonEmptyString(), file: y.file, line: y.line)
     }
 }

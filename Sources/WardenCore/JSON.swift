@@ -83,9 +83,9 @@ extension JSON {
 
     private func write(into out: inout [UInt8], indent: Int?, level: Int) {
         switch self {
-        case .null: out.append(contentsOf: Array("null".utf8))
-        case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
-        case .int(let i): out.append(contentsOf: Array(String(i).utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
         case .string(let s): JSON.writeString(s, into: &out)
         case .array(let a):
             if a.isEmpty { out.append(contentsOf: [0x5B, 0x5D]); return }
@@ -100,18 +100,29 @@ extension JSON {
         case .object(let o):
             if o.isEmpty { out.append(contentsOf: [0x7B, 0x7D]); return }
             out.append(0x7B)
-            let keys = o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (n, key) in keys.enumerated() {
+            // Keys in UTF-8 byte order (the order RFC 8785 and most canonical forms use).
+            let pairs = o.sorted { JSON.utf8Less($0.key, $1.key) }
+            for (n, pair) in pairs.enumerated() {
                 if n > 0 { out.append(0x2C) }
                 JSON.newline(&out, indent: indent, level: level + 1)
-                JSON.writeString(key, into: &out)
+                JSON.writeString(pair.key, into: &out)
                 out.append(0x3A)
                 if indent != nil { out.append(0x20) }
-                o[key]!.write(into: &out, indent: indent, level: level + 1)
+                pair.value.write(into: &out, indent: indent, level: level + 1)
             }
             JSON.newline(&out, indent: indent, level: level)
             out.append(0x7D)
         }
+    }
+
+    /// Byte-wise comparison of two strings' UTF-8, without allocating.
+    static func utf8Less(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in
+            let n = min(x.count, y.count)
+            for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
+            return x.count < y.count
+        } }
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
@@ -124,16 +135,19 @@ extension JSON {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
-        for byte in s.utf8 {
-            switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-            case 0x09: out.append(contentsOf: [0x5C, 0x74])
-            case 0x00..<0x20, 0x7F:
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
+        var s = s
+        s.withUTF8 { bytes in
+            for byte in bytes {
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+                case 0x09: out.append(contentsOf: [0x5C, 0x74])
+                case 0x00..<0x20, 0x7F:
+                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: out.append(byte)
+                }
             }
         }
         out.append(0x22)

@@ -1,6 +1,8 @@
 /// Every control definition, read from `Profiles/controls/*.yaml`. Each control is defined once.
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]
+    /// SHA-256 over the control files (by file name, in name order), part of every profile digest.
+    public private(set) var digest: String = SHA256.hex([UInt8]())
 
     public init(controls: [ControlDefinition] = []) {
         for c in controls { self.controls[c.id] = c }
@@ -10,7 +12,9 @@ public struct Catalog: Sendable {
     /// names the probes produce, so a misspelt fact is a load error, not a silent `error` status.
     public static func load(files: [(path: String, text: String)], knownFacts: Set<String>) throws(WardenError) -> Catalog {
         var catalog = Catalog()
-        for file in files.sorted(by: { $0.path < $1.path }) {
+        let sorted = files.sorted(by: { $0.path < $1.path })
+        catalog.digest = ProfileLoader.digest(sorted.map { (baseName($0.path), $0.text) })
+        for file in sorted {
             let root = try YNode.parse(file.text, file: file.path)
             let top = try root.fields(allowed: ["controls"], required: ["controls"])
             for item in try top["controls"]!.list() {
@@ -46,18 +50,10 @@ public struct ResolvedProfile: Sendable {
     /// Sorted by control id.
     public var controls: [SelectedControl]
 
-    /// The canonical form the digest is computed over.
-    public var json: JSON {
-        .object([
-            "id": .string(id), "version": .string(version), "chain": .array(chain.map { .string($0) }),
-            "controls": .array(controls.map { c in
-                .object(["definition": c.definition.raw, "advisory": .bool(c.advisory),
-                         "parameters": .object(c.parameters), "rationale": c.rationale.map { .string($0) } ?? .null])
-            }),
-        ])
-    }
-
-    public var sha256: String { SHA256.hex(json.serialized()) }
+    /// SHA-256 over what the profile was resolved from: the control catalog's files and every
+    /// profile file of the chain (by file name and bytes). Two hosts audited with the same
+    /// profile files report the same digest wherever the files are installed.
+    public var sha256: String
 }
 
 /// A profile file as written, before `extends` is applied.
@@ -76,6 +72,8 @@ struct ProfileDocument {
     var title: String
     var version: String
     var description: String
+    var file: String
+    var text: String
     var extends: (id: String, node: YNode)?
     var selections: [(id: String, selection: Selection)]
 
@@ -87,7 +85,7 @@ struct ProfileDocument {
         let id = try idNode.string()
         guard id.wholeMatch(of: /[a-z0-9][a-z0-9._-]*/) != nil else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
         var doc = ProfileDocument(id: id, title: try f["title"]!.nonEmptyString(), version: try f["version"]!.nonEmptyString(),
-                                  description: try f["description"]?.string() ?? "", extends: nil, selections: [])
+                                  description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
         for (controlID, keyNode, value) in try f["controls"]!.keyedMapping() {
             var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value, keyNode: keyNode)
@@ -172,7 +170,26 @@ public enum ProfileLoader {
             }
         }
         let top = chain[0]
+        let digest = ProfileLoader.digest([("catalog", catalog.digest)] + chain.map { (baseName($0.file), $0.text) })
         return ResolvedProfile(id: top.id, title: top.title, version: top.version, description: top.description,
-                               chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id })
+                               chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
+                               sha256: digest)
     }
+
+    /// SHA-256 over named texts: each name and text followed by a NUL byte.
+    static func digest(_ parts: [(name: String, text: String)]) -> String {
+        var h = SHA256()
+        for part in parts {
+            h.update(part.name.utf8)
+            h.update(CollectionOfOne(0))
+            h.update(part.text.utf8)
+            h.update(CollectionOfOne(0))
+        }
+        return h.finalize().hexString
+    }
+}
+
+/// The last component of a path.
+func baseName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
 }

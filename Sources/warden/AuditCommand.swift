@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Evidence
 import Glibc
 import HostFacts
@@ -59,28 +60,28 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         try exiting {
+            let clock = ContinuousClock.now
             let store = try ProfileStore.builtIn()
-            let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
-            let resolved = try store.resolve(profile, catalog: catalog)
-            var siteFile: Site?
-            if let site {
-                let parsed = try Site.parse(try LocalFile.readText(site), file: site)
-                for w in parsed.waivers where catalog.controls[w.control] == nil {
-                    throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
-                }
-                siteFile = parsed
-            }
+            let siteFile = try site.map { try Site.parse(try LocalFile.readText($0), file: $0) }
             let hostRoot: HostRoot
             do {
                 hostRoot = try HostRoot(root)
             } catch let error as HostError {
                 throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
             }
-            let clock = ContinuousClock.now
+            // Read the host on other cores while the profile loads; neither needs the other.
+            let started = try currentTime(now)
+            let collection = Background { Collector.collect(root: hostRoot, site: siteFile) }
+            let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
+            let resolved = try store.resolve(profile, catalog: catalog)
+            if let siteFile, let site {
+                for w in siteFile.waivers where catalog.controls[w.control] == nil {
+                    throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
+                }
+            }
             let live = hostRoot.mode == .live
             let signer = try signingKey(live: live)
-            let started = try currentTime(now)
-            let facts = Collector.collect(root: hostRoot, site: siteFile)
+            let facts = collection.wait()
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
             let finished = now == nil ? try currentTime(nil) : started
             let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
@@ -171,5 +172,25 @@ struct Audit: ParsableCommand {
             printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")
         }
         return (hostKey, "host key \(path)")
+    }
+}
+
+/// Work started on a background thread and waited for later (the group orders the write of
+/// `result` before the read).
+final class Background<T: Sendable>: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: T?
+
+    init(_ work: @escaping @Sendable () -> T) {
+        group.enter()
+        DispatchQueue.global().async {
+            self.result = work()
+            self.group.leave()
+        }
+    }
+
+    func wait() -> T {
+        group.wait()
+        return result!
     }
 }
