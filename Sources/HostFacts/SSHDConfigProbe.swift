@@ -198,7 +198,7 @@ public struct SSHDConfigProbe: Probe {
     static func typedValue(_ keyword: String, _ raw: String) -> JSON {
         var value = raw
         if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-        if timeKeywords.contains(keyword) { return convtime(value).map { .int($0) } ?? .string(value) }
+        if timeKeywords.contains(keyword) { return Durations.seconds(value, bareSeconds: true).map { .int($0) } ?? .string(value) }
         if intKeywords.contains(keyword) { return Int64(value).map { .int($0) } ?? .string(value) }
         if caseInsensitive.contains(keyword) {
             let v = value.lowercased()
@@ -207,36 +207,6 @@ public struct SSHDConfigProbe: Probe {
             return .string(v)
         }
         return .string(value)
-    }
-
-    /// sshd's time format: `90`, `5m`, `1h30m`, `2w` (seconds). Nil when malformed.
-    static func convtime(_ s: String) -> Int64? {
-        guard !s.isEmpty else { return nil }
-        var total: Int64 = 0
-        var number: Int64 = 0
-        var haveDigits = false
-        for c in s.lowercased() {
-            if let d = c.wholeNumberValue, c.isASCII {
-                number = number * 10 + Int64(d)
-                haveDigits = true
-                guard number < 1 << 40 else { return nil }
-                continue
-            }
-            guard haveDigits else { return nil }
-            let unit: Int64
-            switch c {
-            case "s": unit = 1
-            case "m": unit = 60
-            case "h": unit = 3600
-            case "d": unit = 86400
-            case "w": unit = 604800
-            default: return nil
-            }
-            total += number * unit
-            number = 0
-            haveDigits = false
-        }
-        return total + number
     }
 
     /// The second-factor PAM modules on the `auth` stack of /etc/pam.d/sshd, following

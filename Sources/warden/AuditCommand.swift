@@ -62,13 +62,8 @@ struct Audit: ParsableCommand {
         try exiting {
             let clock = ContinuousClock.now
             let store = try ProfileStore.builtIn()
-            let siteFile = try site.map { try Site.parse(try LocalFile.readText($0), file: $0) }
-            let hostRoot: HostRoot
-            do {
-                hostRoot = try HostRoot(root)
-            } catch let error as HostError {
-                throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
-            }
+            let siteFile = try loadSite(site)
+            let hostRoot = try openRoot(root)
             // Read the host on other cores while the profile loads; neither needs the other.
             let started = try currentTime(now)
             let collection = Background { Collector.collect(root: hostRoot, site: siteFile) }

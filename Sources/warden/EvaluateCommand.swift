@@ -20,15 +20,25 @@ func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil
     }
 }
 
+/// Opens `--root`: a missing directory is exit 66, anything else 74.
+func openRoot(_ path: String) throws(WardenError) -> HostRoot {
+    do {
+        return try HostRoot(path)
+    } catch {
+        throw WardenError(error.isNotFound ? .missing : .io, file: path, field: "--root", error.message)
+    }
+}
+
+/// Reads `--site` when given.
+func loadSite(_ path: String?) throws(WardenError) -> Site? {
+    guard let path else { return nil }
+    return try Site.parse(try LocalFile.readText(path), file: path)
+}
+
 /// Reads a root (the same collection an audit does) for commands that evaluate facts directly.
 func collectFindings(root: String, site: String?) throws -> ParsedFindings {
-    let siteFile = try site.map { try Site.parse(try LocalFile.readText($0), file: $0) }
-    let hostRoot: HostRoot
-    do {
-        hostRoot = try HostRoot(root)
-    } catch {
-        throw WardenError(error.isNotFound ? .missing : .io, file: root, field: "--root", error.message)
-    }
+    let siteFile = try loadSite(site)
+    let hostRoot = try openRoot(root)
     let now = try currentTime(nil)
     let facts = Collector.collect(root: hostRoot, site: siteFile)
     let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
