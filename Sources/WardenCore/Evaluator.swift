@@ -80,16 +80,18 @@ public enum Evaluator {
                                   references: def.references, remediation: def.remediation, waiver: nil)
             if let check = def.check {
                 let ctx = Context(facts: facts, site: site, parameters: selected.parameters)
-                var outcome = ctx.evaluate(check, item: nil)
-                if let applies = def.appliesIf {
-                    let a = ctx.evaluate(applies, item: nil)
-                    switch a.status {
-                    case .pass: break
-                    case .error, .notChecked: outcome = a
-                    default:
-                        let why = a.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
-                        outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: ["does not apply: " + (why ?? (a.failures + a.reasons).joined(separator: "; "))])
-                    }
+                // Whether the control applies at all is decided first; the check runs only then.
+                let applies = def.appliesIf.map { ctx.evaluate($0, item: nil) }
+                let outcome: Outcome
+                switch applies?.status {
+                case nil, .pass?:
+                    outcome = ctx.evaluate(check, item: nil)
+                case .error?, .notChecked?:
+                    outcome = applies!
+                default:
+                    let a = applies!
+                    let why = a.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
+                    outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: ["does not apply: " + (why ?? (a.failures + a.reasons).joined(separator: "; "))])
                 }
                 finding.status = outcome.status
                 finding.evidence = outcome.evidence
