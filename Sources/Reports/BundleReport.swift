@@ -50,39 +50,57 @@ public enum BundleReport {
 
     static func validUntil(_ s: FleetSummary) -> Timestamp { Timestamp(seconds: s.createdAt.seconds + s.maxAge) }
 
-    /// The headline: conformance to each profile, out of the inventory when there is one.
+    /// The headline: conformance to each profile, out of the inventory when there is one, and
+    /// how many of the conformant hosts rest on stale findings.
     static func headline(_ s: FleetSummary) -> String {
         let total = s.inventory?.hosts.count ?? s.hosts.count
         let what = s.inventory == nil ? "bundled host" : "inventory host"
-        let parts = s.profiles.indices.map { "\(s.conformantCount($0)) to \(s.profiles[$0].id.uppercased())" }
-        return "Of \(plural(total, what)), \(parts.joined(separator: " and ")) conform."
+        let parts = s.profiles.indices.map { p in
+            let stale = s.hosts.count(where: { $0.stale && $0.results[p].conformant })
+            return "\(s.conformantCount(p)) of \(plural(total, what)) conform to \(s.profiles[p].id.uppercased())" + (stale > 0 ? " (\(stale) of them on stale findings)" : "")
+        }
+        return parts.joined(separator: "; ") + "."
     }
 
     /// The problems the verdict lists, each with the hosts concerned.
-    static func problems(_ s: FleetSummary) -> [(title: String, hosts: [String])] {
-        var out: [(String, [String])] = []
+    /// One problem the verdict lists: a title, and the hosts or inputs concerned (short names
+    /// shown inline, reasons one per line).
+    struct Problem {
+        var title: String
+        var items: [String] = []
+        var inline = true
+    }
+
+    static func problems(_ s: FleetSummary) -> [Problem] {
+        func names(_ list: [String]) -> [String] { list.count > 40 ? list.prefix(40) + ["… and \(list.count - 40) more"] : list }
+        var out: [Problem] = []
         if s.inventory == nil {
-            out.append(("No inventory: there is no registry of the hosts that store weights (Appendix 4.2(1)), so coverage cannot be established", []))
+            out.append(Problem(title: "No inventory: there is no registry of the hosts that store weights (Appendix 4.2(1)), so coverage cannot be established"))
         }
         if !s.missing.isEmpty {
-            out.append(("\(plural(s.missing.count, "inventory host")) missing (no accepted findings)", s.missing.map { "\($0.name) (\($0.machineID))" }))
+            out.append(Problem(title: "\(plural(s.missing.count, "inventory host")) missing (no accepted findings)", items: names(s.missing.map(\.name).sorted())))
         }
         if !s.stale.isEmpty {
-            out.append(("\(plural(s.stale.count, "host")) stale (findings older than \(Durations.text(s.maxAge)) at \(s.createdAt))", s.stale.map { "\($0.name), finished \($0.finishedAt)" }))
+            out.append(Problem(title: "\(plural(s.stale.count, "host")) stale (findings older than \(Durations.text(s.maxAge)) at \(s.createdAt))", items: names(s.stale.map(\.name).sorted())))
         }
         for (kind, title) in [(Rejection.Kind.wrongKey, "signed by a key other than the inventory's"), (.unknown, "from hosts not in the inventory")] {
             let list = s.rejected(kind)
-            if !list.isEmpty { out.append(("\(plural(list.count, "input")) \(title)", list.map { "\($0.hostname ?? $0.machineID ?? $0.input): \($0.reason)" })) }
+            if !list.isEmpty { out.append(Problem(title: "\(plural(list.count, "input")) \(title)", items: names(list.map { "\($0.hostname ?? $0.machineID ?? $0.input): \($0.reason)" }), inline: false)) }
         }
         let other = s.rejected.filter { $0.kind != .wrongKey && $0.kind != .unknown }
-        if !other.isEmpty { out.append(("\(plural(other.count, "input")) unverifiable (rejected)", other.map { "\($0.input): \($0.reason)" })) }
+        if !other.isEmpty { out.append(Problem(title: "\(plural(other.count, "input")) unverifiable (rejected)", items: names(other.map { "\($0.input): \($0.reason)" }), inline: false)) }
         for p in s.profiles.indices {
             let failing = s.hosts.filter { !$0.results[p].conformant }
             if !failing.isEmpty {
-                out.append(("\(plural(failing.count, "host")) not conformant to \(s.profiles[p].id.uppercased())", failing.prefix(12).map { "\($0.name) (\($0.results[p].verdict.rawValue))" } + (failing.count > 12 ? ["… and \(failing.count - 12) more"] : [])))
+                out.append(Problem(title: "\(plural(failing.count, "host")) not conformant to \(s.profiles[p].id.uppercased())", items: names(failing.map(\.name).sorted())))
             }
         }
         return out
+    }
+
+    /// Hosts in the order a reader looks for them: by name.
+    static func byName(_ s: FleetSummary) -> [FleetSummary.Host] {
+        s.hosts.sorted { ($0.name, $0.machineID) < ($1.name, $1.machineID) }
     }
 
     /// Hosts for a matrix: those that do not conform first, then by name; at most `matrixRows`.
@@ -125,6 +143,7 @@ public enum BundleReport {
     /// "met on 3 of 20 hosts (SL3), 1 (SL4)".
     static func satisfaction(_ s: FleetSummary, _ item: MappedItem) -> String {
         guard !item.manual else { return "manual: needs an attestation" }
+        if let p = item.profile { return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())" }
         let parts = s.profiles.indices.map { "\(item.satisfied[$0]) (\(s.profiles[$0].id.uppercased()))" }
         return "met on \(parts.joined(separator: ", ")) of \(plural(s.hosts.count, "host"))"
     }
@@ -136,11 +155,6 @@ public enum BundleReport {
             return s.inventory.map { "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)." }
         case "II.7.6":
             return "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
-        case "II.7.8":
-            if let p = s.profiles.firstIndex(where: { $0.id == "sl4" }) {
-                return "Evidence: the SL4 profile. \(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to SL4."
-            }
-            return nil
         default:
             return nil
         }
@@ -157,13 +171,19 @@ public enum BundleReport {
         out += "## Verdict\n\n**\(headline(s))**"
         out += s.completeAndConformant ? " Every inventory host is present, fresh, verified and conformant.\n\n" : "\n\n"
         for p in problems(s) {
-            out += "- \(p.title)\(p.hosts.isEmpty ? "" : ":")\n"
-            for h in p.hosts { out += "  - \(mdEscape(h))\n" }
+            if p.items.isEmpty {
+                out += "- \(p.title)\n"
+            } else if p.inline {
+                out += "- \(p.title): \(mdEscape(p.items.joined(separator: ", ")))\n"
+            } else {
+                out += "- \(p.title):\n"
+                for item in p.items { out += "  - \(mdEscape(item))\n" }
+            }
         }
 
         out += "\n## Hosts\n\n| Host | Machine id | Role | Audited | Finished | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n"
         out += "|---|---|---|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
-        for h in s.hosts {
+        for h in byName(s) {
             out += "| \(mdEscape(h.name)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
             out += h.results.map { $0.verdict.rawValue }.joined(separator: " | ") + " |\n"
         }
@@ -196,7 +216,7 @@ public enum BundleReport {
                 out += Area.allCases.map { area in
                     s.controls.filter { $0.area == area }.compactMap { s.status(h, profile: p, control: $0.id).map(symbol) }.joined()
                 }.joined(separator: " | ")
-                out += " | \(h.results[p].verdict.rawValue) |\n"
+                out += " | \(h.results[p].verdict.rawValue)\(h.stale ? " (stale)" : "") |\n"
             }
             if s.hosts.count > hosts.count { out += "\n\(s.hosts.count - hosts.count) more hosts (all conformant) are in summary.json.\n" }
         }
@@ -204,6 +224,13 @@ public enum BundleReport {
         out += "\n## Failing controls\n\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "No control keeps any host from conforming.\n" }
+        if !failing.isEmpty {
+            out += "| Control | Severity | " + s.profiles.map { "Hosts kept from \($0.id.uppercased())" }.joined(separator: " | ") + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+            for c in failing {
+                out += "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
+            }
+            out += "\n"
+        }
         for c in failing {
             let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
             out += "### \(c.id) \(mdEscape(c.title)) [\(c.severity.rawValue)]\n\n"
@@ -302,6 +329,8 @@ public enum BundleReport {
     .s-not-checked{background:var(--nc);color:#222}.s-not-applicable{background:var(--na);color:#444}.s-waived{background:var(--waived);color:#fff}.s-manual{background:var(--manual);color:#fff}
     .conformant{background:var(--pass);color:#fff}.nonconformant{background:var(--fail);color:#fff}.incomplete{background:var(--nc);color:#222}
     .stale{background:#6a1b9a;color:#fff}
+    .sev-critical{background:#7f0000;color:#fff}.sev-high{background:#c62828;color:#fff}.sev-medium{background:#ef6c00;color:#fff}.sev-low{background:#78909c;color:#fff}
+    .verdict .names{color:#333}
     .bars td{border:none;padding:2px 8px 2px 0}
     .bar{display:flex;width:360px;height:16px;border:1px solid #999;background:#fff}
     .bar span{display:block;height:100%}
@@ -343,7 +372,8 @@ public enum BundleReport {
             out += "<ul>\n"
             for p in issues {
                 out += "<li>\(h(p.title))"
-                if !p.hosts.isEmpty { out += "<ul>" + p.hosts.map { "<li>\(h($0))</li>" }.joined() + "</ul>" }
+                if p.inline, !p.items.isEmpty { out += ": <span class=\"names\">\(h(p.items.joined(separator: ", ")))</span>" }
+                if !p.inline { out += "<ul>" + p.items.map { "<li>\(h($0))</li>" }.joined() + "</ul>" }
                 out += "</li>\n"
             }
             out += "</ul>\n"
@@ -353,7 +383,7 @@ public enum BundleReport {
         // Hosts.
         out += "<h2>Hosts</h2>\n<table>\n<tr><th>Host</th><th>Machine id</th><th>Role</th><th>Audited</th><th>Finished</th>"
         out += s.profiles.map { "<th>\(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
-        for host in s.hosts {
+        for host in byName(s) {
             out += "<tr><td>\(h(host.name))</td><td><code>\(host.machineID)</code></td><td>\(h(host.role ?? "–"))</td><td>\(h(host.auditedProfile))</td>"
             out += "<td>\(host.finishedAt)\(host.stale ? " <span class=\"tag stale\">stale</span>" : "")</td>"
             out += host.results.map { "<td><span class=\"tag \($0.verdict.rawValue)\">\($0.verdict.rawValue)</span></td>" }.joined() + "</tr>\n"
@@ -399,7 +429,8 @@ public enum BundleReport {
                     let adv = profile.advisory.contains(c.id) ? " adv" : ""
                     out += "<td class=\"x \(cssClass(status))\(adv)\" title=\"\(h(host.name)) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
                 }
-                out += "<td><span class=\"tag \(host.results[p].verdict.rawValue)\">\(host.results[p].verdict.rawValue)</span></td></tr>\n"
+                out += "<td><span class=\"tag \(host.results[p].verdict.rawValue)\">\(host.results[p].verdict.rawValue)</span>"
+                out += host.stale ? " <span class=\"tag stale\">stale</span></td></tr>\n" : "</td></tr>\n"
             }
             out += "</table>\n"
             if s.hosts.count > hosts.count { out += "<p>\(s.hosts.count - hosts.count) more hosts (all conformant) are listed in summary.json.</p>\n" }
@@ -409,9 +440,17 @@ public enum BundleReport {
         out += "<h2>Failing controls</h2>\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
+        if !failing.isEmpty {
+            out += "<table>\n<tr><th>Control</th><th>Severity</th>" + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+            for c in failing {
+                out += "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
+                out += c.tallies.map { "<td class=\"num\">\($0.map { String($0.hostsBlocking) } ?? "–")</td>" }.joined() + "</tr>\n"
+            }
+            out += "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
+        }
         for c in failing {
             let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
-            out += "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag s-fail\">\(c.severity.rawValue)</span></h3>\n"
+            out += "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
             out += "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
             out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<ul>\n"
             for e in examples(c) {

@@ -12,6 +12,8 @@ public enum CodeOfPractice {
         public var text: String
         /// For a third-draft item, the Appendix 4 item it became, when there is one.
         public var appendix4: String?
+        /// When the evidence is conformance to a whole profile (II.7.8: SL4), its id.
+        public var profile: String?
     }
 
     public struct Measure: Sendable {
@@ -64,7 +66,7 @@ public enum CodeOfPractice {
             Item(id: "II.7.7", text: "public copies of the Framework and Model Report disclose the security mitigations, with redactions as necessary", appendix4: nil),
         ]),
         Measure(id: "II.7.8", title: "Higher security goals", items: [
-            Item(id: "II.7.8", text: "mitigations in line with at least RAND SL4 where OC4-level threats are reasonably foreseen", appendix4: nil),
+            Item(id: "II.7.8", text: "mitigations in line with at least RAND SL4 where OC4-level threats are reasonably foreseen", appendix4: nil, profile: "sl4"),
         ]),
     ]
 
@@ -115,7 +117,9 @@ struct MappedItem {
     var controls: [String]
     /// Hosts that satisfy every control (pass, not applicable, waived, or advisory), per profile.
     var satisfied: [Int]
-    var manual: Bool { controls.isEmpty }
+    /// When the evidence is a whole profile: its index in the summary's profiles.
+    var profile: Int?
+    var manual: Bool { controls.isEmpty && profile == nil }
 }
 
 extension FleetSummary {
@@ -143,16 +147,15 @@ extension FleetSummary {
     }
 
     func mapped(_ item: CodeOfPractice.Item, controls ids: [String]) -> MappedItem {
-        MappedItem(id: item.id, text: item.text, controls: ids, satisfied: satisfied(ids))
+        MappedItem(id: item.id, text: item.text, controls: ids, satisfied: satisfied(ids), profile: item.profile.flatMap { id in profiles.firstIndex { $0.id == id } })
     }
 
-    /// The third draft's items: an item's controls are those citing its Appendix 4 counterpart
-    /// and its measure.
+    /// The third draft's items: an item's controls are those citing its Appendix 4 counterpart.
     var thirdDraftMapping: [(measure: CodeOfPractice.Measure, controls: [String], items: [MappedItem])] {
         CodeOfPractice.thirdDraft.map { m in
             let citing = controls(citingMeasure: m.id)
             let items = m.items.map { item in
-                mapped(item, controls: item.appendix4.map { a4 in controls(citingAppendix4: a4).filter(citing.contains) } ?? [])
+                mapped(item, controls: item.appendix4.map { controls(citingAppendix4: $0) } ?? [])
             }
             return (m, citing, items)
         }
