@@ -40,10 +40,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test and measurement tool: N signed envelopes from real audits' findings (Scripts/make-fleet).
+        .executableTarget(name: "make-fleet", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore"], swiftSettings: swiftSettings),
         .target(name: "WardenTestSupport", dependencies: ["WardenCore", "HostFacts"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "OpenSSLSigning", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,49 +1,65 @@
 import ArgumentParser
 import Evidence
 import HostFacts
+import Reports
 import WardenCore
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify signed findings envelopes against trusted public keys.",
+        abstract: "Verify signed findings envelopes and evidence bundles against trusted public keys.",
         discussion: """
-        Prints one line per envelope: valid, or which field failed and why. Exit codes: 0 every \
-        envelope valid, 1 some envelope failed verification, 65 a path is not an envelope, 66 a \
-        path does not exist; with several paths the highest code wins. 64 for bad usage.
+        An envelope gets one line: valid, or which field failed and why. A bundle (a directory) is \
+        checked by the rules of DESIGN.md §4: every file's size and digest, nothing added or missing, \
+        no symbolic links or paths outside it, the manifest signed by a trusted key bound to no host, \
+        every host envelope's signature and host-to-key binding (the bundle's inventory, or \
+        --inventory), hosts[], summary.json and the reports recomputed from the findings, and the \
+        validity period at --now. Each failure is listed with the file and the reason.
+
+        Exit codes: 0 every path valid, 1 some path failed verification, 65 a path is neither an \
+        envelope nor a bundle, 66 a path does not exist; with several paths the highest code wins. \
+        64 for bad usage.
         """
     )
 
-    @Argument(help: "DSSE envelope files (as written by 'warden audit').")
+    @Argument(help: "DSSE envelope files (as written by 'warden audit') or bundle directories ('warden bundle').")
     var paths: [String]
 
     @Option(help: "A PEM file of trusted public keys, or a directory of them (*.pem).")
     var trust: String
 
-    @Option(help: "Judge freshness as of this RFC 3339 time (default: now).")
+    @Option(help: "Your inventory of hosts: the host-to-key bindings to check (takes precedence over a bundle's own).")
+    var inventory: String?
+
+    @Option(help: "Judge freshness and validity as of this RFC 3339 time (default: now).")
     var now: String?
 
-    @Option(help: "Reject findings finished longer ago than this (e.g. 7d, 36h).")
+    @Option(help: "Reject findings finished longer ago than this; for a bundle, a validity shorter than its own (e.g. 7d, 36h).")
     var maxAge: String?
 
     func run() throws {
         try exiting {
-            guard !paths.isEmpty else { throw WardenError(.usage, field: "ENVELOPE", "give at least one envelope to verify") }
-            var maxAgeSeconds: Int64?
-            if let maxAge {
-                guard let s = Durations.seconds(maxAge), s > 0 else {
-                    throw WardenError(.usage, field: "--max-age", "expected a duration like 7d, 36h or 1d12h, found '\(maxAge)'")
-                }
-                maxAgeSeconds = s
-            }
-            let policy = FindingsPolicy(trusted: try trustedKeys(trust), now: try currentTime(now), maxAge: maxAgeSeconds)
+            guard !paths.isEmpty else { throw WardenError(.usage, field: "ENVELOPE", "give at least one envelope or bundle to verify") }
+            let maxAgeSeconds = try maxAge.map(parseMaxAge)
+            let at = try currentTime(now)
+            let trusted = try loadTrustedKeys(trust)
+            let registry = try inventory.map(loadInventory)?.inventory
+            let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
+            var profiles: [ResolvedProfile]?
             var worst: Int32 = 0
             for path in paths {
                 do {
                     if LocalFile.isDirectory(path) {
-                        throw WardenError(.malformed, file: path, "a directory, not a DSSE envelope file")
+                        if profiles == nil { profiles = try fleetProfiles() }
+                        let verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
+                                                      generatorVersion: Warden.version, documents: BundleReport.documents)
+                        let result = try verifier.verify(path)
+                        writeStdout(report(result, path: path))
+                        if !result.isValid { worst = max(worst, 1) }
+                        continue
                     }
                     let envelope = try Envelope.decode(try LocalFile.read(path), file: path)
-                    let result = policy.verify(envelope)
+                    var result = policy.verify(envelope)
+                    if result.isValid, let registry { result.failures += binding(result, registry) }
                     if result.isValid {
                         writeStdout("\(path): valid: \(summary(result))\n")
                     } else {
@@ -59,24 +75,32 @@ struct Verify: ParsableCommand {
         }
     }
 
-    /// Trusted keys from a PEM file, or from every `*.pem` in a directory.
-    func trustedKeys(_ path: String) throws(WardenError) -> TrustedKeys {
-        var keys = TrustedKeys()
-        if LocalFile.isDirectory(path) {
-            let files = LocalFile.list(path).filter { $0.hasSuffix(".pem") }
-            for name in files {
-                let file = path + "/" + name
-                try keys.add(pem: try LocalFile.read(file), file: file)
-            }
-            guard keys.count > 0 else { throw WardenError(.missing, file: path, field: "--trust", "no public keys (*.pem) in this directory") }
+    /// The inventory's binding for one envelope: its host is registered, with this key.
+    func binding(_ result: EnvelopeVerification, _ registry: Inventory) -> [VerificationFailure] {
+        guard let machineID = result.findings?["host"]?["machine_id"]?.stringValue, let host = registry[machineID: machineID] else {
+            return [VerificationFailure("payload.predicate.host.machine_id", "\(result.findings?["host"]?["machine_id"]?.compactString ?? "nothing") is not a host in \(registry.file)")]
+        }
+        guard host.keyID == result.keyID else {
+            return [VerificationFailure("signatures[0].keyid", "signed by trusted key \(result.keyID ?? "?"), but \(registry.file) binds \(host.name) to key \(host.keyID)")]
+        }
+        return []
+    }
+
+    func report(_ result: BundleVerification, path: String) -> String {
+        var out: String
+        if result.isValid, let s = result.summary {
+            let conformance = s.profiles.indices.map { "\(s.profiles[$0].id.uppercased()) \(s.conformantCount($0))/\(s.hosts.count)" }.joined(separator: ", ")
+            out = "\(path): valid bundle: \(s.hosts.count) hosts (\(conformance) conformant); \(s.missing.count) missing, \(s.stale.count) stale, \(s.rejected.count) rejected"
+            out += "; created \(result.createdAt.map(\.description) ?? "?"), valid until \(result.validUntil.map(\.description) ?? "?"), signed by \(result.signer ?? "?")\n"
         } else {
-            do {
-                try keys.add(pem: try LocalFile.read(path), file: path)
-            } catch where error.code == .missing {
-                throw WardenError(.missing, file: path, field: "--trust", error.message)
+            out = "\(path): FAILED: \(result.failures.count) problem\(result.failures.count == 1 ? "" : "s")\n"
+            for f in result.failures {
+                let file = f.file.hasPrefix("/") || f.file == inventory ? f.file : path + "/" + f.file
+                out += "\(file): \(f.field.map { "\($0): " } ?? "")\(f.reason)\n"
             }
         }
-        return keys
+        for note in result.notes { out += "\(path): note: \(note)\n" }
+        return out
     }
 
     func summary(_ result: EnvelopeVerification) -> String {
@@ -87,4 +111,24 @@ struct Verify: ParsableCommand {
         let verdict = findings?["summary"]?["verdict"]?.stringValue ?? "?"
         return "host \(host), profile \(profile), finished \(finished), \(verdict), signed by \(result.keyID ?? "?")"
     }
+}
+
+/// Trusted keys from a PEM file, or from every `*.pem` in a directory.
+func loadTrustedKeys(_ path: String) throws(WardenError) -> TrustedKeys {
+    var keys = TrustedKeys()
+    if LocalFile.isDirectory(path) {
+        let files = LocalFile.list(path).filter { $0.hasSuffix(".pem") }
+        for name in files {
+            let file = path + "/" + name
+            try keys.add(pem: try LocalFile.read(file), file: file)
+        }
+        guard keys.count > 0 else { throw WardenError(.missing, file: path, field: "--trust", "no public keys (*.pem) in this directory") }
+    } else {
+        do {
+            try keys.add(pem: try LocalFile.read(path), file: path)
+        } catch where error.code == .missing {
+            throw WardenError(.missing, file: path, field: "--trust", error.message)
+        }
+    }
+    return keys
 }

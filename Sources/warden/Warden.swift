@@ -10,7 +10,8 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Audits Linux hosts that store unreleased AI model weights against RAND SL3/SL4 profiles.",
         version: version,
-        subcommands: [Audit.self, Verify.self, Evaluate.self, Gap.self, Compare.self, HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self]
+        subcommands: [Audit.self, Verify.self, BundleCommand.self, ReportCommand.self, Evaluate.self, Gap.self, Compare.self,
+                      HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self]
     )
 }
 

@@ -1,0 +1,336 @@
+public import OpenSSLSigning
+public import WardenCore
+
+/// The names and formats of an evidence bundle (DESIGN.md §4).
+public enum BundleLayout {
+    public static let schema = "warden.bundle/v1"
+    public static let manifest = "manifest.json"
+    public static let manifestEnvelope = "manifest.dsse.json"
+    public static let manifestPayloadType = "application/vnd.warden.manifest+json"
+    public static let summary = "summary.json"
+    public static let inventory = "inventory.yaml"
+    /// The most a host envelope, the manifest or the summary may weigh.
+    public static let fileLimit = 256 << 20
+
+    public static func findings(_ machineID: String) -> String { "findings/\(machineID).dsse.json" }
+    public static func key(_ keyID: String) -> String { "keys/\(keyID).pem" }
+}
+
+/// Documents rendered from the summary and shipped in the bundle (the reports). Injected, so
+/// that the bundler and the verifier render exactly the same bytes.
+public typealias BundleDocuments = @Sendable (FleetSummary) -> [(path: String, bytes: [UInt8])]
+
+/// One entry of the manifest's `files[]`.
+public struct BundleFile: Sendable, Hashable {
+    public var path: String
+    public var sha256: String
+    public var size: Int
+
+    public init(path: String, sha256: String, size: Int) {
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
+    }
+
+    public init(path: String, bytes: [UInt8]) {
+        self.init(path: path, sha256: SHA256Hex.of(bytes), size: bytes.count)
+    }
+
+    public var json: JSON { ["path": .string(path), "sha256": .string(sha256), "size": .int(size)] }
+}
+
+/// `manifest.json`: everything about the bundle that is not a file of its own.
+///
+/// ```json
+/// {"schema": "warden.bundle/v1", "id": "<SHA-256 of created_at and files[]>", "created_at": "…",
+///  "max_age": "7d", "generator": {"name": "warden", "version": "…"}, "signed_by": "<bundler keyid>",
+///  "inventory": "inventory.yaml" | null, "profiles": [{"id", "version", "sha256"}],
+///  "files": [{"path", "sha256", "size"}], "hosts": [{"name", "machine_id", "keyid", "profile",
+///  "finished_at", "stale", "conformant": {"sl3": bool, "sl4": bool}, "file"}]}
+/// ```
+public enum BundleManifest {
+    public static func json(summary: FleetSummary, files: [BundleFile], generatorVersion: String, signedBy: String) -> JSON {
+        let sortedFiles = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let fileList = JSON.array(sortedFiles.map(\.json))
+        let id = SHA256Hex.of(JSON.object(["created_at": .string(summary.createdAt.description), "files": fileList]).serialized())
+        return [
+            "schema": .string(BundleLayout.schema),
+            "id": .string(id),
+            "created_at": .string(summary.createdAt.description),
+            "max_age": .string(Durations.text(summary.maxAge)),
+            "generator": ["name": "warden", "version": .string(generatorVersion)],
+            "signed_by": .string(signedBy),
+            "inventory": summary.inventory == nil ? .null : .string(BundleLayout.inventory),
+            "profiles": .array(summary.profiles.map { ["id": .string($0.id), "version": .string($0.version), "sha256": .string($0.sha256)] }),
+            "files": fileList,
+            "hosts": summary.manifestHosts,
+        ]
+    }
+}
+
+/// Lower-case hex SHA-256 through OpenSSL (fast on large files); the pure-Swift digest if
+/// libcrypto fails, which gives the same value.
+enum SHA256Hex {
+    static func of(_ bytes: [UInt8]) -> String {
+        (try? OpenSSLDigest.sha256Hex(bytes)) ?? SHA256.hex(bytes)
+    }
+}
+
+/// The inputs named on the command line: files, directories (every `*.json` below them) and
+/// glob patterns the shell did not expand.
+public enum BundleInputs {
+    public static func expand(_ arguments: [String]) throws(WardenError) -> [String] {
+        var out: [String] = []
+        for argument in arguments {
+            switch BundleFiles.kind(argument) {
+            case .directory?:
+                let found = BundleFiles.walk(argument).filter { $0.kind == .file && $0.path.hasSuffix(".json") }
+                guard !found.isEmpty else { throw WardenError(.missing, file: argument, field: "FINDINGS", "no *.json files in this directory") }
+                out += found.map { argument + "/" + $0.path }
+            case .some:
+                out.append(argument)
+            case nil:
+                guard argument.contains(where: { "*?[".contains($0) }), let matches = BundleFiles.glob(argument) else {
+                    throw WardenError(.missing, file: argument, field: "FINDINGS", "No such file or directory")
+                }
+                out += matches
+            }
+        }
+        return out
+    }
+}
+
+/// Writes an evidence bundle: verifies every input, keeps the newest accepted envelope per host
+/// byte for byte, re-evaluates each host against the profiles, and signs the manifest.
+public struct Bundler {
+    public var trusted: TrustedKeys
+    public var key: PrivateKey
+    public var inventory: Inventory?
+    /// The inventory file's bytes, copied into the bundle as they are.
+    public var inventoryBytes: [UInt8]?
+    public var profiles: [ResolvedProfile]
+    public var createdAt: Timestamp
+    public var maxAge: Int64
+    public var generatorVersion: String
+    public var documents: BundleDocuments
+
+    public init(trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
+                createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: @escaping BundleDocuments) {
+        self.trusted = trusted
+        self.key = key
+        self.inventory = inventory
+        self.inventoryBytes = inventoryBytes
+        self.profiles = profiles
+        self.createdAt = createdAt
+        self.maxAge = maxAge
+        self.generatorVersion = generatorVersion
+        self.documents = documents
+    }
+
+    /// An accepted envelope, remembered by where it is and what it hashes to (not its content).
+    struct Candidate {
+        var input: String
+        var sha256: String
+        var machineID: String
+        var finishedAt: Timestamp
+        var keyID: String
+    }
+
+    /// Writes the bundle into `output` (which must not exist, or be an empty directory) through a
+    /// staging directory renamed into place, so that a failed run leaves no half bundle.
+    /// Throws only when no truthful bundle can be written; hosts that fail are in the summary.
+    public func write(inputs: [String], to output: String) throws(WardenError) -> FleetSummary {
+        if inventory?.bindsKey(key.keyID) == true {
+            throw WardenError(.malformed, file: inventory?.file, field: "--key",
+                              "the bundler's key \(key.keyID) is bound to a host in the inventory: a bundle is signed by a key that vouches for no host (separation of duties)")
+        }
+        let existing = BundleFiles.kind(output)
+        if let existing {
+            guard existing == .directory, BundleFiles.list(output).isEmpty else {
+                throw WardenError(.usage, file: output, field: "--output", "already exists and is not an empty directory; a bundle is written into a new directory")
+            }
+        }
+        let staging = output + ".tmp-\(BundleFiles.processID)"
+        BundleFiles.removeTree(staging)
+        do {
+            let summary = try writeContents(inputs: inputs, into: staging)
+            if existing != nil { try BundleFiles.removeEmptyDirectory(output) }
+            try BundleFiles.rename(staging, output)
+            return summary
+        } catch {
+            BundleFiles.removeTree(staging)
+            throw error
+        }
+    }
+
+    private func writeContents(inputs: [String], into dir: String) throws(WardenError) -> FleetSummary {
+        try BundleFiles.makeDirectory(dir)
+        try BundleFiles.makeDirectory(dir + "/findings")
+        try BundleFiles.makeDirectory(dir + "/keys")
+        var files: [BundleFile] = []
+        func put(_ path: String, _ bytes: [UInt8]) throws(WardenError) {
+            try BundleFiles.create(dir + "/" + path, bytes)
+            files.append(BundleFile(path: path, bytes: bytes))
+        }
+
+        // Pass 1: verify every input; remember the newest accepted one per host.
+        let policy = FindingsPolicy(trusted: trusted, now: createdAt)
+        var rejected: [Rejection] = []
+        var superseded: [Superseded] = []
+        var newest: [String: Candidate] = [:]
+        for input in inputs {
+            switch accept(input, policy: policy) {
+            case .rejected(let r):
+                rejected.append(r)
+            case .accepted(let c):
+                guard let current = newest[c.machineID] else { newest[c.machineID] = c; continue }
+                let replaces = (c.finishedAt, c.sha256) > (current.finishedAt, current.sha256)
+                let loser = replaces ? current : c
+                superseded.append(Superseded(input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
+                if replaces { newest[c.machineID] = c }
+            }
+        }
+
+        // Pass 2: one host at a time, in machine id order: copy the bytes, re-evaluate the facts.
+        var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
+        var keyIDs: Set<String> = [key.keyID]
+        for machineID in newest.keys.sorted() {
+            let c = newest[machineID]!
+            let bytes = try BundleFiles.read(c.input, limit: BundleLayout.fileLimit)
+            guard SHA256Hex.of(bytes) == c.sha256 else { throw WardenError(.io, file: c.input, "changed while the bundle was being written") }
+            let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
+            let path = BundleLayout.findings(machineID)
+            try put(path, bytes)
+            builder.add(findings, keyID: c.keyID, file: path)
+            keyIDs.insert(c.keyID)
+        }
+        let summary = builder.finish(rejected: rejected, superseded: superseded)
+
+        try put(BundleLayout.summary, summary.json.prettySerialized())
+        for document in documents(summary) { try put(document.path, document.bytes) }
+        if let inventoryBytes { try put(BundleLayout.inventory, inventoryBytes) }
+        for keyID in keyIDs.sorted() {
+            guard let pem = keyID == key.keyID ? key.publicKey.pem : trusted[keyID]?.pem else { continue }
+            try put(BundleLayout.key(keyID), Array(pem.utf8))
+        }
+        let manifest = BundleManifest.json(summary: summary, files: files, generatorVersion: generatorVersion, signedBy: key.keyID).prettySerialized()
+        try BundleFiles.create(dir + "/" + BundleLayout.manifest, manifest)
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.sign(payload: manifest, payloadType: BundleLayout.manifestPayloadType, with: key)
+        } catch {
+            throw WardenError(.io, file: error.reference, field: "--key", error.message)
+        }
+        try BundleFiles.create(dir + "/" + BundleLayout.manifestEnvelope, envelope.encoded())
+        return summary
+    }
+
+    enum Outcome {
+        case accepted(Candidate)
+        case rejected(Rejection)
+    }
+
+    /// Verifies one input and binds it to its inventory host.
+    func accept(_ input: String, policy: FindingsPolicy) -> Outcome {
+        let bytes: [UInt8]
+        let envelope: Envelope
+        do {
+            bytes = try BundleFiles.read(input, limit: BundleLayout.fileLimit)
+        } catch {
+            return .rejected(Rejection(input: input, kind: .unreadable, reason: error.message))
+        }
+        do {
+            envelope = try Envelope.decode(bytes, file: input)
+        } catch {
+            return .rejected(Rejection(input: input, kind: .malformed, reason: error.description))
+        }
+        let verification = policy.verify(envelope)
+        let keyID = envelope.signatures.first?.keyid
+        guard verification.isValid, let findings = verification.findings, let signer = verification.keyID else {
+            return .rejected(Rejection(input: input, kind: .unverified, reason: verification.failures.map(\.description).joined(separator: "; "), keyID: keyID))
+        }
+        let hostname = findings["host"]?["hostname"]?.stringValue
+        guard let machineID = findings["host"]?["machine_id"]?.stringValue, Inventory.isHex(machineID, count: 32) else {
+            return .rejected(Rejection(input: input, kind: .noMachineID, reason: "payload.predicate.host.machine_id: the findings name no machine id of 32 hex digits, so they cannot be bound to a host", hostname: hostname, keyID: signer))
+        }
+        let parsed: ParsedFindings
+        do {
+            parsed = try ParsedFindings(json: findings, file: input)
+        } catch {
+            return .rejected(Rejection(input: input, kind: .malformed, reason: "payload.predicate.\(error.field ?? "facts"): \(error.message)", machineID: machineID, hostname: hostname, keyID: signer))
+        }
+        if signer == key.keyID {
+            return .rejected(Rejection(input: input, kind: .bundlerKey, reason: "signed with the bundler's own key \(signer): the key that signs the bundle vouches for no host", machineID: machineID, hostname: hostname, keyID: signer))
+        }
+        if let inventory {
+            guard let host = inventory[machineID: machineID] else {
+                return .rejected(Rejection(input: input, kind: .unknown, reason: "machine id \(machineID) (hostname \(hostname ?? "unknown")) is not in the inventory \(inventory.file)", machineID: machineID, hostname: hostname, keyID: signer))
+            }
+            guard host.keyID == signer else {
+                return .rejected(Rejection(input: input, kind: .wrongKey, reason: "signed by trusted key \(signer), but the inventory binds \(host.name) to key \(host.keyID)", machineID: machineID, hostname: hostname, keyID: signer))
+            }
+        }
+        return .accepted(Candidate(input: input, sha256: SHA256Hex.of(bytes), machineID: machineID, finishedAt: parsed.finishedAt, keyID: signer))
+    }
+
+    /// The findings inside an envelope whose signature has already been checked (or whose bytes
+    /// are known to be the checked ones).
+    static func findings(of envelope: Envelope, file: String) throws(WardenError) -> ParsedFindings {
+        let statement: JSON
+        do {
+            statement = try JSON.parse(envelope.payload)
+        } catch {
+            throw WardenError(.malformed, file: file, field: "payload", "not JSON: \(error)")
+        }
+        guard let predicate = statement["predicate"] else { throw WardenError(.malformed, file: file, field: "payload.predicate", "missing") }
+        return try ParsedFindings(json: predicate, file: file)
+    }
+}
+
+/// Reads what a bundle says without judging it: the summary recomputed from its files, for
+/// `warden report`. Signatures and digests are not checked here; `BundleVerifier` does that.
+public enum BundleReader {
+    public static func summary(_ dir: String, profiles: [ResolvedProfile]) throws(WardenError) -> FleetSummary {
+        func json(_ name: String) throws(WardenError) -> JSON {
+            let path = dir + "/" + name
+            do {
+                return try JSON.parse(try BundleFiles.read(path, limit: BundleLayout.fileLimit))
+            } catch let error as JSONParseError {
+                throw WardenError(.malformed, file: path, line: error.line, column: error.column, "not JSON: \(error.message)")
+            } catch let error as WardenError {
+                throw error
+            } catch {
+                throw WardenError(.io, file: path, "\(error)")
+            }
+        }
+        let manifest = try json(BundleLayout.manifest)
+        guard let createdAt = manifest["created_at"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
+              let maxAge = manifest["max_age"]?.stringValue.flatMap({ Durations.seconds($0) }) else {
+            throw WardenError(.malformed, file: dir + "/" + BundleLayout.manifest, field: "created_at", "expected created_at and max_age")
+        }
+        var inventory: Inventory?
+        if manifest["inventory"]?.stringValue != nil {
+            let path = dir + "/" + BundleLayout.inventory
+            let bytes = try BundleFiles.read(path, limit: BundleLayout.fileLimit)
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: path, "not UTF-8 text") }
+            inventory = try Inventory.parse(text, file: path)
+        }
+        var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
+        for host in manifest["hosts"]?.arrayValue ?? [] {
+            guard let file = host["file"]?.stringValue, file.hasPrefix("findings/"), !file.contains("..") else { continue }
+            let path = dir + "/" + file
+            let envelope = try Envelope.decode(try BundleFiles.read(path, limit: BundleLayout.fileLimit), file: path)
+            builder.add(try Bundler.findings(of: envelope, file: path), keyID: envelope.signatures.first?.keyid ?? "", file: file)
+        }
+        let stated = try json(BundleLayout.summary)
+        var rejected: [Rejection] = []
+        for (i, item) in (stated["rejected"]?.arrayValue ?? []).enumerated() {
+            rejected.append(try Rejection(json: item, file: dir + "/" + BundleLayout.summary, field: "rejected[\(i)]"))
+        }
+        var superseded: [Superseded] = []
+        for (i, item) in (stated["superseded"]?.arrayValue ?? []).enumerated() {
+            superseded.append(try Superseded(json: item, file: dir + "/" + BundleLayout.summary, field: "superseded[\(i)]"))
+        }
+        return builder.finish(rejected: rejected, superseded: superseded)
+    }
+}

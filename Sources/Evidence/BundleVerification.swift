@@ -1,0 +1,503 @@
+internal import OpenSSLSigning
+public import WardenCore
+
+/// One reason a bundle is not acceptable: the file inside the bundle (or the reviewer's own input)
+/// at fault, the field when there is one, and why.
+public struct BundleFailure: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var field: String?
+    public var reason: String
+
+    public init(_ file: String, _ field: String?, _ reason: String) {
+        self.file = file
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String { field.map { "\(file): \($0): \(reason)" } ?? "\(file): \(reason)" }
+}
+
+/// The outcome of checking a bundle. Never thrown: a tampered or expired bundle is a result.
+public struct BundleVerification: Sendable {
+    public var failures: [BundleFailure] = []
+    /// What was not checked, and why (no inventory to bind keys to, another generator's reports).
+    public var notes: [String] = []
+    /// The summary recomputed from the verified envelopes, when every host envelope verified.
+    public var summary: FleetSummary?
+    /// The keyid of the trusted key that signed the manifest.
+    public var signer: String?
+    public var createdAt: Timestamp?
+    public var validUntil: Timestamp?
+
+    public var isValid: Bool { failures.isEmpty }
+}
+
+/// The verification rules of DESIGN.md §4, applied to a bundle directory: files, digests, the
+/// manifest's signature and signer, every host envelope and its binding, the recomputed
+/// `hosts[]`, `summary.json` and reports, and the validity period at `now`.
+public struct BundleVerifier {
+    public var trusted: TrustedKeys
+    public var now: Timestamp
+    /// A shorter validity than the bundle's own `max_age`, in seconds.
+    public var maxAge: Int64?
+    /// The reviewer's inventory; takes precedence over the bundle's for key bindings.
+    public var inventory: Inventory?
+    public var profiles: [ResolvedProfile]
+    public var generatorVersion: String
+    public var documents: BundleDocuments
+    public var clockSkew: Int64 = 300
+
+    public init(trusted: TrustedKeys, now: Timestamp, maxAge: Int64?, inventory: Inventory?, profiles: [ResolvedProfile],
+                generatorVersion: String, documents: @escaping BundleDocuments) {
+        self.trusted = trusted
+        self.now = now
+        self.maxAge = maxAge
+        self.inventory = inventory
+        self.profiles = profiles
+        self.generatorVersion = generatorVersion
+        self.documents = documents
+    }
+
+    /// Whether `path` is a directory that looks like a bundle (it holds either manifest file).
+    public static func isBundle(_ path: String) -> Bool {
+        BundleFiles.kind(path) == .directory
+            && [BundleLayout.manifest, BundleLayout.manifestEnvelope].contains { BundleFiles.kind(path + "/" + $0) != nil }
+    }
+
+    /// Throws only when `dir` is not there (`.missing`) or is not a bundle at all (`.malformed`).
+    public func verify(_ dir: String) throws(WardenError) -> BundleVerification {
+        guard let kind = BundleFiles.kind(dir) else { throw WardenError(.missing, file: dir, "No such file or directory") }
+        guard kind == .directory, BundleVerifier.isBundle(dir) else {
+            throw WardenError(.malformed, file: dir, "not a bundle: a bundle is a directory holding manifest.json and manifest.dsse.json")
+        }
+        var check = Check(verifier: self, dir: dir)
+        check.run()
+        return check.result
+    }
+}
+
+/// One run of the rules over one bundle, collecting failures as it goes.
+private struct Check {
+    let verifier: BundleVerifier
+    let dir: String
+    var result = BundleVerification()
+    var onDisk: Set<String> = []
+    var listed: [String: BundleFile] = [:]
+    /// Listed files whose size and digest match the manifest.
+    var intact: Set<String> = []
+
+    init(verifier: BundleVerifier, dir: String) {
+        self.verifier = verifier
+        self.dir = dir
+    }
+
+    mutating func fail(_ file: String, _ field: String?, _ reason: String) {
+        result.failures.append(BundleFailure(file, field, reason))
+    }
+
+    mutating func read(_ path: String) -> [UInt8]? {
+        do {
+            return try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
+        } catch {
+            fail(path, nil, error.message)
+            return nil
+        }
+    }
+
+    /// Reads a listed file and checks its size and digest against the manifest.
+    mutating func readListed(_ path: String) -> [UInt8]? {
+        guard onDisk.contains(path), let entry = listed[path], let bytes = read(path) else { return nil }
+        if bytes.count != entry.size {
+            fail(path, nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)")
+        } else if SHA256Hex.of(bytes) != entry.sha256 {
+            fail(path, nil, "SHA-256 \(SHA256Hex.of(bytes)) differs from manifest.json files[] (\(entry.sha256)): the file was altered")
+        } else {
+            intact.insert(path)
+        }
+        return bytes
+    }
+
+    mutating func run() {
+        // The files: regular files only, no links, nothing nested absurdly deep.
+        for entry in BundleFiles.walk(dir) {
+            switch entry.kind {
+            case .file: onDisk.insert(entry.path)
+            case .symlink: fail(entry.path, nil, "a symbolic link: a bundle holds regular files only")
+            case .directory, .other: fail(entry.path, nil, "not a regular file")
+            }
+        }
+
+        // The manifest and its signature.
+        guard onDisk.contains(BundleLayout.manifest), let manifestBytes = read(BundleLayout.manifest) else {
+            if !onDisk.contains(BundleLayout.manifest) { fail(BundleLayout.manifest, nil, "missing: the bundle has no manifest") }
+            return
+        }
+        if !onDisk.contains(BundleLayout.manifestEnvelope) {
+            fail(BundleLayout.manifestEnvelope, nil, "missing: the manifest is not signed")
+        } else if let bytes = read(BundleLayout.manifestEnvelope) {
+            checkManifestSignature(bytes, manifest: manifestBytes)
+        }
+        let manifest: JSON
+        do {
+            manifest = try JSON.parse(manifestBytes)
+        } catch {
+            fail(BundleLayout.manifest, nil, "not JSON: \(error)")
+            return
+        }
+        guard let header = parseHeader(manifest) else { return }
+        result.createdAt = header.createdAt
+        checkValidity(createdAt: header.createdAt, maxAge: header.maxAge)
+        guard let files = parseFiles(manifest) else { return }
+        for file in files { listed[file.path] = file }
+
+        // Nothing added, nothing missing.
+        let expected = Set(listed.keys).union([BundleLayout.manifest, BundleLayout.manifestEnvelope])
+        for path in onDisk.subtracting(expected).sorted() {
+            fail(path, nil, "not listed in manifest.json: a file was added to the bundle")
+        }
+        for path in Set(listed.keys).subtracting(onDisk).sorted() where BundleFiles.kind(dir + "/" + path) == nil {
+            fail(path, nil, "listed in manifest.json but missing from the bundle")
+        }
+
+        // Everything but the host envelopes, whose bytes are streamed below.
+        var small: [String: [UInt8]] = [:]
+        for path in listed.keys.sorted() where !path.hasPrefix("findings/") {
+            if let bytes = readListed(path) { small[path] = bytes }
+        }
+
+        // The inventory: the bundle's own (what its summary was computed against), and the one
+        // key bindings are judged by (the reviewer's, when given).
+        var bundleInventory: Inventory?
+        if let bytes = small[BundleLayout.inventory] {
+            do throws(WardenError) {
+                guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: BundleLayout.inventory, "not UTF-8 text") }
+                bundleInventory = try Inventory.parse(text, file: BundleLayout.inventory)
+            } catch {
+                fail(BundleLayout.inventory, error.field, error.line.map { "line \($0): \(error.message)" } ?? error.message)
+            }
+        }
+        let binding = verifier.inventory ?? bundleInventory
+        if binding == nil {
+            result.notes.append("no inventory in the bundle and none given (--inventory): host-to-key bindings were not checked")
+        }
+        if let signer = result.signer {
+            for inv in [bundleInventory, verifier.inventory].compactMap({ $0 }) {
+                if let host = inv.hosts.first(where: { $0.keyID == signer }) {
+                    fail(BundleLayout.manifestEnvelope, "signatures[0].keyid", "signed by \(signer), the key \(inv.file) binds to host \(host.name): the key that signs a bundle must vouch for no host (separation of duties)")
+                }
+            }
+        }
+
+        // Every host envelope: digest, signature, statement, file name, binding; then its
+        // facts are re-evaluated into the recomputed summary, one host at a time.
+        var builder = FleetSummaryBuilder(profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
+        let policy = FindingsPolicy(trusted: verifier.trusted, now: header.createdAt)
+        var hostsFailed = false
+        var keyIDs: Set<String> = result.signer.map { [$0] } ?? []
+        for path in listed.keys.sorted() where path.hasPrefix("findings/") {
+            let failuresBefore = result.failures.count
+            guard let bytes = readListed(path) else { hostsFailed = true; continue }
+            if let parsed = checkHostEnvelope(path, bytes, policy: policy, binding: binding) {
+                if result.failures.count == failuresBefore {
+                    builder.add(parsed.findings, keyID: parsed.keyID, file: path)
+                    keyIDs.insert(parsed.keyID)
+                }
+            }
+            if result.failures.count != failuresBefore { hostsFailed = true }
+        }
+        if onDisk.contains(where: { $0.hasPrefix("findings/") && listed[$0] == nil }) { hostsFailed = true }
+
+        checkKeys(small: small, expected: keyIDs, complete: !hostsFailed)
+
+        // hosts[], summary.json and the reports, recomputed and compared byte for byte.
+        guard !hostsFailed else {
+            result.notes.append("hosts[], summary.json and the reports were not recomputed: some host envelopes failed verification")
+            return
+        }
+        guard let summaryBytes = small[BundleLayout.summary] else {
+            if listed[BundleLayout.summary] == nil { fail(BundleLayout.manifest, "files", "does not list summary.json") }
+            return
+        }
+        guard let stated = statedLists(summaryBytes) else { return }
+        let recomputed = builder.finish(rejected: stated.rejected, superseded: stated.superseded)
+        compare(BundleLayout.summary, stored: summaryBytes, recomputed: recomputed.json.prettySerialized())
+        let generator = manifest["generator"]?["version"]?.stringValue ?? ""
+        let recomputedManifest = BundleManifest.json(summary: recomputed, files: Array(listed.values), generatorVersion: generator,
+                                                     signedBy: manifest["signed_by"]?.stringValue ?? "")
+        compare(BundleLayout.manifest, stored: manifestBytes, recomputed: recomputedManifest.prettySerialized())
+        if let signer = result.signer, manifest["signed_by"]?.stringValue != signer {
+            fail(BundleLayout.manifest, "signed_by", "says \(manifest["signed_by"]?.compactString ?? "nothing"), but manifest.dsse.json is signed by \(signer)")
+        }
+        if generator == verifier.generatorVersion {
+            for document in verifier.documents(recomputed) {
+                guard let stored = small[document.path] else {
+                    if listed[document.path] == nil { fail(BundleLayout.manifest, "files", "does not list \(document.path)") }
+                    continue
+                }
+                compareBytes(document.path, stored: stored, recomputed: document.bytes)
+            }
+        } else {
+            result.notes.append("the reports were made by warden \(generator), not \(verifier.generatorVersion): their bytes were checked against the manifest but not re-rendered")
+        }
+        if let reviewer = verifier.inventory {
+            let present = Set(recomputed.hosts.map(\.machineID))
+            let stated = Set(recomputed.missing.map(\.machineID))
+            for host in reviewer.hosts where !present.contains(host.machineID) && !stated.contains(host.machineID) {
+                fail(reviewer.file, "hosts", "\(host.name) (machine id \(host.machineID)) has no findings in the bundle, and the bundle does not list it as missing")
+            }
+        }
+        result.summary = recomputed
+    }
+
+    // MARK: - The manifest
+
+    mutating func checkManifestSignature(_ bytes: [UInt8], manifest: [UInt8]) {
+        let file = BundleLayout.manifestEnvelope
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.decode(bytes, file: file)
+        } catch {
+            fail(file, error.field, error.message)
+            return
+        }
+        guard envelope.signatures.count == 1 else {
+            fail(file, "signatures", "expected exactly one signature, found \(envelope.signatures.count)")
+            return
+        }
+        guard envelope.payloadType == BundleLayout.manifestPayloadType else {
+            fail(file, "payloadType", "expected '\(BundleLayout.manifestPayloadType)', found '\(envelope.payloadType)'")
+            return
+        }
+        let signature = envelope.signatures[0]
+        guard let keyID = signature.keyid, let key = verifier.trusted[keyID] else {
+            fail(file, "signatures[0].keyid", "\(signature.keyid ?? "missing"): not a trusted key (\(verifier.trusted.count) trusted from --trust)")
+            return
+        }
+        guard key.isValidSignature(signature.sig, for: DSSE.pae(payloadType: envelope.payloadType, payload: envelope.payload)) else {
+            fail(file, "signatures[0].sig", "does not verify with trusted key \(keyID): the manifest, its envelope or the signature was altered")
+            return
+        }
+        result.signer = keyID
+        if envelope.payload != manifest {
+            fail(BundleLayout.manifest, nil, "differs from the payload signed in manifest.dsse.json: the manifest was altered after signing")
+        }
+    }
+
+    struct Header {
+        var createdAt: Timestamp
+        var maxAge: Int64
+    }
+
+    mutating func parseHeader(_ manifest: JSON) -> Header? {
+        let file = BundleLayout.manifest
+        guard manifest["schema"]?.stringValue == BundleLayout.schema else {
+            fail(file, "schema", "expected '\(BundleLayout.schema)', found \(manifest["schema"]?.compactString ?? "nothing")")
+            return nil
+        }
+        guard let text = manifest["created_at"]?.stringValue, let createdAt = Timestamp(rfc3339: text) else {
+            fail(file, "created_at", "expected an RFC 3339 time, found \(manifest["created_at"]?.compactString ?? "nothing")")
+            return nil
+        }
+        guard let ageText = manifest["max_age"]?.stringValue, let maxAge = Durations.seconds(ageText), maxAge > 0 else {
+            fail(file, "max_age", "expected a duration like 7d, found \(manifest["max_age"]?.compactString ?? "nothing")")
+            return nil
+        }
+        return Header(createdAt: createdAt, maxAge: maxAge)
+    }
+
+    mutating func parseFiles(_ manifest: JSON) -> [BundleFile]? {
+        let file = BundleLayout.manifest
+        guard let list = manifest["files"]?.arrayValue else {
+            fail(file, "files", "expected a list")
+            return nil
+        }
+        var out: [BundleFile] = []
+        var seen: Set<String> = []
+        for (i, item) in list.enumerated() {
+            guard let path = item["path"]?.stringValue, let sha = item["sha256"]?.stringValue, let size = item["size"]?.intValue, size >= 0 else {
+                fail(file, "files[\(i)]", "expected {path, sha256, size}")
+                continue
+            }
+            if let problem = pathProblem(path) {
+                fail(file, "files[\(i)].path", "'\(path)': \(problem)")
+                continue
+            }
+            guard seen.insert(path).inserted else {
+                fail(file, "files[\(i)].path", "'\(path)' is listed twice")
+                continue
+            }
+            out.append(BundleFile(path: path, sha256: sha, size: Int(size)))
+        }
+        return out
+    }
+
+    /// Why a manifest path is not acceptable: it must be relative, normalised and inside the bundle.
+    func pathProblem(_ path: String) -> String? {
+        if path.isEmpty { return "an empty path" }
+        if path.hasPrefix("/") { return "an absolute path: paths in a bundle are relative to it" }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.contains("..") { return "leaves the bundle ('..')" }
+        if parts.contains("") || parts.contains(".") { return "not a normalised path (empty or '.' component)" }
+        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) { return "holds a control character or a backslash" }
+        if path == BundleLayout.manifest || path == BundleLayout.manifestEnvelope { return "the manifest does not list itself" }
+        return nil
+    }
+
+    mutating func checkValidity(createdAt: Timestamp, maxAge: Int64) {
+        let limit = min(maxAge, verifier.maxAge ?? maxAge)
+        let until = Timestamp(seconds: createdAt.seconds + limit)
+        result.validUntil = until
+        if createdAt.seconds > verifier.now.seconds + verifier.clockSkew {
+            fail(BundleLayout.manifest, "created_at", "\(createdAt) is in the future at \(verifier.now)")
+        } else if verifier.now > until {
+            let which = limit < maxAge ? "--max-age \(Durations.text(limit))" : "its max_age \(Durations.text(maxAge))"
+            fail(BundleLayout.manifest, "created_at", "the bundle expired at \(until) (created \(createdAt), \(which)); checked at \(verifier.now)")
+        }
+    }
+
+    // MARK: - Host envelopes
+
+    mutating func checkHostEnvelope(_ path: String, _ bytes: [UInt8], policy: FindingsPolicy, binding: Inventory?) -> (findings: ParsedFindings, keyID: String)? {
+        let name = path.dropFirst("findings/".count)
+        guard name.hasSuffix(".dsse.json"), Inventory.isHex(String(name.dropLast(".dsse.json".count)), count: 32) else {
+            fail(path, nil, "not a host envelope name: findings/<machine id>.dsse.json")
+            return nil
+        }
+        let fileMachineID = String(name.dropLast(".dsse.json".count))
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.decode(bytes, file: path)
+        } catch {
+            fail(path, error.field, error.message)
+            return nil
+        }
+        let verification = policy.verify(envelope)
+        for f in verification.failures { fail(path, f.field, f.reason) }
+        guard verification.isValid, let keyID = verification.keyID, let predicate = verification.findings else { return nil }
+        let findings: ParsedFindings
+        do {
+            findings = try ParsedFindings(json: predicate, file: path)
+        } catch {
+            fail(path, "payload.predicate.\(error.field ?? "")", error.message)
+            return nil
+        }
+        guard let machineID = findings.machineID, machineID == fileMachineID else {
+            fail(path, "payload.predicate.host.machine_id", "the envelope is for machine id \(findings.machineID ?? "none"), but the file is named for \(fileMachineID) (envelopes swapped or renamed)")
+            return nil
+        }
+        if keyID == result.signer {
+            fail(path, "signatures[0].keyid", "signed by \(keyID), the key that signed the manifest: the bundler vouches for no host")
+        }
+        if let binding {
+            if let host = binding[machineID: machineID] {
+                if host.keyID != keyID {
+                    fail(path, "signatures[0].keyid", "signed by trusted key \(keyID), but \(binding.file) binds \(host.name) to key \(host.keyID)")
+                }
+            } else {
+                fail(path, "payload.predicate.host.machine_id", "machine id \(machineID) (\(findings.hostname)) is not in \(binding.file): its key binding cannot be checked")
+            }
+        }
+        return (findings, keyID)
+    }
+
+    /// `keys/` holds exactly the public keys referenced (the hosts' and the signer's), each named
+    /// by its keyid. Trust never comes from these files.
+    mutating func checkKeys(small: [String: [UInt8]], expected: Set<String>, complete: Bool) {
+        var present: Set<String> = []
+        for path in listed.keys.sorted() where path.hasPrefix("keys/") {
+            let name = String(path.dropFirst("keys/".count))
+            guard name.hasSuffix(".pem"), Inventory.isHex(String(name.dropLast(4)), count: 64) else {
+                fail(path, nil, "not a key file name: keys/<keyid>.pem")
+                continue
+            }
+            let keyID = String(name.dropLast(4))
+            present.insert(keyID)
+            guard let bytes = small[path] else { continue }
+            do {
+                let key = try PublicKey(pem: bytes, reference: path)
+                if key.keyID != keyID { fail(path, nil, "holds the key \(key.keyID), not \(keyID)") }
+            } catch {
+                fail(path, nil, "not a PEM public key: \(error.message)")
+            }
+        }
+        guard complete else { return }
+        for keyID in expected.subtracting(present).sorted() {
+            fail(BundleLayout.manifest, "files", "lists no keys/\(keyID).pem, a key that signed the bundle or one of its hosts")
+        }
+        for keyID in present.subtracting(expected).sorted() {
+            fail(BundleLayout.key(keyID), nil, "a key that signed neither the bundle nor any of its hosts")
+        }
+    }
+
+    // MARK: - Recomputation
+
+    /// The lists only the bundler could know (inputs it rejected or superseded, which are not in
+    /// the bundle): taken from `summary.json` as stated, authenticated by the manifest signature.
+    mutating func statedLists(_ bytes: [UInt8]) -> (rejected: [Rejection], superseded: [Superseded])? {
+        let file = BundleLayout.summary
+        do {
+            let json = try JSON.parse(bytes)
+            var rejected: [Rejection] = []
+            for (i, item) in (json["rejected"]?.arrayValue ?? []).enumerated() {
+                rejected.append(try Rejection(json: item, file: file, field: "rejected[\(i)]"))
+            }
+            var superseded: [Superseded] = []
+            for (i, item) in (json["superseded"]?.arrayValue ?? []).enumerated() {
+                superseded.append(try Superseded(json: item, file: file, field: "superseded[\(i)]"))
+            }
+            return (rejected, superseded)
+        } catch let error as JSONParseError {
+            fail(file, nil, "not JSON: \(error)")
+        } catch let error as WardenError {
+            fail(file, error.field, error.message)
+        } catch {
+            fail(file, nil, "\(error)")
+        }
+        return nil
+    }
+
+    /// Compares a stored JSON document with the recomputed one, naming the first field that differs.
+    mutating func compare(_ file: String, stored: [UInt8], recomputed: [UInt8]) {
+        guard stored != recomputed else { return }
+        guard let old = try? JSON.parse(stored), let new = try? JSON.parse(recomputed) else {
+            fail(file, nil, "not JSON: the recomputed document differs")
+            return
+        }
+        if let d = firstDifference(old, new, path: "") {
+            fail(file, d.path.isEmpty ? nil : d.path, "the bundle says \(describe(d.stored)), recomputed from the verified findings: \(describe(d.recomputed))")
+        } else {
+            fail(file, nil, "the values agree with the recomputed document but the bytes do not (not in canonical form)")
+        }
+    }
+
+    mutating func compareBytes(_ file: String, stored: [UInt8], recomputed: [UInt8]) {
+        guard stored != recomputed else { return }
+        let common = zip(stored, recomputed).prefix { $0 == $1 }.count
+        let line = stored.prefix(common).count(where: { $0 == 0x0A }) + 1
+        fail(file, nil, "differs from the report rendered from the verified findings (first difference at byte \(common), line \(line))")
+    }
+
+    func firstDifference(_ a: JSON?, _ b: JSON?, path: String) -> (path: String, stored: JSON?, recomputed: JSON?)? {
+        switch (a, b) {
+        case (.object(let x)?, .object(let y)?):
+            for key in Set(x.keys).union(y.keys).sorted() {
+                if let d = firstDifference(x[key], y[key], path: path.isEmpty ? key : path + "." + key) { return d }
+            }
+            return nil
+        case (.array(let x)?, .array(let y)?):
+            for i in 0..<max(x.count, y.count) {
+                if let d = firstDifference(x.indices.contains(i) ? x[i] : nil, y.indices.contains(i) ? y[i] : nil, path: "\(path)[\(i)]") { return d }
+            }
+            return nil
+        default:
+            return a == b ? nil : (path, a, b)
+        }
+    }
+
+    func describe(_ value: JSON?) -> String {
+        guard let value else { return "nothing" }
+        if case .string(let s) = value { return "'\(s)'" }
+        let text = value.compactString
+        return text.count > 160 ? String(text.prefix(157)) + "…" : text
+    }
+}

@@ -1,0 +1,513 @@
+public import WardenCore
+
+/// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
+/// HTML page (inline CSS, no scripts, no external assets, printable). Pure functions of the
+/// summary, so that a verifier re-renders them and compares bytes.
+///
+/// Order: the verdict first; then the hosts; pass rates per area; the host × control matrices;
+/// the failing controls with evidence and remediation; the mapping onto Commitment II.7 (third
+/// draft) and Appendix 4 (final Code); rejected and superseded inputs.
+public enum BundleReport {
+    public static let markdownName = "report.md"
+    public static let htmlName = "report.html"
+    /// Matrices show at most this many hosts (those with problems first); summary.json has all.
+    public static let matrixRows = 250
+
+    /// Both reports, as a bundle ships them.
+    public static func documents(_ s: FleetSummary) -> [(path: String, bytes: [UInt8])] {
+        [(markdownName, Array(markdown(s).utf8)), (htmlName, Array(html(s).utf8))]
+    }
+
+    // MARK: - What both formats say
+
+    static let order: [Status] = [.pass, .waived, .notApplicable, .fail, .error, .notChecked, .manual]
+
+    static func symbol(_ s: Status) -> String {
+        switch s {
+        case .pass: "✓"
+        case .fail: "✗"
+        case .error: "!"
+        case .notChecked: "?"
+        case .notApplicable: "–"
+        case .waived: "W"
+        case .manual: "M"
+        }
+    }
+
+    static func label(_ s: Status) -> String {
+        switch s {
+        case .pass: "pass"
+        case .fail: "fail"
+        case .error: "error"
+        case .notChecked: "not checked"
+        case .notApplicable: "not applicable"
+        case .waived: "waived"
+        case .manual: "manual"
+        }
+    }
+
+    static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+
+    static func validUntil(_ s: FleetSummary) -> Timestamp { Timestamp(seconds: s.createdAt.seconds + s.maxAge) }
+
+    /// The headline: conformance to each profile, out of the inventory when there is one, and
+    /// how many of the conformant hosts rest on stale findings.
+    static func headline(_ s: FleetSummary) -> String {
+        let total = s.inventory?.hosts.count ?? s.hosts.count
+        let what = s.inventory == nil ? "bundled host" : "inventory host"
+        let parts = s.profiles.indices.map { p in
+            let stale = s.hosts.count(where: { $0.stale && $0.results[p].conformant })
+            return "\(s.conformantCount(p)) of \(plural(total, what)) conform to \(s.profiles[p].id.uppercased())" + (stale > 0 ? " (\(stale) of them on stale findings)" : "")
+        }
+        return parts.joined(separator: "; ") + "."
+    }
+
+    /// The problems the verdict lists, each with the hosts concerned.
+    /// One problem the verdict lists: a title, and the hosts or inputs concerned (short names
+    /// shown inline, reasons one per line).
+    struct Problem {
+        var title: String
+        var items: [String] = []
+        var inline = true
+    }
+
+    static func problems(_ s: FleetSummary) -> [Problem] {
+        func names(_ list: [String]) -> [String] { list.count > 40 ? list.prefix(40) + ["… and \(list.count - 40) more"] : list }
+        var out: [Problem] = []
+        if s.inventory == nil {
+            out.append(Problem(title: "No inventory: there is no registry of the hosts that store weights (Appendix 4.2(1)), so coverage cannot be established"))
+        }
+        if !s.missing.isEmpty {
+            out.append(Problem(title: "\(plural(s.missing.count, "inventory host")) missing (no accepted findings)", items: names(s.missing.map(\.name).sorted())))
+        }
+        if !s.stale.isEmpty {
+            out.append(Problem(title: "\(plural(s.stale.count, "host")) stale (findings older than \(Durations.text(s.maxAge)) at \(s.createdAt))", items: names(s.stale.map(\.name).sorted())))
+        }
+        for (kind, title) in [(Rejection.Kind.wrongKey, "signed by a key other than the inventory's"), (.unknown, "from hosts not in the inventory")] {
+            let list = s.rejected(kind)
+            if !list.isEmpty { out.append(Problem(title: "\(plural(list.count, "input")) \(title)", items: names(list.map { "\($0.hostname ?? $0.machineID ?? $0.input): \($0.reason)" }), inline: false)) }
+        }
+        let other = s.rejected.filter { $0.kind != .wrongKey && $0.kind != .unknown }
+        if !other.isEmpty { out.append(Problem(title: "\(plural(other.count, "input")) unverifiable (rejected)", items: names(other.map { "\($0.input): \($0.reason)" }), inline: false)) }
+        for p in s.profiles.indices {
+            let failing = s.hosts.filter { !$0.results[p].conformant }
+            if !failing.isEmpty {
+                out.append(Problem(title: "\(plural(failing.count, "host")) not conformant to \(s.profiles[p].id.uppercased())", items: names(failing.map(\.name).sorted())))
+            }
+        }
+        return out
+    }
+
+    /// Hosts in the order a reader looks for them: by name.
+    static func byName(_ s: FleetSummary) -> [FleetSummary.Host] {
+        s.hosts.sorted { ($0.name, $0.machineID) < ($1.name, $1.machineID) }
+    }
+
+    /// Hosts for a matrix: those that do not conform first, then by name; at most `matrixRows`.
+    static func matrixHosts(_ s: FleetSummary, profile p: Int) -> [FleetSummary.Host] {
+        Array(s.hosts.sorted { ($0.results[p].conformant ? 1 : 0, $0.name, $0.machineID) < ($1.results[p].conformant ? 1 : 0, $1.name, $1.machineID) }.prefix(matrixRows))
+    }
+
+    /// Status counts over every (host, control) of an area under a profile.
+    static func areaCounts(_ s: FleetSummary, profile p: Int, area: Area) -> [Status: Int] {
+        var counts: [Status: Int] = [:]
+        for c in s.controls where c.area == area {
+            for (status, n) in c.tallies[p]?.counts ?? [:] { counts[status, default: 0] += n }
+        }
+        return counts
+    }
+
+    /// Pass rate: pass ÷ every result but not applicable.
+    static func passRate(_ counts: [Status: Int]) -> (pass: Int, decided: Int) {
+        let decided = counts.filter { $0.key != .notApplicable }.values.reduce(0, +)
+        return (counts[.pass, default: 0], decided)
+    }
+
+    static func percent(_ part: Int, _ whole: Int) -> String { whole == 0 ? "–" : "\(part * 100 / whole)%" }
+
+    /// Controls that keep at least one host from conforming to some profile, most widespread first.
+    static func failingControls(_ s: FleetSummary) -> [FleetSummary.Control] {
+        s.controls.filter { c in c.tallies.contains { ($0?.hostsBlocking ?? 0) > 0 } }.sorted {
+            let a = $0.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0, b = $1.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
+            return (b, $1.severity, $0.id) < (a, $0.severity, $1.id)
+        }
+    }
+
+    static func evidenceLine(_ e: Evidence) -> String {
+        let subject = e.subject.map { "\($0): " } ?? ""
+        let observed: String = if case .string(let text) = e.observed { text } else { e.observed.compactString }
+        let shown = observed.count > 200 ? String(observed.prefix(197)) + "…" : observed
+        return "\(subject)observed \(shown), expected \(e.expected) [\(e.source)]"
+    }
+
+    /// "met on 3 of 20 hosts (SL3), 1 (SL4)".
+    static func satisfaction(_ s: FleetSummary, _ item: MappedItem) -> String {
+        guard !item.manual else { return "manual: needs an attestation" }
+        if let p = item.profile { return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())" }
+        let parts = s.profiles.indices.map { "\(item.satisfied[$0]) (\(s.profiles[$0].id.uppercased()))" }
+        return "met on \(parts.joined(separator: ", ")) of \(plural(s.hosts.count, "host"))"
+    }
+
+    /// What shows a third-draft measure beyond its items' controls.
+    static func measureNote(_ s: FleetSummary, _ id: String) -> String? {
+        switch id {
+        case "II.7.3":
+            return s.inventory.map { "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)." }
+        case "II.7.6":
+            return "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
+        default:
+            return nil
+        }
+    }
+
+    // MARK: - Markdown
+
+    public static func markdown(_ s: FleetSummary) -> String {
+        var out = "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
+        out += "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). "
+        out += "Profiles: " + s.profiles.map { "\($0.id) \($0.version) (\($0.title))" }.joined(separator: "; ") + ".\n"
+        out += "Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.\n\n"
+
+        out += "## Verdict\n\n**\(headline(s))**"
+        out += s.completeAndConformant ? " Every inventory host is present, fresh, verified and conformant.\n\n" : "\n\n"
+        for p in problems(s) {
+            if p.items.isEmpty {
+                out += "- \(p.title)\n"
+            } else if p.inline {
+                out += "- \(p.title): \(mdEscape(p.items.joined(separator: ", ")))\n"
+            } else {
+                out += "- \(p.title):\n"
+                for item in p.items { out += "  - \(mdEscape(item))\n" }
+            }
+        }
+
+        out += "\n## Hosts\n\n| Host | Machine id | Role | Audited | Finished | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n"
+        out += "|---|---|---|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+        for h in byName(s) {
+            out += "| \(mdEscape(h.name)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
+            out += h.results.map { $0.verdict.rawValue }.joined(separator: " | ") + " |\n"
+        }
+        if s.hosts.isEmpty { out += "| (no host) | | | | |" + String(repeating: " |", count: s.profiles.count) + "\n" }
+
+        out += "\n## Pass rate by area\n\nPass rate = pass ÷ every result except not applicable, over all hosts.\n\n"
+        out += "| Area | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+        for area in Area.allCases {
+            out += "| \(area.title) | "
+            out += s.profiles.indices.map { p in
+                let r = passRate(areaCounts(s, profile: p, area: area))
+                let filled = r.decided == 0 ? 0 : r.pass * 20 / r.decided
+                return "`" + String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled) + "` \(percent(r.pass, r.decided)) (\(r.pass)/\(r.decided))"
+            }.joined(separator: " | ") + " |\n"
+        }
+
+        for p in s.profiles.indices {
+            let profile = s.profiles[p]
+            let hosts = matrixHosts(s, profile: p)
+            out += "\n## Host × control matrix, \(profile.id.uppercased())\n\n"
+            out += "✓ pass, ✗ fail, ! error, ? not checked, – not applicable, W waived, M manual; (a) advisory controls do not decide conformance. "
+            out += "Columns per area, in this order:\n\n"
+            for area in Area.allCases {
+                let ids = s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map { $0.id + (profile.advisory.contains($0.id) ? " (a)" : "") }
+                if !ids.isEmpty { out += "- \(area.title): \(ids.joined(separator: ", "))\n" }
+            }
+            out += "\n| Host | " + Area.allCases.map(\.prefix).joined(separator: " | ") + " | Verdict |\n|---|" + String(repeating: "---|", count: Area.allCases.count + 1) + "\n"
+            for h in hosts {
+                out += "| \(mdEscape(h.name)) | "
+                out += Area.allCases.map { area in
+                    s.controls.filter { $0.area == area }.compactMap { s.status(h, profile: p, control: $0.id).map(symbol) }.joined()
+                }.joined(separator: " | ")
+                out += " | \(h.results[p].verdict.rawValue)\(h.stale ? " (stale)" : "") |\n"
+            }
+            if s.hosts.count > hosts.count { out += "\n\(s.hosts.count - hosts.count) more hosts (all conformant) are in summary.json.\n" }
+        }
+
+        out += "\n## Failing controls\n\n"
+        let failing = failingControls(s)
+        if failing.isEmpty { out += "No control keeps any host from conforming.\n" }
+        if !failing.isEmpty {
+            out += "| Control | Severity | " + s.profiles.map { "Hosts kept from \($0.id.uppercased())" }.joined(separator: " | ") + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+            for c in failing {
+                out += "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
+            }
+            out += "\n"
+        }
+        for c in failing {
+            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
+            out += "### \(c.id) \(mdEscape(c.title)) [\(c.severity.rawValue)]\n\n"
+            out += "Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. "
+            out += "References: " + (c.references.cop + c.references.appendix4).joined(separator: ", ") + ".\n\n"
+            out += "**Remediation:** \(mdEscape(c.remediation))\n\n"
+            for e in examples(c) {
+                out += "- \(mdEscape(e.name)) (`\(e.machineID)`), \(label(e.status)): \(mdEscape(e.summary))\n"
+                for ev in e.evidence { out += "  - \(mdEscape(evidenceLine(ev)))\n" }
+            }
+            out += "\n"
+        }
+
+        out += "## Commitment II.7 (third draft) and Appendix 4 (final Code)\n\n"
+        out += "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
+        out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.\n\n"
+        for m in s.thirdDraftMapping {
+            out += "### Measure \(m.measure.id) \(m.measure.title)\n\n"
+            out += m.controls.isEmpty ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
+            if let note = measureNote(s, m.measure.id) { out += note + "\n" }
+            out += "\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
+            for item in m.items {
+                let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
+                out += "| \(item.id)\(counterpart.map { " → \($0)" } ?? "") | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n"
+            }
+            out += "\n"
+        }
+        out += "### Appendix 4\n\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
+        for m in s.appendix4Mapping {
+            for item in m.items { out += "| \(item.id) | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n" }
+        }
+
+        if !s.rejected.isEmpty || !s.superseded.isEmpty {
+            out += "\n## Inputs left out\n\n"
+            for r in s.rejected { out += "- rejected (\(r.kind.rawValue)): \(mdEscape(r.input)): \(mdEscape(r.reason))\n" }
+            for x in s.superseded { out += "- superseded by a newer envelope of `\(x.machineID)`: \(mdEscape(x.input)) (finished \(x.finishedAt))\n" }
+        }
+        out += "\n---\nCheck this bundle with `warden verify BUNDLE --trust KEYS`: it recomputes every figure above from the signed findings.\n"
+        return out
+    }
+
+    static func examples(_ c: FleetSummary.Control) -> [FleetSummary.Example] {
+        var seen: Set<String> = []
+        return c.tallies.compactMap { $0 }.flatMap(\.examples).filter { seen.insert($0.machineID).inserted }.prefix(3).map { $0 }
+    }
+
+    static func mdEscape(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "|": out += "\\|"
+            case "\n": out += " "
+            case "<": out += "&lt;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    // MARK: - HTML
+
+    static func h(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func cssClass(_ s: Status) -> String { "s-" + String(s.rawValue.map { $0 == "_" ? "-" : $0 }) }
+
+    static let css = """
+    :root{--pass:#2e7d32;--fail:#c62828;--error:#e65100;--nc:#f9a825;--na:#cfd8dc;--waived:#1565c0;--manual:#78909c}
+    *{box-sizing:border-box}
+    body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;max-width:1280px;margin:24px auto;padding:0 24px}
+    h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}h3{font-size:15px;margin:20px 0 6px}
+    .meta{color:#555;margin:0 0 16px}
+    .verdict{border:2px solid var(--fail);background:#fdecea;border-radius:6px;padding:12px 16px}
+    .verdict.ok{border-color:var(--pass);background:#e8f5e9}
+    .verdict .headline{font-size:18px;font-weight:600;margin:0 0 8px}
+    .verdict ul{margin:4px 0 0;padding-left:20px}.verdict li ul{color:#333;font-size:13px}
+    table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;vertical-align:top}
+    th{background:#f3f3f3}
+    td.num{text-align:right;font-variant-numeric:tabular-nums}
+    code{font:12px ui-monospace,"SF Mono",Menlo,Consolas,monospace}
+    .tag{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;font-weight:600}
+    .s-pass{background:var(--pass);color:#fff}.s-fail{background:var(--fail);color:#fff}.s-error{background:var(--error);color:#fff}
+    .s-not-checked{background:var(--nc);color:#222}.s-not-applicable{background:var(--na);color:#444}.s-waived{background:var(--waived);color:#fff}.s-manual{background:var(--manual);color:#fff}
+    .conformant{background:var(--pass);color:#fff}.nonconformant{background:var(--fail);color:#fff}.incomplete{background:var(--nc);color:#222}
+    .stale{background:#6a1b9a;color:#fff}
+    .sev-critical{background:#7f0000;color:#fff}.sev-high{background:#c62828;color:#fff}.sev-medium{background:#ef6c00;color:#fff}.sev-low{background:#78909c;color:#fff}
+    .verdict .names{color:#333}
+    .bars td{border:none;padding:2px 8px 2px 0}
+    .bar{display:flex;width:360px;height:16px;border:1px solid #999;background:#fff}
+    .bar span{display:block;height:100%}
+    .legend span.tag{margin-right:6px}
+    .matrix{font-size:11px}
+    .matrix th.area{text-align:center;font-size:11px}
+    .matrix th.c{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:10px;padding:4px 1px;white-space:nowrap;height:70px;vertical-align:bottom}
+    .matrix td.x{width:16px;min-width:16px;padding:0;text-align:center;font-size:10px;line-height:16px}
+    .matrix td.x.adv{opacity:.45}
+    .matrix td.host{white-space:nowrap;max-width:220px;overflow:hidden;text-overflow:ellipsis}
+    .control{border-left:4px solid var(--fail);padding:2px 0 2px 12px;margin:14px 0}
+    .control p{margin:4px 0}.control ul{margin:4px 0;padding-left:20px}
+    .ev{font-size:12px;color:#333}
+    .manual-item td:last-child{color:#555;font-style:italic}
+    footer{margin-top:36px;color:#555;font-size:12px}
+    @page{size:A4 landscape;margin:12mm}
+    @media print{
+      *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+      body{max-width:none;margin:0;padding:0;font-size:11px}
+      h2{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
+      .matrix td.x{width:13px;min-width:13px;line-height:13px;font-size:9px}
+    }
+    """
+
+    public static func html(_ s: FleetSummary) -> String {
+        var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        out += "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
+        out += "<h1>Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))</h1>\n"
+        out += "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "
+        out += s.profiles.map { "\(h($0.id)) \(h($0.version)) (\(h($0.title)))" }.joined(separator: "; ")
+        out += ". Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.</p>\n"
+
+        // Verdict.
+        out += "<section class=\"verdict\(s.completeAndConformant ? " ok" : "")\">\n<p class=\"headline\">\(h(headline(s)))"
+        out += s.completeAndConformant ? " Every inventory host is present, fresh, verified and conformant." : ""
+        out += "</p>\n"
+        let issues = problems(s)
+        if !issues.isEmpty {
+            out += "<ul>\n"
+            for p in issues {
+                out += "<li>\(h(p.title))"
+                if p.inline, !p.items.isEmpty { out += ": <span class=\"names\">\(h(p.items.joined(separator: ", ")))</span>" }
+                if !p.inline { out += "<ul>" + p.items.map { "<li>\(h($0))</li>" }.joined() + "</ul>" }
+                out += "</li>\n"
+            }
+            out += "</ul>\n"
+        }
+        out += "</section>\n"
+
+        // Hosts.
+        out += "<h2>Hosts</h2>\n<table>\n<tr><th>Host</th><th>Machine id</th><th>Role</th><th>Audited</th><th>Finished</th>"
+        out += s.profiles.map { "<th>\(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+        for host in byName(s) {
+            out += "<tr><td>\(h(host.name))</td><td><code>\(host.machineID)</code></td><td>\(h(host.role ?? "–"))</td><td>\(h(host.auditedProfile))</td>"
+            out += "<td>\(host.finishedAt)\(host.stale ? " <span class=\"tag stale\">stale</span>" : "")</td>"
+            out += host.results.map { "<td><span class=\"tag \($0.verdict.rawValue)\">\($0.verdict.rawValue)</span></td>" }.joined() + "</tr>\n"
+        }
+        if s.hosts.isEmpty { out += "<tr><td colspan=\"\(5 + s.profiles.count)\">No host in this bundle.</td></tr>\n" }
+        out += "</table>\n"
+
+        // Pass rates.
+        out += "<h2>Pass rate by area</h2>\n<p>Pass rate = pass ÷ every result except not applicable, over all hosts. "
+        out += "<span class=\"legend\">" + [Status.pass, .waived, .fail, .error, .notChecked, .notApplicable].map { "<span class=\"tag \(cssClass($0))\">\(label($0))</span>" }.joined() + "</span></p>\n"
+        for p in s.profiles.indices {
+            out += "<h3>\(h(s.profiles[p].id.uppercased()))</h3>\n<table class=\"bars\">\n"
+            for area in Area.allCases {
+                let counts = areaCounts(s, profile: p, area: area)
+                let total = counts.values.reduce(0, +)
+                let r = passRate(counts)
+                out += "<tr><td>\(area.title)</td><td><div class=\"bar\" role=\"img\" aria-label=\"\(area.title): \(percent(r.pass, r.decided)) pass\">"
+                for status in [Status.pass, .waived, .fail, .error, .notChecked, .notApplicable] where counts[status, default: 0] > 0 {
+                    let width = Double(counts[status, default: 0]) * 100 / Double(max(total, 1))
+                    out += "<span class=\"\(cssClass(status))\" style=\"width:\(formatted(width))%\" title=\"\(label(status)): \(counts[status, default: 0])\"></span>"
+                }
+                out += "</div></td><td class=\"num\"><b>\(percent(r.pass, r.decided))</b></td><td class=\"num\">\(r.pass) of \(r.decided)</td></tr>\n"
+            }
+            out += "</table>\n"
+        }
+
+        // Matrices.
+        for p in s.profiles.indices {
+            let profile = s.profiles[p]
+            let hosts = matrixHosts(s, profile: p)
+            let columns = Area.allCases.map { area in (area, s.controls.filter { $0.area == area && $0.tallies[p] != nil }) }.filter { !$0.1.isEmpty }
+            out += "<h2>Host × control matrix, \(h(profile.id.uppercased()))</h2>\n<p class=\"legend\">"
+            out += order.map { "<span class=\"tag \(cssClass($0))\">\(symbol($0)) \(label($0))</span>" }.joined()
+            out += " Faded cells are advisory controls, which do not decide conformance. Hosts that do not conform come first.</p>\n"
+            out += "<table class=\"matrix\">\n<tr><th rowspan=\"2\">Host</th>"
+            out += columns.map { "<th class=\"area\" colspan=\"\($0.1.count)\">\($0.0.prefix)</th>" }.joined()
+            out += "<th rowspan=\"2\">Verdict</th></tr>\n<tr>"
+            out += columns.flatMap(\.1).map { "<th class=\"c\" title=\"\(h($0.title))\">\($0.id)</th>" }.joined() + "</tr>\n"
+            for host in hosts {
+                out += "<tr><td class=\"host\" title=\"\(h(host.name)) (\(host.machineID))\">\(h(host.name))</td>"
+                for c in columns.flatMap(\.1) {
+                    let status = s.status(host, profile: p, control: c.id) ?? .notApplicable
+                    let adv = profile.advisory.contains(c.id) ? " adv" : ""
+                    out += "<td class=\"x \(cssClass(status))\(adv)\" title=\"\(h(host.name)) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
+                }
+                out += "<td><span class=\"tag \(host.results[p].verdict.rawValue)\">\(host.results[p].verdict.rawValue)</span>"
+                out += host.stale ? " <span class=\"tag stale\">stale</span></td></tr>\n" : "</td></tr>\n"
+            }
+            out += "</table>\n"
+            if s.hosts.count > hosts.count { out += "<p>\(s.hosts.count - hosts.count) more hosts (all conformant) are listed in summary.json.</p>\n" }
+        }
+
+        // Failing controls.
+        out += "<h2>Failing controls</h2>\n"
+        let failing = failingControls(s)
+        if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
+        if !failing.isEmpty {
+            out += "<table>\n<tr><th>Control</th><th>Severity</th>" + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+            for c in failing {
+                out += "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
+                out += c.tallies.map { "<td class=\"num\">\($0.map { String($0.hostsBlocking) } ?? "–")</td>" }.joined() + "</tr>\n"
+            }
+            out += "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
+        }
+        for c in failing {
+            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
+            out += "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
+            out += "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
+            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<ul>\n"
+            for e in examples(c) {
+                out += "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"
+                if !e.evidence.isEmpty { out += "<ul class=\"ev\">" + e.evidence.map { "<li>\(h(evidenceLine($0)))</li>" }.joined() + "</ul>" }
+                out += "</li>\n"
+            }
+            out += "</ul>\n</div>\n"
+        }
+
+        // The Code of Practice.
+        out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
+        out += "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
+        out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
+        out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
+        for m in s.thirdDraftMapping {
+            var head = "Measure \(m.measure.id) \(m.measure.title)"
+            if !m.controls.isEmpty { head += " — cited by \(m.controls.count) controls" }
+            if let note = measureNote(s, m.measure.id) { head += ". " + note }
+            out += "<tr><th colspan=\"4\">\(h(head))</th></tr>\n"
+            for item in m.items {
+                let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
+                out += itemRow(s, item, label: item.id + (counterpart.map { " → \($0)" } ?? ""))
+            }
+        }
+        out += "</table>\n<h3>Appendix 4</h3>\n<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
+        for m in s.appendix4Mapping {
+            out += "<tr><th colspan=\"4\">\(m.measure.id) \(h(m.measure.title))</th></tr>\n"
+            for item in m.items { out += itemRow(s, item, label: item.id) }
+        }
+        out += "</table>\n"
+
+        if !s.rejected.isEmpty || !s.superseded.isEmpty {
+            out += "<h2>Inputs left out</h2>\n<table>\n<tr><th>Input</th><th>Why</th></tr>\n"
+            for r in s.rejected { out += "<tr><td><code>\(h(r.input))</code></td><td>rejected (\(r.kind.rawValue)): \(h(r.reason))</td></tr>\n" }
+            for x in s.superseded { out += "<tr><td><code>\(h(x.input))</code></td><td>superseded by a newer envelope of <code>\(x.machineID)</code> (this one finished \(h(x.finishedAt)))</td></tr>\n" }
+            out += "</table>\n"
+        }
+        out += "<footer>Check this bundle with <code>warden verify BUNDLE --trust KEYS</code>: it recomputes every figure above from the signed findings.</footer>\n</body>\n</html>\n"
+        return out
+    }
+
+    static func itemRow(_ s: FleetSummary, _ item: MappedItem, label: String) -> String {
+        let fleet: String
+        if item.manual {
+            fleet = "<span class=\"tag s-manual\">manual</span> needs an attestation"
+        } else {
+            let all = item.satisfied.allSatisfy { $0 == s.hosts.count } && !s.hosts.isEmpty
+            fleet = "<span class=\"tag \(all ? "s-pass" : "s-fail")\">\(all ? "met" : "gaps")</span> " + h(satisfaction(s, item))
+        }
+        return "<tr\(item.manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(fleet)</td></tr>\n"
+    }
+
+    /// A percentage with at most two decimals and no locale ("12.5").
+    static func formatted(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let whole = hundredths / 100, rest = hundredths % 100
+        return rest == 0 ? "\(whole)" : rest % 10 == 0 ? "\(whole).\(rest / 10)" : "\(whole).\(rest < 10 ? "0" : "")\(rest)"
+    }
+}
