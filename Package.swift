@@ -44,3 +44,10 @@ let package = Package(
         .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]
 )
+
+if Context.environment["WARDEN_FUZZ"] == "1" {
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "warden-fuzz", dependencies: ["WardenCore", "HostFacts", "CLibFuzzer"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
+    ]
+}

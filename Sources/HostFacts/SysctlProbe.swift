@@ -29,9 +29,9 @@ public struct SysctlProbe: Probe {
         "fs.protected_hardlinks", "fs.protected_symlinks", "kernel.randomize_va_space", "kernel.modules_disabled",
     ]
 
-    struct Assignment {
-        var value: String
-        var source: String
+    package struct Assignment {
+        package var value: String
+        package var source: String
     }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
@@ -91,6 +91,12 @@ public struct SysctlProbe: Probe {
             problems.append(error.description)
             return
         }
+        SysctlProbe.parse(text, file: file, into: &values, problems: &problems)
+    }
+
+    /// Applies the `key = value` lines of one sysctl.d file: `#` and `;` start comments, a
+    /// leading `-` only makes a failed write non-fatal, a later assignment replaces an earlier one.
+    package static func parse(_ text: String, file: String, into values: inout [String: Assignment], problems: inout [String]) {
         for (number, line) in configLines(text, comments: ["#", ";"]) {
             var l = line
             if l.first == "-" { l = l.dropFirst() }
