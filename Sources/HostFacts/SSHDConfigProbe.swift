@@ -71,7 +71,7 @@ public struct SSHDConfigProbe: Probe {
         var state = State()
         // No server and no configuration: nothing listens for SSH, and the SSH controls do not apply.
         let serverBinaries = ["/usr/sbin/sshd", "/usr/bin/sshd"]
-        if !root.exists(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
+        if !root.mayExist(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
             return ["sshd": .value(["installed": false, "source": .string(SSHDConfigProbe.mainFile),
                                     "note": "no OpenSSH server: neither /etc/ssh/sshd_config nor /usr/sbin/sshd exists"])]
         }

@@ -71,7 +71,9 @@ public struct SysctlProbe: Probe {
             } else if let p = procps[key] {
                 persistent = ["value": .null, "source": .string("not applied at boot by systemd-sysctl (only \(p.source), which procps reads but systemd-sysctl does not)")]
             }
-            values.append(persistent)
+            // Not set in any file that could be read, where one could not: the persistent value is
+            // unknown, not "not set" (the problems below say why).
+            if systemd[key] != nil || problems.isEmpty { values.append(persistent) }
             // A line systemd-sysctl could not parse may have been meant for this key: undecided.
             for problem in problems { values.append(["source": .string("sysctl configuration"), "error": .string(problem)]) }
             tree.insert(["values": .array(values)], at: key.split(separator: ".").map(String.init))
