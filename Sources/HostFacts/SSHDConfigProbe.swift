@@ -209,7 +209,8 @@ public struct SSHDConfigProbe: Probe {
         return .string(value)
     }
 
-    /// sshd's time format: `90`, `5m`, `1h30m`, `2w` (seconds). Nil when malformed.
+    /// sshd's time format: `90`, `5m`, `1h30m`, `2w` (seconds). Nil when malformed or larger than
+    /// sshd accepts (its total is an int).
     static func convtime(_ s: String) -> Int64? {
         guard !s.isEmpty else { return nil }
         var total: Int64 = 0
@@ -233,9 +234,11 @@ public struct SSHDConfigProbe: Probe {
             default: return nil
             }
             total += number * unit
+            guard total <= Int64(Int32.max) else { return nil }
             number = 0
             haveDigits = false
         }
+        guard total + number <= Int64(Int32.max) else { return nil }
         return total + number
     }
 
