@@ -12,9 +12,11 @@ final class ScratchRoot: @unchecked Sendable {
 
     /// `files`: paths inside the root and their contents (mode 0644, sudoers files 0440).
     init(files: [String: String]) {
-        var template = Array("/tmp/warden-fuzz-root-XXXXXX".utf8CString)
+        // Under $TMPDIR, which Scripts/fuzz points into .build-fuzz and empties after each run.
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(base)/warden-fuzz-root-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            fatalError("cannot create a scratch root in /tmp: \(String(cString: strerror(errno)))")
+            fatalError("cannot create a scratch root in \(base): \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
         for (file, content) in files { ScratchRoot.write(path + file, Array(content.utf8)) }
