@@ -45,6 +45,9 @@ let package = Package(
     ]
 )
 
+// The libFuzzer driver (Fuzz/Targets) exists only when Scripts/fuzz builds it, with WARDEN_FUZZ=1
+// and -sanitize=fuzzer,address into .build-fuzz: `swift build` and `swift test` never see it. It
+// lives in this package, not one beside it, because the parsers it calls are `package` API.
 if Context.environment["WARDEN_FUZZ"] == "1" {
     package.targets += [
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
