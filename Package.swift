@@ -49,3 +49,13 @@ let package = Package(
         .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "OpenSSLSigning", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]
 )
+
+// The libFuzzer driver (Fuzz/Targets) exists only when Scripts/fuzz builds it, with WARDEN_FUZZ=1
+// and -sanitize=fuzzer,address into .build-fuzz: `swift build` and `swift test` never see it. It
+// lives in this package, not one beside it, because the parsers it calls are `package` API.
+if Context.environment["WARDEN_FUZZ"] == "1" {
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "warden-fuzz", dependencies: ["WardenCore", "HostFacts", "CLibFuzzer"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
+    ]
+}

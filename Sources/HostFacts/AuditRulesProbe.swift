@@ -19,7 +19,7 @@ public struct AuditRulesProbe: Probe {
     public static let watchedSyscalls = ["init_module", "finit_module", "delete_module", "mount", "adjtimex", "settimeofday",
                                          "clock_settime", "ptrace", "process_vm_readv", "bpf", "kexec_load"]
 
-    struct Rule {
+    package struct Rule {
         enum Kind: String { case watch, syscall, control }
         var kind: Kind
         var source: String
@@ -179,7 +179,7 @@ public struct AuditRulesProbe: Probe {
     }
 
     /// Parses auditctl rule lines. Unknown or malformed lines are reported with file:line.
-    func parse(_ text: String, file: String, problems: inout [String]) -> [Rule] {
+    package func parse(_ text: String, file: String, problems: inout [String]) -> [Rule] {
         var rules: [Rule] = []
         for (number, line) in configLines(text) {
             let here = "\(file):\(number)"

@@ -22,18 +22,7 @@ public struct AuditdProbe: Probe {
         var conf: [String: JSON] = [:]
         var problems: [String] = []
         do {
-            let text = try root.readText("/etc/audit/auditd.conf")
-            for (number, line) in configLines(text) {
-                guard let eq = line.firstIndex(of: "=") else {
-                    problems.append("/etc/audit/auditd.conf:\(number): not a `key = value` line")
-                    continue
-                }
-                let key = line[..<eq].trimmed.lowercased()
-                let value = line[line.index(after: eq)...].trimmed
-                // Values are case-insensitive for auditd, except paths and names.
-                let normalized = ["log_file", "log_group"].contains(key) ? String(value) : value.lowercased()
-                conf[key] = ["value": .string(normalized), "source": .string("/etc/audit/auditd.conf:\(number)")]
-            }
+            conf = AuditdProbe.parseConf(try root.readText("/etc/audit/auditd.conf"), problems: &problems)
             // auditd's compiled-in defaults for keys the file does not set.
             let defaults = ["disk_full_action": "suspend", "disk_error_action": "syslog", "space_left_action": "ignore",
                             "admin_space_left_action": "suspend", "max_log_file_action": "rotate", "log_file": "/var/log/audit/audit.log", "log_group": "root"]
@@ -64,6 +53,23 @@ public struct AuditdProbe: Probe {
         }
         fact["logs"] = .array(logs)
         return ["auditd": .value(.object(fact))]
+    }
+
+    /// The `key = value` lines of auditd.conf, keys lower-cased, each with its file:line.
+    package static func parseConf(_ text: String, problems: inout [String]) -> [String: JSON] {
+        var conf: [String: JSON] = [:]
+        for (number, line) in configLines(text) {
+            guard let eq = line.firstIndex(of: "=") else {
+                problems.append("/etc/audit/auditd.conf:\(number): not a `key = value` line")
+                continue
+            }
+            let key = line[..<eq].trimmed.lowercased()
+            let value = line[line.index(after: eq)...].trimmed
+            // Values are case-insensitive for auditd, except paths and names.
+            let normalized = ["log_file", "log_group"].contains(key) ? String(value) : value.lowercased()
+            conf[key] = ["value": .string(normalized), "source": .string("/etc/audit/auditd.conf:\(number)")]
+        }
+        return conf
     }
 
     func groupID(_ name: String, root: HostRoot) -> UInt32? {

@@ -77,6 +77,12 @@ public final class ReadLog: Sendable {
 /// Paths are given as the host sees them (`/etc/ssh/sshd_config`) and are resolved inside the
 /// root as chroot would: an absolute symlink target is re-rooted, `..` never climbs above the
 /// root. Reads are bounded, never block on FIFOs or devices, and errors carry the path and errno.
+///
+/// What is read is opened relative to its directory, itself opened one component at a time from
+/// the root with `O_NOFOLLOW`: a directory replaced by a symlink between `resolve` and the read
+/// (a host changing under the audit, or an attacker racing it) makes the read fail; it never
+/// leads out of the root. `resolve` itself only looks at names and link texts, and whatever it
+/// returns is re-rooted.
 public struct HostRoot: Sendable {
     /// The directory on this machine that stands for `/` of the audited host.
     public let path: String
@@ -158,14 +164,28 @@ public struct HostRoot: Sendable {
 
     /// stat (following symlinks inside the root) or, with `followFinal: false`, lstat.
     public func info(_ virtual: String, followFinal: Bool = true) throws(HostError) -> FileInfo {
-        let r = try resolve(virtual, followFinal: followFinal)
+        let (directory, name) = try openParent(try resolve(virtual, followFinal: followFinal), reportAs: virtual)
+        defer { close(directory) }
         var st = stat()
-        guard lstat(hostPath(r), &st) == 0 else { throw HostError(path: virtual, errno: errno) }
+        guard fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw HostError(path: virtual, errno: errno) }
         return FileInfo(st)
     }
 
     public func exists(_ virtual: String) -> Bool {
         (try? info(virtual)) != nil
+    }
+
+    /// Whether anything is at `virtual`, a symlink that leads nowhere (or out of the root) and a
+    /// path that cannot be resolved (a loop, a denied directory) included: only "no such file"
+    /// is absence. For files whose absence means "not installed", so that a configuration that
+    /// cannot be read is reported as unreadable, never as missing.
+    public func mayExist(_ virtual: String) -> Bool {
+        do {
+            _ = try info(virtual, followFinal: false)
+            return true
+        } catch {
+            return !error.isNotFound
+        }
     }
 
     public func isDirectory(_ virtual: String) -> Bool {
@@ -186,22 +206,15 @@ public struct HostRoot: Sendable {
     }
 
     /// Reads the first `count` bytes (at most 16 MiB) of a block device or regular file, for
-    /// on-disk headers. Never more.
+    /// on-disk headers. Never more. Block devices are read on a live host only: a device node in
+    /// an offline root names a device of the machine running Warden, not of the audited host.
     public func readHead(_ virtual: String, count: Int) throws(HostError) -> [UInt8] {
-        try readBounded(virtual, limit: min(count, HostRoot.deviceLimit), allowDevice: true, truncate: true)
+        try readBounded(virtual, limit: min(count, HostRoot.deviceLimit), allowDevice: isLive, truncate: true)
     }
 
     private func readBounded(_ virtual: String, limit: Int, allowDevice: Bool, truncate: Bool) throws(HostError) -> [UInt8] {
-        let resolved = try resolve(virtual)
-        let fd = open(hostPath(resolved), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-        guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
+        let fd = try openForReading(virtual, allowDevice: allowDevice)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw HostError(path: virtual, errno: errno) }
-        let kind = st.st_mode & S_IFMT
-        guard kind == S_IFREG || (allowDevice && kind == S_IFBLK) else {
-            throw HostError(path: virtual, errno: EINVAL, message: kind == S_IFDIR ? "is a directory" : "not a regular file (refusing to read it)")
-        }
         var out: [UInt8] = []
         let chunk = 65536
         var buffer = [UInt8](repeating: 0, count: chunk)
@@ -222,11 +235,50 @@ public struct HostRoot: Sendable {
         return out
     }
 
+    /// Opens `virtual` for reading, opening nothing that is not to be read: the entry is first
+    /// opened with `O_PATH` (which opens no device and waits for no FIFO writer), its type checked
+    /// on that descriptor, and only then is that same inode opened for reading through
+    /// `/proc/self/fd`. Opening a device node can act on the device (a watchdog arms, a tape
+    /// rewinds), and a FIFO's writer may never come. Without /proc the name is opened
+    /// non-blocking and checked to be the same inode.
+    private func openForReading(_ virtual: String, allowDevice: Bool) throws(HostError) -> Int32 {
+        let (directory, name) = try openParent(try resolve(virtual), reportAs: virtual)
+        let pathFD = openat(directory, name, O_NOFOLLOW | O_CLOEXEC | openPathOnly)
+        let pathError = errno
+        defer { close(directory) }
+        guard pathFD >= 0 else { throw HostError(path: virtual, errno: pathError) }
+        defer { close(pathFD) }
+        var st = stat()
+        guard fstat(pathFD, &st) == 0 else { throw HostError(path: virtual, errno: errno) }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG || (allowDevice && kind == S_IFBLK) else {
+            let message = kind == S_IFDIR ? "is a directory"
+                : kind == S_IFLNK ? "a symlink swapped in while being read (refusing to read it)"
+                : kind == S_IFBLK ? "a block device in an offline root is a device of this machine, not of the audited host (refusing to read it)"
+                : "not a regular file (refusing to read it)"
+            throw HostError(path: virtual, errno: EINVAL, message: message)
+        }
+        let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY
+        var fd = openWithoutAccessTime(AT_FDCWD, "/proc/self/fd/\(pathFD)", flags)
+        if fd < 0 && errno == ENOENT {
+            fd = openWithoutAccessTime(directory, name, flags | O_NOFOLLOW)
+            var opened = stat()
+            if fd >= 0 && (fstat(fd, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+                close(fd)
+                throw HostError(path: virtual, errno: EINVAL, message: "replaced while being read (refusing to read it)")
+            }
+        }
+        guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
+        return fd
+    }
+
     /// The names in a directory, sorted, without `.` and `..`; at most `limit` names.
     public func list(_ virtual: String, limit: Int = 100_000) throws(HostError) -> [String] {
-        let resolved = try resolve(virtual)
-        let fd = open(hostPath(resolved), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
+        let (directory, name) = try openParent(try resolve(virtual), reportAs: virtual)
+        let fd = openWithoutAccessTime(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let openError = errno
+        close(directory)
+        guard fd >= 0 else { throw HostError(path: virtual, errno: openError) }
         guard let dir = fdopendir(fd) else {
             let e = errno
             close(fd)
@@ -246,11 +298,14 @@ public struct HostRoot: Sendable {
     }
 
     /// An extended attribute of a path (not following a final symlink), or nil when absent.
+    /// The entry is looked up inside its directory's descriptor (`/proc/self/fd/N/NAME`), not
+    /// through a path string that could be re-resolved.
     public func xattr(_ virtual: String, name: String, limit: Int = 65536) throws(HostError) -> [UInt8]? {
-        let resolved = try resolve(virtual, followFinal: false)
-        var buffer = [UInt8](repeating: 0, count: limit)
         guard let lgetxattr = XattrCall.lgetxattr else { throw HostError(path: virtual, errno: ENOSYS, message: "lgetxattr is not available") }
-        let n = buffer.withUnsafeMutableBytes { lgetxattr(hostPath(resolved), name, $0.baseAddress, limit) }
+        let (directory, entry) = try openParent(try resolve(virtual, followFinal: false), reportAs: virtual)
+        defer { close(directory) }
+        var buffer = [UInt8](repeating: 0, count: limit)
+        let n = buffer.withUnsafeMutableBytes { lgetxattr("/proc/self/fd/\(directory)/\(entry)", name, $0.baseAddress, limit) }
         if n < 0 {
             let e = errno
             if e == ENODATA || e == ENOTSUP { return nil }
@@ -258,6 +313,15 @@ public struct HostRoot: Sendable {
         }
         return Array(buffer[0..<n])
     }
+}
+
+/// `openat` with `O_NOATIME`, so that reading the audited host does not change its access times
+/// (the read-only proof checks them); without ownership or CAP_FOWNER the kernel refuses the
+/// flag with EPERM, and the file is opened normally.
+func openWithoutAccessTime(_ directory: Int32, _ name: String, _ flags: Int32) -> Int32 {
+    let fd = openat(directory, name, flags | openNoAccessTime)
+    if fd < 0 && errno == EPERM { return openat(directory, name, flags) }
+    return fd
 }
 
 /// Joins a directory and a name into a path inside the root.

@@ -363,7 +363,7 @@ extension LUKSHeader {
     public static func strength(cipher: String, keyBytes: Int64?) -> CipherStrength {
         var spec = cipher.lowercased()
         // Kernel crypto API form: capi:xts(aes)-plain64.
-        if spec.hasPrefix("capi:"), let open = spec.firstIndex(of: "("), let close = spec.firstIndex(of: ")") {
+        if spec.hasPrefix("capi:"), let open = spec.firstIndex(of: "("), let close = spec[open...].firstIndex(of: ")") {
             let mode = spec[spec.index(spec.startIndex, offsetBy: 5)..<open]
             let algorithm = spec[spec.index(after: open)..<close]
             spec = "\(algorithm)-\(mode)\(spec[spec.index(after: close)...])"

@@ -25,29 +25,35 @@ public struct ListenersProbe: Probe {
             do { text = try root.readText(path, limit: 64 << 20) } catch {
                 return ["listeners": .unavailable(.error(error.description))]
             }
-            let proto = table.hasPrefix("tcp") ? "tcp" : "udp"
-            for (number, line) in text.split(separator: "\n").enumerated().dropFirst() {
-                let f = line.words
-                guard f.count >= 4, let local = ListenersProbe.decode(f[1]) else {
-                    problems.append("\(path):\(number + 1): cannot parse")
-                    continue
-                }
-                let state = f[3]
-                guard proto == "tcp" ? state == "0A" : state == "07" else { continue }
-                guard !local.loopback else { continue }
-                let id = "\(proto)/\(local.port)"
-                let address = "\(local.address):\(local.port)"
-                var entry = sockets[id]?.objectValue ?? ["name": .string(id), "addresses": []]
-                var addresses = entry["addresses"]?.arrayValue ?? []
-                if !addresses.contains(.string(address)) { addresses.append(.string(address)) }
-                entry["addresses"] = .array(addresses)
-                entry["source"] = .string("\(addresses.compactMap(\.stringValue).joined(separator: ", ")) in \(base)")
-                sockets[id] = .object(entry)
-            }
+            ListenersProbe.parse(text, path: path, base: base, into: &sockets, problems: &problems)
         }
         var list = sockets.keys.sorted().map { sockets[$0]! }
         for p in problems { list.append(["name": .string(p), "error": .string(p)]) }
         return ["listeners": .value(["source": .string(base), "sockets": .array(list)])]
+    }
+
+    /// Adds the listening sockets of one table (`tcp`, `tcp6`, `udp`, `udp6`, told apart by the
+    /// last component of `path`) to `sockets`, keyed `proto/port`; the header line is skipped.
+    package static func parse(_ text: String, path: String, base: String, into sockets: inout [String: JSON], problems: inout [String]) {
+        let proto = path.split(separator: "/").last?.hasPrefix("udp") == true ? "udp" : "tcp"
+        for (number, line) in text.split(separator: "\n").enumerated().dropFirst() {
+            let f = line.words
+            guard f.count >= 4, let local = ListenersProbe.decode(f[1]) else {
+                problems.append("\(path):\(number + 1): cannot parse")
+                continue
+            }
+            let state = f[3]
+            guard proto == "tcp" ? state == "0A" : state == "07" else { continue }
+            guard !local.loopback else { continue }
+            let id = "\(proto)/\(local.port)"
+            let address = "\(local.address):\(local.port)"
+            var entry = sockets[id]?.objectValue ?? ["name": .string(id), "addresses": []]
+            var addresses = entry["addresses"]?.arrayValue ?? []
+            if !addresses.contains(.string(address)) { addresses.append(.string(address)) }
+            entry["addresses"] = .array(addresses)
+            entry["source"] = .string("\(addresses.compactMap(\.stringValue).joined(separator: ", ")) in \(base)")
+            sockets[id] = .object(entry)
+        }
     }
 
     struct Local {

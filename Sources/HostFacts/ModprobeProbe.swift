@@ -24,34 +24,16 @@ public struct ModprobeProbe: Probe {
         let root = context.root
         var problems: [String] = []
         let files = root.dropInFiles(in: ModprobeProbe.directories, problems: &problems)
-        var install: [String: (command: String, source: String)] = [:]
-        var blacklist: [String: String] = [:]
+        var rules = Rules()
         for file in files {
             let text: String
             do { text = try root.readText(file) } catch {
                 problems.append(error.description)
                 continue
             }
-            for (number, line) in configLines(text) {
-                let w = line.words
-                guard let keyword = w.first else { continue }
-                let here = "\(file):\(number)"
-                switch keyword {
-                case "install":
-                    guard w.count >= 3 else { problems.append("\(here): `install` needs a module and a command"); continue }
-                    let module = ModprobeProbe.canonical(w[1])
-                    if install[module] == nil { install[module] = (w[2...].joined(separator: " "), here) }
-                case "blacklist":
-                    guard w.count == 2 else { problems.append("\(here): `blacklist` takes one module"); continue }
-                    let module = ModprobeProbe.canonical(w[1])
-                    if blacklist[module] == nil { blacklist[module] = here }
-                case "options", "alias", "remove", "softdep", "weakdep":
-                    continue
-                default:
-                    problems.append("\(here): unknown modprobe command '\(keyword)'")
-                }
-            }
+            ModprobeProbe.parse(text, file: file, into: &rules, problems: &problems)
         }
+        let install = rules.install, blacklist = rules.blacklist
         let runtime = root.isDirectory("/sys/module")
         var modules: [String: JSON] = [:]
         for module in ModprobeProbe.modules {
@@ -75,6 +57,37 @@ public struct ModprobeProbe: Probe {
         }
         return ["modules": .value(.object(["source": "/etc/modprobe.d", "files": .array(files.map { .string($0) }),
                                            "modules": .object(modules), "problems": .array(problems.map { .string($0) })]))]
+    }
+
+    /// The `install` and `blacklist` rules read so far: the first one per module wins.
+    package struct Rules {
+        package var install: [String: (command: String, source: String)] = [:]
+        package var blacklist: [String: String] = [:]
+
+        package init() {}
+    }
+
+    /// Adds the rules of one modprobe.d file; lines modprobe would reject become problems.
+    package static func parse(_ text: String, file: String, into rules: inout Rules, problems: inout [String]) {
+        for (number, line) in configLines(text) {
+            let w = line.words
+            guard let keyword = w.first else { continue }
+            let here = "\(file):\(number)"
+            switch keyword {
+            case "install":
+                guard w.count >= 3 else { problems.append("\(here): `install` needs a module and a command"); continue }
+                let module = ModprobeProbe.canonical(w[1])
+                if rules.install[module] == nil { rules.install[module] = (w[2...].joined(separator: " "), here) }
+            case "blacklist":
+                guard w.count == 2 else { problems.append("\(here): `blacklist` takes one module"); continue }
+                let module = ModprobeProbe.canonical(w[1])
+                if rules.blacklist[module] == nil { rules.blacklist[module] = here }
+            case "options", "alias", "remove", "softdep", "weakdep":
+                continue
+            default:
+                problems.append("\(here): unknown modprobe command '\(keyword)'")
+            }
+        }
     }
 
     static func canonical(_ name: Substring) -> String { String(name.map { $0 == "-" ? "_" : $0 }) }

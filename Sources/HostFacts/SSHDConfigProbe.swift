@@ -71,7 +71,7 @@ public struct SSHDConfigProbe: Probe {
         var state = State()
         // No server and no configuration: nothing listens for SSH, and the SSH controls do not apply.
         let serverBinaries = ["/usr/sbin/sshd", "/usr/bin/sshd"]
-        if !root.exists(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
+        if !root.mayExist(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
             return ["sshd": .value(["installed": false, "source": .string(SSHDConfigProbe.mainFile),
                                     "note": "no OpenSSH server: neither /etc/ssh/sshd_config nor /usr/sbin/sshd exists"])]
         }
@@ -198,7 +198,8 @@ public struct SSHDConfigProbe: Probe {
     static func typedValue(_ keyword: String, _ raw: String) -> JSON {
         var value = raw
         if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-        if timeKeywords.contains(keyword) { return Durations.seconds(value, bareSeconds: true).map { .int($0) } ?? .string(value) }
+        if timeKeywords.contains(keyword) { // sshd keeps the total in an int: larger values are rejected, and the raw text is kept.
+            return Durations.seconds(value, bareSeconds: true).flatMap { $0 <= Int64(Int32.max) ? .int($0) : nil } ?? .string(value) }
         if intKeywords.contains(keyword) { return Int64(value).map { .int($0) } ?? .string(value) }
         if caseInsensitive.contains(keyword) {
             let v = value.lowercased()

@@ -311,7 +311,9 @@ extension HostRoot {
     /// else (devices and FIFOs are never opened).
     func inodeFlags(_ virtual: String) -> UInt? {
         guard let resolved = try? resolve(virtual), let kind = try? info(resolved).kind, kind == .regular || kind == .directory else { return nil }
-        let fd = open(hostPath(resolved), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+        guard let (directory, name) = try? openParent(resolved, reportAs: virtual) else { return nil }
+        let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+        close(directory)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var flags: UInt = 0

@@ -93,7 +93,7 @@ public struct SudoersProbe: Probe {
         let root = context.root
         let main = SudoersProbe.mainFile
         let installedBinary = SudoersProbe.binaries.first(where: root.exists)
-        if !root.exists(main) {
+        if !root.mayExist(main) {
             guard let binary = installedBinary else {
                 return ["sudoers": .value(["installed": false, "source": .string(main),
                                            "note": "sudo is not installed: neither /etc/sudoers nor /usr/bin/sudo exists"])]

@@ -29,9 +29,9 @@ public struct SysctlProbe: Probe {
         "fs.protected_hardlinks", "fs.protected_symlinks", "kernel.randomize_va_space", "kernel.modules_disabled",
     ]
 
-    struct Assignment {
-        var value: String
-        var source: String
+    package struct Assignment {
+        package var value: String
+        package var source: String
     }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
@@ -71,7 +71,9 @@ public struct SysctlProbe: Probe {
             } else if let p = procps[key] {
                 persistent = ["value": .null, "source": .string("not applied at boot by systemd-sysctl (only \(p.source), which procps reads but systemd-sysctl does not)")]
             }
-            values.append(persistent)
+            // Not set in any file that could be read, where one could not: the persistent value is
+            // unknown, not "not set" (the problems below say why).
+            if systemd[key] != nil || problems.isEmpty { values.append(persistent) }
             // A line systemd-sysctl could not parse may have been meant for this key: undecided.
             for problem in problems { values.append(["source": .string("sysctl configuration"), "error": .string(problem)]) }
             tree.insert(["values": .array(values)], at: key.split(separator: ".").map(String.init))
@@ -91,6 +93,12 @@ public struct SysctlProbe: Probe {
             problems.append(error.description)
             return
         }
+        SysctlProbe.parse(text, file: file, into: &values, problems: &problems)
+    }
+
+    /// Applies the `key = value` lines of one sysctl.d file: `#` and `;` start comments, a
+    /// leading `-` only makes a failed write non-fatal, a later assignment replaces an earlier one.
+    package static func parse(_ text: String, file: String, into values: inout [String: Assignment], problems: inout [String]) {
         for (number, line) in configLines(text, comments: ["#", ";"]) {
             var l = line
             if l.first == "-" { l = l.dropFirst() }

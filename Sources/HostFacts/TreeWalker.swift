@@ -224,7 +224,8 @@ struct TreeWalker {
                 return nil
             }
         }
-        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        var fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | openNoAccessTime)
+        if fd < 0 && errno == EPERM { fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         guard fd >= 0 else {
             report.problems.add(PathProblem(path: path, message: String(cString: strerror(errno))))
             return nil
@@ -267,6 +268,17 @@ extension HostRoot {
             fd = next
         }
         return fd
+    }
+
+    /// Opens the directory that holds an already-resolved path (`openResolvedDirectory`) and
+    /// returns it with the last component's name, for *at calls. The root itself is `.` in the
+    /// root's directory.
+    func openParent(_ resolved: String, reportAs virtual: String) throws(HostError) -> (directory: Int32, name: String) {
+        guard resolved != "/", let slash = resolved.lastIndex(of: "/") else {
+            return (try openResolvedDirectory("/", reportAs: virtual), ".")
+        }
+        let parent = slash == resolved.startIndex ? "/" : String(resolved[..<slash])
+        return (try openResolvedDirectory(parent, reportAs: virtual), String(resolved[resolved.index(after: slash)...]))
     }
 
     /// Opens a regular file for reading its first bytes: relative to a walk's directory, never

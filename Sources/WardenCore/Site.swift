@@ -145,6 +145,8 @@ public struct Site: Sendable, Hashable {
             throw y.error("expected a size like 1048576 or 1MiB, found '\(s)'")
         }
         let unit: Int64 = switch m.2 ?? "B" { case "K", "KiB": 1 << 10; case "M", "MiB": 1 << 20; case "G", "GiB": 1 << 30; default: 1 }
-        return n * unit
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
+        guard !overflow else { throw y.error("the size '\(s)' is larger than \(Int64.max) bytes") }
+        return bytes
     }
 }

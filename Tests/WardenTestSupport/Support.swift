@@ -123,6 +123,26 @@ private let spawnLock = Mutex<Void>(())
 /// Runs a program and returns its exit status and output (stdout, stderr), without a shell.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, stdout: String, stderr: String) {
+    let r = run(program, arguments, environment: environment, timeout: nil)
+    return (r.status, r.stdout, r.stderr)
+}
+
+/// What a bounded run of a program came to.
+public struct RunResult: Sendable {
+    /// The exit status, or 128 + the signal that ended it.
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    /// The program did not finish within the time bound and was killed (SIGKILL).
+    public var timedOut: Bool
+    public var seconds: Double
+    /// The program's peak resident memory (`ru_maxrss`), in KiB.
+    public var maxResidentKiB: Int
+}
+
+/// Runs a program without a shell, reading stdout and stderr together as they come, and kills
+/// it when it outlives `timeout` seconds: a test about a hang fails instead of stalling CI.
+public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double?) -> RunResult {
     let argv = ([program] + arguments).map { strdup($0) } + [nil]
     var env: [String: String] = [:]
     var e = environ
@@ -135,6 +155,7 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
+    let started = monotonicSeconds()
     var pid: pid_t = 0
     // Tests run concurrently: the pipes are made close-on-exec, and no other spawn happens while
     // their write ends are open here, so no other child (a daemon such as swtpm above all) can
@@ -166,27 +187,50 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     envp.forEach { free($0) }
     guard rc == 0 else {
         close(outPipe[0]); close(errPipe[0])
-        return (127, "", "cannot run \(program): \(String(cString: strerror(rc)))")
+        return RunResult(status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(rc)))",
+                         timedOut: false, seconds: 0, maxResidentKiB: 0)
     }
-    // Read both pipes without deadlocking: stderr on its own thread would be cleaner; tests keep
-    // stderr small, so read stdout to the end first, then stderr.
-    func drain(_ fd: Int32) -> String {
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-            if n <= 0 { break }
-            out.append(contentsOf: buffer[0..<n])
+    var output: [[UInt8]] = [[], []]
+    var open = [outPipe[0], errPipe[0]]
+    var timedOut = false
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while open.contains(where: { $0 >= 0 }) {
+        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var wait: Int32 = -1
+        if let timeout {
+            let left = timeout - (monotonicSeconds() - started)
+            if left <= 0 {
+                kill(pid, SIGKILL)
+                timedOut = true
+                break
+            }
+            wait = Int32(min(left, 1) * 1000) + 1
         }
-        close(fd)
-        return String(decoding: out, as: UTF8.self)
+        guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { break }
+        for (i, p) in fds.enumerated() where p.fd >= 0 && p.revents != 0 {
+            let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, 65536) }
+            if n > 0 {
+                output[i].append(contentsOf: buffer[0..<n])
+            } else {
+                close(p.fd)
+                open[i] = -1
+            }
+        }
     }
-    let stdout = drain(outPipe[0])
-    let stderr = drain(errPipe[0])
+    for fd in open where fd >= 0 { close(fd) }
     var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (exit, stdout, stderr)
+    return RunResult(status: exit, stdout: String(decoding: output[0], as: UTF8.self), stderr: String(decoding: output[1], as: UTF8.self),
+                     timedOut: timedOut, seconds: monotonicSeconds() - started, maxResidentKiB: usage.ru_maxrss)
+}
+
+/// Seconds on the monotonic clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 extension String {

@@ -1,0 +1,90 @@
+internal import HostFacts
+internal import WardenCore
+
+/// Fuzz targets for the parsers of host files: each feeds the input to the parser the probe
+/// uses, then touches what came out (serialises facts, runs lookups) so that a malformed value
+/// that survives parsing is exercised too.
+enum ParserTargets {
+    static let sshdRoot = ScratchRoot(files: [
+        "/usr/sbin/sshd": "",
+        "/etc/ssh/sshd_config.d/50-cloud.conf": "PasswordAuthentication yes\nMatch User backup\n  PermitRootLogin yes\n",
+        "/etc/pam.d/sshd": "@include common-auth\nauth required pam_u2f.so\n",
+        "/etc/pam.d/common-auth": "auth [success=1 default=ignore] pam_unix.so nullok\n",
+    ])
+
+    static func sshdConfig(_ bytes: [UInt8]) {
+        let context = sshdRoot.context(writing: bytes, to: "/etc/ssh/sshd_config")
+        _ = FactSet(mode: .offline, facts: SSHDConfigProbe().collect(context)).json.serialized()
+    }
+
+    static func sysctl(_ bytes: [UInt8]) {
+        var values: [String: SysctlProbe.Assignment] = [:]
+        var problems: [String] = []
+        SysctlProbe.parse(text(bytes), file: "/etc/sysctl.d/99-fuzz.conf", into: &values, problems: &problems)
+        for key in SysctlProbe.keys { _ = values[key]?.value }
+    }
+
+    static func auditRules(_ bytes: [UInt8]) {
+        var problems: [String] = []
+        let rules = AuditRulesProbe().parse(text(bytes), file: "/etc/audit/rules.d/fuzz.rules", problems: &problems)
+        _ = rules.count
+    }
+
+    static func auditdConf(_ bytes: [UInt8]) {
+        var problems: [String] = []
+        _ = JSON.object(AuditdProbe.parseConf(text(bytes), problems: &problems)).serialized()
+    }
+
+    static func modprobe(_ bytes: [UInt8]) {
+        var rules = ModprobeProbe.Rules()
+        var problems: [String] = []
+        ModprobeProbe.parse(text(bytes), file: "/etc/modprobe.d/fuzz.conf", into: &rules, problems: &problems)
+        for module in ModprobeProbe.modules { _ = rules.install[module]?.command }
+    }
+
+    static let sudoersRoot = ScratchRoot(files: [
+        "/usr/bin/sudo": "",
+        "/etc/hostname": "fuzzhost.example\n",
+        "/etc/sudoers.d/90-ops": "%ops ALL=(ALL) NOPASSWD: /usr/bin/systemctl\nDefaults:ops !use_pty\n",
+        "/etc/sudoers.d/fuzzhost": "Defaults log_output\n",
+        "/var/lib/dpkg/status": "Package: sudo\nStatus: install ok installed\nVersion: 1.9.13p3-1+deb12u1\n",
+    ])
+
+    static func sudoers(_ bytes: [UInt8]) {
+        let context = sudoersRoot.context(writing: bytes, to: "/etc/sudoers")
+        _ = FactSet(mode: .offline, facts: SudoersProbe().collect(context)).json.serialized()
+    }
+
+    static func mountinfo(_ bytes: [UInt8]) {
+        guard let table = try? MountTable.parse(text(bytes), source: "/proc/self/mountinfo") else { return }
+        for path in ["/", "/srv/weights/model.safetensors", "/home", "/proc/self"] { _ = table.mount(containing: path)?.option("ro") }
+    }
+
+    static func procNetTCP(_ bytes: [UInt8]) {
+        let input = text(bytes)
+        for table in ["tcp", "tcp6", "udp", "udp6"] {
+            var sockets: [String: JSON] = [:]
+            var problems: [String] = []
+            ListenersProbe.parse(input, path: "/proc/net/\(table)", base: "/proc/net", into: &sockets, problems: &problems)
+            _ = JSON.object(sockets).serialized()
+        }
+    }
+
+    static func luks(_ bytes: [UInt8]) {
+        guard let needed = try? LUKSHeader.requiredLength(Array(bytes.prefix(LUKSHeader.binaryHeaderSize))) else { return }
+        guard bytes.count >= needed, let header = try? LUKSHeader.parse(bytes) else { return }
+        for segment in header.segments {
+            let keyBytes = header.keyslots.first?.keySize
+            _ = LUKSHeader.strength(cipher: segment.cipher ?? segment.type, keyBytes: keyBytes)
+        }
+    }
+
+    static func posixACL(_ bytes: [UInt8]) {
+        guard let acl = try? PosixACL.decode(bytes) else { return }
+        require(acl.encoded == bytes, "an ACL that decodes must encode to the same bytes")
+    }
+
+    static func weights(_ bytes: [UInt8]) {
+        _ = WeightRecognizer.recognize(MemorySource(bytes))
+    }
+}

@@ -1,0 +1,59 @@
+import HostFacts
+import Testing
+import WardenCore
+import WardenTestSupport
+
+/// Inputs that crashed a parser (issue 8), each minimised, kept so the crash stays fixed. Run the
+/// fuzzers with `Scripts/fuzz`; a new crash lands in Fuzz/crashes/TARGET and belongs here.
+@Suite struct FuzzRegressionTests {
+    /// `capi:` with `)` before `(` made an inverted range and trapped (found reading
+    /// LUKSHeader.strength for the luks target).
+    @Test(arguments: ["capi:)(", "capi:)xts(aes", "capi:xts(aes", "capi:("])
+    func kernelCryptoAPICipherWithoutAClosingParenthesisIsJudgedNotACrash(cipher: String) {
+        let s = LUKSHeader.strength(cipher: cipher, keyBytes: 64)
+        // Not a family ENC-002 accepts, so the volume fails rather than passing on a guess.
+        #expect(s.family.hasPrefix("capi:"))
+        #expect(!["aes", "adiantum", "chacha20", "xchacha20"].contains(s.family))
+    }
+
+    @Test func kernelCryptoAPIFormStillParses() {
+        let s = LUKSHeader.strength(cipher: "capi:xts(aes)-plain64", keyBytes: 64)
+        #expect(s.family == "aes" && s.mode == "xts-plain64" && s.securityBits == 256)
+    }
+
+    /// Thirteen `1099511627775w` terms overflowed Int64 while summing (sshd_config target).
+    /// sshd itself rejects a total above INT_MAX; so does Warden, keeping the raw text.
+    @Test func clientAliveIntervalBeyondWhatSSHDAcceptsIsNotANumberNotACrash() throws {
+        let tree = TempTree()
+        let huge = String(repeating: "1099511627775w", count: 13)
+        tree.file("etc/ssh/sshd_config", "ClientAliveInterval \(huge)\nClientAliveCountMax 2\nMaxAuthTries 3\n")
+        let result = try audit(root: tree.path, probes: [SSHDConfigProbe()])
+        guard case .value(let sshd)? = result.facts["sshd"] else { Issue.record("no sshd fact"); return }
+        #expect(sshd["settings"]?["clientaliveinterval"]?["value"] == .string(huge))
+        #expect(result.findings["ACC-011"].status != .pass)
+    }
+
+    @Test(arguments: [("2147483647", Int64(2_147_483_647)), ("2147483648", nil), ("68w", 41_126_400), ("3550w", 2_147_040_000), ("3551w", nil), ("1h30m", 5400)] as [(String, Int64?)])
+    func sshdTimesAreLimitedLikeSSHD(text: String, seconds: Int64?) throws {
+        let tree = TempTree()
+        tree.file("etc/ssh/sshd_config", "ClientAliveInterval \(text)\n")
+        let result = try audit(root: tree.path, probes: [SSHDConfigProbe()])
+        guard case .value(let sshd)? = result.facts["sshd"] else { Issue.record("no sshd fact"); return }
+        #expect(sshd["settings"]?["clientaliveinterval"]?["value"] == (seconds.map { .int($0) } ?? .string(text)))
+    }
+
+    /// `min_size: 9999999999999999G` multiplied past Int64 and trapped (site_yaml target): a
+    /// malformed site file must be exit 65 with the field, never a crash.
+    @Test(arguments: ["9999999999999999G", "9007199254740992KiB", "9223372036854775807M"])
+    func aSiteSizeTooLargeIsAnErrorNamingTheField(size: String) {
+        let text = "weights:\n  min_size: \(size)\n"
+        let error = #expect(throws: WardenError.self) { try Site.parse(text, file: "site.yaml") }
+        #expect(error?.description.contains("site.yaml:2:13") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("larger than") == true)
+    }
+
+    @Test func theLargestSiteSizeThatFitsIsAccepted() throws {
+        let site = try Site.parse("weights:\n  min_size: 8589934591G\n", file: "site.yaml")
+        #expect(site.minSize == 8_589_934_591 << 30)
+    }
+}
