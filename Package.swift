@@ -56,6 +56,6 @@ let package = Package(
 if Context.environment["WARDEN_FUZZ"] == "1" {
     package.targets += [
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
-        .executableTarget(name: "warden-fuzz", dependencies: ["WardenCore", "HostFacts", "CLibFuzzer"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
+        .executableTarget(name: "warden-fuzz", dependencies: ["WardenCore", "HostFacts", "Evidence", "OpenSSLSigning", "Reports", "CLibFuzzer"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
     ]
 }

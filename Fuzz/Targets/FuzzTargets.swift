@@ -10,8 +10,7 @@ struct FuzzTarget: Sendable {
     let run: @Sendable ([UInt8]) -> Void
 }
 
-/// Every fuzz target. A parser for a new kind of input (DSSE envelopes, in-toto statements and
-/// bundle manifests when the Evidence module lands) gets one entry here and a seed glob; the
+/// Every fuzz target. A parser for a new kind of input gets one entry here and a seed glob; the
 /// script and the driver need nothing else.
 enum FuzzTargets {
     static let all: [FuzzTarget] = [
@@ -57,6 +56,15 @@ enum FuzzTargets {
         FuzzTarget(name: "findings_json", summary: "findings documents (JSON.parse round trip, ParsedFindings, re-evaluation against sl3)",
                    seeds: ["Fuzz/Seeds/findings_json/*"],
                    run: DocumentTargets.findingsJSON),
+        FuzzTarget(name: "dsse_envelope", summary: "DSSE envelopes (Envelope.decode, re-encoding, FindingsPolicy.verify)",
+                   seeds: ["Fuzz/Seeds/dsse_envelope/*"],
+                   run: EvidenceTargets.dsseEnvelope),
+        FuzzTarget(name: "intoto_statement", summary: "in-toto statements signed by a trusted key (every content check of FindingsPolicy)",
+                   seeds: ["Fuzz/Seeds/intoto_statement/*", "Fuzz/Seeds/findings_json/*"],
+                   run: EvidenceTargets.inTotoStatement),
+        FuzzTarget(name: "bundle_manifest", summary: "bundle manifests signed by a trusted key (BundleVerifier on a bundle of just the manifest)",
+                   seeds: ["Fuzz/Seeds/bundle_manifest/*"],
+                   run: EvidenceTargets.bundleManifest),
     ]
 }
 
