@@ -203,6 +203,16 @@ public struct Bundler {
             builder.add(c.record)
             keyIDs.insert(c.keyID)
         }
+        // The few hosts whose findings the summary shows as examples are evaluated again, from
+        // the verified bytes just staged, so that the records kept for every host stay small.
+        for machineID in builder.hostsNeedingExamples().sorted() {
+            guard let c = newest[machineID] else { continue }
+            let path = BundleLayout.findings(machineID)
+            let bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
+            guard SHA256Hex.of(bytes) == c.sha256 else { throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written") }
+            let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
+            builder.addExamples(builder.evaluate(findings, keyID: c.keyID, file: path))
+        }
         let summary = builder.finish(rejected: rejected, superseded: superseded)
 
         try put(BundleLayout.summary, summary.json.prettySerialized())
@@ -314,7 +324,7 @@ struct InputCheck: Sendable {
         } catch {
             return .failed(error)
         }
-        let record = evaluator.evaluate(parsed, keyID: signer, file: BundleLayout.findings(machineID))
+        let record = evaluator.evaluate(parsed, keyID: signer, file: BundleLayout.findings(machineID), examples: false)
         return .accepted(Candidate(input: input, sha256: SHA256Hex.of(bytes), size: bytes.count, machineID: machineID,
                                    finishedAt: parsed.finishedAt, keyID: signer, staged: staged, record: record))
     }

@@ -336,8 +336,10 @@ public struct FleetSummaryBuilder: Sendable {
     }
 
     /// Re-evaluates one host's facts against every profile (waivers judged at `createdAt`).
-    /// `findings.machineID` must be set. Reads only what the builder was made with.
-    public func evaluate(_ findings: ParsedFindings, keyID: String, file: String) -> HostRecord {
+    /// `findings.machineID` must be set. Reads only what the builder was made with. Without
+    /// `examples`, the record is small (statuses only): the examples can be supplied afterwards
+    /// for the few hosts that `hostsNeedingExamples()` names.
+    public func evaluate(_ findings: ParsedFindings, keyID: String, file: String, examples: Bool = true) -> HostRecord {
         let machineID = findings.machineID ?? ""
         let registered = inventory?[machineID: machineID]
         let name = registered?.name ?? findings.hostname
@@ -352,7 +354,7 @@ public struct FleetSummaryBuilder: Sendable {
                 if f.status != .pass { notPassed[f.control] = f.status }
                 guard let c = controlIndex[f.control], controls[c].tallies[p] != nil else { continue }
                 var example: FleetSummary.Example?
-                if f.blocksConformance {
+                if examples, f.blocksConformance {
                     let shown = f.evidence.filter { $0.ok == false }
                     example = FleetSummary.Example(machineID: machineID, name: name, status: f.status, summary: f.summary,
                                                    evidence: Array((shown.isEmpty ? f.evidence : shown).prefix(3)))
@@ -387,6 +389,30 @@ public struct FleetSummaryBuilder: Sendable {
             }
         }
         hosts.append(record.host)
+    }
+
+    /// The hosts whose examples the summary shows: per profile and control, the first
+    /// `examplesPerControl` hosts (by machine id) where the control keeps the host from conforming.
+    public func hostsNeedingExamples() -> Set<String> {
+        let blocking: Set<Status> = [.fail, .error, .notChecked]
+        var needed: Set<String> = []
+        for p in profiles.indices {
+            for control in controls {
+                guard let tally = control.tallies[p], !tally.advisory, tally.hostsBlocking > 0 else { continue }
+                let first = hosts.lazy.filter { blocking.contains($0.results[p].notPassed[control.id] ?? .pass) }.map(\.machineID)
+                needed.formUnion(first.sorted().prefix(examplesPerControl))
+            }
+        }
+        return needed
+    }
+
+    /// Takes only the examples of a record whose host was already added without them.
+    public mutating func addExamples(_ record: HostRecord) {
+        for (p, tallied) in record.outcomes.enumerated() {
+            for outcome in tallied {
+                if let example = outcome.example { controls[outcome.control].tallies[p]?.keep(example, limit: examplesPerControl) }
+            }
+        }
     }
 
     public func finish(rejected: [Rejection], superseded: [Superseded]) -> FleetSummary {
