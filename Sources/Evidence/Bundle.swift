@@ -127,15 +127,6 @@ public struct Bundler {
         self.documents = documents
     }
 
-    /// An accepted envelope, remembered by where it is and what it hashes to (not its content).
-    struct Candidate {
-        var input: String
-        var sha256: String
-        var machineID: String
-        var finishedAt: Timestamp
-        var keyID: String
-    }
-
     /// Writes the bundle into `output` (which must not exist, or be an empty directory) through a
     /// staging directory renamed into place, so that a failed run leaves no half bundle.
     /// Throws only when no truthful bundle can be written; hosts that fail are in the summary.
@@ -173,36 +164,54 @@ public struct Bundler {
             files.append(BundleFile(path: path, bytes: bytes))
         }
 
-        // Pass 1: verify every input; remember the newest accepted one per host.
-        let policy = FindingsPolicy(trusted: trusted, now: createdAt)
+        // Pass 1, spread over the cores a window at a time: verify every input, evaluate its
+        // facts, and stage its bytes as verified; then, in input order, keep the newest accepted
+        // envelope per host.
+        var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
+        let check = InputCheck(policy: FindingsPolicy(trusted: trusted, now: createdAt), inventory: inventory, bundlerKeyID: key.keyID,
+                               evaluator: builder, staging: dir + "/findings")
         var rejected: [Rejection] = []
         var superseded: [Superseded] = []
-        var newest: [String: Candidate] = [:]
-        for input in inputs {
-            switch accept(input, policy: policy) {
-            case .rejected(let r):
-                rejected.append(r)
-            case .accepted(let c):
-                guard let current = newest[c.machineID] else { newest[c.machineID] = c; continue }
-                let replaces = (c.finishedAt, c.sha256) > (current.finishedAt, current.sha256)
-                let loser = replaces ? current : c
-                superseded.append(Superseded(input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
-                if replaces { newest[c.machineID] = c }
+        var newest: [String: InputCheck.Candidate] = [:]
+        for window in Parallel.windows(inputs.count) {
+            let outcomes = Parallel.map(window.count) { k in check.run(inputs[window.lowerBound + k], number: window.lowerBound + k) }
+            for outcome in outcomes {
+                switch outcome {
+                case .failed(let error):
+                    throw error
+                case .rejected(let r):
+                    rejected.append(r)
+                case .accepted(let c):
+                    guard let current = newest[c.machineID] else { newest[c.machineID] = c; continue }
+                    let replaces = (c.finishedAt, c.sha256) > (current.finishedAt, current.sha256)
+                    let loser = replaces ? current : c
+                    superseded.append(Superseded(input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
+                    BundleFiles.removeTree(loser.staged)
+                    if replaces { newest[c.machineID] = c }
+                }
             }
         }
 
-        // Pass 2: one host at a time, in machine id order: copy the bytes, re-evaluate the facts.
-        var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
+        // Pass 2, in machine id order: the kept envelopes take their names; their records go
+        // into the summary.
         var keyIDs: Set<String> = [key.keyID]
         for machineID in newest.keys.sorted() {
-            let c = newest[machineID]!
-            let bytes = try BundleFiles.read(c.input, limit: BundleLayout.fileLimit)
-            guard SHA256Hex.of(bytes) == c.sha256 else { throw WardenError(.io, file: c.input, "changed while the bundle was being written") }
-            let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
+            guard let c = newest[machineID] else { continue }
             let path = BundleLayout.findings(machineID)
-            try put(path, bytes)
-            builder.add(findings, keyID: c.keyID, file: path)
+            try BundleFiles.rename(c.staged, dir + "/" + path)
+            files.append(BundleFile(path: path, sha256: c.sha256, size: c.size))
+            builder.add(c.record)
             keyIDs.insert(c.keyID)
+        }
+        // The few hosts whose findings the summary shows as examples are evaluated again, from
+        // the verified bytes just staged, so that the records kept for every host stay small.
+        for machineID in builder.hostsNeedingExamples().sorted() {
+            guard let c = newest[machineID] else { continue }
+            let path = BundleLayout.findings(machineID)
+            let bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
+            guard SHA256Hex.of(bytes) == c.sha256 else { throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written") }
+            let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
+            builder.addExamples(builder.evaluate(findings, keyID: c.keyID, file: path))
         }
         let summary = builder.finish(rejected: rejected, superseded: superseded)
 
@@ -225,13 +234,52 @@ public struct Bundler {
         return summary
     }
 
-    enum Outcome {
-        case accepted(Candidate)
-        case rejected(Rejection)
+    /// The findings inside an envelope whose signature has already been checked (or whose bytes
+    /// are known to be the checked ones).
+    static func findings(of envelope: Envelope, file: String) throws(WardenError) -> ParsedFindings {
+        let statement: JSON
+        do {
+            statement = try JSON.parse(envelope.payload)
+        } catch {
+            throw WardenError(.malformed, file: file, field: "payload", "not JSON: \(error)")
+        }
+        guard let predicate = statement["predicate"] else { throw WardenError(.malformed, file: file, field: "payload.predicate", "missing") }
+        return try ParsedFindings(json: predicate, file: file)
+    }
+}
+
+/// What the bundler does with one input, on any core: read it once, verify it, bind it to its
+/// inventory host, evaluate its facts, and stage the bytes exactly as read.
+struct InputCheck: Sendable {
+    let policy: FindingsPolicy
+    let inventory: Inventory?
+    let bundlerKeyID: String
+    /// The summary builder as made (no host added): only its `evaluate` is used.
+    let evaluator: FleetSummaryBuilder
+    /// The staging directory's `findings/`.
+    let staging: String
+
+    /// An accepted envelope: where it came from, what it hashes to, where its verified bytes
+    /// are staged, and its host's evaluated record.
+    struct Candidate: Sendable {
+        var input: String
+        var sha256: String
+        var size: Int
+        var machineID: String
+        var finishedAt: Timestamp
+        var keyID: String
+        var staged: String
+        var record: FleetSummaryBuilder.HostRecord
     }
 
-    /// Verifies one input and binds it to its inventory host.
-    func accept(_ input: String, policy: FindingsPolicy) -> Outcome {
+    enum Outcome: Sendable {
+        case accepted(Candidate)
+        case rejected(Rejection)
+        /// The staged copy could not be written: no truthful bundle can be.
+        case failed(WardenError)
+    }
+
+    func run(_ input: String, number: Int) -> Outcome {
         let bytes: [UInt8]
         let envelope: Envelope
         do {
@@ -259,7 +307,7 @@ public struct Bundler {
         } catch {
             return .rejected(Rejection(input: input, kind: .malformed, reason: "payload.predicate.\(error.field ?? "facts"): \(error.message)", machineID: machineID, hostname: hostname, keyID: signer))
         }
-        if signer == key.keyID {
+        if signer == bundlerKeyID {
             return .rejected(Rejection(input: input, kind: .bundlerKey, reason: "signed with the bundler's own key \(signer): the key that signs the bundle vouches for no host", machineID: machineID, hostname: hostname, keyID: signer))
         }
         if let inventory {
@@ -270,20 +318,15 @@ public struct Bundler {
                 return .rejected(Rejection(input: input, kind: .wrongKey, reason: "signed by trusted key \(signer), but the inventory binds \(host.name) to key \(host.keyID)", machineID: machineID, hostname: hostname, keyID: signer))
             }
         }
-        return .accepted(Candidate(input: input, sha256: SHA256Hex.of(bytes), machineID: machineID, finishedAt: parsed.finishedAt, keyID: signer))
-    }
-
-    /// The findings inside an envelope whose signature has already been checked (or whose bytes
-    /// are known to be the checked ones).
-    static func findings(of envelope: Envelope, file: String) throws(WardenError) -> ParsedFindings {
-        let statement: JSON
+        let staged = staging + "/.input-\(number).dsse.json"
         do {
-            statement = try JSON.parse(envelope.payload)
+            try BundleFiles.create(staged, bytes)
         } catch {
-            throw WardenError(.malformed, file: file, field: "payload", "not JSON: \(error)")
+            return .failed(error)
         }
-        guard let predicate = statement["predicate"] else { throw WardenError(.malformed, file: file, field: "payload.predicate", "missing") }
-        return try ParsedFindings(json: predicate, file: file)
+        let record = evaluator.evaluate(parsed, keyID: signer, file: BundleLayout.findings(machineID), examples: false)
+        return .accepted(Candidate(input: input, sha256: SHA256Hex.of(bytes), size: bytes.count, machineID: machineID,
+                                   finishedAt: parsed.finishedAt, keyID: signer, staged: staged, record: record))
     }
 }
 

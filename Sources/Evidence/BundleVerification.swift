@@ -191,19 +191,26 @@ private struct Check {
         // Every host envelope: digest, signature, statement, file name, binding; then its
         // facts are re-evaluated into the recomputed summary, one host at a time.
         var builder = FleetSummaryBuilder(profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
-        let policy = FindingsPolicy(trusted: verifier.trusted, now: header.createdAt)
+        let hostCheck = HostEnvelopeCheck(dir: dir, policy: FindingsPolicy(trusted: verifier.trusted, now: header.createdAt), binding: binding,
+                                          manifestSigner: result.signer, evaluator: builder)
         var hostsFailed = false
         var keyIDs: Set<String> = result.signer.map { [$0] } ?? []
-        for path in listed.keys.sorted() where path.hasPrefix("findings/") {
-            let failuresBefore = result.failures.count
-            guard let bytes = readListed(path) else { hostsFailed = true; continue }
-            if let parsed = checkHostEnvelope(path, bytes, policy: policy, binding: binding) {
-                if result.failures.count == failuresBefore {
-                    builder.add(parsed.findings, keyID: parsed.keyID, file: path)
-                    keyIDs.insert(parsed.keyID)
+        let hostPaths = listed.keys.sorted().filter { $0.hasPrefix("findings/") }
+        for window in Parallel.windows(hostPaths.count) {
+            // Checked on every core; the outcomes are taken in path order, as one core would.
+            let entries = hostPaths[window].map { onDisk.contains($0) ? listed[$0] : nil }
+            let outcomes = Parallel.map(window.count) { k in entries[k].map(hostCheck.run) }
+            for (k, outcome) in outcomes.enumerated() {
+                guard let outcome else { hostsFailed = true; continue }
+                result.failures += outcome.failures
+                guard outcome.read else { hostsFailed = true; continue }
+                if outcome.intact { intact.insert(hostPaths[window.lowerBound + k]) }
+                if outcome.failures.isEmpty, let record = outcome.record {
+                    builder.add(record)
+                    keyIDs.insert(record.keyID)
                 }
+                if !outcome.failures.isEmpty { hostsFailed = true }
             }
-            if result.failures.count != failuresBefore { hostsFailed = true }
         }
         if onDisk.contains(where: { $0.hasPrefix("findings/") && listed[$0] == nil }) { hostsFailed = true }
 
@@ -357,49 +364,6 @@ private struct Check {
 
     // MARK: - Host envelopes
 
-    mutating func checkHostEnvelope(_ path: String, _ bytes: [UInt8], policy: FindingsPolicy, binding: Inventory?) -> (findings: ParsedFindings, keyID: String)? {
-        let name = path.dropFirst("findings/".count)
-        guard name.hasSuffix(".dsse.json"), Inventory.isHex(String(name.dropLast(".dsse.json".count)), count: 32) else {
-            fail(path, nil, "not a host envelope name: findings/<machine id>.dsse.json")
-            return nil
-        }
-        let fileMachineID = String(name.dropLast(".dsse.json".count))
-        let envelope: Envelope
-        do {
-            envelope = try Envelope.decode(bytes, file: path)
-        } catch {
-            fail(path, error.field, error.message)
-            return nil
-        }
-        let verification = policy.verify(envelope)
-        for f in verification.failures { fail(path, f.field, f.reason) }
-        guard verification.isValid, let keyID = verification.keyID, let predicate = verification.findings else { return nil }
-        let findings: ParsedFindings
-        do {
-            findings = try ParsedFindings(json: predicate, file: path)
-        } catch {
-            fail(path, "payload.predicate.\(error.field ?? "")", error.message)
-            return nil
-        }
-        guard let machineID = findings.machineID, machineID == fileMachineID else {
-            fail(path, "payload.predicate.host.machine_id", "the envelope is for machine id \(findings.machineID ?? "none"), but the file is named for \(fileMachineID) (envelopes swapped or renamed)")
-            return nil
-        }
-        if keyID == result.signer {
-            fail(path, "signatures[0].keyid", "signed by \(keyID), the key that signed the manifest: the bundler vouches for no host")
-        }
-        if let binding {
-            if let host = binding[machineID: machineID] {
-                if host.keyID != keyID {
-                    fail(path, "signatures[0].keyid", "signed by trusted key \(keyID), but \(binding.file) binds \(host.name) to key \(host.keyID)")
-                }
-            } else {
-                fail(path, "payload.predicate.host.machine_id", "machine id \(machineID) (\(findings.hostname)) is not in \(binding.file): its key binding cannot be checked")
-            }
-        }
-        return (findings, keyID)
-    }
-
     /// `keys/` holds exactly the public keys referenced (the hosts' and the signer's), each named
     /// by its keyid. Trust never comes from these files.
     mutating func checkKeys(small: [String: [UInt8]], expected: Set<String>, complete: Bool) {
@@ -499,5 +463,99 @@ private struct Check {
         if case .string(let s) = value { return "'\(s)'" }
         let text = value.compactString
         return text.count > 160 ? String(text.prefix(157)) + "…" : text
+    }
+}
+
+/// One host envelope of a bundle, checked on any core: its size and digest against the manifest,
+/// its name, signature, statement and key binding; and, when all of that holds, its facts
+/// evaluated into the host's record for the recomputed summary.
+private struct HostEnvelopeCheck: Sendable {
+    let dir: String
+    let policy: FindingsPolicy
+    let binding: Inventory?
+    /// The key that signed the manifest, which must sign no host.
+    let manifestSigner: String?
+    /// The summary builder as made (no host added): only its `evaluate` is used.
+    let evaluator: FleetSummaryBuilder
+
+    struct Outcome: Sendable {
+        /// Whether the file could be read at all.
+        var read = true
+        /// Whether its size and digest match the manifest.
+        var intact = false
+        var failures: [BundleFailure] = []
+        var record: FleetSummaryBuilder.HostRecord?
+    }
+
+    func run(_ entry: BundleFile) -> Outcome {
+        var outcome = Outcome()
+        let path = entry.path
+        func fail(_ field: String?, _ reason: String) { outcome.failures.append(BundleFailure(path, field, reason)) }
+        let bytes: [UInt8]
+        do {
+            bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
+        } catch {
+            fail(nil, error.message)
+            outcome.read = false
+            return outcome
+        }
+        if bytes.count != entry.size {
+            fail(nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)")
+        } else {
+            let digest = SHA256Hex.of(bytes)
+            if digest != entry.sha256 {
+                fail(nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered")
+            } else {
+                outcome.intact = true
+            }
+        }
+        guard let (findings, keyID) = check(path, bytes, fail: fail) else { return outcome }
+        if outcome.failures.isEmpty {
+            outcome.record = evaluator.evaluate(findings, keyID: keyID, file: path)
+        }
+        return outcome
+    }
+
+    private func check(_ path: String, _ bytes: [UInt8], fail: (String?, String) -> Void) -> (findings: ParsedFindings, keyID: String)? {
+        let name = path.dropFirst("findings/".count)
+        guard name.hasSuffix(".dsse.json"), Inventory.isHex(String(name.dropLast(".dsse.json".count)), count: 32) else {
+            fail(nil, "not a host envelope name: findings/<machine id>.dsse.json")
+            return nil
+        }
+        let fileMachineID = String(name.dropLast(".dsse.json".count))
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.decode(bytes, file: path)
+        } catch {
+            fail(error.field, error.message)
+            return nil
+        }
+        let verification = policy.verify(envelope)
+        for f in verification.failures { fail(f.field, f.reason) }
+        guard verification.isValid, let keyID = verification.keyID, let predicate = verification.findings else { return nil }
+        let findings: ParsedFindings
+        do {
+            findings = try ParsedFindings(json: predicate, file: path)
+        } catch {
+            fail("payload.predicate.\(error.field ?? "")", error.message)
+            return nil
+        }
+        guard let machineID = findings.machineID, machineID == fileMachineID else {
+            fail("payload.predicate.host.machine_id", "the envelope is for machine id \(findings.machineID ?? "none"), but the file is named for \(fileMachineID) (envelopes swapped or renamed)")
+            return nil
+        }
+        if keyID == manifestSigner {
+            fail("signatures[0].keyid", "signed by \(keyID), the key that signed the manifest: the bundler vouches for no host")
+        }
+        if let binding {
+            if let host = binding[machineID: machineID] {
+                if host.keyID != keyID {
+                    fail("signatures[0].keyid", "signed by trusted key \(keyID), but \(binding.file) binds \(host.name) to key \(host.keyID)")
+                }
+            } else {
+                fail("payload.predicate.host.machine_id", "machine id \(machineID) (\(findings.hostname)) is not in \(binding.file): its key binding cannot be checked")
+            }
+        }
+        return (findings, keyID)
     }
 }

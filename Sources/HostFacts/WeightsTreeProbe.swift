@@ -1,3 +1,4 @@
+internal import CLinux
 internal import Glibc
 public import WardenCore
 
@@ -244,12 +245,15 @@ struct ACLTally {
     var errors = FirstFew<PathProblem>(limit: 10)
     var checked = 0
 
+    static let fileAttributes = [(WeightsTreeProbe.aclAttributes.access, "access")]
+    static let directoryAttributes = [(WeightsTreeProbe.aclAttributes.access, "access"), (WeightsTreeProbe.aclAttributes.default, "default")]
+
     mutating func add(_ entry: TreeWalker.Entry, _ reader: any ExtendedAttributeReader) {
         guard entry.info.kind != .symlink else { return }
         checked += 1
         var carries = false
-        let names = WeightsTreeProbe.aclAttributes
-        for (attribute, acl) in entry.info.kind == .directory ? [(names.access, "access"), (names.default, "default")] : [(names.access, "access")] {
+        // A default ACL exists only on directories; every entry's access ACL is read.
+        for (attribute, acl) in entry.info.kind == .directory ? ACLTally.directoryAttributes : ACLTally.fileAttributes {
             switch reader.read(directory: entry.directory, name: entry.name, attribute: attribute) {
             case .absent:
                 continue
@@ -323,29 +327,52 @@ package protocol ExtendedAttributeReader: Sendable {
     func read(directory: Int32, name: UnsafePointer<CChar>, attribute: String) -> AttributeValue
 }
 
-/// `lgetxattr` on `/proc/self/fd/<directory>/<name>`: the name is looked up inside the directory
-/// the walk holds open, not through a re-resolved path string, and a final symlink is not followed.
+/// Reads an attribute of the name inside the directory the walk holds open, never through a
+/// re-resolved path string, and never following a final symlink: `getxattrat(2)` relative to the
+/// directory descriptor (Linux 6.13 and later: one name lookup, like the walk's `fstatat`), else
+/// `lgetxattr` on `/proc/self/fd/<directory>/<name>` (older kernels, or a seccomp filter that
+/// refuses the newer call; the kernel then walks procfs for every entry, about twice the cost).
 package struct ProcAttributeReader: ExtendedAttributeReader {
     package init() {}
 
     package var unavailableReason: String? {
+        if ProcAttributeReader.relativeCallWorks { return nil }
         guard XattrCall.lgetxattr != nil else { return "lgetxattr is not available in this C library" }
         return access("/proc/self/fd", X_OK) == 0 ? nil
             : "/proc/self/fd is not available on the machine running Warden (ACLs are read through it)"
     }
 
+    /// Whether this kernel (and any seccomp filter around Warden) serves `getxattrat`: asked once,
+    /// about the root directory, whose answer (a value, or no such attribute) does not matter.
+    static let relativeCallWorks: Bool = {
+        var byte: UInt8 = 0
+        let n = warden_getxattrat(AT_FDCWD, "/", UInt32(AT_SYMLINK_NOFOLLOW), WeightsTreeProbe.aclAttributes.access, &byte, 0)
+        return n >= 0 || (errno != ENOSYS && errno != EPERM)
+    }()
+
     package func read(directory: Int32, name: UnsafePointer<CChar>, attribute: String) -> AttributeValue {
-        guard let lgetxattr = XattrCall.lgetxattr else { return .failed("lgetxattr is not available") }
-        let path = "/proc/self/fd/\(directory)/" + String(cString: name)
         for capacity in [4096, 65536] {
-            var buffer = [UInt8](repeating: 0, count: capacity)
-            let n = buffer.withUnsafeMutableBytes { lgetxattr(path, attribute, $0.baseAddress, capacity) }
-            if n >= 0 { return .value(Array(buffer[0..<n])) }
-            let e = errno
-            if e == ENODATA || e == EOPNOTSUPP { return .absent }
-            if e == ERANGE { continue }
-            return .failed(String(cString: strerror(e)))
+            let outcome: AttributeValue? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                let n = call(directory, name, attribute, buffer)
+                if n >= 0 { return .value(Array(buffer[0..<n])) }
+                let e = errno
+                if e == ENODATA || e == EOPNOTSUPP { return .absent }
+                if e == ERANGE { return nil }
+                return .failed(String(cString: strerror(e)))
+            }
+            if let outcome { return outcome }
         }
         return .failed("larger than 64 KiB")
+    }
+
+    private func call(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        if ProcAttributeReader.relativeCallWorks {
+            return warden_getxattrat(directory, name, UInt32(AT_SYMLINK_NOFOLLOW), attribute, buffer.baseAddress, UInt32(buffer.count))
+        }
+        guard let lgetxattr = XattrCall.lgetxattr else {
+            errno = ENOSYS
+            return -1
+        }
+        return lgetxattr("/proc/self/fd/\(directory)/" + String(cString: name), attribute, buffer.baseAddress, buffer.count)
     }
 }

@@ -74,6 +74,14 @@ public struct FleetSummary: Sendable {
         /// The first hosts (by machine id) where the control decided against conformance.
         public var examples: [Example] = []
 
+        /// Keeps `example` when it is among the first `limit` by machine id.
+        mutating func keep(_ example: Example, limit: Int) {
+            let at = examples.firstIndex { $0.machineID > example.machineID } ?? examples.endIndex
+            guard at < limit else { return }
+            examples.insert(example, at: at)
+            if examples.count > limit { examples.removeLast() }
+        }
+
         public var hostsBlocking: Int { advisory ? 0 : [Status.fail, .error, .notChecked].reduce(0) { $0 + counts[$1, default: 0] } }
     }
 
@@ -309,38 +317,102 @@ public struct FleetSummaryBuilder: Sendable {
 
     public var count: Int { hosts.count }
 
-    /// Re-evaluates one host's facts against every profile (waivers judged at `createdAt`) and
-    /// keeps the compact record. `findings.machineID` must be set.
-    public mutating func add(_ findings: ParsedFindings, keyID: String, file: String) {
+    /// One host's contribution to the summary, evaluated on its own so that hosts can be
+    /// evaluated in parallel and added afterwards (in any order: the summary is the same).
+    public struct HostRecord: Sendable {
+        struct Outcome: Sendable {
+            var control: Int
+            var status: Status
+            /// Set when the finding keeps the host from conforming.
+            var example: FleetSummary.Example?
+        }
+
+        var host: FleetSummary.Host
+        /// One list per profile: the findings of the controls the summary tallies.
+        var outcomes: [[Outcome]]
+
+        public var machineID: String { host.machineID }
+        public var keyID: String { host.keyID }
+    }
+
+    /// Re-evaluates one host's facts against every profile (waivers judged at `createdAt`).
+    /// `findings.machineID` must be set. Reads only what the builder was made with. Without
+    /// `examples`, the record is small (statuses only): the examples can be supplied afterwards
+    /// for the few hosts that `hostsNeedingExamples()` names.
+    public func evaluate(_ findings: ParsedFindings, keyID: String, file: String, examples: Bool = true) -> HostRecord {
         let machineID = findings.machineID ?? ""
         let registered = inventory?[machineID: machineID]
         let name = registered?.name ?? findings.hostname
         var results: [FleetSummary.Result] = []
+        var outcomes: [[HostRecord.Outcome]] = []
         for (p, profile) in profiles.enumerated() {
             let evaluated = Evaluator.evaluate(profile, facts: findings.facts, now: createdAt)
             var notPassed: [String: Status] = [:]
+            var tallied: [HostRecord.Outcome] = []
+            tallied.reserveCapacity(evaluated.count)
             for f in evaluated {
                 if f.status != .pass { notPassed[f.control] = f.status }
-                guard let c = controlIndex[f.control], var tally = controls[c].tallies[p] else { continue }
-                tally.counts[f.status, default: 0] += 1
-                if f.blocksConformance {
+                guard let c = controlIndex[f.control], controls[c].tallies[p] != nil else { continue }
+                var example: FleetSummary.Example?
+                if examples, f.blocksConformance {
                     let shown = f.evidence.filter { $0.ok == false }
-                    let example = FleetSummary.Example(machineID: machineID, name: name, status: f.status, summary: f.summary,
-                                                       evidence: Array((shown.isEmpty ? f.evidence : shown).prefix(3)))
-                    let at = tally.examples.firstIndex { $0.machineID > machineID } ?? tally.examples.endIndex
-                    if at < examplesPerControl {
-                        tally.examples.insert(example, at: at)
-                        if tally.examples.count > examplesPerControl { tally.examples.removeLast() }
-                    }
+                    example = FleetSummary.Example(machineID: machineID, name: name, status: f.status, summary: f.summary,
+                                                   evidence: Array((shown.isEmpty ? f.evidence : shown).prefix(3)))
                 }
-                controls[c].tallies[p] = tally
+                tallied.append(HostRecord.Outcome(control: c, status: f.status, example: example))
             }
             results.append(FleetSummary.Result(verdict: Summary(evaluated).verdict, notPassed: notPassed))
+            outcomes.append(tallied)
         }
-        hosts.append(FleetSummary.Host(
+        let host = FleetSummary.Host(
             machineID: machineID, name: name, hostname: findings.hostname, role: registered?.role.rawValue, keyID: keyID, file: file,
             auditedProfile: findings.profileID, finishedAt: findings.finishedAt,
-            stale: createdAt.seconds - findings.finishedAt.seconds > maxAge, results: results))
+            stale: createdAt.seconds - findings.finishedAt.seconds > maxAge, results: results)
+        return HostRecord(host: host, outcomes: outcomes)
+    }
+
+    /// Re-evaluates one host's facts against every profile and keeps the compact record.
+    public mutating func add(_ findings: ParsedFindings, keyID: String, file: String) {
+        add(evaluate(findings, keyID: keyID, file: file))
+    }
+
+    /// Keeps a host's record: its statuses other than `pass`, the tallies, and the first few
+    /// examples per control (by machine id).
+    public mutating func add(_ record: HostRecord) {
+        for (p, tallied) in record.outcomes.enumerated() {
+            for outcome in tallied {
+                // Mutated in place (optional chaining), so that no tally is copied per host.
+                controls[outcome.control].tallies[p]?.counts[outcome.status, default: 0] += 1
+                if let example = outcome.example {
+                    controls[outcome.control].tallies[p]?.keep(example, limit: examplesPerControl)
+                }
+            }
+        }
+        hosts.append(record.host)
+    }
+
+    /// The hosts whose examples the summary shows: per profile and control, the first
+    /// `examplesPerControl` hosts (by machine id) where the control keeps the host from conforming.
+    public func hostsNeedingExamples() -> Set<String> {
+        let blocking: Set<Status> = [.fail, .error, .notChecked]
+        var needed: Set<String> = []
+        for p in profiles.indices {
+            for control in controls {
+                guard let tally = control.tallies[p], !tally.advisory, tally.hostsBlocking > 0 else { continue }
+                let first = hosts.lazy.filter { blocking.contains($0.results[p].notPassed[control.id] ?? .pass) }.map(\.machineID)
+                needed.formUnion(first.sorted().prefix(examplesPerControl))
+            }
+        }
+        return needed
+    }
+
+    /// Takes only the examples of a record whose host was already added without them.
+    public mutating func addExamples(_ record: HostRecord) {
+        for (p, tallied) in record.outcomes.enumerated() {
+            for outcome in tallied {
+                if let example = outcome.example { controls[outcome.control].tallies[p]?.keep(example, limit: examplesPerControl) }
+            }
+        }
     }
 
     public func finish(rejected: [Rejection], superseded: [Superseded]) -> FleetSummary {

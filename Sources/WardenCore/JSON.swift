@@ -169,53 +169,77 @@ extension JSON {
     /// Parses RFC 8259 JSON. Rejects floating-point numbers (not used in Warden documents),
     /// duplicate keys, nesting deeper than `maxDepth`, and trailing data.
     public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 256) throws(JSONParseError) -> JSON {
-        var parser = Parser(bytes: Array(bytes), maxDepth: maxDepth)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index != parser.bytes.count { throw parser.error("unexpected data after the JSON value") }
-        return value
+        let result: Result<JSON, JSONParseError>? = bytes.withContiguousStorageIfAvailable { parse(buffer: $0, maxDepth: maxDepth) }
+        return try (result ?? Array(bytes).withUnsafeBufferPointer { parse(buffer: $0, maxDepth: maxDepth) }).get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
-        try parse(Array(text.utf8))
+        var text = text
+        return try text.withUTF8 { parse(buffer: $0, maxDepth: 256) }.get()
+    }
+
+    /// The parser reads the bytes in place (no copy, no bounds-checked `Array` indexing) and
+    /// builds each string once, from the bytes between its quotes when it holds no escape.
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSON, JSONParseError> {
+        var parser = Parser(bytes: buffer, maxDepth: maxDepth)
+        do throws(JSONParseError) {
+            parser.skipWhitespace()
+            let value = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.index != parser.count { throw parser.error("unexpected data after the JSON value") }
+            return .success(value)
+        } catch {
+            return .failure(error)
+        }
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
+        let base: UnsafePointer<UInt8>?
+        let count: Int
         let maxDepth: Int
         var index = 0
 
-        init(bytes: [UInt8], maxDepth: Int) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
             self.bytes = bytes
+            base = bytes.baseAddress
+            count = bytes.count
             self.maxDepth = maxDepth
         }
 
+        /// The byte at `i`, which the caller has checked is below `count`.
+        @inline(__always) func at(_ i: Int) -> UInt8 { base.unsafelyUnwrapped[i] }
+
         func error(_ message: String) -> JSONParseError {
             var line = 1, column = 1
-            for b in bytes[..<min(index, bytes.count)] {
+            for b in bytes[..<min(index, count)] {
                 if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
             }
             return JSONParseError(offset: index, line: line, column: column, message: message)
         }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < count {
+                switch at(index) {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
-        mutating func expect(_ literal: String, _ value: JSON) throws(JSONParseError) -> JSON {
-            let lit = Array(literal.utf8)
-            guard index + lit.count <= bytes.count, Array(bytes[index..<index + lit.count]) == lit else {
-                throw error("invalid literal")
-            }
-            index += lit.count
+        mutating func expect(_ literal: StaticString, _ value: JSON) throws(JSONParseError) -> JSON {
+            let n = literal.utf8CodeUnitCount
+            guard index + n <= count else { throw error("invalid literal") }
+            let lit = literal.utf8Start
+            for i in 0..<n where at(index + i) != lit[i] { throw error("invalid literal") }
+            index += n
             return value
         }
 
         mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
             guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth)") }
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            switch bytes[index] {
+            guard index < count else { throw error("unexpected end of input") }
+            switch at(index) {
             case UInt8(ascii: "{"): return try parseObject(depth: depth)
             case UInt8(ascii: "["): return try parseArray(depth: depth)
             case UInt8(ascii: "\""): return .string(try parseString())
@@ -231,22 +255,22 @@ extension JSON {
             index += 1
             var result: [String: JSON] = [:]
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(result) }
+            if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object(result) }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                guard index < count, at(index) == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let keyStart = index
                 let key = try parseString()
-                if result[key] != nil { index = keyStart; throw error("duplicate key \"\(key)\"") }
+                if result.index(forKey: key) != nil { index = keyStart; throw error("duplicate key \"\(key)\"") }
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
                 result[key] = try parseValue(depth: depth + 1)
                 skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of input in object") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(result) }
+                guard index < count else { throw error("unexpected end of input in object") }
+                if at(index) == UInt8(ascii: ",") { index += 1; continue }
+                if at(index) == UInt8(ascii: "}") { index += 1; return .object(result) }
                 throw error("expected ',' or '}'")
             }
         }
@@ -255,33 +279,46 @@ extension JSON {
             index += 1
             var result: [JSON] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(result) }
+            if index < count, at(index) == UInt8(ascii: "]") { index += 1; return .array(result) }
             while true {
                 skipWhitespace()
                 result.append(try parseValue(depth: depth + 1))
                 skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of input in list") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(result) }
+                guard index < count else { throw error("unexpected end of input in list") }
+                if at(index) == UInt8(ascii: ",") { index += 1; continue }
+                if at(index) == UInt8(ascii: "]") { index += 1; return .array(result) }
                 throw error("expected ',' or ']'")
             }
         }
 
+        /// Digits accumulated as a negative number (so that Int64.min fits), checked for overflow.
         mutating func parseNumber() throws(JSONParseError) -> JSON {
             let start = index
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+            let negative = at(index) == UInt8(ascii: "-")
+            if negative { index += 1 }
+            guard index < count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(at(index)) else {
                 throw error("invalid number")
             }
-            if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count,
-               (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1]) {
+            if at(index) == UInt8(ascii: "0"), index + 1 < count,
+               (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(at(index + 1)) {
                 throw error("leading zero in number")
             }
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-            if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            var value: Int64 = 0
+            var overflow = false
+            while index < count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(at(index)) {
+                let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                let (next, o2) = times10.subtractingReportingOverflow(Int64(at(index) - UInt8(ascii: "0")))
+                overflow = overflow || o1 || o2
+                value = next
+                index += 1
+            }
+            if index < count, at(index) == UInt8(ascii: ".") || at(index) == UInt8(ascii: "e") || at(index) == UInt8(ascii: "E") {
                 throw error("non-integer numbers are not used in Warden documents")
             }
-            guard let value = Int64(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+            if !negative {
+                if value == .min { overflow = true } else { value = -value }
+            }
+            guard !overflow else {
                 index = start
                 throw error("integer out of range")
             }
@@ -289,10 +326,10 @@ extension JSON {
         }
 
         mutating func parseHex4() throws(JSONParseError) -> UInt32 {
-            guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+            guard index + 4 <= count else { throw error("truncated \\u escape") }
             var v: UInt32 = 0
             for _ in 0..<4 {
-                let c = bytes[index]
+                let c = at(index)
                 let d: UInt32
                 switch c {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
@@ -306,12 +343,28 @@ extension JSON {
             return v
         }
 
+        /// A string without escapes becomes a `String` straight from the bytes between its quotes
+        /// (validated once); one with escapes is decoded into a scratch buffer first.
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1
+            let start = index
+            while index < count {
+                let c = at(index)
+                if c == UInt8(ascii: "\"") {
+                    let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    index += 1
+                    guard let s = String(validating: run, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+                    return s
+                }
+                if c == UInt8(ascii: "\\") || c < 0x20 { break }
+                index += 1
+            }
             var out: [UInt8] = []
+            out.reserveCapacity(index - start + 16)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
             while true {
-                guard index < bytes.count else { throw error("unterminated string") }
-                let c = bytes[index]
+                guard index < count else { throw error("unterminated string") }
+                let c = at(index)
                 switch c {
                 case UInt8(ascii: "\""):
                     index += 1
@@ -319,8 +372,8 @@ extension JSON {
                     return s
                 case UInt8(ascii: "\\"):
                     index += 1
-                    guard index < bytes.count else { throw error("unterminated escape") }
-                    let e = bytes[index]
+                    guard index < count else { throw error("unterminated escape") }
+                    let e = at(index)
                     index += 1
                     switch e {
                     case UInt8(ascii: "\""): out.append(0x22)
@@ -334,7 +387,7 @@ extension JSON {
                     case UInt8(ascii: "u"):
                         var scalar = try parseHex4()
                         if (0xD800...0xDBFF).contains(scalar) {
-                            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            guard index + 2 <= count, at(index) == UInt8(ascii: "\\"), at(index + 1) == UInt8(ascii: "u") else {
                                 throw error("unpaired surrogate")
                             }
                             index += 2
@@ -345,7 +398,7 @@ extension JSON {
                             throw error("unpaired surrogate")
                         }
                         guard let u = Unicode.Scalar(scalar) else { throw error("invalid code point") }
-                        out.append(contentsOf: Array(String(Character(u)).utf8))
+                        out.append(contentsOf: String(Character(u)).utf8)
                     default: throw error("invalid escape")
                     }
                 case 0x00..<0x20:
