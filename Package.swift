@@ -23,12 +23,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Linux system calls glibc does not wrap (getxattrat), as static inline shims; no library to link.
-        .systemLibrary(name: "CLinux"),
 
         // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C.
         .target(name: "WardenCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         // Every read of the audited host goes through HostRoot; one file per probe.
-        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLSigning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         // DSSE envelopes, in-toto statements, verification policies.

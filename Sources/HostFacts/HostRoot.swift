@@ -333,14 +333,38 @@ public func joinPath(_ dir: String, _ name: String) -> String {
 /// <sys/xattr.h>, and Warden adds no C glue of its own.
 enum XattrCall {
     typealias Function = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int
+    /// `syscall(SYS_getxattrat, dfd, name, at_flags, attribute, &args, sizeof args)`. glibc's
+    /// `syscall` is an assembly routine that moves its integer arguments into the system call's
+    /// registers without variadic processing, so a fixed-arity pointer to it passes the same
+    /// registers (and the seventh argument on the stack) as a variadic call would.
+    typealias Syscall7 = @convention(c) (Int, Int, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int
 
-    struct Holder: @unchecked Sendable { let function: Function? }
+    struct Holder: @unchecked Sendable {
+        let lgetxattr: Function?
+        let syscall: Syscall7?
+    }
 
     private static let holder: Holder = {
         // RTLD_DEFAULT is the null handle.
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr") else { return Holder(function: nil) }
-        return Holder(function: unsafeBitCast(symbol, to: Function.self))
+        let handle = UnsafeMutableRawPointer(bitPattern: 0)
+        return Holder(lgetxattr: dlsym(handle, "lgetxattr").map { unsafeBitCast($0, to: Function.self) },
+                      syscall: dlsym(handle, "syscall").map { unsafeBitCast($0, to: Syscall7.self) })
     }()
 
-    static var lgetxattr: Function? { holder.function }
+    static var lgetxattr: Function? { holder.lgetxattr }
+
+    /// getxattrat(2) (Linux 6.13): the attribute of `name` inside the directory `directory`, not
+    /// following a final symlink. Its number is the same on every architecture (system calls share
+    /// one table since Linux 5.1). Returns the length, or -1 with errno (ENOSYS on older kernels).
+    static func getxattrat(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard let syscall = holder.syscall else {
+            errno = ENOSYS
+            return -1
+        }
+        // struct xattr_args { __aligned_u64 value; __u32 size; __u32 flags; }
+        var args: (UInt64, UInt32, UInt32) = (UInt64(UInt(bitPattern: buffer.baseAddress)), UInt32(buffer.count), 0)
+        return withUnsafeMutableBytes(of: &args) { raw in
+            attribute.withCString { syscall(464, Int(directory), name, Int(AT_SYMLINK_NOFOLLOW), $0, raw.baseAddress, 16) }
+        }
+    }
 }

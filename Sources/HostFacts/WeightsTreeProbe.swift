@@ -1,4 +1,3 @@
-internal import CLinux
 internal import Glibc
 public import WardenCore
 
@@ -345,8 +344,9 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
     /// Whether this kernel (and any seccomp filter around Warden) serves `getxattrat`: asked once,
     /// about the root directory, whose answer (a value, or no such attribute) does not matter.
     static let relativeCallWorks: Bool = {
-        var byte: UInt8 = 0
-        let n = warden_getxattrat(AT_FDCWD, "/", UInt32(AT_SYMLINK_NOFOLLOW), WeightsTreeProbe.aclAttributes.access, &byte, 0)
+        let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { byte in
+            XattrCall.getxattrat(AT_FDCWD, "/", WeightsTreeProbe.aclAttributes.access, UnsafeMutableBufferPointer(rebasing: byte[0..<0]))
+        }
         return n >= 0 || (errno != ENOSYS && errno != EPERM)
     }()
 
@@ -367,7 +367,7 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
 
     private func call(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         if ProcAttributeReader.relativeCallWorks {
-            return warden_getxattrat(directory, name, UInt32(AT_SYMLINK_NOFOLLOW), attribute, buffer.baseAddress, UInt32(buffer.count))
+            return XattrCall.getxattrat(directory, name, attribute, buffer)
         }
         guard let lgetxattr = XattrCall.lgetxattr else {
             errno = ENOSYS
