@@ -292,21 +292,8 @@ public enum BundleReport {
 
     // MARK: - HTML
 
-    static func h(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// Text for HTML: the same escaping as the XML reports.
+    static func h(_ text: String) -> String { JUnitReport.escape(text) }
 
     static func cssClass(_ s: Status) -> String { "s-" + String(s.rawValue.map { $0 == "_" ? "-" : $0 }) }
 

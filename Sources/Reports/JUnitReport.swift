@@ -42,7 +42,7 @@ public enum JUnitReport {
         """
     }
 
-    /// XML text and attribute escaping; control characters XML 1.0 forbids are dropped.
+    /// XML (and HTML) text and attribute escaping; control characters XML 1.0 forbids are dropped.
     static func escape(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {
