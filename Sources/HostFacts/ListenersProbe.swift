@@ -27,7 +27,7 @@ public struct ListenersProbe: Probe {
             }
             ListenersProbe.parse(text, path: path, base: base, into: &sockets, problems: &problems)
         }
-        var list = sockets.keys.sorted().map { sockets[$0]! }
+        var list = sockets.sorted(by: { $0.key < $1.key }).map(\.value)
         for p in problems { list.append(["name": .string(p), "error": .string(p)]) }
         return ["listeners": .value(["source": .string(base), "sockets": .array(list)])]
     }

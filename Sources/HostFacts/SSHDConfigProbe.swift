@@ -97,7 +97,7 @@ public struct SSHDConfigProbe: Probe {
             "pam_second_factor_modules": .array(pam.modules.map { .string($0) }),
         ]
         if let e = pam.error { fact["pam_error"] = .string(e) }
-        let methods = settings["authenticationmethods"]!
+        let methods = settings["authenticationmethods"] ?? Setting(value: "any", source: "default (OpenSSH)")
         let analysis = SSHDConfigProbe.analyseMethods(methods.value.stringValue ?? "any")
         fact["mfa"] = [
             "every_method_list_has_two_factors": ["value": .bool(analysis.allMultiFactor), "source": .string(methods.source)],

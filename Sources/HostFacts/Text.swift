@@ -50,10 +50,7 @@ extension HostRoot {
                 byName[name] = joinPath(dir, name)
             }
         }
-        return byName.keys.sorted().compactMap { name in
-            let path = byName[name]!
-            return isMasked(path) ? nil : path
-        }
+        return byName.sorted(by: { $0.key < $1.key }).map(\.value).filter { !isMasked($0) }
     }
 
     /// Whether `path` is masked: a symlink to /dev/null (systemd and modprobe read the link

@@ -26,7 +26,7 @@ public enum TextReport {
             out += "\n\(paint(area.title, "1")) (\(passed)/\(results.count) pass)\n"
             for f in results {
                 let advisory = f.advisory ? " (advisory)" : ""
-                out += "  \(marks[f.status]!) \(f.control) [\(f.severity.rawValue)] \(f.title)\(advisory)\n"
+                out += "  \(marks[f.status] ?? f.status.rawValue) \(f.control) [\(f.severity.rawValue)] \(f.title)\(advisory)\n"
                 switch f.status {
                 case .pass:
                     break

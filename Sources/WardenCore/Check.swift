@@ -193,7 +193,7 @@ extension Check {
             let key = keys.contains("all") ? "all" : "any"
             let allowed = metaKeys.union([key])
             for (k, v) in entries where !allowed.contains(k) { throw v.error("unexpected key '\(k)' beside '\(key)'") }
-            let node = entries.first { $0.key == key }!.value
+            guard let node = entries.first(where: { $0.key == key })?.value else { throw y.error("missing '\(key)'") }
             var children: [Check] = []
             for item in try node.list() { children.append(try sub(item, relative: relativeAllowed)) }
             guard !children.isEmpty else { throw node.error("'\(key)' needs at least one check") }
@@ -203,11 +203,11 @@ extension Check {
         if let q = Quantifier.allCases.first(where: { keys.contains($0.rawValue) }) {
             let fields = try y.fields(allowed: quantifierKeys, required: ["expect", "if_empty"])
             let others = Quantifier.allCases.filter { $0 != q && keys.contains($0.rawValue) }
-            if let other = others.first { throw fields[other.rawValue]!.error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'") }
-            let listPath = try path(fields[q.rawValue]!, relative: relativeAllowed)
+            if let other = others.first { throw try fields.required(other.rawValue).error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'") }
+            let listPath = try path(try fields.required(q.rawValue), relative: relativeAllowed)
             let filter = try fields["where"].map { (v: YNode) throws(WardenError) -> Check in try sub(v, relative: true) }
-            let expect = try sub(fields["expect"]!, relative: true)
-            let emptyNode = fields["if_empty"]!
+            let expect = try sub(try fields.required("expect"), relative: true)
+            let emptyNode = try fields.required("if_empty")
             let emptyText = try emptyNode.string()
             guard let status = Status(rawValue: emptyText), [.pass, .fail, .error, .notApplicable].contains(status) else {
                 throw emptyNode.error("if_empty must be pass, fail, error or not_applicable, found '\(emptyText)'")
@@ -220,7 +220,7 @@ extension Check {
             throw y.error("a check needs 'fact' with a comparison, 'all', 'any', 'every', 'some' or 'none'")
         }
         let fields = try y.fields(allowed: leafKeys)
-        let factPath = try path(fields["fact"]!, relative: relativeAllowed)
+        let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
         let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
         guard ops.count == 1, let op = ops.first else {
             throw y.error(ops.isEmpty ? "'fact' needs one comparison (\(Operator.allCases.map(\.rawValue).joined(separator: ", ")))"
@@ -233,7 +233,7 @@ extension Check {
             }
             meta.ifAbsent = status
         }
-        let operandNode = fields[op.rawValue]!
+        let operandNode = try fields.required(op.rawValue)
         let operand = try decodeOperand(operandNode, parameters: parameters)
         if case .literal(let value) = operand { try validate(op, value, at: operandNode) }
         return .leaf(factPath, op, operand, meta)

@@ -108,20 +108,20 @@ public struct ControlDefinition: Sendable {
 
     static func decode(_ y: YNode, knownFacts: Set<String>) throws(WardenError) -> ControlDefinition {
         let f = try y.fields(allowed: keys, required: ["id", "title", "area", "severity", "rationale", "references", "remediation"])
-        let idNode = f["id"]!
+        let idNode = try f.required("id")
         let id = try idNode.string()
         guard id.wholeMatch(of: /[A-Z]{3}-[0-9]{3}/) != nil else { throw idNode.error("control id '\(id)' must look like ENC-001") }
-        let areaNode = f["area"]!
+        let areaNode = try f.required("area")
         guard let area = Area(rawValue: try areaNode.string()) else {
             throw areaNode.error("unknown area (expected \(Area.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard id.hasPrefix(area.prefix + "-") else { throw idNode.error("control id '\(id)' does not match area '\(area.rawValue)' (\(area.prefix)-…)") }
-        let sevNode = f["severity"]!
+        let sevNode = try f.required("severity")
         guard let severity = Severity(rawValue: try sevNode.string()) else {
             throw sevNode.error("unknown severity (expected \(Severity.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var refs = References()
-        let rf = try f["references"]!.fields(allowed: ["cop", "appendix4", "nist", "cac"])
+        let rf = try f.required("references").fields(allowed: ["cop", "appendix4", "nist", "cac"])
         refs.cop = try rf["cop"]?.strings() ?? []
         refs.appendix4 = try rf["appendix4"]?.strings() ?? []
         refs.nist = try rf["nist"]?.strings() ?? []
@@ -131,11 +131,11 @@ public struct ControlDefinition: Sendable {
         if let p = f["parameters"] {
             for (name, spec) in try p.mapping() {
                 let sf = try spec.fields(allowed: ["type", "description"], required: ["type", "description"])
-                let typeNode = sf["type"]!
+                let typeNode = try sf.required("type")
                 guard let type = ParameterType(rawValue: try typeNode.string()) else {
                     throw typeNode.error("unknown parameter type (expected bool, int, string, strings, mode, list)")
                 }
-                parameters[name] = ParameterSpec(type: type, description: try sf["description"]!.nonEmptyString())
+                parameters[name] = ParameterSpec(type: type, description: try sf.required("description").nonEmptyString())
             }
         }
         let manual = try f["manual"]?.bool() ?? false
@@ -150,8 +150,8 @@ public struct ControlDefinition: Sendable {
             try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
         }
         return ControlDefinition(
-            id: id, title: try f["title"]!.nonEmptyString(), area: area, severity: severity,
-            rationale: try f["rationale"]!.nonEmptyString(), references: refs, parameters: parameters,
-            check: check, appliesIf: appliesIf, remediation: try f["remediation"]!.nonEmptyString(), file: y.file, line: y.line)
+            id: id, title: try f.required("title").nonEmptyString(), area: area, severity: severity,
+            rationale: try f.required("rationale").nonEmptyString(), references: refs, parameters: parameters,
+            check: check, appliesIf: appliesIf, remediation: try f.required("remediation").nonEmptyString(), file: y.file, line: y.line)
     }
 }

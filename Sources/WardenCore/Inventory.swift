@@ -58,22 +58,22 @@ public struct Inventory: Sendable {
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(allowed: ["hosts"], required: ["hosts"])
         var names: Set<String> = []
-        for item in try f["hosts"]!.list() {
+        for item in try f.required("hosts").list() {
             let h = try item.fields(allowed: ["name", "machine_id", "keyid", "role"], required: ["name", "machine_id", "keyid", "role"])
-            let name = try h["name"]!.nonEmptyString()
-            guard names.insert(name).inserted else { throw h["name"]!.error("duplicate host name '\(name)'") }
-            let machineNode = h["machine_id"]!
+            let name = try h.required("name").nonEmptyString()
+            guard names.insert(name).inserted else { throw try h.required("name").error("duplicate host name '\(name)'") }
+            let machineNode = try h.required("machine_id")
             let machineID = try machineNode.string()
             guard isHex(machineID, count: 32) else {
                 throw machineNode.error("a machine id is 32 lower-case hex digits (the content of /etc/machine-id), found '\(machineID)'")
             }
             guard inventory[machineID: machineID] == nil else { throw machineNode.error("duplicate machine id '\(machineID)'") }
-            let keyNode = h["keyid"]!
+            let keyNode = try h.required("keyid")
             let keyID = try keyNode.string()
             guard isHex(keyID, count: 64) else {
                 throw keyNode.error("a keyid is 64 lower-case hex digits (as 'warden key show' prints it), found '\(keyID)'")
             }
-            let roleNode = h["role"]!
+            let roleNode = try h.required("role")
             let roleText = try roleNode.string()
             guard let role = Site.Role(rawValue: roleText) else {
                 throw roleNode.error("unknown role '\(roleText)' (expected \(Site.Role.allCases.map(\.rawValue).joined(separator: ", ")))")

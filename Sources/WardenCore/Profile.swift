@@ -17,7 +17,7 @@ public struct Catalog: Sendable {
         for file in sorted {
             let root = try YNode.parse(file.text, file: file.path)
             let top = try root.fields(allowed: ["controls"], required: ["controls"])
-            for item in try top["controls"]!.list() {
+            for item in try top.required("controls").list() {
                 let control = try ControlDefinition.decode(item, knownFacts: knownFacts)
                 if let previous = catalog.controls[control.id] {
                     throw item.error("control \(control.id) is already defined at \(previous.file):\(previous.line ?? 0)")
@@ -81,13 +81,13 @@ struct ProfileDocument {
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(allowed: ["id", "title", "version", "description", "extends", "controls"],
                                 required: ["id", "title", "version", "controls"])
-        let idNode = f["id"]!
+        let idNode = try f.required("id")
         let id = try idNode.string()
         guard id.wholeMatch(of: /[a-z0-9][a-z0-9._-]*/) != nil else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
-        var doc = ProfileDocument(id: id, title: try f["title"]!.nonEmptyString(), version: try f["version"]!.nonEmptyString(),
+        var doc = ProfileDocument(id: id, title: try f.required("title").nonEmptyString(), version: try f.required("version").nonEmptyString(),
                                   description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
-        for (controlID, keyNode, value) in try f["controls"]!.keyedMapping() {
+        for (controlID, keyNode, value) in try f.required("controls").keyedMapping() {
             var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value, keyNode: keyNode)
             if !value.isNull {
                 let sf = try value.fields(allowed: ["advisory", "exclude", "parameters", "rationale"])
@@ -164,9 +164,11 @@ public enum ProfileLoader {
                 origin[controlID] = sel.keyNode
             }
         }
-        for (id, c) in selected {
-            for name in c.definition.parameters.keys.sorted() where c.parameters[name] == nil {
-                throw origin[id]!.error("profile \(chain[0].id) does not set parameter '\(name)' of \(id) (\(c.definition.parameters[name]!.description))")
+        for (id, c) in selected.sorted(by: { $0.key < $1.key }) {
+            for (name, spec) in c.definition.parameters.sorted(by: { $0.key < $1.key }) where c.parameters[name] == nil {
+                let message = "profile \(chain[0].id) does not set parameter '\(name)' of \(id) (\(spec.description))"
+                guard let node = origin[id] else { throw WardenError(.malformed, field: "controls.\(id)", message) }
+                throw node.error(message)
             }
         }
         let top = chain[0]

@@ -109,16 +109,16 @@ public struct Site: Sendable, Hashable {
         if let ws = f["waivers"] {
             for item in try ws.list() {
                 let wf = try item.fields(allowed: ["control", "reason", "approved_by", "expires"], required: ["control", "reason", "approved_by", "expires"])
-                let c = wf["control"]!
+                let c = try wf.required("control")
                 let control = try c.string()
                 guard control.wholeMatch(of: /[A-Z]{3}-[0-9]{3}/) != nil else { throw c.error("'\(control)' is not a control id like ACC-004") }
-                let e = wf["expires"]!
+                let e = try wf.required("expires")
                 let expiresText = try e.string()
                 guard let expires = Timestamp(rfc3339: expiresText, dateMeansEndOfDay: true) else {
                     throw e.error("expected a date (2027-01-31) or an RFC 3339 time, found '\(expiresText)'")
                 }
-                site.waivers.append(Waiver(control: control, reason: try wf["reason"]!.nonEmptyString(),
-                                           approvedBy: try wf["approved_by"]!.nonEmptyString(),
+                site.waivers.append(Waiver(control: control, reason: try wf.required("reason").nonEmptyString(),
+                                           approvedBy: try wf.required("approved_by").nonEmptyString(),
                                            expires: expires, expiresText: expiresText, line: item.line))
             }
         }

@@ -139,14 +139,30 @@ struct YNode {
         return result
     }
 
-    /// The mapping as a dictionary, after the same checks as `mapping(allowed:)`.
-    func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> [String: YNode] {
+    /// The mapping's fields, after the same checks as `mapping(allowed:)`, with every key of
+    /// `required` present.
+    func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
         var d: [String: YNode] = [:]
         for (k, v) in try mapping(allowed: allowed) { d[k] = v }
         for key in required.sorted() where d[key] == nil {
             throw error("missing required key '\(key)'")
         }
-        return d
+        return Fields(node: self, entries: d)
+    }
+
+    /// A mapping's fields by key.
+    struct Fields {
+        let node: YNode
+        let entries: [String: YNode]
+
+        subscript(key: String) -> YNode? { entries[key] }
+        var count: Int { entries.count }
+
+        /// A key `fields(required:)` has checked, or the error naming the mapping without it.
+        func required(_ key: String) throws(WardenError) -> YNode {
+            guard let value = entries[key] else { throw node.error("missing required key '\(key)'") }
+            return value
+        }
     }
 
     func list() throws(WardenError) -> [YNode] {

@@ -53,9 +53,9 @@ struct HistoryCommand: ParsableCommand {
                 } else {
                     let mark: [Status: String] = [.pass: "·", .fail: "F", .error: "E", .notChecked: "?", .notApplicable: "-", .waived: "W", .manual: "M"]
                     for id in ids {
-                        let trend = runs.map { run in status(run, id).map { mark[$0.status]! } ?? " " }.joined()
+                        let trend = runs.map { run in status(run, id).map { mark[$0.status] ?? "?" } ?? " " }.joined()
                         let changed = Set(runs.compactMap { status($0, id)?.status }).count > 1 ? "  (changed)" : ""
-                        out += "\(id) \(trend)  \(controls[id]!)\(changed)\n"
+                        out += "\(id) \(trend)  \(controls[id] ?? "")\(changed)\n"
                     }
                     out += "\n· pass  F fail  E error  ? not checked  - not applicable  W waived  M manual\n"
                 }
