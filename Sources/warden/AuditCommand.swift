@@ -84,7 +84,8 @@ struct Audit: ParsableCommand {
                                        startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             let predicate = doc.json
             var written: [String] = []
-            let bytes = predicate.prettySerialized()
+            // The plain document's bytes are needed only to print it or to write it unsigned.
+            let bytes = format == .json || (signer == nil && output != nil) ? predicate.prettySerialized() : nil
             if let signer {
                 let envelope = try keyOperation("signing") { () throws(OpenSSLError) in
                     try FindingsStatement.envelope(findings: predicate, key: signer.key)
@@ -102,7 +103,7 @@ struct Audit: ParsableCommand {
                     written.append(output)
                 }
                 printError("warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(written.joined(separator: ", "))")
-            } else if let output {
+            } else if let output, let bytes {
                 try LocalFile.write(bytes, to: output)
             }
             if let metrics {

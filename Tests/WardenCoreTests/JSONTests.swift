@@ -58,6 +58,16 @@ import WardenCore
         #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test func contiguousAndStreamedInputsMix() {
+        let data = (0..<300).map { UInt8($0 % 256) }
+        var h = SHA256()
+        h.update(data[0..<63])                       // contiguous, short of a block
+        h.update(data[63..<130].lazy.map { $0 })     // not contiguous: byte by byte
+        h.update(data[130...])                       // contiguous, several blocks
+        #expect(h.finalize() == SHA256.hash(data))
+        #expect(SHA256.hex("abc".utf8) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     @Test func incrementalEqualsOneShot() {
         let data = (0..<1000).map { UInt8($0 % 251) }
         var h = SHA256()
