@@ -199,7 +199,7 @@ private struct Check {
         for window in Parallel.windows(hostPaths.count) {
             // Checked on every core; the outcomes are taken in path order, as one core would.
             let entries = hostPaths[window].map { onDisk.contains($0) ? listed[$0] : nil }
-            let outcomes = Parallel.map(window.count) { k in entries[k].map(hostCheck.run) }
+            let outcomes = Parallel.map(window.count) { k in entries[k].map { hostCheck.run($0, examples: false) } }
             for (k, outcome) in outcomes.enumerated() {
                 guard let outcome else { hostsFailed = true; continue }
                 result.failures += outcome.failures
@@ -213,6 +213,16 @@ private struct Check {
             }
         }
         if onDisk.contains(where: { $0.hasPrefix("findings/") && listed[$0] == nil }) { hostsFailed = true }
+        // The few hosts the summary shows as examples are checked again, with their evidence
+        // (the records kept for every host hold statuses only).
+        if !hostsFailed {
+            for machineID in builder.hostsNeedingExamples().sorted() {
+                guard let entry = listed[BundleLayout.findings(machineID)] else { continue }
+                let outcome = hostCheck.run(entry, examples: true)
+                result.failures += outcome.failures
+                if let record = outcome.record, outcome.failures.isEmpty { builder.addExamples(record) } else { hostsFailed = true }
+            }
+        }
 
         checkKeys(small: small, expected: keyIDs, complete: !hostsFailed)
 
@@ -487,7 +497,7 @@ private struct HostEnvelopeCheck: Sendable {
         var record: FleetSummaryBuilder.HostRecord?
     }
 
-    func run(_ entry: BundleFile) -> Outcome {
+    func run(_ entry: BundleFile, examples: Bool) -> Outcome {
         var outcome = Outcome()
         let path = entry.path
         func fail(_ field: String?, _ reason: String) { outcome.failures.append(BundleFailure(path, field, reason)) }
@@ -511,7 +521,7 @@ private struct HostEnvelopeCheck: Sendable {
         }
         guard let (findings, keyID) = check(path, bytes, fail: fail) else { return outcome }
         if outcome.failures.isEmpty {
-            outcome.record = evaluator.evaluate(findings, keyID: keyID, file: path)
+            outcome.record = evaluator.evaluate(findings, keyID: keyID, file: path, examples: examples)
         }
         return outcome
     }

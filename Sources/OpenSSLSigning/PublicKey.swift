@@ -37,20 +37,26 @@ public final class PublicKey: @unchecked Sendable {
     /// Lower-case hex SHA-256 of `spkiDER`: how envelopes name the key that signed them.
     public let keyID: String
 
-    /// Takes ownership of `pkey` (freed here on failure).
-    init(taking pkey: OpaquePointer, reference: String?) throws(OpenSSLError) {
+    /// Takes ownership of `pkey` (freed here on failure). `der` is the key's SubjectPublicKeyInfo
+    /// when the caller already holds it in canonical form; otherwise OpenSSL encodes it.
+    init(taking pkey: OpaquePointer, der: [UInt8]? = nil, reference: String?) throws(OpenSSLError) {
         guard let algorithm = KeyAlgorithm.of(pkey) else {
             EVP_PKEY_free(pkey)
             throw OpenSSLError(.invalidKey, reference: reference, "unsupported key type: Warden signs with Ed25519 or ECDSA P-256 keys")
         }
-        var der: UnsafeMutablePointer<UInt8>?
-        let length = i2d_PUBKEY(pkey, &der)
-        guard length > 0, let der else {
-            EVP_PKEY_free(pkey)
-            throw OpenSSLError("encoding the public key (i2d_PUBKEY)", reference: reference)
+        let bytes: [UInt8]
+        if let der {
+            bytes = der
+        } else {
+            var encoded: UnsafeMutablePointer<UInt8>?
+            let length = i2d_PUBKEY(pkey, &encoded)
+            guard length > 0, let encoded else {
+                EVP_PKEY_free(pkey)
+                throw OpenSSLError("encoding the public key (i2d_PUBKEY)", reference: reference)
+            }
+            bytes = Array(UnsafeBufferPointer(start: encoded, count: Int(length)))
+            warden_openssl_free(encoded)
         }
-        let bytes = Array(UnsafeBufferPointer(start: der, count: Int(length)))
-        warden_openssl_free(der)
         let keyID: String
         do {
             keyID = try OpenSSLDigest.sha256Hex(bytes)
@@ -67,7 +73,13 @@ public final class PublicKey: @unchecked Sendable {
     deinit { EVP_PKEY_free(pkey) }
 
     /// A PEM `PUBLIC KEY` block (SubjectPublicKeyInfo). `reference` names the source in errors.
+    /// The block is decoded here and read as DER (OpenSSL's PEM reader sets up its whole decoder
+    /// framework per call, 100 times slower); a block with headers goes to OpenSSL's reader.
     public convenience init(pem: [UInt8], reference: String? = nil) throws(OpenSSLError) {
+        if let der = PEMBlock.publicKeyDER(pem) {
+            try self.init(spkiDER: der, reference: reference)
+            return
+        }
         let loaded: OpaquePointer? = pem.withUnsafeBytes { raw in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
             defer { BIO_free(bio) }
@@ -77,8 +89,17 @@ public final class PublicKey: @unchecked Sendable {
         try self.init(taking: loaded, reference: reference)
     }
 
-    /// A DER SubjectPublicKeyInfo.
+    /// A DER SubjectPublicKeyInfo. An Ed25519 key in its one canonical encoding is imported from
+    /// its 32 raw bytes (what `d2i_PUBKEY` finds after its decoder lookups, 30 times slower).
     public convenience init(spkiDER: [UInt8], reference: String? = nil) throws(OpenSSLError) {
+        if spkiDER.count == PublicKey.ed25519Prefix.count + 32, spkiDER.starts(with: PublicKey.ed25519Prefix) {
+            let raw = spkiDER.withUnsafeBufferPointer { buffer in
+                EVP_PKEY_new_raw_public_key_ex(nil, "ED25519", nil, buffer.baseAddress.map { $0 + PublicKey.ed25519Prefix.count }, 32)
+            }
+            guard let raw else { throw OpenSSLError("reading a DER Ed25519 public key", reference: reference, kind: .invalidKey) }
+            try self.init(taking: raw, der: spkiDER, reference: reference)
+            return
+        }
         let loaded: OpaquePointer? = spkiDER.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, buffer.count)
@@ -86,6 +107,10 @@ public final class PublicKey: @unchecked Sendable {
         guard let loaded else { throw OpenSSLError("reading a DER public key", reference: reference, kind: .invalidKey) }
         try self.init(taking: loaded, reference: reference)
     }
+
+    /// The DER of an Ed25519 SubjectPublicKeyInfo before its 32 key bytes (RFC 8410 §4):
+    /// SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (33 bytes, no unused bits) }.
+    static let ed25519Prefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
 
     /// The key as a PEM `PUBLIC KEY` block, ending in a newline.
     public var pem: String {
@@ -111,5 +136,48 @@ public final class PublicKey: @unchecked Sendable {
             }
         }
         return result == 1
+    }
+}
+
+/// The body of the first `PUBLIC KEY` block of a PEM text, as DER.
+enum PEMBlock {
+    /// Nil when there is no such block, when it has headers (`Name: value` lines) or is not
+    /// plain base64: the caller then leaves the text to OpenSSL.
+    static func publicKeyDER(_ pem: [UInt8]) -> [UInt8]? {
+        var body: [UInt8] = []
+        var inside = false
+        for line in pem.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            let line = line.last == 0x0D ? line.dropLast() : line
+            if !inside {
+                inside = line.elementsEqual("-----BEGIN PUBLIC KEY-----".utf8)
+            } else if line.elementsEqual("-----END PUBLIC KEY-----".utf8) {
+                return decode(body)
+            } else {
+                guard line.allSatisfy(isBase64) else { return nil }
+                body.append(contentsOf: line)
+            }
+        }
+        return nil
+    }
+
+    private static func isBase64(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): true
+        default: false
+        }
+    }
+
+    /// `EVP_DecodeBlock` decodes whole groups of four, padding included as zero bytes.
+    private static func decode(_ text: [UInt8]) -> [UInt8]? {
+        guard !text.isEmpty, text.count % 4 == 0, text.count <= 1 << 16 else { return nil }
+        let padding = text.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding <= 2, !text.dropLast(padding).contains(UInt8(ascii: "=")) else { return nil }
+        var out = [UInt8](repeating: 0, count: text.count / 4 * 3)
+        let length = text.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { EVP_DecodeBlock($0.baseAddress, input.baseAddress, Int32(input.count)) }
+        }
+        guard length == Int32(out.count) else { return nil }
+        return Array(out.dropLast(padding))
     }
 }

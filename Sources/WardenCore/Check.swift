@@ -54,7 +54,7 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A comparison in a leaf check. Operands are literals, profile parameters or site values.
-public enum Operator: String, Sendable, CaseIterable {
+public enum Operator: String, Sendable, Hashable, CaseIterable {
     case eq, ne
     case `in`, notIn = "not_in"
     case gte, lte, gt, lt
@@ -102,7 +102,7 @@ public enum Operand: Sendable, Hashable {
     case site(String, fallback: JSON?)
 }
 
-public enum Quantifier: String, Sendable, CaseIterable {
+public enum Quantifier: String, Sendable, Hashable, CaseIterable {
     /// Every item satisfies `expect`.
     case every
     /// At least one item does.
@@ -112,7 +112,7 @@ public enum Quantifier: String, Sendable, CaseIterable {
 }
 
 /// The check language: small and declarative, after goss and InSpec (fact → property → matcher).
-public indirect enum Check: Sendable {
+public indirect enum Check: Sendable, Equatable {
     case all([Check], CheckMeta)
     case any([Check], CheckMeta)
     case leaf(FactPath, Operator, Operand, CheckMeta)
@@ -128,7 +128,7 @@ public indirect enum Check: Sendable {
 }
 
 /// Options every check node may carry.
-public struct CheckMeta: Sendable {
+public struct CheckMeta: Sendable, Equatable {
     /// Evaluate this node only when this boolean parameter is true (else `not_applicable`).
     public var when: String?
     /// A human label for evidence and summaries (`"root login over SSH"`).
@@ -147,7 +147,7 @@ public struct CheckMeta: Sendable {
 }
 
 /// What an empty list means for a quantifier: stated in every control, never implied.
-public struct EmptyRule: Sendable {
+public struct EmptyRule: Sendable, Equatable {
     public var status: Status
     public var reason: String
 }

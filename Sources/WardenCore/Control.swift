@@ -87,7 +87,7 @@ public struct References: Sendable, Hashable {
 }
 
 /// One requirement with a stable ID, defined once in `Profiles/controls/*.yaml`.
-public struct ControlDefinition: Sendable {
+public struct ControlDefinition: Sendable, Equatable {
     public var id: String
     public var title: String
     public var area: Area

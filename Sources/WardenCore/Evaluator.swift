@@ -69,17 +69,34 @@ public enum Evaluator {
     static let maxItemEvidence = 20
 
     public static func evaluate(_ profile: ResolvedProfile, facts: FactSet, now: Timestamp) -> [Finding] {
+        let host = Host(facts: facts, now: now)
+        return profile.controls.map { host.evaluate($0) }
+    }
+
+    /// One host's facts, with the site and waivers they carry read once for all its controls.
+    struct Host {
+        let facts: FactSet
         let site: JSON
-        if case .value(let s)? = facts["site"] { site = s } else { site = .null }
-        let waivers = siteWaivers(site)
-        return profile.controls.map { selected in
+        let waivers: [Site.Waiver]
+        let now: Timestamp
+
+        init(facts: FactSet, now: Timestamp) {
+            self.facts = facts
+            if case .value(let s)? = facts["site"] { site = s } else { site = .null }
+            waivers = Evaluator.siteWaivers(site)
+            self.now = now
+        }
+
+        /// Without `detail` only the status is worked out (no evidence, no summary): what a
+        /// fleet summary tallies for every host; the status is the same either way.
+        func evaluate(_ selected: SelectedControl, detail: Bool = true) -> Finding {
             let def = selected.definition
             var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
                                   status: .manual, advisory: selected.advisory,
                                   summary: "organisational control: needs an attestation", evidence: [],
                                   references: def.references, remediation: def.remediation, waiver: nil)
             if let check = def.check {
-                let ctx = Context(facts: facts, site: site, parameters: selected.parameters)
+                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
                 // Whether the control applies at all is decided first; the check runs only then.
                 let applies = def.appliesIf.map { ctx.evaluate($0, item: nil) }
                 let outcome: Outcome
@@ -95,13 +112,13 @@ public enum Evaluator {
                 }
                 finding.status = outcome.status
                 finding.evidence = outcome.evidence
-                finding.summary = summarize(outcome)
+                finding.summary = detail ? summarize(outcome) : ""
             }
             if let w = waivers.first(where: { $0.control == def.id }), [.fail, .error, .notChecked].contains(finding.status) {
                 let expired = now > w.expires
                 finding.waiver = AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: finding.status)
                 if !expired {
-                    finding.summary = "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
+                    finding.summary = !detail ? "" : "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
                     finding.status = .waived
                 } else {
                     finding.summary += " (a waiver expired on \(w.expiresText) and no longer applies)"
@@ -133,6 +150,50 @@ public enum Evaluator {
         case .fail: return join(o.failures)
         default: return o.reasons.isEmpty ? o.status.rawValue : join(o.reasons)
         }
+    }
+}
+
+/// Several profiles evaluated against the same facts (a bundle's SL3 and SL4 columns): a control
+/// that two profiles select with the same definition and parameters is evaluated once, as its
+/// result can only be the same.
+public struct EvaluationPlan: Sendable {
+    public let profiles: [ResolvedProfile]
+    /// For each profile's control, the index of the profile and control first evaluated for it.
+    private let source: [[(profile: Int, control: Int)]]
+
+    public init(_ profiles: [ResolvedProfile]) {
+        self.profiles = profiles
+        var source: [[(profile: Int, control: Int)]] = []
+        for (p, profile) in profiles.enumerated() {
+            source.append(profile.controls.enumerated().map { c, selected in
+                for q in 0..<p {
+                    if let d = profiles[q].controls.firstIndex(where: {
+                        $0.definition.id == selected.definition.id && $0.definition == selected.definition && $0.parameters == selected.parameters
+                    }) { return (q, d) }
+                }
+                return (p, c)
+            })
+        }
+        self.source = source
+    }
+
+    /// The findings per profile, in the order of `profiles` (statuses only without `detail`).
+    public func evaluate(facts: FactSet, now: Timestamp, detail: Bool = true) -> [[Finding]] {
+        evaluate(Evaluator.Host(facts: facts, now: now), detail: detail)
+    }
+
+    func evaluate(_ host: Evaluator.Host, detail: Bool) -> [[Finding]] {
+        var out: [[Finding]] = []
+        for (p, profile) in profiles.enumerated() {
+            out.append(profile.controls.enumerated().map { c, selected in
+                let (q, d) = source[p][c]
+                guard q != p else { return host.evaluate(selected, detail: detail) }
+                var finding = out[q][d]
+                finding.advisory = selected.advisory
+                return finding
+            })
+        }
+        return out
     }
 }
 
@@ -173,6 +234,8 @@ private struct Context {
     let facts: FactSet
     let site: JSON
     let parameters: [String: JSON]
+    /// Whether evidence and messages are made, or only statuses.
+    let detail: Bool
 
     func evaluate(_ check: Check, item: Item?) -> Outcome {
         if let when = check.meta.when, parameters[when]?.boolValue != true {
@@ -258,6 +321,16 @@ private struct Context {
                 }
             }
         }
+        guard detail else {
+            guard op == .exists || observed != nil else {
+                return Outcome(status: meta.ifAbsent ?? .error)
+            }
+            switch Context.compare(op, observed, expectedValue) {
+            case .some(true): return Outcome(status: .pass)
+            case .some(false): return Outcome(status: .fail)
+            case .none: return Outcome(status: .error)
+            }
+        }
         let label = meta.describe ?? path.label
         let subject = item.map { "\($0.label): " } ?? ""
         let expectedText: String
@@ -323,7 +396,7 @@ private struct Context {
         }
         var outcomes: [Outcome] = []
         for (i, element) in list.enumerated() {
-            let label = Context.label(of: element, index: i, prefix: item?.label)
+            let label = detail ? Context.label(of: element, index: i, prefix: item?.label) : ""
             if let e = element["error"]?.stringValue {
                 outcomes.append(Outcome(status: .error, reasons: ["\(label): \(e)"]))
                 continue
@@ -356,12 +429,14 @@ private struct Context {
             outcomes.append(o)
         }
         if outcomes.isEmpty {
+            guard detail else { return Outcome(status: ifEmpty.status) }
             return Outcome(status: ifEmpty.status, evidence: [Evidence(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
                            reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
                            failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
                            passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
         var combined = Outcome.combine(outcomes, any: q == .some)
+        guard detail else { return combined }
         // Keep the evidence readable: the items that decided the status first, then the others,
         // at most `maxItemEvidence` items in all, then a count of the rest.
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }

@@ -295,6 +295,7 @@ public struct FleetSummaryBuilder: Sendable {
     public let createdAt: Timestamp
     public let maxAge: Int64
     public let examplesPerControl: Int
+    let plan: EvaluationPlan
     private var hosts: [FleetSummary.Host] = []
     private var controls: [FleetSummary.Control]
     private var controlIndex: [String: Int] = [:]
@@ -305,6 +306,7 @@ public struct FleetSummaryBuilder: Sendable {
         self.createdAt = createdAt
         self.maxAge = maxAge
         self.examplesPerControl = examplesPerControl
+        plan = EvaluationPlan(profiles)
         var definitions: [String: ControlDefinition] = [:]
         for p in profiles { for c in p.controls { definitions[c.definition.id] = c.definition } }
         let ordered = definitions.values.sorted { ($0.area, $0.id) < ($1.area, $1.id) }
@@ -345,16 +347,18 @@ public struct FleetSummaryBuilder: Sendable {
         let name = registered?.name ?? findings.hostname
         var results: [FleetSummary.Result] = []
         var outcomes: [[HostRecord.Outcome]] = []
-        for (p, profile) in profiles.enumerated() {
-            let evaluated = Evaluator.evaluate(profile, facts: findings.facts, now: createdAt)
+        // Statuses for every control; evidence and summaries only for the examples.
+        let evaluator = Evaluator.Host(facts: findings.facts, now: createdAt)
+        for (p, evaluated) in plan.evaluate(evaluator, detail: false).enumerated() {
             var notPassed: [String: Status] = [:]
             var tallied: [HostRecord.Outcome] = []
             tallied.reserveCapacity(evaluated.count)
-            for f in evaluated {
+            for (i, f) in evaluated.enumerated() {
                 if f.status != .pass { notPassed[f.control] = f.status }
                 guard let c = controlIndex[f.control], controls[c].tallies[p] != nil else { continue }
                 var example: FleetSummary.Example?
                 if examples, f.blocksConformance {
+                    let f = evaluator.evaluate(profiles[p].controls[i])
                     let shown = f.evidence.filter { $0.ok == false }
                     example = FleetSummary.Example(machineID: machineID, name: name, status: f.status, summary: f.summary,
                                                    evidence: Array((shown.isEmpty ? f.evidence : shown).prefix(3)))

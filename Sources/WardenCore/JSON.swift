@@ -254,28 +254,39 @@ extension JSON {
             }
         }
 
+        /// The members of the objects being parsed, innermost last: each object's dictionary is
+        /// made once its size is known (no rehashing as it grows).
+        var members: [(key: String, value: JSON, offset: Int)] = []
+
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
-            var result: [String: JSON] = [:]
             skipWhitespace()
-            if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object(result) }
+            if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object([:]) }
+            let first = members.count
             while true {
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let keyStart = index
                 let key = try parseString()
-                if result.index(forKey: key) != nil { index = keyStart; throw error("duplicate key \"\(key)\"") }
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                result[key] = try parseValue(depth: depth + 1)
+                members.append((key, try parseValue(depth: depth + 1), keyStart))
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in object") }
                 if at(index) == UInt8(ascii: ",") { index += 1; continue }
-                if at(index) == UInt8(ascii: "}") { index += 1; return .object(result) }
+                if at(index) == UInt8(ascii: "}") { break }
                 throw error("expected ',' or '}'")
             }
+            var result: [String: JSON] = Dictionary(minimumCapacity: members.count - first)
+            for m in members[first...] where result.updateValue(m.value, forKey: m.key) != nil {
+                index = m.offset
+                throw error("duplicate key \"\(m.key)\"")
+            }
+            members.removeSubrange(first...)
+            index += 1
+            return .object(result)
         }
 
         mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
@@ -351,15 +362,19 @@ extension JSON {
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1
             let start = index
+            var high: UInt8 = 0
             while index < count {
                 let c = at(index)
                 if c == UInt8(ascii: "\"") {
                     let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
+                    // ASCII needs no validation (and the generic validating initialiser is slow).
+                    if high < 0x80 { return String(decoding: run, as: UTF8.self) }
                     guard let s = String(validating: run, as: UTF8.self) else { throw error("string is not valid UTF-8") }
                     return s
                 }
                 if c == UInt8(ascii: "\\") || c < 0x20 { break }
+                high |= c
                 index += 1
             }
             var out: [UInt8] = []

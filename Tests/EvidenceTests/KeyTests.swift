@@ -122,3 +122,44 @@ func mode(of path: String) -> UInt32 {
         #expect { try PrivateKey.load(rsa) } throws: { ($0 as? OpenSSLError)?.message.contains("unsupported key type") == true }
     }
 }
+
+@Suite struct PublicKeyReadingTests {
+    /// Warden reads PEM public keys itself (OpenSSL's PEM reader is 100 times slower per key);
+    /// what it reads must be what OpenSSL reads.
+    @Test(arguments: KeyAlgorithm.allCases)
+    func pemAndDERGiveTheKeyOpenSSLWrote(_ algorithm: KeyAlgorithm) throws {
+        let key = try PrivateKey.generate(algorithm)
+        let fromPEM = try PublicKey(pem: Array(("some text before\n" + key.publicKey.pem + "and after\n").utf8))
+        let fromDER = try PublicKey(spkiDER: key.publicKey.spkiDER)
+        for loaded in [fromPEM, fromDER] {
+            #expect(loaded.keyID == key.keyID)
+            #expect(loaded.spkiDER == key.publicKey.spkiDER)
+            #expect(loaded.algorithm == algorithm)
+            #expect(loaded.pem == key.publicKey.pem)
+            #expect(loaded.isValidSignature(try key.sign([1, 2, 3]), for: [1, 2, 3]))
+        }
+        let crlf = key.publicKey.pem.replacingOccurrences("\n", "\r\n")
+        #expect(try PublicKey(pem: Array(crlf.utf8)).keyID == key.keyID)
+    }
+
+    @Test func brokenKeysAreRefused() throws {
+        let der = try PrivateKey.generate(.ed25519).publicKey.spkiDER
+        var wrongOID = der
+        wrongOID[8] ^= 0x01
+        var short = der
+        short.removeLast()
+        for bad in [wrongOID, short, [UInt8](repeating: 0, count: 44), []] {
+            #expect(throws: OpenSSLError.self) { try PublicKey(spkiDER: bad) }
+        }
+        let body = Base64.encode(der)
+        for text in [
+            "-----BEGIN PUBLIC KEY-----\n\(body.dropLast(4))\n-----END PUBLIC KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\n\(body)\n",
+            "-----BEGIN PUBLIC KEY-----\n!\(body.dropFirst())\n-----END PUBLIC KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\n=\(body.dropFirst())\n-----END PUBLIC KEY-----\n",
+            "no key here\n",
+        ] {
+            #expect(throws: OpenSSLError.self, "\(text)") { try PublicKey(pem: Array(text.utf8)) }
+        }
+    }
+}

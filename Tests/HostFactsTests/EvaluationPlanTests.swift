@@ -1,0 +1,62 @@
+import HostFacts
+import Testing
+import WardenCore
+import WardenTestSupport
+
+/// A bundle evaluates every host against SL3 and SL4 at once, each shared control once, and
+/// statuses alone for the hosts it does not show as examples: both shortcuts must give exactly
+/// what evaluating each profile on its own gives.
+@Suite struct EvaluationPlanTests {
+    static let hosts = ["host-conformant", "host-debian-default", "sshd-hardened", "weights-plain-ext4"]
+
+    /// The fixture's own site file, or one whose waivers (one expired) meet failing controls.
+    static func facts(_ host: String) throws -> FactSet {
+        let own = Package.fixtures + "/" + host + "/site.yaml"
+        let site = (try? LocalFile.readText(own)) ?? """
+            waivers:
+              - {control: HRD-001, reason: vendor kernel, approved_by: ciso, expires: 2027-01-31}
+              - {control: ACC-004, reason: migration, approved_by: ciso, expires: 2026-01-31}
+              - {control: LOG-001, reason: migration, approved_by: ciso, expires: 2027-01-31}
+            """
+        return try audit(root: Package.fixtureRoot(host), site: site).facts
+    }
+
+    @Test(arguments: hosts)
+    func sharedControlsAndStatusOnlyAgreeWithSeparateEvaluation(_ host: String) throws {
+        let profiles = [try BuiltIn.profile("sl3"), try BuiltIn.profile("sl4")]
+        let facts = try Self.facts(host)
+        let plan = EvaluationPlan(profiles)
+        let detailed = plan.evaluate(facts: facts, now: testNow)
+        let statuses = plan.evaluate(facts: facts, now: testNow, detail: false)
+        for (p, profile) in profiles.enumerated() {
+            let alone = Evaluator.evaluate(profile, facts: facts, now: testNow)
+            #expect(detailed[p].count == alone.count)
+            #expect(statuses[p].count == alone.count)
+            for (i, expected) in alone.enumerated() {
+                let shared = detailed[p][i], quick = statuses[p][i]
+                #expect(shared.control == expected.control)
+                #expect(shared.status == expected.status, "\(profile.id) \(expected.control)")
+                #expect(shared.advisory == expected.advisory, "\(profile.id) \(expected.control)")
+                #expect(shared.summary == expected.summary)
+                #expect(shared.evidence == expected.evidence)
+                #expect(shared.waiver == expected.waiver)
+                #expect(quick.control == expected.control)
+                #expect(quick.status == expected.status, "\(profile.id) \(expected.control): status-only evaluation differs")
+                #expect(quick.advisory == expected.advisory)
+                #expect(quick.evidence.isEmpty && quick.summary.isEmpty)
+            }
+        }
+    }
+
+    /// The fixture hosts above must between them exercise every status the bundle tallies, or
+    /// the agreement says little.
+    @Test func theFixturesCoverEveryStatus() throws {
+        let profile = try BuiltIn.profile("sl4")
+        var seen: Set<Status> = []
+        for host in Self.hosts {
+            let facts = try Self.facts(host)
+            seen.formUnion(Evaluator.evaluate(profile, facts: facts, now: testNow).map(\.status))
+        }
+        #expect(seen.isSuperset(of: [.pass, .fail, .error, .notApplicable, .notChecked, .waived]), "\(seen)")
+    }
+}
