@@ -168,7 +168,9 @@ public struct Bundler {
         // facts, and stage its bytes as verified; then, in input order, keep the newest accepted
         // envelope per host.
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
-        let check = InputCheck(policy: FindingsPolicy(trusted: trusted, now: createdAt), inventory: inventory, bundlerKeyID: key.keyID,
+        var policy = FindingsPolicy(trusted: trusted, now: createdAt)
+        policy.omitsResults = true
+        let check = InputCheck(policy: policy, inventory: inventory, bundlerKeyID: key.keyID,
                                evaluator: builder, staging: dir + "/findings")
         var rejected: [Rejection] = []
         var superseded: [Superseded] = []

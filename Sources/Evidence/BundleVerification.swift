@@ -191,7 +191,9 @@ private struct Check {
         // Every host envelope: digest, signature, statement, file name, binding; then its
         // facts are re-evaluated into the recomputed summary, one host at a time.
         var builder = FleetSummaryBuilder(profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
-        let hostCheck = HostEnvelopeCheck(dir: dir, policy: FindingsPolicy(trusted: verifier.trusted, now: header.createdAt), binding: binding,
+        var policy = FindingsPolicy(trusted: verifier.trusted, now: header.createdAt)
+        policy.omitsResults = true
+        let hostCheck = HostEnvelopeCheck(dir: dir, policy: policy, binding: binding,
                                           manifestSigner: result.signer, evaluator: builder)
         var hostsFailed = false
         var keyIDs: Set<String> = result.signer.map { [$0] } ?? []

@@ -211,10 +211,11 @@ public enum BundleReport {
                 if !ids.isEmpty { out += "- \(area.title): \(ids.joined(separator: ", "))\n" }
             }
             out += "\n| Host | " + Area.allCases.map(\.prefix).joined(separator: " | ") + " | Verdict |\n|---|" + String(repeating: "---|", count: Area.allCases.count + 1) + "\n"
+            let byArea = Area.allCases.map { area in s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map(\.id) }
             for h in hosts {
                 out += "| \(mdEscape(h.name)) | "
-                out += Area.allCases.map { area in
-                    s.controls.filter { $0.area == area }.compactMap { s.status(h, profile: p, control: $0.id).map(symbol) }.joined()
+                out += byArea.map { ids in
+                    ids.map { symbol(h.results[p].notPassed[$0] ?? .pass) }.joined()
                 }.joined(separator: " | ")
                 out += " | \(h.results[p].verdict.rawValue)\(h.stale ? " (stale)" : "") |\n"
             }
@@ -295,7 +296,17 @@ public enum BundleReport {
     /// Text for HTML: the same escaping as the XML reports.
     static func h(_ text: String) -> String { JUnitReport.escape(text) }
 
-    static func cssClass(_ s: Status) -> String { "s-" + String(s.rawValue.map { $0 == "_" ? "-" : $0 }) }
+    static func cssClass(_ s: Status) -> String {
+        switch s {
+        case .pass: "s-pass"
+        case .fail: "s-fail"
+        case .error: "s-error"
+        case .notChecked: "s-not-checked"
+        case .notApplicable: "s-not-applicable"
+        case .waived: "s-waived"
+        case .manual: "s-manual"
+        }
+    }
 
     static let css = """
     :root{--pass:#2e7d32;--fail:#c62828;--error:#e65100;--nc:#f9a825;--na:#cfd8dc;--waived:#1565c0;--manual:#78909c}
@@ -409,12 +420,14 @@ public enum BundleReport {
             out += columns.map { "<th class=\"area\" colspan=\"\($0.1.count)\">\($0.0.prefix)</th>" }.joined()
             out += "<th rowspan=\"2\">Verdict</th></tr>\n<tr>"
             out += columns.flatMap(\.1).map { "<th class=\"c\" title=\"\(h($0.title))\">\($0.id)</th>" }.joined() + "</tr>\n"
+            // What every row repeats, worked out once per column.
+            let cells = columns.flatMap(\.1).map { c in (id: c.id, adv: profile.advisory.contains(c.id) ? " adv" : "") }
             for host in hosts {
-                out += "<tr><td class=\"host\" title=\"\(h(host.name)) (\(host.machineID))\">\(h(host.name))</td>"
-                for c in columns.flatMap(\.1) {
-                    let status = s.status(host, profile: p, control: c.id) ?? .notApplicable
-                    let adv = profile.advisory.contains(c.id) ? " adv" : ""
-                    out += "<td class=\"x \(cssClass(status))\(adv)\" title=\"\(h(host.name)) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
+                let name = h(host.name)
+                out += "<tr><td class=\"host\" title=\"\(name) (\(host.machineID))\">\(name)</td>"
+                for c in cells {
+                    let status = host.results[p].notPassed[c.id] ?? .pass
+                    out += "<td class=\"x \(cssClass(status))\(c.adv)\" title=\"\(name) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
                 }
                 out += "<td><span class=\"tag \(host.results[p].verdict.rawValue)\">\(host.results[p].verdict.rawValue)</span>"
                 out += host.stale ? " <span class=\"tag stale\">stale</span></td></tr>\n" : "</td></tr>\n"

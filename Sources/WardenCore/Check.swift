@@ -2,36 +2,36 @@
 /// quantifier, `.encrypted` relative to the current list item.
 public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     public var relative: Bool
-    public var components: [Substring]
+    public var components: [String]
 
     /// Components are separated by dots; a component that itself contains dots is written in
     /// brackets and quotes: `cmdline.parameters["module.sig_enforce"]`.
     public init?(_ text: String) {
         relative = text.hasPrefix(".")
         var chars = Array(relative ? text.dropFirst() : Substring(text))
-        var parts: [Substring] = []
+        var parts: [String] = []
         var current = ""
         var i = 0
         while i < chars.count {
             if chars[i] == "[", i + 1 < chars.count, chars[i + 1] == "\"" {
                 if !current.isEmpty {
-                    parts.append(Substring(current))
+                    parts.append(current)
                     current = ""
                 }
                 guard let close = (i + 2..<chars.count).first(where: { chars[$0] == "\"" && $0 + 1 < chars.count && chars[$0 + 1] == "]" }) else { return nil }
-                parts.append(Substring(String(chars[(i + 2)..<close])))
+                parts.append(String(chars[(i + 2)..<close]))
                 i = close + 2
                 if i < chars.count { guard chars[i] == "." else { return nil }; i += 1; guard i < chars.count else { return nil } }
                 continue
             }
             if chars[i] == "." {
-                parts.append(Substring(current))
+                parts.append(current)
                 current = ""
             } else {
                 current.append(chars[i])
             }
             i += 1
-            if i == chars.count { parts.append(Substring(current)) }
+            if i == chars.count { parts.append(current) }
         }
         chars.removeAll()
         components = parts
@@ -39,7 +39,7 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The fact this path starts at (nil for item-relative paths).
-    public var factName: String? { relative ? nil : components.first.map(String.init) }
+    public var factName: String? { relative ? nil : components.first }
     public var description: String {
         var out = relative ? "." : ""
         for (i, c) in components.enumerated() {
@@ -50,7 +50,7 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
         return out
     }
     /// The last component, as a short label for messages.
-    public var label: String { components.last.map(String.init) ?? description }
+    public var label: String { components.last ?? description }
 }
 
 /// A comparison in a leaf check. Operands are literals, profile parameters or site values.

@@ -270,9 +270,9 @@ private struct Context {
         if path.relative {
             guard let item else { return .unavailable(.error, "\(path) used outside a list") }
             // Evidence names where the item was read (its `source`), else the item itself.
-            return .value(item.value.value(at: path.components), source: item.value["source"]?.stringValue ?? item.label)
+            return .value(item.value.value(at: path.components[...]), source: item.value["source"]?.stringValue ?? item.label)
         }
-        let name = String(path.components[0])
+        let name = path.components[0]
         switch facts[name] {
         case nil:
             return .unavailable(.error, "fact '\(name)' was not collected")
@@ -280,7 +280,7 @@ private struct Context {
             return .unavailable(u.kind == .error ? .error : .notChecked, u.reason)
         case .value(let v)?:
             let source = v["source"]?.stringValue ?? name
-            return .value(v.value(at: path.components.dropFirst().map { $0 }), source: source)
+            return .value(v.value(at: path.components.dropFirst()), source: source)
         }
     }
 
@@ -289,7 +289,7 @@ private struct Context {
         case .literal(let v): return (v, nil)
         case .param(let name): return (parameters[name], nil)
         case .site(let path, let fallback):
-            if let v = site.value(at: path.split(separator: ".")) { return (v, nil) }
+            if let v = site.value(at: path.split(separator: ".").map(String.init)) { return (v, nil) }
             if let fallback { return (fallback, nil) }
             return (nil, "the site file does not set \(path)")
         }
@@ -372,14 +372,14 @@ private struct Context {
         var components = path.components[...]
         if path.relative {
             node = item?.value
-        } else if case .value(let v)? = facts[String(components.removeFirst())] {
+        } else if case .value(let v)? = facts[components.removeFirst()] {
             node = v
         }
         var reason: String?
         while let current = node {
             if let e = current["error"]?.stringValue { reason = e }
             guard let c = components.popFirst() else { break }
-            node = current.value(at: [c])
+            node = current[c]
         }
         return reason.map { ": \($0)" } ?? ""
     }

@@ -41,12 +41,14 @@ public enum JSON: Sendable, Hashable {
     }
 
     /// Follows a dotted path (`a.b.0.c`; numeric components index lists). Nil when any step is missing.
-    public func value(at path: [Substring]) -> JSON? {
+    public func value(at path: [String]) -> JSON? { value(at: path[...]) }
+
+    public func value(at path: ArraySlice<String>) -> JSON? {
         var current = self
         for component in path {
             switch current {
             case .object(let o):
-                guard let next = o[String(component)] else { return nil }
+                guard let next = o[component] else { return nil }
                 current = next
             case .array(let a):
                 guard let i = Int(component), a.indices.contains(i) else { return nil }
@@ -176,6 +178,17 @@ extension JSON {
         return try (result ?? Array(bytes).withUnsafeBufferPointer { parse(buffer: $0, maxDepth: maxDepth) }).get()
     }
 
+    /// Parses as `parse`, but the value at `path` (object keys from the top, e.g. `["predicate",
+    /// "results"]`) is only checked, as strictly as the rest, and not built: it stands as an empty
+    /// value of its type. For documents whose large parts the reader does not use.
+    public static func parse(_ bytes: [UInt8], omitting path: [String]) throws(JSONParseError) -> JSON {
+        try bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(bytes: buffer, maxDepth: 256)
+            parser.omit = path
+            return parser.document()
+        }.get()
+    }
+
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
         var text = text
         return try text.withUTF8 { parse(buffer: $0, maxDepth: 256) }.get()
@@ -185,15 +198,7 @@ extension JSON {
     /// builds each string once, from the bytes between its quotes when it holds no escape.
     private static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSON, JSONParseError> {
         var parser = Parser(bytes: buffer, maxDepth: maxDepth)
-        do throws(JSONParseError) {
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            if parser.index != parser.count { throw parser.error("unexpected data after the JSON value") }
-            return .success(value)
-        } catch {
-            return .failure(error)
-        }
+        return parser.document()
     }
 
     private struct Parser {
@@ -202,6 +207,26 @@ extension JSON {
         let count: Int
         let maxDepth: Int
         var index = 0
+
+        /// The path whose value is checked but not built, and how many of its keys the object
+        /// being parsed is under; `keep` is false while inside that value.
+        var omit: [String] = []
+        var matched = 0
+        var keep = true
+        /// The keys of the unbuilt objects being checked, innermost last (for duplicates).
+        var checkedKeys: [String] = []
+
+        mutating func document() -> Result<JSON, JSONParseError> {
+            do throws(JSONParseError) {
+                skipWhitespace()
+                let value = try parseValue(depth: 0)
+                skipWhitespace()
+                if index != count { throw error("unexpected data after the JSON value") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
 
         init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
             self.bytes = bytes
@@ -262,22 +287,53 @@ extension JSON {
             index += 1
             skipWhitespace()
             if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object([:]) }
-            let first = members.count
+            let first = keep ? members.count : checkedKeys.count
+            var manyKeys: Set<String>?
             while true {
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let keyStart = index
+                // Keys are always built: an unbuilt object is still checked for duplicates.
+                let keeping = keep
+                keep = true
                 let key = try parseString()
+                keep = keeping
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                members.append((key, try parseValue(depth: depth + 1), keyStart))
+                if !keep {
+                    // A short scan for the few keys of most objects; a set past that, so that a
+                    // hostile object with many keys costs no more than a built one.
+                    let duplicate: Bool
+                    if manyKeys != nil {
+                        duplicate = !manyKeys!.insert(key).inserted
+                    } else {
+                        duplicate = checkedKeys[first...].contains(key)
+                        checkedKeys.append(key)
+                        if checkedKeys.count - first > 32 { manyKeys = Set(checkedKeys[first...]) }
+                    }
+                    if duplicate { index = keyStart; throw error("duplicate key \"\(key)\"") }
+                    _ = try parseValue(depth: depth + 1)
+                } else if matched == depth, depth < omit.count, key == omit[depth] {
+                    matched += 1
+                    keep = matched < omit.count
+                    members.append((key, try parseValue(depth: depth + 1), keyStart))
+                    matched -= 1
+                    keep = true
+                } else {
+                    members.append((key, try parseValue(depth: depth + 1), keyStart))
+                }
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in object") }
                 if at(index) == UInt8(ascii: ",") { index += 1; continue }
                 if at(index) == UInt8(ascii: "}") { break }
                 throw error("expected ',' or '}'")
+            }
+            guard keep else {
+                checkedKeys.removeSubrange(first...)
+                index += 1
+                return .object([:])
             }
             var result: [String: JSON] = Dictionary(minimumCapacity: members.count - first)
             for m in members[first...] where result.updateValue(m.value, forKey: m.key) != nil {
@@ -296,7 +352,8 @@ extension JSON {
             if index < count, at(index) == UInt8(ascii: "]") { index += 1; return .array(result) }
             while true {
                 skipWhitespace()
-                result.append(try parseValue(depth: depth + 1))
+                let value = try parseValue(depth: depth + 1)
+                if keep { result.append(value) }
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in list") }
                 if at(index) == UInt8(ascii: ",") { index += 1; continue }
@@ -357,19 +414,37 @@ extension JSON {
             return v
         }
 
+        /// Whether none of the eight bytes of `word` ends or escapes a string or is non-ASCII
+        /// (the "has zero byte" and "has byte less than" tests of Bit Twiddling Hacks).
+        @inline(__always) static func plainASCII(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+            let control = (word &- ones &* 0x20) & ~word & highs != 0
+            return word & highs == 0 && !control && !hasZeroByte(word ^ (ones &* 0x22)) && !hasZeroByte(word ^ (ones &* 0x5C))
+        }
+
         /// A string without escapes becomes a `String` straight from the bytes between its quotes
         /// (validated once); one with escapes is decoded into a scratch buffer first.
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1
             let start = index
             var high: UInt8 = 0
+            // Eight bytes at a time while none is a quote, a backslash, a control character or
+            // non-ASCII (long strings such as an envelope's base64 payload are all plain).
+            if let base {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= count {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    if Parser.plainASCII(word) { index += 8 } else { break }
+                }
+            }
             while index < count {
                 let c = at(index)
                 if c == UInt8(ascii: "\"") {
                     let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
                     // ASCII needs no validation (and the generic validating initialiser is slow).
-                    if high < 0x80 { return String(decoding: run, as: UTF8.self) }
+                    if high < 0x80 { return keep ? String(decoding: run, as: UTF8.self) : "" }
                     guard let s = String(validating: run, as: UTF8.self) else { throw error("string is not valid UTF-8") }
                     return s
                 }

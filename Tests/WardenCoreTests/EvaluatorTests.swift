@@ -164,7 +164,7 @@ import WardenCore
     func parses(text: String, relative: Bool, components: [String], description: String) throws {
         let p = try #require(FactPath(text))
         #expect(p.relative == relative)
-        #expect(p.components.map(String.init) == components)
+        #expect(p.components == components)
         #expect(p.description == description)
     }
 

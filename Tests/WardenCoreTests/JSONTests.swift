@@ -28,6 +28,52 @@ import WardenCore
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 
+    /// Long strings are scanned eight bytes at a time: every character that ends, escapes or
+    /// invalidates a string must still be found wherever it falls in the word.
+    @Test func everySpecialByteIsFoundAtEveryOffset() throws {
+        for offset in 0..<20 {
+            let padding = String(repeating: "a", count: offset)
+            for scalar in ["\"", "\\", "\u{0}", "\u{1F}", "\n", "é", "😀", "\u{7F}", " "] {
+                let text = padding + scalar + padding
+                #expect(try JSON.parse(JSON.string(text).serialized()) == .string(text), "\(offset) \(scalar.unicodeScalars.first!.value)")
+            }
+            for bad: UInt8 in [0x80, 0xC3, 0xFF, 0x01, 0x1F] {
+                let bytes = [0x22] + Array(padding.utf8) + [bad] + Array(padding.utf8) + [0x22]
+                #expect(throws: JSONParseError.self, "\(offset) \(bad)") { try JSON.parse(bytes) }
+            }
+            #expect(throws: JSONParseError.self) { try JSON.parse([0x22] + Array(padding.utf8) + Array(padding.utf8)) }
+        }
+    }
+
+    /// A value left unbuilt is still checked as strictly as a built one, and stands as an
+    /// empty value of its type; everything else is built as usual.
+    @Test func omittedValuesAreCheckedNotBuilt() throws {
+        let doc: JSON = ["predicate": ["results": [["control": "A", "evidence": [["x": "é\n"]]]], "facts": ["n": 1]], "results": [1]]
+        let parsed = try JSON.parse(doc.serialized(), omitting: ["predicate", "results"])
+        #expect(parsed == ["predicate": ["results": [], "facts": ["n": 1]], "results": [1]])
+        #expect(try JSON.parse(Array(#"{"predicate":{"results":{"a":1}}}"#.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": [:]]])
+        #expect(try JSON.parse(Array(#"{"predicate":{"results":"text"}}"#.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": ""]])
+        for bad in [
+            #"{"predicate":{"results":[{"a":1,"a":2}]}}"#,
+            "{\"predicate\":{\"results\":[{\"k\":\"\u{1}\"}]}}",
+            #"{"predicate":{"results":[1.5]}}"#,
+            #"{"predicate":{"results":[{"a":1},]}}"#,
+            #"{"predicate":{"results":["\ud800"]}}"#,
+            #"{"predicate":{"results":[tru]}}"#,
+        ] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSON.parse(Array(bad.utf8), omitting: ["predicate", "results"]) }
+        }
+        let invalidUTF8 = Array(#"{"predicate":{"results":[""#.utf8) + [0xC3] + Array(#""]}}"#.utf8)
+        #expect(throws: JSONParseError.self) { try JSON.parse(invalidUTF8, omitting: ["predicate", "results"]) }
+        // Many keys in an unbuilt object: duplicates are still found (past the short scan too).
+        let keys = (0..<100).map { "\"k\($0)\":0" }
+        let many = #"{"predicate":{"results":{"# + keys.joined(separator: ",") + #","k77":1}}}"#
+        let error = #expect(throws: JSONParseError.self) { try JSON.parse(Array(many.utf8), omitting: ["predicate", "results"]) }
+        #expect(error?.message == "duplicate key \"k77\"")
+        let unique = #"{"predicate":{"results":{"# + keys.joined(separator: ",") + "}}}"
+        #expect(try JSON.parse(Array(unique.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": [:]]])
+    }
+
     @Test func deepNestingIsBounded() {
         let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }
