@@ -111,15 +111,25 @@ public struct ProfileStore: Sendable {
         LocalFile.list(directory).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
     }
 
-    public func catalog(knownFacts: Set<String>) throws(WardenError) -> Catalog {
+    /// The control catalog: from `catalog.compiled.json` when it was compiled from exactly these
+    /// YAML files (`compiled: false` reads the YAML regardless, as `profiles lint` must).
+    public func catalog(knownFacts: Set<String>, compiled: Bool = true) throws(WardenError) -> Catalog {
         var files: [(path: String, text: String)] = []
         for name in LocalFile.list(controlsDirectory) where name.hasSuffix(".yaml") {
             let path = controlsDirectory + "/" + name
             files.append((path, try LocalFile.readText(path)))
         }
         guard !files.isEmpty else { throw WardenError(.missing, file: controlsDirectory, "no control definitions (*.yaml)") }
+        if compiled, let bytes = try? LocalFile.read(compiledCatalogPath, limit: 8 << 20),
+           let catalog = CompiledCatalog.decode(bytes, sourcesDigest: Catalog.digest(files: files), knownFacts: knownFacts,
+                                                directory: controlsDirectory) {
+            return catalog
+        }
         return try Catalog.load(files: files, knownFacts: knownFacts)
     }
+
+    /// Where `warden profiles compile` writes the compiled catalog by default.
+    public var compiledCatalogPath: String { directory + "/" + CompiledCatalog.fileName }
 
     /// Resolves `name`: a built-in id (`sl4`) or a path to a profile file. A profile's `extends`
     /// names a built-in id or a path relative to the extending file.

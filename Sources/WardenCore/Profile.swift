@@ -2,10 +2,16 @@
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]
     /// SHA-256 over the control files (by file name, in name order), part of every profile digest.
-    public private(set) var digest: String = SHA256.hex([UInt8]())
+    public internal(set) var digest: String = SHA256.hex([UInt8]())
 
     public init(controls: [ControlDefinition] = []) {
         for c in controls { self.controls[c.id] = c }
+    }
+
+    /// SHA-256 over the control files by name and bytes, in name order: what a profile digest
+    /// includes, and what a compiled catalog must have been compiled from.
+    public static func digest(files: [(path: String, text: String)]) -> String {
+        ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) })
     }
 
     /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
@@ -13,7 +19,7 @@ public struct Catalog: Sendable {
     public static func load(files: [(path: String, text: String)], knownFacts: Set<String>) throws(WardenError) -> Catalog {
         var catalog = Catalog()
         let sorted = files.sorted(by: { $0.path < $1.path })
-        catalog.digest = ProfileLoader.digest(sorted.map { (baseName($0.path), $0.text) })
+        catalog.digest = digest(files: files)
         for file in sorted {
             let root = try YNode.parse(file.text, file: file.path)
             let top = try root.fields(allowed: ["controls"], required: ["controls"])

@@ -10,6 +10,7 @@ import WardenCore
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Audit a host (live, or an offline root) against a profile.",
         discussion: """
         Findings are signed by default: a DSSE envelope (in-toto statement, Warden findings \
@@ -64,11 +65,20 @@ struct Audit: ParsableCommand {
             let store = try ProfileStore.builtIn()
             let siteFile = try loadSite(site)
             let hostRoot = try openRoot(root)
-            // Read the host on other cores while the profile loads; neither needs the other.
+            // Load the profile on another thread while this one reads the host with every core
+            // (`concurrentPerform` from a thread that is not the pool's gets the whole pool).
             let started = try currentTime(now)
-            let collection = Background { Collector.collect(root: hostRoot, site: siteFile) }
-            let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
-            let resolved = try store.resolve(profile, catalog: catalog)
+            let profileName = profile
+            let loading = Background { () -> Result<(Catalog, ResolvedProfile), WardenError> in
+                do throws(WardenError) {
+                    let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
+                    return .success((catalog, try store.resolve(profileName, catalog: catalog)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let facts = Collector.collect(root: hostRoot, site: siteFile)
+            let (catalog, resolved) = try loading.wait().get()
             if let siteFile, let site {
                 for w in siteFile.waivers where catalog.controls[w.control] == nil {
                     throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
@@ -76,7 +86,6 @@ struct Audit: ParsableCommand {
             }
             let live = hostRoot.mode == .live
             let signer = try signingKey(live: live)
-            let facts = collection.wait()
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
             let finished = now == nil ? try currentTime(nil) : started
             let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()

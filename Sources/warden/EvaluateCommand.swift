@@ -57,6 +57,7 @@ func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestam
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "evaluate",
         abstract: "Re-evaluate the facts inside a findings document against a profile, without touching the host.",
         discussion: "Exit codes as for audit: 0 conformant, 1 a verdict control fails, 2 incomplete, 65 malformed input, 66 missing."
     )
@@ -87,6 +88,7 @@ struct Evaluate: ParsableCommand {
 
 struct Gap: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gap",
         abstract: "What a host lacks to reach a profile, from the facts in its findings.",
         discussion: "Exit 0 when the host already conforms to the target, 1 when something is missing, 2 when undecided."
     )
@@ -145,6 +147,7 @@ struct Gap: ParsableCommand {
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "compare",
         abstract: "Compare two findings: the same host over time (drift) or two hosts.",
         discussion: "Exit 1 when B regressed against A (a control that was healthy in A is not in B), else 0."
     )

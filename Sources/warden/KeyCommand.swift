@@ -4,12 +4,14 @@ import WardenCore
 
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "key",
         abstract: "Inspect signing keys.",
         subcommands: [Show.self]
     )
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print the keyid and public key of a signing key (the host key by default), for the inventory and --trust."
         )
 

@@ -4,6 +4,7 @@ import WardenCore
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keygen",
         abstract: "Create a signing key (PKCS#8 PEM, mode 0600) and print its keyid and public key.",
         discussion: """
         Never overwrites an existing file (exit 64). For a key held in a TPM, create it with \

@@ -3,13 +3,14 @@ import HostFacts
 
 struct Probes: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "probes",
         abstract: "List the probes: what each reads and which facts it produces.",
         subcommands: [List.self],
         defaultSubcommand: List.self
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every probe.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List every probe.")
 
         func run() throws {
             var out = ""

@@ -4,12 +4,13 @@ import WardenCore
 
 struct Profiles: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List, show and lint profiles.",
-        subcommands: [List.self, Show.self, Lint.self]
+        commandName: "profiles",
+        abstract: "List, show, lint and compile profiles.",
+        subcommands: [List.self, Show.self, Lint.self, Compile.self]
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the built-in profiles.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the built-in profiles.")
 
         func run() throws {
             try exiting {
@@ -26,7 +27,7 @@ struct Profiles: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a resolved profile: every control with its parameters.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a resolved profile: every control with its parameters.")
 
         @Argument(help: "A built-in profile id or a profile file.")
         var profile: String
@@ -49,7 +50,7 @@ struct Profiles: ParsableCommand {
     }
 
     struct Lint: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a profile (and the control catalog) for errors; exit 65 with file:line:column when malformed.")
+        static let configuration = CommandConfiguration(commandName: "lint", abstract: "Check a profile (and the control catalog) for errors; exit 65 with file:line:column when malformed.")
 
         @Argument(help: "A profile file or built-in id.")
         var profile: String
@@ -57,8 +58,35 @@ struct Profiles: ParsableCommand {
         func run() throws {
             try exiting {
                 let store = try ProfileStore.builtIn()
-                let p = try store.resolve(profile, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames))
+                let p = try store.resolve(profile, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames, compiled: false))
                 writeStdout("\(profile): ok (\(p.id) \(p.version), \(p.controls.count) controls)\n")
+                return 0
+            }
+        }
+    }
+
+    struct Compile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compile",
+            abstract: "Check the control catalog and write it compiled, so that audits start faster.",
+            discussion: """
+                Audits use the compiled catalog only while it matches the YAML files it was compiled \
+                from (their SHA-256) and this Warden's facts; after any edit they read the YAML again \
+                until the catalog is compiled anew.
+                """
+        )
+
+        @Option(help: "Where to write it (default: catalog.compiled.json in the profiles directory).")
+        var output: String?
+
+        func run() throws {
+            try exiting {
+                let store = try ProfileStore.builtIn()
+                let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames, compiled: false)
+                for id in store.profileIDs { _ = try store.resolve(id, catalog: catalog) }
+                let path = output ?? store.compiledCatalogPath
+                try LocalFile.write(CompiledCatalog.encode(catalog, knownFacts: ProbeRegistry.factNames), to: path)
+                writeStdout("\(path): \(catalog.controls.count) controls compiled from \(store.controlsDirectory) (sha256 \(catalog.digest))\n")
                 return 0
             }
         }

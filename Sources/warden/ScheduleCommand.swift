@@ -5,6 +5,7 @@ import WardenCore
 
 struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schedule",
         abstract: "Install or remove the systemd service and timer that run `warden audit` on a schedule.",
         subcommands: [Install.self, Uninstall.self]
     )
@@ -14,7 +15,7 @@ struct Schedule: ParsableCommand {
     static let timer = "warden-audit.timer"
 
     struct Install: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write warden-audit.service and warden-audit.timer.")
+        static let configuration = CommandConfiguration(commandName: "install", abstract: "Write warden-audit.service and warden-audit.timer.")
 
         @Option(help: "When to run, as a systemd calendar expression (daily, hourly, *-*-* 03:00:00).")
         var calendar: String = "daily"
@@ -55,7 +56,7 @@ struct Schedule: ParsableCommand {
     }
 
     struct Uninstall: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove the unit files `schedule install` wrote.")
+        static let configuration = CommandConfiguration(commandName: "uninstall", abstract: "Remove the unit files `schedule install` wrote.")
 
         @Option(help: "Where the unit files are.")
         var unitDir: String = "/etc/systemd/system"

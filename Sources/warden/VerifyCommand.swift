@@ -6,6 +6,7 @@ import WardenCore
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Verify signed findings envelopes and evidence bundles against trusted public keys.",
         discussion: """
         An envelope gets one line: valid, or which field failed and why. A bundle (a directory) is \

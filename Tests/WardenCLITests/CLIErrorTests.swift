@@ -1,4 +1,5 @@
 import Glibc
+import HostFacts
 import Testing
 import WardenCore
 import WardenTestSupport
@@ -37,6 +38,29 @@ import WardenTestSupport
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.hasPrefix("\(id): ok"))
         }
+    }
+
+    /// `profiles compile` writes the catalog an audit of these profiles would then use; a
+    /// profiles directory with an edited control is refused by `lint` even with a compiled
+    /// catalog from before the edit (lint always reads the YAML).
+    @Test func compiledCatalogIsWrittenAndNeverHidesAnEdit() throws {
+        let tree = TempTree()
+        _ = run("/bin/cp", ["-a", Package.profiles + "/controls", Package.profiles + "/sl3.yaml", Package.profiles + "/sl4.yaml", tree.path])
+        let env = ["WARDEN_PROFILES": tree.path]
+        let compiled = run(Package.wardenBinary, ["profiles", "compile"], environment: env)
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        #expect(compiled.stdout.contains("48 controls compiled"), "\(compiled.stdout)")
+        let bytes = try LocalFile.read(tree.path + "/catalog.compiled.json")
+        #expect(try JSON.parse(bytes)["schema"] == "warden.catalog/v1")
+        let audit = run(Package.wardenBinary, ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign", "--format", "json"], environment: env)
+        #expect(try JSON.parse(Array(audit.stdout.utf8))["results"]?.arrayValue?.count == 48, "\(audit.stderr)")
+        let file = tree.path + "/controls/access-ssh.yaml"
+        tree.file("controls/access-ssh.yaml", try LocalFile.readText(file).replacingFirst("severity: high", with: "severity: dire"))
+        let lint = run(Package.wardenBinary, ["profiles", "lint", "sl4"], environment: env)
+        #expect(lint.status == 65, "\(lint.stdout)")
+        #expect(lint.stderr.contains("unknown severity"), "\(lint.stderr)")
+        let edited = run(Package.wardenBinary, ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign"], environment: env)
+        #expect(edited.status == 65, "an audit must read the edited YAML, not the stale compiled catalog: \(edited.stderr)")
     }
 
     @Test func missingProfileExits66() {

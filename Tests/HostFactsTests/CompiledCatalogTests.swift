@@ -1,0 +1,82 @@
+import HostFacts
+import Testing
+import WardenCore
+import WardenTestSupport
+
+/// The compiled catalog must be the YAML catalog exactly, and must never be used for YAML it was
+/// not compiled from.
+@Suite struct CompiledCatalogTests {
+    static let facts = ProbeRegistry.factNames
+    static let controls = Package.profiles + "/controls"
+
+    /// A copy of the built-in profiles directory (without any compiled catalog in it).
+    func profilesCopy() -> TempTree {
+        let tree = TempTree()
+        _ = run("/bin/cp", ["-a", Package.profiles + "/controls", Package.profiles + "/sl3.yaml", Package.profiles + "/sl4.yaml", tree.path])
+        return tree
+    }
+
+    @Test func roundTripGivesTheYAMLCatalogExactly() throws {
+        let yaml = try ProfileStore(directory: Package.profiles).catalog(knownFacts: Self.facts, compiled: false)
+        let bytes = CompiledCatalog.encode(yaml, knownFacts: Self.facts)
+        let decoded = try #require(CompiledCatalog.decode(bytes, sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls))
+        #expect(decoded.digest == yaml.digest)
+        #expect(decoded.controls.count == yaml.controls.count)
+        for (id, definition) in yaml.controls {
+            #expect(decoded.controls[id] == definition, "\(id)")
+        }
+        // The same bytes every time (keys sorted, controls by id).
+        #expect(CompiledCatalog.encode(decoded, knownFacts: Self.facts) == bytes)
+    }
+
+    @Test func itIsRefusedForOtherSourcesOtherFactsOrDamage() throws {
+        let yaml = try ProfileStore(directory: Package.profiles).catalog(knownFacts: Self.facts, compiled: false)
+        let bytes = CompiledCatalog.encode(yaml, knownFacts: Self.facts)
+        #expect(CompiledCatalog.decode(bytes, sourcesDigest: String(repeating: "0", count: 64), knownFacts: Self.facts, directory: Self.controls) == nil)
+        #expect(CompiledCatalog.decode(bytes, sourcesDigest: yaml.digest, knownFacts: Self.facts.union(["new_fact"]), directory: Self.controls) == nil)
+        #expect(CompiledCatalog.decode(Array(bytes.dropLast(10)), sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls) == nil)
+        let text = String(decoding: bytes, as: UTF8.self)
+        for damaged in [
+            text.replacingFirst("warden.catalog/v1", with: "warden.catalog/v2"),
+            text.replacingFirst("\"kind\":\"leaf\"", with: "\"kind\":\"leap\""),
+            text.replacingFirst("\"op\":\"eq\"", with: "\"op\":\"equals\""),
+            text.replacingFirst("\"severity\":\"high\"", with: "\"severity\":\"dire\""),
+        ] {
+            #expect(damaged != text)
+            #expect(CompiledCatalog.decode(Array(damaged.utf8), sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls) == nil)
+        }
+    }
+
+    @Test func theStoreUsesItOnlyWhileTheYAMLIsUnchanged() throws {
+        let tree = profilesCopy()
+        let store = ProfileStore(directory: tree.path)
+        let yaml = try store.catalog(knownFacts: Self.facts, compiled: false)
+        let title = try #require(yaml.controls["ENC-001"]?.title)
+        // A compiled catalog that differs in one title shows when it is read.
+        var marked = yaml.controls.values.map { $0 }
+        let i = try #require(marked.firstIndex { $0.id == "ENC-001" })
+        marked[i].title = "compiled: " + title
+        let compiled = CompiledCatalog.encode(Catalog(controls: marked), knownFacts: Self.facts).replacingDigest(with: yaml.digest)
+        try LocalFile.write(compiled, to: store.compiledCatalogPath)
+        #expect(try store.catalog(knownFacts: Self.facts).controls["ENC-001"]?.title == "compiled: " + title)
+        #expect(try store.catalog(knownFacts: Self.facts, compiled: false).controls["ENC-001"]?.title == title)
+        #expect(try store.resolve("sl4", catalog: try store.catalog(knownFacts: Self.facts)).sha256
+                == (try store.resolve("sl4", catalog: yaml)).sha256)
+        // Any edit to the YAML and the compiled catalog is no longer used.
+        tree.file("controls/encryption.yaml", try LocalFile.readText(tree.path + "/controls/encryption.yaml") + "\n# edited\n")
+        #expect(try store.catalog(knownFacts: Self.facts).controls["ENC-001"]?.title == title)
+        // A damaged file is simply not used.
+        tree.file(CompiledCatalog.fileName, "{")
+        #expect(try store.catalog(knownFacts: Self.facts).controls["ENC-001"]?.title == title)
+    }
+}
+
+extension [UInt8] {
+    /// The compiled bytes with their `sources_sha256` set to `digest`.
+    func replacingDigest(with digest: String) -> [UInt8] {
+        guard var json = try? JSON.parse(self), case .object(var o) = json else { return self }
+        o["sources_sha256"] = .string(digest)
+        json = .object(o)
+        return json.serialized()
+    }
+}
