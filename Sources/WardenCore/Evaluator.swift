@@ -270,7 +270,7 @@ private struct Context {
         if path.relative {
             guard let item else { return .unavailable(.error, "\(path) used outside a list") }
             // Evidence names where the item was read (its `source`), else the item itself.
-            return .value(item.value.value(at: path.components[...]), source: item.value["source"]?.stringValue ?? item.label)
+            return .value(item.value.value(at: path.components[...]), source: detail ? item.value["source"]?.stringValue ?? item.label : "")
         }
         let name = path.components[0]
         switch facts[name] {
@@ -279,7 +279,7 @@ private struct Context {
         case .unavailable(let u)?:
             return .unavailable(u.kind == .error ? .error : .notChecked, u.reason)
         case .value(let v)?:
-            let source = v["source"]?.stringValue ?? name
+            let source = detail ? v["source"]?.stringValue ?? name : ""
             return .value(v.value(at: path.components.dropFirst()), source: source)
         }
     }
