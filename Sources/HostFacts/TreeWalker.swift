@@ -1,4 +1,5 @@
 internal import Glibc
+internal import Synchronization
 internal import WardenCore
 
 /// How much one scan or walk may take: entries visited and wall-clock seconds. Running out is
@@ -35,6 +36,13 @@ struct BudgetMeter {
         if BudgetMeter.now() >= deadline { return "the \(budget.maxSeconds)-second time budget" }
         entries += 1
         return nil
+    }
+
+    /// The monotonic clock, in nanoseconds.
+    static func preciseNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// The coarse monotonic clock (a vDSO read, cheap enough for every entry), in nanoseconds.
@@ -126,7 +134,7 @@ struct TreeWalker {
     /// Threads making the per-entry system calls, the walking thread included (1: no helpers).
     var workers = TreeWalker.defaultWorkers
     /// Names per batch of per-entry system calls, and batches read ahead per open directory.
-    var batchSize = 32
+    var batchSize = 16
     var lookAhead = 4
 
     /// One per online processor, at most 4.
@@ -368,6 +376,8 @@ final class WalkBatch: @unchecked Sendable {
     private(set) var attributes: [AttributeValue] = []
     /// Guarded by the pool's lock.
     var state = State.queued
+    /// Set (after `state` becomes `.done`) so that a waiting walker can spin without the lock.
+    let finished = Atomic<Bool>(false)
 
     init(directory: Int32) { self.directory = directory }
 
@@ -422,6 +432,9 @@ final class WalkPool: @unchecked Sendable {
     private var idleHelpers = 0
     private var walkerWaiting = false
     private var threads: [pthread_t] = []
+    /// Batches queued (an upper bound: some may have been claimed by the walker since), so that
+    /// an idle helper can spin a moment without the lock before it sleeps.
+    private let queued = Atomic<Int>(0)
 
     init(helpers: Int, attributes: AttributeRequest?) {
         self.attributes = attributes
@@ -457,6 +470,7 @@ final class WalkPool: @unchecked Sendable {
     func submit(_ batch: WalkBatch) {
         pthread_mutex_lock(lock)
         queue.append(batch)
+        queued.add(1, ordering: .releasing)
         if idleHelpers > 0 { pthread_cond_signal(workReady) }
         pthread_mutex_unlock(lock)
     }
@@ -476,16 +490,25 @@ final class WalkPool: @unchecked Sendable {
                 batch.run(attributes)
                 pthread_mutex_lock(lock)
                 batch.state = .done
+                batch.finished.store(true, ordering: .releasing)
             case .running:
                 if let other = takeQueued() {
                     pthread_mutex_unlock(lock)
                     other.run(attributes)
                     pthread_mutex_lock(lock)
                     other.state = .done
+                    other.finished.store(true, ordering: .releasing)
                 } else {
-                    walkerWaiting = true
-                    pthread_cond_wait(batchDone, lock)
-                    walkerWaiting = false
+                    // A helper is running it: a batch takes tens of microseconds, less than
+                    // sleeping and being woken on a busy machine; spin a moment first.
+                    pthread_mutex_unlock(lock)
+                    let spun = WalkPool.spin { batch.finished.load(ordering: .acquiring) }
+                    pthread_mutex_lock(lock)
+                    if !spun && batch.state != .done {
+                        walkerWaiting = true
+                        pthread_cond_wait(batchDone, lock)
+                        walkerWaiting = false
+                    }
                 }
             }
         }
@@ -495,6 +518,7 @@ final class WalkPool: @unchecked Sendable {
     func finish() {
         pthread_mutex_lock(lock)
         stopping = true
+        queued.subtract(queue.count, ordering: .relaxed)
         queue.removeAll()
         pthread_cond_broadcast(workReady)
         pthread_mutex_unlock(lock)
@@ -505,6 +529,7 @@ final class WalkPool: @unchecked Sendable {
     /// The most recently queued batch nobody has started, marked running. Called with `lock` held.
     private func takeQueued() -> WalkBatch? {
         while let batch = queue.popLast() {
+            queued.subtract(1, ordering: .relaxed)
             if batch.state == .queued {
                 batch.state = .running
                 return batch
@@ -512,6 +537,22 @@ final class WalkPool: @unchecked Sendable {
         }
         return nil
     }
+
+    /// Spins until `done` says so (true) or `spinNanoseconds` pass (false).
+    static func spin(_ done: () -> Bool) -> Bool {
+        let limit = BudgetMeter.preciseNow() + spinNanoseconds
+        var i = 0
+        while true {
+            if done() { return true }
+            i += 1
+            if i & 63 == 0 && BudgetMeter.preciseNow() > limit { return false }
+        }
+    }
+
+    /// How long a thread spins before it sleeps: about the time of one batch, longer than a
+    /// sleep and wake-up takes (measured on the 2-core machine: 50 µs made the walk 5-10% faster
+    /// than sleeping at once, 200 µs no faster and more CPU).
+    static let spinNanoseconds: Int64 = 50_000
 
     private func help() {
         pthread_mutex_lock(lock)
@@ -521,8 +562,13 @@ final class WalkPool: @unchecked Sendable {
                 batch.run(attributes)
                 pthread_mutex_lock(lock)
                 batch.state = .done
+                batch.finished.store(true, ordering: .releasing)
                 if walkerWaiting { pthread_cond_signal(batchDone) }
             } else {
+                pthread_mutex_unlock(lock)
+                let spun = WalkPool.spin { self.queued.load(ordering: .acquiring) > 0 }
+                pthread_mutex_lock(lock)
+                if spun || !queue.isEmpty || stopping { continue }
                 idleHelpers += 1
                 pthread_cond_wait(workReady, lock)
                 idleHelpers -= 1

@@ -33,7 +33,7 @@ public struct WeightsTreeProbe: Probe {
     }
 
     package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256,
-                 workers: Int? = nil, batchSize: Int = 32) {
+                 workers: Int? = nil, batchSize: Int = 16) {
         self.budget = budget
         self.attributes = attributes
         self.maxClasses = maxClasses
