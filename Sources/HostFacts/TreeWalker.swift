@@ -1,4 +1,5 @@
 internal import Glibc
+internal import Synchronization
 internal import WardenCore
 
 /// How much one scan or walk may take: entries visited and wall-clock seconds. Running out is
@@ -35,6 +36,13 @@ struct BudgetMeter {
         if BudgetMeter.now() >= deadline { return "the \(budget.maxSeconds)-second time budget" }
         entries += 1
         return nil
+    }
+
+    /// The monotonic clock, in nanoseconds.
+    static func preciseNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// The coarse monotonic clock (a vDSO read, cheap enough for every entry), in nanoseconds.
@@ -103,8 +111,17 @@ struct FileID: Hashable, Sendable {
 /// directory descriptors: `fstatat(AT_SYMLINK_NOFOLLOW)` for every entry, `openat(O_NOFOLLOW |
 /// O_DIRECTORY)` to descend (checked against the `fstatat` result, so a directory swapped for a
 /// symlink or another directory is not entered), `readdir` to stream names. Symlinks are visited,
-/// never followed. Memory is one open directory stream and one path string per level, however
-/// many files there are; depth is capped.
+/// never followed. Depth is capped.
+///
+/// The per-entry system calls (`fstatat`, and the extended attributes in `attributes`) run on
+/// every core: the walking thread reads each open directory's names a few batches ahead
+/// (`batchSize` names each, `lookAhead` batches per directory) and hands the batches to
+/// `workers - 1` helper threads, running a batch itself when no helper has started it. Everything
+/// else (visiting, the budget, descending, problems) stays on the walking thread, in the order of
+/// a sequential depth-first walk: entries are visited in exactly the order, with exactly the
+/// results, that a walk with `workers == 1` gives, however the helpers are scheduled. Memory is
+/// one open directory stream, one path string and at most `lookAhead` batches per level, however
+/// many files there are.
 struct TreeWalker {
     let root: HostRoot
     /// Stay on the filesystem of the start directory (do not descend into mount points).
@@ -112,6 +129,16 @@ struct TreeWalker {
     /// Directories not entered below the start (other scan roots, walked on their own).
     var skip: Set<FileID> = []
     var maxDepth = 256
+    /// Extended attributes read for every entry (none when nil), given to `visit` in `Entry.attributes`.
+    var attributes: AttributeRequest?
+    /// Threads making the per-entry system calls, the walking thread included (1: no helpers).
+    var workers = TreeWalker.defaultWorkers
+    /// Names per batch of per-entry system calls, and batches read ahead per open directory.
+    var batchSize = 16
+    var lookAhead = 4
+
+    /// One per online processor, at most 4.
+    static let defaultWorkers = max(1, min(4, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// An entry as the walk meets it. `name` is valid only during the visit.
     struct Entry {
@@ -122,16 +149,35 @@ struct TreeWalker {
         let info: FileInfo
         /// For the start entry: the path as given, which may differ from its resolved name.
         let fixedPath: String?
+        /// The values of the walker's `attributes` for this entry's kind, in the request's order.
+        let attributes: ArraySlice<AttributeValue>
 
         /// The path inside the root, built only when asked for.
         var path: String { fixedPath ?? joinPath(parentPath, String(cString: name)) }
     }
 
-    private struct Frame {
+    /// An open directory being walked: its stream, and the batches of names read ahead from it.
+    private final class Frame {
         let stream: OpaquePointer
         let descriptor: Int32
         let path: String
         let id: FileID
+        /// Batches read from the stream, in stream order; `pending[head]` is being visited.
+        var pending: [WalkBatch] = []
+        var head = 0
+        /// The next entry of `pending[head]` to visit, and whether that batch's results are in.
+        var index = 0
+        var ready = false
+        /// The stream is at its end (`readError`: errno, when it ended in an error).
+        var ended = false
+        var readError: Int32 = 0
+
+        init(stream: OpaquePointer, descriptor: Int32, path: String, id: FileID) {
+            self.stream = stream
+            self.descriptor = descriptor
+            self.path = path
+            self.id = id
+        }
     }
 
     /// Walks `virtual`, calling `visit` for the start entry and everything below it. Throws when
@@ -148,7 +194,12 @@ struct TreeWalker {
         defer { close(parentFD) }
 
         var stack: [Frame] = []
-        defer { for frame in stack { closedir(frame.stream) } }
+        var pool: WalkPool?
+        // Helpers first (they may be using the directories' descriptors), then the directories.
+        defer {
+            pool?.finish()
+            for frame in stack { closedir(frame.stream) }
+        }
         let cName = Array(name.utf8CString)
         var st = stat()
         guard fstatat(parentFD, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw HostError(path: virtual, errno: errno) }
@@ -159,50 +210,97 @@ struct TreeWalker {
         }
         cName.withUnsafeBufferPointer { buffer in
             guard let start = buffer.baseAddress else { return }
-            visit(Entry(directory: parentFD, name: start, parentPath: parent, info: info, fixedPath: shown))
+            var values: [AttributeValue] = []
+            attributes?.read(parentFD, start, info.kind, into: &values)
+            visit(Entry(directory: parentFD, name: start, parentPath: parent, info: info, fixedPath: shown, attributes: values[...]))
             if info.kind == .directory, let frame = enter(parentFD, start, info, path: shown, device: info.device, stack: stack, report: &report) {
                 stack.append(frame)
             }
         }
-        guard report.stopped == nil else { return info }
+        guard report.stopped == nil, !stack.isEmpty else { return info }
+        if workers > 1 { pool = WalkPool(helpers: workers - 1, attributes: attributes) }
 
         while let top = stack.last {
-            errno = 0
-            guard let dirent = readdir(top.stream) else {
-                let e = errno
-                if e != 0 { report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(e)))")) }
+            guard let batch = nextBatch(top, pool) else {
+                if top.readError != 0 {
+                    report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(top.readError)))"))
+                }
                 closedir(top.stream)
                 stack.removeLast()
                 continue
             }
-            let stop: Bool = withUnsafePointer(to: &dirent.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) { name in
-                    if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return false }
-                    if let reason = meter.spend() {
-                        report.stopped = "stopped at \(reason) after \(meter.entries) entries, in \(top.path)"
-                        return true
-                    }
-                    var st = stat()
-                    guard fstatat(top.descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                        let e = errno
-                        // An entry removed since readdir listed it is simply gone.
-                        if e != ENOENT {
-                            report.problems.add(PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(e))))
-                        }
-                        return false
-                    }
-                    let entry = Entry(directory: top.descriptor, name: name, parentPath: top.path, info: FileInfo(st), fixedPath: nil)
-                    visit(entry)
-                    if entry.info.kind == .directory,
-                       let frame = enter(top.descriptor, name, entry.info, path: entry.path, device: info.device, stack: stack, report: &report) {
-                        stack.append(frame)
-                    }
-                    return false
-                }
+            let i = top.index
+            top.index += 1
+            if let reason = meter.spend() {
+                report.stopped = "stopped at \(reason) after \(meter.entries) entries, in \(top.path)"
+                break
             }
-            if stop { break }
+            let frame: Frame? = batch.names.withUnsafeBufferPointer { names in
+                guard let base = names.baseAddress else { return nil }
+                let name = base + Int(batch.starts[i])
+                let e = batch.errors[i]
+                guard e == 0 else {
+                    // An entry removed since readdir listed it is simply gone.
+                    if e != ENOENT {
+                        report.problems.add(PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(e))))
+                    }
+                    return nil
+                }
+                let values = batch.attributes[Int(batch.attributeStarts[i])..<Int(batch.attributeStarts[i + 1])]
+                let entry = Entry(directory: top.descriptor, name: name, parentPath: top.path, info: batch.infos[i], fixedPath: nil, attributes: values)
+                visit(entry)
+                guard entry.info.kind == .directory else { return nil }
+                return enter(top.descriptor, name, entry.info, path: entry.path, device: info.device, stack: stack, report: &report)
+            }
+            if let frame { stack.append(frame) }
         }
         return info
+    }
+
+    /// The batch holding the frame's next entry, its results in; nil when the directory is done.
+    private func nextBatch(_ frame: Frame, _ pool: WalkPool?) -> WalkBatch? {
+        if frame.head < frame.pending.count && frame.index == frame.pending[frame.head].count {
+            frame.head += 1
+            frame.index = 0
+            frame.ready = false
+            if frame.head == frame.pending.count || frame.head >= lookAhead {
+                frame.pending.removeFirst(frame.head)
+                frame.head = 0
+            }
+        }
+        readAhead(frame, pool)
+        guard frame.head < frame.pending.count else { return nil }
+        let batch = frame.pending[frame.head]
+        if !frame.ready {
+            if let pool { pool.acquire(batch) } else { batch.run(attributes) }
+            frame.ready = true
+        }
+        return batch
+    }
+
+    /// Reads names from the frame's stream until `lookAhead` batches wait (or the stream ends),
+    /// handing each new batch to the helpers.
+    private func readAhead(_ frame: Frame, _ pool: WalkPool?) {
+        while !frame.ended && frame.pending.count - frame.head < lookAhead {
+            let batch = WalkBatch(directory: frame.descriptor)
+            while batch.count < batchSize {
+                errno = 0
+                guard let dirent = readdir(frame.stream) else {
+                    frame.readError = errno
+                    frame.ended = true
+                    break
+                }
+                withUnsafePointer(to: &dirent.pointee.d_name) { tuple in
+                    tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) { name in
+                        if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return }
+                        batch.append(name)
+                    }
+                }
+            }
+            guard batch.count > 0 else { return }
+            frame.pending.append(batch)
+            pool?.submit(batch)
+        }
     }
 
     /// Opens a directory met by the walk, or records why it is not entered.
@@ -243,6 +341,240 @@ struct TreeWalker {
             return nil
         }
         return Frame(stream: stream, descriptor: fd, path: path, id: id)
+    }
+}
+
+/// Extended attributes a walk reads for every entry besides its `fstatat`: one list for
+/// directories, one for everything else but symlinks (whose attributes are not read).
+struct AttributeRequest: Sendable {
+    let reader: any ExtendedAttributeReader
+    let file: [String]
+    let directory: [String]
+
+    func read(_ directory: Int32, _ name: UnsafePointer<CChar>, _ kind: FileInfo.Kind, into values: inout [AttributeValue]) {
+        if kind == .symlink { return }
+        for attribute in kind == .directory ? self.directory : file {
+            values.append(reader.read(directory: directory, name: name, attribute: attribute))
+        }
+    }
+}
+
+/// Up to `TreeWalker.batchSize` names of one directory, in stream order, and once run, their
+/// `fstatat` results and requested attributes. Filled by the walking thread, run by one thread
+/// (a helper or the walking thread), read by the walking thread after `WalkPool` says it is done.
+final class WalkBatch: @unchecked Sendable {
+    enum State { case queued, running, done }
+
+    let directory: Int32
+    /// NUL-terminated names back to back, and where each starts.
+    private(set) var names: [CChar] = []
+    private(set) var starts: [Int32] = []
+    /// Per name: errno of `fstatat` (0: it worked), the `FileInfo`, and where its attributes start.
+    private(set) var errors: [Int32] = []
+    private(set) var infos: [FileInfo] = []
+    private(set) var attributeStarts: [Int32] = []
+    private(set) var attributes: [AttributeValue] = []
+    /// Guarded by the pool's lock.
+    var state = State.queued
+    /// Set (after `state` becomes `.done`) so that a waiting walker can spin without the lock.
+    let finished = Atomic<Bool>(false)
+
+    init(directory: Int32) { self.directory = directory }
+
+    var count: Int { starts.count }
+
+    func append(_ name: UnsafePointer<CChar>) {
+        starts.append(Int32(names.count))
+        names.append(contentsOf: UnsafeBufferPointer(start: name, count: strlen(name) + 1))
+    }
+
+    /// Makes the system calls for every name.
+    func run(_ request: AttributeRequest?) {
+        var errors: [Int32] = [], infos: [FileInfo] = [], attributeStarts: [Int32] = [0], values: [AttributeValue] = []
+        errors.reserveCapacity(count)
+        infos.reserveCapacity(count)
+        attributeStarts.reserveCapacity(count + 1)
+        names.withUnsafeBufferPointer { names in
+            guard let base = names.baseAddress else { return }
+            for start in starts {
+                let name = base + Int(start)
+                var st = stat()
+                if fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                    let info = FileInfo(st)
+                    errors.append(0)
+                    infos.append(info)
+                    request?.read(directory, name, info.kind, into: &values)
+                } else {
+                    errors.append(errno)
+                    infos.append(FileInfo(stat()))
+                }
+                attributeStarts.append(Int32(values.count))
+            }
+        }
+        self.errors = errors
+        self.infos = infos
+        self.attributeStarts = attributeStarts
+        self.attributes = values
+    }
+}
+
+/// Helper threads that run a walk's batches, most recently queued first (the deepest directory's,
+/// which the walk needs soonest). The walking thread claims a batch it needs that no helper has
+/// started and runs it itself, so it never waits for a batch nobody is running.
+final class WalkPool: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let workReady = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let batchDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let attributes: AttributeRequest?
+    // Guarded by `lock`.
+    private var queue: [WalkBatch] = []
+    private var stopping = false
+    private var idleHelpers = 0
+    private var walkerWaiting = false
+    private var threads: [pthread_t] = []
+    /// Batches queued (an upper bound: some may have been claimed by the walker since), so that
+    /// an idle helper can spin a moment without the lock before it sleeps.
+    private let queued = Atomic<Int>(0)
+
+    init(helpers: Int, attributes: AttributeRequest?) {
+        self.attributes = attributes
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(workReady, nil)
+        pthread_cond_init(batchDone, nil)
+        for _ in 0..<helpers {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let made = pthread_create(&thread, nil, { context in
+                guard let context else { return nil }
+                Unmanaged<WalkPool>.fromOpaque(context).takeRetainedValue().help()
+                return nil
+            }, context)
+            if made == 0 {
+                threads.append(thread)
+            } else {
+                // No helper: the walking thread runs every batch itself.
+                Unmanaged<WalkPool>.fromOpaque(context).release()
+            }
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(batchDone)
+        pthread_cond_destroy(workReady)
+        pthread_mutex_destroy(lock)
+        batchDone.deallocate()
+        workReady.deallocate()
+        lock.deallocate()
+    }
+
+    func submit(_ batch: WalkBatch) {
+        pthread_mutex_lock(lock)
+        queue.append(batch)
+        queued.add(1, ordering: .releasing)
+        if idleHelpers > 0 { pthread_cond_signal(workReady) }
+        pthread_mutex_unlock(lock)
+    }
+
+    /// Returns once `batch` has run: run here if no helper has started it; while a helper runs
+    /// it, runs other queued batches (or waits when there are none).
+    func acquire(_ batch: WalkBatch) {
+        pthread_mutex_lock(lock)
+        while true {
+            switch batch.state {
+            case .done:
+                pthread_mutex_unlock(lock)
+                return
+            case .queued:
+                batch.state = .running
+                pthread_mutex_unlock(lock)
+                batch.run(attributes)
+                pthread_mutex_lock(lock)
+                batch.state = .done
+                batch.finished.store(true, ordering: .releasing)
+            case .running:
+                if let other = takeQueued() {
+                    pthread_mutex_unlock(lock)
+                    other.run(attributes)
+                    pthread_mutex_lock(lock)
+                    other.state = .done
+                    other.finished.store(true, ordering: .releasing)
+                } else {
+                    // A helper is running it: a batch takes tens of microseconds, less than
+                    // sleeping and being woken on a busy machine; spin a moment first.
+                    pthread_mutex_unlock(lock)
+                    let spun = WalkPool.spin { batch.finished.load(ordering: .acquiring) }
+                    pthread_mutex_lock(lock)
+                    if !spun && batch.state != .done {
+                        walkerWaiting = true
+                        pthread_cond_wait(batchDone, lock)
+                        walkerWaiting = false
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the helpers and waits for them to finish the batch each is running.
+    func finish() {
+        pthread_mutex_lock(lock)
+        stopping = true
+        queued.subtract(queue.count, ordering: .relaxed)
+        queue.removeAll()
+        pthread_cond_broadcast(workReady)
+        pthread_mutex_unlock(lock)
+        for thread in threads { pthread_join(thread, nil) }
+        threads.removeAll()
+    }
+
+    /// The most recently queued batch nobody has started, marked running. Called with `lock` held.
+    private func takeQueued() -> WalkBatch? {
+        while let batch = queue.popLast() {
+            queued.subtract(1, ordering: .relaxed)
+            if batch.state == .queued {
+                batch.state = .running
+                return batch
+            }
+        }
+        return nil
+    }
+
+    /// Spins until `done` says so (true) or `spinNanoseconds` pass (false).
+    static func spin(_ done: () -> Bool) -> Bool {
+        let limit = BudgetMeter.preciseNow() + spinNanoseconds
+        var i = 0
+        while true {
+            if done() { return true }
+            i += 1
+            if i & 63 == 0 && BudgetMeter.preciseNow() > limit { return false }
+        }
+    }
+
+    /// How long a thread spins before it sleeps: about the time of one batch, longer than a
+    /// sleep and wake-up takes (measured on the 2-core machine: 50 µs made the walk 5-10% faster
+    /// than sleeping at once, 200 µs no faster and more CPU).
+    static let spinNanoseconds: Int64 = 50_000
+
+    private func help() {
+        pthread_mutex_lock(lock)
+        while !stopping {
+            if let batch = takeQueued() {
+                pthread_mutex_unlock(lock)
+                batch.run(attributes)
+                pthread_mutex_lock(lock)
+                batch.state = .done
+                batch.finished.store(true, ordering: .releasing)
+                if walkerWaiting { pthread_cond_signal(batchDone) }
+            } else {
+                pthread_mutex_unlock(lock)
+                let spun = WalkPool.spin { self.queued.load(ordering: .acquiring) > 0 }
+                pthread_mutex_lock(lock)
+                if spun || !queue.isEmpty || stopping { continue }
+                idleHelpers += 1
+                pthread_cond_wait(workReady, lock)
+                idleHelpers -= 1
+            }
+        }
+        pthread_mutex_unlock(lock)
     }
 }
 

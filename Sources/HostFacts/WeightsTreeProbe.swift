@@ -23,15 +23,22 @@ public struct WeightsTreeProbe: Probe {
     let attributes: any ExtendedAttributeReader
     /// Distinct (kind, mode, owner, group) classes kept per location before merging.
     let maxClasses: Int
+    /// Threads making the walk's system calls, and names per batch of them (`TreeWalker.workers`,
+    /// `batchSize`): the facts do not depend on either, which the tests check.
+    let workers: Int
+    let batchSize: Int
 
     public init() {
         self.init(budget: .weightsTree)
     }
 
-    package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256) {
+    package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256,
+                 workers: Int? = nil, batchSize: Int = 16) {
         self.budget = budget
         self.attributes = attributes
         self.maxClasses = maxClasses
+        self.workers = workers ?? TreeWalker.defaultWorkers
+        self.batchSize = max(1, batchSize)
     }
 
     public let name = "weights-tree"
@@ -42,7 +49,13 @@ public struct WeightsTreeProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let accounts = AccountNames(root: context.root)
         let aclUnavailable = attributes.unavailableReason
-        let walker = TreeWalker(root: context.root)
+        var walker = TreeWalker(root: context.root)
+        walker.workers = workers
+        walker.batchSize = batchSize
+        if aclUnavailable == nil {
+            walker.attributes = AttributeRequest(reader: attributes, file: ACLTally.fileAttributes.map(\.0),
+                                                 directory: ACLTally.directoryAttributes.map(\.0))
+        }
         var meter = BudgetMeter(budget)
         var stopped: String?
         var treeItems: [JSON] = []
@@ -65,7 +78,7 @@ public struct WeightsTreeProbe: Probe {
             do {
                 info = try walker.walk(location, meter: &meter, report: &report) { entry in
                     tree.add(entry)
-                    if aclUnavailable == nil { acl.add(entry, attributes) }
+                    if aclUnavailable == nil { acl.add(entry) }
                 }
             } catch {
                 let reason = error.isNotFound ? "does not exist (\(error.message))" : "cannot be walked: \(error.message)"
@@ -247,13 +260,15 @@ struct ACLTally {
     static let fileAttributes = [(WeightsTreeProbe.aclAttributes.access, "access")]
     static let directoryAttributes = [(WeightsTreeProbe.aclAttributes.access, "access"), (WeightsTreeProbe.aclAttributes.default, "default")]
 
-    mutating func add(_ entry: TreeWalker.Entry, _ reader: any ExtendedAttributeReader) {
+    /// Tallies the ACLs of an entry of a walk whose `attributes` request is `fileAttributes` and
+    /// `directoryAttributes` (the walk reads them, on its worker threads).
+    mutating func add(_ entry: TreeWalker.Entry) {
         guard entry.info.kind != .symlink else { return }
         checked += 1
         var carries = false
         // A default ACL exists only on directories; every entry's access ACL is read.
-        for (attribute, acl) in entry.info.kind == .directory ? ACLTally.directoryAttributes : ACLTally.fileAttributes {
-            switch reader.read(directory: entry.directory, name: entry.name, attribute: attribute) {
+        for ((attribute, acl), value) in zip(entry.info.kind == .directory ? ACLTally.directoryAttributes : ACLTally.fileAttributes, entry.attributes) {
+            switch value {
             case .absent:
                 continue
             case .failed(let message):
@@ -351,7 +366,9 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
     }()
 
     package func read(directory: Int32, name: UnsafePointer<CChar>, attribute: String) -> AttributeValue {
-        for capacity in [4096, 65536] {
+        // An ACL of up to 31 entries fits the first buffer (the kernel zeroes a buffer of the size
+        // asked for on every call, found or not); larger ones are asked for again.
+        for capacity in [256, 65536] {
             let outcome: AttributeValue? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                 let n = call(directory, name, attribute, buffer)
                 if n >= 0 { return .value(Array(buffer[0..<n])) }
