@@ -112,15 +112,21 @@ public final class PublicKey: @unchecked Sendable {
     /// SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (33 bytes, no unused bits) }.
     static let ed25519Prefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
 
-    /// The key as a PEM `PUBLIC KEY` block, ending in a newline.
+    /// The key as a PEM `PUBLIC KEY` block, ending in a newline: what `PEM_write_bio_PUBKEY`
+    /// writes (base64 of the DER in lines of 64), without its encoder set-up per key.
     public var pem: String {
-        guard let bio = BIO_new(BIO_s_mem()) else { return "" }
-        defer { BIO_free(bio) }
-        guard PEM_write_bio_PUBKEY(bio, pkey) == 1 else { ERR_clear_error(); return "" }
-        var data: UnsafeMutablePointer<CChar>?
-        let length = warden_bio_get_mem_data(bio, &data)
-        guard length > 0, let data else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+        var out = "-----BEGIN PUBLIC KEY-----\n"
+        var encoded = [UInt8](repeating: 0, count: (spkiDER.count + 2) / 3 * 4 + 1)
+        let n = spkiDER.withUnsafeBufferPointer { der in
+            encoded.withUnsafeMutableBufferPointer { EVP_EncodeBlock($0.baseAddress, der.baseAddress, Int32(der.count)) }
+        }
+        var line = 0
+        while line < Int(n) {
+            let end = min(line + 64, Int(n))
+            out += String(decoding: encoded[line..<end], as: UTF8.self) + "\n"
+            line = end
+        }
+        return out + "-----END PUBLIC KEY-----\n"
     }
 
     /// Whether `signature` is this key's signature over `message` (Ed25519 over the message

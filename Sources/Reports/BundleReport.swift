@@ -1,3 +1,5 @@
+internal import Dispatch
+internal import Synchronization
 public import WardenCore
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
@@ -14,8 +16,15 @@ public enum BundleReport {
     public static let matrixRows = 250
 
     /// Both reports, as a bundle ships them.
+    /// Both reports, rendered at the same time (for 10,000 hosts each takes a while).
     public static func documents(_ s: FleetSummary) -> [(path: String, bytes: [UInt8])] {
-        [(markdownName, Array(markdown(s).utf8)), (htmlName, Array(html(s).utf8))]
+        let rendered = Mutex<[[UInt8]]>([[], []])
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let bytes = Array((i == 0 ? markdown(s) : html(s)).utf8)
+            rendered.withLock { $0[i] = bytes }
+        }
+        let both = rendered.withLock { $0 }
+        return [(markdownName, both[0]), (htmlName, both[1])]
     }
 
     // MARK: - What both formats say

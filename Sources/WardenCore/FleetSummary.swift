@@ -398,13 +398,20 @@ public struct FleetSummaryBuilder: Sendable {
     /// The hosts whose examples the summary shows: per profile and control, the first
     /// `examplesPerControl` hosts (by machine id) where the control keeps the host from conforming.
     public func hostsNeedingExamples() -> Set<String> {
-        let blocking: Set<Status> = [.fail, .error, .notChecked]
+        // One pass over the hosts in machine id order, filling each (profile, control) list.
+        var wanted: [[String: Int]] = profiles.indices.map { p in
+            Dictionary(uniqueKeysWithValues: controls.compactMap { c in
+                c.tallies[p].flatMap { !$0.advisory && $0.hostsBlocking > 0 ? (c.id, examplesPerControl) : nil }
+            })
+        }
         var needed: Set<String> = []
-        for p in profiles.indices {
-            for control in controls {
-                guard let tally = control.tallies[p], !tally.advisory, tally.hostsBlocking > 0 else { continue }
-                let first = hosts.lazy.filter { blocking.contains($0.results[p].notPassed[control.id] ?? .pass) }.map(\.machineID)
-                needed.formUnion(first.sorted().prefix(examplesPerControl))
+        for host in hosts.sorted(by: { $0.machineID < $1.machineID }) {
+            for p in profiles.indices {
+                for (control, status) in host.results[p].notPassed where [.fail, .error, .notChecked].contains(status) {
+                    guard let left = wanted[p][control], left > 0 else { continue }
+                    wanted[p][control] = left - 1
+                    needed.insert(host.machineID)
+                }
             }
         }
         return needed

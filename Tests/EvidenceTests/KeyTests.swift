@@ -163,3 +163,17 @@ func mode(of path: String) -> UInt32 {
         }
     }
 }
+
+@Suite struct PublicKeyPEMTests {
+    /// `PublicKey.pem` is written by Warden; it must be the bytes OpenSSL writes for the key.
+    @Test(arguments: KeyAlgorithm.allCases)
+    func pemIsWhatOpenSSLWrites(_ algorithm: KeyAlgorithm) throws {
+        let tree = TempTree()
+        let path = tree.path + "/key.pem"
+        let key = try PrivateKey.generate(algorithm)
+        try key.writePEM(toNewFile: path)
+        let openssl = run("/usr/bin/openssl", ["pkey", "-in", path, "-pubout"])
+        #expect(openssl.status == 0, "\(openssl.stderr)")
+        #expect(key.publicKey.pem == openssl.stdout)
+    }
+}
