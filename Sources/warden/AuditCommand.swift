@@ -63,11 +63,9 @@ struct Audit: ParsableCommand {
         try exiting {
             let clock = ContinuousClock.now
             let store = try ProfileStore.builtIn()
-            let siteFile = try loadSite(site)
-            let hostRoot = try openRoot(root)
-            // Load the profile on another thread while this one reads the host with every core
-            // (`concurrentPerform` from a thread that is not the pool's gets the whole pool).
-            let started = try currentTime(now)
+            // Load the profile on another thread from the start, while this one reads the site
+            // file and then the host with every core (`concurrentPerform` from a thread that is
+            // not the pool's gets the whole pool).
             let profileName = profile
             let loading = Background { () -> Result<(Catalog, ResolvedProfile), WardenError> in
                 do throws(WardenError) {
@@ -77,6 +75,9 @@ struct Audit: ParsableCommand {
                     return .failure(error)
                 }
             }
+            let siteFile = try loadSite(site)
+            let hostRoot = try openRoot(root)
+            let started = try currentTime(now)
             let facts = Collector.collect(root: hostRoot, site: siteFile)
             let (catalog, resolved) = try loading.wait().get()
             if let siteFile, let site {
