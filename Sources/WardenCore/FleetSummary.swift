@@ -358,10 +358,10 @@ public struct FleetSummaryBuilder: Sendable {
                 guard let c = controlIndex[f.control], controls[c].tallies[p] != nil else { continue }
                 var example: FleetSummary.Example?
                 if examples, f.blocksConformance {
-                    let f = evaluator.evaluate(profiles[p].controls[i])
-                    let shown = f.evidence.filter { $0.ok == false }
-                    example = FleetSummary.Example(machineID: machineID, name: name, status: f.status, summary: f.summary,
-                                                   evidence: Array((shown.isEmpty ? f.evidence : shown).prefix(3)))
+                    let detailed = evaluator.evaluate(profiles[p].controls[i])
+                    let shown = detailed.evidence.filter { $0.ok == false }
+                    example = FleetSummary.Example(machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
+                                                   evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
                 }
                 tallied.append(HostRecord.Outcome(control: c, status: f.status, example: example))
             }
