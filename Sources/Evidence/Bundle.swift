@@ -220,10 +220,17 @@ public struct Bundler {
         try put(BundleLayout.summary, summary.json.prettySerialized())
         for document in documents(summary) { try put(document.path, document.bytes) }
         if let inventoryBytes { try put(BundleLayout.inventory, inventoryBytes) }
-        for keyID in keyIDs.sorted() {
-            guard let pem = keyID == key.keyID ? key.publicKey.pem : trusted[keyID]?.pem else { continue }
-            try put(BundleLayout.key(keyID), Array(pem.utf8))
+        // A key file per host: written on every core, listed in keyid order.
+        let keyFiles: [(path: String, bytes: [UInt8])] = keyIDs.sorted().compactMap { keyID in
+            (keyID == key.keyID ? key.publicKey.pem : trusted[keyID]?.pem).map { (BundleLayout.key(keyID), Array($0.utf8)) }
         }
+        let written = Parallel.map(keyFiles.count) { [dir] i in
+            Result { () throws(WardenError) -> BundleFile in
+                try BundleFiles.create(dir + "/" + keyFiles[i].path, keyFiles[i].bytes)
+                return BundleFile(path: keyFiles[i].path, bytes: keyFiles[i].bytes)
+            }
+        }
+        for file in written { files.append(try file.get()) }
         let manifest = BundleManifest.json(summary: summary, files: files, generatorVersion: generatorVersion, signedBy: key.keyID).prettySerialized()
         try BundleFiles.create(dir + "/" + BundleLayout.manifest, manifest)
         let envelope: Envelope

@@ -104,17 +104,11 @@ private struct Check {
         }
     }
 
-    /// Reads a listed file and checks its size and digest against the manifest.
-    mutating func readListed(_ path: String) -> [UInt8]? {
-        guard onDisk.contains(path), let entry = listed[path], let bytes = read(path) else { return nil }
-        if bytes.count != entry.size {
-            fail(path, nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)")
-        } else if SHA256Hex.of(bytes) != entry.sha256 {
-            fail(path, nil, "SHA-256 \(SHA256Hex.of(bytes)) differs from manifest.json files[] (\(entry.sha256)): the file was altered")
-        } else {
-            intact.insert(path)
-        }
-        return bytes
+    /// Takes a listed file's read (made on any core) in: its failures and whether it is intact.
+    mutating func take(_ read: ListedRead) -> [UInt8]? {
+        result.failures += read.failures
+        if read.intact { intact.insert(read.path) }
+        return read.bytes
     }
 
     mutating func run() {
@@ -159,10 +153,12 @@ private struct Check {
             fail(path, nil, "listed in manifest.json but missing from the bundle")
         }
 
-        // Everything but the host envelopes, whose bytes are streamed below.
+        // Everything but the host envelopes (whose bytes are streamed below), read on every core
+        // (a fleet's bundle lists a key file per host) and taken in path order.
         var small: [String: [UInt8]] = [:]
-        for path in listed.keys.sorted() where !path.hasPrefix("findings/") {
-            if let bytes = readListed(path) { small[path] = bytes }
+        let smallFiles = listed.keys.sorted().filter { !$0.hasPrefix("findings/") && onDisk.contains($0) }.compactMap { listed[$0] }
+        for read in Parallel.map(smallFiles.count, { [dir] i in ListedRead(dir: dir, entry: smallFiles[i]) }) {
+            if let bytes = take(read) { small[read.path] = bytes }
         }
 
         // The inventory: the bundle's own (what its summary was computed against), and the one
@@ -503,23 +499,12 @@ private struct HostEnvelopeCheck: Sendable {
         var outcome = Outcome()
         let path = entry.path
         func fail(_ field: String?, _ reason: String) { outcome.failures.append(BundleFailure(path, field, reason)) }
-        let bytes: [UInt8]
-        do {
-            bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
-        } catch {
-            fail(nil, error.message)
+        let read = ListedRead(dir: dir, entry: entry)
+        outcome.failures = read.failures
+        outcome.intact = read.intact
+        guard let bytes = read.bytes else {
             outcome.read = false
             return outcome
-        }
-        if bytes.count != entry.size {
-            fail(nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)")
-        } else {
-            let digest = SHA256Hex.of(bytes)
-            if digest != entry.sha256 {
-                fail(nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered")
-            } else {
-                outcome.intact = true
-            }
         }
         guard let (findings, keyID) = check(path, bytes, fail: fail) else { return outcome }
         if outcome.failures.isEmpty {
@@ -569,5 +554,36 @@ private struct HostEnvelopeCheck: Sendable {
             }
         }
         return (findings, keyID)
+    }
+}
+
+/// A file the manifest lists, read and checked against its entry (size, then SHA-256) on any core.
+private struct ListedRead: Sendable {
+    let path: String
+    /// Nil when the file could not be read at all.
+    var bytes: [UInt8]?
+    var failures: [BundleFailure] = []
+    /// Whether its size and digest match the manifest.
+    var intact = false
+
+    init(dir: String, entry: BundleFile) {
+        path = entry.path
+        do {
+            bytes = try BundleFiles.read(dir + "/" + entry.path, limit: BundleLayout.fileLimit)
+        } catch {
+            failures.append(BundleFailure(entry.path, nil, error.message))
+            return
+        }
+        guard let bytes else { return }
+        if bytes.count != entry.size {
+            failures.append(BundleFailure(entry.path, nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)"))
+        } else {
+            let digest = SHA256Hex.of(bytes)
+            if digest != entry.sha256 {
+                failures.append(BundleFailure(entry.path, nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered"))
+            } else {
+                intact = true
+            }
+        }
     }
 }
