@@ -13,6 +13,12 @@ struct Warden: ParsableCommand {
         subcommands: [Audit.self, Verify.self, BundleCommand.self, ReportCommand.self, Evaluate.self, Gap.self, Compare.self,
                       HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self]
     )
+
+    /// An audit's profile starts loading while the arguments are parsed.
+    static func main() {
+        ProfileLoading.start(arguments: CommandLine.arguments)
+        main(nil)
+    }
 }
 
 /// Writes to standard error (library code never prints; commands do).
