@@ -7,6 +7,10 @@ public enum Status: String, Sendable, Hashable, CaseIterable {
     case notChecked = "not_checked"
     case waived
     case manual
+
+    /// `fail`, `error` or `not_checked`: what keeps a verdict control from conforming (and what
+    /// a site waiver can stand in for).
+    public var blocksConformance: Bool { self == .fail || self == .error || self == .notChecked }
 }
 
 public enum Area: String, Sendable, Hashable, CaseIterable, Comparable {

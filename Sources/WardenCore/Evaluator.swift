@@ -59,7 +59,7 @@ public struct Finding: Sendable {
     /// Whether this result decides conformance (not advisory, not an attestation item).
     public var isVerdict: Bool { !advisory && status != .manual }
     /// A verdict control that keeps the host from conforming.
-    public var blocksConformance: Bool { isVerdict && [.fail, .error, .notChecked].contains(status) }
+    public var blocksConformance: Bool { isVerdict && status.blocksConformance }
 }
 
 /// `evaluate(profile, facts, now) -> [Finding]`: pure, total, deterministic. Non-compliance is a
@@ -114,7 +114,7 @@ public enum Evaluator {
                 finding.evidence = outcome.evidence
                 finding.summary = detail ? summarize(outcome) : ""
             }
-            if let w = waivers.first(where: { $0.control == def.id }), [.fail, .error, .notChecked].contains(finding.status) {
+            if let w = waivers.first(where: { $0.control == def.id }), finding.status.blocksConformance {
                 let expired = now > w.expires
                 finding.waiver = AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: finding.status)
                 if !expired {

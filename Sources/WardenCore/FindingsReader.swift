@@ -74,7 +74,7 @@ public struct ParsedFindings: Sendable {
 
     /// Whether the verdict controls all passed (the same rule as `Summary`).
     public var conformant: Bool {
-        !results.contains { !$0.advisory && $0.status != .manual && [.fail, .error, .notChecked].contains($0.status) }
+        !results.contains { !$0.advisory && $0.status.blocksConformance }
     }
 }
 

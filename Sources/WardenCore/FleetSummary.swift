@@ -82,7 +82,7 @@ public struct FleetSummary: Sendable {
             if examples.count > limit { examples.removeLast() }
         }
 
-        public var hostsBlocking: Int { advisory ? 0 : [Status.fail, .error, .notChecked].reduce(0) { $0 + counts[$1, default: 0] } }
+        public var hostsBlocking: Int { advisory ? 0 : counts.reduce(0) { $0 + ($1.key.blocksConformance ? $1.value : 0) } }
     }
 
     public struct Example: Sendable {
@@ -407,7 +407,7 @@ public struct FleetSummaryBuilder: Sendable {
         var needed: Set<String> = []
         for host in hosts.sorted(by: { $0.machineID < $1.machineID }) {
             for p in profiles.indices {
-                for (control, status) in host.results[p].notPassed where [.fail, .error, .notChecked].contains(status) {
+                for (control, status) in host.results[p].notPassed where status.blocksConformance {
                     guard let left = wanted[p][control], left > 0 else { continue }
                     wanted[p][control] = left - 1
                     needed.insert(host.machineID)
