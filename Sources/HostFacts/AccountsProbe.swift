@@ -60,7 +60,7 @@ public struct AccountsProbe: Probe {
     /// The non-blank, non-comment lines of a colon-separated database with their numbers.
     static func records(_ text: String) -> [(number: Int, line: Substring)] {
         var out: [(Int, Substring)] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let line = raw.last == "\r" ? raw.dropLast() : raw
             let start = line.trimmed
             if start.isEmpty || start.first == "#" { continue }

@@ -140,7 +140,7 @@ public struct HibernationProbe: Probe {
     static func logicalLines(_ text: String) -> [(Int, Substring)] {
         var out: [(Int, Substring)] = []
         var pending: (Int, String)?
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let line = raw.trimmed
             if pending == nil && (line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";")) { continue }
             if line.hasSuffix("\\") {

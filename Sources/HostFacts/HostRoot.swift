@@ -120,34 +120,44 @@ public struct HostRoot: Sendable {
     /// chroot. With `followFinal: false` the last component is not followed (lstat semantics).
     /// A missing last component is not an error: its resolved path is returned.
     public func resolve(_ virtual: String, followFinal: Bool = true) throws(HostError) -> String {
-        var pending: [Substring] = virtual.split(separator: "/", omittingEmptySubsequences: true).reversed()
-        var resolved: [Substring] = []
+        var pending: [Substring] = HostRoot.components(virtual).reversed()
+        // The resolved path so far ("" for the root), and its length before each component.
+        var resolved = ""
+        var lengths: [Int] = []
         var links = 0
         while let component = pending.popLast() {
             if component == "." { continue }
-            if component == ".." { _ = resolved.popLast(); continue }
+            if component == ".." {
+                if let n = lengths.popLast() { resolved = String(Substring(resolved.utf8.prefix(n))) }
+                continue
+            }
             let isLast = pending.isEmpty
-            let candidate = resolved + [component]
-            if isLast && !followFinal { resolved = candidate; break }
-            let candidatePath = "/" + candidate.joined(separator: "/")
+            let candidate = resolved + "/" + component
+            if isLast && !followFinal { lengths.append(resolved.utf8.count); resolved = candidate; break }
             var st = stat()
-            if lstat(hostPath(candidatePath), &st) != 0 {
+            if lstat(hostPath(candidate), &st) != 0 {
                 let e = errno
-                if isLast && e == ENOENT { resolved = candidate; break }
+                if isLast && e == ENOENT { lengths.append(resolved.utf8.count); resolved = candidate; break }
                 throw HostError(path: virtual, errno: e)
             }
             if st.st_mode & S_IFMT == S_IFLNK {
                 links += 1
                 guard links <= HostRoot.maxLinks else { throw HostError(path: virtual, errno: ELOOP) }
-                let target = try readLinkRaw(candidatePath, reportAs: virtual)
-                if target.hasPrefix("/") { resolved = [] }
-                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
+                let target = try readLinkRaw(candidate, reportAs: virtual)
+                if target.hasPrefix("/") { resolved = ""; lengths = [] }
+                pending.append(contentsOf: HostRoot.components(target).reversed())
             } else {
                 if !isLast && st.st_mode & S_IFMT != S_IFDIR { throw HostError(path: virtual, errno: ENOTDIR) }
+                lengths.append(resolved.utf8.count)
                 resolved = candidate
             }
         }
-        return "/" + resolved.joined(separator: "/")
+        return resolved.isEmpty ? "/" : resolved
+    }
+
+    /// The non-empty components of a path, split at "/".
+    static func components(_ path: String) -> [Substring] {
+        path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
     }
 
     private func readLinkRaw(_ resolvedPath: String, reportAs: String) throws(HostError) -> String {

@@ -62,7 +62,7 @@ public struct MACProbe: Probe {
 
     /// The first line of a one-value runtime file, without blanks.
     static func firstLine(_ text: String) -> String {
-        String(text.split(separator: "\n", omittingEmptySubsequences: false).first?.trimmed ?? "")
+        String(lines(text).first?.trimmed ?? "")
     }
 
     // MARK: - SELinux
@@ -173,7 +173,7 @@ public struct MACProbe: Probe {
     /// `/sys/kernel/security/apparmor/profiles`: one `name (mode)` per line.
     static func loadedProfiles(_ text: String) -> [JSON] {
         var out: [JSON] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let line = raw.trimmed
             if line.isEmpty { continue }
             let here = "\(apparmorProfiles):\(i + 1)"

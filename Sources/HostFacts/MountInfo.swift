@@ -71,7 +71,7 @@ public struct MountTable: Sendable, Hashable {
     /// not understand is not trusted at all.
     public static func parse(_ text: String, source: String) throws(MountInfoError) -> MountTable {
         var entries: [MountEntry] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in lines(text).enumerated() {
             if raw.trimmed.isEmpty { continue }
             let location = "\(source):\(index + 1)"
             func bad(_ message: String) -> MountInfoError { MountInfoError(location: location, message: message) }

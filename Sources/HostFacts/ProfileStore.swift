@@ -114,18 +114,65 @@ public struct ProfileStore: Sendable {
     /// The control catalog: from `catalog.compiled.json` when it was compiled from exactly these
     /// YAML files (`compiled: false` reads the YAML regardless, as `profiles lint` must).
     public func catalog(knownFacts: Set<String>, compiled: Bool = true) throws(WardenError) -> Catalog {
+        let (files, contents) = try sources(knownFacts: knownFacts, compiled: compiled)
+        if let contents { return contents.catalog }
+        return try Catalog.load(files: files, knownFacts: knownFacts)
+    }
+
+    /// The catalog and the profiles `names` (built-in ids or paths), resolved. A built-in profile
+    /// comes from the compiled file when that was compiled from exactly the files present: the
+    /// same catalog and profiles the YAML gives, without decoding it.
+    public func load(_ names: [String], knownFacts: Set<String>) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
+        let (files, contents) = try sources(knownFacts: knownFacts, compiled: true)
+        let catalog: Catalog
+        if let contents { catalog = contents.catalog } else { catalog = try Catalog.load(files: files, knownFacts: knownFacts) }
+        var profiles: [ResolvedProfile] = []
+        for name in names {
+            if let contents, Self.isBuiltInName(name),
+               let profile = contents.profile(name, read: { try? LocalFile.readText(directory + "/" + $0) }) {
+                profiles.append(profile)
+            } else {
+                profiles.append(try resolve(name, catalog: catalog))
+            }
+        }
+        return (catalog, profiles)
+    }
+
+    /// The control files, and the compiled file's contents when it matches them.
+    private func sources(knownFacts: Set<String>, compiled: Bool) throws(WardenError) -> ([(path: String, text: String)], CompiledCatalog.Contents?) {
         var files: [(path: String, text: String)] = []
         for name in LocalFile.list(controlsDirectory) where name.hasSuffix(".yaml") {
             let path = controlsDirectory + "/" + name
             files.append((path, try LocalFile.readText(path)))
         }
         guard !files.isEmpty else { throw WardenError(.missing, file: controlsDirectory, "no control definitions (*.yaml)") }
-        if compiled, let bytes = try? LocalFile.read(compiledCatalogPath, limit: 8 << 20),
-           let catalog = CompiledCatalog.decode(bytes, sourcesDigest: Catalog.digest(files: files), knownFacts: knownFacts,
-                                                directory: controlsDirectory) {
-            return catalog
+        guard compiled, let bytes = try? LocalFile.read(compiledCatalogPath, limit: 8 << 20) else { return (files, nil) }
+        let contents = CompiledCatalog.decode(bytes, sourcesDigest: Catalog.digest(files: files), knownFacts: knownFacts,
+                                              directory: controlsDirectory, profilesDirectory: directory)
+        return (files, contents)
+    }
+
+    /// Compiles the catalog and every built-in profile from the YAML (which must load cleanly)
+    /// into `path` (default: `catalog.compiled.json` here). Returns the catalog and the names of
+    /// the profiles written.
+    @discardableResult
+    public func compile(knownFacts: Set<String>, to path: String? = nil) throws(WardenError) -> (catalog: Catalog, profiles: [String]) {
+        let catalog = try self.catalog(knownFacts: knownFacts, compiled: false)
+        var profiles: [String: ResolvedProfile] = [:]
+        for id in profileIDs {
+            let profile = try resolve(id, catalog: catalog)
+            // Only a profile resolved from files of this directory alone can be checked by name.
+            if profile.files.allSatisfy({ $0.hasPrefix(directory + "/") && !$0.dropFirst(directory.count + 1).contains("/") }) {
+                profiles[id] = profile
+            }
         }
-        return try Catalog.load(files: files, knownFacts: knownFacts)
+        try LocalFile.write(CompiledCatalog.encode(catalog, profiles: profiles, knownFacts: knownFacts), to: path ?? compiledCatalogPath)
+        return (catalog, profiles.keys.sorted())
+    }
+
+    /// Whether `name` names a built-in profile rather than a file.
+    static func isBuiltInName(_ name: String) -> Bool {
+        !name.contains("/") && !name.hasSuffix(".yaml")
     }
 
     /// Where `warden profiles compile` writes the compiled catalog by default.
@@ -137,7 +184,7 @@ public struct ProfileStore: Sendable {
         let dir = directory
         return try ProfileLoader.resolve(name, catalog: catalog) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
             let path: String
-            if n.contains("/") || n.hasSuffix(".yaml") {
+            if !Self.isBuiltInName(n) {
                 if n.hasPrefix("/") || from == nil {
                     path = n
                 } else {

@@ -297,7 +297,7 @@ public struct DeviceStack: Sendable, Hashable {
     static func sysAttribute(_ root: HostRoot, _ path: String) throws(StorageFailure) -> String {
         do {
             let text = try root.readText(path, limit: 4096)
-            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first?.trimmed ?? "")
+            return String(lines(text).first?.trimmed ?? "")
         } catch {
             if error.isNotFound { throw .missing("\(path) does not exist") }
             throw .failed(error.description)

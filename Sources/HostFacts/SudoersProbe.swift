@@ -328,7 +328,7 @@ public struct SudoersProbe: Probe {
         var out: [(Int, String)] = []
         var pending = ""
         var start = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in lines(text).enumerated() {
             let physical = raw.trimmed
             var line: Substring
             if pending.isEmpty, let first = physical.words.first,

@@ -66,7 +66,7 @@ public struct SwapProbe: Probe {
     /// `/proc/swaps`: a header line, then `Filename Type Size Used Priority` (names octal-escaped).
     static func parseProcSwaps(_ text: String) -> [Area] {
         var areas: [Area] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i > 0 {
+        for (i, line) in lines(text).enumerated() where i > 0 {
             let w = line.words
             guard w.count >= 2 else { continue }
             areas.append(Area(path: decodeOctalEscapes(w[0]), type: String(w[1]), location: "\(procSwaps):\(i + 1)"))

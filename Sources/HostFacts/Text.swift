@@ -3,23 +3,47 @@ internal import Glibc
 extension StringProtocol {
     /// Without leading and trailing spaces, tabs, carriage returns and newlines.
     var trimmed: Substring {
-        var s = self[...]
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
-        return Substring(s)
+        let u = Substring(self).utf8
+        var start = u.startIndex, end = u.endIndex
+        while start < end, isBlank(u[start]) { start = u.index(after: start) }
+        while end > start, isBlank(u[u.index(before: end)]) { end = u.index(before: end) }
+        return Substring(u[start..<end])
     }
 
     /// Splits on runs of spaces and tabs.
     var words: [Substring] {
-        split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Substring($0) }
+        Substring(self).utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { Substring($0) }
     }
+}
+
+private func isBlank(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
+}
+
+/// The lines of `text`, split at each "\n" as the daemons' line readers split them (a "\r"
+/// before it stays on its line; `trimmed` removes it). A final newline ends the last line and
+/// leaves an empty one after it, so that the 1-based line numbers are the editor's.
+func lines(_ text: String) -> [Substring] {
+    let u = text.utf8
+    var out: [Substring] = []
+    var start = u.startIndex
+    var i = start
+    while i != u.endIndex {
+        if u[i] == 0x0A {
+            out.append(Substring(u[start..<i]))
+            start = u.index(after: i)
+        }
+        i = u.index(after: i)
+    }
+    out.append(Substring(u[start..<u.endIndex]))
+    return out
 }
 
 /// The lines of a configuration file with their 1-based numbers, comments (from `comment` to the
 /// end of the line, when the line starts with it after white space) and blank lines removed.
 func configLines(_ text: String, comments: Set<Character> = ["#"]) -> [(number: Int, text: Substring)] {
     var out: [(Int, Substring)] = []
-    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (i, raw) in lines(text).enumerated() {
         let line = raw.trimmed
         if line.isEmpty { continue }
         if let f = line.first, comments.contains(f) { continue }

@@ -592,7 +592,7 @@ extension HostRoot {
     func openResolvedDirectory(_ resolved: String, reportAs virtual: String) throws(HostError) -> Int32 {
         var fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | openPathOnly)
         guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
-        for component in resolved.split(separator: "/") {
+        for component in HostRoot.components(resolved) {
             let next = openat(fd, String(component), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | openPathOnly)
             let e = errno
             close(fd)

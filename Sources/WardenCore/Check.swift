@@ -7,33 +7,31 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     /// Components are separated by dots; a component that itself contains dots is written in
     /// brackets and quotes: `cmdline.parameters["module.sig_enforce"]`.
     public init?(_ text: String) {
-        relative = text.hasPrefix(".")
-        var chars = Array(relative ? text.dropFirst() : Substring(text))
+        let bytes = Array(text.utf8)
+        relative = bytes.first == UInt8(ascii: ".")
+        let dot = UInt8(ascii: "."), quote = UInt8(ascii: "\""), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
         var parts: [String] = []
-        var current = ""
-        var i = 0
-        while i < chars.count {
-            if chars[i] == "[", i + 1 < chars.count, chars[i + 1] == "\"" {
-                if !current.isEmpty {
-                    parts.append(current)
-                    current = ""
-                }
-                guard let close = (i + 2..<chars.count).first(where: { chars[$0] == "\"" && $0 + 1 < chars.count && chars[$0 + 1] == "]" }) else { return nil }
-                parts.append(String(chars[(i + 2)..<close]))
-                i = close + 2
-                if i < chars.count { guard chars[i] == "." else { return nil }; i += 1; guard i < chars.count else { return nil } }
+        var start = relative ? 1 : 0
+        var i = start
+        while i <= bytes.count {
+            if i < bytes.count, bytes[i] == open, i + 1 < bytes.count, bytes[i + 1] == quote {
+                if i > start { parts.append(String(decoding: bytes[start..<i], as: UTF8.self)) }
+                var end = i + 2
+                while end + 1 < bytes.count, !(bytes[end] == quote && bytes[end + 1] == close) { end += 1 }
+                guard end + 1 < bytes.count else { return nil }
+                parts.append(String(decoding: bytes[(i + 2)..<end], as: UTF8.self))
+                i = end + 2
+                if i < bytes.count { guard bytes[i] == dot, i + 1 < bytes.count else { return nil }; i += 1 }
+                start = i
+                if i == bytes.count { break }
                 continue
             }
-            if chars[i] == "." {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(chars[i])
+            if i == bytes.count || bytes[i] == dot {
+                parts.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                start = i + 1
             }
             i += 1
-            if i == chars.count { parts.append(current) }
         }
-        chars.removeAll()
         components = parts
         guard !components.isEmpty, components.allSatisfy({ !$0.isEmpty }) else { return nil }
     }

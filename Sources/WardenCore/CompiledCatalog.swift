@@ -1,28 +1,57 @@
-/// The control catalog, compiled: the same definitions as `Profiles/controls/*.yaml`, as JSON that
-/// loads in a tenth of the time (decoding the YAML, with every check the loader makes, is most of
-/// an audit's start-up). `warden profiles compile` writes it once the YAML has loaded cleanly;
-/// an audit uses it only when it was compiled from exactly the YAML files present (their digest)
-/// for exactly the facts this Warden's probes produce, and otherwise reads the YAML. Anything
-/// unexpected in it means "not usable", never an error: the YAML is the source of truth.
+/// The control catalog and the built-in profiles, compiled: the same definitions as
+/// `Profiles/controls/*.yaml` and the profiles resolved from `Profiles/*.yaml`, as JSON that loads
+/// in a fraction of the time (decoding the YAML, with every check the loader makes, is most of an
+/// audit's start-up). `warden profiles compile` writes it once the YAML has loaded cleanly. The
+/// catalog is used only when it was compiled from exactly the control files present (their
+/// digest) for exactly the facts this Warden's probes produce; a profile only when its digest,
+/// over that catalog and its own files read anew, is the one it was compiled with. Otherwise the
+/// YAML is read. Anything unexpected in it means "not usable", never an error: the YAML is the
+/// source of truth.
 public enum CompiledCatalog {
-    public static let schema = "warden.catalog/v1"
+    public static let schema = "warden.catalog/v2"
     /// Its file name in a profiles directory.
     public static let fileName = "catalog.compiled.json"
 
-    public static func encode(_ catalog: Catalog, knownFacts: Set<String>) -> [UInt8] {
+    /// A decoded compiled file.
+    public struct Contents: Sendable {
+        public var catalog: Catalog
+        /// The compiled profiles by built-in name, with the profile files (names in the
+        /// profiles directory, most derived first) they were resolved from.
+        var profiles: [String: (profile: ResolvedProfile, files: [String])]
+
+        /// The built-in profile `name` as compiled, when `read(fileName)` gives exactly the
+        /// profile files it was compiled from (their digest with the catalog's is the profile's).
+        public func profile(_ name: String, read: (String) -> String?) -> ResolvedProfile? {
+            guard let entry = profiles[name] else { return nil }
+            var chain: [(name: String, text: String)] = []
+            for file in entry.files {
+                guard let text = read(file) else { return nil }
+                chain.append((file, text))
+            }
+            guard ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain) == entry.profile.sha256 else { return nil }
+            return entry.profile
+        }
+    }
+
+    /// The compiled file of `catalog` and of `profiles` (by built-in name; each resolved from
+    /// files in one directory, the profiles directory).
+    public static func encode(_ catalog: Catalog, profiles: [String: ResolvedProfile] = [:], knownFacts: Set<String>) -> [UInt8] {
         let controls = catalog.controls.values.sorted { $0.id < $1.id }.map(encode)
         let document: JSON = ["schema": .string(schema), "sources_sha256": .string(catalog.digest),
-                              "facts_sha256": .string(factsDigest(knownFacts)), "controls": .array(controls)]
+                              "facts_sha256": .string(factsDigest(knownFacts)), "controls": .array(controls),
+                              "profiles": .object(profiles.mapValues(encode))]
         return document.serialized()
     }
 
-    /// The catalog, or nil when the bytes are not a compiled catalog of these sources and facts.
-    /// Definitions name their file as in `directory` (the compiled form keeps file names only).
-    public static func decode(_ bytes: [UInt8], sourcesDigest: String, knownFacts: Set<String>, directory: String) -> Catalog? {
+    /// The contents, or nil when the bytes are not a compiled file of these sources and facts.
+    /// Definitions name their file as in `directory` (the compiled form keeps file names only),
+    /// profiles as in `profilesDirectory`.
+    public static func decode(_ bytes: [UInt8], sourcesDigest: String, knownFacts: Set<String>, directory: String,
+                              profilesDirectory: String) -> Contents? {
         guard let document = try? JSON.parse(bytes), document["schema"]?.stringValue == schema,
               document["sources_sha256"]?.stringValue == sourcesDigest,
               document["facts_sha256"]?.stringValue == factsDigest(knownFacts),
-              let list = document["controls"]?.arrayValue else { return nil }
+              let list = document["controls"]?.arrayValue, let profileList = document["profiles"]?.objectValue else { return nil }
         var controls: [ControlDefinition] = []
         for item in list {
             guard var control = definition(item), !control.file.contains("/"), !controls.contains(where: { $0.id == control.id }) else { return nil }
@@ -31,7 +60,17 @@ public enum CompiledCatalog {
         }
         var catalog = Catalog(controls: controls)
         catalog.digest = sourcesDigest
-        return catalog
+        var profiles: [String: (profile: ResolvedProfile, files: [String])] = [:]
+        for (name, value) in profileList {
+            guard let entry = profile(value, catalog: catalog, directory: profilesDirectory) else { return nil }
+            profiles[name] = entry
+        }
+        return Contents(catalog: catalog, profiles: profiles)
+    }
+
+    /// The catalog alone (see `decode(_:sourcesDigest:knownFacts:directory:profilesDirectory:)`).
+    public static func decode(_ bytes: [UInt8], sourcesDigest: String, knownFacts: Set<String>, directory: String) -> Catalog? {
+        decode(bytes, sourcesDigest: sourcesDigest, knownFacts: knownFacts, directory: directory, profilesDirectory: "")?.catalog
     }
 
     static func factsDigest(_ facts: Set<String>) -> String {
@@ -39,6 +78,17 @@ public enum CompiledCatalog {
     }
 
     // MARK: - Encoding
+
+    static func encode(_ p: ResolvedProfile) -> JSON {
+        let controls: [JSON] = p.controls.map { c in
+            var o: [String: JSON] = ["id": .string(c.definition.id), "advisory": .bool(c.advisory), "parameters": .object(c.parameters)]
+            if let rationale = c.rationale { o["rationale"] = .string(rationale) }
+            return .object(o)
+        }
+        return ["id": .string(p.id), "title": .string(p.title), "version": .string(p.version), "description": .string(p.description),
+                "chain": .array(p.chain.map(JSON.string)), "files": .array(p.files.map { .string(baseName($0)) }),
+                "sha256": .string(p.sha256), "controls": .array(controls)]
+    }
 
     static func encode(_ d: ControlDefinition) -> JSON {
         var o: [String: JSON] = [
@@ -85,6 +135,24 @@ public enum CompiledCatalog {
         guard let list = v?.arrayValue else { return nil }
         let out = list.compactMap(\.stringValue)
         return out.count == list.count ? out : nil
+    }
+
+    static func profile(_ v: JSON, catalog: Catalog, directory: String) -> (profile: ResolvedProfile, files: [String])? {
+        guard case .object(let o) = v, let id = o["id"]?.stringValue, let title = o["title"]?.stringValue,
+              let version = o["version"]?.stringValue, let description = o["description"]?.stringValue,
+              let chain = strings(o["chain"]), let files = strings(o["files"]), !files.isEmpty, files.count == chain.count,
+              files.allSatisfy({ !$0.contains("/") }), let sha256 = o["sha256"]?.stringValue, let list = o["controls"]?.arrayValue else { return nil }
+        var controls: [SelectedControl] = []
+        for item in list {
+            guard case .object(let c) = item, let controlID = c["id"]?.stringValue, let definition = catalog.controls[controlID],
+                  let advisory = c["advisory"]?.boolValue, let parameters = c["parameters"]?.objectValue else { return nil }
+            var rationale: String?
+            if let r = c["rationale"] { guard let text = r.stringValue else { return nil }; rationale = text }
+            controls.append(SelectedControl(definition: definition, advisory: advisory, parameters: parameters, rationale: rationale))
+        }
+        let profile = ResolvedProfile(id: id, title: title, version: version, description: description, chain: chain,
+                                      controls: controls, files: files.map { directory + "/" + $0 }, sha256: sha256)
+        return (profile, files)
     }
 
     static func definition(_ v: JSON) -> ControlDefinition? {

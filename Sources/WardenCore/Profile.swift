@@ -55,6 +55,8 @@ public struct ResolvedProfile: Sendable {
     public var chain: [String]
     /// Sorted by control id.
     public var controls: [SelectedControl]
+    /// The profile files of the chain as they were read, most derived first.
+    public var files: [String]
 
     /// SHA-256 over what the profile was resolved from: the control catalog's files and every
     /// profile file of the chain (by file name and bytes). Two hosts audited with the same
@@ -178,10 +180,16 @@ public enum ProfileLoader {
             }
         }
         let top = chain[0]
-        let digest = ProfileLoader.digest([("catalog", catalog.digest)] + chain.map { (baseName($0.file), $0.text) })
+        let digest = ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) })
         return ResolvedProfile(id: top.id, title: top.title, version: top.version, description: top.description,
                                chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
-                               sha256: digest)
+                               files: chain.map(\.file), sha256: digest)
+    }
+
+    /// The digest of a profile resolved from these files (`catalogDigest`, then each profile file
+    /// of the chain, most derived first, by file name and text).
+    static func digest(catalogDigest: String, chain: [(name: String, text: String)]) -> String {
+        digest([("catalog", catalogDigest)] + chain)
     }
 
     /// SHA-256 over named texts: each name and text followed by a NUL byte.

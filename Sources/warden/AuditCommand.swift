@@ -185,9 +185,8 @@ final class ProfileLoading: Sendable {
         self.name = name
         result = Background {
             do throws(WardenError) {
-                let store = try ProfileStore.builtIn()
-                let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
-                return .success((catalog, try store.resolve(name, catalog: catalog)))
+                let (catalog, profiles) = try ProfileStore.builtIn().load([name], knownFacts: ProbeRegistry.factNames)
+                return .success((catalog, profiles[0]))
             } catch {
                 return .failure(error)
             }

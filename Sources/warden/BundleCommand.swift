@@ -76,9 +76,7 @@ struct BundleCommand: ParsableCommand {
 
 /// The profiles a fleet is measured against: SL3 (the Code's minimum) and SL4 (Measure II.7.8).
 func fleetProfiles() throws -> [ResolvedProfile] {
-    let store = try ProfileStore.builtIn()
-    let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
-    return [try store.resolve("sl3", catalog: catalog), try store.resolve("sl4", catalog: catalog)]
+    try ProfileStore.builtIn().load(["sl3", "sl4"], knownFacts: ProbeRegistry.factNames).profiles
 }
 
 /// `--inventory`: the parsed inventory and its bytes (copied into a bundle as they are).

@@ -6,8 +6,7 @@ import WardenCore
 
 /// Loads the built-in catalog and resolves a profile (shared by the commands that evaluate).
 func resolveProfile(_ name: String) throws -> ResolvedProfile {
-    let store = try ProfileStore.builtIn()
-    return try store.resolve(name, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames))
+    try ProfileStore.builtIn().load([name], knownFacts: ProbeRegistry.factNames).profiles[0]
 }
 
 /// Prints a findings document on standard output in the chosen format.

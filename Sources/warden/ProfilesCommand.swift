@@ -68,11 +68,12 @@ struct Profiles: ParsableCommand {
     struct Compile: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "compile",
-            abstract: "Check the control catalog and write it compiled, so that audits start faster.",
+            abstract: "Check the control catalog and the built-in profiles and write them compiled, so that audits start faster.",
             discussion: """
                 Audits use the compiled catalog only while it matches the YAML files it was compiled \
-                from (their SHA-256) and this Warden's facts; after any edit they read the YAML again \
-                until the catalog is compiled anew.
+                from (their SHA-256) and this Warden's facts, and a compiled profile only while its \
+                digest over that catalog and its own files is unchanged; after any edit they read the \
+                YAML again until the catalog is compiled anew.
                 """
         )
 
@@ -82,11 +83,9 @@ struct Profiles: ParsableCommand {
         func run() throws {
             try exiting {
                 let store = try ProfileStore.builtIn()
-                let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames, compiled: false)
-                for id in store.profileIDs { _ = try store.resolve(id, catalog: catalog) }
                 let path = output ?? store.compiledCatalogPath
-                try LocalFile.write(CompiledCatalog.encode(catalog, knownFacts: ProbeRegistry.factNames), to: path)
-                writeStdout("\(path): \(catalog.controls.count) controls compiled from \(store.controlsDirectory) (sha256 \(catalog.digest))\n")
+                let (catalog, profiles) = try store.compile(knownFacts: ProbeRegistry.factNames, to: path)
+                writeStdout("\(path): \(catalog.controls.count) controls and the profiles \(profiles.joined(separator: ", ")) compiled from \(store.directory) (catalog sha256 \(catalog.digest))\n")
                 return 0
             }
         }

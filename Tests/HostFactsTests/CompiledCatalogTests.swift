@@ -3,8 +3,8 @@ import Testing
 import WardenCore
 import WardenTestSupport
 
-/// The compiled catalog must be the YAML catalog exactly, and must never be used for YAML it was
-/// not compiled from.
+/// The compiled catalog and profiles must be the YAML ones exactly, and must never be used for
+/// YAML they were not compiled from.
 @Suite struct CompiledCatalogTests {
     static let facts = ProbeRegistry.factNames
     static let controls = Package.profiles + "/controls"
@@ -37,7 +37,7 @@ import WardenTestSupport
         #expect(CompiledCatalog.decode(Array(bytes.dropLast(10)), sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls) == nil)
         let text = String(decoding: bytes, as: UTF8.self)
         for damaged in [
-            text.replacingFirst("warden.catalog/v1", with: "warden.catalog/v2"),
+            text.replacingFirst("warden.catalog/v2", with: "warden.catalog/v3"),
             text.replacingFirst("\"kind\":\"leaf\"", with: "\"kind\":\"leap\""),
             text.replacingFirst("\"op\":\"eq\"", with: "\"op\":\"equals\""),
             text.replacingFirst("\"severity\":\"high\"", with: "\"severity\":\"dire\""),
@@ -68,6 +68,56 @@ import WardenTestSupport
         // A damaged file is simply not used.
         tree.file(CompiledCatalog.fileName, "{")
         #expect(try store.catalog(knownFacts: Self.facts).controls["ENC-001"]?.title == title)
+    }
+}
+
+/// What a resolved profile is made of, comparable.
+func summary(_ p: ResolvedProfile) -> [String] {
+    [p.id, p.title, p.version, p.description, p.chain.joined(separator: ","), p.files.joined(separator: ","), p.sha256]
+        + p.controls.map { c in
+            "\(c.definition.id) advisory=\(c.advisory) rationale=\(c.rationale ?? "-") parameters=\(String(decoding: JSON.object(c.parameters).serialized(), as: UTF8.self))"
+        }
+}
+
+@Suite struct CompiledProfileTests {
+    static let facts = ProbeRegistry.factNames
+
+    @Test func compiledProfilesAreTheYAMLProfilesExactly() throws {
+        let tree = TempTree()
+        _ = run("/bin/cp", ["-a", Package.profiles + "/controls", Package.profiles + "/sl3.yaml", Package.profiles + "/sl4.yaml", tree.path])
+        let store = ProfileStore(directory: tree.path)
+        let yaml = try store.catalog(knownFacts: Self.facts, compiled: false)
+        let expected = try ["sl3", "sl4"].map { try store.resolve($0, catalog: yaml) }
+        let (_, written) = try store.compile(knownFacts: Self.facts)
+        #expect(written == ["sl3", "sl4"])
+        let (catalog, profiles) = try store.load(["sl3", "sl4"], knownFacts: Self.facts)
+        #expect(catalog.digest == yaml.digest)
+        #expect(profiles.map(summary) == expected.map(summary))
+        for (p, e) in zip(profiles, expected) {
+            #expect(p.controls.map(\.definition) == e.controls.map(\.definition))
+        }
+    }
+
+    @Test func aCompiledProfileIsUsedOnlyWhileItsFilesAreUnchanged() throws {
+        let tree = TempTree()
+        _ = run("/bin/cp", ["-a", Package.profiles + "/controls", Package.profiles + "/sl3.yaml", Package.profiles + "/sl4.yaml", tree.path])
+        let store = ProfileStore(directory: tree.path)
+        try store.compile(knownFacts: Self.facts)
+        // Mark the compiled profiles, so that their use shows.
+        let compiled = try LocalFile.readText(store.compiledCatalogPath)
+        let title = try #require(try store.load(["sl4"], knownFacts: Self.facts).profiles.first?.title)
+        tree.file(CompiledCatalog.fileName, compiled.replacingFirst("\"title\":\"\(title)\"", with: "\"title\":\"compiled\""))
+        #expect(try store.load(["sl4"], knownFacts: Self.facts).profiles[0].title == "compiled")
+        // A profile given as a file is always read from it.
+        #expect(try store.load([tree.path + "/sl4.yaml"], knownFacts: Self.facts).profiles[0].title == title)
+        // An edit to a profile it extends: SL4 is resolved from the YAML again.
+        tree.file("sl3.yaml", try LocalFile.readText(tree.path + "/sl3.yaml") + "\n# edited\n")
+        let reloaded = try store.load(["sl4"], knownFacts: Self.facts).profiles[0]
+        #expect(reloaded.title == title)
+        #expect(reloaded.sha256 == (try store.resolve("sl4", catalog: try store.catalog(knownFacts: Self.facts, compiled: false))).sha256)
+        // A missing profile file is an error, compiled or not.
+        _ = run("/bin/rm", [tree.path + "/sl4.yaml"])
+        #expect(throws: WardenError.self) { try store.load(["sl4"], knownFacts: Self.facts) }
     }
 }
 
