@@ -51,6 +51,17 @@ import WardenTestSupport
         #expect(f.evidence.first?.source.hasPrefix("/usr/lib/sysctl.d/20-b.conf:3") == true)
     }
 
+    /// A file saved with CRLF line ends is read line by line as systemd-sysctl reads it (the
+    /// carriage return is trailing white space), with the editor's line numbers.
+    @Test func crlfLinesAreSeparateLines() throws {
+        let tree = TempTree()
+        tree.file("etc/sysctl.d/10-a.conf", "# hardening\r\nkernel.yama.ptrace_scope = 0\r\nkernel.yama.ptrace_scope = 2\r\n")
+        let f = try hrd(tree.path)
+        #expect(f.status == .pass, "\(f.summary)")
+        #expect(f.evidence.first?.observed == 2)
+        #expect(f.evidence.first?.source.hasPrefix("/etc/sysctl.d/10-a.conf:3") == true, "\(f.evidence)")
+    }
+
     @Test func fileLinkedToDevNullMasksItsNamesake() throws {
         let tree = TempTree()
         tree.symlink("etc/sysctl.d/50-x.conf", to: "/dev/null")
