@@ -1,39 +1,22 @@
-internal import Yams
-
 /// A YAML node together with where it came from, so every decoding error can name
 /// `file:line:column` and the field path. Profiles and site files are decoded through this
 /// walker (not `Codable`), which rejects unknown keys and wrong types with a precise message.
 struct YNode {
-    let node: Node
+    let node: YAMLNode
     let file: String
     /// The field path from the document root, e.g. `controls[2].check.all[0].fact`.
     let field: String
 
     /// Parses one YAML document. An empty document is an error (there is nothing to use).
     static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            // No implicit tag resolution in Yams (its resolver runs regular expressions on every
-            // scalar): plain scalars are typed below by `ScalarType`, after YAML 1.1's rules.
-            root = try Yams.compose(yaml: text, .basic)
-        } catch let error as YamlError {
-            throw YNode.translate(error, file: file)
+            root = try YAML.parse(text)
         } catch {
-            throw WardenError(.malformed, file: file, "\(error)")
+            throw WardenError(.malformed, file: file, line: error.line, column: error.column, "invalid YAML: \(error.problem)")
         }
         guard let root else { throw WardenError(.malformed, file: file, "the document is empty") }
         return YNode(node: root, file: file, field: "")
-    }
-
-    private static func translate(_ error: YamlError, file: String) -> WardenError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return WardenError(.malformed, file: file, line: mark.line, column: mark.column, "invalid YAML: \(problem)")
-        case .reader(let problem, _, _, _):
-            return WardenError(.malformed, file: file, "invalid YAML: \(problem)")
-        default:
-            return WardenError(.malformed, file: file, "invalid YAML: \(error)")
-        }
     }
 
     var isNull: Bool { scalarType == .null }
@@ -48,9 +31,9 @@ struct YNode {
     }
 
     var scalarType: ScalarType? {
-        guard case .scalar(let s) = node else { return nil }
-        guard s.style == .plain else { return .string }
-        return YNode.classify(s.string)
+        guard case .scalar(let text, let plain) = node.value else { return nil }
+        guard plain else { return .string }
+        return YNode.classify(text)
     }
 
     static func classify(_ text: String) -> ScalarType {
@@ -91,25 +74,24 @@ struct YNode {
         guard let value, digits.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "x" || $0 == "b") }) else { return .string }
         return .int(sign * value)
     }
-    var isMapping: Bool { if case .mapping = node { return true }; return false }
+    var isMapping: Bool { if case .mapping = node.value { return true }; return false }
 
-    var line: Int? { node.mark?.line }
-    var column: Int? { node.mark?.column }
+    var line: Int? { node.line }
+    var column: Int? { node.column }
 
     func error(_ message: String) -> WardenError {
         WardenError(.malformed, file: file, line: line, column: column, field: field.isEmpty ? nil : field, message)
     }
 
-    private func child(_ n: Node, _ key: String) -> YNode {
+    private func child(_ n: YAMLNode, _ key: String) -> YNode {
         YNode(node: n, file: file, field: field.isEmpty ? key : "\(field).\(key)")
     }
 
     private var kindName: String {
-        switch node {
+        switch node.value {
         case .scalar: return isNull ? "null" : "a scalar"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 
@@ -121,13 +103,12 @@ struct YNode {
 
     /// Like `mapping(allowed:)`, with each key's own node, for errors about the key itself.
     func keyedMapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, keyNode: YNode, value: YNode)] {
-        guard case .mapping(let m) = node else { throw error("expected a mapping, found \(kindName)") }
+        guard case .mapping(let m) = node.value else { throw error("expected a mapping, found \(kindName)") }
         var seen: Set<String> = []
         var result: [(key: String, keyNode: YNode, value: YNode)] = []
         for (k, v) in m {
             let keyNode = YNode(node: k, file: file, field: field)
-            guard case .scalar(let s) = k else { throw keyNode.error("mapping keys must be scalars") }
-            let key = s.string
+            guard case .scalar(let key, _) = k.value else { throw keyNode.error("mapping keys must be scalars") }
             let keyed = YNode(node: k, file: file, field: field.isEmpty ? key : "\(field).\(key)")
             if let allowed, !allowed.contains(key) {
                 let hint = closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
@@ -166,13 +147,13 @@ struct YNode {
     }
 
     func list() throws(WardenError) -> [YNode] {
-        guard case .sequence(let s) = node else { throw error("expected a list, found \(kindName)") }
+        guard case .sequence(let s) = node.value else { throw error("expected a list, found \(kindName)") }
         return s.enumerated().map { i, n in YNode(node: n, file: file, field: "\(field)[\(i)]") }
     }
 
     func string() throws(WardenError) -> String {
-        guard case .scalar(let s) = node, !isNull else { throw error("expected a string, found \(kindName)") }
-        return s.string
+        guard case .scalar(let text, _) = node.value, !isNull else { throw error("expected a string, found \(kindName)") }
+        return text
     }
 
     func nonEmptyString() throws(WardenError) -> String {
@@ -202,22 +183,22 @@ struct YNode {
     }
 
     private var describeScalar: String {
-        if case .scalar(let s) = node { return "'\(s.string)'" }
+        if case .scalar(let text, _) = node.value { return "'\(text)'" }
         return kindName
     }
 
     /// The node as JSON: YAML's core schema types (bool, int, null) become JSON types; everything
     /// else stays a string. Floats are kept as their text.
     func json() throws(WardenError) -> JSON {
-        switch node {
-        case .scalar(let s):
+        switch node.value {
+        case .scalar(let text, _):
             switch scalarType {
             case .null?: return .null
             case .bool(let b)?: return .bool(b)
             case .int(let i)?: return .int(i)
             default: break
             }
-            return .string(s.string)
+            return .string(text)
         case .sequence:
             var out: [JSON] = []
             for item in try list() { out.append(try item.json()) }
@@ -226,8 +207,6 @@ struct YNode {
             var out: [String: JSON] = [:]
             for (k, v) in try mapping() { out[k] = try v.json() }
             return .object(out)
-        case .alias:
-            throw error("YAML aliases are not supported")
         }
     }
 }
