@@ -147,7 +147,7 @@ public struct ProfileStore: Sendable {
         }
         guard !files.isEmpty else { throw WardenError(.missing, file: controlsDirectory, "no control definitions (*.yaml)") }
         guard compiled, let bytes = try? LocalFile.read(compiledCatalogPath, limit: 8 << 20) else { return (files, nil) }
-        let contents = CompiledCatalog.decode(bytes, sourcesDigest: Catalog.digest(files: files), knownFacts: knownFacts,
+        let contents = CompiledCatalog.decode(bytes, sourcesFingerprint: Catalog.fingerprint(files: files), knownFacts: knownFacts,
                                               directory: controlsDirectory, profilesDirectory: directory)
         return (files, contents)
     }
@@ -157,16 +157,18 @@ public struct ProfileStore: Sendable {
     /// the profiles written.
     @discardableResult
     public func compile(knownFacts: Set<String>, to path: String? = nil) throws(WardenError) -> (catalog: Catalog, profiles: [String]) {
-        let catalog = try self.catalog(knownFacts: knownFacts, compiled: false)
-        var profiles: [String: ResolvedProfile] = [:]
+        let (files, _) = try sources(knownFacts: knownFacts, compiled: false)
+        let catalog = try Catalog.load(files: files, knownFacts: knownFacts)
+        var profiles: [String: (profile: ResolvedProfile, fingerprint: String)] = [:]
         for id in profileIDs {
-            let profile = try resolve(id, catalog: catalog)
-            // Only a profile resolved from files of this directory alone can be checked by name.
-            if profile.files.allSatisfy({ $0.hasPrefix(directory + "/") && !$0.dropFirst(directory.count + 1).contains("/") }) {
-                profiles[id] = profile
-            }
+            let (profile, read) = try resolveReading(id, catalog: catalog)
+            // Only a profile resolved from files of this directory alone can be checked by name;
+            // its fingerprint is over the very texts it was resolved from.
+            guard read.allSatisfy({ $0.path.hasPrefix(directory + "/") && !$0.path.dropFirst(directory.count + 1).contains("/") }) else { continue }
+            profiles[id] = (profile, Fingerprint.of(read.map { (String($0.path.dropFirst(directory.count + 1)), $0.text) }))
         }
-        try LocalFile.write(CompiledCatalog.encode(catalog, profiles: profiles, knownFacts: knownFacts), to: path ?? compiledCatalogPath)
+        let bytes = CompiledCatalog.encode(catalog, sourcesFingerprint: Catalog.fingerprint(files: files), profiles: profiles, knownFacts: knownFacts)
+        try LocalFile.write(bytes, to: path ?? compiledCatalogPath)
         return (catalog, profiles.keys.sorted())
     }
 
@@ -181,8 +183,14 @@ public struct ProfileStore: Sendable {
     /// Resolves `name`: a built-in id (`sl4`) or a path to a profile file. A profile's `extends`
     /// names a built-in id or a path relative to the extending file.
     public func resolve(_ name: String, catalog: Catalog) throws(WardenError) -> ResolvedProfile {
+        try resolveReading(name, catalog: catalog).profile
+    }
+
+    /// `resolve`, with the profile files as they were read for it, most derived first.
+    private func resolveReading(_ name: String, catalog: Catalog) throws(WardenError) -> (profile: ResolvedProfile, read: [(path: String, text: String)]) {
         let dir = directory
-        return try ProfileLoader.resolve(name, catalog: catalog) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
+        var read: [(path: String, text: String)] = []
+        let profile = try ProfileLoader.resolve(name, catalog: catalog) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
             let path: String
             if !Self.isBuiltInName(n) {
                 if n.hasPrefix("/") || from == nil {
@@ -197,7 +205,10 @@ public struct ProfileStore: Sendable {
                     throw WardenError(.missing, "no built-in profile '\(n)' (known: \(LocalFile.list(dir).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.joined(separator: ", ")))")
                 }
             }
-            return (path, try LocalFile.readText(path))
+            let text = try LocalFile.readText(path)
+            read.append((path, text))
+            return (path, text)
         }
+        return (profile, read)
     }
 }

@@ -1,26 +1,27 @@
 /// The control catalog and the built-in profiles, compiled: the same definitions as
 /// `Profiles/controls/*.yaml` and the profiles resolved from `Profiles/*.yaml`, as JSON that loads
 /// in a fraction of the time (decoding the YAML, with every check the loader makes, is most of an
-/// audit's start-up). `warden profiles compile` writes it once the YAML has loaded cleanly. The
-/// catalog is used only when it was compiled from exactly the control files present (their
-/// digest) for exactly the facts this Warden's probes produce; a profile only when its digest,
-/// over that catalog and its own files read anew, is the one it was compiled with. Otherwise the
-/// YAML is read. Anything unexpected in it means "not usable", never an error: the YAML is the
-/// source of truth.
+/// audit's start-up). `warden profiles compile` writes it once the YAML has loaded cleanly,
+/// with the SHA-256 digests computed from the YAML then. The catalog is used only while the
+/// control files present have the `Fingerprint` they were compiled with, for exactly the facts
+/// this Warden's probes produce; a profile only while its own files do. Otherwise the YAML is
+/// read. Anything unexpected in it means "not usable", never an error: the YAML is the source of
+/// truth.
 public enum CompiledCatalog {
-    public static let schema = "warden.catalog/v2"
+    public static let schema = "warden.catalog/v3"
     /// Its file name in a profiles directory.
     public static let fileName = "catalog.compiled.json"
 
     /// A decoded compiled file.
     public struct Contents: Sendable {
         public var catalog: Catalog
-        /// The compiled profiles by built-in name, with the profile files (names in the
-        /// profiles directory, most derived first) they were resolved from.
-        var profiles: [String: (profile: ResolvedProfile, files: [String])]
+        /// The compiled profiles by built-in name, with the fingerprint of the profile files
+        /// they were resolved from and those files' names (in the profiles directory, most
+        /// derived first).
+        var profiles: [String: (profile: ResolvedProfile, fingerprint: String, files: [String])]
 
-        /// The built-in profile `name` as compiled, when `read(fileName)` gives exactly the
-        /// profile files it was compiled from (their digest with the catalog's is the profile's).
+        /// The built-in profile `name` as compiled, when `read(fileName)` gives the profile files
+        /// it was compiled from (their fingerprint is the one recorded).
         public func profile(_ name: String, read: (String) -> String?) -> ResolvedProfile? {
             guard let entry = profiles[name] else { return nil }
             var chain: [(name: String, text: String)] = []
@@ -28,28 +29,31 @@ public enum CompiledCatalog {
                 guard let text = read(file) else { return nil }
                 chain.append((file, text))
             }
-            guard ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain) == entry.profile.sha256 else { return nil }
+            guard Fingerprint.of(chain) == entry.fingerprint else { return nil }
             return entry.profile
         }
     }
 
-    /// The compiled file of `catalog` and of `profiles` (by built-in name; each resolved from
-    /// files in one directory, the profiles directory).
-    public static func encode(_ catalog: Catalog, profiles: [String: ResolvedProfile] = [:], knownFacts: Set<String>) -> [UInt8] {
+    /// The compiled file of `catalog` (whose control files have `sourcesFingerprint`) and of
+    /// `profiles` (by built-in name, each with the fingerprint of its own files, all in the
+    /// profiles directory).
+    public static func encode(_ catalog: Catalog, sourcesFingerprint: String, profiles: [String: (profile: ResolvedProfile, fingerprint: String)] = [:],
+                              knownFacts: Set<String>) -> [UInt8] {
         let controls = catalog.controls.values.sorted { $0.id < $1.id }.map(encode)
-        let document: JSON = ["schema": .string(schema), "sources_sha256": .string(catalog.digest),
+        let document: JSON = ["schema": .string(schema), "sources_sha256": .string(catalog.digest), "sources_fingerprint": .string(sourcesFingerprint),
                               "facts_sha256": .string(factsDigest(knownFacts)), "controls": .array(controls),
-                              "profiles": .object(profiles.mapValues(encode))]
+                              "profiles": .object(profiles.mapValues { encode($0.profile, fingerprint: $0.fingerprint) })]
         return document.serialized()
     }
 
-    /// The contents, or nil when the bytes are not a compiled file of these sources and facts.
-    /// Definitions name their file as in `directory` (the compiled form keeps file names only),
-    /// profiles as in `profilesDirectory`.
-    public static func decode(_ bytes: [UInt8], sourcesDigest: String, knownFacts: Set<String>, directory: String,
+    /// The contents, or nil when the bytes are not a compiled file of control files with this
+    /// fingerprint and of these facts. Definitions name their file as in `directory` (the
+    /// compiled form keeps file names only), profiles as in `profilesDirectory`.
+    public static func decode(_ bytes: [UInt8], sourcesFingerprint: String, knownFacts: Set<String>, directory: String,
                               profilesDirectory: String) -> Contents? {
         guard let document = try? JSON.parse(bytes), document["schema"]?.stringValue == schema,
-              document["sources_sha256"]?.stringValue == sourcesDigest,
+              document["sources_fingerprint"]?.stringValue == sourcesFingerprint,
+              let digest = document["sources_sha256"]?.stringValue, isSHA256(digest),
               document["facts_sha256"]?.stringValue == factsDigest(knownFacts),
               let list = document["controls"]?.arrayValue, let profileList = document["profiles"]?.objectValue else { return nil }
         var controls: [ControlDefinition] = []
@@ -59,8 +63,8 @@ public enum CompiledCatalog {
             controls.append(control)
         }
         var catalog = Catalog(controls: controls)
-        catalog.digest = sourcesDigest
-        var profiles: [String: (profile: ResolvedProfile, files: [String])] = [:]
+        catalog.digest = digest
+        var profiles: [String: (profile: ResolvedProfile, fingerprint: String, files: [String])] = [:]
         for (name, value) in profileList {
             guard let entry = profile(value, catalog: catalog, directory: profilesDirectory) else { return nil }
             profiles[name] = entry
@@ -68,9 +72,13 @@ public enum CompiledCatalog {
         return Contents(catalog: catalog, profiles: profiles)
     }
 
-    /// The catalog alone (see `decode(_:sourcesDigest:knownFacts:directory:profilesDirectory:)`).
-    public static func decode(_ bytes: [UInt8], sourcesDigest: String, knownFacts: Set<String>, directory: String) -> Catalog? {
-        decode(bytes, sourcesDigest: sourcesDigest, knownFacts: knownFacts, directory: directory, profilesDirectory: "")?.catalog
+    /// The catalog alone (see `decode(_:sourcesFingerprint:knownFacts:directory:profilesDirectory:)`).
+    public static func decode(_ bytes: [UInt8], sourcesFingerprint: String, knownFacts: Set<String>, directory: String) -> Catalog? {
+        decode(bytes, sourcesFingerprint: sourcesFingerprint, knownFacts: knownFacts, directory: directory, profilesDirectory: "")?.catalog
+    }
+
+    static func isSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     static func factsDigest(_ facts: Set<String>) -> String {
@@ -79,7 +87,7 @@ public enum CompiledCatalog {
 
     // MARK: - Encoding
 
-    static func encode(_ p: ResolvedProfile) -> JSON {
+    static func encode(_ p: ResolvedProfile, fingerprint: String) -> JSON {
         let controls: [JSON] = p.controls.map { c in
             var o: [String: JSON] = ["id": .string(c.definition.id), "advisory": .bool(c.advisory), "parameters": .object(c.parameters)]
             if let rationale = c.rationale { o["rationale"] = .string(rationale) }
@@ -87,7 +95,7 @@ public enum CompiledCatalog {
         }
         return ["id": .string(p.id), "title": .string(p.title), "version": .string(p.version), "description": .string(p.description),
                 "chain": .array(p.chain.map(JSON.string)), "files": .array(p.files.map { .string(baseName($0)) }),
-                "sha256": .string(p.sha256), "controls": .array(controls)]
+                "sha256": .string(p.sha256), "fingerprint": .string(fingerprint), "controls": .array(controls)]
     }
 
     static func encode(_ d: ControlDefinition) -> JSON {
@@ -137,11 +145,12 @@ public enum CompiledCatalog {
         return out.count == list.count ? out : nil
     }
 
-    static func profile(_ v: JSON, catalog: Catalog, directory: String) -> (profile: ResolvedProfile, files: [String])? {
+    static func profile(_ v: JSON, catalog: Catalog, directory: String) -> (profile: ResolvedProfile, fingerprint: String, files: [String])? {
         guard case .object(let o) = v, let id = o["id"]?.stringValue, let title = o["title"]?.stringValue,
               let version = o["version"]?.stringValue, let description = o["description"]?.stringValue,
               let chain = strings(o["chain"]), let files = strings(o["files"]), !files.isEmpty, files.count == chain.count,
-              files.allSatisfy({ !$0.contains("/") }), let sha256 = o["sha256"]?.stringValue, let list = o["controls"]?.arrayValue else { return nil }
+              files.allSatisfy({ !$0.contains("/") }), let sha256 = o["sha256"]?.stringValue, isSHA256(sha256),
+              let fingerprint = o["fingerprint"]?.stringValue, let list = o["controls"]?.arrayValue else { return nil }
         var controls: [SelectedControl] = []
         for item in list {
             guard case .object(let c) = item, let controlID = c["id"]?.stringValue, let definition = catalog.controls[controlID],
@@ -152,7 +161,7 @@ public enum CompiledCatalog {
         }
         let profile = ResolvedProfile(id: id, title: title, version: version, description: description, chain: chain,
                                       controls: controls, files: files.map { directory + "/" + $0 }, sha256: sha256)
-        return (profile, files)
+        return (profile, fingerprint, files)
     }
 
     static func definition(_ v: JSON) -> ControlDefinition? {

@@ -14,6 +14,12 @@ public struct Catalog: Sendable {
         ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) })
     }
 
+    /// The `Fingerprint` of the control files (by file name, in name order): what tells a
+    /// compiled catalog that they have not changed since it was compiled.
+    public static func fingerprint(files: [(path: String, text: String)]) -> String {
+        Fingerprint.of(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) })
+    }
+
     /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
     /// names the probes produce, so a misspelt fact is a load error, not a silent `error` status.
     public static func load(files: [(path: String, text: String)], knownFacts: Set<String>) throws(WardenError) -> Catalog {

@@ -18,32 +18,33 @@ import WardenTestSupport
 
     @Test func roundTripGivesTheYAMLCatalogExactly() throws {
         let yaml = try ProfileStore(directory: Package.profiles).catalog(knownFacts: Self.facts, compiled: false)
-        let bytes = CompiledCatalog.encode(yaml, knownFacts: Self.facts)
-        let decoded = try #require(CompiledCatalog.decode(bytes, sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls))
+        let bytes = CompiledCatalog.encode(yaml, sourcesFingerprint: "f", knownFacts: Self.facts)
+        let decoded = try #require(CompiledCatalog.decode(bytes, sourcesFingerprint: "f", knownFacts: Self.facts, directory: Self.controls))
         #expect(decoded.digest == yaml.digest)
         #expect(decoded.controls.count == yaml.controls.count)
         for (id, definition) in yaml.controls {
             #expect(decoded.controls[id] == definition, "\(id)")
         }
         // The same bytes every time (keys sorted, controls by id).
-        #expect(CompiledCatalog.encode(decoded, knownFacts: Self.facts) == bytes)
+        #expect(CompiledCatalog.encode(decoded, sourcesFingerprint: "f", knownFacts: Self.facts) == bytes)
     }
 
     @Test func itIsRefusedForOtherSourcesOtherFactsOrDamage() throws {
         let yaml = try ProfileStore(directory: Package.profiles).catalog(knownFacts: Self.facts, compiled: false)
-        let bytes = CompiledCatalog.encode(yaml, knownFacts: Self.facts)
-        #expect(CompiledCatalog.decode(bytes, sourcesDigest: String(repeating: "0", count: 64), knownFacts: Self.facts, directory: Self.controls) == nil)
-        #expect(CompiledCatalog.decode(bytes, sourcesDigest: yaml.digest, knownFacts: Self.facts.union(["new_fact"]), directory: Self.controls) == nil)
-        #expect(CompiledCatalog.decode(Array(bytes.dropLast(10)), sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls) == nil)
+        let bytes = CompiledCatalog.encode(yaml, sourcesFingerprint: "f", knownFacts: Self.facts)
+        #expect(CompiledCatalog.decode(bytes, sourcesFingerprint: "g", knownFacts: Self.facts, directory: Self.controls) == nil)
+        #expect(CompiledCatalog.decode(bytes, sourcesFingerprint: "f", knownFacts: Self.facts.union(["new_fact"]), directory: Self.controls) == nil)
+        #expect(CompiledCatalog.decode(Array(bytes.dropLast(10)), sourcesFingerprint: "f", knownFacts: Self.facts, directory: Self.controls) == nil)
         let text = String(decoding: bytes, as: UTF8.self)
         for damaged in [
-            text.replacingFirst("warden.catalog/v2", with: "warden.catalog/v3"),
+            text.replacingFirst("warden.catalog/v3", with: "warden.catalog/v4"),
+            text.replacingFirst(yaml.digest, with: "not a digest"),
             text.replacingFirst("\"kind\":\"leaf\"", with: "\"kind\":\"leap\""),
             text.replacingFirst("\"op\":\"eq\"", with: "\"op\":\"equals\""),
             text.replacingFirst("\"severity\":\"high\"", with: "\"severity\":\"dire\""),
         ] {
             #expect(damaged != text)
-            #expect(CompiledCatalog.decode(Array(damaged.utf8), sourcesDigest: yaml.digest, knownFacts: Self.facts, directory: Self.controls) == nil)
+            #expect(CompiledCatalog.decode(Array(damaged.utf8), sourcesFingerprint: "f", knownFacts: Self.facts, directory: Self.controls) == nil)
         }
     }
 
@@ -56,7 +57,10 @@ import WardenTestSupport
         var marked = yaml.controls.values.map { $0 }
         let i = try #require(marked.firstIndex { $0.id == "ENC-001" })
         marked[i].title = "compiled: " + title
-        let compiled = CompiledCatalog.encode(Catalog(controls: marked), knownFacts: Self.facts).replacingDigest(with: yaml.digest)
+        var files: [(path: String, text: String)] = []
+        for name in LocalFile.list(store.controlsDirectory) { files.append((name, try LocalFile.readText(store.controlsDirectory + "/" + name))) }
+        let compiled = CompiledCatalog.encode(Catalog(controls: marked), sourcesFingerprint: Catalog.fingerprint(files: files), knownFacts: Self.facts)
+            .replacingDigest(with: yaml.digest)
         try LocalFile.write(compiled, to: store.compiledCatalogPath)
         #expect(try store.catalog(knownFacts: Self.facts).controls["ENC-001"]?.title == "compiled: " + title)
         #expect(try store.catalog(knownFacts: Self.facts, compiled: false).controls["ENC-001"]?.title == title)

@@ -51,7 +51,7 @@ import WardenTestSupport
         #expect(compiled.status == 0, "\(compiled.stderr)")
         #expect(compiled.stdout.contains("48 controls and the profiles sl3, sl4 compiled"), "\(compiled.stdout)")
         let bytes = try LocalFile.read(tree.path + "/catalog.compiled.json")
-        #expect(try JSON.parse(bytes)["schema"] == "warden.catalog/v2")
+        #expect(try JSON.parse(bytes)["schema"] == "warden.catalog/v3")
         #expect(try JSON.parse(bytes)["profiles"]?.objectValue?.keys.sorted() == ["sl3", "sl4"])
         let audit = run(Package.wardenBinary, ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign", "--format", "json"], environment: env)
         #expect(try JSON.parse(Array(audit.stdout.utf8))["results"]?.arrayValue?.count == 48, "\(audit.stderr)")
