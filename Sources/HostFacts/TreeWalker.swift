@@ -136,6 +136,10 @@ struct TreeWalker {
     /// Names per batch of per-entry system calls, and batches read ahead per open directory.
     var batchSize = 16
     var lookAhead = 4
+    /// Entries walked alone before helpers start: a thread costs more to start and to hand
+    /// batches to than a small tree takes to walk (most of an audit's walks are a few
+    /// directories). The facts are the same whenever they start.
+    var parallelAfter = 1024
 
     /// One per online processor, at most 4.
     static let defaultWorkers = max(1, min(4, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -218,9 +222,11 @@ struct TreeWalker {
             }
         }
         guard report.stopped == nil, !stack.isEmpty else { return info }
-        if workers > 1 { pool = WalkPool(helpers: workers - 1, attributes: attributes) }
 
         while let top = stack.last {
+            if pool == nil && workers > 1 && meter.entries >= parallelAfter {
+                pool = WalkPool(helpers: workers - 1, attributes: attributes)
+            }
             guard let batch = nextBatch(top, pool) else {
                 if top.readError != 0 {
                     report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(top.readError)))"))

@@ -27,18 +27,20 @@ public struct WeightsTreeProbe: Probe {
     /// `batchSize`): the facts do not depend on either, which the tests check.
     let workers: Int
     let batchSize: Int
+    let parallelAfter: Int
 
     public init() {
         self.init(budget: .weightsTree)
     }
 
     package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256,
-                 workers: Int? = nil, batchSize: Int = 16) {
+                 workers: Int? = nil, batchSize: Int = 16, parallelAfter: Int = 1024) {
         self.budget = budget
         self.attributes = attributes
         self.maxClasses = maxClasses
         self.workers = workers ?? TreeWalker.defaultWorkers
         self.batchSize = max(1, batchSize)
+        self.parallelAfter = parallelAfter
     }
 
     public let name = "weights-tree"
@@ -52,6 +54,7 @@ public struct WeightsTreeProbe: Probe {
         var walker = TreeWalker(root: context.root)
         walker.workers = workers
         walker.batchSize = batchSize
+        walker.parallelAfter = parallelAfter
         if aclUnavailable == nil {
             walker.attributes = AttributeRequest(reader: attributes, file: ACLTally.fileAttributes.map(\.0),
                                                  directory: ACLTally.directoryAttributes.map(\.0))

@@ -79,21 +79,24 @@ import WardenTestSupport
         let host = WeightsTreeParallelTests.makeHost()
         let sequential = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, workers: 1))
         #expect(sequential.count > 1000)
-        for (workers, batch) in [(1, 1), (2, 1), (2, 3), (2, 32), (3, 7), (4, 32)] {
+        // Helpers from the first entry, from part-way through (a pool started mid-walk takes over
+        // batches already read ahead), and never (a tree below the threshold).
+        for (workers, batch, after) in [(1, 1, 0), (2, 1, 0), (2, 3, 0), (2, 32, 100), (3, 7, 0), (4, 32, 500), (2, 16, 1024), (2, 5, 1 << 20)] {
             for _ in 0..<3 {
-                let parallel = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, workers: workers, batchSize: batch))
-                #expect(parallel == sequential, "workers \(workers), batch \(batch): \(String(decoding: parallel, as: UTF8.self))")
+                let probe = WeightsTreeProbe(budget: .weightsTree, workers: workers, batchSize: batch, parallelAfter: after)
+                let parallel = try WeightsTreeParallelTests.facts(host, probe)
+                #expect(parallel == sequential, "workers \(workers), batch \(batch), helpers after \(after): \(String(decoding: parallel, as: UTF8.self))")
             }
         }
         // Past the class limit, the merged class's first examples are still those of walk order.
         let merged = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 1))
-        let mergedParallel = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 2, batchSize: 2))
+        let mergedParallel = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 2, batchSize: 2, parallelAfter: 0))
         #expect(merged == mergedParallel)
     }
 
     @Test func theFirstOffendersAreTheFirstInDepthFirstOrder() throws {
         let host = WeightsTreeParallelTests.makeHost()
-        let probe = WeightsTreeProbe(budget: .weightsTree, workers: 2, batchSize: 3)
+        let probe = WeightsTreeProbe(budget: .weightsTree, workers: 2, batchSize: 3, parallelAfter: 0)
         let (facts, findings) = try host.audit(site: "weights:\n  paths: [/srv/weights]\n", probe: probe)
         let classes = try #require(host.location(facts)?["classes"]?.arrayValue)
         for mode in [0o644, 0o664, 0o604] as [UInt32] {
@@ -112,9 +115,10 @@ import WardenTestSupport
             let limit = WalkBudget(maxEntries: budget, maxSeconds: 600)
             let sequential = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: limit, workers: 1))
             #expect(String(decoding: sequential, as: UTF8.self).contains("the \(budget)-entry budget after \(budget) entries"))
-            for (workers, batch) in [(2, 1), (2, 32), (4, 5)] {
-                let parallel = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: limit, workers: workers, batchSize: batch))
-                #expect(parallel == sequential, "budget \(budget), workers \(workers), batch \(batch)")
+            for (workers, batch, after) in [(2, 1, 0), (2, 32, 0), (4, 5, 0), (2, 3, 20)] {
+                let probe = WeightsTreeProbe(budget: limit, workers: workers, batchSize: batch, parallelAfter: after)
+                let parallel = try WeightsTreeParallelTests.facts(host, probe)
+                #expect(parallel == sequential, "budget \(budget), workers \(workers), batch \(batch), helpers after \(after)")
             }
         }
     }
