@@ -25,7 +25,12 @@ struct Audit: ParsableCommand {
         """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, junit, sarif }
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, junit, sarif
+        // The raw values as they are (ArgumentParser's defaults describe each through reflection).
+        static var allValueStrings: [String] { allCases.map(\.rawValue) }
+        var defaultValueDescription: String { rawValue }
+    }
 
     @Option(help: "The root of the host to audit: / (live) or an offline tree.")
     var root: String = "/"
@@ -84,11 +89,12 @@ struct Audit: ParsableCommand {
             let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
             let doc = FindingsDocument(host: host, root: hostRoot.path, profile: resolved, toolVersion: Warden.version,
                                        startedAt: started, finishedAt: finished, findings: findings, facts: facts)
-            let predicate = doc.json
+            // The findings document as JSON, to sign, print or write (a text audit without a
+            // signature needs none of it); its plain bytes only to print it or to write it unsigned.
+            let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : nil
+            let bytes = format == .json || (signer == nil && output != nil) ? predicate?.prettySerialized() : nil
             var written: [String] = []
-            // The plain document's bytes are needed only to print it or to write it unsigned.
-            let bytes = format == .json || (signer == nil && output != nil) ? predicate.prettySerialized() : nil
-            if let signer {
+            if let signer, let predicate {
                 let envelope = try keyOperation("signing") { () throws(OpenSSLError) in
                     try FindingsStatement.envelope(findings: predicate, key: signer.key)
                 }.encoded()

@@ -16,7 +16,12 @@ struct ReportCommand: ParsableCommand {
         """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case md, html }
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case md, html
+        // The raw values as they are (ArgumentParser's defaults describe each through reflection).
+        static var allValueStrings: [String] { allCases.map(\.rawValue) }
+        var defaultValueDescription: String { rawValue }
+    }
 
     @Argument(help: "A bundle directory or a findings envelope.")
     var path: String
