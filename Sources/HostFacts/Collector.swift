@@ -6,22 +6,29 @@ internal import Synchronization
 /// `FactSet` (`warden.facts/v1`).
 public enum Collector {
     public static func collect(root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all) -> FactSet {
-        let weights = WeightDiscovery.locations(root: root, site: site)
-        let context = ProbeContext(root: root, site: site, weights: weights)
+        let context = ProbeContext(root: root, site: site)
         var facts = FactSet(mode: root.mode)
         // Without a site file the defaults stand (no waivers, no owners), and `present` says so.
         var siteJSON = (site ?? Site()).json.objectValue ?? [:]
         siteJSON["present"] = .bool(site != nil)
         siteJSON["source"] = .string(site.map { $0.file } ?? "no site file (defaults)")
         facts["site"] = .value(.object(siteJSON))
-        facts["weights"] = .value(weights.json)
         // Probes do not depend on each other: run them on every core. Each writes only its own
         // slot; the facts are merged in registry order, so the result does not depend on timing.
+        // The first two tasks settle the weight locations and the storage resolver, which the
+        // probes near the end of the registry wait for, while the others run.
         let results = Mutex<[[String: Fact]]>(Array(repeating: [:], count: probes.count))
-        DispatchQueue.concurrentPerform(iterations: probes.count) { i in
-            let collected = probes[i].collect(context)
-            results.withLock { $0[i] = collected }
+        DispatchQueue.concurrentPerform(iterations: probes.count + 2) { task in
+            switch task {
+            case 0: _ = context.weights
+            case 1: _ = context.storage
+            default:
+                let i = task - 2
+                let collected = probes[i].collect(context)
+                results.withLock { $0[i] = collected }
+            }
         }
+        facts["weights"] = .value(context.weights.json)
         for collected in results.withLock({ $0 }) {
             for (name, fact) in collected { facts[name] = fact }
         }

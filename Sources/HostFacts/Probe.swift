@@ -1,26 +1,45 @@
 public import WardenCore
 
-/// What every probe is given: the root to read through, the site file, and the weight
-/// locations settled before any probe runs.
+internal import Synchronization
+
+/// What every probe is given: the root to read through, the site file, the weight locations and
+/// the storage resolver. The last two are settled once, by the first probe that asks (the others
+/// wait for it), so that the probes that need neither run meanwhile; they do not depend on who
+/// asks first.
 public struct ProbeContext: Sendable {
     public let root: HostRoot
     public let site: Site?
-    public let weights: WeightLocations
+    private let settledWeights: Once<WeightLocations>
+    private let settledStorage: Once<Result<StorageResolver, StorageFailure>>
+
+    /// The weight locations: the site's registry, or the weight files discovered under the scan roots.
+    public var weights: WeightLocations { settledWeights.value }
     /// The host's mount table and the resolver built on it, read once for every probe that asks
     /// where a path is stored (or why that cannot be known).
-    public let storage: Result<StorageResolver, StorageFailure>
+    public var storage: Result<StorageResolver, StorageFailure> { settledStorage.value }
 
+    /// With the weight locations given.
     public init(root: HostRoot, site: Site?, weights: WeightLocations) {
+        self.init(root: root, site: site, settledWeights: Once { weights })
+    }
+
+    /// With the weight locations found when first asked for (`WeightDiscovery`).
+    public init(root: HostRoot, site: Site?) {
+        self.init(root: root, site: site, settledWeights: Once { WeightDiscovery.locations(root: root, site: site) })
+    }
+
+    private init(root: HostRoot, site: Site?, settledWeights: Once<WeightLocations>) {
         self.root = root
         self.site = site
-        self.weights = weights
-        do {
-            storage = .success(StorageResolver(root: root, mounts: try MountTable.read(from: root)))
-        } catch {
-            if case .read(let e) = error, e.isNotFound {
-                storage = .failure(.missing("no mount table: \(e.path) does not exist"))
-            } else {
-                storage = .failure(.failed(error.description))
+        self.settledWeights = settledWeights
+        settledStorage = Once {
+            do throws(MountTableReadError) {
+                return .success(StorageResolver(root: root, mounts: try MountTable.read(from: root)))
+            } catch {
+                if case .read(let e) = error, e.isNotFound {
+                    return .failure(.missing("no mount table: \(e.path) does not exist"))
+                }
+                return .failure(.failed(error.description))
             }
         }
     }
@@ -31,6 +50,24 @@ public struct ProbeContext: Sendable {
     /// where it should have been there.
     public func absent(_ reason: String) -> Unavailable {
         mode == .offline ? .notChecked("\(reason) (offline root)") : .error(reason)
+    }
+}
+
+/// A value made once, by the first caller that asks for it; later callers (and those that ask
+/// while it is being made) get that same value.
+final class Once<Value: Sendable>: Sendable {
+    private let state = Mutex<Value?>(nil)
+    private let make: @Sendable () -> Value
+
+    init(_ make: @escaping @Sendable () -> Value) { self.make = make }
+
+    var value: Value {
+        state.withLock { value in
+            if let value { return value }
+            let made = make()
+            value = made
+            return made
+        }
     }
 }
 
