@@ -223,20 +223,12 @@ public struct HostRoot: Sendable {
     }
 
     private func readBounded(_ virtual: String, limit: Int, allowDevice: Bool, truncate: Bool) throws(HostError) -> [UInt8] {
-        let fd = try openForReading(virtual, allowDevice: allowDevice)
+        let (fd, size) = try openForReading(virtual, allowDevice: allowDevice)
         defer { close(fd) }
-        var out: [UInt8] = []
-        let chunk = 65536
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        while out.count <= limit {
-            let want = min(chunk, limit + 1 - out.count)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HostError(path: virtual, errno: errno)
-            }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
+        let out: [UInt8]
+        switch readToEnd(fd, limit: limit, sizeHint: size) {
+        case .failure(let e): throw HostError(path: virtual, errno: e.code)
+        case .success(let bytes): out = bytes
         }
         if out.count > limit {
             if truncate { return Array(out.prefix(limit)) }
@@ -245,13 +237,13 @@ public struct HostRoot: Sendable {
         return out
     }
 
-    /// Opens `virtual` for reading, opening nothing that is not to be read: the entry is first
+    /// Opens `virtual` for reading (with its size, for a regular file), opening nothing that is not to be read: the entry is first
     /// opened with `O_PATH` (which opens no device and waits for no FIFO writer), its type checked
     /// on that descriptor, and only then is that same inode opened for reading through
     /// `/proc/self/fd`. Opening a device node can act on the device (a watchdog arms, a tape
     /// rewinds), and a FIFO's writer may never come. Without /proc the name is opened
     /// non-blocking and checked to be the same inode.
-    private func openForReading(_ virtual: String, allowDevice: Bool) throws(HostError) -> Int32 {
+    private func openForReading(_ virtual: String, allowDevice: Bool) throws(HostError) -> (fd: Int32, size: Int) {
         let (directory, name) = try openParent(try resolve(virtual), reportAs: virtual)
         let pathFD = openat(directory, name, O_NOFOLLOW | O_CLOEXEC | openPathOnly)
         let pathError = errno
@@ -279,7 +271,7 @@ public struct HostRoot: Sendable {
             }
         }
         guard fd >= 0 else { throw HostError(path: virtual, errno: errno) }
-        return fd
+        return (fd, kind == S_IFREG ? Int(st.st_size) : 0)
     }
 
     /// The names in a directory, sorted, without `.` and `..`; at most `limit` names.

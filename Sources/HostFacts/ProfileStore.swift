@@ -22,16 +22,12 @@ public enum LocalFile {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WardenError(.io, file: path, "not a regular file") }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 65536) }
-            if n < 0 { if errno == EINTR { continue }; throw WardenError(.io, file: path, String(cString: strerror(errno))) }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
+        switch readToEnd(fd, limit: limit, sizeHint: Int(st.st_size)) {
+        case .failure(let e): throw WardenError(.io, file: path, String(cString: strerror(e.code)))
+        case .success(let out):
             if out.count > limit { throw WardenError(.malformed, file: path, "larger than \(limit) bytes") }
+            return out
         }
-        return out
     }
 
     /// Writes atomically: a temporary file beside the target, then rename.
@@ -73,6 +69,43 @@ public enum LocalFile {
         }
         return names.sorted()
     }
+}
+
+/// An errno, as a `Result` failure.
+struct Errno: Error {
+    let code: Int32
+}
+
+/// Reads `fd` to its end, or to `limit + 1` bytes (so that the caller can tell a file over the
+/// limit), into one array sized from `sizeHint` (the file's size, when it has one) and grown
+/// when the file is longer, as /proc's files are: no zero-filled scratch buffer, no copy.
+func readToEnd(_ fd: Int32, limit: Int, sizeHint: Int) -> Result<[UInt8], Errno> {
+    var result: [UInt8] = []
+    var chunk = min(max(sizeHint + 1, 4096), limit + 1)
+    while result.count <= limit {
+        var failure: Int32 = 0
+        var ended = false
+        let want = min(chunk, limit + 1 - result.count)
+        let part = [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            while count < want {
+                let n = Glibc.read(fd, base + count, want - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { ended = true; return }
+                count += n
+            }
+        }
+        if failure != 0 { return .failure(Errno(code: failure)) }
+        if result.isEmpty { result = part } else { result.append(contentsOf: part) }
+        if ended { break }
+        chunk *= 2
+    }
+    return .success(result)
 }
 
 /// Finds and loads the control catalog and profiles (`Profiles/` in the source tree, or
