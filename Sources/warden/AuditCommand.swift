@@ -226,22 +226,42 @@ final class ProfileLoading: Sendable {
     }
 }
 
-/// Work started on a background thread and waited for later (the group orders the write of
-/// `result` before the read).
+/// Work started on a thread of its own and waited for later. Its own thread, started at once:
+/// the global dispatch pool starts its first worker lazily, which took milliseconds of an
+/// audit's start while the main thread was busy parsing arguments. The semaphore orders the write
+/// of `result` before the read.
 final class Background<T: Sendable>: @unchecked Sendable {
-    private let group = DispatchGroup()
+    private let done = DispatchSemaphore(value: 0)
     private var result: T?
 
     init(_ work: @escaping @Sendable () -> T) {
-        group.enter()
-        DispatchQueue.global().async {
-            self.result = work()
-            self.group.leave()
+        let start = ThreadStart { [self] in
+            result = work()
+            done.signal()
+        }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(start).toOpaque()
+        let made = pthread_create(&thread, nil, { context in
+            guard let context else { return nil }
+            Unmanaged<ThreadStart>.fromOpaque(context).takeRetainedValue().body()
+            return nil
+        }, context)
+        if made == 0 {
+            pthread_detach(thread)
+        } else {
+            // No thread to be had: do the work here.
+            Unmanaged<ThreadStart>.fromOpaque(context).takeRetainedValue().body()
         }
     }
 
     func wait() -> T {
-        group.wait()
+        done.wait()
         return result!
     }
+}
+
+/// What a new thread runs (a C thread entry point cannot capture a generic closure itself).
+private final class ThreadStart {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
 }
