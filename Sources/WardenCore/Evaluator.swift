@@ -95,7 +95,17 @@ public enum Evaluator {
                                   status: .manual, advisory: selected.advisory,
                                   summary: "organisational control: needs an attestation", evidence: [],
                                   references: def.references, remediation: def.remediation, waiver: nil)
-            if let check = def.check {
+            if let check = def.check, !detail {
+                // The status alone, as the detailed evaluation below would decide it.
+                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: false)
+                switch def.appliesIf.map({ ctx.status($0, item: nil) }) {
+                case nil, .pass?: finding.status = ctx.status(check, item: nil)
+                case .error?: finding.status = .error
+                case .notChecked?: finding.status = .notChecked
+                default: finding.status = .notApplicable
+                }
+                finding.summary = ""
+            } else if let check = def.check {
                 let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
                 // Whether the control applies at all is decided first; the check runs only then.
                 let applies = def.appliesIf.map { ctx.evaluate($0, item: nil) }
@@ -120,7 +130,7 @@ public enum Evaluator {
                 if !expired {
                     finding.summary = !detail ? "" : "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
                     finding.status = .waived
-                } else {
+                } else if detail {
                     finding.summary += " (a waiver expired on \(w.expiresText) and no longer applies)"
                 }
             }
@@ -252,6 +262,86 @@ private struct Context {
             return leaf(path, op, operand, meta, item: item)
         case .quantified(let q, let path, let filter, let expect, let ifEmpty, let meta):
             return quantified(q, path, filter, expect, ifEmpty, meta, item: item)
+        }
+    }
+
+    /// The status `evaluate(check, item:)` gives, worked out without evidence or messages and
+    /// stopping at the first child that decides it (a failed child of `all`, `every` or `none`,
+    /// a passed child of `any` or `some`), as a fleet tallies every host.
+    func status(_ check: Check, item: Item?) -> Status {
+        if let when = check.meta.when, parameters[when]?.boolValue != true { return .notApplicable }
+        switch check {
+        case .all(let children, _):
+            var tally = Tally(any: false)
+            for child in children where tally.add(status(child, item: item)) { break }
+            return tally.status
+        case .any(let children, _):
+            var tally = Tally(any: true)
+            for child in children where tally.add(status(child, item: item)) { break }
+            return tally.status
+        case .leaf(let path, let op, let operand, let meta):
+            return leaf(path, op, operand, meta, item: item).status
+        case .quantified(let q, let path, let filter, let expect, let ifEmpty, _):
+            let list: [JSON]
+            switch resolve(path, item: item) {
+            case .unavailable(let status, _): return status
+            case .value(let v, _):
+                guard case .array(let a)? = v else { return .error }
+                list = a
+            }
+            var tally = Tally(any: q == .some)
+            var counted = false
+            for element in list {
+                var s: Status
+                if element["error"]?.stringValue != nil {
+                    s = .error
+                } else if element["not_checked"]?.stringValue != nil {
+                    s = .notChecked
+                } else {
+                    let scoped = Item(value: element, label: "")
+                    if let filter {
+                        let f = status(filter, item: scoped)
+                        if f != .pass && f != .error && f != .notChecked { continue }
+                        if f != .pass {
+                            counted = true
+                            if tally.add(f) { break }
+                            continue
+                        }
+                    }
+                    s = status(expect, item: scoped)
+                    if q == .none { s = s == .pass ? .fail : s == .fail ? .pass : s }
+                }
+                counted = true
+                if tally.add(s) { break }
+            }
+            return counted ? tally.status : ifEmpty.status
+        }
+    }
+
+    /// `Outcome.combine`'s status, one part at a time.
+    struct Tally {
+        let any: Bool
+        var sawApplicable = false, sawPass = false, sawFail = false, sawError = false, sawNotChecked = false
+
+        init(any: Bool) { self.any = any }
+
+        /// Counts a part; true once the status can no longer change.
+        mutating func add(_ s: Status) -> Bool {
+            if s != .notApplicable { sawApplicable = true }
+            switch s {
+            case .pass: sawPass = true
+            case .fail: sawFail = true
+            case .error: sawError = true
+            case .notChecked: sawNotChecked = true
+            default: break
+            }
+            return any ? sawPass : sawFail
+        }
+
+        var status: Status {
+            guard sawApplicable else { return .notApplicable }
+            if any { return sawPass ? .pass : sawError ? .error : sawNotChecked ? .notChecked : .fail }
+            return sawFail ? .fail : sawError ? .error : sawNotChecked ? .notChecked : .pass
         }
     }
 
