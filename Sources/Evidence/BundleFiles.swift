@@ -24,16 +24,26 @@ public enum BundleFiles {
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WardenError(.malformed, file: path, "not a regular file") }
         guard Int(st.st_size) <= limit else { throw WardenError(.malformed, file: path, "larger than \(limit) bytes") }
-        var out: [UInt8] = []
-        out.reserveCapacity(Int(st.st_size))
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw WardenError(.io, file: path, String(cString: strerror(errno))) }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-            if out.count > limit { throw WardenError(.malformed, file: path, "larger than \(limit) bytes") }
+        // Straight into an array of the file's size and one byte more, which a file that grew
+        // since fstat fills: then it is refused, whatever it has become (envelopes do not grow).
+        let capacity = Int(st.st_size) + 1
+        var failure: Int32 = 0
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            while count < capacity {
+                let n = Glibc.read(fd, base + count, capacity - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }
+                count += n
+            }
         }
+        if failure != 0 { throw WardenError(.io, file: path, String(cString: strerror(failure))) }
+        guard out.count < capacity else { throw WardenError(.malformed, file: path, "changed size while being read") }
         return out
     }
 
