@@ -288,6 +288,8 @@ public enum BundleReport {
     }
 
     static func mdEscape(_ text: String) -> String {
+        // Most text has nothing to escape: returned as it is, without a walk over its characters.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "<") }) else { return text }
         var out = ""
         for c in text {
             switch c {

@@ -44,6 +44,10 @@ public enum JUnitReport {
 
     /// XML (and HTML) text and attribute escaping; control characters XML 1.0 forbids are dropped.
     static func escape(_ s: String) -> String {
+        // Most text has nothing to replace or drop: returned as it is, without a walk over its
+        // scalars (0xEF starts U+FFFE and U+FFFF, so it takes the walk).
+        guard s.utf8.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D) || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<")
+            || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == 0xEF }) else { return s }
         var out = ""
         for u in s.unicodeScalars {
             switch u {
