@@ -63,7 +63,7 @@ enum ParserTargets {
     static func procNetTCP(_ bytes: [UInt8]) {
         let input = text(bytes)
         for table in ["tcp", "tcp6", "udp", "udp6"] {
-            var sockets: [String: JSON] = [:]
+            var sockets: JSONObject = [:]
             var problems: [String] = []
             ListenersProbe.parse(input, path: "/proc/net/\(table)", base: "/proc/net", into: &sockets, problems: &problems)
             _ = JSON.object(sockets).serialized()

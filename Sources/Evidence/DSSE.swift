@@ -52,7 +52,7 @@ public struct Envelope: Sendable, Equatable {
             "payloadType": .string(payloadType),
             "payload": .string(Base64.encode(payload)),
             "signatures": .array(signatures.map { s in
-                var o: [String: JSON] = ["sig": .string(Base64.encode(s.sig))]
+                var o: JSONObject = ["sig": .string(Base64.encode(s.sig))]
                 if let keyid = s.keyid { o["keyid"] = .string(keyid) }
                 return .object(o)
             }),

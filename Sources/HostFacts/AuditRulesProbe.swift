@@ -41,7 +41,7 @@ public struct AuditRulesProbe: Probe {
         var filtersLoginUID: Bool { filters.contains { $0.hasPrefix("auid") } }
 
         var json: JSON {
-            var o: [String: JSON] = ["kind": .string(kind.rawValue), "source": .string(source), "text": .string(text),
+            var o: JSONObject = ["kind": .string(kind.rawValue), "source": .string(source), "text": .string(text),
                                      "after_immutable": .bool(afterImmutable)]
             if kind != .control {
                 o["action"] = .string(action)
@@ -108,7 +108,7 @@ public struct AuditRulesProbe: Probe {
         let lastEnable = effective.last { $0.enable != nil }
 
         func coverage(_ path: String, isDirectory: Bool, needs: String) -> JSON {
-            var item: [String: JSON] = ["path": .string(path), "needs": .string(needs)]
+            var item: JSONObject = ["path": .string(path), "needs": .string(needs)]
             if !problems.isEmpty { item["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))") }
             guard let rule = effective.first(where: { covers($0, path, isDirectory: isDirectory) }) else {
                 item["covered"] = false
@@ -143,12 +143,12 @@ public struct AuditRulesProbe: Probe {
         let files = AuditRulesProbe.watchedFiles.map { coverage($0, isDirectory: isDir($0), needs: "wa") }
         let syscalls: [JSON] = AuditRulesProbe.watchedSyscalls.map { name in
             let rule = effective.first { $0.kind == .syscall && $0.action == "always" && ($0.syscalls.contains(name) || $0.syscalls.contains("all")) }
-            var o: [String: JSON] = ["name": .string(name), "covered": .bool(rule != nil), "source": .string(rule?.source ?? sources[0])]
+            var o: JSONObject = ["name": .string(name), "covered": .bool(rule != nil), "source": .string(rule?.source ?? sources[0])]
             if let rule { o["rule"] = .string(rule.text) }
             if !problems.isEmpty { o["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))") }
             return .object(o)
         }
-        var fact: [String: JSON] = [
+        var fact: JSONObject = [
             "present": .bool(present),
             "source": .string(sources[0]),
             "files": .array(sources.map { .string($0) }),

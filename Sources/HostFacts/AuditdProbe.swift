@@ -13,13 +13,13 @@ public struct AuditdProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        var fact: [String: JSON] = ["installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
+        var fact: JSONObject = ["installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
                                     "source": "/etc/audit/auditd.conf"]
         // Enabled: a symlink to the unit in a .wants directory of /etc/systemd/system, not masked.
         let link = SystemdUnits(root: root).enabledLink("auditd.service")
         fact["enabled"] = ["value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/auditd.service (no link, or masked)")]
 
-        var conf: [String: JSON] = [:]
+        var conf: JSONObject = [:]
         var problems: [String] = []
         do {
             conf = AuditdProbe.parseConf(try root.readText("/etc/audit/auditd.conf"), problems: &problems)
@@ -56,8 +56,8 @@ public struct AuditdProbe: Probe {
     }
 
     /// The `key = value` lines of auditd.conf, keys lower-cased, each with its file:line.
-    package static func parseConf(_ text: String, problems: inout [String]) -> [String: JSON] {
-        var conf: [String: JSON] = [:]
+    package static func parseConf(_ text: String, problems: inout [String]) -> JSONObject {
+        var conf: JSONObject = [:]
         for (number, line) in configLines(text) {
             guard let eq = line.firstIndex(of: "=") else {
                 problems.append("/etc/audit/auditd.conf:\(number): not a `key = value` line")

@@ -20,7 +20,7 @@ public struct CoredumpProbe: Probe {
         if !conf.errors.isEmpty { return ["coredump": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
         let storage = conf.value("Storage", default: "external")
         let sizeMax = conf.value("ProcessSizeMax", default: "2G")
-        var fact: [String: JSON] = [
+        var fact: JSONObject = [
             "source": "/etc/systemd/coredump.conf",
             "storage": storage.json,
             "process_size_max": ["value": .int(SystemdConf.parseSize(sizeMax.value) ?? -1), "source": .string(sizeMax.source)],

@@ -13,7 +13,7 @@ public struct CrashDumpProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        var fact: [String: JSON] = ["source": "/sys/kernel/kexec_crash_loaded"]
+        var fact: JSONObject = ["source": "/sys/kernel/kexec_crash_loaded"]
         let flag = "/sys/kernel/kexec_crash_loaded"
         if root.isDirectory("/sys/kernel") {
             do {

@@ -13,7 +13,7 @@ public struct DevicesProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        var fact: [String: JSON] = ["source": "/sys"]
+        var fact: JSONObject = ["source": "/sys"]
         let sys = root.isDirectory("/sys/class")
         func runtime(_ path: String, _ body: () throws(HostError) -> JSON) -> JSON {
             guard sys else { return ["not_checked": "offline root: no /sys", "source": .string(path)] }
@@ -50,7 +50,7 @@ public struct DevicesProbe: Probe {
             return .array(radios)
         }
         // USBGuard: the daemon's implicit policy and whether its unit is enabled.
-        var usbguard: [String: JSON] = ["source": "/etc/usbguard/usbguard-daemon.conf"]
+        var usbguard: JSONObject = ["source": "/etc/usbguard/usbguard-daemon.conf"]
         if let text = try? root.readText("/etc/usbguard/usbguard-daemon.conf") {
             var target: JSON = ["value": "allow", "source": "default (usbguard)"]
             for (number, line) in configLines(text) where line.hasPrefix("ImplicitPolicyTarget=") {

@@ -16,14 +16,14 @@ public struct HostIdentityProbe: Probe {
             let first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map { String($0.trimmed) }
             return first?.isEmpty == false ? first : nil
         }
-        var host: [String: JSON] = [:]
+        var host: JSONObject = [:]
         let hostname = (context.mode == .live ? line("/proc/sys/kernel/hostname") : nil) ?? line("/etc/hostname")
         host["hostname"] = hostname.map { .string($0) } ?? .null
         host["machine_id"] = line("/etc/machine-id").map { .string($0) } ?? .null
         host["boot_id"] = line("/proc/sys/kernel/random/boot_id").map { .string($0) } ?? .null
         host["kernel"] = line("/proc/sys/kernel/osrelease").map { .string($0) } ?? .null
         let osRelease = (try? root.readText("/etc/os-release", limit: 65536)) ?? (try? root.readText("/usr/lib/os-release", limit: 65536))
-        var os: [String: JSON] = [:]
+        var os: JSONObject = [:]
         for raw in (osRelease ?? "").split(separator: "\n") {
             guard let eq = raw.firstIndex(of: "=") else { continue }
             let key = raw[..<eq]

@@ -26,7 +26,7 @@ public struct JournaldProbe: Probe {
         let persistent = storage.value == "persistent" || (storage.value == "auto" && journalDir)
         let machineID = (try? root.readText("/etc/machine-id", limit: 4096)).map { String($0.trimmed) } ?? ""
         let fssPath = "/var/log/journal/\(machineID)/fss"
-        var fact: [String: JSON] = [
+        var fact: JSONObject = [
             "source": "/etc/systemd/journald.conf",
             "files": .array(conf.files.map { .string($0) }),
             "storage": storage.json,

@@ -47,7 +47,7 @@ public struct KernelCmdlineProbe: Probe {
     /// `parameters` maps each name to its last value (`true` for a bare flag), as the kernel
     /// takes the last occurrence.
     static func fact(_ text: String, source: String, runtime: Bool) -> JSON {
-        var parameters: [String: JSON] = [:]
+        var parameters: JSONObject = [:]
         for word in text.words {
             if let eq = word.firstIndex(of: "=") {
                 parameters[String(word[..<eq])] = SysctlProbe.typed(String(word[word.index(after: eq)...]))

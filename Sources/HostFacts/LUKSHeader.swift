@@ -215,13 +215,13 @@ public struct LUKSHeader: Sendable, Hashable {
         }
 
         /// The members of a top-level object, sorted by numeric id.
-        func members(_ key: String, required: Bool) throws(LUKSHeaderError) -> [(String, [String: JSON])] {
+        func members(_ key: String, required: Bool) throws(LUKSHeaderError) -> [(String, JSONObject)] {
             guard let value = json[key] else {
                 if required { throw bad(key, "missing") }
                 return []
             }
             guard case .object(let o) = value else { throw bad(key, "expected an object, found \(value.typeName)") }
-            var out: [(String, [String: JSON])] = []
+            var out: [(String, JSONObject)] = []
             for id in o.keys.sorted(by: { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) }) {
                 guard case .object(let member)? = o[id] else { throw bad("\(key).\(id)", "expected an object") }
                 out.append((id, member))
@@ -229,12 +229,12 @@ public struct LUKSHeader: Sendable, Hashable {
             return out
         }
 
-        func string(_ o: [String: JSON], _ key: String, _ field: String) throws(LUKSHeaderError) -> String {
+        func string(_ o: JSONObject, _ key: String, _ field: String) throws(LUKSHeaderError) -> String {
             guard let s = o[key]?.stringValue else { throw bad("\(field).\(key)", "missing or not a string") }
             return s
         }
 
-        func integer(_ o: [String: JSON], _ key: String, _ field: String) throws(LUKSHeaderError) -> Int64? {
+        func integer(_ o: JSONObject, _ key: String, _ field: String) throws(LUKSHeaderError) -> Int64? {
             guard let v = o[key] else { return nil }
             if let i = v.intValue { return i }
             // Offsets and sizes are strings in LUKS2 JSON; some integers are too.
@@ -242,7 +242,7 @@ public struct LUKSHeader: Sendable, Hashable {
             throw bad("\(field).\(key)", "expected an integer, found \(v.typeName)")
         }
 
-        func integers(_ o: [String: JSON], _ key: String, _ field: String) throws(LUKSHeaderError) -> [Int64]? {
+        func integers(_ o: JSONObject, _ key: String, _ field: String) throws(LUKSHeaderError) -> [Int64]? {
             guard let v = o[key] else { return nil }
             guard let a = v.arrayValue else { throw bad("\(field).\(key)", "expected a list") }
             var out: [Int64] = []

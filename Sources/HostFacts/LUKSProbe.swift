@@ -80,7 +80,7 @@ public struct LUKSProbe: Probe {
         }
         let resolver = context.storage
 
-        var headers: [String: JSON] = [:]
+        var headers: JSONObject = [:]
         var volumes: [JSON] = []
         for path in context.weights.paths {
             let storage = resolver.flatMap { $0.resolve(path) }
@@ -121,7 +121,7 @@ public struct LUKSProbe: Probe {
 
     /// Reads and describes one LUKS device (the node under a CRYPT-LUKS mapping).
     func deviceItem(_ device: String, mapping: CryptMapping, crypttab: Crypttab, context: ProbeContext) -> JSON {
-        var base: [String: JSON] = ["mapping": .string(mapping.mapping), "dm_uuid": .string(mapping.dmUUID),
+        var base: JSONObject = ["mapping": .string(mapping.mapping), "dm_uuid": .string(mapping.dmUUID),
                                     "type": .string(mapping.kind.rawValue)]
         if let n = mapping.name { base["mapping_name"] = .string(n) }
         if let entry = crypttab.entry(named: mapping.name) { base["crypttab"] = entry.json }
@@ -140,7 +140,7 @@ public struct LUKSProbe: Probe {
     }
 
     /// The fact item for a parsed header.
-    static func describe(_ header: LUKSHeader, device: String, base: [String: JSON]) -> JSON {
+    static func describe(_ header: LUKSHeader, device: String, base: JSONObject) -> JSON {
         var o = base
         o["device"] = .string(device)
         o["version"] = .int(header.version)
@@ -163,7 +163,7 @@ public struct LUKSProbe: Probe {
             ]
         })
         o["tokens"] = .array(header.tokens.map { t in
-            var j: [String: JSON] = ["name": .string("\(device) token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
+            var j: JSONObject = ["name": .string("\(device) token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
                                      "keyslots": .array(t.keyslots.map { .string($0) }), "live": .bool(liveTokens.contains(t))]
             if let p = t.tpm2PCRs { j["tpm2_pcrs"] = .array(p.map { .int($0) }) }
             if let b = t.tpm2PCRBank { j["tpm2_pcr_bank"] = .string(b) }
@@ -220,7 +220,7 @@ public struct LUKSProbe: Probe {
             }
         }
         return candidates.map { c in
-            var base: [String: JSON] = ["source": .string(c.source), "volume": c.volume.map { .string($0) } ?? .null]
+            var base: JSONObject = ["source": .string(c.source), "volume": c.volume.map { .string($0) } ?? .null]
             // `keyfile:device`: the key is read from another device (usually removable media).
             if !c.path.hasPrefix("/dev/"), let colon = c.path.firstIndex(of: ":") {
                 let device = String(c.path[c.path.index(after: colon)...])

@@ -16,7 +16,7 @@ public struct ListenersProbe: Probe {
         guard root.exists("\(base)/tcp") else {
             return ["listeners": .unavailable(context.absent("\(base)/tcp does not exist"))]
         }
-        var sockets: [String: JSON] = [:]
+        var sockets: JSONObject = [:]
         var problems: [String] = []
         for table in ["tcp", "tcp6", "udp", "udp6"] {
             let path = "\(base)/\(table)"
@@ -34,7 +34,7 @@ public struct ListenersProbe: Probe {
 
     /// Adds the listening sockets of one table (`tcp`, `tcp6`, `udp`, `udp6`, told apart by the
     /// last component of `path`) to `sockets`, keyed `proto/port`; the header line is skipped.
-    package static func parse(_ text: String, path: String, base: String, into sockets: inout [String: JSON], problems: inout [String]) {
+    package static func parse(_ text: String, path: String, base: String, into sockets: inout JSONObject, problems: inout [String]) {
         let proto = path.split(separator: "/").last?.hasPrefix("udp") == true ? "udp" : "tcp"
         for (number, line) in text.split(separator: "\n").enumerated().dropFirst() {
             let f = line.words

@@ -147,7 +147,7 @@ public struct MACProbe: Probe {
             throw HostError(path: MACProbe.apparmorEnabled, errno: EINVAL, message: "unexpected value '\(enabledText)' (expected Y or N)")
         }
         let enabled = enabledText == "Y"
-        var result: [String: JSON] = ["enabled": Setting(value: .bool(enabled), source: MACProbe.apparmorEnabled).json, "runtime": true]
+        var result: JSONObject = ["enabled": Setting(value: .bool(enabled), source: MACProbe.apparmorEnabled).json, "runtime": true]
         guard enabled else {
             result["profiles"] = []
             return .object(result)

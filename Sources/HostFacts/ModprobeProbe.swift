@@ -35,9 +35,9 @@ public struct ModprobeProbe: Probe {
         }
         let install = rules.install, blacklist = rules.blacklist
         let runtime = root.isDirectory("/sys/module")
-        var modules: [String: JSON] = [:]
+        var modules: JSONObject = [:]
         for module in ModprobeProbe.modules {
-            var o: [String: JSON] = [:]
+            var o: JSONObject = [:]
             if let i = install[module] {
                 let blocks = ModprobeProbe.blockingCommands.contains(i.command)
                 o["blocked"] = ["value": .bool(blocks), "source": .string("\(i.source) (install \(module) \(i.command))")]

@@ -20,7 +20,7 @@ public struct MountsProbe: Probe {
         case .failure(let f): return ["mounts": .unavailable(f.unavailable(context))]
         }
         let table = resolver.mounts
-        var fact: [String: JSON] = ["source": .string(table.source)]
+        var fact: JSONObject = ["source": .string(table.source)]
         if let proc = table.entries.last(where: { $0.mountPoint == "/proc" && $0.fstype == "proc" }) {
             let hidepid = proc.option("hidepid")
             fact["proc_hidepid"] = ["value": .bool(hidepid == "2" || hidepid == "invisible"),

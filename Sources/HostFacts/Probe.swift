@@ -115,7 +115,7 @@ public struct WeightLocations: Sendable, Hashable {
     }
 
     var json: JSON {
-        var o: [String: JSON] = ["origin": .string(origin.rawValue), "paths": .array(paths.map { .string($0) }),
+        var o: JSONObject = ["origin": .string(origin.rawValue), "paths": .array(paths.map { .string($0) }),
                                  "note": .string(note), "source": .string(origin == .site ? "site file" : "discovery")]
         if let error { o["discovery_error"] = .string(error) }
         if let scan { o["discovery"] = scan.json }

@@ -32,7 +32,7 @@ public struct SSHDConfigProbe: Probe {
     ]
 
     /// OpenSSH ≥ 8.x compiled-in defaults for the keywords Warden checks.
-    static let defaults: [String: JSON] = [
+    static let defaults: JSONObject = [
         "permitrootlogin": "prohibit-password", "passwordauthentication": "yes", "kbdinteractiveauthentication": "yes",
         "permitemptypasswords": "no", "x11forwarding": "no", "allowtcpforwarding": "yes", "allowagentforwarding": "yes",
         "permittunnel": "no", "allowstreamlocalforwarding": "yes", "permituserenvironment": "no", "disableforwarding": "no",
@@ -85,7 +85,7 @@ public struct SSHDConfigProbe: Probe {
             settings[k] = Setting(value: v, source: "default (OpenSSH)")
         }
         let pam = pamSecondFactor(root: root)
-        var fact: [String: JSON] = [
+        var fact: JSONObject = [
             "installed": true,
             "source": .string(SSHDConfigProbe.mainFile),
             "files": .array(state.files.map { .string($0) }),

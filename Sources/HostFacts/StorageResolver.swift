@@ -81,7 +81,7 @@ public enum StorageFailure: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// As a list item the evaluator reads as `error` or `not_checked`, labelled by `key: label`.
-    func item(_ context: ProbeContext, key: String = "path", label: String, extra: [String: JSON] = [:]) -> JSON {
+    func item(_ context: ProbeContext, key: String = "path", label: String, extra: JSONObject = [:]) -> JSON {
         let u = unavailable(context)
         var o = extra
         o[key] = .string(label)
@@ -326,7 +326,7 @@ extension HostRoot {
 extension StorageResolution {
     /// The storage fact's item for this path.
     var json: JSON {
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "path": .string(path),
             "resolved_path": .string(resolvedPath),
             "mount_point": .string(mount.mountPoint),
@@ -341,7 +341,7 @@ extension StorageResolution {
             "encryption_kinds": .array(kinds.map { .string($0) }),
             "devices": .array(devices.map { .string($0) }),
             "crypt_mappings": .array(cryptMappings.map { m in
-                var c: [String: JSON] = ["mapping": .string(m.mapping), "kind": .string(m.kind.rawValue), "dm_uuid": .string(m.dmUUID),
+                var c: JSONObject = ["mapping": .string(m.mapping), "kind": .string(m.kind.rawValue), "dm_uuid": .string(m.dmUUID),
                                          "backing_devices": .array(m.backingDevices.map { .string($0) })]
                 if let n = m.name { c["name"] = .string(n) }
                 return .object(c)

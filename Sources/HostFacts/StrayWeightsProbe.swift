@@ -30,7 +30,7 @@ public struct StrayWeightsProbe: Probe {
             scan = WeightScanner(root: context.root, roots: roots, minSize: minSize, budget: budget, maxHits: StrayWeightsProbe.maxHits).scan()
         }
         let source = roots.joined(separator: ", ")
-        var fact: [String: JSON] = ["source": .string(source), "scan": scan.json]
+        var fact: JSONObject = ["source": .string(source), "scan": scan.json]
         let found = scan.hits.map { "\($0.path) (\($0.format.rawValue), \($0.size) bytes)" }
         let foundText = found.prefix(5).joined(separator: ", ") + (scan.hitCount > 5 ? ", … (\(scan.hitCount) in all)" : "")
 

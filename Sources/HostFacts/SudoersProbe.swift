@@ -38,7 +38,7 @@ public struct SudoersProbe: Probe {
     /// syslog facility authpriv, no log file, I/O logs under /var/log/sudo-io).
     static let booleanOptions: Set<String> = ["use_pty", "log_output", "log_input", "authenticate"]
     static let stringOptions: Set<String> = ["iolog_dir", "logfile", "syslog"]
-    static let defaults: [String: JSON] = [
+    static let defaults: JSONObject = [
         "log_output": false, "log_input": false, "authenticate": true,
         "iolog_dir": "/var/log/sudo-io", "logfile": false, "syslog": "authpriv",
     ]
@@ -117,7 +117,7 @@ public struct SudoersProbe: Probe {
         if settings["use_pty"] == nil {
             settings["use_pty"] = SudoersProbe.usePtyDefault(version)
         }
-        let fact: [String: JSON] = [
+        let fact: JSONObject = [
             "installed": true,
             "source": .string(main),
             "version": version.map { .string($0.version) } ?? .null,

@@ -52,7 +52,7 @@ public struct SwapProbe: Probe {
     }
 
     static func fact(_ entries: [JSON], source: String, runtime: Bool) -> JSON {
-        var o: [String: JSON] = ["source": .string(source), "runtime": .bool(runtime), "entries": .array(entries)]
+        var o: JSONObject = ["source": .string(source), "runtime": .bool(runtime), "entries": .array(entries)]
         // Decidable only when every entry is.
         if entries.allSatisfy({ $0["error"] == nil && $0["not_checked"] == nil }) {
             let safe = entries.allSatisfy { $0["zram"] == true || $0["encrypted"]?["value"] == true }
@@ -75,7 +75,7 @@ public struct SwapProbe: Probe {
     }
 
     func runtimeItem(_ area: Area, crypttab: Crypttab, context: ProbeContext) -> JSON {
-        let base: [String: JSON] = ["path": .string(area.path), "type": .string(area.type), "source": .string(area.location)]
+        let base: JSONObject = ["path": .string(area.path), "type": .string(area.type), "source": .string(area.location)]
         if SwapProbe.isZram(area.path) { return SwapProbe.zramItem(base, area) }
         let root = context.root
         if area.type == "file" {
@@ -125,7 +125,7 @@ public struct SwapProbe: Probe {
         path.hasPrefix("/dev/zram") || path.hasPrefix("zram")
     }
 
-    static func zramItem(_ base: [String: JSON], _ area: Area) -> JSON {
+    static func zramItem(_ base: JSONObject, _ area: Area) -> JSON {
         var o = base
         o["zram"] = true
         o["disk_backed"] = false
@@ -137,7 +137,7 @@ public struct SwapProbe: Probe {
 
     /// `randomKey`: nil when the swap is not encrypted or no crypttab line names its mapping;
     /// else whether that line's key is a random source, with the line.
-    static func item(_ base: [String: JSON], _ area: Area, diskBacked: Bool, encrypted: Bool, encryption: String,
+    static func item(_ base: JSONObject, _ area: Area, diskBacked: Bool, encrypted: Bool, encryption: String,
                      randomKey: (Bool, String)?, devices: [String]) -> JSON {
         var o = base
         o["zram"] = false
@@ -203,7 +203,7 @@ public struct SwapProbe: Probe {
     /// partition; a file on a filesystem that is itself one of these. Anything else (UUID=,
     /// LABEL=, an LVM volume) needs the running system to resolve, and is `not_checked`.
     func configuredItem(_ area: Area, fstab: [FstabEntry], crypttab: Crypttab, context: ProbeContext) -> JSON {
-        let base: [String: JSON] = ["path": .string(area.path), "type": .string(area.type), "source": .string(area.location)]
+        let base: JSONObject = ["path": .string(area.path), "type": .string(area.type), "source": .string(area.location)]
         if SwapProbe.isZram(area.path) { return SwapProbe.zramItem(base, area) }
         var spec = area.path
         var prefix = ""

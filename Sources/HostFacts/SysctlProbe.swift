@@ -45,7 +45,7 @@ public struct SysctlProbe: Probe {
         if root.exists("/etc/sysctl.conf") { apply(file: "/etc/sysctl.conf", root: root, into: &procps, problems: &problems) }
 
         let hasProcSys = root.isDirectory("/proc/sys")
-        var tree: [String: JSON] = [:]
+        var tree: JSONObject = [:]
         for key in SysctlProbe.keys {
             var values: [JSON] = []
             if hasProcSys {
@@ -134,7 +134,7 @@ extension String {
     func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
 }
 
-extension Dictionary where Key == String, Value == JSON {
+extension JSONObject {
     /// Inserts `value` at a nested key path, creating objects on the way.
     mutating func insert(_ value: JSON, at path: [String]) {
         guard let first = path.first else { return }

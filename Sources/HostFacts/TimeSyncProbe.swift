@@ -35,7 +35,7 @@ public struct TimeSyncProbe: Probe {
             daemons.append(["name": .string(String(unit.dropLast(".service".count))), "source": .string(link),
                             "server": .string(server ?? "no server or pool line in \(files.first ?? unit)"), "configured": .bool(server != nil)])
         }
-        var fact: [String: JSON] = ["source": "/etc/systemd/system", "daemons": .array(daemons)]
+        var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": .array(daemons)]
         if context.mode == .live, !daemons.isEmpty, daemons.allSatisfy({ $0["name"] == "systemd-timesyncd" }) {
             let flag = "/run/systemd/timesync/synchronized"
             fact["synchronized"] = ["value": .bool(root.exists(flag)), "source": .string(flag)]

@@ -32,7 +32,7 @@ public struct WeightScan: Sendable, Hashable {
         public var detail: String?
 
         var json: JSON {
-            var o: [String: JSON] = ["path": .string(path), "status": .string(status.rawValue)]
+            var o: JSONObject = ["path": .string(path), "status": .string(status.rawValue)]
             if let detail { o["detail"] = .string(detail) }
             return .object(o)
         }
@@ -73,7 +73,7 @@ public struct WeightScan: Sendable, Hashable {
 
     /// For the findings document: the first 100 hits and the counts.
     public var json: JSON {
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "roots": .array(roots.map(\.json)),
             "min_size": .int(minSize),
             "budget": ["max_entries": .int(budget.maxEntries), "max_seconds": .int(budget.maxSeconds)],

@@ -105,7 +105,7 @@ public struct WeightsTreeProbe: Probe {
             aclItems.append(.object(aclItem))
         }
         let source = context.weights.origin == .site ? "weights.paths (site file)" : "discovered weight files"
-        var tree: [String: JSON] = [
+        var tree: JSONObject = [
             "source": .string(source), "origin": .string(context.weights.origin.rawValue), "locations": .array(treeItems),
             "entries_walked": .int(meter.entries),
         ]
@@ -199,7 +199,7 @@ struct TreeTally {
         }
     }
 
-    func json(location: String, kind: FileInfo.Kind, accounts: AccountNames) -> [String: JSON] {
+    func json(location: String, kind: FileInfo.Kind, accounts: AccountNames) -> JSONObject {
         func sourced(_ value: String, _ paths: FirstFew<String>) -> JSON { ["value": .string(value), "source": .string(exampleText(paths))] }
         var items: [JSON] = []
         var owners: Set<String> = []
@@ -230,7 +230,7 @@ struct TreeTally {
                 "examples": .array(m.paths.first.map { .string($0) }),
             ])
         }
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "path": .string(location), "kind": .string(kind.rawValue),
             "files": .int(files), "directories": .int(directories), "other": .int(other),
             "symlinks": ["count": .int(symlinks.count), "first": .array(symlinks.first.map { .string($0) }), "followed": false],
@@ -295,7 +295,7 @@ struct ACLTally {
         if carries { carriers.add(entry.path) }
     }
 
-    func json(location: String, accounts: AccountNames) -> [String: JSON] {
+    func json(location: String, accounts: AccountNames) -> JSONObject {
         var entries: [JSON] = []
         let keys = named.keys.sorted { ($0.acl, $0.tag.rawValue, $0.id, $0.permissions) < ($1.acl, $1.tag.rawValue, $1.id, $1.permissions) }
         for key in keys {

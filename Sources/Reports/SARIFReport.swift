@@ -27,7 +27,7 @@ public enum SARIFReport {
             case (.error, false), (.notChecked, false): level = "warning"
             default: level = "note"
             }
-            var result: [String: JSON] = [
+            var result: JSONObject = [
                 "ruleId": .string(f.control), "ruleIndex": .int(index), "level": .string(level),
                 "kind": .string(f.status == .fail ? "fail" : f.status == .manual ? "review" : "open"),
                 "message": ["text": .string("\(f.status.rawValue): \(f.summary)")],

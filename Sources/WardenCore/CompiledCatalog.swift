@@ -89,7 +89,7 @@ public enum CompiledCatalog {
 
     static func encode(_ p: ResolvedProfile, fingerprint: String) -> JSON {
         let controls: [JSON] = p.controls.map { c in
-            var o: [String: JSON] = ["id": .string(c.definition.id), "advisory": .bool(c.advisory), "parameters": .object(c.parameters)]
+            var o: JSONObject = ["id": .string(c.definition.id), "advisory": .bool(c.advisory), "parameters": .object(c.parameters)]
             if let rationale = c.rationale { o["rationale"] = .string(rationale) }
             return .object(o)
         }
@@ -99,7 +99,7 @@ public enum CompiledCatalog {
     }
 
     static func encode(_ d: ControlDefinition) -> JSON {
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "id": .string(d.id), "title": .string(d.title), "area": .string(d.area.rawValue), "severity": .string(d.severity.rawValue),
             "rationale": .string(d.rationale), "references": d.references.json, "remediation": .string(d.remediation), "file": .string(baseName(d.file)),
             "parameters": .object(d.parameters.mapValues { ["type": .string($0.type.rawValue), "description": .string($0.description)] }),
@@ -111,7 +111,7 @@ public enum CompiledCatalog {
     }
 
     static func encode(_ check: Check) -> JSON {
-        var o: [String: JSON]
+        var o: JSONObject
         switch check {
         case .all(let children, _): o = ["kind": "all", "children": .array(children.map(encode))]
         case .any(let children, _): o = ["kind": "any", "children": .array(children.map(encode))]

@@ -17,7 +17,7 @@ public struct Evidence: Sendable, Hashable {
     }
 
     public var json: JSON {
-        var o: [String: JSON] = ["source": .string(source), "observed": observed, "expected": .string(expected)]
+        var o: JSONObject = ["source": .string(source), "observed": observed, "expected": .string(expected)]
         if let ok { o["ok"] = .bool(ok) }
         if let subject { o["subject"] = .string(subject) }
         return .object(o)
@@ -243,7 +243,7 @@ struct Outcome {
 private struct Context {
     let facts: FactSet
     let site: JSON
-    let parameters: [String: JSON]
+    let parameters: JSONObject
     /// Whether evidence and messages are made, or only statuses.
     let detail: Bool
 

@@ -88,7 +88,7 @@ public struct FindingsDocument: Sendable {
 
 extension Finding {
     public var json: JSON {
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "control": .string(control), "title": .string(title), "area": .string(area.rawValue),
             "severity": .string(severity.rawValue), "status": .string(status.rawValue), "advisory": .bool(advisory),
             "summary": .string(summary), "evidence": .array(evidence.map(\.json)), "references": references.json,

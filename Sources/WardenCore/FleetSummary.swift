@@ -127,7 +127,7 @@ public struct FleetSummary: Sendable {
     // MARK: - Documents
 
     public var json: JSON {
-        var counts: [String: JSON] = [
+        var counts: JSONObject = [
             "bundled": .int(hosts.count), "stale": .int(stale.count), "missing": .int(missing.count),
             "rejected": .int(rejected.count), "superseded": .int(superseded.count),
             "unknown": .int(rejected(.unknown).count), "wrong_key": .int(rejected(.wrongKey).count),
@@ -143,7 +143,7 @@ public struct FleetSummary: Sendable {
             "counts": .object(counts),
             "complete_and_conformant": .bool(completeAndConformant),
             "controls": .array(controls.map { c in
-                var results: [String: JSON] = [:]
+                var results: JSONObject = [:]
                 for (i, t) in c.tallies.enumerated() { if let t { results[profiles[i].id] = t.json } }
                 return [
                     "id": .string(c.id), "title": .string(c.title), "area": .string(c.area.rawValue), "severity": .string(c.severity.rawValue),
@@ -152,7 +152,7 @@ public struct FleetSummary: Sendable {
                 ]
             }),
             "hosts": .array(hosts.map { h in
-                var results: [String: JSON] = [:]
+                var results: JSONObject = [:]
                 for (i, r) in h.results.enumerated() {
                     results[profiles[i].id] = [
                         "verdict": .string(r.verdict.rawValue), "conformant": .bool(r.conformant),

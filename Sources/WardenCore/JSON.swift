@@ -8,7 +8,7 @@ public enum JSON: Sendable, Hashable {
     case int(Int64)
     case string(String)
     case array([JSON])
-    case object([String: JSON])
+    case object(JSONObject)
 
     public static func int(_ value: Int) -> JSON { .int(Int64(value)) }
 
@@ -26,7 +26,7 @@ public enum JSON: Sendable, Hashable {
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
 
     /// The name of the JSON type, for error messages.
     public var typeName: String {
@@ -102,9 +102,9 @@ extension JSON {
         case .object(let o):
             if o.isEmpty { out.append(contentsOf: [0x7B, 0x7D]); return }
             out.append(0x7B)
-            // Keys in UTF-8 byte order (the order RFC 8785 and most canonical forms use).
-            let pairs = o.sorted { JSON.utf8Less($0.key, $1.key) }
-            for (n, pair) in pairs.enumerated() {
+            // Keys in UTF-8 byte order (the order RFC 8785 and most canonical forms use), the
+            // order a JSONObject keeps them in.
+            for (n, pair) in o.enumerated() {
                 if n > 0 { out.append(0x2C) }
                 JSON.newline(&out, indent: indent, level: level + 1)
                 JSON.writeString(pair.key, into: &out)
@@ -119,12 +119,7 @@ extension JSON {
 
     /// Byte-wise comparison of two strings' UTF-8, without allocating.
     static func utf8Less(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in b.withUTF8 { y in
-            let n = min(x.count, y.count)
-            for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
-            return x.count < y.count
-        } }
+        a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
@@ -335,11 +330,25 @@ extension JSON {
                 index += 1
                 return .object([:])
             }
-            var result: [String: JSON] = Dictionary(minimumCapacity: members.count - first)
-            for m in members[first...] where result.updateValue(m.value, forKey: m.key) != nil {
-                index = m.offset
-                throw error("duplicate key \"\(m.key)\"")
+            // Warden's own documents come with their keys in order; others are sorted here. A key
+            // given twice is reported where it comes the second time (the first such place).
+            var sorted = true
+            for i in (first + 1)..<max(first + 1, members.count) where !JSON.utf8Less(members[i - 1].key, members[i].key) {
+                sorted = false
+                break
             }
+            if !sorted {
+                members[first...].sort { JSON.utf8Less($0.key, $1.key) || ($0.key == $1.key && $0.offset < $1.offset) }
+                var duplicate: (key: String, offset: Int)?
+                for i in (first + 1)..<members.count where members[i - 1].key == members[i].key {
+                    if duplicate == nil || members[i].offset < duplicate!.offset { duplicate = (members[i].key, members[i].offset) }
+                }
+                if let duplicate {
+                    index = duplicate.offset
+                    throw error("duplicate key \"\(duplicate.key)\"")
+                }
+            }
+            let result = JSONObject(sortedUniqueMembers: members[first...].map { JSONObject.Member(key: $0.key, value: $0.value) })
             members.removeSubrange(first...)
             index += 1
             return .object(result)
@@ -513,7 +522,9 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Express
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        var object = JSONObject()
+        for (key, value) in elements { object[key] = value }
+        self = .object(object)
     }
     public init(nilLiteral: ()) { self = .null }
 }

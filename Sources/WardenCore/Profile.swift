@@ -46,7 +46,7 @@ public struct SelectedControl: Sendable {
     public var definition: ControlDefinition
     /// Shown with its real status but outside the verdict (DESIGN.md §3).
     public var advisory: Bool
-    public var parameters: [String: JSON]
+    public var parameters: JSONObject
     /// Why this profile sets these thresholds.
     public var rationale: String?
 }

@@ -48,14 +48,14 @@ public struct Site: Sendable, Hashable {
     /// file does not set are absent.
     public var json: JSON {
         func strings(_ a: [String]) -> JSON { .array(a.map { .string($0) }) }
-        var weights: [String: JSON] = ["allowed_principals": strings(allowedPrincipals), "canary": strings(canary), "min_size": .int(minSize)]
+        var weights: JSONObject = ["allowed_principals": strings(allowedPrincipals), "canary": strings(canary), "min_size": .int(minSize)]
         if let weightsPaths { weights["paths"] = strings(weightsPaths) }
         if let weightsOwner { weights["owner"] = .string(weightsOwner) }
         if let weightsGroup { weights["group"] = .string(weightsGroup) }
         if let scanRoots { weights["scan_roots"] = strings(scanRoots) }
-        var network: [String: JSON] = [:]
+        var network: JSONObject = [:]
         if let allowedListeners { network["allowed_listeners"] = strings(allowedListeners) }
-        var o: [String: JSON] = [
+        var o: JSONObject = [
             "containers": .bool(containers), "weights": .object(weights), "network": .object(network),
             "services": ["edr_units": strings(edrUnits), "weights_units": strings(weightsUnits)],
             "waivers": .array(waivers.map(\.json)), "sha256": .string(sha256),

@@ -204,7 +204,7 @@ struct YNode {
             for item in try list() { out.append(try item.json()) }
             return .array(out)
         case .mapping:
-            var out: [String: JSON] = [:]
+            var out: JSONObject = [:]
             for (k, v) in try mapping() { out[k] = try v.json() }
             return .object(out)
         }

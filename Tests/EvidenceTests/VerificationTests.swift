@@ -8,7 +8,7 @@ import WardenTestSupport
 /// A real findings document: the sshd-hardened fixture audited against sl3 at `testNow`.
 func fixtureFindings(machineID: String? = "0123456789abcdef0123456789abcdef") throws -> JSON {
     let (facts, findings) = try audit(root: Package.fixtureRoot("sshd-hardened"))
-    var host: [String: JSON] = ["hostname": "weights-01", "os": [:]]
+    var host: JSONObject = ["hostname": "weights-01", "os": [:]]
     host["machine_id"] = machineID.map { .string($0) } ?? .null
     return FindingsDocument(host: .object(host), root: Package.fixtureRoot("sshd-hardened"), profile: try BuiltIn.profile("sl3"),
                             toolVersion: "test", startedAt: testNow, finishedAt: testNow, findings: findings, facts: facts).json

@@ -56,7 +56,7 @@ struct Fleet {
 
 /// Rewrites a bundle's manifest after `edit`, with every listed file re-hashed from disk, and signs
 /// it with `key` (the bundler's own by default): a dishonest bundler, whom only recomputation catches.
-func resign(_ bundle: String, key: PrivateKey, rehash: Bool = true, _ edit: (inout [String: JSON]) -> Void = { _ in }) throws {
+func resign(_ bundle: String, key: PrivateKey, rehash: Bool = true, _ edit: (inout JSONObject) -> Void = { _ in }) throws {
     var manifest = try JSON.parse(try LocalFile.read(bundle + "/manifest.json", limit: 64 << 20)).objectValue ?? [:]
     if rehash {
         manifest["files"] = .array(try (manifest["files"]?.arrayValue ?? []).map { entry in

@@ -58,7 +58,7 @@ import WardenTestSupport
         let r = audit(root, site: site, profile: "sl3")
         #expect(r.status == 1, "\(r.stderr)")
         let doc = try JSON.parse(r.stdout)
-        var results: [String: JSON] = [:]
+        var results: JSONObject = [:]
         for item in doc["results"]?.arrayValue ?? [] { results[item["control"]!.stringValue!] = item }
         #expect(doc["summary"]?["conformant"] == false)
         #expect(doc["summary"]?["verdict"] == "nonconformant")
