@@ -119,7 +119,19 @@ extension JSON {
 
     /// Byte-wise comparison of two strings' UTF-8, without allocating.
     static func utf8Less(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                let n = min(x.count, y.count)
+                var i = 0
+                while i < n {
+                    if x[i] != y[i] { return x[i] < y[i] }
+                    i += 1
+                }
+                return x.count < y.count
+            }
+        }
+        if let fast, let less = fast { return less }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
@@ -274,16 +286,21 @@ extension JSON {
             }
         }
 
-        /// The members of the objects being parsed, innermost last: each object's dictionary is
-        /// made once its size is known (no rehashing as it grows).
-        var members: [(key: String, value: JSON, offset: Int)] = []
+        /// Where each key of the objects being built starts, innermost object last (to report a
+        /// repeated key where it is).
+        var keyOffsets: [Int] = []
 
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
             skipWhitespace()
             if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object([:]) }
-            let first = keep ? members.count : checkedKeys.count
+            let first = keep ? keyOffsets.count : checkedKeys.count
             var manyKeys: Set<String>?
+            // The members of this object when it is built, and whether they came in key order
+            // (Warden's own documents are written so).
+            var built: [JSONObject.Member] = []
+            var inOrder = true
+            if keep { built.reserveCapacity(8) }
             while true {
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -310,14 +327,20 @@ extension JSON {
                     }
                     if duplicate { index = keyStart; throw error("duplicate key \"\(key)\"") }
                     _ = try parseValue(depth: depth + 1)
-                } else if matched == depth, depth < omit.count, key == omit[depth] {
-                    matched += 1
-                    keep = matched < omit.count
-                    members.append((key, try parseValue(depth: depth + 1), keyStart))
-                    matched -= 1
-                    keep = true
                 } else {
-                    members.append((key, try parseValue(depth: depth + 1), keyStart))
+                    if inOrder, let last = built.last, !JSON.utf8Less(last.key, key) { inOrder = false }
+                    keyOffsets.append(keyStart)
+                    let value: JSON
+                    if matched == depth, depth < omit.count, key == omit[depth] {
+                        matched += 1
+                        keep = matched < omit.count
+                        value = try parseValue(depth: depth + 1)
+                        matched -= 1
+                        keep = true
+                    } else {
+                        value = try parseValue(depth: depth + 1)
+                    }
+                    built.append(JSONObject.Member(key: key, value: value))
                 }
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in object") }
@@ -330,28 +353,27 @@ extension JSON {
                 index += 1
                 return .object([:])
             }
-            // Warden's own documents come with their keys in order; others are sorted here. A key
-            // given twice is reported where it comes the second time (the first such place).
-            var sorted = true
-            for i in (first + 1)..<max(first + 1, members.count) where !JSON.utf8Less(members[i - 1].key, members[i].key) {
-                sorted = false
-                break
-            }
-            if !sorted {
-                members[first...].sort { JSON.utf8Less($0.key, $1.key) || ($0.key == $1.key && $0.offset < $1.offset) }
+            if !inOrder {
+                // Sorted here; a key given twice is reported where it comes the second time (the
+                // first such place in the text).
+                let offsets = keyOffsets[first...]
+                let order = built.indices.sorted {
+                    JSON.utf8Less(built[$0].key, built[$1].key) || (built[$0].key == built[$1].key && offsets[first + $0] < offsets[first + $1])
+                }
                 var duplicate: (key: String, offset: Int)?
-                for i in (first + 1)..<members.count where members[i - 1].key == members[i].key {
-                    if duplicate == nil || members[i].offset < duplicate!.offset { duplicate = (members[i].key, members[i].offset) }
+                for (a, b) in zip(order, order.dropFirst()) where built[a].key == built[b].key {
+                    let offset = offsets[first + b]
+                    if duplicate == nil || offset < duplicate!.offset { duplicate = (built[b].key, offset) }
                 }
                 if let duplicate {
                     index = duplicate.offset
                     throw error("duplicate key \"\(duplicate.key)\"")
                 }
+                built = order.map { built[$0] }
             }
-            let result = JSONObject(sortedUniqueMembers: members[first...].map { JSONObject.Member(key: $0.key, value: $0.value) })
-            members.removeSubrange(first...)
+            keyOffsets.removeSubrange(first...)
             index += 1
-            return .object(result)
+            return .object(JSONObject(sortedUniqueMembers: built))
         }
 
         mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
