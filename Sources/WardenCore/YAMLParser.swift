@@ -565,8 +565,8 @@ private struct YAMLParser {
             break
         }
         try endLine(after: "the block scalar indicator")
-        let base = max(parent, 0)
-        var contentIndent = explicit.map { parent < 0 ? $0 : base + $0 }
+        // An explicit indentation counts from the parent's (from column 0 at the top level).
+        var contentIndent = explicit.map { max(parent, 0) + $0 }
         if contentIndent == nil {
             // The first non-empty line sets it; leading empty lines may not be indented more.
             var i = p, maxEmpty = 0
@@ -596,11 +596,11 @@ private struct YAMLParser {
             i += 1  // past "\n"
             let ls = i
             while i < b.count, b[i] == space, i - ls < indent { i += 1 }
-            if indent == 0 && isDocumentMarker(ls) { break }
             // The end of the text: a last line without a line break adds nothing.
             if i >= b.count { break }
             if b[i] == newline { emptyLines += 1; end = i; continue }
-            // A line indented less, with content, ends the scalar.
+            // A line indented less, with content, ends the scalar (a document marker at column 0
+            // among them: the content is indented at least one space).
             if i - ls < indent { break }
             // A content line: everything after the indentation.
             var e = i
