@@ -133,16 +133,20 @@ extension FleetSummary {
         controls.filter { $0.references.cop.contains(measure) }.map(\.id)
     }
 
-    /// How many hosts satisfy every one of `ids` under each profile.
+    /// How many hosts satisfy every one of `ids` under each profile: a control the profile does
+    /// not select, or makes advisory, is satisfied everywhere; one it counts, where its status is
+    /// pass, not applicable or waived. (Per item and profile, one pass over the hosts that looks
+    /// up only the counted controls: with 10,000 hosts this was most of a bundle report's time.)
     func satisfied(_ ids: [String]) -> [Int] {
         profiles.indices.map { p in
-            hosts.count(where: { host in
-                ids.allSatisfy { id in
-                    guard let status = status(host, profile: p, control: id) else { return true }
-                    if profiles[p].advisory.contains(id) { return true }
-                    return [.pass, .notApplicable, .waived].contains(status)
-                }
-            })
+            let counted = ids.filter { profiles[p].controlIDs.contains($0) && !profiles[p].advisory.contains($0) }
+            guard !counted.isEmpty else { return hosts.count }
+            var n = 0
+            for h in hosts.indices {
+                let notPassed = hosts[h].results[p].notPassed
+                if counted.allSatisfy({ id in notPassed[id].map { $0 == .pass || $0 == .notApplicable || $0 == .waived } ?? true }) { n += 1 }
+            }
+            return n
         }
     }
 
