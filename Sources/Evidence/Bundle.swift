@@ -16,9 +16,10 @@ public enum BundleLayout {
     public static func key(_ keyID: String) -> String { "keys/\(keyID).pem" }
 }
 
-/// Documents rendered from the summary and shipped in the bundle (the reports). Injected, so
-/// that the bundler and the verifier render exactly the same bytes.
-public typealias BundleDocuments = @Sendable (FleetSummary) -> [(path: String, bytes: [UInt8])]
+/// The documents rendered from the summary and shipped in the bundle (the reports), each by a
+/// pure function. Injected, so that the bundler and the verifier render exactly the same bytes;
+/// they render on every core, beside summary.json.
+public typealias BundleDocuments = [(path: String, render: @Sendable (FleetSummary) -> [UInt8])]
 
 /// One entry of the manifest's `files[]`.
 public struct BundleFile: Sendable, Hashable {
@@ -115,7 +116,7 @@ public struct Bundler {
     public var documents: BundleDocuments
 
     public init(trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
-                createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: @escaping BundleDocuments) {
+                createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: BundleDocuments) {
         self.trusted = trusted
         self.key = key
         self.inventory = inventory
@@ -170,13 +171,14 @@ public struct Bundler {
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
         var policy = FindingsPolicy(trusted: trusted, now: createdAt)
         policy.omitsResults = true
-        let check = InputCheck(policy: policy, inventory: inventory, bundlerKeyID: key.keyID,
-                               evaluator: builder, staging: dir + "/findings")
+        let check = InputCheck(policy: policy, inventory: inventory, bundlerKeyID: key.keyID, evaluator: builder, bundle: dir)
         var rejected: [Rejection] = []
         var superseded: [Superseded] = []
         var newest: [String: InputCheck.Candidate] = [:]
+        var keysWritten: Set<String> = []
         for window in Parallel.windows(inputs.count) {
             let outcomes = Parallel.map(window.count) { k in check.run(inputs[window.lowerBound + k], number: window.lowerBound + k) }
+            var contested: Set<String> = []
             for outcome in outcomes {
                 switch outcome {
                 case .failed(let error):
@@ -184,23 +186,33 @@ public struct Bundler {
                 case .rejected(let r):
                     rejected.append(r)
                 case .accepted(let c):
+                    keysWritten.insert(c.keyID)
                     guard let current = newest[c.machineID] else { newest[c.machineID] = c; continue }
                     let replaces = (c.finishedAt, c.sha256) > (current.finishedAt, current.sha256)
                     let loser = replaces ? current : c
                     superseded.append(Superseded(input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
                     BundleFiles.removeTree(loser.staged)
                     if replaces { newest[c.machineID] = c }
+                    contested.insert(c.machineID)
+                }
+            }
+            // A host given more than once: the newer envelope takes the host's name if a loser held it.
+            for machineID in contested {
+                guard var kept = newest[machineID] else { continue }
+                let named = dir + "/" + BundleLayout.findings(machineID)
+                if kept.staged != named {
+                    try BundleFiles.rename(kept.staged, named)
+                    kept.staged = named
+                    newest[machineID] = kept
                 }
             }
         }
 
-        // Pass 2, in machine id order: the kept envelopes take their names; their records go
-        // into the summary.
+        // Pass 2, in machine id order: the kept envelopes' records go into the summary.
         var keyIDs: Set<String> = [key.keyID]
         for machineID in newest.keys.sorted() {
             guard let c = newest[machineID] else { continue }
             let path = BundleLayout.findings(machineID)
-            try BundleFiles.rename(c.staged, dir + "/" + path)
             files.append(BundleFile(path: path, sha256: c.sha256, size: c.size))
             builder.add(c.record)
             keyIDs.insert(c.keyID)
@@ -217,20 +229,20 @@ public struct Bundler {
         }
         let summary = builder.finish(rejected: rejected, superseded: superseded)
 
-        try put(BundleLayout.summary, summary.json.prettySerialized())
-        for document in documents(summary) { try put(document.path, document.bytes) }
+        // summary.json and the reports, rendered on every core.
+        let documents = [(path: BundleLayout.summary, render: { @Sendable (s: FleetSummary) in s.json.prettySerialized() })] + self.documents
+        for (document, rendered) in zip(documents, Parallel.map(documents.count) { documents[$0].render(summary) }) {
+            try put(document.path, rendered)
+        }
         if let inventoryBytes { try put(BundleLayout.inventory, inventoryBytes) }
-        // A key file per host: written on every core, listed in keyid order.
-        let keyFiles: [(path: String, bytes: [UInt8])] = keyIDs.sorted().compactMap { keyID in
-            (keyID == key.keyID ? key.publicKey.pem : trusted[keyID]?.pem).map { (BundleLayout.key(keyID), Array($0.utf8)) }
+        // The hosts' key files were written as their envelopes were accepted; the bundler's is
+        // added, and those of superseded envelopes' keys that no kept envelope uses are removed.
+        try put(BundleLayout.key(key.keyID), Array(key.publicKey.pem.utf8))
+        for keyID in keysWritten.subtracting(keyIDs) { BundleFiles.removeTree(dir + "/" + BundleLayout.key(keyID)) }
+        for keyID in keyIDs.sorted() where keyID != key.keyID {
+            guard let pem = trusted[keyID]?.pem else { continue }
+            files.append(BundleFile(path: BundleLayout.key(keyID), bytes: Array(pem.utf8)))
         }
-        let written = Parallel.map(keyFiles.count) { [dir] i in
-            Result { () throws(WardenError) -> BundleFile in
-                try BundleFiles.create(dir + "/" + keyFiles[i].path, keyFiles[i].bytes)
-                return BundleFile(path: keyFiles[i].path, bytes: keyFiles[i].bytes)
-            }
-        }
-        for file in written { files.append(try file.get()) }
         let manifest = BundleManifest.json(summary: summary, files: files, generatorVersion: generatorVersion, signedBy: key.keyID).prettySerialized()
         try BundleFiles.create(dir + "/" + BundleLayout.manifest, manifest)
         let envelope: Envelope
@@ -265,8 +277,8 @@ struct InputCheck: Sendable {
     let bundlerKeyID: String
     /// The summary builder as made (no host added): only its `evaluate` is used.
     let evaluator: FleetSummaryBuilder
-    /// The staging directory's `findings/`.
-    let staging: String
+    /// The staging directory: envelopes go into its `findings/`, their keys into `keys/`.
+    let bundle: String
 
     /// An accepted envelope: where it came from, what it hashes to, where its verified bytes
     /// are staged, and its host's evaluated record.
@@ -327,9 +339,17 @@ struct InputCheck: Sendable {
                 return .rejected(Rejection(input: input, kind: .wrongKey, reason: "signed by trusted key \(signer), but the inventory binds \(host.name) to key \(host.keyID)", machineID: machineID, hostname: hostname, keyID: signer))
             }
         }
-        let staged = staging + "/.input-\(number).dsse.json"
+        // Staged under the host's own name, or aside when another envelope of the same host holds
+        // it (the bundler keeps the newer); the signer's key file beside it, once.
+        var staged = bundle + "/" + BundleLayout.findings(machineID)
         do {
-            try BundleFiles.create(staged, bytes)
+            if try !BundleFiles.createIfAbsent(staged, bytes) {
+                staged = bundle + "/findings/.input-\(number).dsse.json"
+                try BundleFiles.create(staged, bytes)
+            }
+            if let pem = policy.trusted[signer]?.pem {
+                _ = try BundleFiles.createIfAbsent(bundle + "/" + BundleLayout.key(signer), Array(pem.utf8))
+            }
         } catch {
             return .failed(error)
         }

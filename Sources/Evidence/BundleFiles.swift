@@ -49,7 +49,13 @@ public enum BundleFiles {
 
     /// Creates a new file (never replacing one) with these bytes.
     public static func create(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws(WardenError) {
+        guard try createIfAbsent(path, bytes, mode: mode) else { throw WardenError(.io, file: path, String(cString: strerror(EEXIST))) }
+    }
+
+    /// Creates a new file with these bytes; false, leaving it as it is, when something is at `path` already.
+    public static func createIfAbsent(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws(WardenError) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode))
+        if fd < 0, errno == EEXIST { return false }
         guard fd >= 0 else { throw WardenError(.io, file: path, String(cString: strerror(errno))) }
         var offset = 0
         while offset < bytes.count {
@@ -63,6 +69,7 @@ public enum BundleFiles {
             offset += n
         }
         guard close(fd) == 0 else { throw WardenError(.io, file: path, String(cString: strerror(errno))) }
+        return true
     }
 
     public static func makeDirectory(_ path: String) throws(WardenError) {
@@ -82,15 +89,27 @@ public enum BundleFiles {
     }
 
     /// The names in a directory, sorted (bytewise), without `.` and `..`.
-    public static func list(_ dir: String) -> [String] {
+    public static func list(_ dir: String) -> [String] { entries(dir).map(\.name) }
+
+    /// The entries of a directory with their kinds, sorted by name (bytewise), without `.` and
+    /// `..`. The kind comes from the directory entry itself (no `lstat` per file) where the
+    /// filesystem records it; nil when the entry vanished before it could be looked at.
+    static func entries(_ dir: String) -> [(name: String, kind: Kind?)] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
-        var names: [String] = []
+        var out: [(name: String, kind: Kind?)] = []
         while let e = readdir(d) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
+            guard name != "." && name != ".." else { continue }
+            switch Int32(e.pointee.d_type) {
+            case Int32(DT_REG): out.append((name, .file))
+            case Int32(DT_DIR): out.append((name, .directory))
+            case Int32(DT_LNK): out.append((name, .symlink))
+            case Int32(DT_UNKNOWN): out.append((name, kind(dir + "/" + name)))
+            default: out.append((name, .other))
+            }
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return out.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
 
     /// Every entry below `root` other than directories, as paths relative to it with their kind
@@ -100,9 +119,9 @@ public enum BundleFiles {
         var out: [(path: String, kind: Kind)] = []
         func visit(_ relative: String, depth: Int) {
             let dir = relative.isEmpty ? root : root + "/" + relative
-            for name in list(dir) {
+            for (name, kind) in entries(dir) {
                 let rel = relative.isEmpty ? name : relative + "/" + name
-                switch kind(root + "/" + rel) {
+                switch kind {
                 case .directory?:
                     if depth < maxDepth { visit(rel, depth: depth + 1) } else { out.append((rel, .other)) }
                 case let k?:

@@ -1,5 +1,3 @@
-internal import Dispatch
-internal import Synchronization
 public import WardenCore
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
@@ -15,17 +13,12 @@ public enum BundleReport {
     /// Matrices show at most this many hosts (those with problems first); summary.json has all.
     public static let matrixRows = 250
 
-    /// Both reports, as a bundle ships them.
-    /// Both reports, rendered at the same time (for 10,000 hosts each takes a while).
-    public static func documents(_ s: FleetSummary) -> [(path: String, bytes: [UInt8])] {
-        let rendered = Mutex<[[UInt8]]>([[], []])
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            let bytes = Array((i == 0 ? markdown(s) : html(s)).utf8)
-            rendered.withLock { $0[i] = bytes }
-        }
-        let both = rendered.withLock { $0 }
-        return [(markdownName, both[0]), (htmlName, both[1])]
-    }
+    /// Both reports, as a bundle ships them (each rendered on a core of its own; for 10,000 hosts
+    /// each takes a while).
+    public static let documents: [(path: String, render: @Sendable (FleetSummary) -> [UInt8])] = [
+        (markdownName, { Array(markdown($0).utf8) }),
+        (htmlName, { Array(html($0).utf8) }),
+    ]
 
     // MARK: - What both formats say
 

@@ -254,8 +254,10 @@ final class Background<T: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Waits for the work to finish (as often as asked: the result stays).
     func wait() -> T {
         done.wait()
+        done.signal()
         return result!
     }
 }

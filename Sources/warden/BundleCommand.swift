@@ -48,14 +48,18 @@ struct BundleCommand: ParsableCommand {
             guard !findings.isEmpty else { throw WardenError(.usage, field: "FINDINGS", "give at least one findings envelope, directory or pattern") }
             let maxAgeSeconds = try parseMaxAge(maxAge)
             let createdAt = try currentTime(now)
-            let trusted = try loadTrustedKeys(trust)
+            // The trust file and the profiles load on threads of their own (a fleet's trust file
+            // holds a key per host) while the inventory is read and the inputs are listed.
+            let keys = Background { [trust] in Result { try loadTrustedKeys(trust) } }
+            let fleet = Background { Result { try fleetProfiles() } }
+            let registry = Result { try inventory.map(loadInventory) }
+            let inputs = Result { try BundleInputs.expand(findings) }
+            let trusted = try keys.wait().get()
             let signer = try loadKey(key)
-            let registry = try inventory.map(loadInventory)
-            let inputs = try BundleInputs.expand(findings)
-            let bundler = Bundler(trusted: trusted, key: signer, inventory: registry?.inventory, inventoryBytes: registry?.bytes,
-                                  profiles: try fleetProfiles(), createdAt: createdAt, maxAge: maxAgeSeconds,
+            let bundler = Bundler(trusted: trusted, key: signer, inventory: try registry.get()?.inventory, inventoryBytes: try registry.get()?.bytes,
+                                  profiles: try fleet.wait().get(), createdAt: createdAt, maxAge: maxAgeSeconds,
                                   generatorVersion: Warden.version, documents: BundleReport.documents)
-            let summary = try bundler.write(inputs: inputs, to: output)
+            let summary = try bundler.write(inputs: try inputs.get(), to: output)
             writeStdout(describe(summary, at: output))
             return summary.completeAndConformant ? 0 : 1
         }

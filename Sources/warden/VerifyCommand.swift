@@ -42,15 +42,20 @@ struct Verify: ParsableCommand {
             guard !paths.isEmpty else { throw WardenError(.usage, field: "ENVELOPE", "give at least one envelope or bundle to verify") }
             let maxAgeSeconds = try maxAge.map(parseMaxAge)
             let at = try currentTime(now)
-            let trusted = try loadTrustedKeys(trust)
-            let registry = try inventory.map(loadInventory)?.inventory
+            // The trust file (a key per host for a fleet) and the profiles load on threads of
+            // their own while the inventory is read.
+            let keys = Background { [trust] in Result { try loadTrustedKeys(trust) } }
+            let fleet = paths.contains(where: LocalFile.isDirectory) ? Background { Result { try fleetProfiles() } } : nil
+            let reviewerInventory = Result { try inventory.map(loadInventory)?.inventory }
+            let trusted = try keys.wait().get()
+            let registry = try reviewerInventory.get()
             let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
             var profiles: [ResolvedProfile]?
             var worst: Int32 = 0
             for path in paths {
                 do {
                     if LocalFile.isDirectory(path) {
-                        if profiles == nil { profiles = try fleetProfiles() }
+                        if profiles == nil { profiles = try fleet?.wait().get() ?? fleetProfiles() }
                         let verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
                                                       generatorVersion: Warden.version, documents: BundleReport.documents)
                         let result = try verifier.verify(path)

@@ -227,6 +227,43 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(fleet.verify(nil, ["--inventory", fleet.dir + "/inventory.yaml"]).status == 0)
     }
 
+    @Test func aHostGivenTwiceKeepsItsNewerEnvelopeWhicheverComesFirst() throws {
+        // Host 1 also audited a day earlier, and signed that run with a key it has since replaced
+        // (trusted too; no inventory binds it). The older envelope is superseded and its key,
+        // which no kept envelope uses, is not in the bundle, whichever input the bundler reads first.
+        let fleet = try Fleet(count: 3, inventory: false)
+        let newer = fleet.dir + "/findings/host-00001.dsse.json"
+        let e = try Envelope.decode(try LocalFile.read(newer), file: newer)
+        var findings = try #require(try JSON.parse(e.payload)["predicate"]?.objectValue)
+        let finished = try #require(findings["finished_at"]?.stringValue)
+        findings["finished_at"] = .string(Timestamp(seconds: try #require(Timestamp(rfc3339: finished)).seconds - 86_400).description)
+        let oldKey = try PrivateKey.generate(.ed25519)
+        let older = fleet.tree.file("older.dsse.json", "")
+        try LocalFile.write(try FindingsStatement.envelope(findings: .object(findings), key: oldKey).encoded(), to: older)
+        let trust = fleet.tree.file("trust.pem", try LocalFile.readText(fleet.trust) + oldKey.publicKey.pem)
+        let machineID = try #require(try JSON.parse(e.payload)["predicate"]?["host"]?["machine_id"]?.stringValue)
+
+        var bundles: [String] = []
+        for (name, inputs) in [("older-first", [older, fleet.dir + "/findings"]), ("newer-first", [fleet.dir + "/findings", older])] {
+            let out = fleet.tree.path + "/" + name
+            let r = warden(["bundle"] + inputs + ["--trust", trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--output", out])
+            #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("3 hosts bundled"), "\(r.stdout)")
+            #expect(r.stdout.contains("superseded: \(older): a newer envelope of \(machineID) was kept"), "\(r.stdout)")
+            #expect(try LocalFile.read(out + "/findings/\(machineID).dsse.json") == (try LocalFile.read(newer)))
+            #expect(BundleFiles.list(out + "/findings").count == 3, "no staged copy is left: \(BundleFiles.list(out + "/findings"))")
+            #expect(!BundleFiles.list(out + "/keys").contains(oldKey.publicKey.keyID + ".pem"))
+            #expect(BundleFiles.list(out + "/keys").count == 4, "three hosts' keys and the bundler's")
+            let verified = warden(["verify", out, "--trust", trust, "--now", Fleet.later])
+            #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+            bundles.append(out)
+        }
+        // The same bundle either way (the inputs are named the same, only their order differs).
+        for file in BundleFiles.walk(bundles[0]) {
+            #expect(try LocalFile.read(bundles[0] + "/" + file.path) == (try LocalFile.read(bundles[1] + "/" + file.path)), "\(file.path)")
+        }
+    }
+
     @Test func bundleRefusesWhatItCannotWriteTruthfully() throws {
         let fleet = try Fleet(count: 2)
         let base = ["--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--inventory", fleet.dir + "/inventory.yaml"]
