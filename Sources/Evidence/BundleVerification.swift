@@ -42,6 +42,8 @@ public struct BundleVerifier {
     public var maxAge: Int64?
     /// The reviewer's inventory; takes precedence over the bundle's for key bindings.
     public var inventory: Inventory?
+    /// The bytes it was read from: a bundle carrying the same file is not parsed again.
+    public var inventoryBytes: [UInt8]?
     public var profiles: [ResolvedProfile]
     public var generatorVersion: String
     public var documents: BundleDocuments
@@ -164,7 +166,10 @@ private struct Check {
         // The inventory: the bundle's own (what its summary was computed against), and the one
         // key bindings are judged by (the reviewer's, when given).
         var bundleInventory: Inventory?
-        if let bytes = small[BundleLayout.inventory] {
+        if let bytes = small[BundleLayout.inventory], let reviewer = verifier.inventory, bytes == verifier.inventoryBytes {
+            bundleInventory = reviewer
+            bundleInventory?.file = BundleLayout.inventory
+        } else if let bytes = small[BundleLayout.inventory] {
             do throws(WardenError) {
                 guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: BundleLayout.inventory, "not UTF-8 text") }
                 bundleInventory = try Inventory.parse(text, file: BundleLayout.inventory)
@@ -360,9 +365,10 @@ private struct Check {
     func pathProblem(_ path: String) -> String? {
         if path.isEmpty { return "an empty path" }
         if path.hasPrefix("/") { return "an absolute path: paths in a bundle are relative to it" }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.contains("..") { return "leaves the bundle ('..')" }
-        if parts.contains("") || parts.contains(".") { return "not a normalised path (empty or '.' component)" }
+        // Components compared as bytes (a manifest lists a file per host and a key per host).
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        if parts.contains(where: { $0.elementsEqual("..".utf8) }) { return "leaves the bundle ('..')" }
+        if parts.contains(where: { $0.isEmpty || $0.elementsEqual(".".utf8) }) { return "not a normalised path (empty or '.' component)" }
         if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) { return "holds a control character or a backslash" }
         if path == BundleLayout.manifest || path == BundleLayout.manifestEnvelope { return "the manifest does not list itself" }
         return nil

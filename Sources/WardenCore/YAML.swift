@@ -19,7 +19,15 @@ struct YNode {
         return YNode(node: root, file: file, field: "")
     }
 
-    var isNull: Bool { scalarType == .null }
+    /// Whether this is a plain null scalar (what `classify` calls `.null`, without typing the
+    /// other scalars: a string read as a string needs only this test).
+    var isNull: Bool {
+        guard case .scalar(let text, true) = node.value else { return false }
+        switch text {
+        case "", "~", "null", "Null", "NULL": return true
+        default: return false
+        }
+    }
 
     /// The type YAML 1.1 gives a plain (unquoted) scalar: null, bool, int, or string. A quoted
     /// scalar is always a string. Nil for mappings and lists.

@@ -46,9 +46,9 @@ struct Verify: ParsableCommand {
             // their own while the inventory is read.
             let keys = Background { [trust] in Result { try loadTrustedKeys(trust) } }
             let fleet = paths.contains(where: LocalFile.isDirectory) ? Background { Result { try fleetProfiles() } } : nil
-            let reviewerInventory = Result { try inventory.map(loadInventory)?.inventory }
+            let reviewerInventory = Result { try inventory.map(loadInventory) }
             let trusted = try keys.wait().get()
-            let registry = try reviewerInventory.get()
+            let registry = try reviewerInventory.get()?.inventory
             let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
             var profiles: [ResolvedProfile]?
             var worst: Int32 = 0
@@ -56,8 +56,9 @@ struct Verify: ParsableCommand {
                 do {
                     if LocalFile.isDirectory(path) {
                         if profiles == nil { profiles = try fleet?.wait().get() ?? fleetProfiles() }
-                        let verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
+                        var verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
                                                       generatorVersion: Warden.version, documents: BundleReport.documents)
+                        verifier.inventoryBytes = try reviewerInventory.get()?.bytes
                         let result = try verifier.verify(path)
                         writeStdout(report(result, path: path))
                         if !result.isValid { worst = max(worst, 1) }

@@ -129,6 +129,9 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
         #expect(verified.stdout.hasPrefix("\(fleet.bundle): valid bundle: 6 hosts (SL3 "), "\(verified.stdout)")
         #expect(verified.stdout.contains("valid until 2026-12-06T12:00:00Z"))
+        // The reviewer's inventory may be the very file the bundle carries (read once, then).
+        let same = fleet.verify(nil, ["--inventory", fleet.dir + "/inventory.yaml"])
+        #expect(same.status == 0 && same.stdout == verified.stdout, "\(same.stdout)\(same.stderr)")
     }
 
     @Test func bundlesAreDeterministicAndReportsReRenderExactly() throws {
@@ -403,6 +406,16 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
             ("an absolute path in the manifest", "manifest.json", "an absolute path", { dir in
                 try resign(dir, key: bundlerKey) { m in
                     m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "/etc/passwd", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
+                }
+            }),
+            ("a path with an empty component in the manifest", "manifest.json", "'keys//x.pem': not a normalised path", { dir in
+                try resign(dir, key: bundlerKey) { m in
+                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "keys//x.pem", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
+                }
+            }),
+            ("a path with a '.' component in the manifest", "manifest.json", "'./report.md': not a normalised path", { dir in
+                try resign(dir, key: bundlerKey) { m in
+                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "./report.md", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
                 }
             }),
             ("a truncated host envelope", a, "size", { dir in

@@ -22,6 +22,22 @@ import WardenCore
         #expect(inventory.sha256 == SHA256.hex(Array(text.utf8)))
     }
 
+    /// The plain nulls of YAML 1.1 are not names; everything else that is written is, numbers,
+    /// booleans and quoted nulls included.
+    @Test func onlyAPlainNullIsNoName() throws {
+        func host(_ name: String) -> String {
+            "hosts:\n  - {name: \(name), machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(InventoryTests.keyA), role: storage}\n"
+        }
+        for null in ["~", "null", "Null", "NULL", ""] {
+            let error = #expect(throws: WardenError.self) { try Inventory.parse(host(null), file: "i.yaml") }
+            #expect(error?.description.contains("hosts[0].name: expected a string, found null") == true, "\(null): \(String(describing: error))")
+        }
+        for name in ["'null'", "\"~\"", "nul", "nulls", "NuLL", "0", "0x1F", "-7", "yes", "off", "1_000", "8a3c"] {
+            let expected = name.hasPrefix("'") || name.hasPrefix("\"") ? String(name.dropFirst().dropLast()) : name
+            #expect(try Inventory.parse(host(name), file: "i.yaml").hosts.first?.name == expected)
+        }
+    }
+
     @Test(arguments: [
         ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage, rack: 4}\n",
          "inventory.yaml:2:149: error: hosts[0].rack: unknown key 'rack'"),
