@@ -87,26 +87,31 @@ public enum Evaluator {
             self.now = now
         }
 
-        /// Without `detail` only the status is worked out (no evidence, no summary): what a
-        /// fleet summary tallies for every host; the status is the same either way.
-        func evaluate(_ selected: SelectedControl, detail: Bool = true) -> Finding {
+        /// The status alone, as `evaluate` decides it (no evidence, no summary, no finding built):
+        /// what a fleet summary tallies for every host.
+        func status(_ selected: SelectedControl) -> Status {
+            let def = selected.definition
+            guard let check = def.check else { return .manual }
+            let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: false)
+            let status: Status
+            switch def.appliesIf.map({ ctx.status($0, item: nil) }) {
+            case nil, .pass?: status = ctx.status(check, item: nil)
+            case .error?: status = .error
+            case .notChecked?: status = .notChecked
+            default: status = .notApplicable
+            }
+            guard status.blocksConformance, let w = waivers.first(where: { $0.control == def.id }), now <= w.expires else { return status }
+            return .waived
+        }
+
+        func evaluate(_ selected: SelectedControl) -> Finding {
             let def = selected.definition
             var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
                                   status: .manual, advisory: selected.advisory,
                                   summary: "organisational control: needs an attestation", evidence: [],
                                   references: def.references, remediation: def.remediation, waiver: nil)
-            if let check = def.check, !detail {
-                // The status alone, as the detailed evaluation below would decide it.
-                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: false)
-                switch def.appliesIf.map({ ctx.status($0, item: nil) }) {
-                case nil, .pass?: finding.status = ctx.status(check, item: nil)
-                case .error?: finding.status = .error
-                case .notChecked?: finding.status = .notChecked
-                default: finding.status = .notApplicable
-                }
-                finding.summary = ""
-            } else if let check = def.check {
-                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
+            if let check = def.check {
+                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: true)
                 // Whether the control applies at all is decided first; the check runs only then.
                 let applies = def.appliesIf.map { ctx.evaluate($0, item: nil) }
                 let outcome: Outcome
@@ -122,15 +127,15 @@ public enum Evaluator {
                 }
                 finding.status = outcome.status
                 finding.evidence = outcome.evidence
-                finding.summary = detail ? summarize(outcome) : ""
+                finding.summary = summarize(outcome)
             }
             if let w = waivers.first(where: { $0.control == def.id }), finding.status.blocksConformance {
                 let expired = now > w.expires
                 finding.waiver = AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: finding.status)
                 if !expired {
-                    finding.summary = !detail ? "" : "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
+                    finding.summary = "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
                     finding.status = .waived
-                } else if detail {
+                } else {
                     finding.summary += " (a waiver expired on \(w.expiresText) and no longer applies)"
                 }
             }
@@ -187,20 +192,35 @@ public struct EvaluationPlan: Sendable {
         self.source = source
     }
 
-    /// The findings per profile, in the order of `profiles` (statuses only without `detail`).
-    public func evaluate(facts: FactSet, now: Timestamp, detail: Bool = true) -> [[Finding]] {
-        evaluate(Evaluator.Host(facts: facts, now: now), detail: detail)
-    }
-
-    func evaluate(_ host: Evaluator.Host, detail: Bool) -> [[Finding]] {
+    /// The findings per profile, in the order of `profiles`.
+    public func evaluate(facts: FactSet, now: Timestamp) -> [[Finding]] {
+        let host = Evaluator.Host(facts: facts, now: now)
         var out: [[Finding]] = []
         for (p, profile) in profiles.enumerated() {
             out.append(profile.controls.enumerated().map { c, selected in
                 let (q, d) = source[p][c]
-                guard q != p else { return host.evaluate(selected, detail: detail) }
+                guard q != p else { return host.evaluate(selected) }
                 var finding = out[q][d]
                 finding.advisory = selected.advisory
                 return finding
+            })
+        }
+        return out
+    }
+
+    /// The statuses alone per profile, aligned with each profile's controls (what a fleet
+    /// summary tallies for every host).
+    public func statuses(facts: FactSet, now: Timestamp) -> [[Status]] {
+        statuses(Evaluator.Host(facts: facts, now: now))
+    }
+
+    func statuses(_ host: Evaluator.Host) -> [[Status]] {
+        var out: [[Status]] = []
+        out.reserveCapacity(profiles.count)
+        for (p, profile) in profiles.enumerated() {
+            out.append(profile.controls.indices.map { c in
+                let (q, d) = source[p][c]
+                return q == p ? host.status(profile.controls[c]) : out[q][d]
             })
         }
         return out

@@ -299,6 +299,8 @@ public struct FleetSummaryBuilder: Sendable {
     private var hosts: [FleetSummary.Host] = []
     private var controls: [FleetSummary.Control]
     private var controlIndex: [String: Int] = [:]
+    /// For each profile's control, where its tally is in `controls` (looked up once, not per host).
+    private let tallySlots: [[Int?]]
 
     public init(profiles: [ResolvedProfile], inventory: Inventory?, createdAt: Timestamp, maxAge: Int64, examplesPerControl: Int = 3) {
         self.profiles = profiles
@@ -315,6 +317,8 @@ public struct FleetSummaryBuilder: Sendable {
                                  tallies: profiles.map { p in p.controls.first { $0.definition.id == d.id }.map { FleetSummary.Tally(advisory: $0.advisory) } })
         }
         for (i, c) in controls.enumerated() { controlIndex[c.id] = i }
+        let index = controlIndex
+        tallySlots = profiles.indices.map { p in profiles[p].controls.map { index[$0.definition.id] } }
     }
 
     public var count: Int { hosts.count }
@@ -349,23 +353,33 @@ public struct FleetSummaryBuilder: Sendable {
         var outcomes: [[HostRecord.Outcome]] = []
         // Statuses for every control; evidence and summaries only for the examples.
         let evaluator = Evaluator.Host(facts: findings.facts, now: createdAt)
-        for (p, evaluated) in plan.evaluate(evaluator, detail: false).enumerated() {
+        for (p, statuses) in plan.statuses(evaluator).enumerated() {
+            let selected = profiles[p].controls
             var notPassed: [String: Status] = [:]
             var tallied: [HostRecord.Outcome] = []
-            tallied.reserveCapacity(evaluated.count)
-            for (i, f) in evaluated.enumerated() {
-                if f.status != .pass { notPassed[f.control] = f.status }
-                guard let c = controlIndex[f.control], controls[c].tallies[p] != nil else { continue }
+            tallied.reserveCapacity(statuses.count)
+            var blocked = false, failed = false
+            for (i, status) in statuses.enumerated() {
+                if status != .pass { notPassed[selected[i].definition.id] = status }
+                // As `Finding.blocksConformance`: a verdict (not advisory) control that fails or could not decide.
+                let blocks = !selected[i].advisory && status.blocksConformance
+                if blocks {
+                    blocked = true
+                    failed = failed || status == .fail
+                }
+                guard let c = tallySlots[p][i] else { continue }
                 var example: FleetSummary.Example?
-                if examples, f.blocksConformance {
-                    let detailed = evaluator.evaluate(profiles[p].controls[i])
+                if examples, blocks {
+                    let detailed = evaluator.evaluate(selected[i])
                     let shown = detailed.evidence.filter { $0.ok == false }
                     example = FleetSummary.Example(machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
                                                    evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
                 }
-                tallied.append(HostRecord.Outcome(control: c, status: f.status, example: example))
+                tallied.append(HostRecord.Outcome(control: c, status: status, example: example))
             }
-            results.append(FleetSummary.Result(verdict: Summary(evaluated).verdict, notPassed: notPassed))
+            // As `Summary.verdict`.
+            let verdict: Verdict = !blocked ? .conformant : failed ? .nonconformant : .incomplete
+            results.append(FleetSummary.Result(verdict: verdict, notPassed: notPassed))
             outcomes.append(tallied)
         }
         let host = FleetSummary.Host(
