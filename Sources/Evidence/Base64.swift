@@ -27,16 +27,27 @@ public enum Base64 {
         return table
     }()
 
+    /// The same values placed for each position of a group of four (shifted left by 18, 12, 6
+    /// and 0 bits, four tables of 256 one after the other), so that a group decodes with four
+    /// loads and three ORs; any other byte sets bits of the top byte, which no valid group has.
+    private static let placed: [UInt32] = {
+        var table = [UInt32](repeating: 0xFF00_0000, count: 1024)
+        for c in 0..<256 where values[c] != 0xFF {
+            for position in 0..<4 { table[position * 256 + c] = UInt32(values[c]) << (18 - 6 * position) }
+        }
+        return table
+    }()
+
     /// Decodes standard or URL-safe base64; padding is optional. Nil for any other character,
     /// an impossible length, misplaced padding, or non-zero bits after the last byte (so that
     /// every byte string has exactly one accepted encoding per alphabet).
     public static func decode(_ text: String) -> [UInt8]? {
         var text = text
-        return text.withUTF8 { utf8 in values.withUnsafeBufferPointer { decode(utf8, table: $0) } }
+        return text.withUTF8 { utf8 in placed.withUnsafeBufferPointer { decode(utf8, table: $0) } }
     }
 
     /// One pass over the text's bytes in place, straight into the output array.
-    private static func decode(_ input: UnsafeBufferPointer<UInt8>, table: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    private static func decode(_ input: UnsafeBufferPointer<UInt8>, table: UnsafeBufferPointer<UInt32>) -> [UInt8]? {
         var n = input.count
         if n % 4 == 0, n > 0, input[n - 1] == UInt8(ascii: "=") {
             n -= 1
@@ -47,23 +58,37 @@ public enum Base64 {
         let size = n / 4 * 3 + (rest == 0 ? 0 : rest - 1)
         var valid = true
         let out = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            let raw = UnsafeMutableRawPointer(base)
+            func group(_ i: Int) -> UInt32 {
+                table[Int(input[i])] | table[256 + Int(input[i + 1])] | table[512 + Int(input[i + 2])] | table[768 + Int(input[i + 3])]
+            }
             var i = 0, o = 0
-            while i + 4 <= n {
-                let v0 = table[Int(input[i])], v1 = table[Int(input[i + 1])], v2 = table[Int(input[i + 2])], v3 = table[Int(input[i + 3])]
-                if (v0 | v1 | v2 | v3) & 0xC0 != 0 { valid = false; break }
-                buffer[o] = v0 << 2 | v1 >> 4
-                buffer[o + 1] = (v1 & 0x0F) << 4 | v2 >> 2
-                buffer[o + 2] = (v2 & 0x03) << 6 | v3
+            // Four bytes stored per group while a fourth fits (the next group overwrites it).
+            while i + 4 <= n, o + 4 <= size {
+                let w = group(i)
+                if w & 0xFF00_0000 != 0 { valid = false; break }
+                raw.storeBytes(of: (w << 8).bigEndian, toByteOffset: o, as: UInt32.self)
+                i += 4
+                o += 3
+            }
+            while valid, i + 4 <= n {
+                let w = group(i)
+                if w & 0xFF00_0000 != 0 { valid = false; break }
+                buffer[o] = UInt8(truncatingIfNeeded: w >> 16)
+                buffer[o + 1] = UInt8(truncatingIfNeeded: w >> 8)
+                buffer[o + 2] = UInt8(truncatingIfNeeded: w)
                 i += 4
                 o += 3
             }
             if valid, rest >= 2 {
-                let v0 = table[Int(input[i])], v1 = table[Int(input[i + 1])], v2 = rest == 3 ? table[Int(input[i + 2])] : 0
-                if (v0 | v1 | v2) & 0xC0 != 0 || (rest == 2 ? v1 & 0x0F : v2 & 0x03) != 0 {
+                // The last two or three characters: the bits below the last whole byte must be zero.
+                let w = table[Int(input[i])] | table[256 + Int(input[i + 1])] | (rest == 3 ? table[512 + Int(input[i + 2])] : 0)
+                if w & 0xFF00_0000 != 0 || w & (rest == 2 ? 0xFFFF : 0xFF) != 0 {
                     valid = false
                 } else {
-                    buffer[o] = v0 << 2 | v1 >> 4
-                    if rest == 3 { buffer[o + 1] = (v1 & 0x0F) << 4 | v2 >> 2 }
+                    buffer[o] = UInt8(truncatingIfNeeded: w >> 16)
+                    if rest == 3 { buffer[o + 1] = UInt8(truncatingIfNeeded: w >> 8) }
                 }
             }
             initialized = valid ? size : 0

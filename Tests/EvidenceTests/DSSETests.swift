@@ -30,6 +30,33 @@ import WardenCore
         #expect(Base64.decode("-_-__g==") == bytes)
     }
 
+    /// Every length up to 70 bytes (the decoder's group-at-a-time and tail paths), in both
+    /// alphabets, padded or not; and a character outside the alphabet anywhere is refused.
+    @Test func base64RoundTripsEveryLengthAndRefusesAStrayCharacterAnywhere() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt8 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: seed >> 56)
+        }
+        for length in 0...70 {
+            let bytes = (0..<length).map { _ in next() }
+            let standard = Base64.encode(bytes)
+            let urlSafe = String(standard.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+            #expect(Base64.decode(standard) == bytes, "\(length)")
+            #expect(Base64.decode(urlSafe) == bytes, "\(length)")
+            #expect(Base64.decode(String(standard.prefix { $0 != "=" })) == bytes, "\(length)")
+            let unpadded = Array(standard.prefix { $0 != "=" })
+            for position in unpadded.indices {
+                // ("=" in the last two places can make a correctly padded shorter text.)
+                for stray: Character in ["!", " ", "=", "\u{0}", "é"] where stray != "=" || position < unpadded.count - 2 {
+                    var broken = unpadded
+                    broken[position] = stray
+                    #expect(Base64.decode(String(broken)) == nil, "\(length) \(position) \(stray)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: ["Zg=", "Z", "Zm9v!", "Zm 9v", "Zh==", "Zm9=", "=Zm9", "Zg==Zg=="])
     func base64RejectsMalformedText(_ text: String) {
         #expect(Base64.decode(text) == nil)
