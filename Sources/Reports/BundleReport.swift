@@ -101,13 +101,20 @@ public enum BundleReport {
     }
 
     /// Hosts in the order a reader looks for them: by name.
+    /// (Positions are sorted rather than the hosts themselves, which are large to move.)
     static func byName(_ s: FleetSummary) -> [FleetSummary.Host] {
-        s.hosts.sorted { ($0.name, $0.machineID) < ($1.name, $1.machineID) }
+        let hosts = s.hosts
+        return hosts.indices.sorted { (hosts[$0].name, hosts[$0].machineID) < (hosts[$1].name, hosts[$1].machineID) }.map { hosts[$0] }
     }
 
     /// Hosts for a matrix: those that do not conform first, then by name; at most `matrixRows`.
     static func matrixHosts(_ s: FleetSummary, profile p: Int) -> [FleetSummary.Host] {
-        Array(s.hosts.sorted { ($0.results[p].conformant ? 1 : 0, $0.name, $0.machineID) < ($1.results[p].conformant ? 1 : 0, $1.name, $1.machineID) }.prefix(matrixRows))
+        let hosts = s.hosts
+        let conforms = hosts.map { $0.results[p].conformant }
+        let order = hosts.indices.sorted {
+            (conforms[$0] ? 1 : 0, hosts[$0].name, hosts[$0].machineID) < (conforms[$1] ? 1 : 0, hosts[$1].name, hosts[$1].machineID)
+        }
+        return order.prefix(matrixRows).map { hosts[$0] }
     }
 
     /// Status counts over every (host, control) of an area under a profile.
@@ -247,10 +254,11 @@ public enum BundleReport {
             out += "\n"
         }
 
+        let mapping = s.codeOfPracticeMapping
         out += "## Commitment II.7 (third draft) and Appendix 4 (final Code)\n\n"
         out += "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.\n\n"
-        for m in s.thirdDraftMapping {
+        for m in mapping.thirdDraft {
             out += "### Measure \(m.measure.id) \(m.measure.title)\n\n"
             out += m.controls.isEmpty ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
             if let note = measureNote(s, m.measure.id) { out += note + "\n" }
@@ -262,7 +270,7 @@ public enum BundleReport {
             out += "\n"
         }
         out += "### Appendix 4\n\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
-        for m in s.appendix4Mapping {
+        for m in mapping.appendix4 {
             for item in m.items { out += "| \(item.id) | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n" }
         }
 
@@ -466,11 +474,12 @@ public enum BundleReport {
         }
 
         // The Code of Practice.
+        let mapping = s.codeOfPracticeMapping
         out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
         out += "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
         out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
-        for m in s.thirdDraftMapping {
+        for m in mapping.thirdDraft {
             var head = "Measure \(m.measure.id) \(m.measure.title)"
             if !m.controls.isEmpty { head += " — cited by \(m.controls.count) controls" }
             if let note = measureNote(s, m.measure.id) { head += ". " + note }
@@ -481,7 +490,7 @@ public enum BundleReport {
             }
         }
         out += "</table>\n<h3>Appendix 4</h3>\n<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
-        for m in s.appendix4Mapping {
+        for m in mapping.appendix4 {
             out += "<tr><th colspan=\"4\">\(m.measure.id) \(h(m.measure.title))</th></tr>\n"
             for item in m.items { out += itemRow(s, item, label: item.id) }
         }
