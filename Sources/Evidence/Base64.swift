@@ -3,19 +3,34 @@
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
+    /// Standard alphabet, padded; written straight into the string's storage (a bundle's
+    /// manifest envelope carries megabytes).
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            i += 3
+        let count = (bytes.count + 2) / 3 * 4
+        return bytes.withUnsafeBufferPointer { input in
+            alphabet.withUnsafeBufferPointer { alphabet in
+                String(unsafeUninitializedCapacity: count) { out in
+                    var i = 0, o = 0
+                    while i + 3 <= input.count {
+                        let b0 = input[i], b1 = input[i + 1], b2 = input[i + 2]
+                        out[o] = alphabet[Int(b0 >> 2)]
+                        out[o + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                        out[o + 2] = alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]
+                        out[o + 3] = alphabet[Int(b2 & 0x3F)]
+                        i += 3
+                        o += 4
+                    }
+                    if i < input.count {
+                        let b0 = input[i], b1 = i + 1 < input.count ? input[i + 1] : 0
+                        out[o] = alphabet[Int(b0 >> 2)]
+                        out[o + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                        out[o + 2] = i + 1 < input.count ? alphabet[Int((b1 & 0x0F) << 2)] : UInt8(ascii: "=")
+                        out[o + 3] = UInt8(ascii: "=")
+                    }
+                    return count
+                }
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Each byte's 6-bit value in either alphabet; 0xFF for any other byte.
