@@ -220,8 +220,23 @@ extension JSON {
         var omit: [String] = []
         var matched = 0
         var keep = true
-        /// The keys of the unbuilt objects being checked, innermost last (for duplicates).
-        var checkedKeys: [String] = []
+        /// The keys of the unbuilt objects being checked, innermost last (for duplicates): where
+        /// each key's bytes are, in the input (a plain ASCII key, as written) or in `sideKeys`
+        /// (one with escapes or non-ASCII, decoded), so that no string is made for them.
+        var checkedKeys: [(offset: Int, count: Int, side: Bool)] = []
+        var sideKeys: [UInt8] = []
+
+        /// The bytes of a checked key.
+        func withKeyBytes<R>(_ key: (offset: Int, count: Int, side: Bool), _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            guard key.side else { return body(UnsafeBufferPointer(rebasing: bytes[key.offset..<key.offset + key.count])) }
+            return sideKeys.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[key.offset..<key.offset + key.count])) }
+        }
+
+        func sameKey(_ a: (offset: Int, count: Int, side: Bool), _ b: (offset: Int, count: Int, side: Bool)) -> Bool {
+            a.count == b.count && withKeyBytes(a) { x in withKeyBytes(b) { y in x.elementsEqual(y) } }
+        }
+
+        func keyText(_ key: (offset: Int, count: Int, side: Bool)) -> String { withKeyBytes(key) { String(decoding: $0, as: UTF8.self) } }
 
         mutating func document() -> Result<JSON, JSONParseError> {
             do throws(JSONParseError) {
@@ -305,29 +320,40 @@ extension JSON {
                 skipWhitespace()
                 guard index < count, at(index) == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let keyStart = index
-                // Keys are always built: an unbuilt object is still checked for duplicates.
-                let keeping = keep
-                keep = true
-                let key = try parseString()
-                keep = keeping
-                skipWhitespace()
-                guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
-                skipWhitespace()
                 if !keep {
+                    // An unbuilt object is still checked for duplicate keys, by their bytes: a
+                    // plain ASCII key is not made into a string (an unbuilt parse returns "" for
+                    // it), one with escapes or non-ASCII is decoded aside.
+                    let decoded = try parseString()
+                    let key: (offset: Int, count: Int, side: Bool)
+                    if decoded.isEmpty {
+                        key = (keyStart + 1, index - keyStart - 2, false)
+                    } else {
+                        key = (sideKeys.count, decoded.utf8.count, true)
+                        sideKeys.append(contentsOf: decoded.utf8)
+                    }
+                    skipWhitespace()
+                    guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    index += 1
+                    skipWhitespace()
                     // A short scan for the few keys of most objects; a set past that, so that a
                     // hostile object with many keys costs no more than a built one.
                     let duplicate: Bool
                     if manyKeys != nil {
-                        duplicate = !manyKeys!.insert(key).inserted
+                        duplicate = !manyKeys!.insert(keyText(key)).inserted
                     } else {
-                        duplicate = checkedKeys[first...].contains(key)
+                        duplicate = checkedKeys[first...].contains { sameKey($0, key) }
                         checkedKeys.append(key)
-                        if checkedKeys.count - first > 32 { manyKeys = Set(checkedKeys[first...]) }
+                        if checkedKeys.count - first > 32 { manyKeys = Set(checkedKeys[first...].map(keyText)) }
                     }
-                    if duplicate { index = keyStart; throw error("duplicate key \"\(key)\"") }
+                    if duplicate { index = keyStart; throw error("duplicate key \"\(keyText(key))\"") }
                     _ = try parseValue(depth: depth + 1)
                 } else {
+                    let key = try parseString()
+                    skipWhitespace()
+                    guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    index += 1
+                    skipWhitespace()
                     if inOrder, let last = built.last, !JSON.utf8Less(last.key, key) { inOrder = false }
                     keyOffsets.append(keyStart)
                     let value: JSON
