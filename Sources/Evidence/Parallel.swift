@@ -3,9 +3,11 @@ internal import Dispatch
 /// Work spread over every core, with the results kept in input order, so that what is built
 /// from them (bundles, summaries, failure lists) has the same bytes however the work was scheduled.
 enum Parallel {
-    /// How many items are in flight at once: enough to keep every core busy, few enough that the
-    /// per-item data (an envelope's bytes and parsed findings) stays small in memory.
-    static let window = 64
+    /// How many items are handed out between two collections of their results: enough that the
+    /// cores seldom wait for each other at the end of a window, few enough that the results
+    /// (an envelope's compact record each; its bytes and findings are gone once it is checked)
+    /// stay small in memory.
+    static let window = 256
 
     /// `body(i)` for every `i` in `0..<count`, run concurrently; the results in index order.
     static func map<R: Sendable>(_ count: Int, _ body: @Sendable (Int) -> R) -> [R] {

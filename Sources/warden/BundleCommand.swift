@@ -61,7 +61,7 @@ struct BundleCommand: ParsableCommand {
                                   generatorVersion: Warden.version, documents: BundleReport.documents)
             let summary = try bundler.write(inputs: try inputs.get(), to: output)
             writeStdout(describe(summary, at: output))
-            return summary.completeAndConformant ? 0 : 1
+            exitAtOnce(summary.completeAndConformant ? 0 : 1)
         }
     }
 

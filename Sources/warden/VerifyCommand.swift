@@ -78,7 +78,7 @@ struct Verify: ParsableCommand {
                     worst = max(worst, error.code.exitCode)
                 }
             }
-            return worst
+            exitAtOnce(worst)
         }
     }
 
