@@ -38,9 +38,10 @@ public struct FindingsPolicy: Sendable {
     public var maxAge: Int64?
     /// Clock skew allowed for `finished_at` ahead of `now`.
     public var clockSkew: Int64 = 300
-    /// Whether the predicate's `results` are only checked to be a well-formed list and not read:
-    /// bundles re-evaluate every host's facts and never use the results the host computed
-    /// (more than half of a payload), so `findings` then holds an empty `results`.
+    /// Whether the predicate's `results` and the list of files its facts were read from are only
+    /// checked to be well-formed and not read: bundles re-evaluate every host's facts and never
+    /// use the results the host computed (more than half of a payload) nor the files' digests,
+    /// so `findings` then holds an empty `results` and an empty `facts.files`.
     public var omitsResults = false
 
     public init(trusted: TrustedKeys, now: Timestamp, maxAge: Int64? = nil) {
@@ -76,7 +77,8 @@ public struct FindingsPolicy: Sendable {
 
         let statement: JSON
         do {
-            statement = omitsResults ? try JSON.parse(envelope.payload, omitting: ["predicate", "results"]) : try JSON.parse(envelope.payload)
+            statement = omitsResults ? try JSON.parse(envelope.payload, omitting: [["predicate", "results"], ["predicate", "facts", "files"]])
+                                      : try JSON.parse(envelope.payload)
         } catch {
             return fail("payload", "the signed payload is not a JSON statement: \(error)")
         }

@@ -189,9 +189,15 @@ extension JSON {
     /// "results"]`) is only checked, as strictly as the rest, and not built: it stands as an empty
     /// value of its type. For documents whose large parts the reader does not use.
     public static func parse(_ bytes: [UInt8], omitting path: [String]) throws(JSONParseError) -> JSON {
+        try parse(bytes, omitting: [path])
+    }
+
+    /// As `parse(_:omitting:)`, for several paths.
+    public static func parse(_ bytes: [UInt8], omitting paths: [[String]]) throws(JSONParseError) -> JSON {
         try bytes.withUnsafeBufferPointer { buffer in
             var parser = Parser(bytes: buffer, maxDepth: 256)
-            parser.omit = path
+            parser.omit = paths.filter { !$0.isEmpty }
+            parser.candidates = [Array(parser.omit.indices)]
             return parser.document()
         }.get()
     }
@@ -215,10 +221,11 @@ extension JSON {
         let maxDepth: Int
         var index = 0
 
-        /// The path whose value is checked but not built, and how many of its keys the object
-        /// being parsed is under; `keep` is false while inside that value.
-        var omit: [String] = []
-        var matched = 0
+        /// The paths whose values are checked but not built; `keep` is false while inside one.
+        var omit: [[String]] = []
+        /// The paths the objects being parsed are all under so far, innermost object last: the
+        /// object at depth `d` is under the first `d` keys of each path in `candidates[d]`.
+        var candidates: [[Int]] = []
         var keep = true
         /// The keys of the unbuilt objects being checked, innermost last (for duplicates): where
         /// each key's bytes are, in the input (a plain ASCII key, as written) or in `sideKeys`
@@ -357,14 +364,16 @@ extension JSON {
                     if inOrder, let last = built.last, !JSON.utf8Less(last.key, key) { inOrder = false }
                     keyOffsets.append(keyStart)
                     let value: JSON
-                    if matched == depth, depth < omit.count, key == omit[depth] {
-                        matched += 1
-                        keep = matched < omit.count
+                    let under = candidates.count == depth + 1 ? candidates[depth].filter { omit[$0][depth] == key } : []
+                    if under.isEmpty {
                         value = try parseValue(depth: depth + 1)
-                        matched -= 1
-                        keep = true
                     } else {
+                        // Inside an omitted value, or an object on the way to one.
+                        keep = !under.contains { omit[$0].count == depth + 1 }
+                        candidates.append(under.filter { omit[$0].count > depth + 1 })
                         value = try parseValue(depth: depth + 1)
+                        candidates.removeLast()
+                        keep = true
                     }
                     built.append(JSONObject.Member(key: key, value: value))
                 }

@@ -81,6 +81,15 @@ import WardenCore
             #expect(error?.message == "duplicate key \"\(key)\"", "\(text)")
             #expect(error?.message == (#expect(throws: JSONParseError.self) { try JSON.parse(Array(doc.utf8)) })?.message, "as a full parse says: \(text)")
         }
+        // Several paths, sharing a prefix or not; a path's prefix is built, and only objects are
+        // followed (not lists).
+        let several = Array(#"{"p":{"r":[1,{"x":2}],"f":{"files":{"a":"b"},"facts":{"n":1}},"s":"t"},"q":{"r":3},"z":[{"p":1}]}"#.utf8)
+        #expect(try JSON.parse(several, omitting: [["p", "r"], ["p", "f", "files"], ["z", "p"]])
+                == ["p": ["r": [], "f": ["files": [:], "facts": ["n": 1]], "s": "t"], "q": ["r": 3], "z": [["p": 1]]])
+        #expect(try JSON.parse(several, omitting: [["p"], ["p", "r"]]) == ["p": [:], "q": ["r": 3], "z": [["p": 1]]])
+        #expect(try JSON.parse(several, omitting: [[], ["nothing"]]) == (try JSON.parse(several)))
+        let duplicate = Array(#"{"p":{"f":{"files":{"a":"b","a":"c"}}}}"#.utf8)
+        #expect(throws: JSONParseError.self) { try JSON.parse(duplicate, omitting: [["p", "r"], ["p", "f", "files"]]) }
         for text in [#"{"a":1,"A":2,"\u0062":3,"é":4,"e":5,"":6}"#, #"{"ab":1,"a":2,"b":3,"ba":4}"#] {
             let doc = #"{"predicate":{"results":["# + text + "]}}"
             #expect(try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": []]], "\(text)")
