@@ -230,7 +230,7 @@ public struct Bundler {
         let summary = builder.finish(rejected: rejected, superseded: superseded)
 
         // summary.json and the reports, rendered on every core.
-        let documents = [(path: BundleLayout.summary, render: { @Sendable (s: FleetSummary) in s.json.prettySerialized() })] + self.documents
+        let documents = [(path: BundleLayout.summary, render: { @Sendable (s: FleetSummary) in s.document })] + self.documents
         for (document, rendered) in zip(documents, Parallel.map(documents.count) { documents[$0].render(summary) }) {
             try put(document.path, rendered)
         }

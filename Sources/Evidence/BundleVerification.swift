@@ -246,7 +246,7 @@ private struct Check {
         // summary.json, manifest.json and the reports, rendered from the recomputed summary on
         // every core, then compared in that order.
         var work: [@Sendable () -> [UInt8]] = [
-            { recomputed.json.prettySerialized() },
+            { recomputed.document },
             { BundleManifest.json(summary: recomputed, files: listedFiles, generatorVersion: generator, signedBy: signedBy).prettySerialized() },
         ]
         let rerendered = generator == verifier.generatorVersion

@@ -150,11 +150,12 @@ extension FleetSummary {
             self.words = words
             let bit = self.bit
             bits = s.profiles.indices.map { p in
-                let counted = Set(s.profiles[p].controlIDs).subtracting(s.profiles[p].advisory)
+                // The bits of the controls this profile counts, by id (one lookup per status).
+                let counted = bit.filter { s.profiles[p].controlIDs.contains($0.key) && !s.profiles[p].advisory.contains($0.key) }
                 var out = [UInt64](repeating: 0, count: s.hosts.count * words)
                 for (h, host) in s.hosts.enumerated() {
                     for (id, status) in host.results[p].notPassed where status != .pass && status != .notApplicable && status != .waived {
-                        guard counted.contains(id), let c = bit[id] else { continue }
+                        guard let c = counted[id] else { continue }
                         out[h * words + c / 64] |= 1 << UInt64(c % 64)
                     }
                 }

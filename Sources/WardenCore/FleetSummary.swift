@@ -173,6 +173,9 @@ public struct FleetSummary: Sendable {
         ]
     }
 
+    /// summary.json's bytes (about 2 KB a host, reserved at once).
+    public var document: [UInt8] { json.prettySerialized(capacity: 65_536 + hosts.count * 2_048) }
+
     /// The manifest's `hosts[]`: one entry per bundled host.
     public var manifestHosts: JSON {
         .array(hosts.map { h in
