@@ -247,7 +247,7 @@ private struct Check {
         // every core, then compared in that order.
         var work: [@Sendable () -> [UInt8]] = [
             { recomputed.document },
-            { BundleManifest.json(summary: recomputed, files: listedFiles, generatorVersion: generator, signedBy: signedBy).prettySerialized() },
+            { BundleManifest.document(summary: recomputed, files: listedFiles, generatorVersion: generator, signedBy: signedBy) },
         ]
         let rerendered = generator == verifier.generatorVersion
         if rerendered { work += verifier.documents.map { document in { document.render(recomputed) } } }

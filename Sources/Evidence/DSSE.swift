@@ -60,7 +60,7 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// The envelope file: key-sorted, indented JSON with standard base64.
-    public func encoded() -> [UInt8] { json.prettySerialized() }
+    public func encoded() -> [UInt8] { json.prettySerialized(capacity: 1_024 + payload.count / 3 * 4 + signatures.count * 256) }
 
     /// Reads an envelope file. Anything that is not a DSSE envelope (not JSON, missing or
     /// mistyped fields, invalid base64) is `.malformed` with the file, position or field.
