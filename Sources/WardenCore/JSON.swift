@@ -486,13 +486,15 @@ extension JSON {
             return v
         }
 
-        /// Whether none of the eight bytes of `word` ends or escapes a string or is non-ASCII
-        /// (the "has zero byte" and "has byte less than" tests of Bit Twiddling Hacks).
-        @inline(__always) static func plainASCII(_ word: UInt64) -> Bool {
+        /// The bytes of `word` (little-endian) that end or escape a string or are not ASCII, as their
+        /// high bits (the "has zero byte" and "has byte less than" tests of Bit Twiddling Hacks).
+        /// A test can also mark bytes above one it rightly marks (a borrow runs upwards), never
+        /// below: the lowest mark is always the first such byte.
+        @inline(__always) static func specialBytes(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-            func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
-            let control = (word &- ones &* 0x20) & ~word & highs != 0
-            return word & highs == 0 && !control && !hasZeroByte(word ^ (ones &* 0x22)) && !hasZeroByte(word ^ (ones &* 0x5C))
+            func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+            let control = (word &- ones &* 0x20) & ~word & highs
+            return (word & highs) | control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
         }
 
         /// A string without escapes becomes a `String` straight from the bytes between its quotes
@@ -502,12 +504,15 @@ extension JSON {
             let start = index
             var high: UInt8 = 0
             // Eight bytes at a time while none is a quote, a backslash, a control character or
-            // non-ASCII (long strings such as an envelope's base64 payload are all plain).
+            // non-ASCII (long strings such as an envelope's base64 payload are all plain); then
+            // straight to the first byte that is (most often the closing quote).
             if let base {
                 let raw = UnsafeRawPointer(base)
                 while index + 8 <= count {
-                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                    if Parser.plainASCII(word) { index += 8 } else { break }
+                    let special = Parser.specialBytes(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    if special == 0 { index += 8; continue }
+                    index += special.trailingZeroBitCount >> 3
+                    break
                 }
             }
             while index < count {

@@ -45,6 +45,23 @@ import WardenCore
         }
     }
 
+    /// The same in a value left unbuilt, and with two special bytes in one eight-byte word.
+    @Test func everySpecialByteIsFoundAtEveryOffsetUnbuilt() throws {
+        for offset in 0..<20 {
+            let padding = String(repeating: "a", count: offset)
+            for scalar in ["\"", "\\", "\u{0}", "\u{1F}", "\n", "é", "😀", "\u{7F}", " ", "é\"", "\"\\", "\n\u{1}é"] {
+                let text = padding + scalar + padding
+                let doc = [0x7B] + Array(#""p":["#.utf8) + JSON.string(text).serialized() + Array(#"],"q":"#.utf8) + JSON.string(text).serialized() + [0x7D]
+                #expect(try JSON.parse(doc, omitting: ["p"]) == ["p": [], "q": .string(text)], "\(offset) \(scalar.unicodeScalars.first!.value)")
+            }
+            for bad: [UInt8] in [[0x80], [0xC3], [0xFF], [0x01], [0x1F], [0x61, 0x0A], [0xC3, 0xA9, 0x80]] {
+                let string = [0x22] + Array(padding.utf8) + bad + Array(padding.utf8) + [0x22]
+                let doc = [0x7B] + Array(#""p":["#.utf8) + string + [0x5D, 0x7D]
+                #expect(throws: JSONParseError.self, "\(offset) \(bad)") { try JSON.parse(doc, omitting: ["p"]) }
+            }
+        }
+    }
+
     /// A value left unbuilt is still checked as strictly as a built one, and stands as an
     /// empty value of its type; everything else is built as usual.
     @Test func omittedValuesAreCheckedNotBuilt() throws {
