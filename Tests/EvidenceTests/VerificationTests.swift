@@ -150,5 +150,19 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         #expect(throws: WardenError.self) { try keys.add(pem: Array("nothing here\n".utf8), file: "empty.pem") }
         let truncated = String(key.publicKey.pem.dropLast(20))
         #expect(throws: WardenError.self) { try keys.add(pem: Array(truncated.utf8), file: "cut.pem") }
+
+        // CRLF line ends, a file without a final newline, text between blocks.
+        var crlf = TrustedKeys()
+        let third = try PrivateKey.generate(.ed25519)
+        let windows = (key.publicKey.pem + "note\n" + third.publicKey.pem).replacingOccurrences("\n", "\r\n")
+        try crlf.add(pem: Array(windows.utf8), file: "crlf.pem")
+        try crlf.add(pem: Array(second.publicKey.pem.dropLast().utf8), file: "no-newline.pem")
+        #expect(crlf.count == 3 && crlf[third.keyID] != nil && crlf[second.keyID] != nil)
+        // A damaged key is named by the line its block ends on; an END line of another label does not end a block.
+        let damaged = "# keys\n" + key.publicKey.pem.replacingOccurrences("\n-----END", "A\n-----END")
+        #expect(throws: WardenError.self) { try crlf.add(pem: Array(damaged.utf8), file: "damaged.pem") }
+        #expect((#expect(throws: WardenError.self) { try crlf.add(pem: Array(damaged.utf8), file: "damaged.pem") })?.description.hasPrefix("damaged.pem:\(damaged.split(separator: "\n").count):") == true)
+        let mislabelled = key.publicKey.pem.replacingOccurrences("-----END PUBLIC KEY-----", "-----END PRIVATE KEY-----")
+        #expect((#expect(throws: WardenError.self) { try crlf.add(pem: Array(mislabelled.utf8), file: "m.pem") })?.description.contains("has no END line") == true)
     }
 }
