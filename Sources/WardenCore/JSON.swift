@@ -235,21 +235,49 @@ extension JSON {
         var keep = true
         /// The keys of the unbuilt objects being checked, innermost last (for duplicates): where
         /// each key's bytes are, in the input (a plain ASCII key, as written) or in `sideKeys`
-        /// (one with escapes or non-ASCII, decoded), so that no string is made for them.
-        var checkedKeys: [(offset: Int, count: Int, side: Bool)] = []
+        /// (one with escapes or non-ASCII, decoded), so that no string is made for them; and its
+        /// first eight bytes as a number, which tells most keys apart at once.
+        struct CheckedKey {
+            var offset: Int
+            var count: Int
+            var side: Bool
+            var head: UInt64
+        }
+        var checkedKeys: [CheckedKey] = []
         var sideKeys: [UInt8] = []
 
         /// The bytes of a checked key.
-        func withKeyBytes<R>(_ key: (offset: Int, count: Int, side: Bool), _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        func withKeyBytes<R>(_ key: CheckedKey, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
             guard key.side else { return body(UnsafeBufferPointer(rebasing: bytes[key.offset..<key.offset + key.count])) }
             return sideKeys.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[key.offset..<key.offset + key.count])) }
         }
 
-        func sameKey(_ a: (offset: Int, count: Int, side: Bool), _ b: (offset: Int, count: Int, side: Bool)) -> Bool {
-            a.count == b.count && withKeyBytes(a) { x in withKeyBytes(b) { y in x.elementsEqual(y) } }
+        func checkedKey(offset: Int, count: Int, side: Bool) -> CheckedKey {
+            var key = CheckedKey(offset: offset, count: count, side: side, head: 0)
+            key.head = withKeyBytes(key) { bytes in
+                var head: UInt64 = 0
+                for i in 0..<min(8, bytes.count) { head |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+                return head
+            }
+            return key
         }
 
-        func keyText(_ key: (offset: Int, count: Int, side: Bool)) -> String { withKeyBytes(key) { String(decoding: $0, as: UTF8.self) } }
+        func sameKey(_ a: CheckedKey, _ b: CheckedKey) -> Bool {
+            guard a.count == b.count, a.head == b.head else { return false }
+            guard a.count > 8 else { return true }
+            return withKeyBytes(a) { x in
+                withKeyBytes(b) { y in
+                    var i = 8
+                    while i < x.count {
+                        if x[i] != y[i] { return false }
+                        i += 1
+                    }
+                    return true
+                }
+            }
+        }
+
+        func keyText(_ key: CheckedKey) -> String { withKeyBytes(key) { String(decoding: $0, as: UTF8.self) } }
 
         mutating func document() -> Result<JSON, JSONParseError> {
             do throws(JSONParseError) {
@@ -338,12 +366,12 @@ extension JSON {
                     // plain ASCII key is not made into a string (an unbuilt parse returns "" for
                     // it), one with escapes or non-ASCII is decoded aside.
                     let decoded = try parseString()
-                    let key: (offset: Int, count: Int, side: Bool)
+                    let key: CheckedKey
                     if decoded.isEmpty {
-                        key = (keyStart + 1, index - keyStart - 2, false)
+                        key = checkedKey(offset: keyStart + 1, count: index - keyStart - 2, side: false)
                     } else {
-                        key = (sideKeys.count, decoded.utf8.count, true)
                         sideKeys.append(contentsOf: decoded.utf8)
+                        key = checkedKey(offset: sideKeys.count - decoded.utf8.count, count: decoded.utf8.count, side: true)
                     }
                     skipWhitespace()
                     guard index < count, at(index) == UInt8(ascii: ":") else { throw error("expected ':'") }

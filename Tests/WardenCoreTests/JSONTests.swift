@@ -92,7 +92,8 @@ import WardenCore
         // Unbuilt keys are compared by their decoded bytes: an escape, non-ASCII text and the
         // empty key are the same key however written, and a key is reported where it repeats.
         for (text, key) in [(#"{"a":1,"\u0061":2}"#, "a"), (#"{"é":1,"\u00e9":2}"#, "é"), (#"{"\u00e9":1,"é":2}"#, "é"),
-                            (#"{"":1,"b":2,"":3}"#, ""), (#"{"a\"b":1,"a\u0022b":2}"#, "a\"b"), (#"{"ab":1,"a":2,"b":3,"ab":4}"#, "ab")] {
+                            (#"{"":1,"b":2,"":3}"#, ""), (#"{"a\"b":1,"a\u0022b":2}"#, "a\"b"), (#"{"ab":1,"a":2,"b":3,"ab":4}"#, "ab"),
+                            (#"{"abcdefghij":1,"abcdefghik":2,"abcdefgh\u0069j":3}"#, "abcdefghij")] {
             let doc = #"{"predicate":{"results":["# + text + "]}}"
             let error = #expect(throws: JSONParseError.self, "\(text)") { try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"]) }
             #expect(error?.message == "duplicate key \"\(key)\"", "\(text)")
@@ -107,7 +108,7 @@ import WardenCore
         #expect(try JSON.parse(several, omitting: [[], ["nothing"]]) == (try JSON.parse(several)))
         let duplicate = Array(#"{"p":{"f":{"files":{"a":"b","a":"c"}}}}"#.utf8)
         #expect(throws: JSONParseError.self) { try JSON.parse(duplicate, omitting: [["p", "r"], ["p", "f", "files"]]) }
-        for text in [#"{"a":1,"A":2,"\u0062":3,"é":4,"e":5,"":6}"#, #"{"ab":1,"a":2,"b":3,"ba":4}"#] {
+        for text in [#"{"a":1,"A":2,"\u0062":3,"é":4,"e":5,"":6}"#, #"{"ab":1,"a":2,"b":3,"ba":4}"#, #"{"abcdefghij":1,"abcdefghik":2,"bbcdefghij":3}"#] {
             let doc = #"{"predicate":{"results":["# + text + "]}}"
             #expect(try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": []]], "\(text)")
         }
