@@ -176,7 +176,7 @@ public struct Bundler {
         // envelope per host.
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
         var policy = FindingsPolicy(trusted: trusted, now: createdAt)
-        policy.omitsResults = true
+        policy.omitsUnusedParts = true
         let check = InputCheck(policy: policy, inventory: inventory, bundlerKeyID: key.keyID, evaluator: builder, bundle: dir)
         var rejected: [Rejection] = []
         var superseded: [Superseded] = []

@@ -193,7 +193,7 @@ private struct Check {
         // facts are re-evaluated into the recomputed summary, one host at a time.
         var builder = FleetSummaryBuilder(profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
         var policy = FindingsPolicy(trusted: verifier.trusted, now: header.createdAt)
-        policy.omitsResults = true
+        policy.omitsUnusedParts = true
         let hostCheck = HostEnvelopeCheck(dir: dir, policy: policy, binding: binding,
                                           manifestSigner: result.signer, evaluator: builder)
         var hostsFailed = false
@@ -245,13 +245,11 @@ private struct Check {
         let listedFiles = Array(listed.values)
         // summary.json, manifest.json and the reports, rendered from the recomputed summary on
         // every core, then compared in that order.
-        var work: [@Sendable () -> [UInt8]] = [
+        let rerendered = generator == verifier.generatorVersion
+        let renders: [@Sendable () -> [UInt8]] = [
             { recomputed.document },
             { BundleManifest.document(summary: recomputed, files: listedFiles, generatorVersion: generator, signedBy: signedBy) },
-        ]
-        let rerendered = generator == verifier.generatorVersion
-        if rerendered { work += verifier.documents.map { document in { document.render(recomputed) } } }
-        let renders = work
+        ] + (rerendered ? verifier.documents.map { document in { @Sendable in document.render(recomputed) } } : [])
         let rendered = Parallel.map(renders.count) { renders[$0]() }
         compare(BundleLayout.summary, stored: summaryBytes, recomputed: rendered[0])
         compare(BundleLayout.manifest, stored: manifestBytes, recomputed: rendered[1])

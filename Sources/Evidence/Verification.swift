@@ -42,7 +42,7 @@ public struct FindingsPolicy: Sendable {
     /// checked to be well-formed and not read: bundles re-evaluate every host's facts and never
     /// use the results the host computed (more than half of a payload) nor the files' digests,
     /// so `findings` then holds an empty `results` and an empty `facts.files`.
-    public var omitsResults = false
+    public var omitsUnusedParts = false
 
     public init(trusted: TrustedKeys, now: Timestamp, maxAge: Int64? = nil) {
         self.trusted = trusted
@@ -77,7 +77,7 @@ public struct FindingsPolicy: Sendable {
 
         let statement: JSON
         do {
-            statement = omitsResults ? try JSON.parse(envelope.payload, omitting: [["predicate", "results"], ["predicate", "facts", "files"]])
+            statement = omitsUnusedParts ? try JSON.parse(envelope.payload, omitting: [["predicate", "results"], ["predicate", "facts", "files"]])
                                       : try JSON.parse(envelope.payload)
         } catch {
             return fail("payload", "the signed payload is not a JSON statement: \(error)")
