@@ -337,6 +337,14 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         let nonconformant = try #require((manifest["hosts"]?.arrayValue ?? []).firstIndex { $0["conformant"]?["sl3"] == false })
         let summaryIndex = try #require((summary["hosts"]?.arrayValue ?? []).firstIndex { $0["results"]?["sl3"]?["conformant"] == false })
 
+        // The manifest re-signed with one more path listed (a dishonest bundler).
+        func listing(_ path: String) -> (String) throws -> Void {
+            { dir in
+                try resign(dir, key: bundlerKey) { m in
+                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": .string(path), "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
+                }
+            }
+        }
         let cases: [(name: String, file: String, message: String, mutate: (String) throws -> Void)] = [
             ("flipped byte in a host payload", a, "SHA-256", { dir in
                 var e = try Envelope.decode(try LocalFile.read(dir + "/" + a), file: a)
@@ -398,26 +406,10 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
                 unlink(dir + "/report.md")
                 symlink(dir + "/../report-copy.md", dir + "/report.md")
             }),
-            ("a ../ path in the manifest", "manifest.json", "'../outside.txt': leaves the bundle", { dir in
-                try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "../outside.txt", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
-                }
-            }),
-            ("an absolute path in the manifest", "manifest.json", "an absolute path", { dir in
-                try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "/etc/passwd", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
-                }
-            }),
-            ("a path with an empty component in the manifest", "manifest.json", "'keys//x.pem': not a normalised path", { dir in
-                try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "keys//x.pem", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
-                }
-            }),
-            ("a path with a '.' component in the manifest", "manifest.json", "'./report.md': not a normalised path", { dir in
-                try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": "./report.md", "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
-                }
-            }),
+            ("a ../ path in the manifest", "manifest.json", "'../outside.txt': leaves the bundle", listing("../outside.txt")),
+            ("an absolute path in the manifest", "manifest.json", "an absolute path", listing("/etc/passwd")),
+            ("a path with an empty component in the manifest", "manifest.json", "'keys//x.pem': not a normalised path", listing("keys//x.pem")),
+            ("a path with a '.' component in the manifest", "manifest.json", "'./report.md': not a normalised path", listing("./report.md")),
             ("a truncated host envelope", a, "size", { dir in
                 let bytes = try LocalFile.read(dir + "/" + a)
                 try LocalFile.write(Array(bytes.prefix(bytes.count / 2)), to: dir + "/" + a)
