@@ -22,12 +22,13 @@ let package = Package(
         // C libraries: one system-library target each, imported by exactly one Swift module.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        // Linux system calls glibc does not wrap (getxattrat), as static inline shims; no library to link.
+        // The one C shim: what Swift cannot reach on Linux (the argument vector and the executable's path without /proc).
+        .target(name: "CShim"),
 
         // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C.
         .target(name: "WardenCore", swiftSettings: swiftSettings),
         // Every read of the audited host goes through HostRoot; one file per probe.
-        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal"], swiftSettings: swiftSettings),
+        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal", "CShim"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLSigning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         // DSSE envelopes, in-toto statements, verification policies.
@@ -36,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "HostFacts", "Reports", "Evidence", "OpenSSLSigning",
+                "WardenCore", "HostFacts", "Reports", "Evidence", "OpenSSLSigning", "CShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -120,6 +120,11 @@ public struct Bundler {
     public var maxAge: Int64
     public var generatorVersion: String
     public var documents: BundleDocuments
+    /// Asked at each stage (`verifying`, before each window of inputs; `summarising`; `placing`,
+    /// before the finished bundle is renamed into place): a non-nil answer (the reason, such as
+    /// "SIGTERM") stops the run there, removing what was staged. The CLI answers from its signal
+    /// handling, and its test hooks stop a run at these names.
+    public var stopRequested: @Sendable (_ stage: String) -> String? = { _ in nil }
 
     public init(trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
                 createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: BundleDocuments) {
@@ -152,6 +157,7 @@ public struct Bundler {
         BundleFiles.removeTree(staging)
         do {
             let summary = try writeContents(inputs: inputs, into: staging)
+            try stopIfRequested("placing", "with the bundle complete in \(staging), before it was renamed to \(output)")
             if existing != nil { try BundleFiles.removeEmptyDirectory(output) }
             try BundleFiles.rename(staging, output)
             return summary
@@ -183,6 +189,7 @@ public struct Bundler {
         var newest: [String: InputCheck.Candidate] = [:]
         var keysWritten: Set<String> = []
         for window in Parallel.windows(inputs.count) {
+            try stopIfRequested("verifying", "after verifying \(window.lowerBound) of \(inputs.count) inputs")
             let outcomes = Parallel.map(window.count) { k in check.run(inputs[window.lowerBound + k], number: window.lowerBound + k) }
             var contested: Set<String> = []
             for outcome in outcomes {
@@ -214,6 +221,7 @@ public struct Bundler {
             }
         }
 
+        try stopIfRequested("summarising", "after verifying all \(inputs.count) inputs, before the summary and the reports were written")
         // Pass 2, in machine id order: the kept envelopes' records go into the summary.
         var keyIDs: Set<String> = [key.keyID]
         for machineID in newest.keys.sorted() {
@@ -259,6 +267,12 @@ public struct Bundler {
         }
         try BundleFiles.create(dir + "/" + BundleLayout.manifestEnvelope, envelope.encoded())
         return summary
+    }
+
+    private func stopIfRequested(_ stage: String, _ whereStopped: String) throws(WardenError) {
+        if let reason = stopRequested(stage) {
+            throw WardenError(.interrupted, field: "bundle", "stopped by \(reason) \(whereStopped)")
+        }
     }
 
     /// The findings inside an envelope whose signature has already been checked (or whose bytes

@@ -1,3 +1,4 @@
+internal import CShim
 internal import Glibc
 public import WardenCore
 
@@ -30,28 +31,63 @@ public enum LocalFile {
         }
     }
 
-    /// Writes atomically: a temporary file beside the target, then rename.
+    /// Writes atomically: a temporary file beside the target, then rename. On any failure the
+    /// target is as it was and no temporary file is left.
     public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(WardenError) {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
-        guard fd >= 0 else { throw WardenError(.io, file: path, String(cString: strerror(errno))) }
+        let temporary = try writeTemporary(bytes, for: path, mode: mode)
+        try rename(temporary, to: path)
+    }
+
+    /// The first half of `write`: the bytes in a temporary file beside `path`, synced to disk,
+    /// for `rename` to put in place (so that several files can be written first and put in
+    /// place together). Returns the temporary file's path; removes it on failure.
+    public static func writeTemporary(_ bytes: [UInt8], for path: String, mode: UInt32 = 0o644) throws(WardenError) -> String {
+        let temporary = temporaryName(for: path)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+        guard fd >= 0 else { throw writeError(path, errno) }
         var offset = 0
+        var failure: Int32 = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let e = errno
-                close(fd)
-                unlink(tmp)
-                throw WardenError(.io, file: path, String(cString: strerror(e)))
+                failure = errno
+                break
             }
             offset += n
         }
-        guard fsync(fd) == 0, close(fd) == 0, rename(tmp, path) == 0 else {
-            let e = errno
-            unlink(tmp)
-            throw WardenError(.io, file: path, String(cString: strerror(e)))
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw writeError(path, failure)
         }
+        return temporary
+    }
+
+    /// Puts a file made by `writeTemporary` in place, and syncs its directory so that the new
+    /// name survives a crash. Removes the temporary file on failure.
+    public static func rename(_ temporary: String, to path: String) throws(WardenError) {
+        guard Glibc.rename(temporary, path) == 0 else {
+            let e = errno
+            unlink(temporary)
+            throw writeError(path, e)
+        }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// `PATH.tmp-PID`: beside the target (a rename never crosses filesystems), never a name
+    /// Warden reads back as a finding or a history entry.
+    public static func temporaryName(for path: String) -> String { path + ".tmp-\(getpid())" }
+
+    private static func writeError(_ path: String, _ code: Int32) -> WardenError {
+        WardenError(.io, file: path, "cannot write: \(String(cString: strerror(code))); the previous file, if any, is unchanged")
     }
 
     public static func isDirectory(_ path: String) -> Bool {
@@ -124,10 +160,9 @@ public struct ProfileStore: Sendable {
             guard LocalFile.isDirectory(env) else { throw WardenError(.missing, file: env, "WARDEN_PROFILES is not a directory") }
             return ProfileStore(directory: env)
         }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
-        guard n > 0 else { throw WardenError(.missing, "cannot locate the warden executable to find its profiles; set WARDEN_PROFILES") }
-        var dir = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard var dir = executablePath() else {
+            throw WardenError(.missing, "cannot locate the warden executable to find its profiles; set WARDEN_PROFILES")
+        }
         while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
             dir = String(dir[..<slash])
             for candidate in [dir + "/Profiles", dir + "/share/warden/profiles"] where LocalFile.isDirectory(candidate + "/controls") {
@@ -135,6 +170,17 @@ public struct ProfileStore: Sendable {
             }
         }
         throw WardenError(.missing, "cannot find the built-in profiles (Profiles/controls) above the warden executable; set WARDEN_PROFILES")
+    }
+
+    /// The running executable: /proc/self/exe, else (a root without /proc) the path it was
+    /// started by, which the kernel passes in the auxiliary vector (`AT_EXECFN`), made absolute.
+    static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        guard let name = warden_execfn(), let resolved = realpath(name, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     public var controlsDirectory: String { directory + "/controls" }

@@ -10,6 +10,12 @@ public struct WardenError: Error, Sendable, Equatable, CustomStringConvertible {
         case missing
         /// Reading or writing failed (exit 74).
         case io
+        /// Another run holds the state directory's lock beyond the wait allowed (exit 75, EX_TEMPFAIL:
+        /// try again later).
+        case busy
+        /// A signal (SIGINT, SIGTERM, SIGHUP) stopped the run before it finished; the process then
+        /// ends by that signal, as a shell's 128 + signal number (130 is SIGINT's).
+        case interrupted
 
         /// The sysexits code the CLI exits with.
         public var exitCode: Int32 {
@@ -18,6 +24,8 @@ public struct WardenError: Error, Sendable, Equatable, CustomStringConvertible {
             case .malformed: 65
             case .missing: 66
             case .io: 74
+            case .busy: 75
+            case .interrupted: 130
             }
         }
     }

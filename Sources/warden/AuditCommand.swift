@@ -65,16 +65,31 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Evaluate as of this RFC 3339 time (for reproducible runs).", visibility: .hidden))
     var now: String?
 
+    @Option(help: "How many seconds to wait for another run that holds the state directory before exiting with 75.")
+    var lockTimeout: Int = 60
+
     func run() throws {
         try exiting {
             let clock = ContinuousClock.now
+            Interruption.stage("loading the profile and the site file")
             // The profile loads on another thread (started before the arguments were parsed, see
             // `ProfileLoading`), while this one reads the site file and then the host with every
             // core (`concurrentPerform` from a thread that is not the pool's gets the whole pool).
             let loading = ProfileLoading.take(profile) ?? ProfileLoading(profile)
             let siteFile = try loadSite(site)
             let hostRoot = try openRoot(root)
+            let live = hostRoot.mode == .live
+            // A run that will write into the state directory holds its lock from before the host
+            // key is read or made until it ends, so that two runs never interleave there.
+            let state: String? = live && !noSign ? try StateDirectory.path(stateDir) : nil
+            if let state {
+                try StateDirectory.create(state)
+                try StateLock.acquire(state, timeout: lockTimeout)
+            }
+            let signer = try signingKey(live: live)
             let started = try currentTime(now)
+            Interruption.stage("reading the host")
+            Interruption.checkpoint("audit.reading")
             let facts = Collector.collect(root: hostRoot, site: siteFile)
             let (catalog, resolved) = try loading.result.wait().get()
             if let siteFile, let site {
@@ -82,8 +97,7 @@ struct Audit: ParsableCommand {
                     throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
                 }
             }
-            let live = hostRoot.mode == .live
-            let signer = try signingKey(live: live)
+            Interruption.stage("evaluating")
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
             let finished = now == nil ? try currentTime(nil) : started
             let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
@@ -93,33 +107,43 @@ struct Audit: ParsableCommand {
             // signature needs none of it); its plain bytes only to print it or to write it unsigned.
             let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : nil
             let bytes = format == .json || (signer == nil && output != nil) ? predicate?.prettySerialized() : nil
-            var written: [String] = []
-            if let signer, let predicate {
-                let envelope = try keyOperation("signing") { () throws(OpenSSLError) in
+            Interruption.stage("signing")
+            Interruption.checkpoint("audit.signing")
+            let envelope: [UInt8]? = if let signer, let predicate {
+                try keyOperation("signing") { () throws(OpenSSLError) in
                     try FindingsStatement.envelope(findings: predicate, key: signer.key)
                 }.encoded()
-                if live {
-                    let state = try StateDirectory.path(stateDir)
+            } else { nil }
+            // Every file of the run is written first beside its target, then all are put in
+            // place together: a failure or a signal leaves the previous files as they were.
+            let written = try Interruption.critical { () throws(WardenError) -> [String] in
+                Interruption.stage("writing the findings")
+                var files = FileCommit()
+                if let state, let envelope {
                     try StateDirectory.create(state + "/findings")
-                    let latest = state + "/" + StateDirectory.latestFindings
-                    try LocalFile.write(envelope, to: latest)
-                    written.append(latest)
-                    written.append(try History.record(envelope, finishedAt: finished, state: state, keep: keepHistory))
+                    StateDirectory.removeTemporaryFiles(state)
+                    try files.add(envelope, to: state + "/" + StateDirectory.latestFindings)
+                    try files.add(envelope, to: try History.nextPath(finishedAt: finished, state: state), mode: 0o600)
                 }
-                if let output {
-                    try LocalFile.write(envelope, to: output)
-                    written.append(output)
+                if let output, let content = envelope ?? bytes {
+                    try files.add(content, to: output)
                 }
-                printError("warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(written.joined(separator: ", "))")
-            } else if let output, let bytes {
-                try LocalFile.write(bytes, to: output)
+                if let metrics {
+                    let elapsed = ContinuousClock.now - clock
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    try files.add(Array(PrometheusReport.render(doc, durationSeconds: seconds).utf8), to: metrics)
+                }
+                Interruption.checkpoint("audit.writing")
+                let paths = files.paths
+                try files.commit()
+                if let state { try History.rotate(state: state, keep: keepHistory) }
+                return paths
             }
-            if let metrics {
-                let elapsed = ContinuousClock.now - clock
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                try LocalFile.write(Array(PrometheusReport.render(doc, durationSeconds: seconds).utf8), to: metrics)
+            if let signer {
+                let signedFiles = written.filter { $0 != metrics }
+                printError("warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(signedFiles.joined(separator: ", "))")
             }
-            logToJournal(doc, envelope: written.first)
+            logToJournal(doc, envelope: state != nil ? written.first : nil)
             emit(doc, as: format, json: bytes)
             return doc.summary.verdict.exitCode
         }
@@ -170,7 +194,7 @@ struct Audit: ParsableCommand {
             throw WardenError(.usage, field: "--key", "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
         }
         let state = try StateDirectory.path(stateDir)
-        let (hostKey, created) = try StateDirectory.hostKey(in: state)
+        let (hostKey, created) = try Interruption.critical { () throws(WardenError) in try StateDirectory.hostKey(in: state) }
         let path = state + "/" + StateDirectory.hostKeyName
         if created {
             printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")

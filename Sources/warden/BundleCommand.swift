@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Evidence
 import HostFacts
 import Reports
@@ -56,10 +57,25 @@ struct BundleCommand: ParsableCommand {
             let inputs = Result { try BundleInputs.expand(findings) }
             let trusted = try keys.wait().get()
             let signer = try loadKey(key)
-            let bundler = Bundler(trusted: trusted, key: signer, inventory: try registry.get()?.inventory, inventoryBytes: try registry.get()?.bytes,
+            var bundler = Bundler(trusted: trusted, key: signer, inventory: try registry.get()?.inventory, inventoryBytes: try registry.get()?.bytes,
                                   profiles: try fleet.wait().get(), createdAt: createdAt, maxAge: maxAgeSeconds,
                                   generatorVersion: Warden.version, documents: BundleReport.documents)
-            let summary = try bundler.write(inputs: try inputs.get(), to: output)
+            bundler.stopRequested = { stage in
+                Interruption.checkpoint("bundle.\(stage)")
+                return Interruption.requested.map(Interruption.name)
+            }
+            // A signal stops the run at its next stage; the staging directory is removed, so no
+            // directory is left that could pass for a bundle.
+            Interruption.cooperate()
+            let summary: FleetSummary
+            do {
+                summary = try bundler.write(inputs: try inputs.get(), to: output)
+            } catch let error as WardenError where error.code == .interrupted {
+                Interruption.end(Interruption.requested ?? SIGTERM, "(\(error.message)); nothing was written to \(output)")
+            }
+            if let signal = Interruption.requested {
+                Interruption.end(signal, "after the bundle was complete: \(output) is a finished bundle")
+            }
             writeStdout(describe(summary, at: output))
             exitAtOnce(summary.completeAndConformant ? 0 : 1)
         }

@@ -4,16 +4,17 @@ import WardenCore
 
 /// The host's own past audits: every signed envelope of a live audit, kept in
 /// `<state>/history/` under its finish time, the oldest removed beyond `keep`. Offline audits
-/// are about other roots and never enter it.
+/// are about other roots and never enter it. Written and rotated only under the state
+/// directory's lock (`StateLock`).
 enum History {
     static let directory = "history"
     static let defaultKeep = 30
 
-    /// Stores `envelope` and rotates; returns the path written.
-    static func record(_ envelope: [UInt8], finishedAt: Timestamp, state: String, keep: Int) throws(WardenError) -> String {
+    /// Where the envelope of a run that finished at `finishedAt` goes: 20261129T083814Z.dsse.json,
+    /// names sorting by time (a second run in the same second gets -2, -3…).
+    static func nextPath(finishedAt: Timestamp, state: String) throws(WardenError) -> String {
         let dir = state + "/" + directory
         try StateDirectory.create(dir)
-        // Names sort by time: 20261129T083814Z.dsse.json (a second run in the same second gets -2, -3…).
         let stamp = String(finishedAt.description.filter { $0 != "-" && $0 != ":" })
         var path = "\(dir)/\(stamp).dsse.json"
         var n = 2
@@ -21,12 +22,14 @@ enum History {
             path = "\(dir)/\(stamp)-\(n).dsse.json"
             n += 1
         }
-        try LocalFile.write(envelope, to: path, mode: 0o600)
-        let entries = files(state)
-        for old in entries.dropLast(max(keep, 1)) where unlink(old) != 0 && errno != ENOENT {
+        return path
+    }
+
+    /// Removes the oldest entries beyond `keep` (at least one is kept).
+    static func rotate(state: String, keep: Int) throws(WardenError) {
+        for old in files(state).dropLast(max(keep, 1)) where unlink(old) != 0 && errno != ENOENT {
             throw WardenError(.io, file: old, "cannot remove an old history entry: \(String(cString: strerror(errno)))")
         }
-        return path
     }
 
     /// The history files, oldest first.
@@ -34,4 +37,41 @@ enum History {
         let dir = state + "/" + directory
         return LocalFile.list(dir).filter { $0.hasSuffix(".dsse.json") }.sorted().map { "\(dir)/\($0)" }
     }
+}
+
+/// Several files written together: each first as a temporary file beside its target, then all
+/// put in place once every one has been written, so that a failure (a full disk, a directory
+/// that cannot be written) leaves every target as it was and no temporary file behind.
+struct FileCommit {
+    private var staged: [(temporary: String, path: String)] = []
+
+    mutating func add(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(WardenError) {
+        do {
+            staged.append((try LocalFile.writeTemporary(bytes, for: path, mode: mode), path))
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
+    /// Puts every file in place, in the order added.
+    mutating func commit() throws(WardenError) {
+        defer { staged = [] }
+        for (k, file) in staged.enumerated() {
+            do {
+                try LocalFile.rename(file.temporary, to: file.path)
+            } catch {
+                for rest in staged[(k + 1)...] { unlink(rest.temporary) }
+                throw error
+            }
+        }
+    }
+
+    /// Removes what was staged.
+    mutating func discard() {
+        for file in staged { unlink(file.temporary) }
+        staged = []
+    }
+
+    var paths: [String] { staged.map(\.path) }
 }

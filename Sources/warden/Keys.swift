@@ -1,4 +1,5 @@
 import Glibc
+import HostFacts
 import OpenSSLSigning
 import WardenCore
 
@@ -29,6 +30,14 @@ enum StateDirectory {
             }
         }
         guard LocalFileInfo.isDirectory(path) else { throw WardenError(.io, file: path, field: "--state-dir", "not a directory") }
+    }
+
+    /// Removes what an earlier run killed outright (SIGKILL, a power cut) left of its temporary
+    /// files in `state` (`LocalFile.temporaryName`). Only under the lock, when no other run writes.
+    static func removeTemporaryFiles(_ state: String) {
+        for dir in [state + "/findings", state + "/" + History.directory] {
+            for name in LocalFile.list(dir) where name.contains(".dsse.json.tmp-") { unlink(dir + "/" + name) }
+        }
     }
 
     /// The host key in `state`, created (Ed25519, mode 0600) on first use as sshd creates its host
@@ -96,4 +105,47 @@ func describe(_ key: PrivateKey, reference: String) -> String {
     held by: \(held)
     \(key.publicKey.pem)
     """
+}
+
+/// The state directory's lock: one live audit at a time writes the host key, the latest envelope
+/// and the history (the timer's run and an operator's). `flock` on `<state>/lock`, held until the
+/// process ends (the kernel releases it even when the process is killed). A second run waits up
+/// to `timeout` seconds, then refuses with exit 75 (`busy`).
+enum StateLock {
+    static let name = "lock"
+
+    static func acquire(_ state: String, timeout: Int) throws(WardenError) {
+        let path = state + "/" + name
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw WardenError(.io, file: path, field: "--state-dir", "cannot open the state directory's lock: \(String(cString: strerror(errno)))") }
+        let deadline = ContinuousClock.now + .seconds(max(timeout, 0))
+        var told = false
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            guard e == EWOULDBLOCK || e == EINTR else {
+                close(fd)
+                throw WardenError(.io, file: path, field: "--state-dir", "cannot lock the state directory: \(String(cString: strerror(e)))")
+            }
+            guard ContinuousClock.now < deadline else {
+                close(fd)
+                throw WardenError(.busy, file: path, field: "--lock-timeout",
+                                  "another Warden run\(holder(path)) has held the state directory's lock for more than \(timeout) s; nothing was done: try again later, or wait longer with --lock-timeout")
+            }
+            if !told {
+                printError("warden: waiting up to \(timeout) s for another Warden run\(holder(path)) that holds \(path)")
+                told = true
+            }
+            usleep(50_000)
+        }
+        // Ours until the process ends: the holder's pid, for a waiting run's message.
+        let pid = Array("\(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 { _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+    }
+
+    /// " (pid N)" from the lock file, when it names one.
+    private static func holder(_ path: String) -> String {
+        guard let text = try? LocalFile.readText(path, limit: 64),
+              let pid = Int32(text.filter { $0 != "\n" }) else { return "" }
+        return " (pid \(pid))"
+    }
 }

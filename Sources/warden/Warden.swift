@@ -1,4 +1,5 @@
 import ArgumentParser
+import CShim
 import Glibc
 import WardenCore
 
@@ -16,8 +17,28 @@ struct Warden: ParsableCommand {
 
     /// An audit's profile starts loading while the arguments are parsed.
     static func main() {
-        ProfileLoading.start(arguments: CommandLine.arguments)
-        main(nil)
+        Interruption.install()
+        guard let arguments = processArguments() else {
+            printError("warden: cannot read the command line: the C library passed no argument vector and /proc/self/cmdline is unreadable; nothing was done")
+            Glibc.exit(Warden.noArgumentsExitCode)
+        }
+        ProfileLoading.start(arguments: arguments)
+        main(Array(arguments.dropFirst()))
+    }
+
+    /// EX_OSERR: the arguments could not be read (never guessed: no arguments would mean `help`).
+    static let noArgumentsExitCode: Int32 = 71
+
+    /// The arguments as the process entry received them. Not `CommandLine.arguments`: on Linux
+    /// Swift reads those from /proc/self/cmdline, and a root without /proc (a minimal chroot or
+    /// container) would make every command look like a bare `warden`, which prints help and
+    /// exits 0. Nil only when neither source has them.
+    static func processArguments() -> [String]? {
+        if let argv = warden_argv(), warden_argc() > 0 {
+            return (0..<Int(warden_argc())).map { argv[$0].map { String(cString: $0) } ?? "" }
+        }
+        let fallback = CommandLine.arguments
+        return fallback.isEmpty ? nil : fallback
     }
 }
 
