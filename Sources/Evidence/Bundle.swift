@@ -121,10 +121,10 @@ public struct Bundler {
     public var generatorVersion: String
     public var documents: BundleDocuments
     /// Asked at each stage (`verifying`, before each window of inputs; `summarising`; `placing`,
-    /// before the finished bundle is renamed into place): a non-nil answer (the reason, such as
-    /// "SIGTERM") stops the run there, removing what was staged. The CLI answers from its signal
-    /// handling, and its test hooks stop a run at these names.
-    public var stopRequested: @Sendable (_ stage: String) -> String? = { _ in nil }
+    /// before the finished bundle is renamed into place): true stops the run there with an
+    /// `interrupted` error saying where, after removing what was staged. The CLI answers from
+    /// its signal handling, and its test hooks stop a run at these names.
+    public var stopRequested: @Sendable (_ stage: String) -> Bool = { _ in false }
 
     public init(trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
                 createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: BundleDocuments) {
@@ -157,7 +157,7 @@ public struct Bundler {
         BundleFiles.removeTree(staging)
         do {
             let summary = try writeContents(inputs: inputs, into: staging)
-            try stopIfRequested("placing", "with the bundle complete in \(staging), before it was renamed to \(output)")
+            try stopIfRequested("placing", "with the bundle complete, before renaming it into place")
             if existing != nil { try BundleFiles.removeEmptyDirectory(output) }
             try BundleFiles.rename(staging, output)
             return summary
@@ -270,8 +270,8 @@ public struct Bundler {
     }
 
     private func stopIfRequested(_ stage: String, _ whereStopped: String) throws(WardenError) {
-        if let reason = stopRequested(stage) {
-            throw WardenError(.interrupted, field: "bundle", "stopped by \(reason) \(whereStopped)")
+        if stopRequested(stage) {
+            throw WardenError(.interrupted, field: "bundle", "stopped \(whereStopped)")
         }
     }
 

@@ -103,6 +103,11 @@ public struct HostRoot: Sendable {
         var st = stat()
         guard lstat(canonical, &st) == 0 else { throw HostError(path: path, errno: errno) }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw HostError(path: path, errno: ENOTDIR) }
+        // A root this process cannot list (a non-root user, a 0700 image mount) would make every
+        // probe fail one by one: refuse it once, with the reason.
+        let fd = open(canonical, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw HostError(path: path, errno: errno) }
+        close(fd)
         self.path = canonical
         self.log = log
     }

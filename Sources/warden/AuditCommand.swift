@@ -20,8 +20,10 @@ struct Audit: ParsableCommand {
         to --output. An offline audit (--root other than /) needs --key or --no-sign.
 
         Exit codes: 0 conformant, 1 a verdict control fails, 2 incomplete (error or not_checked, no \
-        failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 74 I/O error \
-        (a TPM that cannot be reached included).
+        failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 71 the command \
+        line could not be read, 74 I/O error (a TPM that cannot be reached included; nothing is left \
+        half-written), 75 another run holds the state directory beyond --lock-timeout. Stopped by \
+        SIGINT, SIGTERM or SIGHUP, Warden finishes a write under way and ends by that signal.
         """
     )
 
@@ -79,14 +81,6 @@ struct Audit: ParsableCommand {
             let siteFile = try loadSite(site)
             let hostRoot = try openRoot(root)
             let live = hostRoot.mode == .live
-            // A run that will write into the state directory holds its lock from before the host
-            // key is read or made until it ends, so that two runs never interleave there.
-            let state: String? = live && !noSign ? try StateDirectory.path(stateDir) : nil
-            if let state {
-                try StateDirectory.create(state)
-                try StateLock.acquire(state, timeout: lockTimeout)
-            }
-            let signer = try signingKey(live: live)
             let started = try currentTime(now)
             Interruption.stage("reading the host")
             Interruption.checkpoint("audit.reading")
@@ -97,6 +91,15 @@ struct Audit: ParsableCommand {
                     throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
                 }
             }
+            // A run that will write into the state directory holds its lock from before the host
+            // key is read or made until it ends, so that two runs never interleave there.
+            let state: String? = live && !noSign ? try StateDirectory.path(stateDir) : nil
+            if let state {
+                Interruption.stage("waiting for the state directory's lock")
+                try StateDirectory.create(state)
+                try StateLock.acquire(state, timeout: lockTimeout)
+            }
+            let signer = try signingKey(live: live)
             Interruption.stage("evaluating")
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
             let finished = now == nil ? try currentTime(nil) : started
@@ -177,8 +180,8 @@ struct Audit: ParsableCommand {
         }
     }
 
-    /// The key to sign with, or nil with --no-sign. Decided before the host is read, so that a
-    /// usage mistake costs nothing.
+    /// The key to sign with, or nil with --no-sign (the host key made here on a live audit's
+    /// first run, under the state directory's lock).
     func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
         if noSign {
             guard key == nil else { throw WardenError(.usage, field: "--no-sign", "--key and --no-sign exclude each other") }

@@ -62,7 +62,7 @@ struct BundleCommand: ParsableCommand {
                                   generatorVersion: Warden.version, documents: BundleReport.documents)
             bundler.stopRequested = { stage in
                 Interruption.checkpoint("bundle.\(stage)")
-                return Interruption.requested.map(Interruption.name)
+                return Interruption.requested != nil
             }
             // A signal stops the run at its next stage; the staging directory is removed, so no
             // directory is left that could pass for a bundle.
@@ -71,10 +71,10 @@ struct BundleCommand: ParsableCommand {
             do {
                 summary = try bundler.write(inputs: try inputs.get(), to: output)
             } catch let error as WardenError where error.code == .interrupted {
-                Interruption.end(Interruption.requested ?? SIGTERM, "(\(error.message)); nothing was written to \(output)")
+                Interruption.end(Interruption.requested ?? SIGTERM, ": the bundle \(error.message); nothing was written to \(output) (its staging directory was removed)")
             }
             if let signal = Interruption.requested {
-                Interruption.end(signal, "after the bundle was complete: \(output) is a finished bundle")
+                Interruption.end(signal, " after the bundle was complete: \(output) is a finished bundle")
             }
             writeStdout(describe(summary, at: output))
             exitAtOnce(summary.completeAndConformant ? 0 : 1)

@@ -32,10 +32,18 @@ enum History {
         }
     }
 
-    /// The history files, oldest first.
+    /// The history files, oldest first: by time, then by the number a second run in the same
+    /// second adds (`…Z-2` is newer than `…Z`, though it sorts before it as text).
     static func files(_ state: String) -> [String] {
         let dir = state + "/" + directory
-        return LocalFile.list(dir).filter { $0.hasSuffix(".dsse.json") }.sorted().map { "\(dir)/\($0)" }
+        return LocalFile.list(dir).filter { $0.hasSuffix(".dsse.json") }.sorted { order($0) < order($1) }.map { "\(dir)/\($0)" }
+    }
+
+    /// (time stamp, run within that second) of a history file name.
+    static func order(_ name: String) -> (String, Int) {
+        let stem = name.dropLast(".dsse.json".count)
+        guard let dash = stem.lastIndex(of: "-"), let n = Int(stem[stem.index(after: dash)...]) else { return (String(stem), 1) }
+        return (String(stem[..<dash]), n)
     }
 }
 
@@ -46,7 +54,12 @@ struct FileCommit {
     private var staged: [(temporary: String, path: String)] = []
 
     mutating func add(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(WardenError) {
-        do {
+        do throws(WardenError) {
+            // A rename cannot replace a directory: found now, not after other files were put in place.
+            var st = stat()
+            if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+                throw WardenError(.io, file: path, "cannot write: it is a directory; nothing was written")
+            }
             staged.append((try LocalFile.writeTemporary(bytes, for: path, mode: mode), path))
         } catch {
             discard()

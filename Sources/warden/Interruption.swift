@@ -70,7 +70,7 @@ enum Interruption {
         }
         if let (signal, stage) = pending {
             let what = (try? outcome.get()) == nil ? "it failed" : "it finished"
-            end(signal, "while \(stage); the writing under way was allowed to finish and \(what)")
+            end(signal, " while \(stage); the writing under way was allowed to finish and \(what)")
         }
         return try outcome.get()
     }
@@ -84,9 +84,10 @@ enum Interruption {
     /// The signal that asked a cooperating command to stop, if one did.
     static var requested: Int32? { state.withLock { $0.requested } }
 
-    /// Ends the process by `signal`, after saying why on standard error.
+    /// Ends the process by `signal`, after saying why on standard error ("warden: interrupted by
+    /// SIGTERM" and `detail`).
     static func end(_ signal: Int32, _ detail: String) -> Never {
-        printError("warden: interrupted by \(name(signal)) \(detail)")
+        printError("warden: interrupted by \(name(signal))\(detail)")
         Glibc.signal(signal, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)
@@ -120,7 +121,7 @@ enum Interruption {
                 let now = s.criticalDepth == 0 && (!s.cooperative || second)
                 return (now, s.stage, s.leaves)
             }
-            if act.0 { end(signal, "while \(act.1); \(act.2)") }
+            if act.0 { end(signal, " while \(act.1); \(act.2)") }
         }
     }
 

@@ -137,15 +137,18 @@ enum StateLock {
             }
             usleep(50_000)
         }
-        // Ours until the process ends: the holder's pid, for a waiting run's message.
-        let pid = Array("\(getpid())\n".utf8)
-        if ftruncate(fd, 0) == 0 { _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        // Ours until the process ends: the holder's pid, for a waiting run's message, written
+        // over the last one at a fixed width (never truncated: on a full disk that would free
+        // the block the next write needs, and a failed write here only costs the message).
+        let digits = String(getpid())
+        let pid = Array((String(repeating: " ", count: max(0, 10 - digits.count)) + digits + "\n").utf8)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
     /// " (pid N)" from the lock file, when it names one.
     private static func holder(_ path: String) -> String {
         guard let text = try? LocalFile.readText(path, limit: 64),
-              let pid = Int32(text.filter { $0 != "\n" }) else { return "" }
+              let pid = Int32(text.filter(\.isNumber)) else { return "" }
         return " (pid \(pid))"
     }
 }
