@@ -304,7 +304,7 @@ private struct Context {
         case .quantified(let q, let path, let filter, let expect, let ifEmpty, _):
             let list: [JSON]
             switch resolve(path, item: item) {
-            case .unavailable(let status, _): return status
+            case .unavailable(let status, _): return decidedWithoutItems(q, expect) ?? status
             case .value(let v, _):
                 guard case .array(let a)? = v else { return .error }
                 list = a
@@ -334,7 +334,9 @@ private struct Context {
                 counted = true
                 if tally.add(s) { break }
             }
-            return counted ? tally.status : ifEmpty.status
+            if counted { return tally.status }
+            let unknown = ifEmpty.status == .error || ifEmpty.status == .notChecked
+            return (unknown ? decidedWithoutItems(q, expect) : nil) ?? ifEmpty.status
         }
     }
 
@@ -369,6 +371,26 @@ private struct Context {
     struct Item {
         var value: JSON
         var label: String
+        /// An item of a list that could not be read: every fact relative to it is unknown
+        /// (`decidedWithoutItems`).
+        var unknown = false
+
+        static let unknownItem = Item(value: .null, label: "", unknown: true)
+    }
+
+    /// How a quantifier over a list that could not be read (unavailable, or empty where an empty
+    /// list means "unknown") comes out when its expectation decides every item alike, whatever
+    /// the item holds: `every` when the expectation passes for an unknown item (an alternative
+    /// outside the item satisfies it), `none` and `some` when it fails for one. Nil when the
+    /// items would matter. Three-valued logic, as in `any` and `all`: an unknown part never masks
+    /// a part that decides on its own.
+    func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> Status? {
+        let s = status(expect, item: .unknownItem)
+        switch q {
+        case .every: return s == .pass ? .pass : nil
+        case .none: return s == .fail ? .pass : nil
+        case .some: return s == .fail ? .fail : nil
+        }
     }
 
     enum Resolved {
@@ -379,6 +401,7 @@ private struct Context {
     func resolve(_ path: FactPath, item: Item?) -> Resolved {
         if path.relative {
             guard let item else { return .unavailable(.error, "\(path) used outside a list") }
+            if item.unknown { return .unavailable(.notChecked, "the list holding \(path) could not be read") }
             // Evidence names where the item was read (its `source`), else the item itself.
             return .value(item.value.value(at: path.components[...]), source: detail ? item.value["source"]?.stringValue ?? item.label : "")
         }
@@ -498,6 +521,7 @@ private struct Context {
         let list: [JSON]
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
+            if let decided = decidedWithoutItems(q, expect) { return decidedWithout(q, path, expect, decided, because: reason, meta) }
             return Outcome(status: status, reasons: [reason])
         case .value(let v, _):
             guard let v else { return Outcome(status: .error, reasons: ["no value at \(path)"]) }
@@ -539,6 +563,9 @@ private struct Context {
             outcomes.append(o)
         }
         if outcomes.isEmpty {
+            if ifEmpty.status == .error || ifEmpty.status == .notChecked, let decided = decidedWithoutItems(q, expect) {
+                return decidedWithout(q, path, expect, decided, because: ifEmpty.reason, meta)
+            }
             guard detail else { return Outcome(status: ifEmpty.status) }
             return Outcome(status: ifEmpty.status, evidence: [Evidence(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
                            reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
@@ -560,6 +587,19 @@ private struct Context {
             combined.passes = ["all \(outcomes.count) items of \(meta.describe ?? path.label) pass"]
         }
         return combined
+    }
+
+    /// The outcome of a quantifier that `decidedWithoutItems`: the expectation's own evidence
+    /// (the alternative that decided it), and why the items were not needed.
+    func decidedWithout(_ q: Quantifier, _ path: FactPath, _ expect: Check, _ status: Status, because reason: String, _ meta: CheckMeta) -> Outcome {
+        guard detail else { return Outcome(status: status) }
+        var o = evaluate(expect, item: .unknownItem)
+        let note = "\(meta.describe ?? path.label) could not be read (\(reason)), and is not needed: every item would be judged alike"
+        o.status = status
+        o.evidence = o.evidence.filter { $0.ok != nil }
+        o.reasons = status == .pass ? [] : [note]
+        if status == .pass { o.passes = o.passes.isEmpty ? [note] : o.passes.map { "\($0) (\(note))" } } else { o.failures = o.failures.isEmpty ? [note] : o.failures }
+        return o
     }
 
     static func label(of element: JSON, index: Int, prefix: String?) -> String {

@@ -1,10 +1,11 @@
 import Testing
 import WardenCore
+import WardenTestSupport
 
 @Suite struct EvaluatorTests {
     /// One control with the given check, in a profile of its own.
     func evaluate(check: String, parameters: String = "", params: String = "", facts: [String: Fact],
-                  advisory: Bool = false, site: JSON = .null, now: String = "2026-11-29T12:00:00Z") throws -> Finding {
+                  advisory: Bool = false, site: JSON = .null, now: String = "2026-11-29T12:00:00Z", known: Set<String> = ["f", "site"]) throws -> Finding {
         let controls = """
         controls:
           - id: HRD-001
@@ -18,12 +19,80 @@ import WardenCore
         \(check.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
             remediation: fix it
         """
-        let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: ["f", "site"])
+        let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: known)
         let profile = "id: p\ntitle: P\nversion: \"1\"\ncontrols:\n  HRD-001: {advisory: \(advisory)\(params.isEmpty ? "" : ", parameters: {\(params)}")}\n"
         let resolved = try ProfileLoader.resolve("p", catalog: catalog) { (_: String, _: String?) throws(WardenError) in ("p.yaml", profile) }
         var set = FactSet(mode: .offline, facts: facts)
         set["site"] = .value(site)
-        return Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]
+        let finding = Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]
+        // The status-only interpreter (bundles, fleets) must always agree with the detailed one.
+        let status = EvaluationPlan([resolved]).statuses(facts: set, now: Timestamp(rfc3339: now)!)[0][0]
+        #expect(status == finding.status, "status-only \(status) vs detailed \(finding.status) for \(check)")
+        return finding
+    }
+
+    /// ENC-006's shape: every resume= entry is harmless when all swap is memory or encrypted.
+    static let resumeCheck = """
+    every: f.resume
+    expect:
+      any:
+        - {fact: .configured, eq: false, describe: resume=}
+        - {fact: f.swap_safe, eq: true, describe: all swap in memory or encrypted}
+    if_empty: error
+    empty_reason: no kernel command line to look for resume=
+    """
+
+    /// An unknown part never masks an alternative that decides on its own (issue 14, item 7).
+    @Test(arguments: [
+        // The list could not be read offline; the alternative outside the item decides.
+        (Fact.unavailable(.notChecked("no /proc/cmdline offline")), true, Status.pass),
+        (Fact.unavailable(.error("cannot read /proc/cmdline")), true, .pass),
+        // Without the alternative, the unknown list stays unknown.
+        (Fact.unavailable(.notChecked("no /proc/cmdline offline")), false, .notChecked),
+        (Fact.unavailable(.error("cannot read /proc/cmdline")), false, .error),
+    ])
+    func aQuantifierOverAnUnreadableListIsDecidedByAnAlternativeOutsideIt(resume: Fact, swapSafe: Bool, status: Status) throws {
+        let facts: [String: Fact] = ["f": .value(["swap_safe": .bool(swapSafe)])]
+        // The list is a fact of its own, so that it can be unavailable alone.
+        let finding = try evaluate(check: Self.resumeCheck.replacingFirst("f.resume", with: "r.entries"),
+                                   facts: facts.merging(["r": resume]) { $1 }, known: ["f", "r", "site"])
+        #expect(finding.status == status, "\(finding.summary)")
+        if status == .pass {
+            #expect(finding.summary.contains("could not be read") && finding.summary.contains("not needed"), "\(finding.summary)")
+            #expect(finding.evidence.contains { $0.ok == true && $0.expected.contains("all swap in memory or encrypted") }, "\(finding.evidence)")
+        }
+    }
+
+    @Test(arguments: [(true, Status.pass), (false, .error)])
+    func anEmptyListThatMeansUnknownIsDecidedTheSameWay(swapSafe: Bool, status: Status) throws {
+        let facts: [String: Fact] = ["f": .value(["resume": [], "swap_safe": .bool(swapSafe)])]
+        let finding = try evaluate(check: Self.resumeCheck, facts: facts)
+        #expect(finding.status == status, "\(finding.summary)")
+        if status == .error { #expect(finding.summary == "no kernel command line to look for resume=") }
+    }
+
+    @Test func itemsStillDecideWhenTheyAreKnown() throws {
+        let resume: JSON = [["configured": true, "source": "/proc/cmdline"]]
+        #expect(try evaluate(check: Self.resumeCheck, facts: ["f": .value(["resume": resume, "swap_safe": false])]).status == .fail)
+        #expect(try evaluate(check: Self.resumeCheck, facts: ["f": .value(["resume": resume, "swap_safe": true])]).status == .pass)
+    }
+
+    @Test(arguments: [
+        // none: an expectation no item can meet passes without the items.
+        ("none: r.entries\nexpect: {fact: f.allowed, eq: true}\nif_empty: error\nempty_reason: unknown", false, Status.pass),
+        ("none: r.entries\nexpect: {fact: f.allowed, eq: true}\nif_empty: error\nempty_reason: unknown", true, .notChecked),
+        // some: an expectation no item can meet fails without the items.
+        ("some: r.entries\nexpect: {fact: f.allowed, eq: true}\nif_empty: error\nempty_reason: unknown", false, .fail),
+        ("some: r.entries\nexpect: {fact: f.allowed, eq: true}\nif_empty: error\nempty_reason: unknown", true, .notChecked),
+        // all/any around an unknown leaf: Kleene logic.
+        ("all:\n  - {fact: r.x, eq: 1}\n  - {fact: f.allowed, eq: true}", false, .fail),
+        ("any:\n  - {fact: r.x, eq: 1}\n  - {fact: f.allowed, eq: true}", true, .pass),
+        ("any:\n  - {fact: r.x, eq: 1}\n  - {fact: f.allowed, eq: true}", false, .notChecked),
+    ])
+    func otherQuantifiersAndConnectivesFollowThreeValuedLogic(check: String, allowed: Bool, status: Status) throws {
+        let finding = try evaluate(check: check, facts: ["f": .value(["allowed": .bool(allowed)]), "r": .unavailable(.notChecked("offline"))],
+                                   known: ["f", "r", "site"])
+        #expect(finding.status == status, "\(check): \(finding.summary)")
     }
 
     @Test func leafPassAndFailCarryEvidence() throws {
