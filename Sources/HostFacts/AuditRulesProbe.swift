@@ -1,11 +1,18 @@
 public import WardenCore
 
-/// The audit rules the kernel will load at boot, read as `augenrules --load` builds them
-/// (CONTROLS.md §1): the concatenation of /etc/audit/rules.d/*.rules in lexical order when that
-/// directory holds any, else /etc/audit/audit.rules; a difference between the two is reported as
-/// drift. Rules after `-e 2` are ignored by the kernel. For each path of interest (weight
+/// The audit rules the kernel will load at boot, read as `augenrules --load` (auditd 3.0.9,
+/// Debian 12) builds them when /etc/audit/rules.d holds any `*.rules` file, else
+/// /etc/audit/audit.rules; a difference between the two is reported as drift. augenrules
+/// concatenates the files `ls -1v` lists (version sort: `9-x.rules` before `10-x.rules`; no
+/// hidden files),
+/// drops comments and blank lines, keeps only the last `-D`, `-b` and `-f` lines and puts them
+/// first, and keeps only the last `-e` line and puts it last — so an `-e 2` in
+/// `99-finalize.rules` does not cut off Debian's `audit.rules`, which sorts after it. In a
+/// loaded file, rules after `-e 2` are ignored by the kernel. For each path of interest (weight
 /// locations, canaries, the files LOG-003 names) the fact says which rule covers it first — the
-/// kernel applies the first matching rule, so its key is the one the records carry.
+/// kernel applies the first matching rule, so its key is the one the records carry. Syscall rules
+/// cover the architectures the host runs: a rule without `arch=` is for the native one (b64 on
+/// x86_64 and aarch64); an x86_64 host also runs 32-bit programs, so it needs `arch=b32` too.
 public struct AuditRulesProbe: Probe {
     public init() {}
     public let name = "audit-rules"
@@ -33,6 +40,8 @@ public struct AuditRulesProbe: Probe {
         var syscalls: [String] = []
         var key: String?
         var filters: [String] = []
+        /// `arch=` of a syscall rule, as auditctl reads it; without one, the native b64.
+        var arch = "b64"
         var afterImmutable = false
         /// `-e N` for control rules.
         var enable: Int?
@@ -61,7 +70,9 @@ public struct AuditRulesProbe: Probe {
         var problems: [String] = []
         let ruleFiles: [String]
         do {
-            ruleFiles = try root.list("/etc/audit/rules.d").filter { $0.hasSuffix(".rules") }.map { "/etc/audit/rules.d/" + $0 }
+            // `ls -1v` without -a: hidden files are not compiled.
+            ruleFiles = try root.list("/etc/audit/rules.d").filter { $0.hasSuffix(".rules") && !$0.hasPrefix(".") }
+                .sorted { versionOrder($0, $1) < 0 }.map { "/etc/audit/rules.d/" + $0 }
         } catch {
             if !error.isNotFound { return ["audit_rules": .unavailable(.error(error.description))] }
             ruleFiles = []
@@ -75,6 +86,7 @@ public struct AuditRulesProbe: Probe {
                     problems.append(error.description)
                 }
             }
+            rules = AuditRulesProbe.augenrulesOrder(rules)
             sources = ruleFiles
         }
         let loadedFile = "/etc/audit/audit.rules"
@@ -141,15 +153,26 @@ public struct AuditRulesProbe: Probe {
             return .object(item)
         }
         let files = AuditRulesProbe.watchedFiles.map { coverage($0, isDirectory: isDir($0), needs: "wa") }
+        let architecture = AuditRulesProbe.architecture(root)
+        let arches = architecture == "x86_64" ? ["b64", "b32"] : ["b64"]
         let syscalls: [JSON] = AuditRulesProbe.watchedSyscalls.map { name in
-            let rule = effective.first { $0.kind == .syscall && $0.action == "always" && ($0.syscalls.contains(name) || $0.syscalls.contains("all")) }
-            var o: JSONObject = ["name": .string(name), "covered": .bool(rule != nil), "source": .string(rule?.source ?? sources[0])]
+            let found = arches.map { arch in
+                (arch, effective.first {
+                    $0.kind == .syscall && $0.action == "always" && $0.list == "exit" && $0.arch == arch
+                        && ($0.syscalls.contains(name) || $0.syscalls.contains("all"))
+                })
+            }
+            let missing = found.filter { $0.1 == nil }.map(\.0)
+            let rule = found.lazy.compactMap(\.1).first
+            var o: JSONObject = ["name": .string(name), "covered": .bool(missing.isEmpty), "source": .string(rule?.source ?? sources[0]),
+                                 "arches": .array(arches.map { .string($0) }), "missing_arches": .array(missing.map { .string($0) })]
             if let rule { o["rule"] = .string(rule.text) }
             if !problems.isEmpty { o["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))") }
             return .object(o)
         }
         var fact: JSONObject = [
             "present": .bool(present),
+            "architecture": .string(architecture),
             "source": .string(sources[0]),
             "files": .array(sources.map { .string($0) }),
             "rules": .array(rules.map(\.json)),
@@ -166,6 +189,38 @@ public struct AuditRulesProbe: Probe {
             fact["backlog_limit"] = ["value": .int(Int64(b.text.dropFirst(3).trimmed) ?? -1), "source": .string(b.source)]
         }
         return ["audit_rules": .value(.object(fact))]
+    }
+
+    /// What augenrules makes of the concatenated rules.d files: the last `-D`, `-b` and `-f`
+    /// first (in that order), every other rule in order, the last `-e` at the end; earlier
+    /// `-D`, `-b`, `-f` and `-e` lines are dropped.
+    static func augenrulesOrder(_ rules: [Rule]) -> [Rule] {
+        var delete: Rule?, backlog: Rule?, failure: Rule?, enable: Rule?
+        var rest: [Rule] = []
+        for rule in rules {
+            if rule.text.hasPrefix("-e") { enable = rule }
+            else if rule.text == "-D" { delete = rule }
+            else if rule.text.hasPrefix("-f") { failure = rule }
+            else if rule.text.hasPrefix("-b") { backlog = rule }
+            else { rest.append(rule) }
+        }
+        return [delete, backlog, failure].compactMap { $0 } + rest + [enable].compactMap { $0 }
+    }
+
+    /// The host's architecture, from the ELF header of its `env` binary (offline roots have no
+    /// `uname`): "x86_64", "aarch64", another `e_machine` number, or "unknown".
+    static func architecture(_ root: HostRoot) -> String {
+        for path in ["/usr/bin/env", "/bin/sh"] {
+            guard let header = try? root.read(path, limit: 64 << 20), header.count >= 20,
+                  header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else { continue }
+            let machine = header[5] == 2 ? UInt16(header[18]) << 8 | UInt16(header[19]) : UInt16(header[19]) << 8 | UInt16(header[18])
+            switch machine {
+            case 0x3E: return "x86_64"
+            case 0xB7: return "aarch64"
+            default: return "e_machine \(machine)"
+            }
+        }
+        return "unknown"
     }
 
     /// Whether `rule` applies to accesses of `path`: a watch or `dir=` on the path or an ancestor
@@ -230,6 +285,11 @@ public struct AuditRulesProbe: Probe {
                         rule.perms = String(f.dropFirst(5))
                     } else if f.hasPrefix("key=") {
                         rule.key = String(f.dropFirst(4))
+                    } else if f.hasPrefix("arch=") {
+                        // auditctl's names for the two x86/arm ABIs (b64/b32 and their machine names).
+                        let a = String(f.dropFirst(5))
+                        rule.arch = ["b64", "x86_64", "aarch64"].contains(a) ? "b64" : ["b32", "i386", "i686", "arm"].contains(a) ? "b32" : a
+                        rule.filters.append(f)
                     } else {
                         rule.filters.append(f)
                     }

@@ -103,3 +103,87 @@ extension HostRoot {
         return names.filter { fnmatchName(namePattern, $0) }.map { joinPath(dir, $0) }
     }
 }
+
+/// `ls -v`'s order of two file names (GNU coreutils 9.1, gnulib's `filevercmp`, then `strcmp` when
+/// it finds them equal): runs of digits compare as numbers, letters before other characters,
+/// `~` before everything, a trailing suffix like `.rules` compared only when the rest is equal.
+/// Negative, zero or positive, as `strcmp`.
+package func versionOrder(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    let v = fileVersionCompare(x, y)
+    if v != 0 { return v }
+    return x.lexicographicallyPrecedes(y) ? -1 : x == y ? 0 : 1
+}
+
+private func fileVersionCompare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.isEmpty ? 0 : -1 }
+    if b.isEmpty { return 1 }
+    // ".", then "..", then other names starting with ".", then the rest.
+    let dot = UInt8(ascii: ".")
+    if a[0] == dot {
+        if b[0] != dot { return -1 }
+        if a == [dot] { return b == [dot] ? 0 : -1 }
+        if b == [dot] { return 1 }
+        if a == [dot, dot] { return b == [dot, dot] ? 0 : -1 }
+        if b == [dot, dot] { return 1 }
+    } else if b[0] == dot {
+        return 1
+    }
+    let ap = suffixStart(a), bp = suffixStart(b)
+    let result = versionCompare(a[..<ap], b[..<bp])
+    if result != 0 || (ap == a.count && bp == b.count) { return result }
+    return versionCompare(a[...], b[...])
+}
+
+private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+private func isAlpha(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+
+/// Where the longest suffix matching `(\.[A-Za-z~][A-Za-z0-9~]*)*$` starts (gnulib's
+/// `file_prefixlen`).
+private func suffixStart(_ s: [UInt8]) -> Int {
+    let n = s.count
+    var prefix = 0
+    var i = 0
+    while true {
+        if i == n { return prefix }
+        i += 1
+        prefix = i
+        while i + 1 < n, s[i] == UInt8(ascii: "."), isAlpha(s[i + 1]) || s[i + 1] == UInt8(ascii: "~") {
+            i += 2
+            while i < n, isAlpha(s[i]) || isDigit(s[i]) || s[i] == UInt8(ascii: "~") { i += 1 }
+        }
+    }
+}
+
+/// dpkg's `verrevcmp` as gnulib adapts it.
+private func versionCompare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+    func order(_ s: ArraySlice<UInt8>, _ pos: Int) -> Int {
+        if pos >= s.endIndex { return -1 }
+        let c = s[pos]
+        if isDigit(c) { return 0 }
+        if isAlpha(c) { return Int(c) }
+        if c == UInt8(ascii: "~") { return -2 }
+        return Int(c) + 256
+    }
+    var i = a.startIndex, j = b.startIndex
+    while i < a.endIndex || j < b.endIndex {
+        var firstDiff = 0
+        while (i < a.endIndex && !isDigit(a[i])) || (j < b.endIndex && !isDigit(b[j])) {
+            let ac = order(a, i), bc = order(b, j)
+            if ac != bc { return ac - bc }
+            i += 1
+            j += 1
+        }
+        while i < a.endIndex, a[i] == UInt8(ascii: "0") { i += 1 }
+        while j < b.endIndex, b[j] == UInt8(ascii: "0") { j += 1 }
+        while i < a.endIndex, j < b.endIndex, isDigit(a[i]), isDigit(b[j]) {
+            if firstDiff == 0 { firstDiff = Int(a[i]) - Int(b[j]) }
+            i += 1
+            j += 1
+        }
+        if i < a.endIndex, isDigit(a[i]) { return 1 }
+        if j < b.endIndex, isDigit(b[j]) { return -1 }
+        if firstDiff != 0 { return firstDiff }
+    }
+    return 0
+}

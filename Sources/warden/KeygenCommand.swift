@@ -27,7 +27,7 @@ struct Keygen: ParsableCommand {
         try exiting {
             let chosen: KeyAlgorithm = algorithm == .ed25519 ? .ed25519 : .ecdsaP256
             let key = try keyOperation("--algorithm") { () throws(OpenSSLError) in try PrivateKey.generate(chosen) }
-            try keyOperation("--output") { () throws(OpenSSLError) in try key.writePEM(toNewFile: output) }
+            try Interruption.critical { () throws(WardenError) in try keyOperation("--output") { () throws(OpenSSLError) in try key.writePEM(toNewFile: output) } }
             writeStdout(describe(key, reference: output))
             return 0
         }

@@ -63,7 +63,7 @@ struct ReportCommand: ParsableCommand {
             }
             let text = format == .md ? BundleReport.markdown(summary) : BundleReport.html(summary)
             if let output {
-                try LocalFile.write(Array(text.utf8), to: output)
+                try Interruption.critical { () throws(WardenError) in try LocalFile.write(Array(text.utf8), to: output) }
             } else {
                 writeStdout(text)
             }

@@ -46,7 +46,7 @@ struct Schedule: ParsableCommand {
                     if let existing = try? LocalFile.readText(path), !existing.contains(Schedule.marker) {
                         throw WardenError(.usage, file: path, "exists and was not written by warden; refusing to overwrite it")
                     }
-                    try LocalFile.write(Array(text.utf8), to: path, mode: 0o644)
+                    try Interruption.critical { () throws(WardenError) in try LocalFile.write(Array(text.utf8), to: path, mode: 0o644) }
                     writeStdout("wrote \(path)\n")
                 }
                 writeStdout("now run: systemctl daemon-reload && systemctl enable --now \(Schedule.timer)\n")

@@ -41,7 +41,7 @@ import WardenTestSupport
         #expect(try finding(root, "LOG-002").status == .fail)
         let facts = try audit(root: root, site: site, probes: [AuditRulesProbe()]).facts
         guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
-        #expect(v["ignored_after_immutable"] == ["/etc/audit/rules.d/40-weights.rules:2"])
+        #expect(v["ignored_after_immutable"] == ["/etc/audit/audit.rules:5"])
         #expect(v["backlog_limit"]?["value"] == 8192)
     }
 
@@ -85,6 +85,96 @@ import WardenTestSupport
         let f = try finding(tree.path, "LOG-002")
         #expect(f.status == .error)
         #expect(f.summary.contains("/etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'"), "\(f.summary)")
+    }
+
+    /// Debian's layout: the stock rules.d/audit.rules (-D, -b, --backlog_wait_time, -f) sorts
+    /// after 99-finalize.rules; augenrules still puts -e 2 last, so nothing is cut off.
+    @Test func debiansLayoutWithFinalizeBeforeAuditRulesIsCompiledAsAugenrulesDoes() throws {
+        let tree = TempTree()
+        tree.file("etc/audit/rules.d/audit.rules", "## First rule - delete all\n-D\n\n-b 8192\n\n--backlog_wait_time 60000\n\n-f 1\n")
+        tree.file("etc/audit/rules.d/99-finalize.rules", "-e 2\n")
+        tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights -p rwa -k weights\n")
+        #expect(try finding(tree.path, "LOG-002").status == .pass)
+        #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .pass)
+        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(v["files"] == ["/etc/audit/rules.d/40-weights.rules", "/etc/audit/rules.d/99-finalize.rules", "/etc/audit/rules.d/audit.rules"])
+        #expect(v["rules"]?.arrayValue?.compactMap { $0["text"]?.stringValue } == ["-D", "-b 8192", "-f 1", "-w /srv/weights -p rwa -k weights", "--backlog_wait_time 60000", "-e 2"])
+        #expect(v["ignored_after_immutable"] == [])
+        #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/99-finalize.rules:1")
+    }
+
+    /// `ls -1v`: 9-never.rules comes before 10-weights.rules, so its `never` rule matches first.
+    @Test func rulesDFilesAreInVersionOrder() throws {
+        let tree = TempTree()
+        tree.file("etc/audit/rules.d/9-never.rules", "-a never,exit -F dir=/srv/weights -k quiet\n")
+        tree.file("etc/audit/rules.d/10-weights.rules", "-w /srv/weights -p rwa -k weights\n")
+        let f = try finding(tree.path, "LOG-002")
+        #expect(f.status == .fail, "\(f.summary)")
+        #expect(f.evidence.first?.source == "/etc/audit/rules.d/9-never.rules:1")
+    }
+
+    /// augenrules keeps only the last -e: a later `-e 1` undoes an earlier `-e 2`.
+    @Test func onlyTheLastEnableLineCounts() throws {
+        let tree = TempTree()
+        tree.file("etc/audit/rules.d/10-lock.rules", "-e 2\n")
+        tree.file("etc/audit/rules.d/20-unlock.rules", "-e 1\n")
+        tree.file("etc/audit/rules.d/30-weights.rules", "-w /srv/weights -p rwa -k weights\n")
+        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(v["immutable"]?["value"] == false)
+        #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/20-unlock.rules:1")
+        #expect(v["rules"]?.arrayValue?.last?["text"] == "-e 1")
+        #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .fail)
+    }
+
+    /// The order is `ls -1v`'s (coreutils 9.1): checked against ls itself on generated names.
+    @Test func versionOrderIsLsDashV() throws {
+        var rng = SeededGenerator(seed: 14)
+        let pieces = ["", "0", "00", "1", "9", "10", "010", "99", "100", "a", "b", "Z", "-", "_", ".", "~", "x1", "1a", "a1", ".rules", ".conf", ".1", "~rc1", "+"]
+        let tree = TempTree()
+        var names: Set<String> = []
+        while names.count < 300 {
+            let count = Int.random(in: 1...5, using: &rng)
+            var name = (0..<count).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            if Bool.random(using: &rng) { name += ".rules" }
+            if name.isEmpty || name == "." || name == ".." || name.contains("/") { continue }
+            names.insert(name)
+        }
+        for name in names { tree.file("etc/audit/rules.d/" + name, "") }
+        // What augenrules runs; hidden files are not listed (and not compiled).
+        let ls = run("/bin/ls", ["-1v", tree.path + "/etc/audit/rules.d"], environment: ["LC_ALL": "C"])
+        #expect(ls.status == 0)
+        let listed = ls.stdout.split(separator: "\n").map(String.init)
+        #expect(listed.count > 200)
+        #expect(names.filter { !$0.hasPrefix(".") }.sorted { versionOrder($0, $1) < 0 } == listed)
+        // The probe compiles exactly the listed *.rules files, in that order.
+        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(v["files"]?.arrayValue?.compactMap(\.stringValue) == listed.filter { $0.hasSuffix(".rules") }.map { "/etc/audit/rules.d/" + $0 })
+    }
+
+    /// An x86_64 host runs 64- and 32-bit programs: a syscall rule for b64 alone misses the 32-bit
+    /// calls (an `int 0x80` mount is not audited).
+    @Test func syscallRulesMustCoverBothABIsOnX86_64() throws {
+        let tree = TempTree()
+        tree.bytes("usr/bin/env", try LocalFile.read("/usr/bin/env", limit: 1 << 24), mode: 0o755)
+        tree.file("etc/audit/rules.d/30-priv.rules", "-a always,exit -F arch=b64 -S mount -k mounts\n")
+        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(v["architecture"] == "x86_64")
+        let mount = v["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }
+        #expect(mount?["covered"] == false)
+        #expect(mount?["missing_arches"] == ["b32"])
+        tree.file("etc/audit/rules.d/31-priv32.rules", "-a always,exit -F arch=b32 -S mount -k mounts\n")
+        let both = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let w)? = both["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(w["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["covered"] == true)
+        // A rule for b32 alone does not audit the native 64-bit calls.
+        tree.file("etc/audit/rules.d/30-priv.rules", "")
+        let only32 = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let x)? = only32["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(x["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["missing_arches"] == ["b64"])
     }
 
     @Test func privilegedOperationsSL3AndSL4() throws {
