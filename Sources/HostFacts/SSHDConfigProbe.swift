@@ -4,7 +4,10 @@ public import WardenCore
 /// case-insensitive keywords, `keyword value` or `keyword=value`, old aliases, the *first* value
 /// wins, `Include` expanded where it appears (globs in lexical order, relative to /etc/ssh), and
 /// `Match` blocks kept apart: they do not change the global value, but are reported so a block
-/// that weakens a setting can fail its control. Absent keywords take OpenSSH's defaults.
+/// that weakens a setting can fail its control. Absent keywords take OpenSSH's defaults. A line
+/// sshd would refuse anywhere (`SSHDKeywords`: an unknown keyword for the host's OpenSSH, a bad
+/// value, a global keyword in a Match block) makes the whole fact unavailable with that line as
+/// the reason: sshd will not start with such a configuration.
 public struct SSHDConfigProbe: Probe {
     public init() {}
     public let name = "sshd"
@@ -64,21 +67,39 @@ public struct SSHDConfigProbe: Probe {
         var matches: [MatchBlock] = []
         var files: [String] = []
         var problems: [String] = []
+        /// The first line sshd would refuse to start with: "file:line, Keyword, value (why)".
+        var refusal: String?
+        /// What sshd would log and go past (deprecated and unsupported options).
+        var warnings: [String] = []
+        /// The host's OpenSSH release, when its package database says.
+        var version: [Int]?
     }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         var state = State()
-        // No server and no configuration: nothing listens for SSH, and the SSH controls do not apply.
-        let serverBinaries = ["/usr/sbin/sshd", "/usr/bin/sshd"]
-        if !root.mayExist(SSHDConfigProbe.mainFile) && !serverBinaries.contains(where: root.exists) {
+        // Any sign of a server makes the SSH controls apply; none at all, and they do not.
+        let signs = SSHDConfigProbe.serverSigns(root)
+        if signs.isEmpty {
             return ["sshd": .value(["installed": false, "source": .string(SSHDConfigProbe.mainFile),
-                                    "note": "no OpenSSH server: neither /etc/ssh/sshd_config nor /usr/sbin/sshd exists"])]
+                                    "note": "no OpenSSH server: no sshd binary, configuration or unit"])]
         }
+        if !root.mayExist(SSHDConfigProbe.mainFile) {
+            return ["sshd": .unavailable(.error("an OpenSSH server is present (\(signs.joined(separator: ", "))) but \(SSHDConfigProbe.mainFile) does not exist: sshd will not start without it"))]
+        }
+        let installed = PackageDatabase.installedVersion(root, packages: ["openssh-server"])
+        state.version = installed.map { PackageDatabase.upstreamNumbers($0.version) }
         do {
             try parse(file: SSHDConfigProbe.mainFile, root: root, state: &state, inMatch: nil, depth: 0)
         } catch {
             return ["sshd": .unavailable(.error("cannot read the sshd configuration: \(error)"))]
+        }
+        if state.refusal == nil { state.refusal = SSHDConfigProbe.unsatisfiableMethods(state.global) }
+        if let refusal = state.refusal {
+            // The settings are undecidable: sshd will not start with these files, and a running
+            // sshd may hold an older configuration.
+            let against = installed.map { "\($0.package) \($0.version)" } ?? "OpenSSH \(SSHDKeywords.tableVersion.map(String.init).joined(separator: ".")) (the host's version is unknown)"
+            return ["sshd": .unavailable(.error("sshd would refuse this configuration: \(refusal); judged as \(against)"))]
         }
         var settings = state.global
         for (k, v) in SSHDConfigProbe.defaults where settings[k] == nil {
@@ -94,6 +115,8 @@ public struct SSHDConfigProbe: Probe {
                 ["criteria": .string(m.criteria), "source": .string(m.source), "settings": .object(m.settings.mapValues(\.json))]
             }),
             "problems": .array(state.problems.map { .string($0) }),
+            "warnings": .array(state.warnings.map { .string($0) }),
+            "present_because": .array(signs.map { .string($0) }),
             "pam_second_factor_modules": .array(pam.modules.map { .string($0) }),
         ]
         if let e = pam.error { fact["pam_error"] = .string(e) }
@@ -105,6 +128,44 @@ public struct SSHDConfigProbe: Probe {
             "fido_keys_only": SSHDConfigProbe.fidoOnly(settings["pubkeyacceptedalgorithms"]).json,
         ]
         return ["sshd": .value(.object(fact))]
+    }
+
+    /// sshd's start-up check that at least one AuthenticationMethods list uses only enabled
+    /// methods (sshd.c: "AuthenticationMethods cannot be satisfied by enabled authentication
+    /// methods"), on the global settings; nil when one can be satisfied.
+    static func unsatisfiableMethods(_ global: [String: Setting]) -> String? {
+        guard let methods = global["authenticationmethods"], let text = methods.value.stringValue, text.lowercased() != "any" else { return nil }
+        func enabled(_ keyword: String) -> Bool {
+            let off: Set<String> = ["hostbasedauthentication", "gssapiauthentication"]  // OpenSSH's defaults
+            return (global[keyword]?.value.stringValue ?? defaults[keyword]?.stringValue ?? (off.contains(keyword) ? "no" : "yes")) == "yes"
+        }
+        let switches = ["publickey": "pubkeyauthentication", "password": "passwordauthentication",
+                        "keyboard-interactive": "kbdinteractiveauthentication", "hostbased": "hostbasedauthentication",
+                        "gssapi-with-mic": "gssapiauthentication"]
+        let satisfiable = text.words.contains { list in
+            list.split(separator: ",").allSatisfy { method in
+                let name = String(method.split(separator: ":").first ?? "")
+                return switches[name].map { enabled($0) } ?? true
+            }
+        }
+        return satisfiable ? nil : "\(methods.source), AuthenticationMethods, \(text) (cannot be satisfied by enabled authentication methods)"
+    }
+
+    /// What shows an OpenSSH server is on the host: its binary, its configuration, drop-ins,
+    /// or an enabled unit (empty when there is none).
+    static func serverSigns(_ root: HostRoot) -> [String] {
+        var signs: [String] = []
+        for binary in ["/usr/sbin/sshd", "/usr/bin/sshd"] where root.exists(binary) { signs.append("the binary \(binary)") }
+        if root.mayExist(mainFile) { signs.append(mainFile) }
+        if let dropIns = try? root.list("/etc/ssh/sshd_config.d"), dropIns.contains(where: { $0.hasSuffix(".conf") }) {
+            signs.append("/etc/ssh/sshd_config.d/*.conf")
+        }
+        for dir in ["/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"] {
+            for unit in ["ssh.service", "sshd.service", "ssh.socket"] where root.mayExist(dir + "/" + unit) {
+                signs.append("the enabled unit \(dir)/\(unit)")
+            }
+        }
+        return signs
     }
 
     /// Whether every comma-list in AuthenticationMethods has at least two methods, and whether
@@ -139,10 +200,16 @@ public struct SSHDConfigProbe: Probe {
         for (number, line) in configLines(text) {
             let here = "\(file):\(number)"
             guard let (rawKeyword, value) = SSHDConfigProbe.split(line) else {
-                state.problems.append("\(here): no value for '\(line)'")
+                // sshd: "missing argument", fatal.
+                if state.refusal == nil { state.refusal = "\(here), \(line.words.first ?? line), no value (missing argument)" }
                 continue
             }
             let lower = rawKeyword.lowercased()
+            if let why = SSHDKeywords.refusal(lower, value, inMatch: currentMatch != nil, version: state.version) {
+                if state.refusal == nil { state.refusal = "\(here), \(rawKeyword), \(value) (\(why))" }
+                continue
+            }
+            if let note = SSHDKeywords.warning(lower) { state.warnings.append("\(here): \(note) \(rawKeyword)") }
             let keyword = SSHDConfigProbe.aliases[lower] ?? lower
             switch keyword {
             case "include":

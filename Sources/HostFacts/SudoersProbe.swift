@@ -621,25 +621,11 @@ public struct SudoersProbe: Probe {
         return nil
     }
 
-    struct InstalledVersion {
-        var package: String
-        var version: String
-    }
+    typealias InstalledVersion = PackageDatabase.Installed
 
     /// The installed sudo package and version from dpkg's database, or nil.
     static func installedVersion(_ root: HostRoot) -> InstalledVersion? {
-        guard let text = try? root.readText("/var/lib/dpkg/status", limit: 64 << 20) else { return nil }
-        for stanza in text.split(separator: "\n\n") {
-            var fields: [Substring: Substring] = [:]
-            for line in stanza.split(separator: "\n") {
-                guard let colon = line.firstIndex(of: ":"), line.first != " " else { continue }
-                fields[line[..<colon]] = line[line.index(after: colon)...].trimmed
-            }
-            guard let package = fields["Package"], package == "sudo" || package == "sudo-ldap",
-                  fields["Status"]?.hasSuffix(" installed") == true, let version = fields["Version"] else { continue }
-            return InstalledVersion(package: String(package), version: String(version))
-        }
-        return nil
+        PackageDatabase.installedVersion(root, packages: ["sudo", "sudo-ldap"])
     }
 
     /// sudo turns `use_pty` on by default from 1.9.14; before that it is off.

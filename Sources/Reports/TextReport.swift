@@ -18,6 +18,15 @@ public enum TextReport {
             out += "Weights: \(note)" + (paths.isEmpty ? "" : ": " + paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", … (\(paths.count))" : "")) + "\n"
             if let e = w["discovery_error"]?.stringValue { out += "         \(e)\n" }
         }
+        // A long reason shared by several controls (sshd refusing its configuration makes every
+        // SSH control an error) is printed once, then referred to.
+        var shown: [String: String] = [:]
+        func reason(_ f: Finding) -> String {
+            guard f.summary.count > 40 else { return f.summary }
+            if let first = shown[f.summary] { return "(the same reason as \(first))" }
+            shown[f.summary] = f.control
+            return f.summary
+        }
         for area in Area.allCases {
             let results = doc.findings.filter { $0.area == area }
                 .sorted { (order.firstIndex(of: $0.status)!, $0.control) < (order.firstIndex(of: $1.status)!, $1.control) }
@@ -32,7 +41,7 @@ public enum TextReport {
                     break
                 case .fail, .waived:
                     let failed = f.evidence.filter { $0.ok == false }
-                    if failed.isEmpty || f.status == .waived { out += "      \(f.summary)\n" }
+                    if failed.isEmpty || f.status == .waived { out += "      \(reason(f))\n" }
                     for e in failed.prefix(6) {
                         let subject = e.subject.map { "\($0): " } ?? ""
                         out += "      \(subject)\(render(e.observed)), expected \(e.expected)  [\(e.source)]\n"
@@ -40,7 +49,7 @@ public enum TextReport {
                     if failed.count > 6 { out += "      … \(failed.count - 6) more in the JSON findings\n" }
                     if f.status == .fail { out += "      fix: \(f.remediation)\n" }
                 default:
-                    out += "      \(f.summary)\n"
+                    out += "      \(reason(f))\n"
                 }
             }
         }

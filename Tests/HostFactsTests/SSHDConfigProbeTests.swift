@@ -67,7 +67,6 @@ import WardenTestSupport
         ("ChallengeResponseAuthentication no", "kbdinteractiveauthentication", "no"),
         ("ClientAliveInterval 1h30m", "clientaliveinterval", 5400),
         ("MaxAuthTries = 3", "maxauthtries", 3),
-        ("MaxAuthTries lots", "maxauthtries", "lots"),
     ])
     func keywordSyntax(line: String, keyword: String, expected: JSON) throws {
         let tree = TempTree()
