@@ -1,3 +1,4 @@
+import Glibc
 import HostFacts
 import Testing
 import WardenCore
@@ -8,8 +9,12 @@ import WardenTestSupport
         try audit(root: tree.path, profile: profile, probes: [LogForwardingProbe(), TimeSyncProbe(), SudoersProbe()]).findings[id]
     }
 
+    /// Debian 12's own /etc/rsyslog.conf, which includes /etc/rsyslog.d/*.conf.
+    static let debianRsyslogConf = (try? LocalFile.readText(Package.fixtureRoot("host-conformant") + "/etc/rsyslog.conf")) ?? ""
+
     @Test func rsyslogForwardingNeedsTLS() throws {
         let tree = TempTree()
+        tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
         tree.file("etc/rsyslog.d/60-forward.conf", "*.* @@logs.example:514\n")
         let plain = try finding(tree, "LOG-006")
         #expect(plain.status == .fail)
@@ -20,6 +25,70 @@ import WardenTestSupport
         #expect(try finding(tree, "LOG-006").status == .pass)
         tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"514\" protocol=\"tcp\")\n")
         #expect(try finding(tree, "LOG-006").status == .fail)
+        // Without /etc/rsyslog.conf rsyslogd reads nothing of rsyslog.d.
+        unlink(tree.path + "/etc/rsyslog.conf")
+        tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
+        #expect(try finding(tree, "LOG-006").status == .fail)
+    }
+
+    /// Forwarding configurations as rsyslogd reads them: each is first checked to be one that
+    /// rsyslogd 8.2302 (Debian 12, in the root of Scripts/roots) accepts (`rsyslogd -N1`), then
+    /// judged by Warden. rsyslogd prints no parse tree, so whether a channel is encrypted is
+    /// checked against rsyslog's documentation (omfwd, global(), the netstream drivers).
+    static let forwardingCases: [(name: String, config: String, encrypted: Bool)] = [
+        ("multi-line action with spaces around =", """
+         action(
+           type = "omfwd"
+           target = "logs.example" port = "6514" protocol = "tcp"
+           StreamDriver = "gtls"   # the GnuTLS driver
+           StreamDriverMode = "1"
+           StreamDriverAuthMode = "x509/name"
+         )
+         """, true),
+        ("global default driver, action without one", """
+         global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="/etc/rsyslog-ca.pem")
+         *.* action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriverMode="1" StreamDriverAuthMode="x509/name")
+         """, true),
+        ("the OpenSSL driver", """
+         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" streamdriver="ossl" streamdrivermode="1" streamdriverauthmode="x509/name")
+         """, true),
+        ("TLS driver but mode 0", """
+         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="0")
+         """, false),
+        ("UDP ignores the stream driver", """
+         action(type="omfwd" target="logs.example" port="514" protocol="udp" StreamDriver="gtls" StreamDriverMode="1")
+         """, false),
+        ("plain TCP driver by default", """
+         action(type="omfwd" target="logs.example" port="514" protocol="tcp" StreamDriverMode="1")
+         """, false),
+        ("a parenthesis and a # inside a string", """
+         template(name="t" type="string" string="(%msg%) # not a comment\n")
+         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" template="t")
+         """, true),
+        ("legacy @@ with the legacy driver settings", """
+         $DefaultNetstreamDriver gtls
+         $DefaultNetstreamDriverCAFile /etc/rsyslog-ca.pem
+         $ActionSendStreamDriverMode 1
+         *.* @@logs.example:6514
+         """, true),
+    ]
+
+    @Test func rsyslogForwardingAsRsyslogdReadsIt() throws {
+        let root = try RealRoots.debian12()
+        for c in Self.forwardingCases {
+            let tree = TempTree()
+            tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
+            tree.file("etc/rsyslog.d/60-forward.conf", c.config + "\n")
+            tree.file("etc/rsyslog-ca.pem", "")  // rsyslogd -N1 only checks that the CA file can be opened
+            let check = RealRoots.inRoot(root, layers: [tree.path], ["/usr/sbin/rsyslogd", "-N1", "-f", "/etc/rsyslog.conf"])
+            #expect(check.status == 0, "\(c.name): rsyslogd -N1 refuses it: \(check.stdout)\(check.stderr)")
+            let facts = try audit(root: tree.path, probes: [LogForwardingProbe()]).facts
+            guard case .value(let v)? = facts["log_forwarding"] else { Issue.record("no fact"); continue }
+            let channels = v["channels"]?.arrayValue ?? []
+            #expect(channels.count == 1, "\(c.name): \(channels)")
+            #expect(channels.first?["encrypted"] == .bool(c.encrypted), "\(c.name): \(channels)")
+            #expect(channels.first?["source"]?.stringValue?.hasPrefix("/etc/rsyslog.d/60-forward.conf:") == true)
+        }
     }
 
     @Test func journalUploadNeedsHTTPSAndItsUnit() throws {
