@@ -275,8 +275,16 @@ private struct Context {
         case .all(let children, _):
             return Outcome.combine(children.map { evaluate($0, item: item) }, any: false)
         case .any(let children, _):
-            var o = Outcome.combine(children.map { evaluate($0, item: item) }, any: true)
+            let parts = children.map { evaluate($0, item: item) }
+            var o = Outcome.combine(parts, any: true)
             if o.status == .pass { o.failures = [] }
+            // Alternatives read as alternatives: each failed observation says what else would do.
+            let alternatives = parts.compactMap { $0.evidence.first?.expected }
+            if detail, alternatives.count > 1 {
+                let oneOf = "one of: " + alternatives.joined(separator: ", or ")
+                o.evidence = o.evidence.map { e in var e = e; if e.ok == false { e.expected = oneOf }; return e }
+                if o.status == .fail, o.failures.count > 1 { o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")] }
+            }
             return o
         case .leaf(let path, let op, let operand, let meta):
             return leaf(path, op, operand, meta, item: item)
@@ -467,9 +475,12 @@ private struct Context {
         let label = meta.describe ?? path.label
         let subject = item.map { "\($0.label): " } ?? ""
         let expectedText: String
+        // Plain statements, not check-language fragments ("not possible", "no account with UID 0").
         switch (op, expectedValue) {
-        case (.eq, .bool(true)): expectedText = label
-        case (.eq, .bool(false)): expectedText = "not: \(label)"
+        case (.eq, .bool(true)), (.exists, .bool(true)): expectedText = label
+        case (.eq, .bool(false)), (.exists, .bool(false)): expectedText = "not \(label)"
+        case (.empty, .bool(true)): expectedText = "no \(label)"
+        case (.empty, .bool(false)): expectedText = "\(label): at least one"
         default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
         }
         let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
@@ -550,7 +561,11 @@ private struct Context {
                 switch o.status {
                 case .pass:
                     o.status = .fail
-                    o.evidence = o.evidence.map { var e = $0; if e.ok == true { e.ok = false; e.expected = "not " + e.expected }; return e }
+                    o.evidence = o.evidence.map { e in
+                        var e = e
+                        if e.ok == true { e.ok = false; e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected }
+                        return e
+                    }
                     o.failures = o.passes.map { "\($0) (not allowed)" }
                     if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                     o.passes = []
