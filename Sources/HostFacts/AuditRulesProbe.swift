@@ -6,7 +6,9 @@ public import WardenCore
 /// concatenates the files `ls -1v` lists (version sort: `9-x.rules` before `10-x.rules`; no
 /// hidden files),
 /// drops comments and blank lines, keeps only the last `-D`, `-b` and `-f` lines and puts them
-/// first, and keeps only the last `-e` line and puts it last — so an `-e 2` in
+/// first, and keeps only the last `-e` line and puts it last (lines that start in column 0: under
+/// Debian's mawk its `^\s*` patterns do not skip blanks, so an indented `-e 2` stays in place,
+/// and the kernel ignores what follows it) — so an `-e 2` in
 /// `99-finalize.rules` does not cut off Debian's `audit.rules`, which sorts after it. In a
 /// loaded file, rules after `-e 2` are ignored by the kernel. For each path of interest (weight
 /// locations, canaries, the files LOG-003 names) the fact says which rule covers it first — the
@@ -43,6 +45,9 @@ public struct AuditRulesProbe: Probe {
         /// `arch=` of a syscall rule, as auditctl reads it; without one, the native b64.
         var arch = "b64"
         var afterImmutable = false
+        /// The line starts in column 0 (augenrules moves only such `-e`, `-D`, `-b`, `-f` lines
+        /// under mawk, see `augenrulesOrder`).
+        var atLineStart = true
         /// `-e N` for control rules.
         var enable: Int?
 
@@ -86,7 +91,10 @@ public struct AuditRulesProbe: Probe {
                     problems.append(error.description)
                 }
             }
-            rules = AuditRulesProbe.augenrulesOrder(rules)
+            // augenrules's awk patterns (`^\s*-e`) skip leading blanks only under gawk; Debian's
+            // default awk is mawk, which has no `\s`, so there an indented line stays in place.
+            let gawk = (try? root.readLink("/etc/alternatives/awk"))?.hasSuffix("gawk") == true
+            rules = AuditRulesProbe.augenrulesOrder(rules, indentedToo: gawk)
             sources = ruleFiles
         }
         let loadedFile = "/etc/audit/audit.rules"
@@ -194,11 +202,12 @@ public struct AuditRulesProbe: Probe {
     /// What augenrules makes of the concatenated rules.d files: the last `-D`, `-b` and `-f`
     /// first (in that order), every other rule in order, the last `-e` at the end; earlier
     /// `-D`, `-b`, `-f` and `-e` lines are dropped.
-    static func augenrulesOrder(_ rules: [Rule]) -> [Rule] {
+    static func augenrulesOrder(_ rules: [Rule], indentedToo: Bool) -> [Rule] {
         var delete: Rule?, backlog: Rule?, failure: Rule?, enable: Rule?
         var rest: [Rule] = []
         for rule in rules {
-            if rule.text.hasPrefix("-e") { enable = rule }
+            if !rule.atLineStart && !indentedToo { rest.append(rule) }
+            else if rule.text.hasPrefix("-e") { enable = rule }
             else if rule.text == "-D" { delete = rule }
             else if rule.text.hasPrefix("-f") { failure = rule }
             else if rule.text.hasPrefix("-b") { backlog = rule }
@@ -211,7 +220,7 @@ public struct AuditRulesProbe: Probe {
     /// `uname`): "x86_64", "aarch64", another `e_machine` number, or "unknown".
     static func architecture(_ root: HostRoot) -> String {
         for path in ["/usr/bin/env", "/bin/sh"] {
-            guard let header = try? root.read(path, limit: 64 << 20), header.count >= 20,
+            guard let header = try? root.readHead(path, count: 20), header.count >= 20,
                   header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else { continue }
             let machine = header[5] == 2 ? UInt16(header[18]) << 8 | UInt16(header[19]) : UInt16(header[19]) << 8 | UInt16(header[18])
             switch machine {
@@ -236,10 +245,12 @@ public struct AuditRulesProbe: Probe {
     /// Parses auditctl rule lines. Unknown or malformed lines are reported with file:line.
     package func parse(_ text: String, file: String, problems: inout [String]) -> [Rule] {
         var rules: [Rule] = []
+        let raw = lines(text)
         for (number, line) in configLines(text) {
             let here = "\(file):\(number)"
             let tokens = line.words.map(String.init)
             var rule = Rule(kind: .control, source: here, text: tokens.joined(separator: " "))
+            rule.atLineStart = raw[number - 1].first.map { $0 != " " && $0 != "\t" } ?? true
             var i = 0
             var ok = true
             func next() -> String? {

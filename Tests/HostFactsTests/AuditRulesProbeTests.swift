@@ -104,6 +104,20 @@ import WardenTestSupport
         #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/99-finalize.rules:1")
     }
 
+    /// augenrules's `^\s*-e` skips leading blanks only under gawk: with Debian's mawk an indented
+    /// `-e 2` stays where it is (found by the augenrules oracle) and cuts off what follows.
+    @Test(arguments: [("/usr/bin/mawk", false), ("/usr/bin/gawk", true)])
+    func anIndentedEnableLineMovesOnlyUnderGawk(awk: String, moved: Bool) throws {
+        let tree = TempTree()
+        tree.symlink("etc/alternatives/awk", to: awk)
+        tree.file("etc/audit/rules.d/10-lock.rules", "  -e 2\n")
+        tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights -p rwa -k weights\n")
+        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
+        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        #expect(v["rules"]?.arrayValue?.last?["text"] == (moved ? "-e 2" : "-w /srv/weights -p rwa -k weights"))
+        #expect(try finding(tree.path, "LOG-002").status == (moved ? .pass : .fail))
+    }
+
     /// `ls -1v`: 9-never.rules comes before 10-weights.rules, so its `never` rule matches first.
     @Test func rulesDFilesAreInVersionOrder() throws {
         let tree = TempTree()
