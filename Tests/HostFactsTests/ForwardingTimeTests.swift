@@ -73,20 +73,79 @@ import WardenTestSupport
          """, true),
     ]
 
+    /// 60 generated forwarding configurations: the parameters drawn at random (protocol, driver,
+    /// mode, a global or legacy default driver), written in varied forms (one line or several,
+    /// spaces around `=`, any case, comments, after a filter). rsyslogd -N1 must accept each;
+    /// Warden must judge it as rsyslog's documentation does from the drawn parameters.
+    static func generatedForwarding(count: Int) -> [(name: String, config: String, encrypted: Bool)] {
+        var rng = SeededGenerator(seed: 8_2302)
+        return (0..<count).map { n in
+            let proto = ["tcp", "udp", nil].randomElement(using: &rng)!
+            let driver = ["gtls", "ossl", "ptcp", nil].randomElement(using: &rng)!
+            let mode = ["0", "1", nil].randomElement(using: &rng)!
+            let global = ["gtls", "ossl", nil].randomElement(using: &rng)!
+            let legacyGlobal = Bool.random(using: &rng)
+            func name(_ s: String) -> String { [s, s.lowercased(), s.uppercased()].randomElement(using: &rng)! }
+            let eq = [" = ", "=", "= "].randomElement(using: &rng)!
+            var params = ["type\(eq)\"omfwd\"", "target\(eq)\"logs.example\"", "port\(eq)\"6514\""]
+            if let proto { params.append("\(name("Protocol"))\(eq)\"\(proto)\"") }
+            if let driver { params.append("\(name("StreamDriver"))\(eq)\"\(driver)\"") }
+            if let mode { params.append("\(name("StreamDriverMode"))\(eq)\"\(mode)\"") }
+            if (driver ?? global) != nil && mode == "1" { params.append("StreamDriverAuthMode\(eq)\"anon\"") }
+            params.shuffle(using: &rng)
+            let multiLine = Bool.random(using: &rng)
+            var action = "action(" + params.joined(separator: multiLine ? "\n  " : " ") + (multiLine ? "\n)" : ")")
+            if Bool.random(using: &rng) { action = "*.* " + action }
+            if multiLine && Bool.random(using: &rng) { action = action.replacingFirst("\n  ", with: "  # forward everything\n  ") }
+            var lines: [String] = []
+            if let global {
+                lines.append(legacyGlobal ? "$DefaultNetstreamDriver \(global)" : "global(DefaultNetstreamDriver=\"\(global)\" DefaultNetstreamDriverCAFile=\"/etc/rsyslog-ca.pem\")")
+                if legacyGlobal { lines.append("$DefaultNetstreamDriverCAFile /etc/rsyslog-ca.pem") }
+            }
+            lines.append(action)
+            let effectiveDriver = driver ?? global ?? "ptcp"
+            let encrypted = proto == "tcp" && ["gtls", "ossl"].contains(effectiveDriver) && mode == "1"
+            return ("generated \(n)", lines.joined(separator: "\n"), encrypted)
+        }
+    }
+
     @Test func rsyslogForwardingAsRsyslogdReadsIt() throws {
         let root = try RealRoots.debian12()
-        for c in Self.forwardingCases {
+        let cases = Self.forwardingCases + Self.generatedForwarding(count: 60)
+        // rsyslogd -N1 on every case in one run of the root.
+        let layer = TempTree(prefix: "warden-rsyslog-oracle")
+        layer.file("etc/rsyslog-ca.pem", "")  // rsyslogd -N1 only checks that the CA file can be opened
+        for (n, c) in cases.enumerated() {
+            layer.file("cases/\(n)/rsyslog.conf", Self.debianRsyslogConf.replacingFirst("/etc/rsyslog.d/*.conf", with: "/cases/\(n)/d/*.conf"))
+            layer.file("cases/\(n)/d/60-forward.conf", c.config + "\n")
+        }
+        let script = """
+        n=0
+        while [ -d /cases/$n ]; do
+          echo "== $n"
+          /usr/sbin/rsyslogd -N1 -f /cases/$n/rsyslog.conf >/tmp/out 2>&1 || { echo "REFUSED"; grep -i error /tmp/out | head -2; }
+          n=$((n+1))
+        done
+        """
+        let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 300) }
+        try #require(r.status == 0, "\(r.stderr)")
+        var refused: [Int: String] = [:]
+        var current = -1
+        for line in r.stdout.split(whereSeparator: \.isNewline) {
+            if line.hasPrefix("== ") { current = Int(line.dropFirst(3)) ?? -1; continue }
+            if line.hasPrefix("REFUSED") { refused[current] = "" } else if refused[current] != nil { refused[current]! += String(line) + " " }
+        }
+        #expect(current == cases.count - 1)
+        for (n, c) in cases.enumerated() {
+            #expect(refused[n] == nil, "\(c.name): rsyslogd -N1 refuses it: \(refused[n] ?? "")\n\(c.config)")
             let tree = TempTree()
             tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
             tree.file("etc/rsyslog.d/60-forward.conf", c.config + "\n")
-            tree.file("etc/rsyslog-ca.pem", "")  // rsyslogd -N1 only checks that the CA file can be opened
-            let check = RealRoots.inRoot(root, layers: [tree.path], ["/usr/sbin/rsyslogd", "-N1", "-f", "/etc/rsyslog.conf"])
-            #expect(check.status == 0, "\(c.name): rsyslogd -N1 refuses it: \(check.stdout)\(check.stderr)")
             let facts = try audit(root: tree.path, probes: [LogForwardingProbe()]).facts
             guard case .value(let v)? = facts["log_forwarding"] else { Issue.record("no fact"); continue }
             let channels = v["channels"]?.arrayValue ?? []
             #expect(channels.count == 1, "\(c.name): \(channels)")
-            #expect(channels.first?["encrypted"] == .bool(c.encrypted), "\(c.name): \(channels)")
+            #expect(channels.first?["encrypted"] == .bool(c.encrypted), "\(c.name): \(channels)\n\(c.config)")
             #expect(channels.first?["source"]?.stringValue?.hasPrefix("/etc/rsyslog.d/60-forward.conf:") == true)
         }
     }
