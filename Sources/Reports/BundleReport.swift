@@ -41,8 +41,8 @@ public enum BundleReport {
         case .pass: "pass"
         case .fail: "fail"
         case .error: "error"
-        case .notChecked: "not checked"
-        case .notApplicable: "not applicable"
+        case .notChecked: "not_checked"
+        case .notApplicable: "not_applicable"
         case .waived: "waived"
         case .manual: "manual"
         }

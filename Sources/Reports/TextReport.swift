@@ -5,9 +5,10 @@ public import WardenCore
 public enum TextReport {
     public static func render(_ doc: FindingsDocument, color: Bool = false) -> String {
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        // Statuses are spelled as in the findings (`not_checked`), louder where they need action.
         let marks: [Status: String] = [
-            .fail: paint("FAIL", "31;1"), .error: paint("ERROR", "33;1"), .notChecked: paint("NOT CHECKED", "33"),
-            .pass: paint("pass", "32"), .notApplicable: paint("n/a", "2"), .waived: paint("WAIVED", "36"), .manual: paint("manual", "2"),
+            .fail: paint("FAIL", "31;1"), .error: paint("ERROR", "33;1"), .notChecked: paint("NOT_CHECKED", "33"),
+            .pass: paint("pass", "32"), .notApplicable: paint("not_applicable", "2"), .waived: paint("WAIVED", "36"), .manual: paint("manual", "2"),
         ]
         let order: [Status] = [.fail, .error, .notChecked, .waived, .manual, .pass, .notApplicable]
         var out = ""

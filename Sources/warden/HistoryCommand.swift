@@ -57,7 +57,7 @@ struct HistoryCommand: ParsableCommand {
                         let changed = Set(runs.compactMap { status($0, id)?.status }).count > 1 ? "  (changed)" : ""
                         out += "\(id) \(trend)  \(controls[id] ?? "")\(changed)\n"
                     }
-                    out += "\n· pass  F fail  E error  ? not checked  - not applicable  W waived  M manual\n"
+                    out += "\n· pass  F fail  E error  ? not_checked  - not_applicable  W waived  M manual\n"
                 }
                 writeStdout(out)
             }
