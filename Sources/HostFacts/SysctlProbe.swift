@@ -20,8 +20,9 @@ public import WardenCore
 ///
 /// For each key Warden checks, the fact holds `values`: the runtime value (live) and the persistent
 /// value, each with its source. A control passes only when every entry satisfies it; a key no file
-/// sets (or whose value the kernel would refuse) has a persistent entry whose value is null, which
-/// satisfies nothing.
+/// sets keeps the kernel's built-in default (from the kernel's configuration in /boot), and where
+/// that is not known (or the kernel would refuse the value) the persistent entry's value is null,
+/// which satisfies nothing.
 public struct SysctlProbe: Probe {
     public init() {}
     public let name = "sysctl"
@@ -202,6 +203,7 @@ public struct SysctlProbe: Probe {
         }
 
         let hasProcSys = root.isDirectory("/proc/sys")
+        let kernelDefaults = KernelDefaults.read(root, live: root.isLive)
         let offline = hasProcSys ? "" : "; offline root: no runtime value, decided on this alone"
         var tree: JSONObject = [:]
         for key in SysctlProbe.keys {
@@ -224,7 +226,7 @@ public struct SysctlProbe: Probe {
             if reading.decides(slashed) {
                 let effective = table.effective(slashed)
                 let procpsValue = procps.effective(slashed)
-                var persistent = SysctlProbe.persistent(key, effective, offline: offline)
+                var persistent = SysctlProbe.persistent(key, effective, offline: offline, defaults: kernelDefaults)
                 var source = persistent["source"]?.stringValue ?? ""
                 if case .explicit(let p) = procpsValue, let v = p.value {
                     if let mine = effective.value, v != mine {
@@ -254,11 +256,18 @@ public struct SysctlProbe: Probe {
     }
 
     /// The persistent entry of one key: the value the kernel would take, and where it comes from.
-    static func persistent(_ key: String, _ effective: Effective, offline: String) -> JSONObject {
+    /// A key no file sets keeps the kernel's own default (`KernelDefaults`), when it is known.
+    static func persistent(_ key: String, _ effective: Effective, offline: String, defaults: KernelDefaults? = nil) -> JSONObject {
         switch effective {
         case .unset:
-            return ["value": .null, "source": "not set in any sysctl.d file (persistent)"]
+            if let (value, why) = defaults?.value(key) {
+                return ["value": value, "source": .string("not set in any sysctl.d file: the kernel's default (\(why))")]
+            }
+            return ["value": .null, "source": .string("not set in any sysctl.d file, and the kernel's default is not known\(defaults == nil ? " (no kernel configuration in /boot)" : "")")]
         case .excluded(let o):
+            if let (value, why) = defaults?.value(key) {
+                return ["value": value, "source": .string("\(o.source): `-\(o.written)` excludes the key from globs, so it keeps the kernel's default (\(why))")]
+            }
             return ["value": .null, "source": .string("\(o.source) (persistent\(offline); `-\(o.written)` excludes the key from globs: systemd-sysctl does not set it)")]
         case .explicit(let o), .glob(let o):
             let raw = o.value ?? ""
@@ -581,5 +590,60 @@ extension JSONObject {
         var child = self[first]?.objectValue ?? [:]
         child.insert(value, at: Array(path.dropFirst()))
         self[first] = .object(child)
+    }
+}
+
+/// The values the kernel gives the checked keys at boot when nothing sets them (Linux 6.1 as Debian
+/// 12 builds it), from the build configuration in /boot/config-VERSION of the kernel that will
+/// boot: the running one live (its release in /proc/sys/kernel/osrelease), else the newest
+/// installed. Keys whose default depends on the machine (user.max_user_namespaces) have none.
+struct KernelDefaults {
+    let release: String
+    let config: [String: String]
+
+    static func read(_ root: HostRoot, live: Bool) -> KernelDefaults? {
+        var release: String?
+        if live, let text = try? root.readText("/proc/sys/kernel/osrelease", limit: 256) { release = String(text.trimmed) }
+        if release == nil {
+            let installed = ((try? root.list("/boot")) ?? []).filter { $0.hasPrefix("config-") }.map { String($0.dropFirst(7)) }
+            release = installed.sorted { versionOrder($0, $1) < 0 }.last
+        }
+        guard let release, let text = try? root.readText("/boot/config-" + release, limit: 4 << 20) else { return nil }
+        var config: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("CONFIG_") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            config[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return KernelDefaults(release: release, config: config)
+    }
+
+    /// The default of `key` and why, or nil when it is not known.
+    func value(_ key: String) -> (JSON, String)? {
+        func yes(_ option: String) -> Bool { config[option] == "y" }
+        let from = "/boot/config-\(release)"
+        switch key {
+        case "kernel.yama.ptrace_scope":
+            return yes("CONFIG_SECURITY_YAMA") ? (1, "Yama is built in, \(from)") : nil
+        case "kernel.dmesg_restrict":
+            return (yes("CONFIG_SECURITY_DMESG_RESTRICT") ? 1 : 0, "CONFIG_SECURITY_DMESG_RESTRICT in \(from)")
+        case "kernel.unprivileged_bpf_disabled":
+            return (yes("CONFIG_BPF_UNPRIV_DEFAULT_OFF") ? 2 : 0, "CONFIG_BPF_UNPRIV_DEFAULT_OFF in \(from)")
+        case "kernel.perf_event_paranoid":
+            // Debian's patch: CONFIG_SECURITY_PERF_EVENTS_RESTRICT makes it 3; upstream's is 2.
+            return (yes("CONFIG_SECURITY_PERF_EVENTS_RESTRICT") ? 3 : 2, "CONFIG_SECURITY_PERF_EVENTS_RESTRICT in \(from)")
+        case "kernel.sysrq":
+            guard let raw = config["CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE"] else { return nil }
+            let value = raw.hasPrefix("0x") ? Int64(raw.dropFirst(2), radix: 16) : Int64(raw)
+            return value.map { (.int($0), "CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE=\(raw) in \(from)") }
+        case "kernel.randomize_va_space":
+            return (yes("CONFIG_COMPAT_BRK") ? 1 : 2, "CONFIG_COMPAT_BRK in \(from)")
+        case "kernel.kptr_restrict", "net.core.bpf_jit_harden", "kernel.kexec_load_disabled", "fs.suid_dumpable",
+             "vm.unprivileged_userfaultfd", "fs.protected_hardlinks", "fs.protected_symlinks", "kernel.modules_disabled":
+            return (0, "the kernel's built-in 0, \(from)")
+        case "kernel.core_pattern":
+            return ("core", "the kernel's built-in `core`, \(from)")
+        default:
+            return nil
+        }
     }
 }

@@ -8,6 +8,23 @@ import WardenTestSupport
         try audit(root: root, profile: profile, probes: [SysctlProbe()]).findings[id]
     }
 
+    /// A key no file sets keeps the kernel's own default, read from the configuration of the kernel
+    /// that will boot (the newest /boot/config-* offline); without one it is unknown, never a pass.
+    @Test func anUnsetKeyKeepsTheKernelsDefault() throws {
+        let tree = TempTree()
+        tree.directory("etc/sysctl.d")
+        #expect(try hrd(tree.path).status == .fail)
+        tree.file("boot/config-6.1.0-9-amd64", "CONFIG_SECURITY_YAMA=y\n")
+        tree.file("boot/config-6.1.0-10-amd64", "CONFIG_SECURITY_YAMA=y\nCONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE=0x01b6\n")
+        let sl3 = try hrd(tree.path)
+        #expect(sl3.status == .pass, "\(sl3.summary)")
+        #expect(sl3.evidence.first?.source == "not set in any sysctl.d file: the kernel's default (Yama is built in, /boot/config-6.1.0-10-amd64)")
+        #expect(try hrd(tree.path, profile: "sl4").status == .fail)
+        // The newest kernel (version order: 10 after 9) decides.
+        tree.file("boot/config-6.1.0-10-amd64", "# CONFIG_SECURITY_YAMA is not set\n")
+        #expect(try hrd(tree.path).status == .fail)
+    }
+
     @Test func sameNamedFileInEtcMasksUsrLib() throws {
         let f = try hrd(Package.fixtureRoot("sysctl-etc-masks-usr-lib"))
         #expect(f.status == .pass, "\(f.summary)")
