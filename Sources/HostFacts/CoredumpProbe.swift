@@ -8,22 +8,30 @@ public struct CoredumpProbe: Probe {
     public init() {}
     public let name = "coredump"
     public let summary = "coredump.conf and drop-ins ([Coredump] Storage, ProcessSizeMax), hard core limits in limits.conf and limits.d"
-    public let reads = ["/etc/systemd/coredump.conf", "/etc/systemd/coredump.conf.d/*.conf", "/usr/lib/systemd/coredump.conf.d/*.conf",
+    public let reads = ["/etc/systemd/coredump.conf", "/etc/systemd/coredump.conf.d/*.conf", "/run/systemd/coredump.conf.d/*.conf",
+                        "/usr/local/lib/systemd/coredump.conf.d/*.conf", "/usr/lib/systemd/coredump.conf.d/*.conf",
+                        "/lib/systemd/coredump.conf.d/*.conf",
                         "/etc/security/limits.conf", "/etc/security/limits.d/*.conf"]
     public let produces = ["coredump"]
+
+    /// The keys of systemd-coredump 252's [Coredump] section (coredump.c, parse_config).
+    static let keys: Set<String> = ["Storage", "Compress", "ProcessSizeMax", "ExternalSizeMax", "JournalSizeMax", "KeepFree", "MaxUse"]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         let conf = SystemdConf.read(root: root, name: "coredump.conf", section: "Coredump",
                                     valid: ["Storage": { ["none", "external", "journal"].contains($0) },
-                                            "ProcessSizeMax": { SystemdConf.parseSize($0) != nil }])
+                                            "ProcessSizeMax": { SystemdConf.parseSize($0) != nil }],
+                                    known: CoredumpProbe.keys)
         if !conf.errors.isEmpty { return ["coredump": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
         let storage = conf.value("Storage", default: "external")
         let sizeMax = conf.value("ProcessSizeMax", default: "2G")
         var fact: JSONObject = [
             "source": "/etc/systemd/coredump.conf",
+            "files": .array(conf.files.map { .string($0) }),
+            "unread": .array(conf.unread.map { .string($0) }),
             "storage": storage.json,
-            "process_size_max": ["value": .int(SystemdConf.parseSize(sizeMax.value) ?? -1), "source": .string(sizeMax.source)],
+            "process_size_max": ["value": .int(SystemdConf.parseSize(sizeMax.value).map { Int64(clamping: $0) } ?? -1), "source": .string(sizeMax.source)],
             "ignored": .array(conf.ignored.map { .string($0) }),
         ]
         // pam_limits: limits.conf first, then limits.d/*.conf in lexical order.

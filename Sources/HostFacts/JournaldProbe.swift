@@ -10,15 +10,25 @@ public struct JournaldProbe: Probe {
     public let summary = "journald.conf and drop-ins ([Journal] Storage, Seal), /var/log/journal, FSS key, entries of this boot (libsystemd)"
     public let reads = ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/*.conf", "/run/systemd/journald.conf.d/*.conf",
                         "/usr/local/lib/systemd/journald.conf.d/*.conf", "/usr/lib/systemd/journald.conf.d/*.conf",
+                        "/lib/systemd/journald.conf.d/*.conf",
                         "/var/log/journal/<machine-id>/", "/etc/machine-id", "/proc/sys/kernel/random/boot_id"]
     public let produces = ["journald"]
 
     static let storageValues: Set<String> = ["volatile", "persistent", "auto", "none"]
+    /// The keys of journald 252's [Journal] section (journald-gperf.gperf): others are ignored.
+    static let keys: Set<String> = [
+        "Storage", "Compress", "Seal", "ReadKMsg", "Audit", "SyncIntervalSec", "RateLimitInterval", "RateLimitIntervalSec",
+        "RateLimitBurst", "SystemMaxUse", "SystemMaxFileSize", "SystemKeepFree", "SystemMaxFiles", "RuntimeMaxUse",
+        "RuntimeMaxFileSize", "RuntimeKeepFree", "RuntimeMaxFiles", "MaxRetentionSec", "MaxFileSec", "ForwardToSyslog",
+        "ForwardToKMsg", "ForwardToConsole", "ForwardToWall", "TTYPath", "MaxLevelStore", "MaxLevelSyslog", "MaxLevelKMsg",
+        "MaxLevelConsole", "MaxLevelWall", "SplitMode", "LineMax",
+    ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         let conf = SystemdConf.read(root: root, name: "journald.conf", section: "Journal",
-                                    valid: ["Storage": { JournaldProbe.storageValues.contains($0) }, "Seal": SystemdConf.isBool])
+                                    valid: ["Storage": { JournaldProbe.storageValues.contains($0) }, "Seal": SystemdConf.isBool],
+                                    known: JournaldProbe.keys)
         if !conf.errors.isEmpty { return ["journald": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
         let storage = conf.value("Storage", default: "auto")
         let seal = conf.value("Seal", default: "yes")
@@ -29,6 +39,7 @@ public struct JournaldProbe: Probe {
         var fact: JSONObject = [
             "source": "/etc/systemd/journald.conf",
             "files": .array(conf.files.map { .string($0) }),
+            "unread": .array(conf.unread.map { .string($0) }),
             "storage": storage.json,
             "seal": ["value": .bool(SystemdConf.parseBool(seal.value) ?? false), "source": .string(seal.source)],
             "journal_directory": ["value": .bool(journalDir), "source": "/var/log/journal"],
