@@ -1,7 +1,9 @@
 internal import CLibFuzzer
 internal import Glibc
+internal import WardenFuzzTargets
 
-/// The libFuzzer driver for every Warden parser. The target is chosen by `WARDEN_FUZZ_TARGET`
+/// The libFuzzer driver for every Warden parser (the targets are the library WardenFuzzTargets,
+/// which `swift test` replays too). The target is chosen by `WARDEN_FUZZ_TARGET`
 /// (`Scripts/fuzz` sets it); libFuzzer's own flags and corpus directories follow on the command
 /// line as usual. Built only by `Scripts/fuzz` (Package.swift declares this target when
 /// `WARDEN_FUZZ=1`), with `-sanitize=fuzzer,address`.
@@ -31,6 +33,11 @@ nonisolated(unsafe) var selected: FuzzTarget?
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let target = selected else { return 0 }
     let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
-    target.run(bytes)
+    do {
+        try target.run(bytes)
+    } catch {
+        // A crash, so that libFuzzer saves the input as a finding.
+        fatalError(error.description)
+    }
     return 0
 }
