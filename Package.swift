@@ -53,12 +53,20 @@ let package = Package(
     ]
 )
 
-// The libFuzzer driver (Fuzz/Targets) exists only when Scripts/fuzz builds it, with WARDEN_FUZZ=1
-// and -sanitize=fuzzer,address into .build-fuzz: `swift build` and `swift test` never see it. It
-// lives in this package, not one beside it, because the parsers it calls are `package` API.
+// Fuzzing. The fuzz targets (Fuzz/Targets: each parser's harness and its invariants) are a library
+// of the ordinary build, so that `swift test` replays the committed corpora (Fuzz/Corpus) and the
+// inputs of past findings (Fuzz/Regressions) through them (Tests/FuzzTests). They live in this
+// package, not one beside it, because the parsers they call are `package` API.
+package.targets += [
+    .target(name: "WardenFuzzTargets", dependencies: ["WardenCore", "HostFacts", "Evidence", "OpenSSLSigning", "Reports"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
+    .testTarget(name: "FuzzTests", dependencies: ["WardenFuzzTargets", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
+]
+
+// The libFuzzer driver (Fuzz/Driver) exists only when Scripts/fuzz builds it, with WARDEN_FUZZ=1
+// and -sanitize=fuzzer,address into .build-fuzz: `swift build` and `swift test` never see it.
 if Context.environment["WARDEN_FUZZ"] == "1" {
     package.targets += [
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
-        .executableTarget(name: "warden-fuzz", dependencies: ["WardenCore", "HostFacts", "Evidence", "OpenSSLSigning", "Reports", "CLibFuzzer"], path: "Fuzz/Targets", swiftSettings: swiftSettings),
+        .executableTarget(name: "warden-fuzz", dependencies: ["WardenFuzzTargets", "CLibFuzzer"], path: "Fuzz/Driver", swiftSettings: swiftSettings),
     ]
 }

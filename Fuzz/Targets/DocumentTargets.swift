@@ -41,18 +41,18 @@ enum DocumentTargets {
 
     /// JSON must round-trip (parse ∘ serialise is the identity on what parses); a findings
     /// document that reads must re-evaluate.
-    static func findingsJSON(_ bytes: [UInt8]) {
+    static func findingsJSON(_ bytes: [UInt8]) throws(InvariantViolation) {
         // A value left unbuilt is checked as strictly as a built one: the same inputs are refused
         // (not always with the same message: a built object finds a repeated key only at its end).
         let unbuilt = (try? JSON.parse(bytes, omitting: [["predicate", "results"], ["predicate", "facts", "files"], ["results"], ["facts", "files"]])) != nil
         guard let json = try? JSON.parse(bytes) else {
-            require(!unbuilt, "a document refused when built must be refused with parts left unbuilt")
+            try require(!unbuilt, "a document refused when built must be refused with parts left unbuilt")
             return
         }
-        require(unbuilt, "a document accepted when built must be accepted with parts left unbuilt")
+        try require(unbuilt, "a document accepted when built must be accepted with parts left unbuilt")
         let compact = json.serialized()
-        require((try? JSON.parse(compact)) == json, "serialised JSON must parse back to the same value")
-        require((try? JSON.parse(json.prettySerialized())) == json, "pretty JSON must parse back to the same value")
+        try require((try? JSON.parse(compact)) == json, "serialised JSON must parse back to the same value")
+        try require((try? JSON.parse(json.prettySerialized())) == json, "pretty JSON must parse back to the same value")
         guard let findings = try? ParsedFindings(json: json, file: "findings.json") else { return }
         _ = findings.conformant
         let results = Evaluator.evaluate(sl3, facts: findings.facts, now: now)

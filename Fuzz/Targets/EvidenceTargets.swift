@@ -24,21 +24,21 @@ enum EvidenceTargets {
 
     /// Any bytes as an envelope: decoding must not crash, a decoded envelope must re-encode to
     /// the same envelope, and verifying it must give a value (valid, or the failures).
-    static func dsseEnvelope(_ bytes: [UInt8]) {
+    static func dsseEnvelope(_ bytes: [UInt8]) throws(InvariantViolation) {
         guard let envelope = try? Envelope.decode(bytes, file: "fuzz.dsse.json") else { return }
         let again = try? Envelope.decode(envelope.encoded(), file: "re-encoded")
-        require(again == envelope, "an envelope must survive encode ∘ decode")
+        try require(again == envelope, "an envelope must survive encode ∘ decode")
         _ = policy.verify(envelope).failures.count
     }
 
     /// Any bytes as the signed payload of a Warden envelope: the statement and the findings
     /// inside are checked after a valid signature, so this reaches every content check.
-    static func inTotoStatement(_ bytes: [UInt8]) {
+    static func inTotoStatement(_ bytes: [UInt8]) throws(InvariantViolation) {
         guard let envelope = try? Envelope.sign(payload: bytes, payloadType: DSSE.inTotoPayloadType, with: key) else {
             fatalError("signing failed")
         }
         let result = policy.verify(envelope)
-        require(!result.failures.contains { $0.field.hasPrefix("signatures") }, "a payload signed by a trusted key must pass the signature checks")
+        try require(!result.failures.contains { $0.field.hasPrefix("signatures") }, "a payload signed by a trusted key must pass the signature checks")
     }
 
     /// A bundle holding only a manifest (the input) and its envelope, signed by a trusted key
@@ -58,23 +58,19 @@ enum EvidenceTargets {
     }
 }
 
-/// An empty directory under $TMPDIR (Scripts/fuzz points it into .build-fuzz and empties it).
+/// An empty directory under $TMPDIR (see `makeScratchDirectory`).
 final class ScratchDirectory: @unchecked Sendable {
     // Written by one fuzzing thread at a time (libFuzzer runs inputs sequentially).
     let path: String
 
     init() {
-        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/warden-fuzz-bundle-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            fatalError("cannot create a scratch directory in \(base): \(String(cString: strerror(errno)))")
-        }
-        path = String(cString: made)
+        path = makeScratchDirectory("warden-fuzz-bundle")
     }
 
     func write(_ name: String, _ bytes: [UInt8]) {
         let full = path + "/" + name
-        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        unlink(full)    // a new file, as in ScratchRoot.write
+        let fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { fatalError("cannot write \(full): \(String(cString: strerror(errno)))") }
         bytes.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)

@@ -1,19 +1,23 @@
 internal import HostFacts
 internal import WardenCore
 
-/// One parser under fuzzing: its name (`Scripts/fuzz NAME`), what it feeds the input to, and
-/// where its seed corpus comes from (globs under the package root; `Scripts/fuzz` reads them).
-struct FuzzTarget: Sendable {
-    let name: String
-    let summary: String
-    let seeds: [String]
-    let run: @Sendable ([UInt8]) -> Void
+/// One parser under fuzzing: its name (`Scripts/fuzz NAME`, and the directories of its corpus,
+/// `Fuzz/Corpus/NAME`, and of its past findings' inputs, `Fuzz/Regressions/NAME`), what it feeds
+/// the input to, and where its seed corpus comes from (globs under the package root;
+/// `Scripts/fuzz` reads them). `run` throws when an invariant of the parser does not hold; a
+/// crash (a trap, a sanitizer report) is a finding too. The libFuzzer driver turns a thrown
+/// violation into a crash, so that libFuzzer saves the input; the replay test records it.
+package struct FuzzTarget: Sendable {
+    package let name: String
+    package let summary: String
+    package let seeds: [String]
+    package let run: @Sendable ([UInt8]) throws(InvariantViolation) -> Void
 }
 
 /// Every fuzz target. A parser for a new kind of input gets one entry here and a seed glob; the
 /// script and the driver need nothing else.
-enum FuzzTargets {
-    static let all: [FuzzTarget] = [
+package enum FuzzTargets {
+    package static let all: [FuzzTarget] = [
         FuzzTarget(name: "sshd_config", summary: "sshd_config through SSHDConfigProbe (Include, Match) in a scratch root",
                    seeds: ["Tests/Fixtures/*/root/etc/ssh/sshd_config", "Tests/Fixtures/*/root/etc/ssh/sshd_config.d/*", "Fuzz/Seeds/sshd_config/*"],
                    run: ParserTargets.sshdConfig),
@@ -72,7 +76,13 @@ enum FuzzTargets {
 /// replaced, never trusted).
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-/// Stops the fuzzer with a message when an invariant does not hold (libFuzzer saves the input).
-func require(_ condition: Bool, _ message: @autoclosure () -> String) {
-    if !condition { fatalError("invariant violated: \(message())") }
+/// What a target checks beyond "does not crash" failed for an input.
+package struct InvariantViolation: Error, CustomStringConvertible {
+    package let message: String
+    package var description: String { "invariant violated: \(message)" }
+}
+
+/// Throws when an invariant does not hold.
+func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(InvariantViolation) {
+    if !condition { throw InvariantViolation(message: message()) }
 }

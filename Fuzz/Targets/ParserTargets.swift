@@ -79,9 +79,9 @@ enum ParserTargets {
         }
     }
 
-    static func posixACL(_ bytes: [UInt8]) {
+    static func posixACL(_ bytes: [UInt8]) throws(InvariantViolation) {
         guard let acl = try? PosixACL.decode(bytes) else { return }
-        require(acl.encoded == bytes, "an ACL that decodes must encode to the same bytes")
+        try require(acl.encoded == bytes, "an ACL that decodes must encode to the same bytes")
     }
 
     static func weights(_ bytes: [UInt8]) {
