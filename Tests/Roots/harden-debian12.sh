@@ -44,7 +44,7 @@ put() { mkdir -p "$(dirname "$2")"; cat >"$2"; chown root:root "$2"; chmod "$1" 
 export DEBIAN_FRONTEND=noninteractive
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# --- the site: a service account, its group and a small fake weights location ---------------
+# --- EXF-005: the site: its account, group and weights, registered in the site file (weights.paths)
 getent group "$GROUP" >/dev/null || groupadd --system "$GROUP"
 getent passwd "$OWNER" >/dev/null ||
   useradd --system --gid "$GROUP" --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$OWNER"
