@@ -122,6 +122,7 @@ AllowHibernation=no
 AllowHybridSleep=no
 AllowSuspendThenHibernate=no
 EOF
+sed -i 's/ *resume=[^ "]*//g' /etc/default/grub
 put 0644 /etc/initramfs-tools/conf.d/resume <<'EOF'
 RESUME=none
 EOF
@@ -211,7 +212,7 @@ put 0644 /etc/systemd/system/systemd-logind.service.d/60-hidepid.conf <<'EOF'
 SupplementaryGroups=proc
 EOF
 
-# --- LOG-001, INT-003, EXF-002: the kernel command line -------------------------------------
+# --- LOG-001, INT-002, INT-003, EXF-002: the kernel command line ----------------------------
 cmdline='audit=1 audit_backlog_limit=8192 module.sig_enforce=1 lockdown=confidentiality intel_iommu=on iommu=force'
 sed -i "s/^GRUB_CMDLINE_LINUX=\"\(.*\)\"/GRUB_CMDLINE_LINUX=\"\1 $cmdline\"/" /etc/default/grub
 sed -i 's/^GRUB_CMDLINE_LINUX=" /GRUB_CMDLINE_LINUX="/' /etc/default/grub
@@ -255,8 +256,8 @@ chmod 0700 /var/log/audit
 find /var/log/audit -type f -exec chmod 0600 {} +
 
 # --- LOG-006: logs leave the host over TLS ---------------------------------------------------
-# The log server's CA certificate is the site's; this root has none, so the path is named and
-# left for the site to fill (rsyslog then refuses the connection, it never falls back to clear).
+# The log server's CA certificate is the site's: Tests/Roots/hardened/ lays a test one at this
+# path (without it `rsyslogd -N1` reports an error and the server cannot be authenticated).
 put 0644 /etc/rsyslog.d/60-warden.conf <<'EOF'
 global(DefaultNetstreamDriverCAFile="/etc/ssl/certs/logs-ca.pem")
 *.* action(type="omfwd" target="logs.example" port="6514" protocol="tcp"

@@ -91,6 +91,8 @@ import WardenTestSupport
             // Nothing fails; what is left is runtime state: incomplete (exit 2), not conformant.
             #expect(status == "2\n", "\(profile): exit \(status) \(read("\(profile).stderr").suffix(2000))")
             #expect(document["summary"]?["counts"]?["fail"]?.intValue == 0, "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
+            // docs/HARDENED-ROOT.md says so: 35 pass.
+            #expect(document["summary"]?["counts"]?["pass"]?.intValue == 35, "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
             var seen: [String: String] = [:]
             var problems: [String] = []
             for result in document["results"]?.arrayValue ?? [] {
