@@ -314,6 +314,7 @@ private struct Context {
             switch resolve(path, item: item) {
             case .unavailable(let status, _): return decidedWithoutItems(q, expect) ?? status
             case .value(let v, _):
+                if let (status, _) = Context.stated(v) { return decidedWithoutItems(q, expect) ?? status }
                 guard case .array(let a)? = v else { return .error }
                 list = a
             }
@@ -536,6 +537,11 @@ private struct Context {
             return Outcome(status: status, reasons: [reason])
         case .value(let v, _):
             guard let v else { return Outcome(status: .error, reasons: ["no value at \(path)"]) }
+            // A list the probe could not read says why (`not_checked` offline, `error`).
+            if let (status, reason) = Context.stated(v) {
+                if let decided = decidedWithoutItems(q, expect) { return decidedWithout(q, path, expect, decided, because: reason, meta) }
+                return Outcome(status: status, reasons: ["\(meta.describe ?? path.label): \(reason)"])
+            }
             guard case .array(let a) = v else { return Outcome(status: .error, reasons: ["\(path) is \(v.typeName), not a list"]) }
             list = a
         }
@@ -615,6 +621,16 @@ private struct Context {
         o.reasons = status == .pass ? [] : [note]
         if status == .pass { o.passes = o.passes.isEmpty ? [note] : o.passes.map { "\($0) (\(note))" } } else { o.failures = o.failures.isEmpty ? [note] : o.failures }
         return o
+    }
+
+    /// The status and reason an object states in place of a value (`{"not_checked": "…"}`,
+    /// `error`, `not_applicable`), or nil.
+    static func stated(_ value: JSON?) -> (Status, String)? {
+        guard case .object(let o)? = value, o["value"] == nil else { return nil }
+        for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
+            if let reason = o[key]?.stringValue { return (status, reason) }
+        }
+        return nil
     }
 
     static func label(of element: JSON, index: Int, prefix: String?) -> String {

@@ -71,6 +71,15 @@ import WardenTestSupport
         if status == .error { #expect(finding.summary == "no kernel command line to look for resume=") }
     }
 
+    /// A list a probe could not read offline is stated as `{"not_checked": why}`: the quantifier
+    /// over it is `not_checked` with that reason, not "object, not a list" (EXF-002 offline).
+    @Test func aListStatedAsNotCheckedIsNotChecked() throws {
+        let check = "every: f.domains\nexpect: {fact: .authorized, eq: false}\nif_empty: pass\nempty_reason: none"
+        let finding = try evaluate(check: check, facts: ["f": .value(["domains": ["not_checked": "no /sys/bus/thunderbolt offline"]])])
+        #expect(finding.status == .notChecked)
+        #expect(finding.summary.contains("no /sys/bus/thunderbolt offline"), "\(finding.summary)")
+    }
+
     @Test func itemsStillDecideWhenTheyAreKnown() throws {
         let resume: JSON = [["configured": true, "source": "/proc/cmdline"]]
         #expect(try evaluate(check: Self.resumeCheck, facts: ["f": .value(["resume": resume, "swap_safe": false])]).status == .fail)
