@@ -248,6 +248,11 @@ import WardenTestSupport
         tree.file("var/log/audit/audit.log.1", "", mode: 0o644)
         #expect(try finding(tree.path, "LOG-005").status == .fail)
         tree.file("var/log/audit/audit.log.1", "", mode: 0o640)
+        // Debian's log_group = adm: the directory is 0700 now, but auditd makes it 0750 at its next start.
+        tree.file("etc/audit/auditd.conf", "disk_full_action = SINGLE\ndisk_error_action = halt\nspace_left_action = email\nadmin_space_left_action = single\nmax_log_file_action = keep_logs\nlog_group = adm\n")
+        let adm = try finding(tree.path, "LOG-005")
+        #expect(adm.status == .fail)
+        #expect(adm.evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:6" && $0.observed == "adm" })
         tree.file("etc/audit/auditd.conf", "disk_full_action = syslog\ndisk_error_action = syslog\nspace_left_action = email\nadmin_space_left_action = suspend\n")
         let f = try finding(tree.path, "LOG-005")
         #expect(f.status == .fail)
