@@ -92,4 +92,17 @@ import WardenTestSupport
         #expect(f.evidence.first?.source == "/boot/grub/grub.cfg:2")
         #expect(try finding(TempTree(), "INT-009").status == .error)
     }
+
+    /// A password in user.cfg counts only where grub.cfg reads user.cfg (Fedora's 01_users);
+    /// Debian's grub.cfg never does, so there it protects nothing.
+    @Test func grubUserCfgCountsOnlyWhenGrubCfgReadsIt() throws {
+        let tree = TempTree()
+        tree.file("boot/grub/grub.cfg", "set default=0\nmenuentry 'Debian' {\n}\n")
+        tree.file("boot/grub/user.cfg", "GRUB2_PASSWORD=grub.pbkdf2.sha512.10000.ABC\n")
+        #expect(try finding(tree, "INT-009").status == .fail)
+        tree.file("boot/grub/grub.cfg", "if [ -f ${prefix}/user.cfg ]; then\n  source ${prefix}/user.cfg\nfi\nmenuentry 'Fedora' {\n}\n")
+        let f = try finding(tree, "INT-009")
+        #expect(f.status == .pass)
+        #expect(f.evidence.first?.source == "/boot/grub/user.cfg:1")
+    }
 }
