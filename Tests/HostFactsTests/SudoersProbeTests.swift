@@ -65,6 +65,38 @@ import WardenTestSupport
         #expect(f.summary.contains("turns authentication off"))
     }
 
+    /// sudo 1.9.13 refuses a Defaults binding list continued on the next line after blanks
+    /// (visudo: syntax error), and skips the statement: authentication is not turned off, but
+    /// what the line meant is unknown, so ACC-008 is an error naming it.
+    @Test func bindingListContinuedAfterBlanksIsRefusedAsSudoRefusesIt() throws {
+        let t = tree(dropIns: ["50-deploy": "Defaults:deploy, \\\n         ci-runner !authenticate\n"])
+        let v = try sudoers(t.path)
+        #expect(v["problems"]?.arrayValue?.first?["source"] == "/etc/sudoers.d/50-deploy:1")
+        #expect(v["scoped_defaults"] == [])
+        let f = try finding(t)
+        #expect(f.status == .error)
+        #expect(f.summary.contains("/etc/sudoers.d/50-deploy:1"))
+        // Without blanks beside the continuation it is one list.
+        let joined = tree(dropIns: ["50-deploy": "Defaults:deploy,\\\nci-runner !authenticate\n"])
+        #expect(try sudoers(joined.path)["scoped_defaults"]?.arrayValue?.first?["scope"] == "user deploy,ci-runner")
+    }
+
+    /// A Defaults entry sudo refuses once the file is parsed (visudo -c: "values for iolog_dir must
+    /// start with a '/'"): sudo 1.9.13 still runs, skipping that entry and applying the others of
+    /// the line. ACC-008 is an error naming the line; LOG-009 judges what sudo applies.
+    @Test func refusedDefaultsEntryIsAnErrorAndTheRestOfTheLineApplies() throws {
+        let root = Package.fixtureRoot("sudoers-refused-defaults")
+        let v = try sudoers(root)
+        #expect(v["problems"]?.arrayValue?.map { $0["source"] } == ["/etc/sudoers:3"])
+        #expect(v["problems"]?.arrayValue?.first?["kind"] == "defaults")
+        #expect(v["defaults"]?["log_output"]?["value"] == true)
+        #expect(v["defaults"]?["iolog_dir"]?["source"] == "default (sudo)")
+        let findings = try audit(root: root, profile: "sl4", probes: [SudoersProbe()]).findings
+        #expect(findings["ACC-008"].status == .error)
+        #expect(findings["ACC-008"].summary.contains("/etc/sudoers:3"))
+        #expect(findings["LOG-009"].status == .pass, "\(findings["LOG-009"].summary)")
+    }
+
     @Test func everyDefaultsScopeIsKeptWithItsSubject() throws {
         let t = tree(dropIns: ["40-scopes": """
             Defaults@web1 !authenticate
@@ -158,7 +190,7 @@ import WardenTestSupport
         // …and restart after ':' (a new host list).
         ("alice ALL = NOPASSWD: /bin/ls : web1 = /bin/cat", [["NOPASSWD"], []]),
         // Blanks before the colon, other tags, a runas list with a colon, and a digest.
-        ("alice ALL=(root:wheel) NOEXEC:NOPASSWD :sha256:abcd /bin/ls", [["NOEXEC", "NOPASSWD"]]),
+        ("alice ALL=(root:wheel) NOEXEC:NOPASSWD :sha256:7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730 /bin/ls", [["NOEXEC", "NOPASSWD"]]),
         // Command options are not commands; an escaped ':' is part of the argument.
         ("alice ALL = CWD=/srv TIMEOUT=1h NOPASSWD: /bin/chown root\\:root /srv/x", [["NOPASSWD"]]),
         // A numeric uid is not a comment; a trailing comment is.
