@@ -298,10 +298,12 @@ public struct SudoersProbe: Probe {
         return path.isEmpty ? nil : path
     }
 
-    /// Removes `.` and `..` components (never above `/`), for stable names in evidence.
+    /// Removes `.` and `..` components (never above `/`), for stable names in evidence. A path
+    /// ends at its first NUL byte, as it does for sudo (which holds it as a C string) and for the
+    /// kernel: `/etc/sudoers<NUL>x` is `/etc/sudoers`, and including it from there is a loop.
     static func normalize(_ path: String) -> String {
         var parts: [Substring] = []
-        for part in path.split(separator: "/") {
+        for part in path.prefix(while: { $0 != "\0" }).split(separator: "/") {
             if part == "." { continue }
             if part == ".." { _ = parts.popLast(); continue }
             parts.append(part)

@@ -4,7 +4,9 @@ import WardenCore
 import WardenTestSupport
 
 /// Inputs that crashed a parser (issue 8), each minimised, kept so the crash stays fixed. Run the
-/// fuzzers with `Scripts/fuzz`; a new crash lands in Fuzz/crashes/TARGET and belongs here.
+/// fuzzers with `Scripts/fuzz`; a new crash lands in Fuzz/crashes/TARGET, and belongs here as a
+/// test of the behaviour and in Fuzz/Regressions/TARGET as an input (Tests/FuzzTests replays it
+/// through its fuzz target).
 @Suite struct FuzzRegressionTests {
     /// `capi:` with `)` before `(` made an inverted range and trapped (found reading
     /// LUKSHeader.strength for the luks target).
@@ -61,5 +63,28 @@ import WardenTestSupport
     @Test func theLargestSiteSizeThatFitsIsAccepted() throws {
         let site = try Site.parse("weights:\n  min_size: 8589934591G\n", file: "site.yaml")
         #expect(site.minSize == 8_589_934_591 << 30)
+    }
+
+    /// `@include /etc/sudoers<NUL>A` named a file that was not on the include stack but read as
+    /// /etc/sudoers (the kernel ends a path at its NUL), so ten such lines evaded the loop check
+    /// and re-read the main file up to the 1,000-file limit on every audit (found by the replay
+    /// of the sudoers corpus: 0.2-1.4 s an input). sudo reads the path as a C string: it is
+    /// /etc/sudoers, an include loop, and Warden now names it so.
+    @Test(.timeLimit(.minutes(1)))
+    func anIncludePathEndsAtItsNULByteSoIncludingTheMainFileBehindOneIsALoop() throws {
+        let tree = TempTree()
+        tree.file("usr/bin/sudo", "", mode: 0o755)
+        let includes = (0..<10).map { "@include /etc/sudoers\0\(Character(Unicode.Scalar(65 + $0)!))\n" }.joined()
+        tree.file("etc/sudoers", "Defaults use_pty\n" + includes + "root ALL=(ALL:ALL) ALL\n", mode: 0o440)
+        let result = try audit(root: tree.path, probes: [SudoersProbe()])
+        guard case .value(let sudoers)? = result.facts["sudoers"] else { Issue.record("no sudoers fact"); return }
+        #expect(sudoers["files"] == ["/etc/sudoers"])
+        let problems = sudoers["problems"]?.arrayValue ?? []
+        #expect(problems.count == 10, "\(problems)")
+        for (line, problem) in problems.enumerated() {
+            #expect(problem["source"]?.stringValue == "/etc/sudoers:\(line + 2)")
+            #expect(problem["error"]?.stringValue?.hasPrefix("include loop: /etc/sudoers includes itself") == true, "\(problem)")
+        }
+        #expect(result.findings["ACC-008"].status != .pass)
     }
 }
