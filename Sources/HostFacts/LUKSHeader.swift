@@ -57,6 +57,9 @@ public struct LUKSHeader: Sendable, Hashable {
         public var tpm2PubkeyPCRs: [Int64]?
         /// For clevis: the pin of the JWE (`tpm2`, `tang`, `sss`), and for `sss` the pins inside.
         public var clevisPins: [String]?
+        /// Why the program that uses this token type would refuse it (systemd 252's
+        /// tpm2_parse_luks2_json for systemd-tpm2), or nil. Such a token unlocks nothing.
+        public var problem: String?
     }
 
     public var version: Int
@@ -142,23 +145,53 @@ public struct LUKSHeader: Sendable, Hashable {
         guard !name.isEmpty else { throw LUKSHeaderError(code: .badMetadata, offset: 8, message: "empty cipher name") }
         let keyBytes = Int64(beUInt(b, 108, 4))
         guard keyBytes > 0, keyBytes <= 512 else { throw LUKSHeaderError(code: .badMetadata, offset: 108, message: "key bytes \(keyBytes) out of range") }
+        // cryptsetup refuses a hash it does not know or shorter than 20 bytes ("Requested LUKS hash
+        // md5 is not supported"): the hashes of its OpenSSL backend (default and legacy providers).
+        guard let digest = luks1Hashes[hash.lowercased()], digest >= 20 else {
+            throw LUKSHeaderError(code: .badMetadata, offset: 72, message: "hash \(hash) is not one cryptsetup supports for LUKS1")
+        }
+        try checkLUKS1Keyslots(b, keyBytes: keyBytes)
         var keyslots: [Keyslot] = []
         for slot in 0..<8 {
             let base = 208 + slot * 48
-            let active = beUInt(b, base, 4)
-            switch active {
-            case 0x00AC_71F3:
-                keyslots.append(Keyslot(id: String(slot), type: "luks1", keySize: keyBytes, kdf: "pbkdf2", memoryKiB: nil, timeCost: nil,
-                                        iterations: Int64(beUInt(b, base + 4, 4)), hash: hash))
-            case 0x0000_DEAD:
-                continue
-            default:
-                throw LUKSHeaderError(code: .badMetadata, offset: base, message: "keyslot \(slot) state 0x\(String(active, radix: 16)) is neither enabled nor disabled")
-            }
+            // Enabled is 0x00AC71F3; anything else (0x0000DEAD, or a value neither) is not used.
+            guard beUInt(b, base, 4) == 0x00AC_71F3 else { continue }
+            keyslots.append(Keyslot(id: String(slot), type: "luks1", keySize: keyBytes, kdf: "pbkdf2", memoryKiB: nil, timeCost: nil,
+                                    iterations: Int64(beUInt(b, base + 4, 4)), hash: hash))
         }
         return LUKSHeader(version: 1, headerSize: luks1HeaderSize, uuid: cString(b, 168, 40), label: nil,
                           segments: [Segment(id: "0", type: "crypt", cipher: mode.isEmpty ? name : "\(name)-\(mode)", sectorSize: 512)],
                           keyslots: keyslots, tokens: [], checksum: "none (LUKS1 has no header checksum)")
+    }
+
+    /// Hash names cryptsetup 2.6 (OpenSSL 3 backend) knows, with their digest sizes.
+    static let luks1Hashes: [String: Int] = [
+        "sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64, "ripemd160": 20, "whirlpool": 64,
+        "sha3-224": 28, "sha3-256": 32, "sha3-384": 48, "sha3-512": 64, "sm3": 32, "blake2b-512": 64, "blake2s-256": 32,
+        "md5": 16,
+    ]
+
+    /// cryptsetup's LUKS_check_keyslots: every keyslot (enabled or not) has 4000 stripes, its key
+    /// material after the header and, unless the header is detached (payload offset 0), before
+    /// the payload; and no two keyslots' key material overlaps (the last one's end is left to
+    /// the device size check).
+    static func checkLUKS1Keyslots(_ b: [UInt8], keyBytes: Int64) throws(LUKSHeaderError) {
+        let sectors = (UInt64(keyBytes) * 4000 + 511) / 512
+        let payload = beUInt(b, 104, 4)
+        var offsets: [(slot: Int, offset: UInt64)] = []
+        for slot in 0..<8 {
+            let base = 208 + slot * 48
+            let offset = beUInt(b, base + 40, 4), stripes = beUInt(b, base + 44, 4)
+            let invalid = LUKSHeaderError(code: .badMetadata, offset: base, message: "keyslot \(slot) is invalid (key material at sector \(offset), \(stripes) stripes)")
+            guard stripes == 4000, offset * 512 >= UInt64(luks1HeaderSize) else { throw invalid }
+            if payload != 0, payload <= offset || payload < offset + sectors { throw invalid }
+            offsets.append((slot, offset))
+        }
+        offsets.sort { ($0.offset, $0.slot) < ($1.offset, $1.slot) }
+        for (previous, next) in zip(offsets, offsets.dropFirst()) where next.offset < previous.offset + sectors {
+            throw LUKSHeaderError(code: .badMetadata, offset: 208 + previous.slot * 48,
+                                  message: "keyslot \(previous.slot) is invalid: its key material overlaps keyslot \(next.slot)'s")
+        }
     }
 
     // MARK: LUKS2
@@ -186,6 +219,7 @@ public struct LUKSHeader: Sendable, Hashable {
         let segments = try metadata.segments()
         let keyslots = try metadata.keyslots()
         let tokens = try metadata.tokens()
+        try metadata.validate(keyslots: keyslots, tokens: tokens, headerSize: size)
         let label = cString(b, 24, 48)
         return LUKSHeader(version: 2, headerSize: size, uuid: cString(b, 168, 40), label: label.isEmpty ? nil : label,
                           segments: segments, keyslots: keyslots, tokens: tokens, checksum: checksum)
@@ -242,6 +276,22 @@ public struct LUKSHeader: Sendable, Hashable {
             throw bad("\(field).\(key)", "expected an integer, found \(v.typeName)")
         }
 
+        /// A JSON number, as cryptsetup requires for `key_size`, KDF costs and `sector_size` (a
+        /// string there makes the header invalid).
+        func number(_ o: JSONObject, _ key: String, _ field: String) throws(LUKSHeaderError) -> Int64? {
+            guard let v = o[key] else { return nil }
+            guard let i = v.intValue else { throw bad("\(field).\(key)", "expected an integer, found \(v.typeName)") }
+            return i
+        }
+
+        /// A size or offset written as a decimal string, as LUKS2 writes them.
+        func decimalString(_ o: JSONObject?, _ key: String, _ field: String) throws(LUKSHeaderError) -> Int64 {
+            guard let s = o?[key]?.stringValue, !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }), let i = Int64(s) else {
+                throw bad("\(field).\(key)", "missing or not a decimal string")
+            }
+            return i
+        }
+
         func integers(_ o: JSONObject, _ key: String, _ field: String) throws(LUKSHeaderError) -> [Int64]? {
             guard let v = o[key] else { return nil }
             guard let a = v.arrayValue else { throw bad("\(field).\(key)", "expected a list") }
@@ -253,13 +303,47 @@ public struct LUKSHeader: Sendable, Hashable {
             return out
         }
 
+        /// What cryptsetup's LUKS2 validation checks about the parts Warden reads: a token names
+        /// only keyslots that exist, and keyslot areas lie inside the keyslots area (after both
+        /// header copies, `config.keyslots_size` long) without overlapping.
+        func validate(keyslots: [Keyslot], tokens: [Token], headerSize: Int) throws(LUKSHeaderError) {
+            for (id, s) in try members("segments", required: true) where s["type"]?.stringValue == "crypt" {
+                let sector = s["sector_size"]?.intValue ?? 0
+                guard [512, 1024, 2048, 4096].contains(sector) else { throw bad("segments.\(id).sector_size", "\(sector) is not 512, 1024, 2048 or 4096") }
+            }
+            let ids = Set(keyslots.map(\.id))
+            for t in tokens {
+                if let missing = t.keyslots.first(where: { !ids.contains($0) }) {
+                    throw bad("tokens.\(t.id).keyslots", "keyslot \(missing) does not exist")
+                }
+            }
+            let start = Int64(2 * headerSize)
+            let end = start + (try decimalString(json["config"]?.objectValue, "keyslots_size", "config"))
+            var areas: [(id: String, range: Range<Int64>)] = []
+            for (id, k) in try members("keyslots", required: true) {
+                let area = k["area"]?.objectValue
+                // A reencryption keyslot's area is checked by cryptsetup's reencryption code; Warden
+                // checks the areas of keyslots that hold keys.
+                guard area?["type"]?.stringValue == "raw" || k["type"]?.stringValue == "luks2" else { continue }
+                let offset = try decimalString(area, "offset", "keyslots.\(id).area")
+                let size = try decimalString(area, "size", "keyslots.\(id).area")
+                guard offset >= start, size <= end - offset else {
+                    throw bad("keyslots.\(id).area", "\(offset)+\(size) is outside the keyslots area \(start)..<\(end)")
+                }
+                if let other = areas.first(where: { $0.range.overlaps(offset..<(offset + size)) }) {
+                    throw bad("keyslots.\(id).area", "overlaps the area of keyslot \(other.id)")
+                }
+                areas.append((id, offset..<(offset + size)))
+            }
+        }
+
         mutating func segments() throws(LUKSHeaderError) -> [Segment] {
             var out: [Segment] = []
             for (id, s) in try members("segments", required: true) {
                 let field = "segments.\(id)"
                 let type = try string(s, "type", field)
                 out.append(Segment(id: id, type: type, cipher: type == "crypt" ? try string(s, "encryption", field) : nil,
-                                   sectorSize: try integer(s, "sector_size", field)))
+                                   sectorSize: try number(s, "sector_size", field)))
             }
             return out
         }
@@ -268,11 +352,11 @@ public struct LUKSHeader: Sendable, Hashable {
             var out: [Keyslot] = []
             for (id, k) in try members("keyslots", required: true) {
                 let field = "keyslots.\(id)"
-                guard let keySize = try integer(k, "key_size", field) else { throw bad("\(field).key_size", "missing") }
+                guard let keySize = try number(k, "key_size", field) else { throw bad("\(field).key_size", "missing") }
                 guard case .object(let kdf)? = k["kdf"] else { throw bad("\(field).kdf", "missing or not an object") }
                 out.append(Keyslot(id: id, type: try string(k, "type", field), keySize: keySize, kdf: try string(kdf, "type", field + ".kdf"),
-                                   memoryKiB: try integer(kdf, "memory", field + ".kdf"), timeCost: try integer(kdf, "time", field + ".kdf"),
-                                   iterations: try integer(kdf, "iterations", field + ".kdf"), hash: kdf["hash"]?.stringValue))
+                                   memoryKiB: try number(kdf, "memory", field + ".kdf"), timeCost: try number(kdf, "time", field + ".kdf"),
+                                   iterations: try number(kdf, "iterations", field + ".kdf"), hash: kdf["hash"]?.stringValue))
             }
             return out
         }
@@ -289,17 +373,67 @@ public struct LUKSHeader: Sendable, Hashable {
                 }
                 let type = try string(t, "type", field)
                 var token = Token(id: id, type: type, keyslots: keyslots)
-                if type == "systemd-tpm2" {
-                    token.tpm2PCRs = try integers(t, "tpm2-pcrs", field)
-                    token.tpm2PCRBank = t["tpm2-pcr-bank"]?.stringValue
-                    token.tpm2Pin = t["tpm2-pin"]?.boolValue ?? false
-                    token.tpm2PubkeyPCRs = try integers(t, "tpm2_pubkey_pcrs", field) ?? []
-                }
+                if type == "systemd-tpm2" { LUKSHeader.readTPM2(t, into: &token) }
                 if type == "clevis" { token.clevisPins = LUKSHeader.clevisPins(t["jwe"]) }
                 out.append(token)
             }
             return out
         }
+    }
+
+    /// systemd 252's reading of a systemd-tpm2 token (tpm2_parse_luks2_json): `tpm2-pcrs` (PCR
+    /// numbers below 24), `tpm2-blob` (base64) and `tpm2-policy-hash` (hex) are required; the bank
+    /// (sha1, sha256, sha384, sha512), primary algorithm (ecc, rsa) and `tpm2-pin` (a boolean) are
+    /// optional; `tpm2_pubkey_pcrs` needs `tpm2_pubkey`. A token it refuses unlocks nothing.
+    static func readTPM2(_ t: JSONObject, into token: inout Token) {
+        func pcrs(_ key: String) -> [Int64]?? {
+            guard let v = t[key] else { return .some(nil) }
+            guard let a = v.arrayValue else { return nil }
+            var out: [Int64] = []
+            for item in a {
+                guard let i = item.intValue, i >= 0, i < 24 else { return nil }
+                out.append(i)
+            }
+            return .some(out)
+        }
+        var problems: [String] = []
+        switch pcrs("tpm2-pcrs") {
+        case .some(.some(let p)): token.tpm2PCRs = p
+        case .some(.none): problems.append("no tpm2-pcrs")
+        case .none: problems.append("tpm2-pcrs is not a list of PCR numbers")
+        }
+        if let bank = t["tpm2-pcr-bank"] {
+            if let b = bank.stringValue, ["sha1", "sha256", "sha384", "sha512"].contains(b) { token.tpm2PCRBank = b } else {
+                problems.append("tpm2-pcr-bank \(bank) is not a bank")
+            }
+        }
+        if let alg = t["tpm2-primary-alg"], !["ecc", "rsa"].contains(alg.stringValue ?? "") { problems.append("tpm2-primary-alg \(alg) is not ecc or rsa") }
+        if t["tpm2-blob"]?.stringValue.flatMap(base64Decode) == nil { problems.append("no tpm2-blob in base64") }
+        if !(t["tpm2-policy-hash"]?.stringValue.map { $0.count % 2 == 0 && $0.allSatisfy(\.isHexDigit) } ?? false) {
+            problems.append("no tpm2-policy-hash in hex")
+        }
+        if let pin = t["tpm2-pin"] {
+            if let p = pin.boolValue { token.tpm2Pin = p } else { problems.append("tpm2-pin is not a boolean") }
+        } else {
+            token.tpm2Pin = false
+        }
+        switch pcrs("tpm2_pubkey_pcrs") {
+        case .some(.some(let p)): token.tpm2PubkeyPCRs = p
+        case .some(.none): token.tpm2PubkeyPCRs = []
+        case .none: problems.append("tpm2_pubkey_pcrs is not a list of PCR numbers")
+        }
+        if let key = t["tpm2_pubkey"] {
+            if key.stringValue.flatMap(base64Decode) == nil { problems.append("tpm2_pubkey is not base64") }
+        } else if !(token.tpm2PubkeyPCRs ?? []).isEmpty {
+            problems.append("tpm2_pubkey_pcrs without tpm2_pubkey")
+        }
+        if !problems.isEmpty { token.problem = "systemd 252 refuses this systemd-tpm2 token: " + problems.joined(separator: "; ") }
+    }
+
+    /// Standard base64 (with or without padding), as systemd's unbase64mem reads it.
+    static func base64Decode(_ text: String) -> [UInt8]? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+/=".contains($0)) }) else { return nil }
+        return base64URLDecode(text)
     }
 
     /// The clevis pin(s) of a token's JWE: the `clevis.pin` of its protected header, and for an

@@ -147,8 +147,9 @@ public struct LUKSProbe: Probe {
         o["uuid"] = .string(header.uuid)
         o["header_checksum"] = .string(header.checksum)
         let keyslotIDs = Set(header.keyslots.map(\.id))
-        // Tokens whose keyslots all exist: a token pointing at a wiped keyslot unlocks nothing.
-        let liveTokens = header.tokens.filter { !$0.keyslots.isEmpty && $0.keyslots.allSatisfy(keyslotIDs.contains) }
+        // Tokens whose keyslots all exist (a token pointing at a wiped keyslot unlocks nothing) and
+        // that the program using them accepts (systemd 252 refuses some systemd-tpm2 tokens).
+        let liveTokens = header.tokens.filter { $0.problem == nil && !$0.keyslots.isEmpty && $0.keyslots.allSatisfy(keyslotIDs.contains) }
         let exemptTypes: Set<String> = ["systemd-tpm2", "clevis"]
         o["keyslots"] = .array(header.keyslots.filter { $0.type != "reencrypt" }.map { k in
             let owners = liveTokens.filter { $0.keyslots.contains(k.id) }
@@ -170,6 +171,7 @@ public struct LUKSProbe: Probe {
             if let p = t.tpm2Pin { j["tpm2_pin"] = .bool(p) }
             if let p = t.tpm2PubkeyPCRs { j["tpm2_pubkey_pcrs"] = .array(p.map { .int($0) }) }
             if let p = t.clevisPins { j["clevis_pins"] = .array(p.map { .string($0) }) }
+            if let p = t.problem { j["problem"] = .string(p) }
             return .object(j)
         })
         let tpmTokens = liveTokens.filter { t in

@@ -63,6 +63,21 @@ import WardenTestSupport
         #expect(h.keyslots.first?.keySize == 32)
     }
 
+    /// systemd 252 refuses a systemd-tpm2 token with signed-policy PCRs but no public key (luksDump
+    /// shows nothing of it): Warden keeps the token with the reason, and it unlocks nothing.
+    @Test func aTokenSystemdRefusesCarriesItsReason() throws {
+        let host = try LUKSHost(["--type", "luks2"])
+        try host.importToken(#"{"type":"systemd-tpm2","keyslots":["0"],"tpm2-blob":"AAAA","tpm2-pcrs":[7],"tpm2-policy-hash":"00","tpm2_pubkey_pcrs":[11]}"#)
+        let h = try LUKSHeader.parse(try HostRoot(host.tree.path).readHead("/dev/sda3", count: HostRoot.deviceLimit))
+        #expect(h.tokens.first?.problem?.contains("tpm2_pubkey_pcrs without tpm2_pubkey") == true)
+        let luks = try factValue(try auditEncryption(host.tree.path).facts, "luks")
+        let devices = (luks["volumes"]?.arrayValue ?? []).flatMap { $0["devices"]?.arrayValue ?? [] }
+        let device = try #require(devices.first { $0["device"] == "/dev/sda3" })
+        #expect(device["tpm_token"] == false)
+        #expect(device["tokens"]?[0]?["live"] == false)
+        #expect(device["tokens"]?[0]?["problem"]?.stringValue?.hasPrefix("systemd 252 refuses this systemd-tpm2 token") == true)
+    }
+
     @Test func badMagicNamesOffsetZero() throws {
         var bytes = try committed("luks2-tpm2-pcr7.img")
         bytes[0] = UInt8(ascii: "X")
