@@ -262,22 +262,14 @@ final class Background<T: Sendable>: @unchecked Sendable {
     private var result: T?
 
     init(_ work: @escaping @Sendable () -> T) {
-        let start = ThreadStart { [self] in
+        let started = startThread { [self] in
             result = work()
             done.signal()
         }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(start).toOpaque()
-        let made = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<ThreadStart>.fromOpaque(context).takeRetainedValue().body()
-            return nil
-        }, context)
-        if made == 0 {
-            pthread_detach(thread)
-        } else {
+        if !started {
             // No thread to be had: do the work here.
-            Unmanaged<ThreadStart>.fromOpaque(context).takeRetainedValue().body()
+            result = work()
+            done.signal()
         }
     }
 
@@ -287,10 +279,4 @@ final class Background<T: Sendable>: @unchecked Sendable {
         done.signal()
         return result!
     }
-}
-
-/// What a new thread runs (a C thread entry point cannot capture a generic closure itself).
-private final class ThreadStart {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
 }
