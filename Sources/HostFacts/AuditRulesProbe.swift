@@ -187,7 +187,10 @@ public struct AuditRulesProbe: Probe {
             "immutable": ["value": .bool(lastEnable?.enable == 2), "source": .string(lastEnable?.source ?? "no -e rule")],
             "ignored_after_immutable": .array(rules.filter(\.afterImmutable).map { .string($0.source) }),
             "weights": .array(weights),
-            "canaries": .array(canaries),
+            // With no weights location at all there is nothing a canary would sit beside: as
+            // undecidable as the other weights controls, not a failure of this one.
+            "canaries": canaries.isEmpty && weights.isEmpty
+                ? ["error": "no weight locations registered or found, so there is no location a canary would watch"] : .array(canaries),
             "privileged_files": .array(files),
             "privileged_syscalls": .array(syscalls),
             "problems": .array(problems.map { .string($0) }),

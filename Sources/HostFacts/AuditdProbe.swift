@@ -5,8 +5,8 @@ public import WardenCore
 public struct AuditdProbe: Probe {
     public init() {}
     public let name = "auditd"
-    public let summary = "auditd: unit enablement, auditd.conf actions, /var/log/audit permissions"
-    public let reads = ["/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group"]
+    public let summary = "auditd: unit enablement, auditd.conf actions, /var/log/audit permissions, the sendmail the email actions run"
+    public let reads = ["/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group", "/usr/lib/sendmail"]
     public let produces = ["auditd"]
 
     static let confKeys = ["disk_full_action", "disk_error_action", "space_left_action", "admin_space_left_action", "max_log_file_action", "log_file", "log_group"]
@@ -52,6 +52,15 @@ public struct AuditdProbe: Probe {
             logs.append(["path": .string(logDir), "error": .string(error.description)])
         }
         fact["logs"] = .array(logs)
+
+        // The `email` actions run /usr/lib/sendmail (compiled in; auditd only warns when it is
+        // not executable, then mails nothing when space runs low).
+        let sendmail = "/usr/lib/sendmail"
+        if let info = try? root.info(sendmail), info.kind == .regular, info.mode & 0o111 != 0 {
+            fact["sendmail"] = ["value": true, "source": .string(sendmail)]
+        } else {
+            fact["sendmail"] = ["value": false, "source": .string("\(sendmail) (missing or not executable: no mail transport)")]
+        }
         return ["auditd": .value(.object(fact))]
     }
 

@@ -15,20 +15,20 @@ public struct CrashDumpProbe: Probe {
         let root = context.root
         var fact: JSONObject = ["source": "/sys/kernel/kexec_crash_loaded"]
         let flag = "/sys/kernel/kexec_crash_loaded"
-        if root.isDirectory("/sys/kernel") {
+        switch context.sysfs(flag) {
+        case .present:
             do {
                 let v = String(try root.readText(flag, limit: 64).trimmed)
                 fact["crash_kernel_loaded"] = v == "0" || v == "1" ? ["value": .bool(v == "1"), "source": .string(flag)]
                                                                   : ["error": .string("\(flag): unexpected content '\(v)'"), "source": .string(flag)]
             } catch {
-                // Kernels without kexec have no such file: nothing can be loaded.
-                fact["crash_kernel_loaded"] = error.isNotFound ? ["value": false, "source": .string("\(flag) (absent: no kexec support)")]
-                                                               : ["error": .string(error.description), "source": .string(flag)]
+                fact["crash_kernel_loaded"] = ["error": .string(error.description), "source": .string(flag)]
             }
-        } else {
-            fact["crash_kernel_loaded"] = context.mode == .offline
-                ? ["not_applicable": "offline root: whether a crash kernel is loaded is known only on a live host", "source": .string(flag)]
-                : ["error": "/sys is not mounted", "source": .string(flag)]
+        case .absent:
+            // Kernels without kexec have no such file: nothing can be loaded.
+            fact["crash_kernel_loaded"] = ["value": false, "source": .string("\(flag) (absent: no kexec support)")]
+        case let other:
+            fact["crash_kernel_loaded"] = other.stated(flag, now: true)
         }
         // Where kdump would write a dump.
         var target: (path: String, source: String)?

@@ -14,19 +14,24 @@ public struct DevicesProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         var fact: JSONObject = ["source": "/sys"]
-        let sys = root.isDirectory("/sys/class")
-        func runtime(_ path: String, _ body: () throws(HostError) -> JSON) -> JSON {
-            guard sys else { return ["not_checked": "offline root: no /sys", "source": .string(path)] }
-            do { return try body() } catch {
-                return ["error": .string(error.description), "source": .string(path)]
+        // Each class directory as ProbeContext.sysfs reads it; missing from a live host's /sys,
+        // the class is empty (`absent`). sysfs has no names starting with a dot: a copied /sys
+        // may hold `.keep` files, since git cannot store an empty directory.
+        func runtime(_ path: String, absent: JSON, _ body: () throws(HostError) -> JSON) -> JSON {
+            switch context.sysfs(path) {
+            case .present:
+                do { return try body() } catch {
+                    return ["error": .string(error.description), "source": .string(path)]
+                }
+            case .absent: return absent
+            case let other: return other.stated(path)
             }
         }
-        fact["iommu_active"] = runtime("/sys/class/iommu") { () throws(HostError) -> JSON in
-            let units = root.isDirectory("/sys/class/iommu") ? try root.list("/sys/class/iommu") : []
+        fact["iommu_active"] = runtime("/sys/class/iommu", absent: ["value": false, "source": "/sys/class/iommu (absent)"]) { () throws(HostError) -> JSON in
+            let units = try root.list("/sys/class/iommu").filter { !$0.hasPrefix(".") }
             return ["value": .bool(!units.isEmpty), "source": .string("/sys/class/iommu (\(units.isEmpty ? "empty" : units.joined(separator: ", ")))")]
         }
-        fact["thunderbolt_domains"] = runtime("/sys/bus/thunderbolt/devices") { () throws(HostError) -> JSON in
-            guard root.isDirectory("/sys/bus/thunderbolt/devices") else { return [] }
+        fact["thunderbolt_domains"] = runtime("/sys/bus/thunderbolt/devices", absent: []) { () throws(HostError) -> JSON in
             var domains: [JSON] = []
             for name in try root.list("/sys/bus/thunderbolt/devices") where name.hasPrefix("domain") {
                 let path = "/sys/bus/thunderbolt/devices/\(name)/security"
@@ -35,15 +40,14 @@ public struct DevicesProbe: Probe {
             }
             return .array(domains)
         }
-        fact["wireless_interfaces"] = runtime("/sys/class/net") { () throws(HostError) -> JSON in
-            let names = root.isDirectory("/sys/class/net") ? try root.list("/sys/class/net") : []
+        fact["wireless_interfaces"] = runtime("/sys/class/net", absent: []) { () throws(HostError) -> JSON in
+            let names = try root.list("/sys/class/net")
             return .array(names.filter { root.exists("/sys/class/net/\($0)/wireless") || root.exists("/sys/class/net/\($0)/phy80211") }
                 .map { .string("/sys/class/net/\($0)") })
         }
-        fact["rfkill"] = runtime("/sys/class/rfkill") { () throws(HostError) -> JSON in
-            let names = root.isDirectory("/sys/class/rfkill") ? try root.list("/sys/class/rfkill") : []
+        fact["rfkill"] = runtime("/sys/class/rfkill", absent: []) { () throws(HostError) -> JSON in
             var radios: [JSON] = []
-            for n in names {
+            for n in try root.list("/sys/class/rfkill") where !n.hasPrefix(".") {
                 let type = (try? root.readText("/sys/class/rfkill/\(n)/type", limit: 256)).map { String($0.trimmed) } ?? "unknown"
                 radios.append(.string("/sys/class/rfkill/\(n) (\(type))"))
             }

@@ -11,10 +11,11 @@ public import WardenCore
 public struct HibernationProbe: Probe {
     public init() {}
     public let name = "hibernation"
-    public let summary = "systemd sleep.conf with drop-ins ([Sleep] only, masking, last assignment wins, invalid values ignored), masked sleep targets, resume= on the kernel command line"
+    public let summary = "systemd sleep.conf with drop-ins ([Sleep] only, masking, last assignment wins, invalid values ignored), masked sleep targets, resume= on the kernel command line, initramfs-tools RESUME"
     public let reads = ["/etc/systemd/sleep.conf", "{/etc,/run,/usr/local/lib,/usr/lib}/systemd/sleep.conf.d/*.conf",
                         "/etc/systemd/system/*.target", "/run/systemd/system/*.target", "/proc/cmdline",
-                        "/etc/default/grub", "/etc/kernel/cmdline", "/etc/initramfs-tools/conf.d/resume"]
+                        "/etc/default/grub", "/etc/kernel/cmdline", "/etc/initramfs-tools/initramfs.conf",
+                        "/etc/initramfs-tools/conf.d/*", "/usr/share/initramfs-tools/hooks/resume"]
     public let produces = ["hibernation"]
 
     static let mainFile = "/etc/systemd/sleep.conf"
@@ -178,39 +179,79 @@ public struct HibernationProbe: Probe {
     }
 
     /// `resume=` on the kernel command line: `/proc/cmdline` when present; offline without it,
-    /// the persistent sources (GRUB's defaults, /etc/kernel/cmdline, initramfs-tools' RESUME).
+    /// the persistent sources (GRUB's defaults, /etc/kernel/cmdline). Then initramfs-tools' own
+    /// `RESUME`, which Debian's initramfs resumes from without any `resume=` on the command line.
     func resumeItems(_ context: ProbeContext) -> [JSON] {
         let root = context.root
-        if let text = try? root.readText("/proc/cmdline", limit: 65536) {
-            return [HibernationProbe.resumeItem(source: "/proc/cmdline", arguments: text.words.map(String.init))]
-        }
-        if context.mode == .live { return [["source": "/proc/cmdline", "error": "/proc/cmdline cannot be read"]] }
         var items: [JSON] = []
-        if let grub = try? root.readText("/etc/default/grub", limit: 1 << 20) {
-            var arguments: [String] = []
-            for (_, line) in configLines(grub) {
-                for key in ["GRUB_CMDLINE_LINUX=", "GRUB_CMDLINE_LINUX_DEFAULT="] where line.hasPrefix(key) {
-                    var value = line.dropFirst(key.count)
-                    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
-                    arguments += value.words.map(String.init)
+        if let text = try? root.readText("/proc/cmdline", limit: 65536) {
+            items.append(HibernationProbe.resumeItem(source: "/proc/cmdline", arguments: text.words.map(String.init)))
+        } else if context.mode == .live {
+            return [["source": "/proc/cmdline", "error": "/proc/cmdline cannot be read"]]
+        } else {
+            if let grub = try? root.readText("/etc/default/grub", limit: 1 << 20) {
+                var arguments: [String] = []
+                for (_, line) in configLines(grub) {
+                    for key in ["GRUB_CMDLINE_LINUX=", "GRUB_CMDLINE_LINUX_DEFAULT="] where line.hasPrefix(key) {
+                        arguments += HibernationProbe.unquoted(line.dropFirst(key.count)).words.map(String.init)
+                    }
                 }
+                items.append(HibernationProbe.resumeItem(source: "/etc/default/grub", arguments: arguments))
             }
-            items.append(HibernationProbe.resumeItem(source: "/etc/default/grub", arguments: arguments))
+            if let text = try? root.readText("/etc/kernel/cmdline", limit: 65536) {
+                items.append(HibernationProbe.resumeItem(source: "/etc/kernel/cmdline", arguments: text.words.map(String.init)))
+            }
         }
-        if let text = try? root.readText("/etc/kernel/cmdline", limit: 65536) {
-            items.append(HibernationProbe.resumeItem(source: "/etc/kernel/cmdline", arguments: text.words.map(String.init)))
-        }
-        if let text = try? root.readText("/etc/initramfs-tools/conf.d/resume", limit: 65536) {
-            let value = configLines(text).compactMap { _, line in line.hasPrefix("RESUME=") ? String(line.dropFirst(7)) : nil }.last
-            let configured = value.map { !$0.isEmpty && $0 != "none" } ?? false
-            items.append(["source": "/etc/initramfs-tools/conf.d/resume", "value": value.map { .string($0) } ?? .null,
-                          "configured": .bool(configured)])
-        }
+        let noresume = items.contains { $0["noresume"] == true }
+        if let initramfs = HibernationProbe.initramfsResume(root, noresume: noresume) { items.append(initramfs) }
         if items.isEmpty {
             items.append(["source": "kernel command line",
-                          "not_checked": "no /proc/cmdline, /etc/default/grub, /etc/kernel/cmdline or /etc/initramfs-tools/conf.d/resume in the offline root"])
+                          "not_checked": "no /proc/cmdline, /etc/default/grub, /etc/kernel/cmdline or initramfs-tools in the offline root"])
         }
         return items
+    }
+
+    static let initramfsHook = "/usr/share/initramfs-tools/hooks/resume"
+    static let initramfsConfig = "/etc/initramfs-tools/initramfs.conf"
+    static let initramfsConfigDirectory = "/etc/initramfs-tools/conf.d"
+
+    /// initramfs-tools' `RESUME` as `update-initramfs` reads it (initramfs.conf, then conf.d's
+    /// files in name order, the last assignment winning), or nil without initramfs-tools.
+    /// Its hook (initramfs-tools 0.142, `hooks/resume`) resumes from the named device; unset,
+    /// empty or `auto` picks the largest swap device that is not ephemeral; only `none` turns
+    /// resuming off. `noresume` on the command line stops the initramfs resuming either way.
+    static func initramfsResume(_ root: HostRoot, noresume: Bool) -> JSON? {
+        var files = [initramfsConfig]
+        if let names = try? root.list(initramfsConfigDirectory) {
+            files += names.sorted().map { joinPath(initramfsConfigDirectory, $0) }
+        }
+        var value: String?
+        var source = "unset"
+        var read: [String] = []
+        for file in files {
+            guard let text = try? root.readText(file, limit: 65536) else { continue }
+            read.append(file)
+            for (number, line) in configLines(text) where line.hasPrefix("RESUME=") {
+                value = String(unquoted(line.dropFirst(7)))
+                source = "\(file):\(number)"
+            }
+        }
+        guard root.exists(initramfsHook) || !read.isEmpty else { return nil }
+        let configured = value != "none" && !noresume
+        let meaning = switch value {
+        case "none": "resuming turned off"
+        case nil, "", "auto": "resumes from the largest swap device that is not ephemeral, chosen at update-initramfs"
+        default: "resumes from \(value!)"
+        }
+        return ["source": .string("initramfs-tools RESUME (\(source))"), "value": value.map { .string($0) } ?? .null,
+                "meaning": .string(noresume ? "noresume on the command line stops it" : meaning), "noresume": .bool(noresume),
+                "configured": .bool(configured)]
+    }
+
+    /// A shell value without one pair of surrounding quotes.
+    static func unquoted(_ value: Substring) -> Substring {
+        if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { return value.dropFirst().dropLast() }
+        return value
     }
 
     /// `resume=` is configured when given with a value other than `none` and `noresume` is absent.

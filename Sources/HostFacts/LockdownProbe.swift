@@ -13,17 +13,17 @@ public struct LockdownProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         func runtime(_ path: String, parse: (String) -> JSON?) -> JSON {
-            guard root.isDirectory("/sys/kernel") || root.isDirectory("/sys/module") else {
-                return context.mode == .offline ? ["not_checked": "offline root: no /sys", "source": .string(path)]
-                                                : ["error": "/sys is not mounted", "source": .string(path)]
-            }
-            do {
-                let text = String(try root.readText(path, limit: 4096).trimmed)
-                guard let v = parse(text) else { return ["error": .string("\(path): unexpected content '\(text)'"), "source": .string(path)] }
-                return ["value": v, "source": .string(path)]
-            } catch {
-                if error.isNotFound { return ["value": .null, "source": .string("\(path) (absent)")] }
-                return ["error": .string(error.description), "source": .string(path)]
+            switch context.sysfs(path) {
+            case .present:
+                do {
+                    let text = String(try root.readText(path, limit: 4096).trimmed)
+                    guard let v = parse(text) else { return ["error": .string("\(path): unexpected content '\(text)'"), "source": .string(path)] }
+                    return ["value": v, "source": .string(path)]
+                } catch {
+                    return ["error": .string(error.description), "source": .string(path)]
+                }
+            case .absent: return ["value": .null, "source": .string("\(path) (absent)")]
+            case let other: return other.stated(path)
             }
         }
         let lockdown = runtime("/sys/kernel/security/lockdown") { text in

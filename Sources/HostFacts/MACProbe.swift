@@ -71,22 +71,23 @@ public struct MACProbe: Probe {
         let root = context.root
         var mode: String
         var enforcing: Setting
-        if root.exists(MACProbe.selinuxEnforce) || context.mode == .live {
-            do throws(HostError) {
-                let value = MACProbe.firstLine(try root.readText(MACProbe.selinuxEnforce, limit: 64))
-                switch value {
-                case "1": mode = "enforcing"
-                case "0": mode = "permissive"
-                default:
-                    throw HostError(path: MACProbe.selinuxEnforce, errno: EINVAL, message: "unexpected value '\(value)' (expected 0 or 1)")
-                }
-                enforcing = Setting(value: .bool(mode == "enforcing"), source: MACProbe.selinuxEnforce)
-            } catch {
-                guard error.isNotFound else { throw error }
-                mode = "not enabled"
-                enforcing = Setting(value: false, source: "\(MACProbe.selinuxEnforce) (absent: SELinux is not enabled in the running kernel)")
+        switch context.sysfs(MACProbe.selinuxEnforce) {
+        case .present:
+            let value = MACProbe.firstLine(try root.readText(MACProbe.selinuxEnforce, limit: 64))
+            switch value {
+            case "1": mode = "enforcing"
+            case "0": mode = "permissive"
+            default:
+                throw HostError(path: MACProbe.selinuxEnforce, errno: EINVAL, message: "unexpected value '\(value)' (expected 0 or 1)")
             }
+            enforcing = Setting(value: .bool(mode == "enforcing"), source: MACProbe.selinuxEnforce)
             return ["mode": .string(mode), "runtime": true, "enforcing": enforcing.json]
+        case .absent:
+            enforcing = Setting(value: false, source: "\(MACProbe.selinuxEnforce) (absent: SELinux is not enabled in the running kernel)")
+            return ["mode": "not enabled", "runtime": true, "enforcing": enforcing.json]
+        case .unmounted:
+            throw HostError(path: MACProbe.selinuxEnforce, errno: ENOENT, message: "/sys is not mounted")
+        case .offline: break
         }
         // Offline: the configuration the next boot will use.
         let configured = try MACProbe.selinuxConfigMode(root)
@@ -134,15 +135,15 @@ public struct MACProbe: Probe {
 
     func apparmor(_ context: ProbeContext) throws(HostError) -> JSON {
         let root = context.root
-        guard root.exists(MACProbe.apparmorEnabled) || context.mode == .live else { return offlineAppArmor(root) }
-        let enabledText: String
-        do {
-            enabledText = MACProbe.firstLine(try root.readText(MACProbe.apparmorEnabled, limit: 64))
-        } catch {
-            guard error.isNotFound else { throw error }
+        switch context.sysfs(MACProbe.apparmorEnabled) {
+        case .present: break
+        case .absent:
             return ["enabled": Setting(value: false, source: "\(MACProbe.apparmorEnabled) (absent: AppArmor is not in the running kernel)").json,
                     "runtime": true, "profiles": []]
+        case .unmounted: throw HostError(path: MACProbe.apparmorEnabled, errno: ENOENT, message: "/sys is not mounted")
+        case .offline: return offlineAppArmor(root)
         }
+        let enabledText = MACProbe.firstLine(try root.readText(MACProbe.apparmorEnabled, limit: 64))
         guard enabledText == "Y" || enabledText == "N" else {
             throw HostError(path: MACProbe.apparmorEnabled, errno: EINVAL, message: "unexpected value '\(enabledText)' (expected Y or N)")
         }

@@ -148,7 +148,6 @@ public struct ModprobeProbe: Probe {
         let (files, rules, notes, problems) = (reading.files, reading.rules, reading.ignored, reading.problems)
         let undecided: JSON = .string("modprobe configuration that could not be read may hold a rule for it: \(problems.prefix(3).joined(separator: "; "))")
         func decided(before index: Int?) -> Bool { reading.decides(before: index) }
-        let runtime = root.isDirectory("/sys/module")
         var modules: JSONObject = [:]
         for module in ModprobeProbe.modules {
             var o: JSONObject = [:]
@@ -177,10 +176,11 @@ public struct ModprobeProbe: Probe {
             } else {
                 o["options"] = ["error": undecided]
             }
-            if runtime {
-                o["loaded"] = ["value": .bool(root.exists("/sys/module/\(module)")), "source": .string("/sys/module/\(module)")]
-            } else {
-                o["loaded"] = ["not_applicable": "offline root: which modules are loaded is known only on a live host", "source": .string("/sys/module/\(module)")]
+            let sysModule = "/sys/module/\(module)"
+            switch context.sysfs(sysModule) {
+            case .present: o["loaded"] = ["value": true, "source": .string(sysModule)]
+            case .absent: o["loaded"] = ["value": false, "source": .string("\(sysModule) (absent)")]
+            case let other: o["loaded"] = other.stated(sysModule, now: true)
             }
             modules[module] = .object(o)
         }

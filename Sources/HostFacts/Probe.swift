@@ -51,6 +51,45 @@ public struct ProbeContext: Sendable {
     public func absent(_ reason: String) -> Unavailable {
         mode == .offline ? .notChecked("\(reason) (offline root)") : .error(reason)
     }
+
+    /// How a probe may read `path` under /sys, one rule for every probe (docs/DAEMON-SEMANTICS.md,
+    /// "The running kernel's /sys"). On a live host /sys is the kernel's: a missing entry means
+    /// the kernel lacks that feature, and a /sys that is not mounted is an error. An offline
+    /// root's /sys is at best a partial copy (or a test fixture standing for a kernel): an entry
+    /// that is there is read as the running kernel's; a missing one is absent only when its
+    /// directory is there (a copied directory is taken whole), and otherwise nothing is known.
+    public func sysfs(_ path: String) -> Sysfs {
+        if root.exists(path) { return .present }
+        if mode == .offline {
+            let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            return parent.count > "/sys".count && root.isDirectory(parent) ? .absent : .offline
+        }
+        return (try? root.list("/sys"))?.isEmpty == false ? .absent : .unmounted
+    }
+}
+
+/// What `ProbeContext.sysfs(_:)` says of one path under /sys.
+public enum Sysfs: Sendable {
+    /// There: read it.
+    case present
+    /// Missing from a live host's /sys, or from a directory an offline root's /sys holds: the
+    /// running kernel lacks it.
+    case absent
+    /// Missing from an offline root, directory and all: nothing is known of it.
+    case offline
+    /// A live host whose /sys is not mounted.
+    case unmounted
+
+    /// What a fact states for `offline` and `unmounted`: offline, `not_checked`, or
+    /// `not_applicable` for a question about what runs now (a module loaded, a crash kernel
+    /// loaded), which an offline root has no answer to; live, an `error`.
+    public func stated(_ path: String, now: Bool = false) -> JSON {
+        switch self {
+        case .unmounted: ["error": .string("/sys is not mounted, so \(path) cannot be read"), "source": .string(path)]
+        case _ where now: ["not_applicable": .string("offline root: \(path) is known only on a live host"), "source": .string(path)]
+        default: ["not_checked": .string("offline root: no \(path), so the running kernel's state there is not known"), "source": .string(path)]
+        }
+    }
 }
 
 /// A value made once, by the first caller that asks for it; later callers (and those that ask

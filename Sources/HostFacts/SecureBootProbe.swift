@@ -13,13 +13,19 @@ public struct SecureBootProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         let path = SecureBootProbe.variable
-        guard root.isDirectory("/sys/firmware") else {
-            return ["secure_boot": .value(["enabled": context.mode == .offline
-                ? ["not_checked": "offline root: no /sys/firmware", "source": .string(path)]
-                : ["error": "/sys/firmware is not mounted", "source": .string(path)]])]
-        }
-        guard root.isDirectory("/sys/firmware/efi") else {
+        switch context.sysfs("/sys/firmware/efi") {
+        case .present: break
+        case .absent:
             return ["secure_boot": .value(["enabled": ["value": false, "source": "/sys/firmware/efi (absent: the host booted through BIOS)"], "uefi": false])]
+        case let other:
+            return ["secure_boot": .value(["enabled": other.stated("/sys/firmware/efi")])]
+        }
+        switch context.sysfs(path) {
+        case .present: break
+        case .absent:
+            return ["secure_boot": .value(["enabled": ["value": false, "source": .string("\(path) (absent: Secure Boot is not supported or not set up)")], "uefi": true])]
+        case let other:
+            return ["secure_boot": .value(["enabled": other.stated(path), "uefi": true])]
         }
         do {
             let bytes = try root.read(path, limit: 64)
@@ -28,7 +34,6 @@ public struct SecureBootProbe: Probe {
             }
             return ["secure_boot": .value(["enabled": ["value": .bool(bytes[4] == 1), "source": .string(path)], "uefi": true])]
         } catch {
-            if error.isNotFound { return ["secure_boot": .value(["enabled": ["value": false, "source": .string("\(path) (absent: Secure Boot is not supported or not set up)")], "uefi": true])] }
             return ["secure_boot": .value(["enabled": ["error": .string(error.description), "source": .string(path)]])]
         }
     }

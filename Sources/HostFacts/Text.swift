@@ -10,9 +10,11 @@ extension StringProtocol {
         return Substring(u[start..<end])
     }
 
-    /// Splits on runs of spaces and tabs.
+    /// Splits on runs of spaces, tabs and newlines (a file such as /proc/cmdline ends with a
+    /// newline that is no part of its last word). A carriage return stays in its word, as it
+    /// does for kmod and the shell its install commands run in.
     var words: [Substring] {
-        Substring(self).utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { Substring($0) }
+        Substring(self).utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }).map { Substring($0) }
     }
 }
 

@@ -224,7 +224,14 @@ import WardenTestSupport
         #expect(shadowed.summary.contains("the first matching rule names the canary"))
         tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights/.canary -p r -k canary\n-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n")
         #expect(try finding(tree.path, "LOG-010", site: site).status == .pass)
-        #expect(try finding(tree.path, "LOG-010").status == .fail)  // no canary listed
+        // Weights registered but no canary listed: a failure of this control.
+        let unlisted = try finding(tree.path, "LOG-010")
+        #expect(unlisted.status == .fail, "\(unlisted.summary)")
+        #expect(unlisted.summary.contains("the site file lists no canary"))
+        // No site file and no weights found: undecidable, as ACC-001 and LOG-002 are.
+        let nowhere = try audit(root: tree.path, site: nil, probes: [AuditRulesProbe()]).findings["LOG-010"]
+        #expect(nowhere.status == .error, "\(nowhere.summary)")
+        #expect(nowhere.summary.contains("no weight locations registered or found"))
     }
 
     @Test func auditdConfigurationAndLogModes() throws {
@@ -241,6 +248,13 @@ import WardenTestSupport
         tree.directory("var/log/audit", mode: 0o700)
         tree.file("var/log/audit/audit.log", "", mode: 0o600)
         tree.file("etc/group", "root:x:0:\nadm:x:4:\n")
+        // `email` without a mail transport warns nobody: auditd runs /usr/lib/sendmail.
+        let noMail = try finding(tree.path, "LOG-005")
+        #expect(noMail.status == .fail, "\(noMail.summary)")
+        #expect(noMail.evidence.contains { $0.ok == false && $0.source == "/usr/lib/sendmail (missing or not executable: no mail transport)" })
+        tree.file("usr/lib/sendmail", "", mode: 0o644)
+        #expect(try finding(tree.path, "LOG-005").status == .fail)
+        tree.file("usr/lib/sendmail", "", mode: 0o755)
         for profile in ["sl3", "sl4"] {
             let f = try finding(tree.path, "LOG-005", profile: profile)
             #expect(f.status == .pass, "\(profile): \(f.summary)")

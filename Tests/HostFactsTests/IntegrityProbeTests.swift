@@ -36,6 +36,9 @@ import WardenTestSupport
     @Test func lockdownModes() throws {
         let tree = TempTree()
         tree.file("sys/kernel/security/lockdown", "none [integrity] confidentiality\n")
+        // The copied /sys holds the module parameters directory, without sig_enforce: the
+        // kernel has no module signing (ProbeContext.sysfs).
+        tree.directory("sys/module/module/parameters")
         tree.file("proc/cmdline", "root=/dev/sda1\n")
         #expect(try finding(tree, "INT-002").status == .pass)
         #expect(try finding(tree, "INT-002", profile: "sl4").status == .fail)

@@ -200,6 +200,46 @@ import WardenTestSupport
         #expect(h.status == .pass)
     }
 
+    /// Debian's initramfs resumes from initramfs-tools' RESUME with no resume= on the command
+    /// line; unset, it picks the largest swap device; only RESUME=none or noresume stops it.
+    @Test func initramfsToolsResumeCountsWithoutResumeOnTheCommandLine() throws {
+        let unencryptedSwap: (TempTree) -> Void = { t in
+            t.file("etc/systemd/sleep.conf", Self.disallowAll)
+            t.file("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 8388604 0 -2\n")
+            t.directory("sys/class/block/sda2")
+        }
+        let (fact, f) = try hibernation { t in
+            unencryptedSwap(t)
+            t.file("etc/initramfs-tools/conf.d/resume", "RESUME=UUID=0a1b2c3d\n")
+        }
+        #expect(f.status == .fail, "\(f.summary)")
+        #expect(f.summary.contains("initramfs-tools RESUME (/etc/initramfs-tools/conf.d/resume:1)"), "\(f.summary)")
+        #expect(fact["resume"]?.arrayValue?.last?["value"] == "UUID=0a1b2c3d")
+        // Unset, with the hook installed: the largest swap device, chosen at update-initramfs.
+        let (auto, g) = try hibernation { t in
+            unencryptedSwap(t)
+            t.file("usr/share/initramfs-tools/hooks/resume", "#!/bin/sh\n")
+        }
+        #expect(g.status == .fail, "\(g.summary)")
+        #expect(auto["resume"]?.arrayValue?.last?["meaning"]?.stringValue?.contains("largest swap device") == true)
+        // A later conf.d file wins; quotes are the shell's.
+        let (_, h) = try hibernation { t in
+            unencryptedSwap(t)
+            t.file("etc/initramfs-tools/conf.d/resume", "RESUME=UUID=0a1b2c3d\n")
+            t.file("etc/initramfs-tools/conf.d/zz-off", "RESUME=\"none\"\n")
+        }
+        #expect(h.status == .pass, "\(h.summary)")
+        let (_, i) = try hibernation({ t in
+            unencryptedSwap(t)
+            t.file("etc/initramfs-tools/conf.d/resume", "RESUME=UUID=0a1b2c3d\n")
+        }, cmdline: "root=/dev/sda1 ro noresume\n")
+        #expect(i.status == .pass, "\(i.summary)")
+        // Without initramfs-tools, nothing but the command line counts.
+        let (none, j) = try hibernation(unencryptedSwap)
+        #expect(j.status == .pass, "\(j.summary)")
+        #expect(none["resume"]?.arrayValue?.count == 1)
+    }
+
     @Test func offlineResumeFromGrubDefaults() throws {
         let (fact, f) = try hibernation({ t in
             t.file("etc/systemd/sleep.conf", Self.disallowAll)
@@ -211,6 +251,6 @@ import WardenTestSupport
         #expect(fact["resume"]?.arrayValue?.first?["source"] == "/etc/default/grub")
         let (_, g) = try hibernation({ $0.file("etc/systemd/sleep.conf", Self.disallowAll) }, cmdline: nil)
         #expect(g.status == .notChecked)
-        #expect(g.summary.contains("no /proc/cmdline"))
+        #expect(g.summary.contains("no /proc/cmdline"), "\(g.summary)")
     }
 }

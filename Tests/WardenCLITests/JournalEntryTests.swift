@@ -4,7 +4,8 @@ import WardenTestSupport
 
 /// Every audit leaves one structured journal entry. The test runs a real systemd-journald in a
 /// private mount namespace (tmpfs over its sockets and journal directories, so the machine's own
-/// are untouched), runs an audit, and reads the entry back with journalctl.
+/// are untouched, and without the capabilities that would let it touch the kernel's audit), runs
+/// an audit, and reads the entry back with journalctl.
 @Suite struct JournalEntryTests {
     @Test func auditWritesOneEntryWithItsVerdictAndCounts() throws {
         let tree = TempTree()
@@ -15,7 +16,10 @@ import WardenTestSupport
         mount -t tmpfs tmpfs /run/log
         if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
         mkdir -p /run/systemd/journal
-        /lib/systemd/systemd-journald >/dev/null 2>&1 &
+        # Without the audit, syslog and module capabilities, journald cannot turn the machine's
+        # kernel audit on or off, read its audit stream, read /dev/kmsg or load modules.
+        setpriv --bounding-set -audit_control,-audit_write,-audit_read,-syslog,-sys_module \\
+          /lib/systemd/systemd-journald >/dev/null 2>&1 &
         journald=$!
         i=0; while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
         "$1" audit --root "$2" --no-sign --profile sl3 >/dev/null 2>"$3/stderr" || true
