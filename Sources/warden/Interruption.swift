@@ -20,16 +20,20 @@ import WardenCore
 /// SIGTERM) and systemd sees a unit that stopped when told to.
 enum Interruption {
     private struct State {
-        var criticalDepth = 0
+        var criticalDepth: Int
         var requested: Int32?
-        var cooperative = false
+        var cooperative: Bool
         /// What the run has done so far, for the message ("reading the host").
-        var stage = "starting"
+        var stage: String
         /// What an interruption at this point leaves behind.
-        var leaves = "nothing was written"
+        var leaves: String
     }
 
-    private static let state = Mutex(State())
+    // Every field given here, none by a default value: Swift 6.3's optimizer initializes this
+    // global at compile time, and from `State()` with default values it left the whole value
+    // zeroed (`requested` read as signal 0, so every release-build run that wrote a file ended
+    // "interrupted by signal 0", exit 128). Debug builds, which the tests use, were not affected.
+    private static let state = Mutex(State(criticalDepth: 0, requested: nil, cooperative: false, stage: "starting", leaves: "nothing was written"))
     /// The pipe's write end, for the handler (a C function pointer cannot capture it).
     nonisolated(unsafe) private static var pipeWriteEnd: Int32 = -1
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
