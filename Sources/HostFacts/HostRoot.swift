@@ -1,4 +1,5 @@
 internal import Glibc
+internal import OpenSSLSigning
 public import WardenCore
 internal import Synchronization
 
@@ -211,7 +212,11 @@ public struct HostRoot: Sendable {
     /// FIFOs, sockets and devices are refused without blocking. The digest goes into the read log.
     public func read(_ virtual: String, limit: Int = HostRoot.defaultLimit) throws(HostError) -> [UInt8] {
         let bytes = try readBounded(virtual, limit: limit, allowDevice: false, truncate: false)
-        log.record(virtual, SHA256.hex(bytes))
+        do {
+            log.record(virtual, try Digester.libcrypto.sha256Hex(bytes))
+        } catch {
+            throw HostError(path: virtual, errno: EIO, message: error.message)
+        }
         return bytes
     }
 

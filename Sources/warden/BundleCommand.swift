@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Evidence
 import HostFacts
+import OpenSSLSigning
 import Reports
 import WardenCore
 
@@ -103,7 +104,7 @@ func fleetProfiles() throws -> [ResolvedProfile] {
 func loadInventory(_ path: String) throws -> (inventory: Inventory, bytes: [UInt8]) {
     let bytes = try LocalFile.read(path)
     guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: path, field: "--inventory", "not UTF-8 text") }
-    return (try Inventory.parse(text, file: path), bytes)
+    return (try Inventory.parse(text, file: path, digester: .libcrypto), bytes)
 }
 
 func parseMaxAge(_ text: String) throws(WardenError) -> Int64 {
