@@ -22,7 +22,8 @@ let package = Package(
         // C libraries: one system-library target each, imported by exactly one Swift module.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        // The one C shim: what Swift cannot reach on Linux (the argument vector and the executable's path without /proc).
+        // The one C shim: what Swift cannot reach on Linux (the argument vector and the executable's path without /proc,
+        // lgetxattr, and getxattrat, which glibc does not wrap).
         .target(name: "CShim"),
 
         // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C: the time and
