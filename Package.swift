@@ -22,14 +22,16 @@ let package = Package(
         // C libraries: one system-library target each, imported by exactly one Swift module.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        // The one C shim: what Swift cannot reach on Linux (the argument vector and the executable's path without /proc).
+        // The one C shim: what Swift cannot reach on Linux (the argument vector and the executable's path without /proc,
+        // lgetxattr, and getxattrat, which glibc does not wrap).
         .target(name: "CShim"),
 
-        // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C.
+        // Pure core: facts, controls, profiles, the evaluator, findings. No I/O, no C: the time and
+        // SHA-256 (a `Digester`, libcrypto's) are given to it.
         .target(name: "WardenCore", swiftSettings: swiftSettings),
         // Every read of the audited host goes through HostRoot; one file per probe.
-        .target(name: "HostFacts", dependencies: ["WardenCore", "SystemdJournal", "CShim"], swiftSettings: swiftSettings),
-        .target(name: "OpenSSLSigning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "HostFacts", dependencies: ["WardenCore", "OpenSSLSigning", "SystemdJournal", "CShim"], swiftSettings: swiftSettings),
+        .target(name: "OpenSSLSigning", dependencies: ["COpenSSL", "WardenCore"], swiftSettings: swiftSettings),
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         // DSSE envelopes, in-toto statements, verification policies.
         .target(name: "Evidence", dependencies: ["WardenCore", "OpenSSLSigning"], swiftSettings: swiftSettings),
@@ -44,9 +46,9 @@ let package = Package(
         ),
         // Test and measurement tool: N signed envelopes from real audits' findings (Scripts/make-fleet).
         .executableTarget(name: "make-fleet", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore"], swiftSettings: swiftSettings),
-        .target(name: "WardenTestSupport", dependencies: ["WardenCore", "HostFacts"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
+        .target(name: "WardenTestSupport", dependencies: ["WardenCore", "HostFacts", "OpenSSLSigning"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
         // Yams (libyaml) only as the reference that Warden's own YAML reader is checked against.
-        .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenTestSupport", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "OpenSSLSigning", "WardenTestSupport", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "Evidence", "HostFacts", "OpenSSLSigning", "WardenTestSupport"], swiftSettings: swiftSettings),

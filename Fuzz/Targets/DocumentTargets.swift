@@ -1,4 +1,5 @@
 internal import HostFacts
+internal import OpenSSLSigning
 internal import WardenCore
 
 /// Fuzz targets for the documents Warden reads from people and other machines: profiles and
@@ -22,8 +23,8 @@ enum DocumentTargets {
     /// the built-in profiles, or itself).
     static func profileYAML(_ bytes: [UInt8]) {
         let input = text(bytes)
-        _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], knownFacts: ProbeRegistry.factNames)
-        let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog) { (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
+        _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
+        let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog, digester: .libcrypto) { (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             if name == "fuzz.yaml" { return ("fuzz.yaml", input) }
             guard ["sl3", "sl4"].contains(name) else { throw WardenError(.missing, "no profile '\(name)'") }
             return (store.directory + "/\(name).yaml", try LocalFile.readText(store.directory + "/\(name).yaml"))
@@ -35,7 +36,7 @@ enum DocumentTargets {
     }
 
     static func siteYAML(_ bytes: [UInt8]) {
-        guard let site = try? Site.parse(text(bytes), file: "site.yaml") else { return }
+        guard let site = try? Site.parse(text(bytes), file: "site.yaml", digester: .libcrypto) else { return }
         _ = site.json.serialized()
     }
 

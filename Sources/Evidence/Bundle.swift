@@ -33,8 +33,8 @@ public struct BundleFile: Sendable, Hashable {
         self.size = size
     }
 
-    public init(path: String, bytes: [UInt8]) {
-        self.init(path: path, sha256: SHA256Hex.of(bytes), size: bytes.count)
+    public init(path: String, bytes: [UInt8]) throws(WardenError) {
+        self.init(path: path, sha256: try Digester.libcrypto.sha256Hex(bytes), size: bytes.count)
     }
 
     public var json: JSON { ["path": .string(path), "sha256": .string(sha256), "size": .int(size)] }
@@ -50,16 +50,23 @@ public struct BundleFile: Sendable, Hashable {
 ///  "finished_at", "stale", "conformant": {"sl3": bool, "sl4": bool}, "file"}]}
 /// ```
 public enum BundleManifest {
-    /// The manifest's bytes (about 300 bytes a file and a host, reserved at once).
-    public static func document(summary: FleetSummary, files: [BundleFile], generatorVersion: String, signedBy: String) -> [UInt8] {
-        json(summary: summary, files: files, generatorVersion: generatorVersion, signedBy: signedBy)
+    /// The manifest's bytes (about 300 bytes a file and a host, reserved at once); `id` is `id(summary:files:)`.
+    public static func document(summary: FleetSummary, files: [BundleFile], id: String, generatorVersion: String, signedBy: String) -> [UInt8] {
+        json(summary: summary, files: files, id: id, generatorVersion: generatorVersion, signedBy: signedBy)
             .prettySerialized(capacity: 65_536 + (files.count + summary.hosts.count) * 320)
     }
 
-    public static func json(summary: FleetSummary, files: [BundleFile], generatorVersion: String, signedBy: String) -> JSON {
-        let sortedFiles = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        let fileList = JSON.array(sortedFiles.map(\.json))
-        let id = SHA256Hex.of(JSON.object(["created_at": .string(summary.createdAt.description), "files": fileList]).serialized())
+    /// The manifest's `id`: the SHA-256 of its `created_at` and `files[]`.
+    public static func id(summary: FleetSummary, files: [BundleFile]) throws(WardenError) -> String {
+        try Digester.libcrypto.sha256Hex(JSON.object(["created_at": .string(summary.createdAt.description), "files": fileList(files)]).serialized())
+    }
+
+    static func fileList(_ files: [BundleFile]) -> JSON {
+        .array(files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }.map(\.json))
+    }
+
+    public static func json(summary: FleetSummary, files: [BundleFile], id: String, generatorVersion: String, signedBy: String) -> JSON {
+        let fileList = fileList(files)
         return [
             "schema": .string(BundleLayout.schema),
             "id": .string(id),
@@ -72,14 +79,6 @@ public enum BundleManifest {
             "files": fileList,
             "hosts": summary.manifestHosts,
         ]
-    }
-}
-
-/// Lower-case hex SHA-256 through OpenSSL (fast on large files); the pure-Swift digest if
-/// libcrypto fails, which gives the same value.
-enum SHA256Hex {
-    static func of(_ bytes: [UInt8]) -> String {
-        (try? OpenSSLDigest.sha256Hex(bytes)) ?? SHA256.hex(bytes)
     }
 }
 
@@ -174,7 +173,7 @@ public struct Bundler {
         var files: [BundleFile] = []
         func put(_ path: String, _ bytes: [UInt8]) throws(WardenError) {
             try BundleFiles.create(dir + "/" + path, bytes)
-            files.append(BundleFile(path: path, bytes: bytes))
+            files.append(try BundleFile(path: path, bytes: bytes))
         }
 
         // Pass 1, spread over the cores a window at a time: verify every input, evaluate its
@@ -237,7 +236,7 @@ public struct Bundler {
             guard let c = newest[machineID] else { continue }
             let path = BundleLayout.findings(machineID)
             let bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
-            guard SHA256Hex.of(bytes) == c.sha256 else { throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written") }
+            guard try Digester.libcrypto.sha256Hex(bytes) == c.sha256 else { throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written") }
             let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
             builder.addExamples(builder.evaluate(findings, keyID: c.keyID, file: path))
         }
@@ -255,9 +254,10 @@ public struct Bundler {
         for keyID in keysWritten.subtracting(keyIDs) { BundleFiles.removeTree(dir + "/" + BundleLayout.key(keyID)) }
         for keyID in keyIDs.sorted() where keyID != key.keyID {
             guard let pem = trusted[keyID]?.pem else { continue }
-            files.append(BundleFile(path: BundleLayout.key(keyID), bytes: Array(pem.utf8)))
+            files.append(try BundleFile(path: BundleLayout.key(keyID), bytes: Array(pem.utf8)))
         }
-        let manifest = BundleManifest.document(summary: summary, files: files, generatorVersion: generatorVersion, signedBy: key.keyID)
+        let manifest = BundleManifest.document(summary: summary, files: files, id: try BundleManifest.id(summary: summary, files: files),
+                                               generatorVersion: generatorVersion, signedBy: key.keyID)
         try BundleFiles.create(dir + "/" + BundleLayout.manifest, manifest)
         let envelope: Envelope
         do {
@@ -362,7 +362,9 @@ struct InputCheck: Sendable {
         // Staged under the host's own name, or aside when another envelope of the same host holds
         // it (the bundler keeps the newer); the signer's key file beside it, once.
         var staged = bundle + "/" + BundleLayout.findings(machineID)
+        let sha256: String
         do {
+            sha256 = try Digester.libcrypto.sha256Hex(bytes)
             if try !BundleFiles.createIfAbsent(staged, bytes) {
                 staged = bundle + "/findings/.input-\(number).dsse.json"
                 try BundleFiles.create(staged, bytes)
@@ -374,7 +376,7 @@ struct InputCheck: Sendable {
             return .failed(error)
         }
         let record = evaluator.evaluate(parsed, keyID: signer, file: BundleLayout.findings(machineID), examples: false)
-        return .accepted(Candidate(input: input, sha256: SHA256Hex.of(bytes), size: bytes.count, machineID: machineID,
+        return .accepted(Candidate(input: input, sha256: sha256, size: bytes.count, machineID: machineID,
                                    finishedAt: parsed.finishedAt, keyID: signer, staged: staged, record: record))
     }
 }
@@ -405,7 +407,7 @@ public enum BundleReader {
             let path = dir + "/" + BundleLayout.inventory
             let bytes = try BundleFiles.read(path, limit: BundleLayout.fileLimit)
             guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: path, "not UTF-8 text") }
-            inventory = try Inventory.parse(text, file: path)
+            inventory = try Inventory.parse(text, file: path, digester: .libcrypto)
         }
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
         for host in manifest["hosts"]?.arrayValue ?? [] {

@@ -172,7 +172,7 @@ private struct Check {
         } else if let bytes = small[BundleLayout.inventory] {
             do throws(WardenError) {
                 guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: BundleLayout.inventory, "not UTF-8 text") }
-                bundleInventory = try Inventory.parse(text, file: BundleLayout.inventory)
+                bundleInventory = try Inventory.parse(text, file: BundleLayout.inventory, digester: .libcrypto)
             } catch {
                 fail(BundleLayout.inventory, error.field, error.line.map { "line \($0): \(error.message)" } ?? error.message)
             }
@@ -243,12 +243,19 @@ private struct Check {
         let generator = manifest["generator"]?["version"]?.stringValue ?? ""
         let signedBy = manifest["signed_by"]?.stringValue ?? ""
         let listedFiles = Array(listed.values)
+        let manifestID: String
+        do {
+            manifestID = try BundleManifest.id(summary: recomputed, files: listedFiles)
+        } catch {
+            fail(BundleLayout.manifest, "id", "cannot be recomputed: \(error.message)")
+            return
+        }
         // summary.json, manifest.json and the reports, rendered from the recomputed summary on
         // every core, then compared in that order.
         let rerendered = generator == verifier.generatorVersion
         let renders: [@Sendable () -> [UInt8]] = [
             { recomputed.document },
-            { BundleManifest.document(summary: recomputed, files: listedFiles, generatorVersion: generator, signedBy: signedBy) },
+            { BundleManifest.document(summary: recomputed, files: listedFiles, id: manifestID, generatorVersion: generator, signedBy: signedBy) },
         ] + (rerendered ? verifier.documents.map { document in { @Sendable in document.render(recomputed) } } : [])
         let rendered = Parallel.map(renders.count) { renders[$0]() }
         compare(BundleLayout.summary, stored: summaryBytes, recomputed: rendered[0])
@@ -593,7 +600,13 @@ private struct ListedRead: Sendable {
         if bytes.count != entry.size {
             failures.append(BundleFailure(entry.path, nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)"))
         } else {
-            let digest = SHA256Hex.of(bytes)
+            let digest: String
+            do {
+                digest = try Digester.libcrypto.sha256Hex(bytes)
+            } catch {
+                failures.append(BundleFailure(entry.path, nil, "its SHA-256 cannot be checked: \(error.message)"))
+                return
+            }
             if digest != entry.sha256 {
                 failures.append(BundleFailure(entry.path, nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered"))
             } else {

@@ -20,20 +20,20 @@ public enum FindingsStatement {
     public static let predicateType = "https://warden.dev/findings/v1"
 
     /// The subject list for a findings document, computed from its `host` and `root`.
-    public static func subject(for findings: JSON) -> JSON {
+    public static func subject(for findings: JSON) throws(OpenSSLError) -> JSON {
         let host = findings["host"]
         let name = host?["hostname"]?.stringValue ?? "unknown-host"
         if let machineID = host?["machine_id"]?.stringValue, !machineID.isEmpty {
-            return [["name": .string(name), "digest": ["sha256": .string(SHA256.hex(machineID.utf8))]]]
+            return [["name": .string(name), "digest": ["sha256": .string(try OpenSSLDigest.sha256Hex(Array(machineID.utf8)))]]]
         }
         let root = findings["root"]?.stringValue ?? "/"
         return [["name": .string(name), "uri": .string("file://" + percentEncoded(root))]]
     }
 
-    public static func statement(findings: JSON) -> JSON {
+    public static func statement(findings: JSON) throws(OpenSSLError) -> JSON {
         [
             "_type": .string(statementType),
-            "subject": subject(for: findings),
+            "subject": try subject(for: findings),
             "predicateType": .string(predicateType),
             "predicate": findings,
         ]
@@ -41,7 +41,7 @@ public enum FindingsStatement {
 
     /// Signs a findings document: the payload is the statement's compact, key-sorted bytes.
     public static func envelope(findings: JSON, key: PrivateKey) throws(OpenSSLError) -> Envelope {
-        try Envelope.sign(payload: statement(findings: findings).serialized(), payloadType: DSSE.inTotoPayloadType, with: key)
+        try Envelope.sign(payload: try statement(findings: findings).serialized(), payloadType: DSSE.inTotoPayloadType, with: key)
     }
 
     /// RFC 3986 percent-encoding of a path: unreserved characters and `/` stay as they are.

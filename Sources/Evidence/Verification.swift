@@ -101,9 +101,13 @@ public struct FindingsPolicy: Sendable {
         for (name, type) in required where findings[name]?.typeName != type {
             failures.append(VerificationFailure("payload.predicate.\(name)", "expected \(article(type)), found \(describe(findings[name]))"))
         }
-        let expectedSubject = FindingsStatement.subject(for: findings)
-        if statement["subject"] != expectedSubject {
-            failures.append(VerificationFailure("payload.subject", "does not identify the host in the findings: expected \(expectedSubject.compactString), found \(describe(statement["subject"]))"))
+        do {
+            let expectedSubject = try FindingsStatement.subject(for: findings)
+            if statement["subject"] != expectedSubject {
+                failures.append(VerificationFailure("payload.subject", "does not identify the host in the findings: expected \(expectedSubject.compactString), found \(describe(statement["subject"]))"))
+            }
+        } catch {
+            failures.append(VerificationFailure("payload.subject", "cannot be checked: \(error.message)"))
         }
         if let text = findings["finished_at"]?.stringValue {
             if let finished = Timestamp(rfc3339: text) {

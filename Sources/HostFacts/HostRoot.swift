@@ -1,4 +1,6 @@
+internal import CShim
 internal import Glibc
+internal import OpenSSLSigning
 public import WardenCore
 internal import Synchronization
 
@@ -211,7 +213,11 @@ public struct HostRoot: Sendable {
     /// FIFOs, sockets and devices are refused without blocking. The digest goes into the read log.
     public func read(_ virtual: String, limit: Int = HostRoot.defaultLimit) throws(HostError) -> [UInt8] {
         let bytes = try readBounded(virtual, limit: limit, allowDevice: false, truncate: false)
-        log.record(virtual, SHA256.hex(bytes))
+        do {
+            log.record(virtual, try Digester.libcrypto.sha256Hex(bytes))
+        } catch {
+            throw HostError(path: virtual, errno: EIO, message: error.message)
+        }
         return bytes
     }
 
@@ -308,7 +314,6 @@ public struct HostRoot: Sendable {
     /// The entry is looked up inside its directory's descriptor (`/proc/self/fd/N/NAME`), not
     /// through a path string that could be re-resolved.
     public func xattr(_ virtual: String, name: String, limit: Int = 65536) throws(HostError) -> [UInt8]? {
-        guard let lgetxattr = XattrCall.lgetxattr else { throw HostError(path: virtual, errno: ENOSYS, message: "lgetxattr is not available") }
         let (directory, entry) = try openParent(try resolve(virtual, followFinal: false), reportAs: virtual)
         defer { close(directory) }
         var buffer = [UInt8](repeating: 0, count: limit)
@@ -336,42 +341,3 @@ public func joinPath(_ dir: String, _ name: String) -> String {
     dir.hasSuffix("/") ? dir + name : dir + "/" + name
 }
 
-/// glibc's `lgetxattr`, looked up at run time: Swift's Glibc module does not import
-/// <sys/xattr.h>, and Warden adds no C glue of its own.
-enum XattrCall {
-    typealias Function = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int
-    /// `syscall(SYS_getxattrat, dfd, name, at_flags, attribute, &args, sizeof args)`. glibc's
-    /// `syscall` is an assembly routine that moves its integer arguments into the system call's
-    /// registers without variadic processing, so a fixed-arity pointer to it passes the same
-    /// registers (and the seventh argument on the stack) as a variadic call would.
-    typealias Syscall7 = @convention(c) (Int, Int, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int
-
-    struct Holder: @unchecked Sendable {
-        let lgetxattr: Function?
-        let syscall: Syscall7?
-    }
-
-    private static let holder: Holder = {
-        // RTLD_DEFAULT is the null handle.
-        let handle = UnsafeMutableRawPointer(bitPattern: 0)
-        return Holder(lgetxattr: dlsym(handle, "lgetxattr").map { unsafeBitCast($0, to: Function.self) },
-                      syscall: dlsym(handle, "syscall").map { unsafeBitCast($0, to: Syscall7.self) })
-    }()
-
-    static var lgetxattr: Function? { holder.lgetxattr }
-
-    /// getxattrat(2) (Linux 6.13): the attribute of `name` inside the directory `directory`, not
-    /// following a final symlink. Its number is the same on every architecture (system calls share
-    /// one table since Linux 5.1). Returns the length, or -1 with errno (ENOSYS on older kernels).
-    static func getxattrat(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        guard let syscall = holder.syscall else {
-            errno = ENOSYS
-            return -1
-        }
-        // struct xattr_args { __aligned_u64 value; __u32 size; __u32 flags; }
-        var args: (UInt64, UInt32, UInt32) = (UInt64(UInt(bitPattern: buffer.baseAddress)), UInt32(buffer.count), 0)
-        return withUnsafeMutableBytes(of: &args) { raw in
-            attribute.withCString { syscall(464, Int(directory), name, Int(AT_SYMLINK_NOFOLLOW), $0, raw.baseAddress, 16) }
-        }
-    }
-}

@@ -1,3 +1,4 @@
+internal import OpenSSLSigning
 internal import WardenCore
 
 /// A LUKS header that cannot be trusted: what was wrong and the byte offset where it was found.
@@ -10,6 +11,8 @@ public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertibl
         case badJSON = "bad_json"
         case badMetadata = "bad_metadata"
         case badChecksum = "bad_checksum"
+        /// libcrypto could not compute the checksum: the header is not judged at all.
+        case checksumNotComputed = "checksum_not_computed"
     }
 
     public var code: Code
@@ -17,7 +20,9 @@ public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertibl
     public var offset: Int
     public var message: String
 
-    public var description: String { "LUKS header invalid at byte offset \(offset): \(message)" }
+    public var description: String {
+        code == .checksumNotComputed ? "LUKS header checksum not computed: \(message)" : "LUKS header invalid at byte offset \(offset): \(message)"
+    }
 }
 
 /// The parts of a LUKS1 or LUKS2 header Warden judges (CONTROLS.md §1, "LUKS2 header"). A pure
@@ -232,7 +237,12 @@ public struct LUKSHeader: Sendable, Hashable {
         guard algorithm == "sha256" else { return "not verified (checksum algorithm \(algorithm))" }
         var copy = Array(b[0..<size])
         for i in 448..<(448 + 64) { copy[i] = 0 }
-        let digest = SHA256.hash(copy)
+        let digest: [UInt8]
+        do {
+            digest = try Digester.libcrypto.sha256(copy)
+        } catch {
+            throw LUKSHeaderError(code: .checksumNotComputed, offset: 448, message: error.message)
+        }
         guard Array(b[448..<480]) == digest else {
             throw LUKSHeaderError(code: .badChecksum, offset: 448,
                                   message: "header checksum \(hex(b[448..<480])) does not match the SHA-256 of the header, \(hex(digest[...]))")

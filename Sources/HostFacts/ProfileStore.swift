@@ -1,5 +1,6 @@
 internal import CShim
 internal import Glibc
+internal import OpenSSLSigning
 public import WardenCore
 
 /// Warden's own input files (profiles, site files), as opposed to the audited host's files,
@@ -195,7 +196,7 @@ public struct ProfileStore: Sendable {
     public func catalog(knownFacts: Set<String>, compiled: Bool = true) throws(WardenError) -> Catalog {
         let (files, contents) = try sources(knownFacts: knownFacts, compiled: compiled)
         if let contents { return contents.catalog }
-        return try Catalog.load(files: files, knownFacts: knownFacts)
+        return try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto)
     }
 
     /// The catalog and the profiles `names` (built-in ids or paths), resolved. A built-in profile
@@ -204,7 +205,7 @@ public struct ProfileStore: Sendable {
     public func load(_ names: [String], knownFacts: Set<String>) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
         let (files, contents) = try sources(knownFacts: knownFacts, compiled: true)
         let catalog: Catalog
-        if let contents { catalog = contents.catalog } else { catalog = try Catalog.load(files: files, knownFacts: knownFacts) }
+        if let contents { catalog = contents.catalog } else { catalog = try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto) }
         var profiles: [ResolvedProfile] = []
         for name in names {
             if let contents, Self.isBuiltInName(name),
@@ -237,7 +238,7 @@ public struct ProfileStore: Sendable {
     @discardableResult
     public func compile(knownFacts: Set<String>, to path: String? = nil) throws(WardenError) -> (catalog: Catalog, profiles: [String]) {
         let (files, _) = try sources(knownFacts: knownFacts, compiled: false)
-        let catalog = try Catalog.load(files: files, knownFacts: knownFacts)
+        let catalog = try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto)
         var profiles: [String: (profile: ResolvedProfile, fingerprint: String)] = [:]
         for id in profileIDs {
             let (profile, read) = try resolveReading(id, catalog: catalog)
@@ -269,7 +270,7 @@ public struct ProfileStore: Sendable {
     private func resolveReading(_ name: String, catalog: Catalog) throws(WardenError) -> (profile: ResolvedProfile, read: [(path: String, text: String)]) {
         let dir = directory
         var read: [(path: String, text: String)] = []
-        let profile = try ProfileLoader.resolve(name, catalog: catalog) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
+        let profile = try ProfileLoader.resolve(name, catalog: catalog, digester: .libcrypto) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
             let path: String
             if !Self.isBuiltInName(n) {
                 if n.hasPrefix("/") || from == nil {

@@ -1,3 +1,4 @@
+internal import Dispatch
 internal import Glibc
 internal import Synchronization
 internal import WardenCore
@@ -36,13 +37,6 @@ struct BudgetMeter {
         if BudgetMeter.now() >= deadline { return "the \(budget.maxSeconds)-second time budget" }
         entries += 1
         return nil
-    }
-
-    /// The monotonic clock, in nanoseconds.
-    static func preciseNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// The coarse monotonic clock (a vDSO read, cheap enough for every entry), in nanoseconds.
@@ -116,12 +110,12 @@ struct FileID: Hashable, Sendable {
 /// The per-entry system calls (`fstatat`, and the extended attributes in `attributes`) run on
 /// every core: the walking thread reads each open directory's names a few batches ahead
 /// (`batchSize` names each, `lookAhead` batches per directory) and hands the batches to
-/// `workers - 1` helper threads, running a batch itself when no helper has started it. Everything
-/// else (visiting, the budget, descending, problems) stays on the walking thread, in the order of
-/// a sequential depth-first walk: entries are visited in exactly the order, with exactly the
-/// results, that a walk with `workers == 1` gives, however the helpers are scheduled. Memory is
-/// one open directory stream, one path string and at most `lookAhead` batches per level, however
-/// many files there are.
+/// at most `workers - 1` Dispatch workers (`WalkPool`), running a batch itself when no worker has
+/// claimed it. Everything else (visiting, the budget, descending, problems) stays on the walking
+/// thread, in the order of a sequential depth-first walk: entries are visited in exactly the
+/// order, with exactly the results, that a walk with `workers == 1` gives, however the workers
+/// are scheduled. Memory is one open directory stream, one path string and at most `lookAhead`
+/// batches per level, however many files there are.
 struct TreeWalker {
     let root: HostRoot
     /// Stay on the filesystem of the start directory (do not descend into mount points).
@@ -366,11 +360,10 @@ struct AttributeRequest: Sendable {
 }
 
 /// Up to `TreeWalker.batchSize` names of one directory, in stream order, and once run, their
-/// `fstatat` results and requested attributes. Filled by the walking thread, run by one thread
-/// (a helper or the walking thread), read by the walking thread after `WalkPool` says it is done.
+/// `fstatat` results and requested attributes. Filled by the walking thread, run by the one
+/// thread that claims it (a pool worker or the walking thread), read by the walking thread once
+/// it has run: `@unchecked Sendable` on those terms, which `WalkPool` keeps.
 final class WalkBatch: @unchecked Sendable {
-    enum State { case queued, running, done }
-
     let directory: Int32
     /// NUL-terminated names back to back, and where each starts.
     private(set) var names: [CChar] = []
@@ -380,14 +373,17 @@ final class WalkBatch: @unchecked Sendable {
     private(set) var infos: [FileInfo] = []
     private(set) var attributeStarts: [Int32] = []
     private(set) var attributes: [AttributeValue] = []
-    /// Guarded by the pool's lock.
-    var state = State.queued
-    /// Set (after `state` becomes `.done`) so that a waiting walker can spin without the lock.
-    let finished = Atomic<Bool>(false)
+    /// Set by the one thread that runs the batch.
+    private let claimed = Atomic<Bool>(false)
+    /// Signalled when a worker has run the batch (what the walker waits on, when it needs it).
+    let ran = DispatchSemaphore(value: 0)
 
     init(directory: Int32) { self.directory = directory }
 
     var count: Int { starts.count }
+
+    /// True for the first caller only: that thread runs the batch.
+    func claim() -> Bool { !claimed.exchange(true, ordering: .acquiringAndReleasing) }
 
     func append(_ name: UnsafePointer<CChar>) {
         starts.append(Int32(names.count))
@@ -424,163 +420,64 @@ final class WalkBatch: @unchecked Sendable {
     }
 }
 
-/// Helper threads that run a walk's batches, most recently queued first (the deepest directory's,
-/// which the walk needs soonest). The walking thread claims a batch it needs that no helper has
-/// started and runs it itself, so it never waits for a batch nobody is running.
-final class WalkPool: @unchecked Sendable {
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let workReady = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let batchDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let attributes: AttributeRequest?
-    // Guarded by `lock`.
-    private var queue: [WalkBatch] = []
-    private var stopping = false
-    private var idleHelpers = 0
-    private var walkerWaiting = false
-    private var threads: [pthread_t] = []
-    /// Batches queued (an upper bound: some may have been claimed by the walker since), so that
-    /// an idle helper can spin a moment without the lock before it sleeps.
-    private let queued = Atomic<Int>(0)
-
-    init(helpers: Int, attributes: AttributeRequest?) {
-        self.attributes = attributes
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(workReady, nil)
-        pthread_cond_init(batchDone, nil)
-        for _ in 0..<helpers {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let made = pthread_create(&thread, nil, { context in
-                guard let context else { return nil }
-                Unmanaged<WalkPool>.fromOpaque(context).takeRetainedValue().help()
-                return nil
-            }, context)
-            if made == 0 {
-                threads.append(thread)
-            } else {
-                // No helper: the walking thread runs every batch itself.
-                Unmanaged<WalkPool>.fromOpaque(context).release()
-            }
-        }
+/// Runs a walk's batches on Dispatch's global queue, on at most `helpers` workers at once, most
+/// recently queued first (the deepest directory's, which the walk needs soonest). The walking
+/// thread runs a batch it needs that no worker has claimed, so it waits only for a batch a worker
+/// is running.
+final class WalkPool: Sendable {
+    private struct Queue {
+        var batches: [WalkBatch]
+        var workers: Int
+        var stopping: Bool
     }
 
-    deinit {
-        pthread_cond_destroy(batchDone)
-        pthread_cond_destroy(workReady)
-        pthread_mutex_destroy(lock)
-        batchDone.deallocate()
-        workReady.deallocate()
-        lock.deallocate()
+    private let helpers: Int
+    private let attributes: AttributeRequest?
+    private let queue = Mutex(Queue(batches: [], workers: 0, stopping: false))
+    private let running = DispatchGroup()
+
+    init(helpers: Int, attributes: AttributeRequest?) {
+        self.helpers = helpers
+        self.attributes = attributes
     }
 
     func submit(_ batch: WalkBatch) {
-        pthread_mutex_lock(lock)
-        queue.append(batch)
-        queued.add(1, ordering: .releasing)
-        if idleHelpers > 0 { pthread_cond_signal(workReady) }
-        pthread_mutex_unlock(lock)
+        let startWorker = queue.withLock { q -> Bool in
+            q.batches.append(batch)
+            guard q.workers < helpers else { return false }
+            q.workers += 1
+            return true
+        }
+        if startWorker { DispatchQueue.global().async(group: running) { self.work() } }
     }
 
-    /// Returns once `batch` has run: run here if no helper has started it; while a helper runs
-    /// it, runs other queued batches (or waits when there are none).
+    /// Returns once `batch` has run: here, unless a worker has claimed it.
     func acquire(_ batch: WalkBatch) {
-        pthread_mutex_lock(lock)
-        while true {
-            switch batch.state {
-            case .done:
-                pthread_mutex_unlock(lock)
-                return
-            case .queued:
-                batch.state = .running
-                pthread_mutex_unlock(lock)
-                batch.run(attributes)
-                pthread_mutex_lock(lock)
-                batch.state = .done
-                batch.finished.store(true, ordering: .releasing)
-            case .running:
-                if let other = takeQueued() {
-                    pthread_mutex_unlock(lock)
-                    other.run(attributes)
-                    pthread_mutex_lock(lock)
-                    other.state = .done
-                    other.finished.store(true, ordering: .releasing)
-                } else {
-                    // A helper is running it: a batch takes tens of microseconds, less than
-                    // sleeping and being woken on a busy machine; spin a moment first.
-                    pthread_mutex_unlock(lock)
-                    let spun = WalkPool.spin { batch.finished.load(ordering: .acquiring) }
-                    pthread_mutex_lock(lock)
-                    if !spun && batch.state != .done {
-                        walkerWaiting = true
-                        pthread_cond_wait(batchDone, lock)
-                        walkerWaiting = false
-                    }
-                }
-            }
-        }
+        if batch.claim() { batch.run(attributes) } else { batch.ran.wait() }
     }
 
-    /// Stops the helpers and waits for them to finish the batch each is running.
+    /// Stops handing out batches and waits for the workers to finish the one each is running
+    /// (they use the walk's directory descriptors).
     func finish() {
-        pthread_mutex_lock(lock)
-        stopping = true
-        queued.subtract(queue.count, ordering: .relaxed)
-        queue.removeAll()
-        pthread_cond_broadcast(workReady)
-        pthread_mutex_unlock(lock)
-        for thread in threads { pthread_join(thread, nil) }
-        threads.removeAll()
-    }
-
-    /// The most recently queued batch nobody has started, marked running. Called with `lock` held.
-    private func takeQueued() -> WalkBatch? {
-        while let batch = queue.popLast() {
-            queued.subtract(1, ordering: .relaxed)
-            if batch.state == .queued {
-                batch.state = .running
-                return batch
-            }
+        queue.withLock { q in
+            q.stopping = true
+            q.batches.removeAll()
         }
-        return nil
+        running.wait()
     }
 
-    /// Spins until `done` says so (true) or `spinNanoseconds` pass (false).
-    static func spin(_ done: () -> Bool) -> Bool {
-        let limit = BudgetMeter.preciseNow() + spinNanoseconds
-        var i = 0
-        while true {
-            if done() { return true }
-            i += 1
-            if i & 63 == 0 && BudgetMeter.preciseNow() > limit { return false }
-        }
-    }
-
-    /// How long a thread spins before it sleeps: about the time of one batch, longer than a
-    /// sleep and wake-up takes (measured on the 2-core machine: 50 µs made the walk 5-10% faster
-    /// than sleeping at once, 200 µs no faster and more CPU).
-    static let spinNanoseconds: Int64 = 50_000
-
-    private func help() {
-        pthread_mutex_lock(lock)
-        while !stopping {
-            if let batch = takeQueued() {
-                pthread_mutex_unlock(lock)
+    /// A worker: runs the newest unclaimed batch until there is none.
+    private func work() {
+        while let batch = queue.withLock({ q -> WalkBatch? in
+            if !q.stopping, let batch = q.batches.popLast() { return batch }
+            q.workers -= 1
+            return nil
+        }) {
+            if batch.claim() {
                 batch.run(attributes)
-                pthread_mutex_lock(lock)
-                batch.state = .done
-                batch.finished.store(true, ordering: .releasing)
-                if walkerWaiting { pthread_cond_signal(batchDone) }
-            } else {
-                pthread_mutex_unlock(lock)
-                let spun = WalkPool.spin { self.queued.load(ordering: .acquiring) > 0 }
-                pthread_mutex_lock(lock)
-                if spun || !queue.isEmpty || stopping { continue }
-                idleHelpers += 1
-                pthread_cond_wait(workReady, lock)
-                idleHelpers -= 1
+                batch.ran.signal()
             }
         }
-        pthread_mutex_unlock(lock)
     }
 }
 

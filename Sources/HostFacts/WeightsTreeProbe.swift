@@ -1,3 +1,4 @@
+internal import CShim
 internal import Glibc
 public import WardenCore
 
@@ -354,7 +355,6 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
 
     package var unavailableReason: String? {
         if ProcAttributeReader.relativeCallWorks { return nil }
-        guard XattrCall.lgetxattr != nil else { return "lgetxattr is not available in this C library" }
         return access("/proc/self/fd", X_OK) == 0 ? nil
             : "/proc/self/fd is not available on the machine running Warden (ACLs are read through it)"
     }
@@ -363,7 +363,7 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
     /// about the root directory, whose answer (a value, or no such attribute) does not matter.
     static let relativeCallWorks: Bool = {
         let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { byte in
-            XattrCall.getxattrat(AT_FDCWD, "/", WeightsTreeProbe.aclAttributes.access, UnsafeMutableBufferPointer(rebasing: byte[0..<0]))
+            warden_getxattrat(AT_FDCWD, "/", WeightsTreeProbe.aclAttributes.access, byte.baseAddress, 0)
         }
         return n >= 0 || (errno != ENOSYS && errno != EPERM)
     }()
@@ -387,11 +387,7 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
 
     private func call(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         if ProcAttributeReader.relativeCallWorks {
-            return XattrCall.getxattrat(directory, name, attribute, buffer)
-        }
-        guard let lgetxattr = XattrCall.lgetxattr else {
-            errno = ENOSYS
-            return -1
+            return warden_getxattrat(directory, name, attribute, buffer.baseAddress, UInt32(buffer.count))
         }
         return lgetxattr("/proc/self/fd/\(directory)/" + String(cString: name), attribute, buffer.baseAddress, buffer.count)
     }

@@ -1,4 +1,5 @@
 internal import COpenSSL
+public import WardenCore
 
 /// SHA-256 through libcrypto's EVP interface.
 public enum OpenSSLDigest {
@@ -28,4 +29,16 @@ public enum OpenSSLDigest {
     public static var version: String {
         String(cString: OpenSSL_version(Int32(OPENSSL_VERSION)))
     }
+}
+
+extension Digester {
+    /// SHA-256 through libcrypto: the digester every caller of the core passes it. A failure of
+    /// libcrypto is an error (exit 74), with OpenSSL's reasons.
+    public static let libcrypto = Digester(sha256: { (bytes: [UInt8]) throws(WardenError) -> [UInt8] in
+        do throws(OpenSSLError) {
+            return try OpenSSLDigest.sha256(bytes)
+        } catch {
+            throw WardenError(.io, "computing a SHA-256 through libcrypto: \(error.message)")
+        }
+    })
 }

@@ -41,7 +41,7 @@ public enum CompiledCatalog {
                               knownFacts: Set<String>) -> [UInt8] {
         let controls = catalog.controls.values.sorted { $0.id < $1.id }.map(encode)
         let document: JSON = ["schema": .string(schema), "sources_sha256": .string(catalog.digest), "sources_fingerprint": .string(sourcesFingerprint),
-                              "facts_sha256": .string(factsDigest(knownFacts)), "controls": .array(controls),
+                              "facts_fingerprint": .string(factsDigest(knownFacts)), "controls": .array(controls),
                               "profiles": .object(profiles.mapValues { encode($0.profile, fingerprint: $0.fingerprint) })]
         return document.serialized()
     }
@@ -54,7 +54,7 @@ public enum CompiledCatalog {
         guard let document = try? JSON.parse(bytes), document["schema"]?.stringValue == schema,
               document["sources_fingerprint"]?.stringValue == sourcesFingerprint,
               let digest = document["sources_sha256"]?.stringValue, isSHA256(digest),
-              document["facts_sha256"]?.stringValue == factsDigest(knownFacts),
+              document["facts_fingerprint"]?.stringValue == factsDigest(knownFacts),
               let list = document["controls"]?.arrayValue, let profileList = document["profiles"]?.objectValue else { return nil }
         var controls: [ControlDefinition] = []
         for item in list {
@@ -82,7 +82,7 @@ public enum CompiledCatalog {
     }
 
     static func factsDigest(_ facts: Set<String>) -> String {
-        SHA256.hex(Array(facts.sorted().joined(separator: "\n").utf8))
+        Fingerprint.of([("facts", facts.sorted().joined(separator: "\n"))])
     }
 
     // MARK: - Encoding

@@ -53,8 +53,8 @@ public struct Inventory: Sendable {
     /// Whether any host is bound to this key.
     public func bindsKey(_ keyID: String) -> Bool { hosts.contains { $0.keyID == keyID } }
 
-    public static func parse(_ text: String, file: String) throws(WardenError) -> Inventory {
-        var inventory = Inventory(hosts: [], sha256: SHA256.hex(Array(text.utf8)), file: file)
+    public static func parse(_ text: String, file: String, digester: Digester) throws(WardenError) -> Inventory {
+        var inventory = Inventory(hosts: [], sha256: try digester.sha256Hex(Array(text.utf8)), file: file)
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(allowed: ["hosts"], required: ["hosts"])
         var names: Set<String> = []

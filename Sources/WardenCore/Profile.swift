@@ -2,7 +2,8 @@
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]
     /// SHA-256 over the control files (by file name, in name order), part of every profile digest.
-    public internal(set) var digest: String = SHA256.hex([UInt8]())
+    /// (Of no files, as an empty catalog is: the SHA-256 of no bytes.)
+    public internal(set) var digest: String = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     public init(controls: [ControlDefinition] = []) {
         for c in controls { self.controls[c.id] = c }
@@ -10,8 +11,8 @@ public struct Catalog: Sendable {
 
     /// SHA-256 over the control files by name and bytes, in name order: what a profile digest
     /// includes, and what a compiled catalog must have been compiled from.
-    public static func digest(files: [(path: String, text: String)]) -> String {
-        ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) })
+    public static func digest(files: [(path: String, text: String)], digester: Digester) throws(WardenError) -> String {
+        try ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) }, digester: digester)
     }
 
     /// The `Fingerprint` of the control files (by file name, in name order): what tells a
@@ -22,10 +23,10 @@ public struct Catalog: Sendable {
 
     /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
     /// names the probes produce, so a misspelt fact is a load error, not a silent `error` status.
-    public static func load(files: [(path: String, text: String)], knownFacts: Set<String>) throws(WardenError) -> Catalog {
+    public static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError) -> Catalog {
         var catalog = Catalog()
         let sorted = files.sorted(by: { $0.path < $1.path })
-        catalog.digest = digest(files: files)
+        catalog.digest = try digest(files: files, digester: digester)
         for file in sorted {
             let root = try YNode.parse(file.text, file: file.path)
             let top = try root.fields(allowed: ["controls"], required: ["controls"])
@@ -125,6 +126,7 @@ public enum ProfileLoader {
     public static func resolve(
         _ name: String,
         catalog: Catalog,
+        digester: Digester,
         source: (_ name: String, _ fromFile: String?) throws(WardenError) -> (path: String, text: String)
     ) throws(WardenError) -> ResolvedProfile {
         var chain: [ProfileDocument] = []
@@ -186,7 +188,7 @@ public enum ProfileLoader {
             }
         }
         let top = chain[0]
-        let digest = ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) })
+        let digest = try ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) }, digester: digester)
         return ResolvedProfile(id: top.id, title: top.title, version: top.version, description: top.description,
                                chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
                                files: chain.map(\.file), sha256: digest)
@@ -194,20 +196,20 @@ public enum ProfileLoader {
 
     /// The digest of a profile resolved from these files (`catalogDigest`, then each profile file
     /// of the chain, most derived first, by file name and text).
-    static func digest(catalogDigest: String, chain: [(name: String, text: String)]) -> String {
-        digest([("catalog", catalogDigest)] + chain)
+    static func digest(catalogDigest: String, chain: [(name: String, text: String)], digester: Digester) throws(WardenError) -> String {
+        try digest([("catalog", catalogDigest)] + chain, digester: digester)
     }
 
     /// SHA-256 over named texts: each name and text followed by a NUL byte.
-    static func digest(_ parts: [(name: String, text: String)]) -> String {
-        var h = SHA256()
+    static func digest(_ parts: [(name: String, text: String)], digester: Digester) throws(WardenError) -> String {
+        var bytes: [UInt8] = []
         for part in parts {
-            h.update(part.name.utf8)
-            h.update(CollectionOfOne(0))
-            h.update(part.text.utf8)
-            h.update(CollectionOfOne(0))
+            bytes += part.name.utf8
+            bytes.append(0)
+            bytes += part.text.utf8
+            bytes.append(0)
         }
-        return h.finalize().hexString
+        return try digester.sha256Hex(bytes)
     }
 }
 

@@ -65,10 +65,10 @@ public struct Site: Sendable, Hashable {
     }
 
     /// Parses a site file. Every error names the file, line, column and field.
-    public static func parse(_ text: String, file: String) throws(WardenError) -> Site {
+    public static func parse(_ text: String, file: String, digester: Digester) throws(WardenError) -> Site {
         var site = Site()
         site.file = file
-        site.sha256 = SHA256.hex(Array(text.utf8))
+        site.sha256 = try digester.sha256Hex(Array(text.utf8))
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(allowed: ["role", "containers", "weights", "network", "services", "waivers"])
         if let r = f["role"] {

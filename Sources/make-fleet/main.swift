@@ -65,7 +65,7 @@ do {
     let roles = ["storage", "training", "inference"]
     for i in 0..<(count + (unknown ? 1 : 0)) {
         let name = "weights-" + padded(i)
-        let machineID = String(SHA256.hex(Array("warden-fleet-host-\(i)".utf8)).prefix(32))
+        let machineID = String(try OpenSSLDigest.sha256Hex(Array("warden-fleet-host-\(i)".utf8)).prefix(32))
         let key = try PrivateKey.generate(.ed25519)
         keys.append(key)
         if saveKeys { try key.writePEM(toNewFile: output + "/host-keys/host-\(padded(i)).pem") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Evidence
 import HostFacts
+import OpenSSLSigning
 import Reports
 import WardenCore
 
@@ -49,17 +50,13 @@ struct BundleCommand: ParsableCommand {
             guard !findings.isEmpty else { throw WardenError(.usage, field: "FINDINGS", "give at least one findings envelope, directory or pattern") }
             let maxAgeSeconds = try parseMaxAge(maxAge)
             let createdAt = try currentTime(now)
-            // The trust file and the profiles load on threads of their own (a fleet's trust file
-            // holds a key per host) while the inventory is read and the inputs are listed.
-            let keys = Background { [trust] in Result { try loadTrustedKeys(trust) } }
-            let fleet = Background { Result { try fleetProfiles() } }
-            let registry = Result { try inventory.map(loadInventory) }
-            let inputs = Result { try BundleInputs.expand(findings) }
-            let trusted = try keys.wait().get()
+            let trusted = try loadTrustedKeys(trust)
             let signer = try loadKey(key)
-            var bundler = Bundler(trusted: trusted, key: signer, inventory: try registry.get()?.inventory, inventoryBytes: try registry.get()?.bytes,
-                                  profiles: try fleet.wait().get(), createdAt: createdAt, maxAge: maxAgeSeconds,
+            let registry = try inventory.map(loadInventory)
+            var bundler = Bundler(trusted: trusted, key: signer, inventory: registry?.inventory, inventoryBytes: registry?.bytes,
+                                  profiles: try fleetProfiles(), createdAt: createdAt, maxAge: maxAgeSeconds,
                                   generatorVersion: Warden.version, documents: BundleReport.documents)
+            let inputs = try BundleInputs.expand(findings)
             bundler.stopRequested = { stage in
                 Interruption.checkpoint("bundle.\(stage)")
                 return Interruption.requested != nil
@@ -69,7 +66,7 @@ struct BundleCommand: ParsableCommand {
             Interruption.cooperate()
             let summary: FleetSummary
             do {
-                summary = try bundler.write(inputs: try inputs.get(), to: output)
+                summary = try bundler.write(inputs: inputs, to: output)
             } catch let error as WardenError where error.code == .interrupted {
                 Interruption.end(Interruption.requested ?? SIGTERM, ": the bundle \(error.message); nothing was written to \(output) (its staging directory was removed)")
             }
@@ -77,7 +74,7 @@ struct BundleCommand: ParsableCommand {
                 Interruption.end(signal, " after the bundle was complete: \(output) is a finished bundle")
             }
             writeStdout(describe(summary, at: output))
-            exitAtOnce(summary.completeAndConformant ? 0 : 1)
+            return summary.completeAndConformant ? 0 : 1
         }
     }
 
@@ -103,7 +100,7 @@ func fleetProfiles() throws -> [ResolvedProfile] {
 func loadInventory(_ path: String) throws -> (inventory: Inventory, bytes: [UInt8]) {
     let bytes = try LocalFile.read(path)
     guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: path, field: "--inventory", "not UTF-8 text") }
-    return (try Inventory.parse(text, file: path), bytes)
+    return (try Inventory.parse(text, file: path, digester: .libcrypto), bytes)
 }
 
 func parseMaxAge(_ text: String) throws(WardenError) -> Int64 {

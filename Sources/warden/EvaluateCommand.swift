@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import HostFacts
+import OpenSSLSigning
 import Reports
 import WardenCore
 
@@ -31,7 +32,7 @@ func openRoot(_ path: String) throws(WardenError) -> HostRoot {
 /// Reads `--site` when given.
 func loadSite(_ path: String?) throws(WardenError) -> Site? {
     guard let path else { return nil }
-    return try Site.parse(try LocalFile.readText(path), file: path)
+    return try Site.parse(try LocalFile.readText(path), file: path, digester: .libcrypto)
 }
 
 /// Reads a root (the same collection an audit does) for commands that evaluate facts directly.

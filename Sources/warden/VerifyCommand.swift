@@ -42,23 +42,19 @@ struct Verify: ParsableCommand {
             guard !paths.isEmpty else { throw WardenError(.usage, field: "ENVELOPE", "give at least one envelope or bundle to verify") }
             let maxAgeSeconds = try maxAge.map(parseMaxAge)
             let at = try currentTime(now)
-            // The trust file (a key per host for a fleet) and the profiles load on threads of
-            // their own while the inventory is read.
-            let keys = Background { [trust] in Result { try loadTrustedKeys(trust) } }
-            let fleet = paths.contains(where: LocalFile.isDirectory) ? Background { Result { try fleetProfiles() } } : nil
-            let reviewerInventory = Result { try inventory.map(loadInventory) }
-            let trusted = try keys.wait().get()
-            let registry = try reviewerInventory.get()?.inventory
+            let trusted = try loadTrustedKeys(trust)
+            let reviewerInventory = try inventory.map(loadInventory)
+            let registry = reviewerInventory?.inventory
             let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
             var profiles: [ResolvedProfile]?
             var worst: Int32 = 0
             for path in paths {
                 do {
                     if LocalFile.isDirectory(path) {
-                        if profiles == nil { profiles = try fleet?.wait().get() ?? fleetProfiles() }
+                        if profiles == nil { profiles = try fleetProfiles() }
                         var verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
                                                       generatorVersion: Warden.version, documents: BundleReport.documents)
-                        verifier.inventoryBytes = try reviewerInventory.get()?.bytes
+                        verifier.inventoryBytes = reviewerInventory?.bytes
                         let result = try verifier.verify(path)
                         writeStdout(report(result, path: path))
                         if !result.isValid { worst = max(worst, 1) }
@@ -78,7 +74,7 @@ struct Verify: ParsableCommand {
                     worst = max(worst, error.code.exitCode)
                 }
             }
-            exitAtOnce(worst)
+            return worst
         }
     }
 

@@ -73,14 +73,6 @@ func exiting(_ body: () throws -> Int32) throws {
     if code != 0 { throw ExitCode(code) }
 }
 
-/// Ends the process now with `code` (0 when the command succeeded). For the fleet commands, whose
-/// last act is to print: what they hold (10,000 hosts' records, keys and reports) would otherwise
-/// be freed piece by piece on the way out, about a tenth of a second of nothing. Their files are
-/// written and closed, and stdout is written unbuffered.
-func exitAtOnce(_ code: Int32) -> Never {
-    exit(code)
-}
-
 /// The current time, or `--now` when a run must be reproducible.
 func currentTime(_ override: String?) throws -> Timestamp {
     if let override {

@@ -56,7 +56,7 @@ func mode(of path: String) -> UInt32 {
     @Test(arguments: KeyAlgorithm.allCases)
     func keyIDIsTheSHA256OfTheSubjectPublicKeyInfo(_ algorithm: KeyAlgorithm) throws {
         let key = try PrivateKey.generate(algorithm)
-        #expect(key.keyID == SHA256.hex(key.publicKey.spkiDER))
+        #expect(key.keyID == sha256Hex(key.publicKey.spkiDER))
         #expect(key.keyID.count == 64)
         let reloaded = try PublicKey(pem: Array(key.publicKey.pem.utf8))
         #expect(reloaded.keyID == key.keyID)

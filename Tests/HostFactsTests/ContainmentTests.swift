@@ -91,10 +91,10 @@ import WardenTestSupport
         #expect(audit.document != nil, "the output is not a findings document")
         #expect(!audit.run.stdout.contains(HostileHost.marker))
         #expect(!audit.run.stderr.contains(HostileHost.marker))
-        let outsideDigests = ["secret", "sshd_config"].map { SHA256.hex(Array(((try? readHostFile(host.outside + "/" + $0)) ?? []))) }
+        let outsideDigests = ["secret", "sshd_config"].map { sha256Hex(Array(((try? readHostFile(host.outside + "/" + $0)) ?? []))) }
         for digest in outsideDigests { #expect(!audit.digestsRead.contains(digest)) }
         if let shadow = try? readHostFile("/etc/shadow") {
-            #expect(!audit.digestsRead.contains(SHA256.hex(shadow)), "this machine's /etc/shadow was read")
+            #expect(!audit.digestsRead.contains(sha256Hex(shadow)), "this machine's /etc/shadow was read")
         }
     }
 
@@ -162,7 +162,7 @@ import WardenTestSupport
 
         expectNothingReadOutside(a, host)
         // The Include climbed to the root and read the root's own /etc/shadow, nothing else.
-        #expect(a.digestsRead.contains(SHA256.hex(Array("root:inside-the-root:19000:0:99999:7:::\n".utf8))))
+        #expect(a.digestsRead.contains(sha256Hex(Array("root:inside-the-root:19000:0:99999:7:::\n".utf8))))
         // sshd refuses a missing explicit Include: the configuration is an error, not a pass.
         #expect(a.status("ACC-004") == "error")
         #expect(a.said("ACC-004").contains("outside/sshd_config"))

@@ -137,7 +137,7 @@ import WardenTestSupport
             for i in (base + 4096)..<(base + size) { b[i] = 0 }
             b.replaceSubrange((base + 4096)..<(base + 4096 + json.count), with: json)
             for i in (base + 448)..<(base + 512) { b[i] = 0 }
-            let digest = SHA256.hash(b[base..<(base + size)])
+            let digest = sha256(b[base..<(base + size)])
             b.replaceSubrange((base + 448)..<(base + 480), with: digest)
         }
         if breakPrimaryChecksum { b[450] ^= 0xFF }

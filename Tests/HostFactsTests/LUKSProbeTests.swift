@@ -79,7 +79,7 @@ import WardenTestSupport
         try #require(!places.isEmpty)
         for at in places { bytes.replaceSubrange(at..<at + from.count, with: to) }
         for i in 448..<512 { bytes[i] = 0 }
-        bytes.replaceSubrange(448..<480, with: SHA256.hash(bytes))
+        bytes.replaceSubrange(448..<480, with: sha256(bytes))
         let file = try #require(fopen(path, "r+"))
         defer { fclose(file) }
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }

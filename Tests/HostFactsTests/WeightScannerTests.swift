@@ -1,5 +1,6 @@
 import Glibc
 import HostFacts
+import OpenSSLSigning
 import Testing
 import WardenCore
 import WardenTestSupport
@@ -15,7 +16,7 @@ func scan(_ tree: TempTree, roots: [String], minSize: Int64 = 64, budget: WalkBu
 func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, site: String? = nil, profile: String = "sl3",
                      probe: WeightsTreeProbe = WeightsTreeProbe()) throws -> (facts: FactSet, findings: [Finding]) {
     let root = try HostRoot(tree.path)
-    let siteFile = try site.map { try Site.parse($0, file: "site.yaml") }
+    let siteFile = try site.map { try Site.parse($0, file: "site.yaml", digester: .libcrypto) }
     let context = ProbeContext(root: root, site: siteFile, weights: weights(root))
     var facts = FactSet(mode: root.mode)
     facts["site"] = .value(siteFile?.json ?? .null)

@@ -330,4 +330,28 @@ final class WeightsHost {
         #expect(acl.encoded == bytes)
         #expect(acl.entries.filter(\.isNamed) == [.init(tag: .user, permissions: 6, id: 1001), .init(tag: .group, permissions: 4, id: 991)])
     }
+
+    /// The walk's reader (getxattrat through the C shim, on a kernel that has it) and the
+    /// lgetxattr on /proc/self/fd that older kernels get read the same bytes, and the same absence.
+    @Test func bothAttributeCallsReadTheSame() throws {
+        let host = WeightsHost()
+        host.setfacl("-m", "u:1001:rw,g:991:r", "srv/weights/config.json")
+        let root = try HostRoot(host.path)
+        let viaProc = try #require(try root.xattr("/srv/weights/config.json", name: "system.posix_acl_access"))
+        let directory = open(root.path + "/srv/weights", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(directory >= 0)
+        defer { close(directory) }
+        let reader = ProcAttributeReader()
+        #expect(reader.unavailableReason == nil)
+        guard case .value(let bytes) = reader.read(directory: directory, name: "config.json", attribute: "system.posix_acl_access") else {
+            Issue.record("no ACL read relative to the directory")
+            return
+        }
+        #expect(bytes == viaProc)
+        #expect(try root.xattr("/srv/weights/config.json", name: "user.warden-absent") == nil)
+        guard case .absent = reader.read(directory: directory, name: "config.json", attribute: "user.warden-absent") else {
+            Issue.record("an absent attribute was not read as absent")
+            return
+        }
+    }
 }

@@ -45,7 +45,7 @@ import WardenTestSupport
                               atime: kind == S_IFLNK ? nil : nanoseconds(st.st_atim))
             switch kind {
             case S_IFREG:
-                entry.content = SHA256.hex(try readWithoutAccessTime(path))
+                entry.content = sha256Hex(try readWithoutAccessTime(path))
             case S_IFLNK:
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlink(path, &buffer, Int(PATH_MAX))

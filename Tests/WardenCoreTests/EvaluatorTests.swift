@@ -1,3 +1,4 @@
+import OpenSSLSigning
 import Testing
 import WardenCore
 import WardenTestSupport
@@ -19,9 +20,9 @@ import WardenTestSupport
         \(check.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
             remediation: fix it
         """
-        let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: known)
+        let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: known, digester: .libcrypto)
         let profile = "id: p\ntitle: P\nversion: \"1\"\ncontrols:\n  HRD-001: {advisory: \(advisory)\(params.isEmpty ? "" : ", parameters: {\(params)}")}\n"
-        let resolved = try ProfileLoader.resolve("p", catalog: catalog) { (_: String, _: String?) throws(WardenError) in ("p.yaml", profile) }
+        let resolved = try ProfileLoader.resolve("p", catalog: catalog, digester: .libcrypto) { (_: String, _: String?) throws(WardenError) in ("p.yaml", profile) }
         var set = FactSet(mode: .offline, facts: facts)
         set["site"] = .value(site)
         let finding = Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]

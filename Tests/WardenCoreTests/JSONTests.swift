@@ -130,38 +130,6 @@ import WardenCore
     }
 }
 
-@Suite struct SHA256Tests {
-    @Test(arguments: [
-        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
-    ])
-    func nistVectors(input: String, digest: String) {
-        #expect(SHA256.hex(Array(input.utf8)) == digest)
-    }
-
-    @Test func millionAs() {
-        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
-    @Test func contiguousAndStreamedInputsMix() {
-        let data = (0..<300).map { UInt8($0 % 256) }
-        var h = SHA256()
-        h.update(data[0..<63])                       // contiguous, short of a block
-        h.update(data[63..<130].lazy.map { $0 })     // not contiguous: byte by byte
-        h.update(data[130...])                       // contiguous, several blocks
-        #expect(h.finalize() == SHA256.hash(data))
-        #expect(SHA256.hex("abc".utf8) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    }
-
-    @Test func incrementalEqualsOneShot() {
-        let data = (0..<1000).map { UInt8($0 % 251) }
-        var h = SHA256()
-        h.update(data[0..<7]); h.update(data[7..<500]); h.update(data[500...])
-        #expect(h.finalize() == SHA256.hash(data))
-    }
-}
-
 @Suite struct TimestampTests {
     @Test(arguments: [
         ("1970-01-01T00:00:00Z", Int64(0)),

@@ -1,3 +1,4 @@
+import OpenSSLSigning
 import Testing
 import WardenCore
 import WardenTestSupport
@@ -40,13 +41,13 @@ struct ProfileFixture {
     static let knownFacts: Set<String> = ["sshd", "storage", "site"]
 
     static func catalog(_ text: String = controls) throws(WardenError) -> Catalog {
-        try Catalog.load(files: [(path: "controls/test.yaml", text: text)], knownFacts: knownFacts)
+        try Catalog.load(files: [(path: "controls/test.yaml", text: text)], knownFacts: knownFacts, digester: .libcrypto)
     }
 
     static func resolve(_ name: String, _ files: [String: String], catalog: Catalog? = nil) throws(WardenError) -> ResolvedProfile {
         let c: Catalog
         if let catalog { c = catalog } else { c = try ProfileFixture.catalog() }
-        return try ProfileLoader.resolve(name, catalog: c) { (n: String, _: String?) throws(WardenError) -> (path: String, text: String) in
+        return try ProfileLoader.resolve(name, catalog: c, digester: .libcrypto) { (n: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             guard let text = files[n] else { throw WardenError(.missing, "no profile '\(n)'") }
             return ("\(n).yaml", text)
         }

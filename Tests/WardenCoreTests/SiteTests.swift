@@ -1,3 +1,4 @@
+import OpenSSLSigning
 import Testing
 import WardenCore
 
@@ -25,7 +26,7 @@ import WardenCore
             approved_by: ciso@example.org
             expires: 2027-01-31
         """
-        let site = try Site.parse(text, file: "site.yaml")
+        let site = try Site.parse(text, file: "site.yaml", digester: .libcrypto)
         #expect(site.role == .training)
         #expect(site.containers)
         #expect(site.weightsPaths == ["/srv/weights", "/data/ckpt"])
@@ -34,7 +35,7 @@ import WardenCore
         #expect(site.waivers.first?.expires.description == "2027-01-31T23:59:59Z")
         #expect(site.waivers.first?.line == 17)
         #expect(site.json["weights"]?["owner"] == "mlsvc")
-        #expect(site.sha256 == SHA256.hex(Array(text.utf8)))
+        #expect(site.sha256 == (try Digester.libcrypto.sha256Hex(Array(text.utf8))))
     }
 
     @Test(arguments: [
@@ -49,7 +50,7 @@ import WardenCore
         ("colour: blue\n", 1, "colour", "unknown key 'colour'"),
     ])
     func malformedSiteNamesLineAndField(text: String, line: Int, field: String, fragment: String) {
-        let error = #expect(throws: WardenError.self) { try Site.parse(text, file: "site.yaml") }
+        let error = #expect(throws: WardenError.self) { try Site.parse(text, file: "site.yaml", digester: .libcrypto) }
         #expect(error?.code == .malformed)
         #expect(error?.line == line, "\(String(describing: error))")
         #expect(error?.field == field, "\(String(describing: error))")
@@ -65,26 +66,26 @@ import WardenCore
         ("containers: yes\n", true), ("containers: Off\n", false), ("containers: TRUE\n", true),
     ])
     func plainBooleans(text: String, value: Bool) throws {
-        #expect(try Site.parse(text, file: "s.yaml").containers == value)
+        #expect(try Site.parse(text, file: "s.yaml", digester: .libcrypto).containers == value)
     }
 
     @Test func quotedBooleanIsAString() {
-        let error = #expect(throws: WardenError.self) { try Site.parse("containers: \"yes\"\n", file: "s.yaml") }
+        let error = #expect(throws: WardenError.self) { try Site.parse("containers: \"yes\"\n", file: "s.yaml", digester: .libcrypto) }
         #expect(error?.description.contains("expected true or false") == true)
     }
 
     @Test(arguments: [("weights:\n  min_size: 2048\n", Int64(2048)), ("weights:\n  min_size: 0x10\n", Int64(16)), ("weights:\n  min_size: 010\n", Int64(8)),
                       ("weights:\n  min_size: 1_000\n", Int64(1000)), ("weights:\n  min_size: '1MiB'\n", Int64(1 << 20))] as [(String, Int64)])
     func integers(text: String, value: Int64) throws {
-        #expect(try Site.parse(text, file: "s.yaml").minSize == value, "\(text)")
+        #expect(try Site.parse(text, file: "s.yaml", digester: .libcrypto).minSize == value, "\(text)")
     }
 
     @Test func emptyAndTildeAreNull() {
-        let error = #expect(throws: WardenError.self) { try Site.parse("role: ~\n", file: "s.yaml") }
+        let error = #expect(throws: WardenError.self) { try Site.parse("role: ~\n", file: "s.yaml", digester: .libcrypto) }
         #expect(error?.description.contains("expected a string, found null") == true)
-        #expect(throws: WardenError.self) { try Site.parse("role:\n", file: "s.yaml") }
+        #expect(throws: WardenError.self) { try Site.parse("role:\n", file: "s.yaml", digester: .libcrypto) }
         // A quoted empty string is a string, not null (and not a valid role).
-        let quoted = #expect(throws: WardenError.self) { try Site.parse("role: ''\n", file: "s.yaml") }
+        let quoted = #expect(throws: WardenError.self) { try Site.parse("role: ''\n", file: "s.yaml", digester: .libcrypto) }
         #expect(quoted?.description.contains("unknown role ''") == true)
     }
 }

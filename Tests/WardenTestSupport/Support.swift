@@ -1,4 +1,5 @@
 public import HostFacts
+internal import OpenSSLSigning
 public import WardenCore
 internal import Glibc
 internal import Synchronization
@@ -41,7 +42,7 @@ public let testNow = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
 /// Audits `root` with the given profile and optional site text, all in process.
 public func audit(root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all) throws -> (facts: FactSet, findings: [Finding]) {
     let hostRoot = try HostRoot(root)
-    let siteFile = try site.map { try Site.parse($0, file: "site.yaml") }
+    let siteFile = try site.map { try Site.parse($0, file: "site.yaml", digester: .libcrypto) }
     let facts = Collector.collect(root: hostRoot, site: siteFile, probes: probes)
     let findings = Evaluator.evaluate(try BuiltIn.profile(profile), facts: facts, now: testNow)
     return (facts, findings)
@@ -260,5 +261,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// SHA-256 through libcrypto, for fixtures and expected values. libcrypto failing stops the
+/// test run: it is never a value to compare against.
+public func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    do {
+        return try Digester.libcrypto.sha256(Array(bytes))
+    } catch {
+        fatalError("libcrypto SHA-256 failed: \(error)")
+    }
+}
+
+/// `sha256` in lower-case hex.
+public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+    do {
+        return try Digester.libcrypto.sha256Hex(Array(bytes))
+    } catch {
+        fatalError("libcrypto SHA-256 failed: \(error)")
     }
 }
