@@ -29,7 +29,14 @@ enum Interruption {
         var leaves = "nothing was written"
     }
 
-    private static let state = Mutex(State())
+    /// In a class: Swift 6.3.1 with -O zero-fills a `static let` holding `Mutex(State())`
+    /// instead of running the initializer, so that `requested` read as signal 0 and every release
+    /// audit ended "interrupted by signal 0" with exit 128.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    private static let shared = Shared()
     /// The pipe's write end, for the handler (a C function pointer cannot capture it).
     nonisolated(unsafe) private static var pipeWriteEnd: Int32 = -1
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
@@ -56,14 +63,14 @@ enum Interruption {
 
     /// Says what the run is doing, and what stopping it now would leave behind.
     static func stage(_ stage: String, leaves: String = "nothing was written") {
-        state.withLock { $0.stage = stage; $0.leaves = leaves }
+        shared.state.withLock { $0.stage = stage; $0.leaves = leaves }
     }
 
     /// Runs `body` to its end even if a signal arrives meanwhile; the process then ends after it.
     static func critical<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        state.withLock { $0.criticalDepth += 1 }
+        shared.state.withLock { $0.criticalDepth += 1 }
         let outcome = Result(catching: body)
-        let pending = state.withLock { s -> (Int32, String)? in
+        let pending = shared.state.withLock { s -> (Int32, String)? in
             s.criticalDepth -= 1
             guard s.criticalDepth == 0, !s.cooperative, let signal = s.requested else { return nil }
             return (signal, s.stage)
@@ -78,11 +85,11 @@ enum Interruption {
     /// From now on a signal only sets `requested`: the command stops at its next check, cleans
     /// up and calls `end`.
     static func cooperate() {
-        state.withLock { $0.cooperative = true }
+        shared.state.withLock { $0.cooperative = true }
     }
 
     /// The signal that asked a cooperating command to stop, if one did.
-    static var requested: Int32? { state.withLock { $0.requested } }
+    static var requested: Int32? { shared.state.withLock { $0.requested } }
 
     /// Ends the process by `signal`, after saying why on standard error ("warden: interrupted by
     /// SIGTERM" and `detail`).
@@ -113,7 +120,7 @@ enum Interruption {
             if n < 0, errno == EINTR { continue }
             guard n == 1 else { return }
             let signal = Int32(byte)
-            let act = state.withLock { s -> (Bool, String, String) in
+            let act = shared.state.withLock { s -> (Bool, String, String) in
                 let second = s.requested != nil
                 if s.requested == nil { s.requested = signal }
                 // Inside a critical section the section's end acts; a cooperating command acts at
@@ -135,7 +142,7 @@ enum Interruption {
         let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.first == name else { return }
         kill(getpid(), parts.count > 1 && parts[1] == "INT" ? SIGINT : SIGTERM)
-        let waits = state.withLock { $0.criticalDepth == 0 && !$0.cooperative }
+        let waits = shared.state.withLock { $0.criticalDepth == 0 && !$0.cooperative }
         if waits { while true { pause() } }
         // Let the watcher record the request before the caller's next check.
         while requested == nil { usleep(1000) }
