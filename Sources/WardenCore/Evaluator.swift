@@ -56,10 +56,8 @@ public struct Finding: Sendable {
     public var remediation: String
     public var waiver: AppliedWaiver?
 
-    /// Whether this result decides conformance (not advisory, not an attestation item).
-    public var isVerdict: Bool { !advisory && status != .manual }
-    /// A verdict control that keeps the host from conforming.
-    public var blocksConformance: Bool { isVerdict && status.blocksConformance }
+    /// Whether this result keeps the host from conforming (`Verdict.blocks`).
+    public var blocksConformance: Bool { Verdict.blocks(status, advisory: advisory) }
 }
 
 /// `evaluate(profile, facts, now) -> [Finding]`: pure, total, deterministic. Non-compliance is a
