@@ -161,8 +161,10 @@ extension Check {
     /// references to parameters the control does not declare; `relativeAllowed` is true inside a
     /// quantifier, where `.field` paths refer to the current item.
     static func decode(_ y: YNode, knownFacts: Set<String>, parameters: [String: ParameterSpec], relativeAllowed: Bool) throws(WardenError) -> Check {
-        let entries = try y.mapping()
-        let keys = Set(entries.map(\.key))
+        // The mapping is decoded once; each form then checks its keys on these entries.
+        let keyed = try y.keyedMapping()
+        let entries = keyed.map { (key: $0.key, value: $0.value) }
+        let keys = entries.map(\.key)
         var meta = CheckMeta(line: y.line)
         for (k, v) in entries where metaKeys.contains(k) {
             if k == "describe" { meta.describe = try v.nonEmptyString() }
@@ -199,7 +201,7 @@ extension Check {
         }
 
         if let q = Quantifier.allCases.first(where: { keys.contains($0.rawValue) }) {
-            let fields = try y.fields(allowed: quantifierKeys, required: ["expect", "if_empty"])
+            let fields = try y.fields(keyed, allowed: quantifierKeys, required: ["expect", "if_empty"])
             let others = Quantifier.allCases.filter { $0 != q && keys.contains($0.rawValue) }
             if let other = others.first { throw try fields.required(other.rawValue).error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'") }
             let listPath = try path(try fields.required(q.rawValue), relative: relativeAllowed)
@@ -217,7 +219,7 @@ extension Check {
         guard keys.contains("fact") else {
             throw y.error("a check needs 'fact' with a comparison, 'all', 'any', 'every', 'some' or 'none'")
         }
-        let fields = try y.fields(allowed: leafKeys)
+        let fields = try y.fields(keyed, allowed: leafKeys)
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
         let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
         guard ops.count == 1, let op = ops.first else {
