@@ -3,15 +3,21 @@
 /// walker (not `Codable`), which rejects unknown keys and wrong types with a precise message.
 struct YNode {
     let node: YAMLNode
-    let file: String
     let path: FieldPath
 
-    /// Where a node sits from the document root, spelt out only for an error (building the text
-    /// for every node was a fifth of decoding the control catalog).
+    /// Where a node sits: its file and the path from the document root, spelt out only for an
+    /// error (building the text for every node was a fifth of decoding the control catalog).
     indirect enum FieldPath {
-        case root
+        case root(file: String)
         case key(FieldPath, String)
         case index(FieldPath, Int)
+
+        var file: String {
+            switch self {
+            case .root(let file): return file
+            case .key(let parent, _), .index(let parent, _): return parent.file
+            }
+        }
 
         var text: String {
             switch self {
@@ -26,6 +32,7 @@ struct YNode {
 
     /// The field path from the document root, e.g. `controls[2].check.all[0].fact`.
     var field: String { path.text }
+    var file: String { path.file }
 
     /// Parses one YAML document. An empty document is an error (there is nothing to use).
     static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
@@ -36,7 +43,7 @@ struct YNode {
             throw WardenError(.malformed, file: file, line: error.line, column: error.column, "invalid YAML: \(error.problem)")
         }
         guard let root else { throw WardenError(.malformed, file: file, "the document is empty") }
-        return YNode(node: root, file: file, path: .root)
+        return YNode(node: root, path: .root(file: file))
     }
 
     /// Whether this is a plain null scalar (what `classify` calls `.null`, without typing the
@@ -134,12 +141,12 @@ struct YNode {
         // a long mapping.
         var seen: Set<String>? = m.count > 16 ? [] : nil
         for (k, v) in m {
-            guard case .scalar(let key, _) = k.value else { throw YNode(node: k, file: file, path: path).error("mapping keys must be scalars") }
+            guard case .scalar(let key, _) = k.value else { throw YNode(node: k, path: path).error("mapping keys must be scalars") }
             let keyed = YNode.FieldPath.key(path, key)
-            if let allowed, !allowed.contains(key) { throw YNode(node: k, file: file, path: keyed).unknownKey(key, allowed: allowed) }
+            if let allowed, !allowed.contains(key) { throw YNode(node: k, path: keyed).unknownKey(key, allowed: allowed) }
             let repeated = seen != nil ? !seen!.insert(key).inserted : result.contains { $0.key == key }
-            guard !repeated else { throw YNode(node: k, file: file, path: keyed).error("duplicate key '\(key)'") }
-            result.append((key, YNode(node: k, file: file, path: keyed), YNode(node: v, file: file, path: keyed)))
+            guard !repeated else { throw YNode(node: k, path: keyed).error("duplicate key '\(key)'") }
+            result.append((key, YNode(node: k, path: keyed), YNode(node: v, path: keyed)))
         }
         return result
     }
@@ -153,24 +160,24 @@ struct YNode {
     /// The mapping's fields, after the same checks as `mapping(allowed:)`, with every key of
     /// `required` present.
     func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
-        try Fields(node: self, entries: try mapping(allowed: allowed), required: required)
+        try Fields(node: self, entries: try keyedMapping(allowed: allowed), required: required)
     }
 
     /// `fields(allowed:required:)` of entries `keyedMapping()` already gave (the same checks,
     /// without decoding the mapping again).
     func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
         for e in entries where !allowed.contains(e.key) { throw e.keyNode.unknownKey(e.key, allowed: allowed) }
-        return try Fields(node: self, entries: entries.map { ($0.key, $0.value) }, required: required)
+        return try Fields(node: self, entries: entries, required: required)
     }
 
     /// A mapping's fields by key (looked up in order: mappings are small).
     struct Fields {
         let node: YNode
-        let entries: [(key: String, value: YNode)]
+        let entries: [(key: String, keyNode: YNode, value: YNode)]
 
-        /// The entries of `node` (already checked by `mapping(allowed:)`), with every key of
+        /// The entries of `node` (already checked by `keyedMapping(allowed:)`), with every key of
         /// `required` present (the first missing one in key order is the error).
-        init(node: YNode, entries: [(key: String, value: YNode)], required: Set<String> = []) throws(WardenError) {
+        init(node: YNode, entries: [(key: String, keyNode: YNode, value: YNode)], required: Set<String> = []) throws(WardenError) {
             self.node = node
             self.entries = entries
             var missing: String?
@@ -192,7 +199,7 @@ struct YNode {
 
     func list() throws(WardenError) -> [YNode] {
         guard case .sequence(let s) = node.value else { throw error("expected a list, found \(kindName)") }
-        return s.enumerated().map { i, n in YNode(node: n, file: file, path: .index(path, i)) }
+        return s.enumerated().map { i, n in YNode(node: n, path: .index(path, i)) }
     }
 
     func string() throws(WardenError) -> String {

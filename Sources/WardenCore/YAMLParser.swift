@@ -138,7 +138,11 @@ private struct YAMLParser {
     // MARK: - Characters YAML refuses
 
     func checkCharacters() throws(YAMLSyntaxError) {
-        var i = 0
+        // Printable ASCII, the common case, in one test per byte; the rest below.
+        let firstOther = b.withUnsafeBufferPointer { buffer in
+            buffer.firstIndex { $0 < 0x20 && $0 != newline && $0 != tab || $0 >= 0x7F } ?? buffer.count
+        }
+        var i = firstOther
         while i < b.count {
             let c = b[i]
             if c < 0x20 && c != tab && c != newline || c == 0x7F {
