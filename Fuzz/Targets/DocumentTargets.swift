@@ -5,9 +5,7 @@ internal import WardenCore
 /// Fuzz targets for the documents Warden reads from people and other machines: profiles and
 /// control catalogs, site files, findings.
 enum DocumentTargets {
-    static let store: ProfileStore = {
-        do { return try ProfileStore.builtIn() } catch { fatalError("fuzzing profiles needs the built-in profiles: \(error)") }
-    }()
+    static let store = ProfileStore.builtIn
 
     static let catalog: Catalog = {
         do { return try store.catalog(knownFacts: ProbeRegistry.factNames) } catch { fatalError("the built-in catalog does not load: \(error)") }
@@ -26,8 +24,8 @@ enum DocumentTargets {
         _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
         let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog, digester: .libcrypto) { (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             if name == "fuzz.yaml" { return ("fuzz.yaml", input) }
-            guard ["sl3", "sl4"].contains(name) else { throw WardenError(.missing, "no profile '\(name)'") }
-            return (store.directory + "/\(name).yaml", try LocalFile.readText(store.directory + "/\(name).yaml"))
+            guard ["sl3", "sl4"].contains(name), let file = try store.profileFile(name) else { throw WardenError(.missing, "no profile '\(name)'") }
+            return file
         }
         if let resolved {
             _ = resolved.sha256

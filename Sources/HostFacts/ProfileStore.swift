@@ -1,7 +1,7 @@
-internal import CShim
 internal import Glibc
 internal import OpenSSLSigning
 public import WardenCore
+internal import WardenProfiles
 
 /// Warden's own input files (profiles, site files), as opposed to the audited host's files,
 /// which are only ever read through `HostRoot`. Reads are bounded all the same.
@@ -145,150 +145,116 @@ func readToEnd(_ fd: Int32, limit: Int, sizeHint: Int) -> Result<[UInt8], Errno>
     return .success(result)
 }
 
-/// Finds and loads the control catalog and profiles (`Profiles/` in the source tree, or
-/// `share/warden/profiles` beside an installed binary, or `$WARDEN_PROFILES`).
+/// The control catalog and the profiles Warden evaluates with: the set built into the binary (the
+/// YAML under `Profiles/`, embedded at build time: `EmbeddedProfiles`), or another set in a
+/// directory (`controls/*.yaml` and profile files beside it) named explicitly by `--profiles DIR`
+/// or `$WARDEN_PROFILES`. Both are decoded by the same loader; nothing found on disk replaces the
+/// built-in set unless named.
 public struct ProfileStore: Sendable {
-    public let directory: String
+    /// The directory of another set; nil for the built-in one.
+    public let directory: String?
 
-    public init(directory: String) {
+    /// The set built into the binary.
+    public static let builtIn = ProfileStore(directory: nil)
+
+    /// Another set: `directory/controls/*.yaml` and `directory/<id>.yaml`.
+    public init(directory: String?) {
         self.directory = directory
     }
 
-    /// Locates the built-in profiles: `$WARDEN_PROFILES`, else the first `Profiles` (or
-    /// `share/warden/profiles`) found walking up from the executable's directory.
-    public static func builtIn() throws(WardenError) -> ProfileStore {
-        if let env = getenv("WARDEN_PROFILES").map({ String(cString: $0) }), !env.isEmpty {
-            guard LocalFile.isDirectory(env) else { throw WardenError(.missing, file: env, "WARDEN_PROFILES is not a directory") }
-            return ProfileStore(directory: env)
+    /// `--profiles DIR` when given, else `$WARDEN_PROFILES` when set, else the built-in set.
+    public static func selected(_ option: String?) throws(WardenError) -> ProfileStore {
+        let (directory, field): (String?, String) = if let option { (option, "--profiles") } else {
+            (getenv("WARDEN_PROFILES").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }, "WARDEN_PROFILES")
         }
-        guard var dir = executablePath() else {
-            throw WardenError(.missing, "cannot locate the warden executable to find its profiles; set WARDEN_PROFILES")
-        }
-        while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            dir = String(dir[..<slash])
-            for candidate in [dir + "/Profiles", dir + "/share/warden/profiles"] where LocalFile.isDirectory(candidate + "/controls") {
-                return ProfileStore(directory: candidate)
-            }
-        }
-        throw WardenError(.missing, "cannot find the built-in profiles (Profiles/controls) above the warden executable; set WARDEN_PROFILES")
+        guard let directory else { return .builtIn }
+        guard LocalFile.isDirectory(directory) else { throw WardenError(.missing, file: directory, field: field, "not a directory of profiles") }
+        return ProfileStore(directory: directory)
     }
 
-    /// The running executable: /proc/self/exe, else (a root without /proc) the path it was
-    /// started by, which the kernel passes in the auxiliary vector (`AT_EXECFN`), made absolute.
-    static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
-        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        guard let name = warden_execfn(), let resolved = realpath(name, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    /// What findings record as the profile set: `built-in`, or the directory.
+    public var name: String { directory ?? "built-in" }
+
+    /// The control files, in path order.
+    package func controlFiles() throws(WardenError) -> [(path: String, text: String)] {
+        guard let directory else { return EmbeddedProfiles.files.filter { $0.path.hasPrefix(Self.embeddedControls) } }
+        var files: [(path: String, text: String)] = []
+        let controls = directory + "/controls"
+        for name in LocalFile.list(controls) where name.hasSuffix(".yaml") {
+            files.append((controls + "/" + name, try LocalFile.readText(controls + "/" + name)))
+        }
+        guard !files.isEmpty else { throw WardenError(.missing, file: controls, "no control definitions (*.yaml)") }
+        return files
     }
 
-    public var controlsDirectory: String { directory + "/controls" }
-
-    /// The ids of the built-in profiles (`sl3`, `sl4`).
+    /// The ids of the set's profiles (`sl3`, `sl4`).
     public var profileIDs: [String] {
-        LocalFile.list(directory).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
-    }
-
-    /// The control catalog: from `catalog.compiled.json` when it was compiled from exactly these
-    /// YAML files (`compiled: false` reads the YAML regardless, as `profiles lint` must).
-    public func catalog(knownFacts: Set<String>, compiled: Bool = true) throws(WardenError) -> Catalog {
-        let (files, contents) = try sources(knownFacts: knownFacts, compiled: compiled)
-        if let contents { return contents.catalog }
-        return try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto)
-    }
-
-    /// The catalog and the profiles `names` (built-in ids or paths), resolved. A built-in profile
-    /// comes from the compiled file when that was compiled from exactly the files present: the
-    /// same catalog and profiles the YAML gives, without decoding it.
-    public func load(_ names: [String], knownFacts: Set<String>) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
-        let (files, contents) = try sources(knownFacts: knownFacts, compiled: true)
-        let catalog: Catalog
-        if let contents { catalog = contents.catalog } else { catalog = try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto) }
-        var profiles: [ResolvedProfile] = []
-        for name in names {
-            if let contents, Self.isBuiltInName(name),
-               let profile = contents.profile(name, read: { try? LocalFile.readText(directory + "/" + $0) }) {
-                profiles.append(profile)
-            } else {
-                profiles.append(try resolve(name, catalog: catalog))
-            }
+        guard let directory else {
+            return EmbeddedProfiles.files.compactMap { Self.embeddedProfileID($0.path) }
         }
+        return LocalFile.list(directory).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+    }
+
+    /// The profile `id` of the set: its path and text, or nil when the set has none.
+    package func profileFile(_ id: String) throws(WardenError) -> (path: String, text: String)? {
+        guard let directory else { return EmbeddedProfiles.files.first { Self.embeddedProfileID($0.path) == id } }
+        let path = directory + "/" + id + ".yaml"
+        guard access(path, F_OK) == 0 else { return nil }
+        return (path, try LocalFile.readText(path))
+    }
+
+    static let embeddedControls = "Profiles/controls/"
+
+    static func embeddedProfileID(_ path: String) -> String? {
+        guard path.hasPrefix("Profiles/"), path.hasSuffix(".yaml") else { return nil }
+        let name = path.dropFirst("Profiles/".count).dropLast(".yaml".count)
+        return name.contains("/") ? nil : String(name)
+    }
+
+    /// The control catalog.
+    public func catalog(knownFacts: Set<String>) throws(WardenError) -> Catalog {
+        try Catalog.load(files: try controlFiles(), knownFacts: knownFacts, digester: .libcrypto)
+    }
+
+    /// The catalog and the profiles `names` (profile ids of this set, or paths), resolved.
+    public func load(_ names: [String], knownFacts: Set<String>) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
+        let catalog = try catalog(knownFacts: knownFacts)
+        var profiles: [ResolvedProfile] = []
+        for name in names { profiles.append(try resolve(name, catalog: catalog)) }
         return (catalog, profiles)
     }
 
-    /// The control files, and the compiled file's contents when it matches them.
-    private func sources(knownFacts: Set<String>, compiled: Bool) throws(WardenError) -> ([(path: String, text: String)], CompiledCatalog.Contents?) {
-        var files: [(path: String, text: String)] = []
-        for name in LocalFile.list(controlsDirectory) where name.hasSuffix(".yaml") {
-            let path = controlsDirectory + "/" + name
-            files.append((path, try LocalFile.readText(path)))
-        }
-        guard !files.isEmpty else { throw WardenError(.missing, file: controlsDirectory, "no control definitions (*.yaml)") }
-        guard compiled, let bytes = try? LocalFile.read(compiledCatalogPath, limit: 8 << 20) else { return (files, nil) }
-        let contents = CompiledCatalog.decode(bytes, sourcesFingerprint: Catalog.fingerprint(files: files), knownFacts: knownFacts,
-                                              directory: controlsDirectory, profilesDirectory: directory)
-        return (files, contents)
-    }
-
-    /// Compiles the catalog and every built-in profile from the YAML (which must load cleanly)
-    /// into `path` (default: `catalog.compiled.json` here). Returns the catalog and the names of
-    /// the profiles written.
-    @discardableResult
-    public func compile(knownFacts: Set<String>, to path: String? = nil) throws(WardenError) -> (catalog: Catalog, profiles: [String]) {
-        let (files, _) = try sources(knownFacts: knownFacts, compiled: false)
-        let catalog = try Catalog.load(files: files, knownFacts: knownFacts, digester: .libcrypto)
-        var profiles: [String: (profile: ResolvedProfile, fingerprint: String)] = [:]
-        for id in profileIDs {
-            let (profile, read) = try resolveReading(id, catalog: catalog)
-            // Only a profile resolved from files of this directory alone can be checked by name;
-            // its fingerprint is over the very texts it was resolved from.
-            guard read.allSatisfy({ $0.path.hasPrefix(directory + "/") && !$0.path.dropFirst(directory.count + 1).contains("/") }) else { continue }
-            profiles[id] = (profile, Fingerprint.of(read.map { (String($0.path.dropFirst(directory.count + 1)), $0.text) }))
-        }
-        let bytes = CompiledCatalog.encode(catalog, sourcesFingerprint: Catalog.fingerprint(files: files), profiles: profiles, knownFacts: knownFacts)
-        try LocalFile.write(bytes, to: path ?? compiledCatalogPath)
-        return (catalog, profiles.keys.sorted())
-    }
-
-    /// Whether `name` names a built-in profile rather than a file.
-    static func isBuiltInName(_ name: String) -> Bool {
+    /// Whether `name` names a profile of the set rather than a file.
+    static func isProfileID(_ name: String) -> Bool {
         !name.contains("/") && !name.hasSuffix(".yaml")
     }
 
-    /// Where `warden profiles compile` writes the compiled catalog by default.
-    public var compiledCatalogPath: String { directory + "/" + CompiledCatalog.fileName }
-
-    /// Resolves `name`: a built-in id (`sl4`) or a path to a profile file. A profile's `extends`
-    /// names a built-in id or a path relative to the extending file.
+    /// Resolves `name`: a profile id of this set (`sl4`) or a path to a profile file. A profile's
+    /// `extends` names a profile id or a path relative to the extending file (a built-in profile
+    /// extends only ids: it has no place on disk).
     public func resolve(_ name: String, catalog: Catalog) throws(WardenError) -> ResolvedProfile {
-        try resolveReading(name, catalog: catalog).profile
-    }
-
-    /// `resolve`, with the profile files as they were read for it, most derived first.
-    private func resolveReading(_ name: String, catalog: Catalog) throws(WardenError) -> (profile: ResolvedProfile, read: [(path: String, text: String)]) {
-        let dir = directory
-        var read: [(path: String, text: String)] = []
-        let profile = try ProfileLoader.resolve(name, catalog: catalog, digester: .libcrypto) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
-            let path: String
-            if !Self.isBuiltInName(n) {
-                if n.hasPrefix("/") || from == nil {
-                    path = n
-                } else {
-                    let base = from!.lastIndex(of: "/").map { String(from![..<$0]) } ?? "."
-                    path = base + "/" + n
+        var embedded: Set<String> = []
+        var profile = try ProfileLoader.resolve(name, catalog: catalog, digester: .libcrypto) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
+            if Self.isProfileID(n) {
+                guard let file = try profileFile(n) else {
+                    throw WardenError(.missing, "no \(directory == nil ? "built-in profile" : "profile in \(name)") '\(n)' (known: \(profileIDs.joined(separator: ", ")))")
                 }
-            } else {
-                path = dir + "/" + n + ".yaml"
-                guard access(path, F_OK) == 0 else {
-                    throw WardenError(.missing, "no built-in profile '\(n)' (known: \(LocalFile.list(dir).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.joined(separator: ", ")))")
-                }
+                if directory == nil { embedded.insert(file.path) }
+                return file
             }
-            let text = try LocalFile.readText(path)
-            read.append((path, text))
-            return (path, text)
+            if let from, embedded.contains(from) {
+                throw WardenError(.malformed, file: from, field: "extends", "a built-in profile extends only profile ids, not '\(n)'")
+            }
+            let path: String
+            if n.hasPrefix("/") || from == nil {
+                path = n
+            } else {
+                let base = from!.lastIndex(of: "/").map { String(from![..<$0]) } ?? "."
+                path = base + "/" + n
+            }
+            return (path, try LocalFile.readText(path))
         }
-        return (profile, read)
+        profile.set = self.name
+        return profile
     }
 }

@@ -161,10 +161,11 @@ extension Check {
     /// references to parameters the control does not declare; `relativeAllowed` is true inside a
     /// quantifier, where `.field` paths refer to the current item.
     static func decode(_ y: YNode, knownFacts: Set<String>, parameters: [String: ParameterSpec], relativeAllowed: Bool) throws(WardenError) -> Check {
-        let entries = try y.mapping()
-        let keys = Set(entries.map(\.key))
+        // The mapping is decoded once; each form then checks its keys on these entries.
+        let entries = try y.keyedMapping()
+        let keys = entries.map(\.key)
         var meta = CheckMeta(line: y.line)
-        for (k, v) in entries where metaKeys.contains(k) {
+        for (k, _, v) in entries where metaKeys.contains(k) {
             if k == "describe" { meta.describe = try v.nonEmptyString() }
             if k == "when" {
                 let name = try v.string()
@@ -190,7 +191,7 @@ extension Check {
         if keys.contains("all") || keys.contains("any") {
             let key = keys.contains("all") ? "all" : "any"
             let allowed = metaKeys.union([key])
-            for (k, v) in entries where !allowed.contains(k) { throw v.error("unexpected key '\(k)' beside '\(key)'") }
+            for (k, _, v) in entries where !allowed.contains(k) { throw v.error("unexpected key '\(k)' beside '\(key)'") }
             guard let node = entries.first(where: { $0.key == key })?.value else { throw y.error("missing '\(key)'") }
             var children: [Check] = []
             for item in try node.list() { children.append(try sub(item, relative: relativeAllowed)) }
@@ -199,7 +200,7 @@ extension Check {
         }
 
         if let q = Quantifier.allCases.first(where: { keys.contains($0.rawValue) }) {
-            let fields = try y.fields(allowed: quantifierKeys, required: ["expect", "if_empty"])
+            let fields = try y.fields(entries, allowed: quantifierKeys, required: ["expect", "if_empty"])
             let others = Quantifier.allCases.filter { $0 != q && keys.contains($0.rawValue) }
             if let other = others.first { throw try fields.required(other.rawValue).error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'") }
             let listPath = try path(try fields.required(q.rawValue), relative: relativeAllowed)
@@ -217,7 +218,7 @@ extension Check {
         guard keys.contains("fact") else {
             throw y.error("a check needs 'fact' with a comparison, 'all', 'any', 'every', 'some' or 'none'")
         }
-        let fields = try y.fields(allowed: leafKeys)
+        let fields = try y.fields(entries, allowed: leafKeys)
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
         let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
         guard ops.count == 1, let op = ops.first else {

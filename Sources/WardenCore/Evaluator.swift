@@ -56,10 +56,8 @@ public struct Finding: Sendable {
     public var remediation: String
     public var waiver: AppliedWaiver?
 
-    /// Whether this result decides conformance (not advisory, not an attestation item).
-    public var isVerdict: Bool { !advisory && status != .manual }
-    /// A verdict control that keeps the host from conforming.
-    public var blocksConformance: Bool { isVerdict && status.blocksConformance }
+    /// Whether this result keeps the host from conforming (`Verdict.blocks`).
+    public var blocksConformance: Bool { Verdict.blocks(status, advisory: advisory) }
 }
 
 /// `evaluate(profile, facts, now) -> [Finding]`: pure, total, deterministic. Non-compliance is a
@@ -87,56 +85,64 @@ public enum Evaluator {
             self.now = now
         }
 
-        /// The status alone, as `evaluate` decides it (no evidence, no summary, no finding built):
-        /// what a fleet summary tallies for every host.
-        func status(_ selected: SelectedControl) -> Status {
+        /// What one control comes to on this host: the one walk of its check, with evidence and
+        /// messages (`detail`) or the status alone (what a fleet summary tallies for every host).
+        struct Judgement {
+            /// With the waiver applied.
+            var status: Status
+            /// Nil for a manual control.
+            var outcome: Outcome?
+            var waiver: AppliedWaiver?
+        }
+
+        func judge(_ selected: SelectedControl, detail: Bool) -> Judgement {
             let def = selected.definition
-            guard let check = def.check else { return .manual }
-            let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: false)
-            let status: Status
-            switch def.appliesIf.map({ ctx.status($0, item: nil) }) {
-            case nil, .pass?: status = ctx.status(check, item: nil)
-            case .error?: status = .error
-            case .notChecked?: status = .notChecked
-            default: status = .notApplicable
+            guard let check = def.check else { return Judgement(status: .manual) }
+            let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
+            // Whether the control applies at all is decided first; the check runs only then.
+            let outcome: Outcome
+            switch def.appliesIf.map({ ctx.evaluate($0, item: nil) }) {
+            case nil:
+                outcome = ctx.evaluate(check, item: nil)
+            case let applies? where applies.status == .pass:
+                outcome = ctx.evaluate(check, item: nil)
+            case let applies? where applies.status == .error || applies.status == .notChecked:
+                outcome = applies
+            case let applies?:
+                guard detail else { outcome = Outcome(status: .notApplicable); break }
+                let why = applies.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
+                outcome = Outcome(status: .notApplicable, evidence: applies.evidence,
+                                  reasons: ["does not apply: " + (why ?? (applies.failures + applies.reasons).joined(separator: "; "))])
             }
-            guard status.blocksConformance, let w = waivers.first(where: { $0.control == def.id }), now <= w.expires else { return status }
-            return .waived
+            guard outcome.status.blocksConformance, let w = waivers.first(where: { $0.control == def.id }) else {
+                return Judgement(status: outcome.status, outcome: outcome)
+            }
+            let expired = now > w.expires
+            return Judgement(status: expired ? outcome.status : .waived, outcome: outcome,
+                             waiver: AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: outcome.status))
+        }
+
+        /// The status alone, as `evaluate` decides it (no evidence, no summary, no finding built).
+        func status(_ selected: SelectedControl) -> Status {
+            judge(selected, detail: false).status
         }
 
         func evaluate(_ selected: SelectedControl) -> Finding {
             let def = selected.definition
+            let judged = judge(selected, detail: true)
             var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
-                                  status: .manual, advisory: selected.advisory,
+                                  status: judged.status, advisory: selected.advisory,
                                   summary: "organisational control: needs an attestation", evidence: [],
-                                  references: def.references, remediation: def.remediation, waiver: nil)
-            if let check = def.check {
-                let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: true)
-                // Whether the control applies at all is decided first; the check runs only then.
-                let applies = def.appliesIf.map { ctx.evaluate($0, item: nil) }
-                let outcome: Outcome
-                switch applies?.status {
-                case nil, .pass?:
-                    outcome = ctx.evaluate(check, item: nil)
-                case .error?, .notChecked?:
-                    outcome = applies!
-                default:
-                    let a = applies!
-                    let why = a.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
-                    outcome = Outcome(status: .notApplicable, evidence: a.evidence, reasons: ["does not apply: " + (why ?? (a.failures + a.reasons).joined(separator: "; "))])
-                }
-                finding.status = outcome.status
+                                  references: def.references, remediation: def.remediation, waiver: judged.waiver)
+            if let outcome = judged.outcome {
                 finding.evidence = outcome.evidence
                 finding.summary = summarize(outcome)
             }
-            if let w = waivers.first(where: { $0.control == def.id }), finding.status.blocksConformance {
-                let expired = now > w.expires
-                finding.waiver = AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: finding.status)
-                if !expired {
-                    finding.summary = "waived until \(w.expiresText) by \(w.approvedBy) (\(w.reason)); on its own: \(finding.status.rawValue): \(finding.summary)"
-                    finding.status = .waived
+            if let w = judged.waiver {
+                if w.applied {
+                    finding.summary = "waived until \(w.waiver.expiresText) by \(w.waiver.approvedBy) (\(w.waiver.reason)); on its own: \(w.statusWithoutWaiver.rawValue): \(finding.summary)"
                 } else {
-                    finding.summary += " (a waiver expired on \(w.expiresText) and no longer applies)"
+                    finding.summary += " (a waiver expired on \(w.waiver.expiresText) and no longer applies)"
                 }
             }
             return finding
@@ -238,16 +244,9 @@ struct Outcome {
     /// Messages for passed comparisons.
     var passes: [String] = []
 
-    static func combine(_ parts: [Outcome], any: Bool) -> Outcome {
-        let statuses = parts.map(\.status)
-        let status: Status
-        if statuses.isEmpty || statuses.allSatisfy({ $0 == .notApplicable }) {
-            status = .notApplicable
-        } else if any {
-            status = statuses.contains(.pass) ? .pass : statuses.contains(.error) ? .error : statuses.contains(.notChecked) ? .notChecked : .fail
-        } else {
-            status = statuses.contains(.fail) ? .fail : statuses.contains(.error) ? .error : statuses.contains(.notChecked) ? .notChecked : .pass
-        }
+    /// The outcome of a node whose parts combined to `status` (`Tally`): their evidence and
+    /// messages, and the reasons that explain that status.
+    static func combine(_ parts: [Outcome], status: Status) -> Outcome {
         var out = Outcome(status: status)
         for p in parts {
             out.evidence += p.evidence
@@ -260,6 +259,40 @@ struct Outcome {
     }
 }
 
+/// How the parts of `all` and `any` (and the items of `every`, `none` and `some`) combine, one
+/// part at a time: `all` fails with a failed part, `any` passes with a passed one; otherwise an
+/// error, then a part not checked, decides; a node whose parts are all not applicable (or that
+/// has none) is not applicable.
+struct Tally {
+    let any: Bool
+    var sawApplicable = false, sawPass = false, sawFail = false, sawError = false, sawNotChecked = false
+
+    init(any: Bool) { self.any = any }
+
+    /// Counts a part; true once the status can no longer change.
+    mutating func add(_ s: Status) -> Bool {
+        if s != .notApplicable { sawApplicable = true }
+        switch s {
+        case .pass: sawPass = true
+        case .fail: sawFail = true
+        case .error: sawError = true
+        case .notChecked: sawNotChecked = true
+        default: break
+        }
+        return any ? sawPass : sawFail
+    }
+
+    var status: Status {
+        guard sawApplicable else { return .notApplicable }
+        if any { return sawPass ? .pass : sawError ? .error : sawNotChecked ? .notChecked : .fail }
+        return sawFail ? .fail : sawError ? .error : sawNotChecked ? .notChecked : .pass
+    }
+}
+
+/// The one interpreter of the check language. With `detail` it builds every node's evidence and
+/// messages; without, it works out the same statuses alone (the same walk, the same decisions)
+/// and stops at the first part that decides a node (a failed part of `all`, `every` or `none`,
+/// a passed part of `any` or `some`), as a fleet tallies every host.
 private struct Context {
     let facts: FactSet
     let site: JSON
@@ -267,20 +300,33 @@ private struct Context {
     /// Whether evidence and messages are made, or only statuses.
     let detail: Bool
 
+    /// A message, made only when evidence is.
+    func note(_ message: @autoclosure () -> String) -> [String] {
+        detail ? [message()] : []
+    }
+
     func evaluate(_ check: Check, item: Item?) -> Outcome {
         if let when = check.meta.when, parameters[when]?.boolValue != true {
-            return Outcome(status: .notApplicable, reasons: ["not required by this profile"])
+            return Outcome(status: .notApplicable, reasons: note("not required by this profile"))
         }
         switch check {
-        case .all(let children, _):
-            return Outcome.combine(children.map { evaluate($0, item: item) }, any: false)
-        case .any(let children, _):
-            let parts = children.map { evaluate($0, item: item) }
-            var o = Outcome.combine(parts, any: true)
+        case .all(let children, _), .any(let children, _):
+            let any: Bool
+            if case .any = check { any = true } else { any = false }
+            var tally = Tally(any: any)
+            var parts: [Outcome] = []
+            for child in children {
+                let part = evaluate(child, item: item)
+                let decided = tally.add(part.status)
+                if detail { parts.append(part) } else if decided { break }
+            }
+            guard detail else { return Outcome(status: tally.status) }
+            var o = Outcome.combine(parts, status: tally.status)
+            guard any else { return o }
             if o.status == .pass { o.failures = [] }
             // Alternatives read as alternatives: each failed observation says what else would do.
             let alternatives = parts.compactMap { $0.evidence.first?.expected }
-            if detail, alternatives.count > 1 {
+            if alternatives.count > 1 {
                 let oneOf = "one of: " + alternatives.joined(separator: ", or ")
                 o.evidence = o.evidence.map { e in var e = e; if e.ok == false { e.expected = oneOf }; return e }
                 if o.status == .fail, o.failures.count > 1 { o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")] }
@@ -290,89 +336,6 @@ private struct Context {
             return leaf(path, op, operand, meta, item: item)
         case .quantified(let q, let path, let filter, let expect, let ifEmpty, let meta):
             return quantified(q, path, filter, expect, ifEmpty, meta, item: item)
-        }
-    }
-
-    /// The status `evaluate(check, item:)` gives, worked out without evidence or messages and
-    /// stopping at the first child that decides it (a failed child of `all`, `every` or `none`,
-    /// a passed child of `any` or `some`), as a fleet tallies every host.
-    func status(_ check: Check, item: Item?) -> Status {
-        if let when = check.meta.when, parameters[when]?.boolValue != true { return .notApplicable }
-        switch check {
-        case .all(let children, _):
-            var tally = Tally(any: false)
-            for child in children where tally.add(status(child, item: item)) { break }
-            return tally.status
-        case .any(let children, _):
-            var tally = Tally(any: true)
-            for child in children where tally.add(status(child, item: item)) { break }
-            return tally.status
-        case .leaf(let path, let op, let operand, let meta):
-            return leaf(path, op, operand, meta, item: item).status
-        case .quantified(let q, let path, let filter, let expect, let ifEmpty, _):
-            let list: [JSON]
-            switch resolve(path, item: item) {
-            case .unavailable(let status, _): return decidedWithoutItems(q, expect) ?? status
-            case .value(let v, _):
-                if let (status, _) = Context.stated(v) { return decidedWithoutItems(q, expect) ?? status }
-                guard case .array(let a)? = v else { return .error }
-                list = a
-            }
-            var tally = Tally(any: q == .some)
-            var counted = false
-            for element in list {
-                var s: Status
-                if element["error"]?.stringValue != nil {
-                    s = .error
-                } else if element["not_checked"]?.stringValue != nil {
-                    s = .notChecked
-                } else {
-                    let scoped = Item(value: element, label: "")
-                    if let filter {
-                        let f = status(filter, item: scoped)
-                        if f != .pass && f != .error && f != .notChecked { continue }
-                        if f != .pass {
-                            counted = true
-                            if tally.add(f) { break }
-                            continue
-                        }
-                    }
-                    s = status(expect, item: scoped)
-                    if q == .none { s = s == .pass ? .fail : s == .fail ? .pass : s }
-                }
-                counted = true
-                if tally.add(s) { break }
-            }
-            if counted { return tally.status }
-            let unknown = ifEmpty.status == .error || ifEmpty.status == .notChecked
-            return (unknown ? decidedWithoutItems(q, expect) : nil) ?? ifEmpty.status
-        }
-    }
-
-    /// `Outcome.combine`'s status, one part at a time.
-    struct Tally {
-        let any: Bool
-        var sawApplicable = false, sawPass = false, sawFail = false, sawError = false, sawNotChecked = false
-
-        init(any: Bool) { self.any = any }
-
-        /// Counts a part; true once the status can no longer change.
-        mutating func add(_ s: Status) -> Bool {
-            if s != .notApplicable { sawApplicable = true }
-            switch s {
-            case .pass: sawPass = true
-            case .fail: sawFail = true
-            case .error: sawError = true
-            case .notChecked: sawNotChecked = true
-            default: break
-            }
-            return any ? sawPass : sawFail
-        }
-
-        var status: Status {
-            guard sawApplicable else { return .notApplicable }
-            if any { return sawPass ? .pass : sawError ? .error : sawNotChecked ? .notChecked : .fail }
-            return sawFail ? .fail : sawError ? .error : sawNotChecked ? .notChecked : .pass
         }
     }
 
@@ -393,13 +356,15 @@ private struct Context {
     /// outside the item satisfies it), `none` and `some` when it fails for one. Nil when the
     /// items would matter. Three-valued logic, as in `any` and `all`: an unknown part never masks
     /// a part that decides on its own.
-    func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> Status? {
-        let s = status(expect, item: .unknownItem)
+    func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> (expectation: Outcome, status: Status)? {
+        let expectation = evaluate(expect, item: .unknownItem)
+        let status: Status?
         switch q {
-        case .every: return s == .pass ? .pass : nil
-        case .none: return s == .fail ? .pass : nil
-        case .some: return s == .fail ? .fail : nil
+        case .every: status = expectation.status == .pass ? .pass : nil
+        case .none: status = expectation.status == .fail ? .pass : nil
+        case .some: status = expectation.status == .fail ? .fail : nil
         }
+        return status.map { (expectation, $0) }
     }
 
     enum Resolved {
@@ -439,12 +404,12 @@ private struct Context {
 
     func leaf(_ path: FactPath, _ op: Operator, _ operand: Operand, _ meta: CheckMeta, item: Item?) -> Outcome {
         let (expectedValue, skip) = operandValue(operand)
-        guard let expectedValue else { return Outcome(status: .notApplicable, reasons: [skip ?? "no value to compare with"]) }
+        guard let expectedValue else { return Outcome(status: .notApplicable, reasons: note(skip ?? "no value to compare with")) }
         var observed: JSON?
         var source: String
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
-            return Outcome(status: status, reasons: [item.map { "\($0.label): \(reason)" } ?? reason])
+            return Outcome(status: status, reasons: note(item.map { "\($0.label): \(reason)" } ?? reason))
         case .value(let v, let s):
             observed = v
             source = s
@@ -458,7 +423,7 @@ private struct Context {
             } else {
                 for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
                     if let reason = o[key]?.stringValue {
-                        return Outcome(status: status, reasons: ["\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"])
+                        return Outcome(status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
                     }
                 }
             }
@@ -533,59 +498,62 @@ private struct Context {
         let list: [JSON]
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
-            if let decided = decidedWithoutItems(q, expect) { return decidedWithout(q, path, expect, decided, because: reason, meta) }
-            return Outcome(status: status, reasons: [reason])
+            if let decided = decidedWithoutItems(q, expect) { return decidedWithout(path, decided, because: reason, meta) }
+            return Outcome(status: status, reasons: note(reason))
         case .value(let v, _):
-            guard let v else { return Outcome(status: .error, reasons: ["no value at \(path)"]) }
+            guard let v else { return Outcome(status: .error, reasons: note("no value at \(path)")) }
             // A list the probe could not read says why (`not_checked` offline, `error`).
             if let (status, reason) = Context.stated(v) {
-                if let decided = decidedWithoutItems(q, expect) { return decidedWithout(q, path, expect, decided, because: reason, meta) }
-                return Outcome(status: status, reasons: ["\(meta.describe ?? path.label): \(reason)"])
+                if let decided = decidedWithoutItems(q, expect) { return decidedWithout(path, decided, because: reason, meta) }
+                return Outcome(status: status, reasons: note("\(meta.describe ?? path.label): \(reason)"))
             }
-            guard case .array(let a) = v else { return Outcome(status: .error, reasons: ["\(path) is \(v.typeName), not a list"]) }
+            guard case .array(let a) = v else { return Outcome(status: .error, reasons: note("\(path) is \(v.typeName), not a list")) }
             list = a
         }
-        var outcomes: [Outcome] = []
-        for (i, element) in list.enumerated() {
+        /// One item's outcome, or nil when the filter leaves it out.
+        func judge(_ element: JSON, _ i: Int) -> Outcome? {
             let label = detail ? Context.label(of: element, index: i, prefix: item?.label) : ""
-            if let e = element["error"]?.stringValue {
-                outcomes.append(Outcome(status: .error, reasons: ["\(label): \(e)"]))
-                continue
-            }
-            if let e = element["not_checked"]?.stringValue {
-                outcomes.append(Outcome(status: .notChecked, reasons: ["\(label): \(e)"]))
-                continue
-            }
+            if let e = element["error"]?.stringValue { return Outcome(status: .error, reasons: note("\(label): \(e)")) }
+            if let e = element["not_checked"]?.stringValue { return Outcome(status: .notChecked, reasons: note("\(label): \(e)")) }
             let scoped = Item(value: element, label: label)
             if let filter {
                 let f = evaluate(filter, item: scoped)
-                if f.status == .error || f.status == .notChecked { outcomes.append(f); continue }
-                if f.status != .pass { continue }
+                if f.status == .error || f.status == .notChecked { return f }
+                if f.status != .pass { return nil }
             }
             var o = evaluate(expect, item: scoped)
-            if q == .none {
-                switch o.status {
-                case .pass:
-                    o.status = .fail
-                    o.evidence = o.evidence.map { e in
-                        var e = e
-                        if e.ok == true { e.ok = false; e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected }
-                        return e
-                    }
-                    o.failures = o.passes.map { "\($0) (not allowed)" }
-                    if o.failures.isEmpty { o.failures = ["\(label) matches"] }
-                    o.passes = []
-                case .fail:
-                    o.status = .pass
-                    o.passes = []
-                default: break
+            guard q == .none else { return o }
+            switch o.status {
+            case .pass:
+                o.status = .fail
+                guard detail else { break }
+                o.evidence = o.evidence.map { e in
+                    var e = e
+                    if e.ok == true { e.ok = false; e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected }
+                    return e
                 }
+                o.failures = o.passes.map { "\($0) (not allowed)" }
+                if o.failures.isEmpty { o.failures = ["\(label) matches"] }
+                o.passes = []
+            case .fail:
+                o.status = .pass
+                o.passes = []
+            default: break
             }
-            outcomes.append(o)
+            return o
         }
-        if outcomes.isEmpty {
+        var tally = Tally(any: q == .some)
+        var judged = 0
+        var outcomes: [Outcome] = []
+        for (i, element) in list.enumerated() {
+            guard let o = judge(element, i) else { continue }
+            judged += 1
+            let decided = tally.add(o.status)
+            if detail { outcomes.append(o) } else if decided { break }
+        }
+        if judged == 0 {
             if ifEmpty.status == .error || ifEmpty.status == .notChecked, let decided = decidedWithoutItems(q, expect) {
-                return decidedWithout(q, path, expect, decided, because: ifEmpty.reason, meta)
+                return decidedWithout(path, decided, because: ifEmpty.reason, meta)
             }
             guard detail else { return Outcome(status: ifEmpty.status) }
             return Outcome(status: ifEmpty.status, evidence: [Evidence(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
@@ -593,8 +561,8 @@ private struct Context {
                            failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
                            passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
-        var combined = Outcome.combine(outcomes, any: q == .some)
-        guard detail else { return combined }
+        guard detail else { return Outcome(status: tally.status) }
+        var combined = Outcome.combine(outcomes, status: tally.status)
         // Keep the evidence readable: the items that decided the status first, then the others,
         // at most `maxItemEvidence` items in all, then a count of the rest.
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }
@@ -612,9 +580,10 @@ private struct Context {
 
     /// The outcome of a quantifier that `decidedWithoutItems`: the expectation's own evidence
     /// (the alternative that decided it), and why the items were not needed.
-    func decidedWithout(_ q: Quantifier, _ path: FactPath, _ expect: Check, _ status: Status, because reason: String, _ meta: CheckMeta) -> Outcome {
+    func decidedWithout(_ path: FactPath, _ decided: (expectation: Outcome, status: Status), because reason: String, _ meta: CheckMeta) -> Outcome {
+        let status = decided.status
         guard detail else { return Outcome(status: status) }
-        var o = evaluate(expect, item: .unknownItem)
+        var o = decided.expectation
         let note = "\(meta.describe ?? path.label) could not be read (\(reason)), and is not needed: every item would be judged alike"
         o.status = status
         o.evidence = o.evidence.filter { $0.ok != nil }

@@ -6,6 +6,20 @@ public enum Verdict: String, Sendable {
     /// No failure, but something could not be decided (error or not_checked).
     case incomplete
 
+    /// Whether a result keeps a host from conforming: the one definition of conformance (DESIGN.md
+    /// §3), used by findings, `gap`, fleets and reports. A control that decides the verdict (not
+    /// advisory; a `manual` one never blocks) blocks it when it fails, errs or was not checked.
+    public static func blocks(_ status: Status, advisory: Bool) -> Bool {
+        !advisory && status.blocksConformance
+    }
+
+    /// The verdict with one more result counted: a blocking `fail` makes it nonconformant, any
+    /// other block incomplete (unless already nonconformant).
+    public func adding(_ status: Status, advisory: Bool) -> Verdict {
+        guard Verdict.blocks(status, advisory: advisory) else { return self }
+        return status == .fail || self == .nonconformant ? .nonconformant : .incomplete
+    }
+
     /// `warden audit`'s exit code (DESIGN.md §3).
     public var exitCode: Int32 {
         switch self {
@@ -24,8 +38,7 @@ public struct Summary: Sendable {
     public init(_ findings: [Finding]) {
         counts = Dictionary(uniqueKeysWithValues: Status.allCases.map { ($0, 0) })
         for f in findings { counts[f.status, default: 0] += 1 }
-        let blocking = findings.filter(\.blocksConformance)
-        verdict = blocking.isEmpty ? .conformant : blocking.contains { $0.status == .fail } ? .nonconformant : .incomplete
+        verdict = findings.reduce(.conformant) { $0.adding($1.status, advisory: $1.advisory) }
         expiredWaivers = findings.compactMap { f in f.waiver?.expired == true ? f.control : nil }
     }
 
@@ -74,7 +87,8 @@ public struct FindingsDocument: Sendable {
             "host": host,
             "root": .string(root),
             "mode": .string(facts.mode.rawValue),
-            "profile": ["id": .string(profile.id), "title": .string(profile.title), "version": .string(profile.version), "sha256": .string(profile.sha256)],
+            "profile": ["id": .string(profile.id), "title": .string(profile.title), "version": .string(profile.version), "sha256": .string(profile.sha256),
+                        "set": profile.set.map { .string($0) } ?? .null],
             "site": siteJSON,
             "tool": ["name": "warden", "version": .string(toolVersion)],
             "started_at": .string(startedAt.description),

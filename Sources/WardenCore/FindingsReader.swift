@@ -72,10 +72,12 @@ public struct ParsedFindings: Sendable {
         }
     }
 
-    /// Whether the verdict controls all passed (the same rule as `Summary`).
-    public var conformant: Bool {
-        !results.contains { !$0.advisory && $0.status.blocksConformance }
+    /// The verdict the results give (`Verdict.adding`).
+    public var verdict: Verdict {
+        results.reduce(.conformant) { $0.adding($1.status, advisory: $1.advisory) }
     }
+
+    public var conformant: Bool { verdict == .conformant }
 }
 
 /// What changed between two runs (drift on one host) or two hosts.

@@ -82,7 +82,7 @@ public struct FleetSummary: Sendable {
             if examples.count > limit { examples.removeLast() }
         }
 
-        public var hostsBlocking: Int { advisory ? 0 : counts.reduce(0) { $0 + ($1.key.blocksConformance ? $1.value : 0) } }
+        public var hostsBlocking: Int { counts.reduce(0) { $0 + (Verdict.blocks($1.key, advisory: advisory) ? $1.value : 0) } }
     }
 
     public struct Example: Sendable {
@@ -361,18 +361,13 @@ public struct FleetSummaryBuilder: Sendable {
             var notPassed: [String: Status] = [:]
             var tallied: [HostRecord.Outcome] = []
             tallied.reserveCapacity(statuses.count)
-            var blocked = false, failed = false
+            var verdict = Verdict.conformant
             for (i, status) in statuses.enumerated() {
                 if status != .pass { notPassed[selected[i].definition.id] = status }
-                // As `Finding.blocksConformance`: a verdict (not advisory) control that fails or could not decide.
-                let blocks = !selected[i].advisory && status.blocksConformance
-                if blocks {
-                    blocked = true
-                    failed = failed || status == .fail
-                }
+                verdict = verdict.adding(status, advisory: selected[i].advisory)
                 guard let c = tallySlots[p][i] else { continue }
                 var example: FleetSummary.Example?
-                if examples, blocks {
+                if examples, Verdict.blocks(status, advisory: selected[i].advisory) {
                     let detailed = evaluator.evaluate(selected[i])
                     let shown = detailed.evidence.filter { $0.ok == false }
                     example = FleetSummary.Example(machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
@@ -380,8 +375,6 @@ public struct FleetSummaryBuilder: Sendable {
                 }
                 tallied.append(HostRecord.Outcome(control: c, status: status, example: example))
             }
-            // As `Summary.verdict`.
-            let verdict: Verdict = !blocked ? .conformant : failed ? .nonconformant : .incomplete
             results.append(FleetSummary.Result(verdict: verdict, notPassed: notPassed))
             outcomes.append(tallied)
         }

@@ -10,15 +10,9 @@ public struct Catalog: Sendable {
     }
 
     /// SHA-256 over the control files by name and bytes, in name order: what a profile digest
-    /// includes, and what a compiled catalog must have been compiled from.
+    /// includes.
     public static func digest(files: [(path: String, text: String)], digester: Digester) throws(WardenError) -> String {
         try ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) }, digester: digester)
-    }
-
-    /// The `Fingerprint` of the control files (by file name, in name order): what tells a
-    /// compiled catalog that they have not changed since it was compiled.
-    public static func fingerprint(files: [(path: String, text: String)]) -> String {
-        Fingerprint.of(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) })
     }
 
     /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
@@ -69,6 +63,10 @@ public struct ResolvedProfile: Sendable {
     /// profile file of the chain (by file name and bytes). Two hosts audited with the same
     /// profile files report the same digest wherever the files are installed.
     public var sha256: String
+    /// The profile set it was resolved in (`ProfileStore.name`): `built-in` (embedded in the
+    /// binary) or the directory named by `--profiles` or `WARDEN_PROFILES`; nil when resolved
+    /// outside a store.
+    public var set: String?
 }
 
 /// A profile file as written, before `extends` is applied.
@@ -98,7 +96,9 @@ struct ProfileDocument {
                                 required: ["id", "title", "version", "controls"])
         let idNode = try f.required("id")
         let id = try idNode.string()
-        guard id.wholeMatch(of: /[a-z0-9][a-z0-9._-]*/) != nil else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
+        guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "_"), first != UInt8(ascii: "-"),
+              id.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                  || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
         var doc = ProfileDocument(id: id, title: try f.required("title").nonEmptyString(), version: try f.required("version").nonEmptyString(),
                                   description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }

@@ -111,7 +111,7 @@ public struct Site: Sendable, Hashable {
                 let wf = try item.fields(allowed: ["control", "reason", "approved_by", "expires"], required: ["control", "reason", "approved_by", "expires"])
                 let c = try wf.required("control")
                 let control = try c.string()
-                guard control.wholeMatch(of: /[A-Z]{3}-[0-9]{3}/) != nil else { throw c.error("'\(control)' is not a control id like ACC-004") }
+                guard ControlDefinition.isID(control) else { throw c.error("'\(control)' is not a control id like ACC-004") }
                 let e = try wf.required("expires")
                 let expiresText = try e.string()
                 guard let expires = Timestamp(rfc3339: expiresText, dateMeansEndOfDay: true) else {

@@ -3,9 +3,36 @@
 /// walker (not `Codable`), which rejects unknown keys and wrong types with a precise message.
 struct YNode {
     let node: YAMLNode
-    let file: String
+    let path: FieldPath
+
+    /// Where a node sits: its file and the path from the document root, spelt out only for an
+    /// error (building the text for every node was a fifth of decoding the control catalog).
+    indirect enum FieldPath {
+        case root(file: String)
+        case key(FieldPath, String)
+        case index(FieldPath, Int)
+
+        var file: String {
+            switch self {
+            case .root(let file): return file
+            case .key(let parent, _), .index(let parent, _): return parent.file
+            }
+        }
+
+        var text: String {
+            switch self {
+            case .root: return ""
+            case .key(let parent, let key):
+                let p = parent.text
+                return p.isEmpty ? key : p + "." + key
+            case .index(let parent, let i): return parent.text + "[\(i)]"
+            }
+        }
+    }
+
     /// The field path from the document root, e.g. `controls[2].check.all[0].fact`.
-    let field: String
+    var field: String { path.text }
+    var file: String { path.file }
 
     /// Parses one YAML document. An empty document is an error (there is nothing to use).
     static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
@@ -16,7 +43,7 @@ struct YNode {
             throw WardenError(.malformed, file: file, line: error.line, column: error.column, "invalid YAML: \(error.problem)")
         }
         guard let root else { throw WardenError(.malformed, file: file, "the document is empty") }
-        return YNode(node: root, file: file, field: "")
+        return YNode(node: root, path: .root(file: file))
     }
 
     /// Whether this is a plain null scalar (what `classify` calls `.null`, without typing the
@@ -91,10 +118,6 @@ struct YNode {
         WardenError(.malformed, file: file, line: line, column: column, field: field.isEmpty ? nil : field, message)
     }
 
-    private func child(_ n: YAMLNode, _ key: String) -> YNode {
-        YNode(node: n, file: file, field: field.isEmpty ? key : "\(field).\(key)")
-    }
-
     private var kindName: String {
         switch node.value {
         case .scalar: return isNull ? "null" : "a scalar"
@@ -112,51 +135,71 @@ struct YNode {
     /// Like `mapping(allowed:)`, with each key's own node, for errors about the key itself.
     func keyedMapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, keyNode: YNode, value: YNode)] {
         guard case .mapping(let m) = node.value else { throw error("expected a mapping, found \(kindName)") }
-        var seen: Set<String> = []
         var result: [(key: String, keyNode: YNode, value: YNode)] = []
+        result.reserveCapacity(m.count)
+        // Duplicates found by comparing with the keys so far (mappings are small); a set only for
+        // a long mapping.
+        var seen: Set<String>? = m.count > 16 ? [] : nil
         for (k, v) in m {
-            let keyNode = YNode(node: k, file: file, field: field)
-            guard case .scalar(let key, _) = k.value else { throw keyNode.error("mapping keys must be scalars") }
-            let keyed = YNode(node: k, file: file, field: field.isEmpty ? key : "\(field).\(key)")
-            if let allowed, !allowed.contains(key) {
-                let hint = closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
-                throw keyed.error("unknown key '\(key)'\(hint)")
-            }
-            guard seen.insert(key).inserted else { throw keyed.error("duplicate key '\(key)'") }
-            result.append((key, keyed, child(v, key)))
+            guard case .scalar(let key, _) = k.value else { throw YNode(node: k, path: path).error("mapping keys must be scalars") }
+            let keyed = YNode.FieldPath.key(path, key)
+            if let allowed, !allowed.contains(key) { throw YNode(node: k, path: keyed).unknownKey(key, allowed: allowed) }
+            let repeated = seen != nil ? !seen!.insert(key).inserted : result.contains { $0.key == key }
+            guard !repeated else { throw YNode(node: k, path: keyed).error("duplicate key '\(key)'") }
+            result.append((key, YNode(node: k, path: keyed), YNode(node: v, path: keyed)))
         }
         return result
+    }
+
+    /// The error for a key (this node) outside `allowed`, with a "did you mean".
+    func unknownKey(_ key: String, allowed: Set<String>) -> WardenError {
+        let hint = closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+        return error("unknown key '\(key)'\(hint)")
     }
 
     /// The mapping's fields, after the same checks as `mapping(allowed:)`, with every key of
     /// `required` present.
     func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
-        var d: [String: YNode] = [:]
-        for (k, v) in try mapping(allowed: allowed) { d[k] = v }
-        for key in required.sorted() where d[key] == nil {
-            throw error("missing required key '\(key)'")
-        }
-        return Fields(node: self, entries: d)
+        try Fields(node: self, entries: try keyedMapping(allowed: allowed), required: required)
     }
 
-    /// A mapping's fields by key.
+    /// `fields(allowed:required:)` of entries `keyedMapping()` already gave (the same checks,
+    /// without decoding the mapping again).
+    func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
+        for e in entries where !allowed.contains(e.key) { throw e.keyNode.unknownKey(e.key, allowed: allowed) }
+        return try Fields(node: self, entries: entries, required: required)
+    }
+
+    /// A mapping's fields by key (looked up in order: mappings are small).
     struct Fields {
         let node: YNode
-        let entries: [String: YNode]
+        let entries: [(key: String, keyNode: YNode, value: YNode)]
 
-        subscript(key: String) -> YNode? { entries[key] }
+        /// The entries of `node` (already checked by `keyedMapping(allowed:)`), with every key of
+        /// `required` present (the first missing one in key order is the error).
+        init(node: YNode, entries: [(key: String, keyNode: YNode, value: YNode)], required: Set<String> = []) throws(WardenError) {
+            self.node = node
+            self.entries = entries
+            var missing: String?
+            for key in required where !entries.contains(where: { $0.key == key }) {
+                if missing.map({ key < $0 }) ?? true { missing = key }
+            }
+            if let missing { throw node.error("missing required key '\(missing)'") }
+        }
+
+        subscript(key: String) -> YNode? { entries.first { $0.key == key }?.value }
         var count: Int { entries.count }
 
         /// A key `fields(required:)` has checked, or the error naming the mapping without it.
         func required(_ key: String) throws(WardenError) -> YNode {
-            guard let value = entries[key] else { throw node.error("missing required key '\(key)'") }
+            guard let value = self[key] else { throw node.error("missing required key '\(key)'") }
             return value
         }
     }
 
     func list() throws(WardenError) -> [YNode] {
         guard case .sequence(let s) = node.value else { throw error("expected a list, found \(kindName)") }
-        return s.enumerated().map { i, n in YNode(node: n, file: file, field: "\(field)[\(i)]") }
+        return s.enumerated().map { i, n in YNode(node: n, path: .index(path, i)) }
     }
 
     func string() throws(WardenError) -> String {
@@ -166,7 +209,8 @@ struct YNode {
 
     func nonEmptyString() throws(WardenError) -> String {
         let s = try string()
-        guard !s.trimmingWhitespace.isEmpty else { throw error("must not be empty") }
+        // A printable ASCII byte settles it; only other text needs the Unicode whitespace test.
+        guard s.utf8.contains(where: { $0 > 0x20 && $0 < 0x7F }) || !s.trimmingWhitespace.isEmpty else { throw error("must not be empty") }
         return s
     }
 

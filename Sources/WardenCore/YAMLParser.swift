@@ -48,48 +48,62 @@ private struct YAMLParser {
     let b: [UInt8]
     /// Where each line starts in `b`.
     let lineStarts: [Int]
+    /// The line index of each byte of `b` (every node asks for its line: a lookup, not a search).
+    let lineOf: [Int32]
     var p = 0
     var depth = 0
     static let maxDepth = 64
 
     init(_ text: String) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var previousCR = false
-        for c in text.utf8 {
-            if c == 0x0D {
-                bytes.append(newline)
-                previousCR = true
-                continue
+        var bytes = Array(text.utf8)
+        if bytes.contains(0x0D) {
+            var normalised: [UInt8] = []
+            normalised.reserveCapacity(bytes.count)
+            var previousCR = false
+            for c in bytes {
+                if c == 0x0D {
+                    normalised.append(newline)
+                    previousCR = true
+                    continue
+                }
+                if c == newline && previousCR { previousCR = false; continue }
+                previousCR = false
+                normalised.append(c)
             }
-            if c == newline && previousCR { previousCR = false; continue }
-            previousCR = false
-            bytes.append(c)
+            bytes = normalised
         }
         b = bytes
         var starts = [0]
-        for (i, c) in bytes.enumerated() where c == newline { starts.append(i + 1) }
+        lineOf = [Int32](unsafeUninitializedCapacity: bytes.count) { lines, count in
+            bytes.withUnsafeBufferPointer { buffer in
+                var line: Int32 = 0
+                for i in buffer.indices {
+                    lines[i] = line
+                    if buffer[i] == newline {
+                        starts.append(i + 1)
+                        line += 1
+                    }
+                }
+            }
+            count = bytes.count
+        }
         lineStarts = starts
     }
 
     // MARK: - Positions and errors
 
+    /// The index of the line holding position `i` (the last line from the end of the text on).
     func lineIndex(_ i: Int) -> Int {
-        var lo = 0, hi = lineStarts.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if lineStarts[mid] <= i { lo = mid } else { hi = mid - 1 }
-        }
-        return lo
+        i < lineOf.count ? Int(lineOf[i]) : lineStarts.count - 1
     }
 
     func mark(_ i: Int) -> (line: Int, column: Int) {
         let l = lineIndex(i)
-        var column = 1
-        var j = lineStarts[l]
-        while j < min(i, b.count) {
-            if b[j] & 0xC0 != 0x80 { column += 1 }
-            j += 1
+        // Columns count characters: every byte but UTF-8 continuation bytes.
+        let column = b.withUnsafeBufferPointer { buffer in
+            var column = 1
+            for j in lineStarts[l]..<max(lineStarts[l], min(i, buffer.count)) where buffer[j] & 0xC0 != 0x80 { column += 1 }
+            return column
         }
         return (l + 1, column)
     }
@@ -124,7 +138,11 @@ private struct YAMLParser {
     // MARK: - Characters YAML refuses
 
     func checkCharacters() throws(YAMLSyntaxError) {
-        var i = 0
+        // Printable ASCII, the common case, in one test per byte; the rest below.
+        let firstOther = b.withUnsafeBufferPointer { buffer in
+            buffer.firstIndex { $0 < 0x20 && $0 != newline && $0 != tab || $0 >= 0x7F } ?? buffer.count
+        }
+        var i = firstOther
         while i < b.count {
             let c = b[i]
             if c < 0x20 && c != tab && c != newline || c == 0x7F {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Synchronization
 import Dispatch
 import Evidence
 import Glibc
@@ -40,6 +39,9 @@ struct Audit: ParsableCommand {
     @Option(help: "A built-in profile id (sl3, sl4) or a path to a profile file.")
     var profile: String = "sl3"
 
+    @Option(help: profileSetHelp)
+    var profiles: String?
+
     @Option(help: "The site file (weight locations, owners, listeners, waivers).")
     var site: String?
 
@@ -74,10 +76,7 @@ struct Audit: ParsableCommand {
         try exiting {
             let clock = ContinuousClock.now
             Interruption.stage("loading the profile and the site file")
-            // The profile loads on another thread (started before the arguments were parsed, see
-            // `ProfileLoading`), while this one reads the site file and then the host with every
-            // core (`concurrentPerform` from a thread that is not the pool's gets the whole pool).
-            let loading = ProfileLoading.take(profile) ?? ProfileLoading(profile)
+            let (catalog, resolved) = try loadProfile(profile, set: profiles)
             let siteFile = try loadSite(site)
             let hostRoot = try openRoot(root)
             let live = hostRoot.mode == .live
@@ -85,7 +84,6 @@ struct Audit: ParsableCommand {
             Interruption.stage("reading the host")
             Interruption.checkpoint("audit.reading")
             let facts = Collector.collect(root: hostRoot, site: siteFile)
-            let (catalog, resolved) = try loading.result.wait().get()
             if let siteFile, let site {
                 for w in siteFile.waivers where catalog.controls[w.control] == nil {
                     throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")
@@ -203,53 +201,6 @@ struct Audit: ParsableCommand {
             printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")
         }
         return (hostKey, "host key \(path)")
-    }
-}
-
-/// The catalog and the resolved profile of an audit, loaded on a background thread. `warden
-/// audit` starts this before its arguments are parsed (argument parsing is a few milliseconds of
-/// one core, a whole audit about fifteen): `Warden.main` reads `--profile` as the parser will,
-/// and `Audit` uses that load only for the same profile name, else starts its own.
-final class ProfileLoading: Sendable {
-    let name: String
-    let result: Background<Result<(Catalog, ResolvedProfile), WardenError>>
-
-    init(_ name: String) {
-        self.name = name
-        result = Background {
-            do throws(WardenError) {
-                let (catalog, profiles) = try ProfileStore.builtIn().load([name], knownFacts: ProbeRegistry.factNames)
-                return .success((catalog, profiles[0]))
-            } catch {
-                return .failure(error)
-            }
-        }
-    }
-
-    private static let early = Mutex<ProfileLoading?>(nil)
-
-    /// Starts loading for `warden audit [… --profile NAME …]` (the default profile without one).
-    static func start(arguments: [String]) {
-        guard arguments.count > 1, arguments[1] == "audit" else { return }
-        var name = "sl3"
-        var i = 2
-        while i < arguments.count {
-            let argument = arguments[i]
-            if argument == "--" { break }
-            if argument == "--profile", i + 1 < arguments.count { name = arguments[i + 1]; i += 1 }
-            else if argument.hasPrefix("--profile=") { name = String(argument.dropFirst("--profile=".count)) }
-            i += 1
-        }
-        let loading = ProfileLoading(name)
-        early.withLock { $0 = loading }
-    }
-
-    /// The early load, when it was for `name` (taken once).
-    static func take(_ name: String) -> ProfileLoading? {
-        early.withLock { loading in
-            defer { loading = nil }
-            return loading?.name == name ? loading : nil
-        }
     }
 }
 

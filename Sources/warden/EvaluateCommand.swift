@@ -5,10 +5,20 @@ import OpenSSLSigning
 import Reports
 import WardenCore
 
-/// Loads the built-in catalog and resolves a profile (shared by the commands that evaluate).
-func resolveProfile(_ name: String) throws -> ResolvedProfile {
-    try ProfileStore.builtIn().load([name], knownFacts: ProbeRegistry.factNames).profiles[0]
+/// Loads the catalog and resolves a profile (shared by the commands that evaluate): from the
+/// built-in set, or the set `--profiles` (else `WARDEN_PROFILES`) names, which is then said on
+/// standard error as well as recorded in the findings.
+func loadProfile(_ name: String, set: String?) throws(WardenError) -> (catalog: Catalog, profile: ResolvedProfile) {
+    let store = try ProfileStore.selected(set)
+    if store.directory != nil { printError("warden: profiles from \(store.name), not the built-in set") }
+    let (catalog, profiles) = try store.load([name], knownFacts: ProbeRegistry.factNames)
+    return (catalog, profiles[0])
 }
+
+/// `--profiles`, for the commands that evaluate.
+let profileSetHelp = ArgumentHelp(
+    "Another profile set: a directory of controls/*.yaml and profile files (default: the set built into warden, or WARDEN_PROFILES).",
+    valueName: "dir")
 
 /// Prints a findings document on standard output in the chosen format.
 func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil) {
@@ -36,14 +46,14 @@ func loadSite(_ path: String?) throws(WardenError) -> Site? {
 }
 
 /// Reads a root (the same collection an audit does) for commands that evaluate facts directly.
-func collectFindings(root: String, site: String?) throws -> ParsedFindings {
+func collectFindings(root: String, site: String?, profiles: String?) throws -> ParsedFindings {
     let siteFile = try loadSite(site)
     let hostRoot = try openRoot(root)
     let now = try currentTime(nil)
     let facts = Collector.collect(root: hostRoot, site: siteFile)
     let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
     // Evaluated against sl3 only to have a findings document to start from; gap re-evaluates.
-    let doc = FindingsDocument(host: host, root: hostRoot.path, profile: try resolveProfile("sl3"), toolVersion: Warden.version,
+    let doc = FindingsDocument(host: host, root: hostRoot.path, profile: try loadProfile("sl3", set: profiles).profile, toolVersion: Warden.version,
                                startedAt: now, finishedAt: now, findings: [], facts: facts)
     return try ParsedFindings(json: doc.json, file: root)
 }
@@ -68,6 +78,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A built-in profile id or a profile file.")
     var profile: String
 
+    @Option(help: profileSetHelp)
+    var profiles: String?
+
     @Option(help: "What to print: text or json.")
     var format: Audit.Format = .text
 
@@ -77,7 +90,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try exiting {
             let input = try FindingsInput.load(findings)
-            let resolved = try resolveProfile(profile)
+            let resolved = try loadProfile(profile, set: profiles).profile
             let at = try now.map { try currentTime($0) } ?? input.finishedAt
             let doc = reevaluate(input, profile: resolved, now: at)
             emit(doc, as: format)
@@ -105,6 +118,9 @@ struct Gap: ParsableCommand {
     @Option(help: "The target profile (a built-in id or a file).")
     var to: String = "sl4"
 
+    @Option(help: profileSetHelp)
+    var profiles: String?
+
     @Option(help: "What to print: text or json.")
     var format: Audit.Format = .text
 
@@ -115,13 +131,13 @@ struct Gap: ParsableCommand {
             case (let path?, nil):
                 input = try FindingsInput.load(path)
             case (nil, let root?):
-                input = try collectFindings(root: root, site: site)
+                input = try collectFindings(root: root, site: site, profiles: profiles)
             case (nil, nil):
                 throw WardenError(.usage, field: "--root", "give a findings file or --root")
             default:
                 throw WardenError(.usage, field: "--root", "give either a findings file or --root, not both")
             }
-            let target = try resolveProfile(to)
+            let target = try loadProfile(to, set: profiles).profile
             let doc = reevaluate(input, profile: target, now: input.finishedAt)
             let missing = GapAnalysis.missing(doc.findings)
             switch format {

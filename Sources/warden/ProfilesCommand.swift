@@ -5,16 +5,20 @@ import WardenCore
 struct Profiles: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
-        abstract: "List, show, lint and compile profiles.",
-        subcommands: [List.self, Show.self, Lint.self, Compile.self]
+        abstract: "List, show and lint profiles.",
+        discussion: "The built-in profiles and control catalog are part of the warden binary; --profiles (or WARDEN_PROFILES) names another set.",
+        subcommands: [List.self, Show.self, Lint.self]
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the built-in profiles.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profiles of the set (the built-in ones by default).")
+
+        @Option(help: profileSetHelp)
+        var profiles: String?
 
         func run() throws {
             try exiting {
-                let store = try ProfileStore.builtIn()
+                let store = try ProfileStore.selected(profiles)
                 let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
                 for id in store.profileIDs {
                     let p = try store.resolve(id, catalog: catalog)
@@ -32,10 +36,12 @@ struct Profiles: ParsableCommand {
         @Argument(help: "A built-in profile id or a profile file.")
         var profile: String
 
+        @Option(help: profileSetHelp)
+        var profiles: String?
+
         func run() throws {
             try exiting {
-                let store = try ProfileStore.builtIn()
-                let p = try store.resolve(profile, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames))
+                let (_, p) = try loadProfile(profile, set: profiles)
                 var out = "\(p.id) \(p.version): \(p.title)\nextends: \(p.chain.dropFirst().joined(separator: " → ").isEmpty ? "-" : p.chain.dropFirst().joined(separator: " → "))\nsha256: \(p.sha256)\n\n"
                 for c in p.controls {
                     let d = c.definition
@@ -55,37 +61,13 @@ struct Profiles: ParsableCommand {
         @Argument(help: "A profile file or built-in id.")
         var profile: String
 
+        @Option(help: profileSetHelp)
+        var profiles: String?
+
         func run() throws {
             try exiting {
-                let store = try ProfileStore.builtIn()
-                let p = try store.resolve(profile, catalog: try store.catalog(knownFacts: ProbeRegistry.factNames, compiled: false))
+                let (_, p) = try loadProfile(profile, set: profiles)
                 writeStdout("\(profile): ok (\(p.id) \(p.version), \(p.controls.count) controls)\n")
-                return 0
-            }
-        }
-    }
-
-    struct Compile: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "compile",
-            abstract: "Check the control catalog and the built-in profiles and write them compiled, so that audits start faster.",
-            discussion: """
-                Audits use the compiled catalog only while it matches the YAML files it was compiled \
-                from (their SHA-256) and this Warden's facts, and a compiled profile only while its \
-                digest over that catalog and its own files is unchanged; after any edit they read the \
-                YAML again until the catalog is compiled anew.
-                """
-        )
-
-        @Option(help: "Where to write it (default: catalog.compiled.json in the profiles directory).")
-        var output: String?
-
-        func run() throws {
-            try exiting {
-                let store = try ProfileStore.builtIn()
-                let path = output ?? store.compiledCatalogPath
-                let (catalog, profiles) = try store.compile(knownFacts: ProbeRegistry.factNames, to: path)
-                writeStdout("\(path): \(catalog.controls.count) controls and the profiles \(profiles.joined(separator: ", ")) compiled from \(store.directory) (catalog sha256 \(catalog.digest))\n")
                 return 0
             }
         }

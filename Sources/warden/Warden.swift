@@ -15,14 +15,12 @@ struct Warden: ParsableCommand {
                       HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self]
     )
 
-    /// An audit's profile starts loading while the arguments are parsed.
     static func main() {
         Interruption.install()
         guard let arguments = processArguments() else {
             printError("warden: cannot read the command line: the C library passed no argument vector and /proc/self/cmdline is unreadable; nothing was done")
             Glibc.exit(Warden.noArgumentsExitCode)
         }
-        ProfileLoading.start(arguments: arguments)
         main(Array(arguments.dropFirst()))
     }
 

@@ -21,9 +21,9 @@ import WardenTestSupport
         return try audit(root: Package.fixtureRoot(host), site: site).facts
     }
 
-    /// Every fixture host there is, for the agreement below (the status-only evaluation stops at
-    /// the first child that decides a node, so every shape of check tree needs hosts that make
-    /// it pass, fail and neither).
+    /// Every fixture host there is, for the agreement below (the evaluator's status-only mode
+    /// stops at the first child that decides a node, so every shape of check tree needs hosts
+    /// that make it pass, fail and neither).
     static let allHosts: [String] = {
         let found = run("/usr/bin/find", [Package.fixtures, "-mindepth", "2", "-maxdepth", "2", "-name", "root", "-type", "d"])
         return found.stdout.split(separator: "\n").map { String($0.dropLast("/root".count).split(separator: "/").last ?? "") }.sorted()

@@ -40,28 +40,51 @@ import WardenTestSupport
         }
     }
 
-    /// `profiles compile` writes the catalog an audit of these profiles would then use; a
-    /// profiles directory with an edited control is refused by `lint` even with a compiled
-    /// catalog from before the edit (lint always reads the YAML).
-    @Test func compiledCatalogIsWrittenAndNeverHidesAnEdit() throws {
+    /// The profiles are part of the binary: a copy of it alone, below a `Profiles/` directory
+    /// that would change a result, audits with the built-in set. Another set is used only when
+    /// named (`--profiles`, `WARDEN_PROFILES`), read as it is on disk at every run (an edit is
+    /// never hidden), said on standard error and recorded in the findings with its digest.
+    @Test func theBuiltInSetIsPartOfTheBinaryAndAnotherIsUsedOnlyWhenNamed() throws {
         let tree = TempTree()
-        _ = run("/bin/cp", ["-a", Package.profiles + "/controls", Package.profiles + "/sl3.yaml", Package.profiles + "/sl4.yaml", tree.path])
-        let env = ["WARDEN_PROFILES": tree.path]
-        let compiled = run(Package.wardenBinary, ["profiles", "compile"], environment: env)
-        #expect(compiled.status == 0, "\(compiled.stderr)")
-        #expect(compiled.stdout.contains("48 controls and the profiles sl3, sl4 compiled"), "\(compiled.stdout)")
-        let bytes = try LocalFile.read(tree.path + "/catalog.compiled.json")
-        #expect(try JSON.parse(bytes)["schema"] == "warden.catalog/v3")
-        #expect(try JSON.parse(bytes)["profiles"]?.objectValue?.keys.sorted() == ["sl3", "sl4"])
-        let audit = run(Package.wardenBinary, ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign", "--format", "json"], environment: env)
-        #expect(try JSON.parse(Array(audit.stdout.utf8))["results"]?.arrayValue?.count == 48, "\(audit.stderr)")
-        let file = tree.path + "/controls/access-ssh.yaml"
-        tree.file("controls/access-ssh.yaml", try LocalFile.readText(file).replacingFirst("severity: high", with: "severity: dire"))
-        let lint = run(Package.wardenBinary, ["profiles", "lint", "sl4"], environment: env)
+        _ = run("/bin/cp", ["-a", Package.profiles, tree.path + "/Profiles"])
+        _ = tree.file("bin/.keep")
+        _ = run("/bin/cp", [Package.wardenBinary, tree.path + "/bin/warden"])
+        let copy = tree.path + "/bin/warden", set = tree.path + "/Profiles"
+        let file = set + "/controls/access-ssh.yaml"
+        let title = "SSH root login is restricted"
+        let original = try LocalFile.readText(file)
+        #expect(original.contains("title: \(title)\n"))
+        tree.file("Profiles/controls/access-ssh.yaml", original.replacingFirst("title: \(title)\n", with: "title: edited\n"))
+        let builtIn = try BuiltIn.profile("sl4")
+        let arguments = ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign", "--format", "json"]
+        func audit(_ extra: [String] = [], environment: [String: String] = [:]) throws -> (profile: JSON?, acc004: JSON?, stderr: String) {
+            let r = run(copy, arguments + extra, environment: environment)
+            let doc = try JSON.parse(Array(r.stdout.utf8))
+            return (doc["profile"], doc["results"]?.arrayValue?.first { $0["control"] == "ACC-004" }, r.stderr)
+        }
+        let alone = try audit()
+        #expect(alone.acc004?["title"] == .string(title), "\(alone.stderr)")
+        #expect(alone.profile?["set"] == "built-in")
+        #expect(alone.profile?["sha256"] == .string(builtIn.sha256))
+        #expect(!alone.stderr.contains("profiles from"), "\(alone.stderr)")
+        for (extra, environment) in [(["--profiles", set], [:]), ([], ["WARDEN_PROFILES": set])] {
+            let named = try audit(extra, environment: environment)
+            #expect(named.acc004?["title"] == "edited", "\(named.stderr)")
+            #expect(named.profile?["set"] == .string(set))
+            #expect(named.profile?["sha256"] != .string(builtIn.sha256))
+            #expect(named.stderr.contains("warden: profiles from \(set), not the built-in set"), "\(named.stderr)")
+        }
+        tree.file("Profiles/controls/access-ssh.yaml", original.replacingFirst("severity: high", with: "severity: dire"))
+        let lint = run(copy, ["profiles", "lint", "sl4", "--profiles", set])
         #expect(lint.status == 65, "\(lint.stdout)")
+        #expect(lint.stderr.contains("access-ssh.yaml:"), "\(lint.stderr)")
         #expect(lint.stderr.contains("unknown severity"), "\(lint.stderr)")
-        let edited = run(Package.wardenBinary, ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "sl4", "--no-sign"], environment: env)
-        #expect(edited.status == 65, "an audit must read the edited YAML, not the stale compiled catalog: \(edited.stderr)")
+        let edited = run(copy, Array(arguments.dropLast(2)), environment: ["WARDEN_PROFILES": set])
+        #expect(edited.status == 65, "\(edited.stderr)")
+        #expect(run(copy, ["profiles", "lint", "sl4"]).status == 0)
+        let missing = run(copy, ["profiles", "list", "--profiles", tree.path + "/none"])
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.contains("--profiles"), "\(missing.stderr)")
     }
 
     @Test func missingProfileExits66() {

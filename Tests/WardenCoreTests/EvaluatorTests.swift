@@ -26,7 +26,8 @@ import WardenTestSupport
         var set = FactSet(mode: .offline, facts: facts)
         set["site"] = .value(site)
         let finding = Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]
-        // The status-only interpreter (bundles, fleets) must always agree with the detailed one.
+        // The status-only mode of the evaluator (bundles, fleets: it stops at the first part that
+        // decides a node and builds no evidence) must always agree with the detailed mode.
         let status = EvaluationPlan([resolved]).statuses(facts: set, now: Timestamp(rfc3339: now)!)[0][0]
         #expect(status == finding.status, "status-only \(status) vs detailed \(finding.status) for \(check)")
         return finding

@@ -23,7 +23,8 @@ public enum Package {
     public static var wardenBinary: String { root + "/.build/debug/warden" }
 }
 
-/// The built-in catalog and profiles, loaded once.
+/// The repository's catalog and profiles (`Profiles/`, which the built-in set embedded in the
+/// binary must equal: `EmbeddedProfilesTests`).
 public enum BuiltIn {
     public static let store = ProfileStore(directory: Package.profiles)
 
