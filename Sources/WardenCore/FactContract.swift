@@ -40,6 +40,12 @@ public indirect enum FactType: Sendable, Hashable {
     /// A list of strings.
     public static let strings = FactType.list(.string)
 
+    /// The name inside another type's: a union in parentheses.
+    var nestedName: String {
+        if case .oneOf = self { return "(\(name))" }
+        return name
+    }
+
     /// How docs/FACTS.md and error messages name the type.
     public var name: String {
         switch self {
@@ -48,10 +54,10 @@ public indirect enum FactType: Sendable, Hashable {
         case .string: "string"
         case .mode: "mode"
         case .null: "null"
-        case .list(let t): "list of \(t.name)"
+        case .list(let t): "list of \(t.nestedName)"
         case .object: "object"
-        case .map(let t): "map of \(t.name)"
-        case .sourced(let t): "sourced \(t.name)"
+        case .map(let t): "map of \(t.nestedName)"
+        case .sourced(let t): "sourced \(t.nestedName)"
         case .oneOf(let ts): ts.map(\.name).joined(separator: " or ")
         case .any: "any"
         }
@@ -229,6 +235,10 @@ public enum FactContract {
             case .all(let children, _), .any(let children, _):
                 for c in children { walk(c, item: item) }
             case .leaf(let path, let op, let operand, let meta):
+                // A site operand reads the site fact.
+                if case .site(let field, _) = operand, let sitePath = FactPath("site." + field) {
+                    _ = resolve(sitePath, item: nil, line: meta.line)
+                }
                 guard let r = resolve(path, item: item, line: meta.line) else { return }
                 if let why = FactContract.incompatibility(op, r.type, operandType(operand)) {
                     problem(meta.line, "\(r.documented) is \(r.type.name): \(why)")
@@ -449,10 +459,39 @@ public enum FactContract {
     // MARK: - Documentation
 
     /// The rows docs/FACTS.md lists for one declaration: every path with its type, items of
-    /// lists as `[]`, keys of maps as `<key>`, further keys of an object as `<other>`.
+    /// lists as `[]`, keys of maps as `<key>`, further keys of an object as `<other>`. A large
+    /// object type met at several paths (the settings of sshd and of its Match blocks) is listed
+    /// once, where it is least nested, and named elsewhere.
     public static func rows(_ type: FactType, path: String) -> [(path: String, type: String)] {
+        // Where each large object type occurs.
+        var occurrences: [FactType: [String]] = [:]
+        func collect(_ t: FactType, _ p: String) {
+            switch t {
+            case .object(let fields, _):
+                if fields.count > 5 { occurrences[t, default: []].append(p) }
+                for (key, f) in fields { collect(f, p + display(key)) }
+            case .map(let e): collect(e, p + ".<key>")
+            case .list(let e): collect(e, p + "[]")
+            default: break
+            }
+        }
+        collect(type, path)
+        // How many list items deep a path is.
+        func depth(_ path: String) -> Int {
+            zip(path, path.dropFirst()).filter { $0 == "[" && $1 == "]" }.count
+        }
+        var canonical: [FactType: String] = [:]
+        for (t, paths) in occurrences where paths.count > 1 {
+            canonical[t] = paths.min { a, b in
+                (depth(a), a.count, a) < (depth(b), b.count, b)
+            }
+        }
         var out: [(String, String)] = []
         func walk(_ t: FactType, _ p: String, row: Bool = true) {
+            if let home = canonical[t], home != p {
+                out.append((p, "object, as `\(home)`"))
+                return
+            }
             switch t {
             case .object(let fields, let others):
                 if row { out.append((p, "object")) }
@@ -463,8 +502,6 @@ public enum FactContract {
                 walk(e, p + ".<key>")
             case .list(let e):
                 if case .object = e { out.append((p, "list of objects")); walk(e, p + "[]", row: false) } else { out.append((p, t.name)) }
-            case .sourced(let inner):
-                out.append((p, "sourced " + inner.name))
             default:
                 out.append((p, t.name))
             }

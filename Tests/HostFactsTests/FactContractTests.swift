@@ -84,6 +84,23 @@ import WardenTestSupport
         #expect(found.isEmpty, "\(found.count) departures from the declarations:\n\(found.joined(separator: "\n"))")
     }
 
+    /// What no fixture has: crypttab key files (on the root, on another device, in
+    /// cryptsetup-keys.d) and site waivers.
+    @Test func probesKeepTheirDeclarationsOnAComposedRoot() throws {
+        let tree = TempTree()
+        tree.copy(fixture: "host-conformant")
+        tree.file("etc/crypttab", "data UUID=1 /etc/keys/data.key luks\nusb UUID=2 /keys/usb.key:LABEL=KEYS luks\nswap /dev/sdb2 /dev/urandom swap\n")
+        tree.file("etc/keys/data.key", "k", mode: 0o400)
+        tree.file("etc/cryptsetup-keys.d/backup.key", "k", mode: 0o400)
+        let siteText = try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml")
+            + "waivers:\n  - {control: LOG-005, reason: test, approved_by: ciso, expires: 2027-01-31}\n"
+        let facts = Collector.collect(root: try HostRoot(tree.path), site: try Site.parse(siteText, file: "site.yaml"))
+        let produced = ProbeRegistry.all.flatMap(\.produces) + ["site", "weights"]
+        let found = FactContractTests.departures(facts.facts, produced: produced, label: "composed")
+        #expect(found.isEmpty, "\(found.count) departures from the declarations:\n\(found.joined(separator: "\n"))")
+        #expect(facts["luks"].flatMap { if case .value(let v) = $0 { v["key_files"]?.arrayValue?.count } else { nil } } == 3)
+    }
+
     @Test func everyProbeDeclaresWhatItProduces() {
         for probe in ProbeRegistry.all {
             #expect(!probe.facts.isEmpty, "\(probe.name) declares no facts")
