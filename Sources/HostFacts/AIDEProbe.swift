@@ -8,7 +8,11 @@ public struct AIDEProbe: Probe {
     public let summary = "AIDE binary, database under /var/lib/aide, and a timer or cron job that runs it"
     public let reads = ["/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", "/etc/systemd/system/*.wants/*aide*.timer",
                         "/etc/cron.daily/", "/etc/cron.d/", "/etc/crontab"]
-    public let produces = ["aide"]
+    public var facts: [String: FactType] {
+        [
+            "aide": .object(["source": .string, "installed": .sourced(.bool), "database": .sourced(.bool), "scheduled": .sourced(.bool)]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

@@ -16,7 +16,16 @@ public struct AccountsProbe: Probe {
     public let name = "accounts"
     public let summary = "local accounts: UID 0 accounts in /etc/passwd, empty password fields in /etc/passwd and /etc/shadow"
     public let reads = ["/etc/passwd", "/etc/shadow"]
-    public let produces = ["accounts"]
+    public var facts: [String: FactType] {
+        [
+            "accounts": .object([
+                "source": .string, "files": .strings, "users": .int,
+                "uid0_accounts": .list(.object(["source": .string, "user": .string, "uid": .int])),
+                "empty_passwords": .list(.object(["source": .string, "user": .string, "file": .string])),
+                "problems": .list(.object(["source": .string, "error": .string])),
+            ]),
+        ]
+    }
 
     static let passwdFile = "/etc/passwd"
     static let shadowFile = "/etc/shadow"

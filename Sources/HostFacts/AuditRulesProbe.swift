@@ -20,7 +20,26 @@ public struct AuditRulesProbe: Probe {
     public let name = "audit-rules"
     public let summary = "persistent audit rules (rules.d as augenrules compiles them, else audit.rules), coverage of weights, canaries and privileged files and syscalls"
     public let reads = ["/etc/audit/rules.d/*.rules", "/etc/audit/audit.rules"]
-    public let produces = ["audit_rules"]
+    public var facts: [String: FactType] {
+        [
+            "audit_rules": .object([
+                "present": .bool, "architecture": .string, "source": .string, "files": .strings,
+                "rules": .list(.object([
+                    "kind": .string, "source": .string, "text": .string, "after_immutable": .bool, "action": .string, "list": .string,
+                    "perms": .string, "syscalls": .strings, "filters": .strings, "key": .optional(.string), "path": .string,
+                ])),
+                "immutable": .sourced(.bool), "ignored_after_immutable": .strings,
+                "weights": .list(AuditRulesProbe.coverageType),
+                "canaries": .list(AuditRulesProbe.coverageType.adding(["own_rule": .bool, "exists": .bool])),
+                "privileged_files": .list(AuditRulesProbe.coverageType),
+                "privileged_syscalls": .list(.object([
+                    "name": .string, "covered": .bool, "source": .string, "arches": .strings, "missing_arches": .strings,
+                    "rule": .string, "error": .string,
+                ])),
+                "problems": .strings, "drift": .optional(.string), "backlog_limit": .sourced(.int),
+            ]),
+        ]
+    }
 
     /// Files whose changes LOG-003 wants audited (writes and attribute changes).
     public static let watchedFiles = ["/etc/sudoers", "/etc/sudoers.d", "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/audit"]

@@ -7,7 +7,17 @@ public struct AuditdProbe: Probe {
     public let name = "auditd"
     public let summary = "auditd: unit enablement, auditd.conf actions, /var/log/audit permissions, the sendmail the email actions run"
     public let reads = ["/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group", "/usr/lib/sendmail"]
-    public let produces = ["auditd"]
+    public var facts: [String: FactType] {
+        [
+            "auditd": .object([
+                "installed": .bool, "source": .string, "enabled": .sourced(.bool),
+                "conf": .object(Dictionary(uniqueKeysWithValues: AuditdProbe.confKeys.map { ($0, FactType.sourced(.string)) }), others: .sourced(.string)),
+                "problems": .strings,
+                "logs": .list(.object(["path": .string, "kind": .string, "mode": .mode, "owner_ok": .bool])),
+                "sendmail": .sourced(.bool),
+            ]),
+        ]
+    }
 
     static let confKeys = ["disk_full_action", "disk_error_action", "space_left_action", "admin_space_left_action", "max_log_file_action", "log_file", "log_group"]
 

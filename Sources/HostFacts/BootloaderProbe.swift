@@ -10,7 +10,9 @@ public struct BootloaderProbe: Probe {
     public let summary = "GRUB configuration: a password_pbkdf2 superuser password"
     static let files = ["/boot/grub/grub.cfg", "/boot/grub/user.cfg", "/boot/grub2/grub.cfg", "/boot/grub2/user.cfg", "/boot/efi/EFI/debian/grub.cfg"]
     public var reads: [String] { BootloaderProbe.files }
-    public let produces = ["bootloader"]
+    public var facts: [String: FactType] {
+        ["bootloader": .object(["grub_password": .sourced(.bool), "files": .strings])]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

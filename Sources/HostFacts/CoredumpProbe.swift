@@ -12,7 +12,16 @@ public struct CoredumpProbe: Probe {
                         "/usr/local/lib/systemd/coredump.conf.d/*.conf", "/usr/lib/systemd/coredump.conf.d/*.conf",
                         "/lib/systemd/coredump.conf.d/*.conf",
                         "/etc/security/limits.conf", "/etc/security/limits.d/*.conf"]
-    public let produces = ["coredump"]
+    public var facts: [String: FactType] {
+        [
+            "coredump": .object([
+                "source": .string, "files": .strings, "unread": .strings, "ignored": .strings,
+                "storage": .sourced(.string), "process_size_max": .sourced(.int),
+                // A number, `unlimited`, or the text as written; null when no line sets it.
+                "hard_core_limit": .sourced(.optional(.oneOf([.int, .string]))),
+            ]),
+        ]
+    }
 
     /// The keys of systemd-coredump 252's [Coredump] section (coredump.c, parse_config).
     static let keys: Set<String> = ["Storage", "Compress", "ProcessSizeMax", "ExternalSizeMax", "JournalSizeMax", "KeepFree", "MaxUse"]

@@ -9,7 +9,11 @@ public struct CrashDumpProbe: Probe {
     public let name = "crash-dump"
     public let summary = "crash kernel loaded, kdump configuration and whether its target is encrypted"
     public let reads = ["/sys/kernel/kexec_crash_loaded", "/etc/default/kdump-tools", "/etc/kdump.conf"]
-    public let produces = ["crash_dump"]
+    public var facts: [String: FactType] {
+        [
+            "crash_dump": .object(["source": .string, "crash_kernel_loaded": .sourced(.bool), "dump_target_encrypted": .sourced(.bool)]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

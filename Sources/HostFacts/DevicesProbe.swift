@@ -9,7 +9,16 @@ public struct DevicesProbe: Probe {
     public let summary = "sysfs: IOMMU, Thunderbolt security, wireless interfaces, rfkill; USBGuard configuration and unit"
     public let reads = ["/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
                         "/etc/usbguard/usbguard-daemon.conf", "/etc/systemd/system/*.wants/usbguard.service"]
-    public let produces = ["devices"]
+    public var facts: [String: FactType] {
+        [
+            "devices": .object([
+                "source": .string, "iommu_active": .sourced(.bool),
+                "thunderbolt_domains": .list(.object(["path": .string, "security": .string])),
+                "wireless_interfaces": .strings, "rfkill": .strings,
+                "usbguard": .object(["source": .string, "implicit_policy_target": .sourced(.optional(.string)), "enabled": .sourced(.bool)]),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

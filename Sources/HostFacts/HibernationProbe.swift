@@ -16,7 +16,21 @@ public struct HibernationProbe: Probe {
                         "/etc/systemd/system/*.target", "/run/systemd/system/*.target", "/proc/cmdline",
                         "/etc/default/grub", "/etc/kernel/cmdline", "/etc/initramfs-tools/initramfs.conf",
                         "/etc/initramfs-tools/conf.d/*", "/usr/share/initramfs-tools/hooks/resume"]
-    public let produces = ["hibernation"]
+    public var facts: [String: FactType] {
+        [
+            "hibernation": .object([
+                "source": .string, "files": .list(.object(["path": .string, "masked": .bool])),
+                "settings": .object(Dictionary(uniqueKeysWithValues: HibernationProbe.keys.map { ($0, FactType.sourced(.bool)) })),
+                "ignored": .strings,
+                "operations": .list(.object([
+                    "name": .string, "allowed": .sourced(.bool), "target": .string, "target_masked": .bool, "possible": .sourced(.bool),
+                ])),
+                "sleep_target_masked": .bool, "possible": .bool,
+                // One item per place a resume device is configured: the kernel command line, initramfs-tools.
+                "resume": .list(.object(["source": .string, "value": .optional(.string), "meaning": .string, "noresume": .bool, "configured": .bool])),
+            ]),
+        ]
+    }
 
     static let mainFile = "/etc/systemd/sleep.conf"
     static let dropInDirectories = ["/etc/systemd/sleep.conf.d", "/run/systemd/sleep.conf.d",

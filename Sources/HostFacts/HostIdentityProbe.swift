@@ -7,7 +7,15 @@ public struct HostIdentityProbe: Probe {
     public let summary = "host identity: hostname, machine-id, boot id, os-release, kernel release"
     public let reads = ["/etc/hostname", "/proc/sys/kernel/hostname", "/etc/machine-id", "/proc/sys/kernel/random/boot_id",
                         "/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease"]
-    public let produces = ["host"]
+    public var facts: [String: FactType] {
+        [
+            "host": .object([
+                "hostname": .optional(.string), "machine_id": .optional(.string), "boot_id": .optional(.string),
+                "kernel": .optional(.string), "source": .string,
+                "os": .object(["id": .string, "version_id": .string, "pretty_name": .string]),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

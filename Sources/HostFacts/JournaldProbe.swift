@@ -12,7 +12,15 @@ public struct JournaldProbe: Probe {
                         "/usr/local/lib/systemd/journald.conf.d/*.conf", "/usr/lib/systemd/journald.conf.d/*.conf",
                         "/lib/systemd/journald.conf.d/*.conf",
                         "/var/log/journal/<machine-id>/", "/etc/machine-id", "/proc/sys/kernel/random/boot_id"]
-    public let produces = ["journald"]
+    public var facts: [String: FactType] {
+        [
+            "journald": .object([
+                "source": .string, "files": .strings, "unread": .strings, "ignored": .strings,
+                "storage": .sourced(.string), "seal": .sourced(.bool), "journal_directory": .sourced(.bool),
+                "persistent": .sourced(.bool), "fss_key": .sourced(.bool), "entries_this_boot": .sourced(.bool),
+            ]),
+        ]
+    }
 
     static let storageValues: Set<String> = ["volatile", "persistent", "auto", "none"]
     /// The keys of journald 252's [Journal] section (journald-gperf.gperf): others are ignored.

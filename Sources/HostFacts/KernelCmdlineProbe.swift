@@ -8,7 +8,15 @@ public struct KernelCmdlineProbe: Probe {
     public let name = "cmdline"
     public let summary = "kernel command line: /proc/cmdline live, GRUB defaults offline"
     public let reads = ["/proc/cmdline", "/etc/default/grub", "/etc/default/grub.d/*.cfg"]
-    public let produces = ["cmdline"]
+    public var facts: [String: FactType] {
+        [
+            "cmdline": .object([
+                "text": .string, "source": .string, "runtime": .bool,
+                // `name=value` (an integer when the value is one) or `true` for a bare flag.
+                "parameters": .map(.oneOf([.int, .string, .bool])),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

@@ -68,7 +68,21 @@ public struct LUKSProbe: Probe {
     public let summary = "LUKS1/LUKS2 headers of the devices under the weight paths (cipher, keyslots, KDF, TPM2/clevis tokens), /etc/crypttab and cryptsetup key files"
     public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/*/…", "/dev/* (first bytes: LUKS headers)",
                         "/etc/crypttab", "/etc/cryptsetup-keys.d/*", "/run/cryptsetup-keys.d/*"]
-    public let produces = ["luks"]
+    public var facts: [String: FactType] {
+        [
+            "luks": .object([
+                "source": .string, "weights_origin": .string,
+                "volumes": .list(.object([
+                    "path": .string, "resolved_path": .string, "encryption": .string, "devices": .list(LUKSProbe.deviceType),
+                ])),
+                "crypttab": .object(["present": .bool, "entries": .list(CrypttabEntry.factType), "problems": .strings]),
+                "key_files": .list(.object([
+                    "source": .string, "volume": .optional(.string), "path": .string, "storage_class": .string,
+                    "on_encrypted_storage": .sourced(.bool), "storage": .string,
+                ])),
+            ]),
+        ]
+    }
 
     static let keyDirectories = ["/etc/cryptsetup-keys.d", "/run/cryptsetup-keys.d"]
 

@@ -8,7 +8,11 @@ public struct ListenersProbe: Probe {
     public let name = "listeners"
     public let summary = "listening TCP and bound UDP sockets on non-loopback addresses"
     public let reads = ["/proc/1/net/tcp", "/proc/1/net/tcp6", "/proc/1/net/udp", "/proc/1/net/udp6", "/proc/net/*"]
-    public let produces = ["listeners"]
+    public var facts: [String: FactType] {
+        [
+            "listeners": .object(["source": .string, "sockets": .list(.object(["name": .string, "addresses": .strings, "source": .string]))]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

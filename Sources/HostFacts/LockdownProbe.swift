@@ -8,7 +8,11 @@ public struct LockdownProbe: Probe {
     public let name = "lockdown"
     public let summary = "kernel lockdown mode and module signature enforcement"
     public let reads = ["/sys/kernel/security/lockdown", "/sys/module/module/parameters/sig_enforce"]
-    public let produces = ["kernel_integrity"]
+    public var facts: [String: FactType] {
+        [
+            "kernel_integrity": .object(["lockdown": .sourced(.optional(.string)), "sig_enforce": .sourced(.optional(.bool)), "source": .string]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

@@ -9,7 +9,16 @@ public struct LogForwardingProbe: Probe {
     public let summary = "audisp-remote, rsyslog TLS forwarding, systemd-journal-upload"
     public let reads = ["/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf", "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
                         "/etc/systemd/journal-upload.conf (+ drop-ins)", "/etc/systemd/system/*.wants/systemd-journal-upload.service"]
-    public let produces = ["log_forwarding"]
+    public var facts: [String: FactType] {
+        [
+            "log_forwarding": .object([
+                "source": .string,
+                "channels": .list(.object([
+                    "kind": .string, "source": .string, "destination": .string, "encrypted": .bool, "transport": .string, "enabled_by": .string,
+                ])),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

@@ -27,7 +27,19 @@ public struct MACProbe: Probe {
     public let reads = ["/sys/fs/selinux/enforce", "/etc/selinux/config", "/etc/default/grub",
                         "/sys/module/apparmor/parameters/enabled", "/sys/kernel/security/apparmor/profiles",
                         "/etc/apparmor.d/* (offline)", "/etc/apparmor.d/force-complain/* (offline)"]
-    public let produces = ["mac"]
+    public var facts: [String: FactType] {
+        [
+            "mac": .object([
+                "source": .string,
+                "selinux": .object(["mode": .string, "runtime": .bool, "enforcing": .sourced(.bool)]),
+                "apparmor": .object([
+                    // Null offline: only a running kernel knows.
+                    "enabled": .optional(.sourced(.bool)), "runtime": .bool, "note": .string, "counts": .map(.int),
+                    "profiles": .list(.object(["source": .string, "profile": .string, "mode": .string, "configured_by": .string])),
+                ]),
+            ]),
+        ]
+    }
 
     static let selinuxEnforce = "/sys/fs/selinux/enforce"
     static let selinuxConfig = "/etc/selinux/config"

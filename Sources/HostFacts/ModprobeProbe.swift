@@ -26,7 +26,17 @@ public struct ModprobeProbe: Probe {
     public let reads = ["/etc/modprobe.d/*.conf", "/run/modprobe.d/*.conf", "/usr/local/lib/modprobe.d/*.conf", "/lib/modprobe.d/*.conf",
                         "/etc/modprobe.d/*.alias", "/run/modprobe.d/*.alias", "/usr/local/lib/modprobe.d/*.alias", "/lib/modprobe.d/*.alias",
                         "/sys/module/<name>"]
-    public let produces = ["modules"]
+    public var facts: [String: FactType] {
+        [
+            "modules": .object([
+                "source": .string, "files": .strings, "problems": .strings, "ignored": .strings,
+                "modules": .object(Dictionary(uniqueKeysWithValues: ModprobeProbe.modules.map { module in
+                    (module, FactType.object(["blocked": .sourced(.bool), "blacklisted": .sourced(.bool),
+                                              "options": .sourced(.optional(.string)), "loaded": .sourced(.bool)]))
+                })),
+            ]),
+        ]
+    }
 
     /// kmod 30's default configuration paths, in precedence order.
     package static let directories = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"]

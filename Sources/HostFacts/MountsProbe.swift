@@ -9,7 +9,17 @@ public struct MountsProbe: Probe {
     public let name = "mounts"
     public let summary = "proc hidepid, debugfs, and storage and options of /tmp, /var/tmp, /dev/shm from the mount table"
     public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/…"]
-    public let produces = ["mounts"]
+    public var facts: [String: FactType] {
+        [
+            "mounts": .object([
+                "source": .string, "proc_hidepid": .sourced(.bool), "debugfs_mounted": .sourced(.bool),
+                "tmp_areas": .list(.object([
+                    "path": .string, "source": .string, "memory_or_encrypted": .bool, "storage": .string,
+                    "nosuid": .bool, "nodev": .bool, "noexec": .bool,
+                ])),
+            ]),
+        ]
+    }
 
     public static let temporaryAreas = ["/tmp", "/var/tmp", "/dev/shm"]
 

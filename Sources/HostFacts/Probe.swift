@@ -120,10 +120,17 @@ public protocol Probe: Sendable {
     var summary: String { get }
     /// The paths (globs) it reads, inside the root.
     var reads: [String] { get }
-    /// The names of the facts it produces.
-    var produces: [String] { get }
+    /// The facts it produces, each with its type: what it promises to emit (a test holds every
+    /// probe to it on every fixture and real root) and what a check may read (profile loading
+    /// checks every fact path against it, `FactContract`).
+    var facts: [String: FactType] { get }
 
     func collect(_ context: ProbeContext) -> [String: Fact]
+}
+
+extension Probe {
+    /// The names of the facts it produces.
+    public var produces: [String] { facts.keys.sorted() }
 }
 
 /// The weight locations the ENC/ACC/LOG controls look at: the site's registry, or, without one,

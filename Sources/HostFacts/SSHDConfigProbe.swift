@@ -13,7 +13,21 @@ public struct SSHDConfigProbe: Probe {
     public let name = "sshd"
     public let summary = "sshd_config with Include and Match semantics, OpenSSH defaults, and the second-factor PAM modules of /etc/pam.d/sshd"
     public let reads = ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*.conf (and any Include)", "/etc/pam.d/sshd (and its includes)"]
-    public let produces = ["sshd"]
+    public var facts: [String: FactType] {
+        [
+            "sshd": .object([
+                "installed": .bool, "source": .string, "note": .string, "files": .strings,
+                "settings": SSHDConfigProbe.settingsType,
+                "match_blocks": .list(.object(["criteria": .string, "source": .string, "settings": SSHDConfigProbe.settingsType])),
+                "problems": .strings, "warnings": .strings, "present_because": .strings,
+                "pam_second_factor_modules": .strings, "pam_error": .string,
+                "mfa": .object([
+                    "every_method_list_has_two_factors": .sourced(.bool), "keyboard_interactive_only_second": .sourced(.bool),
+                    "fido_keys_only": .sourced(.bool),
+                ]),
+            ]),
+        ]
+    }
 
     static let mainFile = "/etc/ssh/sshd_config"
     static let maxIncludeDepth = 16

@@ -8,7 +8,9 @@ public struct SecureBootProbe: Probe {
     public let summary = "the SecureBoot EFI variable in efivarfs"
     static let variable = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e0f1f4c7b5c8"
     public var reads: [String] { [SecureBootProbe.variable] }
-    public let produces = ["secure_boot"]
+    public var facts: [String: FactType] {
+        ["secure_boot": .object(["enabled": .sourced(.bool), "uefi": .bool])]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

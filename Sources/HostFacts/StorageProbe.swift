@@ -8,7 +8,14 @@ public struct StorageProbe: Probe {
     public let name = "storage"
     public let summary = "storage of every weight path: mount (longest mount point), device stack through /sys/dev/block and slaves/, dm-crypt, fscrypt, tmpfs, nfs/cifs transport encryption"
     public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/MAJ:MIN", "/sys/devices/…/dm/uuid, dm/name, slaves/"]
-    public let produces = ["storage"]
+    public var facts: [String: FactType] {
+        [
+            "storage": .object([
+                "source": .string, "weights_origin": .string,
+                "items": .list(StorageResolution.factType), "network_items": .list(StorageResolution.factType),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let weights = context.weights

@@ -15,7 +15,14 @@ public struct StrayWeightsProbe: Probe {
     public let name = "stray-weights"
     public let summary = "weight files (by content) under the scan roots, compared with the registered weight paths"
     public var reads: [String] { Site.defaultScanRoots.map { "\($0)/** (site weights.scan_roots)" } }
-    public let produces = ["stray_weights"]
+    public var facts: [String: FactType] {
+        [
+            "stray_weights": .object([
+                "source": .string, "scan": WeightScan.factType, "scan_complete": .sourced(.bool), "registry": .sourced(.bool),
+                "hits": .list(.object(["path": .string, "format": .string, "size": .int, "registered": .bool, "source": .string])),
+            ]),
+        ]
+    }
 
     /// Hits beyond this many are counted but not listed one by one.
     static let maxHits = 1000

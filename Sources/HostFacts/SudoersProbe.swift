@@ -27,7 +27,25 @@ public struct SudoersProbe: Probe {
     public let summary = "sudo policy: /etc/sudoers with @include/@includedir, Defaults by scope, NOPASSWD and other tags per command"
     public let reads = ["/etc/sudoers", "/etc/sudoers.d/* (and any @include/@includedir)", "/usr/bin/sudo (exists)",
                         "/var/lib/dpkg/status (sudo version)", "/etc/hostname (for %h)"]
-    public let produces = ["sudoers"]
+    public var facts: [String: FactType] {
+        [
+            "sudoers": .object([
+                "installed": .bool, "source": .string, "note": .string, "version": .optional(.string), "files": .strings,
+                "ignored": .list(.object(["path": .string, "reason": .string])),
+                // Flags are booleans; `!logfile` and `!syslog` turn those off (false).
+                "defaults": .object([
+                    "use_pty": .sourced(.bool), "log_output": .sourced(.bool), "log_input": .sourced(.bool), "authenticate": .sourced(.bool),
+                    "iolog_dir": .sourced(.string), "logfile": .sourced(.oneOf([.string, .bool])), "syslog": .sourced(.oneOf([.string, .bool])),
+                ]),
+                "scoped_defaults": .list(.object(["source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string]), "text": .string])),
+                "commands": .list(.object([
+                    "source": .string, "users": .strings, "hosts": .strings, "runas": .optional(.string), "command": .string,
+                    "negated": .bool, "tags": .strings, "rule": .string,
+                ])),
+                "problems": .list(.object(["source": .string, "error": .string, "kind": .string])),
+            ]),
+        ]
+    }
 
     static let mainFile = "/etc/sudoers"
     static let binaries = ["/usr/bin/sudo", "/bin/sudo"]

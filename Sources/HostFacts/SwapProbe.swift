@@ -11,7 +11,17 @@ public struct SwapProbe: Probe {
     public let summary = "active swap (/proc/swaps) or configured swap (/etc/fstab, swap units) offline: zram, dm-crypt (LUKS/plain), random keys from /etc/crypttab"
     public let reads = ["/proc/swaps", "/sys/class/block/NAME/…", "/sys/dev/block/MAJ:MIN/…", "/proc/1/mountinfo (else /proc/self/mountinfo)",
                         "/etc/fstab", "/etc/systemd/system/*.swap", "/etc/crypttab"]
-    public let produces = ["swap"]
+    public var facts: [String: FactType] {
+        [
+            "swap": .object([
+                "source": .string, "runtime": .bool, "all_memory_or_encrypted": .sourced(.bool),
+                "entries": .list(.object([
+                    "path": .string, "type": .string, "source": .string, "zram": .bool, "disk_backed": .bool,
+                    "encrypted": .sourced(.bool), "random_key": .sourced(.bool), "encryption": .string, "devices": .strings,
+                ])),
+            ]),
+        ]
+    }
 
     static let procSwaps = "/proc/swaps"
     static let fstab = "/etc/fstab"

@@ -29,7 +29,17 @@ public struct SysctlProbe: Probe {
     public let summary = "kernel parameters: runtime /proc/sys and persistent sysctl.d, as systemd-sysctl 252 applies them"
     public let reads = ["/proc/sys/<key>", "/etc/sysctl.d/*.conf", "/run/sysctl.d/*.conf", "/usr/local/lib/sysctl.d/*.conf",
                         "/usr/lib/sysctl.d/*.conf", "/lib/sysctl.d/*.conf", "/etc/sysctl.conf"]
-    public let produces = ["sysctl"]
+    public var facts: [String: FactType] {
+        [
+            "sysctl": SysctlProbe.keys.reduce(FactType.object([
+                "files": .strings, "problems": .strings, "ignored": .strings, "runtime_available": .bool,
+            ])) { tree, key in
+                // Each checked key sits at its dotted path; `values` holds the runtime and the persistent value.
+                let value: FactType = SysctlProbe.textKeys.contains(key) ? .string : .int
+                return tree.inserting(.object(["values": .list(.sourced(.optional(value)))]), at: key.split(separator: ".").map(String.init))
+            },
+        ]
+    }
 
     /// systemd 252's CONF_PATHS("sysctl.d") as Debian builds it (split-usr: /lib too), in precedence order.
     package static let directories = ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"]
@@ -212,7 +222,9 @@ public struct SysctlProbe: Probe {
                 let path = "/proc/sys/" + key.replacingDots()
                 do {
                     let raw = try root.readText(path, limit: 65536)
-                    values.append(["value": SysctlProbe.typed(String(raw.trimmed)), "source": .string("\(path) (runtime)")])
+                    // A text key stays text whatever it holds (a core_pattern of digits is not a number).
+                    let text = String(raw.trimmed)
+                    values.append(["value": SysctlProbe.textKeys.contains(key) ? .string(text) : SysctlProbe.typed(text), "source": .string("\(path) (runtime)")])
                 } catch {
                     if error.isNotFound {
                         values.append(["value": .null, "source": .string("\(path) (runtime): not present in this kernel")])

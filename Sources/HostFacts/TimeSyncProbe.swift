@@ -9,7 +9,14 @@ public struct TimeSyncProbe: Probe {
     public let reads = ["/etc/systemd/system/*.wants/{systemd-timesyncd,chrony,ntpsec,ntp}.service", "/etc/systemd/timesyncd.conf (+ drop-ins)",
                         "/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony/conf.d/*.conf", "/etc/ntpsec/ntp.conf", "/etc/ntp.conf",
                         "/run/systemd/timesync/synchronized"]
-    public let produces = ["timesync"]
+    public var facts: [String: FactType] {
+        [
+            "timesync": .object([
+                "source": .string, "synchronized": .sourced(.bool),
+                "daemons": .list(.object(["name": .string, "source": .string, "server": .string, "configured": .bool])),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root

@@ -47,7 +47,34 @@ public struct WeightsTreeProbe: Probe {
     public let name = "weights-tree"
     public let summary = "mode, owner, group and POSIX ACLs (system.posix_acl_access/default) of every file and directory under each weight location, in one streaming walk"
     public let reads = ["each weight location, recursively (site weights.paths, or the discovered weight files)", "/etc/passwd", "/etc/group"]
-    public let produces = ["weights_tree", "weights_acl"]
+    public var facts: [String: FactType] {
+        [
+            "weights_tree": .object([
+                "source": .string, "origin": .string, "entries_walked": .int, "names_error": .string,
+                "locations": .list(.object([
+                    "path": .string, "kind": .string, "resolved": .string, "files": .int, "directories": .int, "other": .int,
+                    "symlinks": .object(["count": .int, "first": .strings, "followed": .bool]),
+                    "classes": .list(.object([
+                        "name": .string, "kind": .string, "count": .int, "uid": .int, "gid": .int, "merged": .bool,
+                        "mode": .sourced(.mode), "owner": .sourced(.string), "group": .sourced(.string), "examples": .strings,
+                    ])),
+                    "owners": .strings, "groups": .strings, "file_mode_union": .mode, "directory_mode_union": .mode,
+                    "errors": .list(FactType.pathProblem),
+                ])),
+            ]),
+            "weights_acl": .object([
+                "source": .string, "origin": .string,
+                "locations": .list(.object([
+                    "path": .string, "checked": .int, "acl_paths": .object(["count": .int, "first": .strings]),
+                    "named_entries": .list(.object([
+                        "name": .string, "acl": .string, "type": .string, "id": .int, "permissions": .string,
+                        "principal": .sourced(.string), "qualified": .sourced(.string), "count": .int, "examples": .strings,
+                    ])),
+                    "errors": .list(FactType.pathProblem),
+                ])),
+            ]),
+        ]
+    }
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let accounts = AccountNames(root: context.root)
