@@ -1435,6 +1435,13 @@ controls:
         - {fact: auditd.conf.disk_error_action, in: {param: disk_failure_actions}, describe: disk_error_action}
         - {fact: auditd.conf.space_left_action, not_in: ["ignore", "suspend"], describe: space_left_action}
         - {fact: auditd.conf.admin_space_left_action, not_in: ["ignore", "suspend"], describe: admin_space_left_action}
+        # `email` warns nobody without a mail transport: auditd runs /usr/lib/sendmail.
+        - any:
+            - {fact: auditd.conf.space_left_action, ne: email, describe: space_left_action}
+            - {fact: auditd.sendmail, eq: true, describe: /usr/lib/sendmail (what the email action runs) is executable}
+        - any:
+            - {fact: auditd.conf.admin_space_left_action, ne: email, describe: admin_space_left_action}
+            - {fact: auditd.sendmail, eq: true, describe: /usr/lib/sendmail (what the email action runs) is executable}
         - {fact: auditd.conf.max_log_file_action, ne: ignore, describe: max_log_file_action}
         # auditd sets its log directory to 0750 at every start while log_group is another group.
         - {fact: auditd.conf.log_group, eq: root, describe: log_group (auditd keeps the log directory 0700 only with root)}
