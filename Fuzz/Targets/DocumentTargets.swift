@@ -8,7 +8,7 @@ enum DocumentTargets {
     static let store = ProfileStore.builtIn
 
     static let catalog: Catalog = {
-        do { return try store.catalog(knownFacts: ProbeRegistry.factNames) } catch { fatalError("the built-in catalog does not load: \(error)") }
+        do { return try store.catalog() } catch { fatalError("the built-in catalog does not load: \(error)") }
     }()
 
     static let sl3: ResolvedProfile = {
@@ -21,7 +21,7 @@ enum DocumentTargets {
     /// the built-in profiles, or itself).
     static func profileYAML(_ bytes: [UInt8]) {
         let input = text(bytes)
-        _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
+        _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], facts: ProbeRegistry.factTypes, digester: .libcrypto)
         let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog, digester: .libcrypto) { (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             if name == "fuzz.yaml" { return ("fuzz.yaml", input) }
             guard ["sl3", "sl4"].contains(name), let file = try store.profileFile(name) else { throw WardenError(.missing, "no profile '\(name)'") }

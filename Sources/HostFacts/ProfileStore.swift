@@ -212,13 +212,13 @@ public struct ProfileStore: Sendable {
     }
 
     /// The control catalog.
-    public func catalog(knownFacts: Set<String>) throws(WardenError) -> Catalog {
-        try Catalog.load(files: try controlFiles(), knownFacts: knownFacts, digester: .libcrypto)
+    public func catalog(facts: [String: FactType] = ProbeRegistry.factTypes) throws(WardenError) -> Catalog {
+        try Catalog.load(files: try controlFiles(), facts: facts, digester: .libcrypto)
     }
 
     /// The catalog and the profiles `names` (profile ids of this set, or paths), resolved.
-    public func load(_ names: [String], knownFacts: Set<String>) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
-        let catalog = try catalog(knownFacts: knownFacts)
+    public func load(_ names: [String], facts: [String: FactType] = ProbeRegistry.factTypes) throws(WardenError) -> (catalog: Catalog, profiles: [ResolvedProfile]) {
+        let catalog = try catalog(facts: facts)
         var profiles: [ResolvedProfile] = []
         for name in names { profiles.append(try resolve(name, catalog: catalog)) }
         return (catalog, profiles)

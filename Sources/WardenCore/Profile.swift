@@ -15,9 +15,19 @@ public struct Catalog: Sendable {
         try ProfileLoader.digest(files.sorted(by: { $0.path < $1.path }).map { (baseName($0.path), $0.text) }, digester: digester)
     }
 
-    /// Decodes control files (`controls:` list of definitions). `knownFacts` is the set of fact
-    /// names the probes produce, so a misspelt fact is a load error, not a silent `error` status.
-    public static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError) -> Catalog {
+    /// Decodes control files (`controls:` list of definitions) and checks every fact path their
+    /// checks read, whole, against the probes' declared `facts` and every comparison against the
+    /// type there (`FactContract`): a misspelt fact or member, or a comparison its fact cannot
+    /// satisfy, is a load error naming file and line, not an `error` status at evaluation.
+    public static func load(files: [(path: String, text: String)], facts: [String: FactType], digester: Digester) throws(WardenError) -> Catalog {
+        let catalog = try load(files: files, knownFacts: Set(facts.keys), digester: digester)
+        try FactContract.check(catalog, facts: facts)
+        return catalog
+    }
+
+    /// Decodes control files, checking only that each fact path starts with one of `knownFacts`
+    /// (the decoder's own tests, with facts no probe declares).
+    package static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError) -> Catalog {
         var catalog = Catalog()
         let sorted = files.sorted(by: { $0.path < $1.path })
         catalog.digest = try digest(files: files, digester: digester)

@@ -93,7 +93,7 @@ struct BundleCommand: ParsableCommand {
 
 /// The profiles a fleet is measured against: SL3 (the Code's minimum) and SL4 (Measure II.7.8).
 func fleetProfiles() throws -> [ResolvedProfile] {
-    try ProfileStore.selected(nil).load(["sl3", "sl4"], knownFacts: ProbeRegistry.factNames).profiles
+    try ProfileStore.selected(nil).load(["sl3", "sl4"]).profiles
 }
 
 /// `--inventory`: the parsed inventory and its bytes (copied into a bundle as they are).

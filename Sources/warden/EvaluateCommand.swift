@@ -11,7 +11,7 @@ import WardenCore
 func loadProfile(_ name: String, set: String?) throws(WardenError) -> (catalog: Catalog, profile: ResolvedProfile) {
     let store = try ProfileStore.selected(set)
     if store.directory != nil { printError("warden: profiles from \(store.name), not the built-in set") }
-    let (catalog, profiles) = try store.load([name], knownFacts: ProbeRegistry.factNames)
+    let (catalog, profiles) = try store.load([name])
     return (catalog, profiles[0])
 }
 

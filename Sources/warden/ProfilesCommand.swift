@@ -19,7 +19,7 @@ struct Profiles: ParsableCommand {
         func run() throws {
             try exiting {
                 let store = try ProfileStore.selected(profiles)
-                let catalog = try store.catalog(knownFacts: ProbeRegistry.factNames)
+                let catalog = try store.catalog()
                 for id in store.profileIDs {
                     let p = try store.resolve(id, catalog: catalog)
                     let advisory = p.controls.filter(\.advisory).count

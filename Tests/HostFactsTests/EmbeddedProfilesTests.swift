@@ -26,8 +26,8 @@ import WardenTestSupport
     /// the set each profile was resolved in.
     @Test func builtInProfilesResolveAsTheFilesDo() throws {
         let disk = ProfileStore(directory: Package.profiles)
-        let (diskCatalog, diskProfiles) = try disk.load(["sl3", "sl4"], knownFacts: ProbeRegistry.factNames)
-        let (catalog, profiles) = try ProfileStore.builtIn.load(["sl3", "sl4"], knownFacts: ProbeRegistry.factNames)
+        let (diskCatalog, diskProfiles) = try disk.load(["sl3", "sl4"])
+        let (catalog, profiles) = try ProfileStore.builtIn.load(["sl3", "sl4"])
         #expect(catalog.digest == diskCatalog.digest)
         #expect(catalog.controls.keys.sorted() == diskCatalog.controls.keys.sorted())
         for (p, d) in zip(profiles, diskProfiles) {
@@ -51,7 +51,7 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("site-sl4.yaml", "id: site-sl4\ntitle: Site SL4\nversion: \"1\"\nextends: sl4\ncontrols:\n  LOG-004: {advisory: false}\n")
         tree.file("bad.yaml", "id: bad\ntitle: Bad\nversion: \"1\"\nextends: sl9\ncontrols: {}\n")
-        let catalog = try ProfileStore.builtIn.catalog(knownFacts: ProbeRegistry.factNames)
+        let catalog = try ProfileStore.builtIn.catalog()
         let profile = try ProfileStore.builtIn.resolve(tree.path + "/site-sl4.yaml", catalog: catalog)
         #expect(profile.chain == ["site-sl4", "sl4", "sl3"])
         #expect(profile.files == [tree.path + "/site-sl4.yaml", "Profiles/sl4.yaml", "Profiles/sl3.yaml"])

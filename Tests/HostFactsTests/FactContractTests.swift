@@ -1,5 +1,6 @@
 import Glibc
 import HostFacts
+import OpenSSLSigning
 import Testing
 import WardenCore
 import WardenTestSupport
@@ -42,7 +43,7 @@ import WardenTestSupport
     static func site(_ fixture: String) throws -> Site? {
         let path = Package.fixtures + "/" + fixture + "/site.yaml"
         guard access(path, R_OK) == 0 else { return nil }
-        return try Site.parse(try LocalFile.readText(path), file: path)
+        return try Site.parse(try LocalFile.readText(path), file: path, digester: .libcrypto)
     }
 
     @Test func everyFixtureHasARoot() {
@@ -94,7 +95,7 @@ import WardenTestSupport
         tree.file("etc/cryptsetup-keys.d/backup.key", "k", mode: 0o400)
         let siteText = try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml")
             + "waivers:\n  - {control: LOG-005, reason: test, approved_by: ciso, expires: 2027-01-31}\n"
-        let facts = Collector.collect(root: try HostRoot(tree.path), site: try Site.parse(siteText, file: "site.yaml"))
+        let facts = Collector.collect(root: try HostRoot(tree.path), site: try Site.parse(siteText, file: "site.yaml", digester: .libcrypto))
         let produced = ProbeRegistry.all.flatMap(\.produces) + ["site", "weights"]
         let found = FactContractTests.departures(facts.facts, produced: produced, label: "composed")
         #expect(found.isEmpty, "\(found.count) departures from the declarations:\n\(found.joined(separator: "\n"))")
@@ -172,7 +173,12 @@ import WardenTestSupport
     """
 
     @Test func aMisspeltPathOrAWrongTypeIsRejectedWithFileLineAndReason() throws {
-        let catalog = try Catalog.load(files: [("bad-controls.yaml", FactContractTests.badControls)], knownFacts: ProbeRegistry.factNames)
+        // Loading checks the contract and stops at the first problem, with its file and line.
+        #expect(throws: WardenError.self) {
+            try Catalog.load(files: [("bad-controls.yaml", FactContractTests.badControls)], facts: ProbeRegistry.factTypes, digester: .libcrypto)
+        }
+        // Every problem, as `problems` lists them, from a catalog decoded without the contract.
+        let catalog = try Catalog.load(files: [("bad-controls.yaml", FactContractTests.badControls)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
         let problems = FactContract.problems(catalog, facts: ProbeRegistry.factTypes)
         let found = problems.map { "\($0.file ?? ""):\($0.line ?? 0): \($0.message)" }
         let expected = [

@@ -29,7 +29,7 @@ public enum BuiltIn {
     public static let store = ProfileStore(directory: Package.profiles)
 
     public static func catalog() throws -> Catalog {
-        try store.catalog(knownFacts: ProbeRegistry.factNames)
+        try store.catalog()
     }
 
     public static func profile(_ id: String) throws -> ResolvedProfile {
