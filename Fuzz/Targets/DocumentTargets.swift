@@ -1,6 +1,7 @@
 internal import HostFacts
 internal import OpenSSLSigning
 internal import WardenCore
+internal import WardenFormats
 
 /// Fuzz targets for the documents Warden reads from people and other machines: profiles and
 /// control catalogs, site files, findings.

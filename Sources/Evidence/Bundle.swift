@@ -1,5 +1,6 @@
 public import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 
 /// The names and formats of an evidence bundle (DESIGN.md §4).
 public enum BundleLayout {

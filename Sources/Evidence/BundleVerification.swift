@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 
 /// One reason a bundle is not acceptable: the file inside the bundle (or the reviewer's own input)
 /// at fault, the field when there is one, and why.

@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 
 /// One reason an envelope is not acceptable: the field at fault (a path into the envelope, such
 /// as `signatures[0].keyid` or `payload.predicate.finished_at`) and why.

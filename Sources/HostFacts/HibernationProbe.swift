@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Whether the host can write its memory to disk: systemd-sleep's configuration read as
 /// systemd 252 reads it (CONTROLS.md §1, "systemd drop-ins"), the sleep targets masked, and

@@ -3,6 +3,7 @@ internal import Glibc
 internal import OpenSSLSigning
 public import WardenCore
 internal import Synchronization
+internal import WardenFormats
 
 /// A failed read of the audited host: the path (as seen inside the root) and the errno.
 public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
 internal import WardenCore
+internal import WardenFormats
 
 /// A LUKS header that cannot be trusted: what was wrong and the byte offset where it was found.
 public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 public import WardenCore
+package import WardenFormats
 
 /// Sockets listening on non-loopback addresses, from `/proc/1/net/{tcp,tcp6,udp,udp6}` (the
 /// host's network namespace, DESIGN.md §1), falling back to `/proc/net/…` when /proc/1 is absent.

@@ -1,6 +1,7 @@
 public import WardenCore
 
 internal import Synchronization
+public import WardenFormats
 
 /// What every probe is given: the root to read through, the site file, the weight locations and
 /// the storage resolver. The last two are settled once, by the first probe that asks (the others

@@ -1,6 +1,7 @@
 internal import Glibc
 internal import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 internal import WardenProfiles
 
 /// Warden's own input files (profiles, site files), as opposed to the audited host's files,

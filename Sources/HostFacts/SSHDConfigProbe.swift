@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The effective OpenSSH server configuration, read the way sshd reads it (CONTROLS.md §1):
 /// case-insensitive keywords, `keyword value` or `keyword=value`, old aliases, the *first* value

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Where each weight path is stored (CONTROLS.md §1, "Where a path is stored"): its mount, the
 /// block-device stack under it and the dm-crypt mappings found there, fscrypt, memory and network

@@ -1,5 +1,6 @@
 internal import Glibc
 internal import WardenCore
+internal import WardenFormats
 
 /// A dm-crypt mapping met while walking a device's stack: its kind from `dm/uuid`, and the
 /// devices under it (for LUKS, the nodes that carry the header).

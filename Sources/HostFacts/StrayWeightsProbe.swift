@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Weight files outside the registry (EXF-005): a scan of the site's scan roots (one filesystem
 /// per root, content not names, within a budget). Every hit outside the registered weight paths

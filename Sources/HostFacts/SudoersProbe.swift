@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The sudo policy, read the way sudo reads it (CONTROLS.md §1, ACC-008):
 ///

@@ -1,5 +1,6 @@
 internal import Glibc
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// A weight file found by content.
 public struct WeightHit: Sendable, Hashable {

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
 /// HTML page (inline CSS, no scripts, no external assets, printable). Pure functions of the

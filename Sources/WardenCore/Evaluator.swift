@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// One observation behind a result: where it was read, what was there, what the profile wanted.
 public struct Evidence: Sendable, Hashable {
     public var source: String

@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// The verdict over a whole profile.
 public enum Verdict: String, Sendable {
     case conformant

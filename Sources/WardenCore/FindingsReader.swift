@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// A findings document read back (from a file or an envelope's predicate): enough to compare
 /// runs and to re-evaluate the embedded facts against another profile.
 public struct ParsedFindings: Sendable {

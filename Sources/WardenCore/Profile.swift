@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// Every control definition, read from `Profiles/controls/*.yaml`. Each control is defined once.
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]

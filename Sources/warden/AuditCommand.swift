@@ -7,6 +7,7 @@ import OpenSSLSigning
 import Reports
 import SystemdJournal
 import WardenCore
+import WardenFormats
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import HostFacts
 import OpenSSLSigning
 import Reports
 import WardenCore
+import WardenFormats
 
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import HostFacts
 import OpenSSLSigning
 import Reports
 import WardenCore
+import WardenFormats
 
 /// Loads the catalog and resolves a profile (shared by the commands that evaluate): from the
 /// built-in set, or the set `--profiles` (else `WARDEN_PROFILES`) names, which is then said on

@@ -1,6 +1,7 @@
 import Glibc
 import HostFacts
 import WardenCore
+import WardenFormats
 
 /// The host's own past audits: every signed envelope of a live audit, kept in
 /// `<state>/history/` under its finish time, the oldest removed beyond `keep`. Offline audits

@@ -1,5 +1,6 @@
 import ArgumentParser
 import WardenCore
+import WardenFormats
 
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

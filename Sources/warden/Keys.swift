@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import OpenSSLSigning
 import WardenCore
+import WardenFormats
 
 /// Where Warden keeps its own state: the host key and the latest signed findings.
 enum StateDirectory {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HostFacts
 import WardenCore
+import WardenFormats
 
 struct Profiles: ParsableCommand {
     static let configuration = CommandConfiguration(

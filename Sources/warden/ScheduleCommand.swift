@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import HostFacts
 import WardenCore
+import WardenFormats
 
 struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(

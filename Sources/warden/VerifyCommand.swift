@@ -3,6 +3,7 @@ import Evidence
 import HostFacts
 import Reports
 import WardenCore
+import WardenFormats
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 func hex(_ text: String) -> [UInt8] {

@@ -3,6 +3,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A real findings document: the sshd-hardened fixture audited against sl3 at `testNow`.

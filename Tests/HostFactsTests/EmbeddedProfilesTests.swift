@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The built-in profile set is the YAML under Profiles/, embedded in the binary at build time

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A bundle evaluates every host against SL3 and SL4 at once, each shared control once, and

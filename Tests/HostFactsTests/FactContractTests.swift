@@ -3,6 +3,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The probe-to-control contract (issue 16, part 3): what every probe emits conforms to its

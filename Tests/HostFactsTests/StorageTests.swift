@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// ENC-001 and ENC-007: where the weight paths are stored (CONTROLS.md §1).

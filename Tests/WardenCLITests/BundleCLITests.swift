@@ -4,6 +4,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A synthetic fleet from `Scripts/make-fleet` (real fixture audits as templates, one key per

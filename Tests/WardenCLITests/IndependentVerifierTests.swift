@@ -2,6 +2,7 @@ import Evidence
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The securesystemslib virtual environment made by `Scripts/python-tools` (run by `Scripts/setup`).

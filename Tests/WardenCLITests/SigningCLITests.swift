@@ -3,6 +3,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Keys, signed audits and `warden verify`, through the built binary.

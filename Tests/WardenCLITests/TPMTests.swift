@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A software TPM (swtpm) on two consecutive free 127.0.0.1 ports, started for one test and

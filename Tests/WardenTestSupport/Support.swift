@@ -3,6 +3,7 @@ internal import OpenSSLSigning
 public import WardenCore
 internal import Glibc
 internal import Synchronization
+public import WardenFormats
 
 /// Paths of the source tree, for tests.
 public enum Package {
