@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         // DSSE envelopes, in-toto statements, verification policies.
         .target(name: "Evidence", dependencies: ["WardenCore", "WardenFormats", "OpenSSLSigning"], swiftSettings: swiftSettings),
-        .target(name: "Reports", dependencies: ["WardenCore", "WardenFormats"], swiftSettings: swiftSettings),
+        .target(name: "Reports", dependencies: ["WardenCore", "WardenFormats", "Evidence"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "warden",
             dependencies: [
@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "WardenTestSupport", dependencies: ["WardenCore", "WardenFormats", "HostFacts", "OpenSSLSigning"], path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
         // Yams (libyaml) only as the reference that Warden's own YAML reader is checked against.
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore", "WardenFormats", "OpenSSLSigning", "WardenTestSupport", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
-        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "WardenCore", "WardenFormats", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "Evidence", "WardenCore", "WardenFormats", "WardenTestSupport", "OpenSSLSigning", "SystemdJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "OpenSSLSigning", "WardenCore", "WardenFormats", "HostFacts", "WardenTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WardenCLITests", dependencies: ["WardenCore", "WardenFormats", "Evidence", "HostFacts", "OpenSSLSigning", "WardenTestSupport"], swiftSettings: swiftSettings),
     ]

@@ -1,5 +1,5 @@
 internal import Glibc
-public import WardenCore
+internal import WardenCore
 public import WardenFormats
 
 /// The file operations a bundle needs: bounded reads that never follow a symbolic link, new files

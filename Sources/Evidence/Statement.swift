@@ -1,5 +1,5 @@
 public import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
 public import WardenFormats
 
 /// The in-toto Statement v1 that carries a findings document (DESIGN.md §4, README "Signed findings").

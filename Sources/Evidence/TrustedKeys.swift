@@ -1,5 +1,5 @@
 public import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
 public import WardenFormats
 
 /// The public keys a reviewer trusts (`--trust`), by keyid. Built from PEM text: each file may hold

@@ -1,5 +1,5 @@
 internal import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
 public import WardenFormats
 
 /// One reason an envelope is not acceptable: the field at fault (a path into the envelope, such

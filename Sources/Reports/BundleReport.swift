@@ -1,4 +1,5 @@
-public import WardenCore
+public import Evidence
+internal import WardenCore
 internal import WardenFormats
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained

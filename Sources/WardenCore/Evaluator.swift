@@ -74,13 +74,13 @@ public enum Evaluator {
     }
 
     /// One host's facts, with the site and waivers they carry read once for all its controls.
-    struct Host {
+    package struct Host {
         let facts: FactSet
         let site: JSON
         let waivers: [Site.Waiver]
         let now: Timestamp
 
-        init(facts: FactSet, now: Timestamp) {
+        package init(facts: FactSet, now: Timestamp) {
             self.facts = facts
             if case .value(let s)? = facts["site"] { site = s } else { site = .null }
             waivers = Evaluator.siteWaivers(site)
@@ -129,7 +129,7 @@ public enum Evaluator {
             judge(selected, detail: false).status
         }
 
-        func evaluate(_ selected: SelectedControl) -> Finding {
+        package func evaluate(_ selected: SelectedControl) -> Finding {
             let def = selected.definition
             let judged = judge(selected, detail: true)
             var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
@@ -222,7 +222,7 @@ public struct EvaluationPlan: Sendable {
         statuses(Evaluator.Host(facts: facts, now: now))
     }
 
-    func statuses(_ host: Evaluator.Host) -> [[Status]] {
+    package func statuses(_ host: Evaluator.Host) -> [[Status]] {
         var out: [[Status]] = []
         out.reserveCapacity(profiles.count)
         for (p, profile) in profiles.enumerated() {

@@ -1,3 +1,4 @@
+import Evidence
 import HostFacts
 import Testing
 import WardenCore

@@ -1,3 +1,4 @@
+public import WardenCore
 public import WardenFormats
 
 /// What a bundle says about a fleet (`summary.json`, DESIGN.md §4): every bundled host's
