@@ -1,5 +1,6 @@
 internal import CShim
 internal import Glibc
+internal import LocalFiles
 internal import OpenSSLSigning
 public import WardenCore
 internal import Synchronization

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evidence
 import HostFacts
+import LocalFiles
 import Reports
 import WardenCore
 import WardenFormats

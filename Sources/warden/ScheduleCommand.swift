@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import HostFacts
+import LocalFiles
 import WardenCore
 import WardenFormats
 

@@ -1,5 +1,6 @@
 import Evidence
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
 import WardenFormats
