@@ -314,14 +314,14 @@ struct InputCheck: Sendable {
         var record: FleetSummaryBuilder.HostRecord
     }
 
-    enum Outcome: Sendable {
+    enum Admission: Sendable {
         case accepted(Candidate)
         case rejected(Rejection)
         /// The staged copy could not be written: no truthful bundle can be.
         case failed(WardenError)
     }
 
-    func run(_ input: String, number: Int) -> Outcome {
+    func run(_ input: String, number: Int) -> Admission {
         let bytes: [UInt8]
         let envelope: Envelope
         do {

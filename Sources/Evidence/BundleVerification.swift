@@ -509,7 +509,7 @@ private struct HostEnvelopeCheck: Sendable {
     /// The summary builder as made (no host added): only its `evaluate` is used.
     let evaluator: FleetSummaryBuilder
 
-    struct Outcome: Sendable {
+    struct EnvelopeCheckReport: Sendable {
         /// Whether the file could be read at all.
         var read = true
         /// Whether its size and digest match the manifest.
@@ -518,8 +518,8 @@ private struct HostEnvelopeCheck: Sendable {
         var record: FleetSummaryBuilder.HostRecord?
     }
 
-    func run(_ entry: BundleFile, examples: Bool) -> Outcome {
-        var outcome = Outcome()
+    func run(_ entry: BundleFile, examples: Bool) -> EnvelopeCheckReport {
+        var outcome = EnvelopeCheckReport()
         let path = entry.path
         func fail(_ field: String?, _ reason: String) { outcome.failures.append(BundleFailure(path, field, reason)) }
         let read = ListedRead(dir: dir, entry: entry)

@@ -144,7 +144,7 @@ public enum BundleReport {
         }
     }
 
-    static func evidenceLine(_ e: Evidence) -> String {
+    static func evidenceLine(_ e: Observation) -> String {
         let subject = e.subject.map { "\($0): " } ?? ""
         let observed: String = if case .string(let text) = e.observed { text } else { e.observed.compactString }
         let shown = observed.count > 200 ? String(observed.prefix(197)) + "…" : observed
