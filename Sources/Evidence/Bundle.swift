@@ -2,7 +2,7 @@ public import OpenSSLSigning
 public import WardenCore
 public import WardenFormats
 
-/// The names and formats of an evidence bundle (DESIGN.md §4).
+/// The names and formats of an evidence bundle (docs/FORMATS.md).
 public enum BundleLayout {
     public static let schema = "warden.bundle/v1"
     public static let manifest = "manifest.json"

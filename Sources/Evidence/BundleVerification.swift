@@ -33,7 +33,7 @@ public struct BundleVerification: Sendable {
     public var isValid: Bool { failures.isEmpty }
 }
 
-/// The verification rules of DESIGN.md §4, applied to a bundle directory: files, digests, the
+/// The verification rules of docs/FORMATS.md, applied to a bundle directory: files, digests, the
 /// manifest's signature and signer, every host envelope and its binding, the recomputed
 /// `hosts[]`, `summary.json` and reports, and the validity period at `now`.
 public struct BundleVerifier {

@@ -1,7 +1,7 @@
 public import WardenCore
 public import WardenFormats
 
-/// What a bundle says about a fleet (`summary.json`, DESIGN.md §4): every bundled host's
+/// What a bundle says about a fleet (`summary.json`, docs/FORMATS.md): every bundled host's
 /// conformance to each profile (SL3, SL4), recomputed from the facts inside its signed findings;
 /// per-control tallies with a few examples; the inventory hosts that are missing or stale; the
 /// inputs that were rejected or superseded.

@@ -2,7 +2,7 @@ public import OpenSSLSigning
 internal import WardenCore
 public import WardenFormats
 
-/// The in-toto Statement v1 that carries a findings document (DESIGN.md §4, README "Signed findings").
+/// The in-toto Statement v1 that carries a findings document (docs/FORMATS.md, README "Signed findings").
 ///
 /// ```json
 /// {"_type": "https://in-toto.io/Statement/v1",

@@ -135,7 +135,7 @@ extension Probe {
 }
 
 /// The weight locations the ENC/ACC/LOG controls look at: the site's registry, or, without one,
-/// the weight files discovered under the scan roots (DESIGN.md §1).
+/// the weight files discovered under the scan roots (docs/ARCHITECTURE.md).
 public struct WeightLocations: Sendable, Hashable {
     public enum Origin: String, Sendable, Hashable {
         /// From the site file's `weights.paths`.

@@ -25,7 +25,7 @@ public struct CryptMapping: Sendable, Hashable {
     public var sysPath: String
 }
 
-/// Where a path's bytes are kept (CONTROLS.md §1, "Where a path is stored").
+/// Where a path's bytes are kept (docs/DAEMON-SEMANTICS.md).
 public struct StorageResolution: Sendable, Hashable {
     public enum StorageClass: String, Sendable, Hashable {
         /// On a block device (possibly a stack of dm, md, partitions).

@@ -1,6 +1,6 @@
 public import WardenFormats
 
-/// The registry of hosts that store weights (`inventory.yaml`, DESIGN.md §4; the "secure internal
+/// The registry of hosts that store weights (`inventory.yaml`, docs/FORMATS.md; the "secure internal
 /// registry of all devices and locations where model parameters are stored" of Appendix 4.2(1)).
 ///
 /// ```yaml
