@@ -1,6 +1,8 @@
 internal import HostFacts
 internal import OpenSSLSigning
 internal import WardenCore
+internal import WardenFormats
+internal import WardenProfiles
 
 /// Fuzz targets for the documents Warden reads from people and other machines: profiles and
 /// control catalogs, site files, findings.
@@ -8,7 +10,7 @@ enum DocumentTargets {
     static let store = ProfileStore.builtIn
 
     static let catalog: Catalog = {
-        do { return try store.catalog() } catch { fatalError("the built-in catalog does not load: \(error)") }
+        do { return try store.catalog(facts: ProbeRegistry.factTypes) } catch { fatalError("the built-in catalog does not load: \(error)") }
     }()
 
     static let sl3: ResolvedProfile = {

@@ -1,5 +1,6 @@
 internal import HostFacts
 internal import WardenCore
+internal import WardenFormats
 
 /// One parser under fuzzing: its name (`Scripts/fuzz NAME`, and the directories of its corpus,
 /// `Fuzz/Corpus/NAME`, and of its past findings' inputs, `Fuzz/Regressions/NAME`), what it feeds

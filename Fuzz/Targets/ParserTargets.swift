@@ -1,5 +1,6 @@
 internal import HostFacts
 internal import WardenCore
+internal import WardenFormats
 
 /// Fuzz targets for the parsers of host files: each feeds the input to the parser the probe
 /// uses, then touches what came out (serialises facts, runs lookups) so that a malformed value

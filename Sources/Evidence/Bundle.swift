@@ -1,7 +1,8 @@
 public import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 
-/// The names and formats of an evidence bundle (DESIGN.md §4).
+/// The names and formats of an evidence bundle (docs/FORMATS.md).
 public enum BundleLayout {
     public static let schema = "warden.bundle/v1"
     public static let manifest = "manifest.json"
@@ -313,14 +314,14 @@ struct InputCheck: Sendable {
         var record: FleetSummaryBuilder.HostRecord
     }
 
-    enum Outcome: Sendable {
+    enum Admission: Sendable {
         case accepted(Candidate)
         case rejected(Rejection)
         /// The staged copy could not be written: no truthful bundle can be.
         case failed(WardenError)
     }
 
-    func run(_ input: String, number: Int) -> Outcome {
+    func run(_ input: String, number: Int) -> Admission {
         let bytes: [UInt8]
         let envelope: Envelope
         do {

@@ -1,5 +1,6 @@
 internal import Glibc
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// The file operations a bundle needs: bounded reads that never follow a symbolic link, new files
 /// only, a walk that reports every entry's kind, and removal of a staging tree. Bundles are

@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
 public import WardenCore
+public import WardenFormats
 
 /// One reason a bundle is not acceptable: the file inside the bundle (or the reviewer's own input)
 /// at fault, the field when there is one, and why.
@@ -32,7 +33,7 @@ public struct BundleVerification: Sendable {
     public var isValid: Bool { failures.isEmpty }
 }
 
-/// The verification rules of DESIGN.md §4, applied to a bundle directory: files, digests, the
+/// The verification rules of docs/FORMATS.md, applied to a bundle directory: files, digests, the
 /// manifest's signature and signer, every host envelope and its binding, the recomputed
 /// `hosts[]`, `summary.json` and reports, and the validity period at `now`.
 public struct BundleVerifier {
@@ -508,7 +509,7 @@ private struct HostEnvelopeCheck: Sendable {
     /// The summary builder as made (no host added): only its `evaluate` is used.
     let evaluator: FleetSummaryBuilder
 
-    struct Outcome: Sendable {
+    struct EnvelopeCheckReport: Sendable {
         /// Whether the file could be read at all.
         var read = true
         /// Whether its size and digest match the manifest.
@@ -517,8 +518,8 @@ private struct HostEnvelopeCheck: Sendable {
         var record: FleetSummaryBuilder.HostRecord?
     }
 
-    func run(_ entry: BundleFile, examples: Bool) -> Outcome {
-        var outcome = Outcome()
+    func run(_ entry: BundleFile, examples: Bool) -> EnvelopeCheckReport {
+        var outcome = EnvelopeCheckReport()
         let path = entry.path
         func fail(_ field: String?, _ reason: String) { outcome.failures.append(BundleFailure(path, field, reason)) }
         let read = ListedRead(dir: dir, entry: entry)

@@ -1,5 +1,6 @@
 public import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// Dead Simple Signing Envelope (DSSE v1): the pre-authentication encoding and the JSON envelope.
 public enum DSSE {

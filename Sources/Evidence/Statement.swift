@@ -1,7 +1,8 @@
 public import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
-/// The in-toto Statement v1 that carries a findings document (DESIGN.md §4, README "Signed findings").
+/// The in-toto Statement v1 that carries a findings document (docs/FORMATS.md, README "Signed findings").
 ///
 /// ```json
 /// {"_type": "https://in-toto.io/Statement/v1",

@@ -1,5 +1,6 @@
 public import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// The public keys a reviewer trusts (`--trust`), by keyid. Built from PEM text: each file may hold
 /// several `PUBLIC KEY` blocks, with any text around them (so `warden key show` output is a

@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// One reason an envelope is not acceptable: the field at fault (a path into the envelope, such
 /// as `signatures[0].keyid` or `payload.predicate.finished_at`) and why.
@@ -27,7 +28,7 @@ public struct EnvelopeVerification: Sendable {
     public var findings: JSON? { statement?["predicate"] }
 }
 
-/// How a signed findings envelope is judged (DESIGN.md §4): exactly one signature, by a trusted
+/// How a signed findings envelope is judged (docs/FORMATS.md): exactly one signature, by a trusted
 /// key named by its keyid, over PAE of an in-toto payload; an in-toto Statement v1 with Warden's
 /// predicate type, a subject matching the findings' host, a `warden.findings/v1` predicate, and
 /// a `finished_at` not in the future and, with `maxAge`, not older than that at `now`.

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// File integrity monitoring with AIDE: the binary, its database, and a periodic check (a
 /// systemd timer enabled in /etc/systemd/system/*.wants, or a cron job naming aide).

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Local accounts as glibc's files backend and pam_unix see them (ACC-009):
 ///

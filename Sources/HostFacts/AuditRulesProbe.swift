@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The audit rules the kernel will load at boot, read as `augenrules --load` (auditd 3.0.9,
 /// Debian 12) builds them when /etc/audit/rules.d holds any `*.rules` file, else

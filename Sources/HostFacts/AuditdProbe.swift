@@ -1,4 +1,5 @@
 public import WardenCore
+package import WardenFormats
 
 /// The audit daemon: whether its unit is enabled, `/etc/audit/auditd.conf` (`key = value`,
 /// values case-insensitive), and the modes of /var/log/audit and its files.

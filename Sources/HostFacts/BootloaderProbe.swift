@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Whether GRUB asks for a password before its menu can be edited: `password_pbkdf2` in
 /// grub.cfg, or in a user.cfg (`GRUB2_PASSWORD=` too) that the grub.cfg beside it reads. Fedora's

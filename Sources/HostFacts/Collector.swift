@@ -1,6 +1,7 @@
 public import WardenCore
 internal import Dispatch
 internal import Synchronization
+internal import WardenFormats
 
 /// Runs the probes against a root and gathers their facts, the site and the read log into a
 /// `FactSet` (`warden.facts/v1`).

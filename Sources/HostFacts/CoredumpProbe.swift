@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// What decides whether a crash can write process memory (and so weights) to disk, beside the
 /// `kernel.core_pattern` and `fs.suid_dumpable` sysctls: systemd-coredump's `[Coredump]`

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Whether a crash kernel stands ready to dump RAM, and where a dump would go: the runtime flag
 /// `/sys/kernel/kexec_crash_loaded`, and kdump's target directory (Debian's

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Hardware paths out of the host, from sysfs: IOMMU units (DMA protection), Thunderbolt domain
 /// security levels, wireless network interfaces and rfkill switches (radios), and USBGuard's

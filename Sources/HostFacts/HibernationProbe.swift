@@ -1,7 +1,8 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Whether the host can write its memory to disk: systemd-sleep's configuration read as
-/// systemd 252 reads it (CONTROLS.md §1, "systemd drop-ins"), the sleep targets masked, and
+/// systemd 252 reads it (docs/DAEMON-SEMANTICS.md), the sleep targets masked, and
 /// `resume=` on the kernel command line.
 ///
 /// Three operations write memory to disk: hibernate, hybrid-sleep and suspend-then-hibernate.

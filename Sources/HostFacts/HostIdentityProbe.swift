@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Who the host is: hostname, machine-id, boot id, OS release and kernel.
 public struct HostIdentityProbe: Probe {

@@ -1,8 +1,10 @@
 internal import CShim
 internal import Glibc
+internal import LocalFiles
 internal import OpenSSLSigning
 public import WardenCore
 internal import Synchronization
+internal import WardenFormats
 
 /// A failed read of the audited host: the path (as seen inside the root) and the errno.
 public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -74,7 +76,7 @@ public final class ReadLog: Sendable {
     public var snapshot: [String: String] { entries.withLock { $0 } }
 }
 
-/// The one seam through which every read of the audited host goes (STYLE.md §3).
+/// The one seam through which every read of the audited host goes (docs/ARCHITECTURE.md).
 ///
 /// Paths are given as the host sees them (`/etc/ssh/sshd_config`) and are resolved inside the
 /// root as chroot would: an absolute symlink target is re-rooted, `..` never climbs above the

@@ -1,5 +1,6 @@
 public import WardenCore
 internal import SystemdJournal
+internal import WardenFormats
 
 /// systemd-journald: effective `Storage=` and `Seal=` ([Journal] with drop-ins), whether
 /// /var/log/journal exists, the forward-secure sealing key, and, on a live host, whether the

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The kernel command line: `/proc/cmdline` on a live host; offline, what GRUB will pass at the
 /// next boot (`GRUB_CMDLINE_LINUX` and `GRUB_CMDLINE_LINUX_DEFAULT` in /etc/default/grub and

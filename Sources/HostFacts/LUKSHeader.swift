@@ -1,5 +1,6 @@
 internal import OpenSSLSigning
 internal import WardenCore
+internal import WardenFormats
 
 /// A LUKS header that cannot be trusted: what was wrong and the byte offset where it was found.
 public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -25,7 +26,7 @@ public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 }
 
-/// The parts of a LUKS1 or LUKS2 header Warden judges (CONTROLS.md §1, "LUKS2 header"). A pure
+/// The parts of a LUKS1 or LUKS2 header Warden judges (docs/DAEMON-SEMANTICS.md, "LUKS headers"). A pure
 /// parser: it is given the first bytes of a device and never reads on its own.
 public struct LUKSHeader: Sendable, Hashable {
     public struct Segment: Sendable, Hashable {

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// One line of `/etc/crypttab`: `name device [keyfile [options]]` (crypttab(5)).
 struct CrypttabEntry: Sendable, Hashable {

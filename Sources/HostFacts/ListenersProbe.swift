@@ -1,7 +1,8 @@
 public import WardenCore
+package import WardenFormats
 
 /// Sockets listening on non-loopback addresses, from `/proc/1/net/{tcp,tcp6,udp,udp6}` (the
-/// host's network namespace, DESIGN.md §1), falling back to `/proc/net/…` when /proc/1 is absent.
+/// host's network namespace, docs/ARCHITECTURE.md), falling back to `/proc/net/…` when /proc/1 is absent.
 /// TCP sockets count in state LISTEN (`0A`); UDP sockets count when bound (state `07`, no peer).
 public struct ListenersProbe: Probe {
     public init() {}

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Kernel lockdown mode (`/sys/kernel/security/lockdown`, the active mode in brackets) and module
 /// signature enforcement (`/sys/module/module/parameters/sig_enforce`, or `module.sig_enforce=1`

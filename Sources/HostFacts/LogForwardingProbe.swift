@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Where logs leave the host, and whether the channel is encrypted: audisp-remote (krb5 or TLS),
 /// rsyslog forwarding over TLS (`rsyslogChannels`), and systemd-journal-upload with an https URL

@@ -1,5 +1,6 @@
 internal import Glibc
 public import WardenCore
+internal import WardenFormats
 
 /// Mandatory access control: SELinux and AppArmor (ACC-012).
 ///

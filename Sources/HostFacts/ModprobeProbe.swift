@@ -1,5 +1,6 @@
 internal import Glibc
 public import WardenCore
+internal import WardenFormats
 
 /// Whether kernel modules that open exfiltration paths can load, read as kmod 30 (Debian 12)
 /// reads its configuration (docs/DAEMON-SEMANTICS.md):

@@ -47,7 +47,7 @@ public struct MountInfoError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String { "\(location): \(message)" }
 }
 
-/// The mount table of the audited host, as PID 1 sees it (DESIGN.md "Live and offline").
+/// The mount table of the audited host, as PID 1 sees it (docs/ARCHITECTURE.md, live and offline).
 public struct MountTable: Sendable, Hashable {
     public var entries: [MountEntry]
     /// The file it was read from (`/proc/1/mountinfo` or `/proc/self/mountinfo`).

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Mount-level hardening from the host's mount table: whether /proc hides other users'
 /// processes (`hidepid=2|invisible`), whether debugfs is mounted, and for the temporary areas

@@ -1,6 +1,7 @@
 public import WardenCore
 
 internal import Synchronization
+public import WardenFormats
 
 /// What every probe is given: the root to read through, the site file, the weight locations and
 /// the storage resolver. The last two are settled once, by the first probe that asks (the others
@@ -134,7 +135,7 @@ extension Probe {
 }
 
 /// The weight locations the ENC/ACC/LOG controls look at: the site's registry, or, without one,
-/// the weight files discovered under the scan roots (DESIGN.md §1).
+/// the weight files discovered under the scan roots (docs/ARCHITECTURE.md).
 public struct WeightLocations: Sendable, Hashable {
     public enum Origin: String, Sendable, Hashable {
         /// From the site file's `weights.paths`.

@@ -1,6 +1,7 @@
 public import WardenCore
+internal import WardenFormats
 
-/// The effective OpenSSH server configuration, read the way sshd reads it (CONTROLS.md §1):
+/// The effective OpenSSH server configuration, read the way sshd reads it (docs/DAEMON-SEMANTICS.md):
 /// case-insensitive keywords, `keyword value` or `keyword=value`, old aliases, the *first* value
 /// wins, `Include` expanded where it appears (globs in lexical order, relative to /etc/ssh), and
 /// `Match` blocks kept apart: they do not change the global value, but are reported so a block

@@ -1,4 +1,5 @@
 internal import WardenCore
+internal import WardenFormats
 
 /// What sshd accepts, keyword by keyword, as OpenSSH 9.2p1 (Debian 12) parses its configuration
 /// (`servconf.c`): every line is checked, including lines whose value first-value-wins makes

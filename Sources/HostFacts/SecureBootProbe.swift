@@ -1,6 +1,7 @@
 public import WardenCore
+internal import WardenFormats
 
-/// UEFI Secure Boot state from the `SecureBoot` EFI variable (CONTROLS.md §1): 4 attribute
+/// UEFI Secure Boot state from the `SecureBoot` EFI variable (docs/DAEMON-SEMANTICS.md): 4 attribute
 /// bytes, then one data byte, 1 = enabled. No /sys/firmware/efi on a live host means BIOS boot.
 public struct SecureBootProbe: Probe {
     public init() {}

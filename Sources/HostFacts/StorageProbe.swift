@@ -1,6 +1,7 @@
 public import WardenCore
+internal import WardenFormats
 
-/// Where each weight path is stored (CONTROLS.md §1, "Where a path is stored"): its mount, the
+/// Where each weight path is stored (docs/DAEMON-SEMANTICS.md): its mount, the
 /// block-device stack under it and the dm-crypt mappings found there, fscrypt, memory and network
 /// filesystems with their in-transit protection.
 public struct StorageProbe: Probe {

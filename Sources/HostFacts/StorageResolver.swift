@@ -1,5 +1,6 @@
 internal import Glibc
 internal import WardenCore
+internal import WardenFormats
 
 /// A dm-crypt mapping met while walking a device's stack: its kind from `dm/uuid`, and the
 /// devices under it (for LUKS, the nodes that carry the header).
@@ -24,7 +25,7 @@ public struct CryptMapping: Sendable, Hashable {
     public var sysPath: String
 }
 
-/// Where a path's bytes are kept (CONTROLS.md §1, "Where a path is stored").
+/// Where a path's bytes are kept (docs/DAEMON-SEMANTICS.md).
 public struct StorageResolution: Sendable, Hashable {
     public enum StorageClass: String, Sendable, Hashable {
         /// On a block device (possibly a stack of dm, md, partitions).

@@ -1,9 +1,10 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Weight files outside the registry (EXF-005): a scan of the site's scan roots (one filesystem
 /// per root, content not names, within a budget). Every hit outside the registered weight paths
 /// is a stray copy. Without a registry a stray copy cannot be told from a registered one, so the
-/// fact carries what was found and an `error` saying so (DESIGN.md §1); when discovery already
+/// fact carries what was found and an `error` saying so (docs/ARCHITECTURE.md); when discovery already
 /// scanned the same roots, its scan is reused rather than repeated.
 public struct StrayWeightsProbe: Probe {
     let budget: WalkBudget

@@ -1,6 +1,7 @@
 public import WardenCore
+internal import WardenFormats
 
-/// The sudo policy, read the way sudo reads it (CONTROLS.md §1, ACC-008):
+/// The sudo policy, read the way sudo reads it (docs/DAEMON-SEMANTICS.md, ACC-008):
 ///
 /// - `/etc/sudoers`, with `#include`/`@include` (relative paths are relative to the including
 ///   file's directory, as sudo ≥ 1.9.1 does; `%h` is the short host name) and

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Swap, and whether what is swapped out can reach a disk in the clear: live from `/proc/swaps`
 /// (each device walked through sysfs to its dm-crypt mappings; swap files through their mount),

@@ -1,5 +1,6 @@
 internal import Glibc
 public import WardenCore
+package import WardenFormats
 
 /// Kernel parameters as they are now (`/proc/sys`) and as systemd-sysctl will set them at the next
 /// boot, read the way systemd 252 (Debian 12) reads sysctl.d (docs/DAEMON-SEMANTICS.md):

@@ -1,4 +1,5 @@
 internal import WardenCore
+internal import WardenFormats
 
 /// A systemd configuration file with its drop-ins, read as the systemd 252 daemon that owns it
 /// reads it (docs/DAEMON-SEMANTICS.md, "journald.conf and coredump.conf"):

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// Clock synchronisation: which time daemon is enabled (systemd-timesyncd, chrony, ntpsec, ntp),
 /// whether it has a server to ask, and, live, whether timesyncd reports the clock synchronised.

@@ -2,6 +2,7 @@ internal import Dispatch
 internal import Glibc
 internal import Synchronization
 internal import WardenCore
+internal import WardenFormats
 
 /// How much one scan or walk may take: entries visited and wall-clock seconds. Running out is
 /// reported with how far the walk got, never silently treated as the end of the tree.

@@ -1,6 +1,6 @@
 public import WardenCore
 
-/// Settles the weight locations before the probes run (DESIGN.md §1): the site's
+/// Settles the weight locations before the probes run (docs/ARCHITECTURE.md): the site's
 /// `weights.paths` when the site file has them, else the weight files found by content under the
 /// scan roots (the site's `weights.scan_roots`, or `Site.defaultScanRoots`).
 public enum WeightDiscovery {

@@ -1,5 +1,6 @@
 internal import Glibc
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// A weight file found by content.
 public struct WeightHit: Sendable, Hashable {
@@ -92,7 +93,7 @@ public struct WeightScan: Sendable, Hashable {
 }
 
 /// Finds weight files by content under scan roots (EXF-005, and weight discovery without a
-/// site registry, DESIGN.md §1): one streaming walk per root, staying on the root's filesystem,
+/// site registry, docs/ARCHITECTURE.md): one streaming walk per root, staying on the root's filesystem,
 /// never following symlinks, reading at most a few KiB of each regular file at least `minSize`
 /// bytes long, within a budget of entries and seconds shared by all roots.
 package struct WeightScanner: Sendable {

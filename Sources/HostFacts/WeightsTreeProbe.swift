@@ -1,6 +1,7 @@
 internal import CShim
 internal import Glibc
 public import WardenCore
+internal import WardenFormats
 
 /// Permissions, owners and POSIX ACLs of everything under each weight location (ACC-001,
 /// ACC-002), from one streaming walk per location (`TreeWalker`: openat-relative, symlinks never

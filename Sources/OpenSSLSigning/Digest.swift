@@ -1,5 +1,6 @@
 internal import COpenSSL
 public import WardenCore
+internal import WardenFormats
 
 /// SHA-256 through libcrypto's EVP interface.
 public enum OpenSSLDigest {

@@ -1,4 +1,6 @@
-public import WardenCore
+public import Evidence
+internal import WardenCore
+internal import WardenFormats
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
 /// HTML page (inline CSS, no scripts, no external assets, printable). Pure functions of the
@@ -142,7 +144,7 @@ public enum BundleReport {
         }
     }
 
-    static func evidenceLine(_ e: Evidence) -> String {
+    static func evidenceLine(_ e: Observation) -> String {
         let subject = e.subject.map { "\($0): " } ?? ""
         let observed: String = if case .string(let text) = e.observed { text } else { e.observed.compactString }
         let shown = observed.count > 200 ? String(observed.prefix(197)) + "…" : observed

@@ -1,3 +1,4 @@
+internal import Evidence
 internal import WardenCore
 
 /// The texts a bundle's evidence is mapped onto: the measures of Commitment II.7 in the third

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// JUnit XML for CI systems: one test case per control. A failing verdict control is a
 /// `<failure>` with what was observed and expected; an undecided one (error, not_checked) an

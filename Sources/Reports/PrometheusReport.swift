@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// A Prometheus text-format file for node_exporter's textfile collector: the status of every
 /// control, counts per status, the verdict, when the audit ran and how long it took.

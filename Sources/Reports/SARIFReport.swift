@@ -1,4 +1,5 @@
 public import WardenCore
+public import WardenFormats
 
 /// SARIF 2.1.0 for code-scanning consumers: one rule per control of the profile, one result per
 /// control that did not pass (levels: fail → error, error/not_checked → warning, advisory or

@@ -1,4 +1,5 @@
 public import WardenCore
+internal import WardenFormats
 
 /// The report a busy engineer reads in a terminal: grouped by area, failures first, each with what
 /// was observed, what was expected and how to fix it, and a one-line verdict at the end.

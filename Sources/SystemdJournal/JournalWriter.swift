@@ -7,7 +7,7 @@ internal import Glibc
 public enum JournalWriter {
     public static let socketPath = "/run/systemd/journal/socket"
 
-    public enum Outcome: Sendable, Equatable {
+    public enum Delivery: Sendable, Equatable {
         case sent
         /// No journald socket: nothing was written.
         case notRunning
@@ -15,7 +15,7 @@ public enum JournalWriter {
 
     /// Sends one entry. Field names must be upper-case letters, digits and underscores
     /// (journald's rule); values may be any bytes.
-    public static func send(_ fields: [(name: String, value: String)]) throws(JournalError) -> Outcome {
+    public static func send(_ fields: [(name: String, value: String)]) throws(JournalError) -> Delivery {
         var st = stat()
         guard stat(socketPath, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else { return .notRunning }
         let entries = fields.map { Array("\($0.name)=\($0.value)".utf8) }

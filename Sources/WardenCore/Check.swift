@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// A path into the facts: `sshd.settings.permitrootlogin` (fact `sshd`, then fields), or, inside a
 /// quantifier, `.encrypted` relative to the current list item.
 public struct FactPath: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// The outcome of one control on one host.
 public enum Status: String, Sendable, Hashable, CaseIterable {
     case pass

@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// SHA-256 as the core receives it: from its caller, the way it receives the time. The core
 /// links no C, and Warden has one implementation of the digest, libcrypto's
 /// (`Digester.libcrypto`, in OpenSSLSigning). A digest that cannot be computed is an error,

@@ -1,5 +1,7 @@
+public import WardenFormats
+
 /// One observation behind a result: where it was read, what was there, what the profile wanted.
-public struct Evidence: Sendable, Hashable {
+public struct Observation: Sendable, Hashable {
     public var source: String
     public var observed: JSON
     public var expected: String
@@ -51,7 +53,7 @@ public struct Finding: Sendable {
     public var status: Status
     public var advisory: Bool
     public var summary: String
-    public var evidence: [Evidence]
+    public var evidence: [Observation]
     public var references: References
     public var remediation: String
     public var waiver: AppliedWaiver?
@@ -72,13 +74,13 @@ public enum Evaluator {
     }
 
     /// One host's facts, with the site and waivers they carry read once for all its controls.
-    struct Host {
+    package struct Host {
         let facts: FactSet
         let site: JSON
         let waivers: [Site.Waiver]
         let now: Timestamp
 
-        init(facts: FactSet, now: Timestamp) {
+        package init(facts: FactSet, now: Timestamp) {
             self.facts = facts
             if case .value(let s)? = facts["site"] { site = s } else { site = .null }
             waivers = Evaluator.siteWaivers(site)
@@ -91,7 +93,7 @@ public enum Evaluator {
             /// With the waiver applied.
             var status: Status
             /// Nil for a manual control.
-            var outcome: Outcome?
+            var outcome: NodeEvaluation?
             var waiver: AppliedWaiver?
         }
 
@@ -100,7 +102,7 @@ public enum Evaluator {
             guard let check = def.check else { return Judgement(status: .manual) }
             let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
             // Whether the control applies at all is decided first; the check runs only then.
-            let outcome: Outcome
+            let outcome: NodeEvaluation
             switch def.appliesIf.map({ ctx.evaluate($0, item: nil) }) {
             case nil:
                 outcome = ctx.evaluate(check, item: nil)
@@ -109,9 +111,9 @@ public enum Evaluator {
             case let applies? where applies.status == .error || applies.status == .notChecked:
                 outcome = applies
             case let applies?:
-                guard detail else { outcome = Outcome(status: .notApplicable); break }
+                guard detail else { outcome = NodeEvaluation(status: .notApplicable); break }
                 let why = applies.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
-                outcome = Outcome(status: .notApplicable, evidence: applies.evidence,
+                outcome = NodeEvaluation(status: .notApplicable, evidence: applies.evidence,
                                   reasons: ["does not apply: " + (why ?? (applies.failures + applies.reasons).joined(separator: "; "))])
             }
             guard outcome.status.blocksConformance, let w = waivers.first(where: { $0.control == def.id }) else {
@@ -127,7 +129,7 @@ public enum Evaluator {
             judge(selected, detail: false).status
         }
 
-        func evaluate(_ selected: SelectedControl) -> Finding {
+        package func evaluate(_ selected: SelectedControl) -> Finding {
             let def = selected.definition
             let judged = judge(selected, detail: true)
             var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
@@ -158,7 +160,7 @@ public enum Evaluator {
         }
     }
 
-    static func summarize(_ o: Outcome) -> String {
+    static func summarize(_ o: NodeEvaluation) -> String {
         func join(_ all: [String]) -> String {
             var seen: Set<String> = []
             let items = all.filter { seen.insert($0).inserted }
@@ -220,7 +222,7 @@ public struct EvaluationPlan: Sendable {
         statuses(Evaluator.Host(facts: facts, now: now))
     }
 
-    func statuses(_ host: Evaluator.Host) -> [[Status]] {
+    package func statuses(_ host: Evaluator.Host) -> [[Status]] {
         var out: [[Status]] = []
         out.reserveCapacity(profiles.count)
         for (p, profile) in profiles.enumerated() {
@@ -234,9 +236,9 @@ public struct EvaluationPlan: Sendable {
 }
 
 /// What evaluating one check node gave.
-struct Outcome {
+struct NodeEvaluation {
     var status: Status
-    var evidence: [Evidence] = []
+    var evidence: [Observation] = []
     /// Why the node is error, not_checked or not_applicable.
     var reasons: [String] = []
     /// Messages for failed comparisons.
@@ -246,8 +248,8 @@ struct Outcome {
 
     /// The outcome of a node whose parts combined to `status` (`Tally`): their evidence and
     /// messages, and the reasons that explain that status.
-    static func combine(_ parts: [Outcome], status: Status) -> Outcome {
-        var out = Outcome(status: status)
+    static func combine(_ parts: [NodeEvaluation], status: Status) -> NodeEvaluation {
+        var out = NodeEvaluation(status: status)
         for p in parts {
             out.evidence += p.evidence
             out.failures += p.failures
@@ -305,23 +307,23 @@ private struct Context {
         detail ? [message()] : []
     }
 
-    func evaluate(_ check: Check, item: Item?) -> Outcome {
+    func evaluate(_ check: Check, item: Item?) -> NodeEvaluation {
         if let when = check.meta.when, parameters[when]?.boolValue != true {
-            return Outcome(status: .notApplicable, reasons: note("not required by this profile"))
+            return NodeEvaluation(status: .notApplicable, reasons: note("not required by this profile"))
         }
         switch check {
         case .all(let children, _), .any(let children, _):
             let any: Bool
             if case .any = check { any = true } else { any = false }
             var tally = Tally(any: any)
-            var parts: [Outcome] = []
+            var parts: [NodeEvaluation] = []
             for child in children {
                 let part = evaluate(child, item: item)
                 let decided = tally.add(part.status)
                 if detail { parts.append(part) } else if decided { break }
             }
-            guard detail else { return Outcome(status: tally.status) }
-            var o = Outcome.combine(parts, status: tally.status)
+            guard detail else { return NodeEvaluation(status: tally.status) }
+            var o = NodeEvaluation.combine(parts, status: tally.status)
             guard any else { return o }
             if o.status == .pass { o.failures = [] }
             // Alternatives read as alternatives: each failed observation says what else would do.
@@ -356,7 +358,7 @@ private struct Context {
     /// outside the item satisfies it), `none` and `some` when it fails for one. Nil when the
     /// items would matter. Three-valued logic, as in `any` and `all`: an unknown part never masks
     /// a part that decides on its own.
-    func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> (expectation: Outcome, status: Status)? {
+    func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> (expectation: NodeEvaluation, status: Status)? {
         let expectation = evaluate(expect, item: .unknownItem)
         let status: Status?
         switch q {
@@ -402,14 +404,14 @@ private struct Context {
         }
     }
 
-    func leaf(_ path: FactPath, _ op: Operator, _ operand: Operand, _ meta: CheckMeta, item: Item?) -> Outcome {
+    func leaf(_ path: FactPath, _ op: Operator, _ operand: Operand, _ meta: CheckMeta, item: Item?) -> NodeEvaluation {
         let (expectedValue, skip) = operandValue(operand)
-        guard let expectedValue else { return Outcome(status: .notApplicable, reasons: note(skip ?? "no value to compare with")) }
+        guard let expectedValue else { return NodeEvaluation(status: .notApplicable, reasons: note(skip ?? "no value to compare with")) }
         var observed: JSON?
         var source: String
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
-            return Outcome(status: status, reasons: note(item.map { "\($0.label): \(reason)" } ?? reason))
+            return NodeEvaluation(status: status, reasons: note(item.map { "\($0.label): \(reason)" } ?? reason))
         case .value(let v, let s):
             observed = v
             source = s
@@ -423,19 +425,19 @@ private struct Context {
             } else {
                 for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
                     if let reason = o[key]?.stringValue {
-                        return Outcome(status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
+                        return NodeEvaluation(status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
                     }
                 }
             }
         }
         guard detail else {
             guard op == .exists || observed != nil else {
-                return Outcome(status: meta.ifAbsent ?? .error)
+                return NodeEvaluation(status: meta.ifAbsent ?? .error)
             }
             switch Context.compare(op, observed, expectedValue) {
-            case .some(true): return Outcome(status: .pass)
-            case .some(false): return Outcome(status: .fail)
-            case .none: return Outcome(status: .error)
+            case .some(true): return NodeEvaluation(status: .pass)
+            case .some(false): return NodeEvaluation(status: .fail)
+            case .none: return NodeEvaluation(status: .error)
             }
         }
         let label = meta.describe ?? path.label
@@ -452,26 +454,26 @@ private struct Context {
         let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
         guard op == .exists || observed != nil else {
             guard let status = meta.ifAbsent, status != .error else {
-                return Outcome(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])
+                return NodeEvaluation(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])
             }
             let message = "\(subject)\(label) is not set"
-            let evidence = Evidence(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
-            return Outcome(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
+            let evidence = Observation(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
+            return NodeEvaluation(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
                            failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
                            passes: status == .pass ? [message] : [])
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
-        var evidence = Evidence(source: source, observed: shown, expected: expectedText, ok: result, subject: subjectLabel)
+        var evidence = Observation(source: source, observed: shown, expected: expectedText, ok: result, subject: subjectLabel)
         switch result {
         case .some(true):
-            return Outcome(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
+            return NodeEvaluation(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
         case .some(false):
-            return Outcome(status: .fail, evidence: [evidence],
+            return NodeEvaluation(status: .fail, evidence: [evidence],
                            failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
         case .none:
             evidence.ok = false
-            return Outcome(status: .error, evidence: [evidence],
+            return NodeEvaluation(status: .error, evidence: [evidence],
                            reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
     }
@@ -494,27 +496,27 @@ private struct Context {
         return reason.map { ": \($0)" } ?? ""
     }
 
-    func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> Outcome {
+    func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> NodeEvaluation {
         let list: [JSON]
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
             if let decided = decidedWithoutItems(q, expect) { return decidedWithout(path, decided, because: reason, meta) }
-            return Outcome(status: status, reasons: note(reason))
+            return NodeEvaluation(status: status, reasons: note(reason))
         case .value(let v, _):
-            guard let v else { return Outcome(status: .error, reasons: note("no value at \(path)")) }
+            guard let v else { return NodeEvaluation(status: .error, reasons: note("no value at \(path)")) }
             // A list the probe could not read says why (`not_checked` offline, `error`).
             if let (status, reason) = Context.stated(v) {
                 if let decided = decidedWithoutItems(q, expect) { return decidedWithout(path, decided, because: reason, meta) }
-                return Outcome(status: status, reasons: note("\(meta.describe ?? path.label): \(reason)"))
+                return NodeEvaluation(status: status, reasons: note("\(meta.describe ?? path.label): \(reason)"))
             }
-            guard case .array(let a) = v else { return Outcome(status: .error, reasons: note("\(path) is \(v.typeName), not a list")) }
+            guard case .array(let a) = v else { return NodeEvaluation(status: .error, reasons: note("\(path) is \(v.typeName), not a list")) }
             list = a
         }
         /// One item's outcome, or nil when the filter leaves it out.
-        func judge(_ element: JSON, _ i: Int) -> Outcome? {
+        func judge(_ element: JSON, _ i: Int) -> NodeEvaluation? {
             let label = detail ? Context.label(of: element, index: i, prefix: item?.label) : ""
-            if let e = element["error"]?.stringValue { return Outcome(status: .error, reasons: note("\(label): \(e)")) }
-            if let e = element["not_checked"]?.stringValue { return Outcome(status: .notChecked, reasons: note("\(label): \(e)")) }
+            if let e = element["error"]?.stringValue { return NodeEvaluation(status: .error, reasons: note("\(label): \(e)")) }
+            if let e = element["not_checked"]?.stringValue { return NodeEvaluation(status: .notChecked, reasons: note("\(label): \(e)")) }
             let scoped = Item(value: element, label: label)
             if let filter {
                 let f = evaluate(filter, item: scoped)
@@ -544,7 +546,7 @@ private struct Context {
         }
         var tally = Tally(any: q == .some)
         var judged = 0
-        var outcomes: [Outcome] = []
+        var outcomes: [NodeEvaluation] = []
         for (i, element) in list.enumerated() {
             guard let o = judge(element, i) else { continue }
             judged += 1
@@ -555,20 +557,20 @@ private struct Context {
             if ifEmpty.status == .error || ifEmpty.status == .notChecked, let decided = decidedWithoutItems(q, expect) {
                 return decidedWithout(path, decided, because: ifEmpty.reason, meta)
             }
-            guard detail else { return Outcome(status: ifEmpty.status) }
-            return Outcome(status: ifEmpty.status, evidence: [Evidence(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
+            guard detail else { return NodeEvaluation(status: ifEmpty.status) }
+            return NodeEvaluation(status: ifEmpty.status, evidence: [Observation(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
                            reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
                            failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
                            passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
-        guard detail else { return Outcome(status: tally.status) }
-        var combined = Outcome.combine(outcomes, status: tally.status)
+        guard detail else { return NodeEvaluation(status: tally.status) }
+        var combined = NodeEvaluation.combine(outcomes, status: tally.status)
         // Keep the evidence readable: the items that decided the status first, then the others,
         // at most `maxItemEvidence` items in all, then a count of the rest.
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }
         combined.evidence = ordered.prefix(Evaluator.maxItemEvidence).flatMap(\.evidence)
         if ordered.count > Evaluator.maxItemEvidence {
-            combined.evidence.append(Evidence(source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"), expected: "(not shown)"))
+            combined.evidence.append(Observation(source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"), expected: "(not shown)"))
         }
         if combined.status == .pass && q == .none {
             combined.passes = ["no item of \(meta.describe ?? path.label) (\(list.count)) is disallowed"]
@@ -580,9 +582,9 @@ private struct Context {
 
     /// The outcome of a quantifier that `decidedWithoutItems`: the expectation's own evidence
     /// (the alternative that decided it), and why the items were not needed.
-    func decidedWithout(_ path: FactPath, _ decided: (expectation: Outcome, status: Status), because reason: String, _ meta: CheckMeta) -> Outcome {
+    func decidedWithout(_ path: FactPath, _ decided: (expectation: NodeEvaluation, status: Status), because reason: String, _ meta: CheckMeta) -> NodeEvaluation {
         let status = decided.status
-        guard detail else { return Outcome(status: status) }
+        guard detail else { return NodeEvaluation(status: status) }
         var o = decided.expectation
         let note = "\(meta.describe ?? path.label) could not be read (\(reason)), and is not needed: every item would be judged alike"
         o.status = status

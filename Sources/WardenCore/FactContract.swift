@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// The contract between probes and controls (issue 16, part 3): every probe declares the facts it
 /// produces and their types (`Probe.facts`), and every fact path a check reads must resolve in
 /// those declarations, whole, with a type its comparison can work on. A misspelt field or a

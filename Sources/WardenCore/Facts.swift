@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// Whether the audited root is the running host (`/`) or an offline tree.
 public enum AuditMode: String, Sendable, Hashable {
     case live

@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// The verdict over a whole profile.
 public enum Verdict: String, Sendable {
     case conformant
@@ -6,8 +8,8 @@ public enum Verdict: String, Sendable {
     /// No failure, but something could not be decided (error or not_checked).
     case incomplete
 
-    /// Whether a result keeps a host from conforming: the one definition of conformance (DESIGN.md
-    /// §3), used by findings, `gap`, fleets and reports. A control that decides the verdict (not
+    /// Whether a result keeps a host from conforming: the one definition of conformance (docs/ARCHITECTURE.md),
+    /// used by findings, `gap`, fleets and reports. A control that decides the verdict (not
     /// advisory; a `manual` one never blocks) blocks it when it fails, errs or was not checked.
     public static func blocks(_ status: Status, advisory: Bool) -> Bool {
         !advisory && status.blocksConformance
@@ -20,7 +22,7 @@ public enum Verdict: String, Sendable {
         return status == .fail || self == .nonconformant ? .nonconformant : .incomplete
     }
 
-    /// `warden audit`'s exit code (DESIGN.md §3).
+    /// `warden audit`'s exit code (docs/ARCHITECTURE.md).
     public var exitCode: Int32 {
         switch self {
         case .conformant: 0
@@ -52,7 +54,7 @@ public struct Summary: Sendable {
     }
 }
 
-/// The findings document (`warden.findings/v1`), DESIGN.md §4.
+/// The findings document (`warden.findings/v1`), docs/FORMATS.md.
 public struct FindingsDocument: Sendable {
     public static let schema = "warden.findings/v1"
 

@@ -1,7 +1,9 @@
+public import WardenFormats
+
 /// A findings document read back (from a file or an envelope's predicate): enough to compare
 /// runs and to re-evaluate the embedded facts against another profile.
 public struct ParsedFindings: Sendable {
-    public struct Result: Sendable, Hashable {
+    public struct ControlResult: Sendable, Hashable {
         public var control: String
         public var title: String
         public var area: Area
@@ -18,7 +20,7 @@ public struct ParsedFindings: Sendable {
     public var startedAt: Timestamp
     public var finishedAt: Timestamp
     public var toolVersion: String
-    public var results: [Result]
+    public var results: [ControlResult]
     public var facts: FactSet
 
     public var hostname: String { host["hostname"]?.stringValue ?? "unknown host" }
@@ -52,7 +54,7 @@ public struct ParsedFindings: Sendable {
         finishedAt = try time("finished_at")
         toolVersion = json["tool"]?["version"]?.stringValue ?? "unknown"
         guard let list = json["results"]?.arrayValue else { throw bad("results", "expected a list") }
-        var results: [Result] = []
+        var results: [ControlResult] = []
         for (i, r) in list.enumerated() {
             let field = "results[\(i)]"
             guard let control = r["control"]?.stringValue, let title = r["title"]?.stringValue,
@@ -61,7 +63,7 @@ public struct ParsedFindings: Sendable {
                   let status = r["status"]?.stringValue.flatMap(Status.init(rawValue:)),
                   let advisory = r["advisory"]?.boolValue, let summary = r["summary"]?.stringValue
             else { throw bad(field, "expected control, title, area, severity, status, advisory and summary") }
-            results.append(Result(control: control, title: title, area: area, severity: severity, status: status, advisory: advisory, summary: summary))
+            results.append(ControlResult(control: control, title: title, area: area, severity: severity, status: status, advisory: advisory, summary: summary))
         }
         self.results = results
         guard let facts = json["facts"] else { throw bad("facts", "missing: the findings carry no facts to re-evaluate") }

@@ -1,4 +1,6 @@
-/// The registry of hosts that store weights (`inventory.yaml`, DESIGN.md §4; the "secure internal
+public import WardenFormats
+
+/// The registry of hosts that store weights (`inventory.yaml`, docs/FORMATS.md; the "secure internal
 /// registry of all devices and locations where model parameters are stored" of Appendix 4.2(1)).
 ///
 /// ```yaml

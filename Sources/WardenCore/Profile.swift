@@ -1,3 +1,5 @@
+public import WardenFormats
+
 /// Every control definition, read from `Profiles/controls/*.yaml`. Each control is defined once.
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]
@@ -49,7 +51,7 @@ public struct Catalog: Sendable {
 /// A control as a resolved profile selects it.
 public struct SelectedControl: Sendable {
     public var definition: ControlDefinition
-    /// Shown with its real status but outside the verdict (DESIGN.md §3).
+    /// Shown with its real status but outside the verdict (docs/ARCHITECTURE.md).
     public var advisory: Bool
     public var parameters: JSONObject
     /// Why this profile sets these thresholds.

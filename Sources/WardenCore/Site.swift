@@ -1,4 +1,6 @@
-/// What only the operator knows about a host (DESIGN.md §4, "Site file"). Unknown keys are errors.
+public import WardenFormats
+
+/// What only the operator knows about a host (docs/FORMATS.md, site file). Unknown keys are errors.
 public struct Site: Sendable, Hashable {
     public enum Role: String, Sendable, Hashable, CaseIterable { case storage, training, inference, other }
 

@@ -16,6 +16,7 @@ import Evidence
 import Glibc
 import OpenSSLSigning
 import WardenCore
+import WardenFormats
 
 func fail(_ message: String, code: Int32 = 64) -> Never {
     let line = "make-fleet: \(message)\n"

@@ -7,6 +7,7 @@ import OpenSSLSigning
 import Reports
 import SystemdJournal
 import WardenCore
+import WardenFormats
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -150,7 +151,7 @@ struct Audit: ParsableCommand {
         }
     }
 
-    /// The journal entry every audit leaves (DESIGN.md §3; `journalctl MESSAGE_ID=…` finds them).
+    /// The journal entry every audit leaves (docs/ARCHITECTURE.md; `journalctl MESSAGE_ID=…` finds them).
     static let journalMessageID = "3f6c1a2e9b8d4e57a0c4d2b1e8f7a695"
 
     func logToJournal(_ doc: FindingsDocument, envelope: String?) {

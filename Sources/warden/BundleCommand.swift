@@ -2,9 +2,12 @@ import ArgumentParser
 import Glibc
 import Evidence
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Reports
 import WardenCore
+import WardenFormats
+import WardenProfiles
 
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +96,7 @@ struct BundleCommand: ParsableCommand {
 
 /// The profiles a fleet is measured against: SL3 (the Code's minimum) and SL4 (Measure II.7.8).
 func fleetProfiles() throws -> [ResolvedProfile] {
-    try ProfileStore.selected(nil).load(["sl3", "sl4"]).profiles
+    try ProfileStore.selected(nil).load(["sl3", "sl4"], facts: ProbeRegistry.factTypes).profiles
 }
 
 /// `--inventory`: the parsed inventory and its bytes (copied into a bundle as they are).

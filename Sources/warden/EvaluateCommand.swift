@@ -1,9 +1,12 @@
 import ArgumentParser
 import Glibc
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Reports
 import WardenCore
+import WardenFormats
+import WardenProfiles
 
 /// Loads the catalog and resolves a profile (shared by the commands that evaluate): from the
 /// built-in set, or the set `--profiles` (else `WARDEN_PROFILES`) names, which is then said on
@@ -11,7 +14,7 @@ import WardenCore
 func loadProfile(_ name: String, set: String?) throws(WardenError) -> (catalog: Catalog, profile: ResolvedProfile) {
     let store = try ProfileStore.selected(set)
     if store.directory != nil { printError("warden: profiles from \(store.name), not the built-in set") }
-    let (catalog, profiles) = try store.load([name])
+    let (catalog, profiles) = try store.load([name], facts: ProbeRegistry.factTypes)
     return (catalog, profiles[0])
 }
 

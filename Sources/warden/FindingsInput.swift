@@ -1,6 +1,8 @@
 import Evidence
 import HostFacts
+import LocalFiles
 import WardenCore
+import WardenFormats
 
 /// Reads findings named on the command line: a findings document, or a DSSE envelope whose
 /// in-toto statement carries one (the signature is not checked here: `warden verify` does that).

@@ -1,6 +1,8 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import WardenCore
+import WardenFormats
 
 /// The host's own past audits: every signed envelope of a live audit, kept in
 /// `<state>/history/` under its finish time, the oldest removed beyond `keep`. Offline audits

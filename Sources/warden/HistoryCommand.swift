@@ -1,5 +1,6 @@
 import ArgumentParser
 import WardenCore
+import WardenFormats
 
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ struct HistoryCommand: ParsableCommand {
             if let control, controls[control] == nil {
                 throw WardenError(.usage, field: "--control", "no audit in the history has \(control)")
             }
-            func status(_ run: ParsedFindings, _ id: String) -> ParsedFindings.Result? { run.results.first { $0.control == id } }
+            func status(_ run: ParsedFindings, _ id: String) -> ParsedFindings.ControlResult? { run.results.first { $0.control == id } }
             switch format {
             case .json, .junit, .sarif:
                 let list: [JSON] = runs.map { run in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import WardenCore
+import WardenFormats
 
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import OpenSSLSigning
 import WardenCore
+import WardenFormats
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(

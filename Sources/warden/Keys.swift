@@ -1,7 +1,9 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import WardenCore
+import WardenFormats
 
 /// Where Warden keeps its own state: the host key and the latest signed findings.
 enum StateDirectory {
@@ -9,7 +11,7 @@ enum StateDirectory {
     static let latestFindings = "findings/latest.dsse.json"
 
     /// `--state-dir`, else `/var/lib/warden` as root, else `$XDG_STATE_HOME/warden` or
-    /// `~/.local/state/warden` (DESIGN.md §3).
+    /// `~/.local/state/warden` (docs/ARCHITECTURE.md).
     static func path(_ override: String?) throws(WardenError) -> String {
         if let override { return override }
         if geteuid() == 0 { return "/var/lib/warden" }

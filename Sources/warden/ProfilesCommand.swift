@@ -1,6 +1,8 @@
 import ArgumentParser
 import HostFacts
 import WardenCore
+import WardenFormats
+import WardenProfiles
 
 struct Profiles: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,7 @@ struct Profiles: ParsableCommand {
         func run() throws {
             try exiting {
                 let store = try ProfileStore.selected(profiles)
-                let catalog = try store.catalog()
+                let catalog = try store.catalog(facts: ProbeRegistry.factTypes)
                 for id in store.profileIDs {
                     let p = try store.resolve(id, catalog: catalog)
                     let advisory = p.controls.filter(\.advisory).count

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Evidence
 import HostFacts
+import LocalFiles
 import Reports
 import WardenCore
+import WardenFormats
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

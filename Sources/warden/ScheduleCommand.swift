@@ -1,7 +1,9 @@
 import ArgumentParser
 import Glibc
 import HostFacts
+import LocalFiles
 import WardenCore
+import WardenFormats
 
 struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Evidence
 import HostFacts
+import LocalFiles
 import Reports
 import WardenCore
+import WardenFormats
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +12,7 @@ struct Verify: ParsableCommand {
         abstract: "Verify signed findings envelopes and evidence bundles against trusted public keys.",
         discussion: """
         An envelope gets one line: valid, or which field failed and why. A bundle (a directory) is \
-        checked by the rules of DESIGN.md §4: every file's size and digest, nothing added or missing, \
+        checked by the rules of docs/FORMATS.md: every file's size and digest, nothing added or missing, \
         no symbolic links or paths outside it, the manifest signed by a trusted key bound to no host, \
         every host envelope's signature and host-to-key binding (the bundle's inventory, or \
         --inventory), hosts[], summary.json and the reports recomputed from the findings, and the \

@@ -2,6 +2,7 @@ import ArgumentParser
 import CShim
 import Glibc
 import WardenCore
+import WardenFormats
 
 @main
 struct Warden: ParsableCommand {

@@ -1,6 +1,7 @@
 import Evidence
 import Testing
 import WardenCore
+import WardenFormats
 
 @Suite struct DSSETests {
     /// The DSSE specification's PAE example (protocol.md), checked before anything else is signed.

@@ -1,9 +1,11 @@
 import Evidence
 import Glibc
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 func hex(_ text: String) -> [UInt8] {

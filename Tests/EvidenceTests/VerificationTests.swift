@@ -1,8 +1,10 @@
 import Evidence
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A real findings document: the sshd-hardened fixture audited against sl3 at `testNow`.

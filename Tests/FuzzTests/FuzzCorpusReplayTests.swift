@@ -1,4 +1,5 @@
 import HostFacts
+import LocalFiles
 import Testing
 import WardenFuzzTargets
 import WardenTestSupport

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// augenrules itself is the oracle: generated rules.d trees are compiled by the real `augenrules`

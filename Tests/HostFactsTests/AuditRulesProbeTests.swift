@@ -1,6 +1,8 @@
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 @Suite struct AuditRulesProbeTests {

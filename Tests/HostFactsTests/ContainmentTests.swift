@@ -3,6 +3,7 @@ import HostFacts
 import Synchronization
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Hostile roots (issue 8): each case builds a root at test time, audits it with the real CLI as

@@ -1,6 +1,8 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
+import WardenProfiles
 import WardenTestSupport
 
 /// The built-in profile set is the YAML under Profiles/, embedded in the binary at build time
@@ -26,8 +28,8 @@ import WardenTestSupport
     /// the set each profile was resolved in.
     @Test func builtInProfilesResolveAsTheFilesDo() throws {
         let disk = ProfileStore(directory: Package.profiles)
-        let (diskCatalog, diskProfiles) = try disk.load(["sl3", "sl4"])
-        let (catalog, profiles) = try ProfileStore.builtIn.load(["sl3", "sl4"])
+        let (diskCatalog, diskProfiles) = try disk.load(["sl3", "sl4"], facts: ProbeRegistry.factTypes)
+        let (catalog, profiles) = try ProfileStore.builtIn.load(["sl3", "sl4"], facts: ProbeRegistry.factTypes)
         #expect(catalog.digest == diskCatalog.digest)
         #expect(catalog.controls.keys.sorted() == diskCatalog.controls.keys.sorted())
         for (p, d) in zip(profiles, diskProfiles) {
@@ -51,7 +53,7 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("site-sl4.yaml", "id: site-sl4\ntitle: Site SL4\nversion: \"1\"\nextends: sl4\ncontrols:\n  LOG-004: {advisory: false}\n")
         tree.file("bad.yaml", "id: bad\ntitle: Bad\nversion: \"1\"\nextends: sl9\ncontrols: {}\n")
-        let catalog = try ProfileStore.builtIn.catalog()
+        let catalog = try ProfileStore.builtIn.catalog(facts: ProbeRegistry.factTypes)
         let profile = try ProfileStore.builtIn.resolve(tree.path + "/site-sl4.yaml", catalog: catalog)
         #expect(profile.chain == ["site-sl4", "sl4", "sl3"])
         #expect(profile.files == [tree.path + "/site-sl4.yaml", "Profiles/sl4.yaml", "Profiles/sl3.yaml"])

@@ -1,6 +1,9 @@
+import Evidence
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A bundle evaluates every host against SL3 and SL4 at once, each shared control once, and

@@ -1,8 +1,10 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The probe-to-control contract (issue 16, part 3): what every probe emits conforms to its

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The two kinds of test docs/FACTS.md asks new tests to follow: a probe test asserts the facts

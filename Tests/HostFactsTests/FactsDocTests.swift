@@ -1,5 +1,6 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
 import WardenTestSupport

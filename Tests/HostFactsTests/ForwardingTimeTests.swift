@@ -1,7 +1,9 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 @Suite struct ForwardingTimeTests {

@@ -2,6 +2,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Inputs that crashed a parser (issue 8), each minimised, kept so the crash stays fixed. Run the

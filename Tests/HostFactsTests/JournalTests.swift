@@ -2,6 +2,7 @@ import HostFacts
 import SystemdJournal
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 @Suite struct JournalTests {

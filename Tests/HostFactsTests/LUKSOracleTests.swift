@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Differential tests of LUKSHeader against cryptsetup 2.6.1 itself (docs/DAEMON-SEMANTICS.md).

@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// ENC-002, ENC-003 and ENC-004 over real headers: committed ones with systemd-tpm2 tokens, and

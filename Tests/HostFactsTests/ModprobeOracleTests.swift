@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+internal import WardenFormats
 import WardenTestSupport
 internal import Glibc
 

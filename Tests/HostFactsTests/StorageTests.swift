@@ -2,9 +2,10 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
-/// ENC-001 and ENC-007: where the weight paths are stored (CONTROLS.md §1).
+/// ENC-001 and ENC-007: where the weight paths are stored (docs/DAEMON-SEMANTICS.md).
 @Suite struct StorageTests {
     @Test func lvmOnLUKSPasses() throws {
         let (facts, findings) = try auditEncryption(Package.fixtureRoot("weights-lvm-on-luks"))

@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Differential tests of SudoersProbe against sudo 1.9.13p3 itself (docs/DAEMON-SEMANTICS.md),

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 @Suite struct SudoersProbeTests {

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// ENC-005 (swap) and ENC-006 (hibernation).

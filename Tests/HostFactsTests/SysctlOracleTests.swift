@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Differential tests of SysctlProbe against systemd 252 itself (docs/DAEMON-SEMANTICS.md).

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// One rule for every probe that reads the running kernel's state under /sys

@@ -1,6 +1,7 @@
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Differential tests of journald.conf and coredump.conf reading (SystemdConf, JournaldProbe,

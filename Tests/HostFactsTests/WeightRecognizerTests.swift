@@ -1,5 +1,6 @@
 import HostFacts
 import Testing
+import WardenFormats
 import WardenTestSupport
 
 /// A named file content; the name alone describes the test case.

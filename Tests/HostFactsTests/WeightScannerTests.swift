@@ -3,6 +3,7 @@ import HostFacts
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A safetensors file just over the 1 MiB default threshold.

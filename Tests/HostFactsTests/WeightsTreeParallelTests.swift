@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The weights-tree walk makes its system calls on several threads; its facts must be the bytes a

@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A host with a weights tree: /srv/weights with shards three levels down, a config and a

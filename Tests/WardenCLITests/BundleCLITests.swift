@@ -1,9 +1,11 @@
 import Evidence
 import Glibc
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A synthetic fleet from `Scripts/make-fleet` (real fixture audits as templates, one key per

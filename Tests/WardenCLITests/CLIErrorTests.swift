@@ -1,7 +1,9 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The built binary, run as a user would, for exit codes and messages on bad input.

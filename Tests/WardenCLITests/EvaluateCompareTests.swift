@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// `evaluate`, `gap` and `compare` over findings written by `audit`.

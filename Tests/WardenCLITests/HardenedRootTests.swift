@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Warden on the real Debian 12 root after a hardening script written from the controls' own

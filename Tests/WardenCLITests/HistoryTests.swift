@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Live audits keep their signed envelopes in the state directory, rotated; `history` reads them.

@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Every audit leaves one structured journal entry. The test runs a real systemd-journald in a

@@ -1,6 +1,7 @@
 import Evidence
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
 import WardenTestSupport

@@ -3,7 +3,7 @@ import Testing
 import WardenCore
 import WardenTestSupport
 
-/// Warden is read-only on the audited host (DESIGN.md §5): a full audit of a fixture root leaves
+/// Warden is read-only on the audited host (docs/ARCHITECTURE.md): a full audit of a fixture root leaves
 /// every entry exactly as it was: bytes, type, mode, owner, size, modification and change times,
 /// link targets, and the access times of files and directories.
 ///

@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Warden on a real Debian 12 root (issue 14), not a fixture: the base `Scripts/roots` builds

@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// JUnit, SARIF and Prometheus output, each read back by a real consumer or parser.

@@ -2,6 +2,7 @@ import Glibc
 import HostFacts
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// sshd itself is the oracle: generated configurations are judged by `sshd -t` and `sshd -T`

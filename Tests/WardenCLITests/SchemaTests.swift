@@ -1,7 +1,9 @@
 import Evidence
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// check-jsonschema (PyPI) in .build-venv, made by `Scripts/python-tools` (run by `Scripts/setup`):

@@ -1,8 +1,10 @@
 import Evidence
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Keys, signed audits and `warden verify`, through the built binary.

@@ -1,8 +1,10 @@
 import Evidence
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// Runs the built `warden`.

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// The built binary, end to end, on two complete fixture hosts: one hardened to SL4, one a

@@ -1,7 +1,9 @@
 import Glibc
 import HostFacts
+import LocalFiles
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A software TPM (swtpm) on two consecutive free 127.0.0.1 ports, started for one test and

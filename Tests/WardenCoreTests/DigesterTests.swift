@@ -1,6 +1,7 @@
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 
 /// The core's SHA-256 is the one it is given: libcrypto's for every caller. Its known values,
 /// and that a failing digest stops what needed it.

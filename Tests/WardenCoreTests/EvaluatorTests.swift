@@ -1,6 +1,7 @@
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 @Suite struct EvaluatorTests {
@@ -110,7 +111,7 @@ import WardenTestSupport
         let facts: [String: Fact] = ["f": .value(["x": ["value": 2, "source": "/etc/x.conf:3"]])]
         let pass = try evaluate(check: "fact: f.x\ngte: 2", facts: facts)
         #expect(pass.status == .pass)
-        #expect(pass.evidence == [Evidence(source: "/etc/x.conf:3", observed: 2, expected: "x ≥ 2", ok: true)])
+        #expect(pass.evidence == [Observation(source: "/etc/x.conf:3", observed: 2, expected: "x ≥ 2", ok: true)])
         let fail = try evaluate(check: "fact: f.x\ngte: 3", facts: facts)
         #expect(fail.status == .fail)
         #expect(fail.summary == "x is 2, expected ≥ 3")

@@ -1,6 +1,7 @@
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 
 @Suite struct InventoryTests {
     static let keyA = String(repeating: "a1", count: 32)

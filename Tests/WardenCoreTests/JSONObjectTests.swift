@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 
 /// JSON objects are sorted arrays: lookups, updates and parsing must behave as a dictionary's.
 @Suite struct JSONObjectTests {

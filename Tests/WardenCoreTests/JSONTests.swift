@@ -1,5 +1,6 @@
 import Testing
 import WardenCore
+import WardenFormats
 
 @Suite struct JSONTests {
     @Test func serialisationSortsKeysAndEscapes() {

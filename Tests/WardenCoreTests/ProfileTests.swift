@@ -1,6 +1,7 @@
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 
 /// A small catalog and profiles, written inline, to test decoding errors precisely.

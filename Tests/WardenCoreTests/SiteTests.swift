@@ -1,6 +1,7 @@
 import OpenSSLSigning
 import Testing
 import WardenCore
+import WardenFormats
 
 @Suite struct SiteTests {
     @Test func fullSchemaParses() throws {

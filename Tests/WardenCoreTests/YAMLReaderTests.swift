@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import WardenCore
+import WardenFormats
 import WardenTestSupport
 import Yams
 

@@ -1,5 +1,6 @@
 internal import Glibc
-public import WardenCore
+internal import WardenCore
+public import WardenFormats
 
 /// Real Debian 12 roots for tests (issue 14): the base `Scripts/roots` builds with debootstrap and
 /// real packages, cached outside the checkout, and views of it with test files laid over it.

@@ -3,6 +3,8 @@ internal import OpenSSLSigning
 public import WardenCore
 internal import Glibc
 internal import Synchronization
+public import WardenFormats
+public import WardenProfiles
 
 /// Paths of the source tree, for tests.
 public enum Package {
@@ -29,7 +31,7 @@ public enum BuiltIn {
     public static let store = ProfileStore(directory: Package.profiles)
 
     public static func catalog() throws -> Catalog {
-        try store.catalog()
+        try store.catalog(facts: ProbeRegistry.factTypes)
     }
 
     public static func profile(_ id: String) throws -> ResolvedProfile {

@@ -1,4 +1,7 @@
-/// What a bundle says about a fleet (`summary.json`, DESIGN.md §4): every bundled host's
+public import WardenCore
+public import WardenFormats
+
+/// What a bundle says about a fleet (`summary.json`, docs/FORMATS.md): every bundled host's
 /// conformance to each profile (SL3, SL4), recomputed from the facts inside its signed findings;
 /// per-control tallies with a few examples; the inventory hosts that are missing or stale; the
 /// inputs that were rejected or superseded.
@@ -45,11 +48,11 @@ public struct FleetSummary: Sendable {
         public var finishedAt: Timestamp
         public var stale: Bool
         /// One per profile, in `FleetSummary.profiles` order.
-        public var results: [Result]
+        public var results: [ProfileVerdict]
     }
 
     /// A host's verdict against one profile and the statuses other than `pass`.
-    public struct Result: Sendable {
+    public struct ProfileVerdict: Sendable {
         public var verdict: Verdict
         public var notPassed: [String: Status]
 
@@ -90,7 +93,7 @@ public struct FleetSummary: Sendable {
         public var name: String
         public var status: Status
         public var summary: String
-        public var evidence: [Evidence]
+        public var evidence: [Observation]
     }
 
     public var createdAt: Timestamp
@@ -329,7 +332,7 @@ public struct FleetSummaryBuilder: Sendable {
     /// One host's contribution to the summary, evaluated on its own so that hosts can be
     /// evaluated in parallel and added afterwards (in any order: the summary is the same).
     public struct HostRecord: Sendable {
-        struct Outcome: Sendable {
+        struct ControlStatus: Sendable {
             var control: Int
             var status: Status
             /// Set when the finding keeps the host from conforming.
@@ -338,7 +341,7 @@ public struct FleetSummaryBuilder: Sendable {
 
         var host: FleetSummary.Host
         /// One list per profile: the findings of the controls the summary tallies.
-        var outcomes: [[Outcome]]
+        var outcomes: [[ControlStatus]]
 
         public var machineID: String { host.machineID }
         public var keyID: String { host.keyID }
@@ -352,14 +355,14 @@ public struct FleetSummaryBuilder: Sendable {
         let machineID = findings.machineID ?? ""
         let registered = inventory?[machineID: machineID]
         let name = registered?.name ?? findings.hostname
-        var results: [FleetSummary.Result] = []
-        var outcomes: [[HostRecord.Outcome]] = []
+        var results: [FleetSummary.ProfileVerdict] = []
+        var outcomes: [[HostRecord.ControlStatus]] = []
         // Statuses for every control; evidence and summaries only for the examples.
         let evaluator = Evaluator.Host(facts: findings.facts, now: createdAt)
         for (p, statuses) in plan.statuses(evaluator).enumerated() {
             let selected = profiles[p].controls
             var notPassed: [String: Status] = [:]
-            var tallied: [HostRecord.Outcome] = []
+            var tallied: [HostRecord.ControlStatus] = []
             tallied.reserveCapacity(statuses.count)
             var verdict = Verdict.conformant
             for (i, status) in statuses.enumerated() {
@@ -373,9 +376,9 @@ public struct FleetSummaryBuilder: Sendable {
                     example = FleetSummary.Example(machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
                                                    evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
                 }
-                tallied.append(HostRecord.Outcome(control: c, status: status, example: example))
+                tallied.append(HostRecord.ControlStatus(control: c, status: status, example: example))
             }
-            results.append(FleetSummary.Result(verdict: verdict, notPassed: notPassed))
+            results.append(FleetSummary.ProfileVerdict(verdict: verdict, notPassed: notPassed))
             outcomes.append(tallied)
         }
         let host = FleetSummary.Host(

@@ -1,25 +1,25 @@
 /// A YAML node together with where it came from, so every decoding error can name
 /// `file:line:column` and the field path. Profiles and site files are decoded through this
 /// walker (not `Codable`), which rejects unknown keys and wrong types with a precise message.
-struct YNode {
-    let node: YAMLNode
-    let path: FieldPath
+package struct YNode {
+    package let node: YAMLNode
+    package let path: FieldPath
 
     /// Where a node sits: its file and the path from the document root, spelt out only for an
     /// error (building the text for every node was a fifth of decoding the control catalog).
-    indirect enum FieldPath {
+    package indirect enum FieldPath {
         case root(file: String)
         case key(FieldPath, String)
         case index(FieldPath, Int)
 
-        var file: String {
+        package var file: String {
             switch self {
             case .root(let file): return file
             case .key(let parent, _), .index(let parent, _): return parent.file
             }
         }
 
-        var text: String {
+        package var text: String {
             switch self {
             case .root: return ""
             case .key(let parent, let key):
@@ -31,11 +31,11 @@ struct YNode {
     }
 
     /// The field path from the document root, e.g. `controls[2].check.all[0].fact`.
-    var field: String { path.text }
-    var file: String { path.file }
+    package var field: String { path.text }
+    package var file: String { path.file }
 
     /// Parses one YAML document. An empty document is an error (there is nothing to use).
-    static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
+    package static func parse(_ text: String, file: String) throws(WardenError) -> YNode {
         let root: YAMLNode?
         do {
             root = try YAML.parse(text)
@@ -48,7 +48,7 @@ struct YNode {
 
     /// Whether this is a plain null scalar (what `classify` calls `.null`, without typing the
     /// other scalars: a string read as a string needs only this test).
-    var isNull: Bool {
+    package var isNull: Bool {
         guard case .scalar(let text, true) = node.value else { return false }
         switch text {
         case "", "~", "null", "Null", "NULL": return true
@@ -58,20 +58,20 @@ struct YNode {
 
     /// The type YAML 1.1 gives a plain (unquoted) scalar: null, bool, int, or string. A quoted
     /// scalar is always a string. Nil for mappings and lists.
-    enum ScalarType: Equatable {
+    package enum ScalarType: Equatable {
         case null
         case bool(Bool)
         case int(Int64)
         case string
     }
 
-    var scalarType: ScalarType? {
+    package var scalarType: ScalarType? {
         guard case .scalar(let text, let plain) = node.value else { return nil }
         guard plain else { return .string }
         return YNode.classify(text)
     }
 
-    static func classify(_ text: String) -> ScalarType {
+    package static func classify(_ text: String) -> ScalarType {
         // Most scalars are words: decide from the first byte before any string matching.
         guard let first = text.utf8.first else { return .null }
         switch first {
@@ -109,12 +109,12 @@ struct YNode {
         guard let value, digits.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "x" || $0 == "b") }) else { return .string }
         return .int(sign * value)
     }
-    var isMapping: Bool { if case .mapping = node.value { return true }; return false }
+    package var isMapping: Bool { if case .mapping = node.value { return true }; return false }
 
-    var line: Int? { node.line }
-    var column: Int? { node.column }
+    package var line: Int? { node.line }
+    package var column: Int? { node.column }
 
-    func error(_ message: String) -> WardenError {
+    package func error(_ message: String) -> WardenError {
         WardenError(.malformed, file: file, line: line, column: column, field: field.isEmpty ? nil : field, message)
     }
 
@@ -128,12 +128,12 @@ struct YNode {
 
     /// The entries of a mapping, in document order. Duplicate keys are an error; so is any key
     /// outside `allowed` (with a "did you mean" suggestion) when `allowed` is given.
-    func mapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, value: YNode)] {
+    package func mapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, value: YNode)] {
         try keyedMapping(allowed: allowed).map { ($0.key, $0.value) }
     }
 
     /// Like `mapping(allowed:)`, with each key's own node, for errors about the key itself.
-    func keyedMapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, keyNode: YNode, value: YNode)] {
+    package func keyedMapping(allowed: Set<String>? = nil) throws(WardenError) -> [(key: String, keyNode: YNode, value: YNode)] {
         guard case .mapping(let m) = node.value else { throw error("expected a mapping, found \(kindName)") }
         var result: [(key: String, keyNode: YNode, value: YNode)] = []
         result.reserveCapacity(m.count)
@@ -152,32 +152,32 @@ struct YNode {
     }
 
     /// The error for a key (this node) outside `allowed`, with a "did you mean".
-    func unknownKey(_ key: String, allowed: Set<String>) -> WardenError {
+    package func unknownKey(_ key: String, allowed: Set<String>) -> WardenError {
         let hint = closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
         return error("unknown key '\(key)'\(hint)")
     }
 
     /// The mapping's fields, after the same checks as `mapping(allowed:)`, with every key of
     /// `required` present.
-    func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
+    package func fields(allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
         try Fields(node: self, entries: try keyedMapping(allowed: allowed), required: required)
     }
 
     /// `fields(allowed:required:)` of entries `keyedMapping()` already gave (the same checks,
     /// without decoding the mapping again).
-    func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
+    package func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
         for e in entries where !allowed.contains(e.key) { throw e.keyNode.unknownKey(e.key, allowed: allowed) }
         return try Fields(node: self, entries: entries, required: required)
     }
 
     /// A mapping's fields by key (looked up in order: mappings are small).
-    struct Fields {
-        let node: YNode
-        let entries: [(key: String, keyNode: YNode, value: YNode)]
+    package struct Fields {
+        package let node: YNode
+        package let entries: [(key: String, keyNode: YNode, value: YNode)]
 
         /// The entries of `node` (already checked by `keyedMapping(allowed:)`), with every key of
         /// `required` present (the first missing one in key order is the error).
-        init(node: YNode, entries: [(key: String, keyNode: YNode, value: YNode)], required: Set<String> = []) throws(WardenError) {
+        package init(node: YNode, entries: [(key: String, keyNode: YNode, value: YNode)], required: Set<String> = []) throws(WardenError) {
             self.node = node
             self.entries = entries
             var missing: String?
@@ -187,48 +187,48 @@ struct YNode {
             if let missing { throw node.error("missing required key '\(missing)'") }
         }
 
-        subscript(key: String) -> YNode? { entries.first { $0.key == key }?.value }
-        var count: Int { entries.count }
+        package subscript(key: String) -> YNode? { entries.first { $0.key == key }?.value }
+        package var count: Int { entries.count }
 
         /// A key `fields(required:)` has checked, or the error naming the mapping without it.
-        func required(_ key: String) throws(WardenError) -> YNode {
+        package func required(_ key: String) throws(WardenError) -> YNode {
             guard let value = self[key] else { throw node.error("missing required key '\(key)'") }
             return value
         }
     }
 
-    func list() throws(WardenError) -> [YNode] {
+    package func list() throws(WardenError) -> [YNode] {
         guard case .sequence(let s) = node.value else { throw error("expected a list, found \(kindName)") }
         return s.enumerated().map { i, n in YNode(node: n, path: .index(path, i)) }
     }
 
-    func string() throws(WardenError) -> String {
+    package func string() throws(WardenError) -> String {
         guard case .scalar(let text, _) = node.value, !isNull else { throw error("expected a string, found \(kindName)") }
         return text
     }
 
-    func nonEmptyString() throws(WardenError) -> String {
+    package func nonEmptyString() throws(WardenError) -> String {
         let s = try string()
         // A printable ASCII byte settles it; only other text needs the Unicode whitespace test.
         guard s.utf8.contains(where: { $0 > 0x20 && $0 < 0x7F }) || !s.trimmingWhitespace.isEmpty else { throw error("must not be empty") }
         return s
     }
 
-    func bool() throws(WardenError) -> Bool {
+    package func bool() throws(WardenError) -> Bool {
         guard case .bool(let b)? = scalarType else {
             throw error("expected true or false, found \(describeScalar)")
         }
         return b
     }
 
-    func int() throws(WardenError) -> Int {
+    package func int() throws(WardenError) -> Int {
         guard case .int(let big)? = scalarType, let i = Int(exactly: big) else {
             throw error("expected an integer, found \(describeScalar)")
         }
         return i
     }
 
-    func strings() throws(WardenError) -> [String] {
+    package func strings() throws(WardenError) -> [String] {
         var out: [String] = []
         for item in try list() { out.append(try item.string()) }
         return out
@@ -241,7 +241,7 @@ struct YNode {
 
     /// The node as JSON: YAML's core schema types (bool, int, null) become JSON types; everything
     /// else stays a string. Floats are kept as their text.
-    func json() throws(WardenError) -> JSON {
+    package func json() throws(WardenError) -> JSON {
         switch node.value {
         case .scalar(let text, _):
             switch scalarType {

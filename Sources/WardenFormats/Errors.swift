@@ -61,7 +61,7 @@ public struct WardenError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, for "did you mean" messages.
-func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+package func closest(to word: String, in candidates: some Sequence<String>) -> String? {
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         var previous = Array(0...b.count)
         for (i, ca) in a.enumerated() {

@@ -1,5 +1,5 @@
 /// A point in time as whole seconds since the Unix epoch, UTC. Time is always passed in
-/// (DESIGN.md: injected "now"), so evaluation and documents are deterministic.
+/// (docs/ARCHITECTURE.md: injected "now"), so evaluation and documents are deterministic.
 public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var seconds: Int64
 
