@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Evidence
 import Glibc
 import HostFacts
@@ -202,33 +201,5 @@ struct Audit: ParsableCommand {
             printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")
         }
         return (hostKey, "host key \(path)")
-    }
-}
-
-/// Work started on a thread of its own and waited for later. Its own thread, started at once:
-/// the global dispatch pool starts its first worker lazily, which took milliseconds of an
-/// audit's start while the main thread was busy parsing arguments. The semaphore orders the write
-/// of `result` before the read.
-final class Background<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: T?
-
-    init(_ work: @escaping @Sendable () -> T) {
-        let started = startThread { [self] in
-            result = work()
-            done.signal()
-        }
-        if !started {
-            // No thread to be had: do the work here.
-            result = work()
-            done.signal()
-        }
-    }
-
-    /// Waits for the work to finish (as often as asked: the result stays).
-    func wait() -> T {
-        done.wait()
-        done.signal()
-        return result!
     }
 }
