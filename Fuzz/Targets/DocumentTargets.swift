@@ -24,9 +24,12 @@ enum DocumentTargets {
     static func profileYAML(_ bytes: [UInt8]) {
         let input = text(bytes)
         _ = try? Catalog.load(files: [("fuzz/controls.yaml", input)], facts: ProbeRegistry.factTypes, digester: .libcrypto)
-        let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog, digester: .libcrypto) { (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
+        let resolved = try? ProfileLoader.resolve("fuzz.yaml", catalog: catalog, digester: .libcrypto) {
+            (name: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             if name == "fuzz.yaml" { return ("fuzz.yaml", input) }
-            guard ["sl3", "sl4"].contains(name), let file = try store.profileFile(name) else { throw WardenError(.missing, "no profile '\(name)'") }
+            guard ["sl3", "sl4"].contains(name), let file = try store.profileFile(name) else {
+                throw WardenError(.missing, "no profile '\(name)'")
+            }
             return file
         }
         if let resolved {
@@ -45,7 +48,9 @@ enum DocumentTargets {
     static func findingsJSON(_ bytes: [UInt8]) throws(InvariantViolation) {
         // A value left unbuilt is checked as strictly as a built one: the same inputs are refused
         // (not always with the same message: a built object finds a repeated key only at its end).
-        let unbuilt = (try? JSON.parse(bytes, omitting: [["predicate", "results"], ["predicate", "facts", "files"], ["results"], ["facts", "files"]])) != nil
+        let unbuilt =
+            (try? JSON.parse(
+                bytes, omitting: [["predicate", "results"], ["predicate", "facts", "files"], ["results"], ["facts", "files"]])) != nil
         guard let json = try? JSON.parse(bytes) else {
             try require(!unbuilt, "a document refused when built must be refused with parts left unbuilt")
             return

@@ -38,7 +38,9 @@ enum EvidenceTargets {
             fatalError("signing failed")
         }
         let result = policy.verify(envelope)
-        try require(!result.failures.contains { $0.field.hasPrefix("signatures") }, "a payload signed by a trusted key must pass the signature checks")
+        try require(
+            !result.failures.contains { $0.field.hasPrefix("signatures") },
+            "a payload signed by a trusted key must pass the signature checks")
     }
 
     /// A bundle holding only a manifest (the input) and its envelope, signed by a trusted key
@@ -52,8 +54,9 @@ enum EvidenceTargets {
         }
         bundle.write(BundleLayout.manifest, bytes)
         bundle.write(BundleLayout.manifestEnvelope, signed.encoded())
-        let verifier = BundleVerifier(trusted: trusted, now: DocumentTargets.now, maxAge: nil, inventory: nil,
-                                      profiles: [DocumentTargets.sl3], generatorVersion: "fuzz", documents: BundleReport.documents)
+        let verifier = BundleVerifier(
+            trusted: trusted, now: DocumentTargets.now, maxAge: nil, inventory: nil,
+            profiles: [DocumentTargets.sl3], generatorVersion: "fuzz", documents: BundleReport.documents)
         _ = try? verifier.verify(dir)
     }
 }
@@ -69,7 +72,7 @@ final class ScratchDirectory: @unchecked Sendable {
 
     func write(_ name: String, _ bytes: [UInt8]) {
         let full = path + "/" + name
-        unlink(full)    // a new file, as in ScratchRoot.write
+        unlink(full)  // a new file, as in ScratchRoot.write
         let fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { fatalError("cannot write \(full): \(String(cString: strerror(errno)))") }
         bytes.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }

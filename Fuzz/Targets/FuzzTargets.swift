@@ -19,57 +19,81 @@ package struct FuzzTarget: Sendable {
 /// script and the driver need nothing else.
 package enum FuzzTargets {
     package static let all: [FuzzTarget] = [
-        FuzzTarget(name: "sshd_config", summary: "sshd_config through SSHDConfigProbe (Include, Match) in a scratch root",
-                   seeds: ["Tests/Fixtures/*/root/etc/ssh/sshd_config", "Tests/Fixtures/*/root/etc/ssh/sshd_config.d/*", "Fuzz/Seeds/sshd_config/*"],
-                   run: ParserTargets.sshdConfig),
-        FuzzTarget(name: "sysctl", summary: "one sysctl.d file (SysctlProbe.parse)",
-                   seeds: ["Tests/Fixtures/*/root/etc/sysctl.d/*", "Tests/Fixtures/*/root/usr/lib/sysctl.d/*", "Tests/Fixtures/*/root/etc/sysctl.conf", "Fuzz/Seeds/sysctl/*"],
-                   run: ParserTargets.sysctl),
-        FuzzTarget(name: "audit_rules", summary: "auditctl rules (AuditRulesProbe.parse)",
-                   seeds: ["Tests/Fixtures/*/root/etc/audit/rules.d/*", "Tests/Fixtures/*/root/etc/audit/audit.rules", "Fuzz/Seeds/audit_rules/*"],
-                   run: ParserTargets.auditRules),
-        FuzzTarget(name: "auditd_conf", summary: "auditd.conf (AuditdProbe.parseConf)",
-                   seeds: ["Tests/Fixtures/*/root/etc/audit/auditd.conf", "Fuzz/Seeds/auditd_conf/*"],
-                   run: ParserTargets.auditdConf),
-        FuzzTarget(name: "modprobe", summary: "one modprobe.d file (ModprobeProbe.parse)",
-                   seeds: ["Tests/Fixtures/*/root/etc/modprobe.d/*", "Tests/Fixtures/*/root/usr/lib/modprobe.d/*", "Fuzz/Seeds/modprobe/*"],
-                   run: ParserTargets.modprobe),
-        FuzzTarget(name: "sudoers", summary: "/etc/sudoers through SudoersProbe (includes, Defaults, user specs) in a scratch root",
-                   seeds: ["Tests/Fixtures/*/root/etc/sudoers", "Tests/Fixtures/*/root/etc/sudoers.d/*", "Fuzz/Seeds/sudoers/*"],
-                   run: ParserTargets.sudoers),
-        FuzzTarget(name: "mountinfo", summary: "/proc/PID/mountinfo (MountTable.parse, mount lookups)",
-                   seeds: ["Tests/Fixtures/*/root/proc/self/mountinfo", "Tests/Fixtures/*/root/proc/1/mountinfo", "Fuzz/Seeds/mountinfo/*"],
-                   run: ParserTargets.mountinfo),
-        FuzzTarget(name: "proc_net_tcp", summary: "/proc/net/tcp, tcp6, udp, udp6 (ListenersProbe.parse)",
-                   seeds: ["Tests/Fixtures/*/root/proc/net/*", "Tests/Fixtures/*/root/proc/1/net/*", "Fuzz/Seeds/proc_net_tcp/*"],
-                   run: ParserTargets.procNetTCP),
-        FuzzTarget(name: "luks", summary: "LUKS1/LUKS2 headers (LUKSHeader.requiredLength, parse, cipher strength)",
-                   seeds: ["Tests/Fixtures/luks-headers/*.img", "Fuzz/Seeds/luks/*"],
-                   run: ParserTargets.luks),
-        FuzzTarget(name: "posix_acl", summary: "system.posix_acl_access xattrs (PosixACL.decode, round trip)",
-                   seeds: ["Fuzz/Seeds/posix_acl/*"],
-                   run: ParserTargets.posixACL),
-        FuzzTarget(name: "weights", summary: "the weight-file recogniser (WeightRecognizer.recognize)",
-                   seeds: ["Fuzz/Seeds/weights/*"],
-                   run: ParserTargets.weights),
-        FuzzTarget(name: "profile_yaml", summary: "control catalogs and profiles (Catalog.load, ProfileLoader.resolve over the built-in catalog)",
-                   seeds: ["Profiles/*.yaml", "Profiles/controls/*.yaml", "Tests/Fixtures/profiles-bad/*.yaml", "Fuzz/Seeds/profile_yaml/*"],
-                   run: DocumentTargets.profileYAML),
-        FuzzTarget(name: "site_yaml", summary: "site files (Site.parse)",
-                   seeds: ["Tests/Fixtures/*/site.yaml", "Tests/Fixtures/profiles-bad/site-*.yaml", "Fuzz/Seeds/site_yaml/*"],
-                   run: DocumentTargets.siteYAML),
-        FuzzTarget(name: "findings_json", summary: "findings documents (JSON.parse round trip, ParsedFindings, re-evaluation against sl3)",
-                   seeds: ["Fuzz/Seeds/findings_json/*"],
-                   run: DocumentTargets.findingsJSON),
-        FuzzTarget(name: "dsse_envelope", summary: "DSSE envelopes (Envelope.decode, re-encoding, FindingsPolicy.verify)",
-                   seeds: ["Fuzz/Seeds/dsse_envelope/*"],
-                   run: EvidenceTargets.dsseEnvelope),
-        FuzzTarget(name: "intoto_statement", summary: "in-toto statements signed by a trusted key (every content check of FindingsPolicy)",
-                   seeds: ["Fuzz/Seeds/intoto_statement/*", "Fuzz/Seeds/findings_json/*"],
-                   run: EvidenceTargets.inTotoStatement),
-        FuzzTarget(name: "bundle_manifest", summary: "bundle manifests signed by a trusted key (BundleVerifier on a bundle of just the manifest)",
-                   seeds: ["Fuzz/Seeds/bundle_manifest/*"],
-                   run: EvidenceTargets.bundleManifest),
+        FuzzTarget(
+            name: "sshd_config", summary: "sshd_config through SSHDConfigProbe (Include, Match) in a scratch root",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/ssh/sshd_config", "Tests/Fixtures/*/root/etc/ssh/sshd_config.d/*", "Fuzz/Seeds/sshd_config/*",
+            ],
+            run: ParserTargets.sshdConfig),
+        FuzzTarget(
+            name: "sysctl", summary: "one sysctl.d file (SysctlProbe.parse)",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/sysctl.d/*", "Tests/Fixtures/*/root/usr/lib/sysctl.d/*", "Tests/Fixtures/*/root/etc/sysctl.conf",
+                "Fuzz/Seeds/sysctl/*",
+            ],
+            run: ParserTargets.sysctl),
+        FuzzTarget(
+            name: "audit_rules", summary: "auditctl rules (AuditRulesProbe.parse)",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/audit/rules.d/*", "Tests/Fixtures/*/root/etc/audit/audit.rules", "Fuzz/Seeds/audit_rules/*",
+            ],
+            run: ParserTargets.auditRules),
+        FuzzTarget(
+            name: "auditd_conf", summary: "auditd.conf (AuditdProbe.parseConf)",
+            seeds: ["Tests/Fixtures/*/root/etc/audit/auditd.conf", "Fuzz/Seeds/auditd_conf/*"],
+            run: ParserTargets.auditdConf),
+        FuzzTarget(
+            name: "modprobe", summary: "one modprobe.d file (ModprobeProbe.parse)",
+            seeds: ["Tests/Fixtures/*/root/etc/modprobe.d/*", "Tests/Fixtures/*/root/usr/lib/modprobe.d/*", "Fuzz/Seeds/modprobe/*"],
+            run: ParserTargets.modprobe),
+        FuzzTarget(
+            name: "sudoers", summary: "/etc/sudoers through SudoersProbe (includes, Defaults, user specs) in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/sudoers", "Tests/Fixtures/*/root/etc/sudoers.d/*", "Fuzz/Seeds/sudoers/*"],
+            run: ParserTargets.sudoers),
+        FuzzTarget(
+            name: "mountinfo", summary: "/proc/PID/mountinfo (MountTable.parse, mount lookups)",
+            seeds: ["Tests/Fixtures/*/root/proc/self/mountinfo", "Tests/Fixtures/*/root/proc/1/mountinfo", "Fuzz/Seeds/mountinfo/*"],
+            run: ParserTargets.mountinfo),
+        FuzzTarget(
+            name: "proc_net_tcp", summary: "/proc/net/tcp, tcp6, udp, udp6 (ListenersProbe.parse)",
+            seeds: ["Tests/Fixtures/*/root/proc/net/*", "Tests/Fixtures/*/root/proc/1/net/*", "Fuzz/Seeds/proc_net_tcp/*"],
+            run: ParserTargets.procNetTCP),
+        FuzzTarget(
+            name: "luks", summary: "LUKS1/LUKS2 headers (LUKSHeader.requiredLength, parse, cipher strength)",
+            seeds: ["Tests/Fixtures/luks-headers/*.img", "Fuzz/Seeds/luks/*"],
+            run: ParserTargets.luks),
+        FuzzTarget(
+            name: "posix_acl", summary: "system.posix_acl_access xattrs (PosixACL.decode, round trip)",
+            seeds: ["Fuzz/Seeds/posix_acl/*"],
+            run: ParserTargets.posixACL),
+        FuzzTarget(
+            name: "weights", summary: "the weight-file recogniser (WeightRecognizer.recognize)",
+            seeds: ["Fuzz/Seeds/weights/*"],
+            run: ParserTargets.weights),
+        FuzzTarget(
+            name: "profile_yaml", summary: "control catalogs and profiles (Catalog.load, ProfileLoader.resolve over the built-in catalog)",
+            seeds: ["Profiles/*.yaml", "Profiles/controls/*.yaml", "Tests/Fixtures/profiles-bad/*.yaml", "Fuzz/Seeds/profile_yaml/*"],
+            run: DocumentTargets.profileYAML),
+        FuzzTarget(
+            name: "site_yaml", summary: "site files (Site.parse)",
+            seeds: ["Tests/Fixtures/*/site.yaml", "Tests/Fixtures/profiles-bad/site-*.yaml", "Fuzz/Seeds/site_yaml/*"],
+            run: DocumentTargets.siteYAML),
+        FuzzTarget(
+            name: "findings_json", summary: "findings documents (JSON.parse round trip, ParsedFindings, re-evaluation against sl3)",
+            seeds: ["Fuzz/Seeds/findings_json/*"],
+            run: DocumentTargets.findingsJSON),
+        FuzzTarget(
+            name: "dsse_envelope", summary: "DSSE envelopes (Envelope.decode, re-encoding, FindingsPolicy.verify)",
+            seeds: ["Fuzz/Seeds/dsse_envelope/*"],
+            run: EvidenceTargets.dsseEnvelope),
+        FuzzTarget(
+            name: "intoto_statement", summary: "in-toto statements signed by a trusted key (every content check of FindingsPolicy)",
+            seeds: ["Fuzz/Seeds/intoto_statement/*", "Fuzz/Seeds/findings_json/*"],
+            run: EvidenceTargets.inTotoStatement),
+        FuzzTarget(
+            name: "bundle_manifest", summary: "bundle manifests signed by a trusted key (BundleVerifier on a bundle of just the manifest)",
+            seeds: ["Fuzz/Seeds/bundle_manifest/*"],
+            run: EvidenceTargets.bundleManifest),
     ]
 }
 

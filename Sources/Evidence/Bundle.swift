@@ -52,14 +52,17 @@ public struct BundleFile: Sendable, Hashable {
 /// ```
 public enum BundleManifest {
     /// The manifest's bytes (about 300 bytes a file and a host, reserved at once); `id` is `id(summary:files:)`.
-    public static func document(summary: FleetSummary, files: [BundleFile], id: String, generatorVersion: String, signedBy: String) -> [UInt8] {
+    public static func document(summary: FleetSummary, files: [BundleFile], id: String, generatorVersion: String, signedBy: String)
+        -> [UInt8]
+    {
         json(summary: summary, files: files, id: id, generatorVersion: generatorVersion, signedBy: signedBy)
             .prettySerialized(capacity: 65_536 + (files.count + summary.hosts.count) * 320)
     }
 
     /// The manifest's `id`: the SHA-256 of its `created_at` and `files[]`.
     public static func id(summary: FleetSummary, files: [BundleFile]) throws(WardenError) -> String {
-        try Digester.libcrypto.sha256Hex(JSON.object(["created_at": .string(summary.createdAt.description), "files": fileList(files)]).serialized())
+        try Digester.libcrypto.sha256Hex(
+            JSON.object(["created_at": .string(summary.createdAt.description), "files": fileList(files)]).serialized())
     }
 
     static func fileList(_ files: [BundleFile]) -> JSON {
@@ -76,7 +79,8 @@ public enum BundleManifest {
             "generator": ["name": "warden", "version": .string(generatorVersion)],
             "signed_by": .string(signedBy),
             "inventory": summary.inventory == nil ? .null : .string(BundleLayout.inventory),
-            "profiles": .array(summary.profiles.map { ["id": .string($0.id), "version": .string($0.version), "sha256": .string($0.sha256)] }),
+            "profiles": .array(
+                summary.profiles.map { ["id": .string($0.id), "version": .string($0.version), "sha256": .string($0.sha256)] }),
             "files": fileList,
             "hosts": summary.manifestHosts,
         ]
@@ -92,7 +96,9 @@ public enum BundleInputs {
             switch BundleFiles.kind(argument) {
             case .directory?:
                 let found = BundleFiles.walk(argument).filter { $0.kind == .file && $0.path.hasSuffix(".json") }
-                guard !found.isEmpty else { throw WardenError(.missing, file: argument, field: "FINDINGS", "no *.json files in this directory") }
+                guard !found.isEmpty else {
+                    throw WardenError(.missing, file: argument, field: "FINDINGS", "no *.json files in this directory")
+                }
                 out += found.map { argument + "/" + $0.path }
             case .some:
                 out.append(argument)
@@ -126,8 +132,10 @@ public struct Bundler {
     /// its signal handling, and its test hooks stop a run at these names.
     public var stopRequested: @Sendable (_ stage: String) -> Bool = { _ in false }
 
-    public init(trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
-                createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: BundleDocuments) {
+    public init(
+        trusted: TrustedKeys, key: PrivateKey, inventory: Inventory?, inventoryBytes: [UInt8]?, profiles: [ResolvedProfile],
+        createdAt: Timestamp, maxAge: Int64, generatorVersion: String, documents: BundleDocuments
+    ) {
         self.trusted = trusted
         self.key = key
         self.inventory = inventory
@@ -144,13 +152,17 @@ public struct Bundler {
     /// Throws only when no truthful bundle can be written; hosts that fail are in the summary.
     public func write(inputs: [String], to output: String) throws(WardenError) -> FleetSummary {
         if inventory?.bindsKey(key.keyID) == true {
-            throw WardenError(.malformed, file: inventory?.file, field: "--key",
-                              "the bundler's key \(key.keyID) is bound to a host in the inventory: a bundle is signed by a key that vouches for no host (separation of duties)")
+            throw WardenError(
+                .malformed, file: inventory?.file, field: "--key",
+                "the bundler's key \(key.keyID) is bound to a host in the inventory: a bundle is signed by a key that vouches for no host (separation of duties)"
+            )
         }
         let existing = BundleFiles.kind(output)
         if let existing {
             guard existing == .directory, BundleFiles.list(output).isEmpty else {
-                throw WardenError(.usage, file: output, field: "--output", "already exists and is not an empty directory; a bundle is written into a new directory")
+                throw WardenError(
+                    .usage, file: output, field: "--output",
+                    "already exists and is not an empty directory; a bundle is written into a new directory")
             }
         }
         let staging = output + ".tmp-\(BundleFiles.processID)"
@@ -200,10 +212,15 @@ public struct Bundler {
                     rejected.append(r)
                 case .accepted(let c):
                     keysWritten.insert(c.keyID)
-                    guard let current = newest[c.machineID] else { newest[c.machineID] = c; continue }
+                    guard let current = newest[c.machineID] else {
+                        newest[c.machineID] = c
+                        continue
+                    }
                     let replaces = (c.finishedAt, c.sha256) > (current.finishedAt, current.sha256)
                     let loser = replaces ? current : c
-                    superseded.append(Superseded(input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
+                    superseded.append(
+                        Superseded(
+                            input: loser.input, machineID: loser.machineID, finishedAt: loser.finishedAt.description, sha256: loser.sha256))
                     BundleFiles.removeTree(loser.staged)
                     if replaces { newest[c.machineID] = c }
                     contested.insert(c.machineID)
@@ -237,7 +254,9 @@ public struct Bundler {
             guard let c = newest[machineID] else { continue }
             let path = BundleLayout.findings(machineID)
             let bytes = try BundleFiles.read(dir + "/" + path, limit: BundleLayout.fileLimit)
-            guard try Digester.libcrypto.sha256Hex(bytes) == c.sha256 else { throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written") }
+            guard try Digester.libcrypto.sha256Hex(bytes) == c.sha256 else {
+                throw WardenError(.io, file: dir + "/" + path, "changed while the bundle was being written")
+            }
             let findings = try Bundler.findings(of: try Envelope.decode(bytes, file: c.input), file: c.input)
             builder.addExamples(builder.evaluate(findings, keyID: c.keyID, file: path))
         }
@@ -257,8 +276,9 @@ public struct Bundler {
             guard let pem = trusted[keyID]?.pem else { continue }
             files.append(try BundleFile(path: BundleLayout.key(keyID), bytes: Array(pem.utf8)))
         }
-        let manifest = BundleManifest.document(summary: summary, files: files, id: try BundleManifest.id(summary: summary, files: files),
-                                               generatorVersion: generatorVersion, signedBy: key.keyID)
+        let manifest = BundleManifest.document(
+            summary: summary, files: files, id: try BundleManifest.id(summary: summary, files: files),
+            generatorVersion: generatorVersion, signedBy: key.keyID)
         try BundleFiles.create(dir + "/" + BundleLayout.manifest, manifest)
         let envelope: Envelope
         do {
@@ -285,7 +305,9 @@ public struct Bundler {
         } catch {
             throw WardenError(.malformed, file: file, field: "payload", "not JSON: \(error)")
         }
-        guard let predicate = statement["predicate"] else { throw WardenError(.malformed, file: file, field: "payload.predicate", "missing") }
+        guard let predicate = statement["predicate"] else {
+            throw WardenError(.malformed, file: file, field: "payload.predicate", "missing")
+        }
         return try ParsedFindings(json: predicate, file: file)
     }
 }
@@ -337,27 +359,50 @@ struct InputCheck: Sendable {
         let verification = policy.verify(envelope)
         let keyID = envelope.signatures.first?.keyid
         guard verification.isValid, let findings = verification.findings, let signer = verification.keyID else {
-            return .rejected(Rejection(input: input, kind: .unverified, reason: verification.failures.map(\.description).joined(separator: "; "), keyID: keyID))
+            return .rejected(
+                Rejection(
+                    input: input, kind: .unverified, reason: verification.failures.map(\.description).joined(separator: "; "), keyID: keyID)
+            )
         }
         let hostname = findings["host"]?["hostname"]?.stringValue
         guard let machineID = findings["host"]?["machine_id"]?.stringValue, Inventory.isHex(machineID, count: 32) else {
-            return .rejected(Rejection(input: input, kind: .noMachineID, reason: "payload.predicate.host.machine_id: the findings name no machine id of 32 hex digits, so they cannot be bound to a host", hostname: hostname, keyID: signer))
+            return .rejected(
+                Rejection(
+                    input: input, kind: .noMachineID,
+                    reason:
+                        "payload.predicate.host.machine_id: the findings name no machine id of 32 hex digits, so they cannot be bound to a host",
+                    hostname: hostname, keyID: signer))
         }
         let parsed: ParsedFindings
         do {
             parsed = try ParsedFindings(json: findings, file: input)
         } catch {
-            return .rejected(Rejection(input: input, kind: .malformed, reason: "payload.predicate.\(error.field ?? "facts"): \(error.message)", machineID: machineID, hostname: hostname, keyID: signer))
+            return .rejected(
+                Rejection(
+                    input: input, kind: .malformed, reason: "payload.predicate.\(error.field ?? "facts"): \(error.message)",
+                    machineID: machineID, hostname: hostname, keyID: signer))
         }
         if signer == bundlerKeyID {
-            return .rejected(Rejection(input: input, kind: .bundlerKey, reason: "signed with the bundler's own key \(signer): the key that signs the bundle vouches for no host", machineID: machineID, hostname: hostname, keyID: signer))
+            return .rejected(
+                Rejection(
+                    input: input, kind: .bundlerKey,
+                    reason: "signed with the bundler's own key \(signer): the key that signs the bundle vouches for no host",
+                    machineID: machineID, hostname: hostname, keyID: signer))
         }
         if let inventory {
             guard let host = inventory[machineID: machineID] else {
-                return .rejected(Rejection(input: input, kind: .unknown, reason: "machine id \(machineID) (hostname \(hostname ?? "unknown")) is not in the inventory \(inventory.file)", machineID: machineID, hostname: hostname, keyID: signer))
+                return .rejected(
+                    Rejection(
+                        input: input, kind: .unknown,
+                        reason: "machine id \(machineID) (hostname \(hostname ?? "unknown")) is not in the inventory \(inventory.file)",
+                        machineID: machineID, hostname: hostname, keyID: signer))
             }
             guard host.keyID == signer else {
-                return .rejected(Rejection(input: input, kind: .wrongKey, reason: "signed by trusted key \(signer), but the inventory binds \(host.name) to key \(host.keyID)", machineID: machineID, hostname: hostname, keyID: signer))
+                return .rejected(
+                    Rejection(
+                        input: input, kind: .wrongKey,
+                        reason: "signed by trusted key \(signer), but the inventory binds \(host.name) to key \(host.keyID)",
+                        machineID: machineID, hostname: hostname, keyID: signer))
             }
         }
         // Staged under the host's own name, or aside when another envelope of the same host holds
@@ -377,8 +422,10 @@ struct InputCheck: Sendable {
             return .failed(error)
         }
         let record = evaluator.evaluate(parsed, keyID: signer, file: BundleLayout.findings(machineID), examples: false)
-        return .accepted(Candidate(input: input, sha256: sha256, size: bytes.count, machineID: machineID,
-                                   finishedAt: parsed.finishedAt, keyID: signer, staged: staged, record: record))
+        return .accepted(
+            Candidate(
+                input: input, sha256: sha256, size: bytes.count, machineID: machineID,
+                finishedAt: parsed.finishedAt, keyID: signer, staged: staged, record: record))
     }
 }
 
@@ -400,7 +447,8 @@ public enum BundleReader {
         }
         let manifest = try json(BundleLayout.manifest)
         guard let createdAt = manifest["created_at"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }),
-              let maxAge = manifest["max_age"]?.stringValue.flatMap({ Durations.seconds($0) }) else {
+            let maxAge = manifest["max_age"]?.stringValue.flatMap({ Durations.seconds($0) })
+        else {
             throw WardenError(.malformed, file: dir + "/" + BundleLayout.manifest, field: "created_at", "expected created_at and max_age")
         }
         var inventory: Inventory?

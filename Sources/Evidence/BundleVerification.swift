@@ -50,8 +50,10 @@ public struct BundleVerifier {
     public var documents: BundleDocuments
     public var clockSkew: Int64 = 300
 
-    public init(trusted: TrustedKeys, now: Timestamp, maxAge: Int64?, inventory: Inventory?, profiles: [ResolvedProfile],
-                generatorVersion: String, documents: BundleDocuments) {
+    public init(
+        trusted: TrustedKeys, now: Timestamp, maxAge: Int64?, inventory: Inventory?, profiles: [ResolvedProfile],
+        generatorVersion: String, documents: BundleDocuments
+    ) {
         self.trusted = trusted
         self.now = now
         self.maxAge = maxAge
@@ -172,7 +174,9 @@ private struct Check {
             bundleInventory?.file = BundleLayout.inventory
         } else if let bytes = small[BundleLayout.inventory] {
             do throws(WardenError) {
-                guard let text = String(validating: bytes, as: UTF8.self) else { throw WardenError(.malformed, file: BundleLayout.inventory, "not UTF-8 text") }
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw WardenError(.malformed, file: BundleLayout.inventory, "not UTF-8 text")
+                }
                 bundleInventory = try Inventory.parse(text, file: BundleLayout.inventory, digester: .libcrypto)
             } catch {
                 fail(BundleLayout.inventory, error.field, error.line.map { "line \($0): \(error.message)" } ?? error.message)
@@ -185,18 +189,23 @@ private struct Check {
         if let signer = result.signer {
             for inv in [bundleInventory, verifier.inventory].compactMap({ $0 }) {
                 if let host = inv.hosts.first(where: { $0.keyID == signer }) {
-                    fail(BundleLayout.manifestEnvelope, "signatures[0].keyid", "signed by \(signer), the key \(inv.file) binds to host \(host.name): the key that signs a bundle must vouch for no host (separation of duties)")
+                    fail(
+                        BundleLayout.manifestEnvelope, "signatures[0].keyid",
+                        "signed by \(signer), the key \(inv.file) binds to host \(host.name): the key that signs a bundle must vouch for no host (separation of duties)"
+                    )
                 }
             }
         }
 
         // Every host envelope: digest, signature, statement, file name, binding; then its
         // facts are re-evaluated into the recomputed summary, one host at a time.
-        var builder = FleetSummaryBuilder(profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
+        var builder = FleetSummaryBuilder(
+            profiles: verifier.profiles, inventory: bundleInventory, createdAt: header.createdAt, maxAge: header.maxAge)
         var policy = FindingsPolicy(trusted: verifier.trusted, now: header.createdAt)
         policy.omitsUnusedParts = true
-        let hostCheck = HostEnvelopeCheck(dir: dir, policy: policy, binding: binding,
-                                          manifestSigner: result.signer, evaluator: builder)
+        let hostCheck = HostEnvelopeCheck(
+            dir: dir, policy: policy, binding: binding,
+            manifestSigner: result.signer, evaluator: builder)
         var hostsFailed = false
         var keyIDs: Set<String> = result.signer.map { [$0] } ?? []
         let hostPaths = listed.keys.sorted().filter { $0.hasPrefix("findings/") }
@@ -205,9 +214,15 @@ private struct Check {
             let entries = hostPaths[window].map { onDisk.contains($0) ? listed[$0] : nil }
             let outcomes = Parallel.map(window.count) { k in entries[k].map { hostCheck.run($0, examples: false) } }
             for (k, outcome) in outcomes.enumerated() {
-                guard let outcome else { hostsFailed = true; continue }
+                guard let outcome else {
+                    hostsFailed = true
+                    continue
+                }
                 result.failures += outcome.failures
-                guard outcome.read else { hostsFailed = true; continue }
+                guard outcome.read else {
+                    hostsFailed = true
+                    continue
+                }
                 if outcome.intact { intact.insert(hostPaths[window.lowerBound + k]) }
                 if outcome.failures.isEmpty, let record = outcome.record {
                     builder.add(record)
@@ -254,15 +269,21 @@ private struct Check {
         // summary.json, manifest.json and the reports, rendered from the recomputed summary on
         // every core, then compared in that order.
         let rerendered = generator == verifier.generatorVersion
-        let renders: [@Sendable () -> [UInt8]] = [
-            { recomputed.document },
-            { BundleManifest.document(summary: recomputed, files: listedFiles, id: manifestID, generatorVersion: generator, signedBy: signedBy) },
-        ] + (rerendered ? verifier.documents.map { document in { @Sendable in document.render(recomputed) } } : [])
+        let renders: [@Sendable () -> [UInt8]] =
+            [
+                { recomputed.document },
+                {
+                    BundleManifest.document(
+                        summary: recomputed, files: listedFiles, id: manifestID, generatorVersion: generator, signedBy: signedBy)
+                },
+            ] + (rerendered ? verifier.documents.map { document in { @Sendable in document.render(recomputed) } } : [])
         let rendered = Parallel.map(renders.count) { renders[$0]() }
         compare(BundleLayout.summary, stored: summaryBytes, recomputed: rendered[0])
         compare(BundleLayout.manifest, stored: manifestBytes, recomputed: rendered[1])
         if let signer = result.signer, manifest["signed_by"]?.stringValue != signer {
-            fail(BundleLayout.manifest, "signed_by", "says \(manifest["signed_by"]?.compactString ?? "nothing"), but manifest.dsse.json is signed by \(signer)")
+            fail(
+                BundleLayout.manifest, "signed_by",
+                "says \(manifest["signed_by"]?.compactString ?? "nothing"), but manifest.dsse.json is signed by \(signer)")
         }
         if rerendered {
             for (document, bytes) in zip(verifier.documents, rendered.dropFirst(2)) {
@@ -273,13 +294,17 @@ private struct Check {
                 compareBytes(document.path, stored: stored, recomputed: bytes)
             }
         } else {
-            result.notes.append("the reports were made by warden \(generator), not \(verifier.generatorVersion): their bytes were checked against the manifest but not re-rendered")
+            result.notes.append(
+                "the reports were made by warden \(generator), not \(verifier.generatorVersion): their bytes were checked against the manifest but not re-rendered"
+            )
         }
         if let reviewer = verifier.inventory {
             let present = Set(recomputed.hosts.map(\.machineID))
             let stated = Set(recomputed.missing.map(\.machineID))
             for host in reviewer.hosts where !present.contains(host.machineID) && !stated.contains(host.machineID) {
-                fail(reviewer.file, "hosts", "\(host.name) (machine id \(host.machineID)) has no findings in the bundle, and the bundle does not list it as missing")
+                fail(
+                    reviewer.file, "hosts",
+                    "\(host.name) (machine id \(host.machineID)) has no findings in the bundle, and the bundle does not list it as missing")
             }
         }
         result.summary = recomputed
@@ -306,16 +331,21 @@ private struct Check {
         }
         let signature = envelope.signatures[0]
         guard let keyID = signature.keyid, let key = verifier.trusted[keyID] else {
-            fail(file, "signatures[0].keyid", "\(signature.keyid ?? "missing"): not a trusted key (\(verifier.trusted.count) trusted from --trust)")
+            fail(
+                file, "signatures[0].keyid",
+                "\(signature.keyid ?? "missing"): not a trusted key (\(verifier.trusted.count) trusted from --trust)")
             return
         }
         guard key.isValidSignature(signature.sig, for: DSSE.pae(payloadType: envelope.payloadType, payload: envelope.payload)) else {
-            fail(file, "signatures[0].sig", "does not verify with trusted key \(keyID): the manifest, its envelope or the signature was altered")
+            fail(
+                file, "signatures[0].sig",
+                "does not verify with trusted key \(keyID): the manifest, its envelope or the signature was altered")
             return
         }
         result.signer = keyID
         if envelope.payload != manifest {
-            fail(BundleLayout.manifest, nil, "differs from the payload signed in manifest.dsse.json: the manifest was altered after signing")
+            fail(
+                BundleLayout.manifest, nil, "differs from the payload signed in manifest.dsse.json: the manifest was altered after signing")
         }
     }
 
@@ -350,7 +380,8 @@ private struct Check {
         var out: [BundleFile] = []
         var seen: Set<String> = []
         for (i, item) in list.enumerated() {
-            guard let path = item["path"]?.stringValue, let sha = item["sha256"]?.stringValue, let size = item["size"]?.intValue, size >= 0 else {
+            guard let path = item["path"]?.stringValue, let sha = item["sha256"]?.stringValue, let size = item["size"]?.intValue, size >= 0
+            else {
                 fail(file, "files[\(i)]", "expected {path, sha256, size}")
                 continue
             }
@@ -375,7 +406,9 @@ private struct Check {
         let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         if parts.contains(where: { $0.elementsEqual("..".utf8) }) { return "leaves the bundle ('..')" }
         if parts.contains(where: { $0.isEmpty || $0.elementsEqual(".".utf8) }) { return "not a normalised path (empty or '.' component)" }
-        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) { return "holds a control character or a backslash" }
+        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) {
+            return "holds a control character or a backslash"
+        }
         if path == BundleLayout.manifest || path == BundleLayout.manifestEnvelope { return "the manifest does not list itself" }
         return nil
     }
@@ -388,7 +421,9 @@ private struct Check {
             fail(BundleLayout.manifest, "created_at", "\(createdAt) is in the future at \(verifier.now)")
         } else if verifier.now > until {
             let which = limit < maxAge ? "--max-age \(Durations.text(limit))" : "its max_age \(Durations.text(maxAge))"
-            fail(BundleLayout.manifest, "created_at", "the bundle expired at \(until) (created \(createdAt), \(which)); checked at \(verifier.now)")
+            fail(
+                BundleLayout.manifest, "created_at",
+                "the bundle expired at \(until) (created \(createdAt), \(which)); checked at \(verifier.now)")
         }
     }
 
@@ -459,7 +494,9 @@ private struct Check {
             return
         }
         if let d = firstDifference(old, new, path: "") {
-            fail(file, d.path.isEmpty ? nil : d.path, "the bundle says \(describe(d.stored)), recomputed from the verified findings: \(describe(d.recomputed))")
+            fail(
+                file, d.path.isEmpty ? nil : d.path,
+                "the bundle says \(describe(d.stored)), recomputed from the verified findings: \(describe(d.recomputed))")
         } else {
             fail(file, nil, "the values agree with the recomputed document but the bytes do not (not in canonical form)")
         }
@@ -481,7 +518,9 @@ private struct Check {
             return nil
         case (.array(let x)?, .array(let y)?):
             for i in 0..<max(x.count, y.count) {
-                if let d = firstDifference(x.indices.contains(i) ? x[i] : nil, y.indices.contains(i) ? y[i] : nil, path: "\(path)[\(i)]") { return d }
+                if let d = firstDifference(x.indices.contains(i) ? x[i] : nil, y.indices.contains(i) ? y[i] : nil, path: "\(path)[\(i)]") {
+                    return d
+                }
             }
             return nil
         default:
@@ -561,7 +600,10 @@ private struct HostEnvelopeCheck: Sendable {
             return nil
         }
         guard let machineID = findings.machineID, machineID == fileMachineID else {
-            fail("payload.predicate.host.machine_id", "the envelope is for machine id \(findings.machineID ?? "none"), but the file is named for \(fileMachineID) (envelopes swapped or renamed)")
+            fail(
+                "payload.predicate.host.machine_id",
+                "the envelope is for machine id \(findings.machineID ?? "none"), but the file is named for \(fileMachineID) (envelopes swapped or renamed)"
+            )
             return nil
         }
         if keyID == manifestSigner {
@@ -570,10 +612,14 @@ private struct HostEnvelopeCheck: Sendable {
         if let binding {
             if let host = binding[machineID: machineID] {
                 if host.keyID != keyID {
-                    fail("signatures[0].keyid", "signed by trusted key \(keyID), but \(binding.file) binds \(host.name) to key \(host.keyID)")
+                    fail(
+                        "signatures[0].keyid", "signed by trusted key \(keyID), but \(binding.file) binds \(host.name) to key \(host.keyID)"
+                    )
                 }
             } else {
-                fail("payload.predicate.host.machine_id", "machine id \(machineID) (\(findings.hostname)) is not in \(binding.file): its key binding cannot be checked")
+                fail(
+                    "payload.predicate.host.machine_id",
+                    "machine id \(machineID) (\(findings.hostname)) is not in \(binding.file): its key binding cannot be checked")
             }
         }
         return (findings, keyID)
@@ -599,7 +645,10 @@ private struct ListedRead: Sendable {
         }
         guard let bytes else { return }
         if bytes.count != entry.size {
-            failures.append(BundleFailure(entry.path, nil, "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)"))
+            failures.append(
+                BundleFailure(
+                    entry.path, nil,
+                    "size \(bytes.count) bytes, but manifest.json files[] says \(entry.size) (truncated, extended or replaced)"))
         } else {
             let digest: String
             do {
@@ -609,7 +658,9 @@ private struct ListedRead: Sendable {
                 return
             }
             if digest != entry.sha256 {
-                failures.append(BundleFailure(entry.path, nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered"))
+                failures.append(
+                    BundleFailure(
+                        entry.path, nil, "SHA-256 \(digest) differs from manifest.json files[] (\(entry.sha256)): the file was altered"))
             } else {
                 intact = true
             }

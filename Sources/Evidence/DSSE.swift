@@ -52,11 +52,12 @@ public struct Envelope: Sendable, Equatable {
         .object([
             "payloadType": .string(payloadType),
             "payload": .string(Base64.encode(payload)),
-            "signatures": .array(signatures.map { s in
-                var o: JSONObject = ["sig": .string(Base64.encode(s.sig))]
-                if let keyid = s.keyid { o["keyid"] = .string(keyid) }
-                return .object(o)
-            }),
+            "signatures": .array(
+                signatures.map { s in
+                    var o: JSONObject = ["sig": .string(Base64.encode(s.sig))]
+                    if let keyid = s.keyid { o["keyid"] = .string(keyid) }
+                    return .object(o)
+                }),
         ])
     }
 
@@ -70,7 +71,8 @@ public struct Envelope: Sendable, Equatable {
         do {
             json = try JSON.parse(bytes)
         } catch {
-            throw WardenError(.malformed, file: file, line: error.line, column: error.column, "not a DSSE envelope: invalid JSON: \(error.message)")
+            throw WardenError(
+                .malformed, file: file, line: error.line, column: error.column, "not a DSSE envelope: invalid JSON: \(error.message)")
         }
         guard case .object(let o) = json else {
             throw WardenError(.malformed, file: file, "not a DSSE envelope: expected a JSON object, found \(article(json.typeName))")
@@ -90,7 +92,9 @@ public struct Envelope: Sendable, Equatable {
         }
         let payloadType = try string(o["payloadType"], "payloadType")
         let payload = try base64(try string(o["payload"], "payload"), "payload")
-        guard let list = o["signatures"] else { throw WardenError(.malformed, file: file, field: "signatures", "missing: not a DSSE envelope") }
+        guard let list = o["signatures"] else {
+            throw WardenError(.malformed, file: file, field: "signatures", "missing: not a DSSE envelope")
+        }
         guard case .array(let items) = list else {
             throw WardenError(.malformed, file: file, field: "signatures", "expected a list, found \(article(list.typeName))")
         }

@@ -136,7 +136,8 @@ public struct FleetSummary: Sendable {
             "unknown": .int(rejected(.unknown).count), "wrong_key": .int(rejected(.wrongKey).count),
             "inventory": inventory.map { .int($0.hosts.count) } ?? .null,
         ]
-        counts["conformant"] = .object(Dictionary(uniqueKeysWithValues: profiles.indices.map { (profiles[$0].id, JSON.int(conformantCount($0))) }))
+        counts["conformant"] = .object(
+            Dictionary(uniqueKeysWithValues: profiles.indices.map { (profiles[$0].id, JSON.int(conformantCount($0))) }))
         return [
             "schema": .string(FleetSummary.schema),
             "created_at": .string(createdAt.description),
@@ -145,32 +146,48 @@ public struct FleetSummary: Sendable {
             "profiles": .array(profiles.map(\.json)),
             "counts": .object(counts),
             "complete_and_conformant": .bool(completeAndConformant),
-            "controls": .array(controls.map { c in
-                var results: JSONObject = [:]
-                for (i, t) in c.tallies.enumerated() { if let t { results[profiles[i].id] = t.json } }
-                return [
-                    "id": .string(c.id), "title": .string(c.title), "area": .string(c.area.rawValue), "severity": .string(c.severity.rawValue),
-                    "remediation": .string(c.remediation), "references": ["cop": .array(c.references.cop.map { .string($0) }), "appendix4": .array(c.references.appendix4.map { .string($0) })],
-                    "results": .object(results),
-                ]
-            }),
-            "hosts": .array(hosts.map { h in
-                var results: JSONObject = [:]
-                for (i, r) in h.results.enumerated() {
-                    results[profiles[i].id] = [
-                        "verdict": .string(r.verdict.rawValue), "conformant": .bool(r.conformant),
-                        "not_passed": .object(r.notPassed.mapValues { .string($0.rawValue) }),
+            "controls": .array(
+                controls.map { c in
+                    var results: JSONObject = [:]
+                    for (i, t) in c.tallies.enumerated() { if let t { results[profiles[i].id] = t.json } }
+                    return [
+                        "id": .string(c.id), "title": .string(c.title), "area": .string(c.area.rawValue),
+                        "severity": .string(c.severity.rawValue),
+                        "remediation": .string(c.remediation),
+                        "references": [
+                            "cop": .array(c.references.cop.map { .string($0) }),
+                            "appendix4": .array(c.references.appendix4.map { .string($0) }),
+                        ],
+                        "results": .object(results),
                     ]
-                }
-                return [
-                    "machine_id": .string(h.machineID), "name": .string(h.name), "hostname": .string(h.hostname),
-                    "role": h.role.map { .string($0) } ?? .null, "keyid": .string(h.keyID), "file": .string(h.file),
-                    "profile": .string(h.auditedProfile), "finished_at": .string(h.finishedAt.description), "stale": .bool(h.stale),
-                    "results": .object(results),
-                ]
-            }),
-            "missing": .array(missing.map { ["name": .string($0.name), "machine_id": .string($0.machineID), "keyid": .string($0.keyID), "role": .string($0.role.rawValue)] }),
-            "stale": .array(stale.map { ["name": .string($0.name), "machine_id": .string($0.machineID), "finished_at": .string($0.finishedAt.description)] }),
+                }),
+            "hosts": .array(
+                hosts.map { h in
+                    var results: JSONObject = [:]
+                    for (i, r) in h.results.enumerated() {
+                        results[profiles[i].id] = [
+                            "verdict": .string(r.verdict.rawValue), "conformant": .bool(r.conformant),
+                            "not_passed": .object(r.notPassed.mapValues { .string($0.rawValue) }),
+                        ]
+                    }
+                    return [
+                        "machine_id": .string(h.machineID), "name": .string(h.name), "hostname": .string(h.hostname),
+                        "role": h.role.map { .string($0) } ?? .null, "keyid": .string(h.keyID), "file": .string(h.file),
+                        "profile": .string(h.auditedProfile), "finished_at": .string(h.finishedAt.description), "stale": .bool(h.stale),
+                        "results": .object(results),
+                    ]
+                }),
+            "missing": .array(
+                missing.map {
+                    [
+                        "name": .string($0.name), "machine_id": .string($0.machineID), "keyid": .string($0.keyID),
+                        "role": .string($0.role.rawValue),
+                    ]
+                }),
+            "stale": .array(
+                stale.map {
+                    ["name": .string($0.name), "machine_id": .string($0.machineID), "finished_at": .string($0.finishedAt.description)]
+                }),
             "rejected": .array(rejected.map(\.json)),
             "superseded": .array(superseded.map(\.json)),
         ]
@@ -181,32 +198,41 @@ public struct FleetSummary: Sendable {
 
     /// The manifest's `hosts[]`: one entry per bundled host.
     public var manifestHosts: JSON {
-        .array(hosts.map { h in
-            [
-                "name": .string(h.name), "machine_id": .string(h.machineID), "keyid": .string(h.keyID),
-                "profile": .string(h.auditedProfile), "finished_at": .string(h.finishedAt.description), "stale": .bool(h.stale),
-                "conformant": .object(Dictionary(uniqueKeysWithValues: h.results.indices.map { (profiles[$0].id, JSON.bool(h.results[$0].conformant)) })),
-                "file": .string(h.file),
-            ]
-        })
+        .array(
+            hosts.map { h in
+                [
+                    "name": .string(h.name), "machine_id": .string(h.machineID), "keyid": .string(h.keyID),
+                    "profile": .string(h.auditedProfile), "finished_at": .string(h.finishedAt.description), "stale": .bool(h.stale),
+                    "conformant": .object(
+                        Dictionary(uniqueKeysWithValues: h.results.indices.map { (profiles[$0].id, JSON.bool(h.results[$0].conformant)) })),
+                    "file": .string(h.file),
+                ]
+            })
     }
 }
 
 extension FleetSummary.Profile {
     var json: JSON {
-        ["id": .string(id), "title": .string(title), "version": .string(version), "sha256": .string(sha256),
-         "controls": .array(controlIDs.map { .string($0) }), "advisory": .array(advisory.sorted().map { .string($0) })]
+        [
+            "id": .string(id), "title": .string(title), "version": .string(version), "sha256": .string(sha256),
+            "controls": .array(controlIDs.map { .string($0) }), "advisory": .array(advisory.sorted().map { .string($0) }),
+        ]
     }
 }
 
 extension FleetSummary.Tally {
     var json: JSON {
-        ["advisory": .bool(advisory),
-         "counts": .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSON.int($0.value)) })),
-         "examples": .array(examples.map { e in
-             ["machine_id": .string(e.machineID), "name": .string(e.name), "status": .string(e.status.rawValue),
-              "summary": .string(e.summary), "evidence": .array(e.evidence.map(\.json))]
-         })]
+        [
+            "advisory": .bool(advisory),
+            "counts": .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSON.int($0.value)) })),
+            "examples": .array(
+                examples.map { e in
+                    [
+                        "machine_id": .string(e.machineID), "name": .string(e.name), "status": .string(e.status.rawValue),
+                        "summary": .string(e.summary), "evidence": .array(e.evidence.map(\.json)),
+                    ]
+                }),
+        ]
     }
 }
 
@@ -246,9 +272,11 @@ public struct Rejection: Sendable, Hashable {
     }
 
     public var json: JSON {
-        ["input": .string(input), "kind": .string(kind.rawValue), "reason": .string(reason),
-         "machine_id": machineID.map { .string($0) } ?? .null, "hostname": hostname.map { .string($0) } ?? .null,
-         "keyid": keyID.map { .string($0) } ?? .null]
+        [
+            "input": .string(input), "kind": .string(kind.rawValue), "reason": .string(reason),
+            "machine_id": machineID.map { .string($0) } ?? .null, "hostname": hostname.map { .string($0) } ?? .null,
+            "keyid": keyID.map { .string($0) } ?? .null,
+        ]
     }
 
     /// Reads an entry of `summary.json`'s `rejected[]` back.
@@ -261,9 +289,11 @@ public struct Rejection: Sendable, Hashable {
             }
         }
         guard let input = json["input"]?.stringValue, let reason = json["reason"]?.stringValue,
-              let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:))
+            let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:))
         else { throw WardenError(.malformed, file: file, field: field, "expected {input, kind, reason, machine_id, hostname, keyid}") }
-        self.init(input: input, kind: kind, reason: reason, machineID: try optional("machine_id"), hostname: try optional("hostname"), keyID: try optional("keyid"))
+        self.init(
+            input: input, kind: kind, reason: reason, machineID: try optional("machine_id"), hostname: try optional("hostname"),
+            keyID: try optional("keyid"))
     }
 }
 
@@ -287,7 +317,7 @@ public struct Superseded: Sendable, Hashable {
 
     public init(json: JSON, file: String, field: String) throws(WardenError) {
         guard let input = json["input"]?.stringValue, let machineID = json["machine_id"]?.stringValue,
-              let finishedAt = json["finished_at"]?.stringValue, let sha256 = json["sha256"]?.stringValue
+            let finishedAt = json["finished_at"]?.stringValue, let sha256 = json["sha256"]?.stringValue
         else { throw WardenError(.malformed, file: file, field: field, "expected {input, machine_id, finished_at, sha256}") }
         self.init(input: input, machineID: machineID, finishedAt: finishedAt, sha256: sha256)
     }
@@ -319,8 +349,10 @@ public struct FleetSummaryBuilder: Sendable {
         for p in profiles { for c in p.controls { definitions[c.definition.id] = c.definition } }
         let ordered = definitions.values.sorted { ($0.area, $0.id) < ($1.area, $1.id) }
         controls = ordered.map { d in
-            FleetSummary.Control(id: d.id, title: d.title, area: d.area, severity: d.severity, remediation: d.remediation, references: d.references,
-                                 tallies: profiles.map { p in p.controls.first { $0.definition.id == d.id }.map { FleetSummary.Tally(advisory: $0.advisory) } })
+            FleetSummary.Control(
+                id: d.id, title: d.title, area: d.area, severity: d.severity, remediation: d.remediation, references: d.references,
+                tallies: profiles.map { p in p.controls.first { $0.definition.id == d.id }.map { FleetSummary.Tally(advisory: $0.advisory) }
+                })
         }
         for (i, c) in controls.enumerated() { controlIndex[c.id] = i }
         let index = controlIndex
@@ -373,8 +405,9 @@ public struct FleetSummaryBuilder: Sendable {
                 if examples, Verdict.blocks(status, advisory: selected[i].advisory) {
                     let detailed = evaluator.evaluate(selected[i])
                     let shown = detailed.evidence.filter { $0.ok == false }
-                    example = FleetSummary.Example(machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
-                                                   evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
+                    example = FleetSummary.Example(
+                        machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
+                        evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
                 }
                 tallied.append(HostRecord.ControlStatus(control: c, status: status, example: example))
             }
@@ -413,9 +446,10 @@ public struct FleetSummaryBuilder: Sendable {
     public func hostsNeedingExamples() -> Set<String> {
         // One pass over the hosts in machine id order, filling each (profile, control) list.
         var wanted: [[String: Int]] = profiles.indices.map { p in
-            Dictionary(uniqueKeysWithValues: controls.compactMap { c in
-                c.tallies[p].flatMap { !$0.advisory && $0.hostsBlocking > 0 ? (c.id, examplesPerControl) : nil }
-            })
+            Dictionary(
+                uniqueKeysWithValues: controls.compactMap { c in
+                    c.tallies[p].flatMap { !$0.advisory && $0.hostsBlocking > 0 ? (c.id, examplesPerControl) : nil }
+                })
         }
         var needed: Set<String> = []
         for host in hosts.sorted(by: { $0.machineID < $1.machineID }) {

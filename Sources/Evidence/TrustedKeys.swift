@@ -23,30 +23,42 @@ public struct TrustedKeys: Sendable {
     /// Adds every public key in a PEM file's bytes. Read line by line as bytes (a fleet's trust
     /// file holds a key per host); lines may end in CRLF.
     public mutating func add(pem bytes: [UInt8], file: String) throws(WardenError) {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw WardenError(.malformed, file: file, "not a PEM file: not UTF-8 text") }
-        let begin = Array("-----BEGIN ".utf8), dashes = Array("-----".utf8), publicKey = Array("PUBLIC KEY".utf8)
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw WardenError(.malformed, file: file, "not a PEM file: not UTF-8 text")
+        }
+        let begin = Array("-----BEGIN ".utf8)
+        let dashes = Array("-----".utf8)
+        let publicKey = Array("PUBLIC KEY".utf8)
         var block: [UInt8] = []
         var label: ArraySlice<UInt8>?
         var found = 0
-        var start = 0, n = 0
+        var start = 0
+        var n = 0
         while start <= bytes.count {
             let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
             var line = bytes[start..<end]
             if line.last == 0x0D { line = line.dropLast() }
             n += 1
             start = end + 1
-            if label == nil, line.starts(with: begin), line.count >= begin.count + dashes.count, line.suffix(dashes.count).elementsEqual(dashes) {
+            if label == nil, line.starts(with: begin), line.count >= begin.count + dashes.count,
+                line.suffix(dashes.count).elementsEqual(dashes)
+            {
                 let name = line.dropFirst(begin.count).dropLast(dashes.count)
                 guard name.elementsEqual(publicKey) else {
-                    throw WardenError(.malformed, file: file, line: n, "holds a '\(String(decoding: name, as: UTF8.self))' PEM block: --trust takes public keys only ('PUBLIC KEY' blocks, as 'warden key show' prints them)")
+                    throw WardenError(
+                        .malformed, file: file, line: n,
+                        "holds a '\(String(decoding: name, as: UTF8.self))' PEM block: --trust takes public keys only ('PUBLIC KEY' blocks, as 'warden key show' prints them)"
+                    )
                 }
                 label = name
                 block = Array(line)
             } else if let current = label {
                 block.append(0x0A)
                 block.append(contentsOf: line)
-                guard line.count == current.count + 14, line.starts(with: "-----END ".utf8), line.dropFirst(9).prefix(current.count).elementsEqual(current),
-                      line.suffix(dashes.count).elementsEqual(dashes) else { continue }
+                guard line.count == current.count + 14, line.starts(with: "-----END ".utf8),
+                    line.dropFirst(9).prefix(current.count).elementsEqual(current),
+                    line.suffix(dashes.count).elementsEqual(dashes)
+                else { continue }
                 block.append(0x0A)
                 do {
                     add(try PublicKey(pem: block), source: file)

@@ -66,20 +66,28 @@ public struct FindingsPolicy: Sendable {
         }
         let signature = envelope.signatures[0]
         guard let keyID = signature.keyid, !keyID.isEmpty else {
-            return fail("signatures[0].keyid", "missing: a Warden envelope names its key (hex SHA-256 of the public key's SubjectPublicKeyInfo)")
+            return fail(
+                "signatures[0].keyid", "missing: a Warden envelope names its key (hex SHA-256 of the public key's SubjectPublicKeyInfo)")
         }
         guard let key = trusted[keyID] else {
-            return fail("signatures[0].keyid", "\(keyID) is not a trusted key (\(trusted.count) trusted key\(trusted.count == 1 ? "" : "s") from --trust)")
+            return fail(
+                "signatures[0].keyid",
+                "\(keyID) is not a trusted key (\(trusted.count) trusted key\(trusted.count == 1 ? "" : "s") from --trust)")
         }
         guard key.isValidSignature(signature.sig, for: DSSE.pae(payloadType: envelope.payloadType, payload: envelope.payload)) else {
-            return fail("signatures[0].sig", "does not verify with trusted key \(keyID) (\(key.algorithm.rawValue)): the payload, its type or the signature was altered, or another key signed it")
+            return fail(
+                "signatures[0].sig",
+                "does not verify with trusted key \(keyID) (\(key.algorithm.rawValue)): the payload, its type or the signature was altered, or another key signed it"
+            )
         }
         result.keyID = keyID
 
         let statement: JSON
         do {
-            statement = omitsUnusedParts ? try JSON.parse(envelope.payload, omitting: [["predicate", "results"], ["predicate", "facts", "files"]])
-                                      : try JSON.parse(envelope.payload)
+            statement =
+                omitsUnusedParts
+                ? try JSON.parse(envelope.payload, omitting: [["predicate", "results"], ["predicate", "facts", "files"]])
+                : try JSON.parse(envelope.payload)
         } catch {
             return fail("payload", "the signed payload is not a JSON statement: \(error)")
         }
@@ -92,20 +100,28 @@ public struct FindingsPolicy: Sendable {
         expect("payload._type", statement["_type"], equals: FindingsStatement.statementType)
         expect("payload.predicateType", statement["predicateType"], equals: FindingsStatement.predicateType)
         guard let findings = statement["predicate"], case .object = findings else {
-            failures.append(VerificationFailure("payload.predicate", "expected a findings object, found \(describe(statement["predicate"]))"))
+            failures.append(
+                VerificationFailure("payload.predicate", "expected a findings object, found \(describe(statement["predicate"]))"))
             result.failures = failures
             return result
         }
         expect("payload.predicate.schema", findings["schema"], equals: FindingsDocument.schema)
-        let required: [(String, String)] = [("host", "object"), ("root", "string"), ("mode", "string"), ("profile", "object"),
-                                            ("started_at", "string"), ("finished_at", "string"), ("results", "list"), ("summary", "object"), ("facts", "object")]
+        let required: [(String, String)] = [
+            ("host", "object"), ("root", "string"), ("mode", "string"), ("profile", "object"),
+            ("started_at", "string"), ("finished_at", "string"), ("results", "list"), ("summary", "object"), ("facts", "object"),
+        ]
         for (name, type) in required where findings[name]?.typeName != type {
-            failures.append(VerificationFailure("payload.predicate.\(name)", "expected \(article(type)), found \(describe(findings[name]))"))
+            failures.append(
+                VerificationFailure("payload.predicate.\(name)", "expected \(article(type)), found \(describe(findings[name]))"))
         }
         do {
             let expectedSubject = try FindingsStatement.subject(for: findings)
             if statement["subject"] != expectedSubject {
-                failures.append(VerificationFailure("payload.subject", "does not identify the host in the findings: expected \(expectedSubject.compactString), found \(describe(statement["subject"]))"))
+                failures.append(
+                    VerificationFailure(
+                        "payload.subject",
+                        "does not identify the host in the findings: expected \(expectedSubject.compactString), found \(describe(statement["subject"]))"
+                    ))
             }
         } catch {
             failures.append(VerificationFailure("payload.subject", "cannot be checked: \(error.message)"))
@@ -115,7 +131,9 @@ public struct FindingsPolicy: Sendable {
                 if finished.seconds > now.seconds + clockSkew {
                     failures.append(VerificationFailure("payload.predicate.finished_at", "\(text) is in the future at \(now)"))
                 } else if let maxAge, now.seconds - finished.seconds > maxAge {
-                    failures.append(VerificationFailure("payload.predicate.finished_at", "\(text) is older than the maximum age \(Durations.text(maxAge)) at \(now)"))
+                    failures.append(
+                        VerificationFailure(
+                            "payload.predicate.finished_at", "\(text) is older than the maximum age \(Durations.text(maxAge)) at \(now)"))
                 }
             } else {
                 failures.append(VerificationFailure("payload.predicate.finished_at", "not an RFC 3339 time: '\(text)'"))

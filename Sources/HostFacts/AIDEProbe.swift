@@ -7,11 +7,13 @@ public struct AIDEProbe: Probe {
     public init() {}
     public let name = "aide"
     public let summary = "AIDE binary, database under /var/lib/aide, and a timer or cron job that runs it"
-    public let reads = ["/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", "/etc/systemd/system/*.wants/*aide*.timer",
-                        "/etc/cron.daily/", "/etc/cron.d/", "/etc/crontab"]
+    public let reads = [
+        "/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", "/etc/systemd/system/*.wants/*aide*.timer",
+        "/etc/cron.daily/", "/etc/cron.d/", "/etc/crontab",
+    ]
     public var facts: [String: FactType] {
         [
-            "aide": .object(["source": .string, "installed": .sourced(.bool), "database": .sourced(.bool), "scheduled": .sourced(.bool)]),
+            "aide": .object(["source": .string, "installed": .sourced(.bool), "database": .sourced(.bool), "scheduled": .sourced(.bool)])
         ]
     }
 
@@ -35,11 +37,18 @@ public struct AIDEProbe: Probe {
         if schedule == nil, let crontab = try? root.readText("/etc/crontab") {
             for (number, line) in configLines(crontab) where line.contains("aide") { schedule = schedule ?? "/etc/crontab:\(number)" }
         }
-        return ["aide": .value([
-            "source": "/var/lib/aide",
-            "installed": ["value": .bool(binary != nil), "source": .string(binary ?? "/usr/bin/aide (absent)")],
-            "database": ["value": .bool(!databases.isEmpty), "source": .string(databases.first.map { "/var/lib/aide/\($0)" } ?? "/var/lib/aide (no aide.db)")],
-            "scheduled": ["value": .bool(schedule != nil), "source": .string(schedule ?? "no enabled aide timer and no aide cron job")],
-        ])]
+        return [
+            "aide": .value([
+                "source": "/var/lib/aide",
+                "installed": ["value": .bool(binary != nil), "source": .string(binary ?? "/usr/bin/aide (absent)")],
+                "database": [
+                    "value": .bool(!databases.isEmpty),
+                    "source": .string(databases.first.map { "/var/lib/aide/\($0)" } ?? "/var/lib/aide (no aide.db)"),
+                ],
+                "scheduled": [
+                    "value": .bool(schedule != nil), "source": .string(schedule ?? "no enabled aide timer and no aide cron job"),
+                ],
+            ])
+        ]
     }
 }

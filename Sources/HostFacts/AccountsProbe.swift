@@ -24,7 +24,7 @@ public struct AccountsProbe: Probe {
                 "uid0_accounts": .list(.object(["source": .string, "user": .string, "uid": .int])),
                 "empty_passwords": .list(.object(["source": .string, "user": .string, "file": .string])),
                 "problems": .list(.object(["source": .string, "error": .string])),
-            ]),
+            ])
         ]
     }
 
@@ -55,16 +55,19 @@ public struct AccountsProbe: Probe {
         do {
             AccountsProbe.parseShadow(try root.readText(AccountsProbe.shadowFile), state: &state)
         } catch {
-            state.problem(AccountsProbe.shadowFile, "cannot read \(AccountsProbe.shadowFile): \(error.message); empty passwords cannot be ruled out")
+            state.problem(
+                AccountsProbe.shadowFile, "cannot read \(AccountsProbe.shadowFile): \(error.message); empty passwords cannot be ruled out")
         }
-        return ["accounts": .value([
-            "source": .string(AccountsProbe.passwdFile),
-            "files": [.string(AccountsProbe.passwdFile), .string(AccountsProbe.shadowFile)],
-            "users": .int(state.users),
-            "uid0_accounts": .array(state.uid0),
-            "empty_passwords": .array(state.empty),
-            "problems": .array(state.problems),
-        ])]
+        return [
+            "accounts": .value([
+                "source": .string(AccountsProbe.passwdFile),
+                "files": [.string(AccountsProbe.passwdFile), .string(AccountsProbe.shadowFile)],
+                "users": .int(state.users),
+                "uid0_accounts": .array(state.uid0),
+                "empty_passwords": .array(state.empty),
+                "problems": .array(state.problems),
+            ])
+        ]
     }
 
     /// The non-blank, non-comment lines of a colon-separated database with their numbers.
@@ -92,7 +95,10 @@ public struct AccountsProbe: Probe {
                 continue
             }
             let user = String(fields[0])
-            guard !user.isEmpty else { state.problem(here, "malformed passwd entry: empty user name"); continue }
+            guard !user.isEmpty else {
+                state.problem(here, "malformed passwd entry: empty user name")
+                continue
+            }
             guard let uid = numericID(fields[2]) else {
                 state.problem(here, "malformed passwd entry for \(user): UID '\(fields[2])' is not a number")
                 continue
@@ -125,7 +131,10 @@ public struct AccountsProbe: Probe {
                 continue
             }
             let user = String(fields[0])
-            guard !user.isEmpty else { state.problem(here, "malformed shadow entry: empty user name"); continue }
+            guard !user.isEmpty else {
+                state.problem(here, "malformed shadow entry: empty user name")
+                continue
+            }
             if let bad = fields.dropFirst(2).prefix(6).first(where: { !$0.isEmpty && Int64($0) == nil }) {
                 state.problem(here, "malformed shadow entry for \(user): '\(bad)' is not a number")
                 continue

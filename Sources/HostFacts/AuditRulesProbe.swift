@@ -19,34 +19,41 @@ internal import WardenFormats
 public struct AuditRulesProbe: Probe {
     public init() {}
     public let name = "audit-rules"
-    public let summary = "persistent audit rules (rules.d as augenrules compiles them, else audit.rules), coverage of weights, canaries and privileged files and syscalls"
+    public let summary =
+        "persistent audit rules (rules.d as augenrules compiles them, else audit.rules), coverage of weights, canaries and privileged files and syscalls"
     public let reads = ["/etc/audit/rules.d/*.rules", "/etc/audit/audit.rules"]
     public var facts: [String: FactType] {
         [
             "audit_rules": .object([
                 "present": .bool, "architecture": .string, "source": .string, "files": .strings,
-                "rules": .list(.object([
-                    "kind": .string, "source": .string, "text": .string, "after_immutable": .bool, "action": .string, "list": .string,
-                    "perms": .string, "syscalls": .strings, "filters": .strings, "key": .optional(.string), "path": .string,
-                ])),
+                "rules": .list(
+                    .object([
+                        "kind": .string, "source": .string, "text": .string, "after_immutable": .bool, "action": .string, "list": .string,
+                        "perms": .string, "syscalls": .strings, "filters": .strings, "key": .optional(.string), "path": .string,
+                    ])),
                 "immutable": .sourced(.bool), "ignored_after_immutable": .strings,
                 "weights": .list(AuditRulesProbe.coverageType),
                 "canaries": .list(AuditRulesProbe.coverageType.adding(["own_rule": .bool, "exists": .bool])),
                 "privileged_files": .list(AuditRulesProbe.coverageType),
-                "privileged_syscalls": .list(.object([
-                    "name": .string, "covered": .bool, "source": .string, "arches": .strings, "missing_arches": .strings,
-                    "rule": .string, "error": .string,
-                ])),
+                "privileged_syscalls": .list(
+                    .object([
+                        "name": .string, "covered": .bool, "source": .string, "arches": .strings, "missing_arches": .strings,
+                        "rule": .string, "error": .string,
+                    ])),
                 "problems": .strings, "drift": .optional(.string), "backlog_limit": .sourced(.int),
-            ]),
+            ])
         ]
     }
 
     /// Files whose changes LOG-003 wants audited (writes and attribute changes).
-    public static let watchedFiles = ["/etc/sudoers", "/etc/sudoers.d", "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/audit"]
+    public static let watchedFiles = [
+        "/etc/sudoers", "/etc/sudoers.d", "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/audit",
+    ]
     /// Syscalls LOG-003 wants audited; profiles choose which are required.
-    public static let watchedSyscalls = ["init_module", "finit_module", "delete_module", "mount", "adjtimex", "settimeofday",
-                                         "clock_settime", "ptrace", "process_vm_readv", "bpf", "kexec_load"]
+    public static let watchedSyscalls = [
+        "init_module", "finit_module", "delete_module", "mount", "adjtimex", "settimeofday",
+        "clock_settime", "ptrace", "process_vm_readv", "bpf", "kexec_load",
+    ]
 
     package struct Rule {
         enum Kind: String { case watch, syscall, control }
@@ -75,8 +82,10 @@ public struct AuditRulesProbe: Probe {
         var filtersLoginUID: Bool { filters.contains { $0.hasPrefix("auid") } }
 
         var json: JSON {
-            var o: JSONObject = ["kind": .string(kind.rawValue), "source": .string(source), "text": .string(text),
-                                     "after_immutable": .bool(afterImmutable)]
+            var o: JSONObject = [
+                "kind": .string(kind.rawValue), "source": .string(source), "text": .string(text),
+                "after_immutable": .bool(afterImmutable),
+            ]
             if kind != .control {
                 o["action"] = .string(action)
                 o["list"] = .string(list)
@@ -129,7 +138,8 @@ public struct AuditRulesProbe: Probe {
                 rules = compiled
                 sources = [loadedFile]
             } else if compiled.map(\.text) != rules.map(\.text) {
-                drift = "\(loadedFile) differs from what augenrules compiles from rules.d (the rules.d files win at the next boot or `augenrules --load`)"
+                drift =
+                    "\(loadedFile) differs from what augenrules compiles from rules.d (the rules.d files win at the next boot or `augenrules --load`)"
             }
         }
         let present = !sources.isEmpty
@@ -149,7 +159,9 @@ public struct AuditRulesProbe: Probe {
 
         func coverage(_ path: String, isDirectory: Bool, needs: String) -> JSON {
             var item: JSONObject = ["path": .string(path), "needs": .string(needs)]
-            if !problems.isEmpty { item["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))") }
+            if !problems.isEmpty {
+                item["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))")
+            }
             guard let rule = effective.first(where: { covers($0, path, isDirectory: isDirectory) }) else {
                 item["covered"] = false
                 item["source"] = .string(sources.first ?? loadedFile)
@@ -160,7 +172,11 @@ public struct AuditRulesProbe: Probe {
             var reasons: [String] = []
             if rule.action == "never" { reasons.append("the first matching rule is a `never` rule") }
             if !missing.isEmpty { reasons.append("perm lacks \(String(missing))") }
-            if rule.filtersLoginUID { reasons.append("filters on auid (\(rule.filters.filter { $0.hasPrefix("auid") }.joined(separator: ", "))), so reads by services are missed") }
+            if rule.filtersLoginUID {
+                reasons.append(
+                    "filters on auid (\(rule.filters.filter { $0.hasPrefix("auid") }.joined(separator: ", "))), so reads by services are missed"
+                )
+            }
             item["covered"] = .bool(reasons.isEmpty)
             item["rule"] = .string(rule.text)
             item["source"] = .string(rule.source)
@@ -185,17 +201,24 @@ public struct AuditRulesProbe: Probe {
         let arches = architecture == "x86_64" ? ["b64", "b32"] : ["b64"]
         let syscalls: [JSON] = AuditRulesProbe.watchedSyscalls.map { name in
             let found = arches.map { arch in
-                (arch, effective.first {
-                    $0.kind == .syscall && $0.action == "always" && $0.list == "exit" && $0.arch == arch
-                        && ($0.syscalls.contains(name) || $0.syscalls.contains("all"))
-                })
+                (
+                    arch,
+                    effective.first {
+                        $0.kind == .syscall && $0.action == "always" && $0.list == "exit" && $0.arch == arch
+                            && ($0.syscalls.contains(name) || $0.syscalls.contains("all"))
+                    }
+                )
             }
             let missing = found.filter { $0.1 == nil }.map(\.0)
             let rule = found.lazy.compactMap(\.1).first
-            var o: JSONObject = ["name": .string(name), "covered": .bool(missing.isEmpty), "source": .string(rule?.source ?? sources[0]),
-                                 "arches": .array(arches.map { .string($0) }), "missing_arches": .array(missing.map { .string($0) })]
+            var o: JSONObject = [
+                "name": .string(name), "covered": .bool(missing.isEmpty), "source": .string(rule?.source ?? sources[0]),
+                "arches": .array(arches.map { .string($0) }), "missing_arches": .array(missing.map { .string($0) }),
+            ]
             if let rule { o["rule"] = .string(rule.text) }
-            if !problems.isEmpty { o["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))") }
+            if !problems.isEmpty {
+                o["error"] = .string("audit rules have unparsable lines: \(problems.prefix(3).joined(separator: "; "))")
+            }
             return .object(o)
         }
         var fact: JSONObject = [
@@ -226,15 +249,25 @@ public struct AuditRulesProbe: Probe {
     /// first (in that order), every other rule in order, the last `-e` at the end; earlier
     /// `-D`, `-b`, `-f` and `-e` lines are dropped.
     static func augenrulesOrder(_ rules: [Rule], indentedToo: Bool) -> [Rule] {
-        var delete: Rule?, backlog: Rule?, failure: Rule?, enable: Rule?
+        var delete: Rule?
+        var backlog: Rule?
+        var failure: Rule?
+        var enable: Rule?
         var rest: [Rule] = []
         for rule in rules {
-            if !rule.atLineStart && !indentedToo { rest.append(rule) }
-            else if rule.text.hasPrefix("-e") { enable = rule }
-            else if rule.text == "-D" { delete = rule }
-            else if rule.text.hasPrefix("-f") { failure = rule }
-            else if rule.text.hasPrefix("-b") { backlog = rule }
-            else { rest.append(rule) }
+            if !rule.atLineStart && !indentedToo {
+                rest.append(rule)
+            } else if rule.text.hasPrefix("-e") {
+                enable = rule
+            } else if rule.text == "-D" {
+                delete = rule
+            } else if rule.text.hasPrefix("-f") {
+                failure = rule
+            } else if rule.text.hasPrefix("-b") {
+                backlog = rule
+            } else {
+                rest.append(rule)
+            }
         }
         return [delete, backlog, failure].compactMap { $0 } + rest + [enable].compactMap { $0 }
     }
@@ -244,7 +277,8 @@ public struct AuditRulesProbe: Probe {
     static func architecture(_ root: HostRoot) -> String {
         for path in ["/usr/bin/env", "/bin/sh"] {
             guard let header = try? root.readHead(path, count: 20), header.count >= 20,
-                  header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else { continue }
+                header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46
+            else { continue }
             let machine = header[5] == 2 ? UInt16(header[18]) << 8 | UInt16(header[19]) : UInt16(header[19]) << 8 | UInt16(header[18])
             switch machine {
             case 0x3E: return "x86_64"
@@ -284,32 +318,56 @@ public struct AuditRulesProbe: Probe {
                 let t = tokens[i]
                 switch t {
                 case "-w":
-                    guard let p = next() else { ok = false; break }
+                    guard let p = next() else {
+                        ok = false
+                        break
+                    }
                     rule.kind = .watch
                     rule.path = p
                     rule.pathIsDir = p.hasSuffix("/")
                     rule.perms = "rwxa"
                 case "-p":
-                    guard let p = next(), p.allSatisfy({ "rwxa".contains($0) }) else { ok = false; break }
+                    guard let p = next(), p.allSatisfy({ "rwxa".contains($0) }) else {
+                        ok = false
+                        break
+                    }
                     rule.perms = p
                 case "-k":
-                    guard let k = next() else { ok = false; break }
+                    guard let k = next() else {
+                        ok = false
+                        break
+                    }
                     rule.key = k
                 case "-a", "-A":
-                    guard let spec = next() else { ok = false; break }
+                    guard let spec = next() else {
+                        ok = false
+                        break
+                    }
                     let parts = spec.split(separator: ",").map(String.init)
-                    guard parts.count == 2 else { ok = false; break }
+                    guard parts.count == 2 else {
+                        ok = false
+                        break
+                    }
                     let (a, l) = ["always", "never"].contains(parts[0]) ? (parts[0], parts[1]) : (parts[1], parts[0])
-                    guard ["always", "never"].contains(a), ["exit", "task", "user", "exclude", "filesystem", "io_uring"].contains(l) else { ok = false; break }
+                    guard ["always", "never"].contains(a), ["exit", "task", "user", "exclude", "filesystem", "io_uring"].contains(l) else {
+                        ok = false
+                        break
+                    }
                     rule.kind = .syscall
                     rule.action = a
                     rule.list = l
                     rule.perms = ""
                 case "-S":
-                    guard let s = next() else { ok = false; break }
+                    guard let s = next() else {
+                        ok = false
+                        break
+                    }
                     rule.syscalls += s.split(separator: ",").map(String.init)
                 case "-F":
-                    guard let f = next() else { ok = false; break }
+                    guard let f = next() else {
+                        ok = false
+                        break
+                    }
                     if f.hasPrefix("dir=") {
                         rule.path = String(f.dropFirst(4))
                         rule.pathIsDir = true
@@ -322,17 +380,26 @@ public struct AuditRulesProbe: Probe {
                     } else if f.hasPrefix("arch=") {
                         // auditctl's names for the two x86/arm ABIs (b64/b32 and their machine names).
                         let a = String(f.dropFirst(5))
-                        rule.arch = ["b64", "x86_64", "aarch64"].contains(a) ? "b64" : ["b32", "i386", "i686", "arm"].contains(a) ? "b32" : a
+                        rule.arch =
+                            ["b64", "x86_64", "aarch64"].contains(a) ? "b64" : ["b32", "i386", "i686", "arm"].contains(a) ? "b32" : a
                         rule.filters.append(f)
                     } else {
                         rule.filters.append(f)
                     }
                 case "-e":
-                    guard let v = next(), let n = Int(v), (0...2).contains(n) else { ok = false; break }
+                    guard let v = next(), let n = Int(v), (0...2).contains(n) else {
+                        ok = false
+                        break
+                    }
                     rule.enable = n
                 case "-D", "-b", "-f", "-r", "--backlog_wait_time", "--loginuid-immutable", "-c", "-i", "--reset-lost":
                     // Control rules; their arguments follow.
-                    if ["-b", "-f", "-r", "--backlog_wait_time"].contains(t) { guard next() != nil else { ok = false; break } }
+                    if ["-b", "-f", "-r", "--backlog_wait_time"].contains(t) {
+                        guard next() != nil else {
+                            ok = false
+                            break
+                        }
+                    }
                 default:
                     ok = false
                 }

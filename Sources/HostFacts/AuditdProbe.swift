@@ -7,36 +7,51 @@ public struct AuditdProbe: Probe {
     public init() {}
     public let name = "auditd"
     public let summary = "auditd: unit enablement, auditd.conf actions, /var/log/audit permissions, the sendmail the email actions run"
-    public let reads = ["/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group", "/usr/lib/sendmail"]
+    public let reads = [
+        "/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group",
+        "/usr/lib/sendmail",
+    ]
     public var facts: [String: FactType] {
         [
             "auditd": .object([
                 "installed": .bool, "source": .string, "enabled": .sourced(.bool),
-                "conf": .object(Dictionary(uniqueKeysWithValues: AuditdProbe.confKeys.map { ($0, FactType.sourced(.string)) }), others: .sourced(.string)),
+                "conf": .object(
+                    Dictionary(uniqueKeysWithValues: AuditdProbe.confKeys.map { ($0, FactType.sourced(.string)) }),
+                    others: .sourced(.string)),
                 "problems": .strings,
                 "logs": .list(.object(["path": .string, "kind": .string, "mode": .mode, "owner_ok": .bool])),
                 "sendmail": .sourced(.bool),
-            ]),
+            ])
         ]
     }
 
-    static let confKeys = ["disk_full_action", "disk_error_action", "space_left_action", "admin_space_left_action", "max_log_file_action", "log_file", "log_group"]
+    static let confKeys = [
+        "disk_full_action", "disk_error_action", "space_left_action", "admin_space_left_action", "max_log_file_action", "log_file",
+        "log_group",
+    ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        var fact: JSONObject = ["installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
-                                    "source": "/etc/audit/auditd.conf"]
+        var fact: JSONObject = [
+            "installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
+            "source": "/etc/audit/auditd.conf",
+        ]
         // Enabled: a symlink to the unit in a .wants directory of /etc/systemd/system, not masked.
         let link = SystemdUnits(root: root).enabledLink("auditd.service")
-        fact["enabled"] = ["value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/auditd.service (no link, or masked)")]
+        fact["enabled"] = [
+            "value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/auditd.service (no link, or masked)"),
+        ]
 
         var conf: JSONObject = [:]
         var problems: [String] = []
         do {
             conf = AuditdProbe.parseConf(try root.readText("/etc/audit/auditd.conf"), problems: &problems)
             // auditd's compiled-in defaults for keys the file does not set.
-            let defaults = ["disk_full_action": "suspend", "disk_error_action": "syslog", "space_left_action": "ignore",
-                            "admin_space_left_action": "suspend", "max_log_file_action": "rotate", "log_file": "/var/log/audit/audit.log", "log_group": "root"]
+            let defaults = [
+                "disk_full_action": "suspend", "disk_error_action": "syslog", "space_left_action": "ignore",
+                "admin_space_left_action": "suspend", "max_log_file_action": "rotate", "log_file": "/var/log/audit/audit.log",
+                "log_group": "root",
+            ]
             for (k, v) in defaults where conf[k] == nil { conf[k] = ["value": .string(v), "source": "default (auditd)"] }
             fact["conf"] = .object(conf)
         } catch {
@@ -51,13 +66,17 @@ public struct AuditdProbe: Probe {
         var logs: [JSON] = []
         do {
             let info = try root.info(logDir)
-            logs.append(["path": .string(logDir), "kind": "directory", "mode": .string(formatMode(info.mode)),
-                         "owner_ok": .bool(info.uid == 0 && (info.gid == 0 || info.gid == admGID))])
+            logs.append([
+                "path": .string(logDir), "kind": "directory", "mode": .string(formatMode(info.mode)),
+                "owner_ok": .bool(info.uid == 0 && (info.gid == 0 || info.gid == admGID)),
+            ])
             for name in try root.list(logDir, limit: 10_000) {
                 let path = joinPath(logDir, name)
                 guard let f = try? root.info(path, followFinal: false), f.kind == .regular else { continue }
-                logs.append(["path": .string(path), "kind": "file", "mode": .string(formatMode(f.mode)),
-                             "owner_ok": .bool(f.uid == 0 && (f.gid == 0 || f.gid == admGID))])
+                logs.append([
+                    "path": .string(path), "kind": "file", "mode": .string(formatMode(f.mode)),
+                    "owner_ok": .bool(f.uid == 0 && (f.gid == 0 || f.gid == admGID)),
+                ])
             }
         } catch {
             logs.append(["path": .string(logDir), "error": .string(error.description)])

@@ -9,7 +9,9 @@ public struct BootloaderProbe: Probe {
     public init() {}
     public let name = "bootloader"
     public let summary = "GRUB configuration: a password_pbkdf2 superuser password"
-    static let files = ["/boot/grub/grub.cfg", "/boot/grub/user.cfg", "/boot/grub2/grub.cfg", "/boot/grub2/user.cfg", "/boot/efi/EFI/debian/grub.cfg"]
+    static let files = [
+        "/boot/grub/grub.cfg", "/boot/grub/user.cfg", "/boot/grub2/grub.cfg", "/boot/grub2/user.cfg", "/boot/efi/EFI/debian/grub.cfg",
+    ]
     public var reads: [String] { BootloaderProbe.files }
     public var facts: [String: FactType] {
         ["bootloader": .object(["grub_password": .sourced(.bool), "files": .strings])]
@@ -29,12 +31,29 @@ public struct BootloaderProbe: Probe {
                 guard let grub = try? root.readText(main, limit: 8 << 20), grub.contains("user.cfg") else { continue }
             }
             for (number, line) in configLines(text) where line.hasPrefix("password_pbkdf2 ") || line.hasPrefix("GRUB2_PASSWORD=") {
-                return ["bootloader": .value(["grub_password": ["value": true, "source": .string("\(file):\(number)")], "files": .array(read.map { .string($0) })])]
+                return [
+                    "bootloader": .value([
+                        "grub_password": ["value": true, "source": .string("\(file):\(number)")], "files": .array(read.map { .string($0) }),
+                    ])
+                ]
             }
         }
         if read.isEmpty {
-            return ["bootloader": .value(["grub_password": ["error": "no GRUB configuration found (/boot/grub/grub.cfg): GRUB is not installed, update-grub has not run, or /boot is not mounted", "source": "/boot/grub/grub.cfg"], "files": []])]
+            return [
+                "bootloader": .value([
+                    "grub_password": [
+                        "error":
+                            "no GRUB configuration found (/boot/grub/grub.cfg): GRUB is not installed, update-grub has not run, or /boot is not mounted",
+                        "source": "/boot/grub/grub.cfg",
+                    ], "files": [],
+                ])
+            ]
         }
-        return ["bootloader": .value(["grub_password": ["value": false, "source": .string(read.joined(separator: ", "))], "files": .array(read.map { .string($0) })])]
+        return [
+            "bootloader": .value([
+                "grub_password": ["value": false, "source": .string(read.joined(separator: ", "))],
+                "files": .array(read.map { .string($0) }),
+            ])
+        ]
     }
 }

@@ -1,6 +1,6 @@
-public import WardenCore
 internal import Dispatch
 internal import Synchronization
+public import WardenCore
 internal import WardenFormats
 
 /// Runs the probes against a root and gathers their facts, the site and the read log into a

@@ -9,10 +9,12 @@ public struct CoredumpProbe: Probe {
     public init() {}
     public let name = "coredump"
     public let summary = "coredump.conf and drop-ins ([Coredump] Storage, ProcessSizeMax), hard core limits in limits.conf and limits.d"
-    public let reads = ["/etc/systemd/coredump.conf", "/etc/systemd/coredump.conf.d/*.conf", "/run/systemd/coredump.conf.d/*.conf",
-                        "/usr/local/lib/systemd/coredump.conf.d/*.conf", "/usr/lib/systemd/coredump.conf.d/*.conf",
-                        "/lib/systemd/coredump.conf.d/*.conf",
-                        "/etc/security/limits.conf", "/etc/security/limits.d/*.conf"]
+    public let reads = [
+        "/etc/systemd/coredump.conf", "/etc/systemd/coredump.conf.d/*.conf", "/run/systemd/coredump.conf.d/*.conf",
+        "/usr/local/lib/systemd/coredump.conf.d/*.conf", "/usr/lib/systemd/coredump.conf.d/*.conf",
+        "/lib/systemd/coredump.conf.d/*.conf",
+        "/etc/security/limits.conf", "/etc/security/limits.d/*.conf",
+    ]
     public var facts: [String: FactType] {
         [
             "coredump": .object([
@@ -20,7 +22,7 @@ public struct CoredumpProbe: Probe {
                 "storage": .sourced(.string), "process_size_max": .sourced(.int),
                 // A number, `unlimited`, or the text as written; null when no line sets it.
                 "hard_core_limit": .sourced(.optional(.oneOf([.int, .string]))),
-            ]),
+            ])
         ]
     }
 
@@ -29,10 +31,13 @@ public struct CoredumpProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let conf = SystemdConf.read(root: root, name: "coredump.conf", section: "Coredump",
-                                    valid: ["Storage": { ["none", "external", "journal"].contains($0) },
-                                            "ProcessSizeMax": { SystemdConf.parseSize($0) != nil }],
-                                    known: CoredumpProbe.keys)
+        let conf = SystemdConf.read(
+            root: root, name: "coredump.conf", section: "Coredump",
+            valid: [
+                "Storage": { ["none", "external", "journal"].contains($0) },
+                "ProcessSizeMax": { SystemdConf.parseSize($0) != nil },
+            ],
+            known: CoredumpProbe.keys)
         if !conf.errors.isEmpty { return ["coredump": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
         let storage = conf.value("Storage", default: "external")
         let sizeMax = conf.value("ProcessSizeMax", default: "2G")
@@ -41,7 +46,9 @@ public struct CoredumpProbe: Probe {
             "files": .array(conf.files.map { .string($0) }),
             "unread": .array(conf.unread.map { .string($0) }),
             "storage": storage.json,
-            "process_size_max": ["value": .int(SystemdConf.parseSize(sizeMax.value).map { Int64(clamping: $0) } ?? -1), "source": .string(sizeMax.source)],
+            "process_size_max": [
+                "value": .int(SystemdConf.parseSize(sizeMax.value).map { Int64(clamping: $0) } ?? -1), "source": .string(sizeMax.source),
+            ],
             "ignored": .array(conf.ignored.map { .string($0) }),
         ]
         // pam_limits: limits.conf first, then limits.d/*.conf in lexical order.
@@ -62,7 +69,9 @@ public struct CoredumpProbe: Probe {
                     continue
                 }
                 guard w[0] == "*", w[2] == "core", w[1] == "hard" || w[1] == "-" else { continue }
-                let value: JSON = ["unlimited", "infinity", "-1"].contains(String(w[3])) ? "unlimited" : (Int64(w[3]).map { .int($0) } ?? .string(String(w[3])))
+                let value: JSON =
+                    ["unlimited", "infinity", "-1"].contains(String(w[3]))
+                    ? "unlimited" : (Int64(w[3]).map { .int($0) } ?? .string(String(w[3])))
                 hardCore = ["value": value, "source": .string("\(file):\(number)")]
             }
         }

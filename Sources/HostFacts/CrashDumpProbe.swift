@@ -12,7 +12,7 @@ public struct CrashDumpProbe: Probe {
     public let reads = ["/sys/kernel/kexec_crash_loaded", "/etc/default/kdump-tools", "/etc/kdump.conf"]
     public var facts: [String: FactType] {
         [
-            "crash_dump": .object(["source": .string, "crash_kernel_loaded": .sourced(.bool), "dump_target_encrypted": .sourced(.bool)]),
+            "crash_dump": .object(["source": .string, "crash_kernel_loaded": .sourced(.bool), "dump_target_encrypted": .sourced(.bool)])
         ]
     }
 
@@ -24,8 +24,10 @@ public struct CrashDumpProbe: Probe {
         case .present:
             do {
                 let v = String(try root.readText(flag, limit: 64).trimmed)
-                fact["crash_kernel_loaded"] = v == "0" || v == "1" ? ["value": .bool(v == "1"), "source": .string(flag)]
-                                                                  : ["error": .string("\(flag): unexpected content '\(v)'"), "source": .string(flag)]
+                fact["crash_kernel_loaded"] =
+                    v == "0" || v == "1"
+                    ? ["value": .bool(v == "1"), "source": .string(flag)]
+                    : ["error": .string("\(flag): unexpected content '\(v)'"), "source": .string(flag)]
             } catch {
                 fact["crash_kernel_loaded"] = ["error": .string(error.description), "source": .string(flag)]
             }
@@ -58,7 +60,9 @@ public struct CrashDumpProbe: Probe {
         if let target {
             switch context.storage.flatMap({ $0.resolve(target.path) }) {
             case .success(let r):
-                fact["dump_target_encrypted"] = ["value": .bool(r.encrypted), "source": .string("\(target.source) (\(target.path): \(r.encryption))")]
+                fact["dump_target_encrypted"] = [
+                    "value": .bool(r.encrypted), "source": .string("\(target.source) (\(target.path): \(r.encryption))"),
+                ]
             case .failure(let f):
                 fact["dump_target_encrypted"] = ["error": .string("\(target.path): \(f)"), "source": .string(target.source)]
             }

@@ -8,16 +8,19 @@ public struct DevicesProbe: Probe {
     public init() {}
     public let name = "devices"
     public let summary = "sysfs: IOMMU, Thunderbolt security, wireless interfaces, rfkill; USBGuard configuration and unit"
-    public let reads = ["/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
-                        "/etc/usbguard/usbguard-daemon.conf", "/etc/systemd/system/*.wants/usbguard.service"]
+    public let reads = [
+        "/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
+        "/etc/usbguard/usbguard-daemon.conf", "/etc/systemd/system/*.wants/usbguard.service",
+    ]
     public var facts: [String: FactType] {
         [
             "devices": .object([
                 "source": .string, "iommu_active": .sourced(.bool),
                 "thunderbolt_domains": .list(.object(["path": .string, "security": .string])),
                 "wireless_interfaces": .strings, "rfkill": .strings,
-                "usbguard": .object(["source": .string, "implicit_policy_target": .sourced(.optional(.string)), "enabled": .sourced(.bool)]),
-            ]),
+                "usbguard": .object(["source": .string, "implicit_policy_target": .sourced(.optional(.string)), "enabled": .sourced(.bool)]
+                ),
+            ])
         ]
     }
 
@@ -37,9 +40,13 @@ public struct DevicesProbe: Probe {
             case let other: return other.stated(path)
             }
         }
-        fact["iommu_active"] = runtime("/sys/class/iommu", absent: ["value": false, "source": "/sys/class/iommu (absent)"]) { () throws(HostError) -> JSON in
+        fact["iommu_active"] = runtime("/sys/class/iommu", absent: ["value": false, "source": "/sys/class/iommu (absent)"]) {
+            () throws(HostError) -> JSON in
             let units = try root.list("/sys/class/iommu").filter { !$0.hasPrefix(".") }
-            return ["value": .bool(!units.isEmpty), "source": .string("/sys/class/iommu (\(units.isEmpty ? "empty" : units.joined(separator: ", ")))")]
+            return [
+                "value": .bool(!units.isEmpty),
+                "source": .string("/sys/class/iommu (\(units.isEmpty ? "empty" : units.joined(separator: ", ")))"),
+            ]
         }
         fact["thunderbolt_domains"] = runtime("/sys/bus/thunderbolt/devices", absent: []) { () throws(HostError) -> JSON in
             var domains: [JSON] = []
@@ -52,8 +59,9 @@ public struct DevicesProbe: Probe {
         }
         fact["wireless_interfaces"] = runtime("/sys/class/net", absent: []) { () throws(HostError) -> JSON in
             let names = try root.list("/sys/class/net")
-            return .array(names.filter { root.exists("/sys/class/net/\($0)/wireless") || root.exists("/sys/class/net/\($0)/phy80211") }
-                .map { .string("/sys/class/net/\($0)") })
+            return .array(
+                names.filter { root.exists("/sys/class/net/\($0)/wireless") || root.exists("/sys/class/net/\($0)/phy80211") }
+                    .map { .string("/sys/class/net/\($0)") })
         }
         fact["rfkill"] = runtime("/sys/class/rfkill", absent: []) { () throws(HostError) -> JSON in
             var radios: [JSON] = []
@@ -68,15 +76,21 @@ public struct DevicesProbe: Probe {
         if let text = try? root.readText("/etc/usbguard/usbguard-daemon.conf") {
             var target: JSON = ["value": "allow", "source": "default (usbguard)"]
             for (number, line) in configLines(text) where line.hasPrefix("ImplicitPolicyTarget=") {
-                target = ["value": .string(String(line.dropFirst("ImplicitPolicyTarget=".count).trimmed)),
-                          "source": .string("/etc/usbguard/usbguard-daemon.conf:\(number)")]
+                target = [
+                    "value": .string(String(line.dropFirst("ImplicitPolicyTarget=".count).trimmed)),
+                    "source": .string("/etc/usbguard/usbguard-daemon.conf:\(number)"),
+                ]
             }
             usbguard["implicit_policy_target"] = target
         } else {
-            usbguard["implicit_policy_target"] = ["value": .null, "source": "/etc/usbguard/usbguard-daemon.conf (absent: USBGuard not installed)"]
+            usbguard["implicit_policy_target"] = [
+                "value": .null, "source": "/etc/usbguard/usbguard-daemon.conf (absent: USBGuard not installed)",
+            ]
         }
         let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
-        usbguard["enabled"] = ["value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)")]
+        usbguard["enabled"] = [
+            "value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)"),
+        ]
         fact["usbguard"] = .object(usbguard)
         return ["devices": .value(.object(fact))]
     }

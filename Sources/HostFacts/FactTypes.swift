@@ -77,9 +77,10 @@ extension StorageResolution {
         "path": .string, "resolved_path": .string, "mount_point": .string, "mount_source": .string,
         "mount_options": .strings, "super_options": .strings, "fstype": .string, "device_number": .string,
         "class": .string, "encrypted": .sourced(.bool), "encryption": .string, "encryption_kinds": .strings, "devices": .strings,
-        "crypt_mappings": .list(.object([
-            "mapping": .string, "kind": .string, "dm_uuid": .string, "backing_devices": .strings, "name": .string,
-        ])),
+        "crypt_mappings": .list(
+            .object([
+                "mapping": .string, "kind": .string, "dm_uuid": .string, "backing_devices": .strings, "name": .string,
+            ])),
         "luks_devices": .strings, "network": .bool, "in_transit_encrypted": .sourced(.bool), "in_transit": .string,
     ])
 }
@@ -98,16 +99,18 @@ extension LUKSProbe {
         "device": .string, "mapping": .string, "dm_uuid": .string, "type": .string, "mapping_name": .string,
         "crypttab": CrypttabEntry.factType,
         "version": .int, "uuid": .string, "header_checksum": .string,
-        "keyslots": .list(.object([
-            "name": .string, "id": .string, "type": .string, "key_bytes": .int, "kdf": .string, "memory_kib": .int,
-            "time_cost": .optional(.int), "iterations": .optional(.int), "tokens": .strings, "token_types": .strings,
-            "tpm_or_clevis_token": .bool,
-        ])),
-        "tokens": .list(.object([
-            "name": .string, "id": .string, "type": .string, "keyslots": .strings, "live": .bool,
-            "tpm2_pcrs": .list(.int), "tpm2_pcr_bank": .string, "tpm2_pin": .bool, "tpm2_pubkey_pcrs": .list(.int),
-            "clevis_pins": .strings, "problem": .string,
-        ])),
+        "keyslots": .list(
+            .object([
+                "name": .string, "id": .string, "type": .string, "key_bytes": .int, "kdf": .string, "memory_kib": .int,
+                "time_cost": .optional(.int), "iterations": .optional(.int), "tokens": .strings, "token_types": .strings,
+                "tpm_or_clevis_token": .bool,
+            ])),
+        "tokens": .list(
+            .object([
+                "name": .string, "id": .string, "type": .string, "keyslots": .strings, "live": .bool,
+                "tpm2_pcrs": .list(.int), "tpm2_pcr_bank": .string, "tpm2_pin": .bool, "tpm2_pubkey_pcrs": .list(.int),
+                "clevis_pins": .strings, "problem": .string,
+            ])),
         "tpm_token": .bool, "tpm_pin_or_signed_policy": .bool,
         "segments": .list(.object(["id": .string, "type": .string, "cipher": .optional(.string)])),
         "cipher": .string, "cipher_family": .string, "cipher_mode": .string, "security_bits": .int,

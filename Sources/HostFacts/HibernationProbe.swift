@@ -12,30 +12,37 @@ internal import WardenFormats
 public struct HibernationProbe: Probe {
     public init() {}
     public let name = "hibernation"
-    public let summary = "systemd sleep.conf with drop-ins ([Sleep] only, masking, last assignment wins, invalid values ignored), masked sleep targets, resume= on the kernel command line, initramfs-tools RESUME"
-    public let reads = ["/etc/systemd/sleep.conf", "{/etc,/run,/usr/local/lib,/usr/lib}/systemd/sleep.conf.d/*.conf",
-                        "/etc/systemd/system/*.target", "/run/systemd/system/*.target", "/proc/cmdline",
-                        "/etc/default/grub", "/etc/kernel/cmdline", "/etc/initramfs-tools/initramfs.conf",
-                        "/etc/initramfs-tools/conf.d/*", "/usr/share/initramfs-tools/hooks/resume"]
+    public let summary =
+        "systemd sleep.conf with drop-ins ([Sleep] only, masking, last assignment wins, invalid values ignored), masked sleep targets, resume= on the kernel command line, initramfs-tools RESUME"
+    public let reads = [
+        "/etc/systemd/sleep.conf", "{/etc,/run,/usr/local/lib,/usr/lib}/systemd/sleep.conf.d/*.conf",
+        "/etc/systemd/system/*.target", "/run/systemd/system/*.target", "/proc/cmdline",
+        "/etc/default/grub", "/etc/kernel/cmdline", "/etc/initramfs-tools/initramfs.conf",
+        "/etc/initramfs-tools/conf.d/*", "/usr/share/initramfs-tools/hooks/resume",
+    ]
     public var facts: [String: FactType] {
         [
             "hibernation": .object([
                 "source": .string, "files": .list(.object(["path": .string, "masked": .bool])),
                 "settings": .object(Dictionary(uniqueKeysWithValues: HibernationProbe.keys.map { ($0, FactType.sourced(.bool)) })),
                 "ignored": .strings,
-                "operations": .list(.object([
-                    "name": .string, "allowed": .sourced(.bool), "target": .string, "target_masked": .bool, "possible": .sourced(.bool),
-                ])),
+                "operations": .list(
+                    .object([
+                        "name": .string, "allowed": .sourced(.bool), "target": .string, "target_masked": .bool, "possible": .sourced(.bool),
+                    ])),
                 "sleep_target_masked": .bool, "possible": .bool,
                 // One item per place a resume device is configured: the kernel command line, initramfs-tools.
-                "resume": .list(.object(["source": .string, "value": .optional(.string), "meaning": .string, "noresume": .bool, "configured": .bool])),
-            ]),
+                "resume": .list(
+                    .object(["source": .string, "value": .optional(.string), "meaning": .string, "noresume": .bool, "configured": .bool])),
+            ])
         ]
     }
 
     static let mainFile = "/etc/systemd/sleep.conf"
-    static let dropInDirectories = ["/etc/systemd/sleep.conf.d", "/run/systemd/sleep.conf.d",
-                                    "/usr/local/lib/systemd/sleep.conf.d", "/usr/lib/systemd/sleep.conf.d"]
+    static let dropInDirectories = [
+        "/etc/systemd/sleep.conf.d", "/run/systemd/sleep.conf.d",
+        "/usr/local/lib/systemd/sleep.conf.d", "/usr/lib/systemd/sleep.conf.d",
+    ]
     static let keys = ["AllowSuspend", "AllowHibernation", "AllowHybridSleep", "AllowSuspendThenHibernate"]
     /// Where masking symlinks live, in the order systemd looks.
     static let unitDirectories = ["/etc/systemd/system", "/run/systemd/system"]
@@ -65,8 +72,9 @@ public struct HibernationProbe: Probe {
         let s = config.settings
         let suspend = s["AllowSuspend"] ?? Setting(value: true, source: "default (systemd)")
         let hibernate = s["AllowHibernation"] ?? Setting(value: true, source: "default (systemd)")
-        let derived = Setting(value: suspend.value && hibernate.value,
-                              source: "default (systemd: AllowSuspend and AllowHibernation: \(suspend.source), \(hibernate.source))")
+        let derived = Setting(
+            value: suspend.value && hibernate.value,
+            source: "default (systemd: AllowSuspend and AllowHibernation: \(suspend.source), \(hibernate.source))")
         let sleepMask = masked("sleep.target", root: root)
         let operations: [(String, Setting, String)] = [
             ("hibernate", hibernate, "hibernate.target"),
@@ -77,10 +85,15 @@ public struct HibernationProbe: Probe {
         var anyPossible = false
         for (name, allowed, target) in operations {
             let mask = masked(target, root: root) ?? sleepMask
-            let possible: Setting = if let mask { Setting(value: false, source: mask) } else if !allowed.value { Setting(value: false, source: allowed.source) } else { Setting(value: true, source: allowed.source) }
+            let possible: Setting =
+                if let mask { Setting(value: false, source: mask) } else if !allowed.value {
+                    Setting(value: false, source: allowed.source)
+                } else { Setting(value: true, source: allowed.source) }
             anyPossible = anyPossible || possible.value
-            items.append(["name": .string(name), "allowed": allowed.json, "target": .string(target),
-                          "target_masked": .bool(mask != nil), "possible": possible.json])
+            items.append([
+                "name": .string(name), "allowed": allowed.json, "target": .string(target),
+                "target_masked": .bool(mask != nil), "possible": possible.json,
+            ])
         }
         let fact: JSON = [
             "source": .string(HibernationProbe.mainFile),
@@ -220,8 +233,10 @@ public struct HibernationProbe: Probe {
         let noresume = items.contains { $0["noresume"] == true }
         if let initramfs = HibernationProbe.initramfsResume(root, noresume: noresume) { items.append(initramfs) }
         if items.isEmpty {
-            items.append(["source": "kernel command line",
-                          "not_checked": "no /proc/cmdline, /etc/default/grub, /etc/kernel/cmdline or initramfs-tools in the offline root"])
+            items.append([
+                "source": "kernel command line",
+                "not_checked": "no /proc/cmdline, /etc/default/grub, /etc/kernel/cmdline or initramfs-tools in the offline root",
+            ])
         }
         return items
     }
@@ -253,14 +268,17 @@ public struct HibernationProbe: Probe {
         }
         guard root.exists(initramfsHook) || !read.isEmpty else { return nil }
         let configured = value != "none" && !noresume
-        let meaning = switch value {
-        case "none": "resuming turned off"
-        case nil, "", "auto": "resumes from the largest swap device that is not ephemeral, chosen at update-initramfs"
-        default: "resumes from \(value!)"
-        }
-        return ["source": .string("initramfs-tools RESUME (\(source))"), "value": value.map { .string($0) } ?? .null,
-                "meaning": .string(noresume ? "noresume on the command line stops it" : meaning), "noresume": .bool(noresume),
-                "configured": .bool(configured)]
+        let meaning =
+            switch value {
+            case "none": "resuming turned off"
+            case nil, "", "auto": "resumes from the largest swap device that is not ephemeral, chosen at update-initramfs"
+            default: "resumes from \(value!)"
+            }
+        return [
+            "source": .string("initramfs-tools RESUME (\(source))"), "value": value.map { .string($0) } ?? .null,
+            "meaning": .string(noresume ? "noresume on the command line stops it" : meaning), "noresume": .bool(noresume),
+            "configured": .bool(configured),
+        ]
     }
 
     /// A shell value without one pair of surrounding quotes.
@@ -274,7 +292,9 @@ public struct HibernationProbe: Probe {
         let value = arguments.last { $0.hasPrefix("resume=") }.map { String($0.dropFirst(7)) }
         let noresume = arguments.contains("noresume")
         let configured = (value.map { !$0.isEmpty && $0 != "none" } ?? false) && !noresume
-        return ["source": .string(source), "value": value.map { .string($0) } ?? .null, "noresume": .bool(noresume),
-                "configured": .bool(configured)]
+        return [
+            "source": .string(source), "value": value.map { .string($0) } ?? .null, "noresume": .bool(noresume),
+            "configured": .bool(configured),
+        ]
     }
 }

@@ -6,15 +6,17 @@ public struct HostIdentityProbe: Probe {
     public init() {}
     public let name = "host"
     public let summary = "host identity: hostname, machine-id, boot id, os-release, kernel release"
-    public let reads = ["/etc/hostname", "/proc/sys/kernel/hostname", "/etc/machine-id", "/proc/sys/kernel/random/boot_id",
-                        "/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease"]
+    public let reads = [
+        "/etc/hostname", "/proc/sys/kernel/hostname", "/etc/machine-id", "/proc/sys/kernel/random/boot_id",
+        "/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease",
+    ]
     public var facts: [String: FactType] {
         [
             "host": .object([
                 "hostname": .optional(.string), "machine_id": .optional(.string), "boot_id": .optional(.string),
                 "kernel": .optional(.string), "source": .string,
                 "os": .object(["id": .string, "version_id": .string, "pretty_name": .string]),
-            ]),
+            ])
         ]
     }
 

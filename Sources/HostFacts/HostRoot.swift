@@ -2,8 +2,8 @@ internal import CShim
 internal import Glibc
 internal import LocalFiles
 internal import OpenSSLSigning
-public import WardenCore
 internal import Synchronization
+public import WardenCore
 internal import WardenFormats
 
 /// A failed read of the audited host: the path (as seen inside the root) and the errno.
@@ -26,7 +26,8 @@ public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
 /// What `stat` says about a path, without the platform types.
 public struct FileInfo: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
-        case regular = "file", directory, symlink, block, character, fifo, socket, unknown
+        case regular = "file"
+        case directory, symlink, block, character, fifo, socket, unknown
     }
 
     public var kind: Kind
@@ -142,18 +143,29 @@ public struct HostRoot: Sendable {
             }
             let isLast = pending.isEmpty
             let candidate = resolved + "/" + component
-            if isLast && !followFinal { lengths.append(resolved.utf8.count); resolved = candidate; break }
+            if isLast && !followFinal {
+                lengths.append(resolved.utf8.count)
+                resolved = candidate
+                break
+            }
             var st = stat()
             if lstat(hostPath(candidate), &st) != 0 {
                 let e = errno
-                if isLast && e == ENOENT { lengths.append(resolved.utf8.count); resolved = candidate; break }
+                if isLast && e == ENOENT {
+                    lengths.append(resolved.utf8.count)
+                    resolved = candidate
+                    break
+                }
                 throw HostError(path: virtual, errno: e)
             }
             if st.st_mode & S_IFMT == S_IFLNK {
                 links += 1
                 guard links <= HostRoot.maxLinks else { throw HostError(path: virtual, errno: ELOOP) }
                 let target = try readLinkRaw(candidate, reportAs: virtual)
-                if target.hasPrefix("/") { resolved = ""; lengths = [] }
+                if target.hasPrefix("/") {
+                    resolved = ""
+                    lengths = []
+                }
                 pending.append(contentsOf: HostRoot.components(target).reversed())
             } else {
                 if !isLast && st.st_mode & S_IFMT != S_IFDIR { throw HostError(path: virtual, errno: ENOTDIR) }
@@ -267,10 +279,14 @@ public struct HostRoot: Sendable {
         guard fstat(pathFD, &st) == 0 else { throw HostError(path: virtual, errno: errno) }
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFREG || (allowDevice && kind == S_IFBLK) else {
-            let message = kind == S_IFDIR ? "is a directory"
-                : kind == S_IFLNK ? "a symlink swapped in while being read (refusing to read it)"
-                : kind == S_IFBLK ? "a block device in an offline root is a device of this machine, not of the audited host (refusing to read it)"
-                : "not a regular file (refusing to read it)"
+            let message =
+                kind == S_IFDIR
+                ? "is a directory"
+                : kind == S_IFLNK
+                    ? "a symlink swapped in while being read (refusing to read it)"
+                    : kind == S_IFBLK
+                        ? "a block device in an offline root is a device of this machine, not of the audited host (refusing to read it)"
+                        : "not a regular file (refusing to read it)"
             throw HostError(path: virtual, errno: EINVAL, message: message)
         }
         let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY
@@ -342,4 +358,3 @@ func openWithoutAccessTime(_ directory: Int32, _ name: String, _ flags: Int32) -
 public func joinPath(_ dir: String, _ name: String) -> String {
     dir.hasSuffix("/") ? dir + name : dir + "/" + name
 }
-

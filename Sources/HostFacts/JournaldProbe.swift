@@ -1,5 +1,5 @@
-public import WardenCore
 internal import SystemdJournal
+public import WardenCore
 internal import WardenFormats
 
 /// systemd-journald: effective `Storage=` and `Seal=` ([Journal] with drop-ins), whether
@@ -8,18 +8,21 @@ internal import WardenFormats
 public struct JournaldProbe: Probe {
     public init() {}
     public let name = "journald"
-    public let summary = "journald.conf and drop-ins ([Journal] Storage, Seal), /var/log/journal, FSS key, entries of this boot (libsystemd)"
-    public let reads = ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/*.conf", "/run/systemd/journald.conf.d/*.conf",
-                        "/usr/local/lib/systemd/journald.conf.d/*.conf", "/usr/lib/systemd/journald.conf.d/*.conf",
-                        "/lib/systemd/journald.conf.d/*.conf",
-                        "/var/log/journal/<machine-id>/", "/etc/machine-id", "/proc/sys/kernel/random/boot_id"]
+    public let summary =
+        "journald.conf and drop-ins ([Journal] Storage, Seal), /var/log/journal, FSS key, entries of this boot (libsystemd)"
+    public let reads = [
+        "/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/*.conf", "/run/systemd/journald.conf.d/*.conf",
+        "/usr/local/lib/systemd/journald.conf.d/*.conf", "/usr/lib/systemd/journald.conf.d/*.conf",
+        "/lib/systemd/journald.conf.d/*.conf",
+        "/var/log/journal/<machine-id>/", "/etc/machine-id", "/proc/sys/kernel/random/boot_id",
+    ]
     public var facts: [String: FactType] {
         [
             "journald": .object([
                 "source": .string, "files": .strings, "unread": .strings, "ignored": .strings,
                 "storage": .sourced(.string), "seal": .sourced(.bool), "journal_directory": .sourced(.bool),
                 "persistent": .sourced(.bool), "fss_key": .sourced(.bool), "entries_this_boot": .sourced(.bool),
-            ]),
+            ])
         ]
     }
 
@@ -35,9 +38,10 @@ public struct JournaldProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let conf = SystemdConf.read(root: root, name: "journald.conf", section: "Journal",
-                                    valid: ["Storage": { JournaldProbe.storageValues.contains($0) }, "Seal": SystemdConf.isBool],
-                                    known: JournaldProbe.keys)
+        let conf = SystemdConf.read(
+            root: root, name: "journald.conf", section: "Journal",
+            valid: ["Storage": { JournaldProbe.storageValues.contains($0) }, "Seal": SystemdConf.isBool],
+            known: JournaldProbe.keys)
         if !conf.errors.isEmpty { return ["journald": .unavailable(.error(conf.errors.joined(separator: "; ")))] }
         let storage = conf.value("Storage", default: "auto")
         let seal = conf.value("Seal", default: "yes")
@@ -52,8 +56,12 @@ public struct JournaldProbe: Probe {
             "storage": storage.json,
             "seal": ["value": .bool(SystemdConf.parseBool(seal.value) ?? false), "source": .string(seal.source)],
             "journal_directory": ["value": .bool(journalDir), "source": "/var/log/journal"],
-            "persistent": ["value": .bool(persistent),
-                           "source": .string("\(storage.source) (Storage=\(storage.value)\(storage.value == "auto" ? (journalDir ? ", /var/log/journal exists" : ", no /var/log/journal") : ""))")],
+            "persistent": [
+                "value": .bool(persistent),
+                "source": .string(
+                    "\(storage.source) (Storage=\(storage.value)\(storage.value == "auto" ? (journalDir ? ", /var/log/journal exists" : ", no /var/log/journal") : ""))"
+                ),
+            ],
             "fss_key": ["value": .bool(!machineID.isEmpty && (try? root.info(fssPath))?.kind == .regular), "source": .string(fssPath)],
             "ignored": .array(conf.ignored.map { .string($0) }),
         ]
@@ -65,7 +73,9 @@ public struct JournaldProbe: Probe {
     func entriesThisBoot(_ context: ProbeContext, journalDir: Bool) -> JSON {
         let root = context.root
         guard context.mode == .live else {
-            return ["not_applicable": "offline root: the current boot's entries are checked only on a live host", "source": "/var/log/journal"]
+            return [
+                "not_applicable": "offline root: the current boot's entries are checked only on a live host", "source": "/var/log/journal",
+            ]
         }
         guard journalDir, let resolved = try? root.resolve("/var/log/journal") else {
             return ["value": false, "source": "/var/log/journal (absent: the journal is not persistent)"]

@@ -15,7 +15,7 @@ public struct KernelCmdlineProbe: Probe {
                 "text": .string, "source": .string, "runtime": .bool,
                 // `name=value` (an integer when the value is one) or `true` for a bare flag.
                 "parameters": .map(.oneOf([.int, .string, .bool])),
-            ]),
+            ])
         ]
     }
 
@@ -35,7 +35,8 @@ public struct KernelCmdlineProbe: Probe {
         guard !files.isEmpty else {
             return ["cmdline": .unavailable(context.absent("neither /proc/cmdline nor /etc/default/grub exists"))]
         }
-        var linux = "", linuxDefault = ""
+        var linux = ""
+        var linuxDefault = ""
         var source = files[0]
         for file in files {
             let text: String
@@ -43,14 +44,19 @@ public struct KernelCmdlineProbe: Probe {
             for (number, line) in configLines(text) {
                 for (name, target) in [("GRUB_CMDLINE_LINUX=", 0), ("GRUB_CMDLINE_LINUX_DEFAULT=", 1)] where line.hasPrefix(name) {
                     var value = line.dropFirst(name.count)
-                    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+                    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q {
+                        value = value.dropFirst().dropLast()
+                    }
                     if target == 0 { linux = String(value) } else { linuxDefault = String(value) }
                     source = "\(file):\(number)"
                 }
             }
         }
         let text = [linux, linuxDefault].filter { !$0.isEmpty }.joined(separator: " ")
-        return ["cmdline": .value(KernelCmdlineProbe.fact(text, source: "\(source) (GRUB, offline root: the next boot's command line)", runtime: false))]
+        return [
+            "cmdline": .value(
+                KernelCmdlineProbe.fact(text, source: "\(source) (GRUB, offline root: the next boot's command line)", runtime: false))
+        ]
     }
 
     /// `parameters` maps each name to its last value (`true` for a bare flag), as the kernel

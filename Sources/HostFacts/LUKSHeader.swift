@@ -22,7 +22,8 @@ public struct LUKSHeaderError: Error, Sendable, Hashable, CustomStringConvertibl
     public var message: String
 
     public var description: String {
-        code == .checksumNotComputed ? "LUKS header checksum not computed: \(message)" : "LUKS header invalid at byte offset \(offset): \(message)"
+        code == .checksumNotComputed
+            ? "LUKS header checksum not computed: \(message)" : "LUKS header invalid at byte offset \(offset): \(message)"
     }
 }
 
@@ -105,8 +106,9 @@ public struct LUKSHeader: Sendable, Hashable {
     static func checkMagicAndVersion(_ b: [UInt8]) throws(LUKSHeaderError) -> Int {
         guard b.count >= 8 else { throw truncated(at: b.count, need: 8, what: "magic and version") }
         if let i = (0..<6).first(where: { b[$0] != magic[$0] }) {
-            throw LUKSHeaderError(code: .badMagic, offset: i,
-                                  message: "bad magic \(hex(b[0..<6])) (expected 4c554b53babe, \"LUKS\\xba\\xbe\")")
+            throw LUKSHeaderError(
+                code: .badMagic, offset: i,
+                message: "bad magic \(hex(b[0..<6])) (expected 4c554b53babe, \"LUKS\\xba\\xbe\")")
         }
         let version = Int(beUInt(b, 6, 2))
         guard version == 1 || version == 2 else {
@@ -147,10 +149,14 @@ public struct LUKSHeader: Sendable, Hashable {
     /// The KDF is always pbkdf2.
     static func parseLUKS1(_ b: [UInt8]) throws(LUKSHeaderError) -> LUKSHeader {
         guard b.count >= luks1HeaderSize else { throw truncated(at: b.count, need: luks1HeaderSize, what: "the LUKS1 header") }
-        let name = cString(b, 8, 32), mode = cString(b, 40, 32), hash = cString(b, 72, 32)
+        let name = cString(b, 8, 32)
+        let mode = cString(b, 40, 32)
+        let hash = cString(b, 72, 32)
         guard !name.isEmpty else { throw LUKSHeaderError(code: .badMetadata, offset: 8, message: "empty cipher name") }
         let keyBytes = Int64(beUInt(b, 108, 4))
-        guard keyBytes > 0, keyBytes <= 512 else { throw LUKSHeaderError(code: .badMetadata, offset: 108, message: "key bytes \(keyBytes) out of range") }
+        guard keyBytes > 0, keyBytes <= 512 else {
+            throw LUKSHeaderError(code: .badMetadata, offset: 108, message: "key bytes \(keyBytes) out of range")
+        }
         // cryptsetup refuses a hash it does not know or shorter than 20 bytes ("Requested LUKS hash
         // md5 is not supported"): the hashes of its OpenSSL backend (default and legacy providers).
         guard let digest = luks1Hashes[hash.lowercased()], digest >= 20 else {
@@ -162,12 +168,15 @@ public struct LUKSHeader: Sendable, Hashable {
             let base = 208 + slot * 48
             // Enabled is 0x00AC71F3; anything else (0x0000DEAD, or a value neither) is not used.
             guard beUInt(b, base, 4) == 0x00AC_71F3 else { continue }
-            keyslots.append(Keyslot(id: String(slot), type: "luks1", keySize: keyBytes, kdf: "pbkdf2", memoryKiB: nil, timeCost: nil,
-                                    iterations: Int64(beUInt(b, base + 4, 4)), hash: hash))
+            keyslots.append(
+                Keyslot(
+                    id: String(slot), type: "luks1", keySize: keyBytes, kdf: "pbkdf2", memoryKiB: nil, timeCost: nil,
+                    iterations: Int64(beUInt(b, base + 4, 4)), hash: hash))
         }
-        return LUKSHeader(version: 1, headerSize: luks1HeaderSize, uuid: cString(b, 168, 40), label: nil,
-                          segments: [Segment(id: "0", type: "crypt", cipher: mode.isEmpty ? name : "\(name)-\(mode)", sectorSize: 512)],
-                          keyslots: keyslots, tokens: [], checksum: "none (LUKS1 has no header checksum)")
+        return LUKSHeader(
+            version: 1, headerSize: luks1HeaderSize, uuid: cString(b, 168, 40), label: nil,
+            segments: [Segment(id: "0", type: "crypt", cipher: mode.isEmpty ? name : "\(name)-\(mode)", sectorSize: 512)],
+            keyslots: keyslots, tokens: [], checksum: "none (LUKS1 has no header checksum)")
     }
 
     /// Hash names cryptsetup 2.6 (OpenSSL 3 backend) knows, with their digest sizes.
@@ -187,16 +196,20 @@ public struct LUKSHeader: Sendable, Hashable {
         var offsets: [(slot: Int, offset: UInt64)] = []
         for slot in 0..<8 {
             let base = 208 + slot * 48
-            let offset = beUInt(b, base + 40, 4), stripes = beUInt(b, base + 44, 4)
-            let invalid = LUKSHeaderError(code: .badMetadata, offset: base, message: "keyslot \(slot) is invalid (key material at sector \(offset), \(stripes) stripes)")
+            let offset = beUInt(b, base + 40, 4)
+            let stripes = beUInt(b, base + 44, 4)
+            let invalid = LUKSHeaderError(
+                code: .badMetadata, offset: base,
+                message: "keyslot \(slot) is invalid (key material at sector \(offset), \(stripes) stripes)")
             guard stripes == 4000, offset * 512 >= UInt64(luks1HeaderSize) else { throw invalid }
             if payload != 0, payload <= offset || payload < offset + sectors { throw invalid }
             offsets.append((slot, offset))
         }
         offsets.sort { ($0.offset, $0.slot) < ($1.offset, $1.slot) }
         for (previous, next) in zip(offsets, offsets.dropFirst()) where next.offset < previous.offset + sectors {
-            throw LUKSHeaderError(code: .badMetadata, offset: 208 + previous.slot * 48,
-                                  message: "keyslot \(previous.slot) is invalid: its key material overlaps keyslot \(next.slot)'s")
+            throw LUKSHeaderError(
+                code: .badMetadata, offset: 208 + previous.slot * 48,
+                message: "keyslot \(previous.slot) is invalid: its key material overlaps keyslot \(next.slot)'s")
         }
     }
 
@@ -227,8 +240,9 @@ public struct LUKSHeader: Sendable, Hashable {
         let tokens = try metadata.tokens()
         try metadata.validate(keyslots: keyslots, tokens: tokens, headerSize: size)
         let label = cString(b, 24, 48)
-        return LUKSHeader(version: 2, headerSize: size, uuid: cString(b, 168, 40), label: label.isEmpty ? nil : label,
-                          segments: segments, keyslots: keyslots, tokens: tokens, checksum: checksum)
+        return LUKSHeader(
+            version: 2, headerSize: size, uuid: cString(b, 168, 40), label: label.isEmpty ? nil : label,
+            segments: segments, keyslots: keyslots, tokens: tokens, checksum: checksum)
     }
 
     /// The primary header's checksum: SHA-256 over `hdr_size` bytes with the checksum field
@@ -245,8 +259,9 @@ public struct LUKSHeader: Sendable, Hashable {
             throw LUKSHeaderError(code: .checksumNotComputed, offset: 448, message: error.message)
         }
         guard Array(b[448..<480]) == digest else {
-            throw LUKSHeaderError(code: .badChecksum, offset: 448,
-                                  message: "header checksum \(hex(b[448..<480])) does not match the SHA-256 of the header, \(hex(digest[...]))")
+            throw LUKSHeaderError(
+                code: .badChecksum, offset: 448,
+                message: "header checksum \(hex(b[448..<480])) does not match the SHA-256 of the header, \(hex(digest[...]))")
         }
         return "sha256"
     }
@@ -320,7 +335,9 @@ public struct LUKSHeader: Sendable, Hashable {
         func validate(keyslots: [Keyslot], tokens: [Token], headerSize: Int) throws(LUKSHeaderError) {
             for (id, s) in try members("segments", required: true) where s["type"]?.stringValue == "crypt" {
                 let sector = s["sector_size"]?.intValue ?? 0
-                guard [512, 1024, 2048, 4096].contains(sector) else { throw bad("segments.\(id).sector_size", "\(sector) is not 512, 1024, 2048 or 4096") }
+                guard [512, 1024, 2048, 4096].contains(sector) else {
+                    throw bad("segments.\(id).sector_size", "\(sector) is not 512, 1024, 2048 or 4096")
+                }
             }
             let ids = Set(keyslots.map(\.id))
             for t in tokens {
@@ -353,8 +370,10 @@ public struct LUKSHeader: Sendable, Hashable {
             for (id, s) in try members("segments", required: true) {
                 let field = "segments.\(id)"
                 let type = try string(s, "type", field)
-                out.append(Segment(id: id, type: type, cipher: type == "crypt" ? try string(s, "encryption", field) : nil,
-                                   sectorSize: try number(s, "sector_size", field)))
+                out.append(
+                    Segment(
+                        id: id, type: type, cipher: type == "crypt" ? try string(s, "encryption", field) : nil,
+                        sectorSize: try number(s, "sector_size", field)))
             }
             return out
         }
@@ -365,9 +384,11 @@ public struct LUKSHeader: Sendable, Hashable {
                 let field = "keyslots.\(id)"
                 guard let keySize = try number(k, "key_size", field) else { throw bad("\(field).key_size", "missing") }
                 guard case .object(let kdf)? = k["kdf"] else { throw bad("\(field).kdf", "missing or not an object") }
-                out.append(Keyslot(id: id, type: try string(k, "type", field), keySize: keySize, kdf: try string(kdf, "type", field + ".kdf"),
-                                   memoryKiB: try number(kdf, "memory", field + ".kdf"), timeCost: try number(kdf, "time", field + ".kdf"),
-                                   iterations: try number(kdf, "iterations", field + ".kdf"), hash: kdf["hash"]?.stringValue))
+                out.append(
+                    Keyslot(
+                        id: id, type: try string(k, "type", field), keySize: keySize, kdf: try string(kdf, "type", field + ".kdf"),
+                        memoryKiB: try number(kdf, "memory", field + ".kdf"), timeCost: try number(kdf, "time", field + ".kdf"),
+                        iterations: try number(kdf, "iterations", field + ".kdf"), hash: kdf["hash"]?.stringValue))
             }
             return out
         }
@@ -414,11 +435,15 @@ public struct LUKSHeader: Sendable, Hashable {
         case .none: problems.append("tpm2-pcrs is not a list of PCR numbers")
         }
         if let bank = t["tpm2-pcr-bank"] {
-            if let b = bank.stringValue, ["sha1", "sha256", "sha384", "sha512"].contains(b) { token.tpm2PCRBank = b } else {
+            if let b = bank.stringValue, ["sha1", "sha256", "sha384", "sha512"].contains(b) {
+                token.tpm2PCRBank = b
+            } else {
                 problems.append("tpm2-pcr-bank \(bank) is not a bank")
             }
         }
-        if let alg = t["tpm2-primary-alg"], !["ecc", "rsa"].contains(alg.stringValue ?? "") { problems.append("tpm2-primary-alg \(alg) is not ecc or rsa") }
+        if let alg = t["tpm2-primary-alg"], !["ecc", "rsa"].contains(alg.stringValue ?? "") {
+            problems.append("tpm2-primary-alg \(alg) is not ecc or rsa")
+        }
         if t["tpm2-blob"]?.stringValue.flatMap(base64Decode) == nil { problems.append("no tpm2-blob in base64") }
         if !(t["tpm2-policy-hash"]?.stringValue.map { $0.count % 2 == 0 && $0.allSatisfy(\.isHexDigit) } ?? false) {
             problems.append("no tpm2-policy-hash in hex")
@@ -451,11 +476,13 @@ public struct LUKSHeader: Sendable, Hashable {
     /// `sss` pin, the pins of the nested JWEs (`sss:tpm2`, `sss:tang`). Empty when unreadable.
     static func clevisPins(_ jwe: JSON?) -> [String] {
         guard let protected = jwe?["protected"]?.stringValue, let header = decodeJOSEHeader(protected),
-              let clevis = header["clevis"], let pin = clevis["pin"]?.stringValue else { return [] }
+            let clevis = header["clevis"], let pin = clevis["pin"]?.stringValue
+        else { return [] }
         guard pin == "sss", let nested = clevis["sss"]?["jwe"]?.arrayValue else { return [pin] }
         let inner = nested.compactMap { compact -> String? in
             guard let first = compact.stringValue?.split(separator: ".").first,
-                  let h = decodeJOSEHeader(String(first)) else { return nil }
+                let h = decodeJOSEHeader(String(first))
+            else { return nil }
             return h["clevis"]?["pin"]?.stringValue.map { "sss:\($0)" }
         }
         return inner.isEmpty ? [pin] : inner

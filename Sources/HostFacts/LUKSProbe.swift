@@ -18,8 +18,10 @@ struct CrypttabEntry: Sendable, Hashable {
     var storedKeyFile: String? { randomKey ? nil : keyFile }
 
     var json: JSON {
-        ["name": .string(name), "device": .string(device), "key_file": keyFile.map { .string($0) } ?? .null,
-         "options": .array(options.map { .string($0) }), "random_key": .bool(randomKey), "source": .string(location)]
+        [
+            "name": .string(name), "device": .string(device), "key_file": keyFile.map { .string($0) } ?? .null,
+            "options": .array(options.map { .string($0) }), "random_key": .bool(randomKey), "source": .string(location),
+        ]
     }
 }
 
@@ -47,9 +49,11 @@ struct Crypttab: Sendable {
                 continue
             }
             let key = w.count >= 3 && w[2] != "none" && w[2] != "-" ? w[2] : nil
-            table.entries.append(CrypttabEntry(name: w[0], device: w[1], keyFile: key,
-                                               options: w.count == 4 ? w[3].split(separator: ",").map(String.init) : [],
-                                               location: location))
+            table.entries.append(
+                CrypttabEntry(
+                    name: w[0], device: w[1], keyFile: key,
+                    options: w.count == 4 ? w[3].split(separator: ",").map(String.init) : [],
+                    location: location))
         }
         return table
     }
@@ -66,22 +70,27 @@ struct Crypttab: Sendable {
 public struct LUKSProbe: Probe {
     public init() {}
     public let name = "luks"
-    public let summary = "LUKS1/LUKS2 headers of the devices under the weight paths (cipher, keyslots, KDF, TPM2/clevis tokens), /etc/crypttab and cryptsetup key files"
-    public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/*/…", "/dev/* (first bytes: LUKS headers)",
-                        "/etc/crypttab", "/etc/cryptsetup-keys.d/*", "/run/cryptsetup-keys.d/*"]
+    public let summary =
+        "LUKS1/LUKS2 headers of the devices under the weight paths (cipher, keyslots, KDF, TPM2/clevis tokens), /etc/crypttab and cryptsetup key files"
+    public let reads = [
+        "/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/*/…", "/dev/* (first bytes: LUKS headers)",
+        "/etc/crypttab", "/etc/cryptsetup-keys.d/*", "/run/cryptsetup-keys.d/*",
+    ]
     public var facts: [String: FactType] {
         [
             "luks": .object([
                 "source": .string, "weights_origin": .string,
-                "volumes": .list(.object([
-                    "path": .string, "resolved_path": .string, "encryption": .string, "devices": .list(LUKSProbe.deviceType),
-                ])),
+                "volumes": .list(
+                    .object([
+                        "path": .string, "resolved_path": .string, "encryption": .string, "devices": .list(LUKSProbe.deviceType),
+                    ])),
                 "crypttab": .object(["present": .bool, "entries": .list(CrypttabEntry.factType), "problems": .strings]),
-                "key_files": .list(.object([
-                    "source": .string, "volume": .optional(.string), "path": .string, "storage_class": .string,
-                    "on_encrypted_storage": .sourced(.bool), "storage": .string,
-                ])),
-            ]),
+                "key_files": .list(
+                    .object([
+                        "source": .string, "volume": .optional(.string), "path": .string, "storage_class": .string,
+                        "on_encrypted_storage": .sourced(.bool), "storage": .string,
+                    ])),
+            ])
         ]
     }
 
@@ -106,9 +115,13 @@ public struct LUKSProbe: Probe {
                 var devices: [JSON] = []
                 for mapping in r.cryptMappings {
                     guard mapping.kind.isLUKS else {
-                        devices.append(["device": .string(mapping.backingDevices.first ?? mapping.mapping), "mapping": .string(mapping.mapping),
-                                        "type": .string(mapping.kind.rawValue),
-                                        "error": .string("\(mapping.kind.rawValue) dm-crypt mapping \(mapping.mapping) has no LUKS header: its cipher and keys cannot be checked")])
+                        devices.append([
+                            "device": .string(mapping.backingDevices.first ?? mapping.mapping), "mapping": .string(mapping.mapping),
+                            "type": .string(mapping.kind.rawValue),
+                            "error": .string(
+                                "\(mapping.kind.rawValue) dm-crypt mapping \(mapping.mapping) has no LUKS header: its cipher and keys cannot be checked"
+                            ),
+                        ])
                         continue
                     }
                     for device in mapping.backingDevices {
@@ -117,8 +130,10 @@ public struct LUKSProbe: Probe {
                         devices.append(item)
                     }
                 }
-                volumes.append(["path": .string(path), "resolved_path": .string(r.resolvedPath), "encryption": .string(r.encryption),
-                                "devices": .array(devices)])
+                volumes.append([
+                    "path": .string(path), "resolved_path": .string(r.resolvedPath), "encryption": .string(r.encryption),
+                    "devices": .array(devices),
+                ])
             }
         }
 
@@ -127,8 +142,10 @@ public struct LUKSProbe: Probe {
             "source": .string(Crypttab.path),
             "weights_origin": .string(context.weights.origin.rawValue),
             "volumes": .array(volumes),
-            "crypttab": ["present": .bool(crypttab.present), "entries": .array(crypttab.entries.map(\.json)),
-                         "problems": .array(crypttab.problems.map { .string($0) })],
+            "crypttab": [
+                "present": .bool(crypttab.present), "entries": .array(crypttab.entries.map(\.json)),
+                "problems": .array(crypttab.problems.map { .string($0) }),
+            ],
             "key_files": .array(keyFiles),
         ]
         return ["luks": .value(fact)]
@@ -136,8 +153,10 @@ public struct LUKSProbe: Probe {
 
     /// Reads and describes one LUKS device (the node under a CRYPT-LUKS mapping).
     func deviceItem(_ device: String, mapping: CryptMapping, crypttab: Crypttab, context: ProbeContext) -> JSON {
-        var base: JSONObject = ["mapping": .string(mapping.mapping), "dm_uuid": .string(mapping.dmUUID),
-                                    "type": .string(mapping.kind.rawValue)]
+        var base: JSONObject = [
+            "mapping": .string(mapping.mapping), "dm_uuid": .string(mapping.dmUUID),
+            "type": .string(mapping.kind.rawValue),
+        ]
         if let n = mapping.name { base["mapping_name"] = .string(n) }
         if let entry = crypttab.entry(named: mapping.name) { base["crypttab"] = entry.json }
         let header: LUKSHeader
@@ -166,32 +185,38 @@ public struct LUKSProbe: Probe {
         // that the program using them accepts (systemd 252 refuses some systemd-tpm2 tokens).
         let liveTokens = header.tokens.filter { $0.problem == nil && !$0.keyslots.isEmpty && $0.keyslots.allSatisfy(keyslotIDs.contains) }
         let exemptTypes: Set<String> = ["systemd-tpm2", "clevis"]
-        o["keyslots"] = .array(header.keyslots.filter { $0.type != "reencrypt" }.map { k in
-            let owners = liveTokens.filter { $0.keyslots.contains(k.id) }
-            return [
-                "name": .string("\(device) keyslot \(k.id)"), "id": .string(k.id), "type": .string(k.type), "key_bytes": .int(k.keySize),
-                "kdf": .string(k.kdf),
-                // pbkdf2 is not memory-hard: its memory cost is 0.
-                "memory_kib": .int(k.memoryKiB ?? 0),
-                "time_cost": k.timeCost.map { .int($0) } ?? .null, "iterations": k.iterations.map { .int($0) } ?? .null,
-                "tokens": .array(owners.map { .string($0.id) }), "token_types": .array(owners.map { .string($0.type) }),
-                "tpm_or_clevis_token": .bool(owners.contains { exemptTypes.contains($0.type) }),
-            ]
-        })
-        o["tokens"] = .array(header.tokens.map { t in
-            var j: JSONObject = ["name": .string("\(device) token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
-                                     "keyslots": .array(t.keyslots.map { .string($0) }), "live": .bool(liveTokens.contains(t))]
-            if let p = t.tpm2PCRs { j["tpm2_pcrs"] = .array(p.map { .int($0) }) }
-            if let b = t.tpm2PCRBank { j["tpm2_pcr_bank"] = .string(b) }
-            if let p = t.tpm2Pin { j["tpm2_pin"] = .bool(p) }
-            if let p = t.tpm2PubkeyPCRs { j["tpm2_pubkey_pcrs"] = .array(p.map { .int($0) }) }
-            if let p = t.clevisPins { j["clevis_pins"] = .array(p.map { .string($0) }) }
-            if let p = t.problem { j["problem"] = .string(p) }
-            return .object(j)
-        })
+        o["keyslots"] = .array(
+            header.keyslots.filter { $0.type != "reencrypt" }.map { k in
+                let owners = liveTokens.filter { $0.keyslots.contains(k.id) }
+                return [
+                    "name": .string("\(device) keyslot \(k.id)"), "id": .string(k.id), "type": .string(k.type),
+                    "key_bytes": .int(k.keySize),
+                    "kdf": .string(k.kdf),
+                    // pbkdf2 is not memory-hard: its memory cost is 0.
+                    "memory_kib": .int(k.memoryKiB ?? 0),
+                    "time_cost": k.timeCost.map { .int($0) } ?? .null, "iterations": k.iterations.map { .int($0) } ?? .null,
+                    "tokens": .array(owners.map { .string($0.id) }), "token_types": .array(owners.map { .string($0.type) }),
+                    "tpm_or_clevis_token": .bool(owners.contains { exemptTypes.contains($0.type) }),
+                ]
+            })
+        o["tokens"] = .array(
+            header.tokens.map { t in
+                var j: JSONObject = [
+                    "name": .string("\(device) token \(t.id)"), "id": .string(t.id), "type": .string(t.type),
+                    "keyslots": .array(t.keyslots.map { .string($0) }), "live": .bool(liveTokens.contains(t)),
+                ]
+                if let p = t.tpm2PCRs { j["tpm2_pcrs"] = .array(p.map { .int($0) }) }
+                if let b = t.tpm2PCRBank { j["tpm2_pcr_bank"] = .string(b) }
+                if let p = t.tpm2Pin { j["tpm2_pin"] = .bool(p) }
+                if let p = t.tpm2PubkeyPCRs { j["tpm2_pubkey_pcrs"] = .array(p.map { .int($0) }) }
+                if let p = t.clevisPins { j["clevis_pins"] = .array(p.map { .string($0) }) }
+                if let p = t.problem { j["problem"] = .string(p) }
+                return .object(j)
+            })
         let tpmTokens = liveTokens.filter { t in
-            t.type == "systemd-tpm2" || (t.type == "clevis" && !(t.clevisPins ?? []).isEmpty
-                                         && (t.clevisPins ?? []).allSatisfy { $0 == "tpm2" || $0 == "sss:tpm2" })
+            t.type == "systemd-tpm2"
+                || (t.type == "clevis" && !(t.clevisPins ?? []).isEmpty
+                    && (t.clevisPins ?? []).allSatisfy { $0 == "tpm2" || $0 == "sss:tpm2" })
         }
         o["tpm_token"] = .bool(!tpmTokens.isEmpty)
         o["tpm_pin_or_signed_policy"] = .bool(tpmTokens.contains { $0.tpm2Pin == true || !($0.tpm2PubkeyPCRs ?? []).isEmpty })
@@ -199,9 +224,10 @@ public struct LUKSProbe: Probe {
         // The volume key size: every keyslot holds the same volume key.
         let keyBytes = header.keyslots.first { $0.type != "reencrypt" }?.keySize
         let segment = header.segments.first { $0.cipher != nil }
-        o["segments"] = .array(header.segments.map { s in
-            ["id": .string(s.id), "type": .string(s.type), "cipher": s.cipher.map { .string($0) } ?? .null]
-        })
+        o["segments"] = .array(
+            header.segments.map { s in
+                ["id": .string(s.id), "type": .string(s.type), "cipher": s.cipher.map { .string($0) } ?? .null]
+            })
         if let cipher = segment?.cipher {
             let strength = LUKSHeader.strength(cipher: cipher, keyBytes: keyBytes)
             o["cipher"] = .string(cipher)

@@ -11,7 +11,9 @@ public struct ListenersProbe: Probe {
     public let reads = ["/proc/1/net/tcp", "/proc/1/net/tcp6", "/proc/1/net/udp", "/proc/1/net/udp6", "/proc/net/*"]
     public var facts: [String: FactType] {
         [
-            "listeners": .object(["source": .string, "sockets": .list(.object(["name": .string, "addresses": .strings, "source": .string]))]),
+            "listeners": .object([
+                "source": .string, "sockets": .list(.object(["name": .string, "addresses": .strings, "source": .string])),
+            ])
         ]
     }
 

@@ -11,7 +11,9 @@ public struct LockdownProbe: Probe {
     public let reads = ["/sys/kernel/security/lockdown", "/sys/module/module/parameters/sig_enforce"]
     public var facts: [String: FactType] {
         [
-            "kernel_integrity": .object(["lockdown": .sourced(.optional(.string)), "sig_enforce": .sourced(.optional(.bool)), "source": .string]),
+            "kernel_integrity": .object([
+                "lockdown": .sourced(.optional(.string)), "sig_enforce": .sourced(.optional(.bool)), "source": .string,
+            ])
         ]
     }
 
@@ -22,7 +24,9 @@ public struct LockdownProbe: Probe {
             case .present:
                 do {
                     let text = String(try root.readText(path, limit: 4096).trimmed)
-                    guard let v = parse(text) else { return ["error": .string("\(path): unexpected content '\(text)'"), "source": .string(path)] }
+                    guard let v = parse(text) else {
+                        return ["error": .string("\(path): unexpected content '\(text)'"), "source": .string(path)]
+                    }
                     return ["value": v, "source": .string(path)]
                 } catch {
                     return ["error": .string(error.description), "source": .string(path)]

@@ -8,16 +8,21 @@ public struct LogForwardingProbe: Probe {
     public init() {}
     public let name = "log-forwarding"
     public let summary = "audisp-remote, rsyslog TLS forwarding, systemd-journal-upload"
-    public let reads = ["/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf", "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
-                        "/etc/systemd/journal-upload.conf (+ drop-ins)", "/etc/systemd/system/*.wants/systemd-journal-upload.service"]
+    public let reads = [
+        "/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf",
+        "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
+        "/etc/systemd/journal-upload.conf (+ drop-ins)", "/etc/systemd/system/*.wants/systemd-journal-upload.service",
+    ]
     public var facts: [String: FactType] {
         [
             "log_forwarding": .object([
                 "source": .string,
-                "channels": .list(.object([
-                    "kind": .string, "source": .string, "destination": .string, "encrypted": .bool, "transport": .string, "enabled_by": .string,
-                ])),
-            ]),
+                "channels": .list(
+                    .object([
+                        "kind": .string, "source": .string, "destination": .string, "encrypted": .bool, "transport": .string,
+                        "enabled_by": .string,
+                    ])),
+            ])
         ]
     }
 
@@ -27,12 +32,16 @@ public struct LogForwardingProbe: Probe {
 
         // audisp-remote: the plugin is active and the transport is krb5 or TLS.
         if let plugin = try? root.readText("/etc/audit/plugins.d/au-remote.conf"),
-           keyValues(plugin)["active"]?.lowercased() == "yes" {
+            keyValues(plugin)["active"]?.lowercased() == "yes"
+        {
             let conf = (try? root.readText("/etc/audit/audisp-remote.conf")).map(keyValues) ?? [:]
             let transport = conf["transport"]?.lowercased() ?? "tcp"
             let encrypted = transport == "krb5" || transport == "tls" || conf["enable_krb5"]?.lowercased() == "yes"
-            channels.append(["kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf",
-                             "destination": .string(conf["remote_server"] ?? "(no remote_server)"), "encrypted": .bool(encrypted && conf["remote_server"] != nil)])
+            channels.append([
+                "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf",
+                "destination": .string(conf["remote_server"] ?? "(no remote_server)"),
+                "encrypted": .bool(encrypted && conf["remote_server"] != nil),
+            ])
         }
 
         // rsyslog: every forwarding action, and whether TLS is required for it.
@@ -41,8 +50,10 @@ public struct LogForwardingProbe: Probe {
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
         if let url = upload.settings["URL"], let link = SystemdUnits(root: root).enabledLink("systemd-journal-upload.service") {
-            channels.append(["kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
-                             "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link)])
+            channels.append([
+                "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
+                "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
+            ])
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
     }
@@ -80,10 +91,13 @@ public struct LogForwardingProbe: Probe {
             }
         }
         let tlsDrivers: Set<String> = ["gtls", "ossl"]
-        var globalDriver = "ptcp", legacyMode = false
+        var globalDriver = "ptcp"
+        var legacyMode = false
         for st in statements {
             let lower = st.text.lowercased()
-            if lower.hasPrefix("$defaultnetstreamdriver ") { globalDriver = String(String(lower.dropFirst("$defaultnetstreamdriver ".count)).trimmed) }
+            if lower.hasPrefix("$defaultnetstreamdriver ") {
+                globalDriver = String(String(lower.dropFirst("$defaultnetstreamdriver ".count)).trimmed)
+            }
             if lower.hasPrefix("$actionsendstreamdrivermode ") { legacyMode = lower.hasSuffix(" 1") }
             if lower.hasPrefix("global("), let d = parameters(st.text)["defaultnetstreamdriver"] { globalDriver = d.lowercased() }
         }
@@ -98,13 +112,17 @@ public struct LogForwardingProbe: Probe {
                 let tcp = p["protocol"]?.lowercased() == "tcp"
                 let mode = p["streamdrivermode"] ?? p["streamdriver.mode"]
                 let tls = tcp && tlsDrivers.contains(driver) && mode == "1"
-                channels.append(["kind": "rsyslog omfwd", "source": .string(st.source), "destination": .string(p["target"] ?? "(no target)"),
-                                 "encrypted": .bool(tls),
-                                 "transport": .string("\(tcp ? "tcp" : "udp"), stream driver \(driver), mode \(mode ?? "0")")])
+                channels.append([
+                    "kind": "rsyslog omfwd", "source": .string(st.source), "destination": .string(p["target"] ?? "(no target)"),
+                    "encrypted": .bool(tls),
+                    "transport": .string("\(tcp ? "tcp" : "udp"), stream driver \(driver), mode \(mode ?? "0")"),
+                ])
             } else if !st.text.hasPrefix("$"), let at = st.text.words.last, at.hasPrefix("@") {
                 // `*.* @@host:6514` is TCP (TLS only with the legacy driver settings); `@host` is UDP.
-                channels.append(["kind": "rsyslog", "source": .string(st.source), "destination": .string(String(at)),
-                                 "encrypted": .bool(at.hasPrefix("@@") && tlsDrivers.contains(globalDriver) && legacyMode)])
+                channels.append([
+                    "kind": "rsyslog", "source": .string(st.source), "destination": .string(String(at)),
+                    "encrypted": .bool(at.hasPrefix("@@") && tlsDrivers.contains(globalDriver) && legacyMode),
+                ])
             }
         }
         return channels
@@ -118,7 +136,11 @@ public struct LogForwardingProbe: Probe {
         var i = 0
         while i + word.count <= chars.count {
             let c = chars[i]
-            if let q = quote { if c == q { quote = nil } } else if c == "\"" || c == "'" { quote = c } else if Array(chars[i..<(i + word.count)]) == word, i == 0 || !chars[i - 1].isLetter {
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if Array(chars[i..<(i + word.count)]) == word, i == 0 || !chars[i - 1].isLetter {
                 return i
             }
             i += 1
@@ -130,7 +152,10 @@ public struct LogForwardingProbe: Probe {
     /// RainerScript statement from its name to the parenthesis that closes it.
     static func rainerScriptStatements(_ text: String, file: String) -> [(source: String, text: String)] {
         var out: [(String, String)] = []
-        var current = "", start = 0, depth = 0, quote: Character?
+        var current = ""
+        var start = 0
+        var depth = 0
+        var quote: Character?
         for (number, raw) in lines(text).enumerated() {
             var line = ""
             var escaped = false
@@ -171,19 +196,32 @@ public struct LogForwardingProbe: Probe {
         while i < chars.count {
             while i < chars.count, chars[i] == " " || chars[i] == "\t" || chars[i] == "," { i += 1 }
             var name = ""
-            while i < chars.count, chars[i] != "=", chars[i] != " ", chars[i] != ")" { name.append(chars[i]); i += 1 }
+            while i < chars.count, chars[i] != "=", chars[i] != " ", chars[i] != ")" {
+                name.append(chars[i])
+                i += 1
+            }
             while i < chars.count, chars[i] == " " { i += 1 }
-            guard i < chars.count, chars[i] == "=" else { i += 1; continue }
+            guard i < chars.count, chars[i] == "=" else {
+                i += 1
+                continue
+            }
             i += 1
             while i < chars.count, chars[i] == " " { i += 1 }
             var value = ""
             if i < chars.count, chars[i] == "\"" || chars[i] == "'" {
                 let q = chars[i]
                 i += 1
-                while i < chars.count, chars[i] != q { if chars[i] == "\\", i + 1 < chars.count { i += 1 }; value.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i] != q {
+                    if chars[i] == "\\", i + 1 < chars.count { i += 1 }
+                    value.append(chars[i])
+                    i += 1
+                }
                 i += 1
             } else {
-                while i < chars.count, chars[i] != " ", chars[i] != ")" { value.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i] != " ", chars[i] != ")" {
+                    value.append(chars[i])
+                    i += 1
+                }
             }
             if !name.isEmpty { out[name.lowercased()] = value }
         }

@@ -24,10 +24,13 @@ internal import WardenFormats
 public struct MACProbe: Probe {
     public init() {}
     public let name = "mac"
-    public let summary = "mandatory access control: SELinux enforce state, AppArmor enabled and profile modes (runtime, or configuration offline)"
-    public let reads = ["/sys/fs/selinux/enforce", "/etc/selinux/config", "/etc/default/grub",
-                        "/sys/module/apparmor/parameters/enabled", "/sys/kernel/security/apparmor/profiles",
-                        "/etc/apparmor.d/* (offline)", "/etc/apparmor.d/force-complain/* (offline)"]
+    public let summary =
+        "mandatory access control: SELinux enforce state, AppArmor enabled and profile modes (runtime, or configuration offline)"
+    public let reads = [
+        "/sys/fs/selinux/enforce", "/etc/selinux/config", "/etc/default/grub",
+        "/sys/module/apparmor/parameters/enabled", "/sys/kernel/security/apparmor/profiles",
+        "/etc/apparmor.d/* (offline)", "/etc/apparmor.d/force-complain/* (offline)",
+    ]
     public var facts: [String: FactType] {
         [
             "mac": .object([
@@ -38,7 +41,7 @@ public struct MACProbe: Probe {
                     "enabled": .optional(.sourced(.bool)), "runtime": .bool, "note": .string, "counts": .map(.int),
                     "profiles": .list(.object(["source": .string, "profile": .string, "mode": .string, "configured_by": .string])),
                 ]),
-            ]),
+            ])
         ]
     }
 
@@ -50,8 +53,10 @@ public struct MACProbe: Probe {
     static let apparmorDirectory = "/etc/apparmor.d"
 
     /// Names the AppArmor init scripts skip in /etc/apparmor.d (rc.apparmor.functions).
-    static let skippedSuffixes = [".dpkg-new", ".dpkg-old", ".dpkg-dist", ".dpkg-bak", ".dpkg-remove", ".pacsave",
-                                  ".pacnew", ".rpmnew", ".rpmsave", ".orig", ".rej", "~"]
+    static let skippedSuffixes = [
+        ".dpkg-new", ".dpkg-old", ".dpkg-dist", ".dpkg-bak", ".dpkg-remove", ".pacsave",
+        ".pacnew", ".rpmnew", ".rpmsave", ".orig", ".rej", "~",
+    ]
 
     struct Setting {
         var value: JSON
@@ -63,11 +68,13 @@ public struct MACProbe: Probe {
     /// whole fact an error: the state of the host is unknown.
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         do {
-            return ["mac": .value([
-                "source": .string(context.root.exists(MACProbe.selinuxEnforce) ? MACProbe.selinuxEnforce : MACProbe.apparmorEnabled),
-                "selinux": try selinux(context),
-                "apparmor": try apparmor(context),
-            ])]
+            return [
+                "mac": .value([
+                    "source": .string(context.root.exists(MACProbe.selinuxEnforce) ? MACProbe.selinuxEnforce : MACProbe.apparmorEnabled),
+                    "selinux": try selinux(context),
+                    "apparmor": try apparmor(context),
+                ])
+            ]
         } catch {
             return ["mac": .unavailable(.error(error.description))]
         }
@@ -151,8 +158,11 @@ public struct MACProbe: Probe {
         switch context.sysfs(MACProbe.apparmorEnabled) {
         case .present: break
         case .absent:
-            return ["enabled": Setting(value: false, source: "\(MACProbe.apparmorEnabled) (absent: AppArmor is not in the running kernel)").json,
-                    "runtime": true, "profiles": []]
+            return [
+                "enabled": Setting(value: false, source: "\(MACProbe.apparmorEnabled) (absent: AppArmor is not in the running kernel)")
+                    .json,
+                "runtime": true, "profiles": [],
+            ]
         case .unmounted: throw HostError(path: MACProbe.apparmorEnabled, errno: ENOENT, message: "/sys is not mounted")
         case .offline: return offlineAppArmor(root)
         }
@@ -174,10 +184,17 @@ public struct MACProbe: Probe {
             for p in profiles { if let m = p["mode"]?.stringValue { counts[m, default: 0] += 1 } }
             result["counts"] = .object(counts.mapValues { .int($0) })
         } catch {
-            let item: JSON = error.isNotFound
+            let item: JSON =
+                error.isNotFound
                 ? (context.mode == .live
-                    ? ["source": .string(MACProbe.apparmorProfiles), "error": .string("\(MACProbe.apparmorProfiles) does not exist (is securityfs mounted?)")]
-                    : ["source": .string(MACProbe.apparmorProfiles), "not_checked": .string("\(MACProbe.apparmorProfiles) is not in this offline root")])
+                    ? [
+                        "source": .string(MACProbe.apparmorProfiles),
+                        "error": .string("\(MACProbe.apparmorProfiles) does not exist (is securityfs mounted?)"),
+                    ]
+                    : [
+                        "source": .string(MACProbe.apparmorProfiles),
+                        "not_checked": .string("\(MACProbe.apparmorProfiles) is not in this offline root"),
+                    ])
                 : ["source": .string(MACProbe.apparmorProfiles), "error": .string(error.description)]
             result["profiles"] = [item]
         }
@@ -220,28 +237,38 @@ public struct MACProbe: Probe {
                 profiles.append(["source": .string(MACProbe.apparmorDirectory), "error": .string(error.description)])
             }
         }
-        for name in names where !name.hasPrefix(".") && name != "README" && !disabled.contains(name)
-            && !MACProbe.skippedSuffixes.contains(where: { name.hasSuffix($0) }) {
+        for name in names
+        where !name.hasPrefix(".") && name != "README" && !disabled.contains(name)
+            && !MACProbe.skippedSuffixes.contains(where: { name.hasSuffix($0) })
+        {
             let path = joinPath(MACProbe.apparmorDirectory, name)
             guard (try? root.info(path))?.kind == .regular else { continue }
             do {
                 let text = try root.readText(path, limit: 1 << 20)
                 for (number, line) in configLines(text) where MACProbe.declaresComplain(line) {
-                    profiles.append(["source": .string("\(path):\(number)"), "profile": .string(MACProbe.profileName(line)),
-                                     "mode": "complain", "configured_by": "flags=(complain)"])
+                    profiles.append([
+                        "source": .string("\(path):\(number)"), "profile": .string(MACProbe.profileName(line)),
+                        "mode": "complain", "configured_by": "flags=(complain)",
+                    ])
                 }
             } catch {
                 profiles.append(["source": .string(path), "error": .string(error.description)])
             }
         }
         for name in (try? root.list(MACProbe.apparmorDirectory + "/force-complain")) ?? [] where !name.hasPrefix(".") {
-            profiles.append(["source": .string(MACProbe.apparmorDirectory + "/force-complain/" + name), "profile": .string(name),
-                             "mode": "complain", "configured_by": "force-complain"])
+            profiles.append([
+                "source": .string(MACProbe.apparmorDirectory + "/force-complain/" + name), "profile": .string(name),
+                "mode": "complain", "configured_by": "force-complain",
+            ])
         }
-        profiles.append(["source": .string(MACProbe.apparmorProfiles),
-                         "not_checked": "AppArmor runtime state (enabled, loaded profiles) is not available on an offline root"])
-        return ["enabled": .null, "runtime": false, "profiles": .array(profiles),
-                "note": "offline: only complain-mode profiles configured in /etc/apparmor.d can be seen"]
+        profiles.append([
+            "source": .string(MACProbe.apparmorProfiles),
+            "not_checked": "AppArmor runtime state (enabled, loaded profiles) is not available on an offline root",
+        ])
+        return [
+            "enabled": .null, "runtime": false, "profiles": .array(profiles),
+            "note": "offline: only complain-mode profiles configured in /etc/apparmor.d can be seen",
+        ]
     }
 
     /// A profile header whose flags include `complain`: `profile x /bin/x flags=(complain) {`.

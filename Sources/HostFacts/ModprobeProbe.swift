@@ -23,26 +23,38 @@ internal import WardenFormats
 public struct ModprobeProbe: Probe {
     public init() {}
     public let name = "modprobe"
-    public let summary = "modprobe.d install/blacklist/options rules (as kmod 30 reads them) and /sys/module for USB storage, FireWire, Thunderbolt and Bluetooth modules"
-    public let reads = ["/etc/modprobe.d/*.conf", "/run/modprobe.d/*.conf", "/usr/local/lib/modprobe.d/*.conf", "/lib/modprobe.d/*.conf",
-                        "/etc/modprobe.d/*.alias", "/run/modprobe.d/*.alias", "/usr/local/lib/modprobe.d/*.alias", "/lib/modprobe.d/*.alias",
-                        "/sys/module/<name>"]
+    public let summary =
+        "modprobe.d install/blacklist/options rules (as kmod 30 reads them) and /sys/module for USB storage, FireWire, Thunderbolt and Bluetooth modules"
+    public let reads = [
+        "/etc/modprobe.d/*.conf", "/run/modprobe.d/*.conf", "/usr/local/lib/modprobe.d/*.conf", "/lib/modprobe.d/*.conf",
+        "/etc/modprobe.d/*.alias", "/run/modprobe.d/*.alias", "/usr/local/lib/modprobe.d/*.alias", "/lib/modprobe.d/*.alias",
+        "/sys/module/<name>",
+    ]
     public var facts: [String: FactType] {
         [
             "modules": .object([
                 "source": .string, "files": .strings, "problems": .strings, "ignored": .strings,
-                "modules": .object(Dictionary(uniqueKeysWithValues: ModprobeProbe.modules.map { module in
-                    (module, FactType.object(["blocked": .sourced(.bool), "blacklisted": .sourced(.bool),
-                                              "options": .sourced(.optional(.string)), "loaded": .sourced(.bool)]))
-                })),
-            ]),
+                "modules": .object(
+                    Dictionary(
+                        uniqueKeysWithValues: ModprobeProbe.modules.map { module in
+                            (
+                                module,
+                                FactType.object([
+                                    "blocked": .sourced(.bool), "blacklisted": .sourced(.bool),
+                                    "options": .sourced(.optional(.string)), "loaded": .sourced(.bool),
+                                ])
+                            )
+                        })),
+            ])
         ]
     }
 
     /// kmod 30's default configuration paths, in precedence order.
     package static let directories = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"]
     /// The modules controls ask about, with `_` as the canonical separator.
-    public static let modules = ["usb_storage", "uas", "firewire_core", "firewire_ohci", "firewire_sbp2", "thunderbolt", "bluetooth", "btusb"]
+    public static let modules = [
+        "usb_storage", "uas", "firewire_core", "firewire_ohci", "firewire_sbp2", "thunderbolt", "bluetooth", "btusb",
+    ]
     /// Install commands that end without loading the module.
     static let blockingCommands: Set<String> = ["/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true", "false", "true"]
 
@@ -157,7 +169,8 @@ public struct ModprobeProbe: Probe {
         let root = context.root
         let reading = ModprobeProbe.read(root: root)
         let (files, rules, notes, problems) = (reading.files, reading.rules, reading.ignored, reading.problems)
-        let undecided: JSON = .string("modprobe configuration that could not be read may hold a rule for it: \(problems.prefix(3).joined(separator: "; "))")
+        let undecided: JSON = .string(
+            "modprobe configuration that could not be read may hold a rule for it: \(problems.prefix(3).joined(separator: "; "))")
         func decided(before index: Int?) -> Bool { reading.decides(before: index) }
         var modules: JSONObject = [:]
         for module in ModprobeProbe.modules {
@@ -169,7 +182,10 @@ public struct ModprobeProbe: Probe {
                 o["blocked"] = ["error": undecided]
             } else if let i = install {
                 let command = i.value ?? ""
-                o["blocked"] = ["value": .bool(ModprobeProbe.blocks(command)), "source": .string("\(i.source) (install \(i.name) \(command))\(ignoredNote)")]
+                o["blocked"] = [
+                    "value": .bool(ModprobeProbe.blocks(command)),
+                    "source": .string("\(i.source) (install \(i.name) \(command))\(ignoredNote)"),
+                ]
             } else {
                 o["blocked"] = ["value": false, "source": .string("no `install \(module) /bin/false` in modprobe.d\(ignoredNote)")]
             }
@@ -182,8 +198,13 @@ public struct ModprobeProbe: Probe {
             }
             let options = rules.options(of: module)
             if decided(before: nil) {
-                o["options"] = options.isEmpty ? ["value": .null, "source": .string("no `options \(module)` in modprobe.d")]
-                    : ["value": .string(options.compactMap(\.value).joined(separator: " ")), "source": .string(options.map(\.source).joined(separator: ", "))]
+                o["options"] =
+                    options.isEmpty
+                    ? ["value": .null, "source": .string("no `options \(module)` in modprobe.d")]
+                    : [
+                        "value": .string(options.compactMap(\.value).joined(separator: " ")),
+                        "source": .string(options.map(\.source).joined(separator: ", ")),
+                    ]
             } else {
                 o["options"] = ["error": undecided]
             }
@@ -195,9 +216,14 @@ public struct ModprobeProbe: Probe {
             }
             modules[module] = .object(o)
         }
-        return ["modules": .value(.object(["source": "/etc/modprobe.d", "files": .array(files.map { .string($0) }),
-                                           "modules": .object(modules), "problems": .array(problems.map { .string($0) }),
-                                           "ignored": .array(notes.map { .string($0.description) })]))]
+        return [
+            "modules": .value(
+                .object([
+                    "source": "/etc/modprobe.d", "files": .array(files.map { .string($0) }),
+                    "modules": .object(modules), "problems": .array(problems.map { .string($0) }),
+                    "ignored": .array(notes.map { .string($0.description) }),
+                ]))
+        ]
     }
 
     // MARK: - Files
@@ -229,7 +255,9 @@ public struct ModprobeProbe: Probe {
             }
             for name in names {
                 let u = Array(name.utf8)
-                guard u.first != UInt8(ascii: "."), u.count >= 6, u.suffix(5).elementsEqual(".conf".utf8) || u.suffix(6).elementsEqual(".alias".utf8) else { continue }
+                guard u.first != UInt8(ascii: "."), u.count >= 6,
+                    u.suffix(5).elementsEqual(".conf".utf8) || u.suffix(6).elementsEqual(".alias".utf8)
+                else { continue }
                 let path = joinPath(dir, name)
                 if (try? root.info(path))?.kind == .directory {
                     skipped.append(Ignored(location: path, reason: "a directory: kmod does not read directories inside directories"))
@@ -256,12 +284,15 @@ public struct ModprobeProbe: Probe {
             let command = String(decoding: cmd, as: UTF8.self)
             let text = String(decoding: line, as: UTF8.self).trimmingBlanks
             func add(_ kind: Kind, _ name: [UInt8], _ value: [UInt8]?) {
-                rules.entries.append(Entry(kind: kind, name: String(decoding: name, as: UTF8.self), value: value.map { String(decoding: $0, as: UTF8.self) },
-                                           source: here, fileIndex: fileIndex))
+                rules.entries.append(
+                    Entry(
+                        kind: kind, name: String(decoding: name, as: UTF8.self), value: value.map { String(decoding: $0, as: UTF8.self) },
+                        source: here, fileIndex: fileIndex))
             }
             switch command {
             case "alias":
-                let alias = tokens.next(), module = tokens.next()
+                let alias = tokens.next()
+                let module = tokens.next()
                 guard let a = underscores(alias), let m = underscores(module) else { break }
                 add(.alias, a, m)
                 continue
@@ -276,7 +307,8 @@ public struct ModprobeProbe: Probe {
                 add(Kind(rawValue: command)!, m, rest)
                 continue
             case "include", "config":
-                rules.ignored.append(Ignored(location: here, reason: "the command `\(command)` is deprecated: kmod does not parse it", text: text))
+                rules.ignored.append(
+                    Ignored(location: here, reason: "the command `\(command)` is deprecated: kmod does not parse it", text: text))
                 continue
             default:
                 break

@@ -84,14 +84,15 @@ public struct MountTable: Sendable, Hashable {
             guard numbers.count == 2, let major = UInt32(numbers[0]), let minor = UInt32(numbers[1]) else {
                 throw bad("'\(fields[2])' is not MAJ:MIN")
             }
-            entries.append(MountEntry(
-                mountID: mountID, parentID: parentID, major: major, minor: minor,
-                root: decodeOctalEscapes(fields[3]), mountPoint: decodeOctalEscapes(fields[4]),
-                options: fields[5].split(separator: ",").map(String.init),
-                optionalFields: fields[6..<dash].map(String.init),
-                fstype: decodeOctalEscapes(fields[dash + 1]), source: decodeOctalEscapes(fields[dash + 2]),
-                superOptions: fields[(dash + 3)...].joined(separator: " ").split(separator: ",").map { decodeOctalEscapes($0) },
-                location: location))
+            entries.append(
+                MountEntry(
+                    mountID: mountID, parentID: parentID, major: major, minor: minor,
+                    root: decodeOctalEscapes(fields[3]), mountPoint: decodeOctalEscapes(fields[4]),
+                    options: fields[5].split(separator: ",").map(String.init),
+                    optionalFields: fields[6..<dash].map(String.init),
+                    fstype: decodeOctalEscapes(fields[dash + 1]), source: decodeOctalEscapes(fields[dash + 2]),
+                    superOptions: fields[(dash + 3)...].joined(separator: " ").split(separator: ",").map { decodeOctalEscapes($0) },
+                    location: location))
         }
         guard !entries.isEmpty else { throw MountInfoError(location: source, message: "no mounts listed") }
         return MountTable(entries: entries, source: source)
@@ -149,7 +150,8 @@ public func decodeOctalEscapes(_ field: some StringProtocol) -> String {
     func octal(_ b: UInt8) -> UInt8? { (0x30...0x37).contains(b) ? b - 0x30 : nil }
     while i < bytes.count {
         if bytes[i] == 0x5C, i + 3 < bytes.count,
-           let a = octal(bytes[i + 1]), let b = octal(bytes[i + 2]), let c = octal(bytes[i + 3]), a <= 3 {
+            let a = octal(bytes[i + 1]), let b = octal(bytes[i + 2]), let c = octal(bytes[i + 3]), a <= 3
+        {
             out.append(a << 6 | b << 3 | c)
             i += 4
         } else {

@@ -14,11 +14,12 @@ public struct MountsProbe: Probe {
         [
             "mounts": .object([
                 "source": .string, "proc_hidepid": .sourced(.bool), "debugfs_mounted": .sourced(.bool),
-                "tmp_areas": .list(.object([
-                    "path": .string, "source": .string, "memory_or_encrypted": .bool, "storage": .string,
-                    "nosuid": .bool, "nodev": .bool, "noexec": .bool,
-                ])),
-            ]),
+                "tmp_areas": .list(
+                    .object([
+                        "path": .string, "source": .string, "memory_or_encrypted": .bool, "storage": .string,
+                        "nosuid": .bool, "nodev": .bool, "noexec": .bool,
+                    ])),
+            ])
         ]
     }
 
@@ -34,26 +35,33 @@ public struct MountsProbe: Probe {
         var fact: JSONObject = ["source": .string(table.source)]
         if let proc = table.entries.last(where: { $0.mountPoint == "/proc" && $0.fstype == "proc" }) {
             let hidepid = proc.option("hidepid")
-            fact["proc_hidepid"] = ["value": .bool(hidepid == "2" || hidepid == "invisible"),
-                                    "source": .string("\(proc.location) (hidepid=\(hidepid ?? "unset"))")]
+            fact["proc_hidepid"] = [
+                "value": .bool(hidepid == "2" || hidepid == "invisible"),
+                "source": .string("\(proc.location) (hidepid=\(hidepid ?? "unset"))"),
+            ]
         } else {
             fact["proc_hidepid"] = ["error": "no proc mount on /proc in the mount table", "source": .string(table.source)]
         }
         let debugfs = table.entries.filter { $0.fstype == "debugfs" }
-        fact["debugfs_mounted"] = ["value": .bool(!debugfs.isEmpty),
-                                   "source": .string(debugfs.first.map { "\($0.location) (\($0.mountPoint))" } ?? "\(table.source) (no debugfs mount)")]
-        fact["tmp_areas"] = .array(MountsProbe.temporaryAreas.map { path in
-            switch resolver.resolve(path) {
-            case .failure(let f):
-                return f.item(context, label: path)
-            case .success(let r):
-                let options = Set(r.mount.options)
-                return ["path": .string(path), "source": .string("\(r.mount.location) (\(r.mount.mountPoint), \(r.mount.fstype))"),
+        fact["debugfs_mounted"] = [
+            "value": .bool(!debugfs.isEmpty),
+            "source": .string(debugfs.first.map { "\($0.location) (\($0.mountPoint))" } ?? "\(table.source) (no debugfs mount)"),
+        ]
+        fact["tmp_areas"] = .array(
+            MountsProbe.temporaryAreas.map { path in
+                switch resolver.resolve(path) {
+                case .failure(let f):
+                    return f.item(context, label: path)
+                case .success(let r):
+                    let options = Set(r.mount.options)
+                    return [
+                        "path": .string(path), "source": .string("\(r.mount.location) (\(r.mount.mountPoint), \(r.mount.fstype))"),
                         "memory_or_encrypted": .bool(r.storageClass == .memory || r.encrypted), "storage": .string(r.encryption),
                         "nosuid": .bool(options.contains("nosuid")), "nodev": .bool(options.contains("nodev")),
-                        "noexec": .bool(options.contains("noexec"))]
-            }
-        })
+                        "noexec": .bool(options.contains("noexec")),
+                    ]
+                }
+            })
         return ["mounts": .value(.object(fact))]
     }
 }

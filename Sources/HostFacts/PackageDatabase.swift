@@ -15,7 +15,8 @@ enum PackageDatabase {
                 fields[line[..<colon]] = line[line.index(after: colon)...].trimmed
             }
             guard let package = fields["Package"], packages.contains(String(package)),
-                  fields["Status"]?.hasSuffix(" installed") == true, let version = fields["Version"] else { continue }
+                fields["Status"]?.hasSuffix(" installed") == true, let version = fields["Version"]
+            else { continue }
             return Installed(package: String(package), version: String(version))
         }
         return nil

@@ -51,7 +51,9 @@ package struct PosixACL: Sendable, Hashable {
         var entries: [Entry] = []
         var offset = 4
         while offset < bytes.count {
-            guard let rawTag = bytes.uint16LE(at: offset), let perm = bytes.uint16LE(at: offset + 2), let id = bytes.uint32LE(at: offset + 4) else {
+            guard let rawTag = bytes.uint16LE(at: offset), let perm = bytes.uint16LE(at: offset + 2),
+                let id = bytes.uint32LE(at: offset + 4)
+            else {
                 throw DecodingError(offset: offset, message: "truncated entry")
             }
             guard let tag = Tag(rawValue: rawTag) else {

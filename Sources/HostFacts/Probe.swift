@@ -1,6 +1,5 @@
-public import WardenCore
-
 internal import Synchronization
+public import WardenCore
 public import WardenFormats
 
 /// What every probe is given: the root to read through, the site file, the weight locations and
@@ -88,7 +87,8 @@ public enum Sysfs: Sendable {
         switch self {
         case .unmounted: ["error": .string("/sys is not mounted, so \(path) cannot be read"), "source": .string(path)]
         case _ where now: ["not_applicable": .string("offline root: \(path) is known only on a live host"), "source": .string(path)]
-        default: ["not_checked": .string("offline root: no \(path), so the running kernel's state there is not known"), "source": .string(path)]
+        default:
+            ["not_checked": .string("offline root: no \(path), so the running kernel's state there is not known"), "source": .string(path)]
         }
     }
 }
@@ -162,8 +162,10 @@ public struct WeightLocations: Sendable, Hashable {
     }
 
     var json: JSON {
-        var o: JSONObject = ["origin": .string(origin.rawValue), "paths": .array(paths.map { .string($0) }),
-                                 "note": .string(note), "source": .string(origin == .site ? "site file" : "discovery")]
+        var o: JSONObject = [
+            "origin": .string(origin.rawValue), "paths": .array(paths.map { .string($0) }),
+            "note": .string(note), "source": .string(origin == .site ? "site file" : "discovery"),
+        ]
         if let error { o["discovery_error"] = .string(error) }
         if let scan { o["discovery"] = scan.json }
         return .object(o)

@@ -12,7 +12,8 @@ internal import WardenFormats
 public struct SSHDConfigProbe: Probe {
     public init() {}
     public let name = "sshd"
-    public let summary = "sshd_config with Include and Match semantics, OpenSSH defaults, and the second-factor PAM modules of /etc/pam.d/sshd"
+    public let summary =
+        "sshd_config with Include and Match semantics, OpenSSH defaults, and the second-factor PAM modules of /etc/pam.d/sshd"
     public let reads = ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*.conf (and any Include)", "/etc/pam.d/sshd (and its includes)"]
     public var facts: [String: FactType] {
         [
@@ -26,7 +27,7 @@ public struct SSHDConfigProbe: Probe {
                     "every_method_list_has_two_factors": .sourced(.bool), "keyboard_interactive_only_second": .sourced(.bool),
                     "fido_keys_only": .sourced(.bool),
                 ]),
-            ]),
+            ])
         ]
     }
 
@@ -96,11 +97,20 @@ public struct SSHDConfigProbe: Probe {
         // Any sign of a server makes the SSH controls apply; none at all, and they do not.
         let signs = SSHDConfigProbe.serverSigns(root)
         if signs.isEmpty {
-            return ["sshd": .value(["installed": false, "source": .string(SSHDConfigProbe.mainFile),
-                                    "note": "no OpenSSH server: no sshd binary, configuration or unit"])]
+            return [
+                "sshd": .value([
+                    "installed": false, "source": .string(SSHDConfigProbe.mainFile),
+                    "note": "no OpenSSH server: no sshd binary, configuration or unit",
+                ])
+            ]
         }
         if !root.mayExist(SSHDConfigProbe.mainFile) {
-            return ["sshd": .unavailable(.error("an OpenSSH server is present (\(signs.joined(separator: ", "))) but \(SSHDConfigProbe.mainFile) does not exist: sshd will not start without it"))]
+            return [
+                "sshd": .unavailable(
+                    .error(
+                        "an OpenSSH server is present (\(signs.joined(separator: ", "))) but \(SSHDConfigProbe.mainFile) does not exist: sshd will not start without it"
+                    ))
+            ]
         }
         let installed = PackageDatabase.installedVersion(root, packages: ["openssh-server"])
         state.version = installed.map { PackageDatabase.upstreamNumbers($0.version) }
@@ -113,7 +123,9 @@ public struct SSHDConfigProbe: Probe {
         if let refusal = state.refusal {
             // The settings are undecidable: sshd will not start with these files, and a running
             // sshd may hold an older configuration.
-            let against = installed.map { "\($0.package) \($0.version)" } ?? "OpenSSH \(SSHDKeywords.tableVersion.map(String.init).joined(separator: ".")) (the host's version is unknown)"
+            let against =
+                installed.map { "\($0.package) \($0.version)" }
+                ?? "OpenSSH \(SSHDKeywords.tableVersion.map(String.init).joined(separator: ".")) (the host's version is unknown)"
             return ["sshd": .unavailable(.error("sshd would refuse this configuration: \(refusal); judged as \(against)"))]
         }
         var settings = state.global
@@ -126,9 +138,10 @@ public struct SSHDConfigProbe: Probe {
             "source": .string(SSHDConfigProbe.mainFile),
             "files": .array(state.files.map { .string($0) }),
             "settings": .object(settings.mapValues(\.json)),
-            "match_blocks": .array(state.matches.map { m in
-                ["criteria": .string(m.criteria), "source": .string(m.source), "settings": .object(m.settings.mapValues(\.json))]
-            }),
+            "match_blocks": .array(
+                state.matches.map { m in
+                    ["criteria": .string(m.criteria), "source": .string(m.source), "settings": .object(m.settings.mapValues(\.json))]
+                }),
             "problems": .array(state.problems.map { .string($0) }),
             "warnings": .array(state.warnings.map { .string($0) }),
             "present_because": .array(signs.map { .string($0) }),
@@ -149,21 +162,26 @@ public struct SSHDConfigProbe: Probe {
     /// methods (sshd.c: "AuthenticationMethods cannot be satisfied by enabled authentication
     /// methods"), on the global settings; nil when one can be satisfied.
     static func unsatisfiableMethods(_ global: [String: Setting]) -> String? {
-        guard let methods = global["authenticationmethods"], let text = methods.value.stringValue, text.lowercased() != "any" else { return nil }
+        guard let methods = global["authenticationmethods"], let text = methods.value.stringValue, text.lowercased() != "any" else {
+            return nil
+        }
         func enabled(_ keyword: String) -> Bool {
             let off: Set<String> = ["hostbasedauthentication", "gssapiauthentication"]  // OpenSSH's defaults
             return (global[keyword]?.value.stringValue ?? defaults[keyword]?.stringValue ?? (off.contains(keyword) ? "no" : "yes")) == "yes"
         }
-        let switches = ["publickey": "pubkeyauthentication", "password": "passwordauthentication",
-                        "keyboard-interactive": "kbdinteractiveauthentication", "hostbased": "hostbasedauthentication",
-                        "gssapi-with-mic": "gssapiauthentication"]
+        let switches = [
+            "publickey": "pubkeyauthentication", "password": "passwordauthentication",
+            "keyboard-interactive": "kbdinteractiveauthentication", "hostbased": "hostbasedauthentication",
+            "gssapi-with-mic": "gssapiauthentication",
+        ]
         let satisfiable = text.words.contains { list in
             list.split(separator: ",").allSatisfy { method in
                 let name = String(method.split(separator: ":").first ?? "")
                 return switches[name].map { enabled($0) } ?? true
             }
         }
-        return satisfiable ? nil : "\(methods.source), AuthenticationMethods, \(text) (cannot be satisfied by enabled authentication methods)"
+        return satisfiable
+            ? nil : "\(methods.source), AuthenticationMethods, \(text) (cannot be satisfied by enabled authentication methods)"
     }
 
     /// What shows an OpenSSH server is on the host: its binary, its configuration, drop-ins,
@@ -189,7 +207,8 @@ public struct SSHDConfigProbe: Probe {
         let lists = value.words.map { $0.split(separator: ",").map { $0.split(separator: ":").first.map(String.init) ?? "" } }
         if lists.isEmpty || value == "any" { return (false, false) }
         let allMulti = lists.allSatisfy { Set($0).count >= 2 }
-        let kbd = lists.contains { $0.contains("keyboard-interactive") }
+        let kbd =
+            lists.contains { $0.contains("keyboard-interactive") }
             && lists.allSatisfy { $0.first != "keyboard-interactive" && (!$0.contains("keyboard-interactive") || $0.count >= 2) }
         return (allMulti, kbd)
     }
@@ -199,7 +218,8 @@ public struct SSHDConfigProbe: Probe {
             return Setting(value: false, source: "default (OpenSSH accepts all key types)")
         }
         let algorithms = text.split(separator: ",")
-        let ok = !algorithms.isEmpty && !text.hasPrefix("+") && !text.hasPrefix("^") && !text.hasPrefix("-")
+        let ok =
+            !algorithms.isEmpty && !text.hasPrefix("+") && !text.hasPrefix("^") && !text.hasPrefix("-")
             && algorithms.allSatisfy { $0.hasPrefix("sk-") }
         return Setting(value: .bool(ok), source: setting.source)
     }
@@ -280,8 +300,9 @@ public struct SSHDConfigProbe: Probe {
     static func typedValue(_ keyword: String, _ raw: String) -> JSON {
         var value = raw
         if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-        if timeKeywords.contains(keyword) { // sshd keeps the total in an int: larger values are rejected, and the raw text is kept.
-            return Durations.seconds(value, bareSeconds: true).flatMap { $0 <= Int64(Int32.max) ? .int($0) : nil } ?? .string(value) }
+        if timeKeywords.contains(keyword) {  // sshd keeps the total in an int: larger values are rejected, and the raw text is kept.
+            return Durations.seconds(value, bareSeconds: true).flatMap { $0 <= Int64(Int32.max) ? .int($0) : nil } ?? .string(value)
+        }
         if intKeywords.contains(keyword) { return Int64(value).map { .int($0) } ?? .string(value) }
         if caseInsensitive.contains(keyword) {
             let v = value.lowercased()
@@ -309,13 +330,20 @@ public struct SSHDConfigProbe: Probe {
             }
             for (_, line) in configLines(text) {
                 let w = line.words
-                if w.first == "@include", w.count >= 2 { queue.append("/etc/pam.d/" + w[1]); continue }
+                if w.first == "@include", w.count >= 2 {
+                    queue.append("/etc/pam.d/" + w[1])
+                    continue
+                }
                 guard w.count >= 3, w[0].lowercased().hasPrefix("auth") || w[0].lowercased() == "-auth" else { continue }
-                if w[1] == "include" || w[1] == "substack" { queue.append("/etc/pam.d/" + w[2]); continue }
+                if w[1] == "include" || w[1] == "substack" {
+                    queue.append("/etc/pam.d/" + w[2])
+                    continue
+                }
                 // `auth [success=1 default=ignore] pam_u2f.so …`: the module follows the control.
                 let module = w.dropFirst().first { $0.hasSuffix(".so") || $0.contains(".so ") }
                 if let module, let name = module.split(separator: "/").last,
-                   SSHDConfigProbe.secondFactorModules.contains(String(name)) {
+                    SSHDConfigProbe.secondFactorModules.contains(String(name))
+                {
                     found.insert(String(name))
                 }
             }

@@ -34,8 +34,10 @@ enum SSHDKeywords {
     }
 
     static let logLevels: Set<String> = ["quiet", "fatal", "error", "info", "verbose", "debug", "debug1", "debug2", "debug3"]
-    static let facilities: Set<String> = ["daemon", "user", "auth", "authpriv", "local0", "local1", "local2", "local3", "local4",
-                                          "local5", "local6", "local7"]
+    static let facilities: Set<String> = [
+        "daemon", "user", "auth", "authpriv", "local0", "local1", "local2", "local3", "local4",
+        "local5", "local6", "local7",
+    ]
     static let forwarding: Set<String> = ["yes", "all", "no", "local", "remote"]
 
     /// The version this table describes; a host with a newer OpenSSH may know keywords it lacks.
@@ -47,10 +49,13 @@ enum SSHDKeywords {
             for n in names { t[n] = Keyword(argument: argument, inMatch: inMatch, since: since) }
         }
         // Allowed in Match blocks (sshd_config(5), "Match").
-        add(["allowagentforwarding", "disableforwarding", "exposeauthinfo", "gssapiauthentication", "hostbasedauthentication",
-             "hostbasedusesnamefrompacketonly", "kbdinteractiveauthentication", "kerberosauthentication", "passwordauthentication",
-             "permitemptypasswords", "permittty", "permituserrc", "pubkeyauthentication", "streamlocalbindunlink", "x11forwarding",
-             "x11uselocalhost"], .flag, inMatch: true)
+        add(
+            [
+                "allowagentforwarding", "disableforwarding", "exposeauthinfo", "gssapiauthentication", "hostbasedauthentication",
+                "hostbasedusesnamefrompacketonly", "kbdinteractiveauthentication", "kerberosauthentication", "passwordauthentication",
+                "permitemptypasswords", "permittty", "permituserrc", "pubkeyauthentication", "streamlocalbindunlink", "x11forwarding",
+                "x11uselocalhost",
+            ], .flag, inMatch: true)
         add(["permitrootlogin"], .oneOf(["yes", "prohibit-password", "without-password", "forced-commands-only", "no"]), inMatch: true)
         add(["gatewayports"], .oneOf(["clientspecified", "yes", "no"]), inMatch: true)
         add(["allowtcpforwarding", "allowstreamlocalforwarding"], .oneOf(forwarding), inMatch: true)
@@ -59,19 +64,27 @@ enum SSHDKeywords {
         add(["loglevel"], .oneOf(logLevels), inMatch: true)
         add(["maxauthtries", "maxsessions", "clientalivecountmax", "x11displayoffset"], .integer, inMatch: true)
         add(["clientaliveinterval"], .time, inMatch: true)
-        add(["acceptenv", "allowgroups", "allowusers", "authenticationmethods", "authorizedkeyscommand", "authorizedkeyscommanduser",
-             "authorizedkeysfile", "authorizedprincipalscommand", "authorizedprincipalscommanduser", "authorizedprincipalsfile", "banner",
-             "chrootdirectory", "denygroups", "denyusers", "forcecommand", "hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes",
-             "include", "match", "ipqos", "logverbose", "permitlisten", "permitopen", "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
-             "rdomain", "rekeylimit", "revokedkeys", "setenv", "streamlocalbindmask", "trustedusercakeys"], .text, inMatch: true)
+        add(
+            [
+                "acceptenv", "allowgroups", "allowusers", "authenticationmethods", "authorizedkeyscommand", "authorizedkeyscommanduser",
+                "authorizedkeysfile", "authorizedprincipalscommand", "authorizedprincipalscommanduser", "authorizedprincipalsfile",
+                "banner",
+                "chrootdirectory", "denygroups", "denyusers", "forcecommand", "hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes",
+                "include", "match", "ipqos", "logverbose", "permitlisten", "permitopen", "pubkeyacceptedalgorithms",
+                "pubkeyacceptedkeytypes",
+                "rdomain", "rekeylimit", "revokedkeys", "setenv", "streamlocalbindmask", "trustedusercakeys",
+            ], .text, inMatch: true)
         add(["pubkeyauthoptions"], .text, inMatch: true, since: [8, 2])
         add(["casignaturealgorithms"], .text, inMatch: true, since: [7, 9])
         add(["channeltimeout", "unusedconnectiontimeout"], .text, inMatch: true, since: [9, 2])
         // Global only.
-        add(["usepam", "hostkeyagent", "printmotd", "printlastlog", "ignoreuserknownhosts", "strictmodes", "tcpkeepalive", "keepalive",
-             "usedns", "gssapicleanupcredentials", "gssapistrictacceptorcheck", "gssapikeyexchange", "gssapistorecredentialsonrekey",
-             "kerberosorlocalpasswd", "kerberosticketcleanup", "kerberosgetafstoken", "challengeresponseauthentication",
-             "skeyauthentication", "debianbanner", "dsaauthentication"], .flag, inMatch: false)
+        add(
+            [
+                "usepam", "hostkeyagent", "printmotd", "printlastlog", "ignoreuserknownhosts", "strictmodes", "tcpkeepalive", "keepalive",
+                "usedns", "gssapicleanupcredentials", "gssapistrictacceptorcheck", "gssapikeyexchange", "gssapistorecredentialsonrekey",
+                "kerberosorlocalpasswd", "kerberosticketcleanup", "kerberosgetafstoken", "challengeresponseauthentication",
+                "skeyauthentication", "debianbanner", "dsaauthentication",
+            ], .flag, inMatch: false)
         add(["compression"], .oneOf(["yes", "delayed", "no"]), inMatch: false)
         add(["addressfamily"], .oneOf(["inet", "inet6", "any"]), inMatch: false)
         add(["fingerprinthash"], .oneOf(["md5", "sha256"]), inMatch: false)
@@ -79,13 +92,19 @@ enum SSHDKeywords {
         add(["permituserenvironment"], .text, inMatch: false)
         add(["logingracetime"], .time, inMatch: false)
         add(["requiredrsasize"], .integer, inMatch: true, since: [9, 1])
-        add(["port", "hostkey", "hostdsakey", "pidfile", "modulifile", "listenaddress", "ciphers", "macs", "kexalgorithms",
-             "hostkeyalgorithms", "subsystem", "maxstartups", "versionaddendum", "hostcertificate", "xauthlocation",
-             "gssapikexalgorithms", "securitykeyprovider"], .text, inMatch: false)
+        add(
+            [
+                "port", "hostkey", "hostdsakey", "pidfile", "modulifile", "listenaddress", "ciphers", "macs", "kexalgorithms",
+                "hostkeyalgorithms", "subsystem", "maxstartups", "versionaddendum", "hostcertificate", "xauthlocation",
+                "gssapikexalgorithms", "securitykeyprovider",
+            ], .text, inMatch: false)
         add(["persourcemaxstartups", "persourcenetblocksize"], .text, inMatch: false, since: [8, 5])
-        add(["pamauthenticationviakbdint", "serverkeybits", "keyregenerationinterval", "rhostsauthentication", "rhostsrsaauthentication",
-             "rsaauthentication", "checkmail", "uselogin", "verifyreversemapping", "reversemappingcheck", "authorizedkeysfile2",
-             "useprivilegeseparation", "protocol", "permitblacklistedkeys", "gssusesessionccache", "gssapiusesessioncredcache"],
+        add(
+            [
+                "pamauthenticationviakbdint", "serverkeybits", "keyregenerationinterval", "rhostsauthentication", "rhostsrsaauthentication",
+                "rsaauthentication", "checkmail", "uselogin", "verifyreversemapping", "reversemappingcheck", "authorizedkeysfile2",
+                "useprivilegeseparation", "protocol", "permitblacklistedkeys", "gssusesessionccache", "gssapiusesessioncredcache",
+            ],
             .deprecated, inMatch: true)
         add(["kerberostgtpassing", "afstokenpassing"], .unsupported, inMatch: true)
         return t
@@ -98,7 +117,9 @@ enum SSHDKeywords {
             if let version, version.lexicographicallyPrecedes(tableVersion) == false, version != tableVersion { return nil }
             return "Bad configuration option"
         }
-        if let version, version.lexicographicallyPrecedes(entry.since) { return "Bad configuration option (new in OpenSSH \(entry.since.map(String.init).joined(separator: ".")))" }
+        if let version, version.lexicographicallyPrecedes(entry.since) {
+            return "Bad configuration option (new in OpenSSH \(entry.since.map(String.init).joined(separator: ".")))"
+        }
         if inMatch && !entry.inMatch { return "Directive is not allowed within a Match block" }
         let word = value.lowercased()
         switch entry.argument {
@@ -109,7 +130,9 @@ enum SSHDKeywords {
         case .integer:
             return Int32(value) != nil ? nil : "integer value invalid"
         case .time:
-            guard let seconds = Durations.seconds(value, bareSeconds: true), seconds <= Int64(Int32.max) else { return "invalid time value" }
+            guard let seconds = Durations.seconds(value, bareSeconds: true), seconds <= Int64(Int32.max) else {
+                return "invalid time value"
+            }
             return nil
         case .text, .deprecated, .unsupported:
             return nil

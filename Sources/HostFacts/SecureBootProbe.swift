@@ -19,21 +19,37 @@ public struct SecureBootProbe: Probe {
         switch context.sysfs("/sys/firmware/efi") {
         case .present: break
         case .absent:
-            return ["secure_boot": .value(["enabled": ["value": false, "source": "/sys/firmware/efi (absent: the host booted through BIOS)"], "uefi": false])]
+            return [
+                "secure_boot": .value([
+                    "enabled": ["value": false, "source": "/sys/firmware/efi (absent: the host booted through BIOS)"], "uefi": false,
+                ])
+            ]
         case let other:
             return ["secure_boot": .value(["enabled": other.stated("/sys/firmware/efi")])]
         }
         switch context.sysfs(path) {
         case .present: break
         case .absent:
-            return ["secure_boot": .value(["enabled": ["value": false, "source": .string("\(path) (absent: Secure Boot is not supported or not set up)")], "uefi": true])]
+            return [
+                "secure_boot": .value([
+                    "enabled": ["value": false, "source": .string("\(path) (absent: Secure Boot is not supported or not set up)")],
+                    "uefi": true,
+                ])
+            ]
         case let other:
             return ["secure_boot": .value(["enabled": other.stated(path), "uefi": true])]
         }
         do {
             let bytes = try root.read(path, limit: 64)
             guard bytes.count == 5 else {
-                return ["secure_boot": .value(["enabled": ["error": .string("\(path): expected 5 bytes (4 attribute bytes and the value), found \(bytes.count)"), "source": .string(path)]])]
+                return [
+                    "secure_boot": .value([
+                        "enabled": [
+                            "error": .string("\(path): expected 5 bytes (4 attribute bytes and the value), found \(bytes.count)"),
+                            "source": .string(path),
+                        ]
+                    ])
+                ]
             }
             return ["secure_boot": .value(["enabled": ["value": .bool(bytes[4] == 1), "source": .string(path)], "uefi": true])]
         } catch {

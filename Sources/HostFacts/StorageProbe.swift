@@ -7,14 +7,17 @@ internal import WardenFormats
 public struct StorageProbe: Probe {
     public init() {}
     public let name = "storage"
-    public let summary = "storage of every weight path: mount (longest mount point), device stack through /sys/dev/block and slaves/, dm-crypt, fscrypt, tmpfs, nfs/cifs transport encryption"
-    public let reads = ["/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/MAJ:MIN", "/sys/devices/…/dm/uuid, dm/name, slaves/"]
+    public let summary =
+        "storage of every weight path: mount (longest mount point), device stack through /sys/dev/block and slaves/, dm-crypt, fscrypt, tmpfs, nfs/cifs transport encryption"
+    public let reads = [
+        "/proc/1/mountinfo (else /proc/self/mountinfo)", "/sys/dev/block/MAJ:MIN", "/sys/devices/…/dm/uuid, dm/name, slaves/",
+    ]
     public var facts: [String: FactType] {
         [
             "storage": .object([
                 "source": .string, "weights_origin": .string,
                 "items": .list(StorageResolution.factType), "network_items": .list(StorageResolution.factType),
-            ]),
+            ])
         ]
     }
 
@@ -45,11 +48,13 @@ public struct StorageProbe: Probe {
                 if r.storageClass == .network { network.append(item) }
             }
         }
-        return ["storage": .value([
-            "source": .string(resolver.mounts.source),
-            "weights_origin": .string(weights.origin.rawValue),
-            "items": .array(items),
-            "network_items": .array(network),
-        ])]
+        return [
+            "storage": .value([
+                "source": .string(resolver.mounts.source),
+                "weights_origin": .string(weights.origin.rawValue),
+                "items": .array(items),
+                "network_items": .array(network),
+            ])
+        ]
     }
 }

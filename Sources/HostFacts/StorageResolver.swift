@@ -6,7 +6,10 @@ internal import WardenFormats
 /// devices under it (for LUKS, the nodes that carry the header).
 public struct CryptMapping: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case luks1 = "LUKS1", luks2 = "LUKS2", plain = "PLAIN", bitlk = "BITLK"
+        case luks1 = "LUKS1"
+        case luks2 = "LUKS2"
+        case plain = "PLAIN"
+        case bitlk = "BITLK"
 
         /// The `dm/uuid` prefix the kernel gives such a mapping.
         var prefix: String { "CRYPT-\(rawValue)-" }
@@ -126,8 +129,9 @@ public struct StorageResolver: Sendable {
         guard let mount = mounts.mount(containing: resolved) else {
             return .failure(.failed("no mount in \(mounts.source) holds \(resolved)"))
         }
-        var r = StorageResolution(path: path, resolvedPath: resolved, mount: mount, storageClass: .other, encrypted: false,
-                                  encryption: "", kinds: [], devices: [], cryptMappings: [])
+        var r = StorageResolution(
+            path: path, resolvedPath: resolved, mount: mount, storageClass: .other, encrypted: false,
+            encryption: "", kinds: [], devices: [], cryptMappings: [])
         if StorageResolver.memoryFilesystems.contains(mount.fstype) {
             r.storageClass = .memory
             r.encryption = "memory (\(mount.fstype)): not persistent, so not encrypted at rest; swap is ENC-005's concern"
@@ -140,8 +144,10 @@ public struct StorageResolver: Sendable {
             r.inTransit = how
             r.encrypted = encrypted
             r.kinds = encrypted ? ["\(mount.fstype) \(how)"] : []
-            r.encryption = encrypted ? "network filesystem encrypted in transit (\(mount.fstype), \(how))"
-                                     : "network filesystem not encrypted in transit (\(mount.fstype): \(how))"
+            r.encryption =
+                encrypted
+                ? "network filesystem encrypted in transit (\(mount.fstype), \(how))"
+                : "network filesystem not encrypted in transit (\(mount.fstype): \(how))"
             return .success(r)
         }
         if let fscrypt = fscryptEncrypted(resolved), fscrypt {
@@ -166,10 +172,12 @@ public struct StorageResolver: Sendable {
         r.encrypted = !r.kinds.isEmpty
         if r.encrypted {
             let luks = r.luksDevices
-            r.encryption = r.kinds.map { $0 == "fscrypt" ? "fscrypt-encrypted directory" : "dm-crypt \($0)" }.joined(separator: " + ")
+            r.encryption =
+                r.kinds.map { $0 == "fscrypt" ? "fscrypt-encrypted directory" : "dm-crypt \($0)" }.joined(separator: " + ")
                 + (luks.isEmpty ? "" : " (\(luks.joined(separator: ", ")))")
         } else if r.storageClass == .block {
-            r.encryption = "not encrypted: no dm-crypt mapping under every device of \(r.devices.joined(separator: " → ")), no fscrypt policy"
+            r.encryption =
+                "not encrypted: no dm-crypt mapping under every device of \(r.devices.joined(separator: " → ")), no fscrypt policy"
         } else {
             r.encryption = "not encrypted: \(mount.fstype) has no block device, and no fscrypt policy was found on the path"
         }
@@ -211,7 +219,9 @@ public struct StorageResolver: Sendable {
         case "cifs", "smb3":
             return m.option("seal") != nil ? (true, "seal") : (false, "no seal option")
         case "ceph":
-            if let mode = m.option("ms_mode") { return mode == "secure" ? (true, "ms_mode=secure") : (false, "ms_mode=\(mode) (needs secure)") }
+            if let mode = m.option("ms_mode") {
+                return mode == "secure" ? (true, "ms_mode=secure") : (false, "ms_mode=\(mode) (needs secure)")
+            }
             return (false, "no ms_mode=secure option")
         case "fuse.sshfs":
             return (true, "ssh transport")
@@ -251,7 +261,9 @@ public struct DeviceStack: Sendable, Hashable {
 
     /// Walks a block device and its `slaves/`, recording devices and crypt mappings. Returns
     /// whether the device is encrypted: a crypt mapping itself, or stacked only on encrypted ones.
-    static func walk(_ link: String, root: HostRoot, depth: Int, into r: inout DeviceStack, visited: inout Set<String>) throws(StorageFailure) -> Bool {
+    static func walk(_ link: String, root: HostRoot, depth: Int, into r: inout DeviceStack, visited: inout Set<String>)
+        throws(StorageFailure) -> Bool
+    {
         guard depth <= maxDepth else { throw .failed("\(link): device stack deeper than \(maxDepth) levels") }
         let sysPath: String
         let info: FileInfo
@@ -281,8 +293,10 @@ public struct DeviceStack: Sendable, Hashable {
             throw .missing("\(slavesDir) does not exist")
         }
         if let uuid = dmUUID, let kind = CryptMapping.Kind.allCases.first(where: { uuid.hasPrefix($0.prefix) }) {
-            r.cryptMappings.append(CryptMapping(kind: kind, mapping: name, name: dmName, dmUUID: uuid,
-                                                backingDevices: slaves.map { "/dev/" + $0 }, sysPath: sysPath))
+            r.cryptMappings.append(
+                CryptMapping(
+                    kind: kind, mapping: name, name: dmName, dmUUID: uuid,
+                    backingDevices: slaves.map { "/dev/" + $0 }, sysPath: sysPath))
             for slave in slaves { _ = try walk(joinPath(slavesDir, slave), root: root, depth: depth + 1, into: &r, visited: &visited) }
             return true
         }
@@ -311,7 +325,9 @@ extension HostRoot {
     /// inside the root. Nil when the filesystem does not support them or the path is anything
     /// else (devices and FIFOs are never opened).
     func inodeFlags(_ virtual: String) -> UInt? {
-        guard let resolved = try? resolve(virtual), let kind = try? info(resolved).kind, kind == .regular || kind == .directory else { return nil }
+        guard let resolved = try? resolve(virtual), let kind = try? info(resolved).kind, kind == .regular || kind == .directory else {
+            return nil
+        }
         guard let (directory, name) = try? openParent(resolved, reportAs: virtual) else { return nil }
         let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
         close(directory)
@@ -341,12 +357,15 @@ extension StorageResolution {
             "encryption": .string(encryption),
             "encryption_kinds": .array(kinds.map { .string($0) }),
             "devices": .array(devices.map { .string($0) }),
-            "crypt_mappings": .array(cryptMappings.map { m in
-                var c: JSONObject = ["mapping": .string(m.mapping), "kind": .string(m.kind.rawValue), "dm_uuid": .string(m.dmUUID),
-                                         "backing_devices": .array(m.backingDevices.map { .string($0) })]
-                if let n = m.name { c["name"] = .string(n) }
-                return .object(c)
-            }),
+            "crypt_mappings": .array(
+                cryptMappings.map { m in
+                    var c: JSONObject = [
+                        "mapping": .string(m.mapping), "kind": .string(m.kind.rawValue), "dm_uuid": .string(m.dmUUID),
+                        "backing_devices": .array(m.backingDevices.map { .string($0) }),
+                    ]
+                    if let n = m.name { c["name"] = .string(n) }
+                    return .object(c)
+                }),
             "luks_devices": .array(luksDevices.map { .string($0) }),
             "network": .bool(storageClass == .network),
         ]

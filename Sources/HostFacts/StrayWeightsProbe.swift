@@ -21,7 +21,7 @@ public struct StrayWeightsProbe: Probe {
             "stray_weights": .object([
                 "source": .string, "scan": WeightScan.factType, "scan_complete": .sourced(.bool), "registry": .sourced(.bool),
                 "hits": .list(.object(["path": .string, "format": .string, "size": .int, "registered": .bool, "source": .string])),
-            ]),
+            ])
         ]
     }
 
@@ -35,7 +35,8 @@ public struct StrayWeightsProbe: Probe {
             scan = discovered
         } else {
             let minSize = context.site?.minSize ?? Site().minSize
-            scan = WeightScanner(root: context.root, roots: roots, minSize: minSize, budget: budget, maxHits: StrayWeightsProbe.maxHits).scan()
+            scan = WeightScanner(root: context.root, roots: roots, minSize: minSize, budget: budget, maxHits: StrayWeightsProbe.maxHits)
+                .scan()
         }
         let source = roots.joined(separator: ", ")
         var fact: JSONObject = ["source": .string(source), "scan": scan.json]
@@ -44,13 +45,21 @@ public struct StrayWeightsProbe: Probe {
 
         // The scan must have finished to prove there is no stray copy.
         if let reason = scan.incompleteReason {
-            fact["scan_complete"] = ["error": .string("the scan is incomplete (\(scan.entries) entries examined): \(reason)"), "source": .string(source)]
+            fact["scan_complete"] = [
+                "error": .string("the scan is incomplete (\(scan.entries) entries examined): \(reason)"), "source": .string(source),
+            ]
         } else {
-            fact["scan_complete"] = ["value": true, "source": .string("\(source) (\(scan.entries) entries, \(scan.candidates) candidates read)")]
+            fact["scan_complete"] = [
+                "value": true, "source": .string("\(source) (\(scan.entries) entries, \(scan.candidates) candidates read)"),
+            ]
         }
         guard context.weights.origin == .site else {
-            fact["registry"] = ["error": .string("none in the site file (weights.paths): found \(scan.hitCount) weight file\(scan.hitCount == 1 ? "" : "s")\(found.isEmpty ? "" : ": " + foundText); without a registry a stray copy cannot be told from a registered one"),
-                                "source": "site file"]
+            fact["registry"] = [
+                "error": .string(
+                    "none in the site file (weights.paths): found \(scan.hitCount) weight file\(scan.hitCount == 1 ? "" : "s")\(found.isEmpty ? "" : ": " + foundText); without a registry a stray copy cannot be told from a registered one"
+                ),
+                "source": "site file",
+            ]
             fact["hits"] = []
             return ["stray_weights": .value(.object(fact))]
         }
@@ -58,12 +67,16 @@ public struct StrayWeightsProbe: Probe {
         let registered = context.weights.paths
         var hits: [JSON] = scan.hits.map { hit in
             let inside = registered.contains { hit.path == $0 || hit.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
-            return ["path": .string(hit.path), "format": .string(hit.format.rawValue), "size": .int(hit.size),
-                    "registered": .bool(inside), "source": .string(hit.path)]
+            return [
+                "path": .string(hit.path), "format": .string(hit.format.rawValue), "size": .int(hit.size),
+                "registered": .bool(inside), "source": .string(hit.path),
+            ]
         }
         if scan.hitCount > scan.hits.count {
-            hits.append(["path": .string("(\(scan.hitCount - scan.hits.count) more hits)"),
-                         "error": .string("\(scan.hitCount) weight files found; only the first \(scan.hits.count) were compared with the registry")])
+            hits.append([
+                "path": .string("(\(scan.hitCount - scan.hits.count) more hits)"),
+                "error": .string("\(scan.hitCount) weight files found; only the first \(scan.hits.count) were compared with the registry"),
+            ])
         }
         fact["hits"] = .array(hits)
         return ["stray_weights": .value(.object(fact))]

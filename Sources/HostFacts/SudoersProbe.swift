@@ -26,8 +26,10 @@ public struct SudoersProbe: Probe {
     public init() {}
     public let name = "sudoers"
     public let summary = "sudo policy: /etc/sudoers with @include/@includedir, Defaults by scope, NOPASSWD and other tags per command"
-    public let reads = ["/etc/sudoers", "/etc/sudoers.d/* (and any @include/@includedir)", "/usr/bin/sudo (exists)",
-                        "/var/lib/dpkg/status (sudo version)", "/etc/hostname (for %h)"]
+    public let reads = [
+        "/etc/sudoers", "/etc/sudoers.d/* (and any @include/@includedir)", "/usr/bin/sudo (exists)",
+        "/var/lib/dpkg/status (sudo version)", "/etc/hostname (for %h)",
+    ]
     public var facts: [String: FactType] {
         [
             "sudoers": .object([
@@ -35,16 +37,20 @@ public struct SudoersProbe: Probe {
                 "ignored": .list(.object(["path": .string, "reason": .string])),
                 // Flags are booleans; `!logfile` and `!syslog` turn those off (false).
                 "defaults": .object([
-                    "use_pty": .sourced(.bool), "log_output": .sourced(.bool), "log_input": .sourced(.bool), "authenticate": .sourced(.bool),
-                    "iolog_dir": .sourced(.string), "logfile": .sourced(.oneOf([.string, .bool])), "syslog": .sourced(.oneOf([.string, .bool])),
+                    "use_pty": .sourced(.bool), "log_output": .sourced(.bool), "log_input": .sourced(.bool),
+                    "authenticate": .sourced(.bool),
+                    "iolog_dir": .sourced(.string), "logfile": .sourced(.oneOf([.string, .bool])),
+                    "syslog": .sourced(.oneOf([.string, .bool])),
                 ]),
-                "scoped_defaults": .list(.object(["source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string]), "text": .string])),
-                "commands": .list(.object([
-                    "source": .string, "users": .strings, "hosts": .strings, "runas": .optional(.string), "command": .string,
-                    "negated": .bool, "tags": .strings, "rule": .string,
-                ])),
+                "scoped_defaults": .list(
+                    .object(["source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string]), "text": .string])),
+                "commands": .list(
+                    .object([
+                        "source": .string, "users": .strings, "hosts": .strings, "runas": .optional(.string), "command": .string,
+                        "negated": .bool, "tags": .strings, "rule": .string,
+                    ])),
                 "problems": .list(.object(["source": .string, "error": .string, "kind": .string])),
-            ]),
+            ])
         ]
     }
 
@@ -67,8 +73,10 @@ public struct SudoersProbe: Probe {
         "LOG_OUTPUT", "NOLOG_OUTPUT", "MAIL", "NOMAIL", "FOLLOW", "NOFOLLOW", "INTERCEPT", "NOINTERCEPT",
     ]
     /// Command options of the form `NAME=value` that may precede a command.
-    static let commandOptions: Set<String> = ["ROLE", "TYPE", "CWD", "CHROOT", "NOTBEFORE", "NOTAFTER", "TIMEOUT",
-                                              "APPARMOR_PROFILE", "PRIVS", "LIMITPRIVS"]
+    static let commandOptions: Set<String> = [
+        "ROLE", "TYPE", "CWD", "CHROOT", "NOTBEFORE", "NOTAFTER", "TIMEOUT",
+        "APPARMOR_PROFILE", "PRIVS", "LIMITPRIVS",
+    ]
     static let digests: Set<String> = ["sha224", "sha256", "sha384", "sha512"]
     static let aliasKeywords: Set<String> = ["User_Alias", "Runas_Alias", "Host_Alias", "Cmnd_Alias", "Cmd_Alias"]
 
@@ -119,8 +127,12 @@ public struct SudoersProbe: Probe {
         let installedBinary = SudoersProbe.binaries.first(where: root.exists)
         if !root.mayExist(main) {
             guard let binary = installedBinary else {
-                return ["sudoers": .value(["installed": false, "source": .string(main),
-                                           "note": "sudo is not installed: neither /etc/sudoers nor /usr/bin/sudo exists"])]
+                return [
+                    "sudoers": .value([
+                        "installed": false, "source": .string(main),
+                        "note": "sudo is not installed: neither /etc/sudoers nor /usr/bin/sudo exists",
+                    ])
+                ]
             }
             return ["sudoers": .unavailable(.error("\(main) does not exist, but sudo is installed (\(binary))"))]
         }
@@ -244,7 +256,9 @@ public struct SudoersProbe: Probe {
             names = try root.list(target)
         } catch {
             // sudo silently skips a missing directory.
-            if error.isNotFound { state.ignore(target, "directory does not exist: sudo skips it") } else {
+            if error.isNotFound {
+                state.ignore(target, "directory does not exist: sudo skips it")
+            } else {
                 state.problem(here, "cannot list \(target): \(error.message)")
             }
             return
@@ -268,7 +282,9 @@ public struct SudoersProbe: Probe {
                     continue
                 }
             } catch {
-                if error.isNotFound { state.ignore(path, "dangling symlink: sudo skips it") } else {
+                if error.isNotFound {
+                    state.ignore(path, "dangling symlink: sudo skips it")
+                } else {
                     state.problem(here, "cannot read \(path): \(error.message)")
                 }
                 continue
@@ -301,7 +317,10 @@ public struct SudoersProbe: Probe {
         var path = ""
         var quoted = false
         var index = text.startIndex
-        if text.first == "\"" { quoted = true; index = text.index(after: index) }
+        if text.first == "\"" {
+            quoted = true
+            index = text.index(after: index)
+        }
         while index < text.endIndex {
             let c = text[index]
             if c == "\\", text.index(after: index) < text.endIndex {
@@ -324,7 +343,10 @@ public struct SudoersProbe: Probe {
         var parts: [Substring] = []
         for part in path.prefix(while: { $0 != "\0" }).split(separator: "/") {
             if part == "." { continue }
-            if part == ".." { _ = parts.popLast(); continue }
+            if part == ".." {
+                _ = parts.popLast()
+                continue
+            }
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")
@@ -342,7 +364,8 @@ public struct SudoersProbe: Probe {
             let physical = raw.trimmed
             var line: Substring
             if pending.isEmpty, let first = physical.words.first,
-               ["#include", "#includedir"].contains(first) {
+                ["#include", "#includedir"].contains(first)
+            {
                 line = physical
             } else {
                 // Blanks are kept: next to a continuation they matter (Cursor.bindingList).
@@ -517,7 +540,8 @@ public struct SudoersProbe: Probe {
             while true {
                 // The separator: continuations, blanks, the comma, blanks, continuations.
                 var j = i
-                var blank = false, blankThenContinuation = false
+                var blank = false
+                var blankThenContinuation = false
                 while j < s.count, Cursor.isBlank(s[j]) {
                     if s[j] == Cursor.continuation { blankThenContinuation = blankThenContinuation || blank } else { blank = true }
                     j += 1
@@ -527,7 +551,10 @@ public struct SudoersProbe: Probe {
                 j += 1
                 while j < s.count, Cursor.isPlainBlank(s[j]) { j += 1 }
                 var continued = false
-                while j < s.count, s[j] == Cursor.continuation { j += 1; continued = true }
+                while j < s.count, s[j] == Cursor.continuation {
+                    j += 1
+                    continued = true
+                }
                 if continued, j < s.count, Cursor.isPlainBlank(s[j]) { return nil }
                 i = j
                 guard let next = listItem() else { return nil }
@@ -597,7 +624,9 @@ public struct SudoersProbe: Probe {
                 c.skipBlanks()
                 let name = c.bareWord()
                 if name == "ALL" { throw Refusal(message: "reserved word ALL used as an alias name") }
-                guard SudoersProbe.isAliasName(name) else { throw Refusal(message: "'\(name)' is not an alias name (A-Z, then A-Z, 0-9 or _)") }
+                guard SudoersProbe.isAliasName(name) else {
+                    throw Refusal(message: "'\(name)' is not an alias name (A-Z, then A-Z, 0-9 or _)")
+                }
                 guard c.take("=") else { throw Refusal(message: "expected '=' after \(keyword) \(name)") }
                 if type == "Cmnd_Alias" {
                     repeat { _ = try SudoersProbe.command(&c) } while c.take(",")
@@ -611,7 +640,8 @@ public struct SudoersProbe: Probe {
                 guard c.take(":") else { throw Refusal(message: "unexpected text after the alias \(name)") }
             }
         } catch {
-            state.problem(here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
+            state.problem(
+                here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
         }
     }
 
@@ -653,13 +683,17 @@ public struct SudoersProbe: Probe {
         o["passwd_timeout"] = (.timeout, true)
         o["timestamp_timeout"] = (.timeout, true)
         o["umask"] = (.mode, true)
-        for name in ["apparmor_profile", "authfail_message", "badpass_message", "iolog_file", "iolog_group", "iolog_user",
-                     "limitprivs", "mailsub", "pam_askpass_service", "pam_login_service", "pam_service", "passprompt", "privs",
-                     "role", "runas_default", "sudoers_locale", "timestampowner", "type"] {
+        for name in [
+            "apparmor_profile", "authfail_message", "badpass_message", "iolog_file", "iolog_group", "iolog_user",
+            "limitprivs", "mailsub", "pam_askpass_service", "pam_login_service", "pam_service", "passprompt", "privs",
+            "role", "runas_default", "sudoers_locale", "timestampowner", "type",
+        ] {
             o[name] = (.string, false)
         }
-        for name in ["editor", "iolog_dir", "lecture_status_dir", "log_server_cabundle", "log_server_peer_cert", "log_server_peer_key",
-                     "timestampdir"] {
+        for name in [
+            "editor", "iolog_dir", "lecture_status_dir", "log_server_cabundle", "log_server_peer_cert", "log_server_peer_key",
+            "timestampdir",
+        ] {
             o[name] = (.path, false)
         }
         o["iolog_mode"] = (.mode, false)
@@ -686,8 +720,10 @@ public struct SudoersProbe: Probe {
         return o
     }()
 
-    static let facilities: Set<String> = ["authpriv", "auth", "daemon", "user", "local0", "local1", "local2", "local3",
-                                          "local4", "local5", "local6", "local7"]
+    static let facilities: Set<String> = [
+        "authpriv", "auth", "daemon", "user", "local0", "local1", "local2", "local3",
+        "local4", "local5", "local6", "local7",
+    ]
     static let priorities: Set<String> = ["alert", "crit", "debug", "emerg", "err", "info", "notice", "warning", "none"]
 
     /// Whether sudo accepts `value` for an option of `type` (defaults.c's store_* functions).
@@ -758,7 +794,7 @@ public struct SudoersProbe: Probe {
                 c.skipBlanks()
                 if c.current == "=" {
                     op = "="
-                } else if (c.current == "+" || c.current == "-"), c.i + 1 < c.s.count, c.s[c.i + 1] == "=" {
+                } else if c.current == "+" || c.current == "-", c.i + 1 < c.s.count, c.s[c.i + 1] == "=" {
                     op = String(c.current!) + "="
                     c.i += 1
                 }
@@ -774,7 +810,11 @@ public struct SudoersProbe: Probe {
                     } else {
                         var out = String.UnicodeScalarView()
                         while let ch = c.current, !Cursor.isBlank(ch), ch != ",", ch != "\"" {
-                            if ch == "\\", c.i + 1 < c.s.count { out.append(c.s[c.i + 1]); c.i += 2; continue }
+                            if ch == "\\", c.i + 1 < c.s.count {
+                                out.append(c.s[c.i + 1])
+                                c.i += 2
+                                continue
+                            }
                             out.append(ch)
                             c.i += 1
                         }
@@ -788,7 +828,8 @@ public struct SudoersProbe: Probe {
             } while c.take(",")
             guard c.atEnd else { throw Refusal(message: "unexpected text after the Defaults options") }
         } catch {
-            state.problem(here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
+            state.problem(
+                here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
             return
         }
         for entry in entries {
@@ -863,7 +904,9 @@ public struct SudoersProbe: Probe {
         for algorithm in digestBytes.keys.sorted() where c.s[c.i...].starts(with: (algorithm + ":").unicodeScalars) {
             c.i += algorithm.count + 1
             var hash = ""
-            while let ch = c.current, ch.properties.isASCIIHexDigit || ("A"..."Z").contains(ch) || ("a"..."z").contains(ch) || "+/=".unicodeScalars.contains(ch) {
+            while let ch = c.current,
+                ch.properties.isASCIIHexDigit || ("A"..."Z").contains(ch) || ("a"..."z").contains(ch) || "+/=".unicodeScalars.contains(ch)
+            {
                 hash.unicodeScalars.append(ch)
                 c.i += 1
             }
@@ -928,7 +971,9 @@ public struct SudoersProbe: Probe {
         case "NOTBEFORE", "NOTAFTER":
             // Generalized time: YYYYMMDDHH[MM[SS]][.fraction][Z|+hhmm|-hhmm].
             var s = Substring(value)
-            if s.hasSuffix("Z") { s = s.dropLast() } else if s.count > 5, "+-".contains(s[s.index(s.endIndex, offsetBy: -5)]) {
+            if s.hasSuffix("Z") {
+                s = s.dropLast()
+            } else if s.count > 5, "+-".contains(s[s.index(s.endIndex, offsetBy: -5)]) {
                 guard s.suffix(4).allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
                 s = s.dropLast(5)
             }
@@ -976,7 +1021,9 @@ public struct SudoersProbe: Probe {
                             guard stage <= 1 else { throw Refusal(message: "\(word)= after a tag") }
                             c.i += 1
                             let value = c.bareWord()
-                            guard SudoersProbe.acceptsCommandOption(word, value) else { throw Refusal(message: "invalid \(word) value '\(value)'") }
+                            guard SudoersProbe.acceptsCommandOption(word, value) else {
+                                throw Refusal(message: "invalid \(word) value '\(value)'")
+                            }
                             stage = 1
                             continue
                         }
@@ -992,7 +1039,8 @@ public struct SudoersProbe: Probe {
                     if c.current == "(" { throw Refusal(message: "a runas list must come first") }
                     let command = try SudoersProbe.command(&c)
                     let tagList = tags.values.sorted()
-                    let rule = "\(users.joined(separator: ",")) \(hosts.joined(separator: ",")) = "
+                    let rule =
+                        "\(users.joined(separator: ",")) \(hosts.joined(separator: ",")) = "
                         + (runas.map { "(\($0)) " } ?? "") + tagList.map { "\($0): " }.joined() + command.text
                     found.append([
                         "source": .string(here), "users": .array(users.map { .string($0) }), "hosts": .array(hosts.map { .string($0) }),
@@ -1011,7 +1059,8 @@ public struct SudoersProbe: Probe {
                 }
             }
         } catch {
-            state.problem(here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
+            state.problem(
+                here, "not a sudoers statement sudo accepts (\(error.message)): '\(SudoersProbe.display(line))'", kind: error.kind)
             return
         }
         state.commands.append(contentsOf: found)
@@ -1023,7 +1072,8 @@ public struct SudoersProbe: Probe {
         let paths = context.mode == .live ? ["/proc/sys/kernel/hostname", "/etc/hostname"] : ["/etc/hostname"]
         for path in paths {
             guard let text = try? context.root.readText(path, limit: 4096),
-                  let line = text.split(separator: "\n").first?.trimmed, !line.isEmpty else { continue }
+                let line = text.split(separator: "\n").first?.trimmed, !line.isEmpty
+            else { continue }
             return String(line.split(separator: ".").first ?? line)
         }
         return nil
@@ -1047,6 +1097,7 @@ public struct SudoersProbe: Probe {
         if let dash = upstream.lastIndex(of: "-") { upstream = upstream[..<dash] }
         let numbers = upstream.split(separator: ".").prefix(3).map { Int($0.prefix(while: \.isNumber)) ?? 0 }
         let on = numbers.lexicographicallyPrecedes([1, 9, 14]) == false
-        return Setting(value: .bool(on), source: "default (\(installed.package) \(installed.version): use_pty is \(on ? "on" : "off") by default)")
+        return Setting(
+            value: .bool(on), source: "default (\(installed.package) \(installed.version): use_pty is \(on ? "on" : "off") by default)")
     }
 }

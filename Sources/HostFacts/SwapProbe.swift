@@ -9,18 +9,22 @@ internal import WardenFormats
 public struct SwapProbe: Probe {
     public init() {}
     public let name = "swap"
-    public let summary = "active swap (/proc/swaps) or configured swap (/etc/fstab, swap units) offline: zram, dm-crypt (LUKS/plain), random keys from /etc/crypttab"
-    public let reads = ["/proc/swaps", "/sys/class/block/NAME/…", "/sys/dev/block/MAJ:MIN/…", "/proc/1/mountinfo (else /proc/self/mountinfo)",
-                        "/etc/fstab", "/etc/systemd/system/*.swap", "/etc/crypttab"]
+    public let summary =
+        "active swap (/proc/swaps) or configured swap (/etc/fstab, swap units) offline: zram, dm-crypt (LUKS/plain), random keys from /etc/crypttab"
+    public let reads = [
+        "/proc/swaps", "/sys/class/block/NAME/…", "/sys/dev/block/MAJ:MIN/…", "/proc/1/mountinfo (else /proc/self/mountinfo)",
+        "/etc/fstab", "/etc/systemd/system/*.swap", "/etc/crypttab",
+    ]
     public var facts: [String: FactType] {
         [
             "swap": .object([
                 "source": .string, "runtime": .bool, "all_memory_or_encrypted": .sourced(.bool),
-                "entries": .list(.object([
-                    "path": .string, "type": .string, "source": .string, "zram": .bool, "disk_backed": .bool,
-                    "encrypted": .sourced(.bool), "random_key": .sourced(.bool), "encryption": .string, "devices": .strings,
-                ])),
-            ]),
+                "entries": .list(
+                    .object([
+                        "path": .string, "type": .string, "source": .string, "zram": .bool, "disk_backed": .bool,
+                        "encrypted": .sourced(.bool), "random_key": .sourced(.bool), "encryption": .string, "devices": .strings,
+                    ])),
+            ])
         ]
     }
 
@@ -52,7 +56,9 @@ public struct SwapProbe: Probe {
         }
         let fstabText: String
         do { fstabText = try root.readText(SwapProbe.fstab) } catch {
-            if error.isNotFound { return ["swap": .unavailable(context.absent("neither \(SwapProbe.procSwaps) nor \(SwapProbe.fstab) exists"))] }
+            if error.isNotFound {
+                return ["swap": .unavailable(context.absent("neither \(SwapProbe.procSwaps) nor \(SwapProbe.fstab) exists"))]
+            }
             return ["swap": .failedRead(error, context)]
         }
         let fstab = SwapProbe.parseFstab(fstabText)
@@ -94,8 +100,9 @@ public struct SwapProbe: Probe {
             switch resolution {
             case .failure(let f): return f.item(context, label: area.path, extra: base)
             case .success(let r):
-                return SwapProbe.item(base, area, diskBacked: true, encrypted: r.encrypted, encryption: "swap file: \(r.encryption)",
-                                      randomKey: nil, devices: r.devices)
+                return SwapProbe.item(
+                    base, area, diskBacked: true, encrypted: r.encrypted, encryption: "swap file: \(r.encryption)",
+                    randomKey: nil, devices: r.devices)
             }
         }
         let stack: DeviceStack
@@ -109,11 +116,13 @@ public struct SwapProbe: Probe {
         if let top = stack.cryptMappings.first, let entry = crypttab.entry(named: top.name) {
             random = (entry.randomKey, entry.location)
         }
-        let encryption = stack.encrypted
+        let encryption =
+            stack.encrypted
             ? "dm-crypt \(stack.kinds.joined(separator: "+")) (\(stack.devices.joined(separator: " → ")))"
             : "not encrypted (\(stack.devices.joined(separator: " → ")))"
-        return SwapProbe.item(base, area, diskBacked: true, encrypted: stack.encrypted, encryption: encryption,
-                              randomKey: stack.encrypted ? random : nil, devices: stack.devices)
+        return SwapProbe.item(
+            base, area, diskBacked: true, encrypted: stack.encrypted, encryption: encryption,
+            randomKey: stack.encrypted ? random : nil, devices: stack.devices)
     }
 
     /// The sysfs directory of a swap device: `/sys/class/block/NAME` for the node's name (after
@@ -148,13 +157,17 @@ public struct SwapProbe: Probe {
 
     /// `randomKey`: nil when the swap is not encrypted or no crypttab line names its mapping;
     /// else whether that line's key is a random source, with the line.
-    static func item(_ base: JSONObject, _ area: Area, diskBacked: Bool, encrypted: Bool, encryption: String,
-                     randomKey: (Bool, String)?, devices: [String]) -> JSON {
+    static func item(
+        _ base: JSONObject, _ area: Area, diskBacked: Bool, encrypted: Bool, encryption: String,
+        randomKey: (Bool, String)?, devices: [String]
+    ) -> JSON {
         var o = base
         o["zram"] = false
         o["disk_backed"] = .bool(diskBacked)
         o["encrypted"] = ["value": .bool(encrypted), "source": .string(area.location)]
-        o["random_key"] = ["value": .bool(randomKey?.0 ?? false), "source": .string(randomKey?.1 ?? "no /etc/crypttab line for this mapping")]
+        o["random_key"] = [
+            "value": .bool(randomKey?.0 ?? false), "source": .string(randomKey?.1 ?? "no /etc/crypttab line for this mapping"),
+        ]
         o["encryption"] = .string(encryption)
         o["devices"] = .array(devices.map { .string($0) })
         return .object(o)
@@ -175,9 +188,10 @@ public struct SwapProbe: Probe {
         configLines(text).compactMap { number, line in
             let w = line.words
             guard w.count >= 3 else { return nil }
-            return FstabEntry(spec: decodeOctalEscapes(w[0]), file: decodeOctalEscapes(w[1]), type: String(w[2]),
-                              options: w.count > 3 ? w[3].split(separator: ",").map(String.init) : [],
-                              location: "\(fstab):\(number)")
+            return FstabEntry(
+                spec: decodeOctalEscapes(w[0]), file: decodeOctalEscapes(w[1]), type: String(w[2]),
+                options: w.count > 3 ? w[3].split(separator: ",").map(String.init) : [],
+                location: "\(fstab):\(number)")
         }
     }
 
@@ -189,7 +203,10 @@ public struct SwapProbe: Probe {
             guard let text = try? root.readText(unit, limit: 1 << 20) else { continue }
             var section = ""
             for (number, line) in configLines(text, comments: ["#", ";"]) {
-                if line.hasPrefix("[") { section = String(line); continue }
+                if line.hasPrefix("[") {
+                    section = String(line)
+                    continue
+                }
                 guard section == "[Swap]", line.hasPrefix("What=") else { continue }
                 areas.append(Area(path: String(line.dropFirst(5).trimmed), type: "configured", location: "\(unit):\(number)"))
             }
@@ -222,25 +239,31 @@ public struct SwapProbe: Probe {
             // A swap file: judge the filesystem it is on, by its fstab line.
             let holder = fstab.filter { $0.type != "swap" && MountTable.isWithin(spec, $0.file) }.max { $0.file.count < $1.file.count }
             guard let holder else {
-                return StorageFailure.missing("no /etc/fstab line mounts the filesystem holding the swap file \(spec)").item(context, label: area.path, extra: base)
+                return StorageFailure.missing("no /etc/fstab line mounts the filesystem holding the swap file \(spec)").item(
+                    context, label: area.path, extra: base)
             }
             spec = holder.spec
             prefix = "swap file on \(holder.file) (\(holder.location)): "
         }
         if let name = SwapProbe.mapperName(spec) {
             guard let entry = crypttab.entry(named: name) else {
-                return StorageFailure.missing("\(spec) is not a mapping named in /etc/crypttab; whether it lies on an encrypted device (LVM on LUKS) needs /sys")
-                    .item(context, label: area.path, extra: base)
+                return StorageFailure.missing(
+                    "\(spec) is not a mapping named in /etc/crypttab; whether it lies on an encrypted device (LVM on LUKS) needs /sys"
+                )
+                .item(context, label: area.path, extra: base)
             }
             let plain = entry.randomKey || entry.options.contains("plain") || entry.options.contains("swap")
-            return SwapProbe.item(base, area, diskBacked: true, encrypted: true,
-                                  encryption: prefix + "dm-crypt \(plain ? "plain" : "LUKS") mapping \(name) (\(entry.location))",
-                                  randomKey: prefix.isEmpty ? (entry.randomKey, entry.location) : nil, devices: [])
+            return SwapProbe.item(
+                base, area, diskBacked: true, encrypted: true,
+                encryption: prefix + "dm-crypt \(plain ? "plain" : "LUKS") mapping \(name) (\(entry.location))",
+                randomKey: prefix.isEmpty ? (entry.randomKey, entry.location) : nil, devices: [])
         }
         if SwapProbe.isRawPartition(spec) {
-            return SwapProbe.item(base, area, diskBacked: true, encrypted: false,
-                                  encryption: prefix + "raw partition \(spec): no dm-crypt layer", randomKey: nil, devices: [])
+            return SwapProbe.item(
+                base, area, diskBacked: true, encrypted: false,
+                encryption: prefix + "raw partition \(spec): no dm-crypt layer", randomKey: nil, devices: [])
         }
-        return StorageFailure.missing("which device \(spec) names needs the running system (/proc/swaps, /sys)").item(context, label: area.path, extra: base)
+        return StorageFailure.missing("which device \(spec) names needs the running system (/proc/swaps, /sys)").item(
+            context, label: area.path, extra: base)
     }
 }

@@ -28,17 +28,22 @@ public struct SysctlProbe: Probe {
     public init() {}
     public let name = "sysctl"
     public let summary = "kernel parameters: runtime /proc/sys and persistent sysctl.d, as systemd-sysctl 252 applies them"
-    public let reads = ["/proc/sys/<key>", "/etc/sysctl.d/*.conf", "/run/sysctl.d/*.conf", "/usr/local/lib/sysctl.d/*.conf",
-                        "/usr/lib/sysctl.d/*.conf", "/lib/sysctl.d/*.conf", "/etc/sysctl.conf"]
+    public let reads = [
+        "/proc/sys/<key>", "/etc/sysctl.d/*.conf", "/run/sysctl.d/*.conf", "/usr/local/lib/sysctl.d/*.conf",
+        "/usr/lib/sysctl.d/*.conf", "/lib/sysctl.d/*.conf", "/etc/sysctl.conf",
+    ]
     public var facts: [String: FactType] {
         [
-            "sysctl": SysctlProbe.keys.reduce(FactType.object([
-                "files": .strings, "problems": .strings, "ignored": .strings, "runtime_available": .bool,
-            ])) { tree, key in
+            "sysctl": SysctlProbe.keys.reduce(
+                FactType.object([
+                    "files": .strings, "problems": .strings, "ignored": .strings, "runtime_available": .bool,
+                ])
+            ) { tree, key in
                 // Each checked key sits at its dotted path; `values` holds the runtime and the persistent value.
                 let value: FactType = SysctlProbe.textKeys.contains(key) ? .string : .int
-                return tree.inserting(.object(["values": .list(.sourced(.optional(value)))]), at: key.split(separator: ".").map(String.init))
-            },
+                return tree.inserting(
+                    .object(["values": .list(.sourced(.optional(value)))]), at: key.split(separator: ".").map(String.init))
+            }
         ]
     }
 
@@ -225,7 +230,10 @@ public struct SysctlProbe: Probe {
                     let raw = try root.readText(path, limit: 65536)
                     // A text key stays text whatever it holds (a core_pattern of digits is not a number).
                     let text = String(raw.trimmed)
-                    values.append(["value": SysctlProbe.textKeys.contains(key) ? .string(text) : SysctlProbe.typed(text), "source": .string("\(path) (runtime)")])
+                    values.append([
+                        "value": SysctlProbe.textKeys.contains(key) ? .string(text) : SysctlProbe.typed(text),
+                        "source": .string("\(path) (runtime)"),
+                    ])
                 } catch {
                     if error.isNotFound {
                         values.append(["value": .null, "source": .string("\(path) (runtime): not present in this kernel")])
@@ -276,12 +284,25 @@ public struct SysctlProbe: Probe {
             if let (value, why) = defaults?.value(key) {
                 return ["value": value, "source": .string("not set in any sysctl.d file: the kernel's default (\(why))")]
             }
-            return ["value": .null, "source": .string("not set in any sysctl.d file, and the kernel's default is not known\(defaults == nil ? " (no kernel configuration in /boot)" : "")")]
+            return [
+                "value": .null,
+                "source": .string(
+                    "not set in any sysctl.d file, and the kernel's default is not known\(defaults == nil ? " (no kernel configuration in /boot)" : "")"
+                ),
+            ]
         case .excluded(let o):
             if let (value, why) = defaults?.value(key) {
-                return ["value": value, "source": .string("\(o.source): `-\(o.written)` excludes the key from globs, so it keeps the kernel's default (\(why))")]
+                return [
+                    "value": value,
+                    "source": .string(
+                        "\(o.source): `-\(o.written)` excludes the key from globs, so it keeps the kernel's default (\(why))"),
+                ]
             }
-            return ["value": .null, "source": .string("\(o.source) (persistent\(offline); `-\(o.written)` excludes the key from globs: systemd-sysctl does not set it)")]
+            return [
+                "value": .null,
+                "source": .string(
+                    "\(o.source) (persistent\(offline); `-\(o.written)` excludes the key from globs: systemd-sysctl does not set it)"),
+            ]
         case .explicit(let o), .glob(let o):
             let raw = o.value ?? ""
             var qualifiers = "persistent\(offline)"
@@ -290,7 +311,11 @@ public struct SysctlProbe: Probe {
             case .success(let value):
                 return ["value": value, "source": .string("\(o.source) (\(qualifiers))")]
             case .failure(let refusal):
-                return ["value": .null, "source": .string("\(o.source) (\(qualifiers); `\(raw)` \(refusal.reason): the kernel refuses the write and keeps the value it had)")]
+                return [
+                    "value": .null,
+                    "source": .string(
+                        "\(o.source) (\(qualifiers); `\(raw)` \(refusal.reason): the kernel refuses the write and keeps the value it had)"),
+                ]
             }
         }
     }
@@ -372,18 +397,25 @@ public struct SysctlProbe: Probe {
                 value = nil
                 p = p.dropFirst()
             } else {
-                table.ignored.append(Ignored(location: here, reason: "not an assignment (no `=`), ignored", text: String(decoding: p, as: UTF8.self)))
+                table.ignored.append(
+                    Ignored(location: here, reason: "not an assignment (no `=`), ignored", text: String(decoding: p, as: UTF8.self)))
                 continue
             }
             let written = String(decoding: strip(p), as: UTF8.self)
             let key = String(decoding: normalize(Array(strip(p))), as: UTF8.self)
             if key.isEmpty {
-                table.ignored.append(Ignored(location: here, reason: "empty key: nothing can be written", text: String(decoding: strip(bytes[range]), as: UTF8.self)))
+                table.ignored.append(
+                    Ignored(
+                        location: here, reason: "empty key: nothing can be written",
+                        text: String(decoding: strip(bytes[range]), as: UTF8.self)))
             }
             table.put(Option(key: key, written: written, value: value, ignoreFailure: ignoreFailure, source: here, fileIndex: fileIndex))
         }
         if let overlong {
-            table.ignored.append(Ignored(location: "\(file):\(overlong)", reason: "line of \(lineLimit) bytes or more: systemd-sysctl stops reading the file here"))
+            table.ignored.append(
+                Ignored(
+                    location: "\(file):\(overlong)",
+                    reason: "line of \(lineLimit) bytes or more: systemd-sysctl stops reading the file here"))
         }
     }
 
@@ -444,7 +476,8 @@ public struct SysctlProbe: Probe {
     /// systemd's sysctl_normalize(): when the first separator is a dot, dots and slashes swap;
     /// then path_simplify() (no empty or `.` components, no trailing slash) and no leading slash.
     package static func normalize(_ key: [UInt8]) -> [UInt8] {
-        let dot = UInt8(ascii: "."), slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
+        let slash = UInt8(ascii: "/")
         var s = key
         if let n = s.firstIndex(where: { $0 == dot || $0 == slash }), s[n] == dot {
             for i in n..<s.count {
@@ -477,17 +510,24 @@ public struct SysctlProbe: Probe {
     /// and `\` escapes respected) gives one pattern per top-level `,` alternative, each expanded
     /// again; a `{` without its `}` is taken literally.
     static func braceAlternatives(_ p: [UInt8]) -> [[UInt8]] {
-        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}"), comma = UInt8(ascii: ","), backslash = UInt8(ascii: "\\")
+        let open = UInt8(ascii: "{")
+        let close = UInt8(ascii: "}")
+        let comma = UInt8(ascii: ",")
+        let backslash = UInt8(ascii: "\\")
         var begin = 0
         while begin < p.count {
-            if p[begin] == backslash, begin + 1 < p.count { begin += 2; continue }
+            if p[begin] == backslash, begin + 1 < p.count {
+                begin += 2
+                continue
+            }
             if p[begin] == open { break }
             begin += 1
         }
         guard begin < p.count else { return [p] }
         // next_brace_sub(): the end of one alternative (a `,` at depth 0, or the closing `}`).
         func nextSub(_ from: Int) -> Int? {
-            var cp = from, depth = 0
+            var cp = from
+            var depth = 0
             while cp < p.count {
                 if p[cp] == backslash {
                     cp += 1
@@ -514,7 +554,8 @@ public struct SysctlProbe: Probe {
             next = n
             ends.append(n)
         }
-        let prefix = p[..<begin], rest = p[(next + 1)...]
+        let prefix = p[..<begin]
+        let rest = p[(next + 1)...]
         var out: [[UInt8]] = []
         var start = begin + 1
         for end in ends {
@@ -557,7 +598,9 @@ extension HostRoot {
     func readConfigFile(_ path: String, daemon: String) -> ConfigRead {
         if isMasked(path) { return .bytes([]) }
         if leavesRoot(path) {
-            return .failed("\(path): a link that leads out of the root (the audited host's \(daemon) would read whatever is there; Warden does not follow it)")
+            return .failed(
+                "\(path): a link that leads out of the root (the audited host's \(daemon) would read whatever is there; Warden does not follow it)"
+            )
         }
         if (try? info(path))?.kind == .directory { return .skipped("a directory: \(daemon) reads nothing from it") }
         do { return .bytes(try read(path)) } catch {
@@ -599,7 +642,10 @@ extension JSONObject {
     /// Inserts `value` at a nested key path, creating objects on the way.
     mutating func insert(_ value: JSON, at path: [String]) {
         guard let first = path.first else { return }
-        if path.count == 1 { self[first] = value; return }
+        if path.count == 1 {
+            self[first] = value
+            return
+        }
         var child = self[first]?.objectValue ?? [:]
         child.insert(value, at: Array(path.dropFirst()))
         self[first] = .object(child)
@@ -651,7 +697,7 @@ struct KernelDefaults {
         case "kernel.randomize_va_space":
             return (yes("CONFIG_COMPAT_BRK") ? 1 : 2, "CONFIG_COMPAT_BRK in \(from)")
         case "kernel.kptr_restrict", "net.core.bpf_jit_harden", "kernel.kexec_load_disabled", "fs.suid_dumpable",
-             "vm.unprivileged_userfaultfd", "fs.protected_hardlinks", "fs.protected_symlinks", "kernel.modules_disabled":
+            "vm.unprivileged_userfaultfd", "fs.protected_hardlinks", "fs.protected_symlinks", "kernel.modules_disabled":
             return (0, "the kernel's built-in 0, \(from)")
         case "kernel.core_pattern":
             return ("core", "the kernel's built-in `core`, \(from)")

@@ -65,8 +65,10 @@ package struct SystemdConf {
     /// Reads `/etc/systemd/<name>` and its drop-ins. `valid` says whether the daemon accepts a
     /// value; `known`, when given, is every key of the section the daemon knows (others are
     /// ignored and listed).
-    package static func read(root: HostRoot, name: String, section: String, valid: [String: (String) -> Bool],
-                     known: Set<String>? = nil) -> SystemdConf {
+    package static func read(
+        root: HostRoot, name: String, section: String, valid: [String: (String) -> Bool],
+        known: Set<String>? = nil
+    ) -> SystemdConf {
         var conf = SystemdConf()
         let daemon = "systemd-" + (name.hasSuffix(".conf") ? String(name.dropLast(5)) : name)
         let listed = listing(root: root, name: name, problems: &conf.errors)
@@ -113,8 +115,10 @@ package struct SystemdConf {
     static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// Parses one file (config_parse). Returns why the daemon stops reading, or nil.
-    mutating func parse(_ bytes: [UInt8], file: String, section wanted: String, valid: [String: (String) -> Bool],
-                        known: Set<String>?, daemon: String) -> String? {
+    mutating func parse(
+        _ bytes: [UInt8], file: String, section wanted: String, valid: [String: (String) -> Bool],
+        known: Set<String>?, daemon: String
+    ) -> String? {
         let (lines, overlong) = SysctlProbe.systemdLines(bytes)
         var state = LineState()
         var number = 0
@@ -160,13 +164,16 @@ package struct SystemdConf {
     }
 
     /// parse_line(): one logical line. Returns why the daemon stops reading, or nil.
-    mutating func parseLine(_ raw: ArraySlice<UInt8>, at here: String, section wanted: String, state: inout LineState,
-                            valid: [String: (String) -> Bool], known: Set<String>?) -> String? {
+    mutating func parseLine(
+        _ raw: ArraySlice<UInt8>, at here: String, section wanted: String, state: inout LineState,
+        valid: [String: (String) -> Bool], known: Set<String>?
+    ) -> String? {
         let line = SystemdConf.strip(raw)
         guard !line.isEmpty else { return nil }
         // utf8_is_valid(): UTF-8 without surrogates or noncharacters (U+FDD0…U+FDEF, U+xFFFE, U+xFFFF).
         guard let text = String(validating: line, as: UTF8.self),
-              !text.unicodeScalars.contains(where: { (0xFDD0...0xFDEF).contains($0.value) || $0.value & 0xFFFE == 0xFFFE }) else {
+            !text.unicodeScalars.contains(where: { (0xFDD0...0xFDEF).contains($0.value) || $0.value & 0xFFFE == 0xFFFE })
+        else {
             return "\(here): not valid UTF-8"
         }
         if line.first == UInt8(ascii: "[") {
@@ -174,7 +181,9 @@ package struct SystemdConf {
                 return "\(here): invalid section header `\(text)`"
             }
             let name = line.dropFirst().dropLast()
-            if name.contains(where: { ($0 > 0 && $0 < 0x20) || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\") }) {
+            if name.contains(where: {
+                ($0 > 0 && $0 < 0x20) || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\")
+            }) {
                 return "\(here): bad characters in section header `\(text)`"
             }
             let section = String(decoding: name, as: UTF8.self)
@@ -235,7 +244,9 @@ package struct SystemdConf {
     /// suffixes E, P, T, G, M, K, B or none, in decreasing order (`1G 512M`, `1.5G`, `2 G`).
     /// `infinity`, `-1`, `0x10`, `1GB` and the empty string are refused.
     package static func parseSize(_ s: String) -> UInt64? {
-        let suffixes: [(String, UInt64)] = [("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1), ("", 1)]
+        let suffixes: [(String, UInt64)] = [
+            ("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1), ("", 1),
+        ]
         let b = Array(s.utf8)
         func blank(_ c: UInt8) -> Bool { isBlank(c) }
         func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

@@ -4,7 +4,8 @@ extension StringProtocol {
     /// Without leading and trailing spaces, tabs, carriage returns and newlines.
     var trimmed: Substring {
         let u = Substring(self).utf8
-        var start = u.startIndex, end = u.endIndex
+        var start = u.startIndex
+        var end = u.endIndex
         while start < end, isBlank(u[start]) { start = u.index(after: start) }
         while end > start, isBlank(u[u.index(before: end)]) { end = u.index(before: end) }
         return Substring(u[start..<end])
@@ -111,7 +112,8 @@ extension HostRoot {
 /// `~` before everything, a trailing suffix like `.rules` compared only when the rest is equal.
 /// Negative, zero or positive, as `strcmp`.
 package func versionOrder(_ a: String, _ b: String) -> Int {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     let v = fileVersionCompare(x, y)
     if v != 0 { return v }
     return x.lexicographicallyPrecedes(y) ? -1 : x == y ? 0 : 1
@@ -131,7 +133,8 @@ private func fileVersionCompare(_ a: [UInt8], _ b: [UInt8]) -> Int {
     } else if b[0] == dot {
         return 1
     }
-    let ap = suffixStart(a), bp = suffixStart(b)
+    let ap = suffixStart(a)
+    let bp = suffixStart(b)
     let result = versionCompare(a[..<ap], b[..<bp])
     if result != 0 || (ap == a.count && bp == b.count) { return result }
     return versionCompare(a[...], b[...])
@@ -167,11 +170,13 @@ private func versionCompare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> I
         if c == UInt8(ascii: "~") { return -2 }
         return Int(c) + 256
     }
-    var i = a.startIndex, j = b.startIndex
+    var i = a.startIndex
+    var j = b.startIndex
     while i < a.endIndex || j < b.endIndex {
         var firstDiff = 0
         while (i < a.endIndex && !isDigit(a[i])) || (j < b.endIndex && !isDigit(b[j])) {
-            let ac = order(a, i), bc = order(b, j)
+            let ac = order(a, i)
+            let bc = order(b, j)
             if ac != bc { return ac - bc }
             i += 1
             j += 1

@@ -7,15 +7,17 @@ public struct TimeSyncProbe: Probe {
     public init() {}
     public let name = "timesync"
     public let summary = "time daemon enabled with a configured server; live synchronisation flag of timesyncd"
-    public let reads = ["/etc/systemd/system/*.wants/{systemd-timesyncd,chrony,ntpsec,ntp}.service", "/etc/systemd/timesyncd.conf (+ drop-ins)",
-                        "/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony/conf.d/*.conf", "/etc/ntpsec/ntp.conf", "/etc/ntp.conf",
-                        "/run/systemd/timesync/synchronized"]
+    public let reads = [
+        "/etc/systemd/system/*.wants/{systemd-timesyncd,chrony,ntpsec,ntp}.service", "/etc/systemd/timesyncd.conf (+ drop-ins)",
+        "/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony/conf.d/*.conf", "/etc/ntpsec/ntp.conf", "/etc/ntp.conf",
+        "/run/systemd/timesync/synchronized",
+    ]
     public var facts: [String: FactType] {
         [
             "timesync": .object([
                 "source": .string, "synchronized": .sourced(.bool),
                 "daemons": .list(.object(["name": .string, "source": .string, "server": .string, "configured": .bool])),
-            ]),
+            ])
         ]
     }
 
@@ -27,11 +29,19 @@ public struct TimeSyncProbe: Probe {
         if let link = units.enabledLink("systemd-timesyncd.service") {
             let conf = SystemdConf.read(root: root, name: "timesyncd.conf", section: "Time", valid: [:])
             let server = conf.settings["NTP"] ?? conf.settings["FallbackNTP"]
-            daemons.append(["name": "systemd-timesyncd", "source": .string(link),
-                            "server": .string(server.map { "\($0.value) (\($0.source))" } ?? "compiled-in FallbackNTP servers"), "configured": true])
+            daemons.append([
+                "name": "systemd-timesyncd", "source": .string(link),
+                "server": .string(server.map { "\($0.value) (\($0.source))" } ?? "compiled-in FallbackNTP servers"), "configured": true,
+            ])
         }
-        for (unit, files) in [("chrony.service", ["/etc/chrony/chrony.conf"] + ((try? root.glob("/etc/chrony/sources.d/*.sources")) ?? []) + ((try? root.glob("/etc/chrony/conf.d/*.conf")) ?? [])),
-                              ("ntpsec.service", ["/etc/ntpsec/ntp.conf"]), ("ntp.service", ["/etc/ntp.conf"])] {
+        for (unit, files) in [
+            (
+                "chrony.service",
+                ["/etc/chrony/chrony.conf"] + ((try? root.glob("/etc/chrony/sources.d/*.sources")) ?? [])
+                    + ((try? root.glob("/etc/chrony/conf.d/*.conf")) ?? [])
+            ),
+            ("ntpsec.service", ["/etc/ntpsec/ntp.conf"]), ("ntp.service", ["/etc/ntp.conf"]),
+        ] {
             guard let link = units.enabledLink(unit) else { continue }
             var server: String?
             for file in files where root.exists(file) {
@@ -40,16 +50,20 @@ public struct TimeSyncProbe: Probe {
                     if let first = line.words.first, ["server", "pool", "peer"].contains(first) { server = "\(file):\(number)" }
                 }
             }
-            daemons.append(["name": .string(String(unit.dropLast(".service".count))), "source": .string(link),
-                            "server": .string(server ?? "no server or pool line in \(files.first ?? unit)"), "configured": .bool(server != nil)])
+            daemons.append([
+                "name": .string(String(unit.dropLast(".service".count))), "source": .string(link),
+                "server": .string(server ?? "no server or pool line in \(files.first ?? unit)"), "configured": .bool(server != nil),
+            ])
         }
         var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": .array(daemons)]
         if context.mode == .live, !daemons.isEmpty, daemons.allSatisfy({ $0["name"] == "systemd-timesyncd" }) {
             let flag = "/run/systemd/timesync/synchronized"
             fact["synchronized"] = ["value": .bool(root.exists(flag)), "source": .string(flag)]
         } else {
-            fact["synchronized"] = ["not_applicable": .string(context.mode == .live ? "synchronisation is read from timesyncd only" : "offline root"),
-                                    "source": "/run/systemd/timesync/synchronized"]
+            fact["synchronized"] = [
+                "not_applicable": .string(context.mode == .live ? "synchronisation is read from timesyncd only" : "offline root"),
+                "source": "/run/systemd/timesync/synchronized",
+            ]
         }
         return ["timesync": .value(.object(fact))]
     }

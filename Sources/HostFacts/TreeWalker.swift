@@ -212,7 +212,9 @@ struct TreeWalker {
             var values: [AttributeValue] = []
             attributes?.read(parentFD, start, info.kind, into: &values)
             visit(Entry(directory: parentFD, name: start, parentPath: parent, info: info, fixedPath: shown, attributes: values[...]))
-            if info.kind == .directory, let frame = enter(parentFD, start, info, path: shown, device: info.device, stack: stack, report: &report) {
+            if info.kind == .directory,
+                let frame = enter(parentFD, start, info, path: shown, device: info.device, stack: stack, report: &report)
+            {
                 stack.append(frame)
             }
         }
@@ -224,7 +226,8 @@ struct TreeWalker {
             }
             guard let batch = nextBatch(top, pool) else {
                 if top.readError != 0 {
-                    report.problems.add(PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(top.readError)))"))
+                    report.problems.add(
+                        PathProblem(path: top.path, message: "reading the directory: \(String(cString: strerror(top.readError)))"))
                 }
                 closedir(top.stream)
                 stack.removeLast()
@@ -243,12 +246,14 @@ struct TreeWalker {
                 guard e == 0 else {
                     // An entry removed since readdir listed it is simply gone.
                     if e != ENOENT {
-                        report.problems.add(PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(e))))
+                        report.problems.add(
+                            PathProblem(path: joinPath(top.path, String(cString: name)), message: String(cString: strerror(e))))
                     }
                     return nil
                 }
                 let values = batch.attributes[Int(batch.attributeStarts[i])..<Int(batch.attributeStarts[i + 1])]
-                let entry = Entry(directory: top.descriptor, name: name, parentPath: top.path, info: batch.infos[i], fixedPath: nil, attributes: values)
+                let entry = Entry(
+                    directory: top.descriptor, name: name, parentPath: top.path, info: batch.infos[i], fixedPath: nil, attributes: values)
                 visit(entry)
                 guard entry.info.kind == .directory else { return nil }
                 return enter(top.descriptor, name, entry.info, path: entry.path, device: info.device, stack: stack, report: &report)
@@ -305,8 +310,10 @@ struct TreeWalker {
     }
 
     /// Opens a directory met by the walk, or records why it is not entered.
-    private func enter(_ parent: Int32, _ name: UnsafePointer<CChar>, _ info: FileInfo, path: String, device: UInt64,
-                       stack: [Frame], report: inout WalkReport) -> Frame? {
+    private func enter(
+        _ parent: Int32, _ name: UnsafePointer<CChar>, _ info: FileInfo, path: String, device: UInt64,
+        stack: [Frame], report: inout WalkReport
+    ) -> Frame? {
         let id = FileID(info)
         if !stack.isEmpty {
             if oneFilesystem && info.device != device {
@@ -319,7 +326,8 @@ struct TreeWalker {
                 return nil
             }
             if stack.contains(where: { $0.id == id }) {
-                report.problems.add(PathProblem(path: path, message: "the same directory as an ancestor (a bind mount loop): not walked again"))
+                report.problems.add(
+                    PathProblem(path: path, message: "the same directory as an ancestor (a bind mount loop): not walked again"))
                 return nil
             }
         }
@@ -393,7 +401,10 @@ final class WalkBatch: @unchecked Sendable {
 
     /// Makes the system calls for every name.
     func run(_ request: AttributeRequest?) {
-        var errors: [Int32] = [], infos: [FileInfo] = [], attributeStarts: [Int32] = [0], values: [AttributeValue] = []
+        var errors: [Int32] = []
+        var infos: [FileInfo] = []
+        var attributeStarts: [Int32] = [0]
+        var values: [AttributeValue] = []
         errors.reserveCapacity(count)
         infos.reserveCapacity(count)
         attributeStarts.reserveCapacity(count + 1)
@@ -520,7 +531,9 @@ extension HostRoot {
     /// Opens a regular file for reading its first bytes: relative to a walk's directory, never
     /// following a symlink, never blocking, not touching the access time; refused unless it is
     /// still the regular file the walk saw. The descriptor is the caller's to close.
-    func openRegularFile(in directory: Int32, _ name: UnsafePointer<CChar>, expected: FileInfo, reportAs path: String) throws(HostError) -> Int32 {
+    func openRegularFile(in directory: Int32, _ name: UnsafePointer<CChar>, expected: FileInfo, reportAs path: String) throws(HostError)
+        -> Int32
+    {
         let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
         var fd = openat(directory, name, flags | openNoAccessTime)
         // O_NOATIME needs ownership or CAP_FOWNER; without it, open normally.

@@ -15,14 +15,16 @@ public enum WeightDiscovery {
         let minSize = site?.minSize ?? Site().minSize
         let scan = WeightScanner(root: root, roots: roots, minSize: minSize, budget: budget, maxHits: WeightDiscovery.maxLocations).scan()
         let files = scan.hitCount == 1 ? "1 weight file" : "\(scan.hitCount) weight files"
-        let note = "no registry of weight locations: found \(files) by content (at least \(minSize) bytes) under "
+        let note =
+            "no registry of weight locations: found \(files) by content (at least \(minSize) bytes) under "
             + "\(roots.joined(separator: ", ")) (\(scan.entries) entries examined); the ACC, ENC and LOG controls treat them as the weight locations"
         var problems: [String] = []
         if let reason = scan.incompleteReason { problems.append("weight discovery did not finish: \(reason)") }
         if scan.hitCount > scan.hits.count {
             problems.append("found \(scan.hitCount) weight files; only the first \(scan.hits.count) are audited as weight locations")
         }
-        return WeightLocations(origin: .discovered, paths: scan.hits.map(\.path), note: note,
-                               error: problems.isEmpty ? nil : problems.joined(separator: "; "), scan: scan)
+        return WeightLocations(
+            origin: .discovered, paths: scan.hits.map(\.path), note: note,
+            error: problems.isEmpty ? nil : problems.joined(separator: "; "), scan: scan)
     }
 }

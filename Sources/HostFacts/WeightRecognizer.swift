@@ -87,7 +87,10 @@ package enum WeightRecognizer {
         guard (1...3).contains(version) else { return false }
         if version == 1 { return true }
         guard var tensors = head.uint64LE(at: 8), var kvs = head.uint64LE(at: 16) else { return false }
-        if bigEndian { tensors = tensors.byteSwapped; kvs = kvs.byteSwapped }
+        if bigEndian {
+            tensors = tensors.byteSwapped
+            kvs = kvs.byteSwapped
+        }
         return tensors < 1 << 24 && kvs < 1 << 24
     }
 
@@ -95,7 +98,8 @@ package enum WeightRecognizer {
 
     static func isNumpy(_ head: [UInt8], size: Int64) -> Bool {
         guard head.count >= 12, head.starts(with: [0x93] + Array("NUMPY".utf8)) else { return false }
-        let major = head[6], minor = head[7]
+        let major = head[6]
+        let minor = head[7]
         guard (1...3).contains(major), minor == 0 else { return false }
         let length: UInt32
         let start: Int
@@ -154,7 +158,9 @@ package enum WeightRecognizer {
         guard let cd = source.bytes(at: offset, count: Int(min(size, UInt64(probeSize)))) else { return false }
         var i = 0
         while i + 46 <= cd.count, cd.uint32LE(at: i) == 0x0201_4B50 {
-            guard let n = cd.uint16LE(at: i + 28), let extra = cd.uint16LE(at: i + 30), let comment = cd.uint16LE(at: i + 32) else { return false }
+            guard let n = cd.uint16LE(at: i + 28), let extra = cd.uint16LE(at: i + 30), let comment = cd.uint16LE(at: i + 32) else {
+                return false
+            }
             let nameEnd = i + 46 + Int(n)
             guard nameEnd <= cd.count else { return false }
             if isTorchRecord(Array(cd[(i + 46)..<nameEnd])) { return true }
@@ -178,9 +184,10 @@ package enum WeightRecognizer {
         // zip64: a locator 20 bytes before the record points at the zip64 end record.
         let locator = eocd - 20
         guard locator >= 0, tail.uint32LE(at: locator) == 0x0706_4B50, let recordOffset = tail.uint64LE(at: locator + 8),
-              recordOffset < UInt64(source.size), let record = source.bytes(at: Int64(recordOffset), count: 56),
-              record.uint32LE(at: 0) == 0x0606_4B50, let size = record.uint64LE(at: 40), let offset = record.uint64LE(at: 48),
-              offset < UInt64(source.size), size <= UInt64(source.size) - offset else { return nil }
+            recordOffset < UInt64(source.size), let record = source.bytes(at: Int64(recordOffset), count: 56),
+            record.uint32LE(at: 0) == 0x0606_4B50, let size = record.uint64LE(at: 40), let offset = record.uint64LE(at: 48),
+            offset < UInt64(source.size), size <= UInt64(source.size) - offset
+        else { return nil }
         return (Int64(offset), size)
     }
 
@@ -207,7 +214,8 @@ package enum WeightRecognizer {
             guard offset < source.size, let bytes = window(head, source, at: offset) else { return false }
             var reader = VarintReader(bytes: bytes)
             guard let key = reader.next() else { return false }
-            let field = key >> 3, wire = key & 7
+            let field = key >> 3
+            let wire = key & 7
             guard field > previousField, modelProtoFields[field] == wire else { return false }
             previousField = field
             guard let value = reader.next() else { return false }

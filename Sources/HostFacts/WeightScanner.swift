@@ -63,11 +63,13 @@ public struct WeightScan: Sendable, Hashable {
         if let stopped { reasons.append("the scan \(stopped)") }
         let failedRoots = roots.filter { $0.status == .error }
         if !failedRoots.isEmpty {
-            reasons.append("scan roots could not be opened: " + failedRoots.map { "\($0.path) (\($0.detail ?? "error"))" }.joined(separator: ", "))
+            reasons.append(
+                "scan roots could not be opened: " + failedRoots.map { "\($0.path) (\($0.detail ?? "error"))" }.joined(separator: ", "))
         }
         if unreadable.count > 0 {
             let shown = unreadable.first.prefix(3).map { "\($0.path): \($0.message)" }.joined(separator: "; ")
-            reasons.append("\(unreadable.count) unreadable path\(unreadable.count == 1 ? "" : "s") (\(shown)\(unreadable.count > 3 ? "; …" : ""))")
+            reasons.append(
+                "\(unreadable.count) unreadable path\(unreadable.count == 1 ? "" : "s") (\(shown)\(unreadable.count > 3 ? "; …" : ""))")
         }
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
@@ -132,7 +134,8 @@ package struct WeightScanner: Sendable {
                 }
                 planned.append((path, id))
             } catch {
-                result.roots.append(.init(path: path, status: error.isNotFound ? .absent : .error, detail: error.isNotFound ? nil : error.message))
+                result.roots.append(
+                    .init(path: path, status: error.isNotFound ? .absent : .error, detail: error.isNotFound ? nil : error.message))
             }
         }
         var walker = TreeWalker(root: root)

@@ -35,8 +35,10 @@ public struct WeightsTreeProbe: Probe {
         self.init(budget: .weightsTree)
     }
 
-    package init(budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256,
-                 workers: Int? = nil, batchSize: Int = 16, parallelAfter: Int = 1024) {
+    package init(
+        budget: WalkBudget, attributes: any ExtendedAttributeReader = ProcAttributeReader(), maxClasses: Int = 256,
+        workers: Int? = nil, batchSize: Int = 16, parallelAfter: Int = 1024
+    ) {
         self.budget = budget
         self.attributes = attributes
         self.maxClasses = maxClasses
@@ -46,33 +48,40 @@ public struct WeightsTreeProbe: Probe {
     }
 
     public let name = "weights-tree"
-    public let summary = "mode, owner, group and POSIX ACLs (system.posix_acl_access/default) of every file and directory under each weight location, in one streaming walk"
-    public let reads = ["each weight location, recursively (site weights.paths, or the discovered weight files)", "/etc/passwd", "/etc/group"]
+    public let summary =
+        "mode, owner, group and POSIX ACLs (system.posix_acl_access/default) of every file and directory under each weight location, in one streaming walk"
+    public let reads = [
+        "each weight location, recursively (site weights.paths, or the discovered weight files)", "/etc/passwd", "/etc/group",
+    ]
     public var facts: [String: FactType] {
         [
             "weights_tree": .object([
                 "source": .string, "origin": .string, "entries_walked": .int, "names_error": .string,
-                "locations": .list(.object([
-                    "path": .string, "kind": .string, "resolved": .string, "files": .int, "directories": .int, "other": .int,
-                    "symlinks": .object(["count": .int, "first": .strings, "followed": .bool]),
-                    "classes": .list(.object([
-                        "name": .string, "kind": .string, "count": .int, "uid": .int, "gid": .int, "merged": .bool,
-                        "mode": .sourced(.mode), "owner": .sourced(.string), "group": .sourced(.string), "examples": .strings,
+                "locations": .list(
+                    .object([
+                        "path": .string, "kind": .string, "resolved": .string, "files": .int, "directories": .int, "other": .int,
+                        "symlinks": .object(["count": .int, "first": .strings, "followed": .bool]),
+                        "classes": .list(
+                            .object([
+                                "name": .string, "kind": .string, "count": .int, "uid": .int, "gid": .int, "merged": .bool,
+                                "mode": .sourced(.mode), "owner": .sourced(.string), "group": .sourced(.string), "examples": .strings,
+                            ])),
+                        "owners": .strings, "groups": .strings, "file_mode_union": .mode, "directory_mode_union": .mode,
+                        "errors": .list(FactType.pathProblem),
                     ])),
-                    "owners": .strings, "groups": .strings, "file_mode_union": .mode, "directory_mode_union": .mode,
-                    "errors": .list(FactType.pathProblem),
-                ])),
             ]),
             "weights_acl": .object([
                 "source": .string, "origin": .string,
-                "locations": .list(.object([
-                    "path": .string, "checked": .int, "acl_paths": .object(["count": .int, "first": .strings]),
-                    "named_entries": .list(.object([
-                        "name": .string, "acl": .string, "type": .string, "id": .int, "permissions": .string,
-                        "principal": .sourced(.string), "qualified": .sourced(.string), "count": .int, "examples": .strings,
+                "locations": .list(
+                    .object([
+                        "path": .string, "checked": .int, "acl_paths": .object(["count": .int, "first": .strings]),
+                        "named_entries": .list(
+                            .object([
+                                "name": .string, "acl": .string, "type": .string, "id": .int, "permissions": .string,
+                                "principal": .sourced(.string), "qualified": .sourced(.string), "count": .int, "examples": .strings,
+                            ])),
+                        "errors": .list(FactType.pathProblem),
                     ])),
-                    "errors": .list(FactType.pathProblem),
-                ])),
             ]),
         ]
     }
@@ -85,8 +94,9 @@ public struct WeightsTreeProbe: Probe {
         walker.batchSize = batchSize
         walker.parallelAfter = parallelAfter
         if aclUnavailable == nil {
-            walker.attributes = AttributeRequest(reader: attributes, file: ACLTally.fileAttributes.map(\.0),
-                                                 directory: ACLTally.directoryAttributes.map(\.0))
+            walker.attributes = AttributeRequest(
+                reader: attributes, file: ACLTally.fileAttributes.map(\.0),
+                directory: ACLTally.directoryAttributes.map(\.0))
         }
         var meter = BudgetMeter(budget)
         var stopped: String?
@@ -122,7 +132,10 @@ public struct WeightsTreeProbe: Probe {
             stopped = report.stopped
             var walkErrors = report.problems.first.map(\.json)
             if report.problems.count > report.problems.first.count {
-                walkErrors.append(["path": .string(location), "error": .string("\(report.problems.count - report.problems.first.count) more paths could not be walked")])
+                walkErrors.append([
+                    "path": .string(location),
+                    "error": .string("\(report.problems.count - report.problems.first.count) more paths could not be walked"),
+                ])
             }
             if let s = report.stopped { walkErrors.append(["path": .string(location), "error": .string("the walk \(s)")]) }
             var treeItem = tree.json(location: location, kind: info.kind, accounts: accounts)
@@ -156,7 +169,8 @@ private func exampleText(_ sample: FirstFew<String>) -> String {
 }
 
 private func noun(_ kind: FileInfo.Kind, _ count: Int) -> String {
-    let one: String, many: String
+    let one: String
+    let many: String
     switch kind {
     case .regular: (one, many) = ("file", "files")
     case .directory: (one, many) = ("directory", "directories")
@@ -187,7 +201,10 @@ struct TreeTally {
 
         mutating func add(_ info: FileInfo, _ path: @autoclosure () -> String) {
             mode |= info.mode
-            if paths.count == 0 { uid = info.uid; gid = info.gid }
+            if paths.count == 0 {
+                uid = info.uid
+                gid = info.gid
+            }
             if uid != info.uid { severalOwners = true }
             if gid != info.gid { severalGroups = true }
             paths.add(path())
@@ -229,14 +246,18 @@ struct TreeTally {
     }
 
     func json(location: String, kind: FileInfo.Kind, accounts: AccountNames) -> JSONObject {
-        func sourced(_ value: String, _ paths: FirstFew<String>) -> JSON { ["value": .string(value), "source": .string(exampleText(paths))] }
+        func sourced(_ value: String, _ paths: FirstFew<String>) -> JSON {
+            ["value": .string(value), "source": .string(exampleText(paths))]
+        }
         var items: [JSON] = []
         var owners: Set<String> = []
         var groups: Set<String> = []
         let keys = classes.keys.sorted { ($0.kind.rawValue, $0.mode, $0.uid, $0.gid) < ($1.kind.rawValue, $1.mode, $1.uid, $1.gid) }
         for key in keys {
             guard let paths = classes[key] else { continue }
-            let owner = accounts.user(key.uid), group = accounts.group(key.gid), mode = formatMode(key.mode)
+            let owner = accounts.user(key.uid)
+            let group = accounts.group(key.gid)
+            let mode = formatMode(key.mode)
             owners.insert(owner)
             groups.insert(group)
             items.append([
@@ -253,7 +274,9 @@ struct TreeTally {
             owners.insert(owner)
             groups.insert(group)
             items.append([
-                "name": .string("\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) past the limit of \(maxClasses) distinct classes, modes combined"),
+                "name": .string(
+                    "\(location): \(m.paths.count) more \(noun(kind, m.paths.count)) past the limit of \(maxClasses) distinct classes, modes combined"
+                ),
                 "kind": .string(kind.rawValue), "count": .int(m.paths.count), "merged": true,
                 "mode": sourced(formatMode(m.mode), m.paths), "owner": sourced(owner, m.paths), "group": sourced(group, m.paths),
                 "examples": .array(m.paths.first.map { .string($0) }),
@@ -290,7 +313,9 @@ struct ACLTally {
     var checked = 0
 
     static let fileAttributes = [(WeightsTreeProbe.aclAttributes.access, "access")]
-    static let directoryAttributes = [(WeightsTreeProbe.aclAttributes.access, "access"), (WeightsTreeProbe.aclAttributes.default, "default")]
+    static let directoryAttributes = [
+        (WeightsTreeProbe.aclAttributes.access, "access"), (WeightsTreeProbe.aclAttributes.default, "default"),
+    ]
 
     /// Tallies the ACLs of an entry of a walk whose `attributes` request is `fileAttributes` and
     /// `directoryAttributes` (the walk reads them, on its worker threads).
@@ -299,7 +324,9 @@ struct ACLTally {
         checked += 1
         var carries = false
         // A default ACL exists only on directories; every entry's access ACL is read.
-        for ((attribute, acl), value) in zip(entry.info.kind == .directory ? ACLTally.directoryAttributes : ACLTally.fileAttributes, entry.attributes) {
+        for ((attribute, acl), value) in zip(
+            entry.info.kind == .directory ? ACLTally.directoryAttributes : ACLTally.fileAttributes, entry.attributes)
+        {
             switch value {
             case .absent:
                 continue
@@ -335,7 +362,9 @@ struct ACLTally {
             let perms = permissionString(key.permissions)
             let source = exampleText(paths)
             entries.append([
-                "name": .string("\(location): \(type) \(principal) (\(isUser ? "uid" : "gid") \(key.id)) \(perms) in the \(key.acl) ACL of \(paths.count) path\(paths.count == 1 ? "" : "s")"),
+                "name": .string(
+                    "\(location): \(type) \(principal) (\(isUser ? "uid" : "gid") \(key.id)) \(perms) in the \(key.acl) ACL of \(paths.count) path\(paths.count == 1 ? "" : "s")"
+                ),
                 "acl": .string(key.acl), "type": .string(type), "id": .int(Int(key.id)), "permissions": .string(perms),
                 "principal": ["value": .string(principal), "source": .string(source)],
                 "qualified": ["value": .string("\(type):\(principal)"), "source": .string(source)],
@@ -344,10 +373,16 @@ struct ACLTally {
         }
         var errorItems = errors.first.map(\.json)
         if errors.count > errors.first.count {
-            errorItems.append(["path": .string(location), "error": .string("\(errors.count - errors.first.count) more ACLs could not be read or decoded")])
+            errorItems.append([
+                "path": .string(location), "error": .string("\(errors.count - errors.first.count) more ACLs could not be read or decoded"),
+            ])
         }
         if unlisted > 0 {
-            errorItems.append(["path": .string(location), "error": .string("more than \(WeightsTreeProbe.maxNamedACLEntries) distinct named ACL entries; \(unlisted) more were not listed")])
+            errorItems.append([
+                "path": .string(location),
+                "error": .string(
+                    "more than \(WeightsTreeProbe.maxNamedACLEntries) distinct named ACL entries; \(unlisted) more were not listed"),
+            ])
         }
         return [
             "path": .string(location), "checked": .int(checked),
@@ -383,7 +418,8 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
 
     package var unavailableReason: String? {
         if ProcAttributeReader.relativeCallWorks { return nil }
-        return access("/proc/self/fd", X_OK) == 0 ? nil
+        return access("/proc/self/fd", X_OK) == 0
+            ? nil
             : "/proc/self/fd is not available on the machine running Warden (ACLs are read through it)"
     }
 
@@ -413,7 +449,9 @@ package struct ProcAttributeReader: ExtendedAttributeReader {
         return .failed("larger than 64 KiB")
     }
 
-    private func call(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    private func call(_ directory: Int32, _ name: UnsafePointer<CChar>, _ attribute: String, _ buffer: UnsafeMutableBufferPointer<UInt8>)
+        -> Int
+    {
         if ProcAttributeReader.relativeCallWorks {
             return warden_getxattrat(directory, name, attribute, buffer.baseAddress, UInt32(buffer.count))
         }

@@ -131,7 +131,10 @@ package func readToEnd(_ fd: Int32, limit: Int, sizeHint: Int) -> Result<[UInt8]
                     failure = errno
                     return
                 }
-                if n == 0 { ended = true; return }
+                if n == 0 {
+                    ended = true
+                    return
+                }
                 count += n
             }
         }

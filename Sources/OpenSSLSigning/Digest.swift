@@ -22,7 +22,10 @@ public enum OpenSSLDigest {
     public static func sha256Hex(_ bytes: [UInt8]) throws(OpenSSLError) -> String {
         let hex = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for b in try sha256(bytes) { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xF)]) }
+        for b in try sha256(bytes) {
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xF)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 

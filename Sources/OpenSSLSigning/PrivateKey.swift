@@ -39,10 +39,11 @@ public final class PrivateKey {
 
     /// A new key in host memory.
     public static func generate(_ algorithm: KeyAlgorithm) throws(OpenSSLError) -> PrivateKey {
-        let made: OpaquePointer? = switch algorithm {
-        case .ed25519: warden_generate_ed25519()
-        case .ecdsaP256: warden_generate_p256()
-        }
+        let made: OpaquePointer? =
+            switch algorithm {
+            case .ed25519: warden_generate_ed25519()
+            case .ecdsaP256: warden_generate_p256()
+            }
         guard let made else { throw OpenSSLError("generating an \(algorithm.rawValue) key") }
         return try PrivateKey(taking: made, context: nil, reference: nil)
     }
@@ -60,7 +61,10 @@ public final class PrivateKey {
             return try fromPEM(bytes, context: context, reference: reference)
         }
         if contains(bytes, "-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-            throw OpenSSLError(.invalidKey, reference: reference, "encrypted private keys are not supported (Warden never prompts for a passphrase): protect the key file with mode 0600, or keep the key in a TPM")
+            throw OpenSSLError(
+                .invalidKey, reference: reference,
+                "encrypted private keys are not supported (Warden never prompts for a passphrase): protect the key file with mode 0600, or keep the key in a TPM"
+            )
         }
         return try fromPEM(bytes, context: nil, reference: reference)
     }
@@ -72,7 +76,8 @@ public final class PrivateKey {
             return warden_read_private_key(bio, context?.libctx)
         }
         guard let loaded else {
-            throw OpenSSLError("reading a PEM private key (PKCS#8 'PRIVATE KEY' or TPM 'TSS2 PRIVATE KEY')", reference: reference, kind: .invalidKey)
+            throw OpenSSLError(
+                "reading a PEM private key (PKCS#8 'PRIVATE KEY' or TPM 'TSS2 PRIVATE KEY')", reference: reference, kind: .invalidKey)
         }
         return try PrivateKey(taking: loaded, context: context, reference: reference)
     }
@@ -108,8 +113,10 @@ public final class PrivateKey {
         guard st.st_mode & S_IFMT == S_IFREG else { throw OpenSSLError(.invalidKey, reference: path, "not a regular file") }
         let mode = UInt32(st.st_mode) & 0o777
         if mode & 0o077 != 0 {
-            throw OpenSSLError(.insecurePermissions, reference: path,
-                               "private key file has mode \(octal(mode)): group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(path)'")
+            throw OpenSSLError(
+                .insecurePermissions, reference: path,
+                "private key file has mode \(octal(mode)): group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(path)'"
+            )
         }
         let limit = 1 << 20
         var out: [UInt8] = []
@@ -156,12 +163,16 @@ public final class PrivateKey {
     /// existing file is an error. A provider-held key cannot be written out.
     public func writePEM(toNewFile path: String) throws(OpenSSLError) {
         guard providerContext == nil else {
-            throw OpenSSLError(.invalidKey, reference: path, "a key held by the \(providerName ?? "provider") provider cannot be written to a file")
+            throw OpenSSLError(
+                .invalidKey, reference: path, "a key held by the \(providerName ?? "provider") provider cannot be written to a file")
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             let e = errno
-            if e == EEXIST { throw OpenSSLError(.fileExists, reference: path, "already exists: Warden never overwrites a key file (remove it or choose another path)") }
+            if e == EEXIST {
+                throw OpenSSLError(
+                    .fileExists, reference: path, "already exists: Warden never overwrites a key file (remove it or choose another path)")
+            }
             throw OpenSSLError(e == ENOENT ? .missingFile : .io, reference: path, String(cString: strerror(e)))
         }
         var failure: OpenSSLError?
@@ -212,7 +223,8 @@ final class ProviderContext {
             var message = "cannot load the OpenSSL '\(name)' provider"
             if name == "tpm2" {
                 let tcti = getenv("TPM2OPENSSL_TCTI").map { "TPM2OPENSSL_TCTI=" + String(cString: $0) }
-                message = "no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with "
+                message =
+                    "no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with "
                     + (tcti ?? "the default TPM device (set TPM2OPENSSL_TCTI to choose another)")
             }
             throw OpenSSLError(.providerUnavailable, reference: reference, message, withQueue: true)

@@ -132,7 +132,10 @@ public final class PublicKey: @unchecked Sendable {
     /// Whether `signature` is this key's signature over `message` (Ed25519 over the message
     /// itself; ECDSA P-256 over its SHA-256, DER-encoded). A bad signature is `false`, not an error.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
-        guard let ctx = EVP_MD_CTX_new() else { ERR_clear_error(); return false }
+        guard let ctx = EVP_MD_CTX_new() else {
+            ERR_clear_error()
+            return false
+        }
         defer { EVP_MD_CTX_free(ctx) }
         defer { ERR_clear_error() }
         guard EVP_DigestVerifyInit_ex(ctx, nil, algorithm.digestName, nil, nil, pkey, nil) == 1 else { return false }
@@ -169,7 +172,8 @@ enum PEMBlock {
     private static func isBase64(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): true
+            UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
+            true
         default: false
         }
     }

@@ -61,7 +61,8 @@ public enum BundleReport {
         let what = s.inventory == nil ? "bundled host" : "inventory host"
         let parts = s.profiles.indices.map { p in
             let stale = s.hosts.count(where: { $0.stale && $0.results[p].conformant })
-            return "\(s.conformantCount(p)) of \(plural(total, what)) conform to \(s.profiles[p].id.uppercased())" + (stale > 0 ? " (\(stale) of them on stale findings)" : "")
+            return "\(s.conformantCount(p)) of \(plural(total, what)) conform to \(s.profiles[p].id.uppercased())"
+                + (stale > 0 ? " (\(stale) of them on stale findings)" : "")
         }
         return parts.joined(separator: "; ") + "."
     }
@@ -79,24 +80,49 @@ public enum BundleReport {
         func names(_ list: [String]) -> [String] { list.count > 40 ? list.prefix(40) + ["… and \(list.count - 40) more"] : list }
         var out: [Problem] = []
         if s.inventory == nil {
-            out.append(Problem(title: "No inventory: there is no registry of the hosts that store weights (Appendix 4.2(1)), so coverage cannot be established"))
+            out.append(
+                Problem(
+                    title:
+                        "No inventory: there is no registry of the hosts that store weights (Appendix 4.2(1)), so coverage cannot be established"
+                ))
         }
         if !s.missing.isEmpty {
-            out.append(Problem(title: "\(plural(s.missing.count, "inventory host")) missing (no accepted findings)", items: names(s.missing.map(\.name).sorted())))
+            out.append(
+                Problem(
+                    title: "\(plural(s.missing.count, "inventory host")) missing (no accepted findings)",
+                    items: names(s.missing.map(\.name).sorted())))
         }
         if !s.stale.isEmpty {
-            out.append(Problem(title: "\(plural(s.stale.count, "host")) stale (findings older than \(Durations.text(s.maxAge)) at \(s.createdAt))", items: names(s.stale.map(\.name).sorted())))
+            out.append(
+                Problem(
+                    title: "\(plural(s.stale.count, "host")) stale (findings older than \(Durations.text(s.maxAge)) at \(s.createdAt))",
+                    items: names(s.stale.map(\.name).sorted())))
         }
-        for (kind, title) in [(Rejection.Kind.wrongKey, "signed by a key other than the inventory's"), (.unknown, "from hosts not in the inventory")] {
+        for (kind, title) in [
+            (Rejection.Kind.wrongKey, "signed by a key other than the inventory's"), (.unknown, "from hosts not in the inventory"),
+        ] {
             let list = s.rejected(kind)
-            if !list.isEmpty { out.append(Problem(title: "\(plural(list.count, "input")) \(title)", items: names(list.map { "\($0.hostname ?? $0.machineID ?? $0.input): \($0.reason)" }), inline: false)) }
+            if !list.isEmpty {
+                out.append(
+                    Problem(
+                        title: "\(plural(list.count, "input")) \(title)",
+                        items: names(list.map { "\($0.hostname ?? $0.machineID ?? $0.input): \($0.reason)" }), inline: false))
+            }
         }
         let other = s.rejected.filter { $0.kind != .wrongKey && $0.kind != .unknown }
-        if !other.isEmpty { out.append(Problem(title: "\(plural(other.count, "input")) unverifiable (rejected)", items: names(other.map { "\($0.input): \($0.reason)" }), inline: false)) }
+        if !other.isEmpty {
+            out.append(
+                Problem(
+                    title: "\(plural(other.count, "input")) unverifiable (rejected)",
+                    items: names(other.map { "\($0.input): \($0.reason)" }), inline: false))
+        }
         for p in s.profiles.indices {
             let failing = s.hosts.filter { !$0.results[p].conformant }
             if !failing.isEmpty {
-                out.append(Problem(title: "\(plural(failing.count, "host")) not conformant to \(s.profiles[p].id.uppercased())", items: names(failing.map(\.name).sorted())))
+                out.append(
+                    Problem(
+                        title: "\(plural(failing.count, "host")) not conformant to \(s.profiles[p].id.uppercased())",
+                        items: names(failing.map(\.name).sorted())))
             }
         }
         return out
@@ -139,7 +165,8 @@ public enum BundleReport {
     /// Controls that keep at least one host from conforming to some profile, most widespread first.
     static func failingControls(_ s: FleetSummary) -> [FleetSummary.Control] {
         s.controls.filter { c in c.tallies.contains { ($0?.hostsBlocking ?? 0) > 0 } }.sorted {
-            let a = $0.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0, b = $1.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
+            let a = $0.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
+            let b = $1.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
             return (b, $1.severity, $0.id) < (a, $0.severity, $1.id)
         }
     }
@@ -154,7 +181,9 @@ public enum BundleReport {
     /// "met on 3 of 20 hosts (SL3), 1 (SL4)".
     static func satisfaction(_ s: FleetSummary, _ item: MappedItem) -> String {
         guard !item.manual else { return "manual: needs an attestation" }
-        if let p = item.profile { return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())" }
+        if let p = item.profile {
+            return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())"
+        }
         let parts = s.profiles.indices.map { "\(item.satisfied[$0]) (\(s.profiles[$0].id.uppercased()))" }
         return "met on \(parts.joined(separator: ", ")) of \(plural(s.hosts.count, "host"))"
     }
@@ -163,9 +192,12 @@ public enum BundleReport {
     static func measureNote(_ s: FleetSummary, _ id: String) -> String? {
         switch id {
         case "II.7.3":
-            return s.inventory.map { "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)." }
+            return s.inventory.map {
+                "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)."
+            }
         case "II.7.6":
-            return "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
+            return
+                "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
         default:
             return nil
         }
@@ -192,36 +224,48 @@ public enum BundleReport {
             }
         }
 
-        out += "\n## Hosts\n\n| Host | Machine id | Role | Audited | Finished | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n"
+        out +=
+            "\n## Hosts\n\n| Host | Machine id | Role | Audited | Finished | "
+            + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n"
         out += "|---|---|---|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
         for h in byName(s) {
-            out += "| \(mdEscape(h.name)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
+            out +=
+                "| \(mdEscape(h.name)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
             out += h.results.map { $0.verdict.rawValue }.joined(separator: " | ") + " |\n"
         }
         if s.hosts.isEmpty { out += "| (no host) | | | | |" + String(repeating: " |", count: s.profiles.count) + "\n" }
 
         out += "\n## Pass rate by area\n\nPass rate = pass ÷ every result except not applicable, over all hosts.\n\n"
-        out += "| Area | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+        out +=
+            "| Area | " + s.profiles.map { $0.id.uppercased() }.joined(separator: " | ") + " |\n|---|"
+            + String(repeating: "---|", count: s.profiles.count) + "\n"
         for area in Area.allCases {
             out += "| \(area.title) | "
-            out += s.profiles.indices.map { p in
-                let r = passRate(areaCounts(s, profile: p, area: area))
-                let filled = r.decided == 0 ? 0 : r.pass * 20 / r.decided
-                return "`" + String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled) + "` \(percent(r.pass, r.decided)) (\(r.pass)/\(r.decided))"
-            }.joined(separator: " | ") + " |\n"
+            out +=
+                s.profiles.indices.map { p in
+                    let r = passRate(areaCounts(s, profile: p, area: area))
+                    let filled = r.decided == 0 ? 0 : r.pass * 20 / r.decided
+                    return "`" + String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled)
+                        + "` \(percent(r.pass, r.decided)) (\(r.pass)/\(r.decided))"
+                }.joined(separator: " | ") + " |\n"
         }
 
         for p in s.profiles.indices {
             let profile = s.profiles[p]
             let hosts = matrixHosts(s, profile: p)
             out += "\n## Host × control matrix, \(profile.id.uppercased())\n\n"
-            out += "✓ pass, ✗ fail, ! error, ? not checked, – not applicable, W waived, M manual; (a) advisory controls do not decide conformance. "
+            out +=
+                "✓ pass, ✗ fail, ! error, ? not checked, – not applicable, W waived, M manual; (a) advisory controls do not decide conformance. "
             out += "Columns per area, in this order:\n\n"
             for area in Area.allCases {
-                let ids = s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map { $0.id + (profile.advisory.contains($0.id) ? " (a)" : "") }
+                let ids = s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map {
+                    $0.id + (profile.advisory.contains($0.id) ? " (a)" : "")
+                }
                 if !ids.isEmpty { out += "- \(area.title): \(ids.joined(separator: ", "))\n" }
             }
-            out += "\n| Host | " + Area.allCases.map(\.prefix).joined(separator: " | ") + " | Verdict |\n|---|" + String(repeating: "---|", count: Area.allCases.count + 1) + "\n"
+            out +=
+                "\n| Host | " + Area.allCases.map(\.prefix).joined(separator: " | ") + " | Verdict |\n|---|"
+                + String(repeating: "---|", count: Area.allCases.count + 1) + "\n"
             let byArea = Area.allCases.map { area in s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map(\.id) }
             for h in hosts {
                 out += "| \(mdEscape(h.name)) | "
@@ -237,14 +281,19 @@ public enum BundleReport {
         let failing = failingControls(s)
         if failing.isEmpty { out += "No control keeps any host from conforming.\n" }
         if !failing.isEmpty {
-            out += "| Control | Severity | " + s.profiles.map { "Hosts kept from \($0.id.uppercased())" }.joined(separator: " | ") + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
+            out +=
+                "| Control | Severity | " + s.profiles.map { "Hosts kept from \($0.id.uppercased())" }.joined(separator: " | ")
+                + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
             for c in failing {
-                out += "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
+                out +=
+                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | "
+                    + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
             }
             out += "\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
+            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
+            }
             out += "### \(c.id) \(mdEscape(c.title)) [\(c.severity.rawValue)]\n\n"
             out += "Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. "
             out += "References: " + (c.references.cop + c.references.appendix4).joined(separator: ", ") + ".\n\n"
@@ -258,30 +307,39 @@ public enum BundleReport {
 
         let mapping = s.codeOfPracticeMapping
         out += "## Commitment II.7 (third draft) and Appendix 4 (final Code)\n\n"
-        out += "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
+        out +=
+            "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.\n\n"
         for m in mapping.thirdDraft {
             out += "### Measure \(m.measure.id) \(m.measure.title)\n\n"
-            out += m.controls.isEmpty ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
+            out +=
+                m.controls.isEmpty
+                ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
             if let note = measureNote(s, m.measure.id) { out += note + "\n" }
             out += "\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
             for item in m.items {
                 let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
-                out += "| \(item.id)\(counterpart.map { " → \($0)" } ?? "") | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n"
+                out +=
+                    "| \(item.id)\(counterpart.map { " → \($0)" } ?? "") | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n"
             }
             out += "\n"
         }
         out += "### Appendix 4\n\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
         for m in mapping.appendix4 {
-            for item in m.items { out += "| \(item.id) | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n" }
+            for item in m.items {
+                out += "| \(item.id) | \(item.text) | \(item.controls.joined(separator: ", ")) | \(satisfaction(s, item)) |\n"
+            }
         }
 
         if !s.rejected.isEmpty || !s.superseded.isEmpty {
             out += "\n## Inputs left out\n\n"
             for r in s.rejected { out += "- rejected (\(r.kind.rawValue)): \(mdEscape(r.input)): \(mdEscape(r.reason))\n" }
-            for x in s.superseded { out += "- superseded by a newer envelope of `\(x.machineID)`: \(mdEscape(x.input)) (finished \(x.finishedAt))\n" }
+            for x in s.superseded {
+                out += "- superseded by a newer envelope of `\(x.machineID)`: \(mdEscape(x.input)) (finished \(x.finishedAt))\n"
+            }
         }
-        out += "\n---\nCheck this bundle with `warden verify BUNDLE --trust KEYS`: it recomputes every figure above from the signed findings.\n"
+        out +=
+            "\n---\nCheck this bundle with `warden verify BUNDLE --trust KEYS`: it recomputes every figure above from the signed findings.\n"
         return out
     }
 
@@ -292,7 +350,9 @@ public enum BundleReport {
 
     static func mdEscape(_ text: String) -> String {
         // Most text has nothing to escape: returned as it is, without a walk over its characters.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "<") }) else { return text }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "<") }) else {
+            return text
+        }
         var out = ""
         for c in text {
             switch c {
@@ -323,55 +383,57 @@ public enum BundleReport {
     }
 
     static let css = """
-    :root{--pass:#2e7d32;--fail:#c62828;--error:#e65100;--nc:#f9a825;--na:#cfd8dc;--waived:#1565c0;--manual:#78909c}
-    *{box-sizing:border-box}
-    body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;max-width:1280px;margin:24px auto;padding:0 24px}
-    h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}h3{font-size:15px;margin:20px 0 6px}
-    .meta{color:#555;margin:0 0 16px}
-    .verdict{border:2px solid var(--fail);background:#fdecea;border-radius:6px;padding:12px 16px}
-    .verdict.ok{border-color:var(--pass);background:#e8f5e9}
-    .verdict .headline{font-size:18px;font-weight:600;margin:0 0 8px}
-    .verdict ul{margin:4px 0 0;padding-left:20px}.verdict li ul{color:#333;font-size:13px}
-    table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;vertical-align:top}
-    th{background:#f3f3f3}
-    td.num{text-align:right;font-variant-numeric:tabular-nums}
-    code{font:12px ui-monospace,"SF Mono",Menlo,Consolas,monospace}
-    .tag{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;font-weight:600}
-    .s-pass{background:var(--pass);color:#fff}.s-fail{background:var(--fail);color:#fff}.s-error{background:var(--error);color:#fff}
-    .s-not-checked{background:var(--nc);color:#222}.s-not-applicable{background:var(--na);color:#444}.s-waived{background:var(--waived);color:#fff}.s-manual{background:var(--manual);color:#fff}
-    .conformant{background:var(--pass);color:#fff}.nonconformant{background:var(--fail);color:#fff}.incomplete{background:var(--nc);color:#222}
-    .stale{background:#6a1b9a;color:#fff}
-    .sev-critical{background:#7f0000;color:#fff}.sev-high{background:#c62828;color:#fff}.sev-medium{background:#ef6c00;color:#fff}.sev-low{background:#78909c;color:#fff}
-    .verdict .names{color:#333}
-    .bars td{border:none;padding:2px 8px 2px 0}
-    .bar{display:flex;width:360px;height:16px;border:1px solid #999;background:#fff}
-    .bar span{display:block;height:100%}
-    .legend span.tag{margin-right:6px}
-    .matrix{font-size:11px}
-    .matrix th.area{text-align:center;font-size:11px}
-    .matrix th.c{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:10px;padding:4px 1px;white-space:nowrap;height:70px;vertical-align:bottom}
-    .matrix td.x{width:16px;min-width:16px;padding:0;text-align:center;font-size:10px;line-height:16px}
-    .matrix td.x.adv{opacity:.45}
-    .matrix td.host{white-space:nowrap;max-width:220px;overflow:hidden;text-overflow:ellipsis}
-    .control{border-left:4px solid var(--fail);padding:2px 0 2px 12px;margin:14px 0}
-    .control p{margin:4px 0}.control ul{margin:4px 0;padding-left:20px}
-    .ev{font-size:12px;color:#333}
-    .manual-item td:last-child{color:#555;font-style:italic}
-    footer{margin-top:36px;color:#555;font-size:12px}
-    @page{size:A4 landscape;margin:12mm}
-    @media print{
-      *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-      body{max-width:none;margin:0;padding:0;font-size:11px}
-      h2{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
-      .matrix td.x{width:13px;min-width:13px;line-height:13px;font-size:9px}
-    }
-    """
+        :root{--pass:#2e7d32;--fail:#c62828;--error:#e65100;--nc:#f9a825;--na:#cfd8dc;--waived:#1565c0;--manual:#78909c}
+        *{box-sizing:border-box}
+        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;max-width:1280px;margin:24px auto;padding:0 24px}
+        h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}h3{font-size:15px;margin:20px 0 6px}
+        .meta{color:#555;margin:0 0 16px}
+        .verdict{border:2px solid var(--fail);background:#fdecea;border-radius:6px;padding:12px 16px}
+        .verdict.ok{border-color:var(--pass);background:#e8f5e9}
+        .verdict .headline{font-size:18px;font-weight:600;margin:0 0 8px}
+        .verdict ul{margin:4px 0 0;padding-left:20px}.verdict li ul{color:#333;font-size:13px}
+        table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;vertical-align:top}
+        th{background:#f3f3f3}
+        td.num{text-align:right;font-variant-numeric:tabular-nums}
+        code{font:12px ui-monospace,"SF Mono",Menlo,Consolas,monospace}
+        .tag{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;font-weight:600}
+        .s-pass{background:var(--pass);color:#fff}.s-fail{background:var(--fail);color:#fff}.s-error{background:var(--error);color:#fff}
+        .s-not-checked{background:var(--nc);color:#222}.s-not-applicable{background:var(--na);color:#444}.s-waived{background:var(--waived);color:#fff}.s-manual{background:var(--manual);color:#fff}
+        .conformant{background:var(--pass);color:#fff}.nonconformant{background:var(--fail);color:#fff}.incomplete{background:var(--nc);color:#222}
+        .stale{background:#6a1b9a;color:#fff}
+        .sev-critical{background:#7f0000;color:#fff}.sev-high{background:#c62828;color:#fff}.sev-medium{background:#ef6c00;color:#fff}.sev-low{background:#78909c;color:#fff}
+        .verdict .names{color:#333}
+        .bars td{border:none;padding:2px 8px 2px 0}
+        .bar{display:flex;width:360px;height:16px;border:1px solid #999;background:#fff}
+        .bar span{display:block;height:100%}
+        .legend span.tag{margin-right:6px}
+        .matrix{font-size:11px}
+        .matrix th.area{text-align:center;font-size:11px}
+        .matrix th.c{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:10px;padding:4px 1px;white-space:nowrap;height:70px;vertical-align:bottom}
+        .matrix td.x{width:16px;min-width:16px;padding:0;text-align:center;font-size:10px;line-height:16px}
+        .matrix td.x.adv{opacity:.45}
+        .matrix td.host{white-space:nowrap;max-width:220px;overflow:hidden;text-overflow:ellipsis}
+        .control{border-left:4px solid var(--fail);padding:2px 0 2px 12px;margin:14px 0}
+        .control p{margin:4px 0}.control ul{margin:4px 0;padding-left:20px}
+        .ev{font-size:12px;color:#333}
+        .manual-item td:last-child{color:#555;font-style:italic}
+        footer{margin-top:36px;color:#555;font-size:12px}
+        @page{size:A4 landscape;margin:12mm}
+        @media print{
+          *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+          body{max-width:none;margin:0;padding:0;font-size:11px}
+          h2{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
+          .matrix td.x{width:13px;min-width:13px;line-height:13px;font-size:9px}
+        }
+        """
 
     public static func html(_ s: FleetSummary) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        out += "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
+        out +=
+            "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
         out += "<h1>Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))</h1>\n"
-        out += "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "
+        out +=
+            "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "
         out += s.profiles.map { "\(h($0.id)) \(h($0.version)) (\(h($0.title)))" }.joined(separator: "; ")
         out += ". Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.</p>\n"
 
@@ -396,28 +458,38 @@ public enum BundleReport {
         out += "<h2>Hosts</h2>\n<table>\n<tr><th>Host</th><th>Machine id</th><th>Role</th><th>Audited</th><th>Finished</th>"
         out += s.profiles.map { "<th>\(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
         for host in byName(s) {
-            out += "<tr><td>\(h(host.name))</td><td><code>\(host.machineID)</code></td><td>\(h(host.role ?? "–"))</td><td>\(h(host.auditedProfile))</td>"
+            out +=
+                "<tr><td>\(h(host.name))</td><td><code>\(host.machineID)</code></td><td>\(h(host.role ?? "–"))</td><td>\(h(host.auditedProfile))</td>"
             out += "<td>\(host.finishedAt)\(host.stale ? " <span class=\"tag stale\">stale</span>" : "")</td>"
-            out += host.results.map { "<td><span class=\"tag \($0.verdict.rawValue)\">\($0.verdict.rawValue)</span></td>" }.joined() + "</tr>\n"
+            out +=
+                host.results.map { "<td><span class=\"tag \($0.verdict.rawValue)\">\($0.verdict.rawValue)</span></td>" }.joined()
+                + "</tr>\n"
         }
         if s.hosts.isEmpty { out += "<tr><td colspan=\"\(5 + s.profiles.count)\">No host in this bundle.</td></tr>\n" }
         out += "</table>\n"
 
         // Pass rates.
         out += "<h2>Pass rate by area</h2>\n<p>Pass rate = pass ÷ every result except not applicable, over all hosts. "
-        out += "<span class=\"legend\">" + [Status.pass, .waived, .fail, .error, .notChecked, .notApplicable].map { "<span class=\"tag \(cssClass($0))\">\(label($0))</span>" }.joined() + "</span></p>\n"
+        out +=
+            "<span class=\"legend\">"
+            + [Status.pass, .waived, .fail, .error, .notChecked, .notApplicable].map {
+                "<span class=\"tag \(cssClass($0))\">\(label($0))</span>"
+            }.joined() + "</span></p>\n"
         for p in s.profiles.indices {
             out += "<h3>\(h(s.profiles[p].id.uppercased()))</h3>\n<table class=\"bars\">\n"
             for area in Area.allCases {
                 let counts = areaCounts(s, profile: p, area: area)
                 let total = counts.values.reduce(0, +)
                 let r = passRate(counts)
-                out += "<tr><td>\(area.title)</td><td><div class=\"bar\" role=\"img\" aria-label=\"\(area.title): \(percent(r.pass, r.decided)) pass\">"
+                out +=
+                    "<tr><td>\(area.title)</td><td><div class=\"bar\" role=\"img\" aria-label=\"\(area.title): \(percent(r.pass, r.decided)) pass\">"
                 for status in [Status.pass, .waived, .fail, .error, .notChecked, .notApplicable] where counts[status, default: 0] > 0 {
                     let width = Double(counts[status, default: 0]) * 100 / Double(max(total, 1))
-                    out += "<span class=\"\(cssClass(status))\" style=\"width:\(formatted(width))%\" title=\"\(label(status)): \(counts[status, default: 0])\"></span>"
+                    out +=
+                        "<span class=\"\(cssClass(status))\" style=\"width:\(formatted(width))%\" title=\"\(label(status)): \(counts[status, default: 0])\"></span>"
                 }
-                out += "</div></td><td class=\"num\"><b>\(percent(r.pass, r.decided))</b></td><td class=\"num\">\(r.pass) of \(r.decided)</td></tr>\n"
+                out +=
+                    "</div></td><td class=\"num\"><b>\(percent(r.pass, r.decided))</b></td><td class=\"num\">\(r.pass) of \(r.decided)</td></tr>\n"
             }
             out += "</table>\n"
         }
@@ -426,7 +498,9 @@ public enum BundleReport {
         for p in s.profiles.indices {
             let profile = s.profiles[p]
             let hosts = matrixHosts(s, profile: p)
-            let columns = Area.allCases.map { area in (area, s.controls.filter { $0.area == area && $0.tallies[p] != nil }) }.filter { !$0.1.isEmpty }
+            let columns = Area.allCases.map { area in (area, s.controls.filter { $0.area == area && $0.tallies[p] != nil }) }.filter {
+                !$0.1.isEmpty
+            }
             out += "<h2>Host × control matrix, \(h(profile.id.uppercased()))</h2>\n<p class=\"legend\">"
             out += order.map { "<span class=\"tag \(cssClass($0))\">\(symbol($0)) \(label($0))</span>" }.joined()
             out += " Faded cells are advisory controls, which do not decide conformance. Hosts that do not conform come first.</p>\n"
@@ -441,13 +515,16 @@ public enum BundleReport {
                 out += "<tr><td class=\"host\" title=\"\(name) (\(host.machineID))\">\(name)</td>"
                 for c in cells {
                     let status = host.results[p].notPassed[c.id] ?? .pass
-                    out += "<td class=\"x \(cssClass(status))\(c.adv)\" title=\"\(name) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
+                    out +=
+                        "<td class=\"x \(cssClass(status))\(c.adv)\" title=\"\(name) · \(c.id) · \(label(status))\">\(symbol(status))</td>"
                 }
                 out += "<td><span class=\"tag \(host.results[p].verdict.rawValue)\">\(host.results[p].verdict.rawValue)</span>"
                 out += host.stale ? " <span class=\"tag stale\">stale</span></td></tr>\n" : "</td></tr>\n"
             }
             out += "</table>\n"
-            if s.hosts.count > hosts.count { out += "<p>\(s.hosts.count - hosts.count) more hosts (all conformant) are listed in summary.json.</p>\n" }
+            if s.hosts.count > hosts.count {
+                out += "<p>\(s.hosts.count - hosts.count) more hosts (all conformant) are listed in summary.json.</p>\n"
+            }
         }
 
         // Failing controls.
@@ -455,21 +532,31 @@ public enum BundleReport {
         let failing = failingControls(s)
         if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
         if !failing.isEmpty {
-            out += "<table>\n<tr><th>Control</th><th>Severity</th>" + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+            out +=
+                "<table>\n<tr><th>Control</th><th>Severity</th>"
+                + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
             for c in failing {
-                out += "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
+                out +=
+                    "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
                 out += c.tallies.map { "<td class=\"num\">\($0.map { String($0.hostsBlocking) } ?? "–")</td>" }.joined() + "</tr>\n"
             }
-            out += "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
+            out +=
+                "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" } }
-            out += "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
-            out += "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
+            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
+            }
+            out +=
+                "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
+            out +=
+                "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
             out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<ul>\n"
             for e in examples(c) {
-                out += "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"
-                if !e.evidence.isEmpty { out += "<ul class=\"ev\">" + e.evidence.map { "<li>\(h(evidenceLine($0)))</li>" }.joined() + "</ul>" }
+                out +=
+                    "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"
+                if !e.evidence.isEmpty {
+                    out += "<ul class=\"ev\">" + e.evidence.map { "<li>\(h(evidenceLine($0)))</li>" }.joined() + "</ul>"
+                }
                 out += "</li>\n"
             }
             out += "</ul>\n</div>\n"
@@ -478,7 +565,8 @@ public enum BundleReport {
         // The Code of Practice.
         let mapping = s.codeOfPracticeMapping
         out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
-        out += "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
+        out +=
+            "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
         out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
         for m in mapping.thirdDraft {
@@ -500,11 +588,17 @@ public enum BundleReport {
 
         if !s.rejected.isEmpty || !s.superseded.isEmpty {
             out += "<h2>Inputs left out</h2>\n<table>\n<tr><th>Input</th><th>Why</th></tr>\n"
-            for r in s.rejected { out += "<tr><td><code>\(h(r.input))</code></td><td>rejected (\(r.kind.rawValue)): \(h(r.reason))</td></tr>\n" }
-            for x in s.superseded { out += "<tr><td><code>\(h(x.input))</code></td><td>superseded by a newer envelope of <code>\(x.machineID)</code> (this one finished \(h(x.finishedAt)))</td></tr>\n" }
+            for r in s.rejected {
+                out += "<tr><td><code>\(h(r.input))</code></td><td>rejected (\(r.kind.rawValue)): \(h(r.reason))</td></tr>\n"
+            }
+            for x in s.superseded {
+                out +=
+                    "<tr><td><code>\(h(x.input))</code></td><td>superseded by a newer envelope of <code>\(x.machineID)</code> (this one finished \(h(x.finishedAt)))</td></tr>\n"
+            }
             out += "</table>\n"
         }
-        out += "<footer>Check this bundle with <code>warden verify BUNDLE --trust KEYS</code>: it recomputes every figure above from the signed findings.</footer>\n</body>\n</html>\n"
+        out +=
+            "<footer>Check this bundle with <code>warden verify BUNDLE --trust KEYS</code>: it recomputes every figure above from the signed findings.</footer>\n</body>\n</html>\n"
         return out
     }
 
@@ -516,13 +610,15 @@ public enum BundleReport {
             let all = item.satisfied.allSatisfy { $0 == s.hosts.count } && !s.hosts.isEmpty
             fleet = "<span class=\"tag \(all ? "s-pass" : "s-fail")\">\(all ? "met" : "gaps")</span> " + h(satisfaction(s, item))
         }
-        return "<tr\(item.manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(fleet)</td></tr>\n"
+        return
+            "<tr\(item.manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(fleet)</td></tr>\n"
     }
 
     /// A percentage with at most two decimals and no locale ("12.5").
     static func formatted(_ value: Double) -> String {
         let hundredths = Int((value * 100).rounded())
-        let whole = hundredths / 100, rest = hundredths % 100
+        let whole = hundredths / 100
+        let rest = hundredths % 100
         return rest == 0 ? "\(whole)" : rest % 10 == 0 ? "\(whole).\(rest / 10)" : "\(whole).\(rest < 10 ? "0" : "")\(rest)"
     }
 }

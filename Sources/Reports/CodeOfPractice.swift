@@ -24,89 +24,151 @@ public enum CodeOfPractice {
     }
 
     public static let thirdDraft: [Measure] = [
-        Measure(id: "II.7.1", title: "General cybersecurity best practices", items: [
-            Item(id: "II.7.1(1)", text: "strong identity and access management practices", appendix4: "A4.1(1)"),
-            Item(id: "II.7.1(2)", text: "strong protections against social engineering", appendix4: "A4.1(2)"),
-            Item(id: "II.7.1(3)", text: "protection of wireless networks", appendix4: "A4.1(1)"),
-            Item(id: "II.7.1(4)", text: "policies for untrusted removable media", appendix4: "A4.1(3)"),
-            Item(id: "II.7.1(5)", text: "protection of premises from physical intrusion", appendix4: "A4.2(6)"),
-            Item(id: "II.7.1(6)", text: "regular software updates and patch management", appendix4: "A4.1(4)"),
-        ]),
-        Measure(id: "II.7.2", title: "Security assurance", items: [
-            Item(id: "II.7.2(1)", text: "regular security reviews by an independent external party", appendix4: "A4.5(1)"),
-            Item(id: "II.7.2(2)", text: "frequent red-teaming", appendix4: "A4.5(2)"),
-            Item(id: "II.7.2(3)", text: "secure channels for third parties to report security issues", appendix4: "A4.5(5)"),
-            Item(id: "II.7.2(4)", text: "competitive bug bounty programs", appendix4: "A4.5(3)"),
-            Item(id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)"),
-            Item(id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)"),
-        ]),
-        Measure(id: "II.7.3", title: "Protection of unreleased model weights and associated assets", items: [
-            Item(id: "II.7.3(1)", text: "a secure internal registry of all devices and locations where model weights are stored", appendix4: "A4.2(1)"),
-            Item(id: "II.7.3(2)", text: "access control and monitoring of access on all devices storing weights, with alerts on copying to unmanaged devices", appendix4: "A4.2(2)"),
-            Item(id: "II.7.3(3)", text: "storage on dedicated devices", appendix4: nil),
-            Item(id: "II.7.3(4)", text: "weights always encrypted in storage and transport, at least 256-bit security, keys held on a TPM", appendix4: "A4.2(3)"),
-            Item(id: "II.7.3(5)", text: "weights only decrypted for legitimate use to non-persistent memory", appendix4: "A4.2(4)"),
-            Item(id: "II.7.3(6)", text: "confidential computing with hardware-based, attested trusted execution environments, if feasible", appendix4: "A4.2(5)"),
-            Item(id: "II.7.3(7)", text: "physical access to data centres restricted to required personnel, with regular inspections", appendix4: "A4.2(6)"),
-        ]),
-        Measure(id: "II.7.4", title: "Interfaces and access control to unreleased model weights", items: [
-            Item(id: "II.7.4(1)", text: "only required software and persons authorised, enforced with multi-factor authentication, audited at least every six months", appendix4: "A4.3(1)"),
-            Item(id: "II.7.4(2)", text: "security-team review of every software interface accessing weights", appendix4: "A4.3(2)"),
-            Item(id: "II.7.4(3)", text: "hardened interfaces, e.g. output rate limiting", appendix4: "A4.3(3)"),
-        ]),
-        Measure(id: "II.7.5", title: "Insider threats", items: [
-            Item(id: "II.7.5(1)", text: "background checks on employees and contractors with access", appendix4: "A4.4(1)"),
-            Item(id: "II.7.5(2)", text: "training on recognising and reporting insider threats", appendix4: "A4.4(2)"),
-            Item(id: "II.7.5(3)", text: "sandboxes around GPAISRs", appendix4: "A4.4(3)"),
-        ]),
-        Measure(id: "II.7.6", title: "Regime of applicability", items: [
-            Item(id: "II.7.6(1)", text: "the measures apply along the whole model lifecycle, until secure deletion or release", appendix4: nil),
-            Item(id: "II.7.6(2)", text: "security measures prioritised by the systemic risk of the model", appendix4: nil),
-        ]),
-        Measure(id: "II.7.7", title: "Limited disclosure", items: [
-            Item(id: "II.7.7", text: "public copies of the Framework and Model Report disclose the security mitigations, with redactions as necessary", appendix4: nil),
-        ]),
-        Measure(id: "II.7.8", title: "Higher security goals", items: [
-            Item(id: "II.7.8", text: "mitigations in line with at least RAND SL4 where OC4-level threats are reasonably foreseen", appendix4: nil, profile: "sl4"),
-        ]),
+        Measure(
+            id: "II.7.1", title: "General cybersecurity best practices",
+            items: [
+                Item(id: "II.7.1(1)", text: "strong identity and access management practices", appendix4: "A4.1(1)"),
+                Item(id: "II.7.1(2)", text: "strong protections against social engineering", appendix4: "A4.1(2)"),
+                Item(id: "II.7.1(3)", text: "protection of wireless networks", appendix4: "A4.1(1)"),
+                Item(id: "II.7.1(4)", text: "policies for untrusted removable media", appendix4: "A4.1(3)"),
+                Item(id: "II.7.1(5)", text: "protection of premises from physical intrusion", appendix4: "A4.2(6)"),
+                Item(id: "II.7.1(6)", text: "regular software updates and patch management", appendix4: "A4.1(4)"),
+            ]),
+        Measure(
+            id: "II.7.2", title: "Security assurance",
+            items: [
+                Item(id: "II.7.2(1)", text: "regular security reviews by an independent external party", appendix4: "A4.5(1)"),
+                Item(id: "II.7.2(2)", text: "frequent red-teaming", appendix4: "A4.5(2)"),
+                Item(id: "II.7.2(3)", text: "secure channels for third parties to report security issues", appendix4: "A4.5(5)"),
+                Item(id: "II.7.2(4)", text: "competitive bug bounty programs", appendix4: "A4.5(3)"),
+                Item(id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)"),
+                Item(id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)"),
+            ]),
+        Measure(
+            id: "II.7.3", title: "Protection of unreleased model weights and associated assets",
+            items: [
+                Item(
+                    id: "II.7.3(1)", text: "a secure internal registry of all devices and locations where model weights are stored",
+                    appendix4: "A4.2(1)"),
+                Item(
+                    id: "II.7.3(2)",
+                    text:
+                        "access control and monitoring of access on all devices storing weights, with alerts on copying to unmanaged devices",
+                    appendix4: "A4.2(2)"),
+                Item(id: "II.7.3(3)", text: "storage on dedicated devices", appendix4: nil),
+                Item(
+                    id: "II.7.3(4)",
+                    text: "weights always encrypted in storage and transport, at least 256-bit security, keys held on a TPM",
+                    appendix4: "A4.2(3)"),
+                Item(id: "II.7.3(5)", text: "weights only decrypted for legitimate use to non-persistent memory", appendix4: "A4.2(4)"),
+                Item(
+                    id: "II.7.3(6)",
+                    text: "confidential computing with hardware-based, attested trusted execution environments, if feasible",
+                    appendix4: "A4.2(5)"),
+                Item(
+                    id: "II.7.3(7)", text: "physical access to data centres restricted to required personnel, with regular inspections",
+                    appendix4: "A4.2(6)"),
+            ]),
+        Measure(
+            id: "II.7.4", title: "Interfaces and access control to unreleased model weights",
+            items: [
+                Item(
+                    id: "II.7.4(1)",
+                    text:
+                        "only required software and persons authorised, enforced with multi-factor authentication, audited at least every six months",
+                    appendix4: "A4.3(1)"),
+                Item(id: "II.7.4(2)", text: "security-team review of every software interface accessing weights", appendix4: "A4.3(2)"),
+                Item(id: "II.7.4(3)", text: "hardened interfaces, e.g. output rate limiting", appendix4: "A4.3(3)"),
+            ]),
+        Measure(
+            id: "II.7.5", title: "Insider threats",
+            items: [
+                Item(id: "II.7.5(1)", text: "background checks on employees and contractors with access", appendix4: "A4.4(1)"),
+                Item(id: "II.7.5(2)", text: "training on recognising and reporting insider threats", appendix4: "A4.4(2)"),
+                Item(id: "II.7.5(3)", text: "sandboxes around GPAISRs", appendix4: "A4.4(3)"),
+            ]),
+        Measure(
+            id: "II.7.6", title: "Regime of applicability",
+            items: [
+                Item(
+                    id: "II.7.6(1)", text: "the measures apply along the whole model lifecycle, until secure deletion or release",
+                    appendix4: nil),
+                Item(id: "II.7.6(2)", text: "security measures prioritised by the systemic risk of the model", appendix4: nil),
+            ]),
+        Measure(
+            id: "II.7.7", title: "Limited disclosure",
+            items: [
+                Item(
+                    id: "II.7.7",
+                    text: "public copies of the Framework and Model Report disclose the security mitigations, with redactions as necessary",
+                    appendix4: nil)
+            ]),
+        Measure(
+            id: "II.7.8", title: "Higher security goals",
+            items: [
+                Item(
+                    id: "II.7.8", text: "mitigations in line with at least RAND SL4 where OC4-level threats are reasonably foreseen",
+                    appendix4: nil, profile: "sl4")
+            ]),
     ]
 
     public static let appendix4: [Measure] = [
-        Measure(id: "A4.1", title: "General security mitigations", items: [
-            Item(id: "A4.1(1)", text: "multi-factor authentication, strong passwords, 802.1x, zero trust; wireless at the standard of wired; guest networks separated"),
-            Item(id: "A4.1(2)", text: "email filtering"),
-            Item(id: "A4.1(3)", text: "policies on the use of removable media"),
-            Item(id: "A4.1(4)", text: "regular software updates and patch management"),
-        ]),
-        Measure(id: "A4.2", title: "Protection of unreleased model parameters", items: [
-            Item(id: "A4.2(1)", text: "a secure internal registry of all devices and locations where model parameters are stored"),
-            Item(id: "A4.2(2)", text: "access management on all devices storing parameters, with alerts on copying to unmanaged devices"),
-            Item(id: "A4.2(3)", text: "always encrypted in transport and storage, at least 256-bit security, keys stored securely on a TPM"),
-            Item(id: "A4.2(4)", text: "only decrypted for legitimate use to non-persistent memory"),
-            Item(id: "A4.2(5)", text: "confidential computing with hardware-based, attested trusted execution environments"),
-            Item(id: "A4.2(6)", text: "physical access restricted, with inspections"),
-        ]),
-        Measure(id: "A4.3", title: "Hardening interface-access", items: [
-            Item(id: "A4.3(1)", text: "only required software and persons authorised, with multi-factor authentication, checked at least every six months"),
-            Item(id: "A4.3(2)", text: "security review of interface code"),
-            Item(id: "A4.3(3)", text: "hardened interfaces, e.g. output rate limiting"),
-            Item(id: "A4.3(4)", text: "few people with non-hardened interface access to parameters"),
-        ]),
-        Measure(id: "A4.4", title: "Insider threats", items: [
-            Item(id: "A4.4(1)", text: "background checks"),
-            Item(id: "A4.4(2)", text: "training"),
-            Item(id: "A4.4(3)", text: "sandboxes around models (virtual machines, code execution isolation)"),
-            Item(id: "A4.4(4)", text: "checking training data for tampering"),
-        ]),
-        Measure(id: "A4.5", title: "Security assurance", items: [
-            Item(id: "A4.5(1)", text: "external reviews"),
-            Item(id: "A4.5(2)", text: "red-teaming"),
-            Item(id: "A4.5(3)", text: "bug bounty"),
-            Item(id: "A4.5(4)", text: "periodic personnel integrity testing"),
-            Item(id: "A4.5(5)", text: "reporting channels"),
-            Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices"),
-            Item(id: "A4.5(7)", text: "a security team for incident handling"),
-        ]),
+        Measure(
+            id: "A4.1", title: "General security mitigations",
+            items: [
+                Item(
+                    id: "A4.1(1)",
+                    text:
+                        "multi-factor authentication, strong passwords, 802.1x, zero trust; wireless at the standard of wired; guest networks separated"
+                ),
+                Item(id: "A4.1(2)", text: "email filtering"),
+                Item(id: "A4.1(3)", text: "policies on the use of removable media"),
+                Item(id: "A4.1(4)", text: "regular software updates and patch management"),
+            ]),
+        Measure(
+            id: "A4.2", title: "Protection of unreleased model parameters",
+            items: [
+                Item(id: "A4.2(1)", text: "a secure internal registry of all devices and locations where model parameters are stored"),
+                Item(
+                    id: "A4.2(2)", text: "access management on all devices storing parameters, with alerts on copying to unmanaged devices"),
+                Item(
+                    id: "A4.2(3)",
+                    text: "always encrypted in transport and storage, at least 256-bit security, keys stored securely on a TPM"),
+                Item(id: "A4.2(4)", text: "only decrypted for legitimate use to non-persistent memory"),
+                Item(id: "A4.2(5)", text: "confidential computing with hardware-based, attested trusted execution environments"),
+                Item(id: "A4.2(6)", text: "physical access restricted, with inspections"),
+            ]),
+        Measure(
+            id: "A4.3", title: "Hardening interface-access",
+            items: [
+                Item(
+                    id: "A4.3(1)",
+                    text:
+                        "only required software and persons authorised, with multi-factor authentication, checked at least every six months"
+                ),
+                Item(id: "A4.3(2)", text: "security review of interface code"),
+                Item(id: "A4.3(3)", text: "hardened interfaces, e.g. output rate limiting"),
+                Item(id: "A4.3(4)", text: "few people with non-hardened interface access to parameters"),
+            ]),
+        Measure(
+            id: "A4.4", title: "Insider threats",
+            items: [
+                Item(id: "A4.4(1)", text: "background checks"),
+                Item(id: "A4.4(2)", text: "training"),
+                Item(id: "A4.4(3)", text: "sandboxes around models (virtual machines, code execution isolation)"),
+                Item(id: "A4.4(4)", text: "checking training data for tampering"),
+            ]),
+        Measure(
+            id: "A4.5", title: "Security assurance",
+            items: [
+                Item(id: "A4.5(1)", text: "external reviews"),
+                Item(id: "A4.5(2)", text: "red-teaming"),
+                Item(id: "A4.5(3)", text: "bug bounty"),
+                Item(id: "A4.5(4)", text: "periodic personnel integrity testing"),
+                Item(id: "A4.5(5)", text: "reporting channels"),
+                Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices"),
+                Item(id: "A4.5(7)", text: "a security team for incident handling"),
+            ]),
     ]
 }
 
@@ -178,13 +240,18 @@ extension FleetSummary {
     }
 
     func mapped(_ item: CodeOfPractice.Item, controls ids: [String], _ shortfalls: Shortfalls) -> MappedItem {
-        MappedItem(id: item.id, text: item.text, controls: ids, satisfied: shortfalls.satisfied(ids, hosts: hosts.count),
-                   profile: item.profile.flatMap { id in profiles.firstIndex { $0.id == id } })
+        MappedItem(
+            id: item.id, text: item.text, controls: ids, satisfied: shortfalls.satisfied(ids, hosts: hosts.count),
+            profile: item.profile.flatMap { id in profiles.firstIndex { $0.id == id } })
     }
 
     /// Both mappings of the Code (one `Shortfalls` for the two).
-    var codeOfPracticeMapping: (thirdDraft: [(measure: CodeOfPractice.Measure, controls: [String], items: [MappedItem])],
-                                appendix4: [(measure: CodeOfPractice.Measure, items: [MappedItem])]) {
+    var codeOfPracticeMapping:
+        (
+            thirdDraft: [(measure: CodeOfPractice.Measure, controls: [String], items: [MappedItem])],
+            appendix4: [(measure: CodeOfPractice.Measure, items: [MappedItem])]
+        )
+    {
         let shortfalls = Shortfalls(self)
         return (thirdDraftMapping(shortfalls), appendix4Mapping(shortfalls))
     }

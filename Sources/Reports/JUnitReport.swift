@@ -8,7 +8,9 @@ internal import WardenFormats
 public enum JUnitReport {
     public static func render(_ doc: FindingsDocument) -> String {
         let host = doc.host["hostname"]?.stringValue ?? "unknown host"
-        var failures = 0, errors = 0, skipped = 0
+        var failures = 0
+        var errors = 0
+        var skipped = 0
         var cases = ""
         for f in doc.findings {
             cases += "    <testcase classname=\"warden.\(f.area.rawValue)\" name=\"\(escape("\(f.control) \(f.title)"))\" time=\"0\">\n"
@@ -18,7 +20,8 @@ public enum JUnitReport {
             switch (f.status, f.advisory) {
             case (.fail, false):
                 failures += 1
-                cases += "      <failure type=\"fail\" message=\"\(escape(f.summary))\">\(escape(detail + "\nfix: " + f.remediation))</failure>\n"
+                cases +=
+                    "      <failure type=\"fail\" message=\"\(escape(f.summary))\">\(escape(detail + "\nfix: " + f.remediation))</failure>\n"
             case (.error, false), (.notChecked, false):
                 errors += 1
                 cases += "      <error type=\"\(f.status.rawValue)\" message=\"\(escape(f.summary))\"/>\n"
@@ -34,21 +37,25 @@ public enum JUnitReport {
         let n = doc.findings.count
         let suite = escape("\(doc.profile.id) \(doc.profile.version) on \(host)")
         return """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <testsuites name="warden" tests="\(n)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)">
-          <testsuite name="\(suite)" tests="\(n)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" timestamp="\(doc.finishedAt)" hostname="\(escape(host))">
-        \(cases)  </testsuite>
-        </testsuites>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="warden" tests="\(n)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)">
+              <testsuite name="\(suite)" tests="\(n)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" timestamp="\(doc.finishedAt)" hostname="\(escape(host))">
+            \(cases)  </testsuite>
+            </testsuites>
 
-        """
+            """
     }
 
     /// XML (and HTML) text and attribute escaping; control characters XML 1.0 forbids are dropped.
     static func escape(_ s: String) -> String {
         // Most text has nothing to replace or drop: returned as it is, without a walk over its
         // scalars (0xEF starts U+FFFE and U+FFFF, so it takes the walk).
-        guard s.utf8.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D) || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<")
-            || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == 0xEF }) else { return s }
+        guard
+            s.utf8.contains(where: {
+                ($0 < 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D) || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<")
+                    || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == 0xEF
+            })
+        else { return s }
         var out = ""
         for u in s.unicodeScalars {
             switch u {

@@ -7,13 +7,14 @@ public enum PrometheusReport {
     public static func render(_ doc: FindingsDocument, durationSeconds: Double) -> String {
         let profile = label(doc.profile.id)
         var out = """
-        # HELP warden_control_status Status of each control in the last audit (1 for the current status).
-        # TYPE warden_control_status gauge
+            # HELP warden_control_status Status of each control in the last audit (1 for the current status).
+            # TYPE warden_control_status gauge
 
-        """
+            """
         for f in doc.findings {
             for status in Status.allCases {
-                out += "warden_control_status{profile=\"\(profile)\",control=\"\(f.control)\",area=\"\(f.area.rawValue)\",severity=\"\(f.severity.rawValue)\",advisory=\"\(f.advisory)\",status=\"\(status.rawValue)\"} \(f.status == status ? 1 : 0)\n"
+                out +=
+                    "warden_control_status{profile=\"\(profile)\",control=\"\(f.control)\",area=\"\(f.area.rawValue)\",severity=\"\(f.severity.rawValue)\",advisory=\"\(f.advisory)\",status=\"\(status.rawValue)\"} \(f.status == status ? 1 : 0)\n"
             }
         }
         let summary = doc.summary
@@ -23,7 +24,8 @@ public enum PrometheusReport {
         }
         out += "# HELP warden_conformant 1 when the host conformed to the profile in the last audit.\n# TYPE warden_conformant gauge\n"
         out += "warden_conformant{profile=\"\(profile)\"} \(summary.verdict == .conformant ? 1 : 0)\n"
-        out += "# HELP warden_last_run_timestamp_seconds When the last audit finished (Unix time).\n# TYPE warden_last_run_timestamp_seconds gauge\n"
+        out +=
+            "# HELP warden_last_run_timestamp_seconds When the last audit finished (Unix time).\n# TYPE warden_last_run_timestamp_seconds gauge\n"
         out += "warden_last_run_timestamp_seconds{profile=\"\(profile)\"} \(doc.finishedAt.seconds)\n"
         out += "# HELP warden_last_run_duration_seconds How long the last audit took.\n# TYPE warden_last_run_duration_seconds gauge\n"
         out += "warden_last_run_duration_seconds{profile=\"\(profile)\"} \(durationSeconds)\n"

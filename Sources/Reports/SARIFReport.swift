@@ -35,27 +35,34 @@ public enum SARIFReport {
                 "properties": ["status": .string(f.status.rawValue), "advisory": .bool(f.advisory)],
             ]
             if let path = f.evidence.lazy.compactMap({ SARIFReport.filePath($0.source) }).first {
-                result["locations"] = [[
-                    "physicalLocation": [
-                        "artifactLocation": ["uri": .string("file://" + path.file)],
-                        "region": path.line.map { ["startLine": .int($0)] } ?? ["startLine": 1],
-                    ],
-                ]]
+                result["locations"] = [
+                    [
+                        "physicalLocation": [
+                            "artifactLocation": ["uri": .string("file://" + path.file)],
+                            "region": path.line.map { ["startLine": .int($0)] } ?? ["startLine": 1],
+                        ]
+                    ]
+                ]
             }
             results.append(.object(result))
         }
         return [
             "$schema": .string(schema),
             "version": "2.1.0",
-            "runs": [[
-                "tool": ["driver": [
-                    "name": "warden", "version": .string(doc.toolVersion), "informationUri": "https://github.com/warden-audit/warden",
-                    "rules": .array(rules),
-                ]],
-                "automationDetails": ["id": .string("warden/\(doc.profile.id)/\(doc.host["hostname"]?.stringValue ?? "host")")],
-                "results": .array(results),
-                "properties": ["profile": .string(doc.profile.id), "verdict": .string(doc.summary.verdict.rawValue)],
-            ]],
+            "runs": [
+                [
+                    "tool": [
+                        "driver": [
+                            "name": "warden", "version": .string(doc.toolVersion),
+                            "informationUri": "https://github.com/warden-audit/warden",
+                            "rules": .array(rules),
+                        ]
+                    ],
+                    "automationDetails": ["id": .string("warden/\(doc.profile.id)/\(doc.host["hostname"]?.stringValue ?? "host")")],
+                    "results": .array(results),
+                    "properties": ["profile": .string(doc.profile.id), "verdict": .string(doc.summary.verdict.rawValue)],
+                ]
+            ],
         ]
     }
 

@@ -9,15 +9,20 @@ public enum TextReport {
         // Statuses are spelled as in the findings (`not_checked`), louder where they need action.
         let marks: [Status: String] = [
             .fail: paint("FAIL", "31;1"), .error: paint("ERROR", "33;1"), .notChecked: paint("NOT_CHECKED", "33"),
-            .pass: paint("pass", "32"), .notApplicable: paint("not_applicable", "2"), .waived: paint("WAIVED", "36"), .manual: paint("manual", "2"),
+            .pass: paint("pass", "32"), .notApplicable: paint("not_applicable", "2"), .waived: paint("WAIVED", "36"),
+            .manual: paint("manual", "2"),
         ]
         let order: [Status] = [.fail, .error, .notChecked, .waived, .manual, .pass, .notApplicable]
         var out = ""
         let hostname = doc.host["hostname"]?.stringValue ?? "unknown host"
-        out += "Warden audit of \(hostname) (\(doc.facts.mode.rawValue), root \(doc.root)) against \(doc.profile.id) \(doc.profile.version): \(doc.profile.title)\n"
+        out +=
+            "Warden audit of \(hostname) (\(doc.facts.mode.rawValue), root \(doc.root)) against \(doc.profile.id) \(doc.profile.version): \(doc.profile.title)\n"
         if case .value(let w)? = doc.facts["weights"], let note = w["note"]?.stringValue {
             let paths = w["paths"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            out += "Weights: \(note)" + (paths.isEmpty ? "" : ": " + paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", … (\(paths.count))" : "")) + "\n"
+            out +=
+                "Weights: \(note)"
+                + (paths.isEmpty ? "" : ": " + paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", … (\(paths.count))" : ""))
+                + "\n"
             if let e = w["discovery_error"]?.stringValue { out += "         \(e)\n" }
         }
         // A long reason shared by several controls (sshd refusing its configuration makes every

@@ -11,7 +11,10 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
         relative = bytes.first == UInt8(ascii: ".")
-        let dot = UInt8(ascii: "."), quote = UInt8(ascii: "\""), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
+        let dot = UInt8(ascii: ".")
+        let quote = UInt8(ascii: "\"")
+        let open = UInt8(ascii: "[")
+        let close = UInt8(ascii: "]")
         var parts: [String] = []
         var start = relative ? 1 : 0
         var i = start
@@ -23,7 +26,10 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
                 guard end + 1 < bytes.count else { return nil }
                 parts.append(String(decoding: bytes[(i + 2)..<end], as: UTF8.self))
                 i = end + 2
-                if i < bytes.count { guard bytes[i] == dot, i + 1 < bytes.count else { return nil }; i += 1 }
+                if i < bytes.count {
+                    guard bytes[i] == dot, i + 1 < bytes.count else { return nil }
+                    i += 1
+                }
                 start = i
                 if i == bytes.count { break }
                 continue
@@ -43,7 +49,10 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var out = relative ? "." : ""
         for (i, c) in components.enumerated() {
-            if c.contains(".") { out += "[\"\(c)\"]"; continue }
+            if c.contains(".") {
+                out += "[\"\(c)\"]"
+                continue
+            }
             if i > 0 { out += "." }
             out += c
         }
@@ -56,7 +65,8 @@ public struct FactPath: Sendable, Hashable, CustomStringConvertible {
 /// A comparison in a leaf check. Operands are literals, profile parameters or site values.
 public enum Operator: String, Sendable, Hashable, CaseIterable {
     case eq, ne
-    case `in`, notIn = "not_in"
+    case `in`
+    case notIn = "not_in"
     case gte, lte, gt, lt
     /// The observed list contains the operand (or, for strings, the substring).
     case contains
@@ -157,12 +167,15 @@ public struct EmptyRule: Sendable, Equatable {
 extension Check {
     static let metaKeys: Set<String> = ["when", "describe"]
     static let leafKeys: Set<String> = Set(["fact", "if_absent"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
-    static let quantifierKeys: Set<String> = Set(Quantifier.allCases.map(\.rawValue) + ["where", "expect", "if_empty", "empty_reason"]).union(metaKeys)
+    static let quantifierKeys: Set<String> = Set(Quantifier.allCases.map(\.rawValue) + ["where", "expect", "if_empty", "empty_reason"])
+        .union(metaKeys)
 
     /// Decodes a check node. `knownFacts` catches misspelt fact names; `parameters` catches
     /// references to parameters the control does not declare; `relativeAllowed` is true inside a
     /// quantifier, where `.field` paths refer to the current item.
-    static func decode(_ y: YNode, knownFacts: Set<String>, parameters: [String: ParameterSpec], relativeAllowed: Bool) throws(WardenError) -> Check {
+    static func decode(_ y: YNode, knownFacts: Set<String>, parameters: [String: ParameterSpec], relativeAllowed: Bool) throws(WardenError)
+        -> Check
+    {
         // The mapping is decoded once; each form then checks its keys on these entries.
         let entries = try y.keyedMapping()
         let keys = entries.map(\.key)
@@ -182,7 +195,9 @@ extension Check {
         func path(_ v: YNode, relative: Bool) throws(WardenError) -> FactPath {
             let text = try v.string()
             guard let p = FactPath(text) else { throw v.error("invalid fact path '\(text)'") }
-            if p.relative && !relative { throw v.error("'\(text)' is relative to a list item, but this check is not inside every/some/none") }
+            if p.relative && !relative {
+                throw v.error("'\(text)' is relative to a list item, but this check is not inside every/some/none")
+            }
             if let name = p.factName, !knownFacts.contains(name) {
                 let hint = closest(to: name, in: knownFacts).map { " (did you mean '\($0)'?)" } ?? ""
                 throw v.error("unknown fact '\(name)'\(hint)")
@@ -204,7 +219,9 @@ extension Check {
         if let q = Quantifier.allCases.first(where: { keys.contains($0.rawValue) }) {
             let fields = try y.fields(entries, allowed: quantifierKeys, required: ["expect", "if_empty"])
             let others = Quantifier.allCases.filter { $0 != q && keys.contains($0.rawValue) }
-            if let other = others.first { throw try fields.required(other.rawValue).error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'") }
+            if let other = others.first {
+                throw try fields.required(other.rawValue).error("'\(other.rawValue)' cannot be combined with '\(q.rawValue)'")
+            }
             let listPath = try path(try fields.required(q.rawValue), relative: relativeAllowed)
             let filter = try fields["where"].map { (v: YNode) throws(WardenError) -> Check in try sub(v, relative: true) }
             let expect = try sub(try fields.required("expect"), relative: true)
@@ -224,8 +241,10 @@ extension Check {
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
         let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
         guard ops.count == 1, let op = ops.first else {
-            throw y.error(ops.isEmpty ? "'fact' needs one comparison (\(Operator.allCases.map(\.rawValue).joined(separator: ", ")))"
-                                      : "only one comparison per check, found \(ops.map(\.rawValue).joined(separator: ", "))")
+            throw y.error(
+                ops.isEmpty
+                    ? "'fact' needs one comparison (\(Operator.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    : "only one comparison per check, found \(ops.map(\.rawValue).joined(separator: ", "))")
         }
         if let a = fields["if_absent"] {
             let text = try a.string()
@@ -271,7 +290,9 @@ extension Check {
         case .gte, .lte, .gt, .lt:
             guard case .int = value else { throw y.error("'\(op.rawValue)' needs an integer") }
         case .modeAtMost, .modeLacks:
-            guard let s = value.stringValue, parseMode(s) != nil else { throw y.error("'\(op.rawValue)' needs an octal mode like \"0440\"") }
+            guard let s = value.stringValue, parseMode(s) != nil else {
+                throw y.error("'\(op.rawValue)' needs an octal mode like \"0440\"")
+            }
         case .empty, .exists:
             guard case .bool = value else { throw y.error("'\(op.rawValue)' needs true or false") }
         default:

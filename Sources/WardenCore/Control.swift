@@ -87,8 +87,10 @@ public struct References: Sendable, Hashable {
     public var cac: [String] = []
 
     public var json: JSON {
-        ["cop": .array(cop.map { .string($0) }), "appendix4": .array(appendix4.map { .string($0) }),
-         "nist": .array(nist.map { .string($0) }), "cac": .array(cac.map { .string($0) })]
+        [
+            "cop": .array(cop.map { .string($0) }), "appendix4": .array(appendix4.map { .string($0) }),
+            "nist": .array(nist.map { .string($0) }), "cac": .array(cac.map { .string($0) }),
+        ]
     }
 }
 
@@ -119,7 +121,9 @@ public struct ControlDefinition: Sendable, Equatable {
             && b[4..<7].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
-    static let keys: Set<String> = ["id", "title", "area", "severity", "rationale", "references", "parameters", "check", "applies_if", "manual", "remediation"]
+    static let keys: Set<String> = [
+        "id", "title", "area", "severity", "rationale", "references", "parameters", "check", "applies_if", "manual", "remediation",
+    ]
 
     static func decode(_ y: YNode, knownFacts: Set<String>) throws(WardenError) -> ControlDefinition {
         let f = try y.fields(allowed: keys, required: ["id", "title", "area", "severity", "rationale", "references", "remediation"])
@@ -130,7 +134,9 @@ public struct ControlDefinition: Sendable, Equatable {
         guard let area = Area(rawValue: try areaNode.string()) else {
             throw areaNode.error("unknown area (expected \(Area.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard id.hasPrefix(area.prefix + "-") else { throw idNode.error("control id '\(id)' does not match area '\(area.rawValue)' (\(area.prefix)-…)") }
+        guard id.hasPrefix(area.prefix + "-") else {
+            throw idNode.error("control id '\(id)' does not match area '\(area.rawValue)' (\(area.prefix)-…)")
+        }
         let sevNode = try f.required("severity")
         guard let severity = Severity(rawValue: try sevNode.string()) else {
             throw sevNode.error("unknown severity (expected \(Severity.allCases.map(\.rawValue).joined(separator: ", ")))")

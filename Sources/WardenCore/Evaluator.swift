@@ -111,17 +111,24 @@ public enum Evaluator {
             case let applies? where applies.status == .error || applies.status == .notChecked:
                 outcome = applies
             case let applies?:
-                guard detail else { outcome = NodeEvaluation(status: .notApplicable); break }
-                let why = applies.evidence.first { $0.ok == false }.map { "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)" }
-                outcome = NodeEvaluation(status: .notApplicable, evidence: applies.evidence,
-                                  reasons: ["does not apply: " + (why ?? (applies.failures + applies.reasons).joined(separator: "; "))])
+                guard detail else {
+                    outcome = NodeEvaluation(status: .notApplicable)
+                    break
+                }
+                let why = applies.evidence.first { $0.ok == false }.map {
+                    "\($0.expected): observed \(Context.render($0.observed)) at \($0.source)"
+                }
+                outcome = NodeEvaluation(
+                    status: .notApplicable, evidence: applies.evidence,
+                    reasons: ["does not apply: " + (why ?? (applies.failures + applies.reasons).joined(separator: "; "))])
             }
             guard outcome.status.blocksConformance, let w = waivers.first(where: { $0.control == def.id }) else {
                 return Judgement(status: outcome.status, outcome: outcome)
             }
             let expired = now > w.expires
-            return Judgement(status: expired ? outcome.status : .waived, outcome: outcome,
-                             waiver: AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: outcome.status))
+            return Judgement(
+                status: expired ? outcome.status : .waived, outcome: outcome,
+                waiver: AppliedWaiver(waiver: w, applied: !expired, expired: expired, statusWithoutWaiver: outcome.status))
         }
 
         /// The status alone, as `evaluate` decides it (no evidence, no summary, no finding built).
@@ -132,17 +139,19 @@ public enum Evaluator {
         package func evaluate(_ selected: SelectedControl) -> Finding {
             let def = selected.definition
             let judged = judge(selected, detail: true)
-            var finding = Finding(control: def.id, title: def.title, area: def.area, severity: def.severity,
-                                  status: judged.status, advisory: selected.advisory,
-                                  summary: "organisational control: needs an attestation", evidence: [],
-                                  references: def.references, remediation: def.remediation, waiver: judged.waiver)
+            var finding = Finding(
+                control: def.id, title: def.title, area: def.area, severity: def.severity,
+                status: judged.status, advisory: selected.advisory,
+                summary: "organisational control: needs an attestation", evidence: [],
+                references: def.references, remediation: def.remediation, waiver: judged.waiver)
             if let outcome = judged.outcome {
                 finding.evidence = outcome.evidence
                 finding.summary = summarize(outcome)
             }
             if let w = judged.waiver {
                 if w.applied {
-                    finding.summary = "waived until \(w.waiver.expiresText) by \(w.waiver.approvedBy) (\(w.waiver.reason)); on its own: \(w.statusWithoutWaiver.rawValue): \(finding.summary)"
+                    finding.summary =
+                        "waived until \(w.waiver.expiresText) by \(w.waiver.approvedBy) (\(w.waiver.reason)); on its own: \(w.statusWithoutWaiver.rawValue): \(finding.summary)"
                 } else {
                     finding.summary += " (a waiver expired on \(w.waiver.expiresText) and no longer applies)"
                 }
@@ -155,7 +164,8 @@ public enum Evaluator {
         guard let list = site["waivers"]?.arrayValue else { return [] }
         return list.compactMap { w in
             guard let c = w["control"]?.stringValue, let r = w["reason"]?.stringValue, let a = w["approved_by"]?.stringValue,
-                  let e = w["expires"]?.stringValue, let t = Timestamp(rfc3339: e, dateMeansEndOfDay: true) else { return nil }
+                let e = w["expires"]?.stringValue, let t = Timestamp(rfc3339: e, dateMeansEndOfDay: true)
+            else { return nil }
             return Site.Waiver(control: c, reason: r, approvedBy: a, expires: t, expiresText: e, line: nil)
         }
     }
@@ -188,14 +198,18 @@ public struct EvaluationPlan: Sendable {
         self.profiles = profiles
         var source: [[(profile: Int, control: Int)]] = []
         for (p, profile) in profiles.enumerated() {
-            source.append(profile.controls.enumerated().map { c, selected in
-                for q in 0..<p {
-                    if let d = profiles[q].controls.firstIndex(where: {
-                        $0.definition.id == selected.definition.id && $0.definition == selected.definition && $0.parameters == selected.parameters
-                    }) { return (q, d) }
-                }
-                return (p, c)
-            })
+            source.append(
+                profile.controls.enumerated().map { c, selected in
+                    for q in 0..<p {
+                        if let d = profiles[q].controls.firstIndex(where: {
+                            $0.definition.id == selected.definition.id && $0.definition == selected.definition
+                                && $0.parameters == selected.parameters
+                        }) {
+                            return (q, d)
+                        }
+                    }
+                    return (p, c)
+                })
         }
         self.source = source
     }
@@ -205,13 +219,14 @@ public struct EvaluationPlan: Sendable {
         let host = Evaluator.Host(facts: facts, now: now)
         var out: [[Finding]] = []
         for (p, profile) in profiles.enumerated() {
-            out.append(profile.controls.enumerated().map { c, selected in
-                let (q, d) = source[p][c]
-                guard q != p else { return host.evaluate(selected) }
-                var finding = out[q][d]
-                finding.advisory = selected.advisory
-                return finding
-            })
+            out.append(
+                profile.controls.enumerated().map { c, selected in
+                    let (q, d) = source[p][c]
+                    guard q != p else { return host.evaluate(selected) }
+                    var finding = out[q][d]
+                    finding.advisory = selected.advisory
+                    return finding
+                })
         }
         return out
     }
@@ -226,10 +241,11 @@ public struct EvaluationPlan: Sendable {
         var out: [[Status]] = []
         out.reserveCapacity(profiles.count)
         for (p, profile) in profiles.enumerated() {
-            out.append(profile.controls.indices.map { c in
-                let (q, d) = source[p][c]
-                return q == p ? host.status(profile.controls[c]) : out[q][d]
-            })
+            out.append(
+                profile.controls.indices.map { c in
+                    let (q, d) = source[p][c]
+                    return q == p ? host.status(profile.controls[c]) : out[q][d]
+                })
         }
         return out
     }
@@ -330,8 +346,14 @@ private struct Context {
             let alternatives = parts.compactMap { $0.evidence.first?.expected }
             if alternatives.count > 1 {
                 let oneOf = "one of: " + alternatives.joined(separator: ", or ")
-                o.evidence = o.evidence.map { e in var e = e; if e.ok == false { e.expected = oneOf }; return e }
-                if o.status == .fail, o.failures.count > 1 { o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")] }
+                o.evidence = o.evidence.map { e in
+                    var e = e
+                    if e.ok == false { e.expected = oneOf }
+                    return e
+                }
+                if o.status == .fail, o.failures.count > 1 {
+                    o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")]
+                }
             }
             return o
         case .leaf(let path, let op, let operand, let meta):
@@ -425,7 +447,8 @@ private struct Context {
             } else {
                 for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
                     if let reason = o[key]?.stringValue {
-                        return NodeEvaluation(status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
+                        return NodeEvaluation(
+                            status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
                     }
                 }
             }
@@ -458,9 +481,10 @@ private struct Context {
             }
             let message = "\(subject)\(label) is not set"
             let evidence = Observation(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
-            return NodeEvaluation(status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
-                           failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
-                           passes: status == .pass ? [message] : [])
+            return NodeEvaluation(
+                status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
+                failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
+                passes: status == .pass ? [message] : [])
         }
         let result = Context.compare(op, observed, expectedValue)
         let shown = observed ?? .null
@@ -469,12 +493,14 @@ private struct Context {
         case .some(true):
             return NodeEvaluation(status: .pass, evidence: [evidence], passes: ["\(subject)\(label) is \(Context.render(shown))"])
         case .some(false):
-            return NodeEvaluation(status: .fail, evidence: [evidence],
-                           failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
+            return NodeEvaluation(
+                status: .fail, evidence: [evidence],
+                failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
         case .none:
             evidence.ok = false
-            return NodeEvaluation(status: .error, evidence: [evidence],
-                           reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
+            return NodeEvaluation(
+                status: .error, evidence: [evidence],
+                reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
     }
 
@@ -496,7 +522,9 @@ private struct Context {
         return reason.map { ": \($0)" } ?? ""
     }
 
-    func quantified(_ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?) -> NodeEvaluation {
+    func quantified(
+        _ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?
+    ) -> NodeEvaluation {
         let list: [JSON]
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
@@ -509,7 +537,9 @@ private struct Context {
                 if let decided = decidedWithoutItems(q, expect) { return decidedWithout(path, decided, because: reason, meta) }
                 return NodeEvaluation(status: status, reasons: note("\(meta.describe ?? path.label): \(reason)"))
             }
-            guard case .array(let a) = v else { return NodeEvaluation(status: .error, reasons: note("\(path) is \(v.typeName), not a list")) }
+            guard case .array(let a) = v else {
+                return NodeEvaluation(status: .error, reasons: note("\(path) is \(v.typeName), not a list"))
+            }
             list = a
         }
         /// One item's outcome, or nil when the filter leaves it out.
@@ -531,7 +561,10 @@ private struct Context {
                 guard detail else { break }
                 o.evidence = o.evidence.map { e in
                     var e = e
-                    if e.ok == true { e.ok = false; e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected }
+                    if e.ok == true {
+                        e.ok = false
+                        e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected
+                    }
                     return e
                 }
                 o.failures = o.passes.map { "\($0) (not allowed)" }
@@ -558,10 +591,11 @@ private struct Context {
                 return decidedWithout(path, decided, because: ifEmpty.reason, meta)
             }
             guard detail else { return NodeEvaluation(status: ifEmpty.status) }
-            return NodeEvaluation(status: ifEmpty.status, evidence: [Observation(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
-                           reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
-                           failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
-                           passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
+            return NodeEvaluation(
+                status: ifEmpty.status, evidence: [Observation(source: path.description, observed: .array([]), expected: ifEmpty.reason)],
+                reasons: ifEmpty.status == .pass ? [] : [ifEmpty.reason],
+                failures: ifEmpty.status == .fail ? [ifEmpty.reason] : [],
+                passes: ifEmpty.status == .pass ? [ifEmpty.reason] : [])
         }
         guard detail else { return NodeEvaluation(status: tally.status) }
         var combined = NodeEvaluation.combine(outcomes, status: tally.status)
@@ -570,7 +604,10 @@ private struct Context {
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }
         combined.evidence = ordered.prefix(Evaluator.maxItemEvidence).flatMap(\.evidence)
         if ordered.count > Evaluator.maxItemEvidence {
-            combined.evidence.append(Observation(source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"), expected: "(not shown)"))
+            combined.evidence.append(
+                Observation(
+                    source: path.description, observed: .string("\(ordered.count - Evaluator.maxItemEvidence) more items"),
+                    expected: "(not shown)"))
         }
         if combined.status == .pass && q == .none {
             combined.passes = ["no item of \(meta.describe ?? path.label) (\(list.count)) is disallowed"]
@@ -582,7 +619,9 @@ private struct Context {
 
     /// The outcome of a quantifier that `decidedWithoutItems`: the expectation's own evidence
     /// (the alternative that decided it), and why the items were not needed.
-    func decidedWithout(_ path: FactPath, _ decided: (expectation: NodeEvaluation, status: Status), because reason: String, _ meta: CheckMeta) -> NodeEvaluation {
+    func decidedWithout(
+        _ path: FactPath, _ decided: (expectation: NodeEvaluation, status: Status), because reason: String, _ meta: CheckMeta
+    ) -> NodeEvaluation {
         let status = decided.status
         guard detail else { return NodeEvaluation(status: status) }
         var o = decided.expectation
@@ -590,7 +629,11 @@ private struct Context {
         o.status = status
         o.evidence = o.evidence.filter { $0.ok != nil }
         o.reasons = status == .pass ? [] : [note]
-        if status == .pass { o.passes = o.passes.isEmpty ? [note] : o.passes.map { "\($0) (\(note))" } } else { o.failures = o.failures.isEmpty ? [note] : o.failures }
+        if status == .pass {
+            o.passes = o.passes.isEmpty ? [note] : o.passes.map { "\($0) (\(note))" }
+        } else {
+            o.failures = o.failures.isEmpty ? [note] : o.failures
+        }
         return o
     }
 

@@ -88,8 +88,12 @@ public enum FactContract {
 
     /// Resolves `components` inside a value of type `type`. `shown` names that value in messages
     /// (`auditd.conf`), `documented` in docs/FACTS.md.
-    public static func resolve(_ components: ArraySlice<String>, in type: FactType, shown: String, documented: String) throws(FactPathError) -> ResolvedFactPath {
-        var type = type, shown = shown, documented = documented
+    public static func resolve(_ components: ArraySlice<String>, in type: FactType, shown: String, documented: String) throws(FactPathError)
+        -> ResolvedFactPath
+    {
+        var type = type
+        var shown = shown
+        var documented = documented
         var rest = components
         while let c = rest.popFirst() {
             let next = shown + display(c)
@@ -98,7 +102,8 @@ public enum FactContract {
                 return ResolvedFactPath(type: .any, documented: documented + display(c) + rest.map(display).joined())
             case .object(let fields, _):
                 guard let t = fields[c] else {
-                    let hint = closest(to: c, in: fields.keys).map { " (did you mean \($0)?)" }
+                    let hint =
+                        closest(to: c, in: fields.keys).map { " (did you mean \($0)?)" }
                         ?? " (its fields: \(fields.keys.sorted().joined(separator: ", ")))"
                     throw FactPathError("\(next): no such field\(hint)")
                 }
@@ -146,7 +151,9 @@ public enum FactContract {
     /// Resolves a path of a check. An absolute path starts at a declared fact; a relative one
     /// (`.encrypted`) at `item`, the item type of the list the enclosing quantifier walks, with
     /// `itemShown` naming that list's items (`luks.volumes[]`).
-    public static func resolve(_ path: FactPath, facts: [String: FactType], item: (type: FactType, shown: String)? = nil) throws(FactPathError) -> ResolvedFactPath {
+    public static func resolve(_ path: FactPath, facts: [String: FactType], item: (type: FactType, shown: String)? = nil)
+        throws(FactPathError) -> ResolvedFactPath
+    {
         if path.relative {
             guard let item else { throw FactPathError("\(path): relative to a list item, but not inside every, some or none") }
             return try resolve(path.components[...], in: item.type, shown: item.shown, documented: item.shown)
@@ -218,7 +225,8 @@ public enum FactContract {
         }
 
         mutating func problem(_ line: Int?, _ message: String) {
-            problems.append(WardenError(.malformed, file: control.file, line: line ?? control.line, field: "controls.\(control.id)", message))
+            problems.append(
+                WardenError(.malformed, file: control.file, line: line ?? control.line, field: "controls.\(control.id)", message))
         }
 
         mutating func resolve(_ path: FactPath, item: (type: FactType, shown: String)?, line: Int?) -> ResolvedFactPath? {
@@ -273,7 +281,9 @@ public enum FactContract {
                 }
             case .site(let path, let fallback):
                 let components = path.split(separator: ".").map(String.init)
-                let declared = facts["site"].flatMap { try? FactContract.resolve(components[...], in: $0, shown: "site", documented: "site").type }
+                let declared = facts["site"].flatMap {
+                    try? FactContract.resolve(components[...], in: $0, shown: "site", documented: "site").type
+                }
                 switch (declared, fallback) {
                 case (let t?, let f?): return .oneOf([t, FactContract.type(of: f)])
                 case (let t?, nil): return t
@@ -430,7 +440,9 @@ public enum FactContract {
         case (.sourced(let t), .object(let o)):
             guard let v = o["value"] else { return wrong() }
             guard o["source"]?.stringValue != nil else { return out.append("\(path).source: missing, or not a string") }
-            for key in o.keys where key != "value" && key != "source" { out.append("\(path)\(display(key)): not declared (a sourced value has only value and source)") }
+            for key in o.keys where key != "value" && key != "source" {
+                out.append("\(path)\(display(key)): not declared (a sourced value has only value and source)")
+            }
             conform(v, t, path + ".value", &out)
         case (.oneOf(let alternatives), _):
             var best: [String]?
@@ -503,7 +515,12 @@ public enum FactContract {
                 out.append((p, "map"))
                 walk(e, p + ".<key>")
             case .list(let e):
-                if case .object = e { out.append((p, "list of objects")); walk(e, p + "[]", row: false) } else { out.append((p, t.name)) }
+                if case .object = e {
+                    out.append((p, "list of objects"))
+                    walk(e, p + "[]", row: false)
+                } else {
+                    out.append((p, t.name))
+                }
             default:
                 out.append((p, t.name))
             }

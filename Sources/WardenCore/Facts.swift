@@ -86,7 +86,8 @@ public struct FactSet: Sendable, Hashable {
             if let v = entry["value"] {
                 facts[name] = .value(v)
             } else if let u = entry["unavailable"], let s = u["status"]?.stringValue,
-                      let kind = Unavailable.Kind(rawValue: s), let reason = u["reason"]?.stringValue {
+                let kind = Unavailable.Kind(rawValue: s), let reason = u["reason"]?.stringValue
+            {
                 facts[name] = .unavailable(Unavailable(kind, reason))
             } else {
                 throw bad("\(field).facts.\(name)", "expected {\"value\": …} or {\"unavailable\": {\"status\", \"reason\"}}")

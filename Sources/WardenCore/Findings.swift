@@ -67,8 +67,10 @@ public struct FindingsDocument: Sendable {
     public var findings: [Finding]
     public var facts: FactSet
 
-    public init(host: JSON, root: String, profile: ResolvedProfile, toolVersion: String,
-                startedAt: Timestamp, finishedAt: Timestamp, findings: [Finding], facts: FactSet) {
+    public init(
+        host: JSON, root: String, profile: ResolvedProfile, toolVersion: String,
+        startedAt: Timestamp, finishedAt: Timestamp, findings: [Finding], facts: FactSet
+    ) {
         self.host = host
         self.root = root
         self.profile = profile
@@ -89,8 +91,11 @@ public struct FindingsDocument: Sendable {
             "host": host,
             "root": .string(root),
             "mode": .string(facts.mode.rawValue),
-            "profile": ["id": .string(profile.id), "title": .string(profile.title), "version": .string(profile.version), "sha256": .string(profile.sha256),
-                        "set": profile.set.map { .string($0) } ?? .null],
+            "profile": [
+                "id": .string(profile.id), "title": .string(profile.title), "version": .string(profile.version),
+                "sha256": .string(profile.sha256),
+                "set": profile.set.map { .string($0) } ?? .null,
+            ],
             "site": siteJSON,
             "tool": ["name": "warden", "version": .string(toolVersion)],
             "started_at": .string(startedAt.description),

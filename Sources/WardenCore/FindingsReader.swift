@@ -58,12 +58,14 @@ public struct ParsedFindings: Sendable {
         for (i, r) in list.enumerated() {
             let field = "results[\(i)]"
             guard let control = r["control"]?.stringValue, let title = r["title"]?.stringValue,
-                  let area = r["area"]?.stringValue.flatMap(Area.init(rawValue:)),
-                  let severity = r["severity"]?.stringValue.flatMap(Severity.init(rawValue:)),
-                  let status = r["status"]?.stringValue.flatMap(Status.init(rawValue:)),
-                  let advisory = r["advisory"]?.boolValue, let summary = r["summary"]?.stringValue
+                let area = r["area"]?.stringValue.flatMap(Area.init(rawValue:)),
+                let severity = r["severity"]?.stringValue.flatMap(Severity.init(rawValue:)),
+                let status = r["status"]?.stringValue.flatMap(Status.init(rawValue:)),
+                let advisory = r["advisory"]?.boolValue, let summary = r["summary"]?.stringValue
             else { throw bad(field, "expected control, title, area, severity, status, advisory and summary") }
-            results.append(ControlResult(control: control, title: title, area: area, severity: severity, status: status, advisory: advisory, summary: summary))
+            results.append(
+                ControlResult(
+                    control: control, title: title, area: area, severity: severity, status: status, advisory: advisory, summary: summary))
         }
         self.results = results
         guard let facts = json["facts"] else { throw bad("facts", "missing: the findings carry no facts to re-evaluate") }
@@ -104,7 +106,8 @@ public struct Comparison: Sendable {
         let before = Dictionary(a.results.map { ($0.control, $0) }, uniquingKeysWith: { x, _ in x })
         let after = Dictionary(b.results.map { ($0.control, $0) }, uniquingKeysWith: { x, _ in x })
         for id in Set(before.keys).union(after.keys).sorted() {
-            let x = before[id], y = after[id]
+            let x = before[id]
+            let y = after[id]
             guard x?.status != y?.status else { continue }
             let change = Change(control: id, title: (y ?? x)!.title, before: x?.status, after: y?.status, summary: (y ?? x)!.summary)
             switch (x.map { Comparison.good.contains($0.status) }, y.map { Comparison.good.contains($0.status) }) {
@@ -117,8 +120,14 @@ public struct Comparison: Sendable {
 
     public var json: JSON {
         func list(_ c: [Change]) -> JSON {
-            .array(c.map { ["control": .string($0.control), "title": .string($0.title), "before": $0.before.map { .string($0.rawValue) } ?? .null,
-                            "after": $0.after.map { .string($0.rawValue) } ?? .null, "summary": .string($0.summary)] })
+            .array(
+                c.map {
+                    [
+                        "control": .string($0.control), "title": .string($0.title),
+                        "before": $0.before.map { .string($0.rawValue) } ?? .null,
+                        "after": $0.after.map { .string($0.rawValue) } ?? .null, "summary": .string($0.summary),
+                    ]
+                })
         }
         return ["regressions": list(regressions), "improvements": list(improvements), "other": list(other)]
     }

@@ -21,7 +21,9 @@ public struct Catalog: Sendable {
     /// checks read, whole, against the probes' declared `facts` and every comparison against the
     /// type there (`FactContract`): a misspelt fact or member, or a comparison its fact cannot
     /// satisfy, is a load error naming file and line, not an `error` status at evaluation.
-    public static func load(files: [(path: String, text: String)], facts: [String: FactType], digester: Digester) throws(WardenError) -> Catalog {
+    public static func load(files: [(path: String, text: String)], facts: [String: FactType], digester: Digester) throws(WardenError)
+        -> Catalog
+    {
         let catalog = try load(files: files, knownFacts: Set(facts.keys), digester: digester)
         try FactContract.check(catalog, facts: facts)
         return catalog
@@ -29,7 +31,9 @@ public struct Catalog: Sendable {
 
     /// Decodes control files, checking only that each fact path starts with one of `knownFacts`
     /// (the decoder's own tests, with facts no probe declares).
-    package static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError) -> Catalog {
+    package static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError)
+        -> Catalog
+    {
         var catalog = Catalog()
         let sorted = files.sorted(by: { $0.path < $1.path })
         catalog.digest = try digest(files: files, digester: digester)
@@ -104,15 +108,20 @@ struct ProfileDocument {
 
     static func decode(_ text: String, file: String) throws(WardenError) -> ProfileDocument {
         let root = try YNode.parse(text, file: file)
-        let f = try root.fields(allowed: ["id", "title", "version", "description", "extends", "controls"],
-                                required: ["id", "title", "version", "controls"])
+        let f = try root.fields(
+            allowed: ["id", "title", "version", "description", "extends", "controls"],
+            required: ["id", "title", "version", "controls"])
         let idNode = try f.required("id")
         let id = try idNode.string()
         guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "_"), first != UInt8(ascii: "-"),
-              id.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                  || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
-        var doc = ProfileDocument(id: id, title: try f.required("title").nonEmptyString(), version: try f.required("version").nonEmptyString(),
-                                  description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
+            id.utf8.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
+        else { throw idNode.error("profile id '\(id)' must be lower-case letters, digits, '.', '_' or '-'") }
+        var doc = ProfileDocument(
+            id: id, title: try f.required("title").nonEmptyString(), version: try f.required("version").nonEmptyString(),
+            description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
         for (controlID, keyNode, value) in try f.required("controls").keyedMapping() {
             var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value, keyNode: keyNode)
@@ -172,7 +181,9 @@ public enum ProfileLoader {
                     throw sel.keyNode.error("unknown control '\(controlID)'\(hint)")
                 }
                 if sel.exclude {
-                    guard selected.removeValue(forKey: controlID) != nil else { throw sel.keyNode.error("cannot exclude \(controlID): no parent profile selects it") }
+                    guard selected.removeValue(forKey: controlID) != nil else {
+                        throw sel.keyNode.error("cannot exclude \(controlID): no parent profile selects it")
+                    }
                     continue
                 }
                 var c = selected[controlID] ?? SelectedControl(definition: def, advisory: false, parameters: [:], rationale: nil)
@@ -200,10 +211,12 @@ public enum ProfileLoader {
             }
         }
         let top = chain[0]
-        let digest = try ProfileLoader.digest(catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) }, digester: digester)
-        return ResolvedProfile(id: top.id, title: top.title, version: top.version, description: top.description,
-                               chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
-                               files: chain.map(\.file), sha256: digest)
+        let digest = try ProfileLoader.digest(
+            catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) }, digester: digester)
+        return ResolvedProfile(
+            id: top.id, title: top.title, version: top.version, description: top.description,
+            chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
+            files: chain.map(\.file), sha256: digest)
     }
 
     /// The digest of a profile resolved from these files (`catalogDigest`, then each profile file

@@ -75,7 +75,9 @@ public struct Site: Sendable, Hashable {
         let f = try root.fields(allowed: ["role", "containers", "weights", "network", "services", "waivers"])
         if let r = f["role"] {
             let s = try r.string()
-            guard let role = Role(rawValue: s) else { throw r.error("unknown role '\(s)' (expected \(Role.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            guard let role = Role(rawValue: s) else {
+                throw r.error("unknown role '\(s)' (expected \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
             site.role = role
         }
         site.containers = try f["containers"]?.bool() ?? false
@@ -110,7 +112,8 @@ public struct Site: Sendable, Hashable {
         }
         if let ws = f["waivers"] {
             for item in try ws.list() {
-                let wf = try item.fields(allowed: ["control", "reason", "approved_by", "expires"], required: ["control", "reason", "approved_by", "expires"])
+                let wf = try item.fields(
+                    allowed: ["control", "reason", "approved_by", "expires"], required: ["control", "reason", "approved_by", "expires"])
                 let c = try wf.required("control")
                 let control = try c.string()
                 guard ControlDefinition.isID(control) else { throw c.error("'\(control)' is not a control id like ACC-004") }
@@ -119,9 +122,11 @@ public struct Site: Sendable, Hashable {
                 guard let expires = Timestamp(rfc3339: expiresText, dateMeansEndOfDay: true) else {
                     throw e.error("expected a date (2027-01-31) or an RFC 3339 time, found '\(expiresText)'")
                 }
-                site.waivers.append(Waiver(control: control, reason: try wf.required("reason").nonEmptyString(),
-                                           approvedBy: try wf.required("approved_by").nonEmptyString(),
-                                           expires: expires, expiresText: expiresText, line: item.line))
+                site.waivers.append(
+                    Waiver(
+                        control: control, reason: try wf.required("reason").nonEmptyString(),
+                        approvedBy: try wf.required("approved_by").nonEmptyString(),
+                        expires: expires, expiresText: expiresText, line: item.line))
             }
         }
         return site
@@ -146,7 +151,13 @@ public struct Site: Sendable, Hashable {
         guard let m = s.wholeMatch(of: /([0-9]+)\s*(B|KiB|MiB|GiB|K|M|G)?/), let n = Int64(m.1) else {
             throw y.error("expected a size like 1048576 or 1MiB, found '\(s)'")
         }
-        let unit: Int64 = switch m.2 ?? "B" { case "K", "KiB": 1 << 10; case "M", "MiB": 1 << 20; case "G", "GiB": 1 << 30; default: 1 }
+        let unit: Int64 =
+            switch m.2 ?? "B" {
+            case "K", "KiB": 1 << 10
+            case "M", "MiB": 1 << 20
+            case "G", "GiB": 1 << 30
+            default: 1
+            }
         let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
         guard !overflow else { throw y.error("the size '\(s)' is larger than \(Int64.max) bytes") }
         return bytes

@@ -10,9 +10,12 @@ public enum Base64 {
         return bytes.withUnsafeBufferPointer { input in
             alphabet.withUnsafeBufferPointer { alphabet in
                 String(unsafeUninitializedCapacity: count) { out in
-                    var i = 0, o = 0
+                    var i = 0
+                    var o = 0
                     while i + 3 <= input.count {
-                        let b0 = input[i], b1 = input[i + 1], b2 = input[i + 2]
+                        let b0 = input[i]
+                        let b1 = input[i + 1]
+                        let b2 = input[i + 2]
                         out[o] = alphabet[Int(b0 >> 2)]
                         out[o + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
                         out[o + 2] = alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]
@@ -21,7 +24,8 @@ public enum Base64 {
                         o += 4
                     }
                     if i < input.count {
-                        let b0 = input[i], b1 = i + 1 < input.count ? input[i + 1] : 0
+                        let b0 = input[i]
+                        let b1 = i + 1 < input.count ? input[i + 1] : 0
                         out[o] = alphabet[Int(b0 >> 2)]
                         out[o + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
                         out[o + 2] = i + 1 < input.count ? alphabet[Int((b1 & 0x0F) << 2)] : UInt8(ascii: "=")
@@ -73,23 +77,33 @@ public enum Base64 {
         let size = n / 4 * 3 + (rest == 0 ? 0 : rest - 1)
         var valid = true
         let out = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            guard let base = buffer.baseAddress else { initialized = 0; return }
+            guard let base = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
             let raw = UnsafeMutableRawPointer(base)
             func group(_ i: Int) -> UInt32 {
                 table[Int(input[i])] | table[256 + Int(input[i + 1])] | table[512 + Int(input[i + 2])] | table[768 + Int(input[i + 3])]
             }
-            var i = 0, o = 0
+            var i = 0
+            var o = 0
             // Four bytes stored per group while a fourth fits (the next group overwrites it).
             while i + 4 <= n, o + 4 <= size {
                 let w = group(i)
-                if w & 0xFF00_0000 != 0 { valid = false; break }
+                if w & 0xFF00_0000 != 0 {
+                    valid = false
+                    break
+                }
                 raw.storeBytes(of: (w << 8).bigEndian, toByteOffset: o, as: UInt32.self)
                 i += 4
                 o += 3
             }
             while valid, i + 4 <= n {
                 let w = group(i)
-                if w & 0xFF00_0000 != 0 { valid = false; break }
+                if w & 0xFF00_0000 != 0 {
+                    valid = false
+                    break
+                }
                 buffer[o] = UInt8(truncatingIfNeeded: w >> 16)
                 buffer[o + 1] = UInt8(truncatingIfNeeded: w >> 8)
                 buffer[o + 2] = UInt8(truncatingIfNeeded: w)

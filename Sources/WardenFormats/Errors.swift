@@ -52,7 +52,10 @@ public struct WardenError: Error, Sendable, Equatable, CustomStringConvertible {
         var location = ""
         if let file {
             location = file
-            if let line { location += ":\(line)"; if let column { location += ":\(column)" } }
+            if let line {
+                location += ":\(line)"
+                if let column { location += ":\(column)" }
+            }
             location += ": "
         }
         let fieldPart = field.map { "\($0): " } ?? ""

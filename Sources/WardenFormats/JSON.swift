@@ -22,11 +22,26 @@ public enum JSON: Sendable, Hashable {
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
-    public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+    public var intValue: Int64? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+    public var arrayValue: [JSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
 
     /// The name of the JSON type, for error messages.
     public var typeName: String {
@@ -91,7 +106,10 @@ extension JSON {
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .string(let s): JSON.writeString(s, into: &out)
         case .array(let a):
-            if a.isEmpty { out.append(contentsOf: [0x5B, 0x5D]); return }
+            if a.isEmpty {
+                out.append(contentsOf: [0x5B, 0x5D])
+                return
+            }
             out.append(0x5B)
             for (n, element) in a.enumerated() {
                 if n > 0 { out.append(0x2C) }
@@ -101,7 +119,10 @@ extension JSON {
             JSON.newline(&out, indent: indent, level: level)
             out.append(0x5D)
         case .object(let o):
-            if o.isEmpty { out.append(contentsOf: [0x7B, 0x7D]); return }
+            if o.isEmpty {
+                out.append(contentsOf: [0x7B, 0x7D])
+                return
+            }
             out.append(0x7B)
             // Keys in UTF-8 byte order (the order RFC 8785 and most canonical forms use), the
             // order a JSONObject keeps them in.
@@ -302,9 +323,15 @@ extension JSON {
         @inline(__always) func at(_ i: Int) -> UInt8 { base.unsafelyUnwrapped[i] }
 
         func error(_ message: String) -> JSONParseError {
-            var line = 1, column = 1
+            var line = 1
+            var column = 1
             for b in bytes[..<min(index, count)] {
-                if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+                if b == 0x0A {
+                    line += 1
+                    column = 1
+                } else if b & 0xC0 != 0x80 {
+                    column += 1
+                }
             }
             return JSONParseError(offset: index, line: line, column: column, message: message)
         }
@@ -349,7 +376,10 @@ extension JSON {
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
             skipWhitespace()
-            if index < count, at(index) == UInt8(ascii: "}") { index += 1; return .object([:]) }
+            if index < count, at(index) == UInt8(ascii: "}") {
+                index += 1
+                return .object([:])
+            }
             let first = keep ? keyOffsets.count : checkedKeys.count
             var manyKeys: Set<String>?
             // The members of this object when it is built, and whether they came in key order
@@ -387,7 +417,10 @@ extension JSON {
                         checkedKeys.append(key)
                         if checkedKeys.count - first > 32 { manyKeys = Set(checkedKeys[first...].map(keyText)) }
                     }
-                    if duplicate { index = keyStart; throw error("duplicate key \"\(keyText(key))\"") }
+                    if duplicate {
+                        index = keyStart
+                        throw error("duplicate key \"\(keyText(key))\"")
+                    }
                     _ = try parseValue(depth: depth + 1)
                 } else {
                     let key = try parseString()
@@ -413,7 +446,10 @@ extension JSON {
                 }
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in object") }
-                if at(index) == UInt8(ascii: ",") { index += 1; continue }
+                if at(index) == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
                 if at(index) == UInt8(ascii: "}") { break }
                 throw error("expected ',' or '}'")
             }
@@ -427,7 +463,8 @@ extension JSON {
                 // first such place in the text).
                 let offsets = keyOffsets[first...]
                 let order = built.indices.sorted {
-                    JSON.utf8Less(built[$0].key, built[$1].key) || (built[$0].key == built[$1].key && offsets[first + $0] < offsets[first + $1])
+                    JSON.utf8Less(built[$0].key, built[$1].key)
+                        || (built[$0].key == built[$1].key && offsets[first + $0] < offsets[first + $1])
                 }
                 var duplicate: (key: String, offset: Int)?
                 for (a, b) in zip(order, order.dropFirst()) where built[a].key == built[b].key {
@@ -449,15 +486,24 @@ extension JSON {
             index += 1
             var result: [JSON] = []
             skipWhitespace()
-            if index < count, at(index) == UInt8(ascii: "]") { index += 1; return .array(result) }
+            if index < count, at(index) == UInt8(ascii: "]") {
+                index += 1
+                return .array(result)
+            }
             while true {
                 skipWhitespace()
                 let value = try parseValue(depth: depth + 1)
                 if keep { result.append(value) }
                 skipWhitespace()
                 guard index < count else { throw error("unexpected end of input in list") }
-                if at(index) == UInt8(ascii: ",") { index += 1; continue }
-                if at(index) == UInt8(ascii: "]") { index += 1; return .array(result) }
+                if at(index) == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if at(index) == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(result)
+                }
                 throw error("expected ',' or ']'")
             }
         }
@@ -471,7 +517,8 @@ extension JSON {
                 throw error("invalid number")
             }
             if at(index) == UInt8(ascii: "0"), index + 1 < count,
-               (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(at(index + 1)) {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(at(index + 1))
+            {
                 throw error("leading zero in number")
             }
             var value: Int64 = 0
@@ -519,7 +566,8 @@ extension JSON {
         /// A test can also mark bytes above one it rightly marks (a borrow runs upwards), never
         /// below: the lowest mark is always the first such byte.
         @inline(__always) static func specialBytes(_ word: UInt64) -> UInt64 {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
             func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
             let control = (word &- ones &* 0x20) & ~word & highs
             return (word & highs) | control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
@@ -538,7 +586,10 @@ extension JSON {
                 let raw = UnsafeRawPointer(base)
                 while index + 8 <= count {
                     let special = Parser.specialBytes(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                    if special == 0 { index += 8; continue }
+                    if special == 0 {
+                        index += 8
+                        continue
+                    }
                     index += special.trailingZeroBitCount >> 3
                     break
                 }

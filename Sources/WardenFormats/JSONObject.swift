@@ -35,7 +35,8 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
             for i in members.indices where members[i].key == key { return (i, true) }
             return (members.firstIndex { JSON.utf8Less(key, $0.key) } ?? members.count, false)
         }
-        var lo = 0, hi = members.count
+        var lo = 0
+        var hi = members.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if JSON.utf8Less(members[mid].key, key) { lo = mid + 1 } else { hi = mid }

@@ -14,7 +14,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let (y, m, d) = Timestamp.civil(fromDays: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let year = String(y)
-        return "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
+        return
+            "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
     }
 
     /// Parses RFC 3339 (`2026-11-29T08:38:14Z`, `…+02:00`, fractional seconds dropped) or a bare
@@ -31,8 +32,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             return v
         }
         guard s.count >= 10, s[4] == 45, s[7] == 45,
-              let y = num(0..<4), let m = num(5..<7), let d = num(8..<10),
-              (1...12).contains(m), d >= 1, d <= Timestamp.daysIn(month: m, year: y)
+            let y = num(0..<4), let m = num(5..<7), let d = num(8..<10),
+            (1...12).contains(m), d >= 1, d <= Timestamp.daysIn(month: m, year: y)
         else { return nil }
         let days = Timestamp.days(fromCivil: y, m, d)
         if s.count == 10 {
@@ -40,7 +41,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             return
         }
         guard s.count >= 20, s[10] == 84 || s[10] == 116 || s[10] == 32, s[13] == 58, s[16] == 58,
-              let hh = num(11..<13), let mm = num(14..<16), let ss = num(17..<19), hh < 24, mm < 60, ss < 61
+            let hh = num(11..<13), let mm = num(14..<16), let ss = num(17..<19), hh < 24, mm < 60, ss < 61
         else { return nil }
         var i = 19
         if s[i] == 46 {
@@ -54,7 +55,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         if s[i] == 90 || s[i] == 122 {
             guard i + 1 == s.count else { return nil }
         } else if s[i] == 43 || s[i] == 45 {
-            guard i + 6 == s.count, s[i + 3] == 58, let oh = num(i + 1..<i + 3), let om = num(i + 4..<i + 6), oh < 24, om < 60 else { return nil }
+            guard i + 6 == s.count, s[i + 3] == 58, let oh = num(i + 1..<i + 3), let om = num(i + 4..<i + 6), oh < 24, om < 60 else {
+                return nil
+            }
             offset = (oh * 3600 + om * 60) * (s[i] == 43 ? 1 : -1)
         } else {
             return nil

@@ -76,8 +76,8 @@ package struct YNode {
         guard let first = text.utf8.first else { return .null }
         switch first {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "~"),
-             UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "t"), UInt8(ascii: "T"),
-             UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"):
+            UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "t"), UInt8(ascii: "T"),
+            UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"):
             break
         default:
             return .string
@@ -109,7 +109,10 @@ package struct YNode {
         guard let value, digits.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "x" || $0 == "b") }) else { return .string }
         return .int(sign * value)
     }
-    package var isMapping: Bool { if case .mapping = node.value { return true }; return false }
+    package var isMapping: Bool {
+        if case .mapping = node.value { return true }
+        return false
+    }
 
     package var line: Int? { node.line }
     package var column: Int? { node.column }
@@ -165,7 +168,9 @@ package struct YNode {
 
     /// `fields(allowed:required:)` of entries `keyedMapping()` already gave (the same checks,
     /// without decoding the mapping again).
-    package func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = []) throws(WardenError) -> Fields {
+    package func fields(_ entries: [(key: String, keyNode: YNode, value: YNode)], allowed: Set<String>, required: Set<String> = [])
+        throws(WardenError) -> Fields
+    {
         for e in entries where !allowed.contains(e.key) { throw e.keyNode.unknownKey(e.key, allowed: allowed) }
         return try Fields(node: self, entries: entries, required: required)
     }

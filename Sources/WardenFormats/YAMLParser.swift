@@ -66,7 +66,10 @@ private struct YAMLParser {
                     previousCR = true
                     continue
                 }
-                if c == newline && previousCR { previousCR = false; continue }
+                if c == newline && previousCR {
+                    previousCR = false
+                    continue
+                }
                 previousCR = false
                 normalised.append(c)
             }
@@ -169,7 +172,9 @@ private struct YAMLParser {
             while p < b.count, b[p] != newline { p += 1 }
         }
         guard p >= b.count || b[p] == newline else {
-            if b[p] == colon && isBlank(p + 1) { throw fail("mapping values are not allowed here (a key must be a plain or quoted scalar on one line)") }
+            if b[p] == colon && isBlank(p + 1) {
+                throw fail("mapping values are not allowed here (a key must be a plain or quoted scalar on one line)")
+            }
             throw fail("unexpected content after \(what)")
         }
     }
@@ -230,7 +235,9 @@ private struct YAMLParser {
             p = after.position + 3
             try endLine(after: "'...'")
             guard let more = try nextContent() else { return root }
-            throw fail(isDocumentMarker(more.position) ? "more than one YAML document is not supported" : "content after the end of the document ('...')", at: more.position)
+            throw fail(
+                isDocumentMarker(more.position)
+                    ? "more than one YAML document is not supported" : "content after the end of the document ('...')", at: more.position)
         }
         if isDocumentMarker(after.position) { throw fail("more than one YAML document is not supported", at: after.position) }
         throw fail("unexpected content at indentation \(after.indent) (is it indented as its siblings are?)", at: after.position)
@@ -292,7 +299,9 @@ private struct YAMLParser {
                 items.append(try nodeAt(indent: indent + (p - entry), parent: indent))
             }
             guard let next = try nextContent(), !isDocumentMarker(next.position) else { break }
-            if next.indent > indent { throw fail("unexpected indentation (expected a '- ' entry at column \(indent + 1))", at: next.position) }
+            if next.indent > indent {
+                throw fail("unexpected indentation (expected a '- ' entry at column \(indent + 1))", at: next.position)
+            }
             guard next.indent == indent, isSequenceEntry(next.position) else { break }
             p = next.position
         }
@@ -304,11 +313,16 @@ private struct YAMLParser {
         var pairs: [(key: YAMLNode, value: YAMLNode)] = []
         while true {
             guard let colonAt = keyColon(at: p) else {
-                throw fail(isSequenceEntry(p) ? "a '- ' entry where a key was expected (is the list indented under its key?)"
-                           : b[p] == colon ? "the key is missing before ':'"
-                           : b[p] == UInt8(ascii: "?") && isBlank(p + 1) ? "complex mapping keys ('? ') are not supported"
-                           : b[p] == UInt8(ascii: "|") || b[p] == UInt8(ascii: ">") ? "a block scalar must be indented more than its key"
-                           : "expected a 'key: value' entry")
+                throw fail(
+                    isSequenceEntry(p)
+                        ? "a '- ' entry where a key was expected (is the list indented under its key?)"
+                        : b[p] == colon
+                            ? "the key is missing before ':'"
+                            : b[p] == UInt8(ascii: "?") && isBlank(p + 1)
+                                ? "complex mapping keys ('? ') are not supported"
+                                : b[p] == UInt8(ascii: "|") || b[p] == UInt8(ascii: ">")
+                                    ? "a block scalar must be indented more than its key"
+                                    : "expected a 'key: value' entry")
             }
             if colonAt == p { throw fail("the key is missing before ':'") }
             let key = try mappingKey(end: colonAt)
@@ -344,9 +358,15 @@ private struct YAMLParser {
             j += 1
             while true {
                 guard j < b.count, b[j] != newline else { return nil }
-                if c == UInt8(ascii: "\"") && b[j] == UInt8(ascii: "\\") { j += 2; continue }
+                if c == UInt8(ascii: "\"") && b[j] == UInt8(ascii: "\\") {
+                    j += 2
+                    continue
+                }
                 if b[j] == c {
-                    if c == UInt8(ascii: "'") && byte(j + 1) == c { j += 2; continue }
+                    if c == UInt8(ascii: "'") && byte(j + 1) == c {
+                        j += 2
+                        continue
+                    }
                     break
                 }
                 j += 1
@@ -384,7 +404,8 @@ private struct YAMLParser {
         case UInt8(ascii: "&"): throw fail("YAML anchors ('&') are not supported")
         case UInt8(ascii: "*"): throw fail("YAML aliases ('*') are not supported")
         case UInt8(ascii: "!"): throw fail("YAML tags ('!') are not supported")
-        case UInt8(ascii: "@"), UInt8(ascii: "`"): throw fail("'\(Character(Unicode.Scalar(c)))' is reserved and cannot start a plain scalar")
+        case UInt8(ascii: "@"), UInt8(ascii: "`"):
+            throw fail("'\(Character(Unicode.Scalar(c)))' is reserved and cannot start a plain scalar")
         case UInt8(ascii: "%"): throw fail("'%' cannot start a plain scalar")
         default: break
         }
@@ -401,11 +422,14 @@ private struct YAMLParser {
             let start = p
             let value = try flowCollection()
             skipSpaces()
-            if byte(p) == colon && isBlank(p + 1) { throw fail("complex mapping keys (a flow collection as a key) are not supported", at: start) }
+            if byte(p) == colon && isBlank(p + 1) {
+                throw fail("complex mapping keys (a flow collection as a key) are not supported", at: start)
+            }
             return value
         case UInt8(ascii: "\""), UInt8(ascii: "'"): return try quoted(parent: parent)
         case UInt8(ascii: "?") where isBlank(p + 1): throw fail("complex mapping keys ('? ') are not supported")
-        case UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","): throw fail("'\(Character(Unicode.Scalar(c)))' cannot start a plain scalar")
+        case UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","):
+            throw fail("'\(Character(Unicode.Scalar(c)))' cannot start a plain scalar")
         default:
             try refuseIndicator(c)
             return try plainScalar(parent: parent)
@@ -447,7 +471,10 @@ private struct YAMLParser {
             guard let next = candidate else { break }
             if breaks == 1 { out.append(space) } else { out.append(contentsOf: repeatElement(newline, count: breaks - 1)) }
             lineEnd = plainLine(from: next)
-            if lineEnd.keyColon { throw fail("mapping values are not allowed here (is a key missing its indentation, or a value its quotes?)", at: lineEnd.end) }
+            if lineEnd.keyColon {
+                throw fail(
+                    "mapping values are not allowed here (is a key missing its indentation, or a value its quotes?)", at: lineEnd.end)
+            }
             out.append(contentsOf: b[next..<lineEnd.end])
             p = lineEnd.end
         }
@@ -458,10 +485,17 @@ private struct YAMLParser {
     /// before a ': ' (reported as `keyColon`), or at the end of the line.
     func plainLine(from i: Int) -> (end: Int, stoppedAtComment: Bool, keyColon: Bool) {
         var j = i
-        var comment = false, key = false
+        var comment = false
+        var key = false
         while j < b.count, b[j] != newline {
-            if b[j] == hash && j > i && (b[j - 1] == space || b[j - 1] == tab) { comment = true; break }
-            if b[j] == colon && isBlank(j + 1) { key = true; break }
+            if b[j] == hash && j > i && (b[j - 1] == space || b[j - 1] == tab) {
+                comment = true
+                break
+            }
+            if b[j] == colon && isBlank(j + 1) {
+                key = true
+                break
+            }
             j += 1
         }
         var e = j
@@ -482,10 +516,18 @@ private struct YAMLParser {
         // Where trailing white space that a line break would remove starts in `out`.
         var trailing = 0
         while true {
-            guard p < b.count else { throw fail("unterminated \(double ? "double" : "single")-quoted scalar (it starts at \(mark(start).line):\(mark(start).column))") }
+            guard p < b.count else {
+                throw fail(
+                    "unterminated \(double ? "double" : "single")-quoted scalar (it starts at \(mark(start).line):\(mark(start).column))")
+            }
             let c = b[p]
             if c == q {
-                if !double && byte(p + 1) == q { out.append(q); p += 2; trailing = out.count; continue }
+                if !double && byte(p + 1) == q {
+                    out.append(q)
+                    p += 2
+                    trailing = out.count
+                    continue
+                }
                 p += 1
                 break
             }
@@ -545,7 +587,10 @@ private struct YAMLParser {
         case UInt8(ascii: "\\"): simple = UInt8(ascii: "\\")
         default: simple = nil
         }
-        if let simple { out.append(simple); return }
+        if let simple {
+            out.append(simple)
+            return
+        }
         let scalar: UInt32
         switch c {
         case UInt8(ascii: "N"): scalar = 0x85
@@ -554,7 +599,9 @@ private struct YAMLParser {
         case UInt8(ascii: "P"): scalar = 0x2029
         case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
             let count = c == UInt8(ascii: "x") ? 2 : c == UInt8(ascii: "u") ? 4 : 8
-            guard p + count <= b.count, let v = UInt32(text(p, p + count), radix: 16), b[p..<(p + count)].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != dash }) else {
+            guard p + count <= b.count, let v = UInt32(text(p, p + count), radix: 16),
+                b[p..<(p + count)].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != dash })
+            else {
                 throw fail("'\\\(Character(Unicode.Scalar(c)))' needs \(count) hexadecimal digits", at: at)
             }
             p += count
@@ -562,7 +609,9 @@ private struct YAMLParser {
         default:
             throw fail("unknown escape '\\\(String(decoding: [c], as: UTF8.self))' in a double-quoted scalar", at: at)
         }
-        guard let u = Unicode.Scalar(scalar) else { throw fail("escape '\\\(Character(Unicode.Scalar(c)))' is not a Unicode scalar value", at: at) }
+        guard let u = Unicode.Scalar(scalar) else {
+            throw fail("escape '\\\(Character(Unicode.Scalar(c)))' is not a Unicode scalar value", at: at)
+        }
         out.append(contentsOf: String(Character(u)).utf8)
     }
 
@@ -577,8 +626,16 @@ private struct YAMLParser {
         var explicit: Int?
         for _ in 0..<2 {
             guard p < b.count else { break }
-            if (b[p] == dash || b[p] == UInt8(ascii: "+")) && chomp == nil { chomp = b[p]; p += 1; continue }
-            if b[p] >= UInt8(ascii: "1") && b[p] <= UInt8(ascii: "9") && explicit == nil { explicit = Int(b[p] - UInt8(ascii: "0")); p += 1; continue }
+            if (b[p] == dash || b[p] == UInt8(ascii: "+")) && chomp == nil {
+                chomp = b[p]
+                p += 1
+                continue
+            }
+            if b[p] >= UInt8(ascii: "1") && b[p] <= UInt8(ascii: "9") && explicit == nil {
+                explicit = Int(b[p] - UInt8(ascii: "0"))
+                p += 1
+                continue
+            }
             if b[p] == UInt8(ascii: "0") { throw fail("a block scalar's indentation indicator is 1 to 9") }
             break
         }
@@ -587,12 +644,16 @@ private struct YAMLParser {
         var contentIndent = explicit.map { max(parent, 0) + $0 }
         if contentIndent == nil {
             // The first non-empty line sets it; leading empty lines may not be indented more.
-            var i = p, maxEmpty = 0
+            var i = p
+            var maxEmpty = 0
             while i < b.count {
                 i += 1
                 let ls = i
                 while i < b.count, b[i] == space { i += 1 }
-                if i < b.count, b[i] == newline { maxEmpty = max(maxEmpty, i - ls); continue }
+                if i < b.count, b[i] == newline {
+                    maxEmpty = max(maxEmpty, i - ls)
+                    continue
+                }
                 if i >= b.count { break }
                 let indent = i - ls
                 // At least one space, as libyaml requires even at the top level.
@@ -616,7 +677,11 @@ private struct YAMLParser {
             while i < b.count, b[i] == space, i - ls < indent { i += 1 }
             // The end of the text: a last line without a line break adds nothing.
             if i >= b.count { break }
-            if b[i] == newline { emptyLines += 1; end = i; continue }
+            if b[i] == newline {
+                emptyLines += 1
+                end = i
+                continue
+            }
             // A line indented less, with content, ends the scalar (a document marker at column 0
             // among them: the content is indented at least one space).
             if i - ls < indent { break }
@@ -660,7 +725,10 @@ private struct YAMLParser {
     mutating func skipFlowSpace() {
         while p < b.count {
             let c = b[p]
-            if c == space || c == tab || c == newline { p += 1; continue }
+            if c == space || c == tab || c == newline {
+                p += 1
+                continue
+            }
             if c == hash && (p == 0 || b[p - 1] == space || b[p - 1] == tab || b[p - 1] == newline) {
                 while p < b.count, b[p] != newline { p += 1 }
                 continue
@@ -683,7 +751,10 @@ private struct YAMLParser {
         while true {
             skipFlowSpace()
             guard p < b.count else { throw fail("unterminated \(name) that starts at \(mark(start).line):\(mark(start).column)") }
-            if b[p] == close { p += 1; break }
+            if b[p] == close {
+                p += 1
+                break
+            }
             if b[p] == UInt8(ascii: ",") { throw fail("an empty entry in a \(name)") }
             let entry = try flowNode(in: name)
             skipFlowSpace()
@@ -691,7 +762,9 @@ private struct YAMLParser {
                 if byte(p) == colon { throw fail("a 'key: value' pair inside a flow list is not supported (write it as {key: value})") }
                 items.append(entry)
             } else {
-                guard case .scalar = entry.value else { throw fail("complex mapping keys (a flow collection as a key) are not supported", at: start) }
+                guard case .scalar = entry.value else {
+                    throw fail("complex mapping keys (a flow collection as a key) are not supported", at: start)
+                }
                 var value = node(.scalar("", plain: true), at: p)
                 if byte(p) == colon {
                     if lineIndex(p) != entry.line - 1 { throw fail("the ':' after a key must be on the key's line") }
@@ -706,8 +779,14 @@ private struct YAMLParser {
                 pairs.append((entry, value))
             }
             guard p < b.count else { throw fail("unterminated \(name) that starts at \(mark(start).line):\(mark(start).column)") }
-            if b[p] == UInt8(ascii: ",") { p += 1; continue }
-            if b[p] == close { p += 1; break }
+            if b[p] == UInt8(ascii: ",") {
+                p += 1
+                continue
+            }
+            if b[p] == close {
+                p += 1
+                break
+            }
             throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))' in a \(name)")
         }
         return node(isSequence ? .sequence(items) : .mapping(pairs), at: start)
@@ -718,7 +797,8 @@ private struct YAMLParser {
         switch c {
         case UInt8(ascii: "["), UInt8(ascii: "{"): return try flowCollection()
         case UInt8(ascii: "\""), UInt8(ascii: "'"): return try quoted(parent: -1)
-        case UInt8(ascii: "|"), UInt8(ascii: ">"): throw fail("a block scalar ('\(Character(Unicode.Scalar(c)))') cannot be inside a \(name)")
+        case UInt8(ascii: "|"), UInt8(ascii: ">"):
+            throw fail("a block scalar ('\(Character(Unicode.Scalar(c)))') cannot be inside a \(name)")
         case UInt8(ascii: "]"), UInt8(ascii: "}"): throw fail("'\(Character(Unicode.Scalar(c)))' does not close this \(name)")
         case UInt8(ascii: "?") where isBlank(p + 1): throw fail("complex mapping keys ('? ') are not supported")
         case dash where isBlank(p + 1): throw fail("a block list entry ('- ') cannot be inside a \(name)")
@@ -756,7 +836,8 @@ private struct YAMLParser {
                 continue
             }
             // White space inside the scalar is kept, at its end dropped; line breaks fold.
-            var j = p, breaks = 0
+            var j = p
+            var breaks = 0
             while j < b.count, b[j] == space || b[j] == tab || b[j] == newline {
                 if b[j] == newline { breaks += 1 }
                 j += 1

@@ -23,11 +23,14 @@ public struct ProfileStore: Sendable {
 
     /// `--profiles DIR` when given, else `$WARDEN_PROFILES` when set, else the built-in set.
     public static func selected(_ option: String?) throws(WardenError) -> ProfileStore {
-        let (directory, field): (String?, String) = if let option { (option, "--profiles") } else {
-            (getenv("WARDEN_PROFILES").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }, "WARDEN_PROFILES")
-        }
+        let (directory, field): (String?, String) =
+            if let option { (option, "--profiles") } else {
+                (getenv("WARDEN_PROFILES").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }, "WARDEN_PROFILES")
+            }
         guard let directory else { return .builtIn }
-        guard LocalFile.isDirectory(directory) else { throw WardenError(.missing, file: directory, field: field, "not a directory of profiles") }
+        guard LocalFile.isDirectory(directory) else {
+            throw WardenError(.missing, file: directory, field: field, "not a directory of profiles")
+        }
         return ProfileStore(directory: directory)
     }
 
@@ -93,10 +96,14 @@ public struct ProfileStore: Sendable {
     /// extends only ids: it has no place on disk).
     public func resolve(_ name: String, catalog: Catalog) throws(WardenError) -> ResolvedProfile {
         var embedded: Set<String> = []
-        var profile = try ProfileLoader.resolve(name, catalog: catalog, digester: .libcrypto) { (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
+        var profile = try ProfileLoader.resolve(name, catalog: catalog, digester: .libcrypto) {
+            (n: String, from: String?) throws(WardenError) -> (path: String, text: String) in
             if Self.isProfileID(n) {
                 guard let file = try profileFile(n) else {
-                    throw WardenError(.missing, "no \(directory == nil ? "built-in profile" : "profile in \(name)") '\(n)' (known: \(profileIDs.joined(separator: ", ")))")
+                    throw WardenError(
+                        .missing,
+                        "no \(directory == nil ? "built-in profile" : "profile in \(name)") '\(n)' (known: \(profileIDs.joined(separator: ", ")))"
+                    )
                 }
                 if directory == nil { embedded.insert(file.path) }
                 return file

@@ -76,7 +76,9 @@ do {
             inventory += "  - name: \(name)\n    machine_id: \(machineID)\n    keyid: \(key.keyID)\n    role: \(roles[i % roles.count])\n"
         }
         if inInventory, missingEvery > 0, i % missingEvery == missingEvery - 1 { continue }
-        guard case .object(var findings) = documents[i % documents.count] else { fail("\(templates[i % templates.count]): not a findings object") }
+        guard case .object(var findings) = documents[i % documents.count] else {
+            fail("\(templates[i % templates.count]): not a findings object")
+        }
         guard case .object(var host)? = findings["host"] else { fail("\(templates[i % templates.count]): no host object") }
         host["hostname"] = .string(name)
         host["machine_id"] = .string(machineID)

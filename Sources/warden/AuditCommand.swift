@@ -13,17 +13,17 @@ struct Audit: ParsableCommand {
         commandName: "audit",
         abstract: "Audit a host (live, or an offline root) against a profile.",
         discussion: """
-        Findings are signed by default: a DSSE envelope (in-toto statement, Warden findings \
-        predicate). A live audit signs with --key or else with the host key in the state directory \
-        (created on first run) and writes the envelope to <state-dir>/findings/latest.dsse.json and \
-        to --output. An offline audit (--root other than /) needs --key or --no-sign.
+            Findings are signed by default: a DSSE envelope (in-toto statement, Warden findings \
+            predicate). A live audit signs with --key or else with the host key in the state directory \
+            (created on first run) and writes the envelope to <state-dir>/findings/latest.dsse.json and \
+            to --output. An offline audit (--root other than /) needs --key or --no-sign.
 
-        Exit codes: 0 conformant, 1 a verdict control fails, 2 incomplete (error or not_checked, no \
-        failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 71 the command \
-        line could not be read, 74 I/O error (a TPM that cannot be reached included; nothing is left \
-        half-written), 75 another run holds the state directory beyond --lock-timeout. Stopped by \
-        SIGINT, SIGTERM or SIGHUP, Warden finishes a write under way and ends by that signal.
-        """
+            Exit codes: 0 conformant, 1 a verdict control fails, 2 incomplete (error or not_checked, no \
+            failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 71 the command \
+            line could not be read, 74 I/O error (a TPM that cannot be reached included; nothing is left \
+            half-written), 75 another run holds the state directory beyond --lock-timeout. Stopped by \
+            SIGINT, SIGTERM or SIGHUP, Warden finishes a write under way and ends by that signal.
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -101,20 +101,25 @@ struct Audit: ParsableCommand {
             Interruption.stage("evaluating")
             let findings = Evaluator.evaluate(resolved, facts: facts, now: started)
             let finished = now == nil ? try currentTime(nil) : started
-            let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
-            let doc = FindingsDocument(host: host, root: hostRoot.path, profile: resolved, toolVersion: Warden.version,
-                                       startedAt: started, finishedAt: finished, findings: findings, facts: facts)
+            let host: JSON = {
+                if case .value(let h)? = facts["host"] { return h }
+                return .null
+            }()
+            let doc = FindingsDocument(
+                host: host, root: hostRoot.path, profile: resolved, toolVersion: Warden.version,
+                startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             // The findings document as JSON, to sign, print or write (a text audit without a
             // signature needs none of it); its plain bytes only to print it or to write it unsigned.
             let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : nil
             let bytes = format == .json || (signer == nil && output != nil) ? predicate?.prettySerialized() : nil
             Interruption.stage("signing")
             Interruption.checkpoint("audit.signing")
-            let envelope: [UInt8]? = if let signer, let predicate {
-                try keyOperation("signing") { () throws(OpenSSLError) in
-                    try FindingsStatement.envelope(findings: predicate, key: signer.key)
-                }.encoded()
-            } else { nil }
+            let envelope: [UInt8]? =
+                if let signer, let predicate {
+                    try keyOperation("signing") { () throws(OpenSSLError) in
+                        try FindingsStatement.envelope(findings: predicate, key: signer.key)
+                    }.encoded()
+                } else { nil }
             // Every file of the run is written first beside its target, then all are put in
             // place together: a failure or a signal leaves the previous files as they were.
             let written = try Interruption.critical { () throws(WardenError) -> [String] in
@@ -142,7 +147,9 @@ struct Audit: ParsableCommand {
             }
             if let signer {
                 let signedFiles = written.filter { $0 != metrics }
-                printError("warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(signedFiles.joined(separator: ", "))")
+                printError(
+                    "warden: findings signed with \(signer.key.algorithm.rawValue) key \(signer.key.keyID) (\(signer.source)): \(signedFiles.joined(separator: ", "))"
+                )
             }
             logToJournal(doc, envelope: state != nil ? written.first : nil)
             emit(doc, as: format, json: bytes)
@@ -157,7 +164,10 @@ struct Audit: ParsableCommand {
         let s = doc.summary
         var fields: [(name: String, value: String)] = [
             ("MESSAGE_ID", Audit.journalMessageID),
-            ("MESSAGE", "warden audit \(doc.profile.id) of \(doc.root): \(s.verdict.rawValue) (\(s.counts[.fail] ?? 0) fail, \(s.counts[.error] ?? 0) error, \(s.counts[.notChecked] ?? 0) not checked, \(s.counts[.pass] ?? 0) pass)"),
+            (
+                "MESSAGE",
+                "warden audit \(doc.profile.id) of \(doc.root): \(s.verdict.rawValue) (\(s.counts[.fail] ?? 0) fail, \(s.counts[.error] ?? 0) error, \(s.counts[.notChecked] ?? 0) not checked, \(s.counts[.pass] ?? 0) pass)"
+            ),
             ("PRIORITY", s.verdict == .conformant ? "6" : "4"),
             ("SYSLOG_IDENTIFIER", "warden"),
             ("WARDEN_PROFILE", doc.profile.id),
@@ -187,18 +197,24 @@ struct Audit: ParsableCommand {
         }
         if let key {
             guard live || output != nil else {
-                throw WardenError(.usage, field: "--output", "an offline audit writes nothing into the state directory: give --output PATH for the signed envelope")
+                throw WardenError(
+                    .usage, field: "--output",
+                    "an offline audit writes nothing into the state directory: give --output PATH for the signed envelope")
             }
             return (try loadKey(key), key)
         }
         guard live else {
-            throw WardenError(.usage, field: "--key", "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
+            throw WardenError(
+                .usage, field: "--key",
+                "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
         }
         let state = try StateDirectory.path(stateDir)
         let (hostKey, created) = try Interruption.critical { () throws(WardenError) in try StateDirectory.hostKey(in: state) }
         let path = state + "/" + StateDirectory.hostKeyName
         if created {
-            printError("warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory")
+            printError(
+                "warden: created host key \(path) (\(hostKey.algorithm.rawValue), keyid \(hostKey.keyID)); 'warden key show' prints its public key for the inventory"
+            )
         }
         return (hostKey, "host key \(path)")
     }

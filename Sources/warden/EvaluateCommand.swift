@@ -54,18 +54,23 @@ func collectFindings(root: String, site: String?, profiles: String?) throws -> P
     let hostRoot = try openRoot(root)
     let now = try currentTime(nil)
     let facts = Collector.collect(root: hostRoot, site: siteFile)
-    let host: JSON = { if case .value(let h)? = facts["host"] { return h }; return .null }()
+    let host: JSON = {
+        if case .value(let h)? = facts["host"] { return h }
+        return .null
+    }()
     // Evaluated against sl3 only to have a findings document to start from; gap re-evaluates.
-    let doc = FindingsDocument(host: host, root: hostRoot.path, profile: try loadProfile("sl3", set: profiles).profile, toolVersion: Warden.version,
-                               startedAt: now, finishedAt: now, findings: [], facts: facts)
+    let doc = FindingsDocument(
+        host: host, root: hostRoot.path, profile: try loadProfile("sl3", set: profiles).profile, toolVersion: Warden.version,
+        startedAt: now, finishedAt: now, findings: [], facts: facts)
     return try ParsedFindings(json: doc.json, file: root)
 }
 
 /// Re-evaluates the facts inside findings against a profile, as an audit with that profile would.
 func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestamp) -> FindingsDocument {
     let findings = Evaluator.evaluate(profile, facts: input.facts, now: now)
-    return FindingsDocument(host: input.host, root: input.root, profile: profile, toolVersion: Warden.version,
-                            startedAt: input.startedAt, finishedAt: input.finishedAt, findings: findings, facts: input.facts)
+    return FindingsDocument(
+        host: input.host, root: input.root, profile: profile, toolVersion: Warden.version,
+        startedAt: input.startedAt, finishedAt: input.finishedAt, findings: findings, facts: input.facts)
 }
 
 struct Evaluate: ParsableCommand {
@@ -145,17 +150,22 @@ struct Gap: ParsableCommand {
             let missing = GapAnalysis.missing(doc.findings)
             switch format {
             case .json, .junit, .sarif:
-                writeStdout(JSON.object([
-                    "host": input.host, "from": .string(input.profileID), "to": .string(target.id),
-                    "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
-                ]).prettySerialized())
+                writeStdout(
+                    JSON.object([
+                        "host": input.host, "from": .string(input.profileID), "to": .string(target.id),
+                        "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
+                    ]).prettySerialized())
             case .text:
                 var out = "\(input.hostname): to reach \(target.id) \(target.version)"
                 out += missing.isEmpty ? " — nothing is missing.\n" : " — \(missing.count) controls to satisfy:\n"
                 var area: Area?
                 for f in missing {
-                    if f.area != area { out += "\n\(f.area.title)\n"; area = f.area }
-                    out += "  \(f.status.rawValue.uppercased()) \(f.control) [\(f.severity.rawValue)] \(f.title)\n      \(f.summary)\n      fix: \(f.remediation)\n"
+                    if f.area != area {
+                        out += "\n\(f.area.title)\n"
+                        area = f.area
+                    }
+                    out +=
+                        "  \(f.status.rawValue.uppercased()) \(f.control) [\(f.severity.rawValue)] \(f.title)\n      \(f.summary)\n      fix: \(f.remediation)\n"
                 }
                 writeStdout(out)
             }
@@ -182,7 +192,8 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         try exiting {
-            let first = try FindingsInput.load(a), second = try FindingsInput.load(b)
+            let first = try FindingsInput.load(a)
+            let second = try FindingsInput.load(b)
             let comparison = Comparison(first, second)
             let sameHost = first.machineID != nil && first.machineID == second.machineID
             switch format {
@@ -193,17 +204,25 @@ struct Compare: ParsableCommand {
                 o["b"] = ["host": second.host, "profile": .string(second.profileID), "finished_at": .string(second.finishedAt.description)]
                 writeStdout(JSON.object(o).prettySerialized())
             case .text:
-                var out = sameHost
+                var out =
+                    sameHost
                     ? "Drift on \(first.hostname): \(first.finishedAt) → \(second.finishedAt)\n"
                     : "\(first.hostname) (A) compared with \(second.hostname) (B)\n"
-                if first.profileID != second.profileID { out += "Note: A was evaluated against \(first.profileID), B against \(second.profileID).\n" }
-                for (title, changes) in [("Regressed", comparison.regressions), ("Improved", comparison.improvements), ("Changed", comparison.other)] where !changes.isEmpty {
+                if first.profileID != second.profileID {
+                    out += "Note: A was evaluated against \(first.profileID), B against \(second.profileID).\n"
+                }
+                for (title, changes) in [
+                    ("Regressed", comparison.regressions), ("Improved", comparison.improvements), ("Changed", comparison.other),
+                ] where !changes.isEmpty {
                     out += "\n\(title) (\(changes.count))\n"
                     for c in changes {
-                        out += "  \(c.control) \(c.title): \(c.before?.rawValue ?? "absent") → \(c.after?.rawValue ?? "absent")\n      \(c.summary)\n"
+                        out +=
+                            "  \(c.control) \(c.title): \(c.before?.rawValue ?? "absent") → \(c.after?.rawValue ?? "absent")\n      \(c.summary)\n"
                     }
                 }
-                if comparison.regressions.isEmpty && comparison.improvements.isEmpty && comparison.other.isEmpty { out += "No differences.\n" }
+                if comparison.regressions.isEmpty && comparison.improvements.isEmpty && comparison.other.isEmpty {
+                    out += "No differences.\n"
+                }
                 writeStdout(out)
             }
             return comparison.regressions.isEmpty ? 0 : 1

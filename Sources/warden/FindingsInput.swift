@@ -21,7 +21,8 @@ enum FindingsInput {
         guard json["payloadType"] != nil, json["signatures"] != nil else { return try ParsedFindings(json: json, file: file) }
         let envelope = try Envelope.decode(bytes, file: file)
         guard envelope.payloadType == DSSE.inTotoPayloadType else {
-            throw WardenError(.malformed, file: file, field: "payloadType", "expected \(DSSE.inTotoPayloadType), found \(envelope.payloadType)")
+            throw WardenError(
+                .malformed, file: file, field: "payloadType", "expected \(DSSE.inTotoPayloadType), found \(envelope.payloadType)")
         }
         let statement: JSON
         do { statement = try JSON.parse(envelope.payload) } catch {

@@ -39,8 +39,14 @@ struct HistoryCommand: ParsableCommand {
             switch format {
             case .json, .junit, .sarif:
                 let list: [JSON] = runs.map { run in
-                    ["finished_at": .string(run.finishedAt.description), "profile": .string(run.profileID), "conformant": .bool(run.conformant),
-                     "statuses": .object(Dictionary(uniqueKeysWithValues: ids.compactMap { id in status(run, id).map { (id, JSON.string($0.status.rawValue)) } }))]
+                    [
+                        "finished_at": .string(run.finishedAt.description), "profile": .string(run.profileID),
+                        "conformant": .bool(run.conformant),
+                        "statuses": .object(
+                            Dictionary(
+                                uniqueKeysWithValues: ids.compactMap { id in status(run, id).map { (id, JSON.string($0.status.rawValue)) } }
+                            )),
+                    ]
                 }
                 writeStdout(JSON.object(["runs": .array(list)]).prettySerialized())
             case .text:
@@ -52,7 +58,9 @@ struct HistoryCommand: ParsableCommand {
                         out += "\(run.finishedAt) \(run.profileID) \(r?.status.rawValue ?? "absent"): \(r?.summary ?? "")\n"
                     }
                 } else {
-                    let mark: [Status: String] = [.pass: "·", .fail: "F", .error: "E", .notChecked: "?", .notApplicable: "-", .waived: "W", .manual: "M"]
+                    let mark: [Status: String] = [
+                        .pass: "·", .fail: "F", .error: "E", .notChecked: "?", .notApplicable: "-", .waived: "W", .manual: "M",
+                    ]
                     for id in ids {
                         let trend = runs.map { run in status(run, id).map { mark[$0.status] ?? "?" } ?? " " }.joined()
                         let changed = Set(runs.compactMap { status($0, id)?.status }).count > 1 ? "  (changed)" : ""

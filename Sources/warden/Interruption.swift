@@ -61,7 +61,10 @@ enum Interruption {
 
     /// Says what the run is doing, and what stopping it now would leave behind.
     static func stage(_ stage: String, leaves: String = "nothing was written") {
-        box.state.withLock { $0.stage = stage; $0.leaves = leaves }
+        box.state.withLock {
+            $0.stage = stage
+            $0.leaves = leaves
+        }
     }
 
     /// Runs `body` to its end even if a signal arrives meanwhile; the process then ends after it.
@@ -131,35 +134,40 @@ enum Interruption {
     }
 
     #if DEBUG
-    /// Test-only (debug builds): `WARDEN_TEST_INTERRUPT=NAME` sends this process SIGTERM at the
-    /// checkpoint of that name (`WARDEN_TEST_INTERRUPT=NAME:INT` for SIGINT), so that tests stop
-    /// a run at a known point instead of racing a timer. Outside a critical section and without
-    /// cooperation the caller then waits for the end.
-    static func checkpoint(_ name: String) {
-        guard let value = getenv("WARDEN_TEST_INTERRUPT").map({ String(cString: $0) }) else { return }
-        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.first == name else { return }
-        kill(getpid(), parts.count > 1 && parts[1] == "INT" ? SIGINT : SIGTERM)
-        let waits = box.state.withLock { $0.criticalDepth == 0 && !$0.cooperative }
-        if waits { while true { pause() } }
-        // Let the watcher record the request before the caller's next check.
-        while requested == nil { usleep(1000) }
-    }
+        /// Test-only (debug builds): `WARDEN_TEST_INTERRUPT=NAME` sends this process SIGTERM at the
+        /// checkpoint of that name (`WARDEN_TEST_INTERRUPT=NAME:INT` for SIGINT), so that tests stop
+        /// a run at a known point instead of racing a timer. Outside a critical section and without
+        /// cooperation the caller then waits for the end.
+        static func checkpoint(_ name: String) {
+            guard let value = getenv("WARDEN_TEST_INTERRUPT").map({ String(cString: $0) }) else { return }
+            let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.first == name else { return }
+            kill(getpid(), parts.count > 1 && parts[1] == "INT" ? SIGINT : SIGTERM)
+            let waits = box.state.withLock { $0.criticalDepth == 0 && !$0.cooperative }
+            if waits { while true { pause() } }
+            // Let the watcher record the request before the caller's next check.
+            while requested == nil { usleep(1000) }
+        }
     #else
-    @inline(__always) static func checkpoint(_ name: String) {}
+        @inline(__always) static func checkpoint(_ name: String) {}
     #endif
 }
 
 /// Starts `body` on a detached thread of its own; false when no thread could be made.
 func startThread(_ body: @escaping () -> Void) -> Bool {
-    final class Start { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+    final class Start {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
     var thread = pthread_t()
     let context = Unmanaged.passRetained(Start(body)).toOpaque()
-    let made = pthread_create(&thread, nil, { context in
-        guard let context else { return nil }
-        Unmanaged<Start>.fromOpaque(context).takeRetainedValue().body()
-        return nil
-    }, context)
+    let made = pthread_create(
+        &thread, nil,
+        { context in
+            guard let context else { return nil }
+            Unmanaged<Start>.fromOpaque(context).takeRetainedValue().body()
+            return nil
+        }, context)
     guard made == 0 else {
         Unmanaged<Start>.fromOpaque(context).release()
         return false

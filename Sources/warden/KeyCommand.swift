@@ -30,7 +30,8 @@ struct Key: ParsableCommand {
                 } else {
                     reference = try StateDirectory.path(stateDir) + "/" + StateDirectory.hostKeyName
                     guard access(reference, F_OK) == 0 else {
-                        throw WardenError(.missing, file: reference, "no host key yet: the first 'warden audit' of this host creates it (or pass --key)")
+                        throw WardenError(
+                            .missing, file: reference, "no host key yet: the first 'warden audit' of this host creates it (or pass --key)")
                     }
                 }
                 let loaded = try loadKey(reference)

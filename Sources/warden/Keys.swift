@@ -53,7 +53,7 @@ enum StateDirectory {
             do {
                 try key.writePEM(toNewFile: path)
                 created = true
-            } catch where error.kind == .fileExists {
+            } catch  where error.kind == .fileExists {
                 // Another audit created it first: use theirs.
             } catch {
                 throw wardenError(error, field: "host key")
@@ -88,12 +88,13 @@ func keyOperation<T>(_ field: String, _ body: () throws(OpenSSLError) -> T) thro
 /// (unprotected, not a key, unsupported) 65; an existing file in the way of a new key 64;
 /// I/O, the TPM and the library itself 74.
 func wardenError(_ error: OpenSSLError, field: String) -> WardenError {
-    let code: WardenError.Code = switch error.kind {
-    case .missingFile: .missing
-    case .insecurePermissions, .invalidKey: .malformed
-    case .fileExists: .usage
-    case .io, .providerUnavailable, .library: .io
-    }
+    let code: WardenError.Code =
+        switch error.kind {
+        case .missingFile: .missing
+        case .insecurePermissions, .invalidKey: .malformed
+        case .fileExists: .usage
+        case .io, .providerUnavailable, .library: .io
+        }
     return WardenError(code, file: error.reference, field: field, error.message)
 }
 
@@ -102,11 +103,11 @@ func wardenError(_ error: OpenSSLError, field: String) -> WardenError {
 func describe(_ key: PrivateKey, reference: String) -> String {
     let held = key.providerName.map { "\($0) provider (\(reference)); the private key never leaves the device" } ?? "file \(reference)"
     return """
-    keyid: \(key.keyID)
-    algorithm: \(key.algorithm.rawValue)
-    held by: \(held)
-    \(key.publicKey.pem)
-    """
+        keyid: \(key.keyID)
+        algorithm: \(key.algorithm.rawValue)
+        held by: \(held)
+        \(key.publicKey.pem)
+        """
 }
 
 /// The state directory's lock: one live audit at a time writes the host key, the latest envelope
@@ -119,7 +120,10 @@ enum StateLock {
     static func acquire(_ state: String, timeout: Int) throws(WardenError) {
         let path = state + "/" + name
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw WardenError(.io, file: path, field: "--state-dir", "cannot open the state directory's lock: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw WardenError(
+                .io, file: path, field: "--state-dir", "cannot open the state directory's lock: \(String(cString: strerror(errno)))")
+        }
         let deadline = ContinuousClock.now + .seconds(max(timeout, 0))
         var told = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -130,8 +134,10 @@ enum StateLock {
             }
             guard ContinuousClock.now < deadline else {
                 close(fd)
-                throw WardenError(.busy, file: path, field: "--lock-timeout",
-                                  "another Warden run\(holder(path)) has held the state directory's lock for more than \(timeout) s; nothing was done: try again later, or wait longer with --lock-timeout")
+                throw WardenError(
+                    .busy, file: path, field: "--lock-timeout",
+                    "another Warden run\(holder(path)) has held the state directory's lock for more than \(timeout) s; nothing was done: try again later, or wait longer with --lock-timeout"
+                )
             }
             if !told {
                 printError("warden: waiting up to \(timeout) s for another Warden run\(holder(path)) that holds \(path)")
@@ -150,7 +156,8 @@ enum StateLock {
     /// " (pid N)" from the lock file, when it names one.
     private static func holder(_ path: String) -> String {
         guard let text = try? LocalFile.readText(path, limit: 64),
-              let pid = Int32(text.filter(\.isNumber)) else { return "" }
+            let pid = Int32(text.filter(\.isNumber))
+        else { return "" }
         return " (pid \(pid))"
     }
 }

@@ -8,12 +8,14 @@ struct Profiles: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
         abstract: "List, show and lint profiles.",
-        discussion: "The built-in profiles and control catalog are part of the warden binary; --profiles (or WARDEN_PROFILES) names another set.",
+        discussion:
+            "The built-in profiles and control catalog are part of the warden binary; --profiles (or WARDEN_PROFILES) names another set.",
         subcommands: [List.self, Show.self, Lint.self]
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profiles of the set (the built-in ones by default).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the profiles of the set (the built-in ones by default).")
 
         @Option(help: profileSetHelp)
         var profiles: String?
@@ -33,7 +35,8 @@ struct Profiles: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a resolved profile: every control with its parameters.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show a resolved profile: every control with its parameters.")
 
         @Argument(help: "A built-in profile id or a profile file.")
         var profile: String
@@ -44,7 +47,8 @@ struct Profiles: ParsableCommand {
         func run() throws {
             try exiting {
                 let (_, p) = try loadProfile(profile, set: profiles)
-                var out = "\(p.id) \(p.version): \(p.title)\nextends: \(p.chain.dropFirst().joined(separator: " → ").isEmpty ? "-" : p.chain.dropFirst().joined(separator: " → "))\nsha256: \(p.sha256)\n\n"
+                var out =
+                    "\(p.id) \(p.version): \(p.title)\nextends: \(p.chain.dropFirst().joined(separator: " → ").isEmpty ? "-" : p.chain.dropFirst().joined(separator: " → "))\nsha256: \(p.sha256)\n\n"
                 for c in p.controls {
                     let d = c.definition
                     out += "\(d.id) [\(d.severity.rawValue)]\(c.advisory ? " (advisory)" : "") \(d.title)\n"
@@ -58,7 +62,9 @@ struct Profiles: ParsableCommand {
     }
 
     struct Lint: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "lint", abstract: "Check a profile (and the control catalog) for errors; exit 65 with file:line:column when malformed.")
+        static let configuration = CommandConfiguration(
+            commandName: "lint",
+            abstract: "Check a profile (and the control catalog) for errors; exit 65 with file:line:column when malformed.")
 
         @Argument(help: "A profile file or built-in id.")
         var profile: String

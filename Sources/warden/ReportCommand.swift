@@ -11,11 +11,11 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render the reviewer's report (Markdown or HTML) for a bundle or one signed findings envelope.",
         discussion: """
-        Recomputes the figures from the findings inside PATH (each host re-evaluated against SL3 and \
-        SL4) and prints the report on standard output, or writes it to --output. It does not check \
-        signatures: run 'warden verify' for that. Exit codes: 0 written, 65 PATH is neither a bundle \
-        nor an envelope, 66 PATH does not exist.
-        """
+            Recomputes the figures from the findings inside PATH (each host re-evaluated against SL3 and \
+            SL4) and prints the report on standard output, or writes it to --output. It does not check \
+            signatures: run 'warden verify' for that. Exit codes: 0 written, 65 PATH is neither a bundle \
+            nor an envelope, 66 PATH does not exist.
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -59,7 +59,8 @@ struct ReportCommand: ParsableCommand {
                 } catch let error as JSONParseError {
                     throw WardenError(.malformed, file: path, field: "payload", "not JSON: \(error)")
                 }
-                var builder = FleetSummaryBuilder(profiles: profiles, inventory: nil, createdAt: try currentTime(now), maxAge: try parseMaxAge(maxAge))
+                var builder = FleetSummaryBuilder(
+                    profiles: profiles, inventory: nil, createdAt: try currentTime(now), maxAge: try parseMaxAge(maxAge))
                 builder.add(findings, keyID: envelope.signatures.first?.keyid ?? "", file: path)
                 summary = builder.finish(rejected: [], superseded: [])
             }

@@ -17,7 +17,8 @@ struct Schedule: ParsableCommand {
     static let timer = "warden-audit.timer"
 
     struct Install: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "install", abstract: "Write warden-audit.service and warden-audit.timer.")
+        static let configuration = CommandConfiguration(
+            commandName: "install", abstract: "Write warden-audit.service and warden-audit.timer.")
 
         @Option(help: "When to run, as a systemd calendar expression (daily, hourly, *-*-* 03:00:00).")
         var calendar: String = "daily"
@@ -37,12 +38,15 @@ struct Schedule: ParsableCommand {
         func run() throws {
             try exiting {
                 for (name, value) in [("--site", site), ("--metrics", metrics)] {
-                    if let value, !value.hasPrefix("/") { throw WardenError(.usage, field: name, "must be an absolute path, found '\(value)'") }
+                    if let value, !value.hasPrefix("/") {
+                        throw WardenError(.usage, field: name, "must be an absolute path, found '\(value)'")
+                    }
                 }
                 guard !calendar.contains(where: { $0 == "\n" || $0 == "\r" }), !calendar.isEmpty else {
                     throw WardenError(.usage, field: "--calendar", "must be one line")
                 }
-                let units = Schedule.units(binary: try Schedule.executablePath(), profile: profile, site: site, metrics: metrics, calendar: calendar)
+                let units = Schedule.units(
+                    binary: try Schedule.executablePath(), profile: profile, site: site, metrics: metrics, calendar: calendar)
                 for (name, text) in units {
                     let path = joinPath(unitDir, name)
                     if let existing = try? LocalFile.readText(path), !existing.contains(Schedule.marker) {
@@ -58,7 +62,8 @@ struct Schedule: ParsableCommand {
     }
 
     struct Uninstall: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "uninstall", abstract: "Remove the unit files `schedule install` wrote.")
+        static let configuration = CommandConfiguration(
+            commandName: "uninstall", abstract: "Remove the unit files `schedule install` wrote.")
 
         @Option(help: "Where the unit files are.")
         var unitDir: String = "/etc/systemd/system"
@@ -76,8 +81,11 @@ struct Schedule: ParsableCommand {
                     writeStdout("removed \(path)\n")
                     removed += 1
                 }
-                if removed == 0 { writeStdout("no warden units in \(unitDir)\n") }
-                else { writeStdout("now run: systemctl daemon-reload (stop a running timer with systemctl disable --now \(Schedule.timer))\n") }
+                if removed == 0 {
+                    writeStdout("no warden units in \(unitDir)\n")
+                } else {
+                    writeStdout("now run: systemctl daemon-reload (stop a running timer with systemctl disable --now \(Schedule.timer))\n")
+                }
                 return 0
             }
         }
@@ -85,7 +93,9 @@ struct Schedule: ParsableCommand {
 
     /// The absolute path of the running binary (what ExecStart must name).
     static func executablePath() throws -> String {
-        guard let p = realpath("/proc/self/exe", nil) else { throw WardenError(.io, "cannot resolve /proc/self/exe: \(String(cString: strerror(errno)))") }
+        guard let p = realpath("/proc/self/exe", nil) else {
+            throw WardenError(.io, "cannot resolve /proc/self/exe: \(String(cString: strerror(errno)))")
+        }
         defer { free(p) }
         return String(cString: p)
     }
@@ -93,7 +103,8 @@ struct Schedule: ParsableCommand {
     /// Quotes one ExecStart argument for systemd: `%` doubled, quotes and backslashes escaped.
     static func quote(_ argument: String) -> String {
         let escaped = argument.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("%", with: "%%")
-        return escaped.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" || $0 == "\\" }) || escaped.isEmpty ? "\"\(escaped)\"" : escaped
+        return escaped.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" || $0 == "\\" }) || escaped.isEmpty
+            ? "\"\(escaped)\"" : escaped
     }
 
     /// The two unit files. The service is sandboxed without hiding what it audits: the host's
@@ -111,50 +122,50 @@ struct Schedule: ParsableCommand {
             writable = "ReadWritePaths=-\(quote(String(metrics[..<slash])))\n"
         }
         let service = """
-        \(marker)
-        [Unit]
-        Description=Warden host security audit (\(profile))
-        After=local-fs.target
+            \(marker)
+            [Unit]
+            Description=Warden host security audit (\(profile))
+            After=local-fs.target
 
-        [Service]
-        Type=oneshot
-        ExecStart=\(arguments.map(quote).joined(separator: " "))
-        # Exit 1 (non-conformant) and 2 (incomplete) are results, not failures of the unit.
-        SuccessExitStatus=1 2
-        StateDirectory=warden
-        StateDirectoryMode=0700
-        UMask=0077
-        ProtectSystem=strict
-        \(writable)NoNewPrivileges=yes
-        CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE
-        IPAddressDeny=any
-        RestrictAddressFamilies=AF_UNIX AF_NETLINK
-        RestrictNamespaces=yes
-        RestrictRealtime=yes
-        RestrictSUIDSGID=yes
-        LockPersonality=yes
-        ProtectKernelModules=yes
-        ProtectClock=yes
-        ProtectHostname=yes
-        SystemCallArchitectures=native
-        Nice=10
-        IOSchedulingClass=idle
+            [Service]
+            Type=oneshot
+            ExecStart=\(arguments.map(quote).joined(separator: " "))
+            # Exit 1 (non-conformant) and 2 (incomplete) are results, not failures of the unit.
+            SuccessExitStatus=1 2
+            StateDirectory=warden
+            StateDirectoryMode=0700
+            UMask=0077
+            ProtectSystem=strict
+            \(writable)NoNewPrivileges=yes
+            CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE
+            IPAddressDeny=any
+            RestrictAddressFamilies=AF_UNIX AF_NETLINK
+            RestrictNamespaces=yes
+            RestrictRealtime=yes
+            RestrictSUIDSGID=yes
+            LockPersonality=yes
+            ProtectKernelModules=yes
+            ProtectClock=yes
+            ProtectHostname=yes
+            SystemCallArchitectures=native
+            Nice=10
+            IOSchedulingClass=idle
 
-        """
+            """
         let timer = """
-        \(marker)
-        [Unit]
-        Description=Run the Warden audit (\(calendar))
+            \(marker)
+            [Unit]
+            Description=Run the Warden audit (\(calendar))
 
-        [Timer]
-        OnCalendar=\(calendar)
-        RandomizedDelaySec=1h
-        Persistent=true
+            [Timer]
+            OnCalendar=\(calendar)
+            RandomizedDelaySec=1h
+            Persistent=true
 
-        [Install]
-        WantedBy=timers.target
+            [Install]
+            WantedBy=timers.target
 
-        """
+            """
         return [(Schedule.service, service), (Schedule.timer, timer)]
     }
 }

@@ -11,17 +11,17 @@ struct Verify: ParsableCommand {
         commandName: "verify",
         abstract: "Verify signed findings envelopes and evidence bundles against trusted public keys.",
         discussion: """
-        An envelope gets one line: valid, or which field failed and why. A bundle (a directory) is \
-        checked by the rules of docs/FORMATS.md: every file's size and digest, nothing added or missing, \
-        no symbolic links or paths outside it, the manifest signed by a trusted key bound to no host, \
-        every host envelope's signature and host-to-key binding (the bundle's inventory, or \
-        --inventory), hosts[], summary.json and the reports recomputed from the findings, and the \
-        validity period at --now. Each failure is listed with the file and the reason.
+            An envelope gets one line: valid, or which field failed and why. A bundle (a directory) is \
+            checked by the rules of docs/FORMATS.md: every file's size and digest, nothing added or missing, \
+            no symbolic links or paths outside it, the manifest signed by a trusted key bound to no host, \
+            every host envelope's signature and host-to-key binding (the bundle's inventory, or \
+            --inventory), hosts[], summary.json and the reports recomputed from the findings, and the \
+            validity period at --now. Each failure is listed with the file and the reason.
 
-        Exit codes: 0 every path valid, 1 some path failed verification, 65 a path is neither an \
-        envelope nor a bundle, 66 a path does not exist; with several paths the highest code wins. \
-        64 for bad usage.
-        """
+            Exit codes: 0 every path valid, 1 some path failed verification, 65 a path is neither an \
+            envelope nor a bundle, 66 a path does not exist; with several paths the highest code wins. \
+            64 for bad usage.
+            """
     )
 
     @Argument(help: "DSSE envelope files (as written by 'warden audit') or bundle directories ('warden bundle').")
@@ -54,8 +54,9 @@ struct Verify: ParsableCommand {
                 do {
                     if LocalFile.isDirectory(path) {
                         if profiles == nil { profiles = try fleetProfiles() }
-                        var verifier = BundleVerifier(trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
-                                                      generatorVersion: Warden.version, documents: BundleReport.documents)
+                        var verifier = BundleVerifier(
+                            trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
+                            generatorVersion: Warden.version, documents: BundleReport.documents)
                         verifier.inventoryBytes = reviewerInventory?.bytes
                         let result = try verifier.verify(path)
                         writeStdout(report(result, path: path))
@@ -83,10 +84,18 @@ struct Verify: ParsableCommand {
     /// The inventory's binding for one envelope: its host is registered, with this key.
     func binding(_ result: EnvelopeVerification, _ registry: Inventory) -> [VerificationFailure] {
         guard let machineID = result.findings?["host"]?["machine_id"]?.stringValue, let host = registry[machineID: machineID] else {
-            return [VerificationFailure("payload.predicate.host.machine_id", "\(result.findings?["host"]?["machine_id"]?.compactString ?? "nothing") is not a host in \(registry.file)")]
+            return [
+                VerificationFailure(
+                    "payload.predicate.host.machine_id",
+                    "\(result.findings?["host"]?["machine_id"]?.compactString ?? "nothing") is not a host in \(registry.file)")
+            ]
         }
         guard host.keyID == result.keyID else {
-            return [VerificationFailure("signatures[0].keyid", "signed by trusted key \(result.keyID ?? "?"), but \(registry.file) binds \(host.name) to key \(host.keyID)")]
+            return [
+                VerificationFailure(
+                    "signatures[0].keyid",
+                    "signed by trusted key \(result.keyID ?? "?"), but \(registry.file) binds \(host.name) to key \(host.keyID)")
+            ]
         }
         return []
     }
@@ -94,9 +103,12 @@ struct Verify: ParsableCommand {
     func report(_ result: BundleVerification, path: String) -> String {
         var out: String
         if result.isValid, let s = result.summary {
-            let conformance = s.profiles.indices.map { "\(s.profiles[$0].id.uppercased()) \(s.conformantCount($0))/\(s.hosts.count)" }.joined(separator: ", ")
-            out = "\(path): valid bundle: \(s.hosts.count) hosts (\(conformance) conformant); \(s.missing.count) missing, \(s.stale.count) stale, \(s.rejected.count) rejected"
-            out += "; created \(result.createdAt.map(\.description) ?? "?"), valid until \(result.validUntil.map(\.description) ?? "?"), signed by \(result.signer ?? "?")\n"
+            let conformance = s.profiles.indices.map { "\(s.profiles[$0].id.uppercased()) \(s.conformantCount($0))/\(s.hosts.count)" }
+                .joined(separator: ", ")
+            out =
+                "\(path): valid bundle: \(s.hosts.count) hosts (\(conformance) conformant); \(s.missing.count) missing, \(s.stale.count) stale, \(s.rejected.count) rejected"
+            out +=
+                "; created \(result.createdAt.map(\.description) ?? "?"), valid until \(result.validUntil.map(\.description) ?? "?"), signed by \(result.signer ?? "?")\n"
         } else {
             out = "\(path): FAILED: \(result.failures.count) problem\(result.failures.count == 1 ? "" : "s")\n"
             for f in result.failures {
@@ -131,7 +143,7 @@ func loadTrustedKeys(_ path: String) throws(WardenError) -> TrustedKeys {
     } else {
         do {
             try keys.add(pem: try LocalFile.read(path), file: path)
-        } catch where error.code == .missing {
+        } catch  where error.code == .missing {
             throw WardenError(.missing, file: path, field: "--trust", error.message)
         }
     }

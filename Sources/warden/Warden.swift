@@ -12,14 +12,18 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Audits Linux hosts that store unreleased AI model weights against RAND SL3/SL4 profiles.",
         version: version,
-        subcommands: [Audit.self, Verify.self, BundleCommand.self, ReportCommand.self, Evaluate.self, Gap.self, Compare.self,
-                      HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self]
+        subcommands: [
+            Audit.self, Verify.self, BundleCommand.self, ReportCommand.self, Evaluate.self, Gap.self, Compare.self,
+            HistoryCommand.self, Keygen.self, Key.self, Schedule.self, Profiles.self, Probes.self,
+        ]
     )
 
     static func main() {
         Interruption.install()
         guard let arguments = processArguments() else {
-            printError("warden: cannot read the command line: the C library passed no argument vector and /proc/self/cmdline is unreadable; nothing was done")
+            printError(
+                "warden: cannot read the command line: the C library passed no argument vector and /proc/self/cmdline is unreadable; nothing was done"
+            )
             Glibc.exit(Warden.noArgumentsExitCode)
         }
         main(Array(arguments.dropFirst()))
@@ -53,7 +57,10 @@ func writeStdout(_ bytes: [UInt8]) {
     var offset = 0
     while offset < bytes.count {
         let n = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-        if n <= 0 { if errno == EINTR { continue }; return }
+        if n <= 0 {
+            if errno == EINTR { continue }
+            return
+        }
         offset += n
     }
 }
@@ -75,7 +82,9 @@ func exiting(_ body: () throws -> Int32) throws {
 /// The current time, or `--now` when a run must be reproducible.
 func currentTime(_ override: String?) throws -> Timestamp {
     if let override {
-        guard let t = Timestamp(rfc3339: override) else { throw WardenError(.usage, field: "--now", "expected an RFC 3339 time like 2026-11-29T08:00:00Z, found '\(override)'") }
+        guard let t = Timestamp(rfc3339: override) else {
+            throw WardenError(.usage, field: "--now", "expected an RFC 3339 time like 2026-11-29T08:00:00Z, found '\(override)'")
+        }
         return t
     }
     var ts = timespec()

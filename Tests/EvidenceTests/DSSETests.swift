@@ -17,7 +17,9 @@ import WardenFormats
     }
 
     // RFC 4648 §10 test vectors.
-    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")])
+    @Test(arguments: [
+        ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+    ])
     func base64RFC4648Vectors(plain: String, encoded: String) {
         #expect(Base64.encode(Array(plain.utf8)) == encoded)
         #expect(Base64.decode(encoded) == Array(plain.utf8))
@@ -36,7 +38,7 @@ import WardenFormats
     @Test func base64RoundTripsEveryLengthAndRefusesAStrayCharacterAnywhere() {
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt8 {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(truncatingIfNeeded: seed >> 56)
         }
         for length in 0...70 {
@@ -64,7 +66,8 @@ import WardenFormats
     }
 
     @Test func envelopeRoundTripsAndWritesStandardBase64() throws {
-        let envelope = Envelope(payloadType: DSSE.inTotoPayloadType, payload: [0xFB, 0xFF, 0x01], signatures: [.init(keyid: "ab", sig: [0xFF, 0xFE])])
+        let envelope = Envelope(
+            payloadType: DSSE.inTotoPayloadType, payload: [0xFB, 0xFF, 0x01], signatures: [.init(keyid: "ab", sig: [0xFF, 0xFE])])
         let bytes = envelope.encoded()
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("\"payload\": \"+/8B\""))
@@ -89,7 +92,10 @@ import WardenFormats
         (#"{"payloadType":"x","payload":"Zm9v!","signatures":[]}"#, "e.json: error: payload: not valid base64"),
         (#"{"payloadType":"x","payload":"Zm9v"}"#, "e.json: error: signatures: missing: not a DSSE envelope"),
         (#"{"payloadType":"x","payload":"Zm9v","signatures":[{"keyid":"a"}]}"#, "e.json: error: signatures[0].sig: missing"),
-        (#"{"payloadType":"x","payload":"Zm9v","signatures":[{"sig":"Zm9v","keyid":7}]}"#, "e.json: error: signatures[0].keyid: expected a string"),
+        (
+            #"{"payloadType":"x","payload":"Zm9v","signatures":[{"sig":"Zm9v","keyid":7}]}"#,
+            "e.json: error: signatures[0].keyid: expected a string"
+        ),
     ])
     func notAnEnvelopeIsMalformedAndSaysWhere(input: String, message: String) {
         #expect {
@@ -100,7 +106,9 @@ import WardenFormats
         }
     }
 
-    @Test(arguments: [("7d", 604_800), ("36h", 129_600), ("1d12h", 129_600), ("90m", 5400), ("45s", 45), ("2w", 1_209_600)] as [(String, Int64)])
+    @Test(
+        arguments: [("7d", 604_800), ("36h", 129_600), ("1d12h", 129_600), ("90m", 5400), ("45s", 45), ("2w", 1_209_600)]
+            as [(String, Int64)])
     func durations(text: String, seconds: Int64) {
         #expect(Durations.seconds(text) == seconds)
     }

@@ -31,7 +31,11 @@ func mode(of path: String) -> UInt32 {
         #expect(key.algorithm == .ed25519)
         #expect(Array(key.publicKey.spkiDER.suffix(32)) == hex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"))
         let signature = try key.sign([0x72])
-        #expect(signature == hex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"))
+        #expect(
+            signature
+                == hex(
+                    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+                ))
         #expect(key.publicKey.isValidSignature(signature, for: [0x72]))
     }
 
@@ -100,7 +104,8 @@ func mode(of path: String) -> UInt32 {
             try PrivateKey.load(path)
         } throws: { error in
             guard let e = error as? OpenSSLError else { return false }
-            return e.kind == .insecurePermissions && e.description.contains("mode 0\(String(fileMode, radix: 8))") && e.description.contains("chmod 600")
+            return e.kind == .insecurePermissions && e.description.contains("mode 0\(String(fileMode, radix: 8))")
+                && e.description.contains("chmod 600")
         }
         chmod(path, 0o400)
         #expect(try PrivateKey.load(path).algorithm == .ed25519)
@@ -114,8 +119,11 @@ func mode(of path: String) -> UInt32 {
             guard let e = error as? OpenSSLError else { return false }
             return e.kind == .invalidKey && e.description.hasPrefix(garbage + ": reading a PEM private key")
         }
-        let encrypted = tree.file("enc.pem", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", mode: 0o600)
-        #expect { try PrivateKey.load(encrypted) } throws: { ($0 as? OpenSSLError)?.message.contains("encrypted private keys are not supported") == true }
+        let encrypted = tree.file(
+            "enc.pem", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", mode: 0o600)
+        #expect { try PrivateKey.load(encrypted) } throws: {
+            ($0 as? OpenSSLError)?.message.contains("encrypted private keys are not supported") == true
+        }
         // An RSA key is a valid key of a kind Warden does not sign with.
         let rsa = tree.path + "/rsa.pem"
         let r = run("/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa])

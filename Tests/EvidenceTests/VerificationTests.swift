@@ -12,8 +12,10 @@ func fixtureFindings(machineID: String? = "0123456789abcdef0123456789abcdef") th
     let (facts, findings) = try audit(root: Package.fixtureRoot("sshd-hardened"))
     var host: JSONObject = ["hostname": "weights-01", "os": [:]]
     host["machine_id"] = machineID.map { .string($0) } ?? .null
-    return FindingsDocument(host: .object(host), root: Package.fixtureRoot("sshd-hardened"), profile: try BuiltIn.profile("sl3"),
-                            toolVersion: "test", startedAt: testNow, finishedAt: testNow, findings: findings, facts: facts).json
+    return FindingsDocument(
+        host: .object(host), root: Package.fixtureRoot("sshd-hardened"), profile: try BuiltIn.profile("sl3"),
+        toolVersion: "test", startedAt: testNow, finishedAt: testNow, findings: findings, facts: facts
+    ).json
 }
 
 func trust(_ keys: PrivateKey...) -> TrustedKeys {
@@ -47,11 +49,17 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         #expect(statement["predicateType"] == "https://warden.dev/findings/v1")
         #expect(statement["predicate"] == findings)
         // sha256("0123456789abcdef0123456789abcdef")
-        #expect(statement["subject"] == [["name": "weights-01", "digest": ["sha256": "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9"]]])
+        #expect(
+            statement["subject"] == [
+                ["name": "weights-01", "digest": ["sha256": "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9"]]
+            ])
         let bare = try fixtureFindings(machineID: nil)
         let uri = try FindingsStatement.subject(for: bare)[0]?["uri"]?.stringValue
         #expect(uri == "file://" + Package.fixtureRoot("sshd-hardened"))
-        #expect(try FindingsStatement.subject(for: ["root": "/srv/a b%", "host": [:]]) == [["name": "unknown-host", "uri": "file:///srv/a%20b%25"]])
+        #expect(
+            try FindingsStatement.subject(for: ["root": "/srv/a b%", "host": [:]]) == [
+                ["name": "unknown-host", "uri": "file:///srv/a%20b%25"]
+            ])
     }
 
     /// Each tampering is a failure naming the field, never a thrown error.
@@ -83,7 +91,8 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         #expect(field(e, policy) == "signatures[0].keyid")
         e = good
         e.signatures[0].keyid = other.keyID
-        #expect(field(e, FindingsPolicy(trusted: trust(key, other), now: policyNow)) == "signatures[0].sig", "the keyid of another trusted key")
+        #expect(
+            field(e, FindingsPolicy(trusted: trust(key, other), now: policyNow)) == "signatures[0].sig", "the keyid of another trusted key")
         e = good
         e.payloadType = "application/json"
         #expect(field(e, policy) == "payloadType")
@@ -97,7 +106,10 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
     @Test func signedButWrongContentNamesEachField() throws {
         let key = try PrivateKey.generate(.ecdsaP256)
         var statement = try FindingsStatement.statement(findings: try fixtureFindings())
-        guard case .object(var s) = statement, case .object(var predicate)? = s["predicate"] else { Issue.record("no predicate"); return }
+        guard case .object(var s) = statement, case .object(var predicate)? = s["predicate"] else {
+            Issue.record("no predicate")
+            return
+        }
         s["_type"] = "https://in-toto.io/Statement/v0.1"
         s["predicateType"] = "https://example.com/other"
         predicate["schema"] = "warden.findings/v0"
@@ -107,7 +119,10 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         statement = .object(s)
         let envelope = try Envelope.sign(payload: statement.serialized(), payloadType: DSSE.inTotoPayloadType, with: key)
         let result = FindingsPolicy(trusted: trust(key), now: policyNow).verify(envelope)
-        #expect(result.failures.map(\.field) == ["payload._type", "payload.predicateType", "payload.predicate.schema", "payload.predicate.results", "payload.subject"])
+        #expect(
+            result.failures.map(\.field) == [
+                "payload._type", "payload.predicateType", "payload.predicate.schema", "payload.predicate.results", "payload.subject",
+            ])
 
         let notJSON = try Envelope.sign(payload: Array("not json".utf8), payloadType: DSSE.inTotoPayloadType, with: key)
         #expect(FindingsPolicy(trusted: trust(key), now: policyNow).verify(notJSON).failures.map(\.field) == ["payload"])
@@ -121,12 +136,14 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         }
         let week: Int64 = 7 * 86400
         #expect(failures(now: Timestamp(seconds: testNow.seconds + week), maxAge: week).isEmpty, "exactly the maximum age")
-        #expect(failures(now: Timestamp(seconds: testNow.seconds + week + 1), maxAge: week)
-            == ["payload.predicate.finished_at: 2026-11-29T12:00:00Z is older than the maximum age 7d at 2026-12-06T12:00:01Z"])
+        #expect(
+            failures(now: Timestamp(seconds: testNow.seconds + week + 1), maxAge: week)
+                == ["payload.predicate.finished_at: 2026-11-29T12:00:00Z is older than the maximum age 7d at 2026-12-06T12:00:01Z"])
         #expect(failures(now: Timestamp(seconds: testNow.seconds + 10 * week), maxAge: nil).isEmpty, "no maximum age given")
         #expect(failures(now: Timestamp(seconds: testNow.seconds - 300), maxAge: week).isEmpty, "five minutes of clock skew")
-        #expect(failures(now: Timestamp(seconds: testNow.seconds - 301), maxAge: week)
-            == ["payload.predicate.finished_at: 2026-11-29T12:00:00Z is in the future at 2026-11-29T11:54:59Z"])
+        #expect(
+            failures(now: Timestamp(seconds: testNow.seconds - 301), maxAge: week)
+                == ["payload.predicate.finished_at: 2026-11-29T12:00:00Z is in the future at 2026-11-29T11:54:59Z"])
     }
 
     @Test func trustFilesTakePublicKeysOnly() throws {
@@ -147,7 +164,8 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         } throws: { error in
             guard let e = error as? WardenError else { return false }
             // The message names the block, never its contents.
-            return e.code == .malformed && e.description.contains("private.pem:1: error: holds a 'PRIVATE KEY' PEM block") && !e.description.contains(privatePEM.split(separator: "\n")[1])
+            return e.code == .malformed && e.description.contains("private.pem:1: error: holds a 'PRIVATE KEY' PEM block")
+                && !e.description.contains(privatePEM.split(separator: "\n")[1])
         }
         #expect(throws: WardenError.self) { try keys.add(pem: Array("nothing here\n".utf8), file: "empty.pem") }
         let truncated = String(key.publicKey.pem.dropLast(20))
@@ -163,8 +181,12 @@ func trust(_ keys: PrivateKey...) -> TrustedKeys {
         // A damaged key is named by the line its block ends on; an END line of another label does not end a block.
         let damaged = "# keys\n" + key.publicKey.pem.replacingOccurrences("\n-----END", "A\n-----END")
         #expect(throws: WardenError.self) { try crlf.add(pem: Array(damaged.utf8), file: "damaged.pem") }
-        #expect((#expect(throws: WardenError.self) { try crlf.add(pem: Array(damaged.utf8), file: "damaged.pem") })?.description.hasPrefix("damaged.pem:\(damaged.split(separator: "\n").count):") == true)
+        #expect(
+            (#expect(throws: WardenError.self) { try crlf.add(pem: Array(damaged.utf8), file: "damaged.pem") })?.description.hasPrefix(
+                "damaged.pem:\(damaged.split(separator: "\n").count):") == true)
         let mislabelled = key.publicKey.pem.replacingOccurrences("-----END PUBLIC KEY-----", "-----END PRIVATE KEY-----")
-        #expect((#expect(throws: WardenError.self) { try crlf.add(pem: Array(mislabelled.utf8), file: "m.pem") })?.description.contains("has no END line") == true)
+        #expect(
+            (#expect(throws: WardenError.self) { try crlf.add(pem: Array(mislabelled.utf8), file: "m.pem") })?.description.contains(
+                "has no END line") == true)
     }
 }

@@ -67,7 +67,10 @@ import WardenTestSupport
         let f = try finding(Package.fixtureRoot("accounts-garbage-lines"))
         #expect(f.status == .error)
         let facts = try audit(root: Package.fixtureRoot("accounts-garbage-lines"), probes: [AccountsProbe()]).facts
-        guard case .value(let v)? = facts["accounts"] else { Issue.record("no accounts fact"); return }
+        guard case .value(let v)? = facts["accounts"] else {
+            Issue.record("no accounts fact")
+            return
+        }
         let problems = v["problems"]?.arrayValue ?? []
         #expect(problems.map { $0["source"] } == ["/etc/passwd:3", "/etc/passwd:7", "/etc/shadow:7"])
         #expect(problems[0]["error"]?.stringValue?.contains("UID 'two' is not a number") == true)

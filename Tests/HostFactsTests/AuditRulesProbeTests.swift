@@ -9,7 +9,8 @@ import WardenTestSupport
     let site = "weights:\n  paths: [/srv/weights]\n"
 
     func finding(_ root: String, _ id: String, site: String? = nil, profile: String = "sl3") throws -> Finding {
-        try audit(root: root, profile: profile, site: site ?? self.site, probes: [AuditRulesProbe(), AuditdProbe(), KernelCmdlineProbe()]).findings[id]
+        try audit(root: root, profile: profile, site: site ?? self.site, probes: [AuditRulesProbe(), AuditdProbe(), KernelCmdlineProbe()])
+            .findings[id]
     }
 
     @Test func dirRuleOnAnAncestorCoversTheWeights() throws {
@@ -25,7 +26,10 @@ import WardenTestSupport
         let f = try finding(Package.fixtureRoot("audit-weights-watch-missing-read"), "LOG-002")
         #expect(f.status == .fail)
         let facts = try audit(root: Package.fixtureRoot("audit-weights-watch-missing-read"), site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["weights"]?[0]?["reason"] == "perm lacks r")
         #expect(v["weights"]?[0]?["source"] == "/etc/audit/rules.d/40-weights.rules:1")
     }
@@ -34,7 +38,10 @@ import WardenTestSupport
         let root = Package.fixtureRoot("audit-weights-auid-filter")
         #expect(try finding(root, "LOG-002").status == .fail)
         let facts = try audit(root: root, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["weights"]?[0]?["reason"]?.stringValue?.contains("filters on auid (auid>=1000, auid!=unset)") == true)
     }
 
@@ -42,7 +49,10 @@ import WardenTestSupport
         let root = Package.fixtureRoot("audit-rule-after-immutable")
         #expect(try finding(root, "LOG-002").status == .fail)
         let facts = try audit(root: root, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["ignored_after_immutable"] == ["/etc/audit/audit.rules:5"])
         #expect(v["backlog_limit"]?["value"] == 8192)
     }
@@ -54,7 +64,10 @@ import WardenTestSupport
         tree.directory("srv/weights")
         #expect(try finding(tree.path, "LOG-002").status == .pass)
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["drift"]?.stringValue?.contains("differs from what augenrules compiles") == true)
     }
 
@@ -99,9 +112,16 @@ import WardenTestSupport
         #expect(try finding(tree.path, "LOG-002").status == .pass)
         #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .pass)
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
-        #expect(v["files"] == ["/etc/audit/rules.d/40-weights.rules", "/etc/audit/rules.d/99-finalize.rules", "/etc/audit/rules.d/audit.rules"])
-        #expect(v["rules"]?.arrayValue?.compactMap { $0["text"]?.stringValue } == ["-D", "-b 8192", "-f 1", "-w /srv/weights -p rwa -k weights", "--backlog_wait_time 60000", "-e 2"])
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
+        #expect(
+            v["files"] == ["/etc/audit/rules.d/40-weights.rules", "/etc/audit/rules.d/99-finalize.rules", "/etc/audit/rules.d/audit.rules"])
+        #expect(
+            v["rules"]?.arrayValue?.compactMap { $0["text"]?.stringValue } == [
+                "-D", "-b 8192", "-f 1", "-w /srv/weights -p rwa -k weights", "--backlog_wait_time 60000", "-e 2",
+            ])
         #expect(v["ignored_after_immutable"] == [])
         #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/99-finalize.rules:1")
     }
@@ -115,7 +135,10 @@ import WardenTestSupport
         tree.file("etc/audit/rules.d/10-lock.rules", "  -e 2\n")
         tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights -p rwa -k weights\n")
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["rules"]?.arrayValue?.last?["text"] == (moved ? "-e 2" : "-w /srv/weights -p rwa -k weights"))
         #expect(try finding(tree.path, "LOG-002").status == (moved ? .pass : .fail))
     }
@@ -137,7 +160,10 @@ import WardenTestSupport
         tree.file("etc/audit/rules.d/20-unlock.rules", "-e 1\n")
         tree.file("etc/audit/rules.d/30-weights.rules", "-w /srv/weights -p rwa -k weights\n")
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["immutable"]?["value"] == false)
         #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/20-unlock.rules:1")
         #expect(v["rules"]?.arrayValue?.last?["text"] == "-e 1")
@@ -147,7 +173,10 @@ import WardenTestSupport
     /// The order is `ls -1v`'s (coreutils 9.1): checked against ls itself on generated names.
     @Test func versionOrderIsLsDashV() throws {
         var rng = SeededGenerator(seed: 14)
-        let pieces = ["", "0", "00", "1", "9", "10", "010", "99", "100", "a", "b", "Z", "-", "_", ".", "~", "x1", "1a", "a1", ".rules", ".conf", ".1", "~rc1", "+"]
+        let pieces = [
+            "", "0", "00", "1", "9", "10", "010", "99", "100", "a", "b", "Z", "-", "_", ".", "~", "x1", "1a", "a1", ".rules", ".conf", ".1",
+            "~rc1", "+",
+        ]
         let tree = TempTree()
         var names: Set<String> = []
         while names.count < 300 {
@@ -166,8 +195,13 @@ import WardenTestSupport
         #expect(names.filter { !$0.hasPrefix(".") }.sorted { versionOrder($0, $1) < 0 } == listed)
         // The probe compiles exactly the listed *.rules files, in that order.
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
-        #expect(v["files"]?.arrayValue?.compactMap(\.stringValue) == listed.filter { $0.hasSuffix(".rules") }.map { "/etc/audit/rules.d/" + $0 })
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
+        #expect(
+            v["files"]?.arrayValue?.compactMap(\.stringValue) == listed.filter { $0.hasSuffix(".rules") }.map { "/etc/audit/rules.d/" + $0 }
+        )
     }
 
     /// An x86_64 host runs 64- and 32-bit programs: a syscall rule for b64 alone misses the 32-bit
@@ -177,37 +211,48 @@ import WardenTestSupport
         tree.bytes("usr/bin/env", try LocalFile.read("/usr/bin/env", limit: 1 << 24), mode: 0o755)
         tree.file("etc/audit/rules.d/30-priv.rules", "-a always,exit -F arch=b64 -S mount -k mounts\n")
         let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["architecture"] == "x86_64")
         let mount = v["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }
         #expect(mount?["covered"] == false)
         #expect(mount?["missing_arches"] == ["b32"])
         tree.file("etc/audit/rules.d/31-priv32.rules", "-a always,exit -F arch=b32 -S mount -k mounts\n")
         let both = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let w)? = both["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let w)? = both["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(w["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["covered"] == true)
         // A rule for b32 alone does not audit the native 64-bit calls.
         tree.file("etc/audit/rules.d/30-priv.rules", "")
         let only32 = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let x)? = only32["audit_rules"] else { Issue.record("no fact"); return }
+        guard case .value(let x)? = only32["audit_rules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(x["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["missing_arches"] == ["b64"])
     }
 
     @Test func privilegedOperationsSL3AndSL4() throws {
         let tree = TempTree()
-        tree.file("etc/audit/rules.d/30-priv.rules", """
-        -w /etc/sudoers -p wa -k scope
-        -w /etc/sudoers.d -p wa -k scope
-        -w /etc/passwd -p wa -k identity
-        -w /etc/shadow -p wa -k identity
-        -w /etc/group -p wa -k identity
-        -w /etc/gshadow -p wa -k identity
-        -w /etc/audit/ -p wa -k auditconfig
-        -a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules
-        -a always,exit -F arch=b64 -S mount -k mounts
-        -a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time
+        tree.file(
+            "etc/audit/rules.d/30-priv.rules",
+            """
+            -w /etc/sudoers -p wa -k scope
+            -w /etc/sudoers.d -p wa -k scope
+            -w /etc/passwd -p wa -k identity
+            -w /etc/shadow -p wa -k identity
+            -w /etc/group -p wa -k identity
+            -w /etc/gshadow -p wa -k identity
+            -w /etc/audit/ -p wa -k auditconfig
+            -a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules
+            -a always,exit -F arch=b64 -S mount -k mounts
+            -a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time
 
-        """)
+            """)
         #expect(try finding(tree.path, "LOG-003").status == .pass)
         let sl4 = try finding(tree.path, "LOG-003", profile: "sl4")
         #expect(sl4.status == .fail)
@@ -220,11 +265,15 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("srv/weights/.canary", "honeytoken\n")
         let site = "weights:\n  paths: [/srv/weights]\n  canary: [/srv/weights/.canary]\n"
-        tree.file("etc/audit/rules.d/40-weights.rules", "-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n-w /srv/weights/.canary -p r -k canary\n")
+        tree.file(
+            "etc/audit/rules.d/40-weights.rules",
+            "-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n-w /srv/weights/.canary -p r -k canary\n")
         let shadowed = try finding(tree.path, "LOG-010", site: site)
         #expect(shadowed.status == .fail)
         #expect(shadowed.summary.contains("the first matching rule names the canary"))
-        tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights/.canary -p r -k canary\n-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n")
+        tree.file(
+            "etc/audit/rules.d/40-weights.rules",
+            "-w /srv/weights/.canary -p r -k canary\n-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n")
         #expect(try finding(tree.path, "LOG-010", site: site).status == .pass)
         // Weights registered but no canary listed: a failure of this control.
         let unlisted = try finding(tree.path, "LOG-010")
@@ -239,21 +288,24 @@ import WardenTestSupport
     @Test func auditdConfigurationAndLogModes() throws {
         let tree = TempTree()
         tree.file("usr/sbin/auditd", "", mode: 0o755)
-        tree.file("etc/audit/auditd.conf", """
-        disk_full_action = SINGLE
-        disk_error_action = halt
-        space_left_action = email
-        admin_space_left_action = single
-        max_log_file_action = keep_logs
+        tree.file(
+            "etc/audit/auditd.conf",
+            """
+            disk_full_action = SINGLE
+            disk_error_action = halt
+            space_left_action = email
+            admin_space_left_action = single
+            max_log_file_action = keep_logs
 
-        """)
+            """)
         tree.directory("var/log/audit", mode: 0o700)
         tree.file("var/log/audit/audit.log", "", mode: 0o600)
         tree.file("etc/group", "root:x:0:\nadm:x:4:\n")
         // `email` without a mail transport warns nobody: auditd runs /usr/lib/sendmail.
         let noMail = try finding(tree.path, "LOG-005")
         #expect(noMail.status == .fail, "\(noMail.summary)")
-        #expect(noMail.evidence.contains { $0.ok == false && $0.source == "/usr/lib/sendmail (missing or not executable: no mail transport)" })
+        #expect(
+            noMail.evidence.contains { $0.ok == false && $0.source == "/usr/lib/sendmail (missing or not executable: no mail transport)" })
         tree.file("usr/lib/sendmail", "", mode: 0o644)
         #expect(try finding(tree.path, "LOG-005").status == .fail)
         tree.file("usr/lib/sendmail", "", mode: 0o755)
@@ -265,15 +317,23 @@ import WardenTestSupport
         #expect(try finding(tree.path, "LOG-005").status == .fail)
         tree.file("var/log/audit/audit.log.1", "", mode: 0o640)
         // Debian's log_group = adm: the directory is 0700 now, but auditd makes it 0750 at its next start.
-        tree.file("etc/audit/auditd.conf", "disk_full_action = SINGLE\ndisk_error_action = halt\nspace_left_action = email\nadmin_space_left_action = single\nmax_log_file_action = keep_logs\nlog_group = adm\n")
+        tree.file(
+            "etc/audit/auditd.conf",
+            "disk_full_action = SINGLE\ndisk_error_action = halt\nspace_left_action = email\nadmin_space_left_action = single\nmax_log_file_action = keep_logs\nlog_group = adm\n"
+        )
         let adm = try finding(tree.path, "LOG-005")
         #expect(adm.status == .fail)
         #expect(adm.evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:6" && $0.observed == "adm" })
-        tree.file("etc/audit/auditd.conf", "disk_full_action = syslog\ndisk_error_action = syslog\nspace_left_action = email\nadmin_space_left_action = suspend\n")
+        tree.file(
+            "etc/audit/auditd.conf",
+            "disk_full_action = syslog\ndisk_error_action = syslog\nspace_left_action = email\nadmin_space_left_action = suspend\n")
         let f = try finding(tree.path, "LOG-005")
         #expect(f.status == .fail)
         #expect(f.evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:4" })
-        #expect(try finding(tree.path, "LOG-005", profile: "sl4").evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:1" })
+        #expect(
+            try finding(tree.path, "LOG-005", profile: "sl4").evidence.contains {
+                $0.ok == false && $0.source == "/etc/audit/auditd.conf:1"
+            })
     }
 
     @Test func auditdEnabledAndBootParameters() throws {

@@ -156,7 +156,9 @@ import WardenTestSupport
     @Test func dotDotComponentsNeverClimbAboveTheRoot() {
         let host = HostileHost()
         host.file("etc/shadow", "root:inside-the-root:19000:0:99999:7:::\n")
-        host.file("etc/ssh/sshd_config", "Include ../../../../../../../../etc/shadow\nInclude ../../../../../../outside/sshd_config\nPermitRootLogin no\n")
+        host.file(
+            "etc/ssh/sshd_config",
+            "Include ../../../../../../../../etc/shadow\nInclude ../../../../../../outside/sshd_config\nPermitRootLogin no\n")
         host.file("etc/sudoers", "@include ../../../../../../../../outside/secret\nDefaults use_pty\n")
         host.symlink("etc/audit/auditd.conf", to: "../../../../../../../../../../../../outside/secret")
         let a = audit(host)
@@ -176,8 +178,10 @@ import WardenTestSupport
 
     @Test func fifosAndDevicesWhereConfigurationShouldBeNeverBlock() {
         let host = HostileHost()
-        for path in ["etc/ssh/sshd_config", "etc/sudoers", "etc/audit/auditd.conf", "etc/sysctl.d/10-fifo.conf",
-                     "etc/modprobe.d/fifo.conf", "etc/audit/rules.d/fifo.rules", "proc/self/mountinfo", "etc/os-release"] {
+        for path in [
+            "etc/ssh/sshd_config", "etc/sudoers", "etc/audit/auditd.conf", "etc/sysctl.d/10-fifo.conf",
+            "etc/modprobe.d/fifo.conf", "etc/audit/rules.d/fifo.rules", "proc/self/mountinfo", "etc/os-release",
+        ] {
             host.fifo(path)
         }
         // A character device that never ends (1:5 is /dev/zero), where text is expected.
@@ -265,7 +269,9 @@ import WardenTestSupport
         let hostRoot = try HostRoot(host.root)
         let flipper = Flipper(directory: host.root + "/etc", name: "ssh", variants: ["ssh.dir", "ssh.link"])
         flipper.start(seconds: 30)
-        var inside = 0, outside = 0, failed = 0
+        var inside = 0
+        var outside = 0
+        var failed = 0
         let deadline = monotonicSeconds() + 15
         while inside + outside + failed < 40_000 && monotonicSeconds() < deadline {
             switch try? hostRoot.readText("/etc/ssh/sshd_config") {
@@ -317,8 +323,9 @@ import WardenTestSupport
         host.directory("srv/weights/locked", mode: 0)
         host.file("etc/ssh/sshd_config", "PermitRootLogin no\n")
         #expect(chmod(host.root + "/etc/ssh/sshd_config", 0) == 0)
-        let a = audit(host, site: "weights:\n  paths: [/srv/weights]\n  scan_roots: [/srv]\n", timeout: 60,
-                      wrapper: [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-all"])
+        let a = audit(
+            host, site: "weights:\n  paths: [/srv/weights]\n  scan_roots: [/srv]\n", timeout: 60,
+            wrapper: [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-all"])
 
         #expect(a.status("ACC-001") == "error")
         #expect(a.said("ACC-001").contains("Permission denied"), "\(a.said("ACC-001"))")
@@ -408,7 +415,8 @@ final class OpenWatch {
         var offset = 0
         let header = MemoryLayout<inotify_event>.size
         while n > 0, offset + header <= n {
-            let length = Int(buffer[offset + 12]) | Int(buffer[offset + 13]) << 8 | Int(buffer[offset + 14]) << 16 | Int(buffer[offset + 15]) << 24
+            let length =
+                Int(buffer[offset + 12]) | Int(buffer[offset + 13]) << 8 | Int(buffer[offset + 14]) << 16 | Int(buffer[offset + 15]) << 24
             let name = buffer[(offset + header)..<(offset + header + length)].prefix { $0 != 0 }
             names.append(name.isEmpty ? "." : String(decoding: name, as: UTF8.self))
             offset += header + length
@@ -464,14 +472,23 @@ final class Flipper: Sendable {
     var swaps: Int { state.withLock { $0.swaps } }
 
     func start(seconds: Double) {
-        final class Job { let flipper: Flipper; let seconds: Double; init(_ f: Flipper, _ s: Double) { flipper = f; seconds = s } }
+        final class Job {
+            let flipper: Flipper
+            let seconds: Double
+            init(_ f: Flipper, _ s: Double) {
+                flipper = f
+                seconds = s
+            }
+        }
         var handle = pthread_t()
         let job = Unmanaged.passRetained(Job(self, seconds)).toOpaque()
-        let rc = pthread_create(&handle, nil, { argument in
-            let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-            job.flipper.run(seconds: job.seconds)
-            return nil
-        }, job)
+        let rc = pthread_create(
+            &handle, nil,
+            { argument in
+                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+                job.flipper.run(seconds: job.seconds)
+                return nil
+            }, job)
         precondition(rc == 0, "pthread_create: \(rc)")
         thread.withLock { $0 = handle }
     }

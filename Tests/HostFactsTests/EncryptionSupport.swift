@@ -15,7 +15,9 @@ func weightsSite(_ paths: String...) -> String {
 }
 
 /// Audits a root with the encryption probes only.
-func auditEncryption(_ root: String, profile: String = "sl3", site: String? = weightsSite("/srv/weights")) throws -> (facts: FactSet, findings: [Finding]) {
+func auditEncryption(_ root: String, profile: String = "sl3", site: String? = weightsSite("/srv/weights")) throws -> (
+    facts: FactSet, findings: [Finding]
+) {
     try audit(root: root, profile: profile, site: site, probes: encryptionProbes)
 }
 

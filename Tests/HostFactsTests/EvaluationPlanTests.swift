@@ -15,12 +15,13 @@ import WardenTestSupport
     /// The fixture's own site file, or one whose waivers (one expired) meet failing controls.
     static func facts(_ host: String) throws -> FactSet {
         let own = Package.fixtures + "/" + host + "/site.yaml"
-        let site = (try? LocalFile.readText(own)) ?? """
-            waivers:
-              - {control: HRD-001, reason: vendor kernel, approved_by: ciso, expires: 2027-01-31}
-              - {control: ACC-004, reason: migration, approved_by: ciso, expires: 2026-01-31}
-              - {control: LOG-001, reason: migration, approved_by: ciso, expires: 2027-01-31}
-            """
+        let site =
+            (try? LocalFile.readText(own)) ?? """
+                waivers:
+                  - {control: HRD-001, reason: vendor kernel, approved_by: ciso, expires: 2027-01-31}
+                  - {control: ACC-004, reason: migration, approved_by: ciso, expires: 2026-01-31}
+                  - {control: LOG-001, reason: migration, approved_by: ciso, expires: 2027-01-31}
+                """
         return try audit(root: Package.fixtureRoot(host), site: site).facts
     }
 
@@ -62,17 +63,24 @@ import WardenTestSupport
     func fleetRecordsAgreeWithSeparateEvaluation(_ host: String) throws {
         let profiles = [try BuiltIn.profile("sl3"), try BuiltIn.profile("sl4")]
         let facts = try Self.facts(host)
-        guard case .value(let identity)? = facts["host"], var machine = identity.objectValue else { Issue.record("no host fact"); return }
+        guard case .value(let identity)? = facts["host"], var machine = identity.objectValue else {
+            Issue.record("no host fact")
+            return
+        }
         machine["machine_id"] = "0123456789abcdef0123456789abcdef"
-        let document = FindingsDocument(host: .object(machine), root: "/", profile: profiles[1], toolVersion: "test",
-                                        startedAt: testNow, finishedAt: testNow, findings: [], facts: facts)
+        let document = FindingsDocument(
+            host: .object(machine), root: "/", profile: profiles[1], toolVersion: "test",
+            startedAt: testNow, finishedAt: testNow, findings: [], facts: facts)
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: nil, createdAt: testNow, maxAge: 86_400)
         builder.add(try ParsedFindings(json: document.json, file: "f.json"), keyID: "k", file: "findings/f.dsse.json")
         let recorded = try #require(builder.finish(rejected: [], superseded: []).hosts.first)
         for (p, profile) in profiles.enumerated() {
             let alone = Evaluator.evaluate(profile, facts: facts, now: testNow)
             #expect(recorded.results[p].verdict == Summary(alone).verdict, "\(profile.id)")
-            #expect(recorded.results[p].notPassed == Dictionary(uniqueKeysWithValues: alone.filter { $0.status != .pass }.map { ($0.control, $0.status) }), "\(profile.id)")
+            #expect(
+                recorded.results[p].notPassed
+                    == Dictionary(uniqueKeysWithValues: alone.filter { $0.status != .pass }.map { ($0.control, $0.status) }),
+                "\(profile.id)")
         }
     }
 

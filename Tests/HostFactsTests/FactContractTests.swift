@@ -92,12 +92,16 @@ import WardenTestSupport
     @Test func probesKeepTheirDeclarationsOnAComposedRoot() throws {
         let tree = TempTree()
         tree.copy(fixture: "host-conformant")
-        tree.file("etc/crypttab", "data UUID=1 /etc/keys/data.key luks\nusb UUID=2 /keys/usb.key:LABEL=KEYS luks\nswap /dev/sdb2 /dev/urandom swap\n")
+        tree.file(
+            "etc/crypttab",
+            "data UUID=1 /etc/keys/data.key luks\nusb UUID=2 /keys/usb.key:LABEL=KEYS luks\nswap /dev/sdb2 /dev/urandom swap\n")
         tree.file("etc/keys/data.key", "k", mode: 0o400)
         tree.file("etc/cryptsetup-keys.d/backup.key", "k", mode: 0o400)
-        let siteText = try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml")
+        let siteText =
+            try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml")
             + "waivers:\n  - {control: LOG-005, reason: test, approved_by: ciso, expires: 2027-01-31}\n"
-        let facts = Collector.collect(root: try HostRoot(tree.path), site: try Site.parse(siteText, file: "site.yaml", digester: .libcrypto))
+        let facts = Collector.collect(
+            root: try HostRoot(tree.path), site: try Site.parse(siteText, file: "site.yaml", digester: .libcrypto))
         let produced = ProbeRegistry.all.flatMap(\.produces) + ["site", "weights"]
         let found = FactContractTests.departures(facts.facts, produced: produced, label: "composed")
         #expect(found.isEmpty, "\(found.count) departures from the declarations:\n\(found.joined(separator: "\n"))")
@@ -120,67 +124,70 @@ import WardenTestSupport
 
     @Test func theCatalogReadsSomethingOfEveryProbe() throws {
         let catalog = try BuiltIn.catalog()
-        let read = Set(catalog.controls.values.flatMap { FactContract.reads($0, facts: ProbeRegistry.factTypes) }
-            .map { String($0.path.documented.prefix { $0 != "." && $0 != "[" }) })
+        let read = Set(
+            catalog.controls.values.flatMap { FactContract.reads($0, facts: ProbeRegistry.factTypes) }
+                .map { String($0.path.documented.prefix { $0 != "." && $0 != "[" }) })
         // Facts for identification and evidence only.
         let unread = Set(ProbeRegistry.factTypes.keys).subtracting(read).subtracting(["host", "weights"])
         #expect(unread.isEmpty, "facts no control reads: \(unread.sorted())")
     }
 
     static let badControls = """
-    controls:
-      - id: LOG-901
-        title: misspelt field
-        area: logging
-        severity: low
-        rationale: test
-        references: {}
-        check:
-          all:
-            - {fact: auditd.installed, eq: true}
-            - {fact: auditd.conf.disk_full_actoin, in: [single, halt]}
-        remediation: none
-      - id: LOG-902
-        title: wrong types
-        area: logging
-        severity: low
-        rationale: test
-        references: {}
-        check:
-          all:
-            - {fact: auditd.enabled, mode_at_most: "0640"}
-            - {fact: sshd.settings.maxauthtries, eq: "4"}
-            - every: auditd.logs
-              where: {fact: .kind, eq: directory}
-              expect: {fact: .owner_ok, gte: 1}
-              if_empty: pass
-            - every: auditd.sendmail
-              expect: {fact: .value, eq: true}
-              if_empty: pass
-        remediation: none
-      - id: LOG-903
-        title: misspelt relative path
-        area: logging
-        severity: low
-        rationale: test
-        references: {}
-        check:
-          every: luks.volumes
-          expect:
-            every: .devices
-            expect: {fact: .keyslot.kdf, eq: argon2id}
-            if_empty: error
-          if_empty: error
-        remediation: none
-    """
+        controls:
+          - id: LOG-901
+            title: misspelt field
+            area: logging
+            severity: low
+            rationale: test
+            references: {}
+            check:
+              all:
+                - {fact: auditd.installed, eq: true}
+                - {fact: auditd.conf.disk_full_actoin, in: [single, halt]}
+            remediation: none
+          - id: LOG-902
+            title: wrong types
+            area: logging
+            severity: low
+            rationale: test
+            references: {}
+            check:
+              all:
+                - {fact: auditd.enabled, mode_at_most: "0640"}
+                - {fact: sshd.settings.maxauthtries, eq: "4"}
+                - every: auditd.logs
+                  where: {fact: .kind, eq: directory}
+                  expect: {fact: .owner_ok, gte: 1}
+                  if_empty: pass
+                - every: auditd.sendmail
+                  expect: {fact: .value, eq: true}
+                  if_empty: pass
+            remediation: none
+          - id: LOG-903
+            title: misspelt relative path
+            area: logging
+            severity: low
+            rationale: test
+            references: {}
+            check:
+              every: luks.volumes
+              expect:
+                every: .devices
+                expect: {fact: .keyslot.kdf, eq: argon2id}
+                if_empty: error
+              if_empty: error
+            remediation: none
+        """
 
     @Test func aMisspeltPathOrAWrongTypeIsRejectedWithFileLineAndReason() throws {
         // Loading checks the contract and stops at the first problem, with its file and line.
         #expect(throws: WardenError.self) {
-            try Catalog.load(files: [("bad-controls.yaml", FactContractTests.badControls)], facts: ProbeRegistry.factTypes, digester: .libcrypto)
+            try Catalog.load(
+                files: [("bad-controls.yaml", FactContractTests.badControls)], facts: ProbeRegistry.factTypes, digester: .libcrypto)
         }
         // Every problem, as `problems` lists them, from a catalog decoded without the contract.
-        let catalog = try Catalog.load(files: [("bad-controls.yaml", FactContractTests.badControls)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
+        let catalog = try Catalog.load(
+            files: [("bad-controls.yaml", FactContractTests.badControls)], knownFacts: ProbeRegistry.factNames, digester: .libcrypto)
         let problems = FactContract.problems(catalog, facts: ProbeRegistry.factTypes)
         let found = problems.map { "\($0.file ?? ""):\($0.line ?? 0): \($0.message)" }
         let expected = [
@@ -206,11 +213,16 @@ import WardenTestSupport
         #expect(try resolve("sshd.settings.permitrootlogin.source").documented == "sshd.settings.permitrootlogin")
         #expect(try resolve("cmdline.parameters[\"module.sig_enforce\"]").documented == "cmdline.parameters.<key>")
         #expect(try resolve("luks.volumes.0.devices").documented == "luks.volumes[].devices")
-        #expect(throws: FactPathError("sshd.settings.permitrootlogin.foo: sshd.settings.permitrootlogin is a sourced value; only .value and .source follow it")) {
+        #expect(
+            throws: FactPathError(
+                "sshd.settings.permitrootlogin.foo: sshd.settings.permitrootlogin is a sourced value; only .value and .source follow it")
+        ) {
             try resolve("sshd.settings.permitrootlogin.foo")
         }
         #expect(throws: FactPathError("sshd.settigns: no such field (did you mean settings?)")) { try resolve("sshd.settigns") }
-        #expect(throws: FactPathError("sshd.match_blocks.settings: sshd.match_blocks is a list; its items are read with every, some or none")) {
+        #expect(
+            throws: FactPathError("sshd.match_blocks.settings: sshd.match_blocks is a list; its items are read with every, some or none")
+        ) {
             try resolve("sshd.match_blocks.settings")
         }
         #expect(throws: FactPathError("sshdd: no fact 'sshdd' (did you mean sshd?)")) { try resolve("sshdd") }
@@ -218,9 +230,18 @@ import WardenTestSupport
 
     @Test func valuesAreCheckedAgainstTypesAndStatedStatusesStandAnywhere() {
         let type = FactType.object(["a": .sourced(.int), "b": .list(.object(["m": .mode])), "c": .map(.bool)], others: .string)
-        #expect(FactContract.mismatches(["a": ["value": 1, "source": "f:1"], "b": [["m": "0640"]], "c": ["x": true], "z": "other"], type, path: "t").isEmpty)
-        #expect(FactContract.mismatches(["a": ["error": "unreadable", "source": "f"], "b": [["path": "/x", "not_checked": "offline"]]], type, path: "t").isEmpty)
-        #expect(FactContract.mismatches(["a": ["value": "1", "source": "f:1"]], type, path: "t") == ["t.a.value: expected int, found string \"1\""])
+        #expect(
+            FactContract.mismatches(
+                ["a": ["value": 1, "source": "f:1"], "b": [["m": "0640"]], "c": ["x": true], "z": "other"], type, path: "t"
+            ).isEmpty)
+        #expect(
+            FactContract.mismatches(
+                ["a": ["error": "unreadable", "source": "f"], "b": [["path": "/x", "not_checked": "offline"]]], type, path: "t"
+            ).isEmpty)
+        #expect(
+            FactContract.mismatches(["a": ["value": "1", "source": "f:1"]], type, path: "t") == [
+                "t.a.value: expected int, found string \"1\""
+            ])
         #expect(FactContract.mismatches(["b": [["m": "rwx"]]], type, path: "t") == ["t.b[0].m: expected a mode, found \"rwx\""])
         #expect(FactContract.mismatches(["a": ["value": 1]], type, path: "t") == ["t.a.source: missing, or not a string"])
         #expect(FactContract.mismatches(["z": 1], FactType.object(["a": .int]), path: "t") == ["t.z: not declared"])

@@ -11,8 +11,9 @@ import WardenTestSupport
     // MARK: - A probe test: facts of a fixture
 
     @Test func auditdFactsOfAFixture() throws {
-        let context = ProbeContext(root: try HostRoot(Package.fixtureRoot("host-conformant")), site: nil,
-                                   weights: WeightLocations(origin: .site, paths: [], note: "test"))
+        let context = ProbeContext(
+            root: try HostRoot(Package.fixtureRoot("host-conformant")), site: nil,
+            weights: WeightLocations(origin: .site, paths: [], note: "test"))
         let facts = AuditdProbe().collect(context)
         guard case .value(let auditd)? = facts["auditd"] else {
             Issue.record("no auditd fact: \(facts)")
@@ -37,10 +38,14 @@ import WardenTestSupport
     // MARK: - A control test: a table of canned facts
 
     /// auditd as a conformant SL4 host has it; each row changes one thing.
-    static func auditd(conf changes: JSONObject = [:], wholeConf: JSON? = nil, logs: [JSON]? = nil, sendmail: Bool = false, installed: Bool = true) -> JSON {
+    static func auditd(
+        conf changes: JSONObject = [:], wholeConf: JSON? = nil, logs: [JSON]? = nil, sendmail: Bool = false, installed: Bool = true
+    ) -> JSON {
         var conf: JSONObject = [:]
-        for (key, value) in ["disk_full_action": "halt", "disk_error_action": "single", "space_left_action": "syslog",
-                             "admin_space_left_action": "single", "max_log_file_action": "keep_logs", "log_group": "root"] as [String: JSON] {
+        for (key, value) in [
+            "disk_full_action": "halt", "disk_error_action": "single", "space_left_action": "syslog",
+            "admin_space_left_action": "single", "max_log_file_action": "keep_logs", "log_group": "root",
+        ] as [String: JSON] {
             conf[key] = ["value": value, "source": "/etc/audit/auditd.conf:1"]
         }
         for (key, value) in changes { conf[key] = ["value": value, "source": "/etc/audit/auditd.conf:9"] }
@@ -48,10 +53,11 @@ import WardenTestSupport
             "installed": .bool(installed), "source": "/etc/audit/auditd.conf",
             "enabled": ["value": true, "source": "/etc/systemd/system/multi-user.target.wants/auditd.service"],
             "conf": wholeConf ?? .object(conf), "problems": [],
-            "logs": .array(logs ?? [
-                ["path": "/var/log/audit", "kind": "directory", "mode": "0700", "owner_ok": true],
-                ["path": "/var/log/audit/audit.log", "kind": "file", "mode": "0600", "owner_ok": true],
-            ]),
+            "logs": .array(
+                logs ?? [
+                    ["path": "/var/log/audit", "kind": "directory", "mode": "0700", "owner_ok": true],
+                    ["path": "/var/log/audit/audit.log", "kind": "file", "mode": "0600", "owner_ok": true],
+                ]),
             "sendmail": ["value": .bool(sendmail), "source": "/usr/lib/sendmail"],
         ]
     }

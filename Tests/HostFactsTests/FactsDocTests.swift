@@ -20,11 +20,14 @@ import WardenTestSupport
         let new = rendered.split(separator: "\n", omittingEmptySubsequences: false)
         var diff: [String] = []
         for i in 0..<max(old.count, new.count) where diff.count < 40 {
-            let a = i < old.count ? String(old[i]) : nil, b = i < new.count ? String(new[i]) : nil
+            let a = i < old.count ? String(old[i]) : nil
+            let b = i < new.count ? String(new[i]) : nil
             guard a != b else { continue }
             if let a { diff.append("\(i + 1)- \(a)") }
             if let b { diff.append("\(i + 1)+ \(b)") }
         }
-        Issue.record("docs/FACTS.md is not what the declarations and the catalog give; run `WARDEN_WRITE_FACTS_MD=1 swift test --filter FactsDoc` and commit it. First differences (- file, + generated):\n\(diff.joined(separator: "\n"))")
+        Issue.record(
+            "docs/FACTS.md is not what the declarations and the catalog give; run `WARDEN_WRITE_FACTS_MD=1 swift test --filter FactsDoc` and commit it. First differences (- file, + generated):\n\(diff.joined(separator: "\n"))"
+        )
     }
 }

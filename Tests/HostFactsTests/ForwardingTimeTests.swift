@@ -23,13 +23,17 @@ import WardenTestSupport
         #expect(plain.evidence.contains { $0.source == "/etc/rsyslog.d/60-forward.conf:1" && $0.ok == false })
         tree.file("etc/rsyslog.d/60-forward.conf", "$DefaultNetstreamDriver gtls\n$ActionSendStreamDriverMode 1\n*.* @@logs.example:6514\n")
         #expect(try finding(tree, "LOG-006").status == .pass)
-        tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
+        tree.file(
+            "etc/rsyslog.d/60-forward.conf",
+            "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
         #expect(try finding(tree, "LOG-006").status == .pass)
         tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"514\" protocol=\"tcp\")\n")
         #expect(try finding(tree, "LOG-006").status == .fail)
         // Without /etc/rsyslog.conf rsyslogd reads nothing of rsyslog.d.
         unlink(tree.path + "/etc/rsyslog.conf")
-        tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
+        tree.file(
+            "etc/rsyslog.d/60-forward.conf",
+            "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n")
         #expect(try finding(tree, "LOG-006").status == .fail)
     }
 
@@ -38,41 +42,65 @@ import WardenTestSupport
     /// judged by Warden. rsyslogd prints no parse tree, so whether a channel is encrypted is
     /// checked against rsyslog's documentation (omfwd, global(), the netstream drivers).
     static let forwardingCases: [(name: String, config: String, encrypted: Bool)] = [
-        ("multi-line action with spaces around =", """
-         action(
-           type = "omfwd"
-           target = "logs.example" port = "6514" protocol = "tcp"
-           StreamDriver = "gtls"   # the GnuTLS driver
-           StreamDriverMode = "1"
-           StreamDriverAuthMode = "x509/name"
-         )
-         """, true),
-        ("global default driver, action without one", """
-         global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="/etc/rsyslog-ca.pem")
-         *.* action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriverMode="1" StreamDriverAuthMode="x509/name")
-         """, true),
-        ("the OpenSSL driver", """
-         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" streamdriver="ossl" streamdrivermode="1" streamdriverauthmode="x509/name")
-         """, true),
-        ("TLS driver but mode 0", """
-         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="0")
-         """, false),
-        ("UDP ignores the stream driver", """
-         action(type="omfwd" target="logs.example" port="514" protocol="udp" StreamDriver="gtls" StreamDriverMode="1")
-         """, false),
-        ("plain TCP driver by default", """
-         action(type="omfwd" target="logs.example" port="514" protocol="tcp" StreamDriverMode="1")
-         """, false),
-        ("a parenthesis and a # inside a string", """
-         template(name="t" type="string" string="(%msg%) # not a comment\n")
-         action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" template="t")
-         """, true),
-        ("legacy @@ with the legacy driver settings", """
-         $DefaultNetstreamDriver gtls
-         $DefaultNetstreamDriverCAFile /etc/rsyslog-ca.pem
-         $ActionSendStreamDriverMode 1
-         *.* @@logs.example:6514
-         """, true),
+        (
+            "multi-line action with spaces around =",
+            """
+            action(
+              type = "omfwd"
+              target = "logs.example" port = "6514" protocol = "tcp"
+              StreamDriver = "gtls"   # the GnuTLS driver
+              StreamDriverMode = "1"
+              StreamDriverAuthMode = "x509/name"
+            )
+            """, true
+        ),
+        (
+            "global default driver, action without one",
+            """
+            global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="/etc/rsyslog-ca.pem")
+            *.* action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriverMode="1" StreamDriverAuthMode="x509/name")
+            """, true
+        ),
+        (
+            "the OpenSSL driver",
+            """
+            action(type="omfwd" target="logs.example" port="6514" protocol="tcp" streamdriver="ossl" streamdrivermode="1" streamdriverauthmode="x509/name")
+            """, true
+        ),
+        (
+            "TLS driver but mode 0",
+            """
+            action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="0")
+            """, false
+        ),
+        (
+            "UDP ignores the stream driver",
+            """
+            action(type="omfwd" target="logs.example" port="514" protocol="udp" StreamDriver="gtls" StreamDriverMode="1")
+            """, false
+        ),
+        (
+            "plain TCP driver by default",
+            """
+            action(type="omfwd" target="logs.example" port="514" protocol="tcp" StreamDriverMode="1")
+            """, false
+        ),
+        (
+            "a parenthesis and a # inside a string",
+            """
+            template(name="t" type="string" string="(%msg%) # not a comment\n")
+            action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" template="t")
+            """, true
+        ),
+        (
+            "legacy @@ with the legacy driver settings",
+            """
+            $DefaultNetstreamDriver gtls
+            $DefaultNetstreamDriverCAFile /etc/rsyslog-ca.pem
+            $ActionSendStreamDriverMode 1
+            *.* @@logs.example:6514
+            """, true
+        ),
     ]
 
     /// 60 generated forwarding configurations: the parameters drawn at random (protocol, driver,
@@ -101,7 +129,10 @@ import WardenTestSupport
             if multiLine && Bool.random(using: &rng) { action = action.replacingFirst("\n  ", with: "  # forward everything\n  ") }
             var lines: [String] = []
             if let global {
-                lines.append(legacyGlobal ? "$DefaultNetstreamDriver \(global)" : "global(DefaultNetstreamDriver=\"\(global)\" DefaultNetstreamDriverCAFile=\"/etc/rsyslog-ca.pem\")")
+                lines.append(
+                    legacyGlobal
+                        ? "$DefaultNetstreamDriver \(global)"
+                        : "global(DefaultNetstreamDriver=\"\(global)\" DefaultNetstreamDriverCAFile=\"/etc/rsyslog-ca.pem\")")
                 if legacyGlobal { lines.append("$DefaultNetstreamDriverCAFile /etc/rsyslog-ca.pem") }
             }
             lines.append(action)
@@ -118,24 +149,32 @@ import WardenTestSupport
         let layer = TempTree(prefix: "warden-rsyslog-oracle")
         layer.file("etc/rsyslog-ca.pem", "")  // rsyslogd -N1 only checks that the CA file can be opened
         for (n, c) in cases.enumerated() {
-            layer.file("cases/\(n)/rsyslog.conf", Self.debianRsyslogConf.replacingFirst("/etc/rsyslog.d/*.conf", with: "/cases/\(n)/d/*.conf"))
+            layer.file(
+                "cases/\(n)/rsyslog.conf", Self.debianRsyslogConf.replacingFirst("/etc/rsyslog.d/*.conf", with: "/cases/\(n)/d/*.conf"))
             layer.file("cases/\(n)/d/60-forward.conf", c.config + "\n")
         }
         let script = """
-        n=0
-        while [ -d /cases/$n ]; do
-          echo "== $n"
-          /usr/sbin/rsyslogd -N1 -f /cases/$n/rsyslog.conf >/tmp/out 2>&1 || { echo "REFUSED"; grep -i error /tmp/out | head -2; }
-          n=$((n+1))
-        done
-        """
+            n=0
+            while [ -d /cases/$n ]; do
+              echo "== $n"
+              /usr/sbin/rsyslogd -N1 -f /cases/$n/rsyslog.conf >/tmp/out 2>&1 || { echo "REFUSED"; grep -i error /tmp/out | head -2; }
+              n=$((n+1))
+            done
+            """
         let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 300) }
         try #require(r.status == 0, "\(r.stderr)")
         var refused: [Int: String] = [:]
         var current = -1
         for line in r.stdout.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("== ") { current = Int(line.dropFirst(3)) ?? -1; continue }
-            if line.hasPrefix("REFUSED") { refused[current] = "" } else if refused[current] != nil { refused[current]! += String(line) + " " }
+            if line.hasPrefix("== ") {
+                current = Int(line.dropFirst(3)) ?? -1
+                continue
+            }
+            if line.hasPrefix("REFUSED") {
+                refused[current] = ""
+            } else if refused[current] != nil {
+                refused[current]! += String(line) + " "
+            }
         }
         #expect(current == cases.count - 1)
         for (n, c) in cases.enumerated() {
@@ -144,7 +183,10 @@ import WardenTestSupport
             tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
             tree.file("etc/rsyslog.d/60-forward.conf", c.config + "\n")
             let facts = try audit(root: tree.path, probes: [LogForwardingProbe()]).facts
-            guard case .value(let v)? = facts["log_forwarding"] else { Issue.record("no fact"); continue }
+            guard case .value(let v)? = facts["log_forwarding"] else {
+                Issue.record("no fact")
+                continue
+            }
             let channels = v["channels"]?.arrayValue ?? []
             #expect(channels.count == 1, "\(c.name): \(channels)")
             #expect(channels.first?["encrypted"] == .bool(c.encrypted), "\(c.name): \(channels)\n\(c.config)")
@@ -156,7 +198,9 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
         #expect(try finding(tree, "LOG-006").status == .fail)  // unit not enabled
-        tree.symlink("etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service", to: "/lib/systemd/system/systemd-journal-upload.service")
+        tree.symlink(
+            "etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service",
+            to: "/lib/systemd/system/systemd-journal-upload.service")
         #expect(try finding(tree, "LOG-006").status == .pass)
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=http://logs.example:19532\n")
         #expect(try finding(tree, "LOG-006").status == .fail)
@@ -181,7 +225,8 @@ import WardenTestSupport
         tree.file("etc/chrony/sources.d/local.sources", "server ntp.example iburst\n")
         #expect(try finding(tree, "LOG-008").status == .pass)
         let timesyncd = TempTree()
-        timesyncd.symlink("etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", to: "/lib/systemd/system/systemd-timesyncd.service")
+        timesyncd.symlink(
+            "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", to: "/lib/systemd/system/systemd-timesyncd.service")
         #expect(try finding(timesyncd, "LOG-008").status == .pass)
         timesyncd.symlink("etc/systemd/system/systemd-timesyncd.service", to: "/dev/null")
         #expect(try finding(timesyncd, "LOG-008").status == .fail)  // masked
@@ -196,7 +241,10 @@ import WardenTestSupport
         tree.file("etc/sudoers", "Defaults use_pty\nDefaults !syslog\nroot ALL=(ALL:ALL) ALL\n", mode: 0o440)
         let f = try finding(tree, "LOG-009")
         #expect(f.status == .fail)
-        tree.file("etc/sudoers", "Defaults use_pty\nDefaults !syslog\nDefaults logfile=/var/log/sudo.log\nDefaults log_output\nroot ALL=(ALL:ALL) ALL\n", mode: 0o440)
+        tree.file(
+            "etc/sudoers",
+            "Defaults use_pty\nDefaults !syslog\nDefaults logfile=/var/log/sudo.log\nDefaults log_output\nroot ALL=(ALL:ALL) ALL\n",
+            mode: 0o440)
         #expect(try finding(tree, "LOG-009", profile: "sl4").status == .pass)
         #expect(try finding(TempTree(), "LOG-009").status == .notApplicable)
     }

@@ -32,12 +32,21 @@ import WardenTestSupport
         let huge = String(repeating: "1099511627775w", count: 13)
         tree.file("etc/ssh/sshd_config", "ClientAliveInterval \(huge)\nClientAliveCountMax 2\nMaxAuthTries 3\n")
         let result = try audit(root: tree.path, probes: [SSHDConfigProbe()])
-        guard case .unavailable(let u)? = result.facts["sshd"] else { Issue.record("sshd refuses this; so must Warden"); return }
-        #expect(u.reason.hasPrefix("sshd would refuse this configuration: /etc/ssh/sshd_config:1, ClientAliveInterval, \(huge) (invalid time value)"))
+        guard case .unavailable(let u)? = result.facts["sshd"] else {
+            Issue.record("sshd refuses this; so must Warden")
+            return
+        }
+        #expect(
+            u.reason.hasPrefix(
+                "sshd would refuse this configuration: /etc/ssh/sshd_config:1, ClientAliveInterval, \(huge) (invalid time value)"))
         #expect(result.findings["ACC-011"].status == .error)
     }
 
-    @Test(arguments: [("2147483647", Int64(2_147_483_647)), ("2147483648", nil), ("68w", 41_126_400), ("3550w", 2_147_040_000), ("3551w", nil), ("1h30m", 5400)] as [(String, Int64?)])
+    @Test(
+        arguments: [
+            ("2147483647", Int64(2_147_483_647)), ("2147483648", nil), ("68w", 41_126_400), ("3550w", 2_147_040_000), ("3551w", nil),
+            ("1h30m", 5400),
+        ] as [(String, Int64?)])
     func sshdTimesAreLimitedLikeSSHD(text: String, seconds: Int64?) throws {
         let tree = TempTree()
         tree.file("etc/ssh/sshd_config", "ClientAliveInterval \(text)\n")
@@ -79,7 +88,10 @@ import WardenTestSupport
         let includes = (0..<10).map { "@include /etc/sudoers\0\(Character(Unicode.Scalar(65 + $0)!))\n" }.joined()
         tree.file("etc/sudoers", "Defaults use_pty\n" + includes + "root ALL=(ALL:ALL) ALL\n", mode: 0o440)
         let result = try audit(root: tree.path, probes: [SudoersProbe()])
-        guard case .value(let sudoers)? = result.facts["sudoers"] else { Issue.record("no sudoers fact"); return }
+        guard case .value(let sudoers)? = result.facts["sudoers"] else {
+            Issue.record("no sudoers fact")
+            return
+        }
         #expect(sudoers["files"] == ["/etc/sudoers"])
         let problems = sudoers["problems"]?.arrayValue ?? []
         #expect(problems.count == 10, "\(problems)")

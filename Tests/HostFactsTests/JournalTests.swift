@@ -14,7 +14,9 @@ import WardenTestSupport
         func entry(_ n: Int, boot: String) -> String {
             "__REALTIME_TIMESTAMP=\(1_795_900_000_000_000 + n)\n__MONOTONIC_TIMESTAMP=\(1000 + n)\n_BOOT_ID=\(boot)\n_MACHINE_ID=\(machineID)\nMESSAGE=entry \(n)\nPRIORITY=6\n\n"
         }
-        let export = tree.file("export.txt", entry(1, boot: JournalTests.otherBoot) + entry(2, boot: JournalTests.bootID) + entry(3, boot: JournalTests.bootID))
+        let export = tree.file(
+            "export.txt", entry(1, boot: JournalTests.otherBoot) + entry(2, boot: JournalTests.bootID) + entry(3, boot: JournalTests.bootID)
+        )
         let dir = tree.directory("var/log/journal/\(machineID)")
         let r = run("/lib/systemd/systemd-journal-remote", ["--output=\(dir)/remote.journal", export])
         try #require(r.status == 0, "systemd-journal-remote: \(r.stderr)")
@@ -55,7 +57,10 @@ import WardenTestSupport
         let f = try log007(tree)
         #expect(f.status == .fail)
         let facts = try audit(root: tree.path, probes: [JournaldProbe()]).facts
-        guard case .value(let v)? = facts["journald"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["journald"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["ignored"] == ["/etc/systemd/journald.conf:2: invalid Storage='persistent' (systemd ignores it)"])
         #expect(v["storage"]?["source"] == "default (systemd)")
     }

@@ -68,7 +68,8 @@ import WardenTestSupport
     /// shows nothing of it): Warden keeps the token with the reason, and it unlocks nothing.
     @Test func aTokenSystemdRefusesCarriesItsReason() throws {
         let host = try LUKSHost(["--type", "luks2"])
-        try host.importToken(#"{"type":"systemd-tpm2","keyslots":["0"],"tpm2-blob":"AAAA","tpm2-pcrs":[7],"tpm2-policy-hash":"00","tpm2_pubkey_pcrs":[11]}"#)
+        try host.importToken(
+            #"{"type":"systemd-tpm2","keyslots":["0"],"tpm2-blob":"AAAA","tpm2-pcrs":[7],"tpm2-policy-hash":"00","tpm2_pubkey_pcrs":[11]}"#)
         let h = try LUKSHeader.parse(try HostRoot(host.tree.path).readHead("/dev/sda3", count: HostRoot.deviceLimit))
         #expect(h.tokens.first?.problem?.contains("tpm2_pubkey_pcrs without tpm2_pubkey") == true)
         let luks = try factValue(try auditEncryption(host.tree.path).facts, "luks")

@@ -41,8 +41,10 @@ import WardenTestSupport
     static func tokenJSON(_ kind: Int, keyslot: String, _ rng: inout SplitMix64) -> String {
         switch kind {
         case 0:
-            var fields = ["\"type\":\"systemd-tpm2\"", "\"keyslots\":[\"\(keyslot)\"]", "\"tpm2-blob\":\"AAAA\"",
-                          "\"tpm2-primary-alg\":\"ecc\"", "\"tpm2-policy-hash\":\"00\""]
+            var fields = [
+                "\"type\":\"systemd-tpm2\"", "\"keyslots\":[\"\(keyslot)\"]", "\"tpm2-blob\":\"AAAA\"",
+                "\"tpm2-primary-alg\":\"ecc\"", "\"tpm2-policy-hash\":\"00\"",
+            ]
             fields.append("\"tpm2-pcrs\":[\(rng.pick(["7", "", "0,2,4,7", "11", "7,14"]))]")
             if rng.chance(0.8) { fields.append("\"tpm2-pcr-bank\":\"\(rng.pick(["sha256", "sha1"]))\"") }
             if rng.chance(0.6) { fields.append("\"tpm2-pin\":\(rng.chance(0.5))") }
@@ -50,10 +52,12 @@ import WardenTestSupport
             return "{" + fields.joined(separator: ",") + "}"
         case 1:
             let pin = rng.pick(["tpm2", "tang", "sss"])
-            let header = pin == "sss"
+            let header =
+                pin == "sss"
                 ? "{\"alg\":\"ECDH-ES\",\"clevis\":{\"pin\":\"sss\",\"sss\":{\"t\":1,\"jwe\":[\"\(base64URL("{\"clevis\":{\"pin\":\"tpm2\"}}")).x.y.z.w\"]}}}"
                 : "{\"alg\":\"ECDH-ES\",\"clevis\":{\"pin\":\"\(pin)\"}}"
-            return "{\"type\":\"clevis\",\"keyslots\":[\"\(keyslot)\"],\"jwe\":{\"protected\":\"\(base64URL(header))\",\"ciphertext\":\"AA\"}}"
+            return
+                "{\"type\":\"clevis\",\"keyslots\":[\"\(keyslot)\"],\"jwe\":{\"protected\":\"\(base64URL(header))\",\"ciphertext\":\"AA\"}}"
         default:
             return "{\"type\":\"x-warden-\(rng.pick(["fido2", "custom"]))\",\"keyslots\":[\"\(keyslot)\"],\"note\":\"test\"}"
         }
@@ -61,7 +65,8 @@ import WardenTestSupport
 
     static func kdf(_ rng: inout SplitMix64, luks1: Bool) -> String {
         if luks1 || rng.chance(0.4) {
-            return "--pbkdf pbkdf2 --pbkdf-force-iterations \(rng.pick(["1000", "2000", "4096", "50000"])) --hash \(rng.pick(["sha1", "sha256", "sha512"]))"
+            return
+                "--pbkdf pbkdf2 --pbkdf-force-iterations \(rng.pick(["1000", "2000", "4096", "50000"])) --hash \(rng.pick(["sha1", "sha256", "sha512"]))"
         }
         return "--pbkdf \(rng.pick(["argon2id", "argon2id", "argon2i"])) --pbkdf-memory \(rng.pick(["32", "64", "1024", "8192"]))"
             + " --pbkdf-force-iterations \(rng.pick(["4", "5", "10"])) --pbkdf-parallel \(rng.pick(["1", "2", "4"]))"
@@ -73,15 +78,20 @@ import WardenTestSupport
         var lines = ["truncate -s \(luks1 ? "4M" : "20M") \(img)"]
         let cipher: String
         if luks1 {
-            cipher = rng.pick(["--cipher aes-xts-plain64 --key-size 256", "--cipher aes-xts-plain64 --key-size 512",
-                               "--cipher aes-cbc-essiv:sha256 --key-size 128", "--cipher aes-cbc-essiv:sha256 --key-size 256",
-                               "--cipher aes-ecb --key-size 256", "--cipher aes-cbc-plain --key-size 192"])
+            cipher = rng.pick([
+                "--cipher aes-xts-plain64 --key-size 256", "--cipher aes-xts-plain64 --key-size 512",
+                "--cipher aes-cbc-essiv:sha256 --key-size 128", "--cipher aes-cbc-essiv:sha256 --key-size 256",
+                "--cipher aes-ecb --key-size 256", "--cipher aes-cbc-plain --key-size 192",
+            ])
         } else {
-            cipher = rng.pick(["", "--cipher aes-xts-plain64 --key-size 256", "--cipher aes-xts-plain64 --key-size 512",
-                               "--cipher aes-xts-plain --key-size 512", "--cipher aes-cbc-essiv:sha256 --key-size 256",
-                               "--cipher aes-cbc-plain64 --key-size 128", "--cipher aes-ecb --key-size 256"])
+            cipher = rng.pick([
+                "", "--cipher aes-xts-plain64 --key-size 256", "--cipher aes-xts-plain64 --key-size 512",
+                "--cipher aes-xts-plain --key-size 512", "--cipher aes-cbc-essiv:sha256 --key-size 256",
+                "--cipher aes-cbc-plain64 --key-size 128", "--cipher aes-ecb --key-size 256",
+            ])
         }
-        var format = "cryptsetup luksFormat --batch-mode --type \(luks1 ? "luks1" : "luks2") --key-file \"$d/key\" \(cipher) \(kdf(&rng, luks1: luks1))"
+        var format =
+            "cryptsetup luksFormat --batch-mode --type \(luks1 ? "luks1" : "luks2") --key-file \"$d/key\" \(cipher) \(kdf(&rng, luks1: luks1))"
         if !luks1 {
             if rng.chance(0.4) { format += " --label \(rng.pick(["weights", "\"data volume\"", "x"]))" }
             if rng.chance(0.3) { format += " --sector-size \(rng.pick(["512", "4096"]))" }
@@ -94,7 +104,9 @@ import WardenTestSupport
             let slot = luks1 ? String(Int.random(in: 1...7, using: &rng)) : String(rng.pick([1, 2, 5, 9, 17, 31]))
             guard !slots.contains(slot) else { continue }
             slots.append(slot)
-            lines.append("cryptsetup luksAddKey --batch-mode --key-file \"$d/key\" --new-keyfile \"$d/key\" --new-key-slot \(slot) \(kdf(&rng, luks1: luks1)) \(img)")
+            lines.append(
+                "cryptsetup luksAddKey --batch-mode --key-file \"$d/key\" --new-keyfile \"$d/key\" --new-key-slot \(slot) \(kdf(&rng, luks1: luks1)) \(img)"
+            )
         }
         if slots.count > 1 && rng.chance(0.3) {
             lines.append("cryptsetup luksKillSlot --batch-mode --key-file \"$d/key\" \(img) 0")
@@ -146,7 +158,9 @@ import WardenTestSupport
 
     static func mutateLUKS2(_ b: inout [UInt8], _ kind: Int, _ rng: inout SplitMix64) -> (description: String, wardenRefusesOnly: Bool) {
         let size = be(b, 8, 8)
-        guard var json = try? JSON.parse(b[4096..<size].prefix { $0 != 0 }), case .object(var root) = json else { return ("unreadable", false) }
+        guard var json = try? JSON.parse(b[4096..<size].prefix { $0 != 0 }), case .object(var root) = json else {
+            return ("unreadable", false)
+        }
         func set(_ path: [String], _ value: JSON) {
             json = .object(root)
             json = json.setting(path, value)
@@ -156,8 +170,10 @@ import WardenTestSupport
         let keyslot = root["keyslots"]?.objectValue?.keys.sorted().first ?? "0"
         switch kind {
         case 0:
-            let cipher = rng.pick(["serpent-xts-plain64", "twofish-xts-plain64", "xchacha12,aes-adiantum-plain64", "capi:xts(aes)-plain64",
-                                   "cipher_null-ecb", "aes-cbc-essiv:sha256", "aes-lrw-benbi"])
+            let cipher = rng.pick([
+                "serpent-xts-plain64", "twofish-xts-plain64", "xchacha12,aes-adiantum-plain64", "capi:xts(aes)-plain64",
+                "cipher_null-ecb", "aes-cbc-essiv:sha256", "aes-lrw-benbi",
+            ])
             set(["segments", segment, "encryption"], .string(cipher))
             rewrite(&b, json: json.serialized())
             return ("segment cipher \(cipher)", false)
@@ -288,16 +304,16 @@ import WardenTestSupport
     /// luksDump), and the overlay takes that write instead of the test's file.
     static func dumps(_ dir: String, _ names: [String]) throws -> [String: Dump] {
         let script = """
-        shift
-        for n in "$@"; do
-          echo "=== $n"
-          cryptsetup luksDump "/luks/$n.img" >/tmp/out 2>&1; echo "rc=$?"; cat /tmp/out
-          echo "--- json"
-          cryptsetup luksDump --dump-json-metadata "/luks/$n.img" 2>/dev/null || true
-          echo
-          echo "--- end"
-        done
-        """
+            shift
+            for n in "$@"; do
+              echo "=== $n"
+              cryptsetup luksDump "/luks/$n.img" >/tmp/out 2>&1; echo "rc=$?"; cat /tmp/out
+              echo "--- json"
+              cryptsetup luksDump --dump-json-metadata "/luks/$n.img" 2>/dev/null || true
+              echo
+              echo "--- end"
+            done
+            """
         let r = RealRoots.inRoot(try RealRoots.debian12(), layers: [dir], ["/bin/sh", "-c", script, "sh", "-"] + names, timeout: 300)
         try #require(r.status == 0, "in-root: \(r.stderr)")
         var out: [String: Dump] = [:]
@@ -305,17 +321,32 @@ import WardenTestSupport
         var inJSON = false
         var buffer: [String] = []
         for line in byteLines(r.stdout) {
-            if line.hasPrefix("=== ") { name = String(line.dropFirst(4)); out[name!] = Dump(status: -1, text: [], json: nil); inJSON = false; continue }
+            if line.hasPrefix("=== ") {
+                name = String(line.dropFirst(4))
+                out[name!] = Dump(status: -1, text: [], json: nil)
+                inJSON = false
+                continue
+            }
             guard let n = name else { continue }
-            if line == "--- json" { inJSON = true; buffer = []; continue }
+            if line == "--- json" {
+                inJSON = true
+                buffer = []
+                continue
+            }
             if line == "--- end" {
                 let text = buffer.joined(separator: "\n")
                 if !text.trimmingBlanks.isEmpty { out[n]!.json = try? JSON.parse(Array(text.utf8)) }
                 inJSON = false
                 continue
             }
-            if inJSON { buffer.append(line); continue }
-            if line.hasPrefix("rc="), out[n]!.status == -1 { out[n]!.status = Int32(line.dropFirst(3)) ?? -1; continue }
+            if inJSON {
+                buffer.append(line)
+                continue
+            }
+            if line.hasPrefix("rc="), out[n]!.status == -1 {
+                out[n]!.status = Int32(line.dropFirst(3)) ?? -1
+                continue
+            }
             out[n]!.text.append(line)
         }
         return out
@@ -348,18 +379,24 @@ import WardenTestSupport
         }
         let accepted = dump.status == 0
         if made.wardenRefusesOnly {
-            #expect(accepted && warden == nil, "\(label): cryptsetup reads it (\(dump.status)), Warden refuses it (\(refusal ?? "accepted"))")
+            #expect(
+                accepted && warden == nil, "\(label): cryptsetup reads it (\(dump.status)), Warden refuses it (\(refusal ?? "accepted"))")
             return
         }
-        #expect(accepted == (warden != nil), "\(label): luksDump \(accepted ? "accepts" : "refuses: \(dump.text.prefix(3))"), Warden \(refusal ?? "accepts")")
+        #expect(
+            accepted == (warden != nil),
+            "\(label): luksDump \(accepted ? "accepts" : "refuses: \(dump.text.prefix(3))"), Warden \(refusal ?? "accepts")")
         guard accepted, let h = warden else { return }
         let text = dump.text
         #expect(field(text, "Version") == String(h.version), "\(label): version")
         #expect(field(text, "UUID") == h.uuid, "\(label): uuid")
         if h.version == 1 {
             let segment = h.segments.first
-            let name = field(text, "Cipher name") ?? "", mode = field(text, "Cipher mode") ?? ""
-            #expect(segment?.cipher == (mode.isEmpty ? name : "\(name)-\(mode)"), "\(label): cipher \(name) \(mode), Warden \(segment?.cipher ?? "-")")
+            let name = field(text, "Cipher name") ?? ""
+            let mode = field(text, "Cipher mode") ?? ""
+            #expect(
+                segment?.cipher == (mode.isEmpty ? name : "\(name)-\(mode)"),
+                "\(label): cipher \(name) \(mode), Warden \(segment?.cipher ?? "-")")
             let enabled = text.enumerated().compactMap { i, line -> (String, String?)? in
                 guard line.hasPrefix("Key Slot "), line.hasSuffix("ENABLED") else { return nil }
                 let id = String(line.dropFirst("Key Slot ".count).prefix { $0 != ":" })
@@ -376,12 +413,16 @@ import WardenTestSupport
         #expect(field(text, "Metadata area") == "\(h.headerSize) [bytes]", "\(label): header size")
         let dumpLabel = field(text, "Label")
         #expect((h.label ?? "(no label)") == dumpLabel, "\(label): label \(dumpLabel ?? "-"), Warden \(h.label ?? "-")")
-        guard let json = dump.json else { Issue.record("\(label): no JSON from luksDump --dump-json-metadata"); return }
+        guard let json = dump.json else {
+            Issue.record("\(label): no JSON from luksDump --dump-json-metadata")
+            return
+        }
         let segments = (json["segments"]?.objectValue?.keys ?? []).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
         #expect(h.segments.map(\.id) == segments, "\(label): segment ids")
         for s in h.segments {
             let theirs = json["segments"]?[s.id]
-            #expect(s.type == theirs?["type"]?.stringValue && s.cipher == theirs?["encryption"]?.stringValue
+            #expect(
+                s.type == theirs?["type"]?.stringValue && s.cipher == theirs?["encryption"]?.stringValue
                     && s.sectorSize == theirs?["sector_size"]?.intValue, "\(label): segment \(s.id): \(String(describing: theirs))")
         }
         let keyslots = (json["keyslots"]?.objectValue?.keys ?? []).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
@@ -389,17 +430,19 @@ import WardenTestSupport
         for k in h.keyslots {
             let theirs = json["keyslots"]?[k.id]
             let kdf = theirs?["kdf"]
-            #expect(k.type == theirs?["type"]?.stringValue && k.keySize == theirs?["key_size"]?.intValue && k.kdf == kdf?["type"]?.stringValue
+            #expect(
+                k.type == theirs?["type"]?.stringValue && k.keySize == theirs?["key_size"]?.intValue && k.kdf == kdf?["type"]?.stringValue
                     && k.memoryKiB == kdf?["memory"]?.intValue && k.timeCost == kdf?["time"]?.intValue
                     && k.iterations == kdf?["iterations"]?.intValue && k.hash == kdf?["hash"]?.stringValue,
-                    "\(label): keyslot \(k.id): Warden \(k), cryptsetup \(String(describing: theirs))")
+                "\(label): keyslot \(k.id): Warden \(k), cryptsetup \(String(describing: theirs))")
         }
         let tokens = (json["tokens"]?.objectValue?.keys ?? []).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
         #expect(h.tokens.map(\.id) == tokens, "\(label): token ids")
         for t in h.tokens {
             let theirs = json["tokens"]?[t.id]
-            #expect(t.type == theirs?["type"]?.stringValue && t.keyslots == (theirs?["keyslots"]?.arrayValue ?? []).compactMap(\.stringValue),
-                    "\(label): token \(t.id)")
+            #expect(
+                t.type == theirs?["type"]?.stringValue && t.keyslots == (theirs?["keyslots"]?.arrayValue ?? []).compactMap(\.stringValue),
+                "\(label): token \(t.id)")
             guard t.type == "systemd-tpm2" else { continue }
             // What systemd's token plugin prints for this token: nothing but the keyslot when
             // systemd refuses the token.
@@ -410,11 +453,16 @@ import WardenTestSupport
             // Up to the next token ("  N: type") or section.
             let block = Array(text[(start + 1)...].prefix { $0.hasPrefix("\t") })
             let refused = field(block, "tpm2-hash-pcrs") == nil && field(block, "tpm2-pcrs") == nil
-            #expect(refused == (t.problem != nil), "\(label): token \(t.id): systemd \(refused ? "refuses" : "reads") it, Warden: \(t.problem ?? "reads it")")
+            #expect(
+                refused == (t.problem != nil),
+                "\(label): token \(t.id): systemd \(refused ? "refuses" : "reads") it, Warden: \(t.problem ?? "reads it")")
             if refused { continue }
             let pcrs = field(block, "tpm2-hash-pcrs") ?? field(block, "tpm2-pcrs")
             let mine = (t.tpm2PCRs ?? []).map(String.init).joined(separator: "+")
-            #expect(pcrs == (mine.isEmpty ? "n/a" : mine), "\(label): token \(t.id) PCRs \(pcrs ?? "-"), Warden \(mine): \(block) \(theirs.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "")")
+            #expect(
+                pcrs == (mine.isEmpty ? "n/a" : mine),
+                "\(label): token \(t.id) PCRs \(pcrs ?? "-"), Warden \(mine): \(block) \(theirs.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "")"
+            )
             #expect(field(block, "tpm2-pin") == String(t.tpm2Pin ?? false), "\(label): token \(t.id) PIN")
             let pubkey = (t.tpm2PubkeyPCRs ?? []).map(String.init).joined(separator: "+")
             #expect(field(block, "tpm2-pubkey-pcrs") == (pubkey.isEmpty ? "n/a" : pubkey), "\(label): token \(t.id) signed-policy PCRs")
@@ -438,7 +486,9 @@ import WardenTestSupport
         for i in 0..<count {
             let luks1 = i % 4 == 3
             let name = "real\(i)"
-            lines.append("{ " + Self.script(name, luks1: luks1, &rng, tokens: &tokens).joined(separator: " && ") + "; } >/dev/null 2>\"$d/\(name).err\" || fail \(name)")
+            lines.append(
+                "{ " + Self.script(name, luks1: luks1, &rng, tokens: &tokens).joined(separator: " && ")
+                    + "; } >/dev/null 2>\"$d/\(name).err\" || fail \(name)")
             made.append(Made(name: name, luks1: luks1, mutation: nil))
         }
         for (file, text) in tokens { dir.file(file, text) }
@@ -454,7 +504,8 @@ import WardenTestSupport
             let kinds = base.luks1 ? 8 : 12
             let kind = Int.random(in: 0..<kinds, using: &rng)
             let name = "mutant\(j)"
-            let source = dir.path + "/luks/\(base.name).img", target = dir.path + "/luks/\(name).img"
+            let source = dir.path + "/luks/\(base.name).img"
+            let target = dir.path + "/luks/\(name).img"
             guard run("/bin/cp", ["--sparse=always", source, target]).status == 0 else { continue }
             var bytes = Self.readPrefix(target, base.luks1 ? 4096 : 2 * Self.be(Self.readPrefix(source, 16), 8, 8))
             let mutation: String
@@ -478,20 +529,24 @@ import WardenTestSupport
         let results = try withExtendedLifetime(dir) { try Self.dumps(dir.path, all.map(\.name)) }
         var refused = 0
         for m in all {
-            guard let dump = results[m.name] else { Issue.record("\(m.name): no luksDump result"); continue }
+            guard let dump = results[m.name] else {
+                Issue.record("\(m.name): no luksDump result")
+                continue
+            }
             if dump.status != 0 { refused += 1 }
             Self.compare(m, dump, dir.path + "/luks/\(m.name).img")
         }
         #expect(made.count >= count * 9 / 10, "\(made.count) real headers")
         #expect(mutants.count >= count * 9 / 10, "\(mutants.count) mutants")
-        print("LUKSOracleTests: \(made.count) headers made by cryptsetup in \(Int(generated * 1000)) ms, \(mutants.count) mutants; "
-              + "\(refused) refused by luksDump; \(Int((monotonicSeconds() - started) * 1000)) ms in all")
+        print(
+            "LUKSOracleTests: \(made.count) headers made by cryptsetup in \(Int(generated * 1000)) ms, \(mutants.count) mutants; "
+                + "\(refused) refused by luksDump; \(Int((monotonicSeconds() - started) * 1000)) ms in all")
     }
 }
 
-private extension JSON {
+extension JSON {
     /// A copy with the value at `path` (objects created on the way) set to `value`.
-    func setting(_ path: [String], _ value: JSON) -> JSON {
+    fileprivate func setting(_ path: [String], _ value: JSON) -> JSON {
         guard let first = path.first else { return value }
         var o = objectValue ?? [:]
         o[first] = (o[first] ?? .object([:])).setting(Array(path.dropFirst()), value)
@@ -499,8 +554,8 @@ private extension JSON {
     }
 }
 
-private extension String {
-    var trimmingBlanks: String {
+extension String {
+    fileprivate var trimmingBlanks: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

@@ -74,7 +74,8 @@ import WardenTestSupport
     func resealed(_ path: String, replacing old: String, with new: String) throws {
         let tree = try HostRoot("/")
         var bytes = try tree.readHead(path, count: 16384)
-        let from = Array(old.utf8), to = Array(new.utf8)
+        let from = Array(old.utf8)
+        let to = Array(new.utf8)
         try #require(from.count == to.count)
         let places = (4096..<(16384 - from.count)).filter { Array(bytes[$0..<$0 + from.count]) == from }
         try #require(!places.isEmpty)
@@ -102,8 +103,10 @@ import WardenTestSupport
         let f = try findings(host)["ENC-003"]
         #expect(f.status == .fail)
         #expect(f.summary == "/dev/sda3 keyslot 0: key derivation function is pbkdf2, expected one of [argon2id, argon2i]")
-        try cryptsetup(["luksConvertKey", "--batch-mode", "--key-file", host.keyFile, "--pbkdf", "argon2id",
-                        "--pbkdf-memory", "32768", "--pbkdf-force-iterations", "4", host.device])
+        try cryptsetup([
+            "luksConvertKey", "--batch-mode", "--key-file", host.keyFile, "--pbkdf", "argon2id",
+            "--pbkdf-memory", "32768", "--pbkdf-force-iterations", "4", host.device,
+        ])
         #expect(try findings(host)["ENC-003"].status == .pass)
     }
 
@@ -114,9 +117,10 @@ import WardenTestSupport
         #expect(try findings(host)["ENC-003"].status == .fail)
         // The token systemd-cryptenroll writes (as in luks2-tpm2-pcr7.img, made through a
         // software TPM), imported with cryptsetup: the TPM that sealed the blob is gone.
-        try host.importToken("""
-        {"type":"systemd-tpm2","keyslots":["1"],"tpm2-blob":"AJ4AIIfrvGL/an5BY6TJv4r3ldXxUlPyECviPu3FXDepnWyvABBUtVHFbAJRLtP5","tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256","tpm2-primary-alg":"ecc","tpm2-policy-hash":"8b5682d81b29435d08d79278150611dc7e5923b2fefcce684a09577b40130a8b","tpm2-pin":false}
-        """)
+        try host.importToken(
+            """
+            {"type":"systemd-tpm2","keyslots":["1"],"tpm2-blob":"AJ4AIIfrvGL/an5BY6TJv4r3ldXxUlPyECviPu3FXDepnWyvABBUtVHFbAJRLtP5","tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256","tpm2-primary-alg":"ecc","tpm2-policy-hash":"8b5682d81b29435d08d79278150611dc7e5923b2fefcce684a09577b40130a8b","tpm2-pin":false}
+            """)
         let (facts, sl3) = try auditEncryption(host.tree.path)
         #expect(sl3["ENC-003"].status == .pass, "\(sl3["ENC-003"].summary)")
         #expect(sl3["ENC-004"].status == .pass)
@@ -135,9 +139,11 @@ import WardenTestSupport
     }
 
     func clevisToken(pin: String) -> String {
-        let header = "{\"alg\":\"dir\",\"clevis\":{\"pin\":\"\(pin)\",\"\(pin)\":{\"hash\":\"sha256\",\"key\":\"ecc\",\"pcr_bank\":\"sha256\",\"pcr_ids\":\"7\"}},\"enc\":\"A256GCM\"}"
+        let header =
+            "{\"alg\":\"dir\",\"clevis\":{\"pin\":\"\(pin)\",\"\(pin)\":{\"hash\":\"sha256\",\"key\":\"ecc\",\"pcr_bank\":\"sha256\",\"pcr_ids\":\"7\"}},\"enc\":\"A256GCM\"}"
         // The layout clevis-luks-bind writes (a JWE in the token); the values are placeholders.
-        return "{\"type\":\"clevis\",\"keyslots\":[\"1\"],\"jwe\":{\"ciphertext\":\"AAAA\",\"encrypted_key\":\"\",\"iv\":\"AAAA\",\"protected\":\"\(base64URL(header))\",\"tag\":\"AAAA\"}}"
+        return
+            "{\"type\":\"clevis\",\"keyslots\":[\"1\"],\"jwe\":{\"ciphertext\":\"AAAA\",\"encrypted_key\":\"\",\"iv\":\"AAAA\",\"protected\":\"\(base64URL(header))\",\"tag\":\"AAAA\"}}"
     }
 
     @Test(arguments: [("tpm2", Status.pass), ("tang", .fail)])

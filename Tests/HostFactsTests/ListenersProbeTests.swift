@@ -8,7 +8,11 @@ import WardenTestSupport
     let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 
     func tables(_ tree: TempTree, under base: String = "proc/net", tcp: [String], tcp6: [String] = [], udp: [String] = []) {
-        func rows(_ r: [String]) -> String { header + r.enumerated().map { "   \($0.offset): \($0.element) 00000000:00000000 00:00000000 00000000     0        0 1 1" }.joined(separator: "\n") + "\n" }
+        func rows(_ r: [String]) -> String {
+            header
+                + r.enumerated().map { "   \($0.offset): \($0.element) 00000000:00000000 00:00000000 00000000     0        0 1 1" }.joined(
+                    separator: "\n") + "\n"
+        }
         tree.file("\(base)/tcp", rows(tcp))
         tree.file("\(base)/tcp6", rows(tcp6))
         tree.file("\(base)/udp", rows(udp))
@@ -27,8 +31,10 @@ import WardenTestSupport
 
     @Test func unlistedListenerFailsWithItsAddress() throws {
         let tree = TempTree()
-        tables(tree, tcp: ["00000000:0016 00000000:0000 0A"], tcp6: ["00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A"],
-               udp: ["00000000:0089 00000000:0000 07"])
+        tables(
+            tree, tcp: ["00000000:0016 00000000:0000 0A"],
+            tcp6: ["00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A"],
+            udp: ["00000000:0089 00000000:0000 07"])
         let f = try exf007(tree)
         #expect(f.status == .fail)
         #expect(f.evidence.contains { $0.ok == false && $0.observed == "tcp/8080" && $0.source == "[0:0:0:0:0:0:0:0]:8080 in /proc/net" })

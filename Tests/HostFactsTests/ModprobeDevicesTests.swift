@@ -13,7 +13,10 @@ import WardenTestSupport
         let f = try finding(Package.fixtureRoot("modprobe-blacklist-only"), "EXF-001")
         #expect(f.status == .fail)
         let facts = try audit(root: Package.fixtureRoot("modprobe-blacklist-only"), probes: [ModprobeProbe()]).facts
-        guard case .value(let v)? = facts["modules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["modules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["modules"]?["usb_storage"]?["blacklisted"]?["value"] == true)
         #expect(v["modules"]?["usb_storage"]?["blacklisted"]?["source"] == "/etc/modprobe.d/usb.conf:2")
     }
@@ -59,11 +62,18 @@ import WardenTestSupport
     /// kmod ignores a bad line ("ignoring bad line") and goes on: so does Warden, and says so.
     @Test func badLineIsIgnoredAndShown() throws {
         let tree = TempTree()
-        tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /bin/false\nblock usb-storage\n  # an indented comment is a bad line to kmod\n")
+        tree.file(
+            "etc/modprobe.d/60-warden.conf",
+            "install usb-storage /bin/false\nblock usb-storage\n  # an indented comment is a bad line to kmod\n")
         let f = try finding(tree.path, "EXF-001")
         #expect(f.status == .pass, "\(f.summary)")
-        #expect(f.evidence.contains { $0.source.contains("kmod ignores /etc/modprobe.d/60-warden.conf:2: kmod ignores this bad line (starting with 'block'): `block usb-storage`") },
-                "\(f.evidence)")
+        #expect(
+            f.evidence.contains {
+                $0.source.contains(
+                    "kmod ignores /etc/modprobe.d/60-warden.conf:2: kmod ignores this bad line (starting with 'block'): `block usb-storage`"
+                )
+            },
+            "\(f.evidence)")
     }
 
     @Test func continuedLinesGlobInstallAndFirstRuleWins() throws {

@@ -1,9 +1,9 @@
+internal import Glibc
 import HostFacts
 import Testing
 import WardenCore
 internal import WardenFormats
 import WardenTestSupport
-internal import Glibc
 
 /// Differential tests of ModprobeProbe against kmod 30 itself (docs/DAEMON-SEMANTICS.md):
 /// `modprobe -c -C DIR…` (only reads: it prints the configuration and loads nothing) prints every
@@ -127,13 +127,17 @@ internal import Glibc
             #expect(reading.rules.install(of: module)?.value == install?.1, "\(label): install rule of \(module)")
             let blacklisted = (tool.entries["blacklist"] ?? []).contains(module)
             #expect((reading.rules.blacklist(of: module) != nil) == blacklisted, "\(label): blacklist of \(module)")
-            let options = (tool.entries["options"] ?? []).filter { $0.prefix { $0 != " " } == module }.map { String($0.dropFirst(module.count + 1)) }
+            let options = (tool.entries["options"] ?? []).filter { $0.prefix { $0 != " " } == module }.map {
+                String($0.dropFirst(module.count + 1))
+            }
             let mine = reading.rules.options(of: module).compactMap(\.value)
             #expect(mine == options, "\(label): options of \(module)")
             guard ModprobeProbe.modules.contains(module), let o = fact["modules"]?[module] else { continue }
             #expect(o["blocked"]?["value"] == .bool(install.map { ModprobeProbe.blocks($0.1) } ?? false), "\(label): \(module) blocked")
             #expect(o["blacklisted"]?["value"] == .bool(blacklisted), "\(label): \(module) blacklisted")
-            #expect(o["options"]?["value"] == (options.isEmpty ? .null : .string(options.joined(separator: " "))), "\(label): \(module) options")
+            #expect(
+                o["options"]?["value"] == (options.isEmpty ? .null : .string(options.joined(separator: " "))), "\(label): \(module) options"
+            )
         }
     }
 
@@ -149,7 +153,10 @@ internal import Glibc
     @Test func fixturesPassAndFailAsTheyShould() throws {
         let blocks = try audit(root: Package.fixtureRoot("modprobe-every-form-blocks"), probes: [ModprobeProbe()])
         #expect(blocks.findings["EXF-001"].status == .pass, "\(blocks.findings["EXF-001"].summary)")
-        guard case .value(let v)? = blocks.facts["modules"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = blocks.facts["modules"] else {
+            Issue.record("no fact")
+            return
+        }
         // Hand-checked: every module the controls ask about is blocked; kmod's two bad lines are shown.
         for module in ModprobeProbe.modules {
             #expect(v["modules"]?[module]?["blocked"]?["value"] == true, "\(module)")
@@ -160,8 +167,13 @@ internal import Glibc
         let masked = try audit(root: Package.fixtureRoot("modprobe-masked-and-crlf"), probes: [ModprobeProbe()])
         let f = masked.findings["EXF-001"]
         #expect(f.status == .fail)
-        #expect(f.evidence.contains { $0.source.hasPrefix("/etc/modprobe.d/70-crlf.conf:1 (install usb_storage /bin/false\r)") }, "\(f.evidence)")
-        guard case .value(let m)? = masked.facts["modules"] else { Issue.record("no fact"); return }
+        #expect(
+            f.evidence.contains { $0.source.hasPrefix("/etc/modprobe.d/70-crlf.conf:1 (install usb_storage /bin/false\r)") },
+            "\(f.evidence)")
+        guard case .value(let m)? = masked.facts["modules"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(m["modules"]?["usb_storage"]?["blacklisted"]?["value"] == false)
         #expect(m["modules"]?["firewire_core"]?["blocked"]?["value"] == false)
     }
@@ -191,10 +203,14 @@ internal import Glibc
 
 /// Trees of modprobe.d files from a grammar of kmod's commands and the ways lines go wrong.
 enum ModprobeTreeGenerator {
-    static let names = ["usb-storage", "usb_storage", "uas", "firewire-core", "firewire_ohci", "firewire*", "usb*", "bluetooth",
-                        "btusb", "thunderbolt", "b[-]t", "snd-hda-intel", "a]b", "c[d", "*", "fire?ire_sbp2"]
-    static let commands = ["/bin/false", "/bin/true", "/usr/bin/false", "/sbin/modprobe --ignore-install usb-storage", " ",
-                           "  /bin/false  # blocked", "false", "/bin/echo no; /bin/false", "\t/bin/true"]
+    static let names = [
+        "usb-storage", "usb_storage", "uas", "firewire-core", "firewire_ohci", "firewire*", "usb*", "bluetooth",
+        "btusb", "thunderbolt", "b[-]t", "snd-hda-intel", "a]b", "c[d", "*", "fire?ire_sbp2",
+    ]
+    static let commands = [
+        "/bin/false", "/bin/true", "/usr/bin/false", "/sbin/modprobe --ignore-install usb-storage", " ",
+        "  /bin/false  # blocked", "false", "/bin/echo no; /bin/false", "\t/bin/true",
+    ]
     static let options = ["delay_use=5", "quirks=0\tx=1", "enable=0 ", "  a=b", "index=-2"]
 
     static func sep(_ rng: inout SplitMix64) -> String { rng.pick([" ", " ", " ", "\t", "  ", " \t "]) }
@@ -215,8 +231,11 @@ enum ModprobeTreeGenerator {
         case 16: body = rng.pick(["# a comment", "#", "# install usb-storage /bin/false"])
         case 17: body = "  # an indented comment"
         case 18: body = rng.pick(["include /etc/modprobe.d/x.conf", "config y"])
-        case 19: body = rng.pick(["weakdep bluetooth btusb", "Blacklist usb-storage", "block usb-storage", "install", "options \(name)",
-                                  "install \(name)", "alias one", "softdep \(name)", "blacklist"])
+        case 19:
+            body = rng.pick([
+                "weakdep bluetooth btusb", "Blacklist usb-storage", "block usb-storage", "install", "options \(name)",
+                "install \(name)", "alias one", "softdep \(name)", "blacklist",
+            ])
         case 20: body = rng.pick(["", "   ", "\t"])
         case 21: body = "install \(name) /bin/fal\\se"
         case 22: body = "blacklist \(name)\u{0}junk"
@@ -248,8 +267,10 @@ enum ModprobeTreeGenerator {
             tree.symlink("lib", to: "usr/lib")
         }
         let dirs = ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d"]
-        let files = ["10-a.conf", "50-x.conf", "60-warden.conf", "usb.conf", "x.alias", "a.conf", ".hidden.conf", "README",
-                     "60-warden.conf.dpkg-old", "blacklist", "z.alias"]
+        let files = [
+            "10-a.conf", "50-x.conf", "60-warden.conf", "usb.conf", "x.alias", "a.conf", ".hidden.conf", "README",
+            "60-warden.conf.dpkg-old", "blacklist", "z.alias",
+        ]
         var made: Set<String> = []
         for _ in 0..<Int.random(in: 1...7, using: &rng) {
             let dir = rng.pick(dirs)

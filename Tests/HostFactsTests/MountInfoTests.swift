@@ -17,9 +17,9 @@ import WardenTestSupport
 
     @Test func fieldsOptionalFieldsAndSeparator() throws {
         let text = """
-        36 35 98:0 /mnt1 /mnt\\0402 rw,noatime master:1 shared:7 - ext3 /dev/root rw,errors=continue
-        40 36 0:51 / /srv/nfs rw,relatime - nfs4 server:/export rw,vers=4.2,sec=krb5p,addr=10.0.0.2
-        """
+            36 35 98:0 /mnt1 /mnt\\0402 rw,noatime master:1 shared:7 - ext3 /dev/root rw,errors=continue
+            40 36 0:51 / /srv/nfs rw,relatime - nfs4 server:/export rw,vers=4.2,sec=krb5p,addr=10.0.0.2
+            """
         let table = try MountTable.parse(text, source: "/proc/self/mountinfo")
         #expect(table.entries.count == 2)
         let e = table.entries[0]
@@ -50,12 +50,12 @@ import WardenTestSupport
 
     @Test func longestMountPointWinsAndStackedMountsTakeTheTopOne() throws {
         let text = """
-        1 0 8:1 / / rw - ext4 /dev/sda1 rw
-        2 1 8:2 / /srv rw - ext4 /dev/sda2 rw
-        3 2 8:3 / /srv/weights rw - ext4 /dev/sda3 rw
-        4 3 0:40 / /srv/weights rw - tmpfs tmpfs rw
-        5 1 8:5 / /srv/weights-old rw - ext4 /dev/sda5 rw
-        """
+            1 0 8:1 / / rw - ext4 /dev/sda1 rw
+            2 1 8:2 / /srv rw - ext4 /dev/sda2 rw
+            3 2 8:3 / /srv/weights rw - ext4 /dev/sda3 rw
+            4 3 0:40 / /srv/weights rw - tmpfs tmpfs rw
+            5 1 8:5 / /srv/weights-old rw - ext4 /dev/sda5 rw
+            """
         let table = try MountTable.parse(text, source: "m")
         #expect(table.mount(containing: "/srv/weights/model.bin")?.fstype == "tmpfs")
         #expect(table.mount(containing: "/srv/weights")?.mountID == 4)

@@ -27,7 +27,12 @@ import WardenTestSupport
         let sl4 = try finding(tree.path, "HRD-009", profile: "sl4")
         #expect(sl4.status == .fail)
         #expect(sl4.evidence.filter { $0.ok == false }.count == 3)
-        mountinfo(tree, [root, proc, tmpfs("/tmp", "nosuid,nodev,noexec"), tmpfs("/var/tmp", "nosuid,nodev,noexec"), tmpfs("/dev/shm", "nosuid,noexec")])
+        mountinfo(
+            tree,
+            [
+                root, proc, tmpfs("/tmp", "nosuid,nodev,noexec"), tmpfs("/var/tmp", "nosuid,nodev,noexec"),
+                tmpfs("/dev/shm", "nosuid,noexec"),
+            ])
         let nodev = try finding(tree.path, "HRD-009", profile: "sl4")
         #expect(nodev.status == .fail)
         #expect(nodev.evidence.contains { $0.ok == false && $0.subject == "/dev/shm" && $0.expected == "nodev" })
@@ -36,7 +41,9 @@ import WardenTestSupport
     @Test func temporaryAreaOnAnUnresolvableDiskIsNotCheckedOffline() throws {
         let tree = TempTree()
         for p in ["tmp", "var/tmp", "dev/shm"] { tree.directory(p) }
-        mountinfo(tree, ["8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw", proc, tmpfs("/tmp", "nosuid,nodev"), tmpfs("/dev/shm", "nosuid,nodev")])
+        mountinfo(
+            tree,
+            ["8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw", proc, tmpfs("/tmp", "nosuid,nodev"), tmpfs("/dev/shm", "nosuid,nodev")])
         let f = try finding(tree.path, "HRD-009")
         // /var/tmp lies on /dev/sda1, whose /sys entry the offline root lacks.
         #expect(f.status == .notChecked, "\(f.summary)")
@@ -47,8 +54,12 @@ import WardenTestSupport
         let tree = TempTree()
         mountinfo(tree, [root, proc])
         #expect(try finding(tree.path, "HRD-008", profile: "sl4").status == .pass)
-        mountinfo(tree, [root, "0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw",
-                         "0:7 / /sys/kernel/debug rw,nosuid,nodev,noexec,relatime shared:8 - debugfs debugfs rw"])
+        mountinfo(
+            tree,
+            [
+                root, "0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw",
+                "0:7 / /sys/kernel/debug rw,nosuid,nodev,noexec,relatime shared:8 - debugfs debugfs rw",
+            ])
         let f = try finding(tree.path, "HRD-008", profile: "sl4")
         #expect(f.status == .fail)
         #expect(f.evidence.filter { $0.ok == false }.count == 2)

@@ -73,7 +73,10 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("etc/ssh/sshd_config", line + "\n")
         let facts = try audit(root: tree.path, probes: [SSHDConfigProbe()]).facts
-        guard case .value(let v)? = facts["sshd"] else { Issue.record("no sshd fact"); return }
+        guard case .value(let v)? = facts["sshd"] else {
+            Issue.record("no sshd fact")
+            return
+        }
         #expect(v["settings"]?[keyword]?["value"] == expected)
     }
 
@@ -81,7 +84,10 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("etc/ssh/sshd_config", "MaxAuthTries 3\nMaxAuthTries 10\n")
         let facts = try audit(root: tree.path, probes: [SSHDConfigProbe()]).facts
-        guard case .value(let v)? = facts["sshd"] else { Issue.record("no sshd fact"); return }
+        guard case .value(let v)? = facts["sshd"] else {
+            Issue.record("no sshd fact")
+            return
+        }
         #expect(v["settings"]?["maxauthtries"]?["value"] == 3)
         #expect(v["settings"]?["maxauthtries"]?["source"] == "/etc/ssh/sshd_config:1")
     }

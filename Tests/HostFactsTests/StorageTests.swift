@@ -93,7 +93,8 @@ import WardenTestSupport
     }
 
     @Test func weightPathThatDoesNotExistIsAnError() throws {
-        let f = try auditEncryption(Package.fixtureRoot("weights-lvm-on-luks"), site: weightsSite("/srv/weights/gone/model")).findings["ENC-001"]
+        let f = try auditEncryption(Package.fixtureRoot("weights-lvm-on-luks"), site: weightsSite("/srv/weights/gone/model")).findings[
+            "ENC-001"]
         #expect(f.status == .error)
         #expect(f.summary.contains("/srv/weights/gone/model: /srv/weights/gone/model does not exist"))
     }
@@ -120,13 +121,16 @@ import WardenTestSupport
         tree.directory("sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1")
         tree.symlink(md + "/slaves/sdb1", to: "../../../../pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1")
         tree.symlink("sys/dev/block/9:0", to: "../../devices/virtual/block/md0")
-        tree.file("proc/self/mountinfo", "21 1 254:1 / / rw - ext4 /dev/mapper/vg0-root rw\n31 21 9:0 / /srv/weights rw - ext4 /dev/md0 rw\n")
+        tree.file(
+            "proc/self/mountinfo", "21 1 254:1 / / rw - ext4 /dev/mapper/vg0-root rw\n31 21 9:0 / /srv/weights rw - ext4 /dev/md0 rw\n")
         let f = try auditEncryption(tree.path).findings["ENC-001"]
         #expect(f.status == .fail)
         // Encrypt the second leg too (sdb1 under its own LUKS mapping dm-9): now every leg is.
         tree.file("sys/devices/virtual/block/dm-9/dm/uuid", "CRYPT-LUKS2-00000000000000000000000000000000-sdb1_crypt\n")
         tree.directory("sys/devices/virtual/block/dm-9/slaves")
-        tree.symlink("sys/devices/virtual/block/dm-9/slaves/sdb1", to: "../../../../pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1")
+        tree.symlink(
+            "sys/devices/virtual/block/dm-9/slaves/sdb1",
+            to: "../../../../pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1")
         unlink(tree.path + "/" + md + "/slaves/sdb1")
         tree.symlink(md + "/slaves/dm-9", to: "../../dm-9")
         #expect(try auditEncryption(tree.path).findings["ENC-001"].status == .pass)

@@ -35,20 +35,20 @@ import WardenTestSupport
             _ = run("/bin/cp", ["-a", "\(tree.path)/etc", "\(layer.path)/cases/\(name)/"])
         }
         let script = """
-        for d in /cases/*; do
-          rm -rf /etc/sudoers /etc/sudoers.d /etc/sudoers.local /etc/sudoers.extra
-          cp -a "$d/etc/." /etc/
-          echo "=== ${d##*/}"
-          visudo -c >/tmp/out 2>&1; rc=$?
-          echo "rc=$rc"
-          grep -a -v 'parsed OK' /tmp/out
-          if [ $rc = 0 ]; then
-            echo "--- json"; cvtsudoers -f json /etc/sudoers 2>/dev/null
-            echo "--- sudoers"; cvtsudoers -f sudoers /etc/sudoers 2>/dev/null | grep -a '^Defaults'
-          fi
-          echo "--- end"
-        done
-        """
+            for d in /cases/*; do
+              rm -rf /etc/sudoers /etc/sudoers.d /etc/sudoers.local /etc/sudoers.extra
+              cp -a "$d/etc/." /etc/
+              echo "=== ${d##*/}"
+              visudo -c >/tmp/out 2>&1; rc=$?
+              echo "rc=$rc"
+              grep -a -v 'parsed OK' /tmp/out
+              if [ $rc = 0 ]; then
+                echo "--- json"; cvtsudoers -f json /etc/sudoers 2>/dev/null
+                echo "--- sudoers"; cvtsudoers -f sudoers /etc/sudoers 2>/dev/null | grep -a '^Defaults'
+              fi
+              echo "--- end"
+            done
+            """
         let root = try RealRoots.debian12()
         let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 600) }
         try #require(r.status == 0, "in-root: \(r.stderr)")
@@ -172,10 +172,14 @@ import WardenTestSupport
             if let expected = global[option] {
                 #expect(mine?["value"] == expected, "\(label): Defaults \(option): sudo \(expected), Warden \(String(describing: mine))")
             } else {
-                #expect(mine?["source"]?.stringValue?.hasPrefix("default") == true, "\(label): \(option) is not set, Warden \(String(describing: mine))")
+                #expect(
+                    mine?["source"]?.stringValue?.hasPrefix("default") == true,
+                    "\(label): \(option) is not set, Warden \(String(describing: mine))")
             }
         }
-        let mineScoped = (warden["scoped_defaults"]?.arrayValue ?? []).map { "\($0["scope"]?.stringValue ?? "") \($0["option"]?.stringValue ?? "")=\($0["value"] ?? .null)" }
+        let mineScoped = (warden["scoped_defaults"]?.arrayValue ?? []).map {
+            "\($0["scope"]?.stringValue ?? "") \($0["option"]?.stringValue ?? "")=\($0["value"] ?? .null)"
+        }
         #expect(mineScoped == scoped.map { "\($0.scope) \($0.option)=\($0.value)" }, "\(label): scoped Defaults")
 
         // Commands: users, hosts, command, and the authenticate and log_output tags each carries.
@@ -184,7 +188,8 @@ import WardenTestSupport
             let users = (spec["User_List"]?.arrayValue ?? []).map(bindingText).joined(separator: ",")
             let hosts = (spec["Host_List"]?.arrayValue ?? []).map(bindingText).joined(separator: ",")
             for cmnd in spec["Cmnd_Specs"]?.arrayValue ?? [] {
-                var auth = "-", output = "-"
+                var auth = "-"
+                var output = "-"
                 for o in cmnd["Options"]?.arrayValue ?? [] {
                     if let v = o["authenticate"]?.boolValue { auth = v ? "PASSWD" : "NOPASSWD" }
                     if let v = o["log_output"]?.boolValue { output = v ? "LOG_OUTPUT" : "NOLOG_OUTPUT" }
@@ -216,16 +221,22 @@ import WardenTestSupport
         let warden = try sudoers(tree.path)
         let problems = warden["problems"]?.arrayValue ?? []
         let refused = tool.status != 0
-        #expect(refused == !problems.isEmpty, "\(label): visudo \(refused ? "refuses" : "accepts") (\(tool.visudo)), Warden's problems: \(problems)")
+        #expect(
+            refused == !problems.isEmpty,
+            "\(label): visudo \(refused ? "refuses" : "accepts") (\(tool.visudo)), Warden's problems: \(problems)")
         if refused, let first = problems.first(where: { $0["kind"] == "syntax" }) ?? problems.first,
-           let mine = first["source"]?.stringValue, let theirs = visudoError(tool.visudo) {
+            let mine = first["source"]?.stringValue, let theirs = visudoError(tool.visudo)
+        {
             if theirs.contains(":") {
-                let file = theirs.split(separator: ":")[0], line = Int(theirs.split(separator: ":")[1]) ?? 0
+                let file = theirs.split(separator: ":")[0]
+                let line = Int(theirs.split(separator: ":")[1]) ?? 0
                 let span = span(mine, root: tree.path)
                 let text = run("/bin/cat", [tree.path + file]).stdout.split(separator: "\n", omittingEmptySubsequences: false)
                 let named = line >= 1 && line <= text.count ? String(text[line - 1]) : "?"
-                #expect(mine.hasPrefix(file + ":") && span?.contains(line) == true,
-                        "\(label): visudo names \(theirs) (\(tool.visudo.first ?? "")): `\(named)`; Warden's first problem: \(first["source"] ?? .null) \(first["error"] ?? .null)")
+                #expect(
+                    mine.hasPrefix(file + ":") && span?.contains(line) == true,
+                    "\(label): visudo names \(theirs) (\(tool.visudo.first ?? "")): `\(named)`; Warden's first problem: \(first["source"] ?? .null) \(first["error"] ?? .null)"
+                )
             } else {
                 #expect(first["error"]?.stringValue?.contains(theirs) == true, "\(label): visudo cannot open \(theirs), Warden \(first)")
             }
@@ -252,21 +263,27 @@ import WardenTestSupport
         for (name, tree) in cases {
             if try Self.check(name, tree, results[name], "seed \(Int(name)! - 1000)") { refused += 1 }
         }
-        #expect(refused >= count / 5 && refused <= count * 3 / 4, "\(refused) of \(count) policies refused: the generator should give both kinds")
+        #expect(
+            refused >= count / 5 && refused <= count * 3 / 4,
+            "\(refused) of \(count) policies refused: the generator should give both kinds")
         print("SudoersOracleTests: \(count) policies (\(refused) refused by visudo) in \(Int((monotonicSeconds() - started) * 1000)) ms")
     }
 
     /// The committed fixtures, each a policy visudo accepts or refuses as the fixture says.
     @Test func fixturesAgreeWithVisudoAndCvtsudoers() throws {
-        let names = ["sudoers-defaults-not-authenticate", "sudoers-dotted-dropin-ignored", "sudoers-garbage-line", "sudoers-hardened",
-                     "sudoers-iolog-dir-without-log-output", "sudoers-missing-use-pty", "sudoers-nopasswd-in-dropin",
-                     "sudoers-passwd-tag-after-nopasswd", "sudoers-every-form-accepted", "sudoers-refused-defaults"]
+        let names = [
+            "sudoers-defaults-not-authenticate", "sudoers-dotted-dropin-ignored", "sudoers-garbage-line", "sudoers-hardened",
+            "sudoers-iolog-dir-without-log-output", "sudoers-missing-use-pty", "sudoers-nopasswd-in-dropin",
+            "sudoers-passwd-tag-after-nopasswd", "sudoers-every-form-accepted", "sudoers-refused-defaults",
+        ]
         var cases: [(name: String, tree: TempTree)] = []
         for name in names {
             let tree = TempTree(prefix: "warden-sudoers-fixture")
             tree.copy(fixture: name)
             // git keeps no owners or modes: sudo wants root and 0440.
-            _ = run("/bin/sh", ["-c", "chown -R 0:0 '\(tree.path)/etc' && find '\(tree.path)/etc' -path '*sudoers*' -type f -exec chmod 0440 {} +"])
+            _ = run(
+                "/bin/sh",
+                ["-c", "chown -R 0:0 '\(tree.path)/etc' && find '\(tree.path)/etc' -path '*sudoers*' -type f -exec chmod 0440 {} +"])
             cases.append((name, tree))
         }
         let results = try Self.runTools(cases)
@@ -326,7 +343,10 @@ enum SudoersGenerator {
         }
         var parameters: [String] = []
         for _ in 0..<Int.random(in: 1...3, using: &rng) {
-            if rng.chance(0.25) { parameters.append(rng.pick(otherParameters)); continue }
+            if rng.chance(0.25) {
+                parameters.append(rng.pick(otherParameters))
+                continue
+            }
             parameters.append(bad && rng.chance(0.35) ? rng.pick(badParameters) : rng.pick(goodParameters))
         }
         if bad && rng.chance(0.15) { parameters = [rng.pick(syntaxBreakers)] }
@@ -335,19 +355,25 @@ enum SudoersGenerator {
     }
 
     static func aliasLine(_ bad: Bool, _ rng: inout SplitMix64) -> String {
-        if bad && rng.chance(0.3) { return rng.pick(["User_Alias admins = alice", "User_Alias ALL = alice", "User_Alias A-B = alice", "Cmnd_Alias X = ls"]) }
-        return rng.pick(["User_Alias ADMINS = alice, bob", "User_Alias OPS = %ops, !carol", "Cmnd_Alias SHUTDOWN = /sbin/shutdown, /sbin/reboot",
-                         "Host_Alias WEB = web1, web2, 10.0.0.0/8", "Runas_Alias OP = root, operator", "Cmd_Alias PKG = /usr/bin/apt, /usr/bin/dpkg",
-                         "Cmnd_Alias VIEW = /usr/bin/less : LOGS = /usr/bin/journalctl"])
+        if bad && rng.chance(0.3) {
+            return rng.pick(["User_Alias admins = alice", "User_Alias ALL = alice", "User_Alias A-B = alice", "Cmnd_Alias X = ls"])
+        }
+        return rng.pick([
+            "User_Alias ADMINS = alice, bob", "User_Alias OPS = %ops, !carol", "Cmnd_Alias SHUTDOWN = /sbin/shutdown, /sbin/reboot",
+            "Host_Alias WEB = web1, web2, 10.0.0.0/8", "Runas_Alias OP = root, operator", "Cmd_Alias PKG = /usr/bin/apt, /usr/bin/dpkg",
+            "Cmnd_Alias VIEW = /usr/bin/less : LOGS = /usr/bin/journalctl",
+        ])
     }
 
     static func command(_ bad: Bool, _ rng: inout SplitMix64) -> String {
         if bad && rng.chance(0.3) {
             return rng.pick(["ls", "sha256:abcd /bin/cat", "nopasswd: /bin/ls", "NOPASSWD /bin/ls", "\"/bin/ls\"", "/bin/ls a, b,"])
         }
-        return rng.pick(["/bin/ls", "/usr/bin/systemctl restart nginx", "ALL", "ALL", "SHUTDOWN", "!/bin/su", "!/usr/bin/passwd root",
-                         "sudoedit /etc/hosts", "/usr/bin/", "^/usr/bin/apt.*$", "sha256:\(digest) /bin/cat", "/bin/ls -l /root",
-                         "/bin/echo \"\"", "/usr/bin/chown root\\:root /srv/x", "PKG", "/usr/bin/env A=b /bin/true"])
+        return rng.pick([
+            "/bin/ls", "/usr/bin/systemctl restart nginx", "ALL", "ALL", "SHUTDOWN", "!/bin/su", "!/usr/bin/passwd root",
+            "sudoedit /etc/hosts", "/usr/bin/", "^/usr/bin/apt.*$", "sha256:\(digest) /bin/cat", "/bin/ls -l /root",
+            "/bin/echo \"\"", "/usr/bin/chown root\\:root /srv/x", "PKG", "/usr/bin/env A=b /bin/true",
+        ])
     }
 
     static func cmndSpec(_ bad: Bool, _ rng: inout SplitMix64) -> String {
@@ -357,7 +383,8 @@ enum SudoersGenerator {
         if rng.chance(0.15) { parts.append(rng.pick(["TIMEOUT=1h", "TIMEOUT=90", "NOTBEFORE=20240101000000Z", "NOTAFTER=2030010112Z"])) }
         if bad && rng.chance(0.1) { parts.append(rng.pick(["TIMEOUT=abc", "NOTBEFORE=20240101"])) }
         for _ in 0..<Int.random(in: 0...2, using: &rng) {
-            parts.append(rng.pick(["NOPASSWD:", "NOPASSWD:", "PASSWD:", "NOEXEC:", "LOG_OUTPUT:", "NOLOG_OUTPUT:", "NOPASSWD :", "SETENV:"]))
+            parts.append(
+                rng.pick(["NOPASSWD:", "NOPASSWD:", "PASSWD:", "NOEXEC:", "LOG_OUTPUT:", "NOLOG_OUTPUT:", "NOPASSWD :", "SETENV:"]))
         }
         parts.append(command(bad, &rng))
         return parts.joined(separator: " ")
@@ -406,10 +433,17 @@ enum SudoersGenerator {
         main += content(bad, lines: Int.random(in: 2...8, using: &rng), &rng)
         if rng.chance(0.2) {
             main.append(rng.pick(["@include /etc/sudoers.local", "@include sudoers.local", "#include /etc/sudoers.local"]))
-            if !bad || rng.chance(0.6) { tree.file("etc/sudoers.local", content(false, lines: 2, &rng).joined(separator: "\n") + "\n", mode: 0o440) }
+            if !bad || rng.chance(0.6) {
+                tree.file("etc/sudoers.local", content(false, lines: 2, &rng).joined(separator: "\n") + "\n", mode: 0o440)
+            }
         }
         let includeDir = rng.chance(0.85)
-        if includeDir { main.append(rng.pick(["@includedir /etc/sudoers.d", "@includedir /etc/sudoers.d", "#includedir /etc/sudoers.d", "@includedir sudoers.d"])) }
+        if includeDir {
+            main.append(
+                rng.pick([
+                    "@includedir /etc/sudoers.d", "@includedir /etc/sudoers.d", "#includedir /etc/sudoers.d", "@includedir sudoers.d",
+                ]))
+        }
         tree.file("etc/sudoers", main.joined(separator: "\n") + "\n", mode: 0o440)
         tree.directory("etc/sudoers.d", mode: 0o755)
         for _ in 0..<Int.random(in: 0...3, using: &rng) {

@@ -26,7 +26,9 @@ import WardenTestSupport
     func tree(main: String? = nil, dropIns: [String: String] = [:]) -> TempTree {
         let tree = TempTree()
         tree.file("usr/bin/sudo", "", mode: 0o755)
-        tree.file("etc/sudoers", main ?? "Defaults use_pty\nDefaults log_output\nroot ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n", mode: 0o440)
+        tree.file(
+            "etc/sudoers", main ?? "Defaults use_pty\nDefaults log_output\nroot ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+            mode: 0o440)
         tree.directory("etc/sudoers.d")
         for (name, text) in dropIns { tree.file("etc/sudoers.d/" + name, text, mode: 0o440) }
         return tree
@@ -99,18 +101,23 @@ import WardenTestSupport
     }
 
     @Test func everyDefaultsScopeIsKeptWithItsSubject() throws {
-        let t = tree(dropIns: ["40-scopes": """
+        let t = tree(dropIns: [
+            "40-scopes": """
             Defaults@web1 !authenticate
             Defaults>root !use_pty
             Defaults!/usr/bin/less !log_output, env_reset
             Defaults:%ops log_output
             Defaults:%ops !log_output
-            """])
+            """
+        ])
         let v = try sudoers(t.path)
         let scoped = v["scoped_defaults"]?.arrayValue ?? []
         #expect(scoped.map { $0["scope"] } == ["host web1", "runas root", "command /usr/bin/less", "user %ops"])
-        #expect(scoped.map { $0["source"] } == ["/etc/sudoers.d/40-scopes:1", "/etc/sudoers.d/40-scopes:2",
-                                                "/etc/sudoers.d/40-scopes:3", "/etc/sudoers.d/40-scopes:5"])
+        #expect(
+            scoped.map { $0["source"] } == [
+                "/etc/sudoers.d/40-scopes:1", "/etc/sudoers.d/40-scopes:2",
+                "/etc/sudoers.d/40-scopes:3", "/etc/sudoers.d/40-scopes:5",
+            ])
         #expect(scoped.last?["value"] == false)
         // Scoped entries do not change the global value.
         #expect(v["defaults"]?["authenticate"]?["value"] == true)
@@ -185,18 +192,22 @@ import WardenTestSupport
         #expect(offenders.map(\.observed) == ["backup ALL = (root) NOPASSWD: /usr/bin/systemctl status backup.service"])
     }
 
-    @Test(arguments: [
-        // Tags carry over to the following commands of the same list.
-        ("alice ALL = NOPASSWD: /bin/ls, /bin/cat", [["NOPASSWD"], ["NOPASSWD"]]),
-        // …and restart after ':' (a new host list).
-        ("alice ALL = NOPASSWD: /bin/ls : web1 = /bin/cat", [["NOPASSWD"], []]),
-        // Blanks before the colon, other tags, a runas list with a colon, and a digest.
-        ("alice ALL=(root:wheel) NOEXEC:NOPASSWD :sha256:7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730 /bin/ls", [["NOEXEC", "NOPASSWD"]]),
-        // Command options are not commands; an escaped ':' is part of the argument.
-        ("alice ALL = CWD=/srv TIMEOUT=1h NOPASSWD: /bin/chown root\\:root /srv/x", [["NOPASSWD"]]),
-        // A numeric uid is not a comment; a trailing comment is.
-        ("#1000 ALL = PASSWD: /bin/ls # not NOPASSWD: here", [["PASSWD"]]),
-    ] as [(String, [JSON])])
+    @Test(
+        arguments: [
+            // Tags carry over to the following commands of the same list.
+            ("alice ALL = NOPASSWD: /bin/ls, /bin/cat", [["NOPASSWD"], ["NOPASSWD"]]),
+            // …and restart after ':' (a new host list).
+            ("alice ALL = NOPASSWD: /bin/ls : web1 = /bin/cat", [["NOPASSWD"], []]),
+            // Blanks before the colon, other tags, a runas list with a colon, and a digest.
+            (
+                "alice ALL=(root:wheel) NOEXEC:NOPASSWD :sha256:7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730 /bin/ls",
+                [["NOEXEC", "NOPASSWD"]]
+            ),
+            // Command options are not commands; an escaped ':' is part of the argument.
+            ("alice ALL = CWD=/srv TIMEOUT=1h NOPASSWD: /bin/chown root\\:root /srv/x", [["NOPASSWD"]]),
+            // A numeric uid is not a comment; a trailing comment is.
+            ("#1000 ALL = PASSWD: /bin/ls # not NOPASSWD: here", [["PASSWD"]]),
+        ] as [(String, [JSON])])
     func tagsPerCommand(line: String, expected: [JSON]) throws {
         let t = tree(main: line + "\n")
         let v = try sudoers(t.path)
@@ -224,8 +235,9 @@ import WardenTestSupport
     }
 
     @Test func relativeIncludeIsRelativeToTheIncludingFile() throws {
-        let t = tree(main: "Defaults use_pty\n@include sudoers.local\n#includedir sudoers.d\n",
-                     dropIns: ["10-more": "#include ../sudoers.extra\n"])
+        let t = tree(
+            main: "Defaults use_pty\n@include sudoers.local\n#includedir sudoers.d\n",
+            dropIns: ["10-more": "#include ../sudoers.extra\n"])
         t.file("etc/sudoers.local", "alice ALL = ALL\n", mode: 0o440)
         t.file("etc/sudoers.extra", "bob ALL = NOPASSWD: /bin/ls\n", mode: 0o440)
         let v = try sudoers(t.path)
@@ -262,7 +274,8 @@ import WardenTestSupport
     }
 
     @Test func includeLoopIsAnErrorNotAHang() throws {
-        let t = tree(main: "Defaults use_pty\n@include /etc/sudoers.d/a\n", dropIns: ["a": "@include /etc/sudoers.d/b\n", "b": "@include a\n"])
+        let t = tree(
+            main: "Defaults use_pty\n@include /etc/sudoers.d/a\n", dropIns: ["a": "@include /etc/sudoers.d/b\n", "b": "@include a\n"])
         let f = try finding(t)
         #expect(f.status == .error)
         #expect(f.summary.contains("/etc/sudoers.d/b:1"))

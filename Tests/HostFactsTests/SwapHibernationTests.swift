@@ -75,7 +75,10 @@ import WardenTestSupport
 
     @Test(arguments: [
         // fstab line, crypttab, expected status at SL3, SL4
-        ("/dev/mapper/cryptswap none swap sw 0 0", "cryptswap /dev/sda2 /dev/urandom swap,cipher=aes-xts-plain64,size=512", Status.pass, Status.pass),
+        (
+            "/dev/mapper/cryptswap none swap sw 0 0", "cryptswap /dev/sda2 /dev/urandom swap,cipher=aes-xts-plain64,size=512", Status.pass,
+            Status.pass
+        ),
         ("/dev/mapper/cryptswap none swap sw 0 0", "cryptswap /dev/sda2 none luks", .pass, .fail),
         ("/dev/sda2 none swap sw 0 0", "", .fail, .fail),
         ("/dev/zram0 none swap defaults,pri=100 0 0", "", .pass, .pass),
@@ -105,7 +108,9 @@ import WardenTestSupport
 
     // MARK: Hibernation
 
-    func hibernation(_ build: (TempTree) -> Void, cmdline: String? = "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n") throws -> (JSON, Finding) {
+    func hibernation(_ build: (TempTree) -> Void, cmdline: String? = "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n") throws -> (
+        JSON, Finding
+    ) {
         let tree = TempTree()
         tree.file("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
         if let cmdline { tree.file("proc/cmdline", cmdline) }
@@ -143,14 +148,21 @@ import WardenTestSupport
     }
 
     @Test func quotedValueIsIgnoredAndReported() throws {
-        let (fact, f) = try hibernation { $0.file("etc/systemd/sleep.conf", "[Sleep]\nAllowHibernation='no'\nAllowHybridSleep=no\nAllowSuspendThenHibernate=no\n") }
+        let (fact, f) = try hibernation {
+            $0.file("etc/systemd/sleep.conf", "[Sleep]\nAllowHibernation='no'\nAllowHybridSleep=no\nAllowSuspendThenHibernate=no\n")
+        }
         #expect(f.status == .fail)
         #expect(f.summary.contains("hibernate: possible is true"))
-        #expect(fact["ignored"] == ["/etc/systemd/sleep.conf:2: AllowHibernation='no' is not a boolean (values are not unquoted); systemd ignores it"])
+        #expect(
+            fact["ignored"] == [
+                "/etc/systemd/sleep.conf:2: AllowHibernation='no' is not a boolean (values are not unquoted); systemd ignores it"
+            ])
     }
 
     @Test func otherSectionsDoNotCount() throws {
-        let (_, f) = try hibernation { $0.file("etc/systemd/sleep.conf", "[Login]\nAllowHibernation=no\nAllowHybridSleep=no\nAllowSuspendThenHibernate=no\n") }
+        let (_, f) = try hibernation {
+            $0.file("etc/systemd/sleep.conf", "[Login]\nAllowHibernation=no\nAllowHybridSleep=no\nAllowSuspendThenHibernate=no\n")
+        }
         #expect(f.status == .fail)
     }
 
@@ -169,7 +181,9 @@ import WardenTestSupport
             $0.symlink("etc/systemd/sleep.conf.d/95-vendor.conf", to: "/dev/null")
         }
         #expect(g.status == .pass, "\(g.summary)")
-        #expect(fact["files"]?.arrayValue?.contains { $0["path"] == "/etc/systemd/sleep.conf.d/95-vendor.conf" && $0["masked"] == true } == true)
+        #expect(
+            fact["files"]?.arrayValue?.contains { $0["path"] == "/etc/systemd/sleep.conf.d/95-vendor.conf" && $0["masked"] == true } == true
+        )
     }
 
     @Test func maskedTargetsMakeHibernationImpossible() throws {
@@ -177,7 +191,9 @@ import WardenTestSupport
         #expect(partly.status == .fail)
         #expect(partly.summary.contains("hybrid-sleep: possible is true"))
         let (_, f) = try hibernation {
-            for t in ["hibernate", "hybrid-sleep", "suspend-then-hibernate"] { $0.symlink("etc/systemd/system/\(t).target", to: "/dev/null") }
+            for t in ["hibernate", "hybrid-sleep", "suspend-then-hibernate"] {
+                $0.symlink("etc/systemd/system/\(t).target", to: "/dev/null")
+            }
         }
         #expect(f.status == .pass)
         #expect(f.evidence.contains { $0.source == "/etc/systemd/system/hibernate.target → /dev/null" })
@@ -187,11 +203,12 @@ import WardenTestSupport
 
     @Test func resumeOnTheCommandLineFailsUnlessSwapIsEncrypted() throws {
         let disallow: (TempTree) -> Void = { $0.file("etc/systemd/sleep.conf", Self.disallowAll) }
-        let (_, f) = try hibernation({ t in
-            disallow(t)
-            t.file("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 8388604 0 -2\n")
-            t.directory("sys/class/block/sda2")
-        }, cmdline: "root=/dev/sda1 resume=UUID=0a1b2c3d ro\n")
+        let (_, f) = try hibernation(
+            { t in
+                disallow(t)
+                t.file("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 8388604 0 -2\n")
+                t.directory("sys/class/block/sda2")
+            }, cmdline: "root=/dev/sda1 resume=UUID=0a1b2c3d ro\n")
         #expect(f.status == .fail)
         #expect(f.summary.contains("/proc/cmdline: resume= (resume from a hibernation image) is true"))
         // With no swap at all (hence none unencrypted), resume= points at nothing that can leak.
@@ -230,10 +247,11 @@ import WardenTestSupport
             t.file("etc/initramfs-tools/conf.d/zz-off", "RESUME=\"none\"\n")
         }
         #expect(h.status == .pass, "\(h.summary)")
-        let (_, i) = try hibernation({ t in
-            unencryptedSwap(t)
-            t.file("etc/initramfs-tools/conf.d/resume", "RESUME=UUID=0a1b2c3d\n")
-        }, cmdline: "root=/dev/sda1 ro noresume\n")
+        let (_, i) = try hibernation(
+            { t in
+                unencryptedSwap(t)
+                t.file("etc/initramfs-tools/conf.d/resume", "RESUME=UUID=0a1b2c3d\n")
+            }, cmdline: "root=/dev/sda1 ro noresume\n")
         #expect(i.status == .pass, "\(i.summary)")
         // Without initramfs-tools, nothing but the command line counts.
         let (none, j) = try hibernation(unencryptedSwap)
@@ -242,12 +260,13 @@ import WardenTestSupport
     }
 
     @Test func offlineResumeFromGrubDefaults() throws {
-        let (fact, f) = try hibernation({ t in
-            t.file("etc/systemd/sleep.conf", Self.disallowAll)
-            t.file("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"resume=/dev/sda2\"\n")
-            _ = run("/bin/rm", ["-f", t.path + "/proc/swaps"])
-            t.file("etc/fstab", "/dev/sda2 none swap sw 0 0\n")
-        }, cmdline: nil)
+        let (fact, f) = try hibernation(
+            { t in
+                t.file("etc/systemd/sleep.conf", Self.disallowAll)
+                t.file("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"resume=/dev/sda2\"\n")
+                _ = run("/bin/rm", ["-f", t.path + "/proc/swaps"])
+                t.file("etc/fstab", "/dev/sda2 none swap sw 0 0\n")
+            }, cmdline: nil)
         #expect(f.status == .fail)
         #expect(fact["resume"]?.arrayValue?.first?["source"] == "/etc/default/grub")
         let (_, g) = try hibernation({ $0.file("etc/systemd/sleep.conf", Self.disallowAll) }, cmdline: nil)

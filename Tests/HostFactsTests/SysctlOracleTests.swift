@@ -66,7 +66,9 @@ import WardenTestSupport
     }
 
     /// Files and lines must be the tool's; where the tool stopped, up to that file.
-    static func expectSameFiles(_ root: String, _ tool: ToolView, _ warden: (reading: SysctlProbe.Reading, lines: [String: [String]]), _ label: String) {
+    static func expectSameFiles(
+        _ root: String, _ tool: ToolView, _ warden: (reading: SysctlProbe.Reading, lines: [String: [String]]), _ label: String
+    ) {
         let toolPaths = tool.files.map(\.path)
         if tool.stoppedAt != nil {
             #expect(Array(warden.reading.files.prefix(toolPaths.count)) == toolPaths, "\(label): files")
@@ -112,12 +114,14 @@ import WardenTestSupport
 
         /// Lines in file order: assignments and `-key` lines; lines without `=` are invalid.
         static func entries(_ files: [(path: String, lines: [String])]) -> (entries: [Entry], invalid: [String]) {
-            var out: [Entry] = [], invalid: [String] = []
+            var out: [Entry] = []
+            var invalid: [String] = []
             for (path, lines) in files {
                 for (n, raw) in lines.enumerated() {
                     let t = trim(Substring(raw))
                     guard let c = t.first, c != "#", c != ";" else { continue }
-                    let key: Substring, value: String?
+                    let key: Substring
+                    let value: String?
                     if let eq = t.firstIndex(of: "=") {
                         key = c == "-" ? t[t.index(after: t.startIndex)..<eq] : t[..<eq]
                         value = String(trim(t[t.index(after: eq)...]))
@@ -156,20 +160,28 @@ import WardenTestSupport
         static let limits: [String: ClosedRange<Int64>] = [
             "kernel.yama.ptrace_scope": 0...3, "kernel.kptr_restrict": 0...2, "kernel.dmesg_restrict": 0...1,
             "kernel.unprivileged_bpf_disabled": 0...2, "net.core.bpf_jit_harden": 0...2, "kernel.kexec_load_disabled": 1...1,
-            "fs.suid_dumpable": 0...2, "vm.unprivileged_userfaultfd": 0...1, "user.max_user_namespaces": 0...2147483647,
+            "fs.suid_dumpable": 0...2, "vm.unprivileged_userfaultfd": 0...1, "user.max_user_namespaces": 0...2_147_483_647,
             "fs.protected_hardlinks": 0...1, "fs.protected_symlinks": 0...1, "kernel.modules_disabled": 1...1,
         ]
 
         static func stored(_ key: String, _ value: String?) -> JSON {
             guard let value else { return .null }
             if key == "kernel.core_pattern" { return .string(value) }
-            var s = Substring(value), sign: Int64 = 1
-            if s.hasPrefix("-") { sign = -1; s = s.dropFirst() }
+            var s = Substring(value)
+            var sign: Int64 = 1
+            if s.hasPrefix("-") {
+                sign = -1
+                s = s.dropFirst()
+            }
             let n: Int64?
-            if s.lowercased().hasPrefix("0x"), s.count > 2 { n = s.dropFirst(2).allSatisfy(\.isHexDigit) ? Int64(s.dropFirst(2), radix: 16) : nil }
-            else if s.hasPrefix("0") { n = s.allSatisfy { ("0"..."7").contains($0) } ? Int64(s, radix: 8) : nil }
-            else { n = s.allSatisfy { ("0"..."9").contains($0) } && !s.isEmpty ? Int64(s) : nil }
-            guard let n, sign * n >= -2147483648, sign * n <= 2147483647 else { return .null }
+            if s.lowercased().hasPrefix("0x"), s.count > 2 {
+                n = s.dropFirst(2).allSatisfy(\.isHexDigit) ? Int64(s.dropFirst(2), radix: 16) : nil
+            } else if s.hasPrefix("0") {
+                n = s.allSatisfy { ("0"..."7").contains($0) } ? Int64(s, radix: 8) : nil
+            } else {
+                n = s.allSatisfy { ("0"..."9").contains($0) } && !s.isEmpty ? Int64(s) : nil
+            }
+            guard let n, sign * n >= -2_147_483_648, sign * n <= 2_147_483_647 else { return .null }
             if let r = limits[key], !r.contains(sign * n) { return .null }
             return .int(sign * n)
         }
@@ -209,16 +221,22 @@ import WardenTestSupport
             let (value, source) = Reference.effective(Reference.normalize(key), entries)
             let expected = Reference.stored(key, value)
             let mine = values[key]
-            #expect(mine?.value == expected, "\(label): \(key): Warden \(String(describing: mine)), reference \(expected) from \(source ?? "nothing")")
-            if let source, expected != .null { #expect(mine?.source.hasPrefix(source + " (") == true, "\(label): \(key) from \(source): \(mine?.source ?? "")") }
+            #expect(
+                mine?.value == expected,
+                "\(label): \(key): Warden \(String(describing: mine)), reference \(expected) from \(source ?? "nothing")")
+            if let source, expected != .null {
+                #expect(mine?.source.hasPrefix(source + " (") == true, "\(label): \(key) from \(source): \(mine?.source ?? "")")
+            }
         }
     }
 
     // MARK: - Fixtures: the tool, the reference and hand-checked values
 
-    static let fixtures = ["sysctl-etc-masks-usr-lib", "sysctl-persistent-ok-runtime-wrong", "sysctl-runtime-ok-persistent-wrong",
-                           "sysctl-upstream-50-default", "sysctl-every-form-passes", "sysctl-explicit-beats-later-glob",
-                           "host-conformant", "host-debian-default"]
+    static let fixtures = [
+        "sysctl-etc-masks-usr-lib", "sysctl-persistent-ok-runtime-wrong", "sysctl-runtime-ok-persistent-wrong",
+        "sysctl-upstream-50-default", "sysctl-every-form-passes", "sysctl-explicit-beats-later-glob",
+        "host-conformant", "host-debian-default",
+    ]
 
     @Test(arguments: fixtures)
     func fixtureAgreesWithSystemd(_ name: String) throws {
@@ -233,7 +251,8 @@ import WardenTestSupport
         ],
         "sysctl-every-form-passes": [
             "kernel.yama.ptrace_scope": 2, "kernel.kptr_restrict": 2, "kernel.dmesg_restrict": 1, "kernel.unprivileged_bpf_disabled": 1,
-            "kernel.perf_event_paranoid": 3, "net.core.bpf_jit_harden": 2, "kernel.kexec_load_disabled": 1, "vm.unprivileged_userfaultfd": 0,
+            "kernel.perf_event_paranoid": 3, "net.core.bpf_jit_harden": 2, "kernel.kexec_load_disabled": 1,
+            "vm.unprivileged_userfaultfd": 0,
             "user.max_user_namespaces": 0, "kernel.sysrq": 0, "fs.protected_hardlinks": 1, "fs.protected_symlinks": 1,
             "kernel.randomize_va_space": 2, "kernel.core_pattern": "|/bin/false", "fs.suid_dumpable": 0, "kernel.modules_disabled": 1,
         ],
@@ -267,7 +286,8 @@ import WardenTestSupport
         try #require(r.status == 0, "\(r.stderr)")
         let directories = Set(SysctlProbe.directories + ["/usr/lib/sysctl.d"])
         let toolPaths = byteLines(r.stdout).filter { line in
-            line.hasPrefix("# /") && directories.contains(String(line.dropFirst(2).split(separator: "/").dropLast().joined(separator: "/")).withLeadingSlash)
+            line.hasPrefix("# /")
+                && directories.contains(String(line.dropFirst(2).split(separator: "/").dropLast().joined(separator: "/")).withLeadingSlash)
         }.map { String($0.dropFirst(2)) }
         let warden = SysctlProbe.read(root: try HostRoot("/"))
         #expect(warden.files == toolPaths)
@@ -311,11 +331,15 @@ struct SplitMix64: RandomNumberGenerator {
 /// Trees of sysctl.d files from a grammar of the forms seen in the wild and in sysctl.d(5).
 enum SysctlTreeGenerator {
     static let keys = SysctlProbe.keys + ["kernel.core_uses_pid", "net.ipv4.conf.all.rp_filter", "kernel.yama"]
-    static let globs = ["kernel.yama.*", "kernel.*.ptrace_scope", "kernel.sys*", "kernel.*_restrict", "fs.protected_*",
-                        "fs.protected_*links", "kernel/*/ptrace_scop?", "kernel.[ks]ysrq", "kernel.{sysrq,kptr_restrict}*",
-                        "net.ipv4.conf.*.rp_filter", "*.sysrq", "kernel.*", "kernel.yama.ptrace_scope*", "vm.*", "user.max_*"]
-    static let values = ["0", "1", "2", "3", "16", "0x2", "010", "08", "-1", "abc", "1 # trailing comment", "", "|/bin/false",
-                         "2147483648", "0 2147483647", "|/usr/lib/systemd/systemd-coredump %P %u"]
+    static let globs = [
+        "kernel.yama.*", "kernel.*.ptrace_scope", "kernel.sys*", "kernel.*_restrict", "fs.protected_*",
+        "fs.protected_*links", "kernel/*/ptrace_scop?", "kernel.[ks]ysrq", "kernel.{sysrq,kptr_restrict}*",
+        "net.ipv4.conf.*.rp_filter", "*.sysrq", "kernel.*", "kernel.yama.ptrace_scope*", "vm.*", "user.max_*",
+    ]
+    static let values = [
+        "0", "1", "2", "3", "16", "0x2", "010", "08", "-1", "abc", "1 # trailing comment", "", "|/bin/false",
+        "2147483648", "0 2147483647", "|/usr/lib/systemd/systemd-coredump %P %u",
+    ]
 
     /// One spelling of a key: dotted, slashed, with a leading slash, doubled or trailing separators,
     /// or a slash after a dot (another key: the dot stays inside a component).
@@ -374,8 +398,10 @@ enum SysctlTreeGenerator {
         let merged = rng.chance(0.3)
         if merged { tree.symlink("lib", to: "usr/lib") }
         let dirs = ["etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d"] + (merged ? [] : ["lib/sysctl.d"])
-        let names = ["10-a.conf", "20-b.conf", "50-default.conf", "60-warden.conf", "99-sysctl.conf", "z.conf", "A.conf", "_x.conf",
-                     ".hidden.conf", "notes.txt", "60-warden.conf.dpkg-old", "conf", "60-warden.conf~"]
+        let names = [
+            "10-a.conf", "20-b.conf", "50-default.conf", "60-warden.conf", "99-sysctl.conf", "z.conf", "A.conf", "_x.conf",
+            ".hidden.conf", "notes.txt", "60-warden.conf.dpkg-old", "conf", "60-warden.conf~",
+        ]
         if rng.chance(0.8) { tree.bytes("etc/sysctl.conf", content(&rng)) }
         var made: Set<String> = []
         for _ in 0..<Int.random(in: 1...7, using: &rng) {
@@ -403,4 +429,3 @@ extension String {
         return String(self[..<i]) + replacement + String(self[index(after: i)...])
     }
 }
-

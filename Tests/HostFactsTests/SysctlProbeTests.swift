@@ -19,7 +19,9 @@ import WardenTestSupport
         tree.file("boot/config-6.1.0-10-amd64", "CONFIG_SECURITY_YAMA=y\nCONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE=0x01b6\n")
         let sl3 = try hrd(tree.path)
         #expect(sl3.status == .pass, "\(sl3.summary)")
-        #expect(sl3.evidence.first?.source == "not set in any sysctl.d file: the kernel's default (Yama is built in, /boot/config-6.1.0-10-amd64)")
+        #expect(
+            sl3.evidence.first?.source
+                == "not set in any sysctl.d file: the kernel's default (Yama is built in, /boot/config-6.1.0-10-amd64)")
         #expect(try hrd(tree.path, profile: "sl4").status == .fail)
         // The newest kernel (version order: 10 after 9) decides.
         tree.file("boot/config-6.1.0-10-amd64", "# CONFIG_SECURITY_YAMA is not set\n")
@@ -116,11 +118,18 @@ import WardenTestSupport
         let f = try hrd(tree.path)
         #expect(f.status == .pass, "\(f.summary)")
         let source = try #require(f.evidence.first?.source)
-        #expect(source.contains("systemd-sysctl ignores /etc/sysctl.d/60-warden.conf:3: not an assignment (no `=`), ignored: `kernel.yama.ptrace_scope 0`"), "\(source)")
+        #expect(
+            source.contains(
+                "systemd-sysctl ignores /etc/sysctl.d/60-warden.conf:3: not an assignment (no `=`), ignored: `kernel.yama.ptrace_scope 0`"),
+            "\(source)")
         let facts = try audit(root: tree.path, probes: [SysctlProbe()]).facts
-        guard case .value(let v)? = facts["sysctl"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = facts["sysctl"] else {
+            Issue.record("no fact")
+            return
+        }
         let ignored = v["ignored"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(ignored.contains("/etc/sysctl.d/60-warden.conf:2: not an assignment (no `=`), ignored: `this is not a setting`"), "\(ignored)")
+        #expect(
+            ignored.contains("/etc/sysctl.d/60-warden.conf:2: not an assignment (no `=`), ignored: `this is not a setting`"), "\(ignored)")
         #expect(ignored.contains { $0.hasPrefix("/etc/sysctl.d/60-warden.conf:4: empty key") }, "\(ignored)")
         #expect(v["problems"]?.arrayValue?.isEmpty == true)
     }
@@ -134,7 +143,9 @@ import WardenTestSupport
         }
         let baseline = findings["HRD-010"]
         #expect(baseline.status == .fail)
-        #expect(baseline.evidence.contains { $0.observed == 16 && $0.source.hasPrefix("/usr/lib/sysctl.d/50-default.conf:19") }, "\(baseline.evidence)")
+        #expect(
+            baseline.evidence.contains { $0.observed == 16 && $0.source.hasPrefix("/usr/lib/sysctl.d/50-default.conf:19") },
+            "\(baseline.evidence)")
         #expect(baseline.evidence.contains { $0.observed == 1 && $0.expected.contains("fs.protected_hardlinks") })
     }
 
@@ -150,8 +161,11 @@ import WardenTestSupport
         let g = try hrd(tree.path)
         #expect(g.status == .pass)
         #expect(g.evidence.first?.observed == 3)
-        #expect(g.evidence.first?.source.hasPrefix("/etc/sysctl.d/90-late.conf:2 (persistent; offline root: no runtime value, decided on this alone; by the glob `kernel/*/ptrace_scop?`)") == true,
-                "\(g.evidence)")
+        #expect(
+            g.evidence.first?.source.hasPrefix(
+                "/etc/sysctl.d/90-late.conf:2 (persistent; offline root: no runtime value, decided on this alone; by the glob `kernel/*/ptrace_scop?`)"
+            ) == true,
+            "\(g.evidence)")
     }
 
     @Test func dashKeyWithoutValueExcludesItFromGlobsAndUnsetsIt() throws {
@@ -269,22 +283,24 @@ import WardenTestSupport
 
     @Test func completeBaselinePasses() throws {
         let tree = TempTree()
-        tree.file("etc/sysctl.d/60-warden.conf", """
-        kernel.yama.ptrace_scope = 2
-        kernel.kptr_restrict = 2
-        kernel.dmesg_restrict = 1
-        kernel.unprivileged_bpf_disabled = 1
-        kernel.perf_event_paranoid = 3
-        net.core.bpf_jit_harden = 2
-        kernel.kexec_load_disabled = 1
-        vm.unprivileged_userfaultfd = 0
-        user.max_user_namespaces = 0
-        kernel.sysrq = 0
-        fs.protected_hardlinks = 1
-        fs.protected_symlinks = 1
-        kernel.randomize_va_space = 2
+        tree.file(
+            "etc/sysctl.d/60-warden.conf",
+            """
+            kernel.yama.ptrace_scope = 2
+            kernel.kptr_restrict = 2
+            kernel.dmesg_restrict = 1
+            kernel.unprivileged_bpf_disabled = 1
+            kernel.perf_event_paranoid = 3
+            net.core.bpf_jit_harden = 2
+            kernel.kexec_load_disabled = 1
+            vm.unprivileged_userfaultfd = 0
+            user.max_user_namespaces = 0
+            kernel.sysrq = 0
+            fs.protected_hardlinks = 1
+            fs.protected_symlinks = 1
+            kernel.randomize_va_space = 2
 
-        """)
+            """)
         for profile in ["sl3", "sl4"] {
             let findings = try audit(root: tree.path, profile: profile, probes: [SysctlProbe()]).findings
             for id in ["HRD-001", "HRD-002", "HRD-003", "HRD-004", "HRD-007", "HRD-010"] {

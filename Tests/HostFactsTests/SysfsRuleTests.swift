@@ -14,7 +14,8 @@ import WardenTestSupport
     /// Every /sys-derived fact of the six probes, by a short name.
     func runtimeFacts(_ tree: TempTree) throws -> [String: JSON] {
         let facts = try audit(root: tree.path, site: nil, probes: Self.probes).facts
-        let devices = try factValue(facts, "devices"), integrity = try factValue(facts, "kernel_integrity")
+        let devices = try factValue(facts, "devices")
+        let integrity = try factValue(facts, "kernel_integrity")
         let modules = try factValue(facts, "modules")
         return [
             "crash_kernel_loaded": try factValue(facts, "crash_dump")["crash_kernel_loaded"] ?? .null,

@@ -35,13 +35,17 @@ import WardenTestSupport
 
     static let journald = Daemon(
         name: "journald.conf", section: "Journal",
-        keys: ["Storage", "Compress", "Seal", "ReadKMsg", "Audit", "SyncIntervalSec", "RateLimitInterval", "RateLimitIntervalSec",
-               "RateLimitBurst", "SystemMaxUse", "SystemMaxFileSize", "SystemKeepFree", "SystemMaxFiles", "RuntimeMaxUse",
-               "RuntimeMaxFileSize", "RuntimeKeepFree", "RuntimeMaxFiles", "MaxRetentionSec", "MaxFileSec", "ForwardToSyslog",
-               "ForwardToKMsg", "ForwardToConsole", "ForwardToWall", "TTYPath", "MaxLevelStore", "MaxLevelSyslog", "MaxLevelKMsg",
-               "MaxLevelConsole", "MaxLevelWall", "SplitMode", "LineMax"],
-        checked: ["Storage": { ["volatile", "persistent", "auto", "none"].contains($0) }, "Seal": { SystemdConf.parseBool($0) != nil },
-                  "SystemMaxUse": { SystemdConf.parseSize($0) != nil }])
+        keys: [
+            "Storage", "Compress", "Seal", "ReadKMsg", "Audit", "SyncIntervalSec", "RateLimitInterval", "RateLimitIntervalSec",
+            "RateLimitBurst", "SystemMaxUse", "SystemMaxFileSize", "SystemKeepFree", "SystemMaxFiles", "RuntimeMaxUse",
+            "RuntimeMaxFileSize", "RuntimeKeepFree", "RuntimeMaxFiles", "MaxRetentionSec", "MaxFileSec", "ForwardToSyslog",
+            "ForwardToKMsg", "ForwardToConsole", "ForwardToWall", "TTYPath", "MaxLevelStore", "MaxLevelSyslog", "MaxLevelKMsg",
+            "MaxLevelConsole", "MaxLevelWall", "SplitMode", "LineMax",
+        ],
+        checked: [
+            "Storage": { ["volatile", "persistent", "auto", "none"].contains($0) }, "Seal": { SystemdConf.parseBool($0) != nil },
+            "SystemMaxUse": { SystemdConf.parseSize($0) != nil },
+        ])
 
     static let coredump = Daemon(
         name: "coredump.conf", section: "Coredump",
@@ -118,18 +122,28 @@ import WardenTestSupport
                     let here = "\(path):\(n)"
                     let l = strip(Substring(raw))
                     guard !l.isEmpty else { return false }
-                    if l.unicodeScalars.contains(where: { $0.value == 0xFFFD || (0xFDD0...0xFDEF).contains($0.value) || $0.value & 0xFFFE == 0xFFFE }) {
+                    if l.unicodeScalars.contains(where: {
+                        $0.value == 0xFFFD || (0xFDD0...0xFDEF).contains($0.value) || $0.value & 0xFFFE == 0xFFFE
+                    }) {
                         out.stop = here
                         return true
                     }
                     if l.first == "[" {
-                        guard l.count >= 2, l.last == "]" else { out.stop = here; return true }
-                        let name = l.dropFirst().dropLast()
-                        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || "\"'\\".unicodeScalars.contains($0) }) {
+                        guard l.count >= 2, l.last == "]" else {
                             out.stop = here
                             return true
                         }
-                        if name == daemon.section { section = String(name); sectionIgnored = false } else {
+                        let name = l.dropFirst().dropLast()
+                        if name.unicodeScalars.contains(where: {
+                            $0.value < 0x20 || $0.value == 0x7F || "\"'\\".unicodeScalars.contains($0)
+                        }) {
+                            out.stop = here
+                            return true
+                        }
+                        if name == daemon.section {
+                            section = String(name)
+                            sectionIgnored = false
+                        } else {
                             section = nil
                             sectionIgnored = true
                             if !name.hasPrefix("X-") { out.ignored.append(here) }
@@ -140,14 +154,21 @@ import WardenTestSupport
                         if !sectionIgnored { out.ignored.append(here) }
                         return false
                     }
-                    guard let eq = l.firstIndex(of: "="), eq != l.startIndex else { out.ignored.append(here); return false }
-                    let key = String(strip(l[..<eq])), value = String(strip(l[l.index(after: eq)...]))
+                    guard let eq = l.firstIndex(of: "="), eq != l.startIndex else {
+                        out.ignored.append(here)
+                        return false
+                    }
+                    let key = String(strip(l[..<eq]))
+                    let value = String(strip(l[l.index(after: eq)...]))
                     guard daemon.keys.contains(key) else {
                         if !key.hasPrefix("X-") { out.ignored.append(here) }
                         return false
                     }
                     out.assignments.append((here, key, value))
-                    if let check = daemon.checked[key], !check(value) { out.ignored.append(here); return false }
+                    if let check = daemon.checked[key], !check(value) {
+                        out.ignored.append(here)
+                        return false
+                    }
                     out.values[key] = (value, here)
                     return false
                 }
@@ -155,7 +176,10 @@ import WardenTestSupport
                     n += 1
                     if let first = line.first(where: { !" \t".contains($0) }), first == "#" || first == ";" { continue }
                     var text = line
-                    if bom, text.hasPrefix("\u{FEFF}") { text.removeFirst(); bom = false }
+                    if bom, text.hasPrefix("\u{FEFF}") {
+                        text.removeFirst()
+                        bom = false
+                    }
                     var joined = (continuation ?? "") + text
                     if joined.reversed().prefix(while: { $0 == "\\" }).count % 2 == 1 {
                         joined.removeLast()
@@ -230,7 +254,8 @@ import WardenTestSupport
 
     /// Values and ignored lines against the reference fed with the tool's lines (and, on a
     /// split-/usr tree, the /lib drop-ins cat-config leaves out, in their place by name).
-    static func expectReferenceValues(_ root: String, _ tool: ToolView, _ warden: WardenView, _ daemon: Daemon, _ label: String) -> Outcome? {
+    static func expectReferenceValues(_ root: String, _ tool: ToolView, _ warden: WardenView, _ daemon: Daemon, _ label: String) -> Outcome?
+    {
         var files = tool.files
         if files.first?.path == "/usr/lib/systemd/\(daemon.name)" { files.removeFirst() }
         if let stopped = tool.stoppedAt {
@@ -241,7 +266,9 @@ import WardenTestSupport
         let main = "/etc/systemd/\(daemon.name)"
         for (path, lines) in warden.lines where path.hasPrefix("/lib/") {
             let name = Array(path.split(separator: "/").last!.utf8)
-            let at = files.firstIndex { $0.path != main && !Array($0.path.split(separator: "/").last!.utf8).lexicographicallyPrecedes(name) } ?? files.count
+            let at =
+                files.firstIndex { $0.path != main && !Array($0.path.split(separator: "/").last!.utf8).lexicographicallyPrecedes(name) }
+                ?? files.count
             files.insert((path, lines), at: at)
         }
         var outcome = Reference.read(files, daemon)
@@ -250,9 +277,13 @@ import WardenTestSupport
             !outcome.assignments.contains { $0.location == location && $0.key == "SystemMaxUse" }
         }
         if let stop = outcome.stop { expectedIgnored.append(stop) }
-        #expect(Set(warden.ignoredLocations.filter { $0.contains(":") || $0 == outcome.stop }) == Set(expectedIgnored.filter { $0.contains(":") || $0 == outcome.stop }),
-                "\(label): ignored lines: Warden \(warden.fact["ignored"] ?? .null), reference \(expectedIgnored)")
-        let fields = daemon.name == "journald.conf" ? [("Storage", "storage"), ("Seal", "seal")] : [("Storage", "storage"), ("ProcessSizeMax", "process_size_max")]
+        #expect(
+            Set(warden.ignoredLocations.filter { $0.contains(":") || $0 == outcome.stop })
+                == Set(expectedIgnored.filter { $0.contains(":") || $0 == outcome.stop }),
+            "\(label): ignored lines: Warden \(warden.fact["ignored"] ?? .null), reference \(expectedIgnored)")
+        let fields =
+            daemon.name == "journald.conf"
+            ? [("Storage", "storage"), ("Seal", "seal")] : [("Storage", "storage"), ("ProcessSizeMax", "process_size_max")]
         for (key, field) in fields {
             let mine = warden.fact[field]
             let source = mine?["source"]?.stringValue ?? ""
@@ -263,7 +294,8 @@ import WardenTestSupport
             #expect(source == where_, "\(label): \(key) from \(where_), Warden \(source)")
             switch key {
             case "Seal": #expect(mine?["value"] == .bool(SystemdConf.parseBool(value)!), "\(label): Seal=\(value)")
-            case "ProcessSizeMax": #expect(mine?["value"] == .int(Int64(clamping: SystemdConf.parseSize(value)!)), "\(label): ProcessSizeMax=\(value)")
+            case "ProcessSizeMax":
+                #expect(mine?["value"] == .int(Int64(clamping: SystemdConf.parseSize(value)!)), "\(label): ProcessSizeMax=\(value)")
             default: #expect(mine?["value"] == .string(value), "\(label): \(key)=\(value)")
             }
         }
@@ -282,23 +314,27 @@ import WardenTestSupport
             }
         }
         let script = """
-        for d in /cases/*; do
-          rm -rf /etc/systemd/journald.conf /etc/systemd/journald.conf.d /run/systemd/journald.conf.d \
-                 /usr/local/lib/systemd/journald.conf.d /usr/lib/systemd/journald.conf.d /usr/lib/systemd/journald.conf
-          cp -a "$d/." /
-          echo "=== ${d##*/}"
-          SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_COLOR=0 \
-            setpriv --bounding-set -audit_control,-audit_write,-audit_read,-syslog,-sys_module \
-            timeout 10 /lib/systemd/systemd-journald 2>&1 | grep -a -E '^/|Failed to open configuration file' || true
-        done
-        """
+            for d in /cases/*; do
+              rm -rf /etc/systemd/journald.conf /etc/systemd/journald.conf.d /run/systemd/journald.conf.d \
+                     /usr/local/lib/systemd/journald.conf.d /usr/lib/systemd/journald.conf.d /usr/lib/systemd/journald.conf
+              cp -a "$d/." /
+              echo "=== ${d##*/}"
+              SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_COLOR=0 \
+                setpriv --bounding-set -audit_control,-audit_write,-audit_read,-syslog,-sys_module \
+                timeout 10 /lib/systemd/systemd-journald 2>&1 | grep -a -E '^/|Failed to open configuration file' || true
+            done
+            """
         let root = try RealRoots.debian12()
         let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 600) }
         try #require(r.status == 0, "in-root: \(r.stderr)")
         var out: [String: [(String, String)]] = [:]
         var current: String?
         for line in byteLines(r.stdout) {
-            if line.hasPrefix("=== ") { current = String(line.dropFirst(4)); out[current!] = []; continue }
+            if line.hasPrefix("=== ") {
+                current = String(line.dropFirst(4))
+                out[current!] = []
+                continue
+            }
             guard let current else { continue }
             if line.hasPrefix("Failed to open configuration file '") {
                 let path = line.dropFirst("Failed to open configuration file '".count).prefix { $0 != "'" }
@@ -324,7 +360,11 @@ import WardenTestSupport
             cases.append((String(format3(seed)), tree, merged))
         }
         let logs = try Self.journaldLogs(cases.filter(\.merged).map { ($0.name, $0.tree) })
-        var compared = 0, sizeLines = 0, logged = 0, stops = 0, valued = 0
+        var compared = 0
+        var sizeLines = 0
+        var logged = 0
+        var stops = 0
+        var valued = 0
         for (name, tree, merged) in cases {
             let label = "journald seed \(name)"
             let tool = try Self.catConfig(tree.path, Self.journald)
@@ -335,29 +375,42 @@ import WardenTestSupport
             guard merged, let log = logs[name] else { continue }
             compared += 1
             logged += log.count
-            if log.contains(where: { $0.message.contains("Failed to parse file") || $0.message.contains("Error while reading") }) { stops += 1 }
+            if log.contains(where: { $0.message.contains("Failed to parse file") || $0.message.contains("Error while reading") }) {
+                stops += 1
+            }
             // journald's own account: every location it names, and Warden's ignored lines.
             let sizeLocations = Set((outcome?.assignments ?? []).filter { $0.key == "SystemMaxUse" }.map(\.location))
             let host = try HostRoot(tree.path)
-            let daemonLocations = Set(log.filter { entry in
-                // journald also says it could not open a main file that is not there at all.
-                !(entry.message.hasPrefix("Failed to open") && (try? host.info(entry.location, followFinal: false)) == nil)
-            }.map(\.location)).subtracting(sizeLocations)
-            #expect(daemonLocations == Set(warden.ignoredLocations), "\(label): journald logged \(log.map { "\($0.location): \($0.message)" }), Warden ignored \(warden.fact["ignored"] ?? .null)")
+            let daemonLocations = Set(
+                log.filter { entry in
+                    // journald also says it could not open a main file that is not there at all.
+                    !(entry.message.hasPrefix("Failed to open") && (try? host.info(entry.location, followFinal: false)) == nil)
+                }.map(\.location)
+            ).subtracting(sizeLocations)
+            #expect(
+                daemonLocations == Set(warden.ignoredLocations),
+                "\(label): journald logged \(log.map { "\($0.location): \($0.message)" }), Warden ignored \(warden.fact["ignored"] ?? .null)"
+            )
             if let outcome {
-                #expect(Set(outcome.ignored + (outcome.stop.map { [$0] } ?? [])).subtracting(sizeLocations).subtracting(log.filter { !$0.location.contains(":") }.map(\.location)) ==
-                        daemonLocations.filter { $0.contains(":") }, "\(label): the reference's ignored lines are journald's")
+                #expect(
+                    Set(outcome.ignored + (outcome.stop.map { [$0] } ?? [])).subtracting(sizeLocations).subtracting(
+                        log.filter { !$0.location.contains(":") }.map(\.location)) == daemonLocations.filter { $0.contains(":") },
+                    "\(label): the reference's ignored lines are journald's")
                 // The size parser against journald's verdicts on SystemMaxUse.
                 for a in outcome.assignments where a.key == "SystemMaxUse" {
                     sizeLines += 1
                     let refused = log.contains { $0.location == a.location && $0.message.hasPrefix("Failed to parse size value") }
-                    #expect((SystemdConf.parseSize(a.value) == nil) == refused, "\(label): SystemMaxUse=\(a.value) at \(a.location): journald \(refused ? "refuses" : "accepts") it")
+                    #expect(
+                        (SystemdConf.parseSize(a.value) == nil) == refused,
+                        "\(label): SystemMaxUse=\(a.value) at \(a.location): journald \(refused ? "refuses" : "accepts") it")
                 }
             }
         }
         #expect(compared >= 40, "journald ran for \(compared) trees")
         #expect(sizeLines >= 20, "\(sizeLines) SystemMaxUse lines checked")
-        print("SystemdConfOracleTests: 60 journald.conf trees (\(compared) also by journald: \(logged) messages, \(stops) stops; \(valued) values set; \(sizeLines) sizes) in \(Int((monotonicSeconds() - started) * 1000)) ms")
+        print(
+            "SystemdConfOracleTests: 60 journald.conf trees (\(compared) also by journald: \(logged) messages, \(stops) stops; \(valued) values set; \(sizeLines) sizes) in \(Int((monotonicSeconds() - started) * 1000)) ms"
+        )
     }
 
     @Test func generatedCoredumpTreesAgreeWithSystemd() throws {
@@ -394,13 +447,19 @@ import WardenTestSupport
         // quoted and commented values are ignored; the last valid Seal is 80-seal.conf's `off`.
         #expect(j["storage"] == ["value": "persistent", "source": "/run/systemd/journald.conf.d/60-local.conf:4"])
         #expect(j["seal"] == ["value": false, "source": "/usr/local/lib/systemd/journald.conf.d/80-seal.conf:3"])
-        #expect(j["files"] == ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/50-vendor.conf",
-                               "/run/systemd/journald.conf.d/60-local.conf", "/usr/lib/systemd/journald.conf.d/70-bad.conf",
-                               "/usr/local/lib/systemd/journald.conf.d/80-seal.conf"])
-        #expect(j["ignored"] == ["/usr/lib/systemd/journald.conf.d/70-bad.conf:2: invalid Storage='volatile' (systemd ignores it)",
-                                 "/usr/lib/systemd/journald.conf.d/70-bad.conf:3: invalid Storage=none # off (systemd ignores it)",
-                                 "/usr/lib/systemd/journald.conf.d/70-bad.conf:4: unknown key `storage` in [Journal], ignored",
-                                 "/usr/lib/systemd/journald.conf.d/70-bad.conf:6: unknown section [Jornal]: its lines are ignored"])
+        #expect(
+            j["files"] == [
+                "/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/50-vendor.conf",
+                "/run/systemd/journald.conf.d/60-local.conf", "/usr/lib/systemd/journald.conf.d/70-bad.conf",
+                "/usr/local/lib/systemd/journald.conf.d/80-seal.conf",
+            ])
+        #expect(
+            j["ignored"] == [
+                "/usr/lib/systemd/journald.conf.d/70-bad.conf:2: invalid Storage='volatile' (systemd ignores it)",
+                "/usr/lib/systemd/journald.conf.d/70-bad.conf:3: invalid Storage=none # off (systemd ignores it)",
+                "/usr/lib/systemd/journald.conf.d/70-bad.conf:4: unknown key `storage` in [Journal], ignored",
+                "/usr/lib/systemd/journald.conf.d/70-bad.conf:6: unknown section [Jornal]: its lines are ignored",
+            ])
         let c = try Self.wardenView(root, Self.coredump).fact
         // ProcessSizeMax=infinity is refused (parse_size): the earlier 0 stands; 1G 512M is a size.
         #expect(c["storage"] == ["value": "none", "source": "/etc/systemd/coredump.conf.d/60-warden.conf:2"])
@@ -418,8 +477,10 @@ import WardenTestSupport
         // reads 30-none.conf.
         #expect(j["storage"] == ["value": "persistent", "source": "/etc/systemd/journald.conf.d/10-persistent.conf:2"])
         #expect(j["unread"] == ["/etc/systemd/journald.conf.d/30-none.conf"])
-        #expect(j["ignored"]?.arrayValue?.last?.stringValue?.hasPrefix(
-            "/etc/systemd/journald.conf.d/20-broken.conf:3: invalid section header `[Journal] # keep`: systemd-journald stops reading its configuration here") == true)
+        #expect(
+            j["ignored"]?.arrayValue?.last?.stringValue?.hasPrefix(
+                "/etc/systemd/journald.conf.d/20-broken.conf:3: invalid section header `[Journal] # keep`: systemd-journald stops reading its configuration here"
+            ) == true)
     }
 
     /// On a split-/usr root journald 252 reads /lib/systemd/journald.conf.d (its binary lists it),
@@ -458,13 +519,18 @@ private func format3(_ n: Int) -> String {
 /// Trees of journald.conf / coredump.conf drop-ins from the line forms systemd.syntax(7) allows
 /// and the ways they go wrong.
 enum ConfTreeGenerator {
-    static let names = ["10-a.conf", "20-b.conf", "50-vendor.conf", "60-warden.conf", "99-z.conf", "A.conf", "_x.conf",
-                        ".hidden.conf", "notes.txt", "60-warden.conf.bak", "conf"]
+    static let names = [
+        "10-a.conf", "20-b.conf", "50-vendor.conf", "60-warden.conf", "99-z.conf", "A.conf", "_x.conf",
+        ".hidden.conf", "notes.txt", "60-warden.conf.bak", "conf",
+    ]
 
     static func values(_ key: String, _ daemon: SystemdConfOracleTests.Daemon) -> [String] {
         switch key {
         case "Storage" where daemon.section == "Journal":
-            return ["persistent", "persistent", "volatile", "auto", "none", "Persistent", "'persistent'", "\"volatile\"", "persistent # keep", "", "external"]
+            return [
+                "persistent", "persistent", "volatile", "auto", "none", "Persistent", "'persistent'", "\"volatile\"", "persistent # keep",
+                "", "external",
+            ]
         case "Storage":
             return ["none", "none", "external", "journal", "None", "both", "'none'", "", "none # off", "persistent"]
         case "Seal":
@@ -474,8 +540,10 @@ enum ConfTreeGenerator {
         }
     }
 
-    static let sizes = ["0", "2G", "1.5G", "2 G", "1G 512M", "512M 1G", "infinity", "-1", "1e3", "0x10", "1GB", "", "10.M", "+5",
-                        "5 +3", "18446744073709551615", "18446744073709551616", "16E", "8E", "0B", "1K 1B", "1 K", "1K B", "32768"]
+    static let sizes = [
+        "0", "2G", "1.5G", "2 G", "1G 512M", "512M 1G", "infinity", "-1", "1e3", "0x10", "1GB", "", "10.M", "+5",
+        "5 +3", "18446744073709551615", "18446744073709551616", "16E", "8E", "0B", "1K 1B", "1 K", "1K B", "32768",
+    ]
 
     static func keys(_ daemon: SystemdConfOracleTests.Daemon) -> [String] {
         daemon.section == "Journal"
@@ -495,11 +563,16 @@ enum ConfTreeGenerator {
         case 15: return ["   # indented"]
         case 16: return [rng.pick(["", "   ", "\t"])]
         case 17, 18:
-            return [rng.pick(["[\(daemon.section)]", "[\(daemon.section)]", "[\(daemon.section)]", "[X-Foo]", "[Other]",
-                              "[\(daemon.section.lowercased())]", "[ \(daemon.section)]", "[]", "  [\(daemon.section)]  "])]
+            return [
+                rng.pick([
+                    "[\(daemon.section)]", "[\(daemon.section)]", "[\(daemon.section)]", "[X-Foo]", "[Other]",
+                    "[\(daemon.section.lowercased())]", "[ \(daemon.section)]", "[]", "  [\(daemon.section)]  ",
+                ])
+            ]
         case 19: return [key]
         case 20: return ["=\(value)"]
-        case 21: return ["\(key)=\(value)\\", rng.pick(["# a comment inside", "  continued", "\(key)=\(value)", ""]), rng.pick(["", "more"])]
+        case 21:
+            return ["\(key)=\(value)\\", rng.pick(["# a comment inside", "  continued", "\(key)=\(value)", ""]), rng.pick(["", "more"])]
         case 22: return ["\(key)=\(value)\\\\"]
         case 23...24 where allowStop:
             return [rng.pick(["[\(daemon.section)", "[\(daemon.section)] # c", "[Jo\"urnal]", "\(key)=\u{FFFF}bad"])]
@@ -538,7 +611,9 @@ enum ConfTreeGenerator {
         if !merged { parents.append("lib/systemd") }
         let hasMain = rng.chance(0.75)
         if hasMain {
-            if rng.chance(0.07) { tree.symlink("etc/systemd/\(name)", to: "/dev/null") } else {
+            if rng.chance(0.07) {
+                tree.symlink("etc/systemd/\(name)", to: "/dev/null")
+            } else {
                 tree.bytes("etc/systemd/\(name)", content(daemon, allowStop, &rng))
             }
         }

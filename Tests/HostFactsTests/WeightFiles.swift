@@ -21,7 +21,7 @@ enum WeightFiles {
         func string(_ s: String) -> [UInt8] { count(s.utf8.count) + Array(s.utf8) }
         var out = Array("GGUF".utf8) + u32(version) + count(1) + count(1)
         out += string("general.architecture") + u32(8) + string("llama")  // type 8: string
-        out += string("w") + u32(1) + count(4) + u32(0) + u64(0)           // 1 dim of 4, F32, offset 0
+        out += string("w") + u32(1) + count(4) + u32(0) + u64(0)  // 1 dim of 4, F32, offset 0
         out += [UInt8](repeating: 0, count: (32 - out.count % 32) % 32)
         return out + [UInt8](repeating: 0, count: 16)
     }
@@ -46,23 +46,28 @@ enum WeightFiles {
         for (name, data) in entries {
             let offset = UInt32(out.count)
             let crc = crc32(data)
-            let common: [UInt8] = le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0x21))  // flags, stored, time, date
+            let common: [UInt8] =
+                le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0x21))  // flags, stored, time, date
                 + le(crc) + le(UInt32(data.count)) + le(UInt32(data.count)) + le(UInt16(name.utf8.count)) + le(UInt16(0))
             out += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + common + Array(name.utf8) + data
-            central += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + common
+            central +=
+                le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + common
                 + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(offset) + Array(name.utf8)
         }
         let cdOffset = out.count
         out += central
         if zip64 {
             let record = out.count
-            out += le(UInt32(0x0606_4B50)) + le(UInt64(44)) + le(UInt16(45)) + le(UInt16(45)) + le(UInt32(0)) + le(UInt32(0))
+            out +=
+                le(UInt32(0x0606_4B50)) + le(UInt64(44)) + le(UInt16(45)) + le(UInt16(45)) + le(UInt32(0)) + le(UInt32(0))
                 + le(UInt64(entries.count)) + le(UInt64(entries.count)) + le(UInt64(central.count)) + le(UInt64(cdOffset))
             out += le(UInt32(0x0706_4B50)) + le(UInt32(0)) + le(UInt64(record)) + le(UInt32(1))
-            out += le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0xFFFF)) + le(UInt16(0xFFFF))
+            out +=
+                le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0xFFFF)) + le(UInt16(0xFFFF))
                 + le(UInt32(0xFFFF_FFFF)) + le(UInt32(0xFFFF_FFFF)) + le(UInt16(0))
         } else {
-            out += le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(entries.count)) + le(UInt16(entries.count))
+            out +=
+                le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(entries.count)) + le(UInt16(entries.count))
                 + le(UInt32(central.count)) + le(UInt32(cdOffset)) + le(UInt16(0))
         }
         return out
@@ -99,16 +104,19 @@ enum WeightFiles {
     static func hdf5(userBlock: Int = 0) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: userBlock)
         out += [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-        out += [0, 0, 0, 0, 0, 8, 8, 0]                   // versions, sizes of offsets and lengths
+        out += [0, 0, 0, 0, 0, 8, 8, 0]  // versions, sizes of offsets and lengths
         out += le(UInt16(4)) + le(UInt16(16)) + le(UInt32(0))  // group leaf/internal K, flags
         out += le(UInt64(0)) + le(UInt64.max) + le(UInt64(96 + userBlock)) + le(UInt64.max)  // base, free space, EOF, driver
-        return out + [UInt8](repeating: 0, count: 40)        // root group symbol table entry
+        return out + [UInt8](repeating: 0, count: 40)  // root group symbol table entry
     }
 
     static func varint(_ v: UInt64) -> [UInt8] {
         var v = v
         var out: [UInt8] = []
-        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
         return out + [UInt8(v)]
     }
 
@@ -121,7 +129,8 @@ enum WeightFiles {
         let node = field(1, Array("x".utf8)) + field(2, Array("y".utf8)) + field(4, Array("Identity".utf8))
         // TypeProto.tensor_type: elem_type FLOAT, shape [4]
         let tensorType = field(1, field(1, varint: 1) + field(2, field(1, field(1, varint: 4))))
-        let graph = field(1, node) + field(2, Array("g".utf8))
+        let graph =
+            field(1, node) + field(2, Array("g".utf8))
             + field(11, field(1, Array("x".utf8)) + field(2, tensorType))
             + field(12, field(1, Array("y".utf8)) + field(2, tensorType))
         return field(1, varint: 8) + field(2, Array("warden-test".utf8)) + field(3, Array("1.0".utf8))

@@ -46,15 +46,19 @@ struct Sample: Sendable, CustomTestStringConvertible {
         Sample("8-byte length then a JSON list", W.le(UInt64(8)) + Array("[1,2,3] ".utf8)),
         Sample("safetensors header not ending in } or padding", W.le(UInt64(8)) + Array(#"{"a":1,x"#.utf8) + [0, 0]),
         Sample("GGUF magic with version 99", Array("GGUF".utf8) + W.le(UInt32(99)) + [UInt8](repeating: 0, count: 32)),
-        Sample("GGUF with an absurd tensor count", Array("GGUF".utf8) + W.le(UInt32(3)) + W.le(UInt64.max) + W.le(UInt64(1)) + [0, 0, 0, 0]),
+        Sample(
+            "GGUF with an absurd tensor count", Array("GGUF".utf8) + W.le(UInt32(3)) + W.le(UInt64.max) + W.le(UInt64(1)) + [0, 0, 0, 0]),
         Sample("zip without data.pkl", W.zip([("docs/readme.txt", Array("hi".utf8)), ("docs/a.pkl", [0x80, 0x02, 0x2E])])),
         Sample("zip whose data.pkl is at the top level", W.zip([("data.pkl", [0x80, 0x02, 0x2E])])),
         Sample("truncated zip header", [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00]),
         Sample("numpy magic with version 9", [0x93] + Array("NUMPY".utf8) + [9, 0, 10, 0] + Array("{}".utf8)),
         Sample("hdf5 signature at offset 100", [UInt8](repeating: 0, count: 100) + W.hdf5()),
         Sample("pickle that is not PyTorch's", [0x80, 0x02, 0x7D, 0x71, 0x00, 0x2E] + [UInt8](repeating: 0, count: 20)),
-        Sample("protobuf with an unknown field before the graph", W.field(1, varint: 8) + W.field(9, Array("x".utf8)) + W.field(7, [0x0A, 0x00])),
-        Sample("protobuf whose graph is longer than the file", W.field(1, varint: 8) + W.varint(7 << 3 | 2) + W.varint(1000) + [0x0A, 0x00]),
+        Sample(
+            "protobuf with an unknown field before the graph",
+            W.field(1, varint: 8) + W.field(9, Array("x".utf8)) + W.field(7, [0x0A, 0x00])),
+        Sample(
+            "protobuf whose graph is longer than the file", W.field(1, varint: 8) + W.varint(7 << 3 | 2) + W.varint(1000) + [0x0A, 0x00]),
         Sample("protobuf with ir_version 0", W.field(1, varint: 0) + W.field(7, [0x0A, 0x00])),
         Sample("0x08 then text", [0x08, 0x08] + Array("hello world, not protobuf\n".utf8)),
     ]

@@ -14,8 +14,10 @@ func scan(_ tree: TempTree, roots: [String], minSize: Int64 = 64, budget: WalkBu
 }
 
 /// Runs the weights-tree probe over given weight locations and evaluates a profile, in process.
-func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, site: String? = nil, profile: String = "sl3",
-                     probe: WeightsTreeProbe = WeightsTreeProbe()) throws -> (facts: FactSet, findings: [Finding]) {
+func evaluateWeights(
+    _ tree: TempTree, weights: (HostRoot) -> WeightLocations, site: String? = nil, profile: String = "sl3",
+    probe: WeightsTreeProbe = WeightsTreeProbe()
+) throws -> (facts: FactSet, findings: [Finding]) {
     let root = try HostRoot(tree.path)
     let siteFile = try site.map { try Site.parse($0, file: "site.yaml", digester: .libcrypto) }
     let context = ProbeContext(root: root, site: siteFile, weights: weights(root))
@@ -32,10 +34,15 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         tree.file("home/ana/model.safetensors", String(repeating: "these are not weights\n", count: 60_000), mode: 0o640)
         tree.bytes("srv/small.safetensors", WeightFiles.safetensors(), mode: 0o640)  // under the 1 MiB default
         let (facts, findings) = try audit(root: tree.path, probes: [WeightsTreeProbe()])
-        guard case .value(let w)? = facts["weights"] else { Issue.record("no weights fact"); return }
+        guard case .value(let w)? = facts["weights"] else {
+            Issue.record("no weights fact")
+            return
+        }
         #expect(w["origin"] == "discovered")
         #expect(w["paths"] == ["/home/ana/notes.txt"])
-        #expect(w["note"]?.stringValue?.hasPrefix("no registry of weight locations: found 1 weight file by content (at least 1048576 bytes)") == true)
+        #expect(
+            w["note"]?.stringValue?.hasPrefix("no registry of weight locations: found 1 weight file by content (at least 1048576 bytes)")
+                == true)
         #expect(w["discovery"]?["hits"] == [["path": "/home/ana/notes.txt", "size": .int(oneMiBOfWeights.count), "format": "safetensors"]])
         #expect(w["discovery"]?["candidates"] == 2)
         #expect(w["discovery_error"] == nil)
@@ -57,7 +64,10 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         tree.bytes("home/b.npy", WeightFiles.numpy(), mode: 0o600)
         let site = "weights:\n  scan_roots: [/models]\n  min_size: 64\n"
         let (facts, _) = try audit(root: tree.path, site: site, probes: [WeightsTreeProbe()])
-        guard case .value(let w)? = facts["weights"] else { Issue.record("no weights fact"); return }
+        guard case .value(let w)? = facts["weights"] else {
+            Issue.record("no weights fact")
+            return
+        }
         #expect(w["paths"] == ["/models/a.npy"])
         #expect(w["discovery"]?["min_size"] == 64)
     }
@@ -138,12 +148,16 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         let tree = TempTree()
         tree.bytes("home/w.bin", oneMiBOfWeights, mode: 0o600)
         for i in 0..<20 { tree.file("home/z/f\(i)", "x") }
-        let (_, findings) = try evaluateWeights(tree, weights: { root in
-            WeightDiscovery.locations(root: root, site: nil, budget: WalkBudget(maxEntries: 5, maxSeconds: 600))
-        })
+        let (_, findings) = try evaluateWeights(
+            tree,
+            weights: { root in
+                WeightDiscovery.locations(root: root, site: nil, budget: WalkBudget(maxEntries: 5, maxSeconds: 600))
+            })
         for id in ["ACC-001", "ACC-002"] {
             #expect(findings[id].status == .error)
-            #expect(findings[id].summary.contains("weight locations: weight discovery did not finish: the scan stopped at the 5-entry budget"), "\(findings[id].summary)")
+            #expect(
+                findings[id].summary.contains("weight locations: weight discovery did not finish: the scan stopped at the 5-entry budget"),
+                "\(findings[id].summary)")
         }
     }
 
@@ -168,7 +182,9 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
         tree.bytes("srv/closed/x.bin", WeightFiles.safetensors(), mode: 0o600)
         chmod(tree.path + "/srv/closed", 0o700)
         let site = tree.file("site.yaml", "weights:\n  scan_roots: [/srv]\n  min_size: 64\n")
-        let profile = tree.file("weights-only.yaml", """
+        let profile = tree.file(
+            "weights-only.yaml",
+            """
             id: weights-only
             title: ACC-001 and ACC-002 alone
             version: "1"
@@ -177,15 +193,22 @@ func evaluateWeights(_ tree: TempTree, weights: (HostRoot) -> WeightLocations, s
               ACC-002: {}
 
             """)
-        let r = run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary, "audit", "--root", tree.path,
-                                         "--site", site, "--profile", profile, "--format", "json", "--no-sign"])
+        let r = run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary, "audit", "--root", tree.path,
+                "--site", site, "--profile", profile, "--format", "json", "--no-sign",
+            ])
         let doc = try JSON.parse(r.stdout)
         let weights = try #require(doc.value(at: ["facts", "facts", "weights", "value"]), "\(r.stderr)")
         #expect(weights["paths"] == ["/srv/open/w.bin"])
         let unreadable = weights["discovery"]?["unreadable"]
         #expect(unreadable?["count"] == 2)
         let first = Set(unreadable?["first"]?.arrayValue ?? [])
-        #expect(first == [["path": "/srv/closed", "error": "Permission denied"], ["path": "/srv/open/root-only.bin", "error": "Permission denied"]])
+        #expect(
+            first == [
+                ["path": "/srv/closed", "error": "Permission denied"], ["path": "/srv/open/root-only.bin", "error": "Permission denied"],
+            ])
         #expect(weights["discovery_error"]?.stringValue?.contains("weight discovery did not finish: 2 unreadable paths") == true)
         // Incomplete, not failed: the weight controls are errors and say why.
         #expect(r.status == 2, "\(r.stdout.prefix(2000))")

@@ -63,7 +63,9 @@ import WardenTestSupport
             guard let dir = opendir(host.path + virtual) else { return }
             defer { closedir(dir) }
             while let e = readdir(dir) {
-                let name = withUnsafePointer(to: &e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+                let name = withUnsafePointer(to: &e.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
                 if name == "." || name == ".." { continue }
                 let path = virtual + "/" + name
                 var st = stat()
@@ -82,16 +84,21 @@ import WardenTestSupport
         #expect(sequential.count > 1000)
         // Helpers from the first entry, from part-way through (a pool started mid-walk takes over
         // batches already read ahead), and never (a tree below the threshold).
-        for (workers, batch, after) in [(1, 1, 0), (2, 1, 0), (2, 3, 0), (2, 32, 100), (3, 7, 0), (4, 32, 500), (2, 16, 1024), (2, 5, 1 << 20)] {
+        for (workers, batch, after) in [
+            (1, 1, 0), (2, 1, 0), (2, 3, 0), (2, 32, 100), (3, 7, 0), (4, 32, 500), (2, 16, 1024), (2, 5, 1 << 20),
+        ] {
             for _ in 0..<3 {
                 let probe = WeightsTreeProbe(budget: .weightsTree, workers: workers, batchSize: batch, parallelAfter: after)
                 let parallel = try WeightsTreeParallelTests.facts(host, probe)
-                #expect(parallel == sequential, "workers \(workers), batch \(batch), helpers after \(after): \(String(decoding: parallel, as: UTF8.self))")
+                #expect(
+                    parallel == sequential,
+                    "workers \(workers), batch \(batch), helpers after \(after): \(String(decoding: parallel, as: UTF8.self))")
             }
         }
         // Past the class limit, the merged class's first examples are still those of walk order.
         let merged = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 1))
-        let mergedParallel = try WeightsTreeParallelTests.facts(host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 2, batchSize: 2, parallelAfter: 0))
+        let mergedParallel = try WeightsTreeParallelTests.facts(
+            host, WeightsTreeProbe(budget: .weightsTree, maxClasses: 2, workers: 2, batchSize: 2, parallelAfter: 0))
         #expect(merged == mergedParallel)
     }
 
@@ -102,7 +109,10 @@ import WardenTestSupport
         let classes = try #require(host.location(facts)?["classes"]?.arrayValue)
         for mode in [0o644, 0o664, 0o604] as [UInt32] {
             let expected = WeightsTreeParallelTests.sequentialPaths(host, mode: mode)
-            let found = try #require(classes.first { $0["kind"] == "file" && $0["uid"] == 990 && $0["mode"]?["value"]?.stringValue == "0" + String(mode, radix: 8) })
+            let found = try #require(
+                classes.first {
+                    $0["kind"] == "file" && $0["uid"] == 990 && $0["mode"]?["value"]?.stringValue == "0" + String(mode, radix: 8)
+                })
             #expect(found["count"]?.intValue == Int64(expected.count))
             #expect(found["examples"]?.arrayValue?.compactMap(\.stringValue) == Array(expected.prefix(20)))
         }

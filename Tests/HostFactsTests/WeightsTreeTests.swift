@@ -13,7 +13,9 @@ final class WeightsHost {
     var weights: String { tree.path + "/srv/weights" }
 
     init(files: UInt32 = 0o640, directories: UInt32 = 0o750, owner: String = "990:991") {
-        tree.file("etc/passwd", """
+        tree.file(
+            "etc/passwd",
+            """
             root:x:0:0:root:/root:/bin/bash
             weights:x:990:990::/srv/weights:/usr/sbin/nologin
             alice:x:1001:1001::/home/alice:/bin/bash
@@ -51,7 +53,9 @@ final class WeightsHost {
 
     static let site = "weights:\n  paths: [/srv/weights]\n"
 
-    func audit(profile: String = "sl3", site: String = WeightsHost.site, probe: WeightsTreeProbe = WeightsTreeProbe()) throws -> (facts: FactSet, findings: [Finding]) {
+    func audit(profile: String = "sl3", site: String = WeightsHost.site, probe: WeightsTreeProbe = WeightsTreeProbe()) throws -> (
+        facts: FactSet, findings: [Finding]
+    ) {
         try WardenTestSupport.audit(root: tree.path, profile: profile, site: site, probes: [probe])
     }
 
@@ -88,7 +92,11 @@ final class WeightsHost {
         host.chown("990:991", "srv/weights")
         let f = try host.audit().findings["ACC-001"]
         #expect(f.status == .fail)
-        #expect(f.evidence.contains { $0.source == "/srv/weights/shards/a/b/c/d/leak.bin" && $0.observed == "0644" && $0.expected == "file permission bits at most 7750" })
+        #expect(
+            f.evidence.contains {
+                $0.source == "/srv/weights/shards/a/b/c/d/leak.bin" && $0.observed == "0644"
+                    && $0.expected == "file permission bits at most 7750"
+            })
         #expect(f.summary.contains("/srv/weights: 1 file 0644 weights:readers: file permission bits is 0644"), "\(f.summary)")
     }
 
@@ -139,7 +147,10 @@ final class WeightsHost {
         let f = try host.audit(site: site).findings["ACC-001"]
         #expect(f.status == .fail)
         #expect(f.evidence.contains { $0.source == "/srv/weights/config.json" && $0.observed == "bob" && $0.expected == "owner = weights" })
-        #expect(f.evidence.contains { $0.source.contains("/srv/weights/tokenizer") && $0.observed == "alice" && $0.expected == "group = readers" })
+        #expect(
+            f.evidence.contains {
+                $0.source.contains("/srv/weights/tokenizer") && $0.observed == "alice" && $0.expected == "group = readers"
+            })
         // Without an owner or group in the site file, ownership is not judged.
         #expect(try host.audit().findings["ACC-001"].status == .pass)
     }
@@ -202,8 +213,11 @@ final class WeightsHost {
         #expect(findings["ACC-001"].status == .pass, "\(findings["ACC-001"].summary)")
         // The directories share the start directory's class; the files are merged into one.
         let classes = try #require(host.location(facts)?["classes"]?.arrayValue)
-        #expect(classes.map { $0["name"] } == ["/srv/weights: 5 directories 0750 weights:readers",
-                                               "/srv/weights: 4 more files past the limit of 1 distinct classes, modes combined"])
+        #expect(
+            classes.map { $0["name"] } == [
+                "/srv/weights: 5 directories 0750 weights:readers",
+                "/srv/weights: 4 more files past the limit of 1 distinct classes, modes combined",
+            ])
         #expect(classes.last?["merged"] == true)
 
         host.tree.bytes("srv/weights/shards/a/b/extra.bin", WeightFiles.safetensors(), mode: 0o644)
@@ -223,8 +237,12 @@ final class WeightsHost {
         let site = "weights:\n  paths: [/srv/weights, /etc]\n"
         let (facts, findings) = try host.audit(site: site, probe: probe)
         #expect(findings["ACC-001"].status == .error)
-        #expect(findings["ACC-001"].summary.contains("the walk stopped at the 3-entry budget after 3 entries, in /srv/weights"), "\(findings["ACC-001"].summary)")
-        #expect(host.location(facts, index: 1)?["error"] == "not walked: the walk of an earlier location stopped at the 3-entry budget after 3 entries, in /srv/weights")
+        #expect(
+            findings["ACC-001"].summary.contains("the walk stopped at the 3-entry budget after 3 entries, in /srv/weights"),
+            "\(findings["ACC-001"].summary)")
+        #expect(
+            host.location(facts, index: 1)?["error"]
+                == "not walked: the walk of an earlier location stopped at the 3-entry budget after 3 entries, in /srv/weights")
     }
 
     @Test func aBindMountLoopIsAnErrorNotAHang() throws {
@@ -235,7 +253,9 @@ final class WeightsHost {
         defer { withExtendedLifetime(host) { _ = run("/bin/umount", [loop]) } }  // unmount before the tree is removed
         let f = try host.audit().findings["ACC-001"]
         #expect(f.status == .error)
-        #expect(f.summary.contains("/srv/weights/loop: the same directory as an ancestor (a bind mount loop): not walked again"), "\(f.summary)")
+        #expect(
+            f.summary.contains("/srv/weights/loop: the same directory as an ancestor (a bind mount loop): not walked again"), "\(f.summary)"
+        )
     }
 
     // MARK: ACC-002
@@ -306,16 +326,25 @@ final class WeightsHost {
         #expect(f.status == .error)
         #expect(f.summary == "/srv/weights/config.json: system.posix_acl_access: malformed at byte 12: unknown tag 0x40", "\(f.summary)")
 
-        let unreadable = WeightsTreeProbe(budget: .weightsTree, attributes: PresentedACL(file: "config.json", value: .failed("Input/output error")))
-        #expect(try host.audit(probe: unreadable).findings["ACC-002"].summary == "/srv/weights/config.json: system.posix_acl_access: Input/output error")
+        let unreadable = WeightsTreeProbe(
+            budget: .weightsTree, attributes: PresentedACL(file: "config.json", value: .failed("Input/output error")))
+        #expect(
+            try host.audit(probe: unreadable).findings["ACC-002"].summary
+                == "/srv/weights/config.json: system.posix_acl_access: Input/output error")
     }
 
     @Test(arguments: [
         ([UInt8](), "malformed at byte 0: 0 bytes, shorter than the 4-byte header"),
         ([3, 0, 0, 0], "malformed at byte 0: version 3, expected 2"),
         ([2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF], "malformed at byte 4: 6 bytes left over after the last whole 8-byte entry"),
-        ([2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x20, 0], "malformed at byte 12: 2 bytes left over after the last whole 8-byte entry"),
-        ([2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF, 0xFF, 0xFF, 2, 0, 9, 0, 1, 0, 0, 0], "malformed at byte 14: permission bits 0x9 outside rwx"),
+        (
+            [2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x20, 0],
+            "malformed at byte 12: 2 bytes left over after the last whole 8-byte entry"
+        ),
+        (
+            [2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF, 0xFF, 0xFF, 2, 0, 9, 0, 1, 0, 0, 0],
+            "malformed at byte 14: permission bits 0x9 outside rwx"
+        ),
     ])
     func aclDecodingErrorsSayWhere(bytes: [UInt8], message: String) {
         #expect(throws: PosixACL.DecodingError.self) { try PosixACL.decode(bytes) }
@@ -329,7 +358,8 @@ final class WeightsHost {
         let bytes = try #require(try root.xattr("/srv/weights/config.json", name: "system.posix_acl_access"))
         let acl = try PosixACL.decode(bytes)
         #expect(acl.encoded == bytes)
-        #expect(acl.entries.filter(\.isNamed) == [.init(tag: .user, permissions: 6, id: 1001), .init(tag: .group, permissions: 4, id: 991)])
+        #expect(
+            acl.entries.filter(\.isNamed) == [.init(tag: .user, permissions: 6, id: 1001), .init(tag: .group, permissions: 4, id: 991)])
     }
 
     /// The walk's reader (getxattrat through the C shim, on a kernel that has it) and the

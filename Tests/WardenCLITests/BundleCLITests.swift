@@ -23,8 +23,12 @@ struct Fleet {
         let generated = run(Package.root + "/Scripts/make-fleet", [dir, String(count)] + options, environment: ["WARDEN_BUILD": "debug"])
         try #require(generated.status == 0, "\(generated.stderr)")
         bundle = tree.path + "/bundle"
-        made = warden(["bundle", dir + "/findings", "--trust", dir + "/trust.pem", "--key", dir + "/bundler.pem", "--now", Fleet.now, "--output", bundle]
-            + (inventory ? ["--inventory", dir + "/inventory.yaml"] : []) + bundleArguments)
+        made = warden(
+            [
+                "bundle", dir + "/findings", "--trust", dir + "/trust.pem", "--key", dir + "/bundler.pem", "--now", Fleet.now, "--output",
+                bundle,
+            ]
+                + (inventory ? ["--inventory", dir + "/inventory.yaml"] : []) + bundleArguments)
         try #require([0, 1].contains(made.status), "\(made.stdout)\(made.stderr)")
     }
 
@@ -61,11 +65,14 @@ struct Fleet {
 func resign(_ bundle: String, key: PrivateKey, rehash: Bool = true, _ edit: (inout JSONObject) -> Void = { _ in }) throws {
     var manifest = try JSON.parse(try LocalFile.read(bundle + "/manifest.json", limit: 64 << 20)).objectValue ?? [:]
     if rehash {
-        manifest["files"] = .array(try (manifest["files"]?.arrayValue ?? []).map { entry in
-            guard let path = entry["path"]?.stringValue, access(bundle + "/" + path, F_OK) == 0, !path.contains("..") else { return entry }
-            let bytes = try LocalFile.read(bundle + "/" + path, limit: 64 << 20)
-            return ["path": .string(path), "sha256": .string(try OpenSSLDigest.sha256Hex(bytes)), "size": .int(bytes.count)]
-        })
+        manifest["files"] = .array(
+            try (manifest["files"]?.arrayValue ?? []).map { entry in
+                guard let path = entry["path"]?.stringValue, access(bundle + "/" + path, F_OK) == 0, !path.contains("..") else {
+                    return entry
+                }
+                let bytes = try LocalFile.read(bundle + "/" + path, limit: 64 << 20)
+                return ["path": .string(path), "sha256": .string(try OpenSSLDigest.sha256Hex(bytes)), "size": .int(bytes.count)]
+            })
     }
     edit(&manifest)
     let bytes = JSON.object(manifest).prettySerialized()
@@ -139,11 +146,15 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
     @Test func bundlesAreDeterministicAndReportsReRenderExactly() throws {
         let fleet = try Fleet(count: 5)
         let again = fleet.tree.path + "/again"
-        let second = warden(["bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now,
-                             "--inventory", fleet.dir + "/inventory.yaml", "--output", again])
+        let second = warden([
+            "bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now,
+            "--inventory", fleet.dir + "/inventory.yaml", "--output", again,
+        ])
         #expect(second.status == fleet.made.status)
         for entry in BundleFiles.walk(fleet.bundle) {
-            #expect(try LocalFile.read(fleet.bundle + "/" + entry.path, limit: 64 << 20) == LocalFile.read(again + "/" + entry.path, limit: 64 << 20), "\(entry.path)")
+            #expect(
+                try LocalFile.read(fleet.bundle + "/" + entry.path, limit: 64 << 20)
+                    == LocalFile.read(again + "/" + entry.path, limit: 64 << 20), "\(entry.path)")
         }
         // `warden report` recomputes the same report the bundle ships.
         for (format, file) in [("md", "report.md"), ("html", "report.html")] {
@@ -169,7 +180,9 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
 
         let html = try LocalFile.readText(fleet.bundle + "/report.html")
         #expect(html.hasPrefix("<!DOCTYPE html>"))
-        for forbidden in ["<script", "src=", "href=", "@import", "url("] { #expect(!html.contains(forbidden), "self-contained: \(forbidden)") }
+        for forbidden in ["<script", "src=", "href=", "@import", "url("] {
+            #expect(!html.contains(forbidden), "self-contained: \(forbidden)")
+        }
         #expect(html.contains("@media print"))
         #expect(html.contains("class=\"verdict\""))
         #expect(html.firstRange(of: "class=\"verdict")!.lowerBound < html.firstRange(of: "<h2>Hosts</h2>")!.lowerBound)
@@ -213,11 +226,14 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         let fleet = try Fleet(count: 5)
         let inventory = try LocalFile.readText(fleet.dir + "/inventory.yaml").components(hostsOnly: ["weights-00000"])
         let inventoryPath = tree.file("inventory.yaml", inventory)
-        let r = warden(["bundle", fleet.dir + "/findings/host-00000.dsse.json", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
-                        "--inventory", inventoryPath, "--now", Fleet.now, "--output", tree.path + "/b"])
+        let r = warden([
+            "bundle", fleet.dir + "/findings/host-00000.dsse.json", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
+            "--inventory", inventoryPath, "--now", Fleet.now, "--output", tree.path + "/b",
+        ])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(try JSON.parse(try LocalFile.read(tree.path + "/b/summary.json"))["complete_and_conformant"] == true)
-        #expect(try LocalFile.readText(tree.path + "/b/report.md").contains("Every inventory host is present, fresh, verified and conformant."))
+        #expect(
+            try LocalFile.readText(tree.path + "/b/report.md").contains("Every inventory host is present, fresh, verified and conformant."))
     }
 
     @Test func withoutAnInventoryCoverageIsNotEstablished() throws {
@@ -227,7 +243,9 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(try fleet.json("manifest.json")["inventory"] == .null)
         let verified = fleet.verify()
         #expect(verified.status == 0, "\(verified.stdout)")
-        #expect(verified.stdout.contains("note: no inventory in the bundle and none given (--inventory): host-to-key bindings were not checked"))
+        #expect(
+            verified.stdout.contains("note: no inventory in the bundle and none given (--inventory): host-to-key bindings were not checked")
+        )
         // The reviewer's inventory binds the keys.
         #expect(fleet.verify(nil, ["--inventory", fleet.dir + "/inventory.yaml"]).status == 0)
     }
@@ -251,7 +269,8 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         var bundles: [String] = []
         for (name, inputs) in [("older-first", [older, fleet.dir + "/findings"]), ("newer-first", [fleet.dir + "/findings", older])] {
             let out = fleet.tree.path + "/" + name
-            let r = warden(["bundle"] + inputs + ["--trust", trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--output", out])
+            let r = warden(
+                ["bundle"] + inputs + ["--trust", trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--output", out])
             #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains("3 hosts bundled"), "\(r.stdout)")
             #expect(r.stdout.contains("superseded: \(older): a newer envelope of \(machineID) was kept"), "\(r.stdout)")
@@ -271,11 +290,15 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
 
     @Test func bundleRefusesWhatItCannotWriteTruthfully() throws {
         let fleet = try Fleet(count: 2)
-        let base = ["--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--inventory", fleet.dir + "/inventory.yaml"]
+        let base = [
+            "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem", "--now", Fleet.now, "--inventory", fleet.dir + "/inventory.yaml",
+        ]
         let exists = warden(["bundle", fleet.dir + "/findings"] + base + ["--output", fleet.bundle])
         #expect(exists.status == 64 && exists.stderr.contains("--output: already exists and is not an empty directory"), "\(exists.stderr)")
-        let hostKey = warden(["bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/host-keys/host-00000.pem",
-                              "--inventory", fleet.dir + "/inventory.yaml", "--output", fleet.tree.path + "/x"])
+        let hostKey = warden([
+            "bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/host-keys/host-00000.pem",
+            "--inventory", fleet.dir + "/inventory.yaml", "--output", fleet.tree.path + "/x",
+        ])
         #expect(hostKey.status == 65 && hostKey.stderr.contains("--key: the bundler's key"), "\(hostKey.stderr)")
         #expect(access(fleet.tree.path + "/x", F_OK) != 0, "nothing written")
         let absent = warden(["bundle", fleet.dir + "/nothing-*.json"] + base + ["--output", fleet.tree.path + "/y"])
@@ -285,21 +308,31 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         // A rejected input is listed, never dropped: a junk file and an untrusted envelope.
         let junk = fleet.tree.file("junk.json", "{}")
         let other = try Fleet(count: 1)
-        let mixed = warden(["bundle", fleet.dir + "/findings", junk, other.dir + "/findings/host-00000.dsse.json"] + base + ["--output", fleet.tree.path + "/w"])
+        let mixed = warden(
+            ["bundle", fleet.dir + "/findings", junk, other.dir + "/findings/host-00000.dsse.json"] + base + [
+                "--output", fleet.tree.path + "/w",
+            ])
         #expect(mixed.status == 1)
         #expect(mixed.stdout.contains("rejected (malformed): \(junk): "), "\(mixed.stdout)")
-        #expect(mixed.stdout.contains("rejected (unverified): \(other.dir)/findings/host-00000.dsse.json: signatures[0].keyid: "), "\(mixed.stdout)")
+        #expect(
+            mixed.stdout.contains("rejected (unverified): \(other.dir)/findings/host-00000.dsse.json: signatures[0].keyid: "),
+            "\(mixed.stdout)")
     }
 
     @Test func theValidityPeriodIsJudgedAtNow() throws {
         let fleet = try Fleet(count: 2)
         let expired = warden(["verify", fleet.bundle, "--trust", fleet.trust, "--now", "2026-12-07T12:00:00Z"])
         #expect(expired.status == 1)
-        #expect(expired.stdout.contains("\(fleet.bundle)/manifest.json: created_at: the bundle expired at 2026-12-06T12:00:00Z (created 2026-11-29T12:00:00Z, its max_age 7d)"), "\(expired.stdout)")
+        #expect(
+            expired.stdout.contains(
+                "\(fleet.bundle)/manifest.json: created_at: the bundle expired at 2026-12-06T12:00:00Z (created 2026-11-29T12:00:00Z, its max_age 7d)"
+            ), "\(expired.stdout)")
         let shorter = fleet.verify(nil, ["--max-age", "12h"])
         #expect(shorter.status == 1 && shorter.stdout.contains("--max-age 12h"), "\(shorter.stdout)")
         let early = warden(["verify", fleet.bundle, "--trust", fleet.trust, "--now", "2026-11-29T11:00:00Z"])
-        #expect(early.status == 1 && early.stdout.contains("manifest.json: created_at: 2026-11-29T12:00:00Z is in the future"), "\(early.stdout)")
+        #expect(
+            early.status == 1 && early.stdout.contains("manifest.json: created_at: 2026-11-29T12:00:00Z is in the future"),
+            "\(early.stdout)")
         let archived = warden(["verify", fleet.bundle, "--trust", fleet.trust, "--now", "2026-12-06T12:00:00Z"])
         #expect(archived.status == 0, "an archived bundle checked at the time it was relied on: \(archived.stdout)")
     }
@@ -308,18 +341,26 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         let fleet = try Fleet(count: 3)
         let tree = TempTree()
         let original = try LocalFile.readText(fleet.dir + "/inventory.yaml")
-        let extra = original + "  - name: not-bundled\n    machine_id: 0123456789abcdef0123456789abcdef\n    keyid: \(String(repeating: "ab", count: 32))\n    role: storage\n"
+        let extra =
+            original
+            + "  - name: not-bundled\n    machine_id: 0123456789abcdef0123456789abcdef\n    keyid: \(String(repeating: "ab", count: 32))\n    role: storage\n"
         let mine = tree.file("mine.yaml", extra)
         let r = fleet.verify(nil, ["--inventory", mine])
         #expect(r.status == 1)
-        #expect(r.stdout.contains("\(mine): hosts: not-bundled (machine id 0123456789abcdef0123456789abcdef) has no findings in the bundle, and the bundle does not list it as missing"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "\(mine): hosts: not-bundled (machine id 0123456789abcdef0123456789abcdef) has no findings in the bundle, and the bundle does not list it as missing"
+            ), "\(r.stdout)")
         // A reviewer who binds host 0 to another key.
         let otherKey = try fleet.hostKey(1).keyID
         let hostZero = try fleet.hostKey(0).keyID
         let rebound = tree.file("rebound.yaml", original.replacingFirst(hostZero, with: otherKey))
         let bound = fleet.verify(nil, ["--inventory", rebound])
         #expect(bound.status == 1)
-        #expect(bound.stdout.contains(": signatures[0].keyid: signed by trusted key \(hostZero), but \(rebound) binds weights-00000 to key \(otherKey)"), "\(bound.stdout)")
+        #expect(
+            bound.stdout.contains(
+                ": signatures[0].keyid: signed by trusted key \(hostZero), but \(rebound) binds weights-00000 to key \(otherKey)"),
+            "\(bound.stdout)")
     }
 
     /// Tampering of every kind is detected, and the message names the file.
@@ -334,7 +375,8 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
             let name = try #require((summary["hosts"]?.arrayValue ?? []).first { $0["file"] == .string(file) }?["name"]?.stringValue)
             return Int(name.dropFirst("weights-".count)) ?? -1
         }
-        let a = files[0], b = files[1]
+        let a = files[0]
+        let b = files[1]
         let hostIndexOfB = try keyIndex(b)
         let nonconformant = try #require((manifest["hosts"]?.arrayValue ?? []).firstIndex { $0["conformant"]?["sl3"] == false })
         let summaryIndex = try #require((summary["hosts"]?.arrayValue ?? []).firstIndex { $0["results"]?["sl3"]?["conformant"] == false })
@@ -343,106 +385,181 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         func listing(_ path: String) -> (String) throws -> Void {
             { dir in
                 try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []) + [["path": .string(path), "sha256": .string(String(repeating: "0", count: 64)), "size": 0]])
+                    m["files"] = .array(
+                        (m["files"]?.arrayValue ?? []) + [
+                            ["path": .string(path), "sha256": .string(String(repeating: "0", count: 64)), "size": 0]
+                        ])
                 }
             }
         }
         let cases: [(name: String, file: String, message: String, mutate: (String) throws -> Void)] = [
-            ("flipped byte in a host payload", a, "SHA-256", { dir in
-                var e = try Envelope.decode(try LocalFile.read(dir + "/" + a), file: a)
-                e.payload[200] ^= 0x01
-                try LocalFile.write(e.encoded(), to: dir + "/" + a)
-            }),
-            ("flipped byte in a host signature", a, "signatures[0].sig: does not verify", { dir in
-                var e = try Envelope.decode(try LocalFile.read(dir + "/" + a), file: a)
-                e.signatures[0].sig[5] ^= 0x01
-                try LocalFile.write(e.encoded(), to: dir + "/" + a)
-            }),
-            ("flipped byte in the manifest", "manifest.json", "differs from the payload signed in manifest.dsse.json", { dir in
-                try flipByte(dir + "/manifest.json") { $0 / 2 }
-            }),
-            ("flipped byte in the manifest signature", "manifest.dsse.json", "signatures[0].sig: does not verify", { dir in
-                var e = try Envelope.decode(try LocalFile.read(dir + "/manifest.dsse.json"), file: "m")
-                e.signatures[0].sig[0] ^= 0x01
-                try LocalFile.write(e.encoded(), to: dir + "/manifest.dsse.json")
-            }),
+            (
+                "flipped byte in a host payload", a, "SHA-256",
+                { dir in
+                    var e = try Envelope.decode(try LocalFile.read(dir + "/" + a), file: a)
+                    e.payload[200] ^= 0x01
+                    try LocalFile.write(e.encoded(), to: dir + "/" + a)
+                }
+            ),
+            (
+                "flipped byte in a host signature", a, "signatures[0].sig: does not verify",
+                { dir in
+                    var e = try Envelope.decode(try LocalFile.read(dir + "/" + a), file: a)
+                    e.signatures[0].sig[5] ^= 0x01
+                    try LocalFile.write(e.encoded(), to: dir + "/" + a)
+                }
+            ),
+            (
+                "flipped byte in the manifest", "manifest.json", "differs from the payload signed in manifest.dsse.json",
+                { dir in
+                    try flipByte(dir + "/manifest.json") { $0 / 2 }
+                }
+            ),
+            (
+                "flipped byte in the manifest signature", "manifest.dsse.json", "signatures[0].sig: does not verify",
+                { dir in
+                    var e = try Envelope.decode(try LocalFile.read(dir + "/manifest.dsse.json"), file: "m")
+                    e.signatures[0].sig[0] ^= 0x01
+                    try LocalFile.write(e.encoded(), to: dir + "/manifest.dsse.json")
+                }
+            ),
             ("flipped byte in the summary", "summary.json", "SHA-256", { dir in try flipByte(dir + "/summary.json") { $0 / 3 } }),
             ("flipped byte in the HTML report", "report.html", "SHA-256", { dir in try flipByte(dir + "/report.html") { $0 / 2 } }),
             ("flipped byte in the Markdown report", "report.md", "SHA-256", { dir in try flipByte(dir + "/report.md") { $0 - 10 } }),
             ("a host envelope removed", b, "listed in manifest.json but missing from the bundle", { dir in unlink(dir + "/" + b) }),
-            ("a file added", "findings/notes.txt", "not listed in manifest.json: a file was added", { dir in
-                try LocalFile.write(Array("hello\n".utf8), to: dir + "/findings/notes.txt")
-            }),
-            ("two hosts' envelopes swapped", a, "envelopes swapped or renamed", { dir in
-                _ = run("/bin/mv", [dir + "/" + a, dir + "/swap"])
-                _ = run("/bin/mv", [dir + "/" + b, dir + "/" + a])
-                _ = run("/bin/mv", [dir + "/swap", dir + "/" + b])
-            }),
-            ("a host envelope replaced by an older valid one", b, "SHA-256", { dir in
-                let e = try Envelope.decode(try LocalFile.read(dir + "/" + b), file: b)
-                var findings = try #require(try JSON.parse(e.payload)["predicate"]?.objectValue)
-                findings["finished_at"] = "2026-11-28T12:00:00Z"
-                let older = try FindingsStatement.envelope(findings: .object(findings), key: try fleet.hostKey(hostIndexOfB))
-                try LocalFile.write(older.encoded(), to: dir + "/" + b)
-            }),
-            ("the manifest re-signed by an untrusted key", "manifest.dsse.json", "signatures[0].keyid", { dir in
-                try resign(dir, key: try PrivateKey.generate(.ed25519))
-            }),
-            ("the manifest signed by a host's trusted key", "manifest.dsse.json", "the key that signs a bundle must vouch for no host", { dir in
-                try resign(dir, key: try fleet.hostKey(0))
-            }),
-            ("a second signature on the manifest", "manifest.dsse.json", "expected exactly one signature, found 2", { dir in
-                var e = try Envelope.decode(try LocalFile.read(dir + "/manifest.dsse.json"), file: "m")
-                e.signatures.append(e.signatures[0])
-                try LocalFile.write(e.encoded(), to: dir + "/manifest.dsse.json")
-            }),
-            ("a host envelope signed by another host's trusted key (manifest re-signed by the bundler)", b, "signatures[0].keyid: signed by trusted key", { dir in
-                let e = try Envelope.decode(try LocalFile.read(dir + "/" + b), file: b)
-                let findings = try #require(try JSON.parse(e.payload)["predicate"])
-                let forged = try FindingsStatement.envelope(findings: findings, key: try fleet.hostKey(try keyIndex(a)))
-                try LocalFile.write(forged.encoded(), to: dir + "/" + b)
-                try resign(dir, key: bundlerKey)
-            }),
-            ("a symbolic link", "report.md", "a symbolic link", { dir in
-                _ = run("/bin/cp", [dir + "/report.md", dir + "/../report-copy.md"])
-                unlink(dir + "/report.md")
-                symlink(dir + "/../report-copy.md", dir + "/report.md")
-            }),
+            (
+                "a file added", "findings/notes.txt", "not listed in manifest.json: a file was added",
+                { dir in
+                    try LocalFile.write(Array("hello\n".utf8), to: dir + "/findings/notes.txt")
+                }
+            ),
+            (
+                "two hosts' envelopes swapped", a, "envelopes swapped or renamed",
+                { dir in
+                    _ = run("/bin/mv", [dir + "/" + a, dir + "/swap"])
+                    _ = run("/bin/mv", [dir + "/" + b, dir + "/" + a])
+                    _ = run("/bin/mv", [dir + "/swap", dir + "/" + b])
+                }
+            ),
+            (
+                "a host envelope replaced by an older valid one", b, "SHA-256",
+                { dir in
+                    let e = try Envelope.decode(try LocalFile.read(dir + "/" + b), file: b)
+                    var findings = try #require(try JSON.parse(e.payload)["predicate"]?.objectValue)
+                    findings["finished_at"] = "2026-11-28T12:00:00Z"
+                    let older = try FindingsStatement.envelope(findings: .object(findings), key: try fleet.hostKey(hostIndexOfB))
+                    try LocalFile.write(older.encoded(), to: dir + "/" + b)
+                }
+            ),
+            (
+                "the manifest re-signed by an untrusted key", "manifest.dsse.json", "signatures[0].keyid",
+                { dir in
+                    try resign(dir, key: try PrivateKey.generate(.ed25519))
+                }
+            ),
+            (
+                "the manifest signed by a host's trusted key", "manifest.dsse.json", "the key that signs a bundle must vouch for no host",
+                { dir in
+                    try resign(dir, key: try fleet.hostKey(0))
+                }
+            ),
+            (
+                "a second signature on the manifest", "manifest.dsse.json", "expected exactly one signature, found 2",
+                { dir in
+                    var e = try Envelope.decode(try LocalFile.read(dir + "/manifest.dsse.json"), file: "m")
+                    e.signatures.append(e.signatures[0])
+                    try LocalFile.write(e.encoded(), to: dir + "/manifest.dsse.json")
+                }
+            ),
+            (
+                "a host envelope signed by another host's trusted key (manifest re-signed by the bundler)", b,
+                "signatures[0].keyid: signed by trusted key",
+                { dir in
+                    let e = try Envelope.decode(try LocalFile.read(dir + "/" + b), file: b)
+                    let findings = try #require(try JSON.parse(e.payload)["predicate"])
+                    let forged = try FindingsStatement.envelope(findings: findings, key: try fleet.hostKey(try keyIndex(a)))
+                    try LocalFile.write(forged.encoded(), to: dir + "/" + b)
+                    try resign(dir, key: bundlerKey)
+                }
+            ),
+            (
+                "a symbolic link", "report.md", "a symbolic link",
+                { dir in
+                    _ = run("/bin/cp", [dir + "/report.md", dir + "/../report-copy.md"])
+                    unlink(dir + "/report.md")
+                    symlink(dir + "/../report-copy.md", dir + "/report.md")
+                }
+            ),
             ("a ../ path in the manifest", "manifest.json", "'../outside.txt': leaves the bundle", listing("../outside.txt")),
             ("an absolute path in the manifest", "manifest.json", "an absolute path", listing("/etc/passwd")),
-            ("a path with an empty component in the manifest", "manifest.json", "'keys//x.pem': not a normalised path", listing("keys//x.pem")),
-            ("a path with a '.' component in the manifest", "manifest.json", "'./report.md': not a normalised path", listing("./report.md")),
-            ("a truncated host envelope", a, "size", { dir in
-                let bytes = try LocalFile.read(dir + "/" + a)
-                try LocalFile.write(Array(bytes.prefix(bytes.count / 2)), to: dir + "/" + a)
-            }),
-            ("summary.json lies about a host (manifest re-signed)", "summary.json", "hosts[\(summaryIndex)].results.sl3.conformant: the bundle says true, recomputed from the verified findings: false", { dir in
-                let s = try JSON.parse(try LocalFile.read(dir + "/summary.json", limit: 64 << 20))
-                try LocalFile.write(setting(s, list: "hosts", index: summaryIndex, path: ["results", "sl3", "conformant"], to: true).prettySerialized(), to: dir + "/summary.json")
-                try resign(dir, key: bundlerKey)
-            }),
-            ("hosts[] lies in the manifest (re-signed)", "manifest.json", "hosts[\(nonconformant)].conformant.sl3: the bundle says true", { dir in
-                try resign(dir, key: bundlerKey) { m in
-                    m = setting(.object(m), list: "hosts", index: nonconformant, path: ["conformant", "sl3"], to: true).objectValue ?? m
+            (
+                "a path with an empty component in the manifest", "manifest.json", "'keys//x.pem': not a normalised path",
+                listing("keys//x.pem")
+            ),
+            (
+                "a path with a '.' component in the manifest", "manifest.json", "'./report.md': not a normalised path",
+                listing("./report.md")
+            ),
+            (
+                "a truncated host envelope", a, "size",
+                { dir in
+                    let bytes = try LocalFile.read(dir + "/" + a)
+                    try LocalFile.write(Array(bytes.prefix(bytes.count / 2)), to: dir + "/" + a)
                 }
-            }),
-            ("the report edited (manifest re-signed)", "report.md", "differs from the report rendered from the verified findings", { dir in
-                let text = try LocalFile.readText(dir + "/report.md")
-                try LocalFile.write(Array(text.replacingFirst("## Verdict", with: "## Verdict (all good)").utf8), to: dir + "/report.md")
-                try resign(dir, key: bundlerKey)
-            }),
-            ("a key file removed", "keys/", "listed in manifest.json but missing from the bundle", { dir in
-                let key = try #require(BundleFiles.list(dir + "/keys").first)
-                unlink(dir + "/keys/" + key)
-            }),
-            ("an envelope renamed to another machine id (re-signed)", "findings/00000000000000000000000000000000.dsse.json", "the envelope is for machine id \(machineID(a))", { dir in
-                _ = run("/bin/mv", [dir + "/" + a, dir + "/findings/00000000000000000000000000000000.dsse.json"])
-                try resign(dir, key: bundlerKey) { m in
-                    m["files"] = .array((m["files"]?.arrayValue ?? []).map { f in
-                        f["path"] == .string(a) ? ["path": "findings/00000000000000000000000000000000.dsse.json", "sha256": f["sha256"]!, "size": f["size"]!] : f
-                    })
+            ),
+            (
+                "summary.json lies about a host (manifest re-signed)", "summary.json",
+                "hosts[\(summaryIndex)].results.sl3.conformant: the bundle says true, recomputed from the verified findings: false",
+                { dir in
+                    let s = try JSON.parse(try LocalFile.read(dir + "/summary.json", limit: 64 << 20))
+                    try LocalFile.write(
+                        setting(s, list: "hosts", index: summaryIndex, path: ["results", "sl3", "conformant"], to: true).prettySerialized(),
+                        to: dir + "/summary.json")
+                    try resign(dir, key: bundlerKey)
                 }
-            }),
+            ),
+            (
+                "hosts[] lies in the manifest (re-signed)", "manifest.json", "hosts[\(nonconformant)].conformant.sl3: the bundle says true",
+                { dir in
+                    try resign(dir, key: bundlerKey) { m in
+                        m =
+                            setting(.object(m), list: "hosts", index: nonconformant, path: ["conformant", "sl3"], to: true).objectValue ?? m
+                    }
+                }
+            ),
+            (
+                "the report edited (manifest re-signed)", "report.md", "differs from the report rendered from the verified findings",
+                { dir in
+                    let text = try LocalFile.readText(dir + "/report.md")
+                    try LocalFile.write(
+                        Array(text.replacingFirst("## Verdict", with: "## Verdict (all good)").utf8), to: dir + "/report.md")
+                    try resign(dir, key: bundlerKey)
+                }
+            ),
+            (
+                "a key file removed", "keys/", "listed in manifest.json but missing from the bundle",
+                { dir in
+                    let key = try #require(BundleFiles.list(dir + "/keys").first)
+                    unlink(dir + "/keys/" + key)
+                }
+            ),
+            (
+                "an envelope renamed to another machine id (re-signed)", "findings/00000000000000000000000000000000.dsse.json",
+                "the envelope is for machine id \(machineID(a))",
+                { dir in
+                    _ = run("/bin/mv", [dir + "/" + a, dir + "/findings/00000000000000000000000000000000.dsse.json"])
+                    try resign(dir, key: bundlerKey) { m in
+                        m["files"] = .array(
+                            (m["files"]?.arrayValue ?? []).map { f in
+                                f["path"] == .string(a)
+                                    ? [
+                                        "path": "findings/00000000000000000000000000000000.dsse.json", "sha256": f["sha256"]!,
+                                        "size": f["size"]!,
+                                    ] : f
+                            })
+                    }
+                }
+            ),
         ]
         #expect(Set(cases.map(\.name)).count >= 15)
         for (n, c) in cases.enumerated() {
@@ -452,7 +569,8 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
             #expect(r.status == 1, "\(c.name): \(r.stdout)\(r.stderr)")
             #expect(r.stdout.hasPrefix("\(dir): FAILED: "), "\(c.name): \(r.stdout)")
             let named = r.stdout.split(separator: "\n").filter { $0.hasPrefix("\(dir)/\(c.file)") }
-            #expect(named.contains { $0.contains(c.message) }, "\(c.name): expected a line naming \(c.file) with '\(c.message)':\n\(r.stdout)")
+            #expect(
+                named.contains { $0.contains(c.message) }, "\(c.name): expected a line naming \(c.file) with '\(c.message)':\n\(r.stdout)")
         }
     }
 

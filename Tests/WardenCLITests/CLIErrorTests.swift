@@ -17,7 +17,9 @@ import WardenTestSupport
     @Test func unknownControlInAProfileExits65WithFileLineColumn() {
         let r = warden("profiles", "lint", bad + "unknown-control.yaml")
         #expect(r.status == 65)
-        #expect(r.stderr.contains("unknown-control.yaml:6:3: error: controls.ACC-04: unknown control 'ACC-04' (did you mean 'ACC-004'?)"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("unknown-control.yaml:6:3: error: controls.ACC-04: unknown control 'ACC-04' (did you mean 'ACC-004'?)"),
+            "\(r.stderr)")
     }
 
     @Test func cyclicExtendsExits65() {
@@ -51,7 +53,8 @@ import WardenTestSupport
         _ = run("/bin/cp", ["-a", Package.profiles, tree.path + "/Profiles"])
         _ = tree.file("bin/.keep")
         _ = run("/bin/cp", [Package.wardenBinary, tree.path + "/bin/warden"])
-        let copy = tree.path + "/bin/warden", set = tree.path + "/Profiles"
+        let copy = tree.path + "/bin/warden"
+        let set = tree.path + "/Profiles"
         let file = set + "/controls/access-ssh.yaml"
         let title = "SSH root login is restricted"
         let original = try LocalFile.readText(file)
@@ -104,7 +107,9 @@ import WardenTestSupport
     @Test func malformedSiteExits65WithLineAndField() {
         let r = warden("audit", "--root", Package.fixtureRoot("sshd-hardened"), "--site", bad + "site-unknown-key.yaml")
         #expect(r.status == 65)
-        #expect(r.stderr.contains("site-unknown-key.yaml:3:3: error: weights.owners: unknown key 'owners' (did you mean 'owner'?)"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("site-unknown-key.yaml:3:3: error: weights.owners: unknown key 'owners' (did you mean 'owner'?)"),
+            "\(r.stderr)")
     }
 
     @Test func waiverForAnUnknownControlExits65() {
@@ -127,8 +132,12 @@ import WardenTestSupport
         tree.copy(fixture: "sshd-hardened")
         chmod(tree.path, 0o755)
         chmod(tree.path + "/etc/ssh/sshd_config", 0)
-        let r = run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", Package.wardenBinary,
-                                         "audit", "--root", tree.path, "--no-sign", "--format", "json"])
+        let r = run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", Package.wardenBinary,
+                "audit", "--root", tree.path, "--no-sign", "--format", "json",
+            ])
         // Other controls fail on this partial host; the point is that ACC-004 is not a pass.
         #expect([1, 2].contains(r.status), "\(r.stderr)")
         let doc = try JSON.parse(r.stdout)

@@ -12,7 +12,10 @@ import WardenTestSupport
     /// Audits `root` and returns the path of the findings document.
     func findings(_ tree: TempTree, root: String, profile: String = "sl3", name: String = "findings.json") throws -> String {
         let out = tree.path + "/" + name
-        let r = warden(["audit", "--root", root, "--profile", profile, "--no-sign", "--format", "json", "--output", out, "--now", "2026-11-29T12:00:00Z"])
+        let r = warden([
+            "audit", "--root", root, "--profile", profile, "--no-sign", "--format", "json", "--output", out, "--now",
+            "2026-11-29T12:00:00Z",
+        ])
         try #require([0, 1, 2].contains(r.status), "\(r.stderr)")
         return out
     }
@@ -31,7 +34,8 @@ import WardenTestSupport
         let direct = warden(["audit", "--root", root, "--profile", "sl4", "--no-sign", "--format", "json", "--now", "2026-11-29T12:00:00Z"])
         let evaluated = warden(["evaluate", sl3, "--profile", "sl4", "--format", "json"])
         #expect(evaluated.status == direct.status)
-        let a = try results(direct.stdout), b = try results(evaluated.stdout)
+        let a = try results(direct.stdout)
+        let b = try results(evaluated.stdout)
         #expect(!a.isEmpty)
         #expect(a == b)
     }

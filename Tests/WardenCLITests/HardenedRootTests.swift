@@ -39,28 +39,47 @@ import WardenTestSupport
     /// Every control that does not pass after hardening. Each is runtime state or hardware an
     /// offline root does not have; none is `fail`.
     static let notPassing: [NotPassing] = [
-        NotPassing("ACC-012", ["not_checked"], ["not_checked"],
-                   "AppArmor's state (enabled, profiles loaded and enforcing) is runtime state (/sys/kernel/security/apparmor): offline Warden only fails a profile configured in complain mode, and none is; the script enables apparmor.service and empties force-complain/"),
-        NotPassing("ENC-001", ["not_checked"], ["not_checked"],
-                   "the storage under the weights is resolved through the mount table and /sys/dev/block (runtime); the script makes no LUKS volume: a header on a plain file is seen by no probe offline, and a chroot has no block device to put the weights on"),
-        NotPassing("ENC-002", ["not_checked"], ["not_checked"], "the LUKS header is found through the weights' mount and device stack (runtime), as ENC-001"),
+        NotPassing(
+            "ACC-012", ["not_checked"], ["not_checked"],
+            "AppArmor's state (enabled, profiles loaded and enforcing) is runtime state (/sys/kernel/security/apparmor): offline Warden only fails a profile configured in complain mode, and none is; the script enables apparmor.service and empties force-complain/"
+        ),
+        NotPassing(
+            "ENC-001", ["not_checked"], ["not_checked"],
+            "the storage under the weights is resolved through the mount table and /sys/dev/block (runtime); the script makes no LUKS volume: a header on a plain file is seen by no probe offline, and a chroot has no block device to put the weights on"
+        ),
+        NotPassing(
+            "ENC-002", ["not_checked"], ["not_checked"],
+            "the LUKS header is found through the weights' mount and device stack (runtime), as ENC-001"),
         NotPassing("ENC-003", ["not_checked"], ["not_checked"], "the LUKS keyslots are read from that header (runtime), as ENC-001"),
-        NotPassing("ENC-004", ["not_checked"], ["not_checked"],
-                   "needs the LUKS device (runtime, as ENC-001) and a TPM to enrol with systemd-cryptenroll, which a chroot has not"),
-        NotPassing("ENC-007", ["not_checked"], ["not_checked"],
-                   "whether a weight path is on a network filesystem comes from the mount table (runtime); /srv/weights is local, which only a live host shows"),
-        NotPassing("EXF-002", ["error", "not_checked"], ["error", "not_checked"],
-                   "the IOMMU and Thunderbolt security levels are /sys (runtime); the script blocks firewire-core and puts intel_iommu=on iommu=force on the command line. not_checked is right; Warden says error: `devices.thunderbolt_domains is object, not a list` (the offline not_checked value is read as a malformed list: known disagreement, issue 14)"),
-        NotPassing("EXF-003", ["not_checked"], ["not_checked"],
-                   "wireless interfaces and rfkill devices are /sys (runtime); the script blocks bluetooth and btusb"),
+        NotPassing(
+            "ENC-004", ["not_checked"], ["not_checked"],
+            "needs the LUKS device (runtime, as ENC-001) and a TPM to enrol with systemd-cryptenroll, which a chroot has not"),
+        NotPassing(
+            "ENC-007", ["not_checked"], ["not_checked"],
+            "whether a weight path is on a network filesystem comes from the mount table (runtime); /srv/weights is local, which only a live host shows"
+        ),
+        NotPassing(
+            "EXF-002", ["error", "not_checked"], ["error", "not_checked"],
+            "the IOMMU and Thunderbolt security levels are /sys (runtime); the script blocks firewire-core and puts intel_iommu=on iommu=force on the command line. not_checked is right; Warden says error: `devices.thunderbolt_domains is object, not a list` (the offline not_checked value is read as a malformed list: known disagreement, issue 14)"
+        ),
+        NotPassing(
+            "EXF-003", ["not_checked"], ["not_checked"],
+            "wireless interfaces and rfkill devices are /sys (runtime); the script blocks bluetooth and btusb"),
         NotPassing("EXF-007", ["not_checked"], ["not_checked"], "listening sockets are runtime state (/proc/net); the site allows tcp/22"),
-        NotPassing("HRD-008", ["not_checked"], ["not_checked"],
-                   "mount options are runtime state (/proc/self/mountinfo); the script writes the fstab line with hidepid=invisible,gid=proc and gives systemd-logind that group"),
-        NotPassing("HRD-009", ["not_checked"], ["not_checked"],
-                   "mount table (runtime), as HRD-008; the script mounts /tmp, /var/tmp and /dev/shm as tmpfs with nosuid,nodev,noexec in /etc/fstab"),
-        NotPassing("INT-001", ["not_checked"], ["not_checked"], "Secure Boot is firmware state (/sys/firmware/efi): nothing a root can hold"),
-        NotPassing("INT-002", ["not_checked"], ["not_checked"],
-                   "the lockdown mode is runtime state (/sys/kernel/security/lockdown); the script puts lockdown=confidentiality on the command line"),
+        NotPassing(
+            "HRD-008", ["not_checked"], ["not_checked"],
+            "mount options are runtime state (/proc/self/mountinfo); the script writes the fstab line with hidepid=invisible,gid=proc and gives systemd-logind that group"
+        ),
+        NotPassing(
+            "HRD-009", ["not_checked"], ["not_checked"],
+            "mount table (runtime), as HRD-008; the script mounts /tmp, /var/tmp and /dev/shm as tmpfs with nosuid,nodev,noexec in /etc/fstab"
+        ),
+        NotPassing(
+            "INT-001", ["not_checked"], ["not_checked"], "Secure Boot is firmware state (/sys/firmware/efi): nothing a root can hold"),
+        NotPassing(
+            "INT-002", ["not_checked"], ["not_checked"],
+            "the lockdown mode is runtime state (/sys/kernel/security/lockdown); the script puts lockdown=confidentiality on the command line"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
@@ -69,12 +88,17 @@ import WardenTestSupport
         let out = TempTree(prefix: "warden-hardened")
         let driver = out.file("driver.sh", Self.driver, mode: 0o755)
         let r = withExtendedLifetime(out) {
-            run(RealRoots.inRootScript,
-                ["--layer", Self.layer, "--outside", root, "/bin/sh", driver, "@ROOT@", out.path, RealRoots.wardenBinary,
-                 Self.script, Self.site, RealRoots.inRootScript, RealRoots.now, Self.aideLimit],
+            run(
+                RealRoots.inRootScript,
+                [
+                    "--layer", Self.layer, "--outside", root, "/bin/sh", driver, "@ROOT@", out.path, RealRoots.wardenBinary,
+                    Self.script, Self.site, RealRoots.inRootScript, RealRoots.now, Self.aideLimit,
+                ],
                 timeout: 240)
         }
-        #expect(r.status == 0 && !r.timedOut, "the hardening session: exit \(r.status)\(r.timedOut ? " (timed out)" : ""): \(r.stderr.suffix(2000))")
+        #expect(
+            r.status == 0 && !r.timedOut,
+            "the hardening session: exit \(r.status)\(r.timedOut ? " (timed out)" : ""): \(r.stderr.suffix(2000))")
         func read(_ name: String) -> String { run("/bin/cat", [out.path + "/" + name]).stdout }
 
         let harden = read("harden.status")
@@ -91,9 +115,13 @@ import WardenTestSupport
             let document = try JSON.parse(read("\(profile).json"))
             // Nothing fails; what is left is runtime state: incomplete (exit 2), not conformant.
             #expect(status == "2\n", "\(profile): exit \(status) \(read("\(profile).stderr").suffix(2000))")
-            #expect(document["summary"]?["counts"]?["fail"]?.intValue == 0, "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
+            #expect(
+                document["summary"]?["counts"]?["fail"]?.intValue == 0,
+                "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
             // docs/HARDENED-ROOT.md says so: 35 pass.
-            #expect(document["summary"]?["counts"]?["pass"]?.intValue == 35, "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
+            #expect(
+                document["summary"]?["counts"]?["pass"]?.intValue == 35,
+                "\(profile): \(document["summary"].map(\.compactString) ?? "no summary")")
             var seen: [String: String] = [:]
             var problems: [String] = []
             for result in document["results"]?.arrayValue ?? [] {
@@ -102,11 +130,15 @@ import WardenTestSupport
                 if let row = listed[id] {
                     let allowed = profile == "sl3" ? row.sl3 : row.sl4
                     if !allowed.contains(s) {
-                        problems.append("\(id): Warden says \(s), the table says \(allowed.sorted().joined(separator: " or ")) (\(row.why)); summary: \(result["summary"]?.stringValue ?? "")")
+                        problems.append(
+                            "\(id): Warden says \(s), the table says \(allowed.sorted().joined(separator: " or ")) (\(row.why)); summary: \(result["summary"]?.stringValue ?? "")"
+                        )
                     }
                 } else if addressed.contains(id) {
                     if s != "pass" {
-                        problems.append("\(id): the script addresses it, Warden says \(s): \(result["summary"]?.stringValue ?? "") \(result["evidence"]?.compactString ?? "")")
+                        problems.append(
+                            "\(id): the script addresses it, Warden says \(s): \(result["summary"]?.stringValue ?? "") \(result["evidence"]?.compactString ?? "")"
+                        )
                     }
                 } else {
                     problems.append("\(id): \(s), but the script does not address it and the table does not list it")
@@ -143,7 +175,8 @@ import WardenTestSupport
             for row in table {
                 let said = (row.statuses[profile] ?? "").split(separator: " ").filter { $0 != "or" }.map(String.init)
                 if let s = actual[row.control], !said.contains(s) {
-                    differences.append("\(row.control) at \(profile): Warden says \(s), the page says \(row.statuses[profile] ?? "nothing")")
+                    differences.append(
+                        "\(row.control) at \(profile): Warden says \(s), the page says \(row.statuses[profile] ?? "nothing")")
                 }
             }
             for id in actual.keys.sorted() where !table.contains(where: { $0.control == id }) {
@@ -162,25 +195,25 @@ import WardenTestSupport
     /// Hardens it (in-root --direct chroots into the overlay with /proc and /dev, its writes
     /// stay), audits it at SL3 and SL4, then asks the daemons' own checks about the result.
     static let driver = #"""
-    set -u
-    view=$1 out=$2 warden=$3 script=$4 site=$5 inroot=$6 now=$7 aide=$8
-    grep '^# --- ' "$script" | grep -o '[A-Z][A-Z][A-Z]-[0-9][0-9][0-9]' | sort -u >"$out/script.ids"
-    "$inroot" --direct "$view" env WARDEN_HARDEN_AIDE_LIMIT="$aide" /bin/sh -s <"$script" >"$out/harden.log" 2>&1
-    echo $? >"$out/harden.status"
-    for p in sl3 sl4; do
-      "$warden" audit --root "$view" --profile $p --site "$site" --no-sign --format json --now "$now" >"$out/$p.json" 2>"$out/$p.stderr"
-      echo $? >"$out/$p.status"
-    done
-    "$inroot" --direct "$view" /bin/sh -c '
-      check() { name=$1; shift; "$@" >/tmp/oracle.out 2>&1; s=$?; echo "oracle $name: $s"; [ $s = 0 ] || cat /tmp/oracle.out; }
-      mkdir -p /run/sshd
-      check "sshd -t" sshd -t -f /etc/ssh/sshd_config
-      check "visudo -c" visudo -c
-      check "rsyslogd -N1" sh -c "rsyslogd -N1 >/tmp/rsyslog.out 2>&1; s=\$?; cat /tmp/rsyslog.out; [ \$s = 0 ] && ! grep -q -i error /tmp/rsyslog.out"
-      check "augenrules --check" augenrules --check
-      check "grub-script-check" grub-script-check /boot/grub/grub.cfg
-      check "aide --config-check" aide --config=/etc/aide/aide.conf --config-check
-      echo "grub entries $(grep -c "^[[:space:]]*menuentry '"'"'" /boot/grub/grub.cfg) $(grep "^[[:space:]]*menuentry '"'"'" /boot/grub/grub.cfg | grep -c -- --unrestricted)"
-    ' >"$out/oracles" 2>&1
-    """#
+        set -u
+        view=$1 out=$2 warden=$3 script=$4 site=$5 inroot=$6 now=$7 aide=$8
+        grep '^# --- ' "$script" | grep -o '[A-Z][A-Z][A-Z]-[0-9][0-9][0-9]' | sort -u >"$out/script.ids"
+        "$inroot" --direct "$view" env WARDEN_HARDEN_AIDE_LIMIT="$aide" /bin/sh -s <"$script" >"$out/harden.log" 2>&1
+        echo $? >"$out/harden.status"
+        for p in sl3 sl4; do
+          "$warden" audit --root "$view" --profile $p --site "$site" --no-sign --format json --now "$now" >"$out/$p.json" 2>"$out/$p.stderr"
+          echo $? >"$out/$p.status"
+        done
+        "$inroot" --direct "$view" /bin/sh -c '
+          check() { name=$1; shift; "$@" >/tmp/oracle.out 2>&1; s=$?; echo "oracle $name: $s"; [ $s = 0 ] || cat /tmp/oracle.out; }
+          mkdir -p /run/sshd
+          check "sshd -t" sshd -t -f /etc/ssh/sshd_config
+          check "visudo -c" visudo -c
+          check "rsyslogd -N1" sh -c "rsyslogd -N1 >/tmp/rsyslog.out 2>&1; s=\$?; cat /tmp/rsyslog.out; [ \$s = 0 ] && ! grep -q -i error /tmp/rsyslog.out"
+          check "augenrules --check" augenrules --check
+          check "grub-script-check" grub-script-check /boot/grub/grub.cfg
+          check "aide --config-check" aide --config=/etc/aide/aide.conf --config-check
+          echo "grub entries $(grep -c "^[[:space:]]*menuentry '"'"'" /boot/grub/grub.cfg) $(grep "^[[:space:]]*menuentry '"'"'" /boot/grub/grub.cfg | grep -c -- --unrestricted)"
+        ' >"$out/oracles" 2>&1
+        """#
 }

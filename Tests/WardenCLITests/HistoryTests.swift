@@ -29,7 +29,9 @@ import WardenTestSupport
         let json = try JSON.parse(warden(["history", "--state-dir", state.path, "--format", "json"]).stdout)
         #expect(json["runs"]?.arrayValue?.count == 2)
         // The envelopes in the history are ordinary signed findings: compare reads them.
-        let compare = warden(["compare", state.path + "/history/20261128T100000Z.dsse.json", state.path + "/history/20261129T100000Z.dsse.json"])
+        let compare = warden([
+            "compare", state.path + "/history/20261128T100000Z.dsse.json", state.path + "/history/20261129T100000Z.dsse.json",
+        ])
         #expect(compare.status == 0, "\(compare.stderr)")
         #expect(compare.stdout.hasPrefix("Drift on"))
         #expect(warden(["history", "--state-dir", state.path, "--control", "XYZ-999"]).status == 64)
@@ -39,8 +41,10 @@ import WardenTestSupport
         let state = TempTree()
         let keys = TempTree()
         #expect(warden(["keygen", "--output", keys.path + "/auditor.pem"]).status == 0)
-        let r = warden(["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", keys.path + "/auditor.pem",
-                        "--output", keys.path + "/out.dsse.json", "--state-dir", state.path])
+        let r = warden([
+            "audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", keys.path + "/auditor.pem",
+            "--output", keys.path + "/out.dsse.json", "--state-dir", state.path,
+        ])
         #expect([1, 2].contains(r.status), "\(r.stderr)")
         #expect(run("/usr/bin/test", ["-e", state.path + "/history"]).status != 0)
         let empty = warden(["history", "--state-dir", state.path])

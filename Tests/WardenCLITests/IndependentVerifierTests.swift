@@ -83,7 +83,9 @@ func handPAE(type: String, payload: [UInt8]) -> [UInt8] {
         try ssl(["pkey", "-in", signed.key, "-pubout", "-out", pub])
         let r = run(PythonDSSE.python, [PythonDSSE.tool, "verify", signed.envelope, pub])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout == "verified application/vnd.in-toto+json https://in-toto.io/Statement/v1 https://warden.dev/findings/v1 \(signed.keyID)\n")
+        #expect(
+            r.stdout
+                == "verified application/vnd.in-toto+json https://in-toto.io/Statement/v1 https://warden.dev/findings/v1 \(signed.keyID)\n")
         let tampered = try signed.tampered("t.json") { $0.payload[60] ^= 0x04 }
         let rejected = run(PythonDSSE.python, [PythonDSSE.tool, "verify", tampered, pub])
         #expect(rejected.status != 0)
@@ -100,45 +102,52 @@ func handPAE(type: String, payload: [UInt8]) -> [UInt8] {
         try #require([0, 1, 2].contains(audit.status), "\(audit.stderr)")
 
         let tree = TempTree()
-        let key = tree.path + "/k.pem", pub = tree.path + "/pub.pem"
-        try ssl(algorithm == "ed25519"
-            ? ["genpkey", "-algorithm", "ed25519", "-out", key]
-            : ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+        let key = tree.path + "/k.pem"
+        let pub = tree.path + "/pub.pem"
+        try ssl(
+            algorithm == "ed25519"
+                ? ["genpkey", "-algorithm", "ed25519", "-out", key]
+                : ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
         try ssl(["pkey", "-in", key, "-pubout", "-out", pub])
         let keyID = try opensslKeyID(publicPEM: pub, in: tree)
 
         let type = "application/vnd.in-toto+json"
         let statement = """
-        {
-          "predicateType": "https://warden.dev/findings/v1",
-          "_type": "https://in-toto.io/Statement/v1",
-          "subject": [ { "digest": { "sha256": "\(identifiedHostSubjectDigest)" }, "name": "weights-07" } ],
-          "predicate": \(audit.stdout)}
+            {
+              "predicateType": "https://warden.dev/findings/v1",
+              "_type": "https://in-toto.io/Statement/v1",
+              "subject": [ { "digest": { "sha256": "\(identifiedHostSubjectDigest)" }, "name": "weights-07" } ],
+              "predicate": \(audit.stdout)}
 
-        """
+            """
         let payload = tree.file("payload.bin", statement)
         let pae = tree.bytes("pae.bin", handPAE(type: type, payload: Array(statement.utf8)))
         let sig = tree.path + "/sig.bin"
-        try ssl(algorithm == "ed25519"
-            ? ["pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", pae, "-out", sig]
-            : ["dgst", "-sha256", "-sign", key, "-out", sig, pae])
+        try ssl(
+            algorithm == "ed25519"
+                ? ["pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", pae, "-out", sig]
+                : ["dgst", "-sha256", "-sign", key, "-out", sig, pae])
         var payload64 = try ssl(["base64", "-A", "-in", payload]).trimmingNewline
         var sig64 = try ssl(["base64", "-A", "-in", sig]).trimmingNewline
         if algorithm == "ed25519" {
             payload64 = payload64.urlSafeUnpadded
             sig64 = sig64.urlSafeUnpadded
         }
-        let envelope = tree.file("outside.dsse.json", """
-        {"signatures": [{"sig": "\(sig64)", "keyid": "\(keyID)"}], "payloadType": "\(type)", "payload": "\(payload64)"}
-        """)
+        let envelope = tree.file(
+            "outside.dsse.json",
+            """
+            {"signatures": [{"sig": "\(sig64)", "keyid": "\(keyID)"}], "payloadType": "\(type)", "payload": "\(payload64)"}
+            """)
         let r = warden(["verify", envelope, "--trust", pub, "--now", reviewNow, "--max-age", "1d"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout == "\(envelope): valid: host weights-07, profile sl3, finished \(auditNow), nonconformant, signed by \(keyID)\n")
 
         // The same signature over a statement naming another host does not verify.
-        let forged = tree.file("forged.dsse.json", """
-        {"signatures": [{"sig": "\(sig64)", "keyid": "\(keyID)"}], "payloadType": "\(type)", "payload": "\(Base64Text.encode(statement.replacingOccurrences(of: "weights-07", with: "weights-08")))"}
-        """)
+        let forged = tree.file(
+            "forged.dsse.json",
+            """
+            {"signatures": [{"sig": "\(sig64)", "keyid": "\(keyID)"}], "payloadType": "\(type)", "payload": "\(Base64Text.encode(statement.replacingOccurrences(of: "weights-07", with: "weights-08")))"}
+            """)
         let f = warden(["verify", forged, "--trust", pub, "--now", reviewNow])
         #expect(f.status == 1 && f.stdout.contains("signatures[0].sig: does not verify"), "\(f.stdout)")
     }
@@ -152,10 +161,12 @@ func handPAE(type: String, payload: [UInt8]) -> [UInt8] {
         let findings = tree.path + "/findings.json"
         let audit = warden(["audit", "--root", root, "--no-sign", "--format", "json", "--output", findings, "--now", auditNow])
         try #require([0, 1, 2].contains(audit.status), "\(audit.stderr)")
-        let key = tree.path + "/k.pem", pub = tree.path + "/pub.pem"
-        try ssl(algorithm == "ed25519"
-            ? ["genpkey", "-algorithm", "ed25519", "-out", key]
-            : ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+        let key = tree.path + "/k.pem"
+        let pub = tree.path + "/pub.pem"
+        try ssl(
+            algorithm == "ed25519"
+                ? ["genpkey", "-algorithm", "ed25519", "-out", key]
+                : ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
         try ssl(["pkey", "-in", key, "-pubout", "-out", pub])
         let envelope = tree.path + "/python.dsse.json"
         let signed = run(PythonDSSE.python, [PythonDSSE.tool, "sign", key, findings, envelope])
@@ -172,14 +183,15 @@ extension String {
 
     /// The URL-safe alphabet without padding (RFC 4648 §5), as some DSSE implementations write it.
     var urlSafeUnpadded: String {
-        String(compactMap { c -> Character? in
-            switch c {
-            case "+": "-"
-            case "/": "_"
-            case "=": nil
-            default: c
-            }
-        })
+        String(
+            compactMap { c -> Character? in
+                switch c {
+                case "+": "-"
+                case "/": "_"
+                case "=": nil
+                default: c
+                }
+            })
     }
 
     func replacingOccurrences(of target: String, with replacement: String) -> String {

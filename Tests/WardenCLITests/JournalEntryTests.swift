@@ -11,25 +11,29 @@ import WardenTestSupport
     @Test func auditWritesOneEntryWithItsVerdictAndCounts() throws {
         let tree = TempTree()
         let script = """
-        set -e
-        mkdir -p /run/systemd /run/log
-        mount -t tmpfs tmpfs /run/systemd
-        mount -t tmpfs tmpfs /run/log
-        if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
-        mkdir -p /run/systemd/journal
-        # Without the audit, syslog and module capabilities, journald cannot turn the machine's
-        # kernel audit on or off, read its audit stream, read /dev/kmsg or load modules.
-        setpriv --bounding-set -audit_control,-audit_write,-audit_read,-syslog,-sys_module \\
-          /lib/systemd/systemd-journald >/dev/null 2>&1 &
-        journald=$!
-        i=0; while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-        "$1" audit --root "$2" --no-sign --profile sl3 >/dev/null 2>"$3/stderr" || true
-        sleep 0.2
-        journalctl --no-pager -o json MESSAGE_ID=\(auditJournalMessageID) > "$3/entries.json" || true
-        kill $journald; wait $journald || true
-        """
-        let r = run("/usr/bin/unshare", ["--mount", "/bin/sh", "-c", script, "sh", Package.wardenBinary,
-                                         Package.fixtureRoot("sshd-hardened"), tree.path])
+            set -e
+            mkdir -p /run/systemd /run/log
+            mount -t tmpfs tmpfs /run/systemd
+            mount -t tmpfs tmpfs /run/log
+            if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
+            mkdir -p /run/systemd/journal
+            # Without the audit, syslog and module capabilities, journald cannot turn the machine's
+            # kernel audit on or off, read its audit stream, read /dev/kmsg or load modules.
+            setpriv --bounding-set -audit_control,-audit_write,-audit_read,-syslog,-sys_module \\
+              /lib/systemd/systemd-journald >/dev/null 2>&1 &
+            journald=$!
+            i=0; while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+            "$1" audit --root "$2" --no-sign --profile sl3 >/dev/null 2>"$3/stderr" || true
+            sleep 0.2
+            journalctl --no-pager -o json MESSAGE_ID=\(auditJournalMessageID) > "$3/entries.json" || true
+            kill $journald; wait $journald || true
+            """
+        let r = run(
+            "/usr/bin/unshare",
+            [
+                "--mount", "/bin/sh", "-c", script, "sh", Package.wardenBinary,
+                Package.fixtureRoot("sshd-hardened"), tree.path,
+            ])
         guard r.status == 0 else {
             // No mount namespaces in this sandbox: say so rather than pass silently.
             Issue.record("cannot run journald in a private mount namespace here: \(r.stderr)")

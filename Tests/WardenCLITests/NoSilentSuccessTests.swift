@@ -16,15 +16,22 @@ import WardenTestSupport
     /// Runs `warden ARGUMENTS` in a private mount namespace whose /proc is an empty tmpfs (as in a
     /// minimal chroot or container), where Swift's `CommandLine.arguments` finds nothing.
     func wardenWithoutProc(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
-        run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "mount -t tmpfs none /proc && test ! -e /proc/self && exec \"$@\"", "sh",
-                                 Package.wardenBinary] + arguments)
+        run(
+            "/usr/bin/unshare",
+            [
+                "-m", "/bin/sh", "-c", "mount -t tmpfs none /proc && test ! -e /proc/self && exec \"$@\"", "sh",
+                Package.wardenBinary,
+            ] + arguments)
     }
 
     @Test func auditVerifyAndBundleDoTheSameWithoutProc() throws {
         let fleet = try Fleet(count: 3)
         let signed = try SignedAudit()
         let cases: [[String]] = [
-            ["audit", "--profile", "sl4", "--root", Package.fixtureRoot("host-conformant"), "--no-sign", "--format", "json", "--now", auditNow],
+            [
+                "audit", "--profile", "sl4", "--root", Package.fixtureRoot("host-conformant"), "--no-sign", "--format", "json", "--now",
+                auditNow,
+            ],
             ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--no-sign", "--now", auditNow],
             ["verify", signed.envelope, "--trust", signed.trust, "--now", reviewNow],
             ["verify", fleet.bundle, "--trust", fleet.trust, "--now", Fleet.later],
@@ -40,8 +47,10 @@ import WardenTestSupport
         #expect(wardenWithoutProc(cases[1]).status == 1)
         // A bundle made without /proc is the same bundle.
         let out = fleet.tree.path + "/bundle-without-proc"
-        let made = wardenWithoutProc(["bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
-                                      "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml"])
+        let made = wardenWithoutProc([
+            "bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
+            "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml",
+        ])
         #expect(made.status == fleet.made.status, "\(made.stderr)")
         #expect(made.stdout == fleet.made.stdout.replacingFirst(fleet.bundle, with: out))
         #expect(try LocalFile.read(out + "/manifest.json") == LocalFile.read(fleet.bundle + "/manifest.json"))
@@ -98,8 +107,12 @@ import WardenTestSupport
         tree.copy(fixture: "sshd-hardened")
         chmod(tree.path, 0o700)
         // As an unprivileged user, whom the root's mode shuts out.
-        let r = run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary,
-                                         "audit", "--root", tree.path, "--no-sign"])
+        let r = run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Package.wardenBinary,
+                "audit", "--root", tree.path, "--no-sign",
+            ])
         #expect(r.status == 74, "\(r.stdout)\(r.stderr)")
         #expect(r.stderr.contains("\(tree.path): error: --root: ") && r.stderr.contains("Permission denied"), "\(r.stderr)")
         #expect(r.stdout.isEmpty)
@@ -151,8 +164,10 @@ import WardenTestSupport
         let earlierFiles = try Snapshot(earlier)
         disk.fill()
         let out = disk.path + "/bundle"
-        let r = warden(["bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
-                        "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml"])
+        let r = warden([
+            "bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
+            "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml",
+        ])
         #expect(r.status == 74, "\(r.stdout)\(r.stderr)")
         #expect(r.stderr.contains("No space left on device"), "\(r.stderr)")
         #expect(LocalFile.list(disk.path).sorted() == ["earlier", "fill"])
@@ -170,12 +185,14 @@ import WardenTestSupport
         let before = try Snapshot(state)
         let metrics = try LocalFile.read(tree.path + "/warden.prom")
 
-        let r = warden(["audit", "--state-dir", state, "--metrics", tree.path + "/warden.prom", "--output", tree.path + "/out.dsse.json"],
-                       environment: ["WARDEN_TEST_INTERRUPT": point])
+        let r = warden(
+            ["audit", "--state-dir", state, "--metrics", tree.path + "/warden.prom", "--output", tree.path + "/out.dsse.json"],
+            environment: ["WARDEN_TEST_INTERRUPT": point])
         let int = point.hasSuffix(":INT")
         #expect(r.status == (int ? 130 : 143), "\(r.stderr)")
         let stage = point.hasPrefix("audit.reading") ? "reading the host" : "signing"
-        #expect(r.stderr.contains("warden: interrupted by \(int ? "SIGINT" : "SIGTERM") while \(stage); nothing was written"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("warden: interrupted by \(int ? "SIGINT" : "SIGTERM") while \(stage); nothing was written"), "\(r.stderr)")
         #expect(r.stdout.isEmpty)
         #expect(try Snapshot(state) == before)
         #expect(try LocalFile.read(tree.path + "/warden.prom") == metrics)
@@ -189,10 +206,14 @@ import WardenTestSupport
         let first = warden(["audit", "--state-dir", state])
         try #require([0, 1, 2].contains(first.status), "\(first.stderr)")
         let before = try Snapshot(state)
-        let r = warden(["audit", "--state-dir", state, "--metrics", tree.path + "/warden.prom", "--output", tree.path + "/out.dsse.json"],
-                       environment: ["WARDEN_TEST_INTERRUPT": "audit.writing"])
+        let r = warden(
+            ["audit", "--state-dir", state, "--metrics", tree.path + "/warden.prom", "--output", tree.path + "/out.dsse.json"],
+            environment: ["WARDEN_TEST_INTERRUPT": "audit.writing"])
         #expect(r.status == 143, "\(r.stderr)")
-        #expect(r.stderr.contains("interrupted by SIGTERM while writing the findings; the writing under way was allowed to finish and it finished"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "interrupted by SIGTERM while writing the findings; the writing under way was allowed to finish and it finished"),
+            "\(r.stderr)")
         let after = try Snapshot(state)
         #expect(after.history.count == before.history.count + 1)
         // The latest envelope, the new history entry and --output are the same complete envelope.
@@ -205,17 +226,25 @@ import WardenTestSupport
         #expect(after.files.keys.filter { $0.contains(".tmp-") }.isEmpty)
     }
 
-    @Test(arguments: [("bundle.verifying", "after verifying 0 of 4 inputs"),
-                      ("bundle.summarising", "after verifying all 4 inputs, before the summary and the reports were written"),
-                      ("bundle.placing", "with the bundle complete, before renaming it into place")])
+    @Test(arguments: [
+        ("bundle.verifying", "after verifying 0 of 4 inputs"),
+        ("bundle.summarising", "after verifying all 4 inputs, before the summary and the reports were written"),
+        ("bundle.placing", "with the bundle complete, before renaming it into place"),
+    ])
     func anInterruptedBundleLeavesNothingThatCouldPassForABundle(point: String, said: String) throws {
         let fleet = try Fleet(count: 4)
         let out = fleet.tree.path + "/interrupted"
-        let r = warden(["bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
-                        "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml"],
-                       environment: ["WARDEN_TEST_INTERRUPT": point])
+        let r = warden(
+            [
+                "bundle", fleet.dir + "/findings", "--trust", fleet.trust, "--key", fleet.dir + "/bundler.pem",
+                "--now", Fleet.now, "--output", out, "--inventory", fleet.dir + "/inventory.yaml",
+            ],
+            environment: ["WARDEN_TEST_INTERRUPT": point])
         #expect(r.status == 143, "\(r.stderr)")
-        #expect(r.stderr.contains("warden: interrupted by SIGTERM: the bundle stopped \(said); nothing was written to \(out) (its staging directory was removed)"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "warden: interrupted by SIGTERM: the bundle stopped \(said); nothing was written to \(out) (its staging directory was removed)"
+            ), "\(r.stderr)")
         #expect(r.stdout.isEmpty)
         #expect(!LocalFile.list(fleet.tree.path).contains { $0.hasPrefix("interrupted") }, "\(LocalFile.list(fleet.tree.path))")
         #expect(fleet.verify(out).status == 66)
@@ -232,8 +261,13 @@ import WardenTestSupport
         let holder = try LockHolder(state + "/lock")
         let refused = warden(["audit", "--state-dir", state, "--lock-timeout", "1"])
         #expect(refused.status == 75, "\(refused.stderr)")
-        #expect(refused.stderr.contains("waiting up to 1 s for another Warden run (pid \(getpid())) that holds \(state)/lock"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("\(state)/lock: error: --lock-timeout: another Warden run (pid \(getpid())) has held the state directory's lock for more than 1 s; nothing was done"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("waiting up to 1 s for another Warden run (pid \(getpid())) that holds \(state)/lock"),
+            "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "\(state)/lock: error: --lock-timeout: another Warden run (pid \(getpid())) has held the state directory's lock for more than 1 s; nothing was done"
+            ), "\(refused.stderr)")
         #expect(refused.stdout.isEmpty)
         #expect(try Snapshot(state) == before)
         // Released within the wait: the run goes on. (A thread of its own: the tests' task pool
@@ -252,7 +286,9 @@ import WardenTestSupport
         let statuses = await withTaskGroup(of: (Int32, String).self) { group in
             for _ in 0..<6 {
                 group.addTask {
-                    let r = warden(["audit", "--state-dir", state, "--keep-history", String(keep), "--format", "json", "--lock-timeout", "120"])
+                    let r = warden([
+                        "audit", "--state-dir", state, "--keep-history", String(keep), "--format", "json", "--lock-timeout", "120",
+                    ])
                     return (r.status, r.stderr)
                 }
             }
@@ -341,13 +377,23 @@ final class LockHolder: @unchecked Sendable {
 
     /// Releases the lock from a new thread after `seconds`.
     func release(after seconds: Double) {
-        final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-        let box = Unmanaged.passRetained(Box { usleep(UInt32(seconds * 1_000_000)); self.release() }).toOpaque()
+        final class Box {
+            let body: () -> Void
+            init(_ body: @escaping () -> Void) { self.body = body }
+        }
+        let box = Unmanaged.passRetained(
+            Box {
+                usleep(UInt32(seconds * 1_000_000))
+                self.release()
+            }
+        ).toOpaque()
         var thread = pthread_t()
-        let made = pthread_create(&thread, nil, { context in
-            Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, box)
+        let made = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+                return nil
+            }, box)
         precondition(made == 0)
         pthread_detach(thread)
     }

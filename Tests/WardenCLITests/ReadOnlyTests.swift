@@ -26,7 +26,9 @@ import WardenTestSupport
         /// SHA-256 of a regular file's bytes, or a symlink's target.
         var content: String?
 
-        var description: String { "\(path) mode \(String(mode, radix: 8)) \(uid):\(gid) size \(size) m\(mtime) c\(ctime) a\(atime.map(String.init) ?? "-") \(content ?? "")" }
+        var description: String {
+            "\(path) mode \(String(mode, radix: 8)) \(uid):\(gid) size \(size) m\(mtime) c\(ctime) a\(atime.map(String.init) ?? "-") \(content ?? "")"
+        }
     }
 
     static func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
@@ -40,9 +42,10 @@ import WardenTestSupport
             var st = stat()
             guard lstat(path, &st) == 0 else { throw SnapshotError(path: path, errno: errno) }
             let kind = st.st_mode & S_IFMT
-            var entry = Entry(path: relative.isEmpty ? "/" : relative, mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid,
-                              size: Int64(st.st_size), mtime: nanoseconds(st.st_mtim), ctime: nanoseconds(st.st_ctim),
-                              atime: kind == S_IFLNK ? nil : nanoseconds(st.st_atim))
+            var entry = Entry(
+                path: relative.isEmpty ? "/" : relative, mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid,
+                size: Int64(st.st_size), mtime: nanoseconds(st.st_mtim), ctime: nanoseconds(st.st_ctim),
+                atime: kind == S_IFLNK ? nil : nanoseconds(st.st_atim))
             switch kind {
             case S_IFREG:
                 entry.content = sha256Hex(try readWithoutAccessTime(path))
@@ -60,7 +63,10 @@ import WardenTestSupport
         return entries
     }
 
-    struct SnapshotError: Error { var path: String; var errno: Int32 }
+    struct SnapshotError: Error {
+        var path: String
+        var errno: Int32
+    }
 
     static let noAccessTime: Int32 = 0o1000000  // O_NOATIME
 
@@ -115,8 +121,10 @@ import WardenTestSupport
         ReadOnlyTests.ageAccessTimes(root, try ReadOnlyTests.snapshot(root))
         let before = try ReadOnlyTests.snapshot(root)
 
-        var arguments = ["audit", "--root", root, "--no-sign", "--format", "json", "--now", "2026-11-29T12:00:00Z",
-                         "--output", tree.path + "/findings.json"]
+        var arguments = [
+            "audit", "--root", root, "--no-sign", "--format", "json", "--now", "2026-11-29T12:00:00Z",
+            "--output", tree.path + "/findings.json",
+        ]
         let site = Package.fixtures + "/" + fixture + "/site.yaml"
         if access(site, R_OK) == 0 { arguments += ["--site", site] }
         let r = run(Package.wardenBinary, arguments, timeout: 120)
@@ -137,7 +145,8 @@ import WardenTestSupport
         var byte: UInt8 = 0
         _ = read(fd, &byte, 1)
         close(fd)
-        #expect(try ReadOnlyTests.snapshot(root)["/etc/unreadable"]?.atime != before["/etc/unreadable"]?.atime,
-                "access times do not change on reads on this filesystem (noatime?): the atime comparison proves nothing here")
+        #expect(
+            try ReadOnlyTests.snapshot(root)["/etc/unreadable"]?.atime != before["/etc/unreadable"]?.atime,
+            "access times do not change on reads on this filesystem (noatime?): the atime comparison proves nothing here")
     }
 }

@@ -53,8 +53,9 @@ import WardenTestSupport
             #expect(!row.why.isEmpty, "\(row.control) has no explanation")
             // An error on a stock install is either undecidable there, or a disagreement on record.
             if row.statuses.values.contains("error") {
-                #expect(row.why.contains("undecidable") || row.why.lowercased().contains("known disagreement, issue 14"),
-                        "\(row.control) is error on the stock root without saying why a stock install cannot decide it")
+                #expect(
+                    row.why.contains("undecidable") || row.why.lowercased().contains("known disagreement, issue 14"),
+                    "\(row.control) is error on the stock root without saying why a stock install cannot decide it")
             }
         }
         for profile in Self.profiles {
@@ -129,7 +130,9 @@ import WardenTestSupport
 
             // The password control fails on the drop-in, named by file and line.
             let acc005 = try #require(finding(audit.document, "ACC-005"))
-            let password = (acc005["evidence"]?.arrayValue ?? []).first { $0["expected"]?.stringValue?.hasPrefix("PasswordAuthentication") == true }
+            let password = (acc005["evidence"]?.arrayValue ?? []).first {
+                $0["expected"]?.stringValue?.hasPrefix("PasswordAuthentication") == true
+            }
             #expect(password?["source"] == "/etc/ssh/sshd_config.d/50-cloud-init.conf:1", "\(acc005.compactString)")
             #expect(password?["observed"] == "yes")
             #expect(password?["ok"] == false)
@@ -152,7 +155,8 @@ import WardenTestSupport
         let root = try RealRoots.debian12()
         // An audit straight on the base, and a command that writes inside it through in-root.
         _ = try RealRoots.audit(root, profile: "sl4")
-        let write = RealRoots.inRoot(root, ["sh", "-c", "echo changed >/etc/hostname && mkdir -p /run/sshd && ssh-keygen -A >/dev/null && cat /etc/hostname"])
+        let write = RealRoots.inRoot(
+            root, ["sh", "-c", "echo changed >/etc/hostname && mkdir -p /run/sshd && ssh-keygen -A >/dev/null && cat /etc/hostname"])
         #expect(write.status == 0, "\(write.stderr)")
         #expect(write.stdout == "changed\n")
         try RealRoots.verifyBaseUnchanged()
@@ -164,7 +168,8 @@ import WardenTestSupport
     /// `sshd -T` inside a throw-away view of the root (host keys made there first), as key → value;
     /// keys printed more than once (AcceptEnv, Subsystem…) are joined with a space.
     func sshdT(_ root: String, layers: [String] = []) throws -> [String: String] {
-        let r = RealRoots.inRoot(root, layers: layers, ["sh", "-c", "ssh-keygen -A >/dev/null && mkdir -p /run/sshd && exec sshd -T -f /etc/ssh/sshd_config"])
+        let r = RealRoots.inRoot(
+            root, layers: layers, ["sh", "-c", "ssh-keygen -A >/dev/null && mkdir -p /run/sshd && exec sshd -T -f /etc/ssh/sshd_config"])
         guard r.status == 0, !r.timedOut else { throw RealRoots.Failure("sshd -T in the root: exit \(r.status): \(r.stderr)") }
         var out: [String: String] = [:]
         for line in r.stdout.split(separator: "\n") {

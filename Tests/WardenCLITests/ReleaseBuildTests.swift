@@ -14,8 +14,9 @@ import WardenTestSupport
     static let variable = "WARDEN_TEST_RELEASE_BINARY"
 
     func release() throws -> String {
-        let path = try #require(getenv(Self.variable).map { String(cString: $0) },
-                                "\(Self.variable) is not set: Scripts/test builds the release binary and sets it")
+        let path = try #require(
+            getenv(Self.variable).map { String(cString: $0) },
+            "\(Self.variable) is not set: Scripts/test builds the release binary and sets it")
         try #require(access(path, X_OK) == 0, "\(path) is not an executable")
         return path
     }
@@ -49,8 +50,12 @@ import WardenTestSupport
 
         let fleet = try Fleet(count: 4)
         let bundle = tree.path + "/bundle"
-        let made = run(binary, ["bundle", fleet.dir + "/findings", "--trust", fleet.dir + "/trust.pem", "--key", fleet.dir + "/bundler.pem",
-                                "--inventory", fleet.dir + "/inventory.yaml", "--now", Fleet.now, "--output", bundle])
+        let made = run(
+            binary,
+            [
+                "bundle", fleet.dir + "/findings", "--trust", fleet.dir + "/trust.pem", "--key", fleet.dir + "/bundler.pem",
+                "--inventory", fleet.dir + "/inventory.yaml", "--now", Fleet.now, "--output", bundle,
+            ])
         #expect(made.status == fleet.made.status && !made.stderr.contains("interrupted"), "\(made.stderr)")
         let checked = run(binary, ["verify", bundle, "--trust", fleet.trust, "--now", Fleet.later])
         #expect(checked.status == fleet.verify().status, "\(checked.stderr)")

@@ -31,13 +31,13 @@ import WardenTestSupport
         let tree = TempTree()
         let xml = tree.file("warden.xml", audit(["--format", "junit"]).stdout)
         let script = """
-        import sys, junitparser
-        suite = next(iter(junitparser.JUnitXml.fromfile(sys.argv[1])))
-        failures = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Failure))
-        errors = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Error))
-        skipped = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Skipped))
-        print(suite.tests, failures, errors, skipped, suite.failures, suite.errors)
-        """
+            import sys, junitparser
+            suite = next(iter(junitparser.JUnitXml.fromfile(sys.argv[1])))
+            failures = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Failure))
+            errors = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Error))
+            skipped = sum(1 for c in suite for r in c.result if isinstance(r, junitparser.Skipped))
+            print(suite.tests, failures, errors, skipped, suite.failures, suite.errors)
+            """
         let r = run(Self.python, ["-c", script, xml])
         #expect(r.status == 0, "\(r.stderr)")
         let n = r.stdout.split(separator: " ").compactMap { Int($0.filter(\.isNumber)) }
@@ -54,7 +54,13 @@ import WardenTestSupport
         try Self.tools()
         let tree = TempTree()
         let file = tree.file("warden.sarif", audit(["--format", "sarif"]).stdout)
-        let validate = run(Self.python, ["-c", "import json, sys; from sarif_pydantic import Sarif; s = Sarif.model_validate(json.load(open(sys.argv[1]))); print(len(s.runs[0].results), len(s.runs[0].tool.driver.rules))", file])
+        let validate = run(
+            Self.python,
+            [
+                "-c",
+                "import json, sys; from sarif_pydantic import Sarif; s = Sarif.model_validate(json.load(open(sys.argv[1]))); print(len(s.runs[0].results), len(s.runs[0].tool.driver.rules))",
+                file,
+            ])
         #expect(validate.status == 0, "\(validate.stderr)")
         let fields = validate.stdout.split(separator: " ").compactMap { Int($0.filter(\.isNumber)) }
         let results = try JSON.parse(audit(["--format", "json"]).stdout)["results"]!.arrayValue!
@@ -63,8 +69,13 @@ import WardenTestSupport
         #expect(consumer.status == 0, "\(consumer.stderr)")
         #expect(consumer.stdout.contains("ACC-004 fail: PermitRootLogin is yes"), "\(consumer.stdout)")
         // A SARIF document missing required parts is rejected by the same validator (the check can fail).
-        let broken = tree.file("broken.sarif", "{\"version\": \"2.1.0\", \"runs\": [{\"tool\": {\"driver\": {}}, \"results\": [{\"message\": {}}]}]}")
-        #expect(run(Self.python, ["-c", "import json, sys; from sarif_pydantic import Sarif; Sarif.model_validate(json.load(open(sys.argv[1])))", broken]).status != 0)
+        let broken = tree.file(
+            "broken.sarif", "{\"version\": \"2.1.0\", \"runs\": [{\"tool\": {\"driver\": {}}, \"results\": [{\"message\": {}}]}]}")
+        #expect(
+            run(
+                Self.python,
+                ["-c", "import json, sys; from sarif_pydantic import Sarif; Sarif.model_validate(json.load(open(sys.argv[1])))", broken]
+            ).status != 0)
     }
 
     @Test func prometheusTextfileFollowsTheExpositionFormat() throws {
@@ -89,8 +100,14 @@ import WardenTestSupport
             samples[String(line.split(separator: " ").first!)] = Double(match.4)
         }
         #expect(samples["warden_conformant{profile=\"sl3\"}"] == 0)
-        #expect(samples["warden_control_status{profile=\"sl3\",control=\"ACC-004\",area=\"access\",severity=\"high\",advisory=\"false\",status=\"fail\"}"] == 1)
-        #expect(samples["warden_control_status{profile=\"sl3\",control=\"ACC-004\",area=\"access\",severity=\"high\",advisory=\"false\",status=\"pass\"}"] == 0)
+        #expect(
+            samples[
+                "warden_control_status{profile=\"sl3\",control=\"ACC-004\",area=\"access\",severity=\"high\",advisory=\"false\",status=\"fail\"}"
+            ] == 1)
+        #expect(
+            samples[
+                "warden_control_status{profile=\"sl3\",control=\"ACC-004\",area=\"access\",severity=\"high\",advisory=\"false\",status=\"pass\"}"
+            ] == 0)
         let fails = try summary()["counts"]!["fail"]!.intValue!
         #expect(samples["warden_controls{profile=\"sl3\",status=\"fail\"}"] == Double(fails))
         #expect(samples["warden_last_run_timestamp_seconds{profile=\"sl3\"}"] == 1_795_953_600)

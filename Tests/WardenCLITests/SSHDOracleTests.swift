@@ -38,9 +38,11 @@ import WardenTestSupport
     ]
 
     /// Keywords whose effective (global) value is compared with `sshd -T`.
-    static let compared = ["permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication", "permitemptypasswords",
-                           "x11forwarding", "allowtcpforwarding", "allowagentforwarding", "permittunnel", "maxauthtries",
-                           "clientaliveinterval", "usepam"]
+    static let compared = [
+        "permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication", "permitemptypasswords",
+        "x11forwarding", "allowtcpforwarding", "allowagentforwarding", "permittunnel", "maxauthtries",
+        "clientaliveinterval", "usepam",
+    ]
 
     struct Case {
         var main: [String]
@@ -65,13 +67,18 @@ import WardenTestSupport
             var dropIn = (0..<Int.random(in: 1...5, using: &rng)).map { _ in line() }
             if Int.random(in: 0..<4, using: &rng) == 0 {
                 dropIn.append("Match User alice")
-                dropIn.append("    " + ["PasswordAuthentication yes", "X11Forwarding yes", "MaxAuthTries 9", "UsePAM no", "Compression no"]
-                    .randomElement(using: &rng)!)
+                dropIn.append(
+                    "    " + ["PasswordAuthentication yes", "X11Forwarding yes", "MaxAuthTries 9", "UsePAM no", "Compression no"]
+                        .randomElement(using: &rng)!)
             }
             if broken {
                 let entry = vocabulary.filter { !$0.bad.isEmpty }.randomElement(using: &rng)!
                 let bad = "\(entry.keyword) \(entry.bad.randomElement(using: &rng)!)"
-                if Bool.random(using: &rng) { main.append(bad) } else { dropIn.insert(bad, at: Int.random(in: 0...dropIn.count, using: &rng)) }
+                if Bool.random(using: &rng) {
+                    main.append(bad)
+                } else {
+                    dropIn.insert(bad, at: Int.random(in: 0...dropIn.count, using: &rng))
+                }
             }
             out.append(Case(main: main, dropIn: dropIn))
         }
@@ -95,23 +102,29 @@ import WardenTestSupport
             layer.file("cases/\(n)/sshd_config.d/50-case.conf", c.dropIn.joined(separator: "\n") + "\n")
         }
         let script = """
-        ssh-keygen -A >/dev/null && mkdir -p /run/sshd || exit 70
-        n=0
-        while [ -d /cases/$n ]; do
-          echo "== $n"
-          if sshd -t -f /cases/$n/sshd_config 2>/tmp/err; then sshd -T -f /cases/$n/sshd_config 2>&1 | grep -E '^(\(Self.compared.joined(separator: "|"))) '; else echo "REFUSED $(grep -v -E 'Deprecated option|Unsupported option' /tmp/err | head -1)"; fi
-          n=$((n+1))
-        done
-        """
+            ssh-keygen -A >/dev/null && mkdir -p /run/sshd || exit 70
+            n=0
+            while [ -d /cases/$n ]; do
+              echo "== $n"
+              if sshd -t -f /cases/$n/sshd_config 2>/tmp/err; then sshd -T -f /cases/$n/sshd_config 2>&1 | grep -E '^(\(Self.compared.joined(separator: "|"))) '; else echo "REFUSED $(grep -v -E 'Deprecated option|Unsupported option' /tmp/err | head -1)"; fi
+              n=$((n+1))
+            done
+            """
         // The layer must outlive the run (a TempTree is removed when released).
         let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 300) }
         try #require(r.status == 0, "\(r.stderr)")
         var verdicts: [Verdict] = []
         // sshd ends its messages with \r\n, one Character in Swift: split on any line end.
         for line in r.stdout.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("== ") { verdicts.append(Verdict()); continue }
+            if line.hasPrefix("== ") {
+                verdicts.append(Verdict())
+                continue
+            }
             guard !verdicts.isEmpty else { continue }
-            if line.hasPrefix("REFUSED ") { verdicts[verdicts.count - 1].refused = String(line.dropFirst(8)); continue }
+            if line.hasPrefix("REFUSED ") {
+                verdicts[verdicts.count - 1].refused = String(line.dropFirst(8))
+                continue
+            }
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             if parts.count == 2 { verdicts[verdicts.count - 1].values[parts[0]] = parts[1] }
         }
@@ -151,7 +164,9 @@ import WardenTestSupport
                     var ours = v["settings"]?[keyword]?["value"].map { $0.stringValue ?? ($0.intValue.map(String.init) ?? "\($0)") }
                     // sshd -T prints prohibit-password under its old name.
                     if keyword == "permitrootlogin", ours == "prohibit-password" { ours = "without-password" }
-                    if ours != theirs { disagreements.append("case \(n): \(keyword): Warden \(ours ?? "nil"), sshd -T \(theirs ?? "nil")\n\(text)") }
+                    if ours != theirs {
+                        disagreements.append("case \(n): \(keyword): Warden \(ours ?? "nil"), sshd -T \(theirs ?? "nil")\n\(text)")
+                    }
                 }
             case nil:
                 disagreements.append("case \(n): no sshd fact")
@@ -166,13 +181,15 @@ import WardenTestSupport
         tree.file("etc/ssh/sshd_config.d/90-typo.conf", "PasswordAuthentication no\nPasswordAuthentication maybe\n")
         let result = try audit(root: tree.path, probes: [SSHDConfigProbe()])
         let ssh = result.findings.filter { $0.control.hasPrefix("ACC-0") }
-        let reason = "sshd would refuse this configuration: /etc/ssh/sshd_config.d/90-typo.conf:2, PasswordAuthentication, maybe (unsupported option \"maybe\")"
+        let reason =
+            "sshd would refuse this configuration: /etc/ssh/sshd_config.d/90-typo.conf:2, PasswordAuthentication, maybe (unsupported option \"maybe\")"
         let refused = result.findings.filter { $0.summary.hasPrefix(reason) }
         #expect(refused.count >= 4, "\(ssh.map { "\($0.control) \($0.status) \($0.summary)" })")
         #expect(refused.allSatisfy { $0.status == .error })
         // The terminal report says it once and refers to it after that.
         let text = warden(["audit", "--root", tree.path, "--no-sign"])
-        #expect(text.stdout.split(separator: "\n").filter { $0.contains("sshd would refuse this configuration") }.count == 1, "\(text.stdout)")
+        #expect(
+            text.stdout.split(separator: "\n").filter { $0.contains("sshd would refuse this configuration") }.count == 1, "\(text.stdout)")
         #expect(text.stdout.split(separator: "\n").filter { $0.contains("(the same reason as ACC-") }.count >= refused.count - 1)
     }
 
@@ -181,19 +198,26 @@ import WardenTestSupport
         let unit = TempTree()
         unit.symlink("etc/systemd/system/multi-user.target.wants/ssh.service", to: "/lib/systemd/system/ssh.service")
         guard case .unavailable(let u)? = try audit(root: unit.path, probes: [SSHDConfigProbe()]).facts["sshd"] else {
-            Issue.record("an enabled ssh.service without sshd_config should be an error"); return
+            Issue.record("an enabled ssh.service without sshd_config should be an error")
+            return
         }
-        #expect(u.reason.contains("the enabled unit /etc/systemd/system/multi-user.target.wants/ssh.service") && u.reason.contains("does not exist"))
+        #expect(
+            u.reason.contains("the enabled unit /etc/systemd/system/multi-user.target.wants/ssh.service")
+                && u.reason.contains("does not exist"))
         // Only a drop-in: the same.
         let dropIn = TempTree()
         dropIn.file("etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication yes\n")
         guard case .unavailable? = try audit(root: dropIn.path, probes: [SSHDConfigProbe()]).facts["sshd"] else {
-            Issue.record("a drop-in without sshd_config should be an error"); return
+            Issue.record("a drop-in without sshd_config should be an error")
+            return
         }
         // Nothing: not installed, said plainly.
         let none = TempTree()
         none.directory("etc")
-        guard case .value(let v)? = try audit(root: none.path, probes: [SSHDConfigProbe()]).facts["sshd"] else { Issue.record("no fact"); return }
+        guard case .value(let v)? = try audit(root: none.path, probes: [SSHDConfigProbe()]).facts["sshd"] else {
+            Issue.record("no fact")
+            return
+        }
         #expect(v["installed"] == false)
         #expect(v["note"] == "no OpenSSH server: no sshd binary, configuration or unit")
     }

@@ -8,16 +8,25 @@ import WardenTestSupport
 
     @Test func installedUnitsPassSystemdAnalyzeVerify() throws {
         let dir = TempTree()
-        let r = warden(["schedule", "install", "--unit-dir", dir.path, "--calendar", "*-*-* 03:00:00", "--profile", "sl4",
-                        "--site", "/etc/warden/site.yaml", "--metrics", "/var/lib/node_exporter/textfile/warden.prom"])
+        let r = warden([
+            "schedule", "install", "--unit-dir", dir.path, "--calendar", "*-*-* 03:00:00", "--profile", "sl4",
+            "--site", "/etc/warden/site.yaml", "--metrics", "/var/lib/node_exporter/textfile/warden.prom",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
-        let service = try #require(String(validating: Array(run("/bin/cat", [dir.path + "/warden-audit.service"]).stdout.utf8), as: UTF8.self))
+        let service = try #require(
+            String(validating: Array(run("/bin/cat", [dir.path + "/warden-audit.service"]).stdout.utf8), as: UTF8.self))
         let timer = run("/bin/cat", [dir.path + "/warden-audit.timer"]).stdout
         // ExecStart names the absolute path of this very binary.
         let binary = run("/bin/readlink", ["-f", Package.wardenBinary]).stdout.trimmingNewline
-        #expect(service.contains("ExecStart=\(binary) audit --profile sl4 --site /etc/warden/site.yaml --metrics /var/lib/node_exporter/textfile/warden.prom"))
-        for line in ["ProtectSystem=strict", "NoNewPrivileges=yes", "IPAddressDeny=any", "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
-                     "StateDirectory=warden", "ReadWritePaths=-/var/lib/node_exporter/textfile", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE"] {
+        #expect(
+            service.contains(
+                "ExecStart=\(binary) audit --profile sl4 --site /etc/warden/site.yaml --metrics /var/lib/node_exporter/textfile/warden.prom"
+            ))
+        for line in [
+            "ProtectSystem=strict", "NoNewPrivileges=yes", "IPAddressDeny=any", "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
+            "StateDirectory=warden", "ReadWritePaths=-/var/lib/node_exporter/textfile",
+            "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE",
+        ] {
             #expect(service.contains("\n" + line + "\n"), "missing \(line)")
         }
         // Nothing that would hide the host's sockets or /tmp from the audit.

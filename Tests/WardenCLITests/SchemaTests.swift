@@ -12,7 +12,9 @@ enum SchemaCheck {
     static let tool = Package.root + "/.build-venv/bin/check-jsonschema"
     static let schemas = Package.root + "/docs/schemas"
     /// Every schema, by the name of its file (`<name>.schema.json`); `common` holds shared definitions.
-    static let names = ["common", "facts", "findings", "statement", "envelope", "manifest", "summary", "site", "inventory", "gap", "compare", "history"]
+    static let names = [
+        "common", "facts", "findings", "statement", "envelope", "manifest", "summary", "site", "inventory", "gap", "compare", "history",
+    ]
 
     static func installed() throws {
         if run(Package.root + "/.build-venv/bin/python", ["-c", "import check_jsonschema"]).status != 0 {
@@ -97,9 +99,11 @@ struct Breakage {
         for file in files { #expect(checked[file] == [], "\(file): \(checked[file] ?? [])") }
 
         let tree = TempTree(prefix: "warden-schema")
-        let broken = tree.file("broken.schema.json", """
-        {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "objekt", "required": "schema"}
-        """)
+        let broken = tree.file(
+            "broken.schema.json",
+            """
+            {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "objekt", "required": "schema"}
+            """)
         #expect(try SchemaCheck.metaschema([broken])[broken]?.isEmpty == false)
     }
 
@@ -114,22 +118,29 @@ struct Breakage {
             try #require([0, 1, 2].contains(r.status), "\(r.stderr)")
             return r.stdout
         }
-        let debian = tree.file("debian.json", try audit(Package.fixtureRoot("host-debian-default"), site: Package.fixtures + "/host-debian-default/site.yaml",
-                                                         ["--no-sign", "--format", "json"]))
+        let debian = tree.file(
+            "debian.json",
+            try audit(
+                Package.fixtureRoot("host-debian-default"), site: Package.fixtures + "/host-debian-default/site.yaml",
+                ["--no-sign", "--format", "json"]))
         // host-conformant fails ACC-001 and LOG-005 as git checks it out: one waiver that holds, one expired.
-        let site = tree.file("site.yaml", try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml") + """
-        waivers:
-          - control: ACC-001
-            reason: modes are set at deployment
-            approved_by: ciso
-            expires: 2030-01-01
-          - control: LOG-005
-            reason: forwarding is being moved
-            approved_by: ciso
-            expires: "2026-01-01T00:00:00Z"
+        let site = tree.file(
+            "site.yaml",
+            try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml") + """
+                waivers:
+                  - control: ACC-001
+                    reason: modes are set at deployment
+                    approved_by: ciso
+                    expires: 2030-01-01
+                  - control: LOG-005
+                    reason: forwarding is being moved
+                    approved_by: ciso
+                    expires: "2026-01-01T00:00:00Z"
 
-        """)
-        let waived = tree.file("waived.json", try audit(Package.fixtureRoot("host-conformant"), site: site, ["--no-sign", "--format", "json", "--profile", "sl4"]))
+                """)
+        let waived = tree.file(
+            "waived.json",
+            try audit(Package.fixtureRoot("host-conformant"), site: site, ["--no-sign", "--format", "json", "--profile", "sl4"]))
         let waivers = try JSON.parse(try LocalFile.read(waived))["results"]?.arrayValue?.compactMap { $0["waiver"] } ?? []
         #expect(Set(waivers.compactMap { $0["applied"]?.boolValue }) == [true, false], "both waiver states are exercised: \(waivers)")
 
@@ -151,7 +162,6 @@ struct Breakage {
         #expect(subjects[1]?["uri"]?.stringValue?.hasPrefix("file:///") == true, "\(String(describing: subjects[1]))")
         let facts = tree.bytes("facts.json", try #require(try JSON.parse(try LocalFile.read(debian))["facts"]).prettySerialized())
 
-
         // The other JSON the commands print: gap, compare (two hosts; one host's drift) and history
         // (a state directory whose history holds two of the envelopes above).
         func output(_ name: String, _ arguments: [String]) throws -> String {
@@ -159,8 +169,14 @@ struct Breakage {
             try #require([0, 1, 2].contains(r.status), "\(arguments): \(r.stderr)")
             return tree.file(name, r.stdout)
         }
-        let gaps = [try output("gap-envelope.json", ["gap", byDigest, "--to", "sl4"]), try output("gap-document.json", ["gap", waived, "--to", "sl4"])]
-        let comparisons = [try output("compare-hosts.json", ["compare", debian, waived]), try output("compare-drift.json", ["compare", byDigest, evaluated])]
+        let gaps = [
+            try output("gap-envelope.json", ["gap", byDigest, "--to", "sl4"]),
+            try output("gap-document.json", ["gap", waived, "--to", "sl4"]),
+        ]
+        let comparisons = [
+            try output("compare-hosts.json", ["compare", debian, waived]),
+            try output("compare-drift.json", ["compare", byDigest, evaluated]),
+        ]
         _ = tree.bytes("state/history/20261128T120000Z.dsse.json", try LocalFile.read(byDigest))
         _ = tree.bytes("state/history/20261129T120000Z.dsse.json", try LocalFile.read(ecdsa.envelope))
         let history = try output("history.json", ["history", "--state-dir", tree.path + "/state"])
@@ -171,41 +187,57 @@ struct Breakage {
         let debianSummary = try JSON.parse(try LocalFile.read(debian))["summary"]
         let conformant = try #require(debianSummary?["conformant"]?.boolValue as Bool?)
         let signature = try JSON.parse(try LocalFile.read(byDigest))["signatures"]?[0]
-        try check("findings", valid: [debian, waived, evaluated], base: debian, in: tree, broken: [
-            Breakage(name: "status", path: ["results", "0", "status"], value: "passed", at: "$.results[0].status"),
-            Breakage(name: "verdict", path: ["summary", "conformant"], value: .bool(!conformant), at: "$.summary.conformant"),
-            Breakage(name: "no-facts", path: ["facts"], value: nil, at: "$"),
-            Breakage(name: "time", path: ["started_at"], value: "2026-11-29 12:00:00", at: "$.started_at"),
-            Breakage(name: "digest", path: ["profile", "sha256"], value: "abc", at: "$.profile.sha256"),
-            Breakage(name: "extra", path: ["comment"], value: "unknown key", at: "$"),
-        ])
-        try check("facts", valid: [facts], base: facts, in: tree, broken: [
-            Breakage(name: "mode", path: ["mode"], value: "online", at: "$.mode"),
-            Breakage(name: "file", path: ["files", firstFile], value: "unreadable: denied", at: "$.files['\(firstFile)']"),
-            Breakage(name: "unavailable", path: ["facts", "sshd"], value: ["unavailable": ["status": "missing", "reason": "x"]], at: "$.facts.sshd"),
-        ])
-        try check("envelope", valid: [byDigest, ecdsa.envelope], base: byDigest, in: tree, broken: [
-            Breakage(name: "two-signatures", path: ["signatures", "1"], value: signature, at: "$.signatures"),
-            Breakage(name: "no-keyid", path: ["signatures", "0", "keyid"], value: nil, at: "$.signatures[0]"),
-            Breakage(name: "payload", path: ["payload"], value: "not base64!", at: "$.payload"),
-        ])
-        try check("statement", valid: statements, base: statements[0], in: tree, broken: [
-            Breakage(name: "predicate-type", path: ["predicateType"], value: "https://example.com/v1", at: "$.predicateType"),
-            Breakage(name: "subject", path: ["subject", "0", "digest", "sha256"], value: "XYZ", at: "$.subject[0]"),
-            Breakage(name: "predicate", path: ["predicate", "schema"], value: "warden.findings/v2", at: "$.predicate.schema"),
-        ])
+        try check(
+            "findings", valid: [debian, waived, evaluated], base: debian, in: tree,
+            broken: [
+                Breakage(name: "status", path: ["results", "0", "status"], value: "passed", at: "$.results[0].status"),
+                Breakage(name: "verdict", path: ["summary", "conformant"], value: .bool(!conformant), at: "$.summary.conformant"),
+                Breakage(name: "no-facts", path: ["facts"], value: nil, at: "$"),
+                Breakage(name: "time", path: ["started_at"], value: "2026-11-29 12:00:00", at: "$.started_at"),
+                Breakage(name: "digest", path: ["profile", "sha256"], value: "abc", at: "$.profile.sha256"),
+                Breakage(name: "extra", path: ["comment"], value: "unknown key", at: "$"),
+            ])
+        try check(
+            "facts", valid: [facts], base: facts, in: tree,
+            broken: [
+                Breakage(name: "mode", path: ["mode"], value: "online", at: "$.mode"),
+                Breakage(name: "file", path: ["files", firstFile], value: "unreadable: denied", at: "$.files['\(firstFile)']"),
+                Breakage(
+                    name: "unavailable", path: ["facts", "sshd"], value: ["unavailable": ["status": "missing", "reason": "x"]],
+                    at: "$.facts.sshd"),
+            ])
+        try check(
+            "envelope", valid: [byDigest, ecdsa.envelope], base: byDigest, in: tree,
+            broken: [
+                Breakage(name: "two-signatures", path: ["signatures", "1"], value: signature, at: "$.signatures"),
+                Breakage(name: "no-keyid", path: ["signatures", "0", "keyid"], value: nil, at: "$.signatures[0]"),
+                Breakage(name: "payload", path: ["payload"], value: "not base64!", at: "$.payload"),
+            ])
+        try check(
+            "statement", valid: statements, base: statements[0], in: tree,
+            broken: [
+                Breakage(name: "predicate-type", path: ["predicateType"], value: "https://example.com/v1", at: "$.predicateType"),
+                Breakage(name: "subject", path: ["subject", "0", "digest", "sha256"], value: "XYZ", at: "$.subject[0]"),
+                Breakage(name: "predicate", path: ["predicate", "schema"], value: "warden.findings/v2", at: "$.predicate.schema"),
+            ])
         let gapConformant = try JSON.parse(try LocalFile.read(gaps[0]))["conformant"]?.boolValue ?? false
-        try check("gap", valid: gaps, base: gaps[0], in: tree, broken: [
-            Breakage(name: "conformant", path: ["conformant"], value: .bool(!gapConformant), at: "$.conformant"),
-            Breakage(name: "host", path: ["host", "hostname"], value: 7, at: "$.host.hostname"),
-        ])
-        try check("compare", valid: comparisons, base: comparisons[0], in: tree, broken: [
-            Breakage(name: "kind", path: ["kind"], value: "same", at: "$.kind"),
-            Breakage(name: "time", path: ["a", "finished_at"], value: "yesterday", at: "$.a.finished_at"),
-        ])
-        try check("history", valid: [history], base: history, in: tree, broken: [
-            Breakage(name: "status", path: ["runs", "0", "statuses", "ACC-001"], value: "passed", at: "$.runs[0].statuses['ACC-001']"),
-        ])
+        try check(
+            "gap", valid: gaps, base: gaps[0], in: tree,
+            broken: [
+                Breakage(name: "conformant", path: ["conformant"], value: .bool(!gapConformant), at: "$.conformant"),
+                Breakage(name: "host", path: ["host", "hostname"], value: 7, at: "$.host.hostname"),
+            ])
+        try check(
+            "compare", valid: comparisons, base: comparisons[0], in: tree,
+            broken: [
+                Breakage(name: "kind", path: ["kind"], value: "same", at: "$.kind"),
+                Breakage(name: "time", path: ["a", "finished_at"], value: "yesterday", at: "$.a.finished_at"),
+            ])
+        try check(
+            "history", valid: [history], base: history, in: tree,
+            broken: [
+                Breakage(name: "status", path: ["runs", "0", "statuses", "ACC-001"], value: "passed", at: "$.runs[0].statuses['ACC-001']")
+            ])
     }
 
     /// A bundle of a synthetic fleet (real fixture audits as templates) with every kind of entry:
@@ -214,14 +246,19 @@ struct Breakage {
     @Test func bundleManifestSummaryEnvelopesAndInventoryMatchTheirSchemas() throws {
         let tree = TempTree(prefix: "warden-schema-fleet")
         let fleet = tree.path + "/fleet"
-        let made = run(Package.root + "/Scripts/make-fleet", [fleet, "6", "--missing-every", "4", "--wrong-key", "--unknown"], environment: ["WARDEN_BUILD": "debug"])
+        let made = run(
+            Package.root + "/Scripts/make-fleet", [fleet, "6", "--missing-every", "4", "--wrong-key", "--unknown"],
+            environment: ["WARDEN_BUILD": "debug"])
         try #require(made.status == 0, "\(made.stderr)")
         let first = try #require(LocalFile.list(fleet + "/findings").sorted().first)
         let duplicate = tree.bytes("duplicate.dsse.json", try LocalFile.read(fleet + "/findings/" + first))
         let junk = tree.file("junk.json", "{\"not\": \"an envelope\"}")
         func bundle(_ output: String, _ extra: [String]) throws -> String {
-            let r = warden(["bundle", fleet + "/findings", duplicate, junk, "--trust", fleet + "/trust.pem", "--key", fleet + "/bundler.pem",
-                            "--now", Self.now, "--output", tree.path + "/" + output] + extra)
+            let r = warden(
+                [
+                    "bundle", fleet + "/findings", duplicate, junk, "--trust", fleet + "/trust.pem", "--key", fleet + "/bundler.pem",
+                    "--now", Self.now, "--output", tree.path + "/" + output,
+                ] + extra)
             try #require([0, 1].contains(r.status), "\(r.stdout)\(r.stderr)")
             return tree.path + "/" + output
         }
@@ -229,7 +266,8 @@ struct Breakage {
         let withoutInventory = try bundle("bare", [])
 
         let summary = try JSON.parse(try LocalFile.read(withInventory + "/summary.json", limit: 64 << 20))
-        #expect(Set(summary["rejected"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []) == ["wrong_key", "unknown", "malformed"])
+        #expect(
+            Set(summary["rejected"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []) == ["wrong_key", "unknown", "malformed"])
         for list in ["superseded", "missing", "stale"] { #expect(summary[list]?.arrayValue?.isEmpty == false, "\(list) is exercised") }
         #expect(summary["controls"]?.arrayValue?.contains { $0["results"]?["sl3"]?["examples"]?.arrayValue?.isEmpty == false } == true)
         let bare = try JSON.parse(try LocalFile.read(withoutInventory + "/manifest.json", limit: 64 << 20))
@@ -250,18 +288,26 @@ struct Breakage {
             for (file, errors) in try SchemaCheck.validate(schema, files) { #expect(errors == [], "\(schema): \(file): \(errors)") }
         }
 
-        try check("manifest", valid: [withInventory + "/manifest.json", withoutInventory + "/manifest.json"], base: withInventory + "/manifest.json", in: tree, broken: [
-            Breakage(name: "extra", path: ["note"], value: "added after signing", at: "$"),
-            Breakage(name: "path", path: ["files", "0", "path"], value: "../outside", at: "$.files[0].path"),
-            Breakage(name: "conformant", path: ["hosts", "0", "conformant", "sl3"], value: "yes", at: "$.hosts[0].conformant.sl3"),
-            Breakage(name: "max-age", path: ["max_age"], value: "7 days", at: "$.max_age"),
-        ])
+        try check(
+            "manifest", valid: [withInventory + "/manifest.json", withoutInventory + "/manifest.json"],
+            base: withInventory + "/manifest.json", in: tree,
+            broken: [
+                Breakage(name: "extra", path: ["note"], value: "added after signing", at: "$"),
+                Breakage(name: "path", path: ["files", "0", "path"], value: "../outside", at: "$.files[0].path"),
+                Breakage(name: "conformant", path: ["hosts", "0", "conformant", "sl3"], value: "yes", at: "$.hosts[0].conformant.sl3"),
+                Breakage(name: "max-age", path: ["max_age"], value: "7 days", at: "$.max_age"),
+            ])
         let hostConformant = try #require(summary["hosts"]?[0]?["results"]?["sl3"]?["conformant"]?.boolValue as Bool?)
-        try check("summary", valid: [withInventory + "/summary.json", withoutInventory + "/summary.json"], base: withInventory + "/summary.json", in: tree, broken: [
-            Breakage(name: "verdict", path: ["hosts", "0", "results", "sl3", "conformant"], value: .bool(!hostConformant), at: "$.hosts[0].results.sl3.conformant"),
-            Breakage(name: "kind", path: ["rejected", "0", "kind"], value: "forged", at: "$.rejected[0].kind"),
-            Breakage(name: "counts", path: ["counts", "bundled"], value: nil, at: "$.counts"),
-        ])
+        try check(
+            "summary", valid: [withInventory + "/summary.json", withoutInventory + "/summary.json"], base: withInventory + "/summary.json",
+            in: tree,
+            broken: [
+                Breakage(
+                    name: "verdict", path: ["hosts", "0", "results", "sl3", "conformant"], value: .bool(!hostConformant),
+                    at: "$.hosts[0].results.sl3.conformant"),
+                Breakage(name: "kind", path: ["rejected", "0", "kind"], value: "forged", at: "$.rejected[0].kind"),
+                Breakage(name: "counts", path: ["counts", "bundled"], value: nil, at: "$.counts"),
+            ])
     }
 
     /// Site files: the fixtures', and a table of documents that Warden accepts or refuses (exit 65
@@ -279,11 +325,17 @@ struct Breakage {
         let table: [(String, Bool, String)] = [
             ("empty-mapping", true, "{}\n"),
             ("yaml11-booleans", true, "containers: yes\nrole: inference\n"),
-            ("numbers-as-text", true, "weights:\n  owner: 1000\n  group: 1000\n  allowed_principals: [user:alice, 42]\nservices:\n  edr_units: [falcon-sensor.service]\n"),
+            (
+                "numbers-as-text", true,
+                "weights:\n  owner: 1000\n  group: 1000\n  allowed_principals: [user:alice, 42]\nservices:\n  edr_units: [falcon-sensor.service]\n"
+            ),
             ("sizes", true, "weights:\n  min_size: 1 MiB\n  paths: [/data/w]\n  scan_roots: []\n"),
             ("size-bytes", true, "weights:\n  min_size: 0\n"),
             ("listeners", true, "network:\n  allowed_listeners: [tcp/22, udp/123, udp/65535, tcp/00022]\n"),
-            ("waiver-times", true, "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: 2027-01-31\n  - control: LOG-005\n    reason: r\n    approved_by: a\n    expires: 2027-01-31T12:00:00+02:00\n"),
+            (
+                "waiver-times", true,
+                "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: 2027-01-31\n  - control: LOG-005\n    reason: r\n    approved_by: a\n    expires: 2027-01-31T12:00:00+02:00\n"
+            ),
             ("unknown-key", false, "rol: storage\n"),
             ("unknown-nested-key", false, "network:\n  listeners: [tcp/22]\n"),
             ("role", false, "role: database\n"),
@@ -300,7 +352,10 @@ struct Breakage {
             ("control-id", false, "waivers:\n  - control: acc-001\n    reason: r\n    approved_by: a\n    expires: 2027-01-31\n"),
             ("waiver-missing-key", false, "waivers:\n  - control: ACC-001\n    reason: r\n    expires: 2027-01-31\n"),
             ("waiver-date", false, "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: \"2027-13-01\"\n"),
-            ("waiver-time-zone", false, "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: \"2027-01-31T12:00:00\"\n"),
+            (
+                "waiver-time-zone", false,
+                "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: \"2027-01-31T12:00:00\"\n"
+            ),
             ("waivers-mapping", false, "waivers:\n  control: ACC-001\n"),
         ]
         for (name, valid, text) in table { cases.append((tree.file("\(name).yaml", text), valid)) }
@@ -320,8 +375,11 @@ struct Breakage {
         try #require(warden(["keygen", "--output", key]).status == 0)
         let trust = tree.file("trust.pem", warden(["key", "show", "--key", key]).stdout)
         let junk = tree.file("junk.json", "{}")
-        let id = "8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e", keyid = "5f0c" + String(repeating: "ab", count: 30)
-        func host(name: String = "weights-01", machine: String = id, key: String = keyid, role: String = "storage", extra: String = "") -> String {
+        let id = "8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e"
+        let keyid = "5f0c" + String(repeating: "ab", count: 30)
+        func host(name: String = "weights-01", machine: String = id, key: String = keyid, role: String = "storage", extra: String = "")
+            -> String
+        {
             "  - name: \(name)\n    machine_id: \(machine)\n    keyid: \(key)\n    role: \(role)\n\(extra)"
         }
         let table: [(String, Bool, String)] = [
@@ -342,7 +400,10 @@ struct Breakage {
         for (name, valid, text) in table { cases.append((tree.file("\(name).yaml", text), valid)) }
         let schema = try SchemaCheck.validate("inventory", cases.map(\.file))
         for (n, (file, valid)) in cases.enumerated() {
-            let r = warden(["bundle", junk, "--trust", trust, "--key", key, "--inventory", file, "--now", Self.now, "--output", tree.path + "/bundle-\(n)"])
+            let r = warden([
+                "bundle", junk, "--trust", trust, "--key", key, "--inventory", file, "--now", Self.now, "--output",
+                tree.path + "/bundle-\(n)",
+            ])
             #expect(valid ? [0, 1].contains(r.status) : r.status == 65, "warden: \(file): exit \(r.status) \(r.stderr)")
             #expect((schema[file] == []) == valid, "schema: \(file): \(schema[file] ?? [])")
         }

@@ -46,7 +46,10 @@ import WardenTestSupport
         let signed = try SignedAudit(algorithm)
         let r = signed.verify([signed.envelope])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout == "\(signed.envelope): valid: host unknown host, profile sl3, finished \(auditNow), nonconformant, signed by \(signed.keyID)\n")
+        #expect(
+            r.stdout
+                == "\(signed.envelope): valid: host unknown host, profile sl3, finished \(auditNow), nonconformant, signed by \(signed.keyID)\n"
+        )
         let envelope = try Envelope.decode(try LocalFile.read(signed.envelope), file: signed.envelope)
         #expect(envelope.payloadType == "application/vnd.in-toto+json")
         #expect(envelope.signatures.map(\.keyid) == [signed.keyID])
@@ -63,16 +66,47 @@ import WardenTestSupport
         let original = try LocalFile.read(signed.envelope)
         let cases: [(name: String, path: String, trust: String?, status: Int32, message: String)] = [
             ("wrong key", signed.envelope, other.trust, 1, "FAILED: signatures[0].keyid: \(signed.keyID) is not a trusted key"),
-            ("flipped payload byte", try signed.tampered("payload.json") { $0.payload[100] ^= 0x20 }, nil, 1, "FAILED: signatures[0].sig: does not verify"),
-            ("flipped signature byte", try signed.tampered("sig.json") { $0.signatures[0].sig[7] ^= 0x01 }, nil, 1, "FAILED: signatures[0].sig: does not verify"),
-            ("changed keyid", try signed.tampered("keyid.json") { $0.signatures[0].keyid = other.keyID }, nil, 1, "FAILED: signatures[0].keyid: \(other.keyID) is not a trusted key"),
-            ("another trusted key's keyid", try signed.tampered("keyid2.json") { $0.signatures[0].keyid = other.keyID }, signed.tree.file("both.pem", try LocalFile.readText(signed.trust) + LocalFile.readText(other.trust)), 1, "FAILED: signatures[0].sig: does not verify with trusted key \(other.keyID)"),
-            ("changed payloadType", try signed.tampered("type.json") { $0.payloadType = "application/json" }, nil, 1, "FAILED: payloadType: expected 'application/vnd.in-toto+json', found 'application/json'"),
-            ("a second signature", try signed.tampered("two.json") { $0.signatures.append($0.signatures[0]) }, nil, 1, "FAILED: signatures: expected exactly one signature, found 2"),
-            ("truncated", signed.tree.bytes("truncated.json", Array(original.prefix(original.count / 2))), nil, 65, "error: not a DSSE envelope: invalid JSON: unterminated string"),
-            ("empty", signed.tree.bytes("empty.json", []), nil, 65, "empty.json:1:1: error: not a DSSE envelope: invalid JSON: unexpected end of input"),
-            ("non-JSON", signed.tree.file("notes.txt", "these are not findings\n"), nil, 65, "notes.txt:1:1: error: not a DSSE envelope: invalid JSON"),
-            ("the plain findings document", signed.tree.file("plain.json", "{\"schema\": \"warden.findings/v1\"}\n"), nil, 65, "plain.json: error: payloadType: missing: not a DSSE envelope"),
+            (
+                "flipped payload byte", try signed.tampered("payload.json") { $0.payload[100] ^= 0x20 }, nil, 1,
+                "FAILED: signatures[0].sig: does not verify"
+            ),
+            (
+                "flipped signature byte", try signed.tampered("sig.json") { $0.signatures[0].sig[7] ^= 0x01 }, nil, 1,
+                "FAILED: signatures[0].sig: does not verify"
+            ),
+            (
+                "changed keyid", try signed.tampered("keyid.json") { $0.signatures[0].keyid = other.keyID }, nil, 1,
+                "FAILED: signatures[0].keyid: \(other.keyID) is not a trusted key"
+            ),
+            (
+                "another trusted key's keyid", try signed.tampered("keyid2.json") { $0.signatures[0].keyid = other.keyID },
+                signed.tree.file("both.pem", try LocalFile.readText(signed.trust) + LocalFile.readText(other.trust)), 1,
+                "FAILED: signatures[0].sig: does not verify with trusted key \(other.keyID)"
+            ),
+            (
+                "changed payloadType", try signed.tampered("type.json") { $0.payloadType = "application/json" }, nil, 1,
+                "FAILED: payloadType: expected 'application/vnd.in-toto+json', found 'application/json'"
+            ),
+            (
+                "a second signature", try signed.tampered("two.json") { $0.signatures.append($0.signatures[0]) }, nil, 1,
+                "FAILED: signatures: expected exactly one signature, found 2"
+            ),
+            (
+                "truncated", signed.tree.bytes("truncated.json", Array(original.prefix(original.count / 2))), nil, 65,
+                "error: not a DSSE envelope: invalid JSON: unterminated string"
+            ),
+            (
+                "empty", signed.tree.bytes("empty.json", []), nil, 65,
+                "empty.json:1:1: error: not a DSSE envelope: invalid JSON: unexpected end of input"
+            ),
+            (
+                "non-JSON", signed.tree.file("notes.txt", "these are not findings\n"), nil, 65,
+                "notes.txt:1:1: error: not a DSSE envelope: invalid JSON"
+            ),
+            (
+                "the plain findings document", signed.tree.file("plain.json", "{\"schema\": \"warden.findings/v1\"}\n"), nil, 65,
+                "plain.json: error: payloadType: missing: not a DSSE envelope"
+            ),
             ("missing", signed.tree.path + "/absent.json", nil, 66, "absent.json: error: No such file or directory"),
         ]
         for c in cases {
@@ -124,12 +158,15 @@ import WardenTestSupport
         let eightDaysOn = Timestamp(seconds: testNow.seconds + 8 * 86400).description
         let stale = warden(["verify", signed.envelope, "--trust", signed.trust, "--now", eightDaysOn, "--max-age", "7d"])
         #expect(stale.status == 1)
-        #expect(stale.stdout.contains("FAILED: payload.predicate.finished_at: \(auditNow) is older than the maximum age 7d at \(eightDaysOn)"), "\(stale.stdout)")
+        #expect(
+            stale.stdout.contains("FAILED: payload.predicate.finished_at: \(auditNow) is older than the maximum age 7d at \(eightDaysOn)"),
+            "\(stale.stdout)")
         #expect(warden(["verify", signed.envelope, "--trust", signed.trust, "--now", eightDaysOn, "--max-age", "9d"]).status == 0)
         #expect(warden(["verify", signed.envelope, "--trust", signed.trust, "--now", eightDaysOn]).status == 0, "no maximum age given")
         let early = Timestamp(seconds: testNow.seconds - 3600).description
         let future = warden(["verify", signed.envelope, "--trust", signed.trust, "--now", early])
-        #expect(future.status == 1 && future.stdout.contains("payload.predicate.finished_at: \(auditNow) is in the future"), "\(future.stdout)")
+        #expect(
+            future.status == 1 && future.stdout.contains("payload.predicate.finished_at: \(auditNow) is in the future"), "\(future.stdout)")
         let badAge = warden(["verify", signed.envelope, "--trust", signed.trust, "--max-age", "a week"])
         #expect(badAge.status == 64 && badAge.stderr.contains("--max-age: expected a duration"), "\(badAge.stderr)")
         #expect(warden(["verify", signed.envelope, "--trust", signed.trust, "--now", "yesterday"]).status == 64)
@@ -140,7 +177,10 @@ import WardenTestSupport
         let root = Package.fixtureRoot("sshd-hardened")
         let unsigned = warden(["audit", "--root", root, "--state-dir", tree.path + "/state"])
         #expect(unsigned.status == 64)
-        #expect(unsigned.stderr.contains("--key: an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign"), "\(unsigned.stderr)")
+        #expect(
+            unsigned.stderr.contains(
+                "--key: an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign"
+            ), "\(unsigned.stderr)")
         #expect(access(tree.path + "/state", F_OK) != 0, "nothing written into the state directory")
 
         let plain = tree.path + "/plain.json"
@@ -151,9 +191,13 @@ import WardenTestSupport
         #expect(warden(["audit", "--root", root, "--no-sign", "--key", tree.path + "/k.pem"]).status == 64)
         #expect(warden(["keygen", "--output", tree.path + "/k.pem"]).status == 0)
         let nowhere = warden(["audit", "--root", root, "--key", tree.path + "/k.pem"])
-        #expect(nowhere.status == 64 && nowhere.stderr.contains("--output: an offline audit writes nothing into the state directory"), "\(nowhere.stderr)")
+        #expect(
+            nowhere.status == 64 && nowhere.stderr.contains("--output: an offline audit writes nothing into the state directory"),
+            "\(nowhere.stderr)")
         let missingKey = warden(["audit", "--root", root, "--key", tree.path + "/absent.pem", "--output", tree.path + "/e.json"])
-        #expect(missingKey.status == 66 && missingKey.stderr.contains("absent.pem: error: --key: No such file or directory"), "\(missingKey.stderr)")
+        #expect(
+            missingKey.status == 66 && missingKey.stderr.contains("absent.pem: error: --key: No such file or directory"),
+            "\(missingKey.stderr)")
     }
 
     /// The host's own identity becomes the statement's subject.
@@ -212,8 +256,11 @@ import WardenTestSupport
     @Test func anUnprotectedPrivateKeyIsRefused() throws {
         let signed = try SignedAudit()
         chmod(signed.key, 0o644)
-        let fix = "\(signed.key): error: --key: private key file has mode 0644: group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(signed.key)'"
-        let audit = warden(["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", signed.key, "--output", signed.tree.path + "/x.json"])
+        let fix =
+            "\(signed.key): error: --key: private key file has mode 0644: group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(signed.key)'"
+        let audit = warden([
+            "audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", signed.key, "--output", signed.tree.path + "/x.json",
+        ])
         #expect(audit.status == 65)
         #expect(audit.stderr.contains(fix), "\(audit.stderr)")
         #expect(access(signed.tree.path + "/x.json", F_OK) != 0)
@@ -224,7 +271,8 @@ import WardenTestSupport
         #expect([0, 1, 2].contains(warden(["audit", "--state-dir", state]).status))
         chmod(state + "/host-key.pem", 0o640)
         let live = warden(["audit", "--state-dir", state])
-        #expect(live.status == 65 && live.stderr.contains("host-key.pem: error: host key: private key file has mode 0640"), "\(live.stderr)")
+        #expect(
+            live.status == 65 && live.stderr.contains("host-key.pem: error: host key: private key file has mode 0640"), "\(live.stderr)")
         for line in try secretLines(signed.key) + secretLines(state + "/host-key.pem") {
             for text in [audit.stdout, audit.stderr, show.stdout, show.stderr, live.stdout, live.stderr] { #expect(!text.contains(line)) }
         }

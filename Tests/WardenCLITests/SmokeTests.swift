@@ -27,8 +27,12 @@ import WardenTestSupport
     }
 
     func audit(_ root: String, site: String, profile: String, format: String = "json") -> (status: Int32, stdout: String, stderr: String) {
-        run(Package.wardenBinary, ["audit", "--root", root, "--site", site, "--profile", profile, "--no-sign",
-                                   "--format", format, "--now", "2026-11-29T12:00:00Z"])
+        run(
+            Package.wardenBinary,
+            [
+                "audit", "--root", root, "--site", site, "--profile", profile, "--no-sign",
+                "--format", format, "--now", "2026-11-29T12:00:00Z",
+            ])
     }
 
     @Test(arguments: ["sl3", "sl4"])
@@ -64,12 +68,14 @@ import WardenTestSupport
         #expect(doc["summary"]?["conformant"] == false)
         #expect(doc["summary"]?["verdict"] == "nonconformant")
         #expect(results["ACC-004"]?["status"] == "fail")
-        #expect(results["ACC-004"]?["evidence"]?.arrayValue?.contains { $0["source"] == "/etc/ssh/sshd_config.d/50-cloud-init.conf:1" } == true)
+        #expect(
+            results["ACC-004"]?["evidence"]?.arrayValue?.contains { $0["source"] == "/etc/ssh/sshd_config.d/50-cloud-init.conf:1" } == true)
         #expect(results["ACC-005"]?["status"] == "fail")
         #expect(results["ACC-008"]?["status"] == "fail")
         #expect(results["ACC-009"]?["status"] == "fail")
         #expect(results["EXF-005"]?["status"] == "fail")
-        #expect(results["EXF-005"]?["evidence"]?.arrayValue?.contains { $0["source"] == "/tmp/copy-for-eval.bin" && $0["ok"] == false } == true)
+        #expect(
+            results["EXF-005"]?["evidence"]?.arrayValue?.contains { $0["source"] == "/tmp/copy-for-eval.bin" && $0["ok"] == false } == true)
         #expect(results["EXF-007"]?["status"] == "fail")
         #expect(results["EXF-007"]?["evidence"]?.arrayValue?.contains { $0["observed"] == "tcp/8000" } == true)
         #expect(results["HRD-001"]?["status"] == "fail")
@@ -96,7 +102,8 @@ import WardenTestSupport
             #expect([0, 1, 2].contains(r.status), "\(r.stderr)")
             let doc = try JSON.parse(r.stdout)
             #expect(doc["mode"] == "live")
-            for item in doc["results"]?.arrayValue ?? [] where ["error", "not_checked", "not_applicable"].contains(item["status"]?.stringValue ?? "") {
+            for item in doc["results"]?.arrayValue ?? []
+            where ["error", "not_checked", "not_applicable"].contains(item["status"]?.stringValue ?? "") {
                 #expect(item["summary"]?.stringValue?.isEmpty == false, "\(item["control"]!.compactString) gives no reason")
             }
         }

@@ -28,13 +28,18 @@ final class SoftwareTPM {
             let port = freePortPair()
             guard port > 0 else { continue }
             let tpm = SoftwareTPM(port: port)
-            let r = run("/usr/bin/swtpm", ["socket", "--tpm2", "--tpmstate", "dir=\(tpm.state.path)",
-                                           "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1",
-                                           "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
-                                           "--flags", "not-need-init,startup-clear", "--daemon",
-                                           "--pid", "file=\(tpm.state.path)/pid", "--log", "file=\(tpm.state.path)/log"])
+            let r = run(
+                "/usr/bin/swtpm",
+                [
+                    "socket", "--tpm2", "--tpmstate", "dir=\(tpm.state.path)",
+                    "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1",
+                    "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
+                    "--flags", "not-need-init,startup-clear", "--daemon",
+                    "--pid", "file=\(tpm.state.path)/pid", "--log", "file=\(tpm.state.path)/log",
+                ])
             if r.status == 0, let text = try? LocalFile.readText(tpm.state.path + "/pid"),
-               let pid = pid_t(text.split(separator: "\n").first ?? "") {
+                let pid = pid_t(text.split(separator: "\n").first ?? "")
+            {
                 tpm.pid = pid
                 return (tpm, "")
             }
@@ -84,25 +89,33 @@ func freePortPair() -> Int {
         guard let tpm = started else { try Test.cancel(Comment(rawValue: problem)) }
         let tree = TempTree()
         let key = tree.path + "/tpm-key.pem"
-        let made = run(openssl, ["genpkey", "-provider", "tpm2", "-provider", "default", "-algorithm", "EC", "-pkeyopt", "group:P-256", "-out", key],
-                       environment: tpm.environment)
+        let made = run(
+            openssl, ["genpkey", "-provider", "tpm2", "-provider", "default", "-algorithm", "EC", "-pkeyopt", "group:P-256", "-out", key],
+            environment: tpm.environment)
         try #require(made.status == 0, "openssl genpkey with the tpm2 provider (Debian package tpm2-openssl): \(made.stderr)")
         #expect(try LocalFile.readText(key).hasPrefix("-----BEGIN TSS2 PRIVATE KEY-----\n"), "a TPM-wrapped key, not a software one")
         chmod(key, 0o600)
 
         let shown = warden(["key", "show", "--key", key], environment: tpm.environment)
         try #require(shown.status == 0, "\(shown.stderr)")
-        #expect(shown.stdout.contains("algorithm: ecdsa-p256\nheld by: tpm2 provider (\(key)); the private key never leaves the device\n"), "\(shown.stdout)")
+        #expect(
+            shown.stdout.contains("algorithm: ecdsa-p256\nheld by: tpm2 provider (\(key)); the private key never leaves the device\n"),
+            "\(shown.stdout)")
         let trust = tree.file("tpm-public.pem", shown.stdout)
         let exported = tree.path + "/exported.pem"
-        try #require(run(openssl, ["pkey", "-provider", "tpm2", "-provider", "default", "-in", key, "-pubout", "-out", exported],
-                         environment: tpm.environment).status == 0)
+        try #require(
+            run(
+                openssl, ["pkey", "-provider", "tpm2", "-provider", "default", "-in", key, "-pubout", "-out", exported],
+                environment: tpm.environment
+            ).status == 0)
         let keyID = try opensslKeyID(publicPEM: exported, in: tree)
         #expect(shown.stdout.hasPrefix("keyid: \(keyID)\n"))
 
         let host = TempTree()
         let envelope = tree.path + "/tpm.dsse.json"
-        let audit = warden(["audit", "--root", identifiedHost(in: host), "--key", key, "--output", envelope, "--now", auditNow], environment: tpm.environment)
+        let audit = warden(
+            ["audit", "--root", identifiedHost(in: host), "--key", key, "--output", envelope, "--now", auditNow],
+            environment: tpm.environment)
         #expect([0, 1, 2].contains(audit.status), "\(audit.stderr)")
         #expect(audit.stderr.contains("findings signed with ecdsa-p256 key \(keyID) (\(key))"), "\(audit.stderr)")
 
@@ -117,7 +130,8 @@ func freePortPair() -> Int {
         tree.file("payload.b64", try #require(parsed["payload"]?.stringValue))
         try ssl(["base64", "-d", "-A", "-in", tree.path + "/sig.b64", "-out", tree.path + "/sig.bin"])
         try ssl(["base64", "-d", "-A", "-in", tree.path + "/payload.b64", "-out", tree.path + "/payload.bin"])
-        let pae = tree.bytes("pae.bin", handPAE(type: "application/vnd.in-toto+json", payload: try LocalFile.read(tree.path + "/payload.bin")))
+        let pae = tree.bytes(
+            "pae.bin", handPAE(type: "application/vnd.in-toto+json", payload: try LocalFile.read(tree.path + "/payload.bin")))
         let checked = run(openssl, ["dgst", "-sha256", "-verify", exported, "-signature", tree.path + "/sig.bin", pae])
         #expect(checked.status == 0 && checked.stdout.contains("Verified OK"), "\(checked.stdout)\(checked.stderr)")
 
@@ -125,7 +139,10 @@ func freePortPair() -> Int {
         tpm.stop()
         let gone = warden(["audit", "--root", host.path, "--key", key, "--output", tree.path + "/none.json"], environment: tpm.environment)
         #expect(gone.status == 74)
-        #expect(gone.stderr.contains("\(key): error: --key: no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with TPM2OPENSSL_TCTI=\(tpm.tcti)"), "\(gone.stderr)")
+        #expect(
+            gone.stderr.contains(
+                "\(key): error: --key: no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with TPM2OPENSSL_TCTI=\(tpm.tcti)"
+            ), "\(gone.stderr)")
         #expect(access(tree.path + "/none.json", F_OK) != 0)
     }
 
@@ -151,14 +168,17 @@ func freePortPair() -> Int {
         #expect(shown.stdout.contains("held by: tpm2 provider (handle:0x81000001)"))
         let trust = tree.file("public.pem", shown.stdout)
         let envelope = p + "/handle.dsse.json"
-        let audit = warden(["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", handle, "--output", envelope, "--now", auditNow],
-                           environment: tpm.environment)
+        let audit = warden(
+            ["audit", "--root", Package.fixtureRoot("sshd-hardened"), "--key", handle, "--output", envelope, "--now", auditNow],
+            environment: tpm.environment)
         #expect([0, 1, 2].contains(audit.status), "\(audit.stderr)")
         let r = warden(["verify", envelope, "--trust", trust, "--now", reviewNow])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
 
         let empty = warden(["key", "show", "--key", "handle:0x81000002"], environment: tpm.environment)
-        #expect(empty.status == 65 && empty.stderr.contains("handle:0x81000002: error: --key: no private key at this TPM handle"), "\(empty.stderr)")
+        #expect(
+            empty.status == 65 && empty.stderr.contains("handle:0x81000002: error: --key: no private key at this TPM handle"),
+            "\(empty.stderr)")
     }
 
     /// No swtpm needed: nothing listens on the port, so no TPM is reachable.
@@ -168,6 +188,9 @@ func freePortPair() -> Int {
         let tcti = "swtpm:host=127.0.0.1,port=\(port)"
         let r = warden(["key", "show", "--key", "handle:0x81000001"], environment: ["TPM2OPENSSL_TCTI": tcti])
         #expect(r.status == 74)
-        #expect(r.stderr.contains("warden: handle:0x81000001: error: --key: no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with TPM2OPENSSL_TCTI=\(tcti)"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "warden: handle:0x81000001: error: --key: no TPM reachable: the OpenSSL 'tpm2' provider (Debian package tpm2-openssl) could not start with TPM2OPENSSL_TCTI=\(tcti)"
+            ), "\(r.stderr)")
     }
 }

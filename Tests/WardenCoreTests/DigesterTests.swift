@@ -17,7 +17,9 @@ import WardenFormats
     }
 
     @Test func millionAs() throws {
-        #expect(try Digester.libcrypto.sha256Hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            try Digester.libcrypto.sha256Hex([UInt8](repeating: 0x61, count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// An empty catalog's digest is the digest of no files.
@@ -30,6 +32,8 @@ import WardenFormats
         let site = #expect(throws: WardenError.self) { try Site.parse("containers: true\n", file: "site.yaml", digester: failing) }
         #expect(site?.message == "no digest today")
         #expect(throws: WardenError.self) { try Inventory.parse("hosts: []\n", file: "inventory.yaml", digester: failing) }
-        #expect(throws: WardenError.self) { try Catalog.load(files: [("c.yaml", ProfileFixture.controls)], knownFacts: ProfileFixture.knownFacts, digester: failing) }
+        #expect(throws: WardenError.self) {
+            try Catalog.load(files: [("c.yaml", ProfileFixture.controls)], knownFacts: ProfileFixture.knownFacts, digester: failing)
+        }
     }
 }

@@ -6,24 +6,29 @@ import WardenTestSupport
 
 @Suite struct EvaluatorTests {
     /// One control with the given check, in a profile of its own.
-    func evaluate(check: String, parameters: String = "", params: String = "", facts: [String: Fact],
-                  advisory: Bool = false, site: JSON = .null, now: String = "2026-11-29T12:00:00Z", known: Set<String> = ["f", "site"]) throws -> Finding {
+    func evaluate(
+        check: String, parameters: String = "", params: String = "", facts: [String: Fact],
+        advisory: Bool = false, site: JSON = .null, now: String = "2026-11-29T12:00:00Z", known: Set<String> = ["f", "site"]
+    ) throws -> Finding {
         let controls = """
-        controls:
-          - id: HRD-001
-            title: T
-            area: hardening
-            severity: high
-            rationale: R
-            references: {}
-        \(parameters.isEmpty ? "" : "    parameters:\n" + parameters)
-            check:
-        \(check.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
-            remediation: fix it
-        """
+            controls:
+              - id: HRD-001
+                title: T
+                area: hardening
+                severity: high
+                rationale: R
+                references: {}
+            \(parameters.isEmpty ? "" : "    parameters:\n" + parameters)
+                check:
+            \(check.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+                remediation: fix it
+            """
         let catalog = try Catalog.load(files: [("c.yaml", controls)], knownFacts: known, digester: .libcrypto)
-        let profile = "id: p\ntitle: P\nversion: \"1\"\ncontrols:\n  HRD-001: {advisory: \(advisory)\(params.isEmpty ? "" : ", parameters: {\(params)}")}\n"
-        let resolved = try ProfileLoader.resolve("p", catalog: catalog, digester: .libcrypto) { (_: String, _: String?) throws(WardenError) in ("p.yaml", profile) }
+        let profile =
+            "id: p\ntitle: P\nversion: \"1\"\ncontrols:\n  HRD-001: {advisory: \(advisory)\(params.isEmpty ? "" : ", parameters: {\(params)}")}\n"
+        let resolved = try ProfileLoader.resolve("p", catalog: catalog, digester: .libcrypto) {
+            (_: String, _: String?) throws(WardenError) in ("p.yaml", profile)
+        }
         var set = FactSet(mode: .offline, facts: facts)
         set["site"] = .value(site)
         let finding = Evaluator.evaluate(resolved, facts: set, now: Timestamp(rfc3339: now)!)[0]
@@ -36,14 +41,14 @@ import WardenTestSupport
 
     /// ENC-006's shape: every resume= entry is harmless when all swap is memory or encrypted.
     static let resumeCheck = """
-    every: f.resume
-    expect:
-      any:
-        - {fact: .configured, eq: false, describe: resume=}
-        - {fact: f.swap_safe, eq: true, describe: all swap in memory or encrypted}
-    if_empty: error
-    empty_reason: no kernel command line to look for resume=
-    """
+        every: f.resume
+        expect:
+          any:
+            - {fact: .configured, eq: false, describe: resume=}
+            - {fact: f.swap_safe, eq: true, describe: all swap in memory or encrypted}
+        if_empty: error
+        empty_reason: no kernel command line to look for resume=
+        """
 
     /// An unknown part never masks an alternative that decides on its own (issue 14, item 7).
     @Test(arguments: [
@@ -57,12 +62,15 @@ import WardenTestSupport
     func aQuantifierOverAnUnreadableListIsDecidedByAnAlternativeOutsideIt(resume: Fact, swapSafe: Bool, status: Status) throws {
         let facts: [String: Fact] = ["f": .value(["swap_safe": .bool(swapSafe)])]
         // The list is a fact of its own, so that it can be unavailable alone.
-        let finding = try evaluate(check: Self.resumeCheck.replacingFirst("f.resume", with: "r.entries"),
-                                   facts: facts.merging(["r": resume]) { $1 }, known: ["f", "r", "site"])
+        let finding = try evaluate(
+            check: Self.resumeCheck.replacingFirst("f.resume", with: "r.entries"),
+            facts: facts.merging(["r": resume]) { $1 }, known: ["f", "r", "site"])
         #expect(finding.status == status, "\(finding.summary)")
         if status == .pass {
             #expect(finding.summary.contains("could not be read") && finding.summary.contains("not needed"), "\(finding.summary)")
-            #expect(finding.evidence.contains { $0.ok == true && $0.expected.contains("all swap in memory or encrypted") }, "\(finding.evidence)")
+            #expect(
+                finding.evidence.contains { $0.ok == true && $0.expected.contains("all swap in memory or encrypted") },
+                "\(finding.evidence)")
         }
     }
 
@@ -102,8 +110,9 @@ import WardenTestSupport
         ("any:\n  - {fact: r.x, eq: 1}\n  - {fact: f.allowed, eq: true}", false, .notChecked),
     ])
     func otherQuantifiersAndConnectivesFollowThreeValuedLogic(check: String, allowed: Bool, status: Status) throws {
-        let finding = try evaluate(check: check, facts: ["f": .value(["allowed": .bool(allowed)]), "r": .unavailable(.notChecked("offline"))],
-                                   known: ["f", "r", "site"])
+        let finding = try evaluate(
+            check: check, facts: ["f": .value(["allowed": .bool(allowed)]), "r": .unavailable(.notChecked("offline"))],
+            known: ["f", "r", "site"])
         #expect(finding.status == status, "\(check): \(finding.summary)")
     }
 
@@ -154,7 +163,8 @@ import WardenTestSupport
         // The deciding item first, then the others (the errored item has no observation).
         #expect(f.evidence.map(\.source) == ["/c", "/a"])
         #expect(f.evidence.map(\.ok) == [false, true])
-        let onlyError = try evaluate(check: check, facts: ["f": .value(["items": [["path": "/a", "ok": true], ["path": "/b", "error": "cannot stat"]]])])
+        let onlyError = try evaluate(
+            check: check, facts: ["f": .value(["items": [["path": "/a", "ok": true], ["path": "/b", "error": "cannot stat"]]])])
         #expect(onlyError.status == .error)
         #expect(onlyError.summary == "/b: cannot stat")
     }
@@ -230,7 +240,8 @@ import WardenTestSupport
     }
 
     @Test func factSetRoundTripsThroughJSON() throws {
-        let set = FactSet(mode: .live, facts: ["a": .value(["x": [1, 2]]), "b": .unavailable(.notChecked("why"))], files: ["/etc/x": "ab"])
+        let set = FactSet(
+            mode: .live, facts: ["a": .value(["x": [1, 2]]), "b": .unavailable(.notChecked("why"))], files: ["/etc/x": "ab"])
         #expect(try FactSet(json: JSON.parse(set.json.serialized())) == set)
     }
 }
@@ -239,7 +250,10 @@ import WardenTestSupport
     @Test(arguments: [
         ("a.b.c", false, ["a", "b", "c"], "a.b.c"),
         (".encrypted", true, ["encrypted"], ".encrypted"),
-        ("cmdline.parameters[\"module.sig_enforce\"]", false, ["cmdline", "parameters", "module.sig_enforce"], "cmdline.parameters[\"module.sig_enforce\"]"),
+        (
+            "cmdline.parameters[\"module.sig_enforce\"]", false, ["cmdline", "parameters", "module.sig_enforce"],
+            "cmdline.parameters[\"module.sig_enforce\"]"
+        ),
         ("a[\"x.y\"].z", false, ["a", "x.y", "z"], "a[\"x.y\"].z"),
     ])
     func parses(text: String, relative: Bool, components: [String], description: String) throws {

@@ -9,13 +9,13 @@ import WardenFormats
 
     @Test func parsesHostsInOrder() throws {
         let text = """
-        hosts:
-          - name: weights-store-01
-            machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e
-            keyid: \(InventoryTests.keyA)
-            role: storage
-          - {name: trainer-02, machine_id: 0123456789abcdef0123456789abcdef, keyid: \(InventoryTests.keyB), role: training}
-        """
+            hosts:
+              - name: weights-store-01
+                machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e
+                keyid: \(InventoryTests.keyA)
+                role: storage
+              - {name: trainer-02, machine_id: 0123456789abcdef0123456789abcdef, keyid: \(InventoryTests.keyB), role: training}
+            """
         let inventory = try Inventory.parse(text, file: "inventory.yaml", digester: .libcrypto)
         #expect(inventory.hosts.map(\.name) == ["weights-store-01", "trainer-02"])
         #expect(inventory[machineID: "0123456789abcdef0123456789abcdef"]?.role == .training)
@@ -32,7 +32,9 @@ import WardenFormats
         }
         for null in ["~", "null", "Null", "NULL", ""] {
             let error = #expect(throws: WardenError.self) { try Inventory.parse(host(null), file: "i.yaml", digester: .libcrypto) }
-            #expect(error?.description.contains("hosts[0].name: expected a string, found null") == true, "\(null): \(String(describing: error))")
+            #expect(
+                error?.description.contains("hosts[0].name: expected a string, found null") == true, "\(null): \(String(describing: error))"
+            )
         }
         for name in ["'null'", "\"~\"", "nul", "nulls", "NuLL", "0", "0x1F", "-7", "yes", "off", "1_000", "8a3c"] {
             let expected = name.hasPrefix("'") || name.hasPrefix("\"") ? String(name.dropFirst().dropLast()) : name
@@ -41,20 +43,34 @@ import WardenFormats
     }
 
     @Test(arguments: [
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage, rack: 4}\n",
-         "inventory.yaml:2:149: error: hosts[0].rack: unknown key 'rack'"),
-        ("hosts:\n  - {name: a, machine_id: 8A3C, keyid: \(keyA), role: storage}\n",
-         "inventory.yaml:2:27: error: hosts[0].machine_id: a machine id is 32 lower-case hex digits"),
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: abc, role: storage}\n",
-         "inventory.yaml:2:68: error: hosts[0].keyid: a keyid is 64 lower-case hex digits"),
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: gpu}\n",
-         "error: hosts[0].role: unknown role 'gpu' (expected storage, training, inference, other)"),
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, role: storage}\n",
-         "inventory.yaml:2:5: error: hosts[0]: missing required key 'keyid'"),
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage}\n  - {name: b, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyB), role: storage}\n",
-         "error: hosts[1].machine_id: duplicate machine id '8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e'"),
-        ("hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage}\n  - {name: a, machine_id: 0123456789abcdef0123456789abcdef, keyid: \(keyB), role: storage}\n",
-         "error: hosts[1].name: duplicate host name 'a'"),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage, rack: 4}\n",
+            "inventory.yaml:2:149: error: hosts[0].rack: unknown key 'rack'"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8A3C, keyid: \(keyA), role: storage}\n",
+            "inventory.yaml:2:27: error: hosts[0].machine_id: a machine id is 32 lower-case hex digits"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: abc, role: storage}\n",
+            "inventory.yaml:2:68: error: hosts[0].keyid: a keyid is 64 lower-case hex digits"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: gpu}\n",
+            "error: hosts[0].role: unknown role 'gpu' (expected storage, training, inference, other)"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, role: storage}\n",
+            "inventory.yaml:2:5: error: hosts[0]: missing required key 'keyid'"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage}\n  - {name: b, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyB), role: storage}\n",
+            "error: hosts[1].machine_id: duplicate machine id '8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e'"
+        ),
+        (
+            "hosts:\n  - {name: a, machine_id: 8a3c0f1d2b4e4f6a9c7d5e3b1a2c4d6e, keyid: \(keyA), role: storage}\n  - {name: a, machine_id: 0123456789abcdef0123456789abcdef, keyid: \(keyB), role: storage}\n",
+            "error: hosts[1].name: duplicate host name 'a'"
+        ),
         ("machines: []\n", "inventory.yaml:1:1: error: machines: unknown key 'machines'"),
     ])
     func errorsSayWhere(_ text: String, _ message: String) {

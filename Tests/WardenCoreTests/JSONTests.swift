@@ -52,8 +52,12 @@ import WardenFormats
             let padding = String(repeating: "a", count: offset)
             for scalar in ["\"", "\\", "\u{0}", "\u{1F}", "\n", "é", "😀", "\u{7F}", " ", "é\"", "\"\\", "\n\u{1}é"] {
                 let text = padding + scalar + padding
-                let doc = [0x7B] + Array(#""p":["#.utf8) + JSON.string(text).serialized() + Array(#"],"q":"#.utf8) + JSON.string(text).serialized() + [0x7D]
-                #expect(try JSON.parse(doc, omitting: ["p"]) == ["p": [], "q": .string(text)], "\(offset) \(scalar.unicodeScalars.first!.value)")
+                let doc =
+                    [0x7B] + Array(#""p":["#.utf8) + JSON.string(text).serialized() + Array(#"],"q":"#.utf8)
+                    + JSON.string(text).serialized() + [0x7D]
+                #expect(
+                    try JSON.parse(doc, omitting: ["p"]) == ["p": [], "q": .string(text)], "\(offset) \(scalar.unicodeScalars.first!.value)"
+                )
             }
             for bad: [UInt8] in [[0x80], [0xC3], [0xFF], [0x01], [0x1F], [0x61, 0x0A], [0xC3, 0xA9, 0x80]] {
                 let string = [0x22] + Array(padding.utf8) + bad + Array(padding.utf8) + [0x22]
@@ -69,8 +73,14 @@ import WardenFormats
         let doc: JSON = ["predicate": ["results": [["control": "A", "evidence": [["x": "é\n"]]]], "facts": ["n": 1]], "results": [1]]
         let parsed = try JSON.parse(doc.serialized(), omitting: ["predicate", "results"])
         #expect(parsed == ["predicate": ["results": [], "facts": ["n": 1]], "results": [1]])
-        #expect(try JSON.parse(Array(#"{"predicate":{"results":{"a":1}}}"#.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": [:]]])
-        #expect(try JSON.parse(Array(#"{"predicate":{"results":"text"}}"#.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": ""]])
+        #expect(
+            try JSON.parse(Array(#"{"predicate":{"results":{"a":1}}}"#.utf8), omitting: ["predicate", "results"]) == [
+                "predicate": ["results": [:]]
+            ])
+        #expect(
+            try JSON.parse(Array(#"{"predicate":{"results":"text"}}"#.utf8), omitting: ["predicate", "results"]) == [
+                "predicate": ["results": ""]
+            ])
         for bad in [
             #"{"predicate":{"results":[{"a":1,"a":2}]}}"#,
             "{\"predicate\":{\"results\":[{\"k\":\"\u{1}\"}]}}",
@@ -92,24 +102,34 @@ import WardenFormats
         #expect(try JSON.parse(Array(unique.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": [:]]])
         // Unbuilt keys are compared by their decoded bytes: an escape, non-ASCII text and the
         // empty key are the same key however written, and a key is reported where it repeats.
-        for (text, key) in [(#"{"a":1,"\u0061":2}"#, "a"), (#"{"é":1,"\u00e9":2}"#, "é"), (#"{"\u00e9":1,"é":2}"#, "é"),
-                            (#"{"":1,"b":2,"":3}"#, ""), (#"{"a\"b":1,"a\u0022b":2}"#, "a\"b"), (#"{"ab":1,"a":2,"b":3,"ab":4}"#, "ab"),
-                            (#"{"abcdefghij":1,"abcdefghik":2,"abcdefgh\u0069j":3}"#, "abcdefghij")] {
+        for (text, key) in [
+            (#"{"a":1,"\u0061":2}"#, "a"), (#"{"é":1,"\u00e9":2}"#, "é"), (#"{"\u00e9":1,"é":2}"#, "é"),
+            (#"{"":1,"b":2,"":3}"#, ""), (#"{"a\"b":1,"a\u0022b":2}"#, "a\"b"), (#"{"ab":1,"a":2,"b":3,"ab":4}"#, "ab"),
+            (#"{"abcdefghij":1,"abcdefghik":2,"abcdefgh\u0069j":3}"#, "abcdefghij"),
+        ] {
             let doc = #"{"predicate":{"results":["# + text + "]}}"
-            let error = #expect(throws: JSONParseError.self, "\(text)") { try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"]) }
+            let error = #expect(throws: JSONParseError.self, "\(text)") {
+                try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"])
+            }
             #expect(error?.message == "duplicate key \"\(key)\"", "\(text)")
-            #expect(error?.message == (#expect(throws: JSONParseError.self) { try JSON.parse(Array(doc.utf8)) })?.message, "as a full parse says: \(text)")
+            #expect(
+                error?.message == (#expect(throws: JSONParseError.self) { try JSON.parse(Array(doc.utf8)) })?.message,
+                "as a full parse says: \(text)")
         }
         // Several paths, sharing a prefix or not; a path's prefix is built, and only objects are
         // followed (not lists).
         let several = Array(#"{"p":{"r":[1,{"x":2}],"f":{"files":{"a":"b"},"facts":{"n":1}},"s":"t"},"q":{"r":3},"z":[{"p":1}]}"#.utf8)
-        #expect(try JSON.parse(several, omitting: [["p", "r"], ["p", "f", "files"], ["z", "p"]])
+        #expect(
+            try JSON.parse(several, omitting: [["p", "r"], ["p", "f", "files"], ["z", "p"]])
                 == ["p": ["r": [], "f": ["files": [:], "facts": ["n": 1]], "s": "t"], "q": ["r": 3], "z": [["p": 1]]])
         #expect(try JSON.parse(several, omitting: [["p"], ["p", "r"]]) == ["p": [:], "q": ["r": 3], "z": [["p": 1]]])
         #expect(try JSON.parse(several, omitting: [[], ["nothing"]]) == (try JSON.parse(several)))
         let duplicate = Array(#"{"p":{"f":{"files":{"a":"b","a":"c"}}}}"#.utf8)
         #expect(throws: JSONParseError.self) { try JSON.parse(duplicate, omitting: [["p", "r"], ["p", "f", "files"]]) }
-        for text in [#"{"a":1,"A":2,"\u0062":3,"é":4,"e":5,"":6}"#, #"{"ab":1,"a":2,"b":3,"ba":4}"#, #"{"abcdefghij":1,"abcdefghik":2,"bbcdefghij":3}"#] {
+        for text in [
+            #"{"a":1,"A":2,"\u0062":3,"é":4,"e":5,"":6}"#, #"{"ab":1,"a":2,"b":3,"ba":4}"#,
+            #"{"abcdefghij":1,"abcdefghik":2,"bbcdefghij":3}"#,
+        ] {
             let doc = #"{"predicate":{"results":["# + text + "]}}"
             #expect(try JSON.parse(Array(doc.utf8), omitting: ["predicate", "results"]) == ["predicate": ["results": []]], "\(text)")
         }
@@ -143,7 +163,9 @@ import WardenFormats
         #expect(Timestamp(rfc3339: text)?.seconds == seconds)
     }
 
-    @Test(arguments: ["2026-13-01T00:00:00Z", "2026-02-30", "2026-11-29T25:00:00Z", "2026-11-29T08:38:14", "yesterday", "2026-11-29T08:38:14Zjunk"])
+    @Test(arguments: [
+        "2026-13-01T00:00:00Z", "2026-02-30", "2026-11-29T25:00:00Z", "2026-11-29T08:38:14", "yesterday", "2026-11-29T08:38:14Zjunk",
+    ])
     func rejects(text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
     }

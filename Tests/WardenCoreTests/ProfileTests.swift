@@ -7,37 +7,37 @@ import WardenTestSupport
 /// A small catalog and profiles, written inline, to test decoding errors precisely.
 struct ProfileFixture {
     static let controls = """
-    controls:
-      - id: ACC-011
-        title: SSH limits
-        area: access
-        severity: medium
-        rationale: fewer guesses
-        references: {nist: [AC-7]}
-        parameters:
-          max_tries: {type: int, description: largest MaxAuthTries}
-          strict: {type: bool, description: also require more}
-        check:
-          all:
-            - fact: sshd.settings.maxauthtries
-              lte: {param: max_tries}
-            - fact: sshd.settings.strict
-              eq: "yes"
-              when: strict
-        remediation: set MaxAuthTries
-      - id: ENC-001
-        title: Weights encrypted
-        area: encryption
-        severity: critical
-        rationale: theft of disks
-        references: {cop: [II.7.3]}
-        check:
-          every: storage.locations
-          expect: {fact: .encrypted, eq: true}
-          if_empty: error
-          empty_reason: no weight locations registered or found
-        remediation: use LUKS
-    """
+        controls:
+          - id: ACC-011
+            title: SSH limits
+            area: access
+            severity: medium
+            rationale: fewer guesses
+            references: {nist: [AC-7]}
+            parameters:
+              max_tries: {type: int, description: largest MaxAuthTries}
+              strict: {type: bool, description: also require more}
+            check:
+              all:
+                - fact: sshd.settings.maxauthtries
+                  lte: {param: max_tries}
+                - fact: sshd.settings.strict
+                  eq: "yes"
+                  when: strict
+            remediation: set MaxAuthTries
+          - id: ENC-001
+            title: Weights encrypted
+            area: encryption
+            severity: critical
+            rationale: theft of disks
+            references: {cop: [II.7.3]}
+            check:
+              every: storage.locations
+              expect: {fact: .encrypted, eq: true}
+              if_empty: error
+              empty_reason: no weight locations registered or found
+            remediation: use LUKS
+        """
 
     static let knownFacts: Set<String> = ["sshd", "storage", "site"]
 
@@ -48,7 +48,8 @@ struct ProfileFixture {
     static func resolve(_ name: String, _ files: [String: String], catalog: Catalog? = nil) throws(WardenError) -> ResolvedProfile {
         let c: Catalog
         if let catalog { c = catalog } else { c = try ProfileFixture.catalog() }
-        return try ProfileLoader.resolve(name, catalog: c, digester: .libcrypto) { (n: String, _: String?) throws(WardenError) -> (path: String, text: String) in
+        return try ProfileLoader.resolve(name, catalog: c, digester: .libcrypto) {
+            (n: String, _: String?) throws(WardenError) -> (path: String, text: String) in
             guard let text = files[n] else { throw WardenError(.missing, "no profile '\(n)'") }
             return ("\(n).yaml", text)
         }
@@ -57,26 +58,26 @@ struct ProfileFixture {
 
 @Suite struct ProfileTests {
     let base = """
-    id: base
-    title: Base
-    version: "1"
-    controls:
-      ACC-011:
-        parameters: {max_tries: 4, strict: false}
-      ENC-001: {}
-    """
+        id: base
+        title: Base
+        version: "1"
+        controls:
+          ACC-011:
+            parameters: {max_tries: 4, strict: false}
+          ENC-001: {}
+        """
 
     @Test func extendsOverridesParametersAndKeepsTheRest() throws {
         let child = """
-        id: child
-        extends: base
-        title: Child
-        version: "2"
-        controls:
-          ACC-011:
-            parameters: {strict: true}
-            advisory: true
-        """
+            id: child
+            extends: base
+            title: Child
+            version: "2"
+            controls:
+              ACC-011:
+                parameters: {strict: true}
+                advisory: true
+            """
         let p = try ProfileFixture.resolve("child", ["base": base, "child": child])
         #expect(p.chain == ["child", "base"])
         #expect(p.controls.map(\.definition.id) == ["ACC-011", "ENC-001"])
@@ -150,7 +151,8 @@ struct ProfileFixture {
     }
 
     @Test func duplicateControlIsAnError() {
-        let dup = ProfileFixture.controls + "\n" + ProfileFixture.controls.split(separator: "\n").dropFirst(1).prefix(19).joined(separator: "\n")
+        let dup =
+            ProfileFixture.controls + "\n" + ProfileFixture.controls.split(separator: "\n").dropFirst(1).prefix(19).joined(separator: "\n")
         let error = #expect(throws: WardenError.self) { try ProfileFixture.catalog(dup) }
         #expect(error?.description.contains("already defined") == true, "\(String(describing: error))")
     }

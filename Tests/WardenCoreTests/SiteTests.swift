@@ -6,27 +6,27 @@ import WardenFormats
 @Suite struct SiteTests {
     @Test func fullSchemaParses() throws {
         let text = """
-        role: training
-        containers: true
-        weights:
-          paths: [/srv/weights, /data/ckpt]
-          owner: mlsvc
-          group: weights
-          allowed_principals: [alice, ml-admins]
-          canary: [/srv/weights/.canary]
-          scan_roots: [/home, /tmp]
-          min_size: 4MiB
-        network:
-          allowed_listeners: [tcp/22, udp/123]
-        services:
-          edr_units: [falcon-sensor.service]
-          weights_units: [vllm.service]
-        waivers:
-          - control: ACC-006
-            reason: FIDO keys on order
-            approved_by: ciso@example.org
-            expires: 2027-01-31
-        """
+            role: training
+            containers: true
+            weights:
+              paths: [/srv/weights, /data/ckpt]
+              owner: mlsvc
+              group: weights
+              allowed_principals: [alice, ml-admins]
+              canary: [/srv/weights/.canary]
+              scan_roots: [/home, /tmp]
+              min_size: 4MiB
+            network:
+              allowed_listeners: [tcp/22, udp/123]
+            services:
+              edr_units: [falcon-sensor.service]
+              weights_units: [vllm.service]
+            waivers:
+              - control: ACC-006
+                reason: FIDO keys on order
+                approved_by: ciso@example.org
+                expires: 2027-01-31
+            """
         let site = try Site.parse(text, file: "site.yaml", digester: .libcrypto)
         #expect(site.role == .training)
         #expect(site.containers)
@@ -44,7 +44,10 @@ import WardenFormats
         ("role: gpu\n", 1, "role", "unknown role 'gpu'"),
         ("weights:\n  paths: [srv/weights]\n", 2, "weights.paths[0]", "must be an absolute path"),
         ("network:\n  allowed_listeners: [ssh]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
-        ("waivers:\n  - control: ACC-004\n    reason: r\n    approved_by: a\n    expires: soon\n", 5, "waivers[0].expires", "expected a date"),
+        (
+            "waivers:\n  - control: ACC-004\n    reason: r\n    approved_by: a\n    expires: soon\n", 5, "waivers[0].expires",
+            "expected a date"
+        ),
         ("waivers:\n  - control: ACC-004\n    reason: r\n", 2, "waivers[0]", "missing required key 'approved_by'"),
         ("containers: yes please\n", 1, "containers", "expected true or false"),
         ("weights:\n  min_size: big\n", 2, "weights.min_size", "expected a size"),
@@ -75,8 +78,12 @@ import WardenFormats
         #expect(error?.description.contains("expected true or false") == true)
     }
 
-    @Test(arguments: [("weights:\n  min_size: 2048\n", Int64(2048)), ("weights:\n  min_size: 0x10\n", Int64(16)), ("weights:\n  min_size: 010\n", Int64(8)),
-                      ("weights:\n  min_size: 1_000\n", Int64(1000)), ("weights:\n  min_size: '1MiB'\n", Int64(1 << 20))] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("weights:\n  min_size: 2048\n", Int64(2048)), ("weights:\n  min_size: 0x10\n", Int64(16)),
+            ("weights:\n  min_size: 010\n", Int64(8)),
+            ("weights:\n  min_size: 1_000\n", Int64(1000)), ("weights:\n  min_size: '1MiB'\n", Int64(1 << 20)),
+        ] as [(String, Int64)])
     func integers(text: String, value: Int64) throws {
         #expect(try Site.parse(text, file: "s.yaml", digester: .libcrypto).minSize == value, "\(text)")
     }

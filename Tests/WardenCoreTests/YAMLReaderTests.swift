@@ -59,7 +59,10 @@ import Yams
     }
 
     static func bothWithReason(_ text: String) -> (ours: [String]?, libyaml: [String]?, error: String?, libyamlError: String?) {
-        var ours: [String]?, theirs: [String]?, error: String?, libyamlError: String?
+        var ours: [String]?
+        var theirs: [String]?
+        var error: String?
+        var libyamlError: String?
         do {
             var lines: [String] = []
             if let root = try YAML.parse(text) { render(root, into: &lines) }
@@ -182,7 +185,10 @@ import Yams
         if theirs == nil {
             #expect(ours == nil, "libyaml refuses \(text.debugDescription); Warden read \(ours ?? [])")
         } else {
-            #expect(ours == theirs, "\(text.debugDescription): Warden \(error ?? "")\n\((ours ?? []).joined(separator: "\n"))\nlibyaml\n\((theirs ?? []).joined(separator: "\n"))")
+            #expect(
+                ours == theirs,
+                "\(text.debugDescription): Warden \(error ?? "")\n\((ours ?? []).joined(separator: "\n"))\nlibyaml\n\((theirs ?? []).joined(separator: "\n"))"
+            )
         }
     }
 
@@ -202,21 +208,22 @@ import Yams
         }
     }
 
-    @Test(arguments: [
-        ("a: &x 1\nb: *x\n", 1, 4, "anchors"),
-        ("b: *x\n", 1, 4, "aliases"),
-        ("a: !!str 1\n", 1, 4, "tags"),
-        ("? a\n: b\n", 1, 1, "complex mapping keys"),
-        ("[a, b]: c\n", 1, 1, "complex mapping keys"),
-        ("%YAML 1.1\n---\na: 1\n", 1, 1, "directives"),
-        ("a: 1\n---\nb: 2\n", 2, 1, "more than one YAML document"),
-        ("a: [b: c]\n", 1, 6, "inside a flow list"),
-        ("k: - a\n", 1, 4, "cannot start on the line of its key"),
-        ("a: 1\n\tb: 2\n", 2, 1, "tabs are not allowed in indentation"),
-        ("-\tx\n", 1, 2, "a tab after '-'"),
-        ("a: \"x\"y\n", 1, 7, "unexpected content after the value"),
-        (String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "\n", 1, 64, "nested more than 64 levels"),
-    ] as [(String, Int, Int, String)])
+    @Test(
+        arguments: [
+            ("a: &x 1\nb: *x\n", 1, 4, "anchors"),
+            ("b: *x\n", 1, 4, "aliases"),
+            ("a: !!str 1\n", 1, 4, "tags"),
+            ("? a\n: b\n", 1, 1, "complex mapping keys"),
+            ("[a, b]: c\n", 1, 1, "complex mapping keys"),
+            ("%YAML 1.1\n---\na: 1\n", 1, 1, "directives"),
+            ("a: 1\n---\nb: 2\n", 2, 1, "more than one YAML document"),
+            ("a: [b: c]\n", 1, 6, "inside a flow list"),
+            ("k: - a\n", 1, 4, "cannot start on the line of its key"),
+            ("a: 1\n\tb: 2\n", 2, 1, "tabs are not allowed in indentation"),
+            ("-\tx\n", 1, 2, "a tab after '-'"),
+            ("a: \"x\"y\n", 1, 7, "unexpected content after the value"),
+            (String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "\n", 1, 64, "nested more than 64 levels"),
+        ] as [(String, Int, Int, String)])
     func refusedWithWhere(_ text: String, _ line: Int, _ column: Int, _ fragment: String) {
         do {
             let root = try YAML.parse(text)
@@ -269,21 +276,24 @@ struct POSIXFailure: Error {
     struct Generator {
         var state: UInt64
         mutating func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(bound))
         }
     }
 
-    static let refusedOnPurpose = ["anchors", "aliases", "tags", "complex mapping keys", "directives", "more than one YAML document",
-                                   "inside a flow list", "tab", "reserved", "cannot start", "cannot be inside", "nested more than",
-                                   "starts on the line after '---'", "after the end of the document", "key is missing", "on the line of its key",
-                                   // libyaml takes `key:` followed by `|` at the key's own indentation; YAML does not.
-                                   "indented more than its key"]
+    static let refusedOnPurpose = [
+        "anchors", "aliases", "tags", "complex mapping keys", "directives", "more than one YAML document",
+        "inside a flow list", "tab", "reserved", "cannot start", "cannot be inside", "nested more than",
+        "starts on the line after '---'", "after the end of the document", "key is missing", "on the line of its key",
+        // libyaml takes `key:` followed by `|` at the key's own indentation; YAML does not.
+        "indented more than its key",
+    ]
 
     /// The lines of a mutant around where the two trees first differ (or its first lines).
     static func excerpt(_ text: String, _ ours: [String], _ theirs: [String]) -> String {
         let first = Array(zip(ours, theirs)).firstIndex { $0.0 != $0.1 } ?? min(ours.count, theirs.count)
-        let at = (first < ours.count ? ours[first] : first < theirs.count ? theirs[first] : "").split(separator: "@").last
+        let at =
+            (first < ours.count ? ours[first] : first < theirs.count ? theirs[first] : "").split(separator: "@").last
             .flatMap { Int($0.split(separator: ":").first ?? "") } ?? 1
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let range = max(0, at - 4)..<min(lines.count, at + 2)
@@ -294,9 +304,13 @@ struct POSIXFailure: Error {
     @Test func mutantsReadAsLibyamlReadsThem() throws {
         let found = run("/usr/bin/find", [Package.root + "/Profiles", Package.root + "/Tests/Fixtures", "-name", "*.yaml", "-type", "f"])
         let files = found.stdout.split(separator: "\n").map(String.init).sorted()
-        let pieces: [[UInt8]] = [" ", "\n", ":", ": ", "- ", "-", "#", " #", "'", "\"", "[", "]", "{", "}", ",", "|", ">", "\t", "\\", "  ", "|-\n", "? ", "...\n", "---\n", "x"].map { Array($0.utf8) }
+        let pieces: [[UInt8]] = [
+            " ", "\n", ":", ": ", "- ", "-", "#", " #", "'", "\"", "[", "]", "{", "}", ",", "|", ">", "\t", "\\", "  ", "|-\n", "? ",
+            "...\n", "---\n", "x",
+        ].map { Array($0.utf8) }
         var rng = Generator(state: 0x5741_5244_454E)
-        var checked = 0, divergent: [String] = []
+        var checked = 0
+        var divergent: [String] = []
         for file in files {
             let original = Array(try LocalTestFile.read(file).utf8)
             guard !original.isEmpty else { continue }
@@ -310,7 +324,11 @@ struct POSIXFailure: Error {
                     default:
                         // Re-indent a line: add or remove leading spaces.
                         let start = bytes[..<min(at, bytes.count)].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-                        if rng.next(2) == 0 { bytes.insert(contentsOf: [0x20, 0x20], at: start) } else if start < bytes.count, bytes[start] == 0x20 { bytes.remove(at: start) }
+                        if rng.next(2) == 0 {
+                            bytes.insert(contentsOf: [0x20, 0x20], at: start)
+                        } else if start < bytes.count, bytes[start] == 0x20 {
+                            bytes.remove(at: start)
+                        }
                     }
                 }
                 let text = String(decoding: bytes, as: UTF8.self)
@@ -323,18 +341,27 @@ struct POSIXFailure: Error {
                     if ours != theirs && !(ours == nil && Self.refusedOnPurpose.contains { error?.contains($0) == true }) {
                         let line = error.flatMap { Int($0.split(separator: ":").first ?? "") }
                         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                        let excerpt = line.map { l in (max(0, l - 4)..<min(lines.count, l + 2)).map { "\($0 + 1)| \(lines[$0].debugDescription)" }.joined(separator: "\n") }
+                        let excerpt = line.map { l in
+                            (max(0, l - 4)..<min(lines.count, l + 2)).map { "\($0 + 1)| \(lines[$0].debugDescription)" }.joined(
+                                separator: "\n")
+                        }
                         divergent.append("\(excerpt ?? Self.excerpt(text, ours ?? [], theirs))\nWarden: \(error ?? "a different tree")")
                     }
                 } else if let ours {
-                    let line = libyamlError.flatMap { e in e.split(separator: "\n").first.flatMap { Int($0.split(separator: ":").first ?? "") } } ?? 1
+                    let line =
+                        libyamlError.flatMap { e in e.split(separator: "\n").first.flatMap { Int($0.split(separator: ":").first ?? "") } }
+                        ?? 1
                     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    let excerpt = (max(0, line - 4)..<min(lines.count, line + 2)).map { "\($0 + 1)| \(lines[$0].debugDescription)" }.joined(separator: "\n")
-                    divergent.append("\(excerpt)\nlibyaml refuses it (\(libyamlError?.split(separator: "\n").first ?? "")); Warden reads it")
+                    let excerpt = (max(0, line - 4)..<min(lines.count, line + 2)).map { "\($0 + 1)| \(lines[$0].debugDescription)" }.joined(
+                        separator: "\n")
+                    divergent.append(
+                        "\(excerpt)\nlibyaml refuses it (\(libyamlError?.split(separator: "\n").first ?? "")); Warden reads it")
                 }
             }
         }
         #expect(checked > 2000)
-        #expect(divergent.isEmpty, "\(divergent.count) of \(checked) mutants read differently:\n\(divergent.prefix(12).joined(separator: "\n\n"))")
+        #expect(
+            divergent.isEmpty,
+            "\(divergent.count) of \(checked) mutants read differently:\n\(divergent.prefix(12).joined(separator: "\n\n"))")
     }
 }

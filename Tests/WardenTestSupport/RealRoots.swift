@@ -35,7 +35,10 @@ public enum RealRoots {
         let r = run(rootsScript, [], timeout: 1800)
         let path = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         guard r.status == 0, !r.timedOut, isDirectory(path + "/etc") else {
-            return .failure(Failure("Scripts/roots could not build the Debian 12 root (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(r.stderr.suffix(2000))"))
+            return .failure(
+                Failure(
+                    "Scripts/roots could not build the Debian 12 root (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(r.stderr.suffix(2000))"
+                ))
         }
         return .success(path)
     }()
@@ -72,10 +75,16 @@ public enum RealRoots {
 
     /// `warden audit` of `root` with `layers` laid over it, as JSON at the fixed time, unsigned.
     /// Without layers the base itself is audited (Warden only reads it).
-    public static func audit(_ root: String, layers: [String] = [], profile: String, extra: [String] = []) throws -> (status: Int32, document: JSON, stderr: String) {
-        let arguments = ["audit", "--root", layers.isEmpty ? root : "@ROOT@", "--profile", profile, "--no-sign",
-                         "--format", "json", "--now", now] + extra
-        let r = layers.isEmpty
+    public static func audit(_ root: String, layers: [String] = [], profile: String, extra: [String] = []) throws -> (
+        status: Int32, document: JSON, stderr: String
+    ) {
+        let arguments =
+            [
+                "audit", "--root", layers.isEmpty ? root : "@ROOT@", "--profile", profile, "--no-sign",
+                "--format", "json", "--now", now,
+            ] + extra
+        let r =
+            layers.isEmpty
             ? run(wardenBinary, arguments, timeout: 300)
             : run(inRootScript, layers.flatMap { ["--layer", $0] } + ["--outside", root, wardenBinary] + arguments, timeout: 300)
         guard !r.timedOut else { throw Failure("warden audit timed out: \(r.stderr)") }
@@ -108,7 +117,8 @@ public struct ExpectedStatus: Sendable, Equatable {
 /// removed; `—` or `-` means the profile has no such control.
 public func statusTable(markdown: String, heading: String) throws -> [ExpectedStatus] {
     let lines = markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    guard let start = lines.firstIndex(where: { $0.hasPrefix("#") && String($0.drop(while: { $0 == "#" })).trimmingSpaces == heading }) else {
+    guard let start = lines.firstIndex(where: { $0.hasPrefix("#") && String($0.drop(while: { $0 == "#" })).trimmingSpaces == heading })
+    else {
         throw RealRoots.Failure("no heading \"\(heading)\"")
     }
     func cells(_ line: String) -> [String] {
@@ -129,7 +139,7 @@ public func statusTable(markdown: String, heading: String) throws -> [ExpectedSt
     }
     let profileColumns = header.enumerated().filter { $0.element.hasPrefix("sl") }
     var rows: [ExpectedStatus] = []
-    i += 2   // the header and its |---| line
+    i += 2  // the header and its |---| line
     while i < lines.count, lines[i].trimmingSpaces.hasPrefix("|") {
         let c = cells(lines[i])
         guard c.count == header.count else {

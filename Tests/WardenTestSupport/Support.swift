@@ -1,8 +1,8 @@
+internal import Glibc
 public import HostFacts
 internal import OpenSSLSigning
-public import WardenCore
-internal import Glibc
 internal import Synchronization
+public import WardenCore
 public import WardenFormats
 public import WardenProfiles
 
@@ -43,7 +43,9 @@ public enum BuiltIn {
 public let testNow = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
 
 /// Audits `root` with the given profile and optional site text, all in process.
-public func audit(root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all) throws -> (facts: FactSet, findings: [Finding]) {
+public func audit(root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all) throws -> (
+    facts: FactSet, findings: [Finding]
+) {
     let hostRoot = try HostRoot(root)
     let siteFile = try site.map { try Site.parse($0, file: "site.yaml", digester: .libcrypto) }
     let facts = Collector.collect(root: hostRoot, site: siteFile, probes: probes)
@@ -126,7 +128,9 @@ private let spawnLock = Mutex<Void>(())
 
 /// Runs a program and returns its exit status and output (stdout, stderr), without a shell.
 @discardableResult
-public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, stdout: String, stderr: String) {
+public func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let r = run(program, arguments, environment: environment, timeout: nil)
     return (r.status, r.stdout, r.stderr)
 }
@@ -190,9 +194,11 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     argv.forEach { free($0) }
     envp.forEach { free($0) }
     guard rc == 0 else {
-        close(outPipe[0]); close(errPipe[0])
-        return RunResult(status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(rc)))",
-                         timedOut: false, seconds: 0, maxResidentKiB: 0)
+        close(outPipe[0])
+        close(errPipe[0])
+        return RunResult(
+            status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(rc)))",
+            timedOut: false, seconds: 0, maxResidentKiB: 0)
     }
     var output: [[UInt8]] = [[], []]
     var open = [outPipe[0], errPipe[0]]
@@ -226,8 +232,9 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     var usage = rusage()
     wait4(pid, &status, 0, &usage)
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return RunResult(status: exit, stdout: String(decoding: output[0], as: UTF8.self), stderr: String(decoding: output[1], as: UTF8.self),
-                     timedOut: timedOut, seconds: monotonicSeconds() - started, maxResidentKiB: usage.ru_maxrss)
+    return RunResult(
+        status: exit, stdout: String(decoding: output[0], as: UTF8.self), stderr: String(decoding: output[1], as: UTF8.self),
+        timedOut: timedOut, seconds: monotonicSeconds() - started, maxResidentKiB: usage.ru_maxrss)
 }
 
 /// Seconds on the monotonic clock.
