@@ -24,7 +24,7 @@ public enum JournalWriter {
             b.copyBytes(from: bytes)
             return b
         }
-        defer { buffers.forEach { $0.deallocate() } }
+        defer { for buffer in buffers { buffer.deallocate() } }
         var vectors = zip(buffers, entries).map { iovec(iov_base: $0.baseAddress, iov_len: $1.count) }
         let r = sd_journal_sendv(&vectors, Int32(vectors.count))
         guard r >= 0 else { throw JournalError(call: "sd_journal_sendv", errno: -r) }

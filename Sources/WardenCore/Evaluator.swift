@@ -371,7 +371,7 @@ private struct Context {
         /// (`decidedWithoutItems`).
         var unknown = false
 
-        static let unknownItem = Item(value: .null, label: "", unknown: true)
+        static let unknown = Item(value: .null, label: "", unknown: true)
     }
 
     /// How a quantifier over a list that could not be read (unavailable, or empty where an empty
@@ -381,7 +381,7 @@ private struct Context {
     /// items would matter. Three-valued logic, as in `any` and `all`: an unknown part never masks
     /// a part that decides on its own.
     func decidedWithoutItems(_ q: Quantifier, _ expect: Check) -> (expectation: NodeEvaluation, status: Status)? {
-        let expectation = evaluate(expect, item: .unknownItem)
+        let expectation = evaluate(expect, item: .unknown)
         let status: Status?
         switch q {
         case .every: status = expectation.status == .pass ? .pass : nil

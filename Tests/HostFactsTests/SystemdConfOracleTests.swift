@@ -287,11 +287,11 @@ import WardenTestSupport
         for (key, field) in fields {
             let mine = warden.fact[field]
             let source = mine?["source"]?.stringValue ?? ""
-            guard let (value, where_) = outcome.values[key] else {
+            guard let (value, location) = outcome.values[key] else {
                 #expect(source.hasPrefix("default"), "\(label): \(key) is not set, Warden says \(String(describing: mine))")
                 continue
             }
-            #expect(source == where_, "\(label): \(key) from \(where_), Warden \(source)")
+            #expect(source == location, "\(label): \(key) from \(location), Warden \(source)")
             switch key {
             case "Seal": #expect(mine?["value"] == .bool(SystemdConf.parseBool(value)!), "\(label): Seal=\(value)")
             case "ProcessSizeMax":
@@ -340,9 +340,9 @@ import WardenTestSupport
                 let path = line.dropFirst("Failed to open configuration file '".count).prefix { $0 != "'" }
                 out[current]?.append((String(path), line))
             } else if line.hasPrefix("/"), let r = line.firstRange(of: ": ") {
-                var where_ = String(line[..<r.lowerBound])
-                if where_.hasSuffix(":0") { where_.removeLast(2) }
-                out[current]?.append((where_, String(line[r.upperBound...])))
+                var location = String(line[..<r.lowerBound])
+                if location.hasSuffix(":0") { location.removeLast(2) }
+                out[current]?.append((location, String(line[r.upperBound...])))
             }
         }
         return out

@@ -101,7 +101,8 @@ import WardenTestSupport
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         for path in entries.keys {
-            let times = [timespec(tv_sec: now.tv_sec - 2 * 86400, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]  // UTIME_OMIT: keep the mtime
+            // The atime two days back; UTIME_OMIT ((1 << 30) - 2) keeps the mtime.
+            let times = [timespec(tv_sec: now.tv_sec - 2 * 86400, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
             utimensat(AT_FDCWD, root + (path == "/" ? "" : path), times, AT_SYMLINK_NOFOLLOW)
         }
     }

@@ -191,8 +191,7 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
         close(errPipe[1])
         return rc
     }
-    argv.forEach { free($0) }
-    envp.forEach { free($0) }
+    for p in argv + envp { free(p) }
     guard rc == 0 else {
         close(outPipe[0])
         close(errPipe[0])
