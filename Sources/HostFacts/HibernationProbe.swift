@@ -217,14 +217,8 @@ public struct HibernationProbe: Probe {
         } else if context.mode == .live {
             return [["source": "/proc/cmdline", "error": "/proc/cmdline cannot be read"]]
         } else {
-            if let grub = try? root.readText("/etc/default/grub", limit: 1 << 20) {
-                var arguments: [String] = []
-                for (_, line) in configLines(grub) {
-                    for key in ["GRUB_CMDLINE_LINUX=", "GRUB_CMDLINE_LINUX_DEFAULT="] where line.hasPrefix(key) {
-                        arguments += HibernationProbe.unquoted(line.dropFirst(key.count)).words.map(String.init)
-                    }
-                }
-                items.append(HibernationProbe.resumeItem(source: "/etc/default/grub", arguments: arguments))
+            if let grub = try? KernelCmdlineProbe.grubCommandLine(root) {
+                items.append(HibernationProbe.resumeItem(source: "/etc/default/grub", arguments: grub.text.words.map(String.init)))
             }
             if let text = try? root.readText("/etc/kernel/cmdline", limit: 65536) {
                 items.append(HibernationProbe.resumeItem(source: "/etc/kernel/cmdline", arguments: text.words.map(String.init)))
@@ -279,12 +273,6 @@ public struct HibernationProbe: Probe {
             "meaning": .string(noresume ? "noresume on the command line stops it" : meaning), "noresume": .bool(noresume),
             "configured": .bool(configured),
         ]
-    }
-
-    /// A shell value without one pair of surrounding quotes.
-    static func unquoted(_ value: Substring) -> Substring {
-        if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { return value.dropFirst().dropLast() }
-        return value
     }
 
     /// `resume=` is configured when given with a value other than `none` and `noresume` is absent.

@@ -29,34 +29,42 @@ public struct KernelCmdlineProbe: Probe {
                 return ["cmdline": .unavailable(.error(error.description))]
             }
         }
+        let grub: (text: String, source: String)?
+        do { grub = try KernelCmdlineProbe.grubCommandLine(root) } catch {
+            return ["cmdline": .unavailable(.error(error.description))]
+        }
+        guard let grub else {
+            return ["cmdline": .unavailable(context.absent("neither /proc/cmdline nor /etc/default/grub exists"))]
+        }
+        return [
+            "cmdline": .value(
+                KernelCmdlineProbe.fact(
+                    grub.text, source: "\(grub.source) (GRUB, offline root: the next boot's command line)", runtime: false))
+        ]
+    }
+
+    /// The next boot's command line as GRUB's defaults give it: `GRUB_CMDLINE_LINUX` then
+    /// `GRUB_CMDLINE_LINUX_DEFAULT` from /etc/default/grub and /etc/default/grub.d/*.cfg, the
+    /// last assignment of each winning (they are shell variables), with the file:line of the last
+    /// one read; nil when there is no such file.
+    static func grubCommandLine(_ root: HostRoot) throws(HostError) -> (text: String, source: String)? {
         var files: [String] = []
         if root.exists("/etc/default/grub") { files.append("/etc/default/grub") }
         if let extra = try? root.glob("/etc/default/grub.d/*.cfg") { files += extra }
-        guard !files.isEmpty else {
-            return ["cmdline": .unavailable(context.absent("neither /proc/cmdline nor /etc/default/grub exists"))]
-        }
+        guard !files.isEmpty else { return nil }
         var linux = ""
         var linuxDefault = ""
         var source = files[0]
         for file in files {
-            let text: String
-            do { text = try root.readText(file) } catch { return ["cmdline": .unavailable(.error(error.description))] }
-            for (number, line) in configLines(text) {
+            for (number, line) in configLines(try root.readText(file)) {
                 for (name, target) in [("GRUB_CMDLINE_LINUX=", 0), ("GRUB_CMDLINE_LINUX_DEFAULT=", 1)] where line.hasPrefix(name) {
-                    var value = line.dropFirst(name.count)
-                    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q {
-                        value = value.dropFirst().dropLast()
-                    }
-                    if target == 0 { linux = String(value) } else { linuxDefault = String(value) }
+                    let value = String(unquoted(line.dropFirst(name.count)))
+                    if target == 0 { linux = value } else { linuxDefault = value }
                     source = "\(file):\(number)"
                 }
             }
         }
-        let text = [linux, linuxDefault].filter { !$0.isEmpty }.joined(separator: " ")
-        return [
-            "cmdline": .value(
-                KernelCmdlineProbe.fact(text, source: "\(source) (GRUB, offline root: the next boot's command line)", runtime: false))
-        ]
+        return ([linux, linuxDefault].filter { !$0.isEmpty }.joined(separator: " "), source)
     }
 
     /// `parameters` maps each name to its last value (`true` for a bare flag), as the kernel

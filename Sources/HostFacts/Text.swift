@@ -194,3 +194,9 @@ private func versionCompare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> I
     }
     return 0
 }
+
+/// A shell value without one pair of surrounding quotes (`"a b"` and `'a b'` → `a b`).
+func unquoted(_ value: Substring) -> Substring {
+    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { return value.dropFirst().dropLast() }
+    return value
+}
