@@ -6,7 +6,11 @@ internal import WardenFormats
 /// Runs the probes against a root and gathers their facts, the site and the read log into a
 /// `FactSet` (`warden.facts/v1`).
 public enum Collector {
-    public static func collect(root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all) -> FactSet {
+    /// `alongside` is the caller's own work, run among the probes (an audit loads its profile
+    /// there while the host is read).
+    public static func collect(
+        root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all, alongside: @Sendable () -> Void = {}
+    ) -> FactSet {
         let context = ProbeContext(root: root, site: site)
         var facts = FactSet(mode: root.mode)
         // Without a site file the defaults stand (no waivers, no owners), and `present` says so.
@@ -19,12 +23,13 @@ public enum Collector {
         // The first two tasks settle the weight locations and the storage resolver, which the
         // probes near the end of the registry wait for, while the others run.
         let results = Mutex<[[String: Fact]]>(Array(repeating: [:], count: probes.count))
-        DispatchQueue.concurrentPerform(iterations: probes.count + 2) { task in
+        DispatchQueue.concurrentPerform(iterations: probes.count + 3) { task in
             switch task {
             case 0: _ = context.weights
             case 1: _ = context.storage
+            case 2: alongside()
             default:
-                let i = task - 2
+                let i = task - 3
                 let collected = probes[i].collect(context)
                 results.withLock { $0[i] = collected }
             }

@@ -76,14 +76,22 @@ struct Audit: ParsableCommand {
         try exiting {
             let clock = ContinuousClock.now
             Interruption.stage("loading the profile and the site file")
-            let (catalog, resolved) = try loadProfile(profile, set: profiles)
-            let siteFile = try loadSite(site)
-            let hostRoot = try openRoot(root)
+            let profileLoad = ProfileLoad(profile, set: profiles)
+            let siteFile: Site?
+            let hostRoot: HostRoot
+            do {
+                siteFile = try loadSite(site)
+                hostRoot = try openRoot(root)
+            } catch {
+                _ = try profileLoad.result()  // a bad profile is reported before a bad site or root
+                throw error
+            }
             let live = hostRoot.mode == .live
             let started = try currentTime(now)
             Interruption.stage("reading the host")
             Interruption.checkpoint("audit.reading")
-            let facts = Collector.collect(root: hostRoot, site: siteFile)
+            let facts = Collector.collect(root: hostRoot, site: siteFile, alongside: profileLoad.load)
+            let (catalog, resolved) = try profileLoad.result()
             if let siteFile, let site {
                 for w in siteFile.waivers where catalog.controls[w.control] == nil {
                     throw WardenError(.malformed, file: site, line: w.line, field: "waivers.control", "unknown control '\(w.control)'")

@@ -18,6 +18,39 @@ func loadProfile(_ name: String, set: String?) throws(WardenError) -> (catalog: 
     return (catalog, profiles[0])
 }
 
+/// An audit's profile, loaded while the host is read (`Collector.collect`'s `alongside`).
+///
+/// Only a built-in profile id waits for the host to be read: decoding the embedded YAML is about
+/// a fifth of a small audit's time (docs/PERFORMANCE.md), and the built-in set always loads (the
+/// tests load it), so only an unknown id can fail, and that is checked here, before the host is
+/// read. Anything else (a profile file, another set) is loaded at once, so that its mistakes are
+/// reported before a read of the host that may take minutes.
+final class ProfileLoad: @unchecked Sendable {
+    // `@unchecked`: `loaded` is written once, by `load()` inside `concurrentPerform`, and read
+    // only after it has returned.
+    private var loaded: Result<(catalog: Catalog, profile: ResolvedProfile), WardenError>?
+    private let name: String
+    private let set: String?
+
+    init(_ name: String, set: String?) {
+        self.name = name
+        self.set = set
+        let builtIn = (try? ProfileStore.selected(set))?.directory == nil && ProfileStore.builtIn.profileIDs.contains(name)
+        if !builtIn { load() }
+    }
+
+    /// Loads the profile, unless `init` already has.
+    func load() {
+        if loaded == nil { loaded = Result { () throws(WardenError) in try loadProfile(name, set: set) } }
+    }
+
+    /// The catalog and the resolved profile (loading them now if nothing has yet).
+    func result() throws(WardenError) -> (catalog: Catalog, profile: ResolvedProfile) {
+        load()
+        return try loaded!.get()
+    }
+}
+
 /// `--profiles`, for the commands that evaluate.
 let profileSetHelp = ArgumentHelp(
     "Another profile set: a directory of controls/*.yaml and profile files (default: the set built into warden, or WARDEN_PROFILES).",
