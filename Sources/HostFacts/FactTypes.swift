@@ -42,8 +42,10 @@ extension Site {
         "present": .bool, "source": .string, "sha256": .string, "role": .string, "containers": .bool,
         "weights": .object([
             "paths": .strings, "owner": .string, "group": .string, "allowed_principals": .strings, "canary": .strings,
-            "scan_roots": .strings, "min_size": .int,
+            "scan_roots": .strings, "min_size": .int, "break_glass_group": .string,
         ]),
+        "environment": .string, "access": .object(["renewal_days": .int]),
+        "encryption": .object(["attested_key_service": .string]),
         "network": .object(["allowed_listeners": .strings]),
         "services": .object(["edr_units": .strings, "weights_units": .strings]),
         "waivers": .list(.object(["control": .string, "reason": .string, "approved_by": .string, "expires": .string])),

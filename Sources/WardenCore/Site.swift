@@ -4,6 +4,29 @@ public import WardenFormats
 public struct Site: Sendable, Hashable {
     public enum Role: String, Sendable, Hashable, CaseIterable { case storage, training, inference, other }
 
+    /// RAND's SL3 interface alternatives (RR-A2849-1, pp. 78–80): A, weights reached only through
+    /// a certified interface (`production`); B, output-rate-limited arbitrary code
+    /// (`research-sandbox`); C, an isolated network (`isolated-network`). Controls whose SL3
+    /// parameters differ between them read it; the findings say which was judged.
+    public enum Environment: String, Sendable, Hashable, CaseIterable {
+        case production
+        case researchSandbox = "research-sandbox"
+        case isolatedNetwork = "isolated-network"
+
+        /// RAND's letter for the alternative.
+        public var randAlternative: String {
+            switch self {
+            case .production: "A"
+            case .researchSandbox: "B"
+            case .isolatedNetwork: "C"
+            }
+        }
+    }
+
+    /// How long, by default, a human account may go without renewal (ACC-007): six months, the
+    /// Code's review period for who may access weights (Appendix 4.3(1)).
+    public static let defaultRenewalDays = 183
+
     public struct Waiver: Sendable, Hashable {
         public var control: String
         public var reason: String
@@ -19,6 +42,7 @@ public struct Site: Sendable, Hashable {
     }
 
     public var role: Role?
+    public var environment: Environment = .production
     public var containers: Bool = false
     public var weightsPaths: [String]?
     public var weightsOwner: String?
@@ -30,6 +54,13 @@ public struct Site: Sendable, Hashable {
     public var allowedListeners: [String]?
     public var edrUnits: [String] = []
     public var weightsUnits: [String] = []
+    /// The group whose members may reach weights directly in an emergency (ACC-001, ACC-003).
+    public var breakGlassGroup: String?
+    /// The longest a human account may stay valid without renewal, in days (ACC-007).
+    public var renewalDays: Int = Site.defaultRenewalDays
+    /// The key service that releases volume keys only after attesting the host, as the site
+    /// describes it (ENC-004): Warden cannot see it, so it asks a reviewer to check it.
+    public var attestedKeyService: String?
     public var waivers: [Waiver] = []
     /// SHA-256 of the file's bytes.
     public var sha256: String = ""
@@ -43,7 +74,8 @@ public struct Site: Sendable, Hashable {
     public static let knownPaths: Set<String> = [
         "role", "containers", "weights.paths", "weights.owner", "weights.group", "weights.allowed_principals",
         "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
-        "services.edr_units", "services.weights_units",
+        "services.edr_units", "services.weights_units", "environment", "weights.break_glass_group", "access.renewal_days",
+        "encryption.attested_key_service",
     ]
 
     /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
@@ -55,14 +87,17 @@ public struct Site: Sendable, Hashable {
         if let weightsOwner { weights["owner"] = .string(weightsOwner) }
         if let weightsGroup { weights["group"] = .string(weightsGroup) }
         if let scanRoots { weights["scan_roots"] = strings(scanRoots) }
+        if let breakGlassGroup { weights["break_glass_group"] = .string(breakGlassGroup) }
         var network: JSONObject = [:]
         if let allowedListeners { network["allowed_listeners"] = strings(allowedListeners) }
         var o: JSONObject = [
             "containers": .bool(containers), "weights": .object(weights), "network": .object(network),
             "services": ["edr_units": strings(edrUnits), "weights_units": strings(weightsUnits)],
             "waivers": .array(waivers.map(\.json)), "sha256": .string(sha256),
+            "environment": .string(environment.rawValue), "access": ["renewal_days": .int(Int64(renewalDays))],
         ]
         if let role { o["role"] = .string(role.rawValue) }
+        if let attestedKeyService { o["encryption"] = ["attested_key_service": .string(attestedKeyService)] }
         return .object(o)
     }
 
@@ -72,7 +107,8 @@ public struct Site: Sendable, Hashable {
         site.file = file
         site.sha256 = try digester.sha256Hex(Array(text.utf8))
         let root = try YNode.parse(text, file: file)
-        let f = try root.fields(allowed: ["role", "containers", "weights", "network", "services", "waivers"])
+        let f = try root.fields(
+            allowed: ["role", "environment", "containers", "weights", "network", "services", "access", "encryption", "waivers"])
         if let r = f["role"] {
             let s = try r.string()
             guard let role = Role(rawValue: s) else {
@@ -80,9 +116,17 @@ public struct Site: Sendable, Hashable {
             }
             site.role = role
         }
+        if let e = f["environment"] {
+            let s = try e.string()
+            guard let environment = Environment(rawValue: s) else {
+                throw e.error("unknown environment '\(s)' (expected \(Environment.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            site.environment = environment
+        }
         site.containers = try f["containers"]?.bool() ?? false
         if let w = f["weights"] {
-            let wf = try w.fields(allowed: ["paths", "owner", "group", "allowed_principals", "canary", "scan_roots", "min_size"])
+            let wf = try w.fields(
+                allowed: ["paths", "owner", "group", "allowed_principals", "canary", "scan_roots", "min_size", "break_glass_group"])
             if let p = wf["paths"] { site.weightsPaths = try absolutePaths(p) }
             site.weightsOwner = try wf["owner"]?.nonEmptyString()
             site.weightsGroup = try wf["group"]?.nonEmptyString()
@@ -90,6 +134,7 @@ public struct Site: Sendable, Hashable {
             if let c = wf["canary"] { site.canary = try absolutePaths(c) }
             if let s = wf["scan_roots"] { site.scanRoots = try absolutePaths(s) }
             if let m = wf["min_size"] { site.minSize = try size(m) }
+            site.breakGlassGroup = try wf["break_glass_group"]?.nonEmptyString()
         }
         if let n = f["network"] {
             let nf = try n.fields(allowed: ["allowed_listeners"])
@@ -109,6 +154,18 @@ public struct Site: Sendable, Hashable {
             let sf = try s.fields(allowed: ["edr_units", "weights_units"])
             site.edrUnits = try sf["edr_units"]?.strings() ?? []
             site.weightsUnits = try sf["weights_units"]?.strings() ?? []
+        }
+        if let a = f["access"] {
+            let af = try a.fields(allowed: ["renewal_days"])
+            if let r = af["renewal_days"] {
+                let days = try r.int()
+                guard days >= 1, days <= 3660 else { throw r.error("expected a number of days from 1 to 3660, found \(days)") }
+                site.renewalDays = days
+            }
+        }
+        if let e = f["encryption"] {
+            let ef = try e.fields(allowed: ["attested_key_service"])
+            site.attestedKeyService = try ef["attested_key_service"]?.nonEmptyString()
         }
         if let ws = f["waivers"] {
             for item in try ws.list() {

@@ -336,6 +336,12 @@ struct Breakage {
                 "waiver-times", true,
                 "waivers:\n  - control: ACC-001\n    reason: r\n    approved_by: a\n    expires: 2027-01-31\n  - control: LOG-005\n    reason: r\n    approved_by: a\n    expires: 2027-01-31T12:00:00+02:00\n"
             ),
+            (
+                "rand-keys", true,
+                "environment: isolated-network\naccess:\n  renewal_days: 30\nencryption:\n  attested_key_service: Keylime kms-01\nweights:\n  break_glass_group: wbg\n"
+            ),
+            ("environment", false, "environment: lab\n"),
+            ("renewal-days", false, "access:\n  renewal_days: 0\n"),
             ("unknown-key", false, "rol: storage\n"),
             ("unknown-nested-key", false, "network:\n  listeners: [tcp/22]\n"),
             ("role", false, "role: database\n"),

@@ -7,6 +7,7 @@ import WardenFormats
     @Test func fullSchemaParses() throws {
         let text = """
             role: training
+            environment: research-sandbox
             containers: true
             weights:
               paths: [/srv/weights, /data/ckpt]
@@ -16,11 +17,16 @@ import WardenFormats
               canary: [/srv/weights/.canary]
               scan_roots: [/home, /tmp]
               min_size: 4MiB
+              break_glass_group: weights-breakglass
             network:
               allowed_listeners: [tcp/22, udp/123]
             services:
               edr_units: [falcon-sensor.service]
               weights_units: [vllm.service]
+            access:
+              renewal_days: 30
+            encryption:
+              attested_key_service: Keylime verifier kms-01 releases the key after PCR 7 and IMA attestation
             waivers:
               - control: ACC-006
                 reason: FIDO keys on order
@@ -34,9 +40,23 @@ import WardenFormats
         #expect(site.minSize == 4 << 20)
         #expect(site.allowedListeners == ["tcp/22", "udp/123"])
         #expect(site.waivers.first?.expires.description == "2027-01-31T23:59:59Z")
-        #expect(site.waivers.first?.line == 17)
+        #expect(site.waivers.first?.line == 23)
+        #expect(site.environment == .researchSandbox && site.environment.randAlternative == "B")
+        #expect(site.breakGlassGroup == "weights-breakglass")
+        #expect(site.renewalDays == 30)
+        #expect(site.json["environment"] == "research-sandbox")
+        #expect(site.json["access"]?["renewal_days"] == 30)
+        #expect(site.json["encryption"]?["attested_key_service"] == "Keylime verifier kms-01 releases the key after PCR 7 and IMA attestation")
         #expect(site.json["weights"]?["owner"] == "mlsvc")
         #expect(site.sha256 == (try Digester.libcrypto.sha256Hex(Array(text.utf8))))
+    }
+
+    @Test func withoutASiteTheFactsSayWhichEnvironmentAndRenewalPeriodWereJudged() throws {
+        let site = try Site.parse("role: storage\n", file: "site.yaml", digester: .libcrypto)
+        #expect(site.json["environment"] == "production")
+        #expect(site.json["access"]?["renewal_days"] == 183)
+        #expect(site.json["encryption"] == nil && site.json["weights"]?["break_glass_group"] == nil)
+        #expect(Site().json["environment"] == "production")
     }
 
     @Test(arguments: [
@@ -52,6 +72,10 @@ import WardenFormats
         ("containers: yes please\n", 1, "containers", "expected true or false"),
         ("weights:\n  min_size: big\n", 2, "weights.min_size", "expected a size"),
         ("colour: blue\n", 1, "colour", "unknown key 'colour'"),
+        ("environment: lab\n", 1, "environment", "unknown environment 'lab'"),
+        ("access:\n  renewal_days: 0\n", 2, "access.renewal_days", "from 1 to 3660"),
+        ("access:\n  renewal_days: soon\n", 2, "access.renewal_days", "expected an integer"),
+        ("encryption:\n  attested_key_service: ''\n", 2, "encryption.attested_key_service", "must not be empty"),
     ])
     func malformedSiteNamesLineAndField(text: String, line: Int, field: String, fragment: String) {
         let error = #expect(throws: WardenError.self) { try Site.parse(text, file: "site.yaml", digester: .libcrypto) }
