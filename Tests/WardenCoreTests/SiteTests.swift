@@ -46,7 +46,8 @@ import WardenFormats
         #expect(site.renewalDays == 30)
         #expect(site.json["environment"] == "research-sandbox")
         #expect(site.json["access"]?["renewal_days"] == 30)
-        #expect(site.json["encryption"]?["attested_key_service"] == "Keylime verifier kms-01 releases the key after PCR 7 and IMA attestation")
+        #expect(site.attestedKeyService == "Keylime verifier kms-01 releases the key after PCR 7 and IMA attestation")
+        #expect(site.json["encryption"]?["attested_key_service"] == .string(site.attestedKeyService ?? ""))
         #expect(site.json["weights"]?["owner"] == "mlsvc")
         #expect(site.sha256 == (try Digester.libcrypto.sha256Hex(Array(text.utf8))))
     }
