@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "HostFactsTests",
             dependencies: [
-                "HostFacts", "Evidence", "WardenCore", "WardenFormats", "WardenProfiles", "LocalFiles", "WardenTestSupport",
+                "HostFacts", "Evidence", "Reports", "WardenCore", "WardenFormats", "WardenProfiles", "LocalFiles", "WardenTestSupport",
                 "OpenSSLSigning", "SystemdJournal",
             ], swiftSettings: swiftSettings),
         .testTarget(

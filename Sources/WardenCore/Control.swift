@@ -85,12 +85,19 @@ public struct References: Sendable, Hashable {
     public var nist: [String] = []
     /// ComplianceAsCode rule ids.
     public var cac: [String] = []
+    /// RAND's measures the control implements, supports or stands in for (`Profiles/references/rand.yaml`).
+    public var rand: [RANDReference] = []
+    /// Why a control anchors to no RAND measure (its source is the Code, or Warden's design).
+    public var randNone: String?
 
     public var json: JSON {
-        [
+        var o: JSONObject = [
             "cop": .array(cop.map { .string($0) }), "appendix4": .array(appendix4.map { .string($0) }),
             "nist": .array(nist.map { .string($0) }), "cac": .array(cac.map { .string($0) }),
+            "rand": .array(rand.map(\.json)),
         ]
+        if let randNone { o["rand_none"] = .string(randNone) }
+        return .object(o)
     }
 }
 
@@ -102,6 +109,9 @@ public struct ControlDefinition: Sendable, Equatable {
     public var severity: Severity
     public var rationale: String
     public var references: References
+    /// Where the fixed expectations of the check come from (a profile says it of each
+    /// parameter it sets).
+    public var thresholdSource: ThresholdSource?
     public var parameters: [String: ParameterSpec]
     /// Nil for `manual` (organisational) controls.
     public var check: Check?
@@ -122,10 +132,12 @@ public struct ControlDefinition: Sendable, Equatable {
     }
 
     static let keys: Set<String> = [
-        "id", "title", "area", "severity", "rationale", "references", "parameters", "check", "applies_if", "manual", "remediation",
+        "id", "title", "area", "severity", "threshold_source", "rationale", "references", "parameters", "check", "applies_if", "manual",
+        "remediation",
     ]
 
-    static func decode(_ y: YNode, knownFacts: Set<String>) throws(WardenError) -> ControlDefinition {
+    /// Decodes a control; its RAND references take their level, page and label from `rand`.
+    static func decode(_ y: YNode, knownFacts: Set<String>, rand: RANDCatalogue?) throws(WardenError) -> ControlDefinition {
         let f = try y.fields(allowed: keys, required: ["id", "title", "area", "severity", "rationale", "references", "remediation"])
         let idNode = try f.required("id")
         let id = try idNode.string()
@@ -142,11 +154,42 @@ public struct ControlDefinition: Sendable, Equatable {
             throw sevNode.error("unknown severity (expected \(Severity.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var refs = References()
-        let rf = try f.required("references").fields(allowed: ["cop", "appendix4", "nist", "cac"])
+        let rf = try f.required("references").fields(allowed: ["cop", "appendix4", "nist", "cac", "rand", "rand_none"])
         refs.cop = try rf["cop"]?.strings() ?? []
         refs.appendix4 = try rf["appendix4"]?.strings() ?? []
         refs.nist = try rf["nist"]?.strings() ?? []
         refs.cac = try rf["cac"]?.strings() ?? []
+        if let r = rf["rand"] {
+            for item in try r.list() {
+                let ef = try item.fields(allowed: ["measure", "relation"], required: ["measure", "relation"])
+                let relationNode = try ef.required("relation")
+                guard let relation = RANDReference.Relation(rawValue: try relationNode.string()) else {
+                    throw relationNode.error("expected one of \(RANDReference.Relation.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let measureNode = try ef.required("measure")
+                let alias = try measureNode.nonEmptyString()
+                if refs.rand.contains(where: { $0.measure == alias }) { throw item.error("\(alias) is cited twice") }
+                guard let measure = rand?[alias] else {
+                    let why = rand == nil ? "the profile set has no references/rand.yaml" : "no such measure in \(rand!.report)'s catalogue"
+                    throw measureNode.error("\(try f.required("id").string()) cites \(alias): \(why)")
+                }
+                var reference = RANDReference(measure: alias, relation: relation)
+                reference.level = measure.level
+                reference.page = measure.page
+                reference.label = measure.label
+                refs.rand.append(reference)
+            }
+        }
+        if let n = rf["rand_none"] {
+            guard refs.rand.isEmpty else { throw n.error("a control cites RAND measures (rand) or says why it cites none, not both") }
+            refs.randNone = try n.nonEmptyString()
+        }
+        let thresholdSource = try f["threshold_source"].map { (n: YNode) throws(WardenError) -> ThresholdSource in
+            guard let s = ThresholdSource(rawValue: try n.string()) else {
+                throw n.error("expected one of \(ThresholdSource.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return s
+        }
 
         var parameters: [String: ParameterSpec] = [:]
         if let p = f["parameters"] {
@@ -172,7 +215,8 @@ public struct ControlDefinition: Sendable, Equatable {
         }
         return ControlDefinition(
             id: id, title: try f.required("title").nonEmptyString(), area: area, severity: severity,
-            rationale: try f.required("rationale").nonEmptyString(), references: refs, parameters: parameters,
+            rationale: try f.required("rationale").nonEmptyString(), references: refs, thresholdSource: thresholdSource,
+            parameters: parameters,
             check: check, appliesIf: appliesIf, remediation: try f.required("remediation").nonEmptyString(), file: y.file, line: y.line)
     }
 }

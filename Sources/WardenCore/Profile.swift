@@ -3,7 +3,11 @@ public import WardenFormats
 /// Every control definition, read from `Profiles/controls/*.yaml`. Each control is defined once.
 public struct Catalog: Sendable {
     public private(set) var controls: [String: ControlDefinition] = [:]
-    /// SHA-256 over the control files (by file name, in name order), part of every profile digest.
+    /// RAND's measures that the controls cite (`Profiles/references/rand.yaml`); nil for a set
+    /// without the file, whose controls then cite none.
+    public private(set) var rand: RANDCatalogue?
+    /// SHA-256 over the control files (by file name, in name order) and the RAND catalogue,
+    /// part of every profile digest.
     /// (Of no files, as an empty catalog is: the SHA-256 of no bytes.)
     public internal(set) var digest: String = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -21,27 +25,32 @@ public struct Catalog: Sendable {
     /// checks read, whole, against the probes' declared `facts` and every comparison against the
     /// type there (`FactContract`): a misspelt fact or member, or a comparison its fact cannot
     /// satisfy, is a load error naming file and line, not an `error` status at evaluation.
-    public static func load(files: [(path: String, text: String)], facts: [String: FactType], digester: Digester) throws(WardenError)
-        -> Catalog
-    {
-        let catalog = try load(files: files, knownFacts: Set(facts.keys), digester: digester)
+    public static func load(
+        files: [(path: String, text: String)], rand: (path: String, text: String)? = nil, facts: [String: FactType], digester: Digester
+    ) throws(WardenError) -> Catalog {
+        let catalog = try load(files: files, rand: rand, knownFacts: Set(facts.keys), digester: digester)
         try FactContract.check(catalog, facts: facts)
         return catalog
     }
 
     /// Decodes control files, checking only that each fact path starts with one of `knownFacts`
     /// (the decoder's own tests, with facts no probe declares).
-    package static func load(files: [(path: String, text: String)], knownFacts: Set<String>, digester: Digester) throws(WardenError)
-        -> Catalog
-    {
+    package static func load(
+        files: [(path: String, text: String)], rand: (path: String, text: String)? = nil, knownFacts: Set<String>, digester: Digester
+    ) throws(WardenError) -> Catalog {
         var catalog = Catalog()
         let sorted = files.sorted(by: { $0.path < $1.path })
         catalog.digest = try digest(files: files, digester: digester)
+        if let rand {
+            catalog.rand = try RANDCatalogue.parse(rand.text, file: rand.path)
+            catalog.digest = try ProfileLoader.digest(
+                [("controls", catalog.digest), ("references/rand.yaml", rand.text)], digester: digester)
+        }
         for file in sorted {
             let root = try YNode.parse(file.text, file: file.path)
             let top = try root.fields(allowed: ["controls"], required: ["controls"])
             for item in try top.required("controls").list() {
-                let control = try ControlDefinition.decode(item, knownFacts: knownFacts)
+                let control = try ControlDefinition.decode(item, knownFacts: knownFacts, rand: catalog.rand)
                 if let previous = catalog.controls[control.id] {
                     throw item.error("control \(control.id) is already defined at \(previous.file):\(previous.line ?? 0)")
                 }
@@ -58,6 +67,8 @@ public struct SelectedControl: Sendable {
     /// Shown with its real status but outside the verdict (docs/ARCHITECTURE.md).
     public var advisory: Bool
     public var parameters: JSONObject
+    /// Where each parameter's value comes from, as the profile that set it says.
+    public var parameterSources: [String: ThresholdSource] = [:]
     /// Why this profile sets these thresholds.
     public var rationale: String?
 }
@@ -68,6 +79,9 @@ public struct ResolvedProfile: Sendable {
     public var title: String
     public var version: String
     public var description: String
+    /// The RAND level whose goal the profile supports (`rand_level`; the most derived profile
+    /// that says it), which `warden profiles coverage` measures against.
+    public var randLevel: RANDCatalogue.Level?
     /// The profile and its ancestors, most derived first (`["sl4", "sl3"]`).
     public var chain: [String]
     /// Sorted by control id.
@@ -91,6 +105,7 @@ struct ProfileDocument {
         var advisory: Bool?
         var exclude: Bool
         var parameters: [(name: String, value: JSON, node: YNode)]
+        var sources: [(name: String, source: ThresholdSource, node: YNode)]
         var rationale: String?
         var node: YNode
         /// The control id as written, for errors about the id itself.
@@ -101,6 +116,7 @@ struct ProfileDocument {
     var title: String
     var version: String
     var description: String
+    var randLevel: RANDCatalogue.Level?
     var file: String
     var text: String
     var extends: (id: String, node: YNode)?
@@ -109,7 +125,7 @@ struct ProfileDocument {
     static func decode(_ text: String, file: String) throws(WardenError) -> ProfileDocument {
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(
-            allowed: ["id", "title", "version", "description", "extends", "controls"],
+            allowed: ["id", "title", "version", "rand_level", "description", "extends", "controls"],
             required: ["id", "title", "version", "controls"])
         let idNode = try f.required("id")
         let id = try idNode.string()
@@ -123,15 +139,29 @@ struct ProfileDocument {
             id: id, title: try f.required("title").nonEmptyString(), version: try f.required("version").nonEmptyString(),
             description: try f["description"]?.string() ?? "", file: file, text: text, extends: nil, selections: [])
         if let e = f["extends"] { doc.extends = (try e.nonEmptyString(), e) }
+        if let l = f["rand_level"] {
+            guard let level = RANDCatalogue.Level(rawValue: try l.string()) else {
+                throw l.error("expected one of \(RANDCatalogue.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            doc.randLevel = level
+        }
         for (controlID, keyNode, value) in try f.required("controls").keyedMapping() {
-            var sel = Selection(advisory: nil, exclude: false, parameters: [], rationale: nil, node: value, keyNode: keyNode)
+            var sel = Selection(advisory: nil, exclude: false, parameters: [], sources: [], rationale: nil, node: value, keyNode: keyNode)
             if !value.isNull {
-                let sf = try value.fields(allowed: ["advisory", "exclude", "parameters", "rationale"])
+                let sf = try value.fields(allowed: ["advisory", "exclude", "parameters", "sources", "rationale"])
                 sel.advisory = try sf["advisory"]?.bool()
                 sel.exclude = try sf["exclude"]?.bool() ?? false
                 sel.rationale = try sf["rationale"]?.nonEmptyString()
                 if let p = sf["parameters"] {
                     for (name, v) in try p.mapping() { sel.parameters.append((name, try v.json(), v)) }
+                }
+                if let s = sf["sources"] {
+                    for (name, v) in try s.mapping() {
+                        guard let source = ThresholdSource(rawValue: try v.string()) else {
+                            throw v.error("expected one of \(ThresholdSource.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        sel.sources.append((name, source, v))
+                    }
                 }
             }
             doc.selections.append((controlID, sel))
@@ -198,6 +228,13 @@ public enum ProfileLoader {
                         throw p.node.error("parameter '\(p.name)' of \(controlID) must be \(spec.type.rawValue), found \(p.value.typeName)")
                     }
                     c.parameters[p.name] = p.value
+                    c.parameterSources[p.name] = nil  // a new value needs its own source
+                }
+                for s in sel.sources {
+                    guard def.parameters[s.name] != nil else {
+                        throw s.node.error("\(controlID) has no parameter '\(s.name)' to give a source for")
+                    }
+                    c.parameterSources[s.name] = s.source
                 }
                 selected[controlID] = c
                 origin[controlID] = sel.keyNode
@@ -215,7 +252,8 @@ public enum ProfileLoader {
             catalogDigest: catalog.digest, chain: chain.map { (baseName($0.file), $0.text) }, digester: digester)
         return ResolvedProfile(
             id: top.id, title: top.title, version: top.version, description: top.description,
-            chain: chain.map(\.id), controls: selected.values.sorted { $0.definition.id < $1.definition.id },
+            randLevel: chain.lazy.compactMap(\.randLevel).first, chain: chain.map(\.id),
+            controls: selected.values.sorted { $0.definition.id < $1.definition.id },
             files: chain.map(\.file), sha256: digest)
     }
 

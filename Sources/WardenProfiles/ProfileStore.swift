@@ -75,7 +75,17 @@ public struct ProfileStore: Sendable {
 
     /// The control catalog.
     public func catalog(facts: [String: FactType]) throws(WardenError) -> Catalog {
-        try Catalog.load(files: try controlFiles(), facts: facts, digester: .libcrypto)
+        try Catalog.load(files: try controlFiles(), rand: try randFile(), facts: facts, digester: .libcrypto)
+    }
+
+    static let randPath = "references/rand.yaml"
+
+    /// RAND's catalogue of measures (`references/rand.yaml`), or nil for a set without one.
+    package func randFile() throws(WardenError) -> (path: String, text: String)? {
+        guard let directory else { return EmbeddedProfiles.files.first { $0.path == "Profiles/" + Self.randPath } }
+        let path = directory + "/" + Self.randPath
+        guard access(path, F_OK) == 0 else { return nil }
+        return (path, try LocalFile.readText(path))
     }
 
     /// The catalog and the profiles `names` (profile ids of this set, or paths), resolved.

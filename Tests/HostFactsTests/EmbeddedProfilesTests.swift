@@ -19,6 +19,7 @@ import WardenTestSupport
         #expect(embedded.map(\.path) == onDisk.map(\.0), "\(stale)")
         for (e, d) in zip(embedded, onDisk) { #expect(e.text == d.1, "\(e.path): \(stale)") }
         #expect(builtIn.profileIDs == disk.profileIDs, "\(stale)")
+        #expect(try builtIn.randFile()?.text == disk.randFile()?.text, "references/rand.yaml: \(stale)")
         for id in disk.profileIDs {
             #expect(try builtIn.profileFile(id)?.text == disk.profileFile(id)?.text, "\(id): \(stale)")
         }
