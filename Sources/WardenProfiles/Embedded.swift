@@ -18,6 +18,7 @@ controls:
     title: SSH root login is restricted
     area: access
     severity: high
+    threshold_source: design
     rationale: >-
       Direct root logins bypass individual accountability and give an attacker who guesses or
       steals one credential full control of the host holding the weights.
@@ -26,6 +27,8 @@ controls:
       appendix4: [A4.3(1)]
       nist: [AC-6(2), IA-2]
       cac: [sshd_disable_root_login]
+      rand:
+        - {measure: R-5, relation: supports}
     parameters:
       allowed:
         type: strings
@@ -50,6 +53,7 @@ controls:
     title: SSH does not accept passwords
     area: access
     severity: high
+    threshold_source: design
     rationale: >-
       Passwords can be guessed, phished and reused. Key-based (or certificate) authentication is
       the baseline for hosts that store unreleased weights. Keyboard-interactive stays allowed
@@ -59,6 +63,9 @@ controls:
       appendix4: [A4.3(1)]
       nist: [IA-2, IA-5]
       cac: [sshd_disable_empty_passwords, sshd_disable_password_authentication]
+      rand:
+        - {measure: R-6, relation: supports}
+        - {measure: R-70, relation: supports}
     applies_if: {fact: sshd.installed, eq: true, describe: an OpenSSH server is installed}
     check:
       all:
@@ -92,6 +99,7 @@ controls:
     title: Interactive SSH access needs a second factor
     area: access
     severity: high
+    threshold_source: rand
     rationale: >-
       The Code asks for multi-factor authentication on access to weights (II.7.4, Appendix 4.1).
       A stolen private key alone must not open a shell on a weights host. SL4 asks for hardware
@@ -101,6 +109,8 @@ controls:
       appendix4: [A4.1(1), A4.3(1)]
       nist: [IA-2(1), IA-2(2)]
       cac: [sshd_enable_pam, configure_u2f]
+      rand:
+        - {measure: R-7, relation: supports}
     parameters:
       require_fido:
         type: bool
@@ -138,6 +148,7 @@ controls:
     title: SSH is limited to named groups or users
     area: access
     severity: medium
+    threshold_source: code
     rationale: >-
       Only the people who need the host should be able to log in to it; an allowlist keeps new
       accounts (or compromised service accounts) out by default. SL4 also requires short-lived
@@ -148,6 +159,10 @@ controls:
       appendix4: [A4.3(1)]
       nist: [AC-3, AC-6]
       cac: [sshd_limit_user_access]
+      rand:
+        - {measure: R-2, relation: supports}
+        - {measure: R-17, relation: supports}
+        - {measure: R-39, relation: supports}
     parameters:
       require_certificates:
         type: bool
@@ -171,6 +186,7 @@ controls:
     title: SSH forwarding is off
     area: access
     severity: high
+    threshold_source: design
     rationale: >-
       TCP, agent, X11 and socket forwarding and tunnels turn an SSH session into a network path
       past the host's egress controls: an easy way to move weights off the host.
@@ -179,6 +195,11 @@ controls:
       appendix4: [A4.3(3)]
       nist: [AC-17, SC-7(10)]
       cac: [sshd_disable_tcp_forwarding, sshd_disable_x11_forwarding, sshd_disable_user_environment]
+      rand_none: >-
+        Sourced from the Code (II.7.3, II.7.4) and NIST SC-7(10): forwarding and tunnels turn an SSH
+        session into a network path past the host's egress controls. RAND's measures on connections
+        concern networks and hardware (internal networks, isolation, fewer communication devices),
+        not paths opened inside a permitted session.
     parameters:
       require_disable_forwarding:
         type: bool
@@ -221,6 +242,7 @@ controls:
     title: SSH limits authentication attempts and idle sessions
     area: access
     severity: medium
+    threshold_source: design
     rationale: >-
       Few attempts per connection slow down guessing; an idle timeout closes sessions left open on
       unattended terminals.
@@ -229,6 +251,9 @@ controls:
       appendix4: [A4.3(1)]
       nist: [AC-7, AC-12]
       cac: [sshd_set_max_auth_tries, sshd_set_idle_timeout]
+      rand:
+        - {measure: R-7, relation: supports}
+        - {measure: R-12, relation: proxy}
     parameters:
       max_auth_tries:
         type: int
@@ -256,6 +281,7 @@ controls:
     title: sudo requires authentication
     area: access
     severity: high
+    threshold_source: design
     rationale: >-
       sudo turns one user's session into root on the host that holds the weights. A rule tagged
       NOPASSWD, or a Defaults entry that turns `authenticate` off (globally or for some user, host,
@@ -273,6 +299,9 @@ controls:
       appendix4: [A4.3(1)]
       nist: [AC-6(2), IA-11]
       cac: [sudo_remove_nopasswd, sudo_require_authentication, sudo_add_use_pty]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-18, relation: supports}
     parameters:
       require_io_logging:
         type: bool
@@ -337,6 +366,7 @@ controls:
     title: Only root has UID 0, and no account has an empty password
     area: access
     severity: critical
+    threshold_source: design
     rationale: >-
       A second UID 0 account is a second root that escapes root-specific controls (PermitRootLogin,
       audit rules keyed on the name, reviews of who is root). An empty password field lets anyone
@@ -349,6 +379,10 @@ controls:
       appendix4: [A4.3(1)]
       nist: [AC-6(5), IA-5]
       cac: [accounts_no_uid_except_zero, no_empty_passwords]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-5, relation: supports}
+        - {measure: R-6, relation: supports}
     check:
       all:
         - none: accounts.problems
@@ -373,6 +407,7 @@ controls:
     title: Mandatory access control is enforcing
     area: access
     severity: high
+    threshold_source: design
     rationale: >-
       Mandatory access control confines services even when they run as root, so that a
       compromised service cannot read weights it was never meant to touch (Appendix 4.4(3)). The
@@ -389,6 +424,9 @@ controls:
       appendix4: [A4.4(3)]
       nist: [AC-3(3)]
       cac: [selinux_state, all_apparmor_profiles_enforced]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-35, relation: supports}
     check:
       any:
         - {fact: mac.selinux.enforcing, eq: true, describe: SELinux enforcing}
@@ -423,6 +461,7 @@ controls:
     title: Weights are not accessible to others
     area: access
     severity: critical
+    threshold_source: code
     rationale: >-
       Every file and directory that holds weights must be closed to accounts that have no business
       with them: a single world-readable shard or a group-writable directory lets any local user,
@@ -435,6 +474,12 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(2), A4.3(1)]
       nist: [AC-3, AC-6]
+      rand:
+        - {measure: R-2, relation: implements}
+        - {measure: R-4, relation: supports}
+        - {measure: R-14, relation: supports}
+        - {measure: R-27, relation: supports}
+        - {measure: R-31, relation: supports}
     parameters:
       max_file_mode:
         type: mode
@@ -481,6 +526,7 @@ controls:
     title: No ACL widens access to weights
     area: access
     severity: high
+    threshold_source: code
     rationale: >-
       A POSIX ACL can grant a named user or group access that the mode bits do not show (`ls -l`
       only adds a `+`). Access ACLs on weight files and default ACLs on weight directories (which
@@ -489,6 +535,9 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(2), A4.3(1)]
       nist: [AC-3, AC-6]
+      rand:
+        - {measure: R-2, relation: supports}
+        - {measure: R-4, relation: supports}
     check:
       every: weights_acl.locations
       expect:
@@ -526,6 +575,7 @@ controls:
     title: Weights are on encrypted storage
     area: encryption
     severity: critical
+    threshold_source: rand
     rationale: >-
       A disk, a backup image or a decommissioned drive that holds weights in the clear hands them
       to whoever gets the hardware. Appendix 4.2(3) asks for weights encrypted at rest. A weight
@@ -539,6 +589,10 @@ controls:
       appendix4: [A4.2(3)]
       nist: [SC-28, SC-28(1)]
       cac: [encrypt_partitions]
+      rand:
+        - {measure: R-1, relation: implements}
+        - {measure: R-15, relation: supports}
+        - {measure: R-22, relation: supports}
     check:
       every: storage.items
       expect:
@@ -561,6 +615,7 @@ controls:
     title: The volume cipher gives 256-bit security
     area: encryption
     severity: high
+    threshold_source: rand
     rationale: >-
       AES-XTS splits its key in two: `aes-xts-plain64` with a 32-byte key is AES-128, not AES-256.
       Warden reads the cipher and the volume-key size from the LUKS header of every device under
@@ -570,6 +625,9 @@ controls:
     references:
       appendix4: [A4.2(3)]
       nist: [SC-13, SC-28(1)]
+      rand:
+        - {measure: R-1, relation: supports}
+        - {measure: R-15, relation: supports}
     parameters:
       min_luks_version:
         type: int
@@ -598,6 +656,7 @@ controls:
     title: Passphrase keyslots use a memory-hard key derivation
     area: encryption
     severity: high
+    threshold_source: design
     rationale: >-
       A passphrase keyslot is only as strong as the cost of guessing it offline from a copied
       header. PBKDF2 is cheap on GPUs; Argon2 makes every guess cost memory. Keyslots unlocked by a
@@ -608,6 +667,9 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(3)]
       nist: [IA-5(1), SC-12]
+      rand:
+        - {measure: R-15, relation: supports}
+        - {measure: R-70, relation: supports}
     parameters:
       allowed_kdfs:
         type: strings
@@ -640,6 +702,7 @@ controls:
     title: Volume keys are held by a TPM, not by a file
     area: encryption
     severity: high
+    threshold_source: code
     rationale: >-
       Appendix 4.2(3) asks for encryption keys stored securely on a TPM. A LUKS volume holding
       weights needs a systemd-tpm2 token (or a clevis token whose pins are all tpm2) that can
@@ -651,6 +714,9 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(3)]
       nist: [SC-12, SC-28(3)]
+      rand:
+        - {measure: R-8, relation: supports}
+        - {measure: R-15, relation: supports}
     parameters:
       require_pin_or_signed_policy:
         type: bool
@@ -697,6 +763,7 @@ controls:
     title: Swap is encrypted or absent
     area: encryption
     severity: high
+    threshold_source: code
     rationale: >-
       Weights loaded for inference or training are decrypted in memory, and the kernel may page
       any of it out to swap, where it stays after power-off. Appendix 4.2(4) allows decrypted
@@ -707,6 +774,8 @@ controls:
     references:
       appendix4: [A4.2(4)]
       nist: [SC-28]
+      rand:
+        - {measure: R-22, relation: supports}
     parameters:
       require_random_key:
         type: bool
@@ -737,6 +806,7 @@ controls:
     title: The host cannot hibernate
     area: encryption
     severity: high
+    threshold_source: code
     rationale: >-
       Hibernation (and hybrid sleep, and suspend-then-hibernate) write the whole of memory,
       decrypted weights and volume keys included, to disk. Appendix 4.2(4) keeps decrypted weights
@@ -746,6 +816,10 @@ controls:
     references:
       appendix4: [A4.2(4)]
       nist: [SC-28]
+      rand_none: >-
+        Sourced from the Code's Appendix 4.2(4) (weights decrypted only into non-persistent memory):
+        a hibernation image is all of memory written to disk. RAND has no measure about hibernation
+        or memory images.
     check:
       all:
         - every: hibernation.operations
@@ -771,6 +845,7 @@ controls:
     title: Network mounts holding weights are encrypted in transit
     area: encryption
     severity: high
+    threshold_source: rand
     rationale: >-
       Weights read over NFS or SMB cross the network on every load. Appendix 4.2(3) asks for
       encryption during transportation. NFS needs `sec=krb5p` (every flavour offered) or
@@ -779,6 +854,10 @@ controls:
     references:
       appendix4: [A4.2(3)]
       nist: [SC-8(1)]
+      rand:
+        - {measure: R-1, relation: supports}
+        - {measure: R-16, relation: supports}
+        - {measure: R-23, relation: supports}
     check:
       every: storage.network_items
       expect: {fact: .in_transit_encrypted, eq: true, describe: encrypted in transit}
@@ -797,6 +876,7 @@ controls:
     title: USB mass storage is blocked
     area: exfiltration
     severity: high
+    threshold_source: rand
     rationale: >-
       A USB disk is the simplest way to carry weights out of a data centre. The Code names
       "policies for untrusted removable media" (II.7.1) and alerts on copying to unmanaged devices.
@@ -807,6 +887,10 @@ controls:
       appendix4: [A4.1(3)]
       nist: [MP-7]
       cac: [kernel_module_usb-storage_disabled, service_usbguard_enabled, usbguard_generate_policy]
+      rand:
+        - {measure: R-33, relation: supports}
+        - {measure: R-52, relation: supports}
+        - {measure: R-62, relation: supports}
     parameters:
       require_usbguard: {type: bool, description: require USBGuard enabled with ImplicitPolicyTarget=block}
     check:
@@ -830,6 +914,7 @@ controls:
     title: DMA ports are protected
     area: exfiltration
     severity: medium
+    threshold_source: design
     rationale: >-
       Thunderbolt and FireWire devices can read host memory directly (DMA), bypassing the
       operating system. An active IOMMU confines them; Thunderbolt security levels and blocked
@@ -838,6 +923,9 @@ controls:
       cop: [II.7.1]
       nist: [SC-41, AC-19]
       cac: [kernel_module_firewire-core_disabled, grub2_enable_iommu_force]
+      rand:
+        - {measure: R-30, relation: supports}
+        - {measure: R-62, relation: supports}
     check:
       all:
         - {fact: devices.iommu_active, eq: true, describe: an active IOMMU}
@@ -857,6 +945,7 @@ controls:
     title: No wireless or Bluetooth
     area: exfiltration
     severity: high
+    threshold_source: rand
     rationale: >-
       A radio is a network path that bypasses the data centre's egress controls. Hosts holding
       weights need none (II.7.1 "protection of wireless networks").
@@ -865,6 +954,9 @@ controls:
       appendix4: [A4.1(1)]
       nist: [AC-18, SC-40]
       cac: [wireless_disable_interfaces, kernel_module_bluetooth_disabled]
+      rand:
+        - {measure: R-33, relation: supports}
+        - {measure: R-62, relation: supports}
     check:
       all:
         - {fact: devices.wireless_interfaces, empty: true, describe: wireless network interfaces}
@@ -878,6 +970,7 @@ controls:
     title: Only allowed services listen
     area: exfiltration
     severity: high
+    threshold_source: design
     rationale: >-
       Every listening socket is a way in, and a way out for an attacker who controls it (a file
       server started by hand, a debugging endpoint, a model server exposed beyond its proxy). The
@@ -885,6 +978,12 @@ controls:
     references:
       cop: [II.7.3, II.7.4]
       nist: [CM-7, SC-7]
+      rand:
+        - {measure: R-11, relation: supports}
+        - {measure: R-17, relation: supports}
+        - {measure: R-29, relation: supports}
+        - {measure: R-36, relation: supports}
+        - {measure: R-59, relation: supports}
     check:
       every: listeners.sockets
       expect: {fact: .name, in: {site: network.allowed_listeners, default: ["tcp/22"]}, describe: a listener}
@@ -898,6 +997,7 @@ controls:
     title: No stray copies of weights
     area: exfiltration
     severity: critical
+    threshold_source: rand
     rationale: >-
       A copy of the weights in a home directory, /tmp or a scratch disk escapes every control
       that protects the registered locations. The Code asks for a registry of all locations where
@@ -907,6 +1007,10 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(1), A4.2(2)]
       nist: [CM-8, AC-3]
+      rand:
+        - {measure: R-14, relation: implements}
+        - {measure: R-20, relation: implements}
+        - {measure: R-27, relation: supports}
     check:
       all:
         - {fact: stray_weights.registry, eq: true, describe: a registry of weight locations}
@@ -928,6 +1032,7 @@ controls:
     title: ptrace is restricted
     area: hardening
     severity: high
+    threshold_source: design
     rationale: >-
       With ptrace unrestricted, any process of a user can read the memory of that user's other
       processes, including the decrypted weights held by a serving or training process. Yama
@@ -937,6 +1042,9 @@ controls:
       appendix4: [A4.2(4)]
       nist: [AC-6, SC-39]
       cac: [sysctl_kernel_yama_ptrace_scope]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       min_ptrace_scope: {type: int, description: the lowest kernel.yama.ptrace_scope accepted}
     check:
@@ -951,6 +1059,7 @@ controls:
     title: Kernel pointers and the kernel log are hidden
     area: hardening
     severity: medium
+    threshold_source: design
     rationale: >-
       Kernel addresses and the kernel log help an attacker turn a local foothold into a kernel
       exploit, and from there read any process's memory. SL4 hides pointers from every user.
@@ -958,6 +1067,9 @@ controls:
       cop: [II.7.3]
       nist: [SI-11, SC-39]
       cac: [sysctl_kernel_kptr_restrict, sysctl_kernel_dmesg_restrict]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       min_kptr_restrict: {type: int, description: the lowest kernel.kptr_restrict accepted}
     check:
@@ -976,6 +1088,7 @@ controls:
     title: Unprivileged BPF and perf are off
     area: hardening
     severity: high
+    threshold_source: design
     rationale: >-
       Unprivileged eBPF and perf events are a steady source of kernel exploits and side channels
       that can read memory across processes.
@@ -983,6 +1096,9 @@ controls:
       cop: [II.7.3]
       nist: [AC-6, SC-39]
       cac: [sysctl_kernel_unprivileged_bpf_disabled, sysctl_kernel_perf_event_paranoid, sysctl_net_core_bpf_jit_harden]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       bpf_disabled_values: {type: list, description: the kernel.unprivileged_bpf_disabled values accepted}
     check:
@@ -1004,6 +1120,7 @@ controls:
     title: kexec is disabled
     area: hardening
     severity: medium
+    threshold_source: design
     rationale: >-
       kexec loads a new kernel without a reboot through firmware: a way around Secure Boot and
       kernel lockdown, and so around every other control on the host.
@@ -1011,6 +1128,9 @@ controls:
       cop: [II.7.3]
       nist: [CM-7]
       cac: [sysctl_kernel_kexec_load_disabled]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     check:
       every: sysctl.kernel.kexec_load_disabled.values
       expect: {fact: .value, eq: 1, describe: kernel.kexec_load_disabled}
@@ -1021,6 +1141,7 @@ controls:
     title: userfaultfd and user namespaces are restricted
     area: hardening
     severity: medium
+    threshold_source: design
     rationale: >-
       Unprivileged userfaultfd makes kernel race exploits reliable; unprivileged user namespaces
       expose kernel code paths meant for root. SL4 turns user namespaces off unless the site says
@@ -1029,6 +1150,9 @@ controls:
       cop: [II.7.3]
       nist: [SC-39, CM-7]
       cac: [sysctl_vm_unprivileged_userfaultfd, sysctl_user_max_user_namespaces]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       restrict_user_namespaces: {type: bool, description: require user.max_user_namespaces = 0 unless the site sets containers true}
     check:
@@ -1050,6 +1174,7 @@ controls:
     title: Baseline kernel settings
     area: hardening
     severity: medium
+    threshold_source: design
     rationale: >-
       Magic SysRq keys, hard- and symlink races in shared directories and predictable memory
       layouts are classic local escalation paths; the baseline closes them.
@@ -1057,6 +1182,9 @@ controls:
       cop: [II.7.1]
       nist: [CM-6, SI-16]
       cac: [sysctl_kernel_sysrq, sysctl_fs_protected_hardlinks, sysctl_fs_protected_symlinks, sysctl_kernel_randomize_va_space]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     check:
       all:
         - every: sysctl.kernel.sysrq.values
@@ -1079,6 +1207,7 @@ controls:
     title: Core dumps cannot capture weights
     area: hardening
     severity: high
+    threshold_source: code
     rationale: >-
       A core dump of a serving or training process writes its memory, decrypted weights
       included, to disk. Dumps must go to a pipe that discards them (or to systemd-coredump
@@ -1089,6 +1218,9 @@ controls:
       appendix4: [A4.2(4)]
       nist: [SC-28]
       cac: [coredump_disable_storage, coredump_disable_backtraces, disable_users_coredumps, sysctl_fs_suid_dumpable]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     check:
       all:
         - every: sysctl.kernel.core_pattern.values
@@ -1115,6 +1247,7 @@ controls:
     title: No crash kernel dumps RAM
     area: hardening
     severity: high
+    threshold_source: code
     rationale: >-
       A loaded crash kernel writes all of RAM, decrypted weights included, to disk when the host
       crashes, and an attacker who can crash it chooses when. SL3 accepts kdump only when the dump
@@ -1124,6 +1257,8 @@ controls:
       appendix4: [A4.2(4)]
       nist: [SC-28]
       cac: [service_kdump_disabled]
+      rand:
+        - {measure: R-69, relation: supports}
     parameters:
       allow_encrypted_dump: {type: bool, description: accept kdump when its target directory is on encrypted storage}
     check:
@@ -1140,6 +1275,7 @@ controls:
     title: /proc hides other users' processes; no debugfs
     area: hardening
     severity: medium
+    threshold_source: design
     rationale: >-
       Process lists and command lines reveal where weights are and which service holds them;
       debugfs exposes kernel internals. SL3 reports it; SL4 requires it.
@@ -1147,6 +1283,9 @@ controls:
       cop: [II.7.3]
       nist: [AC-6, SC-39]
       cac: [mount_option_proc_hidepid]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-69, relation: supports}
     check:
       all:
         - {fact: mounts.proc_hidepid, eq: true, describe: /proc mounted with hidepid=2 or invisible}
@@ -1162,6 +1301,7 @@ controls:
     title: Temporary areas are memory or encrypted
     area: hardening
     severity: medium
+    threshold_source: code
     rationale: >-
       Weights staged in /tmp, /var/tmp or /dev/shm must not land on unencrypted disk, and these
       world-writable areas must not host device nodes or setuid programs (SL4: no programs at all).
@@ -1170,6 +1310,10 @@ controls:
       appendix4: [A4.2(4)]
       nist: [SC-28, CM-7]
       cac: [mount_option_tmp_nosuid, mount_option_tmp_nodev, mount_option_tmp_noexec, mount_option_dev_shm_nosuid]
+      rand:
+        - {measure: R-4, relation: supports}
+        - {measure: R-22, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       require_noexec: {type: bool, description: require noexec on every temporary area}
     check:
@@ -1199,6 +1343,7 @@ controls:
     title: Secure Boot is enabled
     area: integrity
     severity: high
+    threshold_source: rand
     rationale: >-
       Without Secure Boot, anyone who can reboot the host (or reach its disk) can run a modified
       kernel or boot loader that captures the disk-encryption key and reads weights at leisure.
@@ -1206,6 +1351,10 @@ controls:
       cop: [II.7.3]
       nist: [SI-7, SI-7(9)]
       cac: [secure_boot_enabled]
+      rand:
+        - {measure: R-8, relation: implements}
+        - {measure: R-30, relation: supports}
+        - {measure: R-71, relation: supports}
     check:
       fact: secure_boot.enabled
       eq: true
@@ -1216,12 +1365,16 @@ controls:
     title: Kernel lockdown is active
     area: integrity
     severity: high
+    threshold_source: design
     rationale: >-
       Lockdown stops root from changing the running kernel (integrity) and, at SL4, from reading
       kernel memory (confidentiality), where keys and decrypted weights may sit.
     references:
       cop: [II.7.3]
       nist: [SI-7, AC-6]
+      rand:
+        - {measure: R-8, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       modes: {type: strings, description: the lockdown modes accepted}
     check:
@@ -1236,12 +1389,16 @@ controls:
     title: Kernel modules are signed or locked
     area: integrity
     severity: high
+    threshold_source: design
     rationale: >-
       An unsigned module is arbitrary code in the kernel. Signature enforcement (directly, or
       through lockdown) stops it; SL4 also forbids loading modules after boot (design).
     references:
       cop: [II.7.3]
       nist: [SI-7, CM-14]
+      rand:
+        - {measure: R-8, relation: supports}
+        - {measure: R-69, relation: supports}
     parameters:
       require_modules_disabled: {type: bool, description: require kernel.modules_disabled = 1}
     check:
@@ -1267,6 +1424,7 @@ controls:
     title: File integrity monitoring runs
     area: integrity
     severity: medium
+    threshold_source: rand
     rationale: >-
       AIDE records what the system files should be and reports changes: a planted binary or a
       weakened configuration shows up at the next check.
@@ -1274,6 +1432,8 @@ controls:
       cop: [II.7.2]
       nist: [SI-7, SI-7(1)]
       cac: [package_aide_installed, aide_build_database, aide_periodic_cron_checking]
+      rand:
+        - {measure: R-45, relation: supports}
     check:
       all:
         - {fact: aide.installed, eq: true, describe: AIDE installed}
@@ -1289,6 +1449,7 @@ controls:
     title: The boot loader asks for a password
     area: integrity
     severity: medium
+    threshold_source: design
     rationale: >-
       Without a GRUB password, anyone at the console can edit the kernel command line (init=/bin/sh,
       lockdown off) and bypass every other control.
@@ -1296,6 +1457,8 @@ controls:
       cop: [II.7.3]
       nist: [AC-3, CM-6]
       cac: [grub2_password, grub2_uefi_password]
+      rand:
+        - {measure: R-30, relation: supports}
     check:
       fact: bootloader.grub_password
       eq: true
@@ -1320,6 +1483,7 @@ controls:
     title: auditd runs from boot
     area: logging
     severity: high
+    threshold_source: design
     rationale: >-
       Access to weights can only be investigated if the audit subsystem records from the first
       process on: `audit=1` audits processes started before auditd, and a large backlog keeps the
@@ -1329,6 +1493,8 @@ controls:
       appendix4: [A4.2(2)]
       nist: [AU-2, AU-12, AU-14(1)]
       cac: [service_auditd_enabled, grub2_audit_argument, grub2_audit_backlog_limit_argument]
+      rand:
+        - {measure: R-3, relation: supports}
     parameters:
       min_backlog_limit: {type: int, description: the smallest audit_backlog_limit accepted on the kernel command line}
     check:
@@ -1344,6 +1510,7 @@ controls:
     title: Reads and writes of weights are audited
     area: logging
     severity: critical
+    threshold_source: rand
     rationale: >-
       The Code asks for access monitoring on every device storing weights (II.7.3, Appendix
       4.2(2)). Every read and write of a weight location must leave an audit record, including
@@ -1353,6 +1520,11 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(2)]
       nist: [AU-2, AU-12]
+      rand:
+        - {measure: R-3, relation: implements}
+        - {measure: R-19, relation: supports}
+        - {measure: R-27, relation: supports}
+        - {measure: R-34, relation: supports}
     check:
       every: audit_rules.weights
       expect: {fact: .covered, eq: true, describe: an audit rule covering reads and writes}
@@ -1367,6 +1539,7 @@ controls:
     title: Privilege use and tampering are audited
     area: logging
     severity: high
+    threshold_source: design
     rationale: >-
       Changes to accounts, sudo rules, kernel modules, mounts, the clock and the audit
       configuration itself are how an insider prepares an exfiltration and covers it; SL4 adds
@@ -1376,6 +1549,8 @@ controls:
       cop: [II.7.3, II.7.5]
       nist: [AU-2, AC-6(9)]
       cac: [audit_rules_sysadmin_actions, audit_rules_usergroup_modification, audit_rules_kernel_module_loading, audit_rules_media_export, audit_rules_time_adjtimex]
+      rand:
+        - {measure: R-19, relation: supports}
     parameters:
       required_syscalls: {type: strings, description: the syscalls that must be audited}
     check:
@@ -1400,12 +1575,16 @@ controls:
     title: Audit configuration is immutable
     area: logging
     severity: medium
+    threshold_source: design
     rationale: >-
       With `-e 2` as the last rule, the rules cannot be changed or auditing turned off without a
       reboot, which itself is recorded: a root attacker cannot quietly blind the audit trail.
     references:
       nist: [AU-9]
       cac: [audit_rules_immutable]
+      rand:
+        - {measure: R-19, relation: supports}
+        - {measure: R-67, relation: proxy}
     check:
       fact: audit_rules.immutable
       eq: true
@@ -1420,6 +1599,7 @@ controls:
     title: auditd never silently drops records
     area: logging
     severity: high
+    threshold_source: design
     rationale: >-
       When the audit disk fills or fails, `ignore` and `suspend` stop recording without anyone
       noticing. SL4 stops the host instead (single or halt): no access to weights goes unrecorded
@@ -1427,6 +1607,8 @@ controls:
     references:
       nist: [AU-4, AU-5, AU-9]
       cac: [auditd_data_disk_full_action, auditd_data_disk_error_action, auditd_data_retention_space_left_action, auditd_data_retention_admin_space_left_action, file_permissions_var_log_audit]
+      rand:
+        - {measure: R-19, relation: supports}
     parameters:
       disk_failure_actions: {type: strings, description: the disk_full_action and disk_error_action values accepted}
     check:
@@ -1474,6 +1656,7 @@ controls:
     title: A canary watches each weights location
     area: logging
     severity: medium
+    threshold_source: design
     rationale: >-
       A honeytoken file beside the weights, audited under its own key, turns any bulk read of a
       weights directory into an unmistakable alert (RAND SL3 lists honeypots; design). The
@@ -1482,6 +1665,9 @@ controls:
       cop: [II.7.3]
       appendix4: [A4.2(2)]
       nist: [SC-26, SI-4]
+      rand:
+        - {measure: R-57, relation: implements}
+        - {measure: R-75, relation: supports}
     check:
       every: audit_rules.canaries
       expect:
@@ -1502,6 +1688,7 @@ controls:
     title: The journal is persistent (and sealed at SL4)
     area: logging
     severity: medium
+    threshold_source: design
     rationale: >-
       A volatile journal is lost at the reboot an attacker forces to cover their tracks. Sealing
       (forward-secure sealing, SL4) makes later tampering with stored entries detectable.
@@ -1510,6 +1697,9 @@ controls:
       appendix4: [A4.5(6)]
       nist: [AU-9, AU-11]
       cac: [journald_storage]
+      rand:
+        - {measure: R-19, relation: proxy}
+        - {measure: R-67, relation: proxy}
     parameters:
       require_seal: {type: bool, description: require Seal=yes and a sealing key}
     check:
@@ -1531,6 +1721,7 @@ controls:
     title: Logs leave the host over an encrypted channel
     area: logging
     severity: high
+    threshold_source: rand
     rationale: >-
       Logs kept only on the host are the first thing an intruder with root edits. Forwarding
       them as they are written, over an encrypted and authenticated channel, keeps an
@@ -1540,6 +1731,11 @@ controls:
       appendix4: [A4.5(6), A4.5(7)]
       nist: [AU-4(1), AU-9(2)]
       cac: [rsyslog_remote_loghost, rsyslog_encrypt_offload_actionsendstreamdrivermode, systemd_journal_upload_url]
+      rand:
+        - {measure: R-19, relation: supports}
+        - {measure: R-23, relation: supports}
+        - {measure: R-42, relation: supports}
+        - {measure: R-67, relation: proxy}
     check:
       some: log_forwarding.channels
       expect: {fact: .encrypted, eq: true, describe: an encrypted forwarding channel}
@@ -1560,12 +1756,16 @@ controls:
     title: Time is synchronised
     area: logging
     severity: medium
+    threshold_source: design
     rationale: >-
       Audit records from many hosts can only be put in order, and matched to the reviewer's
       evidence, when every clock agrees.
     references:
       nist: [AU-8]
       cac: [service_chronyd_or_ntpd_enabled, service_timesyncd_enabled]
+      rand_none: >-
+        Synchronised clocks are NIST AU-8; RAND has no measure about time. The control keeps the
+        times in the audit trail comparable across hosts and with a reviewer's other evidence.
     check:
       all:
         - some: timesync.daemons
@@ -1581,6 +1781,7 @@ controls:
     title: sudo use is logged
     area: logging
     severity: medium
+    threshold_source: design
     rationale: >-
       Every use of sudo must leave a record. SL4 also records what was typed and shown in each
       sudo session (I/O logging), so a reviewer can see what an administrator did on a weights host.
@@ -1588,6 +1789,8 @@ controls:
       cop: [II.7.5]
       nist: [AU-2, AU-14]
       cac: [sudo_custom_logfile, sudo_add_log_output]
+      rand:
+        - {measure: R-18, relation: supports}
     parameters:
       require_io_logging: {type: bool, description: require Defaults log_output or log_input}
     applies_if: {fact: sudoers.installed, eq: true, describe: sudo is installed}
@@ -1605,10 +1808,586 @@ controls:
       logfile=/var/log/sudo.log`; for SL4 add `Defaults log_output`.
 
 """#),
+        ("Profiles/references/rand.yaml", #"""
+# RAND's measures for hosts that hold model weights: the catalogue the controls' references.rand
+# point to.
+#
+# The report is RAND's "Securing AI Model Weights" (Nevo et al., RR-A2849-1, 2024). It defines
+# security levels SL1 to SL5 by the attacker they should stop, and lists for each level the
+# measures that make up its benchmark (Appendix B; Table C.1 summarises them). The levels are
+# cumulative: SL3 starts from every measure of SL1 and SL2, and SL4 from every measure of SL3.
+# So a host judged against SL3 is judged against the SL1, SL2 and SL3 entries here, and one judged
+# against SL4 against all of them. Each profile names the level it works towards (`rand_level`).
+# RAND says its levels are neither a standard nor a compliance regime: a Warden profile supports
+# an SL3 or SL4 goal on one host, it does not certify one.
+#
+# What is here: every measure up to SL4 that concerns a single Linux host holding weights, and the
+# organisational measures around such a host, so that the coverage report can list what a host
+# audit cannot decide. SL5 is left out. Where several related measures share one theme (physical
+# security, training, red-teaming), one entry stands for them and its label names them.
+#
+# The keys of each entry:
+# - alias: Warden's name for the measure, R-1 to R-80, in the order of the report (SL1, SL2, SL3,
+#   SL4). RAND gives its measures bold labels but no numbers; these aliases are Warden's, are stable
+#   and are never reused, and mean nothing outside Warden.
+# - level: the lowest level at which the measure appears. A measure that tightens from level to
+#   level (software update deadlines) has one entry at its lowest level, and its label gives each
+#   level's deadline.
+# - page: the report's printed page numbers (as on the page, not the PDF's page count), as text: one
+#   page ("71"), a range ("74-75"), or pages in different places ("72, 75").
+# - label: RAND's label for the measure, shortened, or a short description when the entry groups
+#   several.
+# - category, subcategory, csf: the report's category, subcategory and NIST CSF v1.1 category, only
+#   where Warden records them.
+# - scope: `host` when an audit of the host can check the measure, fully or in part (whether or not
+#   Warden has a control for it yet); `organisational` when it cannot (people, premises, processes,
+#   off-host or application-layer systems, hardware the host cannot see).
+# - attestation: for organisational measures only, what a reviewer should ask the provider for:
+#   documents, records and their dates.
+#
+# How it is used: each control's references.rand names the measures its check bears on and how
+# (implements: for this host the check decides the measure; supports: it checks part of the
+# measure or a precondition of it; proxy: the measure cannot be seen from the host, and the check
+# verifies something that stands in for it). A control that bears on no measure says why in
+# references.rand_none. `warden profiles coverage PROFILE` reads this file with the controls the
+# profile selects and, for every measure up to the profile's rand_level, lists the controls and
+# their relation; a host measure that no selected control cites is reported as not covered, and
+# an organisational measure is listed with its attestation, for the reviewer to obtain. Code of
+# Practice items that RAND does not have (Appendix 4.2(4), decrypted weights only in
+# non-persistent memory, for one) are cited through references.appendix4, not here.
+report: RR-A2849-1
+title: "Securing AI Model Weights: Preventing Theft and Misuse of Frontier Models"
+published: RAND Corporation, 2024
+measures:
+  - alias: R-1
+    level: SL1
+    page: "71"
+    label: Weight encryption (best effort)
+    scope: host
+  - alias: R-2
+    level: SL1
+    page: "71"
+    label: Access control for sensitive assets
+    scope: host
+  - alias: R-3
+    level: SL1
+    page: "71"
+    label: Access log or audit trail (which account accessed the weights, and when)
+    scope: host
+  - alias: R-4
+    level: SL1
+    page: "72"
+    label: Least privilege principle
+    scope: host
+  - alias: R-5
+    level: SL1
+    page: "72, 75"
+    label: Restrictions on device and account sharing; guest accounts disabled (SL2)
+    scope: host
+  - alias: R-6
+    level: SL1
+    page: "72, 75"
+    label: Password best practices; strong password enforcement (SL2)
+    scope: host
+  - alias: R-7
+    level: SL1
+    page: "72, 74"
+    label: >-
+      Multifactor authentication; FIDO hardware security keys, for every interaction or after a
+      short period (SL2)
+    scope: host
+  - alias: R-8
+    level: SL1
+    page: "72"
+    label: >-
+      Device architectures that establish a root of trust (e.g. TPMs) and hinder malicious code
+      execution
+    scope: host
+  - alias: R-9
+    level: SL1
+    page: "72"
+    label: CPU anti-exploitation features
+    scope: host
+  - alias: R-10
+    level: SL1
+    page: "73, 76"
+    label: Commercial endpoint security solutions; integrated approaches such as XDR (SL2)
+    scope: host
+  - alias: R-11
+    level: SL1
+    page: "72"
+    label: Commercial network security solutions (e.g. a firewall)
+    scope: host
+  - alias: R-12
+    level: SL1
+    page: "73"
+    label: Enforce screen locks for inactivity
+    scope: host
+  - alias: R-13
+    level: SL1
+    page: "71, 75, 82"
+    label: >-
+      Software updates within two weeks (SL1), within 21 days in production (SL2), critical updates
+      within seven days in production, firmware and microcode included (SL3)
+    scope: host
+  - alias: R-14
+    level: SL2
+    page: "74"
+    label: >-
+      Storage location (weights only on designated servers, never an arbitrary file on an arbitrary
+      file system)
+    scope: host
+  - alias: R-15
+    level: SL2
+    page: "74"
+    label: >-
+      Encryption of at least 256 bits, decryption keys that require authentication, all keys in a
+      key management system
+    scope: host
+  - alias: R-16
+    level: SL2
+    page: "74"
+    label: Encryption in transit
+    scope: host
+  - alias: R-17
+    level: SL2
+    page: "74"
+    label: Interactions only from an internal network (or a VPN)
+    scope: host
+  - alias: R-18
+    level: SL2
+    page: "74"
+    label: All interactions with the weights are recorded and can be reviewed
+    scope: host
+  - alias: R-19
+    level: SL2
+    page: "74"
+    label: Logging of all sensitive interactions in a write-but-no-edit system
+    scope: host
+  - alias: R-20
+    level: SL2
+    page: "74-75"
+    label: Regulation and monitoring of weight copies
+    scope: host
+  - alias: R-21
+    level: SL2
+    page: "75"
+    label: Strong access management tools
+    scope: host
+  - alias: R-22
+    level: SL2
+    page: "76"
+    label: Disk encryption for all corporate devices
+    scope: host
+  - alias: R-23
+    level: SL2
+    page: "76"
+    label: Network communications are encrypted by default
+    scope: host
+  - alias: R-24
+    level: SL2
+    page: "76"
+    label: Configuration management monitoring
+    scope: host
+  - alias: R-25
+    level: SL2
+    page: "77"
+    label: Installation of monitoring software for secure network access
+    scope: host
+  - alias: R-26
+    level: SL2
+    page: "76-78"
+    label: Physical security, training, red-teaming, bug bounty, incident response, security team
+    scope: organisational
+    attestation: >-
+      The physical security plan of each site that holds weight hosts and the badge or key records
+      of the last quarter; security training records with dates and completion per employee; the
+      latest red-team report with its date and the status of each finding; the bug bounty terms and
+      the list of reports received and closed; the incident response plan with the date of its last
+      exercise; the security team's roles and headcount.
+  - alias: R-27
+    level: SL3
+    page: "78"
+    label: Centralized and restricted management of weight storage
+    scope: host
+  - alias: R-28
+    level: SL3
+    page: "78"
+    label: Secure cloud network (if applicable), dedicated to sensitive data
+    scope: organisational
+    attestation: >-
+      The cloud contract and architecture showing that weight hosts run in an environment dedicated
+      to sensitive data (a separate account, region or sovereign cloud, and its tenancy terms), and
+      the network diagram of that environment with its date. The host's DMI vendor and hypervisor
+      type, in the evidence, only say which cloud it runs in.
+  - alias: R-29
+    level: SL3
+    page: "78"
+    label: Dedicated devices for weights and weight security data
+    scope: host
+  - alias: R-30
+    level: SL3
+    page: "78"
+    label: >-
+      Physical security (premises guarded or locked at all times, sweeps for intruders and devices)
+    scope: organisational
+    attestation: >-
+      For each site that holds weight hosts: the access-control records of the last quarter, the
+      guard schedule, the log of sweeps for intruders and planted devices with dates and results,
+      and the list of people with physical access with the date it was last reviewed.
+  - alias: R-31
+    level: SL3
+    page: "78"
+    label: >-
+      Access to the weights only through a software interface; no direct read access to any copy,
+      even for authorized users
+    category: Weight Security
+    subcategory: Permitted Interfaces
+    csf: PR.AC
+    scope: host
+  - alias: R-32
+    level: SL3
+    page: "79"
+    label: >-
+      Interface alternative B (aggregate output rate limit, monthly quota, hard limit on the number
+      of accounts)
+    scope: host
+  - alias: R-33
+    level: SL3
+    page: "79-80"
+    label: >-
+      Interface alternative C (isolated network, all external connections such as USB and Bluetooth
+      disabled)
+    scope: host
+  - alias: R-34
+    level: SL3
+    page: "80"
+    label: >-
+      Intentional copying of the full weights needs per-instance approval by several people and is
+      monitored and recorded
+    scope: host
+  - alias: R-35
+    level: SL3
+    page: "80"
+    label: Code that accesses the weights minimizes its attack surface
+    scope: host
+  - alias: R-36
+    level: SL3
+    page: "80"
+    label: Avoiding model interactions that bypass monitoring or constraints
+    scope: host
+  - alias: R-37
+    level: SL3
+    page: "80"
+    label: >-
+      Limits on the number of people per kind of access (100 output-limited, 50 on an isolated
+      network, 20 who may copy)
+    scope: host
+  - alias: R-38
+    level: SL3
+    page: "80"
+    label: No third-party service has access to the weights
+    scope: host
+  - alias: R-39
+    level: SL3
+    page: "80"
+    label: No one has persistent access (permissions are renewed periodically)
+    scope: host
+  - alias: R-40
+    level: SL3
+    page: "80"
+    label: Multiparty authorization for updates to sensitive code
+    scope: organisational
+    attestation: >-
+      The review rules of every repository whose code reaches the weights (branch protection with at
+      least two approvals, and who may bypass it), a sample of recent merges showing the approvers
+      and dates, and how the deployment path to weight hosts prevents changes that skip review (for
+      example, files edited directly on a host).
+  - alias: R-41
+    level: SL3
+    page: "80"
+    label: Security review for sensitive interactions
+    scope: organisational
+    attestation: >-
+      The procedure that defines which interactions with the weights are sensitive and who reviews
+      them, and the review records of the last quarter (date, reviewer, decision).
+  - alias: R-42
+    level: SL3
+    page: "80"
+    label: Ongoing manual monitoring and automated anomaly detection
+    scope: organisational
+    attestation: >-
+      The monitoring runbook and on-call rota for weight hosts, the anomaly detection rules over
+      throughput and connections, and a sample of recent alerts with when each was raised and
+      handled.
+  - alias: R-43
+    level: SL3
+    page: "80-81"
+    label: Automated and manual monitoring and blocking of potentially malicious queries
+    scope: organisational
+    attestation: >-
+      A description of the query filtering in front of the model interface, its configuration and
+      version, statistics of blocked queries for the last month, and the records of manual review
+      with dates.
+  - alias: R-44
+    level: SL3
+    page: "81"
+    label: Frequent compromise assessment
+    scope: host
+  - alias: R-45
+    level: SL3
+    page: "81"
+    label: >-
+      Frequent integrity checks against a read-only, secured and hashed baseline configuration (gold
+      image)
+    scope: host
+  - alias: R-46
+    level: SL3
+    page: "81"
+    label: Implementation of the measures of NIST SP 800-171 or equivalent
+    scope: host
+  - alias: R-47
+    level: SL3
+    page: "82"
+    label: Limitations on the number of inferences using the same credentials
+    scope: organisational
+    attestation: >-
+      The per-credential inference limits configured at the model interface, the date they were last
+      changed, and a record showing a credential being throttled or refused at its limit.
+  - alias: R-48
+    level: SL3
+    page: "82"
+    label: >-
+      Very frequent software update (critical security updates in production within seven days,
+      firmware and microcode included)
+    scope: host
+  - alias: R-49
+    level: SL3
+    page: "82"
+    label: 802.1x authentication
+    scope: host
+  - alias: R-50
+    level: SL3
+    page: "82"
+    label: Advanced zero trust, security-minded hardware sourcing, supply chain security
+    scope: organisational
+    attestation: >-
+      The zero trust architecture document with its date, the hardware procurement policy and the
+      supplier assessments for the servers and accelerators that hold weights, and the last supply
+      chain security review with its findings. A host inventory (DMI, PCI) can support the hardware
+      part.
+  - alias: R-51
+    level: SL3
+    page: "82"
+    label: Software inventory management (problematic software blocklisted)
+    scope: host
+  - alias: R-52
+    level: SL3
+    page: "83"
+    label: >-
+      Enforcement of security policies through code (USB ports disabled for non-approved devices)
+    scope: host
+  - alias: R-53
+    level: SL3
+    page: "83"
+    label: Security policy enforcement for network access across devices
+    scope: organisational
+    attestation: >-
+      The network access control policy and its configuration (which devices may join which
+      networks, how they are verified), the exceptions register with expiry dates, and a recent
+      report of refused devices.
+  - alias: R-54
+    level: SL3
+    page: "83"
+    label: Employee awareness of weight interaction monitoring
+    scope: host
+  - alias: R-55
+    level: SL3
+    page: "83-84"
+    label: Security training, security risk reporting program, insider threat program
+    scope: organisational
+    attestation: >-
+      Training completion records with dates for everyone with access to weights, the reporting
+      channel and the number of reports received and closed in the last year, and the insider threat
+      program's charter, staffing and the date of its last review.
+  - alias: R-56
+    level: SL3
+    page: "84"
+    label: Penetration testing, advanced red-teaming, risk register
+    scope: organisational
+    attestation: >-
+      The latest penetration test and red-team reports covering weight hosts, with their dates and
+      the remediation status of each finding, and the risk register with the date of its last
+      review.
+  - alias: R-57
+    level: SL3
+    page: "84-85"
+    label: Placement of effective honeypots
+    scope: host
+  - alias: R-58
+    level: SL3
+    page: "85"
+    label: Security team capacity; two independent security layers
+    scope: organisational
+    attestation: >-
+      The security team's headcount and roles relative to the organisation's size, and a document
+      naming the two independent layers that each protect the weights on their own, with the owner
+      of each.
+  - alias: R-59
+    level: SL4
+    page: "85"
+    label: >-
+      Isolation of weight storage on separate servers with specifically defined and managed
+      connections
+    scope: host
+  - alias: R-60
+    level: SL4
+    page: "85-86"
+    label: Protection against eavesdropping and the simplest TEMPEST attacks
+    scope: organisational
+    attestation: >-
+      The emanation and eavesdropping assessment of the rooms that hold weight hosts, the shielding
+      or zoning measures taken, and the inspection records with dates.
+  - alias: R-61
+    level: SL4
+    page: "86"
+    label: Hardware-enforced limits on output rate
+    scope: organisational
+    attestation: >-
+      The design of the hardware that limits output (link capacity, unidirectional devices), the
+      rate it enforces relative to the size of the weights per year, and the record of the test that
+      verified it, with its date. The link speeds a host reports only support this.
+  - alias: R-62
+    level: SL4
+    page: "86"
+    label: Reduced communication capabilities
+    scope: host
+  - alias: R-63
+    level: SL4
+    page: "86"
+    label: Confidential computing (when available)
+    scope: host
+  - alias: R-64
+    level: SL4
+    page: "86, 88"
+    label: >-
+      Physical guarding, meticulous logging of all access, no devices near the setup, banning of
+      unauthorized devices
+    scope: organisational
+    attestation: >-
+      The guard schedule and the access log of the enclave for the last quarter, the policy that
+      bans personal and unauthorized devices near weight hosts, and the records of its enforcement
+      (sweeps, lockers, incidents) with dates.
+  - alias: R-65
+    level: SL4
+    page: "86-87"
+    label: Specialized hardware (FPGAs, ASICs) for all external interfaces
+    scope: organisational
+    attestation: >-
+      The inventory of the external interfaces of the weight enclave with the dedicated hardware
+      behind each, its design documents and the verification report with its date.
+  - alias: R-66
+    level: SL4
+    page: "87"
+    label: Enforcement of time-buffered review (software limitation)
+    scope: organisational
+    attestation: >-
+      The configuration that delays every change to code reaching the weights until review (the
+      length of the delay and where it is enforced), and a sample of recent changes showing the
+      delay was kept.
+  - alias: R-67
+    level: SL4
+    page: "87"
+    label: Protection of the monitoring logs at the hardware level
+    scope: host
+  - alias: R-68
+    level: SL4
+    page: "87"
+    label: Comprehensive anomaly detection and alert system over the monitoring logs
+    scope: organisational
+    attestation: >-
+      A description of the anomaly detection system over the logs of weight hosts (which logs, which
+      rules or models), the alert routing, and a sample of recent alerts with detection and response
+      times.
+  - alias: R-69
+    level: SL4
+    page: "87"
+    label: Limiting the attack surface
+    scope: host
+  - alias: R-70
+    level: SL4
+    page: "88"
+    label: Enforcement of strong random passwords and keys (at least 128 bits of entropy)
+    scope: host
+  - alias: R-71
+    level: SL4
+    page: "88"
+    label: Secure hardware required for access (devices verified automatically before access)
+    scope: host
+  - alias: R-72
+    level: SL4
+    page: "88"
+    label: Ongoing compromise assessment on all devices with access
+    scope: host
+  - alias: R-73
+    level: SL4
+    page: "88"
+    label: Strict application allowlisting (especially for sandboxes)
+    scope: host
+  - alias: R-74
+    level: SL4
+    page: "88"
+    label: SLSA Level 3 for all software used
+    scope: host
+  - alias: R-75
+    level: SL4
+    page: "88"
+    label: >-
+      Significant investment in advanced security systems (heavily monitored honeypots, monitoring
+      most employees cannot see)
+    scope: host
+  - alias: R-76
+    level: SL4
+    page: "89"
+    label: Preventing third-party access to the weights or the protected setup
+    scope: host
+  - alias: R-77
+    level: SL4
+    page: "89"
+    label: Automated weight exfiltration attempts (blue-dye testing)
+    scope: host
+  - alias: R-78
+    level: SL4
+    page: "89"
+    label: Manual weight exfiltration attempts and red-teaming of the weight interface
+    scope: organisational
+    attestation: >-
+      The reports of the manual exfiltration exercises and of the red-team attacks on the weight
+      interface, with dates, who performed them and the status of each finding.
+  - alias: R-79
+    level: SL4
+    page: "89"
+    label: Compliance with the FedRAMP High standards
+    scope: host
+  - alias: R-80
+    level: SL4
+    page: "89-90"
+    label: >-
+      Advanced insider threat program, employee integrity testing, security team capacity, four
+      independent security layers, other organisation policies
+    scope: organisational
+    attestation: >-
+      The insider threat program's documentation and staffing, the records of integrity tests with
+      dates, the security team's headcount, a document naming the four independent layers that each
+      protect the weights and the owner of each, and the other organisation policies with their
+      review dates.
+
+"""#),
         ("Profiles/sl3.yaml", #"""
 id: sl3
 title: RAND SL3 for hosts that store unreleased model weights
 version: "1.0"
+rand_level: SL3
 description: >-
   The level the EU GPAI Code of Practice (Commitment II.7 / Commitment 6) asks every provider to
   reach at least: protection against well-resourced non-state attackers and insider threats.
@@ -1619,19 +2398,24 @@ controls:
   ENC-001: {}
   ENC-002:
     parameters: {min_luks_version: 1}
+    sources: {min_luks_version: design}
   ENC-003:
     parameters: {allowed_kdfs: [argon2id, argon2i], min_memory_kib: 0}
+    sources: {allowed_kdfs: design, min_memory_kib: design}
     rationale: SL3 requires a memory-hard KDF for passphrase keyslots and sets no memory floor.
   ENC-004:
     parameters: {require_pin_or_signed_policy: false, forbid_key_files: false}
+    sources: {require_pin_or_signed_policy: design, forbid_key_files: design}
   ENC-005:
     parameters: {require_random_key: false}
+    sources: {require_random_key: design}
   ENC-006: {}
   ENC-007: {}
 
   # --- access: weights (ACC-001, ACC-002) ---
   ACC-001:
     parameters: {max_file_mode: "7750", max_dir_mode: "7750"}
+    sources: {max_file_mode: design, max_dir_mode: design}
     rationale: >-
       SL3: no permission bits for others and no group write on any file or directory; 7750 is
       exactly that (setuid, setgid and sticky bits widen no access and are left to SL4).
@@ -1640,60 +2424,78 @@ controls:
   # --- access: ssh ---
   ACC-004:
     parameters: {allowed: ["no", "prohibit-password"]}
+    sources: {allowed: design}
   ACC-005: {}
   ACC-006:
     parameters: {require_fido: false}
+    sources: {require_fido: design}
   ACC-007:
     parameters: {require_certificates: false}
+    sources: {require_certificates: design}
   ACC-010:
     parameters: {require_disable_forwarding: false}
+    sources: {require_disable_forwarding: design}
   ACC-011:
     parameters: {max_auth_tries: 4, max_client_alive_interval: 900}
+    sources: {max_auth_tries: design, max_client_alive_interval: design}
 
   # --- access: system (ACC-008, ACC-009, ACC-012) ---
   ACC-008:
     parameters: {require_io_logging: false}
+    sources: {require_io_logging: design}
   ACC-009: {}
   ACC-012: {}
 
   # --- hardening (HRD) ---
   HRD-001:
     parameters: {min_ptrace_scope: 1}
+    sources: {min_ptrace_scope: design}
   HRD-002:
     parameters: {min_kptr_restrict: 1}
+    sources: {min_kptr_restrict: design}
   HRD-003:
     parameters: {bpf_disabled_values: [1, 2]}
+    sources: {bpf_disabled_values: design}
   HRD-004: {}
   HRD-005: {}
   HRD-006:
     parameters: {allow_encrypted_dump: true}
+    sources: {allow_encrypted_dump: design}
   HRD-007:
     parameters: {restrict_user_namespaces: false}
+    sources: {restrict_user_namespaces: design}
   HRD-008: {advisory: true}
   HRD-009:
     parameters: {require_noexec: false}
+    sources: {require_noexec: design}
   HRD-010: {}
 
   # --- logging (LOG) ---
   LOG-001:
     parameters: {min_backlog_limit: 8192}
+    sources: {min_backlog_limit: design}
   LOG-002: {}
   LOG-003:
     parameters: {required_syscalls: [init_module, finit_module, delete_module, mount, adjtimex, settimeofday, clock_settime]}
+    sources: {required_syscalls: design}
   LOG-004: {advisory: true}
   LOG-005:
     parameters: {disk_failure_actions: [syslog, exec, single, halt, email, rotate, keep_logs]}
+    sources: {disk_failure_actions: design}
   LOG-007:
     parameters: {require_seal: false}
+    sources: {require_seal: design}
   LOG-006: {}
   LOG-008: {}
   LOG-009:
     parameters: {require_io_logging: false}
+    sources: {require_io_logging: design}
   LOG-010: {}
 
   # --- exfiltration (EXF) ---
   EXF-001:
     parameters: {require_usbguard: false}
+    sources: {require_usbguard: design}
   EXF-002: {advisory: true}
   EXF-003: {}
   EXF-005: {}
@@ -1703,8 +2505,10 @@ controls:
   INT-001: {}
   INT-002:
     parameters: {modes: [integrity, confidentiality]}
+    sources: {modes: design}
   INT-003:
     parameters: {require_modules_disabled: false}
+    sources: {require_modules_disabled: design}
   INT-006: {}
   INT-009: {}
 
@@ -1714,6 +2518,7 @@ id: sl4
 extends: sl3
 title: RAND SL4 for hosts that store unreleased model weights
 version: "1.0"
+rand_level: SL4
 description: >-
   The higher goal of Commitment II.7.8: protection against state-level operations. Extends sl3,
   tightening parameters and turning advisory controls into verdict controls.
@@ -1721,40 +2526,51 @@ controls:
   # --- encryption (ENC) ---
   ENC-002:
     parameters: {min_luks_version: 2}
+    sources: {min_luks_version: design}
     rationale: SL4 accepts only LUKS2 headers (checksummed, redundant, memory-hard KDFs, tokens).
   ENC-003:
     parameters: {allowed_kdfs: [argon2id], min_memory_kib: 1048576}
+    sources: {allowed_kdfs: design, min_memory_kib: design}
     rationale: SL4 requires argon2id with at least 1 GiB of memory per guess for passphrase keyslots (design).
   ENC-004:
     parameters: {require_pin_or_signed_policy: true, forbid_key_files: true}
+    sources: {require_pin_or_signed_policy: rand, forbid_key_files: design}
     rationale: SL4 requires a TPM2 PIN or a signed PCR policy, and no key files at all.
   ENC-005:
     parameters: {require_random_key: true}
+    sources: {require_random_key: design}
     rationale: SL4 allows disk-backed swap only as dm-crypt with a key generated at each boot.
 
   # --- access: weights (ACC-001, ACC-002) ---
   ACC-001:
     parameters: {max_file_mode: "0440", max_dir_mode: "0750"}
+    sources: {max_file_mode: design, max_dir_mode: design}
     rationale: SL4 keeps weight files read-only even for their owner (0440) and directories closed to others (0750) (design).
 
   # --- access: ssh ---
   ACC-004:
     parameters: {allowed: ["no"]}
+    sources: {allowed: design}
     rationale: SL4 allows no root login over SSH at all, not even with a key.
   ACC-006:
     parameters: {require_fido: true}
+    sources: {require_fido: rand}
     rationale: SL4 accepts only hardware-bound (FIDO) keys (design).
   ACC-007:
     parameters: {require_certificates: true}
+    sources: {require_certificates: rand}
     rationale: SL4 uses short-lived SSH certificates instead of authorized_keys files.
   ACC-010:
     parameters: {require_disable_forwarding: true}
+    sources: {require_disable_forwarding: design}
   ACC-011:
     parameters: {max_auth_tries: 4, max_client_alive_interval: 300}
+    sources: {max_auth_tries: design, max_client_alive_interval: design}
 
   # --- access: system (ACC-008, ACC-009, ACC-012) ---
   ACC-008:
     parameters: {require_io_logging: true}
+    sources: {require_io_logging: rand}
     rationale: >-
       SL4 keeps a replayable record of every root session started with sudo (Defaults
       log_output); iolog_dir alone logs nothing, so it does not count.
@@ -1762,39 +2578,50 @@ controls:
   # --- hardening (HRD) ---
   HRD-001:
     parameters: {min_ptrace_scope: 2}
+    sources: {min_ptrace_scope: design}
     rationale: SL4 lets only processes with CAP_SYS_PTRACE trace others.
   HRD-002:
     parameters: {min_kptr_restrict: 2}
+    sources: {min_kptr_restrict: design}
   HRD-003:
     parameters: {bpf_disabled_values: [1]}
+    sources: {bpf_disabled_values: design}
     rationale: SL4 requires the one-way setting (1), which cannot be turned back on without a reboot.
   HRD-006:
     parameters: {allow_encrypted_dump: false}
+    sources: {allow_encrypted_dump: design}
     rationale: At SL4 no crash kernel may dump RAM, wherever the dump would go.
   HRD-007:
     parameters: {restrict_user_namespaces: true}
+    sources: {restrict_user_namespaces: design}
   HRD-008:
     advisory: false
   HRD-009:
     parameters: {require_noexec: true}
+    sources: {require_noexec: design}
 
   # --- logging (LOG) ---
   LOG-003:
     parameters: {required_syscalls: [init_module, finit_module, delete_module, mount, adjtimex, settimeofday, clock_settime, ptrace, process_vm_readv, bpf, kexec_load]}
+    sources: {required_syscalls: design}
   LOG-004:
     advisory: false
     rationale: At SL4 the audit configuration must be locked until reboot.
   LOG-005:
     parameters: {disk_failure_actions: [single, halt]}
+    sources: {disk_failure_actions: design}
     rationale: At SL4 a host that cannot record stops rather than serve weights unrecorded (design).
   LOG-007:
     parameters: {require_seal: true}
+    sources: {require_seal: design}
   LOG-009:
     parameters: {require_io_logging: true}
+    sources: {require_io_logging: rand}
 
   # --- exfiltration (EXF) ---
   EXF-001:
     parameters: {require_usbguard: true}
+    sources: {require_usbguard: rand}
   EXF-002:
     advisory: false
     rationale: At SL4 a device plugged into the host must not be able to read memory by DMA.
@@ -1802,9 +2629,11 @@ controls:
   # --- integrity (INT) ---
   INT-002:
     parameters: {modes: [confidentiality]}
+    sources: {modes: design}
     rationale: At SL4 not even root may read kernel memory.
   INT-003:
     parameters: {require_modules_disabled: true}
+    sources: {require_modules_disabled: design}
 
 """#),
     ]
