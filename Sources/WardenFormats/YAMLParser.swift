@@ -650,6 +650,7 @@ private struct YAMLParser {
                 i += 1
                 let ls = i
                 while i < b.count, b[i] == space { i += 1 }
+                if i < b.count, b[i] == tab { throw fail("a tab where a block scalar's indentation space is expected", at: i) }
                 if i < b.count, b[i] == newline {
                     maxEmpty = max(maxEmpty, i - ls)
                     continue
@@ -677,6 +678,9 @@ private struct YAMLParser {
             while i < b.count, b[i] == space, i - ls < indent { i += 1 }
             // The end of the text: a last line without a line break adds nothing.
             if i >= b.count { break }
+            // libyaml refuses a tab before the indentation is complete, even on a line that would
+            // end the scalar.
+            if b[i] == tab, i - ls < indent { throw fail("a tab where a block scalar's indentation space is expected", at: i) }
             if b[i] == newline {
                 emptyLines += 1
                 end = i

@@ -1580,6 +1580,8 @@ controls:
       With `-e 2` as the last rule, the rules cannot be changed or auditing turned off without a
       reboot, which itself is recorded: a root attacker cannot quietly blind the audit trail.
     references:
+      cop: [II.7.3]
+      appendix4: [A4.2(2)]
       nist: [AU-9]
       cac: [audit_rules_immutable]
       rand:
@@ -1605,6 +1607,8 @@ controls:
       noticing. SL4 stops the host instead (single or halt): no access to weights goes unrecorded
       (design). The log files must be readable by root (and adm) only.
     references:
+      cop: [II.7.3]
+      appendix4: [A4.2(2)]
       nist: [AU-4, AU-5, AU-9]
       cac: [auditd_data_disk_full_action, auditd_data_disk_error_action, auditd_data_retention_space_left_action, auditd_data_retention_admin_space_left_action, file_permissions_var_log_audit]
       rand:
@@ -1761,6 +1765,8 @@ controls:
       Audit records from many hosts can only be put in order, and matched to the reviewer's
       evidence, when every clock agrees.
     references:
+      cop: [II.7.3]
+      appendix4: [A4.2(2)]
       nist: [AU-8]
       cac: [service_chronyd_or_ntpd_enabled, service_timesyncd_enabled]
       rand_none: >-
@@ -2385,14 +2391,18 @@ measures:
 """#),
         ("Profiles/sl3.yaml", #"""
 id: sl3
-title: RAND SL3 for hosts that store unreleased model weights
+title: Host controls that support a RAND SL3 security goal, for hosts that store unreleased model weights
 version: "1.0"
 rand_level: SL3
 description: >-
   The level the EU GPAI Code of Practice (Commitment II.7 / Commitment 6) asks every provider to
-  reach at least: protection against well-resourced non-state attackers and insider threats.
-  Thresholds marked "(design)" in a control's rationale are Warden's reading of SL3 for one host; each is
-  explained in the control's rationale or here.
+  reach at least: protection against cybercrime syndicates and insider threats (RAND's OC3). RAND
+  describes security levels, not a standard, and most of its SL3 measures concern the
+  organisation: these controls check what one host can show, and `warden profiles coverage`
+  says measure by measure how far they reach (docs/RAND-COVERAGE.md). RAND's levels are
+  cumulative, so SL1 and SL2 measures are part of this profile. Each control's
+  threshold_source and each parameter's source here say whether a threshold comes from RAND,
+  the Code or Warden's own reading of the level for one host (design).
 controls:
   # --- encryption (ENC) ---
   ENC-001: {}
@@ -2516,12 +2526,13 @@ controls:
         ("Profiles/sl4.yaml", #"""
 id: sl4
 extends: sl3
-title: RAND SL4 for hosts that store unreleased model weights
+title: Host controls that support a RAND SL4 security goal, for hosts that store unreleased model weights
 version: "1.0"
 rand_level: SL4
 description: >-
-  The higher goal of Commitment II.7.8: protection against state-level operations. Extends sl3,
-  tightening parameters and turning advisory controls into verdict controls.
+  The higher goal of Commitment II.7.8: protection against most standard operations by leading
+  cyber-capable institutions (RAND's OC4). Extends sl3, tightening parameters and turning
+  advisory controls into verdict controls; sources as in sl3.
 controls:
   # --- encryption (ENC) ---
   ENC-002:

@@ -14,7 +14,9 @@ import WardenTestSupport
     /// A root to audit (`<tree>/root`) and, beside it, a directory that stands for everything
     /// outside the root (`<tree>/outside`), holding a marker no audit may ever read.
     final class HostileHost {
-        let tree = TempTree(prefix: "warden-hostile")
+        // In /run, which no scan root covers: a live audit run by another test at the same time
+        // walks /tmp for weights and would open `outside`, which the watch would blame on this one.
+        let tree = TempTree(prefix: "warden-hostile", in: "/run")
         var root: String { tree.path + "/root" }
         var outside: String { tree.path + "/outside" }
         static let marker = "OUTSIDE-THE-ROOT-MARKER-7f3a9c"

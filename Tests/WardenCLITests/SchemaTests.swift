@@ -14,6 +14,7 @@ enum SchemaCheck {
     /// Every schema, by the name of its file (`<name>.schema.json`); `common` holds shared definitions.
     static let names = [
         "common", "facts", "findings", "statement", "envelope", "manifest", "summary", "site", "inventory", "gap", "compare", "history",
+        "coverage",
     ]
 
     static func installed() throws {
@@ -180,6 +181,10 @@ struct Breakage {
         _ = tree.bytes("state/history/20261128T120000Z.dsse.json", try LocalFile.read(byDigest))
         _ = tree.bytes("state/history/20261129T120000Z.dsse.json", try LocalFile.read(ecdsa.envelope))
         let history = try output("history.json", ["history", "--state-dir", tree.path + "/state"])
+        let coverages = [
+            try output("coverage-sl3.json", ["profiles", "coverage", "--profile", "sl3"]),
+            try output("coverage-sl4.json", ["profiles", "coverage", "--profile", "sl4"]),
+        ]
         #expect(try comparisons.map { try JSON.parse(try LocalFile.read($0))["kind"] } == ["hosts", "drift"])
         #expect(try JSON.parse(try LocalFile.read(history))["runs"]?.arrayValue?.count == 2)
 
@@ -196,6 +201,9 @@ struct Breakage {
                 Breakage(name: "time", path: ["started_at"], value: "2026-11-29 12:00:00", at: "$.started_at"),
                 Breakage(name: "digest", path: ["profile", "sha256"], value: "abc", at: "$.profile.sha256"),
                 Breakage(name: "extra", path: ["comment"], value: "unknown key", at: "$"),
+                Breakage(
+                    name: "rand-relation", path: ["results", "0", "references", "rand", "0", "relation"], value: "inspires",
+                    at: "$.results[0].references.rand[0].relation"),
             ])
         try check(
             "facts", valid: [facts], base: facts, in: tree,
@@ -232,6 +240,13 @@ struct Breakage {
             broken: [
                 Breakage(name: "kind", path: ["kind"], value: "same", at: "$.kind"),
                 Breakage(name: "time", path: ["a", "finished_at"], value: "yesterday", at: "$.a.finished_at"),
+            ])
+        try check(
+            "coverage", valid: coverages, base: coverages[0], in: tree,
+            broken: [
+                Breakage(name: "status", path: ["measures", "0", "status"], value: "covered", at: "$.measures[0].status"),
+                Breakage(name: "alias", path: ["measures", "0", "alias"], value: "RAND-1", at: "$.measures[0].alias"),
+                Breakage(name: "no-counts", path: ["counts"], value: nil, at: "$"),
             ])
         try check(
             "history", valid: [history], base: history, in: tree,

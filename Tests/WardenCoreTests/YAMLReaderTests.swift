@@ -177,6 +177,10 @@ import Yams
         "a: 1\u{7}\n",
         "a: |0\n  x\n",
         "a: ]\n",
+        // A tab where a block scalar's indentation is still being read (found by the mutation test).
+        "a: >-\n     \t x\n",
+        "a: |\n  x\n \ty\n",
+        "a: |\n\t\n  x\n",
     ]
 
     @Test(arguments: corpus)

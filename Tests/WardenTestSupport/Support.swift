@@ -65,8 +65,9 @@ extension Array where Element == Finding {
 public final class TempTree: @unchecked Sendable {
     public let path: String
 
-    public init(prefix: String = "warden-test") {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    /// A new directory `prefix-XXXXXX` in `directory`.
+    public init(prefix: String = "warden-test", in directory: String = "/tmp") {
+        var template = Array("\(directory)/\(prefix)-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         path = String(cString: p!)
     }
