@@ -10,7 +10,8 @@ struct Warden: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "warden",
-        abstract: "Audits Linux hosts that store unreleased AI model weights with host controls that support a RAND SL3 or SL4 security goal.",
+        abstract:
+            "Audits Linux hosts that store unreleased AI model weights with host controls that support a RAND SL3 or SL4 security goal.",
         version: version,
         subcommands: [
             Audit.self, Verify.self, BundleCommand.self, ReportCommand.self, Evaluate.self, Gap.self, Compare.self,
