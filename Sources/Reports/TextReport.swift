@@ -17,6 +17,11 @@ public enum TextReport {
         let hostname = doc.host["hostname"]?.stringValue ?? "unknown host"
         out +=
             "Warden audit of \(hostname) (\(doc.facts.mode.rawValue), root \(doc.root)) against \(doc.profile.id) \(doc.profile.version): \(doc.profile.title)\n"
+        if case .value(let s)? = doc.facts["site"], let name = s["environment"]?.stringValue,
+            let environment = Site.Environment(rawValue: name)
+        {
+            out += "Environment: \(name) (RAND's SL3 alternative \(environment.randAlternative))\n"
+        }
         if case .value(let w)? = doc.facts["weights"], let note = w["note"]?.stringValue {
             let paths = w["paths"]?.arrayValue?.compactMap(\.stringValue) ?? []
             out +=

@@ -63,4 +63,16 @@ import WardenTestSupport
         let noLevel = warden(["profiles", "coverage", "--profiles", tree.path + "/set", "--profile", "p"])
         #expect(noLevel.status == 64 && noLevel.stderr.contains("profile p names no RAND level (rand_level)"), "\(noLevel.stderr)")
     }
+
+    @Test func theFindingsSayWhichOfRANDsSL3AlternativesWasJudged() throws {
+        let tree = TempTree(prefix: "warden-environment")
+        let site = tree.file("site.yaml", "environment: isolated-network\n")
+        let root = Package.fixtureRoot("sshd-hardened")
+        let isolated = warden(["audit", "--root", root, "--site", site, "--no-sign"])
+        #expect(isolated.stdout.contains("\nEnvironment: isolated-network (RAND's SL3 alternative C)\n"), "\(isolated.stdout.prefix(400))")
+        let json = try JSON.parse(Array(warden(["audit", "--root", root, "--site", site, "--no-sign", "--format", "json"]).stdout.utf8))
+        #expect(json["facts"]?["facts"]?["site"]?["value"]?["environment"] == "isolated-network")
+        let plain = warden(["audit", "--root", root, "--no-sign"])
+        #expect(plain.stdout.contains("\nEnvironment: production (RAND's SL3 alternative A)\n"), "\(plain.stdout.prefix(400))")
+    }
 }
