@@ -321,7 +321,7 @@ struct PAMStack {
                 continue
             }
             let isTarget = !h.mustFail && target(h)
-            for (returned, action) in outcomes(h) {
+            for (returned, action) in outcomes(h, factor: isTarget && requirement == .succeeds) {
                 var n = s
                 n.previousLevel = h.level
                 if isTarget && (requirement == .runs || returned == PAMStack.success) { n.satisfied = true }
@@ -373,10 +373,13 @@ struct PAMStack {
     }
 
     /// What a handler may return, with the action each return leads to, one per distinct pair
-    /// of action and kind of return (success, ignore, other).
-    private func outcomes(_ h: Handler) -> [(Int, Action)] {
+    /// of action and kind of return (success, ignore, other). A `factor` (pam_u2f) either
+    /// succeeds or fails: it never returns PAM_IGNORE.
+    private func outcomes(_ h: Handler, factor: Bool) -> [(Int, Action)] {
         let returns: [Int]
-        if h.mustFail {
+        if factor {
+            returns = Array(0..<PAMStack.incomplete).filter { $0 != PAMStack.ignore && $0 != PAMStack.newAuthtokRequired }
+        } else if h.mustFail {
             returns = [PAMStack.permDenied]
         } else if h.module == "pam_permit.so" {
             returns = [PAMStack.success]
@@ -396,8 +399,11 @@ struct PAMStack {
 }
 
 extension PAMStack {
-    /// pam_u2f as a factor: `nouserok` lets a user without an enrolled key through.
-    static func isU2F(_ h: Handler) -> Bool { h.module == "pam_u2f.so" && !h.arguments.contains("nouserok") }
+    /// pam_u2f as a factor: `nouserok` lets a user without an enrolled key through, `alwaysok`
+    /// everyone (pam-u2f 1.2, Debian 12's libpam-u2f).
+    static func isU2F(_ h: Handler) -> Bool {
+        h.module == "pam_u2f.so" && !h.arguments.contains("nouserok") && !h.arguments.contains("alwaysok")
+    }
 
     /// pam_tty_audit turning auditing on for someone (`enable=PATTERNS`).
     static func isTTYAuditEnable(_ h: Handler) -> Bool {
