@@ -156,7 +156,8 @@ public struct SSHDConfigProbe: Probe {
         if let e = pam.error { fact["pam_error"] = .string(e) }
         // Whether the PAM route really asks for the key, and records the session: what the
         // dispatcher would do with the stack, not whether the module is named in it.
-        fact["authorized_keys"] = SSHDConfigProbe.authorizedKeys(root, patterns: [settings["authorizedkeysfile"]] + state.matches.map { $0.settings["authorizedkeysfile"] })
+        fact["authorized_keys"] = SSHDConfigProbe.authorizedKeys(
+            root, patterns: [settings["authorizedkeysfile"]] + state.matches.map { $0.settings["authorizedkeysfile"] })
         fact["pam_u2f_required"] = PAMStack.requires(root, service: "sshd", type: "auth", .succeeds, where: PAMStack.isU2F)
         fact["pam_tty_audit"] = PAMStack.requires(root, service: "sshd", type: "session", .runs, where: PAMStack.isTTYAuditEnable)
         let methods = settings["authenticationmethods"] ?? Setting(value: "any", source: "default (OpenSSH)")
@@ -363,7 +364,9 @@ public struct SSHDConfigProbe: Probe {
             let (user, uid, home) = (fields[0], fields[2], fields[5])
             for word in uniqueWords {
                 guard let expanded = expandTokens(word, user: user, uid: uid, home: home) else {
-                    items.append(["path": .string(word), "user": .string(user), "error": .string("AuthorizedKeysFile \(word): unknown % token")])
+                    items.append([
+                        "path": .string(word), "user": .string(user), "error": .string("AuthorizedKeysFile \(word): unknown % token"),
+                    ])
                     continue
                 }
                 let path = expanded.hasPrefix("/") ? expanded : (home.hasSuffix("/") ? home : home + "/") + expanded

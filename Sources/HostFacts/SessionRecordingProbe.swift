@@ -40,11 +40,14 @@ public struct SessionRecordingProbe: Probe {
         do {
             let info = try root.info(SessionRecordingProbe.mainFile)
             if info.uid != 0 || info.mode & 0o7177 != 0 {
-                note = "sssd refuses \(SessionRecordingProbe.mainFile) (owner \(info.uid), mode \(formatMode(info.mode)); it needs root and 0600)"
+                note =
+                    "sssd refuses \(SessionRecordingProbe.mainFile) (owner \(info.uid), mode \(formatMode(info.mode)); it needs root and 0600)"
             }
             var paths = [SessionRecordingProbe.mainFile]
             if let names = try? root.list(SessionRecordingProbe.snippets) {
-                paths += names.filter { $0.hasSuffix(".conf") && !$0.hasPrefix(".") }.sorted().map { SessionRecordingProbe.snippets + "/" + $0 }
+                paths += names.filter { $0.hasSuffix(".conf") && !$0.hasPrefix(".") }.sorted().map {
+                    SessionRecordingProbe.snippets + "/" + $0
+                }
             }
             for path in paths {
                 files.append(path)

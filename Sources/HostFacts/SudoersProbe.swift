@@ -48,7 +48,9 @@ public struct SudoersProbe: Probe {
                 // (`sudo`, and `sudo-i` for `sudo -i`: Debian builds sudo --with-pam-login).
                 "pam_u2f_required": .object(["sudo": .sourced(.bool), "sudo-i": .sourced(.bool)]),
                 "scoped_defaults": .list(
-                    .object(["source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string, .int]), "text": .string])),
+                    .object([
+                        "source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string, .int]), "text": .string,
+                    ])),
                 "commands": .list(
                     .object([
                         "source": .string, "users": .strings, "hosts": .strings, "runas": .optional(.string), "command": .string,

@@ -96,7 +96,8 @@ import WardenTestSupport
         }["ACC-006"]
         #expect(touch.status == .pass, "\(touch.summary)")
         let match = try findings { t in
-            self.sshdConfig(t, replacing: "PermitUserEnvironment no", with: "PermitUserEnvironment no\nMatch User alice\n  PubkeyAuthOptions none")
+            self.sshdConfig(
+                t, replacing: "PermitUserEnvironment no", with: "PermitUserEnvironment no\nMatch User alice\n  PubkeyAuthOptions none")
         }["ACC-006"]
         #expect(match.status == .fail)
         #expect(match.summary.contains("PubkeyAuthOptions none in a Match block"), "\(match.summary)")
@@ -118,7 +119,10 @@ import WardenTestSupport
         ("Defaults\ttimestamp_timeout=1", "Defaults\ttimestamp_timeout=5", "is 300"),
         ("Defaults\ttimestamp_timeout=1", "Defaults\ttimestamp_timeout=-1", "is -60"),
         ("Defaults\ttimestamp_timeout=1\n", "", "is 900"),  // sudo's default, 15 minutes
-        ("Defaults\ttimestamp_timeout=1", "Defaults\ttimestamp_timeout=1\nDefaults:alice timestamp_timeout=10", "/etc/sudoers:5: timestamp_timeout in seconds is 600"),
+        (
+            "Defaults\ttimestamp_timeout=1", "Defaults\ttimestamp_timeout=1\nDefaults:alice timestamp_timeout=10",
+            "/etc/sudoers:5: timestamp_timeout in seconds is 600"
+        ),
     ])
     func sudoCredentialsMustExpireWithinAMinute(old: String, new: String, message: String) throws {
         let f = try findings { t in
@@ -148,7 +152,8 @@ import WardenTestSupport
             t.file("etc/shadow", "root:*:20000:0:99999:7:::\nalice:!:20000:0:99999:7:::\n")
         }["ACC-007"]
         #expect(f.status == .fail)
-        #expect(f.summary.contains("alice: account expiry is not set, expected at most 183 days after 2026-11-29T12:00:00Z"), "\(f.summary)")
+        #expect(
+            f.summary.contains("alice: account expiry is not set, expected at most 183 days after 2026-11-29T12:00:00Z"), "\(f.summary)")
         #expect(f.evidence.contains { $0.source == "/etc/shadow:2" })
     }
 
@@ -170,7 +175,8 @@ import WardenTestSupport
         for profile in ["sl3", "sl4"] {
             let f = try findings(profile: profile) { t in
                 t.file("etc/shadow", "root:*:20000:0:99999:7:::\nalice:!:20000:0:99999:7:::\n")
-                self.sshdConfig(t, replacing: "AllowGroups", with: "TrustedUserCAKeys /etc/ssh/user_ca.pub\nAuthorizedKeysFile none\nAllowGroups")
+                self.sshdConfig(
+                    t, replacing: "AllowGroups", with: "TrustedUserCAKeys /etc/ssh/user_ca.pub\nAuthorizedKeysFile none\nAllowGroups")
             }["ACC-007"]
             #expect(f.status == .pass, "\(profile): \(f.summary)")
         }
@@ -223,7 +229,8 @@ import WardenTestSupport
         let tty = { (t: TempTree) in
             self.withoutSudoIOLogs(t)
             t.file(
-                "etc/pam.d/sshd", "auth required pam_u2f.so authfile=/etc/u2f_mappings\n@include common-auth\nsession required pam_tty_audit.so enable=*\n")
+                "etc/pam.d/sshd",
+                "auth required pam_u2f.so authfile=/etc/u2f_mappings\n@include common-auth\nsession required pam_tty_audit.so enable=*\n")
         }
         #expect(try findings(tty)["LOG-009"].status == .pass)
         let sl4 = try findings(profile: "sl4", tty)["LOG-009"]
@@ -268,7 +275,8 @@ import WardenTestSupport
     @Test func aLogOutputTagOnEveryRuleRecords() throws {
         let f = try findings { t in
             t.file(
-                "etc/sudoers", "Defaults use_pty\nDefaults timestamp_timeout=1\nroot ALL=(ALL:ALL) LOG_OUTPUT: ALL\n%sudo ALL=(ALL:ALL) LOG_OUTPUT: ALL\n",
+                "etc/sudoers",
+                "Defaults use_pty\nDefaults timestamp_timeout=1\nroot ALL=(ALL:ALL) LOG_OUTPUT: ALL\n%sudo ALL=(ALL:ALL) LOG_OUTPUT: ALL\n",
                 mode: 0o440)
         }["LOG-009"]
         #expect(f.status == .pass, "\(f.summary)")

@@ -213,7 +213,8 @@ import WardenTestSupport
         let now = "2026-11-29T12:00:00Z"
         func status(_ observed: JSON, _ operand: String = "30", site: JSON = .null) throws -> Finding {
             try evaluate(
-                check: "fact: f.expires\nat_most_days_ahead: \(operand)\ndescribe: account expiry", facts: ["f": .value(["expires": observed])],
+                check: "fact: f.expires\nat_most_days_ahead: \(operand)\ndescribe: account expiry",
+                facts: ["f": .value(["expires": observed])],
                 site: site, now: now)
         }
         #expect(try status("2026-12-29").status == .pass)  // 29.5 days ahead
