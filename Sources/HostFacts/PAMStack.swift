@@ -1,4 +1,4 @@
-internal import WardenFormats
+package import WardenFormats
 
 /// One type (`auth`, `session`) of a PAM service's stack, built the way Linux-PAM 1.5.2 (Debian
 /// 12: libpam0g 1.5.2-6) builds it (`libpam/pam_handlers.c`), and the question the controls ask
@@ -19,13 +19,13 @@ internal import WardenFormats
 ///   returns, and ends in success when the impression is positive with a success status.
 /// The modules' shared objects are not looked for: a module that is not installed fails every
 /// time, which locks out rather than lets in.
-struct PAMStack {
+package struct PAMStack {
     enum Action: Hashable {
         case ok, done, bad, die, ignore, reset
         case jump(Int)
     }
 
-    struct Handler {
+    package struct Handler {
         /// 0 for the service's own stack, one more inside each substack.
         var level: Int
         /// The module's file name (`pam_u2f.so`), empty for a handler that always fails.
@@ -64,6 +64,10 @@ struct PAMStack {
     var problems: [String] = []
     /// The file the stack starts from (`/etc/pam.d/SERVICE`, or `other` in its place).
     var file: String
+    /// Set when includes multiplied the stack past `maxHandlers` (a file including itself):
+    /// what it holds is then not walked.
+    var tooLarge = false
+    static let maxHandlers = 10_000
 
     /// The stack of `type` for `service`; throws when no file of the service (nor `other`)
     /// can be read: PAM then refuses every request.
@@ -98,6 +102,10 @@ struct PAMStack {
             throw error
         }
         for (number, line) in PAMStack.assembledLines(text) {
+            guard handlers.count < PAMStack.maxHandlers else {
+                tooLarge = true
+                return
+            }
             let here = "\(file):\(number)"
             var words = PAMStack.tokens(line)
             guard !words.isEmpty else { continue }
@@ -280,7 +288,7 @@ struct PAMStack {
 
     // MARK: - The walk
 
-    enum Requirement {
+    package enum Requirement {
         /// The module must return success on every way to success (a factor: pam_u2f).
         case succeeds
         /// The module must be called on every way to success (a recorder: pam_tty_audit).
@@ -401,12 +409,12 @@ struct PAMStack {
 extension PAMStack {
     /// pam_u2f as a factor: `nouserok` lets a user without an enrolled key through, `alwaysok`
     /// everyone (pam-u2f 1.2, Debian 12's libpam-u2f).
-    static func isU2F(_ h: Handler) -> Bool {
+    package static func isU2F(_ h: Handler) -> Bool {
         h.module == "pam_u2f.so" && !h.arguments.contains("nouserok") && !h.arguments.contains("alwaysok")
     }
 
     /// pam_tty_audit turning auditing on for someone (`enable=PATTERNS`).
-    static func isTTYAuditEnable(_ h: Handler) -> Bool {
+    package static func isTTYAuditEnable(_ h: Handler) -> Bool {
         h.module == "pam_tty_audit.so" && h.arguments.contains { $0.hasPrefix("enable=") && $0.count > "enable=".count }
     }
 
@@ -414,12 +422,15 @@ extension PAMStack {
     /// `requirement` says, as a sourced bool (the source is the target's first line, else the
     /// stack's file), or an `error` when no file can be read. A stack that never succeeds does
     /// not count: nobody gets in, the remediation did not work.
-    static func requires(
+    package static func requires(
         _ root: HostRoot, service: String, type: String, _ requirement: Requirement, where target: (Handler) -> Bool
     ) -> JSON {
         let stack: PAMStack
         do { stack = try PAMStack(root, service: service, type: type) } catch {
             return ["error": .string("cannot read the PAM configuration of \(service): \(error.description)")]
+        }
+        if stack.tooLarge {
+            return ["error": .string("the PAM stack of \(service) has more than \(maxHandlers) lines once its includes are followed")]
         }
         guard let first = stack.handlers.first(where: { !$0.mustFail && target($0) }) else {
             return ["value": false, "source": .string(stack.file)]
