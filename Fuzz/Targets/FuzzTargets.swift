@@ -26,6 +26,10 @@ package enum FuzzTargets {
             ],
             run: ParserTargets.sshdConfig),
         FuzzTarget(
+            name: "pam_d", summary: "/etc/pam.d/sshd through PAMStack (includes, substacks, controls, the dispatch walk) in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/pam.d/*", "Fuzz/Seeds/pam_d/*"],
+            run: ParserTargets.pamD),
+        FuzzTarget(
             name: "sysctl", summary: "one sysctl.d file (SysctlProbe.parse)",
             seeds: [
                 "Tests/Fixtures/*/root/etc/sysctl.d/*", "Tests/Fixtures/*/root/usr/lib/sysctl.d/*", "Tests/Fixtures/*/root/etc/sysctl.conf",

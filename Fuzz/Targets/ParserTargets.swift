@@ -18,6 +18,19 @@ enum ParserTargets {
         _ = FactSet(mode: .offline, facts: SSHDConfigProbe().collect(context)).json.serialized()
     }
 
+    static let pamRoot = ScratchRoot(files: [
+        "/etc/pam.d/common-auth":
+            "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n",
+        "/etc/pam.d/fido": "auth [success=done default=die] pam_u2f.so cue\nsession required pam_tty_audit.so enable=*\n",
+        "/etc/pam.d/self": "@include self\nauth required pam_u2f.so\n",
+    ])
+
+    static func pamD(_ bytes: [UInt8]) {
+        let context = pamRoot.context(writing: bytes, to: "/etc/pam.d/sshd")
+        _ = PAMStack.requires(context.root, service: "sshd", type: "auth", .succeeds, where: PAMStack.isU2F).serialized()
+        _ = PAMStack.requires(context.root, service: "sshd", type: "session", .runs, where: PAMStack.isTTYAuditEnable).serialized()
+    }
+
     static func sysctl(_ bytes: [UInt8]) {
         var values: [String: SysctlProbe.Assignment] = [:]
         var problems: [String] = []

@@ -12,11 +12,19 @@ internal import WardenFormats
 /// (wrong field count, a UID that is not a number) and NIS compat entries (`+`/`-`, whose
 /// accounts come from elsewhere) are problems with file:line, so the control is `error`, never a
 /// silent `pass`. A missing or unreadable /etc/shadow is a problem too.
+///
+/// `logins` (ACC-007) are the accounts a person may log in with: a UID from `UID_MIN` to
+/// `UID_MAX` of /etc/login.defs (shadow's getdef: the last value wins; 1000 and 60000 without
+/// one), and a shell that gives a session (an empty field is /bin/sh; `nologin`, `false` and
+/// `true` do not). Each carries its account expiry, /etc/shadow's field 8 as a date (pam_unix
+/// refuses the account from that day on; an empty field never expires). A locked password (`!`)
+/// does not take an account out: with `UsePAM yes`, sshd and pam_unix still let it in with a
+/// key.
 public struct AccountsProbe: Probe {
     public init() {}
     public let name = "accounts"
     public let summary = "local accounts: UID 0 accounts in /etc/passwd, empty password fields in /etc/passwd and /etc/shadow"
-    public let reads = ["/etc/passwd", "/etc/shadow"]
+    public let reads = ["/etc/passwd", "/etc/shadow", "/etc/login.defs"]
     public var facts: [String: FactType] {
         [
             "accounts": .object([
@@ -24,18 +32,40 @@ public struct AccountsProbe: Probe {
                 "uid0_accounts": .list(.object(["source": .string, "user": .string, "uid": .int])),
                 "empty_passwords": .list(.object(["source": .string, "user": .string, "file": .string])),
                 "problems": .list(.object(["source": .string, "error": .string])),
+                "logins": .list(
+                    .object([
+                        "name": .string, "uid": .int, "shell": .string, "source": .string, "expires": .optional(.string),
+                        "password_locked": .bool,
+                    ])),
+                "uid_range": .object(["min": .int, "max": .int, "source": .string]),
             ])
         ]
     }
 
     static let passwdFile = "/etc/passwd"
     static let shadowFile = "/etc/shadow"
+    static let loginDefsFile = "/etc/login.defs"
+    /// Shells that end a login at once instead of giving a session.
+    static let noSessionShells: Set<String> = ["nologin", "false", "true"]
+
+    /// A login.defs number as shadow's getdef reads it (strtol with base 0: decimal, 0x hex, 0 octal).
+    static func getdefNumber(_ text: Substring) -> UInt32? {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt32(text.dropFirst(2), radix: 16) }
+        if text.count > 1 && text.hasPrefix("0") { return UInt32(text.dropFirst(), radix: 8) }
+        return UInt32(text)
+    }
 
     struct State {
         var users = 0
         var uid0: [JSON] = []
         var empty: [JSON] = []
         var problems: [JSON] = []
+        /// Accounts with a UID in the login range and a session shell, by name.
+        var logins: [(name: String, uid: UInt32, shell: String, source: String)] = []
+        /// Field 8 (days since 1970-01-01) and the password field's lock, by name, from /etc/shadow.
+        var expiry: [String: (days: Int64?, locked: Bool, source: String)] = [:]
+        var uidMin: UInt32 = 1000
+        var uidMax: UInt32 = 60000
 
         mutating func problem(_ source: String, _ message: String) {
             problems.append(["source": .string(source), "error": .string(message)])
@@ -51,6 +81,16 @@ public struct AccountsProbe: Probe {
             return ["accounts": .unavailable(.error("cannot read \(AccountsProbe.passwdFile): \(error.message)"))]
         }
         var state = State()
+        var rangeSource = "default (shadow: UID_MIN 1000, UID_MAX 60000)"
+        if let defs = try? root.readText(AccountsProbe.loginDefsFile) {
+            rangeSource = AccountsProbe.loginDefsFile
+            for (_, line) in configLines(defs) {
+                let w = line.words
+                guard w.count >= 2, let v = AccountsProbe.getdefNumber(w[1]) else { continue }
+                if w[0] == "UID_MIN" { state.uidMin = v }
+                if w[0] == "UID_MAX" { state.uidMax = v }
+            }
+        }
         AccountsProbe.parsePasswd(passwd, state: &state)
         do {
             AccountsProbe.parseShadow(try root.readText(AccountsProbe.shadowFile), state: &state)
@@ -66,6 +106,17 @@ public struct AccountsProbe: Probe {
                 "uid0_accounts": .array(state.uid0),
                 "empty_passwords": .array(state.empty),
                 "problems": .array(state.problems),
+                "logins": .array(
+                    state.logins.map { login in
+                        let shadow = state.expiry[login.name]
+                        return [
+                            "name": .string(login.name), "uid": .int(Int64(login.uid)), "shell": .string(login.shell),
+                            "source": .string(shadow?.source ?? login.source),
+                            "expires": shadow?.days.map { .string(String(Timestamp(seconds: $0 * 86400).description.prefix(10))) } ?? .null,
+                            "password_locked": .bool(shadow?.locked ?? false),
+                        ]
+                    }),
+                "uid_range": ["min": .int(Int64(state.uidMin)), "max": .int(Int64(state.uidMax)), "source": .string(rangeSource)],
             ])
         ]
     }
@@ -108,6 +159,11 @@ public struct AccountsProbe: Probe {
                 continue
             }
             state.users += 1
+            let shell = fields[6].isEmpty ? "/bin/sh" : String(fields[6])
+            let shellName = String(shell.split(separator: "/").last ?? "")
+            if uid >= state.uidMin && uid <= state.uidMax && !noSessionShells.contains(shellName) {
+                state.logins.append((user, uid, shell, here))
+            }
             if uid == 0 {
                 state.uid0.append(["source": .string(here), "user": .string(user), "uid": 0])
             }
@@ -142,6 +198,9 @@ public struct AccountsProbe: Probe {
             if fields[1].isEmpty {
                 state.empty.append(["source": .string(here), "user": .string(user), "file": .string(shadowFile)])
             }
+            // glibc reads an empty or negative field 8 as "never" (-1).
+            let expires = fields.count == 9 ? Int64(fields[7]).flatMap { $0 >= 0 ? $0 : nil } : nil
+            state.expiry[user] = (expires, fields[1].hasPrefix("!"), here)
         }
     }
 

@@ -61,6 +61,7 @@ public enum ProbeRegistry {
         AIDEProbe(),
         BootloaderProbe(),
         SudoersProbe(),
+        SessionRecordingProbe(),
         AccountsProbe(),
         MACProbe(),
         TimeSyncProbe(),

@@ -23,6 +23,11 @@ public struct SSHDConfigProbe: Probe {
                 "match_blocks": .list(.object(["criteria": .string, "source": .string, "settings": SSHDConfigProbe.settingsType])),
                 "problems": .strings, "warnings": .strings, "present_because": .strings,
                 "pam_second_factor_modules": .strings, "pam_error": .string,
+                "pam_u2f_required": .sourced(.bool), "pam_tty_audit": .sourced(.bool),
+                "authorized_keys": .list(
+                    .object([
+                        "path": .string, "user": .string, "source": .string, "keys": .int, "no_touch_required": .strings, "error": .string,
+                    ])),
                 "mfa": .object([
                     "every_method_list_has_two_factors": .sourced(.bool), "keyboard_interactive_only_second": .sourced(.bool),
                     "fido_keys_only": .sourced(.bool),
@@ -57,6 +62,7 @@ public struct SSHDConfigProbe: Probe {
         "permittunnel": "no", "allowstreamlocalforwarding": "yes", "permituserenvironment": "no", "disableforwarding": "no",
         "maxauthtries": 6, "clientaliveinterval": 0, "authenticationmethods": "any", "pubkeyauthentication": "yes",
         "usepam": "no", "authorizedkeysfile": ".ssh/authorized_keys .ssh/authorized_keys2", "trustedusercakeys": "none",
+        "pubkeyauthoptions": "none",
     ]
 
     /// Keywords whose value is a time (`ClientAliveInterval 5m`), stored in seconds.
@@ -148,6 +154,12 @@ public struct SSHDConfigProbe: Probe {
             "pam_second_factor_modules": .array(pam.modules.map { .string($0) }),
         ]
         if let e = pam.error { fact["pam_error"] = .string(e) }
+        // Whether the PAM route really asks for the key, and records the session: what the
+        // dispatcher would do with the stack, not whether the module is named in it.
+        fact["authorized_keys"] = SSHDConfigProbe.authorizedKeys(
+            root, patterns: [settings["authorizedkeysfile"]] + state.matches.map { $0.settings["authorizedkeysfile"] })
+        fact["pam_u2f_required"] = PAMStack.requires(root, service: "sshd", type: "auth", .succeeds, where: PAMStack.isU2F)
+        fact["pam_tty_audit"] = PAMStack.requires(root, service: "sshd", type: "session", .runs, where: PAMStack.isTTYAuditEnable)
         let methods = settings["authenticationmethods"] ?? Setting(value: "any", source: "default (OpenSSH)")
         let analysis = SSHDConfigProbe.analyseMethods(methods.value.stringValue ?? "any")
         fact["mfa"] = [
@@ -304,6 +316,12 @@ public struct SSHDConfigProbe: Probe {
             return Durations.seconds(value, bareSeconds: true).flatMap { $0 <= Int64(Int32.max) ? .int($0) : nil } ?? .string(value)
         }
         if intKeywords.contains(keyword) { return Int64(value).map { .int($0) } ?? .string(value) }
+        if keyword == "pubkeyauthoptions" {
+            // As `sshd -T` prints it: the options without `none`, in sshd's order, or `none`.
+            let words = Set(unquotedWords(raw).map { $0.lowercased() })
+            let options = ["touch-required", "verify-required"].filter(words.contains)
+            return .string(options.isEmpty ? "none" : options.joined(separator: " "))
+        }
         if caseInsensitive.contains(keyword) {
             let v = value.lowercased()
             // sshd still accepts `without-password` as `prohibit-password`.
@@ -313,41 +331,119 @@ public struct SSHDConfigProbe: Probe {
         return .string(value)
     }
 
-    /// The second-factor PAM modules on the `auth` stack of /etc/pam.d/sshd, following
-    /// `@include` and `auth include|substack` one file deep at a time (at most 8 files).
+    /// The second-factor PAM modules on the `auth` stack of the sshd service (PAMStack: includes
+    /// and substacks followed as Linux-PAM follows them).
     func pamSecondFactor(root: HostRoot) -> (modules: [String], error: String?) {
-        var found: Set<String> = []
-        var queue = ["/etc/pam.d/sshd"]
+        do {
+            let stack = try PAMStack(root, service: "sshd", type: "auth")
+            return (stack.modules.filter { SSHDConfigProbe.secondFactorModules.contains($0) }.sorted(), nil)
+        } catch {
+            return ([], error.description)
+        }
+    }
+
+    /// The authorized_keys files sshd would read for every account of /etc/passwd: each word of
+    /// AuthorizedKeysFile (global, and of every Match block: a superset), `%%`, `%h`, `%u` and
+    /// `%U` expanded, relative to the home directory. A file that is not there is left out; one
+    /// that cannot be read is an item with its `error`. sshd's StrictModes refusals are not
+    /// repeated: a file it would ignore still counts (a possible false fail, never a false pass).
+    static func authorizedKeys(_ root: HostRoot, patterns: [Setting?]) -> JSON {
+        let words = patterns.compactMap { $0?.value.stringValue }.flatMap(unquotedWords).filter { $0.lowercased() != "none" }
+        var uniqueWords: [String] = []
+        for w in words where !uniqueWords.contains(w) { uniqueWords.append(w) }
+        guard !uniqueWords.isEmpty else { return [] }
+        let passwd: String
+        do { passwd = try root.readText(AccountsProbe.passwdFile) } catch {
+            return ["error": .string("cannot read \(AccountsProbe.passwdFile) to find the authorized_keys files: \(error.message)")]
+        }
+        var items: [JSON] = []
         var seen: Set<String> = []
-        var failure: String?
-        while let file = queue.first, seen.count < 8 {
-            queue.removeFirst()
-            guard seen.insert(file).inserted else { continue }
-            let text: String
-            do { text = try root.readText(file, limit: 1 << 20) } catch {
-                if file == "/etc/pam.d/sshd" { failure = error.description }
-                continue
-            }
-            for (_, line) in configLines(text) {
-                let w = line.words
-                if w.first == "@include", w.count >= 2 {
-                    queue.append("/etc/pam.d/" + w[1])
+        for (_, line) in AccountsProbe.records(passwd) {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 7, !fields[0].isEmpty, !fields[0].hasPrefix("+"), !fields[0].hasPrefix("-") else { continue }
+            let (user, uid, home) = (fields[0], fields[2], fields[5])
+            for word in uniqueWords {
+                guard let expanded = expandTokens(word, user: user, uid: uid, home: home) else {
+                    items.append([
+                        "path": .string(word), "user": .string(user), "error": .string("AuthorizedKeysFile \(word): unknown % token"),
+                    ])
                     continue
                 }
-                guard w.count >= 3, w[0].lowercased().hasPrefix("auth") || w[0].lowercased() == "-auth" else { continue }
-                if w[1] == "include" || w[1] == "substack" {
-                    queue.append("/etc/pam.d/" + w[2])
+                let path = expanded.hasPrefix("/") ? expanded : (home.hasSuffix("/") ? home : home + "/") + expanded
+                guard seen.insert(path).inserted else { continue }
+                let text: String
+                do { text = try root.readText(path, limit: 1 << 20) } catch {
+                    if error.isNotFound { continue }
+                    items.append(["path": .string(path), "user": .string(user), "error": .string(error.description)])
                     continue
                 }
-                // `auth [success=1 default=ignore] pam_u2f.so …`: the module follows the control.
-                let module = w.dropFirst().first { $0.hasSuffix(".so") || $0.contains(".so ") }
-                if let module, let name = module.split(separator: "/").last,
-                    SSHDConfigProbe.secondFactorModules.contains(String(name))
-                {
-                    found.insert(String(name))
+                var keys = 0
+                var noTouch: [JSON] = []
+                for (number, entry) in configLines(text) {
+                    keys += 1
+                    if keyOptions(entry).contains("no-touch-required") { noTouch.append(.string("\(path):\(number)")) }
                 }
+                items.append([
+                    "path": .string(path), "user": .string(user), "source": .string(path), "keys": .int(Int64(keys)),
+                    "no_touch_required": .array(noTouch),
+                ])
             }
         }
-        return (found.sorted(), failure)
+        return .array(items)
+    }
+
+    /// `%%`, `%h`, `%u`, `%U` (sshd's `percent_expand` for AuthorizedKeysFile); nil for another token.
+    static func expandTokens(_ word: String, user: String, uid: String, home: String) -> String? {
+        var out = ""
+        var percent = false
+        for c in word {
+            if percent {
+                switch c {
+                case "%": out.append("%")
+                case "h": out += home
+                case "u": out += user
+                case "U": out += uid
+                default: return nil
+                }
+                percent = false
+            } else if c == "%" {
+                percent = true
+            } else {
+                out.append(c)
+            }
+        }
+        return percent ? nil : out
+    }
+
+    /// The options of one authorized_keys line (lower-cased names, without values): the words
+    /// before the key type, split at commas outside double quotes (sshd's `sshkey_advance_past_options`).
+    static func keyOptions(_ line: Substring) -> [String] {
+        let first = line.prefix { $0 != " " && $0 != "\t" }
+        let keyTypes = ["ssh-", "ecdsa-", "sk-", "rsa-", "x509v3-"]
+        if keyTypes.contains(where: { first.hasPrefix($0) }) { return [] }
+        var options: [String] = []
+        var current = ""
+        var quoted = false
+        var escaped = false
+        for c in line {
+            if quoted {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { quoted = false }
+                continue
+            }
+            if c == "\"" {
+                quoted = true
+            } else if c == "," || c == " " || c == "\t" {
+                options.append(current.lowercased())
+                current = ""
+                if c != "," { break }
+            } else if c == "=" {
+                options.append(current.lowercased())
+                current = ""
+                // The value follows; its quotes are skipped above, the name is already kept.
+            } else {
+                current.append(c)
+            }
+        }
+        return options.filter { !$0.isEmpty }
     }
 }

@@ -12,6 +12,8 @@ enum SSHDKeywords {
         case flag
         /// One of these words (compared without case).
         case oneOf(Set<String>)
+        /// One or more of these words (without case, quotes removed), separated by blanks.
+        case wordsOf(Set<String>)
         /// A decimal integer (`atoi`-like but whole: sshd rejects trailing text).
         case integer
         /// A time (`30`, `5m`, `1h30m`), at most INT_MAX seconds.
@@ -74,7 +76,7 @@ enum SSHDKeywords {
                 "pubkeyacceptedkeytypes",
                 "rdomain", "rekeylimit", "revokedkeys", "setenv", "streamlocalbindmask", "trustedusercakeys",
             ], .text, inMatch: true)
-        add(["pubkeyauthoptions"], .text, inMatch: true, since: [8, 2])
+        add(["pubkeyauthoptions"], .wordsOf(["none", "touch-required", "verify-required"]), inMatch: true, since: [8, 2])
         add(["casignaturealgorithms"], .text, inMatch: true, since: [7, 9])
         add(["channeltimeout", "unusedconnectiontimeout"], .text, inMatch: true, since: [9, 2])
         // Global only.
@@ -127,6 +129,9 @@ enum SSHDKeywords {
             return ["yes", "no"].contains(word) ? nil : "unsupported option \"\(value)\""
         case .oneOf(let words):
             return words.contains(word) ? nil : "unsupported option \"\(value)\""
+        case .wordsOf(let words):
+            let bad = SSHDConfigProbe.unquotedWords(word).first { !words.contains($0) }
+            return bad.map { "unsupported option \($0)" }
         case .integer:
             return Int32(value) != nil ? nil : "integer value invalid"
         case .time:

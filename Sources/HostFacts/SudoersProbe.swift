@@ -28,7 +28,7 @@ public struct SudoersProbe: Probe {
     public let summary = "sudo policy: /etc/sudoers with @include/@includedir, Defaults by scope, NOPASSWD and other tags per command"
     public let reads = [
         "/etc/sudoers", "/etc/sudoers.d/* (and any @include/@includedir)", "/usr/bin/sudo (exists)",
-        "/var/lib/dpkg/status (sudo version)", "/etc/hostname (for %h)",
+        "/var/lib/dpkg/status (sudo version)", "/etc/hostname (for %h)", "/etc/pam.d/sudo, /etc/pam.d/sudo-i (and their includes)",
     ]
     public var facts: [String: FactType] {
         [
@@ -41,9 +41,16 @@ public struct SudoersProbe: Probe {
                     "authenticate": .sourced(.bool),
                     "iolog_dir": .sourced(.string), "logfile": .sourced(.oneOf([.string, .bool])),
                     "syslog": .sourced(.oneOf([.string, .bool])),
+                    // In seconds (sudo's minutes × 60, rounded up); negative: never expires.
+                    "timestamp_timeout": .sourced(.int),
                 ]),
+                // Whether every way through the PAM stack sudo authenticates with asks pam_u2f
+                // (`sudo`, and `sudo-i` for `sudo -i`: Debian builds sudo --with-pam-login).
+                "pam_u2f_required": .object(["sudo": .sourced(.bool), "sudo-i": .sourced(.bool)]),
                 "scoped_defaults": .list(
-                    .object(["source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string]), "text": .string])),
+                    .object([
+                        "source": .string, "scope": .string, "option": .string, "value": .oneOf([.bool, .string, .int]), "text": .string,
+                    ])),
                 "commands": .list(
                     .object([
                         "source": .string, "users": .strings, "hosts": .strings, "runas": .optional(.string), "command": .string,
@@ -62,8 +69,9 @@ public struct SudoersProbe: Probe {
     /// The options ACC-008 and LOG-009 need, with sudo's compiled-in defaults (Debian's build:
     /// syslog facility authpriv, no log file, I/O logs under /var/log/sudo-io).
     static let booleanOptions: Set<String> = ["use_pty", "log_output", "log_input", "authenticate"]
-    static let stringOptions: Set<String> = ["iolog_dir", "logfile", "syslog"]
+    static let stringOptions: Set<String> = ["iolog_dir", "logfile", "syslog", "timestamp_timeout"]
     static let defaults: JSONObject = [
+        "timestamp_timeout": 900,  // Debian's build: --with-timeout=15 (`sudo -V`)
         "log_output": false, "log_input": false, "authenticate": true,
         "iolog_dir": "/var/log/sudo-io", "logfile": false, "syslog": "authpriv",
     ]
@@ -163,6 +171,10 @@ public struct SudoersProbe: Probe {
             "scoped_defaults": .array(state.scoped.map(\.json)),
             "commands": .array(state.commands),
             "problems": .array(state.problems),
+            "pam_u2f_required": [
+                "sudo": PAMStack.requires(root, service: "sudo", type: "auth", .succeeds, where: PAMStack.isU2F),
+                "sudo-i": PAMStack.requires(root, service: "sudo-i", type: "auth", .succeeds, where: PAMStack.isU2F),
+            ],
         ]
         return ["sudoers": .value(.object(fact))]
     }
@@ -873,6 +885,8 @@ public struct SudoersProbe: Probe {
     /// Keeps an accepted entry of an option Warden judges.
     func record(_ option: String, _ value: JSON, _ text: String, scope: String?, binding: String, at here: String, state: inout State) {
         guard SudoersProbe.booleanOptions.contains(option) || SudoersProbe.stringOptions.contains(option) else { return }
+        var value = value
+        if option == "timestamp_timeout" { value = SudoersProbe.timeoutSeconds(value) }
         if let scope {
             let entry = ScopedEntry(source: here, scope: scope, option: option, value: value, text: "Defaults\(binding) \(text)")
             state.scoped.removeAll { $0.scope == scope && $0.option == option }
@@ -880,6 +894,15 @@ public struct SudoersProbe: Probe {
         } else {
             state.global[option] = Setting(value: value, source: here)
         }
+    }
+
+    /// sudo's minutes (`strtod`, then × 60) in whole seconds, rounded away from zero so that a
+    /// fraction over a limit never reads as within it; `!timestamp_timeout` is 0.
+    static func timeoutSeconds(_ value: JSON) -> JSON {
+        guard case .string(let text) = value else { return 0 }
+        guard let minutes = Double(text) else { return value }
+        let seconds = minutes * 60
+        return .int(Int64(seconds < 0 ? seconds.rounded(.down) : seconds.rounded(.up)))
     }
 
     // MARK: - User specifications

@@ -81,6 +81,10 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
     case empty
     /// The path exists (operand `true`) or does not (`false`).
     case exists
+    /// A date or time (RFC 3339, `2027-01-31`) no later than the evaluation time plus the
+    /// operand's number of days; an earlier one, past ones included, passes (an account that
+    /// has expired can no longer log in).
+    case atMostDaysAhead = "at_most_days_ahead"
 
     var phrase: String {
         switch self {
@@ -99,6 +103,7 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
         case .modeLacks: "without the bits"
         case .empty: "empty:"
         case .exists: "exists:"
+        case .atMostDaysAhead: "at most N days after the evaluation time:"
         }
     }
 }
@@ -287,7 +292,7 @@ extension Check {
         switch op {
         case .in, .notIn:
             guard case .array = value else { throw y.error("'\(op.rawValue)' needs a list") }
-        case .gte, .lte, .gt, .lt:
+        case .gte, .lte, .gt, .lt, .atMostDaysAhead:
             guard case .int = value else { throw y.error("'\(op.rawValue)' needs an integer") }
         case .modeAtMost, .modeLacks:
             guard let s = value.stringValue, parseMode(s) != nil else {

@@ -100,7 +100,7 @@ public enum Evaluator {
         func judge(_ selected: SelectedControl, detail: Bool) -> Judgement {
             let def = selected.definition
             guard let check = def.check else { return Judgement(status: .manual) }
-            let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail)
+            let ctx = Context(facts: facts, site: site, parameters: selected.parameters, detail: detail, now: now)
             // Whether the control applies at all is decided first; the check runs only then.
             let outcome: NodeEvaluation
             switch def.appliesIf.map({ ctx.evaluate($0, item: nil) }) {
@@ -317,6 +317,8 @@ private struct Context {
     let parameters: JSONObject
     /// Whether evidence and messages are made, or only statuses.
     let detail: Bool
+    /// The evaluation time, which `at_most_days_ahead` compares with.
+    let now: Timestamp
 
     /// A message, made only when evidence is.
     func note(_ message: @autoclosure () -> String) -> [String] {
@@ -457,7 +459,7 @@ private struct Context {
             guard op == .exists || observed != nil else {
                 return NodeEvaluation(status: meta.ifAbsent ?? .error)
             }
-            switch Context.compare(op, observed, expectedValue) {
+            switch Context.compare(op, observed, expectedValue, now: now) {
             case .some(true): return NodeEvaluation(status: .pass)
             case .some(false): return NodeEvaluation(status: .fail)
             case .none: return NodeEvaluation(status: .error)
@@ -472,6 +474,7 @@ private struct Context {
         case (.eq, .bool(false)), (.exists, .bool(false)): expectedText = "not \(label)"
         case (.empty, .bool(true)): expectedText = "no \(label)"
         case (.empty, .bool(false)): expectedText = "\(label): at least one"
+        case (.atMostDaysAhead, _): expectedText = "\(label) \(expectation(op, expectedValue))"
         default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
         }
         let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
@@ -483,10 +486,10 @@ private struct Context {
             let evidence = Observation(source: source, observed: .null, expected: expectedText, ok: status == .pass, subject: subjectLabel)
             return NodeEvaluation(
                 status: status, evidence: [evidence], reasons: status == .notApplicable ? [message] : [],
-                failures: status == .fail ? [message + ", expected \(op.phrase) \(Context.render(expectedValue))"] : [],
+                failures: status == .fail ? [message + ", expected \(expectation(op, expectedValue))"] : [],
                 passes: status == .pass ? [message] : [])
         }
-        let result = Context.compare(op, observed, expectedValue)
+        let result = Context.compare(op, observed, expectedValue, now: now)
         let shown = observed ?? .null
         var evidence = Observation(source: source, observed: shown, expected: expectedText, ok: result, subject: subjectLabel)
         switch result {
@@ -495,13 +498,19 @@ private struct Context {
         case .some(false):
             return NodeEvaluation(
                 status: .fail, evidence: [evidence],
-                failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(op.phrase) \(Context.render(expectedValue))"])
+                failures: ["\(subject)\(label) is \(Context.render(shown)), expected \(expectation(op, expectedValue))"])
         case .none:
             evidence.ok = false
             return NodeEvaluation(
                 status: .error, evidence: [evidence],
                 reasons: ["\(subject)cannot compare \(label) (\(shown.typeName)) with '\(op.rawValue)' \(Context.render(expectedValue))"])
         }
+    }
+
+    /// What a comparison expects, in words: `≤ 4`; a time limit names the evaluation time it
+    /// counts from, so the evidence can be checked without knowing when it was evaluated.
+    func expectation(_ op: Operator, _ value: JSON) -> String {
+        op == .atMostDaysAhead ? "at most \(Context.render(value)) days after \(now)" : "\(op.phrase) \(Context.render(value))"
     }
 
     /// When a path has no value because an object on the way records a read `error`, that error.
@@ -665,7 +674,7 @@ private struct Context {
     }
 
     /// True or false, or nil when the two values cannot be compared with `op`.
-    static func compare(_ op: Operator, _ observed: JSON?, _ expected: JSON) -> Bool? {
+    static func compare(_ op: Operator, _ observed: JSON?, _ expected: JSON, now: Timestamp) -> Bool? {
         // `null` is a value that is not set (a sysctl no file sets): it satisfies no ordering,
         // mode or containment comparison (absence is never a pass), and is not a type error.
         if observed == .null, ![.exists, .eq, .ne, .in, .notIn].contains(op) {
@@ -698,6 +707,9 @@ private struct Context {
         case .startsWith:
             guard let o = observed?.stringValue, let prefix = expected.stringValue else { return nil }
             return o.hasPrefix(prefix)
+        case .atMostDaysAhead:
+            guard let time = observed?.stringValue.flatMap({ Timestamp(rfc3339: $0) }), let days = expected.intValue else { return nil }
+            return time.seconds <= now.seconds + days * 86400
         case .modeAtMost, .modeLacks:
             guard let o = observed?.stringValue.flatMap(parseMode), let e = expected.stringValue.flatMap(parseMode) else { return nil }
             return op == .modeAtMost ? o & ~e == 0 : o & e == 0

@@ -96,25 +96,36 @@ controls:
       turns them back on.
 
   - id: ACC-006
-    title: Interactive SSH access needs a second factor
+    title: Access needs a phishing-resistant second factor, asked again for sudo
     area: access
     severity: high
     threshold_source: rand
     rationale: >-
-      The Code asks for multi-factor authentication on access to weights (II.7.4, Appendix 4.1).
-      A stolen private key alone must not open a shell on a weights host. SL4 asks for hardware
-      (FIDO) keys, which cannot be copied off a laptop.
+      RAND's SL2, and so SL3, requires multi-factor authentication with FIDO hardware keys, asked
+      again for any action after a short period (about 60 seconds). A stolen private key, or an
+      OTP phished with it, must not open a shell on a weights host, and an unattended session
+      must not become root. SSH: either FIDO (sk-) keys only, or AuthenticationMethods with two
+      methods and pam_u2f on every way through sshd's PAM auth stack (an OTP module such as
+      pam_google_authenticator or pam_oath is no longer enough; which modules were seen is
+      reported). The key must prove a person is there: PubkeyAuthOptions touch-required or
+      verify-required, and no no-touch-required option on any key sshd would read. sudo asks the
+      key again: pam_u2f on every way through the sudo and sudo-i PAM stacks, and its
+      credentials expire within sudo_timeout_seconds (sudo's default is 15 minutes; a negative
+      timestamp_timeout never expires).
     references:
       cop: [II.7.4]
       appendix4: [A4.1(1), A4.3(1)]
       nist: [IA-2(1), IA-2(2)]
       cac: [sshd_enable_pam, configure_u2f]
       rand:
-        - {measure: R-7, relation: supports}
+        - {measure: R-7, relation: implements}
     parameters:
       require_fido:
         type: bool
         description: require FIDO (sk-) keys as the only accepted public-key types
+      sudo_timeout_seconds:
+        type: int
+        description: the longest sudo timestamp_timeout accepted, in seconds (Defaults and every scoped entry)
     applies_if: {fact: sshd.installed, eq: true, describe: an OpenSSH server is installed}
     check:
       all:
@@ -123,8 +134,14 @@ controls:
                 - fact: sshd.mfa.every_method_list_has_two_factors
                   eq: true
                   describe: AuthenticationMethods requires two methods
+                - fact: sshd.settings.usepam
+                  eq: "yes"
+                  describe: UsePAM
+                - fact: sshd.pam_u2f_required
+                  eq: true
+                  describe: pam_u2f on every way through sshd's PAM auth stack
                 - fact: sshd.pam_second_factor_modules
-                  empty: false
+                  contains: pam_u2f.so
                   describe: second-factor PAM modules in /etc/pam.d/sshd
             - fact: sshd.mfa.fido_keys_only
               eq: true
@@ -133,27 +150,69 @@ controls:
           eq: true
           describe: PubkeyAcceptedAlgorithms limited to FIDO (sk-) keys
           when: require_fido
+        - any:
+            - {fact: sshd.settings.pubkeyauthoptions, contains: touch-required, describe: PubkeyAuthOptions}
+            - {fact: sshd.settings.pubkeyauthoptions, contains: verify-required, describe: PubkeyAuthOptions}
+        - none: sshd.match_blocks
+          where: {fact: .settings.pubkeyauthoptions, exists: true}
+          expect: {fact: .settings.pubkeyauthoptions, eq: none, describe: PubkeyAuthOptions none in a Match block}
+          if_empty: pass
+          empty_reason: no Match block sets PubkeyAuthOptions
+        - every: sshd.authorized_keys
+          expect: {fact: .no_touch_required, empty: true, describe: keys with the no-touch-required option}
+          if_empty: pass
+          empty_reason: no authorized_keys file sshd would read
+        - any:
+            - {fact: sudoers.installed, eq: false, describe: sudo installed}
+            - all:
+                - {fact: sudoers.pam_u2f_required.sudo, eq: true, describe: pam_u2f on every way through sudo's PAM auth stack}
+                - {fact: "sudoers.pam_u2f_required.sudo-i", eq: true, describe: pam_u2f on every way through sudo -i's PAM auth stack}
+                - fact: sudoers.defaults.timestamp_timeout
+                  gte: 0
+                  describe: Defaults timestamp_timeout in seconds (negative never expires)
+                - fact: sudoers.defaults.timestamp_timeout
+                  lte: {param: sudo_timeout_seconds}
+                  describe: Defaults timestamp_timeout in seconds
+                - none: sudoers.scoped_defaults
+                  where: {fact: .option, eq: timestamp_timeout}
+                  expect:
+                    any:
+                      - {fact: .value, lt: 0, describe: timestamp_timeout in seconds}
+                      - {fact: .value, gt: {param: sudo_timeout_seconds}, describe: timestamp_timeout in seconds}
+                  if_empty: pass
+                  empty_reason: no user-, host-, runas- or command-specific Defaults sets timestamp_timeout
     remediation: >-
-      Either set `AuthenticationMethods publickey,keyboard-interactive` and
-      `KbdInteractiveAuthentication yes` (Debian's sshd_config sets it to no, and sshd then
-      refuses an AuthenticationMethods it cannot satisfy) with a second-factor PAM module
-      (pam_u2f, pam_google_authenticator, pam_oath or pam_duo) on the auth stack of
-      /etc/pam.d/sshd, or accept only FIDO keys, in a drop-in in /etc/ssh/sshd_config.d/:
-      `PubkeyAcceptedAlgorithms sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com`,
-      adding `sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com`
-      where users log in with certificates (SL4's ACC-007 accepts nothing else: without the
-      certificate types nobody can log in). Then `systemctl reload ssh`.
+      Enrol every administrator's FIDO key first and keep a root session open until a new login
+      works. Install libpam-u2f; each user runs `pamu2fcfg` (with the key plugged in) and the
+      output lines are collected in /etc/u2f_mappings (root-owned, 0644). Then either accept only
+      FIDO keys in a drop-in in /etc/ssh/sshd_config.d/: `PubkeyAcceptedAlgorithms
+      sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com` (adding
+      `sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com` where users
+      log in with certificates, as SL4's ACC-007 requires), or set `AuthenticationMethods
+      publickey,keyboard-interactive`, `KbdInteractiveAuthentication yes` and `UsePAM yes` with
+      `auth required pam_u2f.so authfile=/etc/u2f_mappings cue` as the first auth line of
+      /etc/pam.d/sshd (not `sufficient`, and without `nouserok`). In both cases add
+      `PubkeyAuthOptions verify-required` (or `touch-required`), remove `no-touch-required` from
+      authorized_keys files, and `systemctl reload ssh`. For sudo put the same pam_u2f line first
+      in /etc/pam.d/sudo and /etc/pam.d/sudo-i, and add `Defaults timestamp_timeout=1` in a
+      drop-in (`visudo -f /etc/sudoers.d/60-timeout`); test `sudo -k; sudo true` in a second
+      session before closing the first.
 
   - id: ACC-007
-    title: SSH is limited to named groups or users
+    title: SSH is limited to named groups or users, and no one has standing access
     area: access
     severity: medium
-    threshold_source: code
+    threshold_source: rand
     rationale: >-
       Only the people who need the host should be able to log in to it; an allowlist keeps new
-      accounts (or compromised service accounts) out by default. SL4 also requires short-lived
+      accounts (or compromised service accounts) out by default. RAND's SL3 also says no one has
+      persistent access: permissions are renewed periodically. Either SSH accepts only short-lived
       certificates from a trusted CA instead of authorized_keys files that anyone with write
-      access to a home directory can extend.
+      access to a home directory can extend (required at SL4), or every account a person can log
+      in with (a UID in login.defs' user range, a shell that gives a session, locked password or
+      not: a key still logs in) expires within the site's renewal period (`access.renewal_days`,
+      183 days by default) of the audit, so access lapses unless someone renews it. Either way
+      root has no authorized_keys of its own.
     references:
       cop: [II.7.4]
       appendix4: [A4.3(1)]
@@ -162,25 +221,47 @@ controls:
       rand:
         - {measure: R-2, relation: supports}
         - {measure: R-17, relation: supports}
-        - {measure: R-39, relation: supports}
+        - {measure: R-39, relation: implements}
     parameters:
-      require_certificates:
+      accept_account_expiry:
         type: bool
-        description: require certificate-only access (TrustedUserCAKeys set, AuthorizedKeysFile none)
+        description: accept expiring accounts (renewed within the site's access.renewal_days) instead of SSH certificates
     applies_if: {fact: sshd.installed, eq: true, describe: an OpenSSH server is installed}
     check:
       all:
         - any:
             - {fact: sshd.settings.allowgroups, exists: true, describe: AllowGroups}
             - {fact: sshd.settings.allowusers, exists: true, describe: AllowUsers}
-        - all:
-            - {fact: sshd.settings.trustedusercakeys, ne: none, describe: TrustedUserCAKeys}
-            - {fact: sshd.settings.authorizedkeysfile, eq: none, describe: AuthorizedKeysFile}
-          when: require_certificates
+        - any:
+            - all:
+                - {fact: sshd.settings.trustedusercakeys, ne: none, describe: TrustedUserCAKeys}
+                - {fact: sshd.settings.authorizedkeysfile, eq: none, describe: AuthorizedKeysFile}
+            - all:
+                - none: accounts.problems
+                  expect: {fact: .source, exists: true, describe: account entry Warden could not parse}
+                  if_empty: pass
+                  empty_reason: every passwd and shadow entry was understood
+                - every: accounts.logins
+                  expect:
+                    fact: .expires
+                    at_most_days_ahead: {site: access.renewal_days, default: 183}
+                    describe: account expiry
+                  if_empty: pass
+                  empty_reason: no account a person can log in with
+              when: accept_account_expiry
+        - none: sshd.authorized_keys
+          where: {fact: .user, eq: root}
+          expect: {fact: .keys, gt: 0, describe: keys in root's authorized_keys}
+          if_empty: pass
+          empty_reason: root has no authorized_keys file sshd would read
     remediation: >-
-      Add `AllowGroups weights-admins` (or `AllowUsers`) to sshd's configuration. For SL4, issue
-      user certificates from an SSH CA: `TrustedUserCAKeys /etc/ssh/user_ca.pub` and
-      `AuthorizedKeysFile none`.
+      Add `AllowGroups weights-admins` (or `AllowUsers`) to sshd's configuration. Move root's keys
+      to named accounts and empty root's authorized_keys (`: > /root/.ssh/authorized_keys`; keep a
+      named account with sudo working first). Then either give every person's account an expiry
+      within the site's renewal period and renew it at each review (`usermod --expiredate
+      YYYY-MM-DD alice`, or `chage -E`; check with `chage -l alice`), or (SL4) issue user
+      certificates from an SSH CA: `TrustedUserCAKeys /etc/ssh/user_ca.pub` and `AuthorizedKeysFile
+      none`, once every administrator has a certificate that logs in.
 
   - id: ACC-010
     title: SSH forwarding is off
@@ -288,11 +369,8 @@ controls:
       runas user or command), lets anyone who controls that session (a stolen SSH key, a
       compromised service) become root without knowing a password. `use_pty` runs commands on a
       pseudo-terminal, so a command started with sudo cannot push input back into the user's
-      terminal after sudo exits. SL4 also keeps a replayable record of what was done as root:
-      `log_output` (I/O logging). Warden follows sudo, not a checklist: `iolog_dir` alone is not
-      accepted, because it only says where I/O logs go and logs nothing unless `log_output` (or a
-      LOG_OUTPUT tag) is set; a rule tagged NOLOG_OUTPUT escapes the log and fails SL4.
-      Drop-ins sudo skips (a name with a '.' or ending in '~', files not owned by root or writable
+      terminal after sudo exits. What is done as root is recorded under LOG-009 (session
+      recording), and the key asked again under ACC-006 (sudo step-up). Drop-ins sudo skips (a name with a '.' or ending in '~', files not owned by root or writable
       by others) do not count, and anything Warden cannot parse makes the result an error.
     references:
       cop: [II.7.4]
@@ -301,11 +379,6 @@ controls:
       cac: [sudo_remove_nopasswd, sudo_require_authentication, sudo_add_use_pty]
       rand:
         - {measure: R-4, relation: supports}
-        - {measure: R-18, relation: supports}
-    parameters:
-      require_io_logging:
-        type: bool
-        description: require sudo I/O logging of command output (`Defaults log_output`, no NOLOG_OUTPUT tags)
     applies_if: {fact: sudoers.installed, eq: true, describe: sudo is installed}
     check:
       all:
@@ -339,27 +412,9 @@ controls:
           expect: {fact: .text, exists: true, describe: Defaults entry that turns use_pty off}
           if_empty: pass
           empty_reason: no user-, host-, runas- or command-specific Defaults turns use_pty off
-        - all:
-            - {fact: sudoers.defaults.log_output, eq: true, describe: Defaults log_output}
-            - none: sudoers.scoped_defaults
-              where:
-                all:
-                  - {fact: .option, eq: log_output}
-                  - {fact: .value, eq: false}
-              expect: {fact: .text, exists: true, describe: Defaults entry that turns log_output off}
-              if_empty: pass
-              empty_reason: no user-, host-, runas- or command-specific Defaults turns log_output off
-            - none: sudoers.commands
-              where: {fact: .tags, contains: NOLOG_OUTPUT}
-              expect: {fact: .rule, exists: true, describe: rule exempt from output logging}
-              if_empty: pass
-              empty_reason: no sudoers rule has the NOLOG_OUTPUT tag
-          when: require_io_logging
     remediation: >-
       Remove NOPASSWD from every rule in /etc/sudoers and /etc/sudoers.d/ (`visudo -f FILE`),
-      remove `!authenticate` from every Defaults line, and add `Defaults use_pty`. For SL4 add
-      `Defaults log_output` (and, if wanted, `Defaults iolog_dir=/var/log/sudo-io`), and remove
-      NOLOG_OUTPUT tags. Service accounts that must run a command unattended belong in a systemd
+      remove `!authenticate` from every Defaults line, and add `Defaults use_pty`. Service accounts that must run a command unattended belong in a systemd
       unit with the needed privileges, not in sudoers.
 
   - id: ACC-009
@@ -1784,34 +1839,89 @@ controls:
       systemd-timesyncd (`systemctl enable --now systemd-timesyncd`).
 
   - id: LOG-009
-    title: sudo use is logged
+    title: sudo use is logged and interactive sessions are recorded
     area: logging
     severity: medium
-    threshold_source: design
+    threshold_source: rand
     rationale: >-
-      Every use of sudo must leave a record. SL4 also records what was typed and shown in each
-      sudo session (I/O logging), so a reviewer can see what an administrator did on a weights host.
+      RAND's SL2 (and so SL3) requires that every interaction with the weights is recorded and
+      can be reviewed. sudo's own log (syslog or a log file) says who ran what as whom; a session
+      recording says what was typed and shown. At SL3 one recorder is enough: sudo I/O logging
+      (`Defaults log_output`, or the LOG_OUTPUT tag on every rule, as sudo applies them), tlog
+      through SSSD (`[session_recording]` scope `all`, or `some` with users or groups, and `sss`
+      in nsswitch's passwd), tlog-rec-session as the login shell of every account a person logs
+      in with, or pam_tty_audit with `enable=` on every way through sshd's PAM session stack
+      (keystrokes into the audit log). SL4 requires sudo's I/O log in any case, with no rule or
+      Defaults entry exempt. ACC-008 judges only whether sudo asks who you are.
     references:
       cop: [II.7.5]
       nist: [AU-2, AU-14]
       cac: [sudo_custom_logfile, sudo_add_log_output]
       rand:
-        - {measure: R-18, relation: supports}
+        - {measure: R-18, relation: implements}
     parameters:
-      require_io_logging: {type: bool, description: require Defaults log_output or log_input}
-    applies_if: {fact: sudoers.installed, eq: true, describe: sudo is installed}
+      require_sudo_io_logging:
+        type: bool
+        description: require sudo I/O logging (Defaults log_output, nothing exempt) whatever else records sessions
     check:
       all:
         - any:
+            - {fact: sudoers.installed, eq: false, describe: sudo installed}
             - {fact: sudoers.defaults.syslog, ne: false, describe: sudo logs to syslog}
             - {fact: sudoers.defaults.logfile, ne: false, describe: sudo logs to a file}
-        - when: require_io_logging
-          any:
-            - {fact: sudoers.defaults.log_output, eq: true, describe: Defaults log_output}
-            - {fact: sudoers.defaults.log_input, eq: true, describe: Defaults log_input}
+        - any:
+            - all:
+                - {fact: sudoers.defaults.log_output, eq: true, if_absent: fail, describe: Defaults log_output}
+                - none: sudoers.scoped_defaults
+                  where:
+                    all:
+                      - {fact: .option, eq: log_output}
+                      - {fact: .value, eq: false}
+                  expect: {fact: .text, exists: true, describe: Defaults entry that turns log_output off}
+                  if_empty: pass
+                  empty_reason: no user-, host-, runas- or command-specific Defaults turns log_output off
+                - none: sudoers.commands
+                  where: {fact: .tags, contains: NOLOG_OUTPUT}
+                  expect: {fact: .rule, exists: true, describe: rule exempt from output logging}
+                  if_empty: pass
+                  empty_reason: no sudoers rule has the NOLOG_OUTPUT tag
+            - every: sudoers.commands
+              where: {fact: .negated, eq: false}
+              expect: {fact: .tags, contains: LOG_OUTPUT, describe: sudoers rule tags}
+              if_empty: fail
+              empty_reason: no sudoers rule to carry a LOG_OUTPUT tag
+            - {fact: session_recording.tlog_sssd, eq: true, describe: tlog session recording through SSSD}
+            - every: accounts.logins
+              expect: {fact: .shell, in: [/usr/bin/tlog-rec-session, /bin/tlog-rec-session], describe: login shell}
+              if_empty: fail
+              empty_reason: no account a person logs in with has tlog-rec-session as its shell
+            - all:
+                - {fact: sshd.settings.usepam, eq: "yes", if_absent: fail, describe: UsePAM}
+                - {fact: sshd.pam_tty_audit, eq: true, if_absent: fail, describe: pam_tty_audit enable= on every way through sshd's PAM session stack}
+        - all:
+            - {fact: sudoers.defaults.log_output, eq: true, if_absent: fail, describe: Defaults log_output}
+            - none: sudoers.scoped_defaults
+              where:
+                all:
+                  - {fact: .option, eq: log_output}
+                  - {fact: .value, eq: false}
+              expect: {fact: .text, exists: true, describe: Defaults entry that turns log_output off}
+              if_empty: pass
+              empty_reason: no user-, host-, runas- or command-specific Defaults turns log_output off
+            - none: sudoers.commands
+              where: {fact: .tags, contains: NOLOG_OUTPUT}
+              expect: {fact: .rule, exists: true, describe: rule exempt from output logging}
+              if_empty: pass
+              empty_reason: no sudoers rule has the NOLOG_OUTPUT tag
+          when: require_sudo_io_logging
     remediation: >-
       Keep sudo's syslog logging on (do not set `Defaults !syslog`) or set `Defaults
-      logfile=/var/log/sudo.log`; for SL4 add `Defaults log_output`.
+      logfile=/var/log/sudo.log`. Record sessions: the simplest on Debian 12 is `Defaults
+      log_output` in a sudoers drop-in (`visudo -f /etc/sudoers.d/60-iolog`; the logs go to
+      /var/log/sudo-io, replayed with `sudoreplay`) and removing NOLOG_OUTPUT tags, which SL4
+      requires in any case; or `session required pam_tty_audit.so enable=*` in /etc/pam.d/sshd
+      (with auditd running, read with `aureport --tty`); or tlog, where SSSD provides accounts.
+      Forward the records off the host (LOG-006).
 
 """#),
         ("Profiles/references/rand.yaml", #"""
@@ -2437,11 +2547,15 @@ controls:
     sources: {allowed: design}
   ACC-005: {}
   ACC-006:
-    parameters: {require_fido: false}
-    sources: {require_fido: design}
+    parameters: {require_fido: false, sudo_timeout_seconds: 60}
+    sources: {require_fido: rand, sudo_timeout_seconds: rand}
+    rationale: >-
+      RAND SL2 (so SL3): FIDO hardware keys with user presence, and sudo asks the key again after
+      60 seconds; an OTP is not phishing-resistant.
   ACC-007:
-    parameters: {require_certificates: false}
-    sources: {require_certificates: design}
+    parameters: {accept_account_expiry: true}
+    sources: {accept_account_expiry: rand}
+    rationale: RAND SL3, no persistent access - SSH certificates, or accounts that expire within the site's renewal period.
   ACC-010:
     parameters: {require_disable_forwarding: false}
     sources: {require_disable_forwarding: design}
@@ -2450,9 +2564,7 @@ controls:
     sources: {max_auth_tries: design, max_client_alive_interval: design}
 
   # --- access: system (ACC-008, ACC-009, ACC-012) ---
-  ACC-008:
-    parameters: {require_io_logging: false}
-    sources: {require_io_logging: design}
+  ACC-008: {}
   ACC-009: {}
   ACC-012: {}
 
@@ -2498,8 +2610,11 @@ controls:
   LOG-006: {}
   LOG-008: {}
   LOG-009:
-    parameters: {require_io_logging: false}
-    sources: {require_io_logging: design}
+    parameters: {require_sudo_io_logging: false}
+    sources: {require_sudo_io_logging: rand}
+    rationale: >-
+      RAND SL2 (so SL3): interactions are recorded and can be reviewed; any one recorder of
+      interactive sessions (sudo I/O logs, tlog, pam_tty_audit) is enough.
   LOG-010: {}
 
   # --- exfiltration (EXF) ---
@@ -2564,12 +2679,12 @@ controls:
     sources: {allowed: design}
     rationale: SL4 allows no root login over SSH at all, not even with a key.
   ACC-006:
-    parameters: {require_fido: true}
-    sources: {require_fido: rand}
-    rationale: SL4 accepts only hardware-bound (FIDO) keys (design).
+    parameters: {require_fido: true, sudo_timeout_seconds: 60}
+    sources: {require_fido: design, sudo_timeout_seconds: rand}
+    rationale: SL4 accepts only FIDO (sk-) keys for SSH itself, not a FIDO PAM prompt after another key.
   ACC-007:
-    parameters: {require_certificates: true}
-    sources: {require_certificates: rand}
+    parameters: {accept_account_expiry: false}
+    sources: {accept_account_expiry: design}
     rationale: SL4 uses short-lived SSH certificates instead of authorized_keys files.
   ACC-010:
     parameters: {require_disable_forwarding: true}
@@ -2577,14 +2692,6 @@ controls:
   ACC-011:
     parameters: {max_auth_tries: 4, max_client_alive_interval: 300}
     sources: {max_auth_tries: design, max_client_alive_interval: design}
-
-  # --- access: system (ACC-008, ACC-009, ACC-012) ---
-  ACC-008:
-    parameters: {require_io_logging: true}
-    sources: {require_io_logging: rand}
-    rationale: >-
-      SL4 keeps a replayable record of every root session started with sudo (Defaults
-      log_output); iolog_dir alone logs nothing, so it does not count.
 
   # --- hardening (HRD) ---
   HRD-001:
@@ -2626,8 +2733,11 @@ controls:
     parameters: {require_seal: true}
     sources: {require_seal: design}
   LOG-009:
-    parameters: {require_io_logging: true}
-    sources: {require_io_logging: rand}
+    parameters: {require_sudo_io_logging: true}
+    sources: {require_sudo_io_logging: design}
+    rationale: >-
+      SL4 keeps a replayable record of every root session started with sudo (Defaults
+      log_output, nothing exempt; iolog_dir alone logs nothing), whatever else records sessions.
 
   # --- exfiltration (EXF) ---
   EXF-001:

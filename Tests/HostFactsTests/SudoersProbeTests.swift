@@ -123,7 +123,11 @@ import WardenTestSupport
         #expect(v["defaults"]?["authenticate"]?["value"] == true)
         let f = try finding(t, profile: "sl4")
         #expect(f.status == .fail)
-        for line in 1...3 { #expect(f.evidence.contains { $0.source == "/etc/sudoers.d/40-scopes:\(line)" }) }
+        for line in 1...2 { #expect(f.evidence.contains { $0.source == "/etc/sudoers.d/40-scopes:\(line)" }) }
+        // Output logging turned off for a command is LOG-009's (session recording).
+        let log = try recording(t.path, profile: "sl4")
+        #expect(log.status == .fail)
+        #expect(log.evidence.contains { $0.source == "/etc/sudoers.d/40-scopes:3" })
     }
 
     @Test func globalNotAuthenticateFails() throws {
@@ -166,9 +170,20 @@ import WardenTestSupport
         #expect(f.evidence.contains { $0.source == "/etc/sudoers:1" && $0.observed == "Defaults:alice !use_pty" })
     }
 
+    /// I/O logging is LOG-009's (session recording); ACC-008 judges authentication only.
+    func recording(_ root: String, profile: String) throws -> Finding {
+        try audit(root: root, profile: profile).findings["LOG-009"]
+    }
+
     @Test func sl4NeedsLogOutputAndIologDirAloneIsNotEnough() throws {
-        #expect(try finding("sudoers-iolog-dir-without-log-output").status == .pass)
-        let sl4 = try finding("sudoers-iolog-dir-without-log-output", profile: "sl4")
+        let root = Package.fixtureRoot("sudoers-iolog-dir-without-log-output")
+        #expect(try finding("sudoers-iolog-dir-without-log-output", profile: "sl4").status == .pass)
+        // At SL3 another recorder could do, but without /etc/passwd whether a login shell records
+        // cannot be decided.
+        let sl3 = try recording(root, profile: "sl3")
+        #expect(sl3.status == .error, "\(sl3.summary)")
+        #expect(sl3.summary.contains("/etc/passwd"), "\(sl3.summary)")
+        let sl4 = try recording(root, profile: "sl4")
         #expect(sl4.status == .fail)
         #expect(sl4.evidence.contains { $0.expected == "Defaults log_output" && $0.observed == false && $0.source == "default (sudo)" })
         #expect(sl4.summary.contains("log_output"))
@@ -176,8 +191,8 @@ import WardenTestSupport
 
     @Test func sl4FailsARuleExemptFromOutputLogging() throws {
         let t = tree(dropIns: ["30-quiet": "alice ALL = (root) NOLOG_OUTPUT: /usr/bin/less\n"])
-        #expect(try finding(t).status == .pass)
-        let f = try finding(t, profile: "sl4")
+        #expect(try finding(t, profile: "sl4").status == .pass)
+        let f = try recording(t.path, profile: "sl4")
         #expect(f.status == .fail)
         #expect(f.evidence.contains { $0.source == "/etc/sudoers.d/30-quiet:1" })
     }

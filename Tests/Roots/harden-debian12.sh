@@ -84,7 +84,10 @@ KbdInteractiveAuthentication no
 # ACC-006: only FIDO keys (SL4), their certificates included (ACC-007 at SL4 allows only
 # certificates, so plain sk- keys alone would let nobody in).
 PubkeyAcceptedAlgorithms sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com
-# ACC-007: named group; SL4 certificates from the user CA, no authorized_keys files.
+# ACC-006: the key must prove a person is there: its PIN and a touch (RAND SL2's FIDO MFA).
+PubkeyAuthOptions verify-required
+# ACC-007: named group; certificates from the user CA, no authorized_keys files (so root has
+# none either).
 AllowGroups $SSH_GROUP
 TrustedUserCAKeys /etc/ssh/user_ca.pub
 AuthorizedKeysFile none
@@ -97,13 +100,26 @@ MaxAuthTries 4
 ClientAliveInterval 300
 EOF
 
-# --- ACC-008, LOG-009: sudo authenticates, uses a pty, logs I/O (SL4) -----------------------
+# --- ACC-006, ACC-008, LOG-009: sudo authenticates, asks the FIDO key again after a minute,
+# uses a pty, records sessions (I/O logs, which SL4 requires) ---------------------------------
 put 0440 /etc/sudoers.d/60-warden <<'EOF'
 Defaults use_pty
+Defaults timestamp_timeout=1
 Defaults log_output
 Defaults iolog_dir=/var/log/sudo-io
 EOF
 visudo -c -q
+# ACC-006: pam_u2f first on sudo's and sudo -i's auth stacks. An operator installs libpam-u2f
+# and collects each administrator's `pamu2fcfg` line (key plugged in) before this step; a chroot
+# has no key to enrol, so a placeholder line stands where that output goes, and libpam-u2f is
+# not installed here (Warden reads the stack, not the module's file).
+put 0644 /etc/u2f_mappings <<'EOF'
+admin:placeholder-credential-from-pamu2fcfg,placeholder-public-key,es256,+presence+pin
+EOF
+for service in sudo sudo-i; do
+  grep -q '^auth required pam_u2f.so' "/etc/pam.d/$service" ||
+    sed -i '/^@include common-auth/i auth required pam_u2f.so authfile=/etc/u2f_mappings cue' "/etc/pam.d/$service"
+done
 
 # --- ACC-009: only root has UID 0, no empty passwords ---------------------------------------
 # Which of the two (a UID of its own, or userdel) is the site's choice: stop and say so.

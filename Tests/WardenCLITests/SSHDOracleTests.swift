@@ -41,7 +41,7 @@ import WardenTestSupport
     static let compared = [
         "permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication", "permitemptypasswords",
         "x11forwarding", "allowtcpforwarding", "allowagentforwarding", "permittunnel", "maxauthtries",
-        "clientaliveinterval", "usepam",
+        "clientaliveinterval", "usepam", "pubkeyauthoptions",
     ]
 
     struct Case {
@@ -175,6 +175,46 @@ import WardenTestSupport
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements:\n\(disagreements.prefix(5).joined(separator: "\n---\n"))")
     }
 
+    /// PubkeyAuthOptions (ACC-006): the effective value as `sshd -T` prints it, and the lines sshd
+    /// refuses, for values written by hand (case, quotes, `none` among others, commas, repeats).
+    @Test func pubkeyAuthOptionsAsSSHDReadsThem() throws {
+        let root = try RealRoots.debian12()
+        let values = [
+            "none", "touch-required", "Verify-Required", "verify-required touch-required", "none touch-required",
+            "\"touch-required\"", "touch-required,verify-required", "presence", "touch-required touch-required",
+        ]
+        let layer = TempTree(prefix: "warden-sshd-pubkeyauthoptions")
+        for (n, value) in values.enumerated() {
+            layer.file("cases/\(n)/sshd_config", "PubkeyAuthOptions \(value)\nPubkeyAuthOptions verify-required\nUsePAM yes\n")
+        }
+        let script = """
+            ssh-keygen -A >/dev/null && mkdir -p /run/sshd || exit 70
+            n=0
+            while [ -d /cases/$n ]; do
+              echo "== $n $(sshd -T -f /cases/$n/sshd_config 2>&1 | grep -E '^pubkeyauthoptions |line' | head -1)"
+              n=$((n+1))
+            done
+            """
+        let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 120) }
+        try #require(r.status == 0, "\(r.stderr)")
+        let answers = r.stdout.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("== ") }.map { String($0.dropFirst(3)) }
+        try #require(answers.count == values.count, "\(r.stdout)")
+        for (n, value) in values.enumerated() {
+            let tree = TempTree()
+            tree.file("etc/ssh/sshd_config", "PubkeyAuthOptions \(value)\nPubkeyAuthOptions verify-required\nUsePAM yes\n")
+            let answer = answers[n].drop { $0 != " " }.drop { $0 == " " }
+            switch try audit(root: tree.path, probes: [SSHDConfigProbe()]).facts["sshd"] {
+            case .value(let v)?:
+                let ours = v["settings"]?["pubkeyauthoptions"]?["value"]?.stringValue ?? "?"
+                #expect(answer == "pubkeyauthoptions \(ours)", "\(value): sshd -T says '\(answer)', Warden '\(ours)'")
+            case .unavailable(let u)?:
+                #expect(answer.contains("line 1"), "\(value): Warden refuses (\(u.reason)), sshd -T says '\(answer)'")
+            case nil:
+                Issue.record("no sshd fact")
+            }
+        }
+    }
+
     @Test func theSSHControlsSayOnceThatSSHDWouldRefuse() throws {
         let tree = TempTree()
         tree.copy(fixture: "sshd-hardened")
@@ -188,8 +228,11 @@ import WardenTestSupport
         #expect(refused.allSatisfy { $0.status == .error })
         // The terminal report says it once and refers to it after that.
         let text = warden(["audit", "--root", tree.path, "--no-sign"])
+        // LOG-009 names it among other reasons (sshd is one of several session recorders).
         #expect(
-            text.stdout.split(separator: "\n").filter { $0.contains("sshd would refuse this configuration") }.count == 1, "\(text.stdout)")
+            text.stdout.split(separator: "\n").filter { $0.drop { $0 == " " }.hasPrefix("sshd would refuse this configuration") }.count
+                == 1,
+            "\(text.stdout)")
         #expect(text.stdout.split(separator: "\n").filter { $0.contains("(the same reason as ACC-") }.count >= refused.count - 1)
     }
 

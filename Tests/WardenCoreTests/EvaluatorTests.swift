@@ -206,6 +206,43 @@ import WardenTestSupport
         #expect(try evaluate(check: "fact: f.m\nmode_lacks: \"0022\"", facts: facts).status == .pass)
     }
 
+    /// `at_most_days_ahead` (ACC-007's account expiry): a date no later than the evaluation time
+    /// plus N days passes, a past date too; a later date fails, no date fails, a value that is
+    /// not a date is an error. Both modes of the evaluator agree (`evaluate` checks it).
+    @Test func aDateAtMostSomeDaysAhead() throws {
+        let now = "2026-11-29T12:00:00Z"
+        func status(_ observed: JSON, _ operand: String = "30", site: JSON = .null) throws -> Finding {
+            try evaluate(
+                check: "fact: f.expires\nat_most_days_ahead: \(operand)\ndescribe: account expiry",
+                facts: ["f": .value(["expires": observed])],
+                site: site, now: now)
+        }
+        #expect(try status("2026-12-29").status == .pass)  // 29.5 days ahead
+        #expect(try status("2026-12-30").status == .fail)  // 30.5 days ahead
+        #expect(try status("2026-12-29T12:00:00Z").status == .pass)  // exactly 30 days
+        #expect(try status("2026-12-29T12:00:01Z").status == .fail)
+        #expect(try status("1970-01-02").status == .pass)  // already expired: no access left
+        let never = try status(.null)
+        #expect(never.status == .fail)
+        #expect(never.summary == "account expiry is not set, expected at most 30 days after 2026-11-29T12:00:00Z", "\(never.summary)")
+        let late = try status("2027-06-01")
+        #expect(late.summary == "account expiry is 2027-06-01, expected at most 30 days after 2026-11-29T12:00:00Z", "\(late.summary)")
+        #expect(late.evidence.first?.expected == "account expiry at most 30 days after 2026-11-29T12:00:00Z")
+        #expect(try status("soon").status == .error)
+        #expect(try status(20_000).status == .error)
+        // The number of days from the site file, with its default.
+        let site: JSON = ["access": ["renewal_days": 183]]
+        #expect(try status("2027-05-30", "{site: access.renewal_days}", site: site).status == .pass)
+        #expect(try status("2027-06-01", "{site: access.renewal_days}", site: site).status == .fail)
+        #expect(try status("2027-05-30", "{site: access.renewal_days, default: 30}").status == .fail)
+    }
+
+    @Test func aDateLimitNeedsANumberOfDays() throws {
+        #expect(throws: WardenError.self) {
+            try evaluate(check: "fact: f.expires\nat_most_days_ahead: \"30\"", facts: [:])
+        }
+    }
+
     @Test func waiverAppliesUntilItExpires() throws {
         let site: JSON = ["waivers": [["control": "HRD-001", "reason": "vendor kernel", "approved_by": "ciso", "expires": "2026-12-31"]]]
         let facts: [String: Fact] = ["f": .value(["a": 0])]
