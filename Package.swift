@@ -45,8 +45,9 @@ let package = Package(
         .target(name: "OpenSSLSigning", dependencies: ["COpenSSL", "WardenCore", "WardenFormats"], swiftSettings: swiftSettings),
         // libsystemd: reading the journal and writing entries to it. → CSystemd.
         .target(name: "SystemdJournal", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
-        // Signed evidence: DSSE envelopes, in-toto statements, verification policies, bundles and their fleet summaries. → WardenCore, OpenSSLSigning.
-        .target(name: "Evidence", dependencies: ["WardenCore", "WardenFormats", "OpenSSLSigning"], swiftSettings: swiftSettings),
+        // Signed evidence: DSSE envelopes, in-toto statements, verification policies, bundles and their fleet summaries. → WardenCore, LocalFiles, OpenSSLSigning.
+        .target(
+            name: "Evidence", dependencies: ["WardenCore", "WardenFormats", "LocalFiles", "OpenSSLSigning"], swiftSettings: swiftSettings),
         // Output formats of findings and bundles: text, JUnit, SARIF, Prometheus, bundle reports. → WardenCore, Evidence.
         .target(name: "Reports", dependencies: ["WardenCore", "WardenFormats", "Evidence"], swiftSettings: swiftSettings),
         // The command line: parses arguments and wires the modules together; nothing depends on it.

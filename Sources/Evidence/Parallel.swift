@@ -1,4 +1,5 @@
 internal import Dispatch
+internal import LocalFiles
 
 /// Work spread over every core, with the results kept in input order, so that what is built
 /// from them (bundles, summaries, failure lists) has the same bytes however the work was scheduled.
@@ -9,9 +10,10 @@ enum Parallel {
     /// stay small in memory.
     static let window = 256
 
-    /// `body(i)` for every `i` in `0..<count`, run concurrently; the results in index order.
+    /// `body(i)` for every `i` in `0..<count`, run concurrently (on this thread alone without
+    /// /proc: `LocalSystem.dispatchWorkers`); the results in index order.
     static func map<R: Sendable>(_ count: Int, _ body: @Sendable (Int) -> R) -> [R] {
-        guard count > 1 else { return (0..<count).map(body) }
+        guard count > 1, LocalSystem.dispatchWorkers else { return (0..<count).map(body) }
         let slots = Slots<R>(count)
         DispatchQueue.concurrentPerform(iterations: count) { i in slots.put(i, body(i)) }
         return slots.take()

@@ -1,4 +1,5 @@
 internal import Dispatch
+internal import LocalFiles
 internal import Synchronization
 public import WardenCore
 internal import WardenFormats
@@ -23,7 +24,7 @@ public enum Collector {
         // The first two tasks settle the weight locations and the storage resolver, which the
         // probes near the end of the registry wait for, while the others run.
         let results = Mutex<[[String: Fact]]>(Array(repeating: [:], count: probes.count))
-        DispatchQueue.concurrentPerform(iterations: probes.count + 3) { task in
+        @Sendable func run(_ task: Int) {
             switch task {
             case 0: _ = context.weights
             case 1: _ = context.storage
@@ -33,6 +34,11 @@ public enum Collector {
                 let collected = probes[i].collect(context)
                 results.withLock { $0[i] = collected }
             }
+        }
+        if LocalSystem.dispatchWorkers {
+            DispatchQueue.concurrentPerform(iterations: probes.count + 3, execute: run)
+        } else {
+            for task in 0..<probes.count + 3 { run(task) }  // no /proc: one thread (LocalSystem.dispatchWorkers)
         }
         facts["weights"] = .value(context.weights.json)
         for collected in results.withLock({ $0 }) {

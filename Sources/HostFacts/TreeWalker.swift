@@ -1,5 +1,6 @@
 internal import Dispatch
 internal import Glibc
+internal import LocalFiles
 internal import Synchronization
 internal import WardenCore
 internal import WardenFormats
@@ -137,7 +138,7 @@ struct TreeWalker {
     var parallelAfter = 1024
 
     /// One per online processor, at most 4.
-    static let defaultWorkers = max(1, min(4, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    static let defaultWorkers = LocalSystem.dispatchWorkers ? max(1, min(4, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) : 1
 
     /// An entry as the walk meets it. `name` is valid only during the visit.
     struct Entry {
