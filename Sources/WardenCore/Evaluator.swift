@@ -593,8 +593,10 @@ private struct Context {
                 if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                 o.passes = []
             case .fail:
+                // The item is not what `none` forbids: its failed comparisons are no failure.
                 o.status = .pass
                 o.passes = []
+                o.failures = []
             default: break
             }
             return o
@@ -621,6 +623,8 @@ private struct Context {
         }
         guard detail else { return NodeEvaluation(status: tally.status) }
         var combined = NodeEvaluation.combine(outcomes, status: tally.status)
+        // As in `any`: once one item meets the expectation, the others' failures are no failure.
+        if q == .some && combined.status == .pass { combined.failures = [] }
         // Keep the evidence readable: the items that decided the status first, then the others,
         // at most `maxItemEvidence` items in all, then a count of the rest.
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }

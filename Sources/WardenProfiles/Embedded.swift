@@ -637,24 +637,39 @@ controls:
       1048576 --key-slot N DEVICE` (LUKS1 headers first need `cryptsetup convert --type luks2`).
 
   - id: ENC-004
-    title: Volume keys are held by a TPM, not by a file
+    title: Volume keys need the TPM plus a PIN, a tang quorum or attestation
     area: encryption
     severity: high
     rationale: >-
-      Appendix 4.2(3) asks for encryption keys stored securely on a TPM. A LUKS volume holding
-      weights needs a systemd-tpm2 token (or a clevis token whose pins are all tpm2) that can
-      unlock it, so its key is released only to this machine's measured boot. A key file on an
-      unencrypted filesystem defeats the encryption outright. SL4 also requires the TPM to demand
-      a PIN or to check a signed PCR policy (a stolen machine that boots normally does not unlock
-      itself), and allows no key files at all.
+      Appendix 4.2(3) asks for encryption keys stored securely on a TPM: every LUKS volume holding
+      weights needs a token that unlocks it through this machine's TPM (a systemd-tpm2 token, or a
+      clevis token every quorum of which includes a tpm2 pin). That alone is only machine state: a
+      TPM that unseals on every normal boot hands the key to whoever boots the stolen machine or
+      runs as root on it. RAND puts "decryption keys require authentication ... held in a key
+      management system" at SL2, so from SL3 the release must need more: a systemd-tpm2 token
+      with a PIN (`tpm2-pin`), or a clevis `sss` token with a threshold of at least 2 whose every
+      quorum needs both a tpm2 share and a tang share (the key server must answer too). A volume
+      that also keeps a weaker token (a TPM without PIN, clevis tpm2 or tang alone) still
+      unlocks through it and fails. Where the site declares an attestation-gated key service
+      (`encryption.attested_key_service`), a volume without such a token is left to a reviewer
+      (`manual`). SL4 also requires every TPM token to check a signed PCR policy
+      (`tpm2_pubkey_pcrs`: only a boot signed by the site's key unlocks; clevis 19 cannot), so
+      SL4 means a systemd-tpm2 token with a PIN and a signed policy, or the attested service; and
+      no key files at all. A key file on an unencrypted filesystem defeats the encryption at
+      every level.
     references:
       cop: [II.7.3]
       appendix4: [A4.2(3)]
       nist: [SC-12, SC-28(3)]
     parameters:
-      require_pin_or_signed_policy:
+      require_authenticated_release:
         type: bool
-        description: require a systemd-tpm2 token with tpm2-pin true or a signed PCR policy (tpm2_pubkey_pcrs)
+        description: >-
+          require a token that needs more than machine state (tpm2-pin, or clevis sss with t >= 2
+          over tpm2 and tang) and no weaker systemd-tpm2 or clevis token beside it
+      require_signed_policy:
+        type: bool
+        description: require every live systemd-tpm2 or clevis token to check a signed PCR policy (tpm2_pubkey_pcrs)
       forbid_key_files:
         type: bool
         description: allow no key files at all (crypttab third field, cryptsetup-keys.d)
@@ -669,12 +684,37 @@ controls:
           expect:
             every: .devices
             expect:
-              all:
-                - {fact: .tpm_token, eq: true, describe: a systemd-tpm2 or clevis tpm2 token that unlocks the volume}
-                - fact: .tpm_pin_or_signed_policy
-                  eq: true
-                  describe: a systemd-tpm2 token with a PIN or a signed PCR policy
-                  when: require_pin_or_signed_policy
+              any:
+                - all:
+                    - {fact: .tpm_token, eq: true, describe: a token that unlocks the volume through this machine's TPM}
+                    - when: require_authenticated_release
+                      some: .tokens
+                      where: {fact: .live, eq: true}
+                      expect: {fact: .release, in: [tpm2+pin, tpm2+tang], if_absent: fail, describe: key release that needs a PIN or a tang server besides the TPM}
+                      if_empty: fail
+                      empty_reason: no token unlocks the volume
+                    - when: require_authenticated_release
+                      none: .tokens
+                      where: {fact: .live, eq: true}
+                      expect: {fact: .release, in: [tpm2, tang, none], if_absent: fail, describe: a token that releases the key on machine state or a key server alone}
+                      if_empty: pass
+                      empty_reason: no token unlocks the volume
+                    - when: require_signed_policy
+                      every: .tokens
+                      where:
+                        all:
+                          - {fact: .live, eq: true}
+                          - {fact: .type, in: [systemd-tpm2, clevis]}
+                      expect: {fact: .signed_policy, eq: true, describe: a signed PCR policy (tpm2_pubkey_pcrs)}
+                      if_empty: pass
+                      empty_reason: no TPM token (see the TPM leaf)
+                - manual: >-
+                    the site declares an attestation-gated key service: a reviewer must check that it
+                    releases this volume's key only after verifying this host's measured boot (remote
+                    attestation), never to a host that merely asks, and that no token on the volume
+                    unlocks it without the service
+                  site: encryption.attested_key_service
+                  describe: a key service that releases the key only to an attested boot of this host
             if_empty: not_applicable
             empty_reason: not on a LUKS volume
           if_empty: error
@@ -688,10 +728,21 @@ controls:
           empty_reason: no key files in /etc/crypttab or cryptsetup-keys.d
         - {fact: luks.key_files, empty: true, describe: key files, when: forbid_key_files}
     remediation: >-
-      Enrol the TPM: `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 DEVICE` (SL4: add
-      `--tpm2-with-pin=yes`, or `--tpm2-public-key=… --tpm2-public-key-pcrs=11` for a signed
-      policy), set `tpm2-device=auto` in /etc/crypttab, then remove key files from crypttab and
-      /etc/cryptsetup-keys.d/ and their keyslots (`systemd-cryptenroll --wipe-slot=N DEVICE`).
+      Keep the recovery passphrase keyslot until the new unlock has worked once (`cryptsetup
+      luksDump DEVICE` lists the keyslots), and plan for a person at the console at each boot
+      (a PIN is typed there: see EXF-001 for keeping the BMC's virtual keyboard). SL3 and SL4:
+      `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 --tpm2-with-pin=yes DEVICE` (SL4: add
+      `--tpm2-public-key=/etc/systemd/tpm2-pcr-public-key.pem --tpm2-public-key-pcrs=11`, with a
+      UKI whose PCR 11 policy is signed by that key), `tpm2-device=auto` in /etc/crypttab, then
+      remove the old PIN-less token (`systemd-cryptenroll --wipe-slot=tpm2 DEVICE` before
+      enrolling, or `--wipe-slot=N` for its keyslot). SL3 alternative with a tang server:
+      `apt install clevis clevis-luks clevis-tpm2 clevis-systemd`, then `clevis luks bind -d
+      DEVICE sss '{"t":2,"pins":{"tpm2":{"pcr_ids":"7"},"tang":[{"url":"http://tang.example"}]}}'`
+      and `_netdev` in the volume's /etc/crypttab options; remove `clevis luks unbind -d DEVICE -s
+      N` any clevis tpm2 or tang binding of its own. Or declare the attestation-gated key service
+      in the site file (`encryption.attested_key_service`) and have it reviewed. Remove key files
+      from crypttab and /etc/cryptsetup-keys.d/ and their keyslots (`systemd-cryptenroll
+      --wipe-slot=N DEVICE`).
 
   - id: ENC-005
     title: Swap is encrypted or absent
@@ -1623,7 +1674,11 @@ controls:
     parameters: {allowed_kdfs: [argon2id, argon2i], min_memory_kib: 0}
     rationale: SL3 requires a memory-hard KDF for passphrase keyslots and sets no memory floor.
   ENC-004:
-    parameters: {require_pin_or_signed_policy: false, forbid_key_files: false}
+    parameters: {require_authenticated_release: true, require_signed_policy: false, forbid_key_files: false}
+    rationale: >-
+      RAND SL2 already requires decryption keys that need authentication and a key management
+      system (p. 74): from SL3 a TPM that unseals on machine state alone is not enough; a PIN, a
+      tang quorum or an attestation-gated key service (reviewed) is.
   ENC-005:
     parameters: {require_random_key: false}
   ENC-006: {}
@@ -1726,8 +1781,11 @@ controls:
     parameters: {allowed_kdfs: [argon2id], min_memory_kib: 1048576}
     rationale: SL4 requires argon2id with at least 1 GiB of memory per guess for passphrase keyslots (design).
   ENC-004:
-    parameters: {require_pin_or_signed_policy: true, forbid_key_files: true}
-    rationale: SL4 requires a TPM2 PIN or a signed PCR policy, and no key files at all.
+    parameters: {require_authenticated_release: true, require_signed_policy: true, forbid_key_files: true}
+    rationale: >-
+      SL4 keeps SL3's authenticated release and adds a signed PCR policy on every TPM token (only
+      a boot signed by the site's key unlocks), so a systemd-tpm2 token with a PIN and a signed
+      policy, or the attestation-gated key service; and no key files at all (design).
   ENC-005:
     parameters: {require_random_key: true}
     rationale: SL4 allows disk-backed swap only as dm-crypt with a key generated at each boot.
