@@ -842,40 +842,87 @@ controls:
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
 # Exfiltration paths: removable media, DMA ports, radios. Facts: `modules` (ModprobeProbe),
-# `devices` (DevicesProbe: sysfs and USBGuard).
+# `devices` (DevicesProbe: sysfs and USBGuard), `cmdline` (KernelCmdlineProbe).
 controls:
   - id: EXF-001
-    title: USB mass storage is blocked
+    title: USB devices are denied unless approved, keyboards included, and USB storage is blocked
     area: exfiltration
     severity: high
     rationale: >-
-      A USB disk is the simplest way to carry weights out of a data centre. The Code names
-      "policies for untrusted removable media" (II.7.1) and alerts on copying to unmanaged devices.
-      `blacklist` alone does not stop an explicit `modprobe usb-storage`; an `install … /bin/false`
-      rule does. SL4 also requires USBGuard to block every device not explicitly allowed.
+      A USB disk is the simplest way to carry weights out of a data centre, and a USB device that
+      presents a keyboard (a $180 cable is enough) types commands as the logged-in operator. RAND
+      SL3 requires "USB ports are disabled for non-approved devices" (p. 83), so blocking
+      `usb-storage` is not enough: from SL3 every new USB device is denied unless approved. Either
+      USBGuard enforces it (usbguard.service enabled, the daemon accepting its configuration and
+      rules, ImplicitPolicyTarget block or reject, PresentDevicePolicy apply-policy, block or
+      reject, AuthorizedDefault none, so that nothing is authorised before the policy decides)
+      with no `allow` rule that lets in HID devices without naming the device (by `id
+      VVVV:PPPP`, `hash`, `parent-hash`, `serial` or `via-port`; ComplianceAsCode's
+      `usbguard_allow_hid_and_hub` allows every keyboard); or, without USBGuard, the kernel
+      authorises no new device (`usbcore.authorized_default=0` on the command line, or every USB
+      controller's authorized_default at 0 on a live host). The `install usb-storage /bin/false`
+      rule stays required as defence in depth: an approved device (a BMC's virtual media) can
+      still present a disk. `blacklist` alone does not stop an explicit `modprobe usb-storage`; an
+      install rule does.
     references:
       cop: [II.7.1, II.7.3]
       appendix4: [A4.1(3)]
       nist: [MP-7]
       cac: [kernel_module_usb-storage_disabled, service_usbguard_enabled, usbguard_generate_policy]
     parameters:
-      require_usbguard: {type: bool, description: require USBGuard enabled with ImplicitPolicyTarget=block}
+      require_usb_default_deny:
+        type: bool
+        description: require USB default deny for every device class (USBGuard without a blanket HID allow, or the kernel's authorized_default 0)
     check:
       all:
         - {fact: modules.modules.usb_storage.blocked, eq: true, describe: usb-storage blocked by an install rule}
         - {fact: modules.modules.usb_storage.loaded, eq: false, describe: usb_storage loaded now}
-        - when: require_usbguard
-          all:
-            - {fact: devices.usbguard.enabled, eq: true, describe: usbguard.service enabled}
-            - {fact: devices.usbguard.implicit_policy_target, eq: block, describe: USBGuard ImplicitPolicyTarget}
+        - when: require_usb_default_deny
+          any:
+            - all:
+                - {fact: devices.usbguard.enabled, eq: true, describe: usbguard.service enabled}
+                - {fact: devices.usbguard.accepted, eq: true, describe: usbguard-daemon accepts its configuration and rules}
+                - {fact: devices.usbguard.implicit_policy_target, in: [block, reject], describe: USBGuard ImplicitPolicyTarget}
+                - {fact: devices.usbguard.present_device_policy, in: [apply-policy, block, reject], describe: USBGuard PresentDevicePolicy}
+                - {fact: devices.usbguard.authorized_default, eq: none, describe: USBGuard AuthorizedDefault}
+                - none: devices.usbguard.rules
+                  where: {fact: .target, eq: allow}
+                  expect: {fact: .allows_unidentified_hid, eq: true, describe: an allow rule that lets in HID devices (keyboards) without naming the device}
+                  if_empty: pass
+                  empty_reason: no allow rule
+            - all:
+                - {fact: devices.usbguard.enabled, eq: false, describe: usbguard.service enabled (its rules would authorise devices)}
+                - any:
+                    - fact: "cmdline.parameters[\"usbcore.authorized_default\"]"
+                      eq: 0
+                      if_absent: fail
+                      describe: usbcore.authorized_default on the kernel command line
+                    - every: devices.usb_controllers
+                      expect: {fact: .authorized_default, eq: 0, describe: authorized_default of a USB controller}
+                      if_empty: pass
+                      empty_reason: no USB controller
     remediation: >-
       Add `install usb-storage /bin/false` (and `blacklist usb-storage`) to
-      /etc/modprobe.d/60-warden.conf and unload the module (`modprobe -r usb-storage`); for SL4
-      install USBGuard, set `ImplicitPolicyTarget=block` in
-      /etc/usbguard/usbguard-daemon.conf and `systemctl enable --now usbguard`. Review the
-      policy first: /etc/usbguard/rules.conf is what `usbguard generate-policy` made of the
-      devices present when the package was installed, and an empty one blocks every USB device,
-      keyboards included.
+      /etc/modprobe.d/60-warden.conf and unload the module (`modprobe -r usb-storage`). Then deny
+      new USB devices with USBGuard, keeping the console: `apt install usbguard` (Debian's package
+      enables the service and writes /etc/usbguard/rules.conf from the devices present, which
+      includes every keyboard then plugged in: review it). Before enforcing, find the server's BMC
+      virtual keyboard and mouse (remote console) with `usbguard list-devices` or `lsusb` (for
+      example `id 046b:ff10` with a name like "Virtual Keyboard and Mouse") and keep in
+      /etc/usbguard/rules.conf one rule per approved device, such as `allow id 046b:ff10 serial ""
+      name "Virtual Keyboard and Mouse" via-port "1-1"` (add `hash "…"` from `usbguard
+      generate-policy`), plus the hubs it sits behind, named the same way; delete rules that allow
+      by interface alone (`allow with-interface 03:*:*`, `allow with-interface one-of { 03:*:* … }`,
+      `allow` with nothing after it). In /etc/usbguard/usbguard-daemon.conf set
+      `ImplicitPolicyTarget=block`, `PresentDevicePolicy=apply-policy` and
+      `AuthorizedDefault=none` (Debian's defaults), keep both files mode 0600 (the daemon refuses
+      others), then `systemctl enable --now usbguard` from a session you can keep open and check
+      that the remote console still types (`usbguard list-devices` shows it `allow`). Without
+      USBGuard, add `usbcore.authorized_default=0` to GRUB_CMDLINE_LINUX in /etc/default/grub and
+      run `update-grub`, after adding a udev rule that authorises the BMC keyboard by its id
+      (`ACTION=="add", SUBSYSTEM=="usb", ATTR{idVendor}=="046b", ATTR{idProduct}=="ff10",
+      ATTR{authorized}="1"` in /etc/udev/rules.d/60-usb-approved.rules, and one for each hub it sits
+      behind), so the console still works after the reboot.
 
   - id: EXF-002
     title: DMA ports are protected
@@ -1748,7 +1795,10 @@ controls:
 
   # --- exfiltration (EXF) ---
   EXF-001:
-    parameters: {require_usbguard: false}
+    parameters: {require_usb_default_deny: true}
+    rationale: >-
+      RAND SL3: "USB ports are disabled for non-approved devices" (p. 83); a device that types
+      like a keyboard is as dangerous as a disk, so the deny covers HID devices too.
   EXF-002: {advisory: true}
   EXF-003: {}
   EXF-005: {}
@@ -1851,8 +1901,6 @@ controls:
     parameters: {require_io_logging: true}
 
   # --- exfiltration (EXF) ---
-  EXF-001:
-    parameters: {require_usbguard: true}
   EXF-002:
     advisory: false
     rationale: At SL4 a device plugged into the host must not be able to read memory by DMA.
