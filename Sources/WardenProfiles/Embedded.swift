@@ -731,15 +731,15 @@ controls:
       Keep the recovery passphrase keyslot until the new unlock has worked once (`cryptsetup
       luksDump DEVICE` lists the keyslots), and plan for a person at the console at each boot
       (a PIN is typed there: see EXF-001 for keeping the BMC's virtual keyboard). SL3 and SL4:
-      `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 --tpm2-with-pin=yes DEVICE` (SL4: add
+      `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 --tpm2-with-pin=yes --wipe-slot=tpm2
+      DEVICE` (it enrols first, then wipes the older TPM tokens, never the new one; SL4: add
       `--tpm2-public-key=/etc/systemd/tpm2-pcr-public-key.pem --tpm2-public-key-pcrs=11`, with a
-      UKI whose PCR 11 policy is signed by that key), `tpm2-device=auto` in /etc/crypttab, then
-      remove the old PIN-less token (`systemd-cryptenroll --wipe-slot=tpm2 DEVICE` before
-      enrolling, or `--wipe-slot=N` for its keyslot). SL3 alternative with a tang server:
-      `apt install clevis clevis-luks clevis-tpm2 clevis-systemd`, then `clevis luks bind -d
-      DEVICE sss '{"t":2,"pins":{"tpm2":{"pcr_ids":"7"},"tang":[{"url":"http://tang.example"}]}}'`
-      and `_netdev` in the volume's /etc/crypttab options; remove `clevis luks unbind -d DEVICE -s
-      N` any clevis tpm2 or tang binding of its own. Or declare the attestation-gated key service
+      UKI whose PCR 11 policy is signed by that key), and `tpm2-device=auto` in /etc/crypttab.
+      SL3 alternative with a tang server: `apt install clevis clevis-luks clevis-tpm2
+      clevis-systemd`, then `clevis luks bind -d DEVICE sss
+      '{"t":2,"pins":{"tpm2":{"pcr_ids":"7"},"tang":[{"url":"http://tang.example"}]}}'` and
+      `_netdev` in the volume's /etc/crypttab options, and remove any clevis tpm2 or tang binding
+      of its own (`clevis luks unbind -d DEVICE -s N`). Or declare the attestation-gated key service
       in the site file (`encryption.attested_key_service`) and have it reviewed. Remove key files
       from crypttab and /etc/cryptsetup-keys.d/ and their keyslots (`systemd-cryptenroll
       --wipe-slot=N DEVICE`).
