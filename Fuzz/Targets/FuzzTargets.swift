@@ -51,6 +51,13 @@ package enum FuzzTargets {
             seeds: ["Tests/Fixtures/*/root/etc/modprobe.d/*", "Tests/Fixtures/*/root/usr/lib/modprobe.d/*", "Fuzz/Seeds/modprobe/*"],
             run: ParserTargets.modprobe),
         FuzzTarget(
+            name: "usbguard_rules", summary: "USBGuard rule files, line by line (USBGuardRule.parse)",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/usbguard/rules.conf", "Tests/Fixtures/*/root/etc/usbguard/rules.d/*",
+                "Fuzz/Seeds/usbguard_rules/*",
+            ],
+            run: ParserTargets.usbguardRules),
+        FuzzTarget(
             name: "sudoers", summary: "/etc/sudoers through SudoersProbe (includes, Defaults, user specs) in a scratch root",
             seeds: ["Tests/Fixtures/*/root/etc/sudoers", "Tests/Fixtures/*/root/etc/sudoers.d/*", "Fuzz/Seeds/sudoers/*"],
             run: ParserTargets.sudoers),

@@ -56,6 +56,21 @@ enum ParserTargets {
         for module in ModprobeProbe.modules { _ = rules.install[module]?.command }
     }
 
+    /// Each line of a USBGuard rule file (USBGuardRule.parse): a rule it takes has a target the
+    /// daemon knows and only attributes it knows, and what it allows can be judged.
+    static func usbguardRules(_ bytes: [UInt8]) throws(InvariantViolation) {
+        for line in text(bytes).split(separator: "\n", omittingEmptySubsequences: false) {
+            guard let rule = try? USBGuardRule.parse(line) else { continue }
+            try require(["allow", "block", "reject", "match", "device"].contains(rule.target), "target \(rule.target) of `\(line)`")
+            let known: Set<String> = [
+                "id", "name", "hash", "parent-hash", "serial", "via-port", "with-interface", "with-connect-type", "if", "label",
+            ]
+            try require(Set(rule.attributes.keys).isSubset(of: known), "attributes \(rule.attributes.keys.sorted()) of `\(line)`")
+            try require(rule.attributes.values.allSatisfy { !$0.values.isEmpty }, "an attribute without a value in `\(line)`")
+            _ = rule.allowsUnidentifiedHID
+        }
+    }
+
     static let sudoersRoot = ScratchRoot(files: [
         "/usr/bin/sudo": "",
         "/etc/hostname": "fuzzhost.example\n",

@@ -2,15 +2,19 @@ public import WardenCore
 internal import WardenFormats
 
 /// Hardware paths out of the host, from sysfs: IOMMU units (DMA protection), Thunderbolt domain
-/// security levels, wireless network interfaces and rfkill switches (radios), and USBGuard's
-/// daemon configuration. Offline roots have no sysfs: those parts are `not_checked`.
+/// security levels, wireless network interfaces and rfkill switches (radios), whether the USB
+/// controllers authorise new devices, and USBGuard's daemon configuration and rules. Offline
+/// roots have no sysfs: those parts are `not_checked` (`not_applicable` for the controllers'
+/// runtime state, which the next boot's configuration decides).
 public struct DevicesProbe: Probe {
     public init() {}
     public let name = "devices"
-    public let summary = "sysfs: IOMMU, Thunderbolt security, wireless interfaces, rfkill; USBGuard configuration and unit"
+    public let summary =
+        "sysfs: IOMMU, Thunderbolt security, wireless interfaces, rfkill, USB controllers' authorized_default; USBGuard configuration, rules and unit"
     public let reads = [
         "/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
-        "/etc/usbguard/usbguard-daemon.conf", "/etc/systemd/system/*.wants/usbguard.service",
+        "/sys/bus/usb/devices/usb*/authorized_default", "/etc/usbguard/usbguard-daemon.conf", "/etc/usbguard/rules.conf (RuleFile)",
+        "/etc/usbguard/rules.d/* (RuleFolder)", "/etc/systemd/system/*.wants/usbguard.service",
     ]
     public var facts: [String: FactType] {
         [
@@ -18,8 +22,17 @@ public struct DevicesProbe: Probe {
                 "source": .string, "iommu_active": .sourced(.bool),
                 "thunderbolt_domains": .list(.object(["path": .string, "security": .string])),
                 "wireless_interfaces": .strings, "rfkill": .strings,
-                "usbguard": .object(["source": .string, "implicit_policy_target": .sourced(.optional(.string)), "enabled": .sourced(.bool)]
-                ),
+                "usb_controllers": .list(.object(["path": .string, "authorized_default": .sourced(.int)])),
+                "usbguard": .object([
+                    "source": .string, "enabled": .sourced(.bool), "accepted": .sourced(.bool),
+                    "implicit_policy_target": .sourced(.optional(.string)), "present_device_policy": .sourced(.optional(.string)),
+                    "authorized_default": .sourced(.optional(.string)), "rule_files": .strings,
+                    "rules": .list(
+                        .object([
+                            "source": .string, "rule": .string, "target": .string, "identified_by": .strings,
+                            "allows_unidentified_hid": .bool,
+                        ])),
+                ]),
             ])
         ]
     }
@@ -71,27 +84,87 @@ public struct DevicesProbe: Probe {
             }
             return .array(radios)
         }
-        // USBGuard: the daemon's implicit policy and whether its unit is enabled.
-        var usbguard: JSONObject = ["source": "/etc/usbguard/usbguard-daemon.conf"]
-        if let text = try? root.readText("/etc/usbguard/usbguard-daemon.conf") {
-            var target: JSON = ["value": "allow", "source": "default (usbguard)"]
-            for (number, line) in configLines(text) where line.hasPrefix("ImplicitPolicyTarget=") {
-                target = [
-                    "value": .string(String(line.dropFirst("ImplicitPolicyTarget=".count).trimmed)),
-                    "source": .string("/etc/usbguard/usbguard-daemon.conf:\(number)"),
-                ]
+        // Whether each USB controller (root hub) authorises a device when it is plugged in: 0 is
+        // a default deny, set by usbcore.authorized_default=0 or by USBGuard's AuthorizedDefault.
+        let usb = "/sys/bus/usb/devices"
+        switch context.sysfs(usb) {
+        case .present:
+            do {
+                var controllers: [JSON] = []
+                for name in try root.list(usb).sorted() where name.hasPrefix("usb") {
+                    let file = "\(usb)/\(name)/authorized_default"
+                    do {
+                        let text = String(try root.readText(file, limit: 256).trimmed)
+                        controllers.append([
+                            "path": .string("\(usb)/\(name)"),
+                            "authorized_default": ["value": SysctlProbe.typed(text), "source": .string(file)],
+                        ])
+                    } catch {
+                        controllers.append(["path": .string("\(usb)/\(name)"), "error": .string(error.description)])
+                    }
+                }
+                fact["usb_controllers"] = .array(controllers)
+            } catch {
+                fact["usb_controllers"] = ["error": .string(error.description), "source": .string(usb)]
             }
-            usbguard["implicit_policy_target"] = target
-        } else {
-            usbguard["implicit_policy_target"] = [
-                "value": .null, "source": "/etc/usbguard/usbguard-daemon.conf (absent: USBGuard not installed)",
-            ]
+        case .absent: fact["usb_controllers"] = []
+        case let other: fact["usb_controllers"] = other.stated(usb, now: true)
         }
+        fact["usbguard"] = DevicesProbe.usbguard(root)
+        return ["devices": .value(.object(fact))]
+    }
+
+    /// USBGuard: whether its unit is enabled, whether usbguard-daemon would start with its
+    /// configuration and rules, the settings that decide what a new device gets, and each rule
+    /// with what it allows.
+    static func usbguard(_ root: HostRoot) -> JSON {
+        let path = USBGuardConfig.path
+        var o: JSONObject = ["source": .string(path)]
         let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
-        usbguard["enabled"] = [
+        o["enabled"] = [
             "value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)"),
         ]
-        fact["usbguard"] = .object(usbguard)
-        return ["devices": .value(.object(fact))]
+        let keys = [
+            "implicit_policy_target": "ImplicitPolicyTarget", "present_device_policy": "PresentDevicePolicy",
+            "authorized_default": "AuthorizedDefault",
+        ]
+        let config: USBGuardConfig?
+        do { config = try USBGuardConfig.read(root) } catch {
+            for field in ["accepted"] + keys.keys { o[field] = ["error": .string(error.description), "source": .string(path)] }
+            o["rule_files"] = []
+            o["rules"] = []
+            return .object(o)
+        }
+        guard let config else {
+            let absent = "\(path) (absent: USBGuard is not installed)"
+            o["accepted"] = ["value": false, "source": .string(absent)]
+            for field in keys.keys { o[field] = ["value": .null, "source": .string(absent)] }
+            o["rule_files"] = []
+            o["rules"] = []
+            return .object(o)
+        }
+        if let undecided = config.undecided {
+            o["accepted"] = ["error": .string(undecided), "source": .string(path)]
+        } else if let refusal = config.refusal {
+            o["accepted"] = [
+                "value": false, "source": .string("\(refusal.source) (usbguard-daemon 1.1.2 would not start: \(refusal.reason))"),
+            ]
+        } else {
+            o["accepted"] = ["value": true, "source": .string(path)]
+        }
+        for (field, key) in keys {
+            let s = config.effective(key)
+            o[field] = ["value": s.map { .string($0.value) } ?? .null, "source": .string(s?.source ?? path)]
+        }
+        o["rule_files"] = .array(config.ruleFiles.map { .string($0) })
+        o["rules"] = .array(
+            config.rules.map { r in
+                [
+                    "source": .string(r.source), "rule": .string(r.text), "target": .string(r.rule.target),
+                    "identified_by": .array(r.rule.identifiedBy.map { .string($0) }),
+                    "allows_unidentified_hid": .bool(r.rule.allowsUnidentifiedHID),
+                ]
+            })
+        return .object(o)
     }
 }

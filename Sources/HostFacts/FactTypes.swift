@@ -111,9 +111,9 @@ extension LUKSProbe {
             .object([
                 "name": .string, "id": .string, "type": .string, "keyslots": .strings, "live": .bool,
                 "tpm2_pcrs": .list(.int), "tpm2_pcr_bank": .string, "tpm2_pin": .bool, "tpm2_pubkey_pcrs": .list(.int),
-                "clevis_pins": .strings, "problem": .string,
+                "clevis_pins": .strings, "clevis_threshold": .int, "problem": .string, "release": .string, "signed_policy": .bool,
             ])),
-        "tpm_token": .bool, "tpm_pin_or_signed_policy": .bool,
+        "tpm_token": .bool,
         "segments": .list(.object(["id": .string, "type": .string, "cipher": .optional(.string)])),
         "cipher": .string, "cipher_family": .string, "cipher_mode": .string, "security_bits": .int,
         "key_bytes": .int, "key_bits": .int,

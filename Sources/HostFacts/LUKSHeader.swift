@@ -62,10 +62,14 @@ public struct LUKSHeader: Sendable, Hashable {
         public var tpm2Pin: Bool?
         /// PCRs bound through a signed policy (`tpm2_pubkey_pcrs`).
         public var tpm2PubkeyPCRs: [Int64]?
-        /// For clevis: the pin of the JWE (`tpm2`, `tang`, `sss`), and for `sss` the pins inside.
+        /// For clevis: the pin of the JWE (`tpm2`, `tang`, `null`), or for `sss` the pins of its
+        /// shares (`sss:tpm2`, `sss:tang`, …).
         public var clevisPins: [String]?
+        /// For a clevis `sss` pin: how many shares unlock (`t`).
+        public var clevisThreshold: Int64?
         /// Why the program that uses this token type would refuse it (systemd 252's
-        /// tpm2_parse_luks2_json for systemd-tpm2), or nil. Such a token unlocks nothing.
+        /// tpm2_parse_luks2_json for systemd-tpm2, clevis 19 for clevis), or nil. Such a token
+        /// unlocks nothing.
         public var problem: String?
     }
 
@@ -406,7 +410,12 @@ public struct LUKSHeader: Sendable, Hashable {
                 let type = try string(t, "type", field)
                 var token = Token(id: id, type: type, keyslots: keyslots)
                 if type == "systemd-tpm2" { LUKSHeader.readTPM2(t, into: &token) }
-                if type == "clevis" { token.clevisPins = LUKSHeader.clevisPins(t["jwe"]) }
+                if type == "clevis" {
+                    let binding = LUKSHeader.clevisBinding(t["jwe"])
+                    token.clevisPins = binding.pins
+                    token.clevisThreshold = binding.threshold
+                    token.problem = binding.problem
+                }
                 out.append(token)
             }
             return out
@@ -472,20 +481,92 @@ public struct LUKSHeader: Sendable, Hashable {
         return base64URLDecode(text)
     }
 
-    /// The clevis pin(s) of a token's JWE: the `clevis.pin` of its protected header, and for an
-    /// `sss` pin, the pins of the nested JWEs (`sss:tpm2`, `sss:tang`). Empty when unreadable.
-    static func clevisPins(_ jwe: JSON?) -> [String] {
-        guard let protected = jwe?["protected"]?.stringValue, let header = decodeJOSEHeader(protected),
-            let clevis = header["clevis"], let pin = clevis["pin"]?.stringValue
-        else { return [] }
-        guard pin == "sss", let nested = clevis["sss"]?["jwe"]?.arrayValue else { return [pin] }
-        let inner = nested.compactMap { compact -> String? in
-            guard let first = compact.stringValue?.split(separator: ".").first,
-                let h = decodeJOSEHeader(String(first))
-            else { return nil }
-            return h["clevis"]?["pin"]?.stringValue.map { "sss:\($0)" }
+    /// What a clevis token's JWE binds the key to, as clevis 19 (Debian 12) writes and reads it
+    /// (docs/DAEMON-SEMANTICS.md, "clevis"): the protected header's `clevis.pin`; for `sss`, the
+    /// threshold `clevis.sss.t` and the pins of the compact JWEs in `clevis.sss.jwe` (one share
+    /// each). A header clevis cannot use is a `problem`: the token unlocks nothing.
+    struct ClevisBinding: Equatable {
+        var pins: [String] = []
+        var threshold: Int64?
+        var problem: String?
+    }
+
+    /// The pins clevis 19 has (its `clevis-decrypt-PIN` programs in Debian 12).
+    static let clevisPins: Set<String> = ["tpm2", "tang", "sss", "null"]
+
+    static func clevisBinding(_ jwe: JSON?) -> ClevisBinding {
+        func refused(_ why: String, pins: [String] = [], threshold: Int64? = nil) -> ClevisBinding {
+            ClevisBinding(pins: pins, threshold: threshold, problem: "clevis 19 cannot use this token: \(why)")
         }
-        return inner.isEmpty ? [pin] : inner
+        guard let protected = jwe?["protected"]?.stringValue, let header = decodeJOSEHeader(protected) else {
+            return refused("no JWE protected header it can read")
+        }
+        guard let pin = header["clevis"]?["pin"]?.stringValue else { return refused("its JWE header names no clevis pin") }
+        guard clevisPins.contains(pin) else { return refused("it has no pin '\(pin)'", pins: [pin]) }
+        guard pin == "sss" else { return ClevisBinding(pins: [pin]) }
+        let config = header["clevis"]?["sss"]
+        guard let shares = config?["jwe"]?.arrayValue else {
+            return refused("the sss pin has no list of shares (clevis.sss.jwe)", pins: [])
+        }
+        // A share whose header cannot be read, or names a pin clevis lacks, can never be decrypted.
+        let pins = shares.map { share -> String in
+            guard let first = share.stringValue?.split(separator: ".", omittingEmptySubsequences: false).first,
+                let h = decodeJOSEHeader(String(first)), let p = h["clevis"]?["pin"]?.stringValue
+            else { return "sss:?" }
+            return "sss:\(p)"
+        }
+        guard let t = config?["t"]?.intValue, t >= 1 else {
+            return refused("the sss threshold (clevis.sss.t) is not a number from 1", pins: pins)
+        }
+        let usable = pins.filter { clevisPins.contains(String($0.dropFirst(4))) }.count
+        guard Int64(usable) >= t else {
+            return refused("the sss pin needs \(t) shares and only \(usable) of \(pins.count) can be decrypted", pins: pins, threshold: t)
+        }
+        return ClevisBinding(pins: pins, threshold: t)
+    }
+
+    /// What a live token needs to release the volume key, from the weakest way it can: `tpm2`
+    /// (this machine's TPM state alone), `tpm2+pin` (the TPM and a PIN a person types),
+    /// `tpm2+tang` (a clevis `sss` whose every quorum needs a TPM share and a tang share),
+    /// `tang` (a tang server alone), `none` (clevis `null` shares suffice); nil for token types
+    /// that are neither systemd-tpm2 nor clevis. A nested `sss` share is counted as needing nothing
+    /// (a possible false fail, never a false pass).
+    public static func release(of token: Token) -> String? {
+        switch token.type {
+        case "systemd-tpm2":
+            return token.tpm2Pin == true ? "tpm2+pin" : "tpm2"
+        case "clevis":
+            guard token.problem == nil, let pins = token.clevisPins else { return nil }
+            guard let t = token.clevisThreshold else {
+                return pins.first.map { $0 == "null" ? "none" : $0 }
+            }
+            let kinds = pins.map { $0.dropFirst(4) }
+            let tpm = Int64(kinds.filter { $0 == "tpm2" }.count)
+            let tang = Int64(kinds.filter { $0 == "tang" }.count)
+            let free = Int64(kinds.filter { $0 == "null" || $0 == "sss" }.count)
+            if free >= t { return "none" }
+            if tpm + free >= t { return "tpm2" }
+            if tang + free >= t { return "tang" }
+            return "tpm2+tang"
+        default:
+            return nil
+        }
+    }
+
+    /// Whether every way a live systemd-tpm2 or clevis token releases the key goes through this
+    /// machine's TPM (the Code's TPM-held key, and RAND SL1's root of trust).
+    public static func needsTPM(_ token: Token) -> Bool {
+        switch token.type {
+        case "systemd-tpm2":
+            return token.problem == nil
+        case "clevis":
+            guard token.problem == nil, let pins = token.clevisPins else { return false }
+            guard let t = token.clevisThreshold else { return pins == ["tpm2"] }
+            // Every quorum of t shares holds a TPM share when the others cannot make one up.
+            return Int64(pins.filter { ["sss:tang", "sss:null", "sss:sss"].contains($0) }.count) < t
+        default:
+            return false
+        }
     }
 
     /// A base64url-encoded JSON object (a JOSE protected header).

@@ -210,16 +210,16 @@ public struct LUKSProbe: Probe {
                 if let p = t.tpm2Pin { j["tpm2_pin"] = .bool(p) }
                 if let p = t.tpm2PubkeyPCRs { j["tpm2_pubkey_pcrs"] = .array(p.map { .int($0) }) }
                 if let p = t.clevisPins { j["clevis_pins"] = .array(p.map { .string($0) }) }
+                if let n = t.clevisThreshold { j["clevis_threshold"] = .int(n) }
                 if let p = t.problem { j["problem"] = .string(p) }
+                if let r = LUKSHeader.release(of: t) {
+                    j["release"] = .string(r)
+                    // Only systemd-tpm2 binds a signed PCR policy; clevis 19's tpm2 pin cannot.
+                    j["signed_policy"] = .bool(t.type == "systemd-tpm2" && !(t.tpm2PubkeyPCRs ?? []).isEmpty)
+                }
                 return .object(j)
             })
-        let tpmTokens = liveTokens.filter { t in
-            t.type == "systemd-tpm2"
-                || (t.type == "clevis" && !(t.clevisPins ?? []).isEmpty
-                    && (t.clevisPins ?? []).allSatisfy { $0 == "tpm2" || $0 == "sss:tpm2" })
-        }
-        o["tpm_token"] = .bool(!tpmTokens.isEmpty)
-        o["tpm_pin_or_signed_policy"] = .bool(tpmTokens.contains { $0.tpm2Pin == true || !($0.tpm2PubkeyPCRs ?? []).isEmpty })
+        o["tpm_token"] = .bool(liveTokens.contains(where: LUKSHeader.needsTPM))
 
         // The volume key size: every keyslot holds the same volume key.
         let keyBytes = header.keyslots.first { $0.type != "reencrypt" }?.keySize

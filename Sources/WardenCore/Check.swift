@@ -134,10 +134,23 @@ public indirect enum Check: Sendable, Equatable {
     /// Over a list: `filter` selects items (optional), `expect` is checked per item, and `ifEmpty`
     /// says what an empty selection means, with the reason shown to the user.
     case quantified(Quantifier, FactPath, filter: Check?, expect: Check, ifEmpty: EmptyRule, CheckMeta)
+    /// `manual` when the site sets `site` (a person must review what the host cannot show, named
+    /// in `reason`), `not_applicable` when it does not.
+    case manual(reason: String, site: String, CheckMeta)
 
     var meta: CheckMeta {
         switch self {
-        case .all(_, let m), .any(_, let m), .leaf(_, _, _, let m), .quantified(_, _, _, _, _, let m): m
+        case .all(_, let m), .any(_, let m), .leaf(_, _, _, let m), .quantified(_, _, _, _, _, let m), .manual(_, _, let m): m
+        }
+    }
+
+    /// Whether a `manual` node is anywhere in this check.
+    var yieldsManual: Bool {
+        switch self {
+        case .all(let children, _), .any(let children, _): children.contains { $0.yieldsManual }
+        case .leaf: false
+        case .quantified(_, _, let filter, let expect, _, _): (filter?.yieldsManual ?? false) || expect.yieldsManual
+        case .manual: true
         }
     }
 }
@@ -174,6 +187,7 @@ extension Check {
     static let leafKeys: Set<String> = Set(["fact", "if_absent"] + Operator.allCases.map(\.rawValue)).union(metaKeys)
     static let quantifierKeys: Set<String> = Set(Quantifier.allCases.map(\.rawValue) + ["where", "expect", "if_empty", "empty_reason"])
         .union(metaKeys)
+    static let manualKeys: Set<String> = Set(["manual", "site"]).union(metaKeys)
 
     /// Decodes a check node. `knownFacts` catches misspelt fact names; `parameters` catches
     /// references to parameters the control does not declare; `relativeAllowed` is true inside a
@@ -239,8 +253,19 @@ extension Check {
             return .quantified(q, listPath, filter: filter, expect: expect, ifEmpty: EmptyRule(status: status, reason: reason), meta)
         }
 
+        if keys.contains("manual") {
+            let fields = try y.fields(entries, allowed: manualKeys, required: ["manual", "site"])
+            let reason = try fields.required("manual").nonEmptyString()
+            let siteNode = try fields.required("site")
+            let sitePath = try siteNode.string()
+            guard Site.knownPaths.contains(sitePath) else {
+                throw siteNode.error("unknown site field '\(sitePath)' (known: \(Site.knownPaths.sorted().joined(separator: ", ")))")
+            }
+            return .manual(reason: reason, site: sitePath, meta)
+        }
+
         guard keys.contains("fact") else {
-            throw y.error("a check needs 'fact' with a comparison, 'all', 'any', 'every', 'some' or 'none'")
+            throw y.error("a check needs 'fact' with a comparison, 'all', 'any', 'every', 'some', 'none' or 'manual'")
         }
         let fields = try y.fields(entries, allowed: leafKeys)
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)

@@ -211,7 +211,10 @@ public struct ControlDefinition: Sendable, Equatable {
         case (false, let c?): check = try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
         }
         let appliesIf = try f["applies_if"].map { (c: YNode) throws(WardenError) -> Check in
-            try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
+            let check = try Check.decode(c, knownFacts: knownFacts, parameters: parameters, relativeAllowed: false)
+            // Whether a control applies is the host's to show; a review cannot stand in for it.
+            if check.yieldsManual { throw c.error("'manual' is not allowed in applies_if") }
+            return check
         }
         return ControlDefinition(
             id: id, title: try f.required("title").nonEmptyString(), area: area, severity: severity,

@@ -279,11 +279,12 @@ struct NodeEvaluation {
 
 /// How the parts of `all` and `any` (and the items of `every`, `none` and `some`) combine, one
 /// part at a time: `all` fails with a failed part, `any` passes with a passed one; otherwise an
-/// error, then a part not checked, decides; a node whose parts are all not applicable (or that
-/// has none) is not applicable.
+/// error, then a part not checked, decides; then a part left to a reviewer (`manual`), which
+/// stands between a pass and a fail; a node whose parts are all not applicable (or that has
+/// none) is not applicable.
 struct Tally {
     let any: Bool
-    var sawApplicable = false, sawPass = false, sawFail = false, sawError = false, sawNotChecked = false
+    var sawApplicable = false, sawPass = false, sawFail = false, sawError = false, sawNotChecked = false, sawManual = false
 
     init(any: Bool) { self.any = any }
 
@@ -295,6 +296,7 @@ struct Tally {
         case .fail: sawFail = true
         case .error: sawError = true
         case .notChecked: sawNotChecked = true
+        case .manual: sawManual = true
         default: break
         }
         return any ? sawPass : sawFail
@@ -302,8 +304,8 @@ struct Tally {
 
     var status: Status {
         guard sawApplicable else { return .notApplicable }
-        if any { return sawPass ? .pass : sawError ? .error : sawNotChecked ? .notChecked : .fail }
-        return sawFail ? .fail : sawError ? .error : sawNotChecked ? .notChecked : .pass
+        if any { return sawPass ? .pass : sawError ? .error : sawNotChecked ? .notChecked : sawManual ? .manual : .fail }
+        return sawFail ? .fail : sawError ? .error : sawNotChecked ? .notChecked : sawManual ? .manual : .pass
     }
 }
 
@@ -362,7 +364,27 @@ private struct Context {
             return leaf(path, op, operand, meta, item: item)
         case .quantified(let q, let path, let filter, let expect, let ifEmpty, let meta):
             return quantified(q, path, filter, expect, ifEmpty, meta, item: item)
+        case .manual(let reason, let sitePath, let meta):
+            return manual(reason, sitePath, meta, item: item)
         }
+    }
+
+    /// A `manual` node: what the site declares is left to a reviewer, with the reason saying
+    /// what to check and the site's value shown.
+    func manual(_ reason: String, _ sitePath: String, _ meta: CheckMeta, item: Item?) -> NodeEvaluation {
+        guard let value = site.value(at: sitePath.split(separator: ".").map(String.init)) else {
+            return NodeEvaluation(status: .notApplicable, reasons: note("the site file does not set \(sitePath)"))
+        }
+        guard detail else { return NodeEvaluation(status: .manual) }
+        let label = item.map(\.label).flatMap { $0.isEmpty ? nil : $0 }
+        let shown = "\(sitePath) is \(Context.render(value))"
+        return NodeEvaluation(
+            status: .manual,
+            evidence: [
+                Observation(
+                    source: site["source"]?.stringValue ?? "site", observed: value, expected: meta.describe ?? reason, subject: label)
+            ],
+            reasons: ["\(label.map { "\($0): " } ?? "")\(reason) (\(shown))"])
     }
 
     /// A list item in scope, with the label used for it in messages.
@@ -580,8 +602,10 @@ private struct Context {
                 if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                 o.passes = []
             case .fail:
+                // The item is not what `none` forbids: its failed comparisons are no failure.
                 o.status = .pass
                 o.passes = []
+                o.failures = []
             default: break
             }
             return o
@@ -608,6 +632,8 @@ private struct Context {
         }
         guard detail else { return NodeEvaluation(status: tally.status) }
         var combined = NodeEvaluation.combine(outcomes, status: tally.status)
+        // As in `any`: once one item meets the expectation, the others' failures are no failure.
+        if q == .some && combined.status == .pass { combined.failures = [] }
         // Keep the evidence readable: the items that decided the status first, then the others,
         // at most `maxItemEvidence` items in all, then a count of the rest.
         let ordered = outcomes.filter { $0.status == combined.status } + outcomes.filter { $0.status != combined.status }

@@ -263,6 +263,9 @@ public enum FactContract {
                 let scope = (type: element, shown: r.documented + "[]")
                 if let filter { walk(filter, item: scope) }
                 walk(expect, item: scope)
+            case .manual(_, let field, let meta):
+                // It reads the site value it names (shown to the reviewer).
+                if let sitePath = FactPath("site." + field) { _ = resolve(sitePath, item: nil, line: meta.line) }
             }
         }
 

@@ -754,17 +754,27 @@ controls:
       1048576 --key-slot N DEVICE` (LUKS1 headers first need `cryptsetup convert --type luks2`).
 
   - id: ENC-004
-    title: Volume keys are held by a TPM, not by a file
+    title: Volume keys need the TPM plus a PIN, a tang quorum or attestation
     area: encryption
     severity: high
-    threshold_source: code
+    threshold_source: rand
     rationale: >-
-      Appendix 4.2(3) asks for encryption keys stored securely on a TPM. A LUKS volume holding
-      weights needs a systemd-tpm2 token (or a clevis token whose pins are all tpm2) that can
-      unlock it, so its key is released only to this machine's measured boot. A key file on an
-      unencrypted filesystem defeats the encryption outright. SL4 also requires the TPM to demand
-      a PIN or to check a signed PCR policy (a stolen machine that boots normally does not unlock
-      itself), and allows no key files at all.
+      Appendix 4.2(3) asks for encryption keys stored securely on a TPM: every LUKS volume holding
+      weights needs a token that unlocks it through this machine's TPM (a systemd-tpm2 token, or a
+      clevis token every quorum of which includes a tpm2 pin). That alone is only machine state: a
+      TPM that unseals on every normal boot hands the key to whoever boots the stolen machine or
+      runs as root on it. RAND puts "decryption keys require authentication ... held in a key
+      management system" at SL2, so from SL3 the release must need more: a systemd-tpm2 token
+      with a PIN (`tpm2-pin`), or a clevis `sss` token with a threshold of at least 2 whose every
+      quorum needs both a tpm2 share and a tang share (the key server must answer too). A volume
+      that also keeps a weaker token (a TPM without PIN, clevis tpm2 or tang alone) still
+      unlocks through it and fails. Where the site declares an attestation-gated key service
+      (`encryption.attested_key_service`), a volume without such a token is left to a reviewer
+      (`manual`). SL4 also requires every TPM token to check a signed PCR policy
+      (`tpm2_pubkey_pcrs`: only a boot signed by the site's key unlocks; clevis 19 cannot), so
+      SL4 means a systemd-tpm2 token with a PIN and a signed policy, or the attested service; and
+      no key files at all. A key file on an unencrypted filesystem defeats the encryption at
+      every level.
     references:
       cop: [II.7.3]
       appendix4: [A4.2(3)]
@@ -773,9 +783,14 @@ controls:
         - {measure: R-8, relation: supports}
         - {measure: R-15, relation: supports}
     parameters:
-      require_pin_or_signed_policy:
+      require_authenticated_release:
         type: bool
-        description: require a systemd-tpm2 token with tpm2-pin true or a signed PCR policy (tpm2_pubkey_pcrs)
+        description: >-
+          require a token that needs more than machine state (tpm2-pin, or clevis sss with t >= 2
+          over tpm2 and tang) and no weaker systemd-tpm2 or clevis token beside it
+      require_signed_policy:
+        type: bool
+        description: require every live systemd-tpm2 or clevis token to check a signed PCR policy (tpm2_pubkey_pcrs)
       forbid_key_files:
         type: bool
         description: allow no key files at all (crypttab third field, cryptsetup-keys.d)
@@ -790,12 +805,37 @@ controls:
           expect:
             every: .devices
             expect:
-              all:
-                - {fact: .tpm_token, eq: true, describe: a systemd-tpm2 or clevis tpm2 token that unlocks the volume}
-                - fact: .tpm_pin_or_signed_policy
-                  eq: true
-                  describe: a systemd-tpm2 token with a PIN or a signed PCR policy
-                  when: require_pin_or_signed_policy
+              any:
+                - all:
+                    - {fact: .tpm_token, eq: true, describe: a token that unlocks the volume through this machine's TPM}
+                    - when: require_authenticated_release
+                      some: .tokens
+                      where: {fact: .live, eq: true}
+                      expect: {fact: .release, in: [tpm2+pin, tpm2+tang], if_absent: fail, describe: key release that needs a PIN or a tang server besides the TPM}
+                      if_empty: fail
+                      empty_reason: no token unlocks the volume
+                    - when: require_authenticated_release
+                      none: .tokens
+                      where: {fact: .live, eq: true}
+                      expect: {fact: .release, in: [tpm2, tang, none], if_absent: fail, describe: a token that releases the key on machine state or a key server alone}
+                      if_empty: pass
+                      empty_reason: no token unlocks the volume
+                    - when: require_signed_policy
+                      every: .tokens
+                      where:
+                        all:
+                          - {fact: .live, eq: true}
+                          - {fact: .type, in: [systemd-tpm2, clevis]}
+                      expect: {fact: .signed_policy, eq: true, describe: a signed PCR policy (tpm2_pubkey_pcrs)}
+                      if_empty: pass
+                      empty_reason: no TPM token (see the TPM leaf)
+                - manual: >-
+                    the site declares an attestation-gated key service: a reviewer must check that it
+                    releases this volume's key only after verifying this host's measured boot (remote
+                    attestation), never to a host that merely asks, and that no token on the volume
+                    unlocks it without the service
+                  site: encryption.attested_key_service
+                  describe: a key service that releases the key only to an attested boot of this host
             if_empty: not_applicable
             empty_reason: not on a LUKS volume
           if_empty: error
@@ -809,10 +849,21 @@ controls:
           empty_reason: no key files in /etc/crypttab or cryptsetup-keys.d
         - {fact: luks.key_files, empty: true, describe: key files, when: forbid_key_files}
     remediation: >-
-      Enrol the TPM: `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 DEVICE` (SL4: add
-      `--tpm2-with-pin=yes`, or `--tpm2-public-key=… --tpm2-public-key-pcrs=11` for a signed
-      policy), set `tpm2-device=auto` in /etc/crypttab, then remove key files from crypttab and
-      /etc/cryptsetup-keys.d/ and their keyslots (`systemd-cryptenroll --wipe-slot=N DEVICE`).
+      Keep the recovery passphrase keyslot until the new unlock has worked once (`cryptsetup
+      luksDump DEVICE` lists the keyslots), and plan for a person at the console at each boot
+      (a PIN is typed there: see EXF-001 for keeping the BMC's virtual keyboard). SL3 and SL4:
+      `systemd-cryptenroll --tpm2-device=auto --tpm2-pcrs=7 --tpm2-with-pin=yes --wipe-slot=tpm2
+      DEVICE` (it enrols first, then wipes the older TPM tokens, never the new one; SL4: add
+      `--tpm2-public-key=/etc/systemd/tpm2-pcr-public-key.pem --tpm2-public-key-pcrs=11`, with a
+      UKI whose PCR 11 policy is signed by that key), and `tpm2-device=auto` in /etc/crypttab.
+      SL3 alternative with a tang server: `apt install clevis clevis-luks clevis-tpm2
+      clevis-systemd`, then `clevis luks bind -d DEVICE sss
+      '{"t":2,"pins":{"tpm2":{"pcr_ids":"7"},"tang":[{"url":"http://tang.example"}]}}'` and
+      `_netdev` in the volume's /etc/crypttab options, and remove any clevis tpm2 or tang binding
+      of its own (`clevis luks unbind -d DEVICE -s N`). Or declare the attestation-gated key service
+      in the site file (`encryption.attested_key_service`) and have it reviewed. Remove key files
+      from crypttab and /etc/cryptsetup-keys.d/ and their keyslots (`systemd-cryptenroll
+      --wipe-slot=N DEVICE`).
 
   - id: ENC-005
     title: Swap is encrypted or absent
@@ -925,18 +976,29 @@ controls:
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
 # Exfiltration paths: removable media, DMA ports, radios. Facts: `modules` (ModprobeProbe),
-# `devices` (DevicesProbe: sysfs and USBGuard).
+# `devices` (DevicesProbe: sysfs and USBGuard), `cmdline` (KernelCmdlineProbe).
 controls:
   - id: EXF-001
-    title: USB mass storage is blocked
+    title: USB devices are denied unless approved, keyboards included, and USB storage is blocked
     area: exfiltration
     severity: high
     threshold_source: rand
     rationale: >-
-      A USB disk is the simplest way to carry weights out of a data centre. The Code names
-      "policies for untrusted removable media" (II.7.1) and alerts on copying to unmanaged devices.
-      `blacklist` alone does not stop an explicit `modprobe usb-storage`; an `install … /bin/false`
-      rule does. SL4 also requires USBGuard to block every device not explicitly allowed.
+      A USB disk is the simplest way to carry weights out of a data centre, and a USB device that
+      presents a keyboard (a $180 cable is enough) types commands as the logged-in operator. RAND
+      SL3 requires "USB ports are disabled for non-approved devices" (p. 83), so blocking
+      `usb-storage` is not enough: from SL3 every new USB device is denied unless approved. Either
+      USBGuard enforces it (usbguard.service enabled, the daemon accepting its configuration and
+      rules, ImplicitPolicyTarget block or reject, PresentDevicePolicy apply-policy, block or
+      reject, AuthorizedDefault none, so that nothing is authorised before the policy decides)
+      with no `allow` rule that lets in HID devices without naming the device (by `id
+      VVVV:PPPP`, `hash`, `parent-hash`, `serial` or `via-port`; ComplianceAsCode's
+      `usbguard_allow_hid_and_hub` allows every keyboard); or, without USBGuard, the kernel
+      authorises no new device (`usbcore.authorized_default=0` on the command line, or every USB
+      controller's authorized_default at 0 on a live host). The `install usb-storage /bin/false`
+      rule stays required as defence in depth: an approved device (a BMC's virtual media) can
+      still present a disk. `blacklist` alone does not stop an explicit `modprobe usb-storage`; an
+      install rule does.
     references:
       cop: [II.7.1, II.7.3]
       appendix4: [A4.1(3)]
@@ -944,26 +1006,62 @@ controls:
       cac: [kernel_module_usb-storage_disabled, service_usbguard_enabled, usbguard_generate_policy]
       rand:
         - {measure: R-33, relation: supports}
-        - {measure: R-52, relation: supports}
+        - {measure: R-52, relation: implements}
         - {measure: R-62, relation: supports}
     parameters:
-      require_usbguard: {type: bool, description: require USBGuard enabled with ImplicitPolicyTarget=block}
+      require_usb_default_deny:
+        type: bool
+        description: require USB default deny for every device class (USBGuard without a blanket HID allow, or the kernel's authorized_default 0)
     check:
       all:
         - {fact: modules.modules.usb_storage.blocked, eq: true, describe: usb-storage blocked by an install rule}
         - {fact: modules.modules.usb_storage.loaded, eq: false, describe: usb_storage loaded now}
-        - when: require_usbguard
-          all:
-            - {fact: devices.usbguard.enabled, eq: true, describe: usbguard.service enabled}
-            - {fact: devices.usbguard.implicit_policy_target, eq: block, describe: USBGuard ImplicitPolicyTarget}
+        - when: require_usb_default_deny
+          any:
+            - all:
+                - {fact: devices.usbguard.enabled, eq: true, describe: usbguard.service enabled}
+                - {fact: devices.usbguard.accepted, eq: true, describe: usbguard-daemon accepts its configuration and rules}
+                - {fact: devices.usbguard.implicit_policy_target, in: [block, reject], describe: USBGuard ImplicitPolicyTarget}
+                - {fact: devices.usbguard.present_device_policy, in: [apply-policy, block, reject], describe: USBGuard PresentDevicePolicy}
+                - {fact: devices.usbguard.authorized_default, eq: none, describe: USBGuard AuthorizedDefault}
+                - none: devices.usbguard.rules
+                  where: {fact: .target, eq: allow}
+                  expect: {fact: .allows_unidentified_hid, eq: true, describe: an allow rule that lets in HID devices (keyboards) without naming the device}
+                  if_empty: pass
+                  empty_reason: no allow rule
+            - all:
+                - {fact: devices.usbguard.enabled, eq: false, describe: usbguard.service enabled (its rules would authorise devices)}
+                - any:
+                    - fact: "cmdline.parameters[\"usbcore.authorized_default\"]"
+                      eq: 0
+                      if_absent: fail
+                      describe: usbcore.authorized_default on the kernel command line
+                    - every: devices.usb_controllers
+                      expect: {fact: .authorized_default, eq: 0, describe: authorized_default of a USB controller}
+                      if_empty: pass
+                      empty_reason: no USB controller
     remediation: >-
       Add `install usb-storage /bin/false` (and `blacklist usb-storage`) to
-      /etc/modprobe.d/60-warden.conf and unload the module (`modprobe -r usb-storage`); for SL4
-      install USBGuard, set `ImplicitPolicyTarget=block` in
-      /etc/usbguard/usbguard-daemon.conf and `systemctl enable --now usbguard`. Review the
-      policy first: /etc/usbguard/rules.conf is what `usbguard generate-policy` made of the
-      devices present when the package was installed, and an empty one blocks every USB device,
-      keyboards included.
+      /etc/modprobe.d/60-warden.conf and unload the module (`modprobe -r usb-storage`). Then deny
+      new USB devices with USBGuard, keeping the console: `apt install usbguard` (Debian's package
+      enables the service and writes /etc/usbguard/rules.conf from the devices present, which
+      includes every keyboard then plugged in: review it). Before enforcing, find the server's BMC
+      virtual keyboard and mouse (remote console) with `usbguard list-devices` or `lsusb` (for
+      example `id 046b:ff10` with a name like "Virtual Keyboard and Mouse") and keep in
+      /etc/usbguard/rules.conf one rule per approved device, such as `allow id 046b:ff10 serial ""
+      name "Virtual Keyboard and Mouse" via-port "1-1"` (add `hash "…"` from `usbguard
+      generate-policy`), plus the hubs it sits behind, named the same way; delete rules that allow
+      by interface alone (`allow with-interface 03:*:*`, `allow with-interface one-of { 03:*:* … }`,
+      `allow` with nothing after it). In /etc/usbguard/usbguard-daemon.conf set
+      `ImplicitPolicyTarget=block`, `PresentDevicePolicy=apply-policy` and
+      `AuthorizedDefault=none` (Debian's defaults), keep both files mode 0600 (the daemon refuses
+      others), then `systemctl enable --now usbguard` from a session you can keep open and check
+      that the remote console still types (`usbguard list-devices` shows it `allow`). Without
+      USBGuard, add `usbcore.authorized_default=0` to GRUB_CMDLINE_LINUX in /etc/default/grub and
+      run `update-grub`, after adding a udev rule that authorises the BMC keyboard by its id
+      (`ACTION=="add", SUBSYSTEM=="usb", ATTR{idVendor}=="046b", ATTR{idProduct}=="ff10",
+      ATTR{authorized}="1"` in /etc/udev/rules.d/60-usb-approved.rules, and one for each hub it sits
+      behind), so the console still works after the reboot.
 
   - id: EXF-002
     title: DMA ports are protected
@@ -2524,8 +2622,12 @@ controls:
     sources: {allowed_kdfs: design, min_memory_kib: design}
     rationale: SL3 requires a memory-hard KDF for passphrase keyslots and sets no memory floor.
   ENC-004:
-    parameters: {require_pin_or_signed_policy: false, forbid_key_files: false}
-    sources: {require_pin_or_signed_policy: design, forbid_key_files: design}
+    parameters: {require_authenticated_release: true, require_signed_policy: false, forbid_key_files: false}
+    sources: {require_authenticated_release: rand, require_signed_policy: design, forbid_key_files: design}
+    rationale: >-
+      RAND SL2 already requires decryption keys that need authentication and a key management
+      system (p. 74): from SL3 a TPM that unseals on machine state alone is not enough; a PIN, a
+      tang quorum or an attestation-gated key service (reviewed) is.
   ENC-005:
     parameters: {require_random_key: false}
     sources: {require_random_key: design}
@@ -2619,8 +2721,11 @@ controls:
 
   # --- exfiltration (EXF) ---
   EXF-001:
-    parameters: {require_usbguard: false}
-    sources: {require_usbguard: design}
+    parameters: {require_usb_default_deny: true}
+    sources: {require_usb_default_deny: rand}
+    rationale: >-
+      RAND SL3: "USB ports are disabled for non-approved devices" (p. 83); a device that types
+      like a keyboard is as dangerous as a disk, so the deny covers HID devices too.
   EXF-002: {advisory: true}
   EXF-003: {}
   EXF-005: {}
@@ -2659,9 +2764,12 @@ controls:
     sources: {allowed_kdfs: design, min_memory_kib: design}
     rationale: SL4 requires argon2id with at least 1 GiB of memory per guess for passphrase keyslots (design).
   ENC-004:
-    parameters: {require_pin_or_signed_policy: true, forbid_key_files: true}
-    sources: {require_pin_or_signed_policy: rand, forbid_key_files: design}
-    rationale: SL4 requires a TPM2 PIN or a signed PCR policy, and no key files at all.
+    parameters: {require_authenticated_release: true, require_signed_policy: true, forbid_key_files: true}
+    sources: {require_authenticated_release: rand, require_signed_policy: design, forbid_key_files: design}
+    rationale: >-
+      SL4 keeps SL3's authenticated release and adds a signed PCR policy on every TPM token (only
+      a boot signed by the site's key unlocks), so a systemd-tpm2 token with a PIN and a signed
+      policy, or the attestation-gated key service; and no key files at all (design).
   ENC-005:
     parameters: {require_random_key: true}
     sources: {require_random_key: design}
@@ -2740,9 +2848,6 @@ controls:
       log_output, nothing exempt; iolog_dir alone logs nothing), whatever else records sessions.
 
   # --- exfiltration (EXF) ---
-  EXF-001:
-    parameters: {require_usbguard: true}
-    sources: {require_usbguard: rand}
   EXF-002:
     advisory: false
     rationale: At SL4 a device plugged into the host must not be able to read memory by DMA.

@@ -47,6 +47,31 @@ import WardenTestSupport
         #expect(signed.keyslots.map(\.id) == ["1"])
     }
 
+    @Test func aPINTokenWithASignedPolicy() throws {
+        let h = try LUKSHeader.parse(try committed("luks2-tpm2-pin-signed-policy.img"))
+        let token = try #require(h.tokens.first)
+        #expect(token.tpm2Pin == true)
+        #expect(token.tpm2PCRs == [7])
+        #expect(token.tpm2PubkeyPCRs == [11])
+        #expect(token.problem == nil)
+        #expect(LUKSHeader.release(of: token) == "tpm2+pin")
+    }
+
+    /// clevis 19's `clevis luks bind … sss` token: the threshold and the pins of the shares come
+    /// from the JWE's protected header and the headers of the compact JWEs inside it.
+    @Test(arguments: [("luks2-clevis-sss-t2-tpm2-tang.img", 2, "tpm2+tang", true), ("luks2-clevis-sss-t1-tpm2-tang.img", 1, "tpm2", false)])
+    func clevisSSSBindings(name: String, threshold: Int64, release: String, needsTPM: Bool) throws {
+        let h = try LUKSHeader.parse(try committed(name))
+        let token = try #require(h.tokens.first)
+        #expect(token.type == "clevis")
+        #expect(token.keyslots == ["1"])
+        #expect(token.clevisPins == ["sss:tpm2", "sss:tang"])
+        #expect(token.clevisThreshold == threshold)
+        #expect(token.problem == nil)
+        #expect(LUKSHeader.release(of: token) == release)
+        #expect(LUKSHeader.needsTPM(token) == needsTPM)
+    }
+
     @Test func cryptsetupLUKS2CipherAndKeySize() throws {
         let h = try LUKSHeader.parse(try formatted(["--type", "luks2", "--cipher", "aes-xts-plain64", "--key-size", "256"]))
         #expect(h.segments.first?.cipher == "aes-xts-plain64")

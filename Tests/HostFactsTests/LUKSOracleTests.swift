@@ -518,8 +518,12 @@ import WardenTestSupport
             Self.writePrefix(target, bytes)
             mutants.append(Made(name: name, luks1: base.luks1, mutation: "\(base.name): \(mutation)", wardenRefusesOnly: wardenRefusesOnly))
         }
-        // The committed headers made with systemd-cryptenroll (real systemd-tpm2 tokens).
-        for fixture in ["luks2-tpm2-pcr7", "luks2-tpm2-pin-argon2id-1g", "luks2-tpm2-signed-policy"] {
+        // The committed headers made with systemd-cryptenroll (real systemd-tpm2 tokens) and
+        // clevis luks bind (real clevis sss tokens).
+        for fixture in [
+            "luks2-tpm2-pcr7", "luks2-tpm2-pin-argon2id-1g", "luks2-tpm2-signed-policy", "luks2-tpm2-pin-signed-policy",
+            "luks2-clevis-sss-t2-tpm2-tang", "luks2-clevis-sss-t1-tpm2-tang",
+        ] {
             // Only the header is committed: cryptsetup wants the device to reach the data segment.
             _ = run("/bin/cp", [Package.fixtures + "/luks-headers/\(fixture).img", dir.path + "/luks/\(fixture).img"])
             _ = run("/usr/bin/truncate", ["-s", "20M", dir.path + "/luks/\(fixture).img"])

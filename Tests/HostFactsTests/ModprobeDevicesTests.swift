@@ -6,7 +6,16 @@ import WardenTestSupport
 
 @Suite struct ModprobeDevicesTests {
     func finding(_ root: String, _ id: String, profile: String = "sl3") throws -> Finding {
-        try audit(root: root, profile: profile, probes: [ModprobeProbe(), DevicesProbe()]).findings[id]
+        try audit(root: root, profile: profile, probes: [ModprobeProbe(), DevicesProbe(), KernelCmdlineProbe()]).findings[id]
+    }
+
+    /// A tree whose USB ports deny every device (the kernel's authorized_default 0 on the next
+    /// boot's command line), so that EXF-001 turns on its usb-storage rule alone
+    /// (USBDefaultDenyTests covers the deny itself).
+    func usbDenied() -> TempTree {
+        let tree = TempTree()
+        tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"usbcore.authorized_default=0\"\n")
+        return tree
     }
 
     @Test func blacklistAloneDoesNotBlock() throws {
@@ -22,7 +31,7 @@ import WardenTestSupport
     }
 
     @Test func installFalseBlocksAndDashEqualsUnderscore() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file("etc/modprobe.d/60-warden.conf", "install usb_storage /bin/false\n")
         // Offline: whether the module is loaded is not known and does not decide.
         #expect(try finding(tree.path, "EXF-001").status == .pass)
@@ -33,7 +42,7 @@ import WardenTestSupport
     }
 
     @Test func sameNamedFileInEtcMasksLib() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file("lib/modprobe.d/60-warden.conf", "install usb-storage /bin/false\n")
         #expect(try finding(tree.path, "EXF-001").status == .pass)
         tree.file("etc/modprobe.d/60-warden.conf", "# emptied by an admin\n")
@@ -41,7 +50,7 @@ import WardenTestSupport
     }
 
     @Test func loadedModuleFailsOnAHostWithSysfs() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /bin/false\n")
         tree.directory("sys/module/usb_storage")
         tree.directory("sys/class")
@@ -50,18 +59,20 @@ import WardenTestSupport
         #expect(f.evidence.contains { $0.ok == false && $0.source == "/sys/module/usb_storage" })
     }
 
-    @Test func sl4RequiresUSBGuardBlocking() throws {
-        let tree = TempTree()
+    /// The usb-storage rule stays required beside the USB default deny, at SL3 and SL4.
+    @Test(arguments: ["sl3", "sl4"])
+    func theDenyDoesNotReplaceTheStorageRule(profile: String) throws {
+        let tree = usbDenied()
+        let f = try finding(tree.path, "EXF-001", profile: profile)
+        #expect(f.status == .fail)
+        #expect(f.summary == "usb-storage blocked by an install rule is false, expected = true", "\(f.summary)")
         tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /bin/false\n")
-        #expect(try finding(tree.path, "EXF-001", profile: "sl4").status == .fail)
-        tree.file("etc/usbguard/usbguard-daemon.conf", "RuleFile=/etc/usbguard/rules.conf\nImplicitPolicyTarget=block\n")
-        tree.symlink("etc/systemd/system/multi-user.target.wants/usbguard.service", to: "/lib/systemd/system/usbguard.service")
-        #expect(try finding(tree.path, "EXF-001", profile: "sl4").status == .pass)
+        #expect(try finding(tree.path, "EXF-001", profile: profile).status == .pass)
     }
 
     /// kmod ignores a bad line ("ignoring bad line") and goes on: so does Warden, and says so.
     @Test func badLineIsIgnoredAndShown() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file(
             "etc/modprobe.d/60-warden.conf",
             "install usb-storage /bin/false\nblock usb-storage\n  # an indented comment is a bad line to kmod\n")
@@ -77,7 +88,7 @@ import WardenTestSupport
     }
 
     @Test func continuedLinesGlobInstallAndFirstRuleWins() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file("lib/modprobe.d/10-usb.conf", "install usb* \\\n  /bin/false\n")
         tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /sbin/modprobe --ignore-install usb-storage\n")
         let f = try finding(tree.path, "EXF-001")
@@ -86,7 +97,7 @@ import WardenTestSupport
     }
 
     @Test func usrLibIsNotReadByKmod30() throws {
-        let tree = TempTree()
+        let tree = usbDenied()
         tree.file("usr/lib/modprobe.d/60-warden.conf", "install usb-storage /bin/false\n")
         #expect(try finding(tree.path, "EXF-001").status == .fail)
         // On a merged-/usr host /lib is /usr/lib, and kmod reads it as /lib/modprobe.d.

@@ -156,10 +156,19 @@ install firewire-core /bin/false
 install bluetooth /bin/false
 install btusb /bin/false
 EOF
-# EXF-001 (SL4): USBGuard blocks every device not allowed. Its policy, /etc/usbguard/rules.conf,
-# is what Debian's package generated at install (`usbguard generate-policy`: the devices present);
-# in this chroot there were none, so it is empty and every USB device would be blocked.
-sed -i 's/^ImplicitPolicyTarget=.*/ImplicitPolicyTarget=block/' /etc/usbguard/usbguard-daemon.conf
+# EXF-001 (SL3 and SL4): USBGuard denies every USB device not approved, keyboards included. Its
+# policy, /etc/usbguard/rules.conf, is what Debian's package generated at install (`usbguard
+# generate-policy`: the devices present); in this chroot there were none, so it is empty. On a
+# server, first keep the remote console: the BMC's virtual keyboard by id, port and serial
+# (`usbguard list-devices`), for example
+#   allow id 046b:ff10 serial "" name "Virtual Keyboard and Mouse" via-port "1-1.2"
+# and no rule that allows by interface alone (`allow with-interface 03:*:*`).
+for setting in ImplicitPolicyTarget=block PresentDevicePolicy=apply-policy AuthorizedDefault=none; do
+  sed -i "s/^${setting%%=*}=.*/$setting/" /etc/usbguard/usbguard-daemon.conf
+  grep -qx "$setting" /etc/usbguard/usbguard-daemon.conf || echo "$setting" >> /etc/usbguard/usbguard-daemon.conf
+done
+# usbguard-daemon refuses to start with a configuration or rule file others can read.
+chmod 0600 /etc/usbguard/usbguard-daemon.conf /etc/usbguard/rules.conf
 systemctl enable usbguard.service >/dev/null 2>&1
 
 # --- INT-003 (SL4): no module loading after boot -------------------------------------------

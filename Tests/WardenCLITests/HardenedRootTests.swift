@@ -53,7 +53,8 @@ import WardenTestSupport
         NotPassing("ENC-003", ["not_checked"], ["not_checked"], "the LUKS keyslots are read from that header (runtime), as ENC-001"),
         NotPassing(
             "ENC-004", ["not_checked"], ["not_checked"],
-            "needs the LUKS device (runtime, as ENC-001) and a TPM to enrol with systemd-cryptenroll, which a chroot has not"),
+            "needs the LUKS device (runtime, as ENC-001) and a TPM to enrol with a PIN (systemd-cryptenroll) or a clevis sss binding, which a chroot has not"
+        ),
         NotPassing(
             "ENC-007", ["not_checked"], ["not_checked"],
             "whether a weight path is on a network filesystem comes from the mount table (runtime); /srv/weights is local, which only a live host shows"

@@ -23,6 +23,8 @@ import WardenTestSupport
         set("/var/log/audit", mode: 0o700)
         set("/var/log/audit/audit.log", mode: 0o600)
         set("/etc/sudoers", mode: 0o440)
+        // usbguard-daemon refuses a configuration or rule file others could read.
+        for file in ["/etc/usbguard/usbguard-daemon.conf", "/etc/usbguard/rules.conf"] { set(file, mode: 0o600) }
         return (tree, root, Package.fixtures + "/host-conformant/site.yaml")
     }
 

@@ -2,8 +2,11 @@
 # Regenerates the committed LUKS2 headers in this directory. They carry real `systemd-tpm2`
 # tokens, which need a TPM to enrol: this script uses a throw-away software TPM (swtpm), so it
 # needs `apt-get install swtpm swtpm-tools libtss2-esys-3.0.2-0 libtss2-rc0 libtss2-mu0
-# libtss2-tcti-swtpm0` besides cryptsetup-bin. The tests themselves need none of these: they read
-# the committed files. Only the primary binary header and JSON area (the first hdr_size = 16 KiB)
+# libtss2-tcti-swtpm0` besides cryptsetup-bin, and for the clevis headers `clevis clevis-luks
+# clevis-tpm2 jose tpm2-tools libpwquality-tools` (clevis 19: `clevis luks bind` makes its key with
+# pwmake). The tang server is not needed: clevis takes its advertisement from a file, made here
+# with jose as tangd-keygen would. The tests themselves need none of these: they read the
+# committed files. Only the primary binary header and JSON area (the first hdr_size = 16 KiB)
 # are kept: no keyslot material, and the TPM that sealed the tokens is gone.
 set -euo pipefail
 out="$(cd "$(dirname "$0")" && pwd)"
@@ -51,3 +54,25 @@ PASSWORD="$pass" systemd-cryptenroll --tpm2-device="$tpm" --tpm2-pcrs= --tpm2-pu
   --tpm2-public-key-pcrs=11 "$work/c.img"
 PASSWORD="$pass" systemd-cryptenroll --wipe-slot=password "$work/c.img"
 keep "$work/c.img" luks2-tpm2-signed-policy.img
+
+# D: passphrase keyslot (argon2id, 1 GiB) + systemd-tpm2 keyslot with a PIN and a signed PCR
+# policy (PCR 11) besides PCR 7: what ENC-004 asks for at SL4.
+format "$work/d.img" 1048576
+start_tpm
+PASSWORD="$pass" NEWPIN=123456 systemd-cryptenroll --tpm2-device="$tpm" --tpm2-pcrs=7 --tpm2-with-pin=yes \
+  --tpm2-public-key="$work/policy.pub" --tpm2-public-key-pcrs=11 "$work/d.img"
+keep "$work/d.img" luks2-tpm2-pin-signed-policy.img
+
+# E and F: passphrase keyslot + a clevis sss token over a tpm2 pin and a tang pin, with threshold
+# 2 (both needed: ENC-004's SL3 alternative) and 1 (either alone: machine state or the server).
+jose jwk gen -i '{"alg":"ES512"}' -o "$work/sig.jwk"
+jose jwk gen -i '{"alg":"ECMR"}' -o "$work/exc.jwk"
+jose jwk pub -s -i "$work/sig.jwk" -i "$work/exc.jwk" -o "$work/pub.jwks"
+jose jws sig -I "$work/pub.jwks" -k "$work/sig.jwk" -s '{"protected":{"cty":"jwk-set+json"}}' -o "$work/adv.jws"
+for t in 2 1; do
+  format "$work/sss$t.img" 32768
+  start_tpm
+  TPM2TOOLS_TCTI="$tpm" clevis luks bind -y -d "$work/sss$t.img" -k "$work/key" sss \
+    "{\"t\":$t,\"pins\":{\"tpm2\":{\"pcr_ids\":\"7\"},\"tang\":[{\"url\":\"http://tang.example\",\"adv\":\"$work/adv.jws\"}]}}"
+  keep "$work/sss$t.img" "luks2-clevis-sss-t$t-tpm2-tang.img"
+done
