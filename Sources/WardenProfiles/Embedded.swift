@@ -1968,7 +1968,9 @@ controls:
             - {fact: sudoers.defaults.syslog, ne: false, describe: sudo logs to syslog}
             - {fact: sudoers.defaults.logfile, ne: false, describe: sudo logs to a file}
         - any:
+            # Without sudo its alternatives fail rather than err (there is no sudoers to read).
             - all:
+                - {fact: sudoers.installed, eq: true, describe: sudo installed}
                 - {fact: sudoers.defaults.log_output, eq: true, if_absent: fail, describe: Defaults log_output}
                 - none: sudoers.scoped_defaults
                   where:
@@ -1983,11 +1985,13 @@ controls:
                   expect: {fact: .rule, exists: true, describe: rule exempt from output logging}
                   if_empty: pass
                   empty_reason: no sudoers rule has the NOLOG_OUTPUT tag
-            - every: sudoers.commands
-              where: {fact: .negated, eq: false}
-              expect: {fact: .tags, contains: LOG_OUTPUT, describe: sudoers rule tags}
-              if_empty: fail
-              empty_reason: no sudoers rule to carry a LOG_OUTPUT tag
+            - all:
+                - {fact: sudoers.installed, eq: true, describe: sudo installed}
+                - every: sudoers.commands
+                  where: {fact: .negated, eq: false}
+                  expect: {fact: .tags, contains: LOG_OUTPUT, describe: sudoers rule tags}
+                  if_empty: fail
+                  empty_reason: no sudoers rule to carry a LOG_OUTPUT tag
             - {fact: session_recording.tlog_sssd, eq: true, describe: tlog session recording through SSSD}
             - every: accounts.logins
               expect: {fact: .shell, in: [/usr/bin/tlog-rec-session, /bin/tlog-rec-session], describe: login shell}
