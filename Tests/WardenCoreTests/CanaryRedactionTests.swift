@@ -11,7 +11,10 @@ import WardenTestSupport
 @Suite struct CanaryRedactionTests {
     @Test(arguments: [
         ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        (
+            Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        ),
         (Array(1...25), [UInt8](repeating: 0xcd, count: 50), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
     ])
     func rfc4231Vectors(key: [UInt8], message: [UInt8], mac: String) throws {
@@ -29,7 +32,9 @@ import WardenTestSupport
     @Test func theDigestIsTheHMACOfThePath() throws {
         let r = try redaction()
         #expect(r.canaries.map(\.path) == ["/srv/weights/.canary"] && r.canaries.map(\.digest) == [Self.digest])
-        #expect(try CanaryRedaction(canaries: ["/srv/weights/.canary"], key: HMACKey(testBytes: Array(1...32))).canaries[0].digest != Self.digest)
+        #expect(
+            try CanaryRedaction(canaries: ["/srv/weights/.canary"], key: HMACKey(testBytes: Array(1...32))).canaries[0].digest
+                != Self.digest)
     }
 
     @Test(arguments: [
