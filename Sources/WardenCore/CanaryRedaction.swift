@@ -86,6 +86,19 @@ public struct CanaryRedaction: Sendable {
     /// its digest. Digests already there are left as they are, so redacting twice changes nothing.
     public func redact(_ text: String) -> String {
         guard !isEmpty else { return text }
+        // A digest put after the text before it can complete another canary's name or path
+        // ("." and "canary:…" read ".canary:…"), so the result is redacted again until nothing
+        // changes (each pass consumes text before a digest; eight passes bound it).
+        var current = text
+        for _ in 0..<8 {
+            let next = redactOnce(current)
+            if next == current { break }
+            current = next
+        }
+        return current
+    }
+
+    private func redactOnce(_ text: String) -> String {
         let input = Array(text.utf8)
         var out: [UInt8] = []
         var copied = 0

@@ -91,6 +91,8 @@ struct Audit: ParsableCommand {
             do {
                 siteFile = try loadSite(site)
                 hostRoot = try openRoot(root)
+                // A command line that cannot sign is refused before the canary key is made.
+                try checkSigningOptions(live: hostRoot.mode == .live)
                 Interruption.stage("reading the canary key")
                 canaries = try canaryRedaction(siteFile, stateDir: stateDir, lockTimeout: lockTimeout)
             } catch {
@@ -207,26 +209,29 @@ struct Audit: ParsableCommand {
         }
     }
 
-    /// The key to sign with, or nil with --no-sign (the host key made here on a live audit's
-    /// first run, under the state directory's lock).
-    func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
+    /// The combinations of --key, --no-sign and --output that cannot sign (exit 64).
+    func checkSigningOptions(live: Bool) throws(WardenError) {
         if noSign {
             guard key == nil else { throw WardenError(.usage, field: "--no-sign", "--key and --no-sign exclude each other") }
-            return nil
-        }
-        if let key {
+        } else if key != nil {
             guard live || output != nil else {
                 throw WardenError(
                     .usage, field: "--output",
-                    "an offline audit writes nothing into the state directory: give --output PATH for the signed envelope")
+                    "an offline audit writes no findings into the state directory: give --output PATH for the signed envelope")
             }
-            return (try loadKey(key), key)
-        }
-        guard live else {
+        } else if !live {
             throw WardenError(
                 .usage, field: "--key",
                 "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
         }
+    }
+
+    /// The key to sign with, or nil with --no-sign (the host key made here on a live audit's
+    /// first run, under the state directory's lock).
+    func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
+        try checkSigningOptions(live: live)
+        if noSign { return nil }
+        if let key { return (try loadKey(key), key) }
         let state = try StateDirectory.path(stateDir)
         let (hostKey, created) = try Interruption.critical { () throws(WardenError) in try StateDirectory.hostKey(in: state) }
         let path = state + "/" + StateDirectory.hostKeyName

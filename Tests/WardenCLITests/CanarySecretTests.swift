@@ -237,9 +237,13 @@ import WardenTestSupport
         #expect(!elsewhere.stdout.contains(try hosts.digest(hosts.offlineCanary)) && elsewhere.stdout.contains("canary:"))
     }
 
-    /// A canary key that others may read is refused, named, with the fix; nothing is audited.
+    /// A canary key that others may read is refused, named, with the fix; nothing is audited. A
+    /// command line that cannot sign is refused before any key is made.
     @Test func anUnprotectedCanaryKeyIsRefused() throws {
         let hosts = try Hosts()
+        let unsigned = warden(["audit", "--root", hosts.root, "--site", hosts.offlineSite, "--state-dir", hosts.state])
+        #expect(unsigned.status == 64 && unsigned.stderr.contains("--key: an offline audit"), "\(unsigned.stderr)")
+        #expect(access(hosts.state, F_OK) != 0)
         let arguments = [
             "audit", "--root", hosts.root, "--site", hosts.offlineSite, "--state-dir", hosts.state, "--no-sign", "--format", "json",
         ]

@@ -83,6 +83,38 @@ import WardenTestSupport
         #expect(try redaction(["/a/.canary", "/a/.canary"]).canaries.count == 1)
     }
 
+    /// Strings pieced together from paths, names, digests and separators: after redaction no
+    /// canary path is left, nor its name with a non-name byte (or nothing) on both sides, and a
+    /// second redaction changes nothing.
+    @Test func randomCompositionsLeaveNoCanary() throws {
+        let r = try redaction(["/srv/weights/.canary", "/srv/weights/.canary2", "/data/x"])
+        let pieces = [
+            "/srv/weights/.canary", "/srv/weights/.canary2", ".canary", ".canary2", "/data/x", "x", "/srv/weights/", "/srv/", "weights",
+            Self.digest, "canary:", "canary", ".", "/", " ", "'", "-", "_", "a", "é", "\n", ":", "=",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let once = r.redact(text)
+            #expect(r.redact(once) == once, "\(text)")
+            #expect(!once.contains("/srv/weights/.canary") && !once.contains("/data/x"), "\(text) → \(once)")
+            let bytes = Array(once.utf8)
+            for name in [".canary", ".canary2"] {
+                let n = Array(name.utf8)
+                guard bytes.count >= n.count else { continue }
+                for i in 0...(bytes.count - n.count) where Array(bytes[i..<(i + n.count)]) == n {
+                    let before = i == 0 ? nil : bytes[i - 1]
+                    let after = i + n.count == bytes.count ? nil : bytes[i + n.count]
+                    let standsAlone = [before, after].allSatisfy { b in
+                        b.map { !($0 >= 0x80 || "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-".utf8.contains($0)) }
+                            ?? true
+                    }
+                    #expect(!standsAlone, "\(text) → \(once)")
+                }
+            }
+        }
+    }
+
     @Test func jsonKeysValuesAndFactSets() throws {
         let r = try redaction()
         let json: JSON = [
