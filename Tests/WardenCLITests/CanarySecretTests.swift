@@ -33,11 +33,22 @@ import WardenTestSupport
             tree.file(rules, try LocalFile.readText(tree.path + "/" + rules).replacing("/srv/weights/.canary", with: offlineCanary))
             let site = try LocalFile.readText(Package.fixtures + "/host-conformant/site.yaml")
             offlineSite = tree.file("offline-site.yaml", site.replacing("/srv/weights/.canary", with: offlineCanary))
-            tree.file("live/weights/model.safetensors", "not really weights\n")
-            tree.file("live/weights/" + CanarySecretTests.name, "reading this file raises an alert\n")
+            // The canary a fake copy of the weights, and a stray copy of it, under its name, for
+            // the stray-weights scan to find.
+            let weights = try LocalFile.read(Package.fixtureRoot("host-conformant") + "/srv/weights/llama-70b/model-00001.safetensors")
+            tree.bytes("live/weights/model.safetensors", weights)
+            tree.bytes("live/weights/" + CanarySecretTests.name, weights)
+            tree.bytes("live/stray/" + CanarySecretTests.name, weights)
             liveSite = tree.file(
                 "live-site.yaml",
-                "weights:\n  paths: [\(tree.path)/live/weights]\n  canary: [\(tree.path)/live/weights/\(CanarySecretTests.name)]\n")
+                """
+                weights:
+                  paths: [\(tree.path)/live/weights]
+                  canary: [\(tree.path)/live/weights/\(CanarySecretTests.name)]
+                  scan_roots: [\(tree.path)/live]
+                  min_size: 64
+
+                """)
         }
 
         /// The digest of `path` under the state directory's key, by Python's hmac (not libcrypto).
@@ -165,7 +176,10 @@ import WardenTestSupport
         let liveDigest = try hosts.digest(hosts.liveCanary)
         let offlinePayload = try Envelope.decode(try LocalFile.read(t + "/out/offline.dsse.json"), file: "offline").payload
         #expect(Self.occurs(offlineDigest, in: offlinePayload))
-        #expect(Self.occurs(liveDigest, in: try Envelope.decode(try LocalFile.read(latest), file: "latest").payload))
+        let livePayload = try Envelope.decode(try LocalFile.read(latest), file: "latest").payload
+        #expect(Self.occurs(liveDigest, in: livePayload))
+        // The stray copy bears the canary's name: its path keeps the directory, not the name.
+        #expect(Self.occurs("\(t)/live/stray/\(liveDigest)", in: livePayload))
         #expect(outputs.first { $0.0 == "audit offline text" }?.1.stdout.contains(offlineDigest) == true)
     }
 
