@@ -3,7 +3,7 @@ internal import Glibc
 public import WardenCore
 public import WardenFormats
 
-/// A secret for HMAC-SHA256 (the canary key, docs/SECURITY.md): 32 bytes from libcrypto's random
+/// A secret for HMAC-SHA256 (the canary key, SECURITY.md): 32 bytes from libcrypto's random
 /// generator, kept in a file only its owner may access. As with `PrivateKey`, the bytes cannot be
 /// read out through this type: the only export is `write(toNewFile:)`.
 public final class HMACKey: @unchecked Sendable {

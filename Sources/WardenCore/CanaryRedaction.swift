@@ -1,6 +1,6 @@
 public import WardenFormats
 
-/// What the facts say instead of a canary's path (docs/SECURITY.md, "Canaries"): `canary:` and
+/// What the facts say instead of a canary's path (SECURITY.md, "Canaries"): `canary:` and
 /// the hex HMAC-SHA256 of the path under a key that only the host's state directory holds. RAND
 /// asks that most employees neither know nor can review where the honeypots are (SL3, pp. 84–85),
 /// and findings are shared with reviewers and whole fleets; the digest still lets two runs on

@@ -6,7 +6,7 @@ import WardenCore
 import WardenFormats
 import WardenTestSupport
 
-/// Redacted facts (docs/SECURITY.md, "Canaries"): no canary path or name is left in them, they
+/// Redacted facts (SECURITY.md, "Canaries"): no canary path or name is left in them, they
 /// keep the probes' declarations, and every control reaches the status it reaches on the clear
 /// facts; LOG-010 passes and fails on them at SL3 and SL4 as on the clear ones.
 @Suite struct CanaryFactsTests {

@@ -6,7 +6,7 @@ import WardenCore
 import WardenFormats
 import WardenTestSupport
 
-/// Canaries stay secret (docs/SECURITY.md, "Canaries"): no byte Warden writes to a file or a
+/// Canaries stay secret (SECURITY.md, "Canaries"): no byte Warden writes to a file or a
 /// pipe names a canary, by path or by file name; the findings carry `canary:` and the HMAC of
 /// the path under the state directory's key instead; only text printed to a terminal shows the
 /// path; and re-evaluating the signed facts reaches the audit's LOG-010 status and evidence.
