@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <openssl/opensslv.h>
+#include <openssl/rand.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
 

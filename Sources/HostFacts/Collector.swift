@@ -8,9 +8,12 @@ internal import WardenFormats
 /// `FactSet` (`warden.facts/v1`).
 public enum Collector {
     /// `alongside` is the caller's own work, run among the probes (an audit loads its profile
-    /// there while the host is read).
+    /// there while the host is read). `redaction` replaces the site's canaries in everything
+    /// collected, before the facts leave here: the probes work with the clear paths, and what is
+    /// evaluated, signed and shown is only ever the redacted set (docs/ARCHITECTURE.md).
     public static func collect(
-        root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all, alongside: @Sendable () -> Void = {}
+        root: HostRoot, site: Site?, probes: [any Probe] = ProbeRegistry.all, redaction: CanaryRedaction? = nil,
+        alongside: @Sendable () -> Void = {}
     ) -> FactSet {
         let context = ProbeContext(root: root, site: site)
         var facts = FactSet(mode: root.mode)
@@ -45,7 +48,7 @@ public enum Collector {
             for (name, fact) in collected { facts[name] = fact }
         }
         facts.files = root.log.snapshot
-        return facts
+        return redaction?.redact(facts) ?? facts
     }
 }
 

@@ -100,8 +100,9 @@ public final class PrivateKey {
         throw OpenSSLError(.invalidKey, reference: reference, "no private key at this TPM handle", withQueue: true)
     }
 
-    /// Reads a private key file after checking that only its owner can access it.
-    private static func readKeyFile(_ path: String) throws(OpenSSLError) -> [UInt8] {
+    /// Reads a private key file after checking that only its owner can access it (`what` names
+    /// the kind of key in the refusal).
+    static func readKeyFile(_ path: String, what: String = "private key file") throws(OpenSSLError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else {
             let e = errno
@@ -115,7 +116,7 @@ public final class PrivateKey {
         if mode & 0o077 != 0 {
             throw OpenSSLError(
                 .insecurePermissions, reference: path,
-                "private key file has mode \(octal(mode)): group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(path)'"
+                "\(what) has mode \(octal(mode)): group or others can access it, so it is refused (as ssh refuses such keys); run 'chmod 600 \(path)'"
             )
         }
         let limit = 1 << 20

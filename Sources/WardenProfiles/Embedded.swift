@@ -1818,6 +1818,9 @@ controls:
       A honeytoken file beside the weights, audited under its own key, turns any bulk read of a
       weights directory into an unmistakable alert (RAND SL3 lists honeypots; design). The
       canary's rule must be the first one that matches it, or its records carry another rule's key.
+      A canary works only while few know where it is (RAND SL3: most employees neither know about
+      nor can review the honeypots), so the findings name it only by a keyed digest of its path,
+      under the host's own canary key; only the operator's terminal shows the path.
     references:
       cop: [II.7.3]
       appendix4: [A4.2(2)]

@@ -18,6 +18,11 @@ struct Audit: ParsableCommand {
             (created on first run) and writes the envelope to <state-dir>/findings/latest.dsse.json and \
             to --output. An offline audit (--root other than /) needs --key or --no-sign.
 
+            Canaries (the site file's weights.canary) appear in the findings, and in everything made \
+            from them, only as canary: and the HMAC-SHA256 of their path under the canary key in the \
+            state directory, which every audit with canaries uses, offline and --no-sign included \
+            (created on first need, mode 0600). Only text printed to a terminal shows their paths.
+
             Exit codes: 0 conformant, 1 a verdict control fails, 2 incomplete (error or not_checked, no \
             failure), 64 usage, 65 malformed profile, site file or key, 66 missing input, 71 the command \
             line could not be read, 74 I/O error (a TPM that cannot be reached included; nothing is left \
@@ -63,7 +68,10 @@ struct Audit: ParsableCommand {
     @Option(help: "How many signed live audits to keep in the state directory's history.")
     var keepHistory: Int = History.defaultKeep
 
-    @Option(help: "Where the host key and the latest envelope live (default /var/lib/warden as root, else ~/.local/state/warden).")
+    @Option(
+        help:
+            "Where the host key, the canary key and the latest envelope live (default /var/lib/warden as root, else ~/.local/state/warden)."
+    )
     var stateDir: String?
 
     @Option(help: ArgumentHelp("Evaluate as of this RFC 3339 time (for reproducible runs).", visibility: .hidden))
@@ -79,9 +87,14 @@ struct Audit: ParsableCommand {
             let profileLoad = ProfileLoad(profile, set: profiles)
             let siteFile: Site?
             let hostRoot: HostRoot
+            let canaries: (redaction: CanaryRedaction, locked: Bool)?
             do {
                 siteFile = try loadSite(site)
                 hostRoot = try openRoot(root)
+                // A command line that cannot sign is refused before the canary key is made.
+                try checkSigningOptions(live: hostRoot.mode == .live)
+                Interruption.stage("reading the canary key")
+                canaries = try canaryRedaction(siteFile, stateDir: stateDir, lockTimeout: lockTimeout)
             } catch {
                 _ = try profileLoad.result()  // a bad profile is reported before a bad site or root
                 throw error
@@ -90,7 +103,7 @@ struct Audit: ParsableCommand {
             let started = try currentTime(now)
             Interruption.stage("reading the host")
             Interruption.checkpoint("audit.reading")
-            let facts = Collector.collect(root: hostRoot, site: siteFile, alongside: profileLoad.load)
+            let facts = Collector.collect(root: hostRoot, site: siteFile, redaction: canaries?.redaction, alongside: profileLoad.load)
             let (catalog, resolved) = try profileLoad.result()
             if let siteFile, let site {
                 for w in siteFile.waivers where catalog.controls[w.control] == nil {
@@ -100,7 +113,7 @@ struct Audit: ParsableCommand {
             // A run that will write into the state directory holds its lock from before the host
             // key is read or made until it ends, so that two runs never interleave there.
             let state: String? = live && !noSign ? try StateDirectory.path(stateDir) : nil
-            if let state {
+            if let state, canaries?.locked != true {
                 Interruption.stage("waiting for the state directory's lock")
                 try StateDirectory.create(state)
                 try StateLock.acquire(state, timeout: lockTimeout)
@@ -160,7 +173,7 @@ struct Audit: ParsableCommand {
                 )
             }
             logToJournal(doc, envelope: state != nil ? written.first : nil)
-            emit(doc, as: format, json: bytes)
+            emit(doc, as: format, json: bytes, reveal: canaries?.redaction)
             return doc.summary.verdict.exitCode
         }
     }
@@ -196,26 +209,29 @@ struct Audit: ParsableCommand {
         }
     }
 
-    /// The key to sign with, or nil with --no-sign (the host key made here on a live audit's
-    /// first run, under the state directory's lock).
-    func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
+    /// The combinations of --key, --no-sign and --output that cannot sign (exit 64).
+    func checkSigningOptions(live: Bool) throws(WardenError) {
         if noSign {
             guard key == nil else { throw WardenError(.usage, field: "--no-sign", "--key and --no-sign exclude each other") }
-            return nil
-        }
-        if let key {
+        } else if key != nil {
             guard live || output != nil else {
                 throw WardenError(
                     .usage, field: "--output",
-                    "an offline audit writes nothing into the state directory: give --output PATH for the signed envelope")
+                    "an offline audit writes no findings into the state directory: give --output PATH for the signed envelope")
             }
-            return (try loadKey(key), key)
-        }
-        guard live else {
+        } else if !live {
             throw WardenError(
                 .usage, field: "--key",
                 "an offline audit (--root \(root)) is never signed with this host's key: pass --key PATH (the auditor's key) or --no-sign")
         }
+    }
+
+    /// The key to sign with, or nil with --no-sign (the host key made here on a live audit's
+    /// first run, under the state directory's lock).
+    func signingKey(live: Bool) throws(WardenError) -> (key: PrivateKey, source: String)? {
+        try checkSigningOptions(live: live)
+        if noSign { return nil }
+        if let key { return (try loadKey(key), key) }
         let state = try StateDirectory.path(stateDir)
         let (hostKey, created) = try Interruption.critical { () throws(WardenError) in try StateDirectory.hostKey(in: state) }
         let path = state + "/" + StateDirectory.hostKeyName

@@ -56,11 +56,16 @@ let profileSetHelp = ArgumentHelp(
     "Another profile set: a directory of controls/*.yaml and profile files (default: the set built into warden, or WARDEN_PROFILES).",
     valueName: "dir")
 
-/// Prints a findings document on standard output in the chosen format.
-func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil) {
+/// Prints a findings document on standard output in the chosen format. `reveal` maps canary
+/// digests back to their paths in text printed to a terminal, and nowhere else: a file or a pipe
+/// gets the digests, as the signed findings have them.
+func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil, reveal: CanaryRedaction? = nil) {
     switch format {
     case .json: writeStdout(json ?? doc.json.prettySerialized())
-    case .text: writeStdout(TextReport.render(doc, color: isatty(1) == 1))
+    case .text:
+        let terminal = isatty(1) == 1
+        let text = TextReport.render(doc, color: terminal)
+        writeStdout(terminal ? reveal?.reveal(text) ?? text : text)
     case .junit: writeStdout(JUnitReport.render(doc))
     case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
     }
@@ -81,12 +86,27 @@ func loadSite(_ path: String?) throws(WardenError) -> Site? {
     return try Site.parse(try LocalFile.readText(path), file: path, digester: .libcrypto)
 }
 
-/// Reads a root (the same collection an audit does) for commands that evaluate facts directly.
-func collectFindings(root: String, site: String?, profiles: String?) throws -> ParsedFindings {
+/// The redaction of the site's canaries under the state directory's canary key (made on first
+/// need, `--state-dir` honoured), or nil when the site lists none: every audit with canaries,
+/// live or offline, signed or not, uses the host's one key, so a canary always has the same
+/// digest on a host. `locked`: whether the state directory's lock was taken to make the key.
+func canaryRedaction(_ site: Site?, stateDir: String?, lockTimeout: Int) throws(WardenError) -> (
+    redaction: CanaryRedaction, locked: Bool
+)? {
+    guard let site, !site.canary.isEmpty else { return nil }
+    let state = try StateDirectory.path(stateDir)
+    let (key, locked) = try StateDirectory.canaryKey(in: state, lockTimeout: lockTimeout)
+    return (try CanaryRedaction(canaries: site.canary, key: key), locked)
+}
+
+/// Reads a root (the same collection an audit does, canaries redacted) for commands that
+/// evaluate facts directly.
+func collectFindings(root: String, site: String?, profiles: String?, stateDir: String?) throws -> ParsedFindings {
     let siteFile = try loadSite(site)
     let hostRoot = try openRoot(root)
     let now = try currentTime(nil)
-    let facts = Collector.collect(root: hostRoot, site: siteFile)
+    let canaries = try canaryRedaction(siteFile, stateDir: stateDir, lockTimeout: 60)
+    let facts = Collector.collect(root: hostRoot, site: siteFile, redaction: canaries?.redaction)
     let host: JSON = {
         if case .value(let h)? = facts["host"] { return h }
         return .null
@@ -156,6 +176,9 @@ struct Gap: ParsableCommand {
     @Option(help: "The site file, with --root.")
     var site: String?
 
+    @Option(help: "With --root and a site file that lists canaries: the state directory holding the canary key.")
+    var stateDir: String?
+
     @Option(help: "The target profile (a built-in id or a file).")
     var to: String = "sl4"
 
@@ -172,7 +195,7 @@ struct Gap: ParsableCommand {
             case (let path?, nil):
                 input = try FindingsInput.load(path)
             case (nil, let root?):
-                input = try collectFindings(root: root, site: site, profiles: profiles)
+                input = try collectFindings(root: root, site: site, profiles: profiles, stateDir: stateDir)
             case (nil, nil):
                 throw WardenError(.usage, field: "--root", "give a findings file or --root")
             default:

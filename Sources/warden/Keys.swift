@@ -5,9 +5,10 @@ import OpenSSLSigning
 import WardenCore
 import WardenFormats
 
-/// Where Warden keeps its own state: the host key and the latest signed findings.
+/// Where Warden keeps its own state: the host key, the canary key and the latest signed findings.
 enum StateDirectory {
     static let hostKeyName = "host-key.pem"
+    static let canaryKeyName = "canary.key"
     static let latestFindings = "findings/latest.dsse.json"
 
     /// `--state-dir`, else `/var/lib/warden` as root, else `$XDG_STATE_HOME/warden` or
@@ -40,6 +41,30 @@ enum StateDirectory {
         for dir in [state + "/findings", state + "/" + History.directory] {
             for name in LocalFile.list(dir) where name.contains(".dsse.json.tmp-") { unlink(dir + "/" + name) }
         }
+        for name in LocalFile.list(state) where name.hasPrefix(canaryKeyName + ".tmp-") { unlink(state + "/" + name) }
+    }
+
+    /// The canary key in `state` (32 random bytes, mode 0600), made on the first audit whose site
+    /// file lists canaries, under the state directory's lock, as the host key is. An existing key
+    /// is read without the lock: it is only ever linked into place whole. Returns whether this
+    /// call took the lock (held until the process ends).
+    static func canaryKey(in state: String, lockTimeout: Int) throws(WardenError) -> (key: HMACKey, locked: Bool) {
+        let path = state + "/" + canaryKeyName
+        var locked = false
+        if access(path, F_OK) != 0 {
+            try create(state)
+            try StateLock.acquire(state, timeout: lockTimeout)
+            locked = true
+            removeTemporaryFiles(state)
+            if access(path, F_OK) != 0 {
+                let key = try keyOperation("canary key") { () throws(OpenSSLError) in try HMACKey.generate() }
+                try Interruption.critical { () throws(WardenError) in
+                    try keyOperation("canary key") { () throws(OpenSSLError) in try key.write(toNewFile: path) }
+                }
+                printError("warden: created canary key \(path): canary paths appear in the findings only as its digests")
+            }
+        }
+        return (try keyOperation("canary key") { () throws(OpenSSLError) in try HMACKey.load(path) }, locked)
     }
 
     /// The host key in `state`, created (Ed25519, mode 0600) on first use as sshd creates its host

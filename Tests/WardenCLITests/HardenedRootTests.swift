@@ -202,7 +202,7 @@ import WardenTestSupport
         "$inroot" --direct "$view" env WARDEN_HARDEN_AIDE_LIMIT="$aide" /bin/sh -s <"$script" >"$out/harden.log" 2>&1
         echo $? >"$out/harden.status"
         for p in sl3 sl4; do
-          "$warden" audit --root "$view" --profile $p --site "$site" --no-sign --format json --now "$now" >"$out/$p.json" 2>"$out/$p.stderr"
+          "$warden" audit --root "$view" --profile $p --site "$site" --no-sign --format json --now "$now" --state-dir "$out/state" >"$out/$p.json" 2>"$out/$p.stderr"
           echo $? >"$out/$p.status"
         done
         "$inroot" --direct "$view" /bin/sh -c '

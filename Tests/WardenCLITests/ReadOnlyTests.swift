@@ -124,7 +124,7 @@ import WardenTestSupport
 
         var arguments = [
             "audit", "--root", root, "--no-sign", "--format", "json", "--now", "2026-11-29T12:00:00Z",
-            "--output", tree.path + "/findings.json",
+            "--output", tree.path + "/findings.json", "--state-dir", tree.path + "/state",
         ]
         let site = Package.fixtures + "/" + fixture + "/site.yaml"
         if access(site, R_OK) == 0 { arguments += ["--site", site] }

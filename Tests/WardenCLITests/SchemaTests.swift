@@ -115,7 +115,9 @@ struct Breakage {
     @Test func auditFindingsFactsEnvelopesAndStatementsMatchTheirSchemas() throws {
         let tree = TempTree(prefix: "warden-schema")
         func audit(_ root: String, site: String?, _ extra: [String]) throws -> String {
-            let r = warden(["audit", "--root", root, "--now", Self.now] + (site.map { ["--site", $0] } ?? []) + extra)
+            let r = warden(
+                ["audit", "--root", root, "--now", Self.now, "--state-dir", tree.path + "/state"] + (site.map { ["--site", $0] } ?? [])
+                    + extra)
             try #require([0, 1, 2].contains(r.status), "\(r.stderr)")
             return r.stdout
         }
@@ -382,7 +384,10 @@ struct Breakage {
         for (name, valid, text) in table { cases.append((tree.file("\(name).yaml", text), valid)) }
         let schema = try SchemaCheck.validate("site", cases.map(\.file))
         for (file, valid) in cases {
-            let r = warden(["audit", "--root", root, "--site", file, "--no-sign", "--format", "json", "--now", Self.now])
+            let r = warden([
+                "audit", "--root", root, "--site", file, "--no-sign", "--format", "json", "--now", Self.now, "--state-dir",
+                tree.path + "/state",
+            ])
             #expect(valid ? [0, 1, 2].contains(r.status) : r.status == 65, "warden: \(file): exit \(r.status) \(r.stderr)")
             #expect((schema[file] == []) == valid, "schema: \(file): \(schema[file] ?? [])")
         }

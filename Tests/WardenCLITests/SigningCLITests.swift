@@ -192,7 +192,7 @@ import WardenTestSupport
         #expect(warden(["keygen", "--output", tree.path + "/k.pem"]).status == 0)
         let nowhere = warden(["audit", "--root", root, "--key", tree.path + "/k.pem"])
         #expect(
-            nowhere.status == 64 && nowhere.stderr.contains("--output: an offline audit writes nothing into the state directory"),
+            nowhere.status == 64 && nowhere.stderr.contains("--output: an offline audit writes no findings into the state directory"),
             "\(nowhere.stderr)")
         let missingKey = warden(["audit", "--root", root, "--key", tree.path + "/absent.pem", "--output", tree.path + "/e.json"])
         #expect(

@@ -28,12 +28,15 @@ import WardenTestSupport
         return (tree, root, Package.fixtures + "/host-conformant/site.yaml")
     }
 
+    /// The state directory (its canary key) is the test's own, so that runs never touch this machine's.
+    let state = TempTree(prefix: "warden-smoke-state")
+
     func audit(_ root: String, site: String, profile: String, format: String = "json") -> (status: Int32, stdout: String, stderr: String) {
         run(
             Package.wardenBinary,
             [
                 "audit", "--root", root, "--site", site, "--profile", profile, "--no-sign",
-                "--format", format, "--now", "2026-11-29T12:00:00Z",
+                "--format", format, "--now", "2026-11-29T12:00:00Z", "--state-dir", state.path,
             ])
     }
 

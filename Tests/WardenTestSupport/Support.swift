@@ -1,6 +1,6 @@
 internal import Glibc
 public import HostFacts
-internal import OpenSSLSigning
+public import OpenSSLSigning
 internal import Synchronization
 public import WardenCore
 public import WardenFormats
@@ -42,13 +42,15 @@ public enum BuiltIn {
 /// A fixed time for reproducible evaluations: 2026-11-29T12:00:00Z.
 public let testNow = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
 
-/// Audits `root` with the given profile and optional site text, all in process.
-public func audit(root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all) throws -> (
-    facts: FactSet, findings: [Finding]
-) {
+/// Audits `root` with the given profile and optional site text, all in process; with a canary
+/// key, the site's canaries are redacted as the CLI redacts them.
+public func audit(
+    root: String, profile: String = "sl3", site: String? = nil, probes: [any Probe] = ProbeRegistry.all, canaryKey: HMACKey? = nil
+) throws -> (facts: FactSet, findings: [Finding]) {
     let hostRoot = try HostRoot(root)
     let siteFile = try site.map { try Site.parse($0, file: "site.yaml", digester: .libcrypto) }
-    let facts = Collector.collect(root: hostRoot, site: siteFile, probes: probes)
+    let redaction = try canaryKey.map { try CanaryRedaction(canaries: siteFile?.canary ?? [], key: $0) }
+    let facts = Collector.collect(root: hostRoot, site: siteFile, probes: probes, redaction: redaction)
     let findings = Evaluator.evaluate(try BuiltIn.profile(profile), facts: facts, now: testNow)
     return (facts, findings)
 }
