@@ -8,7 +8,10 @@ import WardenTestSupport
 
 @Suite struct ForwardingTimeTests {
     func finding(_ tree: TempTree, _ id: String, profile: String = "sl3") throws -> Finding {
-        try audit(root: tree.path, profile: profile, probes: [LogForwardingProbe(), TimeSyncProbe(), SudoersProbe(), AccountsProbe(), SSHDConfigProbe(), SessionRecordingProbe()]).findings[id]
+        try audit(
+            root: tree.path, profile: profile,
+            probes: [LogForwardingProbe(), TimeSyncProbe(), SudoersProbe(), AccountsProbe(), SSHDConfigProbe(), SessionRecordingProbe()]
+        ).findings[id]
     }
 
     /// Debian 12's own /etc/rsyslog.conf, which includes /etc/rsyslog.d/*.conf.
