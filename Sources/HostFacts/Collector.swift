@@ -69,6 +69,7 @@ public enum ProbeRegistry {
         ListenersProbe(),
         StrayWeightsProbe(),
         WeightsTreeProbe(),
+        WeightReadersProbe(),
         StorageProbe(),
         LUKSProbe(),
         SwapProbe(),
