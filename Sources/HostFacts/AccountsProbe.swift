@@ -13,10 +13,10 @@ internal import WardenFormats
 /// accounts come from elsewhere) are problems with file:line, so the control is `error`, never a
 /// silent `pass`. A missing or unreadable /etc/shadow is a problem too.
 ///
-/// `logins` (ACC-007) are the accounts a person may log in with: a UID from `UID_MIN` to
-/// `UID_MAX` of /etc/login.defs (shadow's getdef: the last value wins; 1000 and 60000 without
-/// one), and a shell that gives a session (an empty field is /bin/sh; `nologin`, `false` and
-/// `true` do not). Each carries its account expiry, /etc/shadow's field 8 as a date (pam_unix
+/// `logins` (ACC-007) are the accounts a person may log in with (`LoginPolicy`, which ACC-003's
+/// `weight_readers` shares): a UID from `UID_MIN` to `UID_MAX` of /etc/login.defs (shadow's
+/// getdef: the last value wins; 1000 and 60000 without one), and a shell that gives a session
+/// (an empty field is /bin/sh; `nologin`, `false` and `true` do not). Each carries its account expiry, /etc/shadow's field 8 as a date (pam_unix
 /// refuses the account from that day on; an empty field never expires). A locked password (`!`)
 /// does not take an account out: with `UsePAM yes`, sshd and pam_unix still let it in with a
 /// key.
@@ -64,8 +64,7 @@ public struct AccountsProbe: Probe {
         var logins: [(name: String, uid: UInt32, shell: String, source: String)] = []
         /// Field 8 (days since 1970-01-01) and the password field's lock, by name, from /etc/shadow.
         var expiry: [String: (days: Int64?, locked: Bool, source: String)] = [:]
-        var uidMin: UInt32 = 1000
-        var uidMax: UInt32 = 60000
+        var policy = LoginPolicy()
 
         mutating func problem(_ source: String, _ message: String) {
             problems.append(["source": .string(source), "error": .string(message)])
@@ -81,16 +80,7 @@ public struct AccountsProbe: Probe {
             return ["accounts": .unavailable(.error("cannot read \(AccountsProbe.passwdFile): \(error.message)"))]
         }
         var state = State()
-        var rangeSource = "default (shadow: UID_MIN 1000, UID_MAX 60000)"
-        if let defs = try? root.readText(AccountsProbe.loginDefsFile) {
-            rangeSource = AccountsProbe.loginDefsFile
-            for (_, line) in configLines(defs) {
-                let w = line.words
-                guard w.count >= 2, let v = AccountsProbe.getdefNumber(w[1]) else { continue }
-                if w[0] == "UID_MIN" { state.uidMin = v }
-                if w[0] == "UID_MAX" { state.uidMax = v }
-            }
-        }
+        state.policy = LoginPolicy(root: root)
         AccountsProbe.parsePasswd(passwd, state: &state)
         do {
             AccountsProbe.parseShadow(try root.readText(AccountsProbe.shadowFile), state: &state)
@@ -116,7 +106,7 @@ public struct AccountsProbe: Probe {
                             "password_locked": .bool(shadow?.locked ?? false),
                         ]
                     }),
-                "uid_range": ["min": .int(Int64(state.uidMin)), "max": .int(Int64(state.uidMax)), "source": .string(rangeSource)],
+                "uid_range": state.policy.json,
             ])
         ]
     }
@@ -134,43 +124,57 @@ public struct AccountsProbe: Probe {
     }
 
     static func parsePasswd(_ text: String, state: inout State) {
+        let (entries, problems) = passwdEntries(text)
+        for p in problems { state.problem(p.source, p.message) }
+        for entry in entries {
+            state.users += 1
+            if state.policy.isLogin(entry) {
+                state.logins.append((entry.name, entry.uid, entry.shell, entry.source))
+            }
+            if entry.uid == 0 {
+                state.uid0.append(["source": .string(entry.source), "user": .string(entry.name), "uid": 0])
+            }
+            if entry.passwordEmpty {
+                state.empty.append(["source": .string(entry.source), "user": .string(entry.name), "file": .string(passwdFile)])
+            }
+        }
+    }
+
+    /// The entries of /etc/passwd that glibc parses, in file order, and the lines it would not
+    /// parse (or whose accounts come from NIS) with file:line.
+    static func passwdEntries(_ text: String) -> (entries: [PasswdEntry], problems: [(source: String, message: String)]) {
+        var entries: [PasswdEntry] = []
+        var problems: [(String, String)] = []
         for (number, line) in records(text) {
             let here = "\(passwdFile):\(number)"
             if line.first == "+" || line.first == "-" {
-                state.problem(here, "NIS compat entry '\(line)': its accounts come from NIS and cannot be checked here")
+                problems.append((here, "NIS compat entry '\(line)': its accounts come from NIS and cannot be checked here"))
                 continue
             }
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 7 else {
-                state.problem(here, "malformed passwd entry: \(fields.count) fields, expected 7")
+                problems.append((here, "malformed passwd entry: \(fields.count) fields, expected 7"))
                 continue
             }
             let user = String(fields[0])
             guard !user.isEmpty else {
-                state.problem(here, "malformed passwd entry: empty user name")
+                problems.append((here, "malformed passwd entry: empty user name"))
                 continue
             }
             guard let uid = numericID(fields[2]) else {
-                state.problem(here, "malformed passwd entry for \(user): UID '\(fields[2])' is not a number")
+                problems.append((here, "malformed passwd entry for \(user): UID '\(fields[2])' is not a number"))
                 continue
             }
-            guard numericID(fields[3]) != nil else {
-                state.problem(here, "malformed passwd entry for \(user): GID '\(fields[3])' is not a number")
+            guard let gid = numericID(fields[3]) else {
+                problems.append((here, "malformed passwd entry for \(user): GID '\(fields[3])' is not a number"))
                 continue
             }
-            state.users += 1
-            let shell = fields[6].isEmpty ? "/bin/sh" : String(fields[6])
-            let shellName = String(shell.split(separator: "/").last ?? "")
-            if uid >= state.uidMin && uid <= state.uidMax && !noSessionShells.contains(shellName) {
-                state.logins.append((user, uid, shell, here))
-            }
-            if uid == 0 {
-                state.uid0.append(["source": .string(here), "user": .string(user), "uid": 0])
-            }
-            if fields[1].isEmpty {
-                state.empty.append(["source": .string(here), "user": .string(user), "file": .string(passwdFile)])
-            }
+            entries.append(
+                PasswdEntry(
+                    name: user, uid: uid, gid: gid, shell: fields[6].isEmpty ? "/bin/sh" : String(fields[6]),
+                    passwordEmpty: fields[1].isEmpty, source: here))
         }
+        return (entries, problems)
     }
 
     static func parseShadow(_ text: String, state: inout State) {
@@ -209,4 +213,49 @@ public struct AccountsProbe: Probe {
         guard !field.isEmpty, field.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return UInt32(field)
     }
+}
+
+/// One /etc/passwd entry as glibc parses it.
+struct PasswdEntry: Sendable {
+    var name: String
+    var uid: UInt32
+    var gid: UInt32
+    /// The login shell; an empty field is /bin/sh, as login(1) and sshd run it.
+    var shell: String
+    /// No password at all (pam_unix consults /etc/shadow only when the field is `x`).
+    var passwordEmpty: Bool
+    /// file:line.
+    var source: String
+}
+
+/// Which accounts a person may log in with: the one definition ACC-007 (`accounts.logins`) and
+/// ACC-003 (`weight_readers`) share. A UID from `UID_MIN` to `UID_MAX` of /etc/login.defs
+/// (shadow's getdef: the last value wins; 1000 and 60000 without one) and a shell that gives a
+/// session (`nologin`, `false` and `true` end the login at once).
+struct LoginPolicy: Sendable {
+    var uidMin: UInt32 = 1000
+    var uidMax: UInt32 = 60000
+    var source = "default (shadow: UID_MIN 1000, UID_MAX 60000)"
+
+    init() {}
+
+    /// The range /etc/login.defs sets under `root` (the defaults when there is none).
+    init(root: HostRoot) {
+        guard let defs = try? root.readText(AccountsProbe.loginDefsFile) else { return }
+        source = AccountsProbe.loginDefsFile
+        for (_, line) in configLines(defs) {
+            let w = line.words
+            guard w.count >= 2, let v = AccountsProbe.getdefNumber(w[1]) else { continue }
+            if w[0] == "UID_MIN" { uidMin = v }
+            if w[0] == "UID_MAX" { uidMax = v }
+        }
+    }
+
+    func isLogin(_ entry: PasswdEntry) -> Bool {
+        let shellName = String(entry.shell.split(separator: "/").last ?? "")
+        return entry.uid >= uidMin && entry.uid <= uidMax && !AccountsProbe.noSessionShells.contains(shellName)
+    }
+
+    /// `accounts.uid_range`.
+    var json: JSON { ["min": .int(Int64(uidMin)), "max": .int(Int64(uidMax)), "source": .string(source)] }
 }

@@ -78,6 +78,7 @@ public enum ProbeRegistry {
         ListenersProbe(),
         StrayWeightsProbe(),
         WeightsTreeProbe(),
+        WeightReadersProbe(),
         StorageProbe(),
         LUKSProbe(),
         SwapProbe(),

@@ -510,7 +510,8 @@ controls:
 # from one streaming walk of every weight location (the site's weights.paths, or without a site
 # registry the weight files discovery found). Each location is a list item; a location that does
 # not exist, cannot be walked, or was only partly walked is an `error` item, and no location at all
-# is an error: absence of weights is never a pass.
+# is an error: absence of weights is never a pass. ACC-003 reads `weight_readers`
+# (WeightReadersProbe): the accounts that registry stands for, people and service accounts.
 controls:
   - id: ACC-001
     title: Weights are not accessible to others
@@ -521,10 +522,11 @@ controls:
       Every file and directory that holds weights must be closed to accounts that have no business
       with them: a single world-readable shard or a group-writable directory lets any local user,
       or any service compromised on the host, copy or replace the weights. Owner and group are
-      checked against the site's registry when it names them. SL3 forbids any permission for
-      others and group write; SL4 (design) allows at most read for owner and group on files
-      (0440) and no access for others on directories (0750), so that even the owner cannot modify
-      weights in place without an explicit change.
+      checked against the site's registry when it names them; who is in that group, and whether
+      any of them is a person, is ACC-003's question. SL3 forbids any permission for others and
+      group write; SL4 (design) allows at most read for owner and group on files (0440) and no
+      access for others on directories (0750), so that even the owner cannot modify weights in
+      place without an explicit change.
     references:
       cop: [II.7.3]
       appendix4: [A4.2(2), A4.3(1)]
@@ -616,6 +618,71 @@ controls:
       extended ACLs; setfacl is in Debian's `acl` package), or, when a principal must have access,
       list it in the site file's weights.allowed_principals (as `name`, `user:name` or
       `group:name`).
+
+  - id: ACC-003
+    title: Only service accounts read the weights; humans only through a small break-glass group
+    area: access
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND's SL3 lets authorised people reach the weights only through a software interface, with
+      no direct read access to any copy, and limits the people who may copy them to 20, each copy
+      approved (alternative A, a certified interface; B, output-limited code, likewise keeps
+      people away from the files). The accounts that can read are the ones the site registers:
+      the owner (weights.owner), every member of the group (weights.group: its /etc/group members
+      and every account whose primary group it is) and the principals named in ACLs
+      (weights.allowed_principals). ACC-001 and ACC-002 check that the tree's owner, group, modes
+      and ACLs are exactly these, so this control is only as good as those two passing. Each
+      reader is a person when it is a login account (a UID in login.defs' user range and a shell
+      that gives a session, as ACC-007 counts them) and a service account otherwise; root reads
+      everything anyway and is left to ACC-004, ACC-006, ACC-007 and LOG-009, which govern how
+      anyone becomes root. A person may read only as a member of the site's break-glass group
+      (weights.break_glass_group), of at most 20 people, whose every use is recorded (LOG-009,
+      sessions recorded) and audited (LOG-002, reads of the weights). On an isolated network
+      (environment isolated-network, RAND's alternative C) people may read directly, at most 50
+      of them. The findings name the environment judged.
+    references:
+      cop: [II.7.3, II.7.4]
+      appendix4: [A4.3(1), A4.3(4)]
+      nist: [AC-2, AC-6]
+      rand:
+        - {measure: R-31, relation: implements}
+        - {measure: R-37, relation: implements}
+        - {measure: R-27, relation: supports}
+        - {measure: R-21, relation: supports}
+    parameters:
+      max_break_glass:
+        type: int
+        description: the most people the break-glass group may hold
+      max_direct_readers_isolated:
+        type: int
+        description: the most people who may read the weights directly on an isolated network (environment isolated-network)
+    check:
+      all:
+        - {fact: weight_readers.environment, exists: true, describe: environment}
+        - every: weight_readers.humans
+          expect:
+            any:
+              - {fact: .break_glass, eq: true, describe: in the break-glass group}
+              - {fact: site.environment, eq: isolated-network, describe: environment}
+          if_empty: pass
+          empty_reason: no person's account can read the weights
+          describe: people who can read the weights
+        - {fact: weight_readers.direct_readers, lte: {param: max_direct_readers_isolated}, describe: people who read the weights directly}
+        - {fact: weight_readers.break_glass.humans, lte: {param: max_break_glass}, describe: people in the break-glass group}
+    remediation: >-
+      Keep people out of the weights' group and ACLs: for each person named, `gpasswd -d NAME
+      GROUP` with the site's weights.group (a person whose primary group it is: `usermod -g
+      NAME NAME`, their own group), and remove their ACL entries (ACC-002). Leave the group to the
+      service accounts that serve the weights. For emergencies, create a break-glass group of at
+      most 20 people (`groupadd weights-breakglass`, `gpasswd -M alice,bob weights-breakglass`),
+      name it in the site file (weights.break_glass_group: weights-breakglass, and
+      group:weights-breakglass in weights.allowed_principals), and let it read through an ACL
+      (Debian's `acl` package): for each PATH in weights.paths `setfacl -R -m
+      g:weights-breakglass:rX PATH` and, so that new files inherit it, `find PATH -type d -exec
+      setfacl -d -m g:weights-breakglass:rX {} +`. Record its use: session recording (LOG-009)
+      and audit rules on reads of the weights (LOG-002). On an isolated network (site
+      environment: isolated-network) people may instead read directly, at most 50 of them.
 
 """#),
         ("Profiles/controls/encryption.yaml", #"""
@@ -2641,14 +2708,21 @@ controls:
   ENC-006: {}
   ENC-007: {}
 
-  # --- access: weights (ACC-001, ACC-002) ---
+  # --- access: weights (ACC-001, ACC-002, ACC-003) ---
   ACC-001:
     parameters: {max_file_mode: "7750", max_dir_mode: "7750"}
     sources: {max_file_mode: design, max_dir_mode: design}
     rationale: >-
       SL3: no permission bits for others and no group write on any file or directory; 7750 is
-      exactly that (setuid, setgid and sticky bits widen no access and are left to SL4).
+      exactly that (setuid, setgid and sticky bits widen no access and are left to SL4). The
+      group may read: ACC-003 holds who is in it to service accounts and the break-glass group.
   ACC-002: {}
+  ACC-003:
+    parameters: {max_break_glass: 20, max_direct_readers_isolated: 50}
+    sources: {max_break_glass: rand, max_direct_readers_isolated: rand}
+    rationale: >-
+      RAND SL3: no person reads the weights directly; copying is limited to 20 people
+      (break-glass), direct access on an isolated network to 50 (alternative C).
 
   # --- access: ssh ---
   ACC-004:
@@ -2782,7 +2856,7 @@ controls:
     sources: {require_random_key: design}
     rationale: SL4 allows disk-backed swap only as dm-crypt with a key generated at each boot.
 
-  # --- access: weights (ACC-001, ACC-002) ---
+  # --- access: weights (ACC-001, ACC-002, ACC-003; ACC-003 as at SL3) ---
   ACC-001:
     parameters: {max_file_mode: "0440", max_dir_mode: "0750"}
     sources: {max_file_mode: design, max_dir_mode: design}

@@ -27,7 +27,8 @@
 #                                   (a full aideinit takes over a minute; the test uses ^/etc/)
 #
 # The site is Tests/Roots/hardened-site.yaml: weights in /srv/weights owned by mlsvc:weights, a
-# canary /srv/weights/.canary, SSH for the group weights-admins, tcp/22 the only listener. Each
+# canary /srv/weights/.canary, the break-glass group weights-breakglass, SSH for the group
+# weights-admins, tcp/22 the only listener. Each
 # block below starts with `# --- ` and the controls it addresses: the test reads those lines.
 set -eu
 
@@ -36,6 +37,7 @@ OWNER=mlsvc                   # weights.owner
 GROUP=weights                 # weights.group
 CANARY=$WEIGHTS/.canary       # weights.canary
 SSH_GROUP=weights-admins      # the group allowed to log in over SSH (ACC-007)
+BREAK_GLASS=weights-breakglass # weights.break_glass_group, also in weights.allowed_principals
 
 say() { echo "harden: $*" >&2; }
 # Writes stdin to a file with a mode (and root:root): `put MODE PATH <<EOF`.
@@ -65,6 +67,24 @@ find "$WEIGHTS" -type d -exec chmod 0750 {} + -o -type f -exec chmod 0440 {} +
 
 # --- ACC-002: no named ACL entries on the weights ------------------------------------------
 if command -v setfacl >/dev/null 2>&1; then setfacl -R -b "$WEIGHTS"; fi
+
+# --- ACC-003: no person in the weights' group; people only through the break-glass group ----
+# A person is a login account as ACC-007 counts them: a UID from login.defs' UID_MIN to UID_MAX
+# and a shell that gives a session.
+uid_range=$(awk '$1 == "UID_MIN" { min = $2 } $1 == "UID_MAX" { max = $2 }
+  END { print (min == "" ? 1000 : min), (max == "" ? 60000 : max) }' /etc/login.defs)
+for member in $(getent group "$GROUP" | cut -d: -f4 | tr , ' '); do
+  getent passwd "$member" | awk -F: -v range="$uid_range" '
+    BEGIN { split(range, r, " ") }
+    { n = split($7, s, "/"); shell = s[n] }
+    $3 + 0 >= r[1] + 0 && $3 + 0 <= r[2] + 0 && shell != "nologin" && shell != "false" && shell != "true" { found = 1 }
+    END { exit !found }' && gpasswd -d "$member" "$GROUP"
+done
+getent group "$BREAK_GLASS" >/dev/null || groupadd "$BREAK_GLASS"
+if command -v setfacl >/dev/null 2>&1; then
+  setfacl -R -m "g:$BREAK_GLASS:rX" "$WEIGHTS"
+  find "$WEIGHTS" -type d -exec setfacl -d -m "g:$BREAK_GLASS:rX" {} +
+fi
 
 # --- ACC-004, ACC-005, ACC-006, ACC-007, ACC-010, ACC-011: sshd drop-in ---------------------
 # Debian's sshd_config includes /etc/ssh/sshd_config.d/*.conf on its first line, and the first
