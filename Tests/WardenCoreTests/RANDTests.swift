@@ -139,6 +139,8 @@ import WardenTestSupport
     @Test(arguments: [
         ("  - {alias: R-1, level: SL1, page: \"71\", label: L, scope: host}\n", "measures[1].alias", "R-1 is listed twice"),
         ("  - {alias: X-8, level: SL1, page: \"71\", label: L, scope: host}\n", "measures[1].alias", "an alias looks like R-31"),
+        ("  - {alias: R-08, level: SL1, page: \"71\", label: L, scope: host}\n", "measures[1].alias", "an alias looks like R-31"),
+        ("  - {alias: R-8a, level: SL1, page: \"71\", label: L, scope: host}\n", "measures[1].alias", "an alias looks like R-31"),
         ("  - {alias: R-8, level: SL5, page: \"71\", label: L, scope: host}\n", "measures[1].level", "expected one of SL1, SL2, SL3, SL4"),
         ("  - {alias: R-8, level: SL1, page: \"71\", label: L, scope: organisational}\n", "measures[1]", "says what to attest"),
         (
