@@ -84,21 +84,14 @@ struct Audit: ParsableCommand {
         try exiting {
             let clock = ContinuousClock.now
             Interruption.stage("loading the profile and the site file")
-            let profileLoad = ProfileLoad(profile, set: profiles)
-            let siteFile: Site?
-            let hostRoot: HostRoot
-            let canaries: (redaction: CanaryRedaction, locked: Bool)?
-            do {
-                siteFile = try loadSite(site)
-                hostRoot = try openRoot(root)
-                // A command line that cannot sign is refused before the canary key is made.
-                try checkSigningOptions(live: hostRoot.mode == .live)
-                Interruption.stage("reading the canary key")
-                canaries = try canaryRedaction(siteFile, stateDir: stateDir, lockTimeout: lockTimeout)
-            } catch {
-                _ = try profileLoad.result()  // a bad profile is reported before a bad site or root
-                throw error
-            }
+            // A bad profile is reported before a bad site or root (ProfileLoad's init).
+            let profileLoad = try ProfileLoad(profile, set: profiles)
+            let siteFile = try loadSite(site)
+            let hostRoot = try openRoot(root)
+            // A command line that cannot sign is refused before the canary key is made.
+            try checkSigningOptions(live: hostRoot.mode == .live)
+            Interruption.stage("reading the canary key")
+            let canaries = try canaryRedaction(siteFile, stateDir: stateDir, lockTimeout: lockTimeout)
             let live = hostRoot.mode == .live
             let started = try currentTime(now)
             Interruption.stage("reading the host")

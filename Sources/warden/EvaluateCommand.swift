@@ -23,8 +23,8 @@ func loadProfile(_ name: String, set: String?) throws(WardenError) -> (catalog: 
 /// Only a built-in profile id waits for the host to be read: decoding the embedded YAML is about
 /// a fifth of a small audit's time (docs/PERFORMANCE.md), and the built-in set always loads (the
 /// tests load it), so only an unknown id can fail, and that is checked here, before the host is
-/// read. Anything else (a profile file, another set) is loaded at once, so that its mistakes are
-/// reported before a read of the host that may take minutes.
+/// read. Anything else (a profile file, another set, an unknown id) is loaded at once, and `init`
+/// throws its mistakes before a read of the host that may take minutes.
 final class ProfileLoad: @unchecked Sendable {
     // `@unchecked`: `loaded` is written once, by `load()` inside `concurrentPerform`, and read
     // only after it has returned.
@@ -32,11 +32,11 @@ final class ProfileLoad: @unchecked Sendable {
     private let name: String
     private let set: String?
 
-    init(_ name: String, set: String?) {
+    init(_ name: String, set: String?) throws(WardenError) {
         self.name = name
         self.set = set
         let builtIn = (try? ProfileStore.selected(set))?.directory == nil && ProfileStore.builtIn.profileIDs.contains(name)
-        if !builtIn { load() }
+        if !builtIn { _ = try result() }
     }
 
     /// Loads the profile, unless `init` already has.

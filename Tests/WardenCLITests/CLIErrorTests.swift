@@ -96,6 +96,12 @@ import WardenTestSupport
         let r = warden("audit", "--root", Package.fixtureRoot("sshd-hardened"), "--profile", "/nonexistent/profile.yaml")
         #expect(r.status == 66)
         #expect(r.stderr.contains("/nonexistent/profile.yaml"))
+        // A bad profile is reported first, before the site, the root or the host are read: an
+        // unknown built-in id, and a profile file, alike.
+        for profile in ["sl5", "/nonexistent/profile.yaml"] {
+            let first = warden("audit", "--root", "/nonexistent/warden-root", "--site", bad + "site-unknown-key.yaml", "--profile", profile)
+            #expect(first.status == 66 && first.stderr.contains(profile) && !first.stderr.contains("--root"), "\(first.stderr)")
+        }
     }
 
     @Test func missingRootExits66() {
