@@ -1,4 +1,5 @@
 internal import Glibc
+internal import LocalFiles
 internal import WardenCore
 public import WardenFormats
 
@@ -25,27 +26,15 @@ public enum BundleFiles {
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WardenError(.malformed, file: path, "not a regular file") }
         guard Int(st.st_size) <= limit else { throw WardenError(.malformed, file: path, "larger than \(limit) bytes") }
-        // Straight into an array of the file's size and one byte more, which a file that grew
-        // since fstat fills: then it is refused, whatever it has become (envelopes do not grow).
-        let capacity = Int(st.st_size) + 1
-        var failure: Int32 = 0
-        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = 0
-            guard let base = buffer.baseAddress else { return }
-            while count < capacity {
-                let n = Glibc.read(fd, base + count, capacity - count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                if n == 0 { return }
-                count += n
-            }
+        // One byte more than the file's size is asked for (readToEnd): a file that grew since
+        // fstat is refused, whatever it has become (envelopes do not grow).
+        let size = Int(st.st_size)
+        switch readToEnd(fd, limit: size, sizeHint: size) {
+        case .failure(let e): throw WardenError(.io, file: path, String(cString: strerror(e.code)))
+        case .success(let out):
+            guard out.count <= size else { throw WardenError(.malformed, file: path, "changed size while being read") }
+            return out
         }
-        if failure != 0 { throw WardenError(.io, file: path, String(cString: strerror(failure))) }
-        guard out.count < capacity else { throw WardenError(.malformed, file: path, "changed size while being read") }
-        return out
     }
 
     /// Creates a new file (never replacing one) with these bytes.
