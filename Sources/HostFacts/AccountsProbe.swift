@@ -171,7 +171,7 @@ public struct AccountsProbe: Probe {
             }
             entries.append(
                 PasswdEntry(
-                    name: user, uid: uid, gid: gid, shell: fields[6].isEmpty ? "/bin/sh" : String(fields[6]),
+                    name: user, uid: uid, gid: gid, home: String(fields[5]), shell: fields[6].isEmpty ? "/bin/sh" : String(fields[6]),
                     passwordEmpty: fields[1].isEmpty, source: here))
         }
         return (entries, problems)
@@ -220,6 +220,7 @@ struct PasswdEntry: Sendable {
     var name: String
     var uid: UInt32
     var gid: UInt32
+    var home: String
     /// The login shell; an empty field is /bin/sh, as login(1) and sshd run it.
     var shell: String
     /// No password at all (pam_unix consults /etc/shadow only when the field is `x`).

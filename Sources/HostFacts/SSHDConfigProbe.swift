@@ -358,10 +358,8 @@ public struct SSHDConfigProbe: Probe {
         }
         var items: [JSON] = []
         var seen: Set<String> = []
-        for (_, line) in AccountsProbe.records(passwd) {
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 7, !fields[0].isEmpty, !fields[0].hasPrefix("+"), !fields[0].hasPrefix("-") else { continue }
-            let (user, uid, home) = (fields[0], fields[2], fields[5])
+        for account in AccountsProbe.passwdEntries(passwd).entries {
+            let (user, uid, home) = (account.name, String(account.uid), account.home)
             for word in uniqueWords {
                 guard let expanded = expandTokens(word, user: user, uid: uid, home: home) else {
                     items.append([
