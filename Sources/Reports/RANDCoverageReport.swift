@@ -46,16 +46,9 @@ public enum RANDCoverageReport {
         for row in c.rows {
             let m = row.measure
             let detail = [citations(row), m.attestation ?? ""].filter { !$0.isEmpty }.joined(separator: "; ")
-            out += "| \(m.alias) | \(m.level.rawValue) | \(m.page) | \(cell(m.label)) | \(name(row.status)) | \(cell(detail)) |\n"
+            out +=
+                "| \(m.alias) | \(m.level.rawValue) | \(m.page) | \(BundleReport.mdEscape(m.label)) | \(name(row.status)) | \(BundleReport.mdEscape(detail)) |\n"
         }
         return out
-    }
-
-    /// Table cell text: a `|` would end the cell, a line break the row.
-    static func cell(_ s: String) -> String {
-        s.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ").split(
-            separator: "|", omittingEmptySubsequences: false
-        )
-        .joined(separator: "\\|")
     }
 }
