@@ -269,7 +269,7 @@ extension Check {
         }
         let fields = try y.fields(entries, allowed: leafKeys)
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
-        let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
+        let ops = entries.compactMap { Operator(rawValue: $0.key) }
         guard ops.count == 1, let op = ops.first else {
             throw y.error(
                 ops.isEmpty
