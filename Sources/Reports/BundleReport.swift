@@ -205,8 +205,10 @@ public enum BundleReport {
 
     // MARK: - Markdown
 
-    public static func markdown(_ s: FleetSummary) -> String {
-        var out = "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
+    /// `unverified`: the line that opens a report made from input nothing verified.
+    public static func markdown(_ s: FleetSummary, unverified: String? = nil) -> String {
+        var out = unverified.map { "**\(mdEscape($0))**\n\n" } ?? ""
+        out += "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
         out += "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). "
         out += "Profiles: " + s.profiles.map { "\($0.id) \($0.version) (\($0.title))" }.joined(separator: "; ") + ".\n"
         out += "Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.\n\n"
@@ -388,6 +390,7 @@ public enum BundleReport {
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;max-width:1280px;margin:24px auto;padding:0 24px}
         h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}h3{font-size:15px;margin:20px 0 6px}
         .meta{color:#555;margin:0 0 16px}
+        .unverified{border:3px solid var(--fail);color:var(--fail);padding:8px 12px;margin:0 0 16px}
         .verdict{border:2px solid var(--fail);background:#fdecea;border-radius:6px;padding:12px 16px}
         .verdict.ok{border-color:var(--pass);background:#e8f5e9}
         .verdict .headline{font-size:18px;font-weight:600;margin:0 0 8px}
@@ -427,10 +430,11 @@ public enum BundleReport {
         }
         """
 
-    public static func html(_ s: FleetSummary) -> String {
+    public static func html(_ s: FleetSummary, unverified: String? = nil) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out +=
             "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
+        if let unverified { out += "<p class=\"unverified\"><strong>\(h(unverified))</strong></p>\n" }
         out += "<h1>Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))</h1>\n"
         out +=
             "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "

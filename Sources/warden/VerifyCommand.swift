@@ -65,7 +65,7 @@ struct Verify: ParsableCommand {
                     }
                     let envelope = try Envelope.decode(try LocalFile.read(path), file: path)
                     var result = policy.verify(envelope)
-                    if result.isValid, let registry { result.failures += binding(result, registry) }
+                    if result.isValid, let registry { result.failures += inventoryBinding(result, registry) }
                     if result.isValid {
                         writeStdout("\(path): valid: \(summary(result))\n")
                     } else {
@@ -79,25 +79,6 @@ struct Verify: ParsableCommand {
             }
             return worst
         }
-    }
-
-    /// The inventory's binding for one envelope: its host is registered, with this key.
-    func binding(_ result: EnvelopeVerification, _ registry: Inventory) -> [VerificationFailure] {
-        guard let machineID = result.findings?["host"]?["machine_id"]?.stringValue, let host = registry[machineID: machineID] else {
-            return [
-                VerificationFailure(
-                    "payload.predicate.host.machine_id",
-                    "\(result.findings?["host"]?["machine_id"]?.compactString ?? "nothing") is not a host in \(registry.file)")
-            ]
-        }
-        guard host.keyID == result.keyID else {
-            return [
-                VerificationFailure(
-                    "signatures[0].keyid",
-                    "signed by trusted key \(result.keyID ?? "?"), but \(registry.file) binds \(host.name) to key \(host.keyID)")
-            ]
-        }
-        return []
     }
 
     func report(_ result: BundleVerification, path: String) -> String {

@@ -158,7 +158,7 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         }
         // `warden report` recomputes the same report the bundle ships.
         for (format, file) in [("md", "report.md"), ("html", "report.html")] {
-            let r = warden(["report", fleet.bundle, "--format", format])
+            let r = warden(["report", fleet.bundle, "--format", format, "--trust", fleet.trust, "--now", Fleet.later])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout == (try LocalFile.readText(fleet.bundle + "/" + file, limit: 64 << 20)))
         }
@@ -577,15 +577,27 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
     @Test func reportRendersOneEnvelope() throws {
         let fleet = try Fleet(count: 1)
         let envelope = fleet.dir + "/findings/host-00000.dsse.json"
-        let md = warden(["report", envelope, "--now", Fleet.now])
+        let md = warden(["report", envelope, "--now", Fleet.now, "--trust", fleet.trust])
         #expect(md.status == 0, "\(md.stderr)")
         #expect(md.stdout.hasPrefix("# Evidence for Commitment II.7 / Appendix 4: 1 host\n"))
         #expect(md.stdout.contains("No inventory: there is no registry"))
-        let html = warden(["report", envelope, "--format", "html", "--now", Fleet.now, "--output", fleet.tree.path + "/r.html"])
-        #expect(html.status == 0)
+        let html = warden([
+            "report", envelope, "--format", "html", "--now", Fleet.now, "--output", fleet.tree.path + "/r.html", "--trust", fleet.trust,
+        ])
+        #expect(html.status == 0, "\(html.stderr)")
         #expect(try LocalFile.readText(fleet.tree.path + "/r.html").contains("weights-00000"))
         #expect(warden(["report", fleet.tree.path + "/absent.json"]).status == 66)
         #expect(warden(["report", fleet.tree.file("junk.json", "[]")]).status == 65)
+        // A bundle is verified against its bundler's key: without --trust it is refused.
+        let refused = warden(["report", fleet.bundle])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("give --trust, or --unverified"), "\(refused.stderr)")
+        let tampered = fleet.copy("tampered")
+        fleet.tree.file("tampered/report.md", "# edited\n")
+        let failed = warden(["report", tampered, "--trust", fleet.trust, "--now", Fleet.later])
+        #expect(failed.status == 65)
+        #expect(failed.stderr.contains("\(tampered)/report.md: error: "), "\(failed.stderr)")
+        #expect(failed.stderr.contains("verification failed"), "\(failed.stderr)")
         #expect(warden(["verify", fleet.tree.directory("empty"), "--trust", fleet.trust]).status == 65)
     }
 }
