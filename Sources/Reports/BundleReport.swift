@@ -189,13 +189,16 @@ public enum BundleReport {
     }
 
     /// What shows a third-draft measure beyond its items' controls.
-    static func measureNote(_ s: FleetSummary, _ id: String) -> String? {
+    static func measureNote(_ s: FleetSummary, _ id: String, _ source: Source) -> String? {
         switch id {
         case "II.7.3":
             return s.inventory.map {
                 "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)."
             }
         case "II.7.6":
+            if source.envelope != nil {
+                return "One envelope shows one audit; scheduled audits and fresh bundles show the measures applied over time."
+            }
             return
                 "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
         default:
@@ -205,11 +208,32 @@ public enum BundleReport {
 
     // MARK: - Markdown
 
-    /// `unverified`: the line that opens a report made from input nothing verified.
-    public static func markdown(_ s: FleetSummary, unverified: String? = nil) -> String {
-        var out = unverified.map { "**\(mdEscape($0))**\n\n" } ?? ""
+    /// What a report is made from, when it is not a verified bundle.
+    public struct Source: Sendable {
+        /// The line that opens a report made from input nothing verified.
+        public var unverified: String?
+        /// The path of the one findings envelope the report is made from (not a bundle).
+        public var envelope: String?
+
+        public init(unverified: String? = nil, envelope: String? = nil) {
+            self.unverified = unverified
+            self.envelope = envelope
+        }
+    }
+
+    /// What the report is made from and when, in one sentence.
+    static func provenance(_ s: FleetSummary, _ source: Source) -> String {
+        guard let envelope = source.envelope else {
+            return "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge)))."
+        }
+        return
+            "One host's signed findings (\(envelope)), not an evidence bundle: no inventory, no bundler's signature, no validity period. Made \(s.createdAt); findings older than \(Durations.text(s.maxAge)) are counted stale."
+    }
+
+    public static func markdown(_ s: FleetSummary, source: Source = Source()) -> String {
+        var out = source.unverified.map { "**\(mdEscape($0))**\n\n" } ?? ""
         out += "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
-        out += "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). "
+        out += mdEscape(provenance(s, source)) + " "
         out += "Profiles: " + s.profiles.map { "\($0.id) \($0.version) (\($0.title))" }.joined(separator: "; ") + ".\n"
         out += "Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.\n\n"
 
@@ -317,7 +341,7 @@ public enum BundleReport {
             out +=
                 m.controls.isEmpty
                 ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
-            if let note = measureNote(s, m.measure.id) { out += note + "\n" }
+            if let note = measureNote(s, m.measure.id, source) { out += note + "\n" }
             out += "\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
             for item in m.items {
                 let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
@@ -430,14 +454,14 @@ public enum BundleReport {
         }
         """
 
-    public static func html(_ s: FleetSummary, unverified: String? = nil) -> String {
+    public static func html(_ s: FleetSummary, source: Source = Source()) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out +=
             "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
-        if let unverified { out += "<p class=\"unverified\"><strong>\(h(unverified))</strong></p>\n" }
+        if let unverified = source.unverified { out += "<p class=\"unverified\"><strong>\(h(unverified))</strong></p>\n" }
         out += "<h1>Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))</h1>\n"
         out +=
-            "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "
+            "<p class=\"meta\">\(h(provenance(s, source))) Profiles: "
         out += s.profiles.map { "\(h($0.id)) \(h($0.version)) (\(h($0.title)))" }.joined(separator: "; ")
         out += ". Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.</p>\n"
 
@@ -576,7 +600,7 @@ public enum BundleReport {
         for m in mapping.thirdDraft {
             var head = "Measure \(m.measure.id) \(m.measure.title)"
             if !m.controls.isEmpty { head += " — cited by \(m.controls.count) controls" }
-            if let note = measureNote(s, m.measure.id) { head += ". " + note }
+            if let note = measureNote(s, m.measure.id, source) { head += ". " + note }
             out += "<tr><th colspan=\"4\">\(h(head))</th></tr>\n"
             for item in m.items {
                 let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4

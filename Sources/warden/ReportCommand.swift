@@ -67,7 +67,8 @@ struct ReportCommand: ParsableCommand {
             }
             let banner = unverifiedBanner(unverified.map { [$0] } ?? [])
             if let banner { printError("warden: \(banner)") }
-            let text = format == .md ? BundleReport.markdown(summary, unverified: banner) : BundleReport.html(summary, unverified: banner)
+            let source = BundleReport.Source(unverified: banner, envelope: BundleVerifier.isBundle(path) ? nil : path)
+            let text = format == .md ? BundleReport.markdown(summary, source: source) : BundleReport.html(summary, source: source)
             if let output {
                 try Interruption.critical { () throws(WardenError) in try LocalFile.write(Array(text.utf8), to: output) }
             } else {

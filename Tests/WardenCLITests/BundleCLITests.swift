@@ -574,6 +574,22 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         }
     }
 
+    /// A bundler key missing from --trust is reported as untrusted, and its key file in keys/ is
+    /// not called a key that signed nothing.
+    @Test func anUntrustedBundlerIsNamedAsSuch() throws {
+        let fleet = try Fleet(count: 2)
+        let shown = warden(["key", "show", "--key", fleet.dir + "/bundler.pem"]).stdout
+        let bundler = String(try #require(shown.split(separator: "-----BEGIN", maxSplits: 1).last))
+        let all = try LocalFile.readText(fleet.trust)
+        try #require(all.contains(bundler))
+        let hostsOnly = fleet.tree.file("hosts-only.pem", all.replacingFirst("-----BEGIN" + bundler, with: ""))
+        let r = warden(["verify", fleet.bundle, "--trust", hostsOnly, "--now", Fleet.later])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("manifest.dsse.json: signatures[0].keyid: "), "\(r.stdout)")
+        #expect(r.stdout.contains("not a trusted key"), "\(r.stdout)")
+        #expect(!r.stdout.contains("signed neither"), "\(r.stdout)")
+    }
+
     @Test func reportRendersOneEnvelope() throws {
         let fleet = try Fleet(count: 1)
         let envelope = fleet.dir + "/findings/host-00000.dsse.json"
@@ -581,6 +597,9 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(md.status == 0, "\(md.stderr)")
         #expect(md.stdout.hasPrefix("# Evidence for Commitment II.7 / Appendix 4: 1 host\n"))
         #expect(md.stdout.contains("No inventory: there is no registry"))
+        // It says what it is made from: one envelope, not a bundle with a validity period.
+        #expect(md.stdout.contains("One host's signed findings (\(envelope)), not an evidence bundle: no inventory"), "\(md.stdout)")
+        #expect(!md.stdout.contains("valid until"))
         let html = warden([
             "report", envelope, "--format", "html", "--now", Fleet.now, "--output", fleet.tree.path + "/r.html", "--trust", fleet.trust,
         ])
