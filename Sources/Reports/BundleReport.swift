@@ -77,7 +77,9 @@ public enum BundleReport {
     }
 
     static func problems(_ s: FleetSummary) -> [Problem] {
-        func names(_ list: [String]) -> [String] { list.count > 40 ? list.prefix(40) + ["… and \(list.count - 40) more"] : list }
+        func names(_ list: [String]) -> [String] {
+            list.count > 40 ? list.prefix(40) + ["(40 of \(list.count) shown; all are in summary.json)"] : list
+        }
         var out: [Problem] = []
         if s.inventory == nil {
             out.append(
@@ -178,15 +180,31 @@ public enum BundleReport {
         return "\(subject)observed \(shown), expected \(e.expected) [\(e.source)]"
     }
 
-    /// "met on 3 of 20 hosts (SL3), 1 (SL4)".
+    /// An item's verdict under each profile: "SL3 met (…); SL4 not met (…)" (a profile the item
+    /// is not judged under is left out).
     static func satisfaction(_ s: FleetSummary, _ item: MappedItem) -> String {
-        guard !item.manual else { return "manual: needs an attestation" }
-        if let p = item.profile {
-            return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())"
-        }
-        let parts = s.profiles.indices.map { "\(item.satisfied[$0]) (\(s.profiles[$0].id.uppercased()))" }
-        return "met on \(parts.joined(separator: ", ")) of \(plural(s.hosts.count, "host"))"
+        judged(s, item).map { "\($0.profiles) \($0.judgement.verdict.rawValue) (\($0.judgement.detail))" }.joined(separator: "; ")
     }
+
+    /// An item's judgements with the profiles that share each ("SL3 and SL4"), leaving out the
+    /// profiles it is not judged under.
+    static func judged(_ s: FleetSummary, _ item: MappedItem) -> [(profiles: String, judgement: ItemJudgement)] {
+        var out: [(ids: [String], judgement: ItemJudgement)] = []
+        for p in s.profiles.indices where item.judgements[p].verdict != .notJudged {
+            let j = item.judgements[p]
+            let id = s.profiles[p].id.uppercased()
+            if let last = out.last, last.judgement.verdict == j.verdict, last.judgement.detail == j.detail {
+                out[out.count - 1].ids.append(id)
+            } else {
+                out.append(([id], j))
+            }
+        }
+        return out.map { ($0.ids.joined(separator: " and "), $0.judgement) }
+    }
+
+    /// How an item is judged, as the report says it.
+    static let mappingRule =
+        "Under each profile an item is met when, on every inventory host, every verdict control citing it passed or did not apply, and one passed; not met when one failed or is waived; undetermined when one is error or not checked, or a host has no fresh findings; manual when no verdict control cites it or it is organisational, with the attestation to collect. SL4 items are judged against SL4."
 
     /// What shows a third-draft measure beyond its items' controls.
     static func measureNote(_ s: FleetSummary, _ id: String, _ source: Source) -> String? {
@@ -303,7 +321,7 @@ public enum BundleReport {
             if s.hosts.count > hosts.count { out += "\n\(s.hosts.count - hosts.count) more hosts (all conformant) are in summary.json.\n" }
         }
 
-        out += "\n## Failing controls\n\n"
+        out += "\n## Controls that keep hosts from conforming\n\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "No control keeps any host from conforming.\n" }
         if !failing.isEmpty {
@@ -312,18 +330,16 @@ public enum BundleReport {
                 + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
             for c in failing {
                 out +=
-                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | "
-                    + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
+                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map(blockingCounts).joined(separator: " | ")
+                    + " |\n"
             }
             out += "\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
-            }
             out += "### \(c.id) \(mdEscape(c.title)) [\(c.severity.rawValue)]\n\n"
-            out += "Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. "
+            out += "\(keeps(s, c)) "
             out += "References: " + (c.references.cop + c.references.appendix4).joined(separator: ", ") + ".\n\n"
-            out += "**Remediation:** \(mdEscape(c.remediation))\n\n"
+            out += "**Remediation:** \(mdEscape(c.remediation))\n\n\(shownOf(s, c)):\n\n"
             for e in examples(c) {
                 out += "- \(mdEscape(e.name)) (`\(e.machineID)`), \(label(e.status)): \(mdEscape(e.summary))\n"
                 for ev in e.evidence { out += "  - \(mdEscape(evidenceLine(ev)))\n" }
@@ -334,7 +350,7 @@ public enum BundleReport {
         let mapping = s.codeOfPracticeMapping
         out += "## Commitment II.7 (third draft) and Appendix 4 (final Code)\n\n"
         out +=
-            "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
+            "Controls map onto items through their references (`Profiles/controls/*.yaml`). \(mappingRule) "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.\n\n"
         for m in mapping.thirdDraft {
             out += "### Measure \(m.measure.id) \(m.measure.title)\n\n"
@@ -367,6 +383,32 @@ public enum BundleReport {
         out +=
             "\n---\nCheck this bundle with `warden verify BUNDLE --trust KEYS`: it recomputes every figure above from the signed findings.\n"
         return out
+    }
+
+    /// A tally's blocking results by status ("2 fail, 1 error"), "0", or "–" when the profile
+    /// does not select the control; never one "failing" figure for all three.
+    static func blockingCounts(_ tally: FleetSummary.Tally?) -> String {
+        guard let tally else { return "–" }
+        let parts = [(Status.fail, "fail"), (.error, "error"), (.notChecked, "not checked")].compactMap { status, word in
+            tally.counts[status].flatMap { $0 > 0 ? "\($0) \(word)" : nil }
+        }
+        return parts.isEmpty ? "0" : parts.joined(separator: ", ")
+    }
+
+    /// "Under SL3: 2 fail, 1 error of 5 hosts; under SL4: …."
+    static func keeps(_ s: FleetSummary, _ c: FleetSummary.Control) -> String {
+        let parts = s.profiles.indices.compactMap { p in
+            c.tallies[p].map { "under \(s.profiles[p].id.uppercased()): \(blockingCounts($0)) of \(plural(s.hosts.count, "host"))" }
+        }
+        return "Keeps hosts from conforming: " + parts.joined(separator: "; ") + "."
+    }
+
+    /// "First 3 of 7 hosts shown (all are in summary.json)".
+    static func shownOf(_ s: FleetSummary, _ c: FleetSummary.Control) -> String {
+        let total = c.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
+        let shown = examples(c).count
+        return shown >= total
+            ? "\(plural(total, "host"))" : "\(shown) of at least \(plural(total, "host")) shown (all are in summary.json)"
     }
 
     static func examples(_ c: FleetSummary.Control) -> [FleetSummary.Example] {
@@ -556,7 +598,7 @@ public enum BundleReport {
         }
 
         // Failing controls.
-        out += "<h2>Failing controls</h2>\n"
+        out += "<h2>Controls that keep hosts from conforming</h2>\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
         if !failing.isEmpty {
@@ -566,19 +608,17 @@ public enum BundleReport {
             for c in failing {
                 out +=
                     "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
-                out += c.tallies.map { "<td class=\"num\">\($0.map { String($0.hostsBlocking) } ?? "–")</td>" }.joined() + "</tr>\n"
+                out += c.tallies.map { "<td class=\"num\">\(h(blockingCounts($0)))</td>" }.joined() + "</tr>\n"
             }
             out +=
                 "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
-            }
             out +=
                 "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
             out +=
-                "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
-            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<ul>\n"
+                "<p>\(h(keeps(s, c))) References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
+            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<p>\(h(shownOf(s, c))):</p>\n<ul>\n"
             for e in examples(c) {
                 out +=
                     "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"
@@ -594,7 +634,7 @@ public enum BundleReport {
         let mapping = s.codeOfPracticeMapping
         out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
         out +=
-            "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
+            "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). \(h(mappingRule)) "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
         out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
         for m in mapping.thirdDraft {
@@ -631,15 +671,19 @@ public enum BundleReport {
     }
 
     static func itemRow(_ s: FleetSummary, _ item: MappedItem, label: String) -> String {
-        let fleet: String
-        if item.manual {
-            fleet = "<span class=\"tag s-manual\">manual</span> needs an attestation"
-        } else {
-            let all = item.satisfied.allSatisfy { $0 == s.hosts.count } && !s.hosts.isEmpty
-            fleet = "<span class=\"tag \(all ? "s-pass" : "s-fail")\">\(all ? "met" : "gaps")</span> " + h(satisfaction(s, item))
+        let cells = judged(s, item).map { profiles, j -> String in
+            let tag: String =
+                switch j.verdict {
+                case .met: "s-pass"
+                case .notMet: "s-fail"
+                case .undetermined: "s-error"
+                case .manual, .notJudged: "s-manual"
+                }
+            return "\(h(profiles)) <span class=\"tag \(tag)\">\(j.verdict.rawValue)</span> \(h(j.detail))"
         }
+        let manual = item.judgements.allSatisfy { $0.verdict == .manual || $0.verdict == .notJudged }
         return
-            "<tr\(item.manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(fleet)</td></tr>\n"
+            "<tr\(manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(cells.joined(separator: "<br>"))</td></tr>\n"
     }
 
     /// A percentage with at most two decimals and no locale ("12.5").
