@@ -1,5 +1,5 @@
 public import Evidence
-internal import WardenCore
+public import WardenCore
 internal import WardenFormats
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
@@ -16,11 +16,14 @@ public enum BundleReport {
     public static let matrixRows = 250
 
     /// Both reports, as a bundle ships them (each rendered on a core of its own; for 10,000 hosts
-    /// each takes a while).
-    public static let documents: [(path: String, render: @Sendable (FleetSummary) -> [UInt8])] = [
-        (markdownName, { Array(markdown($0).utf8) }),
-        (htmlName, { Array(html($0).utf8) }),
-    ]
+    /// each takes a while), with the RAND coverage of the bundle's profiles.
+    public static func documents(coverage: [RANDCoverage]) -> [(path: String, render: @Sendable (FleetSummary) -> [UInt8])] {
+        let source = Source(coverage: coverage)
+        return [
+            (markdownName, { Array(markdown($0, source: source).utf8) }),
+            (htmlName, { Array(html($0, source: source).utf8) }),
+        ]
+    }
 
     // MARK: - What both formats say
 
@@ -202,6 +205,20 @@ public enum BundleReport {
         return out.map { ($0.ids.joined(separator: " and "), $0.judgement) }
     }
 
+    /// What a profile's host controls cover of RAND's measures, in one paragraph: a conformant
+    /// host shows the host-checkable part of a level, not the level.
+    static func randStatement(_ c: RANDCoverage) -> (text: String, notCovered: [String]) {
+        let counts = RANDCoverageReport.order.map { "\(c.counts[$0] ?? 0) \(RANDCoverageReport.name($0))" }.joined(separator: ", ")
+        let text =
+            "\(c.profile.id.uppercased()): of RAND's \(c.rows.count) measures up to \(c.level.rawValue) that concern one host (\(c.catalogue.report), \(c.catalogue.published)), "
+            + "its controls: \(counts). Organisational measures need attestations; measures not covered are checked by no control. "
+            + "A host conforming to \(c.profile.id.uppercased()) shows the host-checkable part of RAND \(c.level.rawValue), not \(c.level.rawValue) itself."
+        let missing = c.rows.filter { $0.status == .notCovered }.map {
+            "\($0.measure.alias) (\($0.measure.level.rawValue), p. \($0.measure.page)) \($0.measure.label)"
+        }
+        return (text, missing)
+    }
+
     /// How an item is judged, as the report says it.
     static let mappingRule =
         "Under each profile an item is met when, on every inventory host, every verdict control citing it passed or did not apply, and one passed; not met when one failed or is waived; undetermined when one is error or not checked, or a host has no fresh findings; manual when no verdict control cites it or it is organisational, with the attestation to collect. SL4 items are judged against SL4."
@@ -232,10 +249,13 @@ public enum BundleReport {
         public var unverified: String?
         /// The path of the one findings envelope the report is made from (not a bundle).
         public var envelope: String?
+        /// What the profiles' controls cover of RAND's host measures (`warden profiles coverage`).
+        public var coverage: [RANDCoverage]
 
-        public init(unverified: String? = nil, envelope: String? = nil) {
+        public init(unverified: String? = nil, envelope: String? = nil, coverage: [RANDCoverage] = []) {
             self.unverified = unverified
             self.envelope = envelope
+            self.coverage = coverage
         }
     }
 
@@ -345,6 +365,19 @@ public enum BundleReport {
                 for ev in e.evidence { out += "  - \(mdEscape(evidenceLine(ev)))\n" }
             }
             out += "\n"
+        }
+
+        if !source.coverage.isEmpty {
+            out += "## RAND coverage\n\n"
+            for c in source.coverage {
+                let (text, missing) = randStatement(c)
+                out += mdEscape(text) + "\n\n"
+                if !missing.isEmpty {
+                    out += "Not covered at \(c.profile.id.uppercased()) (\(missing.count)):\n\n"
+                    for m in missing { out += "- \(mdEscape(m))\n" }
+                    out += "\n"
+                }
+            }
         }
 
         let mapping = s.codeOfPracticeMapping
@@ -631,6 +664,19 @@ public enum BundleReport {
         }
 
         // The Code of Practice.
+        if !source.coverage.isEmpty {
+            out += "<h2>RAND coverage</h2>\n"
+            for c in source.coverage {
+                let (text, missing) = randStatement(c)
+                out += "<p>\(h(text))</p>\n"
+                if !missing.isEmpty {
+                    out += "<p>Not covered at \(h(c.profile.id.uppercased())) (\(missing.count)):</p>\n<ul>\n"
+                    for m in missing { out += "<li>\(h(m))</li>\n" }
+                    out += "</ul>\n"
+                }
+            }
+        }
+
         let mapping = s.codeOfPracticeMapping
         out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
         out +=

@@ -49,13 +49,13 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try exiting {
-            let profiles = try fleetProfiles()
+            let (profiles, coverage) = try fleetProfiles()
             let at = try currentTime(now)
             let age = try maxAge.map(parseMaxAge)
             let summary: FleetSummary
             var unverified: String?
             if BundleVerifier.isBundle(path) {
-                (summary, unverified) = try bundleSummary(profiles: profiles, now: at, maxAge: age)
+                (summary, unverified) = try bundleSummary(profiles: profiles, coverage: coverage, now: at, maxAge: age)
             } else if LocalFile.isDirectory(path) {
                 throw WardenError(.malformed, file: path, "a directory that is not a bundle (no manifest.json)")
             } else {
@@ -67,7 +67,7 @@ struct ReportCommand: ParsableCommand {
             }
             let banner = unverifiedBanner(unverified.map { [$0] } ?? [])
             if let banner { printError("warden: \(banner)") }
-            let source = BundleReport.Source(unverified: banner, envelope: BundleVerifier.isBundle(path) ? nil : path)
+            let source = BundleReport.Source(unverified: banner, envelope: BundleVerifier.isBundle(path) ? nil : path, coverage: coverage)
             let text = format == .md ? BundleReport.markdown(summary, source: source) : BundleReport.html(summary, source: source)
             if let output {
                 try Interruption.critical { () throws(WardenError) in try LocalFile.write(Array(text.utf8), to: output) }
@@ -80,7 +80,9 @@ struct ReportCommand: ParsableCommand {
 
     /// A bundle's summary: verified as `warden verify` verifies it (the figures are then the ones
     /// the verifier recomputed), or, with `--unverified`, read as it is.
-    func bundleSummary(profiles: [ResolvedProfile], now: Timestamp, maxAge: Int64?) throws -> (FleetSummary, String?) {
+    func bundleSummary(profiles: [ResolvedProfile], coverage: [RANDCoverage], now: Timestamp, maxAge: Int64?) throws -> (
+        FleetSummary, String?
+    ) {
         try trust.check()
         guard let trustPath = trust.trust else {
             guard trust.unverified else {
@@ -93,7 +95,7 @@ struct ReportCommand: ParsableCommand {
         let reviewerInventory = try trust.inventory.map(loadInventory)
         var verifier = BundleVerifier(
             trusted: try loadTrustedKeys(trustPath), now: now, maxAge: maxAge, inventory: reviewerInventory?.inventory,
-            profiles: profiles, generatorVersion: Warden.version, documents: BundleReport.documents)
+            profiles: profiles, generatorVersion: Warden.version, documents: BundleReport.documents(coverage: coverage))
         verifier.inventoryBytes = reviewerInventory?.bytes
         let result = try verifier.verify(path)
         guard result.isValid, let summary = result.summary else {

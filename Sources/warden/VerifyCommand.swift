@@ -48,15 +48,15 @@ struct Verify: ParsableCommand {
             let reviewerInventory = try inventory.map(loadInventory)
             let registry = reviewerInventory?.inventory
             let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
-            var profiles: [ResolvedProfile]?
+            var fleet: (profiles: [ResolvedProfile], coverage: [RANDCoverage])?
             var worst: Int32 = 0
             for path in paths {
                 do {
                     if LocalFile.isDirectory(path) {
-                        if profiles == nil { profiles = try fleetProfiles() }
+                        if fleet == nil { fleet = try fleetProfiles() }
                         var verifier = BundleVerifier(
-                            trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
-                            generatorVersion: Warden.version, documents: BundleReport.documents)
+                            trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: fleet?.profiles ?? [],
+                            generatorVersion: Warden.version, documents: BundleReport.documents(coverage: fleet?.coverage ?? []))
                         verifier.inventoryBytes = reviewerInventory?.bytes
                         let result = try verifier.verify(path)
                         writeStdout(report(result, path: path))

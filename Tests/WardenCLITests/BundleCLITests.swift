@@ -235,6 +235,19 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         }
         #expect(!md.contains("Failing controls"))
         #expect(md.contains("Keeps hosts from conforming: under SL3: "))
+        // The RAND coverage statement, with the counts `warden profiles coverage` gives.
+        for profile in ["sl3", "sl4"] {
+            let coverage = try JSON.parse(warden(["profiles", "coverage", "--profile", profile, "--format", "json"]).stdout)
+            let counts = try #require(coverage["counts"])
+            let level = profile.uppercased()
+            let statement = try row(md, "\(level): of RAND's ")
+            for status in ["implemented", "supported", "organisational"] {
+                #expect(statement.contains("\(counts[status]?.intValue ?? -1) \(status)"), "\(statement)")
+            }
+            #expect(statement.contains("\(counts["not_covered"]?.intValue ?? -1) not covered"), "\(statement)")
+            #expect(
+                statement.hasSuffix("A host conforming to \(level) shows the host-checkable part of RAND \(level), not \(level) itself."))
+        }
     }
 
     /// Missing, unknown, stale and wrong-key hosts are each listed in the bundler's output, the
