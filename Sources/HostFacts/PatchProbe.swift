@@ -28,7 +28,7 @@ public struct PatchProbe: Probe {
             "patches": .object([
                 "source": .string, "installed_packages": .int,
                 "security_lists": .list(.object(["path": .string, "release": .string, "suite": .string, "date": .string, "error": .string])),
-                "newest_security_list": .string,
+                "newest_security_list": .sourced(.string),
                 "pending": .object([
                     "count": .int,
                     "first": .list(
@@ -97,7 +97,7 @@ public struct PatchProbe: Probe {
         var fact: JSONObject = ["source": .string(Self.statusPath), "installed_packages": .int(Int64(installed.values.map(\.count).reduce(0, +)))]
         let (lists, newest, pending) = Self.securityLists(root, installed: installed)
         fact["security_lists"] = lists
-        if let newest { fact["newest_security_list"] = .string(newest.description) }
+        if let newest { fact["newest_security_list"] = ["value": .string(newest.date.description), "source": .string(newest.release)] }
         fact["pending"] = pending
         fact["kernel"] = Self.kernel(context, installed: installed)
         let (reboot, packages) = Self.rebootRequired(root)
@@ -110,7 +110,7 @@ public struct PatchProbe: Probe {
 
     // MARK: - Security lists
 
-    static func securityLists(_ root: HostRoot, installed: [String: [InstalledPackage]]) -> (JSON, Timestamp?, JSON) {
+    static func securityLists(_ root: HostRoot, installed: [String: [InstalledPackage]]) -> (JSON, (date: Timestamp, release: String)?, JSON) {
         let names: [String]
         do { names = try root.list(AptLists.directory) } catch {
             if error.isNotFound { return ([], nil, ["count": 0, "first": []]) }
@@ -119,7 +119,7 @@ public struct PatchProbe: Probe {
         }
         let nameSet = Set(names)
         var items: [JSON] = []
-        var newest: Timestamp?
+        var newest: (date: Timestamp, release: String)?
         var problems: [String] = []
         var releases: [String: Result<AptLists.Release, Deb822.Malformed>] = [:]
         struct Pending {
@@ -158,7 +158,7 @@ public struct PatchProbe: Probe {
             var item: JSONObject = ["path": .string(path), "release": .string(releasePath), "suite": .string(suite)]
             if let date = release.date {
                 item["date"] = .string(date.description)
-                newest = max(newest ?? date, date)
+                if newest.map({ $0.date < date }) ?? true { newest = (date, releasePath) }
             } else {
                 item["error"] = .string("\(releasePath) has no Date: field")
             }

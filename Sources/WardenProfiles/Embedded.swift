@@ -1726,7 +1726,7 @@ controls:
             no package list of a -security suite (Release Suite or Codename ending in -security) is
             dated within max_list_age_days days, so what was published since is unknown (the newest
             list's Date is in the evidence; none means apt has no security source)
-        - {fact: patches.newest_security_list, ne: "", if_absent: not_applicable, describe: the Date of the newest -security list}
+        - {fact: patches.newest_security_list, ne: "", if_absent: not_applicable, describe: Date of the newest -security list}
         - {fact: patches.pending.count, eq: 0, describe: installed packages with a newer version in a -security list}
         - none: patches.pending.first
           expect: {fact: .available, exists: true, describe: a newer version in a -security list}
