@@ -319,7 +319,7 @@ private struct Context {
     let parameters: JSONObject
     /// Whether evidence and messages are made, or only statuses.
     let detail: Bool
-    /// The evaluation time, which `at_most_days_ahead` compares with.
+    /// The evaluation time, which `at_most_days_ahead` and `at_most_days_old` compare with.
     let now: Timestamp
 
     /// A message, made only when evidence is.
