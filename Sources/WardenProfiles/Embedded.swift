@@ -1711,9 +1711,11 @@ controls:
       appendix4: [A4.1(4)]
       nist: [SI-2, SI-2(2)]
       cac: [package_unattended-upgrades_installed]
+      # R-48 is SL3's seven days "firmware and microcode included": microcode packages are
+      # judged like any package, but the firmware (BIOS, BMC) is not in dpkg's database.
       rand:
         - {measure: R-13, relation: implements}
-        - {measure: R-48, relation: implements}
+        - {measure: R-48, relation: supports}
     parameters:
       max_list_age_days: {type: int, description: the most days the newest -security package list may be old}
     check:
