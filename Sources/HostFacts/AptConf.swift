@@ -51,7 +51,9 @@ struct AptConf {
     subscript(_ name: String) -> Value? { values[name.lowercased()] }
 
     private enum Token: Equatable {
-        case word(String), string(String), open, close, semicolon
+        case word(String)
+        case string(String)
+        case open, close, semicolon
     }
 
     private mutating func read(_ root: HostRoot, _ path: String) {
@@ -91,9 +93,15 @@ struct AptConf {
                         return
                     }
                     i = line.count
-                case UInt8(ascii: "{"): tokens.append((.open, number)); i += 1
-                case UInt8(ascii: "}"): tokens.append((.close, number)); i += 1
-                case UInt8(ascii: ";"): tokens.append((.semicolon, number)); i += 1
+                case UInt8(ascii: "{"):
+                    tokens.append((.open, number))
+                    i += 1
+                case UInt8(ascii: "}"):
+                    tokens.append((.close, number))
+                    i += 1
+                case UInt8(ascii: ";"):
+                    tokens.append((.semicolon, number))
+                    i += 1
                 case UInt8(ascii: "\""):
                     guard let end = line[(i + 1)...].firstIndex(of: UInt8(ascii: "\"")) else {
                         problems.append("\(path):\(number): a string is not closed on its line")
@@ -103,8 +111,9 @@ struct AptConf {
                     i = end + 1
                 default:
                     var j = i
-                    while j < line.count, ![0x20, 0x09, 0x0D, UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ";"), UInt8(ascii: "\"")]
-                        .contains(line[j])
+                    while j < line.count,
+                        ![0x20, 0x09, 0x0D, UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ";"), UInt8(ascii: "\"")]
+                            .contains(line[j])
                     {
                         j += 1
                     }

@@ -27,7 +27,8 @@ public struct PatchProbe: Probe {
         [
             "patches": .object([
                 "source": .string, "installed_packages": .int,
-                "security_lists": .list(.object(["path": .string, "release": .string, "suite": .string, "date": .string, "error": .string])),
+                "security_lists": .list(
+                    .object(["path": .string, "release": .string, "suite": .string, "date": .string, "error": .string])),
                 "newest_security_list": .sourced(.string),
                 "pending": .object([
                     "count": .int,
@@ -94,7 +95,9 @@ public struct PatchProbe: Probe {
         case .failure(let why): return ["patches": .unavailable(.error(why.reason))]
         case .success(let i): installed = i
         }
-        var fact: JSONObject = ["source": .string(Self.statusPath), "installed_packages": .int(Int64(installed.values.map(\.count).reduce(0, +)))]
+        var fact: JSONObject = [
+            "source": .string(Self.statusPath), "installed_packages": .int(Int64(installed.values.map(\.count).reduce(0, +))),
+        ]
         let (lists, newest, pending) = Self.securityLists(root, installed: installed)
         fact["security_lists"] = lists
         if let newest { fact["newest_security_list"] = ["value": .string(newest.date.description), "source": .string(newest.release)] }
@@ -110,7 +113,9 @@ public struct PatchProbe: Probe {
 
     // MARK: - Security lists
 
-    static func securityLists(_ root: HostRoot, installed: [String: [InstalledPackage]]) -> (JSON, (date: Timestamp, release: String)?, JSON) {
+    static func securityLists(_ root: HostRoot, installed: [String: [InstalledPackage]]) -> (
+        JSON, (date: Timestamp, release: String)?, JSON
+    ) {
         let names: [String]
         do { names = try root.list(AptLists.directory) } catch {
             if error.isNotFound { return ([], nil, ["count": 0, "first": []]) }
@@ -164,7 +169,8 @@ public struct PatchProbe: Probe {
             }
             if items.count < maxLists { items.append(.object(item)) }
             if let compressed {
-                problems.append("\(path): a \(compressed) list is not read (apt's Acquire::GzipIndexes or CompressionTypes): its versions are unknown")
+                problems.append(
+                    "\(path): a \(compressed) list is not read (apt's Acquire::GzipIndexes or CompressionTypes): its versions are unknown")
                 continue
             }
             let stanzas: [Deb822.Stanza]
@@ -230,7 +236,10 @@ public struct PatchProbe: Probe {
         } catch {
             let stated: JSON =
                 error.isNotFound && context.mode == .offline
-                ? ["not_checked": .string("offline root: no \(osrelease), so the running kernel is not known"), "source": .string(osrelease)]
+                ? [
+                    "not_checked": .string("offline root: no \(osrelease), so the running kernel is not known"),
+                    "source": .string(osrelease),
+                ]
                 : ["error": .string(error.description), "source": .string(osrelease)]
             out["running"] = stated
             out["running_newest"] = stated
@@ -238,14 +247,19 @@ public struct PatchProbe: Probe {
         guard let newest else {
             out["newest_installed"] = ["not_applicable": "no kernel in /lib/modules", "source": "/lib/modules"]
             if running != nil {
-                out["running_newest"] = ["not_applicable": "no kernel is installed in /lib/modules (the host boots one from elsewhere)", "source": "/lib/modules"]
+                out["running_newest"] = [
+                    "not_applicable": "no kernel is installed in /lib/modules (the host boots one from elsewhere)",
+                    "source": "/lib/modules",
+                ]
             }
             return .object(out)
         }
         let source = packaged.isEmpty ? "/lib/modules/\(newest)" : "\(statusPath): linux-image-\(newest)"
         out["newest_installed"] = ["value": .string(newest), "source": .string(source)]
         if let running {
-            out["running_newest"] = ["value": .bool(running == newest), "source": .string("\(osrelease): \(running); newest installed \(newest)")]
+            out["running_newest"] = [
+                "value": .bool(running == newest), "source": .string("\(osrelease): \(running); newest installed \(newest)"),
+            ]
         }
         return .object(out)
     }
@@ -285,13 +299,17 @@ public struct PatchProbe: Probe {
         var out: JSONObject = [:]
         let uu = installed["unattended-upgrades"]?.first
         out["unattended_upgrades"] = [
-            "value": .bool(uu != nil), "source": .string(uu.map { "\(statusPath): unattended-upgrades \($0.version)" } ?? "\(statusPath) (not installed)"),
+            "value": .bool(uu != nil),
+            "source": .string(uu.map { "\(statusPath): unattended-upgrades \($0.version)" } ?? "\(statusPath) (not installed)"),
         ]
         let enable = conf["APT::Periodic::Enable"]
         out["periodic_enabled"] = [
-            "value": .bool(enable.map { Int($0.value) != 0 } ?? true), "source": .string(enable?.source ?? "APT::Periodic::Enable (unset: 1)"),
+            "value": .bool(enable.map { Int($0.value) != 0 } ?? true),
+            "source": .string(enable?.source ?? "APT::Periodic::Enable (unset: 1)"),
         ]
-        for (key, name) in [("update_interval", "APT::Periodic::Update-Package-Lists"), ("upgrade_interval", "APT::Periodic::Unattended-Upgrade")] {
+        for (key, name) in [
+            ("update_interval", "APT::Periodic::Update-Package-Lists"), ("upgrade_interval", "APT::Periodic::Unattended-Upgrade"),
+        ] {
             guard let v = conf[name] else {
                 out[key] = ["value": 0, "source": .string("\(name) (unset: never)")]
                 continue
@@ -305,7 +323,9 @@ public struct PatchProbe: Probe {
         let units = SystemdUnits(root: root)
         for (key, unit) in [("apt_daily_timer", "apt-daily.timer"), ("apt_daily_upgrade_timer", "apt-daily-upgrade.timer")] {
             let link = units.enabledLink(unit)
-            out[key] = ["value": .bool(link != nil), "source": .string(link ?? "\(unit): no .wants link in /etc/systemd/system, or masked")]
+            out[key] = [
+                "value": .bool(link != nil), "source": .string(link ?? "\(unit): no .wants link in /etc/systemd/system, or masked"),
+            ]
         }
         return .object(out)
     }
@@ -332,7 +352,10 @@ public struct PatchProbe: Probe {
         if let package {
             out["package"] = .string(package)
             let p = installed[package]?.first
-            out["installed"] = ["value": .bool(p != nil), "source": .string(p.map { "\(statusPath): \(package) \($0.version)" } ?? "\(statusPath) (not installed)")]
+            out["installed"] = [
+                "value": .bool(p != nil),
+                "source": .string(p.map { "\(statusPath): \(package) \($0.version)" } ?? "\(statusPath) (not installed)"),
+            ]
         }
         let sysfs = "/sys/devices/system/cpu/cpu0/microcode/version"
         if case .present = context.sysfs(sysfs), let v = try? context.root.readText(sysfs) {

@@ -1,9 +1,10 @@
 import Glibc
-@testable import HostFacts
 import Testing
 import WardenCore
 import WardenFormats
 import WardenTestSupport
+
+@testable import HostFacts
 
 /// Differential tests of PatchProbe's readers against the Debian 12 tools themselves
 /// (docs/DAEMON-SEMANTICS.md, "Patch currency"), in the Debian 12 root (Scripts/in-root):
@@ -19,7 +20,10 @@ import WardenTestSupport
 
     /// Versions dpkg accepts without a warning, drawn to hit every rule of `verrevcmp`.
     static func generatedVersion(_ g: inout SeededGenerator) -> String {
-        let pieces = ["0", "1", "2", "9", "10", "01", "001", "1.0", "1.00", "a", "b", "Z", "~", "~~", "~a", "+", ".", "+b1", "~rc1", "p1", "g", "+dfsg", "1a", "a1"]
+        let pieces = [
+            "0", "1", "2", "9", "10", "01", "001", "1.0", "1.00", "a", "b", "Z", "~", "~~", "~a", "+", ".", "+b1", "~rc1", "p1", "g",
+            "+dfsg", "1a", "a1",
+        ]
         func part(_ first: Bool) -> String {
             var s = first ? ["0", "1", "2", "10", "3"].randomElement(using: &g)! : ""
             for _ in 0..<Int.random(in: 0...3, using: &g) { s += pieces.randomElement(using: &g)! }
@@ -41,9 +45,15 @@ import WardenTestSupport
         var pairs: [(String, String)] = []
         // Real versions against each other and against themselves edited the way updates edit them.
         for _ in 0..<150 { pairs.append((real.randomElement(using: &g)!, real.randomElement(using: &g)!)) }
-        for v in real.prefix(60) { pairs.append((v, v + "+deb12u1")); pairs.append((v, v + "~deb12u1")) }
+        for v in real.prefix(60) {
+            pairs.append((v, v + "+deb12u1"))
+            pairs.append((v, v + "~deb12u1"))
+        }
         for _ in 0..<250 { pairs.append((Self.generatedVersion(&g), Self.generatedVersion(&g))) }
-        pairs += [("1.0", "1.0-0"), ("1.0~rc1", "1.0"), ("1.0", "1.0a"), ("1.0a", "1.0+"), ("1:0.1", "2.0"), ("1.01", "1.1"), ("1.0-1", "1.0-1~bpo1")]
+        pairs += [
+            ("1.0", "1.0-0"), ("1.0~rc1", "1.0"), ("1.0", "1.0a"), ("1.0a", "1.0+"), ("1:0.1", "2.0"), ("1.01", "1.1"),
+            ("1.0-1", "1.0-1~bpo1"),
+        ]
 
         let layer = TempTree(prefix: "warden-dpkg-versions")
         layer.file("pairs", pairs.map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n")
@@ -83,18 +93,39 @@ import WardenTestSupport
 
     /// Trees of /etc/apt/apt.conf.d (file name → text) and, optionally, /etc/apt/apt.conf.
     static let aptCases: [(name: String, files: [String: String])] = [
-        ("debian-20auto-upgrades", ["20auto-upgrades": "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\n"]),
-        ("later-file-wins", ["20auto-upgrades": "APT::Periodic::Unattended-Upgrade \"1\";\n", "99off": "APT::Periodic::Unattended-Upgrade \"0\";\n"]),
+        (
+            "debian-20auto-upgrades",
+            ["20auto-upgrades": "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\n"]
+        ),
+        (
+            "later-file-wins",
+            ["20auto-upgrades": "APT::Periodic::Unattended-Upgrade \"1\";\n", "99off": "APT::Periodic::Unattended-Upgrade \"0\";\n"]
+        ),
         ("main-file-last", ["10x": "APT::Periodic::Enable \"1\";\n", "/etc/apt/apt.conf": "APT::Periodic::Enable \"0\";\n"]),
         ("blocks", ["50x.conf": "APT {\n  Periodic {\n    Update-Package-Lists \"2\";\n    Unattended-Upgrade \"always\";\n  };\n};\n"]),
         ("mixed-scope", ["50x": "APT::Periodic { Unattended-Upgrade \"7d\"; Enable \"1\"; };\n"]),
         ("case-insensitive", ["50x": "apt::periodic::unattended-upgrade \"3\";\n"]),
-        ("comments", ["50x": "// a comment\n# another\n/* block\n APT::Periodic::Enable \"0\";\n*/\nAPT::Periodic::Unattended-Upgrade \"1\"; // trailing\n"]),
-        ("list-items", ["50x": "Unattended-Upgrade::Origins-Pattern {\n \"origin=Debian,codename=${distro_codename}-security\";\n};\nAPT::Periodic::Unattended-Upgrade \"1\";\n"]),
-        ("ignored-names", [
-            "20auto-upgrades.dpkg-old": "APT::Periodic::Unattended-Upgrade \"9\";\n", "x.disabled": "APT::Periodic::Enable \"0\";\n",
-            "has space": "APT::Periodic::Enable \"0\";\n", "ok.conf": "APT::Periodic::Unattended-Upgrade \"1\";\n",
-        ]),
+        (
+            "comments",
+            [
+                "50x":
+                    "// a comment\n# another\n/* block\n APT::Periodic::Enable \"0\";\n*/\nAPT::Periodic::Unattended-Upgrade \"1\"; // trailing\n"
+            ]
+        ),
+        (
+            "list-items",
+            [
+                "50x":
+                    "Unattended-Upgrade::Origins-Pattern {\n \"origin=Debian,codename=${distro_codename}-security\";\n};\nAPT::Periodic::Unattended-Upgrade \"1\";\n"
+            ]
+        ),
+        (
+            "ignored-names",
+            [
+                "20auto-upgrades.dpkg-old": "APT::Periodic::Unattended-Upgrade \"9\";\n", "x.disabled": "APT::Periodic::Enable \"0\";\n",
+                "has space": "APT::Periodic::Enable \"0\";\n", "ok.conf": "APT::Periodic::Unattended-Upgrade \"1\";\n",
+            ]
+        ),
         ("unquoted", ["50x": "APT::Periodic::Unattended-Upgrade 1;\n"]),
         ("missing-semicolon", ["50x": "APT::Periodic::Unattended-Upgrade \"1\"\n"]),
         ("unclosed-block", ["50x": "APT::Periodic {\n Enable \"1\";\n"]),
@@ -106,7 +137,11 @@ import WardenTestSupport
         for (name, files) in Self.aptCases {
             layer.directory("cases/\(name)/apt.conf.d")
             for (file, text) in files {
-                if file == "/etc/apt/apt.conf" { layer.file("cases/\(name)/apt.conf", text) } else { layer.file("cases/\(name)/apt.conf.d/\(file)", text) }
+                if file == "/etc/apt/apt.conf" {
+                    layer.file("cases/\(name)/apt.conf", text)
+                } else {
+                    layer.file("cases/\(name)/apt.conf.d/\(file)", text)
+                }
             }
         }
         let keys = Self.periodicKeys.enumerated().map { "K\($0.offset) \($0.element)" }.joined(separator: " ")
@@ -150,7 +185,9 @@ import WardenTestSupport
             }
             #expect(conf.problems.isEmpty, "\(name): apt accepts it; Warden: \(conf.problems)")
             for key in Self.periodicKeys {
-                #expect(conf[key]?.value == t.values[key], "\(name): \(key) is \(t.values[key] ?? "unset") for apt, \(conf[key]?.value ?? "unset") for Warden")
+                #expect(
+                    conf[key]?.value == t.values[key],
+                    "\(name): \(key) is \(t.values[key] ?? "unset") for apt, \(conf[key]?.value ?? "unset") for Warden")
             }
         }
     }

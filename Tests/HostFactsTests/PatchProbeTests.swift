@@ -1,10 +1,11 @@
 import Glibc
-@testable import HostFacts
 import Testing
 import WardenCore
 import WardenFormats
 import WardenProfiles
 import WardenTestSupport
+
+@testable import HostFacts
 
 private func stanza(_ package: String, _ version: String, arch: String = "amd64", status: String = "install ok installed") -> String {
     "Package: \(package)\nStatus: \(status)\nArchitecture: \(arch)\nVersion: \(version)\nDescription: \(package)\n continued\n .\n more\n"
@@ -12,7 +13,9 @@ private func stanza(_ package: String, _ version: String, arch: String = "amd64"
 
 private func release(suite: String, codename: String, date: String, signed: Bool = true) -> String {
     let fields = "Origin: Debian\nSuite: \(suite)\nCodename: \(codename)\nDate: \(date)\nSHA256:\n 00 1 main/binary-amd64/Packages\n"
-    return signed ? "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n\(fields)-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n" : fields
+    return signed
+        ? "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n\(fields)-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n"
+        : fields
 }
 
 /// PatchProbe's facts on built roots (a dpkg status, apt lists with their Release files, apt.conf,
@@ -41,12 +44,20 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         func build() -> String {
             tree.file("var/lib/dpkg/status", installed.joined(separator: "\n"))
             if hasSecurityList {
-                tree.file(String((PatchProbeTests.security + "_InRelease").dropFirst()), release(suite: "stable-security", codename: "bookworm-security", date: securityDate))
-                tree.file(String((PatchProbeTests.security + "_main_binary-amd64_Packages").dropFirst()), securityPackages.joined(separator: "\n"))
+                tree.file(
+                    String((PatchProbeTests.security + "_InRelease").dropFirst()),
+                    release(suite: "stable-security", codename: "bookworm-security", date: securityDate))
+                tree.file(
+                    String((PatchProbeTests.security + "_main_binary-amd64_Packages").dropFirst()), securityPackages.joined(separator: "\n")
+                )
             }
             // The main archive has a newer tzdata too: a point release is not a security update.
-            tree.file(String((PatchProbeTests.main + "_InRelease").dropFirst()), release(suite: "stable", codename: "bookworm", date: "Sat, 14 Nov 2026 10:00:00 UTC"))
-            tree.file(String((PatchProbeTests.main + "_main_binary-amd64_Packages").dropFirst()), stanza("tzdata", "2025a-0+deb12u1", arch: "all"))
+            tree.file(
+                String((PatchProbeTests.main + "_InRelease").dropFirst()),
+                release(suite: "stable", codename: "bookworm", date: "Sat, 14 Nov 2026 10:00:00 UTC"))
+            tree.file(
+                String((PatchProbeTests.main + "_main_binary-amd64_Packages").dropFirst()), stanza("tzdata", "2025a-0+deb12u1", arch: "all")
+            )
             if let running { tree.file("proc/sys/kernel/osrelease", running + "\n") }
             for m in modules { tree.file("lib/modules/\(m)/modules.dep") }
             tree.directory("etc/apt/apt.conf.d")
@@ -60,9 +71,12 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         }
 
         func facts() throws -> JSON {
-            let context = ProbeContext(root: try HostRoot(build()), site: nil, weights: WeightLocations(origin: .site, paths: [], note: "test"))
+            let context = ProbeContext(
+                root: try HostRoot(build()), site: nil, weights: WeightLocations(origin: .site, paths: [], note: "test"))
             let collected = PatchProbe().collect(context)
-            guard case .value(let v)? = collected["patches"] else { throw RealRoots.Failure("patches is \(String(describing: collected["patches"]))") }
+            guard case .value(let v)? = collected["patches"] else {
+                throw RealRoots.Failure("patches is \(String(describing: collected["patches"]))")
+            }
             #expect(FactContract.mismatches(v, PatchProbe().facts["patches"]!, path: "patches") == [])
             return v
         }
@@ -116,13 +130,20 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         let host = Host()
         host.hasSecurityList = false
         let tree = host.tree
-        tree.file(String((Self.security + "_InRelease").dropFirst()), release(suite: "stable", codename: "bookworm", date: "Sat, 28 Nov 2026 06:00:00 UTC"))
+        tree.file(
+            String((Self.security + "_InRelease").dropFirst()),
+            release(suite: "stable", codename: "bookworm", date: "Sat, 28 Nov 2026 06:00:00 UTC"))
         tree.file(String((Self.security + "_main_binary-amd64_Packages").dropFirst()), stanza("libssl3", "3.0.16-1~deb12u1"))
         // And a mirror with an unremarkable name whose Release is the security suite.
-        tree.file("var/lib/apt/lists/mirror.example_m_dists_x_Release", release(suite: "stable-security", codename: "bookworm-security", date: "Fri, 27 Nov 2026 06:00:00 +0000", signed: false))
+        tree.file(
+            "var/lib/apt/lists/mirror.example_m_dists_x_Release",
+            release(suite: "stable-security", codename: "bookworm-security", date: "Fri, 27 Nov 2026 06:00:00 +0000", signed: false))
         tree.file("var/lib/apt/lists/mirror.example_m_dists_x_main_binary-amd64_Packages", stanza("tzdata", "2025b-0+deb12u1", arch: "all"))
         let f = try host.facts()
-        #expect(f["security_lists"]?.arrayValue?.map { $0["path"] } == ["/var/lib/apt/lists/mirror.example_m_dists_x_main_binary-amd64_Packages"])
+        #expect(
+            f["security_lists"]?.arrayValue?.map { $0["path"] } == [
+                "/var/lib/apt/lists/mirror.example_m_dists_x_main_binary-amd64_Packages"
+            ])
         #expect(f["pending"]?["count"] == 1)
         #expect(f["pending"]?["first"]?[0]?["package"] == "tzdata")
     }
@@ -131,7 +152,8 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         let host = Host()
         host.installed.append("Package: broken\nStatus install ok installed\n")
         let root = try HostRoot(host.build())
-        let collected = PatchProbe().collect(ProbeContext(root: root, site: nil, weights: WeightLocations(origin: .site, paths: [], note: "t")))
+        let collected = PatchProbe().collect(
+            ProbeContext(root: root, site: nil, weights: WeightLocations(origin: .site, paths: [], note: "t")))
         guard case .unavailable(let u)? = collected["patches"] else {
             Issue.record("\(String(describing: collected["patches"]))")
             return
@@ -149,7 +171,9 @@ private func release(suite: String, codename: String, date: String, signed: Bool
     @Test func compressedSecurityListsAreNotGuessed() throws {
         let host = Host()
         host.hasSecurityList = false
-        host.tree.file(String((Self.security + "_InRelease").dropFirst()), release(suite: "stable-security", codename: "bookworm-security", date: "Sat, 28 Nov 2026 06:00:00 UTC"))
+        host.tree.file(
+            String((Self.security + "_InRelease").dropFirst()),
+            release(suite: "stable-security", codename: "bookworm-security", date: "Sat, 28 Nov 2026 06:00:00 UTC"))
         host.tree.file(String((Self.security + "_main_binary-amd64_Packages.lz4").dropFirst()), "not read")
         let f = try host.facts()
         #expect(f["pending"]?["error"]?.stringValue?.contains("a .lz4 list is not read") == true)
@@ -159,7 +183,8 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         let offline = Host()
         offline.running = nil
         let f = try offline.facts()
-        #expect(f["kernel"]?["running_newest"]?["not_checked"]?.stringValue?.hasPrefix("offline root: no /proc/sys/kernel/osrelease") == true)
+        #expect(
+            f["kernel"]?["running_newest"]?["not_checked"]?.stringValue?.hasPrefix("offline root: no /proc/sys/kernel/osrelease") == true)
 
         let old = Host()
         old.running = "6.1.0-27-amd64"
@@ -204,24 +229,35 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         ("lists seven days old to the second", { $0.securityDate = "Sun, 22 Nov 2026 12:00:00 GMT" }, .pass, "all 14 checks passed"),
         ("no security source at all", { $0.hasSecurityList = false }, .error, "no package list of a -security suite"),
         (
-            "stale lists that already show a missing update", {
+            "stale lists that already show a missing update",
+            {
                 $0.securityDate = "Sun, 01 Nov 2026 00:00:00 UTC"
                 $0.securityPackages.append(stanza("libssl3", "3.0.16-1~deb12u1"))
             }, .fail, "libssl3:amd64"
         ),
-        ("running an older kernel than installed", { $0.running = "6.1.0-27-amd64" }, .fail, "the running kernel is the newest installed is false"),
+        (
+            "running an older kernel than installed", { $0.running = "6.1.0-27-amd64" }, .fail,
+            "the running kernel is the newest installed is false"
+        ),
         ("the running kernel unknown offline", { $0.running = nil }, .notChecked, "offline root: no /proc/sys/kernel/osrelease"),
         ("a reboot requested", { $0.rebootRequired = "libc6\n" }, .fail, "a reboot requested by an update"),
-        ("no automatic upgrades", { $0.autoUpgrades = nil }, .fail, "APT::Periodic::Unattended-Upgrade (seconds; 0 never) is 0, expected ≥ 1"),
         (
-            "unattended-upgrades not installed", { $0.installed.removeLast() }, .fail, "unattended-upgrades installed is false, expected = true"
+            "no automatic upgrades", { $0.autoUpgrades = nil }, .fail,
+            "APT::Periodic::Unattended-Upgrade (seconds; 0 never) is 0, expected ≥ 1"
+        ),
+        (
+            "unattended-upgrades not installed", { $0.installed.removeLast() }, .fail,
+            "unattended-upgrades installed is false, expected = true"
         ),
         ("apt-daily-upgrade.timer not enabled", { $0.timers = ["apt-daily.timer"] }, .fail, "apt-daily-upgrade.timer enabled is false"),
         (
             "apt.conf apt would refuse", { $0.autoUpgrades = "APT::Periodic::Unattended-Upgrade \"1\"\n" }, .error,
             "20auto-upgrades:1: 'APT::Periodic::Unattended-Upgrade' is not followed by ';'"
         ),
-        ("weekly upgrades", { $0.autoUpgrades = "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"7\";\n" }, .fail, "≤ 86400"),
+        (
+            "weekly upgrades",
+            { $0.autoUpgrades = "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"7\";\n" }, .fail, "≤ 86400"
+        ),
     ]
 
     @Test(arguments: ["sl3", "sl4"], PatchProbeTests.table.indices)
