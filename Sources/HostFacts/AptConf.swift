@@ -6,21 +6,21 @@
 /// list items inside blocks, `//`, `#` and `/* */` comments. Anything else (`#include`,
 /// `#clear`, an unterminated string, a name without a value) is a problem naming file and line, so the caller
 /// can say the configuration is unknown instead of guessing.
-struct AptConf {
-    struct Value: Sendable {
-        var value: String
-        var source: String
+package struct AptConf {
+    package struct Value: Sendable {
+        package var value: String
+        package var source: String
     }
 
     /// Lower-cased full name (`apt::periodic::enable`) → the last value set.
-    var values: [String: Value] = [:]
-    var files: [String] = []
-    var problems: [String] = []
+    package var values: [String: Value] = [:]
+    package var files: [String] = []
+    package var problems: [String] = []
 
     static let partsDirectory = "/etc/apt/apt.conf.d"
     static let mainFile = "/etc/apt/apt.conf"
 
-    static func read(_ root: HostRoot) -> AptConf {
+    package static func read(_ root: HostRoot) -> AptConf {
         var conf = AptConf()
         do {
             for name in try root.list(partsDirectory).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
@@ -48,7 +48,7 @@ struct AptConf {
         }
     }
 
-    subscript(_ name: String) -> Value? { values[name.lowercased()] }
+    package subscript(_ name: String) -> Value? { values[name.lowercased()] }
 
     private enum Token: Equatable {
         case word(String)

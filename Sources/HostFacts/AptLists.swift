@@ -4,18 +4,18 @@ internal import WardenFormats
 /// `Name: value` fields separated by empty lines, a line starting with a space or tab continuing
 /// the field before it. Only the fields asked for are kept (their first line, trimmed), so the
 /// package lists of a whole archive are read without keeping them.
-enum Deb822 {
-    struct Stanza {
-        var line: Int
-        var fields: [String: String]
+package enum Deb822 {
+    package struct Stanza {
+        package var line: Int
+        package var fields: [String: String]
     }
 
-    struct Malformed: Error {
-        var line: Int
-        var reason: String
+    package struct Malformed: Error {
+        package var line: Int
+        package var reason: String
     }
 
-    static func stanzas(_ bytes: [UInt8], keeping wanted: Set<String>) throws(Malformed) -> [Stanza] {
+    package static func stanzas(_ bytes: [UInt8], keeping wanted: Set<String>) throws(Malformed) -> [Stanza] {
         var out: [Stanza] = []
         var current: Stanza?
         var seen: Set<Substring> = []

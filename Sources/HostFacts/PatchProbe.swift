@@ -280,7 +280,7 @@ public struct PatchProbe: Probe {
 
     /// apt.systemd.daily's reading of an APT::Periodic interval: days unless suffixed `s`, `m`,
     /// `h` or `d`; `always` runs at every timer run (1 here); 0 or unset never.
-    static func intervalSeconds(_ text: String) -> Int? {
+    package static func intervalSeconds(_ text: String) -> Int? {
         if text == "always" { return 1 }
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(text)
