@@ -294,7 +294,7 @@ public enum BundleReport {
         out += "|---|---|---|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
         for h in byName(s) {
             out +=
-                "| \(mdEscape(h.name)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
+                "| \(mdEscape(h.name, inTable: true)) | `\(h.machineID)` | \(h.role ?? "–") | \(h.auditedProfile) | \(h.finishedAt)\(h.stale ? " **stale**" : "") | "
             out += h.results.map { $0.verdict.rawValue }.joined(separator: " | ") + " |\n"
         }
         if s.hosts.isEmpty { out += "| (no host) | | | | |" + String(repeating: " |", count: s.profiles.count) + "\n" }
@@ -332,7 +332,7 @@ public enum BundleReport {
                 + String(repeating: "---|", count: Area.allCases.count + 1) + "\n"
             let byArea = Area.allCases.map { area in s.controls.filter { $0.area == area && $0.tallies[p] != nil }.map(\.id) }
             for h in hosts {
-                out += "| \(mdEscape(h.name)) | "
+                out += "| \(mdEscape(h.name, inTable: true)) | "
                 out += byArea.map { ids in
                     ids.map { symbol(h.results[p].notPassed[$0] ?? .pass) }.joined()
                 }.joined(separator: " | ")
@@ -350,7 +350,7 @@ public enum BundleReport {
                 + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
             for c in failing {
                 out +=
-                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map(blockingCounts).joined(separator: " | ")
+                    "| \(c.id) \(mdEscape(c.title, inTable: true)) | \(c.severity.rawValue) | " + c.tallies.map(blockingCounts).joined(separator: " | ")
                     + " |\n"
             }
             out += "\n"
@@ -449,21 +449,60 @@ public enum BundleReport {
         return c.tallies.compactMap { $0 }.flatMap(\.examples).filter { seen.insert($0.machineID).inserted }.prefix(3).map { $0 }
     }
 
-    static func mdEscape(_ text: String) -> String {
+    /// Text for Markdown (CommonMark with GFM tables), written so that it reads back as itself.
+    /// Outside code spans `|`, `<` and line breaks are escaped; inside a code span (a run of
+    /// backticks to the next run as long) nothing is, since CommonMark keeps a code span's text
+    /// literally (a `\|` there would be copied with its backslash), except `|` in a table cell:
+    /// GFM splits cells before it reads code spans, and removes the backslash of `\|` first.
+    static func mdEscape(_ text: String, inTable: Bool = false) -> String {
         // Most text has nothing to escape: returned as it is, without a walk over its characters.
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "<") }) else {
             return text
         }
+        let chars = Array(text)
         var out = ""
-        for c in text {
+        var i = 0
+        var codeFence = 0  // the length of the backtick run that opened the current code span; 0 outside one
+        while i < chars.count {
+            let c = chars[i]
+            if c == "`" {
+                var run = 0
+                while i + run < chars.count, chars[i + run] == "`" { run += 1 }
+                if codeFence == 0 {
+                    // Opens a span only if a run as long closes it later.
+                    if closes(chars, from: i + run, length: run) { codeFence = run }
+                } else if run == codeFence {
+                    codeFence = 0
+                }
+                out += String(repeating: "`", count: run)
+                i += run
+                continue
+            }
             switch c {
-            case "|": out += "\\|"
             case "\n": out += " "
-            case "<": out += "&lt;"
+            case "|" where codeFence == 0 || inTable: out += "\\|"
+            case "<" where codeFence == 0: out += "&lt;"
             default: out.append(c)
             }
+            i += 1
         }
         return out
+    }
+
+    /// Whether a run of exactly `length` backticks starts at or after `from`.
+    private static func closes(_ chars: [Character], from: Int, length: Int) -> Bool {
+        var i = from
+        while i < chars.count {
+            guard chars[i] == "`" else {
+                i += 1
+                continue
+            }
+            var run = 0
+            while i + run < chars.count, chars[i + run] == "`" { run += 1 }
+            if run == length { return true }
+            i += run
+        }
+        return false
     }
 
     // MARK: - HTML

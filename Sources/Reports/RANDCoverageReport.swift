@@ -47,7 +47,7 @@ public enum RANDCoverageReport {
             let m = row.measure
             let detail = [citations(row), m.attestation ?? ""].filter { !$0.isEmpty }.joined(separator: "; ")
             out +=
-                "| \(m.alias) | \(m.level.rawValue) | \(m.page) | \(BundleReport.mdEscape(m.label)) | \(name(row.status)) | \(BundleReport.mdEscape(detail)) |\n"
+                "| \(m.alias) | \(m.level.rawValue) | \(m.page) | \(BundleReport.mdEscape(m.label, inTable: true)) | \(name(row.status)) | \(BundleReport.mdEscape(detail, inTable: true)) |\n"
         }
         return out
     }
