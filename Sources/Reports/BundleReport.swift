@@ -350,7 +350,8 @@ public enum BundleReport {
                 + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
             for c in failing {
                 out +=
-                    "| \(c.id) \(mdEscape(c.title, inTable: true)) | \(c.severity.rawValue) | " + c.tallies.map(blockingCounts).joined(separator: " | ")
+                    "| \(c.id) \(mdEscape(c.title, inTable: true)) | \(c.severity.rawValue) | "
+                    + c.tallies.map(blockingCounts).joined(separator: " | ")
                     + " |\n"
             }
             out += "\n"
