@@ -450,60 +450,73 @@ public enum BundleReport {
         return c.tallies.compactMap { $0 }.flatMap(\.examples).filter { seen.insert($0.machineID).inserted }.prefix(3).map { $0 }
     }
 
+    /// `text` cut into prose and code spans (a run of backticks up to the next run as long, as
+    /// CommonMark reads them; an unmatched run is prose). Code spans keep their backticks.
+    static func segments(_ text: String) -> [(text: Substring, code: Bool)] {
+        var out: [(text: Substring, code: Bool)] = []
+        var prose = text.startIndex
+        var i = text.startIndex
+        func run(at j: String.Index) -> String.Index {
+            var k = j
+            while k < text.endIndex, text[k] == "`" { k = text.index(after: k) }
+            return k
+        }
+        while let open = text[i...].firstIndex(of: "`") {
+            let afterOpen = run(at: open)
+            let length = text.distance(from: open, to: afterOpen)
+            var j = afterOpen
+            var close: String.Index?
+            while let next = text[j...].firstIndex(of: "`") {
+                let end = run(at: next)
+                if text.distance(from: next, to: end) == length {
+                    close = end
+                    break
+                }
+                j = end
+            }
+            guard let close else {
+                i = afterOpen
+                continue
+            }
+            if prose < open { out.append((text[prose..<open], false)) }
+            out.append((text[open..<close], true))
+            prose = close
+            i = close
+        }
+        if prose < text.endIndex { out.append((text[prose...], false)) }
+        return out
+    }
+
     /// Text for Markdown (CommonMark with GFM tables), written so that it reads back as itself.
-    /// Outside code spans `|`, `<` and line breaks are escaped; inside a code span (a run of
-    /// backticks to the next run as long) nothing is, since CommonMark keeps a code span's text
-    /// literally (a `\|` there would be copied with its backslash), except `|` in a table cell:
-    /// GFM splits cells before it reads code spans, and removes the backslash of `\|` first.
+    /// Outside code spans `|`, `<` and line breaks are escaped; inside a code span nothing is,
+    /// since CommonMark keeps a code span's text literally (a `\|` there would be copied with its
+    /// backslash), except `|` in a table cell: GFM splits cells before it reads code spans, and
+    /// removes the backslash of `\|` first.
     static func mdEscape(_ text: String, inTable: Bool = false) -> String {
         // Most text has nothing to escape: returned as it is, without a walk over its characters.
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "<") }) else {
             return text
         }
-        let chars = Array(text)
         var out = ""
-        var i = 0
-        var codeFence = 0  // the length of the backtick run that opened the current code span; 0 outside one
-        while i < chars.count {
-            let c = chars[i]
-            if c == "`" {
-                var run = 0
-                while i + run < chars.count, chars[i + run] == "`" { run += 1 }
-                if codeFence == 0 {
-                    // Opens a span only if a run as long closes it later.
-                    if closes(chars, from: i + run, length: run) { codeFence = run }
-                } else if run == codeFence {
-                    codeFence = 0
+        for (part, code) in segments(text) {
+            for c in part {
+                switch c {
+                case "\n": out += " "
+                case "|" where !code || inTable: out += "\\|"
+                case "<" where !code: out += "&lt;"
+                default: out.append(c)
                 }
-                out += String(repeating: "`", count: run)
-                i += run
-                continue
             }
-            switch c {
-            case "\n": out += " "
-            case "|" where codeFence == 0 || inTable: out += "\\|"
-            case "<" where codeFence == 0: out += "&lt;"
-            default: out.append(c)
-            }
-            i += 1
         }
         return out
     }
 
-    /// Whether a run of exactly `length` backticks starts at or after `from`.
-    private static func closes(_ chars: [Character], from: Int, length: Int) -> Bool {
-        var i = from
-        while i < chars.count {
-            guard chars[i] == "`" else {
-                i += 1
-                continue
-            }
-            var run = 0
-            while i + run < chars.count, chars[i + run] == "`" { run += 1 }
-            if run == length { return true }
-            i += run
-        }
-        return false
+    /// Text for HTML with its code spans as `<code>` (their backticks dropped).
+    static func hc(_ text: String) -> String {
+        guard text.contains("`") else { return h(text) }
+        return segments(text).map { part, code in
+            code ? "<code>\(h(String(part.drop { $0 == "`" }.reversed().drop { $0 == "`" }.reversed())))</code>" : h(String(part))
+        }.joined()
     }
 
     // MARK: - HTML
@@ -680,7 +693,7 @@ public enum BundleReport {
                 + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
             for c in failing {
                 out +=
-                    "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
+                    "<tr><td>\(c.id) \(hc(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
                 out += c.tallies.map { "<td class=\"num\">\(h(blockingCounts($0)))</td>" }.joined() + "</tr>\n"
             }
             out +=
@@ -688,10 +701,10 @@ public enum BundleReport {
         }
         for c in failing {
             out +=
-                "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
+                "<div class=\"control\">\n<h3>\(c.id) \(hc(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
             out +=
                 "<p>\(h(keeps(s, c))) References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
-            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<p>\(h(shownOf(s, c))):</p>\n<ul>\n"
+            out += "<p><b>Remediation:</b> \(hc(c.remediation))</p>\n<p>\(h(shownOf(s, c))):</p>\n<ul>\n"
             for e in examples(c) {
                 out +=
                     "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"

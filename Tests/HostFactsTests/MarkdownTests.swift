@@ -56,8 +56,12 @@ import WardenTestSupport
         let tree = TempTree()
         let r = withExtendedLifetime(tree) { run("/usr/bin/cmark-gfm", ["-e", "table", tree.file("report.md", markdown)]) }
         try #require(r.status == 0, "cmark-gfm: \(r.stderr)")
+        return code(inHTML: r.stdout)
+    }
+
+    static func code(inHTML html: String) -> [String] {
         var out: [String] = []
-        var rest = Substring(r.stdout)
+        var rest = Substring(html)
         while let open = rest.firstRange(of: "<code>") {
             guard let close = rest[open.upperBound...].firstRange(of: "</code>") else { break }
             let html = String(rest[open.upperBound..<close.lowerBound])
@@ -74,7 +78,7 @@ import WardenTestSupport
         while let amp = rest.firstIndex(of: "&") {
             out += rest[..<amp]
             rest = rest[amp...]
-            let entity = [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&amp;", "&")].first { rest.hasPrefix($0.0) }
+            let entity = [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&")].first { rest.hasPrefix($0.0) }
             out += entity?.1 ?? "&"
             rest = rest.dropFirst(entity?.0.count ?? 1)
         }
@@ -91,6 +95,9 @@ import WardenTestSupport
             #expect(try Self.renderedCode(paragraph) == expected, "\(id) in a paragraph")
             let table = "| Control | Remediation |\n|---|---|\n| \(id) | \(BundleReport.mdEscape(control.remediation, inTable: true)) |\n"
             #expect(try Self.renderedCode(table) == expected, "\(id) in a table cell")
+            // The HTML report writes the same spans as <code>, without backticks.
+            #expect(Self.code(inHTML: BundleReport.hc(control.remediation)) == expected, "\(id) in HTML")
+            #expect(!BundleReport.hc(control.remediation).contains("`"), "\(id) in HTML")
             checked += 1
         }
         #expect(checked >= 30, "most remediations name commands or files in code spans")
