@@ -15,9 +15,8 @@ public enum CodeOfPractice {
         public var appendix4: String?
         /// When the evidence is conformance to a whole profile (II.7.8: SL4), its id.
         public var profile: String?
-        /// For an organisational item (what no host shows, even where host controls support it):
-        /// the attestation a reviewer collects. Its verdict is `manual`.
-        public var attestation: String?
+        /// For an organisational item: the attestation a reviewer collects (`attestations`).
+        public var attestation: String? { CodeOfPractice.attestations[appendix4 ?? id] ?? CodeOfPractice.attestations[id] }
     }
 
     public struct Measure: Sendable {
@@ -26,10 +25,28 @@ public enum CodeOfPractice {
         public var items: [Item]
     }
 
-    static let edrAttestation =
-        "the inventory of EDR and IDS coverage across every network and device, and its alert routing (a host shows only its own agent and log forwarding)"
-    static let securityTeamAttestation =
-        "the security team's charter, on-call roster and incident-handling records (hosts only forward the logs it reads)"
+    /// The organisational items (by Appendix 4 id, or the third-draft id where there is none):
+    /// what no host shows, even where host controls support it, with the attestation a reviewer
+    /// collects. Their verdict is `manual`.
+    static let attestations: [String: String] = [
+        "A4.1(2)": "the email-filtering configuration and its phishing reports",
+        "A4.2(6)": "the data centres' access lists, access logs and inspection records",
+        "A4.3(2)": "the security team's reviews of each interface that reads the weights",
+        "A4.4(1)": "the background-check policy and records for everyone with access",
+        "A4.4(2)": "the insider-threat training programme and attendance",
+        "A4.4(4)": "the procedure and records of checking training data for tampering",
+        "A4.5(1)": "the latest independent external security review and its follow-up",
+        "A4.5(2)": "the red-team exercises' scope, dates and findings",
+        "A4.5(3)": "the bug bounty programme's terms and its reports",
+        "A4.5(4)": "the personnel integrity tests' schedule and results",
+        "A4.5(5)": "the published channels for reporting security issues",
+        "A4.5(6)":
+            "the inventory of EDR and IDS coverage across every network and device, and its alert routing (a host shows only its own agent and log forwarding)",
+        "A4.5(7)": "the security team's charter, on-call roster and incident-handling records (hosts only forward the logs it reads)",
+        "II.7.6(1)": "the lifecycle policy: when weights are created, copied, retired and securely deleted",
+        "II.7.6(2)": "how the security measures were chosen for the model's systemic risk",
+        "II.7.7": "the public Framework and Model Report sections that disclose the security mitigations",
+    ]
 
     public static let thirdDraft: [Measure] = [
         Measure(
@@ -49,12 +66,8 @@ public enum CodeOfPractice {
                 Item(id: "II.7.2(2)", text: "frequent red-teaming", appendix4: "A4.5(2)"),
                 Item(id: "II.7.2(3)", text: "secure channels for third parties to report security issues", appendix4: "A4.5(5)"),
                 Item(id: "II.7.2(4)", text: "competitive bug bounty programs", appendix4: "A4.5(3)"),
-                Item(
-                    id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)",
-                    attestation: edrAttestation),
-                Item(
-                    id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)",
-                    attestation: securityTeamAttestation),
+                Item(id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)"),
+                Item(id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)"),
             ]),
         Measure(
             id: "II.7.3", title: "Protection of unreleased model weights and associated assets",
@@ -178,8 +191,8 @@ public enum CodeOfPractice {
                 Item(id: "A4.5(3)", text: "bug bounty"),
                 Item(id: "A4.5(4)", text: "periodic personnel integrity testing"),
                 Item(id: "A4.5(5)", text: "reporting channels"),
-                Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices", attestation: edrAttestation),
-                Item(id: "A4.5(7)", text: "a security team for incident handling", attestation: securityTeamAttestation),
+                Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices"),
+                Item(id: "A4.5(7)", text: "a security team for incident handling"),
             ]),
     ]
 }
