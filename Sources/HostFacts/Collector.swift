@@ -85,6 +85,7 @@ public enum ProbeRegistry {
         HibernationProbe(),
         MountsProbe(),
         CrashDumpProbe(),
+        CPUMitigationsProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -1554,6 +1554,46 @@ controls:
       tmp.mount` fails until it is copied to /etc/systemd/system, its options lack `noexec`,
       and it does not cover /var/tmp.
 
+  - id: HRD-011
+    title: CPU vulnerability mitigations are on
+    area: hardening
+    severity: high
+    threshold_source: design
+    rationale: >-
+      Speculative-execution and similar CPU flaws let an unprivileged process, or a guest, read
+      memory it has no right to: the decrypted weights of a serving process, or the keys that
+      unlock them. The kernel mitigates every flaw it knows of unless a boot parameter switches
+      the mitigation off, which hosts tuned for GPU throughput often do. Fails on any such
+      parameter on the kernel command line, and on any CPU vulnerability the running kernel
+      reports as "Vulnerable" (/sys/devices/system/cpu/vulnerabilities, runtime state that an
+      offline root does not have).
+    references:
+      cop: [II.7.1, II.7.3]
+      nist: [SI-16, SC-39]
+      cac: [grub2_pti_argument, grub2_spectre_v2_argument, grub2_nosmap_argument_absent, grub2_nosmep_argument_absent]
+      rand:
+        - {measure: R-9, relation: implements}
+    check:
+      all:
+        - none: cpu_mitigations.switched_off
+          expect: {fact: .word, exists: true, describe: a kernel parameter that switches a CPU mitigation off}
+          if_empty: pass
+          empty_reason: no kernel parameter switches a CPU mitigation off
+        - none: cpu_mitigations.vulnerabilities
+          where: {fact: .vulnerable, eq: true, describe: reported as vulnerable}
+          expect: {fact: .text, starts_with: Vulnerable, describe: a CPU vulnerability the kernel reports as}
+          if_empty: pass
+          empty_reason: the kernel reports no CPU vulnerability as Vulnerable
+    remediation: >-
+      Remove every parameter that switches a mitigation off (`mitigations=off`, `nopti`,
+      `pti=off`, `nospectre_v1`, `nospectre_v2`, `spectre_v2=off`, `mds=off` and the others the
+      evidence names) from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in
+      /etc/default/grub and /etc/default/grub.d/*.cfg, run `update-grub` and reboot. For a
+      vulnerability the kernel still reports as "Vulnerable" (often "no microcode"), install the
+      CPU's microcode (`apt install intel-microcode` or `amd64-microcode`, from non-free-firmware)
+      and the current kernel (`apt full-upgrade`), then reboot; in a virtual machine the
+      hypervisor must pass the mitigations through.
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -2774,6 +2814,7 @@ controls:
     parameters: {require_noexec: false}
     sources: {require_noexec: design}
   HRD-010: {}
+  HRD-011: {}
 
   # --- logging (LOG) ---
   LOG-001:
