@@ -147,7 +147,8 @@ public struct CPUMitigationsProbe: Probe {
         Switch(name: "gather_data_sampling", off: value("off"), finder: .kernel, effect: "the Gather Data Sampling mitigation"),
         Switch(name: "reg_file_data_sampling", off: value("off"), finder: .kernel, effect: "the Register File Data Sampling mitigation"),
         Switch(name: "spectre_bhi", off: value("off"), finder: .kernel, effect: "the Branch History Injection mitigation"),
-        Switch(name: "spec_rstack_overflow", off: value("off"), finder: .kernel, effect: "the Speculative Return Stack Overflow mitigation"),
+        Switch(
+            name: "spec_rstack_overflow", off: value("off"), finder: .kernel, effect: "the Speculative Return Stack Overflow mitigation"),
         Switch(name: "indirect_target_selection", off: value("off"), finder: .kernel, effect: "the Indirect Target Selection mitigation"),
         Switch(name: "tsa", off: value("off"), finder: .kernel, effect: "the Transient Scheduler Attacks mitigation"),
         Switch(name: "vmscape", off: value("off"), finder: .kernel, effect: "the VMSCAPE mitigation"),

@@ -10,7 +10,9 @@ import WardenTestSupport
     static let vulnerabilities = "sys/devices/system/cpu/vulnerabilities/"
 
     /// A host booted with `cmdline` whose kernel reports these vulnerability files.
-    func host(cmdline: String?, files: [String: String]? = ["meltdown": "Not affected", "spectre_v2": "Mitigation: Retpolines; STIBP: disabled"])
+    func host(
+        cmdline: String?, files: [String: String]? = ["meltdown": "Not affected", "spectre_v2": "Mitigation: Retpolines; STIBP: disabled"]
+    )
         -> TempTree
     {
         let tree = TempTree()
@@ -29,7 +31,10 @@ import WardenTestSupport
         return v
     }
 
-    struct Failure: Error { let text: String; init(_ text: String) { self.text = text } }
+    struct Failure: Error {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
         var out: [String: Finding] = [:]
@@ -52,9 +57,12 @@ import WardenTestSupport
     static let commandLines: [(String, [String])] = [
         ("mitigations=off", ["mitigations=off"]),
         ("nopti nospectre_v2 nosmap nosmep", ["nopti", "nospectre_v2", "nosmap", "nosmep"]),
-        ("pti=off spectre_v2=off spectre_v2_user=off spec_store_bypass_disable=off", [
-            "pti=off", "spectre_v2=off", "spectre_v2_user=off", "spec_store_bypass_disable=off",
-        ]),
+        (
+            "pti=off spectre_v2=off spectre_v2_user=off spec_store_bypass_disable=off",
+            [
+                "pti=off", "spectre_v2=off", "spectre_v2_user=off", "spec_store_bypass_disable=off",
+            ]
+        ),
         ("pti=on spectre_v2=retpoline mds=full,nosmt l1tf=flush", []),
         // The generic parser takes `-` for `_`; cmdline_find_option_bool does not.
         ("nospectre-v1 nospectre-v2 mmio-stale-data=off", ["nospectre-v1", "mmio-stale-data=off"]),

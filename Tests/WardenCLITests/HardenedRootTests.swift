@@ -81,6 +81,10 @@ import WardenTestSupport
             "INT-002", ["not_checked"], ["not_checked"],
             "the lockdown mode is runtime state (/sys/kernel/security/lockdown); the script puts lockdown=confidentiality on the command line"
         ),
+        NotPassing(
+            "HRD-011", ["not_checked"], ["not_checked"],
+            "the command line switches no mitigation off; the CPU's vulnerabilities are what the running kernel reports in /sys/devices/system/cpu/vulnerabilities (runtime)"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
