@@ -86,6 +86,7 @@ public enum ProbeRegistry {
         MountsProbe(),
         CrashDumpProbe(),
         CPUMitigationsProbe(),
+        LoginBannerProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -2135,6 +2135,46 @@ controls:
       (with auditd running, read with `aureport --tty`); or tlog, where SSSD provides accounts.
       Forward the records off the host (LOG-006).
 
+  - id: LOG-011
+    title: The SSH login banner announces monitoring
+    area: logging
+    severity: low
+    threshold_source: design
+    rationale: >-
+      RAND asks that the people who work with the weights know their interactions are monitored
+      (SL3): awareness deters, and it is what lets recorded sessions be used. A host cannot see
+      what people know; what it can show is the notice every SSH login gets before
+      authentication: sshd's Banner, a file that exists, is not empty (sshd sends nothing for an
+      empty file or one over 1 MiB) and, where the profile asks for it, says that sessions are
+      monitored, recorded, audited or logged (one of the profile's banner_words, as a whole word
+      in any case).
+    references:
+      cop: [II.7.5]
+      nist: [AC-8]
+      cac: [sshd_enable_warning_banner_net, banner_etc_issue_net]
+      rand:
+        - {measure: R-54, relation: proxy}
+    parameters:
+      require_monitoring_notice: {type: bool, description: the banner must contain one of banner_words}
+      banner_words: {type: strings, description: lower-case words of which the banner must contain one (as a whole word in any case) when require_monitoring_notice is set}
+    applies_if: {fact: sshd.installed, eq: true, describe: an OpenSSH server is installed}
+    check:
+      all:
+        - {fact: login_banner.banner, ne: none, describe: sshd Banner}
+        - {fact: login_banner.shown, eq: true, if_absent: not_applicable, describe: sshd sends the banner file (a regular file of 1 byte to 1 MiB)}
+        - {fact: login_banner.first_line, exists: true, if_absent: not_applicable, describe: the banner's first line}
+        - some: login_banner.words
+          when: require_monitoring_notice
+          expect: {fact: .word, in: {param: banner_words}, describe: a word of the banner}
+          if_empty: fail
+          empty_reason: the banner has no words
+    remediation: >-
+      Write the notice to /etc/issue.net, for example "This system is monitored: every session
+      is recorded and audited.", and add `Banner /etc/issue.net` to a drop-in in
+      /etc/ssh/sshd_config.d/ (such as 60-warden.conf: Debian's sshd_config includes the drop-ins
+      first, and the first value wins); check with `sshd -t` and apply with `systemctl reload
+      ssh`.
+
 """#),
         ("Profiles/references/rand.yaml", #"""
 # RAND's measures for hosts that hold model weights: the catalogue the controls' references.rand
@@ -2840,6 +2880,14 @@ controls:
       RAND SL2 (so SL3): interactions are recorded and can be reviewed; any one recorder of
       interactive sessions (sudo I/O logs, tlog, pam_tty_audit) is enough.
   LOG-010: {}
+  LOG-011:
+    parameters:
+      require_monitoring_notice: true
+      banner_words: [monitor, monitored, monitoring, record, recorded, recording, audit, audited, auditing, log, logged, logging]
+    sources: {require_monitoring_notice: rand, banner_words: design}
+    rationale: >-
+      RAND SL3: employees know their interactions with the weights are monitored; the SSH banner
+      says so before every login, in words from this list.
 
   # --- exfiltration (EXF) ---
   EXF-001:
