@@ -14,7 +14,7 @@ public struct LoginBannerProbe: Probe {
         [
             "login_banner": .object([
                 "banner": .sourced(.string), "path": .string, "source": .string, "shown": .bool, "size": .int,
-                "first_line": .string, "words": .list(.object(["word": .string])),
+                "first_line": .string, "words": .list(.object(["word": .string, "source": .string])),
             ])
         ]
     }
@@ -86,7 +86,7 @@ public struct LoginBannerProbe: Probe {
         let text = String(decoding: bytes, as: UTF8.self)
         fact["shown"] = true
         fact["first_line"] = .string(String((lines(text).first { !$0.trimmed.isEmpty } ?? "").trimmed))
-        fact["words"] = .array(LoginBannerProbe.words(bytes).map { ["word": .string($0)] })
+        fact["words"] = .array(LoginBannerProbe.words(bytes).map { ["word": .string($0), "source": .string(path)] })
         return ["login_banner": .value(.object(fact))]
     }
 

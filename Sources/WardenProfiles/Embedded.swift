@@ -1576,12 +1576,12 @@ controls:
     check:
       all:
         - none: cpu_mitigations.switched_off
-          expect: {fact: .word, exists: true, describe: a kernel parameter that switches a CPU mitigation off}
+          expect: {fact: .word, exists: true, describe: kernel parameter that switches a CPU mitigation off}
           if_empty: pass
           empty_reason: no kernel parameter switches a CPU mitigation off
         - none: cpu_mitigations.vulnerabilities
           where: {fact: .vulnerable, eq: true, describe: reported as vulnerable}
-          expect: {fact: .text, starts_with: Vulnerable, describe: a CPU vulnerability the kernel reports as}
+          expect: {fact: .text, starts_with: Vulnerable, describe: CPU vulnerability status}
           if_empty: pass
           empty_reason: the kernel reports no CPU vulnerability as Vulnerable
     remediation: >-
@@ -2165,9 +2165,10 @@ controls:
         - {fact: login_banner.first_line, exists: true, if_absent: not_applicable, describe: the banner's first line}
         - some: login_banner.words
           when: require_monitoring_notice
-          expect: {fact: .word, in: {param: banner_words}, describe: a word of the banner}
+          where: {fact: .word, in: {param: banner_words}, describe: a word of the banner}
+          expect: {fact: .word, exists: true, describe: a word of the banner that announces monitoring}
           if_empty: fail
-          empty_reason: the banner has no words
+          empty_reason: no word of the banner announces monitoring (none is one of banner_words)
     remediation: >-
       Write the notice to /etc/issue.net, for example "This system is monitored: every session
       is recorded and audited.", and add `Banner /etc/issue.net` to a drop-in in

@@ -45,10 +45,11 @@ import WardenTestSupport
         #expect(v["shown"] == true)
         #expect(v["size"] == .int(LoginBannerTests.notice.utf8.count))
         #expect(v["first_line"] == "AUTHORISED USE ONLY.")
-        #expect(v["words"]?.arrayValue?.contains(["word": "recorded"]) == true)
+        #expect(v["words"]?.arrayValue?.contains(["word": "recorded", "source": "/etc/issue.net"]) == true)
         for (profile, f) in try findings(tree) {
             #expect(f.status == .pass, "\(profile): \(f.summary)")
             #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "AUTHORISED USE ONLY." })
+            #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "monitored" && $0.ok == true })
         }
     }
 
