@@ -87,6 +87,7 @@ public enum ProbeRegistry {
         CrashDumpProbe(),
         CPUMitigationsProbe(),
         LoginBannerProbe(),
+        AttackSurfaceProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

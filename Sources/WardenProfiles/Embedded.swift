@@ -1594,6 +1594,54 @@ controls:
       and the current kernel (`apt full-upgrade`), then reboot; in a virtual machine the
       hypervisor must pass the mitigations through.
 
+  - id: HRD-013
+    title: No compilers, debuggers, sound, cameras or automount (reduced attack surface)
+    area: hardening
+    severity: medium
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 limits the attack surface of the machines around the weights and reduces their
+      communication capabilities: no camera, speakers or audio board, no autorun. A compiler or
+      debugger on the host turns a foothold into code built and run there, and a tracer reads
+      other processes' memory; a microphone or camera is a channel out; an automounter mounts
+      whatever is plugged in. SL3 reports it; SL4 requires it.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, CM-11]
+      cac: [package_gcc_removed, package_gdb_removed, package_strace_removed]
+      rand:
+        - {measure: R-69, relation: supports}
+        - {measure: R-62, relation: supports}
+    parameters:
+      forbidden_packages: {type: strings, description: "package names that must not be installed (dpkg), among the families the attack_surface probe reports"}
+    check:
+      all:
+        - none: attack_surface.packages
+          where: {fact: .package, in: {param: forbidden_packages}, describe: a forbidden package}
+          expect: {fact: .package, exists: true, describe: "compiler, debugger or tracer installed"}
+          if_empty: pass
+          empty_reason: no package of forbidden_packages is installed
+        - none: attack_surface.sound_cards
+          expect: {fact: .path, exists: true, describe: sound card}
+          if_empty: pass
+          empty_reason: the kernel has no sound card
+        - none: attack_surface.cameras
+          expect: {fact: .path, exists: true, describe: video capture device (camera)}
+          if_empty: pass
+          empty_reason: the kernel has no video4linux device
+        - none: attack_surface.automount
+          expect: {fact: .how, exists: true, describe: a service that mounts removable media}
+          if_empty: pass
+          empty_reason: neither udisks2 nor autofs can run
+    remediation: >-
+      Remove the tools: `apt purge gcc gcc-12 g++ clang gdb strace ltrace linux-perf bpftrace
+      systemtap` (those the evidence names), then `apt autoremove`. Remove the audio and video
+      hardware, or keep its drivers from loading: `install soundcore /bin/false`, `install snd
+      /bin/false` and `install videodev /bin/false` (the modules every sound and video driver
+      needs) in /etc/modprobe.d/60-warden.conf, then
+      `update-initramfs -u` and reboot. Remove automounting: `apt purge udisks2 autofs` (or
+      `systemctl mask udisks2.service` and `systemctl disable --now autofs`).
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -2856,6 +2904,11 @@ controls:
     sources: {require_noexec: design}
   HRD-010: {}
   HRD-011: {}
+  HRD-013:
+    advisory: true
+    parameters: {forbidden_packages: [gcc, gcc-12, g++, g++-12, cpp, cpp-12, clang, gdb, gdbserver, strace, ltrace, linux-perf, linux-perf-6.1, bpftrace, bpfcc-tools, systemtap, valgrind]}
+    sources: {forbidden_packages: design}
+    rationale: SL3 reports the attack surface; RAND asks to limit it at SL4.
 
   # --- logging (LOG) ---
   LOG-001:
@@ -2993,6 +3046,9 @@ controls:
     sources: {restrict_user_namespaces: design}
   HRD-008:
     advisory: false
+  HRD-013:
+    advisory: false
+    rationale: At SL4 no compiler, debugger, tracer, sound card, camera or automounter (RAND "limiting the attack surface", "reduced communication capabilities").
   HRD-009:
     parameters: {require_noexec: true}
     sources: {require_noexec: design}
