@@ -105,6 +105,14 @@ package enum FuzzTargets {
             name: "bundle_manifest", summary: "bundle manifests signed by a trusted key (BundleVerifier on a bundle of just the manifest)",
             seeds: ["Fuzz/Seeds/bundle_manifest/*"],
             run: EvidenceTargets.bundleManifest),
+        FuzzTarget(
+            name: "dpkg_control", summary: "dpkg control files: status, package lists, Release (Deb822.stanzas, DebianVersion order)",
+            seeds: ["Tests/Fixtures/*/root/var/lib/dpkg/status", "Tests/Fixtures/*/root/var/lib/apt/lists/*", "Fuzz/Seeds/dpkg_control/*"],
+            run: ParserTargets.dpkgControl),
+        FuzzTarget(
+            name: "apt_conf", summary: "an apt.conf.d file through AptConf in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/apt/apt.conf.d/*", "Fuzz/Seeds/apt_conf/*"],
+            run: ParserTargets.aptConf),
     ]
 }
 

@@ -38,6 +38,42 @@ enum ParserTargets {
         for key in SysctlProbe.keys { _ = values[key]?.value }
     }
 
+    /// A dpkg control file (the status database, a package list, a Release file): every version
+    /// dpkg's order is given must be ordered consistently (reflexive, antisymmetric with the one
+    /// before it) and read back the same from its own text.
+    static func dpkgControl(_ bytes: [UInt8]) throws(InvariantViolation) {
+        guard let stanzas = try? Deb822.stanzas(bytes, keeping: ["Package", "Version", "Architecture", "Status"]) else { return }
+        var previous: DebianVersion?
+        for s in stanzas {
+            try require(s.line >= 1, "stanza line \(s.line)")
+            guard let v = s.fields["Version"].flatMap({ DebianVersion($0) }) else { continue }
+            try require(DebianVersion.compare(v, v) == 0, "\(v) is not equal to itself")
+            let again = DebianVersion(v.description)
+            try require(again.map { DebianVersion.compare($0, v) == 0 } == true, "\(v) does not read back from its text")
+            if let p = previous {
+                let a = DebianVersion.compare(p, v)
+                let b = DebianVersion.compare(v, p)
+                try require((a < 0) == (b > 0) && (a == 0) == (b == 0), "\(p) and \(v) are ordered both ways")
+            }
+            previous = v
+        }
+    }
+
+    static let aptRoot = ScratchRoot(files: [
+        "/etc/apt/apt.conf.d/01autoremove": "APT { NeverAutoRemove { \"^linux-image.*\"; }; };\n",
+        "/etc/apt/apt.conf": "APT::Periodic::Enable \"1\";\n",
+    ])
+
+    static func aptConf(_ bytes: [UInt8]) throws(InvariantViolation) {
+        let context = aptRoot.context(writing: bytes, to: "/etc/apt/apt.conf.d/20auto-upgrades")
+        let conf = AptConf.read(context.root)
+        for (name, v) in conf.values {
+            try require(name == name.lowercased(), "\(name) is kept with its case")
+            try require(v.source.hasPrefix("/etc/apt/apt.conf"), "\(name) comes from \(v.source)")
+        }
+        _ = PatchProbe.intervalSeconds(conf["APT::Periodic::Unattended-Upgrade"]?.value ?? "0")
+    }
+
     static func auditRules(_ bytes: [UInt8]) {
         var problems: [String] = []
         let rules = AuditRulesProbe().parse(text(bytes), file: "/etc/audit/rules.d/fuzz.rules", problems: &problems)

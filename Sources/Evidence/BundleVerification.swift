@@ -90,6 +90,8 @@ private struct Check {
     var listed: [String: BundleFile] = [:]
     /// Listed files whose size and digest match the manifest.
     var intact: Set<String> = []
+    /// The keyid manifest.dsse.json names, trusted or not: its key belongs in `keys/` either way.
+    var namedSigner: String?
 
     init(verifier: BundleVerifier, dir: String) {
         self.verifier = verifier
@@ -207,7 +209,7 @@ private struct Check {
             dir: dir, policy: policy, binding: binding,
             manifestSigner: result.signer, evaluator: builder)
         var hostsFailed = false
-        var keyIDs: Set<String> = result.signer.map { [$0] } ?? []
+        var keyIDs: Set<String> = namedSigner.map { [$0] } ?? []
         let hostPaths = listed.keys.sorted().filter { $0.hasPrefix("findings/") }
         for window in Parallel.windows(hostPaths.count) {
             // Checked on every core; the outcomes are taken in path order, as one core would.
@@ -330,6 +332,7 @@ private struct Check {
             return
         }
         let signature = envelope.signatures[0]
+        namedSigner = signature.keyid
         guard let keyID = signature.keyid, let key = verifier.trusted[keyID] else {
             fail(
                 file, "signatures[0].keyid",

@@ -85,6 +85,7 @@ public enum ProbeRegistry {
         HibernationProbe(),
         MountsProbe(),
         CrashDumpProbe(),
+        PatchProbe(),
         CPUMitigationsProbe(),
         LoginBannerProbe(),
         AttackSurfaceProbe(),

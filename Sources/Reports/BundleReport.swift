@@ -1,5 +1,5 @@
 public import Evidence
-internal import WardenCore
+public import WardenCore
 internal import WardenFormats
 
 /// The reviewer's report on a bundle (or on one host's findings): Markdown and a self-contained
@@ -16,11 +16,14 @@ public enum BundleReport {
     public static let matrixRows = 250
 
     /// Both reports, as a bundle ships them (each rendered on a core of its own; for 10,000 hosts
-    /// each takes a while).
-    public static let documents: [(path: String, render: @Sendable (FleetSummary) -> [UInt8])] = [
-        (markdownName, { Array(markdown($0).utf8) }),
-        (htmlName, { Array(html($0).utf8) }),
-    ]
+    /// each takes a while), with the RAND coverage of the bundle's profiles.
+    public static func documents(coverage: [RANDCoverage]) -> [(path: String, render: @Sendable (FleetSummary) -> [UInt8])] {
+        let source = Source(coverage: coverage)
+        return [
+            (markdownName, { Array(markdown($0, source: source).utf8) }),
+            (htmlName, { Array(html($0, source: source).utf8) }),
+        ]
+    }
 
     // MARK: - What both formats say
 
@@ -77,7 +80,9 @@ public enum BundleReport {
     }
 
     static func problems(_ s: FleetSummary) -> [Problem] {
-        func names(_ list: [String]) -> [String] { list.count > 40 ? list.prefix(40) + ["… and \(list.count - 40) more"] : list }
+        func names(_ list: [String]) -> [String] {
+            list.count > 40 ? list.prefix(40) + ["(40 of \(list.count) shown; all are in summary.json)"] : list
+        }
         var out: [Problem] = []
         if s.inventory == nil {
             out.append(
@@ -178,24 +183,57 @@ public enum BundleReport {
         return "\(subject)observed \(shown), expected \(e.expected) [\(e.source)]"
     }
 
-    /// "met on 3 of 20 hosts (SL3), 1 (SL4)".
+    /// An item's verdict under each profile: "SL3 met (…); SL4 not met (…)" (a profile the item
+    /// is not judged under is left out).
     static func satisfaction(_ s: FleetSummary, _ item: MappedItem) -> String {
-        guard !item.manual else { return "manual: needs an attestation" }
-        if let p = item.profile {
-            return "\(s.conformantCount(p)) of \(plural(s.hosts.count, "host")) conform to \(s.profiles[p].id.uppercased())"
-        }
-        let parts = s.profiles.indices.map { "\(item.satisfied[$0]) (\(s.profiles[$0].id.uppercased()))" }
-        return "met on \(parts.joined(separator: ", ")) of \(plural(s.hosts.count, "host"))"
+        judged(s, item).map { "\($0.profiles) \($0.judgement.verdict.rawValue) (\($0.judgement.detail))" }.joined(separator: "; ")
     }
 
+    /// An item's judgements with the profiles that share each ("SL3 and SL4"), leaving out the
+    /// profiles it is not judged under.
+    static func judged(_ s: FleetSummary, _ item: MappedItem) -> [(profiles: String, judgement: ItemJudgement)] {
+        var out: [(ids: [String], judgement: ItemJudgement)] = []
+        for p in s.profiles.indices where item.judgements[p].verdict != .notJudged {
+            let j = item.judgements[p]
+            let id = s.profiles[p].id.uppercased()
+            if let last = out.last, last.judgement.verdict == j.verdict, last.judgement.detail == j.detail {
+                out[out.count - 1].ids.append(id)
+            } else {
+                out.append(([id], j))
+            }
+        }
+        return out.map { ($0.ids.joined(separator: " and "), $0.judgement) }
+    }
+
+    /// What a profile's host controls cover of RAND's measures, in one paragraph: a conformant
+    /// host shows the host-checkable part of a level, not the level.
+    static func randStatement(_ c: RANDCoverage) -> (text: String, notCovered: [String]) {
+        let counts = RANDCoverageReport.order.map { "\(c.counts[$0] ?? 0) \(RANDCoverageReport.name($0))" }.joined(separator: ", ")
+        let text =
+            "\(c.profile.id.uppercased()): of RAND's \(c.rows.count) measures up to \(c.level.rawValue) that concern one host (\(c.catalogue.report), \(c.catalogue.published)), "
+            + "its controls: \(counts). Organisational measures need attestations; measures not covered are checked by no control. "
+            + "A host conforming to \(c.profile.id.uppercased()) shows the host-checkable part of RAND \(c.level.rawValue), not \(c.level.rawValue) itself."
+        let missing = c.rows.filter { $0.status == .notCovered }.map {
+            "\($0.measure.alias) (\($0.measure.level.rawValue), p. \($0.measure.page)) \($0.measure.label)"
+        }
+        return (text, missing)
+    }
+
+    /// How an item is judged, as the report says it.
+    static let mappingRule =
+        "Under each profile an item is met when, on every inventory host, every verdict control citing it passed or did not apply, and one passed; not met when one failed or is waived; undetermined when one is error or not checked, or a host has no fresh findings; manual when no verdict control cites it or it is organisational, with the attestation to collect. SL4 items are judged against SL4."
+
     /// What shows a third-draft measure beyond its items' controls.
-    static func measureNote(_ s: FleetSummary, _ id: String) -> String? {
+    static func measureNote(_ s: FleetSummary, _ id: String, _ source: Source) -> String? {
         switch id {
         case "II.7.3":
             return s.inventory.map {
                 "The inventory in this bundle registers \(plural($0.hosts.count, "host")) that store weights (item 1)."
             }
         case "II.7.6":
+            if source.envelope != nil {
+                return "One envelope shows one audit; scheduled audits and fresh bundles show the measures applied over time."
+            }
             return
                 "A bundle is valid for \(Durations.text(s.maxAge)) after it was made; scheduled audits and fresh bundles show the measures applied over time."
         default:
@@ -205,9 +243,35 @@ public enum BundleReport {
 
     // MARK: - Markdown
 
-    public static func markdown(_ s: FleetSummary) -> String {
-        var out = "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
-        out += "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). "
+    /// What a report is made from, when it is not a verified bundle.
+    public struct Source: Sendable {
+        /// The line that opens a report made from input nothing verified.
+        public var unverified: String?
+        /// The path of the one findings envelope the report is made from (not a bundle).
+        public var envelope: String?
+        /// What the profiles' controls cover of RAND's host measures (`warden profiles coverage`).
+        public var coverage: [RANDCoverage]
+
+        public init(unverified: String? = nil, envelope: String? = nil, coverage: [RANDCoverage] = []) {
+            self.unverified = unverified
+            self.envelope = envelope
+            self.coverage = coverage
+        }
+    }
+
+    /// What the report is made from and when, in one sentence.
+    static func provenance(_ s: FleetSummary, _ source: Source) -> String {
+        guard let envelope = source.envelope else {
+            return "Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge)))."
+        }
+        return
+            "One host's signed findings (\(envelope)), not an evidence bundle: no inventory, no bundler's signature, no validity period. Made \(s.createdAt); findings older than \(Durations.text(s.maxAge)) are counted stale."
+    }
+
+    public static func markdown(_ s: FleetSummary, source: Source = Source()) -> String {
+        var out = source.unverified.map { "**\(mdEscape($0))**\n\n" } ?? ""
+        out += "# Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))\n\n"
+        out += mdEscape(provenance(s, source)) + " "
         out += "Profiles: " + s.profiles.map { "\($0.id) \($0.version) (\($0.title))" }.joined(separator: "; ") + ".\n"
         out += "Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.\n\n"
 
@@ -277,7 +341,7 @@ public enum BundleReport {
             if s.hosts.count > hosts.count { out += "\n\(s.hosts.count - hosts.count) more hosts (all conformant) are in summary.json.\n" }
         }
 
-        out += "\n## Failing controls\n\n"
+        out += "\n## Controls that keep hosts from conforming\n\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "No control keeps any host from conforming.\n" }
         if !failing.isEmpty {
@@ -286,18 +350,16 @@ public enum BundleReport {
                 + " |\n|---|---|" + String(repeating: "---|", count: s.profiles.count) + "\n"
             for c in failing {
                 out +=
-                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | "
-                    + c.tallies.map { $0.map { String($0.hostsBlocking) } ?? "–" }.joined(separator: " | ") + " |\n"
+                    "| \(c.id) \(mdEscape(c.title)) | \(c.severity.rawValue) | " + c.tallies.map(blockingCounts).joined(separator: " | ")
+                    + " |\n"
             }
             out += "\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
-            }
             out += "### \(c.id) \(mdEscape(c.title)) [\(c.severity.rawValue)]\n\n"
-            out += "Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. "
+            out += "\(keeps(s, c)) "
             out += "References: " + (c.references.cop + c.references.appendix4).joined(separator: ", ") + ".\n\n"
-            out += "**Remediation:** \(mdEscape(c.remediation))\n\n"
+            out += "**Remediation:** \(mdEscape(c.remediation))\n\n\(shownOf(s, c)):\n\n"
             for e in examples(c) {
                 out += "- \(mdEscape(e.name)) (`\(e.machineID)`), \(label(e.status)): \(mdEscape(e.summary))\n"
                 for ev in e.evidence { out += "  - \(mdEscape(evidenceLine(ev)))\n" }
@@ -305,17 +367,30 @@ public enum BundleReport {
             out += "\n"
         }
 
+        if !source.coverage.isEmpty {
+            out += "## RAND coverage\n\n"
+            for c in source.coverage {
+                let (text, missing) = randStatement(c)
+                out += mdEscape(text) + "\n\n"
+                if !missing.isEmpty {
+                    out += "Not covered at \(c.profile.id.uppercased()) (\(missing.count)):\n\n"
+                    for m in missing { out += "- \(mdEscape(m))\n" }
+                    out += "\n"
+                }
+            }
+        }
+
         let mapping = s.codeOfPracticeMapping
         out += "## Commitment II.7 (third draft) and Appendix 4 (final Code)\n\n"
         out +=
-            "Controls map onto items through their references (`Profiles/controls/*.yaml`). An item no host can show is `manual`: it needs an attestation. "
+            "Controls map onto items through their references (`Profiles/controls/*.yaml`). \(mappingRule) "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.\n\n"
         for m in mapping.thirdDraft {
             out += "### Measure \(m.measure.id) \(m.measure.title)\n\n"
             out +=
                 m.controls.isEmpty
                 ? "No host control cites this measure.\n" : "Controls citing it: \(m.controls.joined(separator: ", ")).\n"
-            if let note = measureNote(s, m.measure.id) { out += note + "\n" }
+            if let note = measureNote(s, m.measure.id, source) { out += note + "\n" }
             out += "\n| Item | | Controls | Fleet |\n|---|---|---|---|\n"
             for item in m.items {
                 let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
@@ -341,6 +416,32 @@ public enum BundleReport {
         out +=
             "\n---\nCheck this bundle with `warden verify BUNDLE --trust KEYS`: it recomputes every figure above from the signed findings.\n"
         return out
+    }
+
+    /// A tally's blocking results by status ("2 fail, 1 error"), "0", or "–" when the profile
+    /// does not select the control; never one "failing" figure for all three.
+    static func blockingCounts(_ tally: FleetSummary.Tally?) -> String {
+        guard let tally else { return "–" }
+        let parts = [(Status.fail, "fail"), (.error, "error"), (.notChecked, "not checked")].compactMap { status, word in
+            tally.counts[status].flatMap { $0 > 0 ? "\($0) \(word)" : nil }
+        }
+        return parts.isEmpty ? "0" : parts.joined(separator: ", ")
+    }
+
+    /// "Under SL3: 2 fail, 1 error of 5 hosts; under SL4: …."
+    static func keeps(_ s: FleetSummary, _ c: FleetSummary.Control) -> String {
+        let parts = s.profiles.indices.compactMap { p in
+            c.tallies[p].map { "under \(s.profiles[p].id.uppercased()): \(blockingCounts($0)) of \(plural(s.hosts.count, "host"))" }
+        }
+        return "Keeps hosts from conforming: " + parts.joined(separator: "; ") + "."
+    }
+
+    /// "First 3 of 7 hosts shown (all are in summary.json)".
+    static func shownOf(_ s: FleetSummary, _ c: FleetSummary.Control) -> String {
+        let total = c.tallies.map { $0?.hostsBlocking ?? 0 }.max() ?? 0
+        let shown = examples(c).count
+        return shown >= total
+            ? "\(plural(total, "host"))" : "\(shown) of at least \(plural(total, "host")) shown (all are in summary.json)"
     }
 
     static func examples(_ c: FleetSummary.Control) -> [FleetSummary.Example] {
@@ -388,6 +489,7 @@ public enum BundleReport {
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;max-width:1280px;margin:24px auto;padding:0 24px}
         h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:36px}h3{font-size:15px;margin:20px 0 6px}
         .meta{color:#555;margin:0 0 16px}
+        .unverified{border:3px solid var(--fail);color:var(--fail);padding:8px 12px;margin:0 0 16px}
         .verdict{border:2px solid var(--fail);background:#fdecea;border-radius:6px;padding:12px 16px}
         .verdict.ok{border-color:var(--pass);background:#e8f5e9}
         .verdict .headline{font-size:18px;font-weight:600;margin:0 0 8px}
@@ -427,13 +529,14 @@ public enum BundleReport {
         }
         """
 
-    public static func html(_ s: FleetSummary) -> String {
+    public static func html(_ s: FleetSummary, source: Source = Source()) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out +=
             "<title>Warden evidence bundle \(s.createdAt): \(plural(s.hosts.count, "host"))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
+        if let unverified = source.unverified { out += "<p class=\"unverified\"><strong>\(h(unverified))</strong></p>\n" }
         out += "<h1>Evidence for Commitment II.7 / Appendix 4: \(plural(s.hosts.count, "host"))</h1>\n"
         out +=
-            "<p class=\"meta\">Bundle created \(s.createdAt), valid until \(validUntil(s)) (max age \(Durations.text(s.maxAge))). Profiles: "
+            "<p class=\"meta\">\(h(provenance(s, source))) Profiles: "
         out += s.profiles.map { "\(h($0.id)) \(h($0.version)) (\(h($0.title)))" }.joined(separator: "; ")
         out += ". Conformance is recomputed from the facts inside each host's signed findings, not taken from the host's own verdict.</p>\n"
 
@@ -528,7 +631,7 @@ public enum BundleReport {
         }
 
         // Failing controls.
-        out += "<h2>Failing controls</h2>\n"
+        out += "<h2>Controls that keep hosts from conforming</h2>\n"
         let failing = failingControls(s)
         if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
         if !failing.isEmpty {
@@ -538,19 +641,17 @@ public enum BundleReport {
             for c in failing {
                 out +=
                     "<tr><td>\(c.id) \(h(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
-                out += c.tallies.map { "<td class=\"num\">\($0.map { String($0.hostsBlocking) } ?? "–")</td>" }.joined() + "</tr>\n"
+                out += c.tallies.map { "<td class=\"num\">\(h(blockingCounts($0)))</td>" }.joined() + "</tr>\n"
             }
             out +=
                 "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
         }
         for c in failing {
-            let counts = s.profiles.indices.compactMap { p in c.tallies[p].map { "\($0.hostsBlocking) (\(s.profiles[p].id.uppercased()))" }
-            }
             out +=
                 "<div class=\"control\">\n<h3>\(c.id) \(h(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
             out +=
-                "<p>Keeps \(counts.joined(separator: ", ")) of \(plural(s.hosts.count, "host")) from conforming. References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
-            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<ul>\n"
+                "<p>\(h(keeps(s, c))) References: \(h((c.references.cop + c.references.appendix4).joined(separator: ", "))).</p>\n"
+            out += "<p><b>Remediation:</b> \(h(c.remediation))</p>\n<p>\(h(shownOf(s, c))):</p>\n<ul>\n"
             for e in examples(c) {
                 out +=
                     "<li>\(h(e.name)) (<code>\(e.machineID)</code>) <span class=\"tag \(cssClass(e.status))\">\(label(e.status))</span> \(h(e.summary))"
@@ -563,16 +664,29 @@ public enum BundleReport {
         }
 
         // The Code of Practice.
+        if !source.coverage.isEmpty {
+            out += "<h2>RAND coverage</h2>\n"
+            for c in source.coverage {
+                let (text, missing) = randStatement(c)
+                out += "<p>\(h(text))</p>\n"
+                if !missing.isEmpty {
+                    out += "<p>Not covered at \(h(c.profile.id.uppercased())) (\(missing.count)):</p>\n<ul>\n"
+                    for m in missing { out += "<li>\(h(m))</li>\n" }
+                    out += "</ul>\n"
+                }
+            }
+        }
+
         let mapping = s.codeOfPracticeMapping
         out += "<h2>Commitment II.7 (third draft) and Appendix 4 (final Code)</h2>\n"
         out +=
-            "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). An item no host can show is <i>manual</i>: it needs an attestation. "
+            "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). \(h(mappingRule)) "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
         out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
         for m in mapping.thirdDraft {
             var head = "Measure \(m.measure.id) \(m.measure.title)"
             if !m.controls.isEmpty { head += " — cited by \(m.controls.count) controls" }
-            if let note = measureNote(s, m.measure.id) { head += ". " + note }
+            if let note = measureNote(s, m.measure.id, source) { head += ". " + note }
             out += "<tr><th colspan=\"4\">\(h(head))</th></tr>\n"
             for item in m.items {
                 let counterpart = m.measure.items.first { $0.id == item.id }?.appendix4
@@ -603,15 +717,19 @@ public enum BundleReport {
     }
 
     static func itemRow(_ s: FleetSummary, _ item: MappedItem, label: String) -> String {
-        let fleet: String
-        if item.manual {
-            fleet = "<span class=\"tag s-manual\">manual</span> needs an attestation"
-        } else {
-            let all = item.satisfied.allSatisfy { $0 == s.hosts.count } && !s.hosts.isEmpty
-            fleet = "<span class=\"tag \(all ? "s-pass" : "s-fail")\">\(all ? "met" : "gaps")</span> " + h(satisfaction(s, item))
+        let cells = judged(s, item).map { profiles, j -> String in
+            let tag: String =
+                switch j.verdict {
+                case .met: "s-pass"
+                case .notMet: "s-fail"
+                case .undetermined: "s-error"
+                case .manual, .notJudged: "s-manual"
+                }
+            return "\(h(profiles)) <span class=\"tag \(tag)\">\(j.verdict.rawValue)</span> \(h(j.detail))"
         }
+        let manual = item.judgements.allSatisfy { $0.verdict == .manual || $0.verdict == .notJudged }
         return
-            "<tr\(item.manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(fleet)</td></tr>\n"
+            "<tr\(manual ? " class=\"manual-item\"" : "")><td>\(h(label))</td><td>\(h(item.text))</td><td>\(h(item.controls.joined(separator: ", ")))</td><td>\(cells.joined(separator: "<br>"))</td></tr>\n"
     }
 
     /// A percentage with at most two decimals and no locale ("12.5").

@@ -15,6 +15,9 @@ public enum CodeOfPractice {
         public var appendix4: String?
         /// When the evidence is conformance to a whole profile (II.7.8: SL4), its id.
         public var profile: String?
+        /// For an organisational item (what no host shows, even where host controls support it):
+        /// the attestation a reviewer collects. Its verdict is `manual`.
+        public var attestation: String?
     }
 
     public struct Measure: Sendable {
@@ -22,6 +25,11 @@ public enum CodeOfPractice {
         public var title: String
         public var items: [Item]
     }
+
+    static let edrAttestation =
+        "the inventory of EDR and IDS coverage across every network and device, and its alert routing (a host shows only its own agent and log forwarding)"
+    static let securityTeamAttestation =
+        "the security team's charter, on-call roster and incident-handling records (hosts only forward the logs it reads)"
 
     public static let thirdDraft: [Measure] = [
         Measure(
@@ -41,8 +49,12 @@ public enum CodeOfPractice {
                 Item(id: "II.7.2(2)", text: "frequent red-teaming", appendix4: "A4.5(2)"),
                 Item(id: "II.7.2(3)", text: "secure channels for third parties to report security issues", appendix4: "A4.5(5)"),
                 Item(id: "II.7.2(4)", text: "competitive bug bounty programs", appendix4: "A4.5(3)"),
-                Item(id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)"),
-                Item(id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)"),
+                Item(
+                    id: "II.7.2(5)", text: "EDR and/or IDS tools on all company devices and network components", appendix4: "A4.5(6)",
+                    attestation: edrAttestation),
+                Item(
+                    id: "II.7.2(6)", text: "a security team that monitors EDR alerts and handles incidents", appendix4: "A4.5(7)",
+                    attestation: securityTeamAttestation),
             ]),
         Measure(
             id: "II.7.3", title: "Protection of unreleased model weights and associated assets",
@@ -166,23 +178,39 @@ public enum CodeOfPractice {
                 Item(id: "A4.5(3)", text: "bug bounty"),
                 Item(id: "A4.5(4)", text: "periodic personnel integrity testing"),
                 Item(id: "A4.5(5)", text: "reporting channels"),
-                Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices"),
-                Item(id: "A4.5(7)", text: "a security team for incident handling"),
+                Item(id: "A4.5(6)", text: "EDR and/or IDS tools on all networks and devices", attestation: edrAttestation),
+                Item(id: "A4.5(7)", text: "a security team for incident handling", attestation: securityTeamAttestation),
             ]),
     ]
 }
 
-/// How the fleet stands on one item of the Code: the controls that show it and how many hosts
-/// satisfy all of them, or `manual` when no host can show it.
+/// How an item of the Code stands under one profile (docs/FORMATS.md, "The Code of Practice
+/// mapping"): met only when, on every inventory host, every verdict control citing it passed or
+/// did not apply, and one passed somewhere; any fail (or waiver) is not met; an error, a control
+/// not checked, or a host without fresh findings leaves it undetermined.
+enum ItemVerdict: String {
+    case met
+    case notMet = "not met"
+    case undetermined
+    case manual
+    /// Judged under another profile only (II.7.8 against SL4).
+    case notJudged = "not judged"
+}
+
+struct ItemJudgement {
+    var verdict: ItemVerdict
+    /// Why, naming controls and host counts by status.
+    var detail: String
+}
+
+/// One row of the mapping: an item, every control citing it, and its verdict per profile.
 struct MappedItem {
     var id: String
     var text: String
     var controls: [String]
-    /// Hosts that satisfy every control (pass, not applicable, waived, or advisory), per profile.
-    var satisfied: [Int]
-    /// When the evidence is a whole profile: its index in the summary's profiles.
-    var profile: Int?
-    var manual: Bool { controls.isEmpty && profile == nil }
+    var attestation: String?
+    /// Per profile, in the summary's order.
+    var judgements: [ItemJudgement]
 }
 
 extension FleetSummary {
@@ -196,78 +224,104 @@ extension FleetSummary {
         controls.filter { $0.references.cop.contains(measure) }.map(\.id)
     }
 
-    /// Which hosts fall short of which controls, per profile, as bits: bit `c` of a host's words
-    /// is set when `controls[c]` is counted by the profile (selected, not advisory) and the host's
-    /// status for it is not pass, not applicable or waived. Worked out once per mapping, so that
-    /// each item is then one AND per host (with 10,000 hosts, looking the statuses up per item
-    /// was most of a bundle report's time).
-    struct Shortfalls {
-        let bit: [String: Int]
-        let words: Int
-        /// Per profile: `words` words per host, in host order.
-        let bits: [[UInt64]]
+    /// Hosts the inventory lists without fresh findings here: no evidence from them.
+    var hostsWithoutEvidence: (missing: Int, stale: Int) { (inventory == nil ? 0 : missing.count, stale.count) }
 
-        init(_ s: FleetSummary) {
-            bit = Dictionary(uniqueKeysWithValues: s.controls.enumerated().map { ($1.id, $0) })
-            let words = max(1, (s.controls.count + 63) / 64)
-            self.words = words
-            let bit = self.bit
-            bits = s.profiles.indices.map { p in
-                // The bits of the controls this profile counts, by id (one lookup per status).
-                let counted = bit.filter { s.profiles[p].controlIDs.contains($0.key) && !s.profiles[p].advisory.contains($0.key) }
-                var out = [UInt64](repeating: 0, count: s.hosts.count * words)
-                for (h, host) in s.hosts.enumerated() {
-                    for (id, status) in host.results[p].notPassed where status != .pass && status != .notApplicable && status != .waived {
-                        guard let c = counted[id] else { continue }
-                        out[h * words + c / 64] |= 1 << UInt64(c % 64)
-                    }
-                }
-                return out
+    func judge(_ item: CodeOfPractice.Item, controls ids: [String], profile p: Int) -> ItemJudgement {
+        let sl = profiles[p].id.uppercased()
+        if let attestation = item.attestation {
+            let support = ids.isEmpty ? "" : "; host controls that support it: \(ids.joined(separator: ", "))"
+            return ItemJudgement(verdict: .manual, detail: "organisational: collect \(attestation)\(support)")
+        }
+        let (missingHosts, staleHosts) = hostsWithoutEvidence
+        let gaps = [
+            missingHosts > 0 ? "\(BundleReport.plural(missingHosts, "inventory host")) missing" : nil,
+            staleHosts > 0 ? "\(staleHosts) stale" : nil,
+        ]
+        .compactMap { $0 }.joined(separator: ", ")
+        if let whole = item.profile {
+            guard whole == profiles[p].id else { return ItemJudgement(verdict: .notJudged, detail: "judged against \(whole.uppercased())") }
+            let total = inventory?.hosts.count ?? hosts.count
+            let failing = hosts.count { $0.results[p].verdict == .nonconformant }
+            let incomplete = hosts.count { $0.results[p].verdict == .incomplete }
+            if failing > 0 {
+                return ItemJudgement(
+                    verdict: .notMet, detail: "\(failing) of \(BundleReport.plural(total, "host")) do not conform to \(sl)")
+            }
+            if incomplete > 0 || !gaps.isEmpty || hosts.isEmpty {
+                let parts = [
+                    incomplete > 0 ? "\(incomplete) incomplete" : nil, gaps.isEmpty ? nil : gaps, hosts.isEmpty ? "no hosts" : nil,
+                ]
+                return ItemJudgement(verdict: .undetermined, detail: parts.compactMap { $0 }.joined(separator: ", "))
+            }
+            return ItemJudgement(verdict: .met, detail: "all hosts (\(total)) conform to \(sl)")
+        }
+        let byID = Dictionary(uniqueKeysWithValues: controls.map { ($0.id, $0) })
+        let verdictControls = ids.compactMap { id in byID[id]?.tallies[p].flatMap { $0.advisory ? nil : (id, $0) } }
+        guard !verdictControls.isEmpty else {
+            return ItemJudgement(
+                verdict: .manual,
+                detail: ids.isEmpty
+                    ? "no host control shows it: needs an attestation" : "no verdict control of \(sl) cites it: needs an attestation")
+        }
+        func named(_ status: Status) -> [String] {
+            verdictControls.compactMap { id, tally in
+                tally.counts[status].flatMap { $0 > 0 ? "\(id) on \(BundleReport.plural($0, "host"))" : nil }
             }
         }
-
-        /// How many hosts satisfy every one of `ids` under each profile (a control the profile
-        /// does not count is satisfied everywhere).
-        func satisfied(_ ids: [String], hosts: Int) -> [Int] {
-            var mask = [UInt64](repeating: 0, count: words)
-            for id in ids { if let c = bit[id] { mask[c / 64] |= 1 << UInt64(c % 64) } }
-            return bits.map { profileBits in
-                var n = 0
-                for h in 0..<hosts where (0..<words).allSatisfy({ profileBits[h * words + $0] & mask[$0] == 0 }) { n += 1 }
-                return n
-            }
+        let fail = named(.fail)
+        let waived = named(.waived)
+        let error = named(.error)
+        let notChecked = named(.notChecked)
+        let passes = verdictControls.reduce(0) { $0 + ($1.1.counts[.pass] ?? 0) }
+        var parts: [String] = []
+        if !fail.isEmpty { parts.append("fail: " + fail.joined(separator: ", ")) }
+        if !waived.isEmpty { parts.append("waived: " + waived.joined(separator: ", ")) }
+        if !error.isEmpty { parts.append("error: " + error.joined(separator: ", ")) }
+        if !notChecked.isEmpty { parts.append("not checked: " + notChecked.joined(separator: ", ")) }
+        if !gaps.isEmpty { parts.append(gaps) }
+        if !fail.isEmpty || !waived.isEmpty { return ItemJudgement(verdict: .notMet, detail: parts.joined(separator: "; ")) }
+        if !parts.isEmpty { return ItemJudgement(verdict: .undetermined, detail: parts.joined(separator: "; ")) }
+        if hosts.isEmpty { return ItemJudgement(verdict: .undetermined, detail: "no hosts") }
+        if passes == 0 {
+            return ItemJudgement(verdict: .undetermined, detail: "no control citing it applies on any host: nothing shows it")
         }
+        return ItemJudgement(
+            verdict: .met,
+            detail:
+                "\(verdictControls.map(\.0).joined(separator: ", ")) pass or do not apply on all hosts (\(hosts.count))"
+        )
     }
 
-    func mapped(_ item: CodeOfPractice.Item, controls ids: [String], _ shortfalls: Shortfalls) -> MappedItem {
+    func mapped(_ item: CodeOfPractice.Item, controls ids: [String]) -> MappedItem {
         MappedItem(
-            id: item.id, text: item.text, controls: ids, satisfied: shortfalls.satisfied(ids, hosts: hosts.count),
-            profile: item.profile.flatMap { id in profiles.firstIndex { $0.id == id } })
+            id: item.id, text: item.text, controls: ids, attestation: item.attestation,
+            judgements: profiles.indices.map { judge(item, controls: ids, profile: $0) })
     }
 
-    /// Both mappings of the Code (one `Shortfalls` for the two).
+    /// Both mappings of the Code. In the third draft an item's controls are those citing its
+    /// Appendix 4 counterpart; controls that cite a measure and none of its items get a row of
+    /// their own, so that every control citing a measure is in one of its rows.
     var codeOfPracticeMapping:
         (
             thirdDraft: [(measure: CodeOfPractice.Measure, controls: [String], items: [MappedItem])],
             appendix4: [(measure: CodeOfPractice.Measure, items: [MappedItem])]
         )
     {
-        let shortfalls = Shortfalls(self)
-        return (thirdDraftMapping(shortfalls), appendix4Mapping(shortfalls))
-    }
-
-    /// The third draft's items: an item's controls are those citing its Appendix 4 counterpart.
-    func thirdDraftMapping(_ shortfalls: Shortfalls) -> [(measure: CodeOfPractice.Measure, controls: [String], items: [MappedItem])] {
-        CodeOfPractice.thirdDraft.map { m in
+        let thirdDraft = CodeOfPractice.thirdDraft.map { m in
             let citing = controls(citingMeasure: m.id)
-            let items = m.items.map { item in
-                mapped(item, controls: item.appendix4.map { controls(citingAppendix4: $0) } ?? [], shortfalls)
+            var items = m.items.map { item in mapped(item, controls: item.appendix4.map { controls(citingAppendix4: $0) } ?? []) }
+            let inRows = Set(items.flatMap(\.controls))
+            let others = citing.filter { !inRows.contains($0) }
+            if !others.isEmpty {
+                items.append(
+                    mapped(
+                        CodeOfPractice.Item(id: "\(m.id) (other)", text: "controls that cite the measure and none of its items"),
+                        controls: others))
             }
             return (m, citing, items)
         }
-    }
-
-    func appendix4Mapping(_ shortfalls: Shortfalls) -> [(measure: CodeOfPractice.Measure, items: [MappedItem])] {
-        CodeOfPractice.appendix4.map { m in (m, m.items.map { mapped($0, controls: controls(citingAppendix4: $0.id), shortfalls) }) }
+        let appendix4 = CodeOfPractice.appendix4.map { m in (m, m.items.map { mapped($0, controls: controls(citingAppendix4: $0.id)) }) }
+        return (thirdDraft, appendix4)
     }
 }

@@ -25,6 +25,9 @@ public struct CanaryRedaction: Sendable {
     public let canaries: [Canary]
     private let paths: [Pattern]
     private let names: [Pattern]
+    /// What a text must hold for a redaction to change it: each canary's file name (its path holds
+    /// it), or its path when it has no name. Most facts name no canary, and are kept as they are.
+    private let needles: [[UInt8]]
 
     private struct Pattern: Sendable {
         var bytes: [UInt8]
@@ -51,6 +54,10 @@ public struct CanaryRedaction: Sendable {
             }
         }
         self.names = names.sorted { $0.bytes.count > $1.bytes.count }
+        self.needles = canaries.map { canary in
+            let name = canary.path.split(separator: "/").last ?? ""
+            return Array((name.isEmpty ? Substring(canary.path) : name).utf8)
+        }
     }
 
     public var isEmpty: Bool { canaries.isEmpty }
@@ -71,21 +78,50 @@ public struct CanaryRedaction: Sendable {
 
     /// Every string and object key of `json`, redacted.
     public func redact(_ json: JSON) -> JSON {
+        mentions(json) ? rebuilt(json) : json
+    }
+
+    private func rebuilt(_ json: JSON) -> JSON {
         switch json {
         case .string(let s): return .string(redact(s))
-        case .array(let a): return .array(a.map { redact($0) })
+        case .array(let a): return .array(a.map { rebuilt($0) })
         case .object(let o):
             var out = JSONObject()
-            for (key, value) in o { out[redact(key)] = redact(value) }
+            for (key, value) in o { out[redact(key)] = rebuilt(value) }
             return .object(out)
         default: return json
+        }
+    }
+
+    /// Whether any string or key of `json` holds a needle (when none does, nothing is replaced).
+    private func mentions(_ json: JSON) -> Bool {
+        switch json {
+        case .string(let s): return mentions(s)
+        case .array(let a): return a.contains { mentions($0) }
+        case .object(let o): return o.contains { mentions($0.key) || mentions($0.value) }
+        default: return false
+        }
+    }
+
+    private func mentions(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { input in
+            needles.contains { needle in
+                guard let first = needle.first, input.count >= needle.count else { return false }
+                var i = 0
+                while i <= input.count - needle.count {
+                    if input[i] == first, needle.indices.allSatisfy({ input[i + $0] == needle[$0] }) { return true }
+                    i += 1
+                }
+                return false
+            }
         }
     }
 
     /// `text` with every canary path, and every canary file name standing alone, replaced by
     /// its digest. Digests already there are left as they are, so redacting twice changes nothing.
     public func redact(_ text: String) -> String {
-        guard !isEmpty else { return text }
+        guard mentions(text) else { return text }
         // A digest put after the text before it can complete another canary's name or path
         // ("." and "canary:…" read ".canary:…"), so the result is redacted again until nothing
         // changes (each pass consumes text before a digest; eight passes bound it).

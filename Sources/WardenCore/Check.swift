@@ -85,6 +85,9 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
     /// operand's number of days; an earlier one, past ones included, passes (an account that
     /// has expired can no longer log in).
     case atMostDaysAhead = "at_most_days_ahead"
+    /// A date or time no earlier than the evaluation time less the operand's number of days
+    /// (a package list fetched within the last N days); a later one passes.
+    case atMostDaysOld = "at_most_days_old"
 
     var phrase: String {
         switch self {
@@ -104,6 +107,7 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
         case .empty: "empty:"
         case .exists: "exists:"
         case .atMostDaysAhead: "at most N days after the evaluation time:"
+        case .atMostDaysOld: "at most N days before the evaluation time:"
         }
     }
 }
@@ -269,7 +273,7 @@ extension Check {
         }
         let fields = try y.fields(entries, allowed: leafKeys)
         let factPath = try path(try fields.required("fact"), relative: relativeAllowed)
-        let ops = Operator.allCases.filter { fields[$0.rawValue] != nil }
+        let ops = entries.compactMap { Operator(rawValue: $0.key) }
         guard ops.count == 1, let op = ops.first else {
             throw y.error(
                 ops.isEmpty
@@ -317,7 +321,7 @@ extension Check {
         switch op {
         case .in, .notIn:
             guard case .array = value else { throw y.error("'\(op.rawValue)' needs a list") }
-        case .gte, .lte, .gt, .lt, .atMostDaysAhead:
+        case .gte, .lte, .gt, .lt, .atMostDaysAhead, .atMostDaysOld:
             guard case .int = value else { throw y.error("'\(op.rawValue)' needs an integer") }
         case .modeAtMost, .modeLacks:
             guard let s = value.stringValue, parseMode(s) != nil else {

@@ -118,18 +118,23 @@ public struct Comparison: Sendable {
         }
     }
 
+    /// Every change: regressions, improvements, then the others.
+    public var all: [Change] { regressions + improvements + other }
+
     public var json: JSON {
-        func list(_ c: [Change]) -> JSON {
-            .array(
-                c.map {
-                    [
-                        "control": .string($0.control), "title": .string($0.title),
-                        "before": $0.before.map { .string($0.rawValue) } ?? .null,
-                        "after": $0.after.map { .string($0.rawValue) } ?? .null, "summary": .string($0.summary),
-                    ]
-                })
-        }
-        return ["regressions": list(regressions), "improvements": list(improvements), "other": list(other)]
+        [
+            "regressions": .array(regressions.map(\.json)), "improvements": .array(improvements.map(\.json)),
+            "other": .array(other.map(\.json)),
+        ]
+    }
+}
+
+extension Comparison.Change {
+    public var json: JSON {
+        [
+            "control": .string(control), "title": .string(title), "before": before.map { .string($0.rawValue) } ?? .null,
+            "after": after.map { .string($0.rawValue) } ?? .null, "summary": .string(summary),
+        ]
     }
 }
 

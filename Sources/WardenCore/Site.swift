@@ -142,7 +142,10 @@ public struct Site: Sendable, Hashable {
                 var listeners: [String] = []
                 for item in try l.list() {
                     let s = try item.string()
-                    guard let m = s.wholeMatch(of: /(tcp|udp)\/([0-9]{1,5})/), let port = Int(m.2), port <= 65535 else {
+                    let port = s.hasPrefix("tcp/") || s.hasPrefix("udp/") ? s.dropFirst(4) : ""
+                    guard (1...5).contains(port.utf8.count), port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(port),
+                        n <= 65535
+                    else {
                         throw item.error("a listener is written like tcp/22 or udp/123, found '\(s)'")
                     }
                     listeners.append(s)
@@ -205,16 +208,20 @@ public struct Site: Sendable, Hashable {
             return i
         }
         let s = try y.string()
-        guard let m = s.wholeMatch(of: /([0-9]+)\s*(B|KiB|MiB|GiB|K|M|G)?/), let n = Int64(m.1) else {
-            throw y.error("expected a size like 1048576 or 1MiB, found '\(s)'")
-        }
-        let unit: Int64 =
-            switch m.2 ?? "B" {
+        // Digits, optional white space, an optional unit.
+        let digits = s.prefix { $0.isASCII && $0.isNumber }
+        let unitText = s.dropFirst(digits.count).drop { $0.isWhitespace }
+        let unit: Int64? =
+            switch unitText {
+            case "", "B": 1
             case "K", "KiB": 1 << 10
             case "M", "MiB": 1 << 20
             case "G", "GiB": 1 << 30
-            default: 1
+            default: nil
             }
+        guard let unit, let n = Int64(digits) else {
+            throw y.error("expected a size like 1048576 or 1MiB, found '\(s)'")
+        }
         let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
         guard !overflow else { throw y.error("the size '\(s)' is larger than \(Int64.max) bytes") }
         return bytes

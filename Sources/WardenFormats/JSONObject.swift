@@ -80,9 +80,18 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         JSONObject(sortedUniqueMembers: try members.map { Member(key: $0.key, value: try transform($0.value)) })
     }
 
-    public func makeIterator() -> some IteratorProtocol<Element> {
-        members.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
+    /// A concrete iterator: with an opaque one, every loop over an object in another module
+    /// looked up the iterator's type metadata at run time (seen under perf in the redaction of
+    /// an audit's facts).
+    public struct Iterator: IteratorProtocol {
+        var members: IndexingIterator<[Member]>
+
+        public mutating func next() -> Element? {
+            members.next().map { (key: $0.key, value: $0.value) }
+        }
     }
+
+    public func makeIterator() -> Iterator { Iterator(members: members.makeIterator()) }
 }
 
 extension JSONObject {

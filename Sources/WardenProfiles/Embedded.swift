@@ -1645,7 +1645,7 @@ controls:
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
-# `cmdline`, `sysctl`, `aide`, `bootloader`.
+# `cmdline`, `sysctl`, `aide`, `bootloader`, `patches`.
 controls:
   - id: INT-001
     title: Secure Boot is enabled
@@ -1780,6 +1780,72 @@ controls:
       gnu --class os --unrestricted"/' /etc/grub.d/10_linux`; editing an entry and the GRUB
       command line still need the password), set `GRUB_DISABLE_RECOVERY="true"` in
       /etc/default/grub (recovery entries would be unrestricted too), and run `update-grub`.
+
+  - id: INT-008
+    title: Security updates are installed within the patch deadline
+    area: integrity
+    severity: high
+    # The deadline (max_list_age_days) is RAND's; that the periodic job runs daily and that no
+    # published security update may be pending are Warden's reading of it for one host.
+    threshold_source: design
+    rationale: >-
+      RAND asks for software updates within two weeks at SL1, 21 days at SL2 and critical
+      security updates within seven days at SL3, firmware and microcode included; the Code of
+      Practice asks for regular patch management. A host shows it by having no installed package
+      older than what its distribution's security archive publishes, by lists fresh enough to
+      know (older lists cannot show what was published since: `error`, not `pass`), by running
+      the kernel it installed, and by installing security updates by itself.
+    references:
+      appendix4: [A4.1(4)]
+      nist: [SI-2, SI-2(2)]
+      cac: [package_unattended-upgrades_installed]
+      # R-48 is SL3's seven days "firmware and microcode included": microcode packages are
+      # judged like any package, but the firmware (BIOS, BMC) is not in dpkg's database.
+      rand:
+        - {measure: R-13, relation: implements}
+        - {measure: R-48, relation: supports}
+    parameters:
+      max_list_age_days: {type: int, description: the most days the newest -security package list may be old}
+    check:
+      all:
+        - some: patches.security_lists
+          where: {fact: .date, at_most_days_old: {param: max_list_age_days}, describe: the Release file's Date}
+          expect: {fact: .date, exists: true, describe: a -security list fetched within the deadline}
+          if_empty: error
+          empty_reason: >-
+            no package list of a -security suite (Release Suite or Codename ending in -security) is
+            dated within max_list_age_days days, so what was published since is unknown (the newest
+            list's Date is in the evidence; none means apt has no security source)
+        - {fact: patches.newest_security_list, ne: "", if_absent: not_applicable, describe: Date of the newest -security list}
+        - {fact: patches.pending.count, eq: 0, describe: installed packages with a newer version in a -security list}
+        - none: patches.pending.first
+          expect: {fact: .available, exists: true, describe: a newer version in a -security list}
+          if_empty: pass
+          empty_reason: no installed package has a newer version in a -security list
+        - {fact: patches.kernel.running_newest, eq: true, describe: the running kernel is the newest installed}
+        - {fact: patches.reboot_required, eq: false, describe: a reboot requested by an update (/var/run/reboot-required)}
+        - {fact: patches.automatic.unattended_upgrades, eq: true, describe: unattended-upgrades installed}
+        - {fact: patches.automatic.periodic_enabled, eq: true, describe: APT::Periodic::Enable}
+        - {fact: patches.automatic.update_interval, gte: 1, describe: APT::Periodic::Update-Package-Lists (seconds; 0 never)}
+        - {fact: patches.automatic.update_interval, lte: 86400, describe: APT::Periodic::Update-Package-Lists (seconds)}
+        - {fact: patches.automatic.upgrade_interval, gte: 1, describe: APT::Periodic::Unattended-Upgrade (seconds; 0 never)}
+        - {fact: patches.automatic.upgrade_interval, lte: 86400, describe: APT::Periodic::Unattended-Upgrade (seconds)}
+        - {fact: patches.automatic.apt_daily_timer, eq: true, describe: apt-daily.timer enabled}
+        - {fact: patches.automatic.apt_daily_upgrade_timer, eq: true, describe: apt-daily-upgrade.timer enabled}
+    remediation: >-
+      Keep Debian's security archive in the sources (Debian 12's /etc/apt/sources.list.d/debian.sources
+      or sources.list: `deb http://security.debian.org/debian-security bookworm-security main`),
+      then `apt-get update && apt-get upgrade` (the security updates; `apt-get full-upgrade` when
+      one needs a new package, such as a kernel ABI bump). Install automatic security updates:
+      `apt-get install unattended-upgrades`, then `dpkg-reconfigure -f noninteractive -plow
+      unattended-upgrades`, which writes /etc/apt/apt.conf.d/20auto-upgrades with
+      `APT::Periodic::Update-Package-Lists "1";` and `APT::Periodic::Unattended-Upgrade "1";`
+      (Debian's 50unattended-upgrades already installs from bookworm-security only), and keep
+      apt-daily.timer and apt-daily-upgrade.timer enabled (`systemctl enable --now apt-daily.timer
+      apt-daily-upgrade.timer`). After a kernel or libc update, reboot in a maintenance window
+      (/var/run/reboot-required says when one is needed; `Unattended-Upgrade::Automatic-Reboot`
+      can do it). On Intel or AMD hardware install `intel-microcode` or `amd64-microcode` (from
+      non-free-firmware) so that microcode updates come the same way.
 
 """#),
         ("Profiles/controls/logging.yaml", #"""
@@ -2965,6 +3031,13 @@ controls:
     sources: {require_modules_disabled: design}
   INT-006: {}
   INT-009: {}
+  INT-008:
+    parameters: {max_list_age_days: 7}
+    sources: {max_list_age_days: rand}
+    rationale: >-
+      RAND SL3: critical security updates in production within seven days, firmware and
+      microcode included (p. 82); SL2's 21 days and SL1's two weeks are looser. Lists older than
+      seven days cannot show that nothing published in that time is missing.
 
 """#),
         ("Profiles/sl4.yaml", #"""

@@ -58,10 +58,11 @@ struct BundleCommand: ParsableCommand {
             let trusted = try loadTrustedKeys(trust)
             let signer = try loadKey(key)
             let registry = try inventory.map(loadInventory)
+            let fleet = try fleetProfiles()
             var bundler = Bundler(
                 trusted: trusted, key: signer, inventory: registry?.inventory, inventoryBytes: registry?.bytes,
-                profiles: try fleetProfiles(), createdAt: createdAt, maxAge: maxAgeSeconds,
-                generatorVersion: Warden.version, documents: BundleReport.documents)
+                profiles: fleet.profiles, createdAt: createdAt, maxAge: maxAgeSeconds,
+                generatorVersion: Warden.version, documents: BundleReport.documents(coverage: fleet.coverage))
             let inputs = try BundleInputs.expand(findings)
             bundler.stopRequested = { stage in
                 Interruption.checkpoint("bundle.\(stage)")
@@ -106,8 +107,12 @@ struct BundleCommand: ParsableCommand {
 }
 
 /// The profiles a fleet is measured against: SL3 (the Code's minimum) and SL4 (Measure II.7.8).
-func fleetProfiles() throws -> [ResolvedProfile] {
-    try ProfileStore.selected(nil).load(["sl3", "sl4"], facts: ProbeRegistry.factTypes).profiles
+/// The built-in SL3 and SL4 a fleet is judged against, and what each covers of RAND's measures
+/// (the reports state it).
+func fleetProfiles() throws -> (profiles: [ResolvedProfile], coverage: [RANDCoverage]) {
+    let (catalog, profiles) = try ProfileStore.selected(nil).load(["sl3", "sl4"], facts: ProbeRegistry.factTypes)
+    guard let rand = catalog.rand else { return (profiles, []) }
+    return (profiles, try profiles.map { try RANDCoverage(profile: $0, catalogue: rand) })
 }
 
 /// `--inventory`: the parsed inventory and its bytes (copied into a bundle as they are).

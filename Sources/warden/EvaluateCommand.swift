@@ -126,14 +126,45 @@ func reevaluate(_ input: ParsedFindings, profile: ResolvedProfile, now: Timestam
         startedAt: input.startedAt, finishedAt: input.finishedAt, findings: findings, facts: input.facts)
 }
 
+/// text or json: the outputs of the commands that read findings and have no JUnit or SARIF form
+/// (a gap, a comparison or a history is not a test run or a list of code-scanning results).
+enum ReadFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+    static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    var defaultValueDescription: String { rawValue }
+}
+
+/// A JSON output, with `unverified` when the input was read with `--unverified` (also said on
+/// standard error, since JSON members have no order a reader sees first).
+func writeJSON(_ value: JSON, unverified banner: String?) {
+    var value = value
+    if let banner {
+        printError("warden: \(banner)")
+        if case .object(var o) = value {
+            o["unverified"] = .string(banner)
+            value = .object(o)
+        }
+    }
+    writeStdout(value.prettySerialized())
+}
+
+/// A text output, opened by the UNVERIFIED line when there is one.
+func writeText(_ text: String, unverified banner: String?) {
+    writeStdout(banner.map { $0 + "\n\n" + text } ?? text)
+}
+
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Re-evaluate the facts inside a findings document against a profile, without touching the host.",
-        discussion: "Exit codes as for audit: 0 conformant, 1 a verdict control fails, 2 incomplete, 65 malformed input, 66 missing."
+        discussion: """
+            The findings are verified first (--trust, or this host's own key; see 'warden verify'). Exit codes \
+            as for audit: 0 conformant, 1 a verdict control fails, 2 incomplete; 64 input that nothing \
+            verifies (without --unverified), 65 malformed input or a failed verification, 66 missing.
+            """
     )
 
-    @Argument(help: "A findings document (JSON).")
+    @Argument(help: "A signed findings envelope (or, with --unverified, a findings document).")
     var findings: String
 
     @Option(help: "A built-in profile id or a profile file.")
@@ -142,19 +173,35 @@ struct Evaluate: ParsableCommand {
     @Option(help: profileSetHelp)
     var profiles: String?
 
-    @Option(help: "What to print: text or json.")
+    @Option(help: "What to print: text, json, junit or sarif (text or json with --unverified).")
     var format: Audit.Format = .text
 
-    @Option(help: "Evaluate waivers as of this RFC 3339 time (default: when the findings were made).")
+    @Option(
+        help:
+            "Evaluate waivers, and judge the findings' freshness, as of this RFC 3339 time (default: waivers as of when the findings were made, freshness now)."
+    )
     var now: String?
+
+    @Option(help: "Reject findings finished longer ago than this (e.g. 7d, 36h), as 'warden verify --max-age' does.")
+    var maxAge: String?
+
+    @OptionGroup var trust: TrustOptions
 
     func run() throws {
         try exiting {
-            let input = try FindingsInput.load(findings)
+            if trust.unverified && (format == .junit || format == .sarif) {
+                throw WardenError(.usage, field: "--format", "with --unverified the output is text or json, which say UNVERIFIED")
+            }
+            let input = try FindingsInput.load(findings, trust: trust, now: try currentTime(now), maxAge: try maxAge.map(parseMaxAge))
             let resolved = try loadProfile(profile, set: profiles).profile
-            let at = try now.map { try currentTime($0) } ?? input.finishedAt
-            let doc = reevaluate(input, profile: resolved, now: at)
-            emit(doc, as: format)
+            let at = try now.map { try currentTime($0) } ?? input.findings.finishedAt
+            let doc = reevaluate(input.findings, profile: resolved, now: at)
+            let banner = unverifiedBanner(input.unverifiedReason.map { [$0] } ?? [])
+            switch format {
+            case .json: writeJSON(doc.json, unverified: banner)
+            case .text: writeText(TextReport.render(doc, color: isatty(1) == 1), unverified: banner)
+            case .junit, .sarif: emit(doc, as: format)
+            }
             return doc.summary.verdict.exitCode
         }
     }
@@ -164,10 +211,15 @@ struct Gap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gap",
         abstract: "What a host lacks to reach a profile, from the facts in its findings.",
-        discussion: "Exit 0 when the host already conforms to the target, 1 when something is missing, 2 when undecided."
+        discussion: """
+            Findings are verified first (--trust, or this host's own key); --root audits a root instead, \
+            and a site file's canaries are then redacted with the state directory's canary key. Exit 0 \
+            when the host already conforms to the target, 1 when something is missing, 2 when undecided; \
+            64 input that nothing verifies (without --unverified), 65 malformed or failed verification.
+            """
     )
 
-    @Argument(help: "Findings (a document or a signed envelope); or give --root to audit a root first.")
+    @Argument(help: "Signed findings (or, with --unverified, a findings document); or give --root to audit a root first.")
     var findings: String?
 
     @Option(help: "Audit this root (/ for this host) instead of reading findings.")
@@ -176,9 +228,6 @@ struct Gap: ParsableCommand {
     @Option(help: "The site file, with --root.")
     var site: String?
 
-    @Option(help: "With --root and a site file that lists canaries: the state directory holding the canary key.")
-    var stateDir: String?
-
     @Option(help: "The target profile (a built-in id or a file).")
     var to: String = "sl4"
 
@@ -186,33 +235,40 @@ struct Gap: ParsableCommand {
     var profiles: String?
 
     @Option(help: "What to print: text or json.")
-    var format: Audit.Format = .text
+    var format: ReadFormat = .text
+
+    @Option(help: "Reject findings finished longer ago than this (e.g. 7d, 36h), as 'warden verify --max-age' does.")
+    var maxAge: String?
+
+    @OptionGroup var trust: TrustOptions
 
     func run() throws {
         try exiting {
-            let input: ParsedFindings
+            let input: VerifiedFindings
             switch (findings, root) {
             case (let path?, nil):
-                input = try FindingsInput.load(path)
+                input = try FindingsInput.load(path, trust: trust, now: try currentTime(nil), maxAge: try maxAge.map(parseMaxAge))
             case (nil, let root?):
-                input = try collectFindings(root: root, site: site, profiles: profiles, stateDir: stateDir)
+                input = VerifiedFindings(
+                    findings: try collectFindings(root: root, site: site, profiles: profiles, stateDir: trust.stateDir), keyID: nil)
             case (nil, nil):
                 throw WardenError(.usage, field: "--root", "give a findings file or --root")
             default:
                 throw WardenError(.usage, field: "--root", "give either a findings file or --root, not both")
             }
             let target = try loadProfile(to, set: profiles).profile
-            let doc = reevaluate(input, profile: target, now: input.finishedAt)
+            let doc = reevaluate(input.findings, profile: target, now: input.findings.finishedAt)
             let missing = GapAnalysis.missing(doc.findings)
+            let banner = unverifiedBanner(input.unverifiedReason.map { [$0] } ?? [])
             switch format {
-            case .json, .junit, .sarif:
-                writeStdout(
+            case .json:
+                writeJSON(
                     JSON.object([
-                        "host": input.host, "from": .string(input.profileID), "to": .string(target.id),
+                        "host": input.findings.host, "from": .string(input.findings.profileID), "to": .string(target.id),
                         "conformant": .bool(missing.isEmpty), "missing": .array(missing.map(\.json)),
-                    ]).prettySerialized())
+                    ]), unverified: banner)
             case .text:
-                var out = "\(input.hostname): to reach \(target.id) \(target.version)"
+                var out = "\(input.findings.hostname): to reach \(target.id) \(target.version)"
                 out += missing.isEmpty ? " — nothing is missing.\n" : " — \(missing.count) controls to satisfy:\n"
                 var area: Area?
                 for f in missing {
@@ -223,7 +279,7 @@ struct Gap: ParsableCommand {
                     out +=
                         "  \(f.status.rawValue.uppercased()) \(f.control) [\(f.severity.rawValue)] \(f.title)\n      \(f.summary)\n      fix: \(f.remediation)\n"
                 }
-                writeStdout(out)
+                writeText(out, unverified: banner)
             }
             return doc.summary.verdict.exitCode
         }
@@ -234,7 +290,13 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compare two findings: the same host over time (drift) or two hosts.",
-        discussion: "Exit 1 when B regressed against A (a control that was healthy in A is not in B), else 0."
+        discussion: """
+            Both findings are verified first (--trust, or this host's own key). What is compared is what \
+            'warden evaluate' concludes from each one's facts (against its own profile, or --profile); \
+            results as signed that this evaluation changes are listed apart. Exit 1 when B regressed \
+            against A (a control that was healthy in A is not in B), else 0; 64 input that nothing \
+            verifies (without --unverified), 65 malformed or failed verification.
+            """
     )
 
     @Argument(help: "The earlier run (or the reference host).")
@@ -243,45 +305,93 @@ struct Compare: ParsableCommand {
     @Argument(help: "The later run (or the other host).")
     var b: String
 
+    @Option(help: "Evaluate both against this profile (default: each against the built-in profile it was audited with).")
+    var profile: String?
+
+    @Option(help: profileSetHelp)
+    var profiles: String?
+
     @Option(help: "What to print: text or json.")
-    var format: Audit.Format = .text
+    var format: ReadFormat = .text
+
+    @Option(help: "Reject findings finished longer ago than this (e.g. 7d, 36h), as 'warden verify --max-age' does.")
+    var maxAge: String?
+
+    @OptionGroup var trust: TrustOptions
+
+    /// One side: as signed, and as evaluated now.
+    struct Side {
+        var signed: ParsedFindings
+        var evaluated: ParsedFindings
+        /// The signed results that the evaluation changes, when both used the same profile.
+        var changed: Comparison?
+    }
+
+    func side(_ input: ParsedFindings, file: String) throws(WardenError) -> Side {
+        let resolved = try loadProfile(profile ?? input.profileID, set: profiles).profile
+        let evaluated = try ParsedFindings(json: reevaluate(input, profile: resolved, now: input.finishedAt).json, file: file)
+        return Side(signed: input, evaluated: evaluated, changed: resolved.id == input.profileID ? Comparison(input, evaluated) : nil)
+    }
 
     func run() throws {
         try exiting {
-            let first = try FindingsInput.load(a)
-            let second = try FindingsInput.load(b)
-            let comparison = Comparison(first, second)
-            let sameHost = first.machineID != nil && first.machineID == second.machineID
+            let now = try currentTime(nil)
+            let age = try maxAge.map(parseMaxAge)
+            let inputs = [
+                try FindingsInput.load(a, trust: trust, now: now, maxAge: age),
+                try FindingsInput.load(b, trust: trust, now: now, maxAge: age),
+            ]
+            let first = try side(inputs[0].findings, file: a)
+            let second = try side(inputs[1].findings, file: b)
+            let comparison = Comparison(first.evaluated, second.evaluated)
+            let sameHost = first.signed.machineID != nil && first.signed.machineID == second.signed.machineID
+            let banner = unverifiedBanner(inputs.compactMap(\.unverifiedReason))
             switch format {
-            case .json, .junit, .sarif:
+            case .json:
                 var o = comparison.json.objectValue ?? [:]
                 o["kind"] = .string(sameHost ? "drift" : "hosts")
-                o["a"] = ["host": first.host, "profile": .string(first.profileID), "finished_at": .string(first.finishedAt.description)]
-                o["b"] = ["host": second.host, "profile": .string(second.profileID), "finished_at": .string(second.finishedAt.description)]
-                writeStdout(JSON.object(o).prettySerialized())
+                for (key, s) in [("a", first), ("b", second)] {
+                    o[key] = [
+                        "host": s.signed.host, "profile": .string(s.signed.profileID), "evaluated_against": .string(s.evaluated.profileID),
+                        "finished_at": .string(s.signed.finishedAt.description),
+                        "changed_from_signed": s.changed.map { .array($0.all.map(\.json)) } ?? .null,
+                    ]
+                }
+                writeJSON(.object(o), unverified: banner)
             case .text:
                 var out =
                     sameHost
-                    ? "Drift on \(first.hostname): \(first.finishedAt) → \(second.finishedAt)\n"
-                    : "\(first.hostname) (A) compared with \(second.hostname) (B)\n"
-                if first.profileID != second.profileID {
-                    out += "Note: A was evaluated against \(first.profileID), B against \(second.profileID).\n"
+                    ? "Drift on \(first.signed.hostname): \(first.signed.finishedAt) → \(second.signed.finishedAt)\n"
+                    : "\(first.signed.hostname) (A) compared with \(second.signed.hostname) (B)\n"
+                if first.evaluated.profileID != second.evaluated.profileID {
+                    out += "Note: A is evaluated against \(first.evaluated.profileID), B against \(second.evaluated.profileID).\n"
                 }
                 for (title, changes) in [
                     ("Regressed", comparison.regressions), ("Improved", comparison.improvements), ("Changed", comparison.other),
                 ] where !changes.isEmpty {
                     out += "\n\(title) (\(changes.count))\n"
-                    for c in changes {
-                        out +=
-                            "  \(c.control) \(c.title): \(c.before?.rawValue ?? "absent") → \(c.after?.rawValue ?? "absent")\n      \(c.summary)\n"
-                    }
+                    for c in changes { out += describe(c) }
                 }
                 if comparison.regressions.isEmpty && comparison.improvements.isEmpty && comparison.other.isEmpty {
                     out += "No differences.\n"
                 }
-                writeStdout(out)
+                for (name, s) in [("A", first), ("B", second)] {
+                    guard let changed = s.changed else {
+                        out +=
+                            "\n\(name) was signed against \(s.signed.profileID): its signed results are not compared with \(s.evaluated.profileID).\n"
+                        continue
+                    }
+                    guard !changed.all.isEmpty else { continue }
+                    out += "\n\(name): signed results that evaluating its facts now changes (\(changed.all.count))\n"
+                    for c in changed.all { out += describe(c) }
+                }
+                writeText(out, unverified: banner)
             }
             return comparison.regressions.isEmpty ? 0 : 1
         }
+    }
+
+    func describe(_ c: Comparison.Change) -> String {
+        "  \(c.control) \(c.title): \(c.before?.rawValue ?? "absent") → \(c.after?.rawValue ?? "absent")\n      \(c.summary)\n"
     }
 }

@@ -5,7 +5,12 @@ import WardenFormats
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "The trend of this host's past audits, per control (from the envelopes in the state directory)."
+        abstract: "The trend of this host's past audits, per control (from the envelopes in the state directory).",
+        discussion: """
+            Each envelope is verified first, against the state directory's host key (or --trust, for \
+            audits signed with --key). Exit 0, 64 an envelope nothing verifies (without --unverified), \
+            65 one that fails verification.
+            """
     )
 
     @Option(help: "Show every run of one control, with its summary.")
@@ -14,17 +19,19 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "How many of the latest runs to show.")
     var last: Int = 10
 
-    @Option(help: "The state directory (default /var/lib/warden as root).")
-    var stateDir: String?
-
     @Option(help: "What to print: text or json.")
-    var format: Audit.Format = .text
+    var format: ReadFormat = .text
+
+    @OptionGroup var trust: TrustOptions
 
     func run() throws {
         try exiting {
             guard last > 0 else { throw WardenError(.usage, field: "--last", "must be at least 1") }
-            let state = try StateDirectory.path(stateDir)
-            let runs = try History.files(state).suffix(last).map { try FindingsInput.load($0) }
+            let state = try StateDirectory.path(trust.stateDir)
+            let now = try currentTime(nil)
+            let inputs = try History.files(state).suffix(last).map { try FindingsInput.load($0, trust: trust, now: now) }
+            let runs = inputs.map(\.findings)
+            let banner = unverifiedBanner(inputs.compactMap(\.unverifiedReason))
             guard !runs.isEmpty else {
                 writeStdout("no audits in \(state)/\(History.directory) yet (live audits record their signed findings there)\n")
                 return 0
@@ -37,7 +44,7 @@ struct HistoryCommand: ParsableCommand {
             }
             func status(_ run: ParsedFindings, _ id: String) -> ParsedFindings.ControlResult? { run.results.first { $0.control == id } }
             switch format {
-            case .json, .junit, .sarif:
+            case .json:
                 let list: [JSON] = runs.map { run in
                     [
                         "finished_at": .string(run.finishedAt.description), "profile": .string(run.profileID),
@@ -48,7 +55,7 @@ struct HistoryCommand: ParsableCommand {
                             )),
                     ]
                 }
-                writeStdout(JSON.object(["runs": .array(list)]).prettySerialized())
+                writeJSON(JSON.object(["runs": .array(list)]), unverified: banner)
             case .text:
                 var out = "\(runs.count) audits of \(runs.last!.hostname), \(runs.first!.finishedAt) → \(runs.last!.finishedAt)\n"
                 out += "verdict: " + runs.map { $0.conformant ? "✓" : "✗" }.joined(separator: " ") + "\n\n"
@@ -68,7 +75,7 @@ struct HistoryCommand: ParsableCommand {
                     }
                     out += "\n· pass  F fail  E error  ? not_checked  - not_applicable  W waived  M manual\n"
                 }
-                writeStdout(out)
+                writeText(out, unverified: banner)
             }
             return 0
         }

@@ -11,10 +11,12 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render the reviewer's report (Markdown or HTML) for a bundle or one signed findings envelope.",
         discussion: """
-            Recomputes the figures from the findings inside PATH (each host re-evaluated against SL3 and \
-            SL4) and prints the report on standard output, or writes it to --output. It does not check \
-            signatures: run 'warden verify' for that. Exit codes: 0 written, 65 PATH is neither a bundle \
-            nor an envelope, 66 PATH does not exist.
+            Verifies PATH first, with all of 'warden verify''s checks (--trust, --inventory, --now, \
+            --max-age; an envelope signed by this host's own key verifies without --trust), then \
+            recomputes the figures from the verified findings (each host re-evaluated against SL3 and \
+            SL4) and prints the report on standard output, or writes it to --output. Exit codes: 0 \
+            written, 64 input that nothing verifies (without --unverified), 65 PATH is malformed or \
+            fails verification, 66 PATH does not exist.
             """
     )
 
@@ -34,37 +36,39 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the report to this file instead of standard output.")
     var output: String?
 
-    @Option(help: "For an envelope: the time the report is made at, RFC 3339 (default: now).")
+    @Option(help: "The time the report is made at and the input judged at, RFC 3339 (default: now).")
     var now: String?
 
-    @Option(help: "For an envelope: findings older than this are reported stale.")
-    var maxAge: String = "7d"
+    @Option(
+        help:
+            "Reject findings finished longer ago than this; for a bundle, a validity shorter than its own (e.g. 7d, 36h). An envelope's findings older than 7 days are reported stale otherwise."
+    )
+    var maxAge: String?
+
+    @OptionGroup var trust: TrustOptions
 
     func run() throws {
         try exiting {
-            let profiles = try fleetProfiles()
+            let (profiles, coverage) = try fleetProfiles()
+            let at = try currentTime(now)
+            let age = try maxAge.map(parseMaxAge)
             let summary: FleetSummary
+            var unverified: String?
             if BundleVerifier.isBundle(path) {
-                summary = try BundleReader.summary(path, profiles: profiles)
+                (summary, unverified) = try bundleSummary(profiles: profiles, coverage: coverage, now: at, maxAge: age)
             } else if LocalFile.isDirectory(path) {
                 throw WardenError(.malformed, file: path, "a directory that is not a bundle (no manifest.json)")
             } else {
-                let envelope = try Envelope.decode(try LocalFile.read(path, limit: BundleLayout.fileLimit), file: path)
-                let findings: ParsedFindings
-                do {
-                    guard let predicate = try JSON.parse(envelope.payload)["predicate"] else {
-                        throw WardenError(.malformed, file: path, field: "payload.predicate", "missing: not a findings statement")
-                    }
-                    findings = try ParsedFindings(json: predicate, file: path)
-                } catch let error as JSONParseError {
-                    throw WardenError(.malformed, file: path, field: "payload", "not JSON: \(error)")
-                }
-                var builder = FleetSummaryBuilder(
-                    profiles: profiles, inventory: nil, createdAt: try currentTime(now), maxAge: try parseMaxAge(maxAge))
-                builder.add(findings, keyID: envelope.signatures.first?.keyid ?? "", file: path)
+                let input = try FindingsInput.load(path, trust: trust, now: at, maxAge: age)
+                unverified = input.unverifiedReason
+                var builder = FleetSummaryBuilder(profiles: profiles, inventory: nil, createdAt: at, maxAge: age ?? 7 * 86_400)
+                builder.add(input.findings, keyID: input.keyID ?? "", file: path)
                 summary = builder.finish(rejected: [], superseded: [])
             }
-            let text = format == .md ? BundleReport.markdown(summary) : BundleReport.html(summary)
+            let banner = unverifiedBanner(unverified.map { [$0] } ?? [])
+            if let banner { printError("warden: \(banner)") }
+            let source = BundleReport.Source(unverified: banner, envelope: BundleVerifier.isBundle(path) ? nil : path, coverage: coverage)
+            let text = format == .md ? BundleReport.markdown(summary, source: source) : BundleReport.html(summary, source: source)
             if let output {
                 try Interruption.critical { () throws(WardenError) in try LocalFile.write(Array(text.utf8), to: output) }
             } else {
@@ -72,5 +76,37 @@ struct ReportCommand: ParsableCommand {
             }
             return 0
         }
+    }
+
+    /// A bundle's summary: verified as `warden verify` verifies it (the figures are then the ones
+    /// the verifier recomputed), or, with `--unverified`, read as it is.
+    func bundleSummary(profiles: [ResolvedProfile], coverage: [RANDCoverage], now: Timestamp, maxAge: Int64?) throws -> (
+        FleetSummary, String?
+    ) {
+        try trust.check()
+        guard let trustPath = trust.trust else {
+            guard trust.unverified else {
+                throw WardenError(
+                    .usage, file: path, field: "--trust",
+                    "a bundle is verified against its bundler's public key: give --trust, or --unverified to read it anyway")
+            }
+            return (try BundleReader.summary(path, profiles: profiles), "\(path) is not verified")
+        }
+        let reviewerInventory = try trust.inventory.map(loadInventory)
+        var verifier = BundleVerifier(
+            trusted: try loadTrustedKeys(trustPath), now: now, maxAge: maxAge, inventory: reviewerInventory?.inventory,
+            profiles: profiles, generatorVersion: Warden.version, documents: BundleReport.documents(coverage: coverage))
+        verifier.inventoryBytes = reviewerInventory?.bytes
+        let result = try verifier.verify(path)
+        guard result.isValid, let summary = result.summary else {
+            let failure = result.failures.first
+            let more = result.failures.count > 1 ? " (and \(result.failures.count - 1) more: run 'warden verify')" : ""
+            throw WardenError(
+                .malformed,
+                file: failure.map { $0.file.hasPrefix("/") || $0.file == trust.inventory ? $0.file : path + "/" + $0.file } ?? path,
+                field: failure?.field,
+                "verification failed: \(failure?.reason ?? "no summary")\(more)")
+        }
+        return (summary, nil)
     }
 }

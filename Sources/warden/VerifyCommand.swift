@@ -48,15 +48,15 @@ struct Verify: ParsableCommand {
             let reviewerInventory = try inventory.map(loadInventory)
             let registry = reviewerInventory?.inventory
             let policy = FindingsPolicy(trusted: trusted, now: at, maxAge: maxAgeSeconds)
-            var profiles: [ResolvedProfile]?
+            var fleet: (profiles: [ResolvedProfile], coverage: [RANDCoverage])?
             var worst: Int32 = 0
             for path in paths {
                 do {
                     if LocalFile.isDirectory(path) {
-                        if profiles == nil { profiles = try fleetProfiles() }
+                        if fleet == nil { fleet = try fleetProfiles() }
                         var verifier = BundleVerifier(
-                            trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: profiles ?? [],
-                            generatorVersion: Warden.version, documents: BundleReport.documents)
+                            trusted: trusted, now: at, maxAge: maxAgeSeconds, inventory: registry, profiles: fleet?.profiles ?? [],
+                            generatorVersion: Warden.version, documents: BundleReport.documents(coverage: fleet?.coverage ?? []))
                         verifier.inventoryBytes = reviewerInventory?.bytes
                         let result = try verifier.verify(path)
                         writeStdout(report(result, path: path))
@@ -65,7 +65,7 @@ struct Verify: ParsableCommand {
                     }
                     let envelope = try Envelope.decode(try LocalFile.read(path), file: path)
                     var result = policy.verify(envelope)
-                    if result.isValid, let registry { result.failures += binding(result, registry) }
+                    if result.isValid, let registry { result.failures += inventoryBinding(result, registry) }
                     if result.isValid {
                         writeStdout("\(path): valid: \(summary(result))\n")
                     } else {
@@ -79,25 +79,6 @@ struct Verify: ParsableCommand {
             }
             return worst
         }
-    }
-
-    /// The inventory's binding for one envelope: its host is registered, with this key.
-    func binding(_ result: EnvelopeVerification, _ registry: Inventory) -> [VerificationFailure] {
-        guard let machineID = result.findings?["host"]?["machine_id"]?.stringValue, let host = registry[machineID: machineID] else {
-            return [
-                VerificationFailure(
-                    "payload.predicate.host.machine_id",
-                    "\(result.findings?["host"]?["machine_id"]?.compactString ?? "nothing") is not a host in \(registry.file)")
-            ]
-        }
-        guard host.keyID == result.keyID else {
-            return [
-                VerificationFailure(
-                    "signatures[0].keyid",
-                    "signed by trusted key \(result.keyID ?? "?"), but \(registry.file) binds \(host.name) to key \(host.keyID)")
-            ]
-        }
-        return []
     }
 
     func report(_ result: BundleVerification, path: String) -> String {

@@ -158,7 +158,7 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         }
         // `warden report` recomputes the same report the bundle ships.
         for (format, file) in [("md", "report.md"), ("html", "report.html")] {
-            let r = warden(["report", fleet.bundle, "--format", format])
+            let r = warden(["report", fleet.bundle, "--format", format, "--trust", fleet.trust, "--now", Fleet.later])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout == (try LocalFile.readText(fleet.bundle + "/" + file, limit: 64 << 20)))
         }
@@ -172,7 +172,9 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(md.contains(" of 6 inventory hosts conform to SL3"))
         #expect(md.contains("1 inventory host missing (no accepted findings)"))
         #expect(md.contains("| II.7.3(4) → A4.2(3) |"), "the third-draft item that became Appendix 4.2(3)")
-        #expect(md.contains("| A4.4(1) | background checks |  | manual: needs an attestation |"), "organisational items are manual")
+        #expect(
+            md.contains("| A4.4(1) | background checks |  | SL3 and SL4 manual (no host control shows it: needs an attestation) |"),
+            "organisational items are manual")
         let encryption = try #require(md.split(separator: "\n").first { $0.hasPrefix("| A4.2(3) |") })
         for id in ["ENC-001", "ENC-002", "ENC-003", "ENC-004"] { #expect(encryption.contains(id), "\(encryption)") }
         #expect(md.contains("### ACC-001 "), "a failing control with its evidence")
@@ -189,6 +191,63 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         #expect(html.contains("<table class=\"matrix\">"))
         #expect(html.contains("class=\"bar\""))
         #expect(html.contains("<span class=\"tag s-manual\">manual</span>"))
+    }
+
+    /// The Code mapping's verdict per item and profile: met only when every verdict control
+    /// citing it passed or did not apply on every inventory host; a fail is not met; an error,
+    /// a control not checked or a missing host undetermined; organisational items manual with
+    /// what to collect; II.7.8 judged against SL4 alone; every control citing a measure in a row.
+    @Test func codeOfPracticeItemsAreJudgedByTheRule() throws {
+        func row(_ md: String, _ prefix: String) throws -> String {
+            try #require(md.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init), "no row \(prefix)")
+        }
+        let one = try Fleet(count: 1)
+        let good = try LocalFile.readText(one.bundle + "/report.md")
+        let encrypted = try row(good, "| A4.2(3) |")
+        #expect(
+            encrypted.hasSuffix("| SL3 and SL4 met (ENC-001, ENC-002, ENC-003, ENC-004, ENC-007 pass or do not apply on all hosts (1)) |"),
+            "\(encrypted)")
+        let sl4Item = try row(good, "| II.7.8 |")
+        #expect(sl4Item.hasSuffix("| SL4 met (all hosts (1) conform to SL4) |"), "\(sl4Item)")
+        #expect(try row(good, "| A4.4(1) |").hasSuffix("| SL3 and SL4 manual (no host control shows it: needs an attestation) |"))
+        let edr = try row(good, "| A4.5(6) |")
+        #expect(
+            edr.contains("| LOG-006, LOG-007 | SL3 and SL4 manual (organisational: collect the inventory of EDR and IDS coverage"), "\(edr)"
+        )
+
+        let fleet = try Fleet(count: 6, options: ["--missing-every", "6"])
+        let md = try LocalFile.readText(fleet.bundle + "/report.md")
+        let whole = try row(md, "| II.7.8 |")
+        #expect(whole.hasSuffix("| SL4 not met (3 of 6 hosts do not conform to SL4) |"), "\(whole)")
+        let encryption = try row(md, "| A4.2(3) |")
+        #expect(encryption.contains("SL3 and SL4 undetermined (error: ENC-001 on 1 host"), "\(encryption)")
+        #expect(encryption.hasSuffix("; 1 inventory host missing, 1 stale) |"), "\(encryption)")
+        let interfaces = try row(md, "| A4.3(3) |")
+        #expect(interfaces.contains("SL3 and SL4 not met (fail: ACC-010 on 1 host; 1 inventory host missing, 1 stale)"), "\(interfaces)")
+        // Every control citing a measure is in one of its rows.
+        for section in md.split(separator: "### Measure ").dropFirst() {
+            let lines = section.split(separator: "\n")
+            guard let citing = lines.first(where: { $0.hasPrefix("Controls citing it: ") }) else { continue }
+            let ids = citing.dropFirst("Controls citing it: ".count).dropLast().split(separator: ", ").map(String.init)
+            let inRows = lines.filter { $0.hasPrefix("| II.7") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[3] }
+                .joined()
+            for id in ids { #expect(inRows.contains(id), "\(id) cites measure \(lines[0]) but is in none of its rows") }
+        }
+        #expect(!md.contains("Failing controls"))
+        #expect(md.contains("Keeps hosts from conforming: under SL3: "))
+        // The RAND coverage statement, with the counts `warden profiles coverage` gives.
+        for profile in ["sl3", "sl4"] {
+            let coverage = try JSON.parse(warden(["profiles", "coverage", "--profile", profile, "--format", "json"]).stdout)
+            let counts = try #require(coverage["counts"])
+            let level = profile.uppercased()
+            let statement = try row(md, "\(level): of RAND's ")
+            for status in ["implemented", "supported", "organisational"] {
+                #expect(statement.contains("\(counts[status]?.intValue ?? -1) \(status)"), "\(statement)")
+            }
+            #expect(statement.contains("\(counts["not_covered"]?.intValue ?? -1) not covered"), "\(statement)")
+            #expect(
+                statement.hasSuffix("A host conforming to \(level) shows the host-checkable part of RAND \(level), not \(level) itself."))
+        }
     }
 
     /// Missing, unknown, stale and wrong-key hosts are each listed in the bundler's output, the
@@ -574,18 +633,49 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
         }
     }
 
+    /// A bundler key missing from --trust is reported as untrusted, and its key file in keys/ is
+    /// not called a key that signed nothing.
+    @Test func anUntrustedBundlerIsNamedAsSuch() throws {
+        let fleet = try Fleet(count: 2)
+        let shown = warden(["key", "show", "--key", fleet.dir + "/bundler.pem"]).stdout
+        let bundler = String(try #require(shown.split(separator: "-----BEGIN", maxSplits: 1).last))
+        let all = try LocalFile.readText(fleet.trust)
+        try #require(all.contains(bundler))
+        let hostsOnly = fleet.tree.file("hosts-only.pem", all.replacingFirst("-----BEGIN" + bundler, with: ""))
+        let r = warden(["verify", fleet.bundle, "--trust", hostsOnly, "--now", Fleet.later])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("manifest.dsse.json: signatures[0].keyid: "), "\(r.stdout)")
+        #expect(r.stdout.contains("not a trusted key"), "\(r.stdout)")
+        #expect(!r.stdout.contains("signed neither"), "\(r.stdout)")
+    }
+
     @Test func reportRendersOneEnvelope() throws {
         let fleet = try Fleet(count: 1)
         let envelope = fleet.dir + "/findings/host-00000.dsse.json"
-        let md = warden(["report", envelope, "--now", Fleet.now])
+        let md = warden(["report", envelope, "--now", Fleet.now, "--trust", fleet.trust])
         #expect(md.status == 0, "\(md.stderr)")
         #expect(md.stdout.hasPrefix("# Evidence for Commitment II.7 / Appendix 4: 1 host\n"))
         #expect(md.stdout.contains("No inventory: there is no registry"))
-        let html = warden(["report", envelope, "--format", "html", "--now", Fleet.now, "--output", fleet.tree.path + "/r.html"])
-        #expect(html.status == 0)
+        // It says what it is made from: one envelope, not a bundle with a validity period.
+        #expect(md.stdout.contains("One host's signed findings (\(envelope)), not an evidence bundle: no inventory"), "\(md.stdout)")
+        #expect(!md.stdout.contains("valid until"))
+        let html = warden([
+            "report", envelope, "--format", "html", "--now", Fleet.now, "--output", fleet.tree.path + "/r.html", "--trust", fleet.trust,
+        ])
+        #expect(html.status == 0, "\(html.stderr)")
         #expect(try LocalFile.readText(fleet.tree.path + "/r.html").contains("weights-00000"))
         #expect(warden(["report", fleet.tree.path + "/absent.json"]).status == 66)
         #expect(warden(["report", fleet.tree.file("junk.json", "[]")]).status == 65)
+        // A bundle is verified against its bundler's key: without --trust it is refused.
+        let refused = warden(["report", fleet.bundle])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("give --trust, or --unverified"), "\(refused.stderr)")
+        let tampered = fleet.copy("tampered")
+        fleet.tree.file("tampered/report.md", "# edited\n")
+        let failed = warden(["report", tampered, "--trust", fleet.trust, "--now", Fleet.later])
+        #expect(failed.status == 65)
+        #expect(failed.stderr.contains("\(tampered)/report.md: error: "), "\(failed.stderr)")
+        #expect(failed.stderr.contains("verification failed"), "\(failed.stderr)")
         #expect(warden(["verify", fleet.tree.directory("empty"), "--trust", fleet.trust]).status == 65)
     }
 }

@@ -138,22 +138,27 @@ import WardenTestSupport
                 t + "/bundle",
             ],
             ok: [0, 1])
-        _ = try record("verify", ["verify", t + "/bundle", "--trust", t + "/trust"], ok: [0, 1, 2])
+        hosts.tree.file("trust/bundler.pem", try record("key show bundler", ["key", "show", "--key", t + "/bundler.pem"], ok: [0]).stdout)
+        let trust = ["--trust", t + "/trust"]
+        _ = try record("verify", ["verify", t + "/bundle"] + trust, ok: [0, 1, 2])
         for format in ["md", "html"] {
-            _ = try record("report bundle \(format)", ["report", t + "/bundle", "--format", format], ok: [0])
-            _ = try record("report envelope \(format)", ["report", latest, "--format", format], ok: [0])
+            _ = try record("report bundle \(format)", ["report", t + "/bundle", "--format", format] + trust, ok: [0])
+            // The host's own envelope verifies against the state directory's host key.
+            _ = try record("report envelope \(format)", ["report", latest, "--format", format] + state, ok: [0])
         }
-        _ = try record("report to a file", ["report", t + "/bundle", "--format", "html", "--output", t + "/out/report.html"], ok: [0])
+        _ = try record(
+            "report to a file", ["report", t + "/bundle", "--format", "html", "--output", t + "/out/report.html"] + trust, ok: [0])
         for envelope in [t + "/out/offline.dsse.json", latest] {
             for format in ["text", "json"] {
-                _ = try record("evaluate \(format)", ["evaluate", envelope, "--profile", "sl4", "--format", format])
-                _ = try record("gap \(format)", ["gap", envelope, "--format", format])
+                _ = try record("evaluate \(format)", ["evaluate", envelope, "--profile", "sl4", "--format", format] + trust)
+                _ = try record("gap \(format)", ["gap", envelope, "--format", format] + trust)
             }
         }
         _ = try record("gap --root", ["gap", "--root", hosts.root, "--site", hosts.offlineSite, "--format", "json"] + state)
         for format in ["text", "json"] {
             _ = try record(
-                "compare \(format)", ["compare", t + "/out/offline.dsse.json", t + "/out/offline-sl4.dsse.json", "--format", format],
+                "compare \(format)",
+                ["compare", t + "/out/offline.dsse.json", t + "/out/offline-sl4.dsse.json", "--format", format] + trust,
                 ok: [0, 1])
             _ = try record("history \(format)", ["history", "--format", format] + state, ok: [0])
         }
@@ -210,6 +215,9 @@ import WardenTestSupport
         let hosts = try Hosts()
         let t = hosts.tree.path
         try #require(warden(["keygen", "--output", t + "/auditor.pem"]).status == 0)
+        hosts.tree.file("auditor.pub.pem", warden(["key", "show", "--key", t + "/auditor.pem"]).stdout)
+        // What verifies each envelope: the auditor's key, or the host key in the state directory.
+        let verifiers = ["offline": ["--trust", t + "/auditor.pub.pem"], "live": ["--state-dir", hosts.state]]
         let cases = [
             (
                 "offline", "pass",
@@ -225,7 +233,7 @@ import WardenTestSupport
             for profile in ["sl3", "sl4"] {
                 let audited = warden(arguments + ["--state-dir", hosts.state, "--profile", profile, "--format", "json"])
                 try #require([0, 1, 2].contains(audited.status), "\(audited.stderr)")
-                let evaluated = warden(["evaluate", envelope, "--profile", profile, "--format", "json"])
+                let evaluated = warden(["evaluate", envelope, "--profile", profile, "--format", "json"] + verifiers[label, default: []])
                 func log010(_ text: String) throws -> JSON? {
                     try JSON.parse(text)["results"]?.arrayValue?.first { $0["control"] == "LOG-010" }
                 }
@@ -234,7 +242,8 @@ import WardenTestSupport
                 #expect(a?["evidence"]?.arrayValue?.isEmpty == false)
                 let e = try log010(evaluated.stdout)
                 for field in ["status", "evidence", "summary"] { #expect(e?[field] == a?[field], "\(label) \(profile) \(field)") }
-                let gap = try JSON.parse(warden(["gap", envelope, "--to", profile, "--format", "json"]).stdout)
+                let gap = try JSON.parse(
+                    warden(["gap", envelope, "--to", profile, "--format", "json"] + verifiers[label, default: []]).stdout)
                 let missing = gap["missing"]?.arrayValue?.contains { $0["control"] == "LOG-010" } ?? false
                 #expect(missing == (status == "fail"), "\(label) \(profile)")
             }

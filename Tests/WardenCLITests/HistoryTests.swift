@@ -1,3 +1,4 @@
+import LocalFiles
 import Testing
 import WardenCore
 import WardenFormats
@@ -31,10 +32,32 @@ import WardenTestSupport
         // The envelopes in the history are ordinary signed findings: compare reads them.
         let compare = warden([
             "compare", state.path + "/history/20261128T100000Z.dsse.json", state.path + "/history/20261129T100000Z.dsse.json",
+            "--state-dir", state.path,
         ])
         #expect(compare.status == 0, "\(compare.stderr)")
         #expect(compare.stdout.hasPrefix("Drift on"))
         #expect(warden(["history", "--state-dir", state.path, "--control", "XYZ-999"]).status == 64)
+    }
+
+    /// The history's envelopes are verified against the host key: one edited after signing is
+    /// refused with 65 naming the signature, with or without --unverified.
+    @Test func anEditedEnvelopeInTheHistoryIsRefused() throws {
+        let state = TempTree()
+        let r = warden(["audit", "--state-dir", state.path, "--now", "2026-11-29T10:00:00Z", "--format", "json"])
+        try #require([0, 1, 2].contains(r.status), "\(r.stderr)")
+        let file = state.path + "/history/20261129T100000Z.dsse.json"
+        var envelope = try #require(try JSON.parse(try LocalFile.read(file)).objectValue)
+        let encoded = try #require(envelope["payload"]?.stringValue)
+        let statement = String(decoding: try #require(Base64.decode(encoded)), as: UTF8.self)
+        let edited = statement.replacingFirst("\"status\":\"fail\"", with: "\"status\":\"pass\"")
+        try #require(edited != statement)
+        envelope["payload"] = .string(Base64.encode(Array(edited.utf8)))
+        _ = state.bytes("history/20261129T100000Z.dsse.json", JSON.object(envelope).prettySerialized())
+        let refused = warden(["history", "--state-dir", state.path])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("20261129T100000Z.dsse.json: error: signatures[0].sig: verification failed"), "\(refused.stderr)")
+        // --unverified reads what cannot be verified, never what failed verification.
+        #expect(warden(["history", "--state-dir", state.path, "--unverified"]).status == 65)
     }
 
     @Test func offlineAuditsStayOutOfTheHistory() {

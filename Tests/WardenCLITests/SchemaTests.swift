@@ -153,7 +153,11 @@ struct Breakage {
         let byDigest = tree.path + "/by-digest.dsse.json"
         _ = try audit(identifiedHost(in: identified), site: nil, ["--key", key, "--output", byDigest])
         let ecdsa = try SignedAudit("ecdsa-p256")
-        let evaluated = tree.file("evaluated.json", warden(["evaluate", byDigest, "--profile", "sl4", "--format", "json"]).stdout)
+        // Both signers' public keys, which verify the envelopes for the commands that read them.
+        tree.file("trust/ed25519.pem", warden(["key", "show", "--key", key]).stdout)
+        _ = tree.bytes("trust/ecdsa.pem", try LocalFile.read(ecdsa.trust))
+        let trust = ["--trust", tree.path + "/trust"]
+        let evaluated = tree.file("evaluated.json", warden(["evaluate", byDigest, "--profile", "sl4", "--format", "json"] + trust).stdout)
 
         var statements: [String] = []
         for (name, envelope) in [("by-digest", byDigest), ("by-uri", ecdsa.envelope)] {
@@ -172,22 +176,24 @@ struct Breakage {
             try #require([0, 1, 2].contains(r.status), "\(arguments): \(r.stderr)")
             return tree.file(name, r.stdout)
         }
+        // Unsigned documents are read with --unverified, whose outputs say so.
         let gaps = [
-            try output("gap-envelope.json", ["gap", byDigest, "--to", "sl4"]),
-            try output("gap-document.json", ["gap", waived, "--to", "sl4"]),
+            try output("gap-envelope.json", ["gap", byDigest, "--to", "sl4"] + trust),
+            try output("gap-document.json", ["gap", waived, "--to", "sl4", "--unverified"]),
         ]
         let comparisons = [
-            try output("compare-hosts.json", ["compare", debian, waived]),
-            try output("compare-drift.json", ["compare", byDigest, evaluated]),
+            try output("compare-hosts.json", ["compare", debian, waived, "--unverified"]),
+            try output("compare-drift.json", ["compare", byDigest, evaluated, "--unverified"]),
+            try output("compare-signed.json", ["compare", byDigest, byDigest] + trust),
         ]
         _ = tree.bytes("state/history/20261128T120000Z.dsse.json", try LocalFile.read(byDigest))
         _ = tree.bytes("state/history/20261129T120000Z.dsse.json", try LocalFile.read(ecdsa.envelope))
-        let history = try output("history.json", ["history", "--state-dir", tree.path + "/state"])
+        let history = try output("history.json", ["history", "--state-dir", tree.path + "/state"] + trust)
         let coverages = [
             try output("coverage-sl3.json", ["profiles", "coverage", "--profile", "sl3"]),
             try output("coverage-sl4.json", ["profiles", "coverage", "--profile", "sl4"]),
         ]
-        #expect(try comparisons.map { try JSON.parse(try LocalFile.read($0))["kind"] } == ["hosts", "drift"])
+        #expect(try comparisons.map { try JSON.parse(try LocalFile.read($0))["kind"] } == ["hosts", "drift", "drift"])
         #expect(try JSON.parse(try LocalFile.read(history))["runs"]?.arrayValue?.count == 2)
 
         let firstFile = try #require(try JSON.parse(try LocalFile.read(facts))["files"]?.objectValue?.keys.first)

@@ -237,6 +237,29 @@ import WardenTestSupport
         #expect(try status("2027-05-30", "{site: access.renewal_days, default: 30}").status == .fail)
     }
 
+    /// `at_most_days_old` (INT-008's package lists): a date no earlier than the evaluation time
+    /// less N days passes, a later one too; an older one fails, no date fails, a value that is not
+    /// a date is an error. Both modes agree (`evaluate` checks it).
+    @Test func aDateAtMostSomeDaysOld() throws {
+        let now = "2026-11-29T12:00:00Z"
+        func status(_ observed: JSON, _ operand: String = "7") throws -> Finding {
+            try evaluate(
+                check: "fact: f.date\nat_most_days_old: \(operand)\ndescribe: list date",
+                facts: ["f": .value(["date": observed])], now: now)
+        }
+        #expect(try status("2026-11-22T12:00:00Z").status == .pass)  // exactly 7 days
+        #expect(try status("2026-11-22T11:59:59Z").status == .fail)
+        #expect(try status("2026-11-23").status == .pass)
+        #expect(try status("2026-12-01").status == .pass)  // ahead of the evaluation time
+        let old = try status("2026-11-01")
+        #expect(old.status == .fail)
+        #expect(old.summary == "list date is 2026-11-01, expected at most 7 days before 2026-11-29T12:00:00Z", "\(old.summary)")
+        #expect(old.evidence.first?.expected == "list date at most 7 days before 2026-11-29T12:00:00Z")
+        #expect(try status(.null).status == .fail)
+        #expect(try status("last week").status == .error)
+        #expect(throws: WardenError.self) { try status("2026-11-23", "\"7\"") }
+    }
+
     @Test func aDateLimitNeedsANumberOfDays() throws {
         #expect(throws: WardenError.self) {
             try evaluate(check: "fact: f.expires\nat_most_days_ahead: \"30\"", facts: [:])

@@ -65,6 +65,10 @@ import WardenFormats
         ("role: gpu\n", 1, "role", "unknown role 'gpu'"),
         ("weights:\n  paths: [srv/weights]\n", 2, "weights.paths[0]", "must be an absolute path"),
         ("network:\n  allowed_listeners: [ssh]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
+        ("network:\n  allowed_listeners: [tcp/65536]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
+        ("network:\n  allowed_listeners: [udp/012345]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
+        ("network:\n  allowed_listeners: [sctp/22]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
+        ("network:\n  allowed_listeners: [tcp/]\n", 2, "network.allowed_listeners[0]", "tcp/22"),
         (
             "waivers:\n  - control: ACC-004\n    reason: r\n    approved_by: a\n    expires: soon\n", 5, "waivers[0].expires",
             "expected a date"
@@ -72,6 +76,9 @@ import WardenFormats
         ("waivers:\n  - control: ACC-004\n    reason: r\n", 2, "waivers[0]", "missing required key 'approved_by'"),
         ("containers: yes please\n", 1, "containers", "expected true or false"),
         ("weights:\n  min_size: big\n", 2, "weights.min_size", "expected a size"),
+        ("weights:\n  min_size: 1KB\n", 2, "weights.min_size", "expected a size"),
+        ("weights:\n  min_size: MiB\n", 2, "weights.min_size", "expected a size"),
+        ("weights:\n  min_size: 1 MiB x\n", 2, "weights.min_size", "expected a size"),
         ("colour: blue\n", 1, "colour", "unknown key 'colour'"),
         ("environment: lab\n", 1, "environment", "unknown environment 'lab'"),
         ("access:\n  renewal_days: 0\n", 2, "access.renewal_days", "from 1 to 3660"),
@@ -108,6 +115,8 @@ import WardenFormats
             ("weights:\n  min_size: 2048\n", Int64(2048)), ("weights:\n  min_size: 0x10\n", Int64(16)),
             ("weights:\n  min_size: 010\n", Int64(8)),
             ("weights:\n  min_size: 1_000\n", Int64(1000)), ("weights:\n  min_size: '1MiB'\n", Int64(1 << 20)),
+            ("weights:\n  min_size: 2 K\n", Int64(2 << 10)), ("weights:\n  min_size: 3G\n", Int64(3 << 30)),
+            ("weights:\n  min_size: 5B\n", Int64(5)), ("weights:\n  min_size: 7 GiB\n", Int64(7 << 30)),
         ] as [(String, Int64)])
     func integers(text: String, value: Int64) throws {
         #expect(try Site.parse(text, file: "s.yaml", digester: .libcrypto).minSize == value, "\(text)")
