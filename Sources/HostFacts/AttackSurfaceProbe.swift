@@ -47,7 +47,7 @@ public struct AttackSurfaceProbe: Probe {
                     ]
                 })
         case .failure(let e):
-            fact["packages"] = ["error": .string(e.description), "source": .string(AttackSurfaceProbe.dpkgStatus)]
+            fact["packages"] = ["error": .string(e.reason), "source": .string(AttackSurfaceProbe.dpkgStatus)]
         }
         fact["sound_cards"] = AttackSurfaceProbe.devices(context, "/sys/class/sound") { $0.hasPrefix("card") }
         fact["cameras"] = AttackSurfaceProbe.devices(context, "/sys/class/video4linux") { _ in true }
@@ -100,32 +100,37 @@ public struct AttackSurfaceProbe: Probe {
         public var version: String
     }
 
-    /// Every package whose files are on disk, as dpkg reads /var/lib/dpkg/status: stanzas
-    /// separated by blank lines, `Field: value` lines, continuation lines starting with a blank;
-    /// `Status: WANT FLAG STATUS`. Packages whose status is `not-installed` or `config-files`
-    /// have no files left and are not listed; every other status (`installed`, `unpacked`,
-    /// `half-configured`, `half-installed`, `triggers-awaiting`, `triggers-pending`) has some,
-    /// whatever is wanted (`deinstall` is still installed until dpkg removes it).
-    public static func packageStates(_ root: HostRoot) -> Result<[PackageState], HostError> {
-        let text: String
-        do { text = try root.readText(dpkgStatus, limit: 64 << 20) } catch { return .failure(error) }
+    /// Why dpkg's database could not be read: the path (and line) and the reason.
+    public struct DatabaseError: Error {
+        public var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    /// Every package whose files are on disk, from /var/lib/dpkg/status read as dpkg reads it
+    /// (`Deb822`, shared with PatchProbe): `Status: WANT FLAG STATUS`. Packages whose status is
+    /// `not-installed` or `config-files` have no files left and are not listed; every other
+    /// status (`installed`, `unpacked`, `half-configured`, `half-installed`, `triggers-awaited`,
+    /// `triggers-pending`) has some, whatever is wanted (`deinstall` is still installed until
+    /// dpkg removes it). A database dpkg would refuse is an error naming its line.
+    public static func packageStates(_ root: HostRoot) -> Result<[PackageState], DatabaseError> {
+        let stanzas: [Deb822.Stanza]
+        do {
+            stanzas = try Deb822.stanzas(try root.read(dpkgStatus, limit: 64 << 20), keeping: ["Package", "Status", "Version"])
+        } catch let e as HostError {
+            return .failure(DatabaseError(e.description))
+        } catch let e as Deb822.Malformed {
+            return .failure(DatabaseError("\(dpkgStatus):\(e.line): \(e.reason)"))
+        } catch {
+            return .failure(DatabaseError("\(dpkgStatus): \(error)"))
+        }
         var out: [PackageState] = []
-        for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
-            var package: Substring?
-            var status: Substring?
-            var version = ""
-            for line in stanza.split(separator: "\n") where line.first != " " && line.first != "\t" {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let value = line[line.index(after: colon)...].trimmed
-                switch line[..<colon] {
-                case "Package": package = value
-                case "Status": status = value.split(separator: " ").last
-                case "Version": version = String(value)
-                default: break
-                }
+        for s in stanzas {
+            guard let package = s.fields["Package"] else {
+                return .failure(DatabaseError("\(dpkgStatus):\(s.line): Package: missing"))
             }
-            guard let package, let status, status != "not-installed", status != "config-files" else { continue }
-            out.append(PackageState(package: String(package), status: String(status), version: version))
+            guard let status = s.fields["Status"]?.words.last.map(String.init), status != "not-installed", status != "config-files"
+            else { continue }
+            out.append(PackageState(package: package, status: status, version: s.fields["Version"] ?? ""))
         }
         return .success(out)
     }

@@ -176,6 +176,10 @@ import WardenTestSupport
         bare.directory("sys/class")
         #expect(try fact(bare)["packages"]?["error"] != nil)
         for (profile, f) in try findings(bare) { #expect(f.status == .error, "\(profile): \(f.summary)") }
+        // A database dpkg would refuse (a field given twice) cannot be judged either.
+        bare.file("var/lib/dpkg/status", "Package: strace\nStatus: install ok installed\nPackage: gdb\n")
+        #expect(try fact(bare)["packages"]?["error"] == "/var/lib/dpkg/status:3: duplicate field 'Package'")
+        for (profile, f) in try findings(bare) { #expect(f.status == .error, "\(profile): \(f.summary)") }
     }
 
     /// Every package name the built-in profiles forbid is in a family the probe reports, so that
