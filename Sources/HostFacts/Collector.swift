@@ -86,6 +86,9 @@ public enum ProbeRegistry {
         MountsProbe(),
         CrashDumpProbe(),
         PatchProbe(),
+        CPUMitigationsProbe(),
+        LoginBannerProbe(),
+        AttackSurfaceProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -1554,6 +1554,94 @@ controls:
       tmp.mount` fails until it is copied to /etc/systemd/system, its options lack `noexec`,
       and it does not cover /var/tmp.
 
+  - id: HRD-011
+    title: CPU vulnerability mitigations are on
+    area: hardening
+    severity: high
+    threshold_source: design
+    rationale: >-
+      Speculative-execution and similar CPU flaws let an unprivileged process, or a guest, read
+      memory it has no right to: the decrypted weights of a serving process, or the keys that
+      unlock them. The kernel mitigates every flaw it knows of unless a boot parameter switches
+      the mitigation off, which hosts tuned for GPU throughput often do. Fails on any such
+      parameter on the kernel command line, and on any CPU vulnerability the running kernel
+      reports as "Vulnerable" (/sys/devices/system/cpu/vulnerabilities, runtime state that an
+      offline root does not have).
+    references:
+      cop: [II.7.1, II.7.3]
+      nist: [SI-16, SC-39]
+      cac: [grub2_pti_argument, grub2_spectre_v2_argument, grub2_nosmap_argument_absent, grub2_nosmep_argument_absent]
+      rand:
+        - {measure: R-9, relation: implements}
+    check:
+      all:
+        - none: cpu_mitigations.switched_off
+          expect: {fact: .word, exists: true, describe: kernel parameter that switches a CPU mitigation off}
+          if_empty: pass
+          empty_reason: no kernel parameter switches a CPU mitigation off
+        - none: cpu_mitigations.vulnerabilities
+          where: {fact: .vulnerable, eq: true, describe: reported as vulnerable}
+          expect: {fact: .text, starts_with: Vulnerable, describe: CPU vulnerability status}
+          if_empty: pass
+          empty_reason: the kernel reports no CPU vulnerability as Vulnerable
+    remediation: >-
+      Remove every parameter that switches a mitigation off (`mitigations=off`, `nopti`,
+      `pti=off`, `nospectre_v1`, `nospectre_v2`, `spectre_v2=off`, `mds=off` and the others the
+      evidence names) from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in
+      /etc/default/grub and /etc/default/grub.d/*.cfg, run `update-grub` and reboot. For a
+      vulnerability the kernel still reports as "Vulnerable" (often "no microcode"), install the
+      CPU's microcode (`apt install intel-microcode` or `amd64-microcode`, from non-free-firmware)
+      and the current kernel (`apt full-upgrade`), then reboot; in a virtual machine the
+      hypervisor must pass the mitigations through.
+
+  - id: HRD-013
+    title: No compilers, debuggers, sound, cameras or automount (reduced attack surface)
+    area: hardening
+    severity: medium
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 limits the attack surface of the machines around the weights and reduces their
+      communication capabilities: no camera, speakers or audio board, no autorun. A compiler or
+      debugger on the host turns a foothold into code built and run there, and a tracer reads
+      other processes' memory; a microphone or camera is a channel out; an automounter mounts
+      whatever is plugged in. SL3 reports it; SL4 requires it.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, CM-11]
+      cac: [package_gcc_removed, package_gdb_removed, package_strace_removed]
+      rand:
+        - {measure: R-69, relation: supports}
+        - {measure: R-62, relation: supports}
+    parameters:
+      forbidden_packages: {type: strings, description: "package names that must not be installed (dpkg), among the families the attack_surface probe reports"}
+    check:
+      all:
+        - none: attack_surface.packages
+          where: {fact: .package, in: {param: forbidden_packages}, describe: a forbidden package}
+          expect: {fact: .package, exists: true, describe: "compiler, debugger or tracer installed"}
+          if_empty: pass
+          empty_reason: no package of forbidden_packages is installed
+        - none: attack_surface.sound_cards
+          expect: {fact: .path, exists: true, describe: sound card}
+          if_empty: pass
+          empty_reason: the kernel has no sound card
+        - none: attack_surface.cameras
+          expect: {fact: .path, exists: true, describe: video capture device (camera)}
+          if_empty: pass
+          empty_reason: the kernel has no video4linux device
+        - none: attack_surface.automount
+          expect: {fact: .how, exists: true, describe: a service that mounts removable media}
+          if_empty: pass
+          empty_reason: neither udisks2 nor autofs can run
+    remediation: >-
+      Remove the tools: `apt purge gcc gcc-12 g++ clang gdb strace ltrace linux-perf bpftrace
+      systemtap` (those the evidence names), then `apt autoremove`. Remove the audio and video
+      hardware, or keep its drivers from loading: `install soundcore /bin/false`, `install snd
+      /bin/false` and `install videodev /bin/false` (the modules every sound and video driver
+      needs) in /etc/modprobe.d/60-warden.conf, then
+      `update-initramfs -u` and reboot. Remove automounting: `apt purge udisks2 autofs` (or
+      `systemctl mask udisks2.service` and `systemctl disable --now autofs`).
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -2160,6 +2248,47 @@ controls:
       requires in any case; or `session required pam_tty_audit.so enable=*` in /etc/pam.d/sshd
       (with auditd running, read with `aureport --tty`); or tlog, where SSSD provides accounts.
       Forward the records off the host (LOG-006).
+
+  - id: LOG-011
+    title: The SSH login banner announces monitoring
+    area: logging
+    severity: low
+    threshold_source: design
+    rationale: >-
+      RAND asks that the people who work with the weights know their interactions are monitored
+      (SL3): awareness deters, and it is what lets recorded sessions be used. A host cannot see
+      what people know; what it can show is the notice every SSH login gets before
+      authentication: sshd's Banner, a file that exists, is not empty (sshd sends nothing for an
+      empty file or one over 1 MiB) and, where the profile asks for it, says that sessions are
+      monitored, recorded, audited or logged (one of the profile's banner_words, as a whole word
+      in any case).
+    references:
+      cop: [II.7.5]
+      nist: [AC-8]
+      cac: [sshd_enable_warning_banner_net, banner_etc_issue_net]
+      rand:
+        - {measure: R-54, relation: proxy}
+    parameters:
+      require_monitoring_notice: {type: bool, description: the banner must contain one of banner_words}
+      banner_words: {type: strings, description: lower-case words of which the banner must contain one (as a whole word in any case) when require_monitoring_notice is set}
+    applies_if: {fact: sshd.installed, eq: true, describe: an OpenSSH server is installed}
+    check:
+      all:
+        - {fact: login_banner.banner, ne: none, describe: sshd Banner}
+        - {fact: login_banner.shown, eq: true, if_absent: not_applicable, describe: sshd sends the banner file (a regular file of 1 byte to 1 MiB)}
+        - {fact: login_banner.first_line, exists: true, if_absent: not_applicable, describe: the banner's first line}
+        - some: login_banner.words
+          when: require_monitoring_notice
+          where: {fact: .word, in: {param: banner_words}, describe: a word of the banner}
+          expect: {fact: .word, exists: true, describe: a word of the banner that announces monitoring}
+          if_empty: fail
+          empty_reason: no word of the banner announces monitoring (none is one of banner_words)
+    remediation: >-
+      Write the notice to /etc/issue.net, for example "This system is monitored: every session
+      is recorded and audited.", and add `Banner /etc/issue.net` to a drop-in in
+      /etc/ssh/sshd_config.d/ (such as 60-warden.conf: Debian's sshd_config includes the drop-ins
+      first, and the first value wins); check with `sshd -t` and apply with `systemctl reload
+      ssh`.
 
 """#),
         ("Profiles/references/rand.yaml", #"""
@@ -2840,6 +2969,12 @@ controls:
     parameters: {require_noexec: false}
     sources: {require_noexec: design}
   HRD-010: {}
+  HRD-011: {}
+  HRD-013:
+    advisory: true
+    parameters: {forbidden_packages: [gcc, gcc-12, g++, g++-12, cpp, cpp-12, clang, gdb, gdbserver, strace, ltrace, linux-perf, linux-perf-6.1, bpftrace, bpfcc-tools, systemtap, valgrind]}
+    sources: {forbidden_packages: design}
+    rationale: SL3 reports the attack surface; RAND asks to limit it at SL4.
 
   # --- logging (LOG) ---
   LOG-001:
@@ -2865,6 +3000,14 @@ controls:
       RAND SL2 (so SL3): interactions are recorded and can be reviewed; any one recorder of
       interactive sessions (sudo I/O logs, tlog, pam_tty_audit) is enough.
   LOG-010: {}
+  LOG-011:
+    parameters:
+      require_monitoring_notice: true
+      banner_words: [monitor, monitored, monitoring, record, recorded, recording, audit, audited, auditing, log, logged, logging]
+    sources: {require_monitoring_notice: rand, banner_words: design}
+    rationale: >-
+      RAND SL3: employees know their interactions with the weights are monitored; the SSH banner
+      says so before every login, in words from this list.
 
   # --- exfiltration (EXF) ---
   EXF-001:
@@ -2976,6 +3119,9 @@ controls:
     sources: {restrict_user_namespaces: design}
   HRD-008:
     advisory: false
+  HRD-013:
+    advisory: false
+    rationale: At SL4 no compiler, debugger, tracer, sound card, camera or automounter (RAND "limiting the attack surface", "reduced communication capabilities").
   HRD-009:
     parameters: {require_noexec: true}
     sources: {require_noexec: design}

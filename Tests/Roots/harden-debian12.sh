@@ -360,6 +360,16 @@ else
   echo 'GRUB_DISABLE_RECOVERY="true"' >>/etc/default/grub
 fi
 
+# --- LOG-011: the SSH banner announces monitoring -------------------------------------------
+# Its own drop-in, included before sshd_config's lines like 60-warden.conf; the first value wins.
+put 0644 /etc/issue.net <<'EOF'
+Authorised use only. This system is monitored: every session is recorded and audited.
+EOF
+put 0644 /etc/ssh/sshd_config.d/61-warden-banner.conf <<'EOF'
+# LOG-011: the notice every SSH login gets before authentication.
+Banner /etc/issue.net
+EOF
+
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
 # update-grub is `grub-mkconfig -o /boot/grub/grub.cfg`, whose grub-probe asks the kernel for the
 # devices of / and /boot, which a chroot over an overlay does not have. Debian's grub-mkconfig
