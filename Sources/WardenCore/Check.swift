@@ -85,6 +85,9 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
     /// operand's number of days; an earlier one, past ones included, passes (an account that
     /// has expired can no longer log in).
     case atMostDaysAhead = "at_most_days_ahead"
+    /// A date or time no earlier than the evaluation time minus the operand's number of days:
+    /// something done at most N days ago (a review); a later one, future ones included, passes.
+    case atMostDaysAgo = "at_most_days_ago"
 
     var phrase: String {
         switch self {
@@ -104,6 +107,7 @@ public enum Operator: String, Sendable, Hashable, CaseIterable {
         case .empty: "empty:"
         case .exists: "exists:"
         case .atMostDaysAhead: "at most N days after the evaluation time:"
+        case .atMostDaysAgo: "at most N days before the evaluation time:"
         }
     }
 }
@@ -317,7 +321,7 @@ extension Check {
         switch op {
         case .in, .notIn:
             guard case .array = value else { throw y.error("'\(op.rawValue)' needs a list") }
-        case .gte, .lte, .gt, .lt, .atMostDaysAhead:
+        case .gte, .lte, .gt, .lt, .atMostDaysAhead, .atMostDaysAgo:
             guard case .int = value else { throw y.error("'\(op.rawValue)' needs an integer") }
         case .modeAtMost, .modeLacks:
             guard let s = value.stringValue, parseMode(s) != nil else {

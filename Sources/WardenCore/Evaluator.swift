@@ -496,7 +496,7 @@ private struct Context {
         case (.eq, .bool(false)), (.exists, .bool(false)): expectedText = "not \(label)"
         case (.empty, .bool(true)): expectedText = "no \(label)"
         case (.empty, .bool(false)): expectedText = "\(label): at least one"
-        case (.atMostDaysAhead, _): expectedText = "\(label) \(expectation(op, expectedValue))"
+        case (.atMostDaysAhead, _), (.atMostDaysAgo, _): expectedText = "\(label) \(expectation(op, expectedValue))"
         default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
         }
         let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
@@ -532,7 +532,11 @@ private struct Context {
     /// What a comparison expects, in words: `≤ 4`; a time limit names the evaluation time it
     /// counts from, so the evidence can be checked without knowing when it was evaluated.
     func expectation(_ op: Operator, _ value: JSON) -> String {
-        op == .atMostDaysAhead ? "at most \(Context.render(value)) days after \(now)" : "\(op.phrase) \(Context.render(value))"
+        switch op {
+        case .atMostDaysAhead: "at most \(Context.render(value)) days after \(now)"
+        case .atMostDaysAgo: "at most \(Context.render(value)) days before \(now)"
+        default: "\(op.phrase) \(Context.render(value))"
+        }
     }
 
     /// When a path has no value because an object on the way records a read `error`, that error.
@@ -736,6 +740,9 @@ private struct Context {
         case .atMostDaysAhead:
             guard let time = observed?.stringValue.flatMap({ Timestamp(rfc3339: $0) }), let days = expected.intValue else { return nil }
             return time.seconds <= now.seconds + days * 86400
+        case .atMostDaysAgo:
+            guard let time = observed?.stringValue.flatMap({ Timestamp(rfc3339: $0) }), let days = expected.intValue else { return nil }
+            return time.seconds >= now.seconds - days * 86400
         case .modeAtMost, .modeLacks:
             guard let o = observed?.stringValue.flatMap(parseMode), let e = expected.stringValue.flatMap(parseMode) else { return nil }
             return op == .modeAtMost ? o & ~e == 0 : o & e == 0

@@ -383,7 +383,7 @@ public enum FactContract {
             return ok ? nil : "'\(op.rawValue)' needs a list of \(operand.name) (or a string, for a string)"
         case .startsWith:
             return admits(observed) { $0 == .string } ? nil : "'\(op.rawValue)' needs a string"
-        case .atMostDaysAhead:
+        case .atMostDaysAhead, .atMostDaysAgo:
             guard admits(operand, { $0 == .int }) else { return "'\(op.rawValue)' needs a number of days" }
             return admits(observed) { $0 == .string } ? nil : "'\(op.rawValue)' needs a date (a string)"
         case .modeAtMost, .modeLacks:

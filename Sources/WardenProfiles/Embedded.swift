@@ -776,6 +776,55 @@ controls:
       and audit rules on reads of the weights (LOG-002). On an isolated network (site
       environment: isolated-network) people may instead read directly, at most 50 of them.
 
+  - id: ACC-015
+    title: Who may access the weights was reviewed within six months
+    area: access
+    severity: medium
+    threshold_source: code
+    rationale: >-
+      The Code asks that the persons and software authorised to access the weights be checked
+      at least every six months (Appendix 4.3(1)); RAND's SL2 asks access management to remove
+      unnecessary permissions often. The site file's weights.allowed_principals is that list for
+      this host, and the site records its last review in weights.access_review (reviewed_at, the
+      day, and reviewer). The control fails when the review is more than max_review_age_days old
+      at the time of evaluation (a date is that day's start, UTC), and also when it is dated more
+      than a day after that time, which no review can be. A list without a review is an error:
+      nothing shows anyone looked at it. Without allowed principals there is no list to review,
+      and the control does not apply. Evaluation is at the audit's time, and again at a bundle's,
+      so a bundle built later can find a review that has aged past the limit.
+    references:
+      cop: [II.7.4]
+      appendix4: [A4.3(1)]
+      nist: [AC-2(3), AC-6(7)]
+      cac: []
+      rand:
+        - {measure: R-21, relation: supports}
+    parameters:
+      max_review_age_days:
+        type: int
+        description: the most days since the last review of the weights' allowed principals
+    applies_if:
+      fact: site.weights.allowed_principals
+      empty: false
+      describe: principals the site file allows to access the weights (weights.allowed_principals)
+    check:
+      all:
+        - fact: site.weights.access_review.reviewer
+          ne: ""
+          describe: the reviewer of the access list (weights.access_review.reviewer)
+        - fact: site.weights.access_review.reviewed_at
+          at_most_days_ago: {param: max_review_age_days}
+          describe: last review of the access list (weights.access_review.reviewed_at)
+        - fact: site.weights.access_review.reviewed_at
+          at_most_days_ahead: 1
+          describe: the day of the last review (weights.access_review.reviewed_at)
+    remediation: >-
+      Review who may access the weights: every entry of weights.allowed_principals in the site
+      file, and whether each still needs access (remove those who do not, and their ACL entries,
+      ACC-002). Then record the review in the site file, `weights: {access_review: {reviewed_at:
+      YYYY-MM-DD, reviewer: NAME}}` with the day of the review and who made it, and audit again.
+      Repeat at least every six months.
+
 """#),
         ("Profiles/controls/encryption.yaml", #"""
 # Encryption controls. Facts: `storage` (StorageProbe), `luks` (LUKSProbe), `swap` (SwapProbe),
@@ -2926,6 +2975,12 @@ controls:
       RAND SL4 asks for keys of at least 128 bits of strength (p. 88), which RSA reaches at 3072
       bits (NIST SP 800-57); SL3 takes it over, since the keys are the same. yescrypt and SHA-512
       crypt are the hashes Debian 12 writes; older schemes are not accepted (design).
+
+  # --- access: review of the access list (ACC-015) ---
+  ACC-015:
+    parameters: {max_review_age_days: 183}
+    sources: {max_review_age_days: code}
+    rationale: The Code's Appendix 4.3(1) asks for a review at least every six months (183 days).
 
 """#),
         ("Profiles/sl4.yaml", #"""

@@ -180,6 +180,10 @@ weak=$(awk -F: '{ h = $2; sub(/^!+/, "", h) }
   h != "" && h !~ /^\*/ && h !~ /^\$(y|gy|6)\$/ { print $1 }' /etc/shadow)
 if [ -n "$weak" ]; then say "ACC-014: password hashes of an old scheme: $weak (passwd NAME)"; exit 1; fi
 
+# --- ACC-015: who may access the weights was reviewed within six months ---------------------
+# Nothing on the host: the review is recorded in the site file (hardened-site.yaml's
+# weights.access_review, its day and reviewer), renewed at each review of weights.allowed_principals.
+
 # --- ENC-006: no hibernation -----------------------------------------------------------------
 put 0644 /etc/systemd/sleep.conf.d/90-no-hibernate.conf <<'EOF'
 [Sleep]
