@@ -40,7 +40,7 @@ public struct AccountsProbe: Probe {
                 "uid_range": .object(["min": .int, "max": .int, "source": .string]),
                 "password_hashes": .list(
                     .object(["name": .string, "source": .string, "scheme": .string, "algorithm": .string, "locked": .bool])),
-                "encrypt_method": .sourced(.string),
+                "encrypt_method": .sourced(.string), "encrypt_method_pam": .sourced(.string),
             ])
         ]
     }
@@ -117,6 +117,7 @@ public struct AccountsProbe: Probe {
                 "uid_range": state.policy.json,
                 "password_hashes": hashes,
                 "encrypt_method": AccountsProbe.encryptMethod(root),
+                "encrypt_method_pam": AccountsProbe.encryptMethodForPAM(root),
             ])
         ]
     }
@@ -274,6 +275,36 @@ public struct AccountsProbe: Probe {
             "value": .string(md5 ? "MD5" : "DES"),
             "source": .string("default (shadow-utils: no ENCRYPT_METHOD in \(loginDefsFile), MD5_CRYPT_ENAB \(md5 ? "yes" : "not yes"))"),
         ]
+    }
+
+    /// ENCRYPT_METHOD as pam_unix (Linux-PAM 1.5.2) reads it when its own line names no hash:
+    /// `pam_modutil_search_key` takes the *first* line whose key matches without case, after
+    /// cutting each line at `#`, with blanks or `=` between key and value; `_set_ctrl` then takes
+    /// the first of its hash names the value starts with (without case). The name is given as
+    /// shadow spells it (`blowfish` is BCRYPT); without a value it knows, pam_unix hashes with
+    /// bigcrypt, which is DES.
+    static func encryptMethodForPAM(_ root: HostRoot) -> JSON {
+        let text: String
+        do { text = try root.readText(loginDefsFile) } catch {
+            if !error.isNotFound { return ["error": .string("cannot read \(loginDefsFile): \(error.message)")] }
+            return ["value": "DES", "source": .string("default (pam_unix: no \(loginDefsFile))")]
+        }
+        let names: [(token: String, name: String)] = [
+            ("md5", "MD5"), ("bigcrypt", "DES"), ("sha256", "SHA256"), ("sha512", "SHA512"), ("blowfish", "BCRYPT"),
+            ("gost_yescrypt", "GOST_YESCRYPT"), ("yescrypt", "YESCRYPT"),
+        ]
+        for (number, raw) in lines(text).enumerated() {
+            let line = raw.prefix { $0 != "#" }.drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+            let key = line.prefix { $0 != " " && $0 != "\t" && $0 != "=" }
+            guard !key.isEmpty, key.lowercased() == "encrypt_method" else { continue }
+            let value = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" || $0 == "=" }.lowercased()
+            let source = "\(loginDefsFile):\(number + 1)"
+            guard let match = names.first(where: { value.hasPrefix($0.token) }) else {
+                return ["value": "DES", "source": .string("\(source) (a value pam_unix does not know: it uses bigcrypt)")]
+            }
+            return ["value": .string(match.name), "source": .string(source)]
+        }
+        return ["value": "DES", "source": .string("default (pam_unix: no ENCRYPT_METHOD in \(loginDefsFile), bigcrypt)")]
     }
 
     /// One login.defs line as getdef.c's `def_load` splits it; nil for a comment, a blank line

@@ -523,7 +523,8 @@ controls:
       SHA-256 crypt or DES): a locked field (`!`, `*`, `!!`) holds no hash, but a hash behind
       `!` is judged, since unlocking brings it back. ENCRYPT_METHOD in /etc/login.defs, which
       chpasswd, newusers and pam_unix without a hash option of its own use for new passwords, is
-      an allowed method (without one shadow-utils uses DES). Evidence names the file and line,
+      an allowed method as shadow-utils reads the file (the last line wins; without one it uses
+      DES) and as pam_unix reads it (the first line wins, `#` starts a comment anywhere). Evidence names the file and line,
       the account or the key's comment and the algorithm, never a hash or key material.
     references:
       cop: [II.7.1, II.7.4]
@@ -580,6 +581,9 @@ controls:
         - fact: accounts.encrypt_method
           in: {param: allowed_encrypt_methods}
           describe: ENCRYPT_METHOD (the hash for new passwords)
+        - fact: accounts.encrypt_method_pam
+          in: {param: allowed_encrypt_methods}
+          describe: ENCRYPT_METHOD as pam_unix reads it
     remediation: >-
       Keep a working root session open while changing SSH keys. Host keys: remove DSA and short
       RSA host keys and generate strong ones (`rm /etc/ssh/ssh_host_dsa_key*`; `ssh-keygen -q -t

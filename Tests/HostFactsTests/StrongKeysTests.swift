@@ -208,6 +208,21 @@ import WardenTestSupport
         #expect(AccountsProbe.encryptMethod(try HostRoot(t.path)) == ["value": .string(value), "source": .string(source)])
     }
 
+    @Test(arguments: [
+        ("ENCRYPT_METHOD SHA512\n", "SHA512", "/etc/login.defs:1"),
+        // The first line wins, the key without case, `=` allowed, `#` cut, the value's prefix.
+        ("encrypt_method=md5\nENCRYPT_METHOD YESCRYPT\n", "MD5", "/etc/login.defs:1"),
+        ("# x\n  ENCRYPT_METHOD   sha512 # strong\n", "SHA512", "/etc/login.defs:2"),
+        ("ENCRYPT_METHOD Blowfish\n", "BCRYPT", "/etc/login.defs:1"),
+        ("ENCRYPT_METHOD DES\n", "DES", "/etc/login.defs:1 (a value pam_unix does not know: it uses bigcrypt)"),
+        ("UID_MIN 1000\n", "DES", "default (pam_unix: no ENCRYPT_METHOD in /etc/login.defs, bigcrypt)"),
+    ])
+    func encryptMethodAsPamUnixReadsIt(text: String, value: String, source: String) throws {
+        let t = TempTree()
+        t.file("etc/login.defs", text)
+        #expect(AccountsProbe.encryptMethodForPAM(try HostRoot(t.path)) == ["value": .string(value), "source": .string(source)])
+    }
+
     @Test func shadowHashesAreListedWithoutTheHash() throws {
         let shadow =
             "root:*:19700:0:99999:7:::\nalice:$y$j9T$salt$secretsecret:19700:0:99999:7:::\nbob:!$1$salt$secretsecret:19700::::::\nsvc:!!:19700::::::\n"
@@ -289,7 +304,12 @@ import WardenTestSupport
 
     @Test(arguments: ["sl3", "sl4"])
     func aWeakOrMissingEncryptMethodFails(profile: String) throws {
-        for (defs, observed) in [("ENCRYPT_METHOD MD5\n", "MD5"), ("ENCRYPT_METHOD sha512\n", "sha512"), ("UID_MIN 1000\n", "DES")] {
+        let cases = [
+            ("ENCRYPT_METHOD MD5\n", "MD5"), ("ENCRYPT_METHOD sha512\n", "sha512"), ("UID_MIN 1000\n", "DES"),
+            // shadow reads YESCRYPT (the last line), pam_unix MD5 (the first): either reading fails it.
+            ("ENCRYPT_METHOD MD5\nENCRYPT_METHOD YESCRYPT\n", "MD5"),
+        ]
+        for (defs, observed) in cases {
             let f = try acc014(host(keys: strongKeys, loginDefs: defs), profile: profile)
             #expect(f.status == .fail, "\(defs)")
             #expect(f.evidence.contains { $0.ok == false && $0.observed == .string(observed) }, "\(defs): \(f.evidence)")
