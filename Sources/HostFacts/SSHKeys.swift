@@ -1,4 +1,4 @@
-internal import WardenFormats
+package import WardenFormats
 
 /// One OpenSSH public key line (`TYPE BASE64 [COMMENT]`) read the way OpenSSH 9.2's `sshkey_read`
 /// reads it (docs/DAEMON-SEMANTICS.md, "SSH key strength"): the first word must name a key type
@@ -6,19 +6,19 @@ internal import WardenFormats
 /// wire blob, the rest is the comment. What the key is comes from the blob, never from the first
 /// word: its leading string is the type, and for RSA the modulus `n` gives the size (`string
 /// "ssh-rsa", mpint e, mpint n`; a certificate carries a nonce before `e`).
-struct SSHPublicKey: Equatable {
+package struct SSHPublicKey: Equatable {
     /// The type named inside the blob (`ssh-rsa`, `ssh-ed25519-cert-v01@openssh.com`, …).
-    var type: String
+    package var type: String
     /// `rsa`, `dsa`, `ecdsa`, `ed25519`, `sk-ecdsa`, `sk-ed25519`, or the type itself when
     /// OpenSSH 9.2 does not know it.
-    var algorithm: String
+    package var algorithm: String
     /// The RSA modulus size in bits (RSA keys and certificates only).
-    var rsaBits: Int?
-    var comment: String
+    package var rsaBits: Int?
+    package var comment: String
 
     /// The algorithm of each key type OpenSSH 9.2 can hold in a blob (sshkey.c's `keytypes`,
     /// without the signature-only names).
-    static let blobTypes: [String: String] = [
+    package static let blobTypes: [String: String] = [
         "ssh-rsa": "rsa", "ssh-rsa-cert-v01@openssh.com": "rsa",
         "ssh-dss": "dsa", "ssh-dss-cert-v01@openssh.com": "dsa",
         "ecdsa-sha2-nistp256": "ecdsa", "ecdsa-sha2-nistp384": "ecdsa", "ecdsa-sha2-nistp521": "ecdsa",
@@ -49,13 +49,13 @@ struct SSHPublicKey: Equatable {
         return blobTypes[name] ?? signatureNames[name] ?? shortNames[name.lowercased()]
     }
 
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         /// The first word names no key type: not a key at this position.
         case noKeyType
         /// A key type, but a blob sshd would not read; the reason.
         case unreadable(String)
 
-        var reason: String {
+        package var reason: String {
             switch self {
             case .noKeyType: "no key type OpenSSH knows"
             case .unreadable(let why): why
@@ -64,7 +64,7 @@ struct SSHPublicKey: Equatable {
     }
 
     /// The key at the start of `text` (after leading blanks).
-    static func parse(_ text: Substring) -> Result<SSHPublicKey, Failure> {
+    package static func parse(_ text: Substring) -> Result<SSHPublicKey, Failure> {
         let words = text.split(maxSplits: 2, omittingEmptySubsequences: true) { $0 == " " || $0 == "\t" }
         guard let first = words.first, let named = algorithm(ofWord: first) else { return .failure(.noKeyType) }
         guard words.count >= 2 else { return .failure(.unreadable("\(first) with no key data")) }
@@ -96,7 +96,7 @@ struct SSHPublicKey: Equatable {
     /// The key of one authorized_keys line: the key at the start, else after the options (as
     /// sshd's `auth_check_authkey_line` tries both). `noKeyType` for a line with a key type at
     /// neither place, which sshd skips; a key type with data sshd cannot read is `unreadable`.
-    static func authorizedKeyLine(_ line: Substring) -> Result<SSHPublicKey, Failure> {
+    package static func authorizedKeyLine(_ line: Substring) -> Result<SSHPublicKey, Failure> {
         let direct = parse(line)
         if case .success = direct { return direct }
         let later = parse(afterOptions(line).trimmed)
@@ -124,7 +124,7 @@ struct SSHPublicKey: Equatable {
     }
 
     /// `type`, `algorithm`, `comment` and, for RSA, `rsa_bits`: never the key material.
-    var json: JSONObject {
+    package var json: JSONObject {
         var out: JSONObject = ["type": .string(type), "algorithm": .string(algorithm), "comment": .string(comment)]
         if let rsaBits { out["rsa_bits"] = .int(Int64(rsaBits)) }
         return out
