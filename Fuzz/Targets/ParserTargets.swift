@@ -122,7 +122,10 @@ enum ParserTargets {
             try require(SSHPublicKey.blobTypes[key.type] == key.algorithm, "\(key.type) read as \(key.algorithm)")
             try require((key.rsaBits != nil) == (key.algorithm == "rsa"), "an RSA size on \(key.algorithm), or none on RSA")
             try require((key.rsaBits ?? 0) <= line.utf8.count * 8, "an RSA size larger than the line")
-            try require(key.comment.isEmpty || line.hasSuffix(key.comment), "a comment that is not the end of the line")
+            var bytes = Array(line.utf8)
+            while let last = bytes.last, [0x20, 0x09, 0x0D, 0x0A].contains(last) { bytes.removeLast() }
+            let comment = Array(key.comment.utf8)
+            try require(bytes.suffix(comment.count).elementsEqual(comment), "a comment that is not the end of the line")
             try require(key.json.count == (key.rsaBits == nil ? 3 : 4), "members beyond type, algorithm, comment and size")
         }
     }
