@@ -546,6 +546,21 @@ controls:
         description: the ENCRYPT_METHOD values of /etc/login.defs accepted (as shadow-utils spells them)
     check:
       all:
+        - none: accounts.problems
+          where: {fact: .source, starts_with: /etc/shadow}
+          expect: {fact: .source, exists: true, describe: shadow entry Warden could not parse}
+          if_empty: pass
+          empty_reason: every shadow entry was understood
+        - every: accounts.password_hashes
+          expect: {fact: .scheme, in: {param: allowed_hash_schemes}, describe: password hash scheme}
+          if_empty: pass
+          empty_reason: no account holds a password hash (every one is locked or has none)
+        - fact: accounts.encrypt_method
+          in: {param: allowed_encrypt_methods}
+          describe: ENCRYPT_METHOD (the hash for new passwords)
+        - fact: accounts.encrypt_method_pam
+          in: {param: allowed_encrypt_methods}
+          describe: ENCRYPT_METHOD as pam_unix reads it
         - every: sshd.host_keys
           expect: {fact: .algorithm, in: [rsa, ecdsa, ed25519, sk-ecdsa, sk-ed25519], describe: host key algorithm}
           if_empty: error
@@ -569,21 +584,6 @@ controls:
                 empty_reason: no RSA key in this file
           if_empty: pass
           empty_reason: no authorized_keys file sshd would read
-        - none: accounts.problems
-          where: {fact: .source, starts_with: /etc/shadow}
-          expect: {fact: .source, exists: true, describe: shadow entry Warden could not parse}
-          if_empty: pass
-          empty_reason: every shadow entry was understood
-        - every: accounts.password_hashes
-          expect: {fact: .scheme, in: {param: allowed_hash_schemes}, describe: password hash scheme}
-          if_empty: pass
-          empty_reason: no account holds a password hash (every one is locked or has none)
-        - fact: accounts.encrypt_method
-          in: {param: allowed_encrypt_methods}
-          describe: ENCRYPT_METHOD (the hash for new passwords)
-        - fact: accounts.encrypt_method_pam
-          in: {param: allowed_encrypt_methods}
-          describe: ENCRYPT_METHOD as pam_unix reads it
     remediation: >-
       Keep a working root session open while changing SSH keys. Host keys: remove DSA and short
       RSA host keys and generate strong ones (`rm /etc/ssh/ssh_host_dsa_key*`; `ssh-keygen -q -t
