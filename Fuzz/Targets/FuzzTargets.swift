@@ -82,6 +82,10 @@ package enum FuzzTargets {
             seeds: ["Fuzz/Seeds/weights/*"],
             run: ParserTargets.weights),
         FuzzTarget(
+            name: "ssh_keys", summary: "authorized_keys and .pub lines (SSHPublicKey.authorizedKeyLine: options, base64, wire format)",
+            seeds: ["Tests/Fixtures/*/root/etc/ssh/*.pub", "Tests/Fixtures/*/root/home/*/.ssh/authorized_keys", "Fuzz/Seeds/ssh_keys/*"],
+            run: ParserTargets.sshKeys),
+        FuzzTarget(
             name: "profile_yaml", summary: "control catalogs and profiles (Catalog.load, ProfileLoader.resolve over the built-in catalog)",
             seeds: ["Profiles/*.yaml", "Profiles/controls/*.yaml", "Tests/Fixtures/profiles-bad/*.yaml", "Fuzz/Seeds/profile_yaml/*"],
             run: DocumentTargets.profileYAML),

@@ -149,6 +149,23 @@ enum ParserTargets {
         try require(acl.encoded == bytes, "an ACL that decodes must encode to the same bytes")
     }
 
+    /// Each line as an authorized_keys line: a key that is read has a known algorithm, a size
+    /// exactly when it is RSA (no more bits than the line has bytes), and a comment taken from the
+    /// line; nothing of the key data is kept.
+    static func sshKeys(_ bytes: [UInt8]) throws(InvariantViolation) {
+        for line in text(bytes).split(separator: "\n") {
+            guard case .success(let key) = SSHPublicKey.authorizedKeyLine(line) else { continue }
+            try require(SSHPublicKey.blobTypes[key.type] == key.algorithm, "\(key.type) read as \(key.algorithm)")
+            try require((key.rsaBits != nil) == (key.algorithm == "rsa"), "an RSA size on \(key.algorithm), or none on RSA")
+            try require((key.rsaBits ?? 0) <= line.utf8.count * 8, "an RSA size larger than the line")
+            var bytes = Array(line.utf8)
+            while let last = bytes.last, [0x20, 0x09, 0x0D, 0x0A].contains(last) { bytes.removeLast() }
+            let comment = Array(key.comment.utf8)
+            try require(bytes.suffix(comment.count).elementsEqual(comment), "a comment that is not the end of the line")
+            try require(key.json.count == (key.rsaBits == nil ? 3 : 4), "members beyond type, algorithm, comment and size")
+        }
+    }
+
     static func weights(_ bytes: [UInt8]) {
         _ = WeightRecognizer.recognize(MemorySource(bytes))
     }

@@ -38,6 +38,9 @@ public struct AccountsProbe: Probe {
                         "password_locked": .bool,
                     ])),
                 "uid_range": .object(["min": .int, "max": .int, "source": .string]),
+                "password_hashes": .list(
+                    .object(["name": .string, "source": .string, "scheme": .string, "algorithm": .string, "locked": .bool])),
+                "encrypt_method": .sourced(.string), "encrypt_method_pam": .sourced(.string),
             ])
         ]
     }
@@ -64,6 +67,8 @@ public struct AccountsProbe: Probe {
         var logins: [(name: String, uid: UInt32, shell: String, source: String)] = []
         /// Field 8 (days since 1970-01-01) and the password field's lock, by name, from /etc/shadow.
         var expiry: [String: (days: Int64?, locked: Bool, source: String)] = [:]
+        /// The hash scheme of every shadow entry that holds a hash (`password_hashes`).
+        var hashes: [JSON] = []
         var policy = LoginPolicy()
 
         mutating func problem(_ source: String, _ message: String) {
@@ -82,11 +87,14 @@ public struct AccountsProbe: Probe {
         var state = State()
         state.policy = LoginPolicy(root: root)
         AccountsProbe.parsePasswd(passwd, state: &state)
+        var hashes: JSON
         do {
             AccountsProbe.parseShadow(try root.readText(AccountsProbe.shadowFile), state: &state)
+            hashes = .array(state.hashes)
         } catch {
             state.problem(
                 AccountsProbe.shadowFile, "cannot read \(AccountsProbe.shadowFile): \(error.message); empty passwords cannot be ruled out")
+            hashes = ["error": .string("cannot read \(AccountsProbe.shadowFile): \(error.message)")]
         }
         return [
             "accounts": .value([
@@ -107,6 +115,9 @@ public struct AccountsProbe: Probe {
                         ]
                     }),
                 "uid_range": state.policy.json,
+                "password_hashes": hashes,
+                "encrypt_method": AccountsProbe.encryptMethod(root),
+                "encrypt_method_pam": AccountsProbe.encryptMethodForPAM(root),
             ])
         ]
     }
@@ -202,10 +213,113 @@ public struct AccountsProbe: Probe {
             if fields[1].isEmpty {
                 state.empty.append(["source": .string(here), "user": .string(user), "file": .string(shadowFile)])
             }
+            if let (scheme, algorithm) = AccountsProbe.hashScheme(fields[1]) {
+                state.hashes.append([
+                    "name": .string(user), "source": .string(here), "scheme": .string(scheme), "algorithm": .string(algorithm),
+                    "locked": .bool(fields[1].hasPrefix("!")),
+                ])
+            }
             // glibc reads an empty or negative field 8 as "never" (-1).
             let expires = fields.count == 9 ? Int64(fields[7]).flatMap { $0 >= 0 ? $0 : nil } : nil
             state.expiry[user] = (expires, fields[1].hasPrefix("!"), here)
         }
+    }
+
+    /// The scheme of a shadow password field as libxcrypt tells hashes apart (its prefix, `DES`
+    /// for the 13-character traditional form, `BSDi` for `_` extended DES) and the algorithm's
+    /// name; nil when the field holds no hash: empty, or only a lock (`!`, `!!`, `*`, `!*`,
+    /// `*LK*`: after the leading `!`s, nothing or something starting with `*`, which no hash
+    /// does). A leading `!` before a hash only locks it: `usermod -U` brings the hash back, so it
+    /// is judged.
+    static func hashScheme(_ field: Substring) -> (scheme: String, algorithm: String)? {
+        let hash = field.drop { $0 == "!" }
+        guard let first = hash.first, first != "*" else { return nil }
+        if first == "$" {
+            let id = hash.dropFirst().prefix { $0 != "$" }
+            let names = [
+                "y": "yescrypt", "gy": "gost-yescrypt", "7": "scrypt", "6": "sha512crypt", "5": "sha256crypt", "2a": "bcrypt",
+                "2b": "bcrypt", "2x": "bcrypt", "2y": "bcrypt", "1": "md5crypt", "sha1": "sha1crypt", "md5": "sunmd5", "3": "nthash",
+            ]
+            // A `$` hash names its scheme up to the second `$` (sunmd5 writes `$md5,rounds=…$`).
+            let name = id.prefix { $0 != "," }
+            return ("$\(name)$", names[String(name)] ?? "unrecognised")
+        }
+        let crypt64 = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "/") }
+        if hash.count == 13 && hash.allSatisfy(crypt64) { return ("DES", "descrypt") }
+        if first == "_" && hash.count == 20 && hash.dropFirst().allSatisfy(crypt64) { return ("BSDi", "bsdicrypt") }
+        return ("unrecognised", "unrecognised")
+    }
+
+    /// The hash `chpasswd`, `newusers` and pam_unix (without a hash option of its own) use for
+    /// new passwords: ENCRYPT_METHOD of /etc/login.defs as shadow-utils' getdef reads it (the
+    /// last definition wins; the value runs from the first character that is not a blank or `"`
+    /// to the next `"` or the end of the line, trailing blanks removed, so an inline `#` comment
+    /// is part of the value). Without one, shadow-utils 4.13 falls back to MD5 when
+    /// MD5_CRYPT_ENAB is `yes`, else DES. The value is kept as written: shadow compares it with
+    /// exact, case-sensitive names and takes anything else as DES.
+    static func encryptMethod(_ root: HostRoot) -> JSON {
+        let text: String
+        do { text = try root.readText(loginDefsFile) } catch {
+            if !error.isNotFound { return ["error": .string("cannot read \(loginDefsFile): \(error.message)")] }
+            return ["value": "DES", "source": .string("default (shadow-utils: no \(loginDefsFile))")]
+        }
+        var method: (value: String, source: String)?
+        var md5 = false
+        for (number, line) in lines(text).enumerated() {
+            guard let (name, value) = getdef(line) else { continue }
+            if name == "ENCRYPT_METHOD" { method = (value, "\(loginDefsFile):\(number + 1)") }
+            if name == "MD5_CRYPT_ENAB" { md5 = value.lowercased() == "yes" }
+        }
+        if let method { return ["value": .string(method.value), "source": .string(method.source)] }
+        return [
+            "value": .string(md5 ? "MD5" : "DES"),
+            "source": .string("default (shadow-utils: no ENCRYPT_METHOD in \(loginDefsFile), MD5_CRYPT_ENAB \(md5 ? "yes" : "not yes"))"),
+        ]
+    }
+
+    /// ENCRYPT_METHOD as pam_unix (Linux-PAM 1.5.2) reads it when its own line names no hash:
+    /// `pam_modutil_search_key` takes the *first* line whose key matches without case, after
+    /// cutting each line at `#`, with blanks or `=` between key and value; `_set_ctrl` then takes
+    /// the first of its hash names the value starts with (without case). The name is given as
+    /// shadow spells it (`blowfish` is BCRYPT); without a value it knows, pam_unix hashes with
+    /// bigcrypt, which is DES.
+    static func encryptMethodForPAM(_ root: HostRoot) -> JSON {
+        let text: String
+        do { text = try root.readText(loginDefsFile) } catch {
+            if !error.isNotFound { return ["error": .string("cannot read \(loginDefsFile): \(error.message)")] }
+            return ["value": "DES", "source": .string("default (pam_unix: no \(loginDefsFile))")]
+        }
+        let names: [(token: String, name: String)] = [
+            ("md5", "MD5"), ("bigcrypt", "DES"), ("sha256", "SHA256"), ("sha512", "SHA512"), ("blowfish", "BCRYPT"),
+            ("gost_yescrypt", "GOST_YESCRYPT"), ("yescrypt", "YESCRYPT"),
+        ]
+        for (number, raw) in lines(text).enumerated() {
+            let line = raw.prefix { $0 != "#" }.drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+            let key = line.prefix { $0 != " " && $0 != "\t" && $0 != "=" }
+            guard !key.isEmpty, key.lowercased() == "encrypt_method" else { continue }
+            let value = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" || $0 == "=" }.lowercased()
+            let source = "\(loginDefsFile):\(number + 1)"
+            guard let match = names.first(where: { value.hasPrefix($0.token) }) else {
+                return ["value": "DES", "source": .string("\(source) (a value pam_unix does not know: it uses bigcrypt)")]
+            }
+            return ["value": .string(match.name), "source": .string(source)]
+        }
+        return ["value": "DES", "source": .string("default (pam_unix: no ENCRYPT_METHOD in \(loginDefsFile), bigcrypt)")]
+    }
+
+    /// One login.defs line as getdef.c's `def_load` splits it; nil for a comment, a blank line
+    /// or a name without a value.
+    static func getdef(_ raw: Substring) -> (name: Substring, value: String)? {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" }
+        var line = raw
+        while let last = line.last, blank(last) { line = line.dropLast() }
+        let start = line.drop { $0 == " " || $0 == "\t" }
+        guard let first = start.first, first != "#" else { return nil }
+        let name = start.prefix { $0 != " " && $0 != "\t" }
+        let rest = start.dropFirst(name.count)
+        guard !rest.isEmpty else { return nil }
+        let value = rest.dropFirst().drop { $0 == " " || $0 == "\"" || $0 == "\t" }.prefix { $0 != "\"" }
+        return (name, String(value))
     }
 
     /// A UID or GID: decimal digits only, within 32 bits ("00" is 0, as strtoul reads it).

@@ -43,6 +43,7 @@ extension Site {
         "weights": .object([
             "paths": .strings, "owner": .string, "group": .string, "allowed_principals": .strings, "canary": .strings,
             "scan_roots": .strings, "min_size": .int, "break_glass_group": .string,
+            "access_review": .object(["reviewed_at": .string, "reviewer": .string]),
         ]),
         "environment": .string, "access": .object(["renewal_days": .int]),
         "encryption": .object(["attested_key_service": .string]),

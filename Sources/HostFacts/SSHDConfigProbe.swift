@@ -27,6 +27,12 @@ public struct SSHDConfigProbe: Probe {
                 "authorized_keys": .list(
                     .object([
                         "path": .string, "user": .string, "source": .string, "keys": .int, "no_touch_required": .strings, "error": .string,
+                        "entries": .list(SSHDConfigProbe.keyEntryType),
+                    ])),
+                "host_keys": .list(
+                    .object([
+                        "path": .string, "public_key": .string, "configured_at": .string, "source": .string, "type": .string,
+                        "algorithm": .string, "rsa_bits": .int, "comment": .string, "error": .string,
                     ])),
                 "mfa": .object([
                     "every_method_list_has_two_factors": .sourced(.bool), "keyboard_interactive_only_second": .sourced(.bool),
@@ -37,6 +43,14 @@ public struct SSHDConfigProbe: Probe {
     }
 
     static let mainFile = "/etc/ssh/sshd_config"
+    /// One key of an authorized_keys file: `source` is file:line, `name` the account and the
+    /// key's comment (what evidence names; never the key material).
+    static let keyEntryType = FactType.object([
+        "source": .string, "name": .string, "type": .string, "algorithm": .string, "rsa_bits": .int, "comment": .string,
+        "error": .string,
+    ])
+    /// The host keys sshd loads when no HostKey is given (servconf.c, `fill_default_server_options`).
+    static let defaultHostKeys = ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key"]
     static let maxIncludeDepth = 16
 
     /// Keywords whose values sshd compares case-insensitively; stored lower-cased.
@@ -87,6 +101,8 @@ public struct SSHDConfigProbe: Probe {
     struct State {
         var global: [String: Setting] = [:]
         var matches: [MatchBlock] = []
+        /// Every global HostKey, in order: unlike other keywords, each one adds a key.
+        var hostKeys: [Setting] = []
         var files: [String] = []
         var problems: [String] = []
         /// The first line sshd would refuse to start with: "file:line, Keyword, value (why)".
@@ -107,6 +123,8 @@ public struct SSHDConfigProbe: Probe {
                 "sshd": .value([
                     "installed": false, "source": .string(SSHDConfigProbe.mainFile),
                     "note": "no OpenSSH server: no sshd binary, configuration or unit",
+                    "host_keys": ["not_applicable": "no OpenSSH server is installed"],
+                    "authorized_keys": ["not_applicable": "no OpenSSH server is installed"],
                 ])
             ]
         }
@@ -158,6 +176,7 @@ public struct SSHDConfigProbe: Probe {
         // dispatcher would do with the stack, not whether the module is named in it.
         fact["authorized_keys"] = SSHDConfigProbe.authorizedKeys(
             root, patterns: [settings["authorizedkeysfile"]] + state.matches.map { $0.settings["authorizedkeysfile"] })
+        fact["host_keys"] = SSHDConfigProbe.hostKeys(root, configured: state.hostKeys)
         fact["pam_u2f_required"] = PAMStack.requires(root, service: "sshd", type: "auth", .succeeds, where: PAMStack.isU2F)
         fact["pam_tty_audit"] = PAMStack.requires(root, service: "sshd", type: "session", .runs, where: PAMStack.isTTYAuditEnable)
         let methods = settings["authenticationmethods"] ?? Setting(value: "any", source: "default (OpenSSH)")
@@ -282,6 +301,7 @@ public struct SSHDConfigProbe: Probe {
                 currentMatch = state.matches.count - 1
             default:
                 let setting = Setting(value: SSHDConfigProbe.typedValue(keyword, value), source: here)
+                if (keyword == "hostkey" || keyword == "hostdsakey") && currentMatch == nil { state.hostKeys.append(setting) }
                 if let m = currentMatch {
                     if state.matches[m].settings[keyword] == nil { state.matches[m].settings[keyword] = setting }
                 } else if state.global[keyword] == nil {
@@ -377,15 +397,73 @@ public struct SSHDConfigProbe: Probe {
                 }
                 var keys = 0
                 var noTouch: [JSON] = []
+                var entries: [JSON] = []
                 for (number, entry) in configLines(text) {
                     keys += 1
                     if keyOptions(entry).contains("no-touch-required") { noTouch.append(.string("\(path):\(number)")) }
+                    entries.append(keyEntry(entry, source: "\(path):\(number)", user: user))
                 }
                 items.append([
                     "path": .string(path), "user": .string(user), "source": .string(path), "keys": .int(Int64(keys)),
-                    "no_touch_required": .array(noTouch),
+                    "no_touch_required": .array(noTouch), "entries": .array(entries),
                 ])
             }
+        }
+        return .array(items)
+    }
+
+    /// One authorized_keys line as `keyEntryType`.
+    static func keyEntry(_ line: Substring, source: String, user: String) -> JSON {
+        switch SSHPublicKey.authorizedKeyLine(line) {
+        case .success(let key):
+            var entry = key.json
+            entry["source"] = .string(source)
+            entry["name"] = .string(key.comment.isEmpty ? "\(user): key without a comment" : "\(user): \(key.comment)")
+            return .object(entry)
+        case .failure(let failure):
+            let why =
+                failure == .noKeyType
+                ? "no key type OpenSSH knows on this line (sshd skips it)" : "\(failure.reason) (sshd skips this line)"
+            return ["source": .string(source), "name": .string("\(user): unreadable key"), "error": .string(why)]
+        }
+    }
+
+    /// The host keys sshd loads: every global HostKey in order, or OpenSSH's three defaults.
+    /// sshd uses a host key only when its private key file loads, and skips one that is missing,
+    /// so a missing private key is left out. Its type and size are read from the `.pub` beside it
+    /// (the private key is never read); without one the item is an `error`.
+    static func hostKeys(_ root: HostRoot, configured: [Setting]) -> JSON {
+        let keys =
+            configured.isEmpty
+            ? defaultHostKeys.map { Setting(value: .string($0), source: "default (OpenSSH)") } : configured
+        var items: [JSON] = []
+        for key in keys {
+            guard let configuredPath = key.value.stringValue else { continue }
+            // servconf.c's derelativise_path: `~` is root's home, a relative path is taken from /.
+            let path =
+                configuredPath.hasPrefix("~/")
+                ? "/root/" + configuredPath.dropFirst(2) : configuredPath.hasPrefix("/") ? configuredPath : "/" + configuredPath
+            guard root.mayExist(path) else { continue }
+            let publicKey = path + ".pub"
+            var item: JSONObject = [
+                "path": .string(path), "public_key": .string(publicKey), "configured_at": .string(key.source),
+                "source": .string(publicKey),
+            ]
+            let text: String
+            do { text = try root.readText(publicKey, limit: 1 << 16) } catch {
+                item["error"] = .string(
+                    error.isNotFound
+                        ? "\(publicKey) does not exist: the key's type and size cannot be known without reading the private key"
+                        : error.description)
+                items.append(.object(item))
+                continue
+            }
+            switch configLines(text).first.map({ SSHPublicKey.parse($0.text) }) {
+            case .success(let parsed): for (k, v) in parsed.json { item[k] = v }
+            case .failure(let failure): item["error"] = .string("\(publicKey): \(failure.reason)")
+            case nil: item["error"] = .string("\(publicKey): no key in the file")
+            }
+            items.append(.object(item))
         }
         return .array(items)
     }

@@ -41,6 +41,17 @@ public struct Site: Sendable, Hashable {
         }
     }
 
+    /// The last review of who may access the weights (ACC-015): the Code asks for one at least
+    /// every six months (Appendix 4.3(1)).
+    public struct AccessReview: Sendable, Hashable {
+        /// The day of the review, as written (`2026-10-01`).
+        public var reviewedAt: String
+        public var reviewer: String
+        public var line: Int?
+
+        var json: JSON { ["reviewed_at": .string(reviewedAt), "reviewer": .string(reviewer)] }
+    }
+
     public var role: Role?
     public var environment: Environment = .production
     public var containers: Bool = false
@@ -56,6 +67,7 @@ public struct Site: Sendable, Hashable {
     public var weightsUnits: [String] = []
     /// The group whose members may reach weights directly in an emergency (ACC-001, ACC-003).
     public var breakGlassGroup: String?
+    public var accessReview: AccessReview?
     /// The longest a human account may stay valid without renewal, in days (ACC-007).
     public var renewalDays: Int = Site.defaultRenewalDays
     /// The key service that releases volume keys only after attesting the host, as the site
@@ -88,6 +100,7 @@ public struct Site: Sendable, Hashable {
         if let weightsGroup { weights["group"] = .string(weightsGroup) }
         if let scanRoots { weights["scan_roots"] = strings(scanRoots) }
         if let breakGlassGroup { weights["break_glass_group"] = .string(breakGlassGroup) }
+        if let accessReview { weights["access_review"] = accessReview.json }
         var network: JSONObject = [:]
         if let allowedListeners { network["allowed_listeners"] = strings(allowedListeners) }
         var o: JSONObject = [
@@ -126,7 +139,10 @@ public struct Site: Sendable, Hashable {
         site.containers = try f["containers"]?.bool() ?? false
         if let w = f["weights"] {
             let wf = try w.fields(
-                allowed: ["paths", "owner", "group", "allowed_principals", "canary", "scan_roots", "min_size", "break_glass_group"])
+                allowed: [
+                    "paths", "owner", "group", "allowed_principals", "canary", "scan_roots", "min_size", "break_glass_group",
+                    "access_review",
+                ])
             if let p = wf["paths"] { site.weightsPaths = try absolutePaths(p) }
             site.weightsOwner = try wf["owner"]?.nonEmptyString()
             site.weightsGroup = try wf["group"]?.nonEmptyString()
@@ -135,6 +151,7 @@ public struct Site: Sendable, Hashable {
             if let s = wf["scan_roots"] { site.scanRoots = try absolutePaths(s) }
             if let m = wf["min_size"] { site.minSize = try size(m) }
             site.breakGlassGroup = try wf["break_glass_group"]?.nonEmptyString()
+            if let r = wf["access_review"] { site.accessReview = try accessReview(r) }
         }
         if let n = f["network"] {
             let nf = try n.fields(allowed: ["allowed_listeners"])
@@ -190,6 +207,20 @@ public struct Site: Sendable, Hashable {
             }
         }
         return site
+    }
+
+    /// `{reviewed_at: YYYY-MM-DD, reviewer: NAME}`, both required. The date must be a real
+    /// calendar day written with four, two and two digits: a YAML 1.1 reader would take an
+    /// unquoted date as text anyway, and a time of day would claim a precision no review has.
+    private static func accessReview(_ y: YNode) throws(WardenError) -> AccessReview {
+        let f = try y.fields(allowed: ["reviewed_at", "reviewer"], required: ["reviewed_at", "reviewer"])
+        let d = try f.required("reviewed_at")
+        let date = try d.string()
+        let digits = date.utf8.enumerated().allSatisfy { i, c in i == 4 || i == 7 ? c == UInt8(ascii: "-") : (c >= 0x30 && c <= 0x39) }
+        guard date.utf8.count == 10, digits, let t = Timestamp(rfc3339: date), String(t.description.prefix(10)) == date else {
+            throw d.error("expected the review's date as YYYY-MM-DD (2026-10-01), found '\(date)'")
+        }
+        return AccessReview(reviewedAt: date, reviewer: try f.required("reviewer").nonEmptyString(), line: y.line)
     }
 
     private static func absolutePaths(_ y: YNode) throws(WardenError) -> [String] {

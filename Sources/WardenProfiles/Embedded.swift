@@ -504,6 +504,102 @@ controls:
       `apparmor-utils` package, which Debian does not install with `apparmor`). With SELinux,
       set `SELINUX=enforcing` in /etc/selinux/config and run `setenforce 1`.
 
+  - id: ACC-014
+    title: SSH keys and password hashes use strong algorithms
+    area: access
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND's SL4 asks for passwords and keys of at least 128 bits of strength (p. 88), and the
+      same keys guard an SL3 host. A DSA key (at most 1024 bits in OpenSSH) or an RSA key below
+      3072 bits is weaker than that, and a weak host key lets an attacker who breaks it stand in
+      for the host. Every host key sshd loads (each global HostKey in order, or OpenSSH's three
+      defaults; a key whose private file is missing is not loaded; the type and size come from
+      its .pub, never from the private key) and every key in every authorized_keys file sshd
+      would read must be RSA of at least min_rsa_bits, ECDSA, Ed25519 or a FIDO (sk-) key; what a
+      key is comes from its base64 wire data, not from the word before it. A line sshd could not
+      read, or a host key without its .pub, makes the result an error. Password hashes in
+      /etc/shadow use an allowed scheme (yescrypt or SHA-512 crypt; never MD5, bcrypt,
+      SHA-256 crypt or DES): a locked field (`!`, `*`, `!!`) holds no hash, but a hash behind
+      `!` is judged, since unlocking brings it back. ENCRYPT_METHOD in /etc/login.defs, which
+      chpasswd, newusers and pam_unix without a hash option of its own use for new passwords, is
+      an allowed method as shadow-utils reads the file (the last line wins; without one it uses
+      DES) and as pam_unix reads it (the first line wins, `#` starts a comment anywhere). Evidence names the file and line,
+      the account or the key's comment and the algorithm, never a hash or key material.
+    references:
+      cop: [II.7.1, II.7.4]
+      appendix4: [A4.1(1)]
+      nist: [IA-5(1), SC-12, SC-13]
+      cac: [set_password_hashing_algorithm_logindefs, accounts_password_all_shadowed_sha512]
+      rand:
+        - {measure: R-70, relation: supports}
+        - {measure: R-6, relation: supports}
+    parameters:
+      min_rsa_bits:
+        type: int
+        description: the smallest RSA modulus accepted for host and authorized keys, in bits
+      allowed_hash_schemes:
+        type: strings
+        description: the password hash schemes accepted in /etc/shadow, by prefix ($y$ yescrypt, $gy$ gost-yescrypt, $6$ SHA-512 crypt)
+      allowed_encrypt_methods:
+        type: strings
+        description: the ENCRYPT_METHOD values of /etc/login.defs accepted (as shadow-utils spells them)
+    check:
+      all:
+        - none: accounts.problems
+          where: {fact: .source, starts_with: /etc/shadow}
+          expect: {fact: .source, exists: true, describe: shadow entry Warden could not parse}
+          if_empty: pass
+          empty_reason: every shadow entry was understood
+        - every: accounts.password_hashes
+          expect: {fact: .scheme, in: {param: allowed_hash_schemes}, describe: password hash scheme}
+          if_empty: pass
+          empty_reason: no account holds a password hash (every one is locked or has none)
+        - fact: accounts.encrypt_method
+          in: {param: allowed_encrypt_methods}
+          describe: ENCRYPT_METHOD (the hash for new passwords)
+        - fact: accounts.encrypt_method_pam
+          in: {param: allowed_encrypt_methods}
+          describe: ENCRYPT_METHOD as pam_unix reads it
+        - every: sshd.host_keys
+          expect: {fact: .algorithm, in: [rsa, ecdsa, ed25519, sk-ecdsa, sk-ed25519], describe: host key algorithm}
+          if_empty: error
+          empty_reason: no host key sshd would load (no HostKey file exists)
+        - every: sshd.host_keys
+          where: {fact: .algorithm, eq: rsa}
+          expect: {fact: .rsa_bits, gte: {param: min_rsa_bits}, describe: RSA host key size in bits}
+          if_empty: pass
+          empty_reason: no RSA host key
+        - every: sshd.authorized_keys
+          expect:
+            all:
+              - every: .entries
+                expect: {fact: .algorithm, in: [rsa, ecdsa, ed25519, sk-ecdsa, sk-ed25519], describe: key algorithm}
+                if_empty: pass
+                empty_reason: no key in this file
+              - every: .entries
+                where: {fact: .algorithm, eq: rsa}
+                expect: {fact: .rsa_bits, gte: {param: min_rsa_bits}, describe: RSA key size in bits}
+                if_empty: pass
+                empty_reason: no RSA key in this file
+          if_empty: pass
+          empty_reason: no authorized_keys file sshd would read
+    remediation: >-
+      Keep a working root session open while changing SSH keys. Host keys: remove DSA and short
+      RSA host keys and generate strong ones (`rm /etc/ssh/ssh_host_dsa_key*`; `ssh-keygen -q -t
+      rsa -b 4096 -N '' -f /etc/ssh/ssh_host_rsa_key` after removing a short one, or `ssh-keygen
+      -A` for missing defaults), keep a .pub beside every private host key (`ssh-keygen -y -f KEY
+      > KEY.pub`), drop HostKey lines that name DSA keys, then `systemctl reload ssh` (clients will
+      see the new host key fingerprints). authorized_keys: have each user make an Ed25519 or FIDO key
+      (`ssh-keygen -t ed25519` or `-t ed25519-sk`), add it, check that it logs in, then delete the
+      line named in the evidence. Passwords: set `ENCRYPT_METHOD YESCRYPT` (or SHA512) in
+      /etc/login.defs, keep `yescrypt` (or `sha512`) on the pam_unix line of
+      /etc/pam.d/common-password, and have each account named in the evidence set a new password
+      (`passwd NAME` hashes it as pam_unix is told to). An account that never uses a password
+      (a service account, or one that logs in and runs sudo without one) can have its hash removed
+      instead with `usermod -p '*' NAME`; `usermod -L` alone is not enough, since it keeps the
+      old hash behind a `!`. Do not remove the hash of an account whose password sudo asks for.
+
 """#),
         ("Profiles/controls/access-weights.yaml", #"""
 # Access to the weights themselves. Facts: `weights_tree` and `weights_acl` (WeightsTreeProbe),
@@ -683,6 +779,55 @@ controls:
       setfacl -d -m g:weights-breakglass:rX {} +`. Record its use: session recording (LOG-009)
       and audit rules on reads of the weights (LOG-002). On an isolated network (site
       environment: isolated-network) people may instead read directly, at most 50 of them.
+
+  - id: ACC-015
+    title: Who may access the weights was reviewed within six months
+    area: access
+    severity: medium
+    threshold_source: code
+    rationale: >-
+      The Code asks that the persons and software authorised to access the weights be checked
+      at least every six months (Appendix 4.3(1)); RAND's SL2 asks access management to remove
+      unnecessary permissions often. The site file's weights.allowed_principals is that list for
+      this host, and the site records its last review in weights.access_review (reviewed_at, the
+      day, and reviewer). The control fails when the review is more than max_review_age_days old
+      at the time of evaluation (a date is that day's start, UTC), and also when it is dated more
+      than a day after that time, which no review can be. A list without a review is an error:
+      nothing shows anyone looked at it. Without allowed principals there is no list to review,
+      and the control does not apply. Evaluation is at the audit's time, and again at a bundle's,
+      so a bundle built later can find a review that has aged past the limit.
+    references:
+      cop: [II.7.4]
+      appendix4: [A4.3(1)]
+      nist: [AC-2(3), AC-6(7)]
+      cac: []
+      rand:
+        - {measure: R-21, relation: supports}
+    parameters:
+      max_review_age_days:
+        type: int
+        description: the most days since the last review of the weights' allowed principals
+    applies_if:
+      fact: site.weights.allowed_principals
+      empty: false
+      describe: principals the site file allows to access the weights (weights.allowed_principals)
+    check:
+      all:
+        - fact: site.weights.access_review.reviewer
+          ne: ""
+          describe: the reviewer of the access list (weights.access_review.reviewer)
+        - fact: site.weights.access_review.reviewed_at
+          at_most_days_old: {param: max_review_age_days}
+          describe: last review of the access list (weights.access_review.reviewed_at)
+        - fact: site.weights.access_review.reviewed_at
+          at_most_days_ahead: 1
+          describe: the day of the last review (weights.access_review.reviewed_at)
+    remediation: >-
+      Review who may access the weights: every entry of weights.allowed_principals in the site
+      file, and whether each still needs access (remove those who do not, and their ACL entries,
+      ACC-002). Then record the review in the site file, `weights: {access_review: {reviewed_at:
+      YYYY-MM-DD, reviewer: NAME}}` with the day of the review and who made it, and audit again.
+      Repeat at least every six months.
 
 """#),
         ("Profiles/controls/encryption.yaml", #"""
@@ -3038,6 +3183,24 @@ controls:
       RAND SL3: critical security updates in production within seven days, firmware and
       microcode included (p. 82); SL2's 21 days and SL1's two weeks are looser. Lists older than
       seven days cannot show that nothing published in that time is missing.
+
+  # --- access: strong keys and hashes (ACC-014) ---
+  ACC-014:
+    parameters:
+      min_rsa_bits: 3072
+      allowed_hash_schemes: [$y$, $gy$, $6$]
+      allowed_encrypt_methods: [YESCRYPT, SHA512]
+    sources: {min_rsa_bits: rand, allowed_hash_schemes: design, allowed_encrypt_methods: design}
+    rationale: >-
+      RAND SL4 asks for keys of at least 128 bits of strength (p. 88), which RSA reaches at 3072
+      bits (NIST SP 800-57); SL3 takes it over, since the keys are the same. yescrypt and SHA-512
+      crypt are the hashes Debian 12 writes; older schemes are not accepted (design).
+
+  # --- access: review of the access list (ACC-015) ---
+  ACC-015:
+    parameters: {max_review_age_days: 183}
+    sources: {max_review_age_days: code}
+    rationale: The Code's Appendix 4.3(1) asks for a review at least every six months (183 days).
 
 """#),
         ("Profiles/sl4.yaml", #"""

@@ -151,6 +151,39 @@ awk -F: '$2 == "" { print $1 }' /etc/shadow | while read -r u; do passwd -q -l "
 systemctl enable apparmor.service >/dev/null 2>&1
 rm -f /etc/apparmor.d/force-complain/*
 
+# --- ACC-014: strong SSH keys and password hashes -------------------------------------------
+# Host keys: the defaults sshd loads, each with its .pub; no DSA, no RSA below 3072 bits (a short
+# one is replaced: clients then see a new fingerprint).
+ssh-keygen -A
+for key in /etc/ssh/ssh_host_*_key; do
+  [ -e "$key" ] || continue
+  [ -e "$key.pub" ] || ssh-keygen -y -f "$key" >"$key.pub"
+  fingerprint=$(ssh-keygen -l -f "$key.pub") # "BITS SHA256:… COMMENT (TYPE)"
+  case $fingerprint in
+    *"(DSA)") rm -f "$key" "$key.pub" ;;
+    *"(RSA)")
+      if [ "${fingerprint%% *}" -lt 3072 ]; then
+        rm -f "$key" "$key.pub"
+        ssh-keygen -q -t rsa -b 4096 -N '' -f "$key"
+      fi
+      ;;
+  esac
+done
+# New passwords in yescrypt (Debian 12's common-password already tells pam_unix `yescrypt`).
+if grep -q '^[[:space:]]*ENCRYPT_METHOD[[:space:]]' /etc/login.defs; then
+  sed -i 's/^[[:space:]]*ENCRYPT_METHOD[[:space:]].*/ENCRYPT_METHOD YESCRYPT/' /etc/login.defs
+else
+  echo 'ENCRYPT_METHOD YESCRYPT' >>/etc/login.defs
+fi
+# An old hash is changed by its owner (`passwd NAME`): stop and name the accounts.
+weak=$(awk -F: '{ h = $2; sub(/^!+/, "", h) }
+  h != "" && h !~ /^\*/ && h !~ /^\$(y|gy|6)\$/ { print $1 }' /etc/shadow)
+if [ -n "$weak" ]; then say "ACC-014: password hashes of an old scheme: $weak (passwd NAME)"; exit 1; fi
+
+# --- ACC-015: who may access the weights was reviewed within six months ---------------------
+# Nothing on the host: the review is recorded in the site file (hardened-site.yaml's
+# weights.access_review, its day and reviewer), renewed at each review of weights.allowed_principals.
+
 # --- ENC-006: no hibernation -----------------------------------------------------------------
 put 0644 /etc/systemd/sleep.conf.d/90-no-hibernate.conf <<'EOF'
 [Sleep]
