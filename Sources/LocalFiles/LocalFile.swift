@@ -89,6 +89,19 @@ public enum LocalFile {
         WardenError(.io, file: path, "cannot write: \(String(cString: strerror(code))); the previous file, if any, is unchanged")
     }
 
+    /// Creates `path` and its missing parents with `mode` (as `mkdir -p`); an error names the
+    /// directory and `field`, the option that gave the path.
+    public static func createDirectories(_ path: String, mode: UInt32, field: String) throws(WardenError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0, errno != EEXIST {
+                throw WardenError(.io, file: current, field: field, String(cString: strerror(errno)))
+            }
+        }
+        guard isDirectory(path) else { throw WardenError(.io, file: path, field: field, "not a directory") }
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR

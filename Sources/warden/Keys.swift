@@ -25,14 +25,7 @@ enum StateDirectory {
 
     /// Creates `path` and any missing parents with mode 0700 (existing directories are left as they are).
     static func create(_ path: String) throws(WardenError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0, errno != EEXIST {
-                throw WardenError(.io, file: current, field: "--state-dir", String(cString: strerror(errno)))
-            }
-        }
-        guard LocalFileInfo.isDirectory(path) else { throw WardenError(.io, file: path, field: "--state-dir", "not a directory") }
+        try LocalFile.createDirectories(path, mode: 0o700, field: "--state-dir")
     }
 
     /// Removes what an earlier run killed outright (SIGKILL, a power cut) left of its temporary
@@ -86,13 +79,6 @@ enum StateDirectory {
         }
         let key = try keyOperation("host key") { () throws(OpenSSLError) in try PrivateKey.load(path) }
         return (key, created)
-    }
-}
-
-enum LocalFileInfo {
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
     }
 }
 

@@ -32,7 +32,7 @@ struct Schedule: ParsableCommand {
         @Option(help: "Where to write a Prometheus textfile after each audit (absolute path).")
         var metrics: String?
 
-        @Option(help: "Where to write the unit files.")
+        @Option(help: "Where to write the unit files (created when missing).")
         var unitDir: String = "/etc/systemd/system"
 
         func run() throws {
@@ -45,8 +45,22 @@ struct Schedule: ParsableCommand {
                 guard !calendar.contains(where: { $0 == "\n" || $0 == "\r" }), !calendar.isEmpty else {
                     throw WardenError(.usage, field: "--calendar", "must be one line")
                 }
-                let units = Schedule.units(
-                    binary: try Schedule.executablePath(), profile: profile, site: site, metrics: metrics, calendar: calendar)
+                // Every scheduled run would fail on a site file that is missing or malformed.
+                do {
+                    _ = try loadSite(site)
+                } catch let error as WardenError {
+                    var e = error
+                    if e.field == nil { e.field = "--site" }
+                    throw e
+                }
+                let binary = try Schedule.executablePath()
+                if let place = Schedule.transientPlace(binary) {
+                    printError(
+                        "warden: warning: ExecStart will name \(binary), in \(place): the timer stops working when that is rebuilt or removed; install warden (for example as /usr/local/bin/warden) and run `schedule install` from there"
+                    )
+                }
+                try LocalFile.createDirectories(unitDir, mode: 0o755, field: "--unit-dir")
+                let units = Schedule.units(binary: binary, profile: profile, site: site, metrics: metrics, calendar: calendar)
                 for (name, text) in units {
                     let path = joinPath(unitDir, name)
                     if let existing = try? LocalFile.readText(path), !existing.contains(Schedule.marker) {
@@ -70,6 +84,16 @@ struct Schedule: ParsableCommand {
 
         func run() throws {
             try exiting {
+                // An enabled timer is disabled first: once its unit file is gone, systemctl no
+                // longer knows what the link in timers.target.wants belongs to.
+                let enabled = joinPath(unitDir, "timers.target.wants/" + Schedule.timer)
+                var st = stat()
+                if lstat(enabled, &st) == 0 {
+                    throw WardenError(
+                        .usage, file: enabled,
+                        "the timer is enabled: run `systemctl disable --now \(Schedule.timer)` first, then `warden schedule uninstall`, then `systemctl daemon-reload`"
+                    )
+                }
                 var removed = 0
                 for name in [Schedule.timer, Schedule.service] {
                     let path = joinPath(unitDir, name)
@@ -84,7 +108,7 @@ struct Schedule: ParsableCommand {
                 if removed == 0 {
                     writeStdout("no warden units in \(unitDir)\n")
                 } else {
-                    writeStdout("now run: systemctl daemon-reload (stop a running timer with systemctl disable --now \(Schedule.timer))\n")
+                    writeStdout("now run: systemctl daemon-reload\n")
                 }
                 return 0
             }
@@ -98,6 +122,16 @@ struct Schedule: ParsableCommand {
         }
         defer { free(p) }
         return String(cString: p)
+    }
+
+    /// Where `binary` lives when that is a build or temporary folder, which a scheduled unit
+    /// should not depend on.
+    static func transientPlace(_ binary: String) -> String? {
+        if binary.split(separator: "/").contains(where: { $0.hasPrefix(".build") }) { return "a SwiftPM build folder" }
+        for temporary in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/"] where binary.hasPrefix(temporary) {
+            return "a temporary folder (\(temporary))"
+        }
+        return nil
     }
 
     /// Quotes one ExecStart argument for systemd: `%` doubled, quotes and backslashes escaped.

@@ -8,9 +8,10 @@ import WardenTestSupport
 
     @Test func installedUnitsPassSystemdAnalyzeVerify() throws {
         let dir = TempTree()
+        let site = dir.file("etc/site.yaml", "role: storage\n")
         let r = warden([
             "schedule", "install", "--unit-dir", dir.path, "--calendar", "*-*-* 03:00:00", "--profile", "sl4",
-            "--site", "/etc/warden/site.yaml", "--metrics", "/var/lib/node_exporter/textfile/warden.prom",
+            "--site", site, "--metrics", "/var/lib/node_exporter/textfile/warden.prom",
         ])
         #expect(r.status == 0, "\(r.stderr)")
         let service = try #require(
@@ -20,7 +21,7 @@ import WardenTestSupport
         let binary = run("/bin/readlink", ["-f", Package.wardenBinary]).stdout.trimmingNewline
         #expect(
             service.contains(
-                "ExecStart=\(binary) audit --profile sl4 --site /etc/warden/site.yaml --metrics /var/lib/node_exporter/textfile/warden.prom"
+                "ExecStart=\(binary) audit --profile sl4 --site \(site) --metrics /var/lib/node_exporter/textfile/warden.prom"
             ))
         for line in [
             "ProtectSystem=strict", "NoNewPrivileges=yes", "IPAddressDeny=any", "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
@@ -51,6 +52,45 @@ import WardenTestSupport
         #expect(foreign.status == 64)
         #expect(foreign.stderr.contains("was not written by warden"))
         #expect(warden(["schedule", "install", "--unit-dir", dir.path]).status == 64)
+    }
+
+    /// A site file that every scheduled run would fail on is refused now, naming it; a missing
+    /// unit directory is made; a binary in a build folder is warned about (the tests' own is).
+    @Test func installChecksWhatTheUnitWillNeed() {
+        let dir = TempTree()
+        let missing = warden(["schedule", "install", "--unit-dir", dir.path, "--site", dir.path + "/absent.yaml"])
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.contains("\(dir.path)/absent.yaml"), "\(missing.stderr)")
+        let bad = dir.file("bad.yaml", "rol: storage\n")
+        let malformed = warden(["schedule", "install", "--unit-dir", dir.path, "--site", bad])
+        #expect(malformed.status == 65)
+        #expect(malformed.stderr.contains("bad.yaml:1:1: error: rol: unknown key 'rol' (did you mean 'role'?)"), "\(malformed.stderr)")
+        #expect(run("/bin/ls", ["-A", dir.path]).stdout == "bad.yaml\n", "nothing written")
+        let units = dir.path + "/new/system"
+        let made = warden(["schedule", "install", "--unit-dir", units])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(run("/usr/bin/test", ["-f", units + "/warden-audit.timer"]).status == 0)
+        #expect(made.stderr.contains("warning: ExecStart will name "), "\(made.stderr)")
+        #expect(made.stderr.contains("in a SwiftPM build folder"), "\(made.stderr)")
+    }
+
+    /// An enabled timer is disabled before its unit files go: uninstall says so, in that order.
+    @Test func uninstallOfAnEnabledTimerSaysWhatToDoFirst() {
+        let dir = TempTree()
+        #expect(warden(["schedule", "install", "--unit-dir", dir.path]).status == 0)
+        dir.directory("timers.target.wants")
+        _ = run("/bin/ln", ["-s", dir.path + "/warden-audit.timer", dir.path + "/timers.target.wants/warden-audit.timer"])
+        let r = warden(["schedule", "uninstall", "--unit-dir", dir.path])
+        #expect(r.status == 64)
+        #expect(
+            r.stderr.contains(
+                "the timer is enabled: run `systemctl disable --now warden-audit.timer` first, then `warden schedule uninstall`, then `systemctl daemon-reload`"
+            ), "\(r.stderr)")
+        #expect(run("/usr/bin/test", ["-f", dir.path + "/warden-audit.timer"]).status == 0, "nothing removed")
+        _ = run("/bin/rm", [dir.path + "/timers.target.wants/warden-audit.timer"])
+        let after = warden(["schedule", "uninstall", "--unit-dir", dir.path])
+        #expect(after.status == 0)
+        #expect(after.stdout.hasSuffix("now run: systemctl daemon-reload\n"))
     }
 
     @Test func relativePathsAreRefused() {
