@@ -59,6 +59,32 @@ struct Audit: ParsableCommand {
     @Option(help: "Also write a Prometheus textfile (for node_exporter's textfile collector) to this path.")
     var metrics: String?
 
+    @Option(
+        name: .customLong("report"),
+        help: ArgumentHelp(
+            "Also write the findings as FORMAT to PATH: json, junit, sarif or text; repeatable (--report sarif=warden.sarif --report junit=warden.xml).",
+            valueName: "format=path"))
+    var reports: [String] = []
+
+    /// `--report` parsed: each format with its path (a usage error names the one at fault).
+    func reportTargets() throws(WardenError) -> [(format: Format, path: String)] {
+        var targets: [(format: Format, path: String)] = []
+        for value in reports {
+            guard let eq = value.firstIndex(of: "="), let format = Format(rawValue: String(value[..<eq])),
+                !value[value.index(after: eq)...].isEmpty
+            else {
+                throw WardenError(
+                    .usage, field: "--report", "expected FORMAT=PATH with FORMAT one of json, junit, sarif, text; found '\(value)'")
+            }
+            let path = String(value[value.index(after: eq)...])
+            guard !targets.contains(where: { $0.path == path }), path != output, path != metrics else {
+                throw WardenError(.usage, field: "--report", "\(path) is named twice")
+            }
+            targets.append((format, path))
+        }
+        return targets
+    }
+
     @Option(help: "Sign with this key: a PEM private key file (mode 0600), a TPM TSS2 PEM, or handle:0x8100000N (tpm2 provider).")
     var key: String?
 
@@ -85,6 +111,7 @@ struct Audit: ParsableCommand {
             let clock = ContinuousClock.now
             Interruption.stage("loading the profile and the site file")
             // A bad profile is reported before a bad site or root (ProfileLoad's init).
+            let reportTargets = try reportTargets()
             let profileLoad = try ProfileLoad(profile, set: profiles)
             let siteFile = try loadSite(site)
             let hostRoot = try openRoot(root)
@@ -124,8 +151,10 @@ struct Audit: ParsableCommand {
                 startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             // The findings document as JSON, to sign, print or write (a text audit without a
             // signature needs none of it); its plain bytes only to print it or to write it unsigned.
-            let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : nil
-            let bytes = format == .json || (signer == nil && output != nil) ? predicate?.prettySerialized() : nil
+            let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : .none  // (not `nil`: JSON takes a nil literal as .null)
+            let bytes =
+                format == .json || (signer == nil && output != nil) || reportTargets.contains(where: { $0.format == .json })
+                ? (predicate ?? doc.json).prettySerialized() : nil
             Interruption.stage("signing")
             Interruption.checkpoint("audit.signing")
             let envelope: [UInt8]? =
@@ -147,6 +176,9 @@ struct Audit: ParsableCommand {
                 }
                 if let output, let content = envelope ?? bytes {
                     try files.add(content, to: output)
+                }
+                for target in reportTargets {
+                    try files.add(rendered(doc, as: target.format, json: bytes), to: target.path)
                 }
                 if let metrics {
                     let elapsed = ContinuousClock.now - clock

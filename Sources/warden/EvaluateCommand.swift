@@ -60,14 +60,22 @@ let profileSetHelp = ArgumentHelp(
 /// digests back to their paths in text printed to a terminal, and nowhere else: a file or a pipe
 /// gets the digests, as the signed findings have them.
 func emit(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil, reveal: CanaryRedaction? = nil) {
+    if format == .text, isatty(1) == 1 {
+        let text = TextReport.render(doc, color: true)
+        writeStdout(reveal?.reveal(text) ?? text)
+    } else {
+        writeStdout(rendered(doc, as: format, json: json))
+    }
+}
+
+/// A findings document in `format` as a file or a pipe gets it (text without colour, canaries as
+/// their digests).
+func rendered(_ doc: FindingsDocument, as format: Audit.Format, json: [UInt8]? = nil) -> [UInt8] {
     switch format {
-    case .json: writeStdout(json ?? doc.json.prettySerialized())
-    case .text:
-        let terminal = isatty(1) == 1
-        let text = TextReport.render(doc, color: terminal)
-        writeStdout(terminal ? reveal?.reveal(text) ?? text : text)
-    case .junit: writeStdout(JUnitReport.render(doc))
-    case .sarif: writeStdout(SARIFReport.render(doc).prettySerialized())
+    case .json: json ?? doc.json.prettySerialized()
+    case .text: Array(TextReport.render(doc, color: false).utf8)
+    case .junit: Array(JUnitReport.render(doc).utf8)
+    case .sarif: SARIFReport.render(doc).prettySerialized()
     }
 }
 

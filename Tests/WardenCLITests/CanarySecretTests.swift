@@ -116,7 +116,12 @@ import WardenTestSupport
         #expect(fileMode(hosts.state + "/canary.key") == 0o600)
         #expect((try? LocalFile.read(hosts.state + "/canary.key"))?.count == 32)
         let later = try record(
-            "audit offline sl4", offline + ["--key", t + "/auditor.pem", "--output", t + "/out/offline-sl4.dsse.json", "--profile", "sl4"])
+            "audit offline sl4",
+            offline + [
+                "--key", t + "/auditor.pem", "--output", t + "/out/offline-sl4.dsse.json", "--profile", "sl4", "--report",
+                "text=\(t)/out/offline-sl4.txt", "--report", "sarif=\(t)/out/offline-sl4.sarif", "--report",
+                "junit=\(t)/out/offline-sl4.xml",
+            ])
         #expect(!later.stderr.contains("created canary key"), "the key is made once")
         for format in ["junit", "sarif", "text"] { _ = try record("audit offline \(format)", offline + ["--no-sign", "--format", format]) }
 
