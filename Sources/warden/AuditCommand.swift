@@ -151,7 +151,8 @@ struct Audit: ParsableCommand {
                 startedAt: started, finishedAt: finished, findings: findings, facts: facts)
             // The findings document as JSON, to sign, print or write (a text audit without a
             // signature needs none of it); its plain bytes only to print it or to write it unsigned.
-            let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : .none  // (not `nil`: JSON takes a nil literal as .null)
+            // `.none`, not `nil`: JSON takes a nil literal as `.null`.
+            let predicate: JSON? = signer != nil || format == .json || output != nil ? doc.json : .none
             let bytes =
                 format == .json || (signer == nil && output != nil) || reportTargets.contains(where: { $0.format == .json })
                 ? (predicate ?? doc.json).prettySerialized() : nil
