@@ -576,9 +576,16 @@ public enum BundleReport {
         @page{size:A4 landscape;margin:12mm}
         @media print{
           *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-          body{max-width:none;margin:0;padding:0;font-size:11px}
-          h2{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
-          .matrix td.x{width:13px;min-width:13px;line-height:13px;font-size:9px}
+          body{max-width:none;margin:0;padding:0;font-size:9px;line-height:1.3}
+          h1{font-size:16px}h2{font-size:13px;margin:14px 0 4px}h3{font-size:10px;margin:4px 0 2px}
+          h1,h2,h3{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
+          table{margin:4px 0}th,td{padding:1px 4px}code{font-size:8.5px}.tag{font-size:8px;padding:0 3px}
+          .verdict{padding:6px 10px}.verdict .headline{font-size:12px}.verdict li ul{font-size:8.5px}
+          .controls{columns:2;column-gap:18px}
+          .control{margin:0 0 6px;padding-left:8px}.control ul{padding-left:14px}
+          .control ul.ev{display:none}
+          .matrix td.x{width:11px;min-width:11px;line-height:11px;font-size:8px}
+          .matrix th.c{font-size:8px;height:56px}
         }
         """
 
@@ -699,6 +706,7 @@ public enum BundleReport {
             out +=
                 "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
         }
+        if !failing.isEmpty { out += "<div class=\"controls\">\n" }
         for c in failing {
             out +=
                 "<div class=\"control\">\n<h3>\(c.id) \(hc(c.title)) <span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></h3>\n"
@@ -715,6 +723,7 @@ public enum BundleReport {
             }
             out += "</ul>\n</div>\n"
         }
+        if !failing.isEmpty { out += "</div>\n" }
 
         // The Code of Practice.
         if !source.coverage.isEmpty {
