@@ -572,18 +572,17 @@ public enum BundleReport {
         .control p{margin:4px 0}.control ul{margin:4px 0;padding-left:20px}
         .ev{font-size:12px;color:#333}
         .manual-item td:last-child{color:#555;font-style:italic}
+        .print-only{display:none}
         footer{margin-top:36px;color:#555;font-size:12px}
         @page{size:A4 landscape;margin:12mm}
         @media print{
           *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
           body{max-width:none;margin:0;padding:0;font-size:9px;line-height:1.3}
           h1{font-size:16px}h2{font-size:13px;margin:14px 0 4px}h3{font-size:10px;margin:4px 0 2px}
-          h1,h2,h3{break-after:avoid}tr,.control,.verdict{break-inside:avoid}
+          h1,h2,h3{break-after:avoid}tr,.control,.verdict{break-inside:avoid}thead{display:table-header-group}
           table{margin:4px 0}th,td{padding:1px 4px}code{font-size:8.5px}.tag{font-size:8px;padding:0 3px}
           .verdict{padding:6px 10px}.verdict .headline{font-size:12px}.verdict li ul{font-size:8.5px}
-          .controls{columns:2;column-gap:18px}
-          .control{margin:0 0 6px;padding-left:8px}.control ul{padding-left:14px}
-          .control ul.ev{display:none}
+          .controls,.screen-only{display:none}.print-only{display:block}
           .matrix td.x{width:11px;min-width:11px;line-height:11px;font-size:8px}
           .matrix th.c{font-size:8px;height:56px}
         }
@@ -618,8 +617,8 @@ public enum BundleReport {
         out += "</section>\n"
 
         // Hosts.
-        out += "<h2>Hosts</h2>\n<table>\n<tr><th>Host</th><th>Machine id</th><th>Role</th><th>Audited</th><th>Finished</th>"
-        out += s.profiles.map { "<th>\(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+        out += "<h2>Hosts</h2>\n<table>\n<thead><tr><th>Host</th><th>Machine id</th><th>Role</th><th>Audited</th><th>Finished</th>"
+        out += s.profiles.map { "<th>\(h($0.id.uppercased()))</th>" }.joined() + "</tr></thead>\n"
         for host in byName(s) {
             out +=
                 "<tr><td>\(h(host.name))</td><td><code>\(host.machineID)</code></td><td>\(h(host.role ?? "–"))</td><td>\(h(host.auditedProfile))</td>"
@@ -667,10 +666,10 @@ public enum BundleReport {
             out += "<h2>Host × control matrix, \(h(profile.id.uppercased()))</h2>\n<p class=\"legend\">"
             out += order.map { "<span class=\"tag \(cssClass($0))\">\(symbol($0)) \(label($0))</span>" }.joined()
             out += " Faded cells are advisory controls, which do not decide conformance. Hosts that do not conform come first.</p>\n"
-            out += "<table class=\"matrix\">\n<tr><th rowspan=\"2\">Host</th>"
+            out += "<table class=\"matrix\">\n<thead><tr><th rowspan=\"2\">Host</th>"
             out += columns.map { "<th class=\"area\" colspan=\"\($0.1.count)\">\($0.0.prefix)</th>" }.joined()
             out += "<th rowspan=\"2\">Verdict</th></tr>\n<tr>"
-            out += columns.flatMap(\.1).map { "<th class=\"c\" title=\"\(h($0.title))\">\($0.id)</th>" }.joined() + "</tr>\n"
+            out += columns.flatMap(\.1).map { "<th class=\"c\" title=\"\(h($0.title))\">\($0.id)</th>" }.joined() + "</tr></thead>\n"
             // What every row repeats, worked out once per column.
             let cells = columns.flatMap(\.1).map { c in (id: c.id, adv: profile.advisory.contains(c.id) ? " adv" : "") }
             for host in hosts {
@@ -696,15 +695,17 @@ public enum BundleReport {
         if failing.isEmpty { out += "<p>No control keeps any host from conforming.</p>\n" }
         if !failing.isEmpty {
             out +=
-                "<table>\n<tr><th>Control</th><th>Severity</th>"
-                + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr>\n"
+                "<table>\n<thead><tr><th>Control</th><th>Severity</th>"
+                + s.profiles.map { "<th>Hosts kept from \(h($0.id.uppercased()))</th>" }.joined() + "</tr></thead>\n"
             for c in failing {
                 out +=
                     "<tr><td>\(c.id) \(hc(c.title))</td><td><span class=\"tag sev-\(c.severity.rawValue)\">\(c.severity.rawValue)</span></td>"
                 out += c.tallies.map { "<td class=\"num\">\(h(blockingCounts($0)))</td>" }.joined() + "</tr>\n"
             }
             out +=
-                "</table>\n<p>Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
+                "</table>\n<p class=\"screen-only\">Each control in turn, with its remediation and the first hosts it concerns (all hosts are in summary.json):</p>\n"
+            out +=
+                "<p class=\"print-only\">Each control's remediation and the evidence from its first hosts follow in the HTML report on screen, and every host's results are in summary.json; they are not printed.</p>\n"
         }
         if !failing.isEmpty { out += "<div class=\"controls\">\n" }
         for c in failing {
@@ -744,7 +745,7 @@ public enum BundleReport {
         out +=
             "<p>Controls map onto items through their references (<code>Profiles/controls/*.yaml</code>). \(h(mappingRule)) "
         out += "In the final Code (10 July 2025) Commitment II.7 became Commitment 6, whose Measure 6.2 points to Appendix 4.</p>\n"
-        out += "<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
+        out += "<table>\n<thead><tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr></thead>\n"
         for m in mapping.thirdDraft {
             var head = "Measure \(m.measure.id) \(m.measure.title)"
             if !m.controls.isEmpty { head += " — cited by \(m.controls.count) controls" }
@@ -755,7 +756,7 @@ public enum BundleReport {
                 out += itemRow(s, item, label: item.id + (counterpart.map { " → \($0)" } ?? ""))
             }
         }
-        out += "</table>\n<h3>Appendix 4</h3>\n<table>\n<tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr>\n"
+        out += "</table>\n<h3>Appendix 4</h3>\n<table>\n<thead><tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr></thead>\n"
         for m in mapping.appendix4 {
             out += "<tr><th colspan=\"4\">\(m.measure.id) \(h(m.measure.title))</th></tr>\n"
             for item in m.items { out += itemRow(s, item, label: item.id) }
@@ -763,7 +764,7 @@ public enum BundleReport {
         out += "</table>\n"
 
         if !s.rejected.isEmpty || !s.superseded.isEmpty {
-            out += "<h2>Inputs left out</h2>\n<table>\n<tr><th>Input</th><th>Why</th></tr>\n"
+            out += "<h2>Inputs left out</h2>\n<table>\n<thead><tr><th>Input</th><th>Why</th></tr></thead>\n"
             for r in s.rejected {
                 out += "<tr><td><code>\(h(r.input))</code></td><td>rejected (\(r.kind.rawValue)): \(h(r.reason))</td></tr>\n"
             }
