@@ -756,7 +756,8 @@ public enum BundleReport {
                 out += itemRow(s, item, label: item.id + (counterpart.map { " → \($0)" } ?? ""))
             }
         }
-        out += "</table>\n<h3>Appendix 4</h3>\n<table>\n<thead><tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr></thead>\n"
+        out +=
+            "</table>\n<h3>Appendix 4</h3>\n<table>\n<thead><tr><th>Item</th><th>What the Code asks</th><th>Controls</th><th>Fleet</th></tr></thead>\n"
         for m in mapping.appendix4 {
             out += "<tr><th colspan=\"4\">\(m.measure.id) \(h(m.measure.title))</th></tr>\n"
             for item in m.items { out += itemRow(s, item, label: item.id) }
