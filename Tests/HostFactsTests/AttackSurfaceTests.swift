@@ -68,24 +68,10 @@ import WardenTestSupport
         return tree
     }
 
-    func fact(_ tree: TempTree) throws -> JSON {
-        let facts = try audit(root: tree.path, probes: [AttackSurfaceProbe()]).facts
-        guard case .value(let v)? = facts["attack_surface"] else { throw Failure("no attack_surface fact: \(facts)") }
-        #expect(FactContract.mismatches(v, AttackSurfaceProbe().facts["attack_surface"]!, path: "attack_surface") == [])
-        return v
-    }
-
-    struct Failure: Error {
-        let text: String
-        init(_ text: String) { self.text = text }
-    }
+    func fact(_ tree: TempTree) throws -> JSON { try probeFact("attack_surface", of: AttackSurfaceProbe(), root: tree.path) }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, probes: [AttackSurfaceProbe()]).findings["HRD-013"]
-        }
-        return out
+        try findingsBySL("HRD-013", root: tree.path, probes: [AttackSurfaceProbe()])
     }
 
     @Test func aMinimalHostPassesAndSL3OnlyReports() throws {

@@ -24,24 +24,10 @@ import WardenTestSupport
         return tree
     }
 
-    func fact(_ tree: TempTree) throws -> JSON {
-        let facts = try audit(root: tree.path, probes: [CPUMitigationsProbe()]).facts
-        guard case .value(let v)? = facts["cpu_mitigations"] else { throw Failure("no cpu_mitigations fact: \(facts)") }
-        #expect(FactContract.mismatches(v, CPUMitigationsProbe().facts["cpu_mitigations"]!, path: "cpu_mitigations") == [])
-        return v
-    }
-
-    struct Failure: Error {
-        let text: String
-        init(_ text: String) { self.text = text }
-    }
+    func fact(_ tree: TempTree) throws -> JSON { try probeFact("cpu_mitigations", of: CPUMitigationsProbe(), root: tree.path) }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, probes: [CPUMitigationsProbe()]).findings["HRD-011"]
-        }
-        return out
+        try findingsBySL("HRD-011", root: tree.path, probes: [CPUMitigationsProbe()])
     }
 
     @Test func aCleanCommandLineAndAMitigatedCPUPassAtBothLevels() throws {

@@ -18,24 +18,10 @@ import WardenTestSupport
 
     static let notice = "\n  AUTHORISED USE ONLY.\nThis system is monitored: every session is Recorded and audited.\n"
 
-    func fact(_ tree: TempTree) throws -> JSON {
-        let facts = try audit(root: tree.path, probes: [LoginBannerProbe()]).facts
-        guard case .value(let v)? = facts["login_banner"] else { throw Failure("no login_banner fact: \(facts)") }
-        #expect(FactContract.mismatches(v, LoginBannerProbe().facts["login_banner"]!, path: "login_banner") == [])
-        return v
-    }
-
-    struct Failure: Error {
-        let text: String
-        init(_ text: String) { self.text = text }
-    }
+    func fact(_ tree: TempTree) throws -> JSON { try probeFact("login_banner", of: LoginBannerProbe(), root: tree.path) }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, probes: [SSHDConfigProbe(), LoginBannerProbe()]).findings["LOG-011"]
-        }
-        return out
+        try findingsBySL("LOG-011", root: tree.path, probes: [SSHDConfigProbe(), LoginBannerProbe()])
     }
 
     @Test func aBannerThatAnnouncesMonitoringPassesNamingItsPathAndFirstLine() throws {

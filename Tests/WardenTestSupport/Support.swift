@@ -55,6 +55,30 @@ public func audit(
     return (facts, findings)
 }
 
+/// A test's own failure with a message (for `throw` where `#require` does not fit).
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The fact `name` that `probe` collects from `root`, checked against the type the probe
+/// declares for it (the probe-to-control contract).
+public func probeFact(_ name: String, of probe: any Probe, root: String) throws -> JSON {
+    let facts = try audit(root: root, probes: [probe]).facts
+    guard case .value(let value)? = facts[name] else { throw TestFailure("no \(name) fact: \(facts)") }
+    guard let type = probe.facts[name] else { throw TestFailure("\(name) is not declared by its probe") }
+    let mismatches = FactContract.mismatches(value, type, path: name)
+    guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
+    return value
+}
+
+/// The finding of `control` under sl3 and under sl4, with only `probes` run on `root`.
+public func findingsBySL(_ control: String, root: String, probes: [any Probe]) throws -> [String: Finding] {
+    var out: [String: Finding] = [:]
+    for profile in ["sl3", "sl4"] { out[profile] = try audit(root: root, profile: profile, probes: probes).findings[control] }
+    return out
+}
+
 extension Array where Element == Finding {
     /// The finding for a control id (crashes the test when absent, which is a test failure).
     public subscript(control: String) -> Finding {
