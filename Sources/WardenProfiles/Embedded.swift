@@ -1204,8 +1204,9 @@ controls:
       network mounts ENC-007's). A mount whose device stack cannot be read is an error live and
       not checked offline, never a pass.
     references:
+      # II.7.3's associated assets (host keys, tokens, logs, caches), not A4.2(3), which asks
+      # for the weights' own encryption (ENC-001…ENC-004).
       cop: [II.7.3]
-      appendix4: [A4.2(3)]
       nist: [SC-28, SC-28(1)]
       cac: [encrypt_partitions]
       rand:
