@@ -1221,12 +1221,14 @@ controls:
       up encrypted LVM" is chosen; for an installed host, move each plain filesystem onto a LUKS2
       volume: make one on a new device (`cryptsetup luksFormat --type luks2 DEVICE`, `cryptsetup
       open DEVICE NAME`, `mkfs.ext4 /dev/mapper/NAME`), copy the data over (`rsync -aHAX`), add
-      `NAME UUID=… none luks,discard` to /etc/crypttab and point /etc/fstab at /dev/mapper/NAME,
-      run `update-initramfs -u` when it holds / or /usr, and keep the old device until the host
-      has booted from the new one. Or convert in place, with a backup first and the filesystem
-      unmounted (from a rescue system for /): `cryptsetup reencrypt --encrypt --type luks2
-      --reduce-device-size 32M DEVICE` after shrinking the filesystem by 32 MiB. Unlock at boot
-      as ENC-004 says, so that the host still boots with someone able to type the passphrase.
+      `NAME UUID=… none luks,discard` (`cryptsetup luksUUID DEVICE`) to /etc/crypttab and point
+      /etc/fstab at /dev/mapper/NAME; for / or /usr also `apt install cryptsetup-initramfs` and
+      `update-initramfs -u`, so that the initramfs asks for the passphrase. Keep the old device
+      until the host has booted from the new one. Or convert in place, with a backup first and
+      the filesystem unmounted (from a rescue system for /): shrink it by 32 MiB (`resize2fs`),
+      then `cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M DEVICE`, and
+      the same crypttab, fstab and initramfs steps. Keep a passphrase keyslot and someone at the
+      console (or the BMC's) for the first boots; TPM unlocking is ENC-004's.
 
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
