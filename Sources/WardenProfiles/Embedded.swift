@@ -1185,6 +1185,51 @@ controls:
       Mount NFS exports with `sec=krb5p` (Kerberos privacy) or `xprtsec=mtls` (RPC over TLS,
       kernel ≥ 6.5 with tlshd), and SMB shares with `seal`; then remount.
 
+  - id: ENC-010
+    title: Every persistent local filesystem is encrypted
+    area: encryption
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      Weights are not the only secret a disk keeps: the root filesystem holds the host's SSH and
+      TLS keys, tokens and the audit log, and caches (/var/lib/containers, ~/.cache/huggingface)
+      hold copies of what was loaded. RAND asks from SL2 for disk encryption of all devices, so
+      ENC-001's walk is applied to every filesystem the kernel backs with a block device: each
+      must lie on dm-crypt under every device of its stack (an LVM volume or a mirror with one
+      plain leg does not count); a loop device is judged by the filesystem of its backing file.
+      /boot and the EFI system partition (by mount point, or by partition type where udev
+      recorded it) are left out: the firmware and the boot loader read them before any key
+      exists (INT-009 and Secure Boot protect them). Memory, pseudo, network and overlay
+      filesystems have no block device of their own and are out of scope (swap is ENC-005's,
+      network mounts ENC-007's). A mount whose device stack cannot be read is an error live and
+      not checked offline, never a pass.
+    references:
+      # II.7.3's associated assets (host keys, tokens, logs, caches), not A4.2(3), which asks
+      # for the weights' own encryption (ENC-001…ENC-004).
+      cop: [II.7.3]
+      nist: [SC-28, SC-28(1)]
+      cac: [encrypt_partitions]
+      rand:
+        - {measure: R-22, relation: implements}
+    check:
+      every: filesystems.items
+      expect: {fact: .encrypted, eq: true, describe: on dm-crypt under every device of its stack}
+      if_empty: not_applicable
+      empty_reason: no persistent local filesystem is mounted (every mount is memory, pseudo, network or boot)
+    remediation: >-
+      Debian 12's installer encrypts everything but /boot when "Guided - use entire disk and set
+      up encrypted LVM" is chosen; for an installed host, move each plain filesystem onto a LUKS2
+      volume: make one on a new device (`cryptsetup luksFormat --type luks2 DEVICE`, `cryptsetup
+      open DEVICE NAME`, `mkfs.ext4 /dev/mapper/NAME`), copy the data over (`rsync -aHAX`), add
+      `NAME UUID=… none luks,discard` (`cryptsetup luksUUID DEVICE`) to /etc/crypttab and point
+      /etc/fstab at /dev/mapper/NAME; for / or /usr also `apt install cryptsetup-initramfs` and
+      `update-initramfs -u`, so that the initramfs asks for the passphrase. Keep the old device
+      until the host has booted from the new one. Or convert in place, with a backup first and
+      the filesystem unmounted (from a rescue system for /): shrink it by 32 MiB (`resize2fs`),
+      then `cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M DEVICE`, and
+      the same crypttab, fstab and initramfs steps. Keep a passphrase keyslot and someone at the
+      console (or the BMC's) for the first boots; TPM unlocking is ENC-004's.
+
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
 # Exfiltration paths: removable media, DMA ports, radios. Facts: `modules` (ModprobeProbe),
@@ -3201,6 +3246,9 @@ controls:
     parameters: {max_review_age_days: 183}
     sources: {max_review_age_days: code}
     rationale: The Code's Appendix 4.3(1) asks for a review at least every six months (183 days).
+
+  # --- encryption: every persistent local filesystem (ENC-010) ---
+  ENC-010: {}
 
 """#),
         ("Profiles/sl4.yaml", #"""
