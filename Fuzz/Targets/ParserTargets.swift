@@ -81,7 +81,10 @@ enum ParserTargets {
     static func aptSources(_ bytes: [UInt8]) throws(InvariantViolation) {
         for file in ["/etc/apt/sources.list.d/fuzz.list", "/etc/apt/sources.list.d/fuzz.sources"] {
             let context = aptSourcesRoot.context(writing: bytes, to: file)
-            for item in PackageSigningProbe.sources(context.root).arrayValue ?? [] where item["error"] == nil {
+            guard case .value(let fact)? = PackageSigningProbe().collect(context)["package_signing"] else {
+                throw InvariantViolation(message: "package_signing was not collected")
+            }
+            for item in fact["apt_sources"]?.arrayValue ?? [] where item["error"] == nil {
                 try require(item["unauthenticated"]?["value"]?.boolValue != nil, "an entry without a verdict: \(item)")
                 try require(item["unauthenticated"]?["source"]?.stringValue?.hasPrefix("/etc/apt/sources.list") == true, "\(item)")
             }

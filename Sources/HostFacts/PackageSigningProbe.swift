@@ -85,7 +85,7 @@ public struct PackageSigningProbe: Probe {
         if (try? root.info(mainList))?.kind == .regular { files.append(mainList) }
         do {
             for name in try root.list(partsDirectory).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-                guard name.hasSuffix(".list") || name.hasSuffix(".sources"), AptConf.readsPart(name) else { continue }
+                guard readsPart(name) else { continue }
                 let path = joinPath(partsDirectory, name)
                 guard (try? root.info(path))?.kind == .regular else { continue }
                 files.append(path)
@@ -96,7 +96,17 @@ public struct PackageSigningProbe: Probe {
         return (files, problems)
     }
 
-    package static func sources(_ root: HostRoot) -> JSON {
+    /// `GetListOfFilesInDir(dir, {"list", "sources"}, true)`: hidden files skipped; the name
+    /// must end in `.list` or `.sources` and hold only letters, digits, `_`, `-`, `:` and `.`.
+    static func readsPart(_ name: String) -> Bool {
+        guard name.first != ".", name.hasSuffix(".list") || name.hasSuffix(".sources") else { return false }
+        return name.utf8.allSatisfy { c in
+            (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: ":") || c == UInt8(ascii: ".")
+        }
+    }
+
+    static func sources(_ root: HostRoot) -> JSON {
         var (files, items) = sourceFiles(root)
         for path in files {
             let text: String

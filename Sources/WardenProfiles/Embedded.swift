@@ -2027,7 +2027,10 @@ controls:
           if_empty: error
           empty_reason: the apt.conf options were not read
         - every: package_signing.containers.scopes
-          expect: {fact: .enforcing, eq: true, describe: an image policy that admits only signed images (reject, signedBy or sigstoreSigned)}
+          expect:
+            fact: .enforcing
+            eq: true
+            describe: an image policy that admits only signed images (reject, signedBy or sigstoreSigned)
           if_empty: fail
           empty_reason: >-
             a container runtime is installed and no /etc/containers/policy.json requires

@@ -44,7 +44,8 @@ import WardenTestSupport
             "names-apt-skips",
             [
                 "sources.list.d/x.list.save": "deb http://a.example/d s main\n", "sources.list.d/.hidden.list": "deb http://a.example/d t main\n",
-                "sources.list.d/ok.list": "deb http://b.example/d s main\n",
+                "sources.list.d/ok.list": "deb http://b.example/d s main\n", "sources.list.d/a:b.list": "deb http://c.example/d s main\n",
+                "sources.list.d/has space.list": "deb http://d.example/d s main\n", "sources.list.d/noext": "deb http://e.example/d s main\n",
             ]
         ),
         (
@@ -117,10 +118,15 @@ import WardenTestSupport
     /// `FILE:LINE URI SUITE` without the URI's final slash; a deb822 entry by its file alone,
     /// since apt names the stanza's first line and Warden the line of the option that opens it.
     static func key(_ line: String) -> String {
-        var parts = line.split(separator: " ").map(String.init)
-        guard parts.count == 3 else { return line }
+        // The URI may hold blanks (`cdrom:[Debian GNU/Linux 12 …]/`): the entry is the first
+        // word and the suite the last.
+        let words = line.split(separator: " ").map(String.init)
+        guard words.count >= 3 else { return line }
+        var parts = [words[0], words[1..<(words.count - 1)].joined(separator: " "), words[words.count - 1]]
         if parts[0].contains(".sources:"), let colon = parts[0].lastIndex(of: ":") { parts[0] = String(parts[0][..<colon]) }
         while parts[1].hasSuffix("/") { parts[1].removeLast() }
+        // apt writes a URI without `//` after the scheme with them (`cdrom:[…]/`).
+        if parts[1].hasPrefix("cdrom://") { parts[1] = "cdrom:" + parts[1].dropFirst(8) }
         return parts.joined(separator: " ")
     }
 

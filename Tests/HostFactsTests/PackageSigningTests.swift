@@ -141,7 +141,7 @@ import WardenTestSupport
         """
 
     /// Each host with the status INT-010 gets, the same at SL3 and SL4.
-    static let cases: [(String, (inout Host) -> Void, Status)] = [
+    static let cases: [(String, @Sendable (inout Host) -> Void, Status)] = [
         ("stock Debian 12 sources", { _ in }, .pass),
         (
             "a deb822 source with Trusted: yes",
