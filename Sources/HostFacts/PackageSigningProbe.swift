@@ -144,38 +144,38 @@ public struct PackageSigningProbe: Probe {
         var out: [JSON] = []
         for (index, raw) in lines(text).enumerated() {
             let number = index + 1
-            let where_ = "\(path):\(number)"
+            let place = "\(path):\(number)"
             var line = raw
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             line = line.trimmed
             if line.isEmpty { continue }
             let typeEnd = line.firstIndex(where: { $0 == " " || $0 == "\t" || $0 == "\u{0B}" }) ?? line.endIndex
             let type = String(line[..<typeEnd])
-            guard typeEnd != line.endIndex else { throw Malformed("\(where_): malformed line (type)") }
-            guard type == "deb" || type == "deb-src" else { throw Malformed("\(where_): type '\(type)' is not known") }
+            guard typeEnd != line.endIndex else { throw Malformed("\(place): malformed line (type)") }
+            guard type == "deb" || type == "deb-src" else { throw Malformed("\(place): type '\(type)' is not known") }
             var rest = line[typeEnd...].trimmed
             var options: [(String, String)] = []
             if rest.first == "[" {
-                guard let close = rest.firstIndex(of: "]") else { throw Malformed("\(where_): [option] not terminated") }
+                guard let close = rest.firstIndex(of: "]") else { throw Malformed("\(place): [option] not terminated") }
                 guard let optionWords = quoteWords(rest[rest.index(after: rest.startIndex)..<close]) else {
-                    throw Malformed("\(where_): [option] unparseable")
+                    throw Malformed("\(place): [option] unparseable")
                 }
                 for word in optionWords {
-                    guard word.count >= 3 else { throw Malformed("\(where_): [option] too short") }
-                    guard let eq = word.firstIndex(of: "=") else { throw Malformed("\(where_): [option] not assignment") }
+                    guard word.count >= 3 else { throw Malformed("\(place): [option] too short") }
+                    guard let eq = word.firstIndex(of: "=") else { throw Malformed("\(place): [option] not assignment") }
                     let key = String(word[..<eq])
                     let value = String(word[word.index(after: eq)...])
-                    guard !key.isEmpty else { throw Malformed("\(where_): [option] no key") }
-                    guard !value.isEmpty else { throw Malformed("\(where_): [option] no value") }
+                    guard !key.isEmpty else { throw Malformed("\(place): [option] no key") }
+                    guard !value.isEmpty else { throw Malformed("\(place): [option] no value") }
                     options.removeAll { $0.0 == key }
                     options.append((key, value))
                 }
                 rest = rest[rest.index(after: close)...].trimmed
             }
-            guard let words = quoteWords(rest) else { throw Malformed("\(where_): malformed entry (URI parse)") }
-            guard let uri = words.first else { throw Malformed("\(where_): malformed entry (URI)") }
-            guard words.count >= 2 else { throw Malformed("\(where_): malformed entry (dist)") }
-            out.append(entry(type: type, uri: String(uri), suite: String(words[1]), options: options, source: where_))
+            guard let words = quoteWords(rest) else { throw Malformed("\(place): malformed entry (URI parse)") }
+            guard let uri = words.first else { throw Malformed("\(place): malformed entry (URI)") }
+            guard words.count >= 2 else { throw Malformed("\(place): malformed entry (dist)") }
+            out.append(entry(type: type, uri: String(uri), suite: String(words[1]), options: options, source: place))
         }
         return out
     }
@@ -230,12 +230,16 @@ public struct PackageSigningProbe: Probe {
                 continue
             }
             if raw.first == " " || raw.first == "\t" {
-                guard let name = last, current != nil else { throw Malformed("\(path):\(number): a continuation line with no field before it") }
+                guard let name = last, current != nil else {
+                    throw Malformed("\(path):\(number): a continuation line with no field before it")
+                }
                 let more = String(raw.trimmed)
                 if more != "." { current!.fields[name]!.value += " " + more }
                 continue
             }
-            guard let colon = raw.firstIndex(of: ":") else { throw Malformed("\(path):\(number): a field name must be followed by a colon") }
+            guard let colon = raw.firstIndex(of: ":") else {
+                throw Malformed("\(path):\(number): a field name must be followed by a colon")
+            }
             let name = raw[..<colon].lowercased()
             if current == nil { current = (number, [:]) }
             current!.fields[name] = (String(raw[raw.index(after: colon)...].trimmed), number)
@@ -306,7 +310,11 @@ public struct PackageSigningProbe: Probe {
             guard error.isNotFound else { return ["error": .string(error.description)] }
             out["scopes"] =
                 installed.isEmpty
-                ? ["not_applicable": .string("no container runtime installed (none of \(runtimes.joined(separator: ", ")) in dpkg's status) and no \(policyPath)")]
+                ? [
+                    "not_applicable": .string(
+                        "no container runtime installed (none of \(runtimes.joined(separator: ", ")) in dpkg's status) and no \(policyPath)"
+                    )
+                ]
                 : .array([])
             return .object(out)
         }
@@ -331,7 +339,9 @@ public struct PackageSigningProbe: Probe {
             guard let items = list.arrayValue else { return ["error": .string("\(source): \(name) is not a list of requirements")] }
             var types: [String] = []
             for item in items {
-                guard let t = item["type"]?.stringValue else { return ["error": .string("\(source): \(name): a requirement without a type")] }
+                guard let t = item["type"]?.stringValue else {
+                    return ["error": .string("\(source): \(name): a requirement without a type")]
+                }
                 guard ["reject", "signedBy", "sigstoreSigned", "insecureAcceptAnything"].contains(t) else {
                     return ["error": .string("\(source): \(name): unknown requirement type '\(t)'")]
                 }

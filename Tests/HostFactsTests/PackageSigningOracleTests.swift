@@ -43,9 +43,11 @@ import WardenTestSupport
         (
             "names-apt-skips",
             [
-                "sources.list.d/x.list.save": "deb http://a.example/d s main\n", "sources.list.d/.hidden.list": "deb http://a.example/d t main\n",
+                "sources.list.d/x.list.save": "deb http://a.example/d s main\n",
+                "sources.list.d/.hidden.list": "deb http://a.example/d t main\n",
                 "sources.list.d/ok.list": "deb http://b.example/d s main\n", "sources.list.d/a:b.list": "deb http://c.example/d s main\n",
-                "sources.list.d/has space.list": "deb http://d.example/d s main\n", "sources.list.d/noext": "deb http://e.example/d s main\n",
+                "sources.list.d/has space.list": "deb http://d.example/d s main\n",
+                "sources.list.d/noext": "deb http://e.example/d s main\n",
             ]
         ),
         (
@@ -155,7 +157,11 @@ import WardenTestSupport
         var apt: [Int: String] = [:]
         var current = -1
         for line in r.stdout.split(separator: "\n") {
-            if line.hasPrefix("=== ") { current = Int(line.dropFirst(4)) ?? -1 } else if line.hasPrefix("K=") { apt[current] = String(line) }
+            if line.hasPrefix("=== ") {
+                current = Int(line.dropFirst(4)) ?? -1
+            } else if line.hasPrefix("K=") {
+                apt[current] = String(line)
+            }
         }
         for (i, value) in Self.booleans.enumerated() {
             let tool = try #require(apt[i], "apt-config said nothing for '\(value)'")

@@ -145,7 +145,10 @@ import WardenTestSupport
         ("stock Debian 12 sources", { _ in }, .pass),
         (
             "a deb822 source with Trusted: yes",
-            { $0.files["etc/apt/sources.list.d/vendor.sources"] = "Types: deb\nURIs: http://repo.example.org/ai\nSuites: stable\nComponents: main\nTrusted: yes\n" },
+            {
+                $0.files["etc/apt/sources.list.d/vendor.sources"] =
+                    "Types: deb\nURIs: http://repo.example.org/ai\nSuites: stable\nComponents: main\nTrusted: yes\n"
+            },
             .fail
         ),
         (
