@@ -175,6 +175,12 @@ public struct PackageSigningProbe: Probe {
             guard let words = quoteWords(rest) else { throw Malformed("\(place): malformed entry (URI parse)") }
             guard let uri = words.first else { throw Malformed("\(place): malformed entry (URI)") }
             guard words.count >= 2 else { throw Malformed("\(place): malformed entry (dist)") }
+            // A suite that is a path (`./`) takes no component; any other needs one.
+            if words[1].hasSuffix("/") {
+                guard words.count == 2 else { throw Malformed("\(place): malformed entry (absolute dist)") }
+            } else {
+                guard words.count >= 3 else { throw Malformed("\(place): malformed entry (component)") }
+            }
             out.append(entry(type: type, uri: String(uri), suite: String(words[1]), options: options, source: place))
         }
         return out
@@ -258,6 +264,12 @@ public struct PackageSigningProbe: Probe {
             let types = try field("Types")
             let uris = try field("URIs")
             let suites = try field("Suites")
+            let components = stanza.fields["components"].map { $0.value.words } ?? []
+            for s in suites where s.hasSuffix("/") != components.isEmpty {
+                throw Malformed(
+                    "\(path):\(stanza.line): malformed stanza (\(components.isEmpty ? "Components missing" : "absolute Suite with Components"))"
+                )
+            }
             for t in types where t != "deb" && t != "deb-src" { throw Malformed("\(path):\(stanza.line): type '\(t)' is not known") }
             var options: [(String, String)] = []
             var line = stanza.line

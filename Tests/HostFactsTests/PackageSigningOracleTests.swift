@@ -60,6 +60,11 @@ import WardenTestSupport
         ("unknown-type", ["sources.list": "rpm http://a.example/d s main\n"]),
         ("unterminated-options", ["sources.list": "deb [trusted=yes http://a.example/d s main\n"]),
         ("option-without-value", ["sources.list": "deb [trusted=] http://a.example/d s main\n"]),
+        ("no-component", ["sources.list": "deb http://a.example/d s\n"]),
+        ("flat", ["sources.list": "deb [trusted=yes] file:/srv/repo ./\n"]),
+        ("flat-with-component", ["sources.list": "deb file:/srv/repo ./ main\n"]),
+        ("deb822-no-components", ["sources.list.d/d.sources": "Types: deb\nURIs: http://a.example/d\nSuites: s\n"]),
+        ("deb822-flat", ["sources.list.d/d.sources": "Types: deb\nURIs: file:/srv/repo\nSuites: ./\nTrusted: yes\n"]),
         ("no-suite", ["sources.list": "deb http://a.example/d\n"]),
         ("deb822-no-suites", ["sources.list.d/d.sources": "Types: deb\nURIs: http://a.example/d\nComponents: main\n"]),
     ]
