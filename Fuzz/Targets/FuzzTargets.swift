@@ -117,6 +117,10 @@ package enum FuzzTargets {
             name: "apt_conf", summary: "an apt.conf.d file through AptConf in a scratch root",
             seeds: ["Tests/Fixtures/*/root/etc/apt/apt.conf.d/*", "Fuzz/Seeds/apt_conf/*"],
             run: ParserTargets.aptConf),
+        FuzzTarget(
+            name: "apt_sources", summary: "a sources.list.d file, one-line and deb822, through PackageSigningProbe in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/apt/sources.list*", "Fuzz/Seeds/apt_sources/*"],
+            run: ParserTargets.aptSources),
     ]
 }
 

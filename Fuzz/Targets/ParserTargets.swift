@@ -74,6 +74,23 @@ enum ParserTargets {
         _ = PatchProbe.intervalSeconds(conf["APT::Periodic::Unattended-Upgrade"]?.value ?? "0")
     }
 
+    static let aptSourcesRoot = ScratchRoot(files: ["/etc/apt/sources.list": "deb http://deb.debian.org/debian bookworm main\n"])
+
+    /// The same bytes as a one-line file and as a deb822 file: every entry read has a verdict and
+    /// names its file.
+    static func aptSources(_ bytes: [UInt8]) throws(InvariantViolation) {
+        for file in ["/etc/apt/sources.list.d/fuzz.list", "/etc/apt/sources.list.d/fuzz.sources"] {
+            let context = aptSourcesRoot.context(writing: bytes, to: file)
+            guard case .value(let fact)? = PackageSigningProbe().collect(context)["package_signing"] else {
+                throw InvariantViolation(message: "package_signing was not collected")
+            }
+            for item in fact["apt_sources"]?.arrayValue ?? [] where item["error"] == nil {
+                try require(item["unauthenticated"]?["value"]?.boolValue != nil, "an entry without a verdict: \(item)")
+                try require(item["unauthenticated"]?["source"]?.stringValue?.hasPrefix("/etc/apt/sources.list") == true, "\(item)")
+            }
+        }
+    }
+
     static func auditRules(_ bytes: [UInt8]) {
         var problems: [String] = []
         let rules = AuditRulesProbe().parse(text(bytes), file: "/etc/audit/rules.d/fuzz.rules", problems: &problems)

@@ -90,6 +90,7 @@ public enum ProbeRegistry {
         LoginBannerProbe(),
         AttackSurfaceProbe(),
         FilesystemsProbe(),
+        PackageSigningProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -2037,6 +2037,66 @@ controls:
       can do it). On Intel or AMD hardware install `intel-microcode` or `amd64-microcode` (from
       non-free-firmware) so that microcode updates come the same way.
 
+  - id: INT-010
+    title: Packages and container images are installed only with valid signatures
+    area: integrity
+    severity: high
+    # That no source, option or image policy may switch signature checks off is Warden's
+    # reading of RAND's SLSA measure for one host.
+    threshold_source: design
+    rationale: >-
+      apt checks every package against the signed Release file of its source, and podman or
+      skopeo check images against /etc/containers/policy.json. One `[trusted=yes]` source, one
+      `Acquire::AllowInsecureRepositories "true"`, or an image policy that accepts anything lets
+      whoever sits on the network path or the mirror put their code on the host as root. RAND
+      asks for SLSA Level 3 for all software at SL4 (p. 88); a host cannot show provenance, but
+      it can show that it refuses what is not signed, which costs nothing at SL3.
+    references:
+      cop: [II.7.3]
+      appendix4: [A4.1(4)]
+      nist: [SI-7(15), CM-14]
+      cac: [apt_conf_disallow_unauthenticated]
+      rand:
+        - {measure: R-74, relation: proxy}
+    check:
+      all:
+        - none: package_signing.apt_sources
+          expect:
+            fact: .unauthenticated
+            eq: true
+            describe: an apt source used without a valid signature (trusted, allow-insecure, allow-weak or allow-downgrade-to-insecure)
+          if_empty: pass
+          empty_reason: no apt source is configured, so apt installs nothing from a network source
+        - none: package_signing.apt_options
+          expect: {fact: .value, eq: true, describe: an apt.conf option that turns signature checks off for every source}
+          if_empty: error
+          empty_reason: the apt.conf options were not read
+        - every: package_signing.containers.scopes
+          expect:
+            fact: .enforcing
+            eq: true
+            describe: an image policy that admits only signed images (reject, signedBy or sigstoreSigned)
+          if_empty: fail
+          empty_reason: >-
+            a container runtime is installed and no /etc/containers/policy.json requires
+            signatures (Docker and containerd read no signature policy)
+    remediation: >-
+      Remove `trusted=yes` and the `allow-insecure`, `allow-weak` and `allow-downgrade-to-insecure`
+      options from the lines in /etc/apt/sources.list and /etc/apt/sources.list.d/*.list (and the
+      `Trusted:` and `Allow-*:` fields of *.sources), giving the source its key instead
+      (`signed-by=/usr/share/keyrings/NAME.gpg`, or `Signed-By:`); remove the lines that set
+      APT::Get::AllowUnauthenticated, Acquire::AllowInsecureRepositories,
+      Acquire::AllowDowngradeToInsecureRepositories or Acquire::AllowWeakRepositories from
+      /etc/apt/apt.conf and /etc/apt/apt.conf.d (`apt-config dump | grep -i allow` shows what is
+      left), then `apt-get update`, which must finish without a signature warning. Where podman,
+      skopeo, buildah or CRI-O is installed, make /etc/containers/policy.json reject by default and
+      require a signature for the registries the host pulls from, for example `{"default":
+      [{"type": "reject"}], "transports": {"docker": {"registry.example.org": [{"type":
+      "signedBy", "keyType": "GPGKeys", "keyPath": "/etc/pki/containers/registry.gpg"}]}}}`,
+      with no scope left at `insecureAcceptAnything` (Debian's own file sets the default and
+      docker-daemon to it); Docker and containerd have no such policy, so a host that must
+      enforce signatures uses podman instead. None of this touches logins.
+
 """#),
         ("Profiles/controls/logging.yaml", #"""
 # Logging: auditd, audit rules over weights and privileged operations. Facts: `auditd`,
@@ -3249,6 +3309,9 @@ controls:
 
   # --- encryption: every persistent local filesystem (ENC-010) ---
   ENC-010: {}
+
+  # --- integrity: package and image signatures (INT-010) ---
+  INT-010: {}
 
 """#),
         ("Profiles/sl4.yaml", #"""

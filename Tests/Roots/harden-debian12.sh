@@ -403,6 +403,27 @@ put 0644 /etc/ssh/sshd_config.d/61-warden-banner.conf <<'EOF'
 Banner /etc/issue.net
 EOF
 
+# --- INT-010: apt and container images only with valid signatures -------------------------
+# Debian's base already passes; the remediation runs as written, so that a host with a vendor's
+# `[trusted=yes]` line or an AllowInsecureRepositories drop-in comes out the same. A form these
+# edits miss (an apt.conf block) is left to apt-config's dump, which then stops the script.
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] || continue
+  sed -i -E 's/[[:space:]]*(trusted|allow-insecure|allow-weak|allow-downgrade-to-insecure)=[^][:space:]]*//g; s/\[[[:space:]]*\][[:space:]]*//' "$f"
+done
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  sed -i -E '/^(trusted|allow-insecure|allow-weak|allow-downgrade-to-insecure):/Id' "$f"
+done
+for f in /etc/apt/apt.conf /etc/apt/apt.conf.d/*; do
+  [ -f "$f" ] || continue
+  sed -i -E '/(APT::Get::AllowUnauthenticated|Acquire::Allow(Insecure|DowngradeToInsecure|Weak)Repositories)[[:space:]]/Id' "$f"
+done
+if apt-config dump | grep -Eiq '^(APT::Get::AllowUnauthenticated|Acquire::Allow(Insecure|DowngradeToInsecure|Weak)Repositories) "(1|true|yes|on|with|enable)"'; then
+  say "INT-010: apt still allows unauthenticated sources: $(apt-config dump | grep -i allow)"
+  exit 1
+fi
+
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
 # update-grub is `grub-mkconfig -o /boot/grub/grub.cfg`, whose grub-probe asks the kernel for the
 # devices of / and /boot, which a chroot over an overlay does not have. Debian's grub-mkconfig
