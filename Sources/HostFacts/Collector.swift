@@ -89,6 +89,7 @@ public enum ProbeRegistry {
         CPUMitigationsProbe(),
         LoginBannerProbe(),
         AttackSurfaceProbe(),
+        RemoteExecProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.
