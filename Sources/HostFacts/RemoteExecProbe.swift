@@ -241,7 +241,9 @@ public struct RemoteExecProbe: Probe {
         func sysfsText(_ path: String) -> String {
             switch context.sysfs(path) {
             case .present:
-                do { return String(try context.root.readText(path, limit: 4096).trimmed) } catch { return "unreadable: \(error.description)" }
+                do { return String(try context.root.readText(path, limit: 4096).trimmed) } catch {
+                    return "unreadable: \(error.description)"
+                }
             case .absent: return "absent"
             case .offline: return "not known (offline root)"
             case .unmounted: return "not known (/sys is not mounted)"

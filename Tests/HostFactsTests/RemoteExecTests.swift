@@ -102,7 +102,8 @@ import WardenTestSupport
             "amazon-ssm-agent enabled",
             {
                 $0.symlink(
-                    "etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service", to: "/lib/systemd/system/amazon-ssm-agent.service")
+                    "etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service",
+                    to: "/lib/systemd/system/amazon-ssm-agent.service")
             }
         ),
         (
@@ -131,7 +132,10 @@ import WardenTestSupport
         ),
         (
             "walinuxagent enabled",
-            { $0.symlink("etc/systemd/system/multi-user.target.wants/walinuxagent.service", to: "/lib/systemd/system/walinuxagent.service") }
+            {
+                $0.symlink(
+                    "etc/systemd/system/multi-user.target.wants/walinuxagent.service", to: "/lib/systemd/system/walinuxagent.service")
+            }
         ),
         ("waagent running (its cgroup), not enabled", { $0.directory("sys/fs/cgroup/system.slice/waagent.service") }),
         (
@@ -152,14 +156,19 @@ import WardenTestSupport
             "qemu-guest-agent with a wildcard, which qemu-ga does not expand",
             {
                 $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file("etc/qemu/qemu-ga.conf", "[general]\nblock-rpcs=guest-exec,guest-exec-status,guest-file-*,guest-ssh-add-authorized-keys,guest-set-user-password\n")
+                $0.file(
+                    "etc/qemu/qemu-ga.conf",
+                    "[general]\nblock-rpcs=guest-exec,guest-exec-status,guest-file-*,guest-ssh-add-authorized-keys,guest-set-user-password\n"
+                )
             }
         ),
         (
             "qemu-guest-agent with blanks after the commas (names qemu-ga does not know)",
             {
                 $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file("etc/qemu/qemu-ga.conf", "[general]\nblock-rpcs=" + RemoteExecTests.blockAll.split(separator: ",").joined(separator: ", ") + "\n")
+                $0.file(
+                    "etc/qemu/qemu-ga.conf",
+                    "[general]\nblock-rpcs=" + RemoteExecTests.blockAll.split(separator: ",").joined(separator: ", ") + "\n")
             }
         ),
         (
