@@ -97,6 +97,18 @@ public struct RemoteExecProbe: Probe {
                 out.append(item(agent, agent.units[0], how: "installed, not enabled", running: false, source: binary))
             }
         }
+        // The site's own denylist (remote management, backup agents): units only, no binaries.
+        let known = Set(agents.flatMap(\.units))
+        for unit in context.site?.forbiddenAgents ?? [] where !known.contains(unit) {
+            let agent = Agent(name: "site denylist", units: [unit], binaries: [])
+            let cgroup = "/sys/fs/cgroup/system.slice/" + unit
+            let running = context.root.isDirectory(cgroup)
+            if let link = units.enabledLink(unit) {
+                out.append(item(agent, unit, how: "enabled", running: running, source: link))
+            } else if running {
+                out.append(item(agent, unit, how: "running", running: true, source: cgroup))
+            }
+        }
         return out
     }
 

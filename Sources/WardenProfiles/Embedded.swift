@@ -1404,7 +1404,9 @@ controls:
       nor running; qemu-guest-agent, which udev starts whenever the hypervisor offers its channel,
       may stay installed only with those RPCs blocked in its configuration. The hypervisor and
       tenancy (DMI vendor and product, the CPU's hypervisor flag, /sys/hypervisor/type) are
-      reported in the evidence for the reviewer, since a shared host is a third party too.
+      reported in the evidence for the reviewer, since a shared host is a third party too. Units the
+      site lists in `services.forbidden_agents` (remote management and backup agents) are held to
+      the same rule as the cloud agents.
     references:
       cop: [II.7.3, II.7.4]
       appendix4: [A4.2(2)]
@@ -1418,7 +1420,10 @@ controls:
     check:
       all:
         - none: remote_exec.agents
-          where: {fact: .unit, in: {param: forbidden_agents}, describe: a forbidden agent}
+          where:
+            any:
+              - {fact: .unit, in: {param: forbidden_agents}, describe: a forbidden agent}
+              - {fact: .unit, in: {site: services.forbidden_agents, default: []}, describe: an agent the site forbids}
           expect: {fact: .how, in: [enabled, running], describe: "third-party command agent enabled or running"}
           if_empty: pass
           empty_reason: no command-running agent is installed

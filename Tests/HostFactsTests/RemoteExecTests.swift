@@ -252,4 +252,28 @@ import WardenTestSupport
             for rpc in rpcs { #expect(RemoteExecProbe.qemuRPCs.contains(rpc), "\(rpc)") }
         }
     }
+
+    /// The site's denylist: its units, enabled or running, fail like the cloud agents; the same
+    /// unit without the site file is not known and passes.
+    @Test func aUnitTheSiteForbidsFailsWhenEnabledOrRunning() throws {
+        let tree = host()
+        tree.symlink("etc/systemd/system/multi-user.target.wants/rmm-agent.service", to: "/lib/systemd/system/rmm-agent.service")
+        tree.directory("sys/fs/cgroup/system.slice/backup-agent.service")
+        let site = "services:\n  forbidden_agents: [rmm-agent.service, backup-agent.service, absent.service]\n"
+        for profile in ["sl3", "sl4"] {
+            let (facts, findings) = try audit(root: tree.path, profile: profile, site: site, probes: [RemoteExecProbe()])
+            guard case .value(let v)? = facts["remote_exec"] else { throw Failure("no remote_exec fact") }
+            #expect(
+                v["agents"]?.arrayValue?.map { [$0["unit"], $0["how"]] }
+                    == [["rmm-agent.service", "enabled"], ["backup-agent.service", "running"]])
+            let f = findings["EXF-008"]
+            #expect(f.status == .fail, "\(profile): \(f.summary)")
+            #expect(
+                f.evidence.filter { $0.ok == false }.map(\.source) == [
+                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/sys/fs/cgroup/system.slice/backup-agent.service",
+                ], "\(f.evidence)")
+            let without = try audit(root: tree.path, profile: profile, probes: [RemoteExecProbe()])
+            #expect(without.findings["EXF-008"].status == .pass, "\(profile)")
+        }
+    }
 }
