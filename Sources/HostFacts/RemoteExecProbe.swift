@@ -32,7 +32,8 @@ public struct RemoteExecProbe: Probe {
     }
 
     static let qemuDefaults = "/etc/default/qemu-guest-agent"
-    static let qemuConf = "/etc/qemu/qemu-ga.conf"
+    /// Where an RPC that nothing blocks is to be blocked, so its evidence names it.
+    public static let qemuConf = "/etc/qemu/qemu-ga.conf"
     static let qemuBinary = "/usr/sbin/qemu-ga"
     static let qemuUnit = "qemu-guest-agent.service"
 
@@ -136,7 +137,7 @@ public struct RemoteExecProbe: Probe {
             return ["installed": true, "source": .string(qemuBinary), "rpcs": ["error": .string("\(error)"), "source": .string(qemuConf)]]
         }
         let rpcs: [JSON] = qemuRPCs.map { name in
-            ["name": .string(name), "blocked": .bool(blocked[name] != nil), "source": .string(blocked[name] ?? "not blocked")]
+            ["name": .string(name), "blocked": .bool(blocked[name] != nil), "source": .string(blocked[name] ?? qemuConf)]
         }
         return ["installed": true, "source": .string(qemuBinary), "rpcs": .array(rpcs)]
     }

@@ -276,4 +276,20 @@ import WardenTestSupport
             #expect(without.findings["EXF-008"].status == .pass, "\(profile)")
         }
     }
+
+    /// The committed fixtures: qemu-ga kept with the RPCs blocked passes; amazon-ssm-agent
+    /// enabled beside a qemu-ga that blocks nothing fails on both, at both levels.
+    @Test func theFixtures() throws {
+        let blocked = Package.fixtureRoot("remote-qemu-ga-blocked")
+        let open = Package.fixtureRoot("remote-ssm-agent-and-qemu-ga-open")
+        for profile in ["sl3", "sl4"] {
+            let pass = try audit(root: blocked, profile: profile, probes: [RemoteExecProbe()]).findings["EXF-008"]
+            #expect(pass.status == .pass, "\(profile): \(pass.summary)")
+            let fail = try audit(root: open, profile: profile, probes: [RemoteExecProbe()]).findings["EXF-008"]
+            #expect(fail.status == .fail, "\(profile): \(fail.summary)")
+            let failed = Set(fail.evidence.filter { $0.ok == false }.map(\.source))
+            #expect(failed.contains("/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service"), "\(fail.evidence)")
+            #expect(failed.contains(RemoteExecProbe.qemuConf), "\(fail.evidence)")
+        }
+    }
 }
