@@ -91,6 +91,7 @@ public enum ProbeRegistry {
         AttackSurfaceProbe(),
         FilesystemsProbe(),
         PackageSigningProbe(),
+        RemoteExecProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

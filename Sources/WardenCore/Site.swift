@@ -65,6 +65,9 @@ public struct Site: Sendable, Hashable {
     public var allowedListeners: [String]?
     public var edrUnits: [String] = []
     public var weightsUnits: [String] = []
+    /// Units of vendor agents that run commands for a third party (RMM, backup), which must be
+    /// neither enabled nor running (EXF-008).
+    public var forbiddenAgents: [String] = []
     /// The group whose members may reach weights directly in an emergency (ACC-001, ACC-003).
     public var breakGlassGroup: String?
     public var accessReview: AccessReview?
@@ -87,7 +90,7 @@ public struct Site: Sendable, Hashable {
         "role", "containers", "weights.paths", "weights.owner", "weights.group", "weights.allowed_principals",
         "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
         "services.edr_units", "services.weights_units", "environment", "weights.break_glass_group", "access.renewal_days",
-        "encryption.attested_key_service",
+        "encryption.attested_key_service", "services.forbidden_agents",
     ]
 
     /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
@@ -105,7 +108,9 @@ public struct Site: Sendable, Hashable {
         if let allowedListeners { network["allowed_listeners"] = strings(allowedListeners) }
         var o: JSONObject = [
             "containers": .bool(containers), "weights": .object(weights), "network": .object(network),
-            "services": ["edr_units": strings(edrUnits), "weights_units": strings(weightsUnits)],
+            "services": [
+                "edr_units": strings(edrUnits), "weights_units": strings(weightsUnits), "forbidden_agents": strings(forbiddenAgents),
+            ],
             "waivers": .array(waivers.map(\.json)), "sha256": .string(sha256),
             "environment": .string(environment.rawValue), "access": ["renewal_days": .int(Int64(renewalDays))],
         ]
@@ -171,9 +176,10 @@ public struct Site: Sendable, Hashable {
             }
         }
         if let s = f["services"] {
-            let sf = try s.fields(allowed: ["edr_units", "weights_units"])
+            let sf = try s.fields(allowed: ["edr_units", "weights_units", "forbidden_agents"])
             site.edrUnits = try sf["edr_units"]?.strings() ?? []
             site.weightsUnits = try sf["weights_units"]?.strings() ?? []
+            site.forbiddenAgents = try sf["forbidden_agents"]?.strings() ?? []
         }
         if let a = f["access"] {
             let af = try a.fields(allowed: ["renewal_days"])

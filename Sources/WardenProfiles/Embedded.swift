@@ -1433,6 +1433,66 @@ controls:
       Delete (or move into a registered, encrypted location) every weight file the scan found
       outside `weights.paths`, and keep the site file's registry up to date.
 
+  - id: EXF-008
+    title: No third-party agent can run commands on the host
+    area: exfiltration
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      A cloud or hypervisor agent runs what its operator sends it, as root: AWS Systems Manager's
+      Run Command and Session Manager (amazon-ssm-agent), Google's metadata startup scripts, OS
+      Login keys and OS Config steps (google-guest-agent, google-osconfig-agent), Azure's Run
+      Command and extensions (walinuxagent), and the QEMU guest agent's guest-exec and
+      guest-file-* RPCs, which the hypervisor's operator reaches without any login. Each is a
+      third party's path to the weights, which RAND SL3 forbids ("no third-party service has access
+      to the weights", p. 80) and SL4 repeats (p. 89). The listed agents must be neither enabled
+      nor running; qemu-guest-agent, which udev starts whenever the hypervisor offers its channel,
+      may stay installed only with those RPCs blocked in its configuration. The hypervisor and
+      tenancy (DMI vendor and product, the CPU's hypervisor flag, /sys/hypervisor/type) are
+      reported in the evidence for the reviewer, since a shared host is a third party too. Units the
+      site lists in `services.forbidden_agents` (remote management and backup agents) are held to
+      the same rule as the cloud agents.
+    references:
+      cop: [II.7.3, II.7.4]
+      appendix4: [A4.2(2)]
+      nist: [AC-17, CM-7, SA-9]
+      rand:
+        - {measure: R-38, relation: implements}
+        - {measure: R-76, relation: supports}
+    parameters:
+      forbidden_agents: {type: strings, description: "units of command-running agents that must be neither enabled nor running, among those the remote_exec probe reports"}
+      qemu_ga_blocked_rpcs: {type: strings, description: "qemu-ga RPCs its configuration must block when qemu-guest-agent is installed"}
+    check:
+      all:
+        - none: remote_exec.agents
+          where:
+            any:
+              - {fact: .unit, in: {param: forbidden_agents}, describe: a forbidden agent}
+              - {fact: .unit, in: {site: services.forbidden_agents, default: []}, describe: an agent the site forbids}
+          expect: {fact: .how, in: [enabled, running], describe: "third-party command agent enabled or running"}
+          if_empty: pass
+          empty_reason: no command-running agent is installed
+        - any:
+            - {fact: remote_exec.qemu_ga.installed, eq: false, describe: qemu-guest-agent installed}
+            - none: remote_exec.qemu_ga.rpcs
+              where: {fact: .name, in: {param: qemu_ga_blocked_rpcs}, describe: a qemu-ga RPC that must be blocked}
+              expect: {fact: .blocked, eq: false, describe: qemu-ga RPC blocked}
+              if_empty: pass
+              empty_reason: no qemu-ga RPC is required to be blocked
+        - {fact: remote_exec.hypervisor.summary, exists: true, if_absent: pass, describe: "hypervisor and tenancy (reported, not judged)"}
+    remediation: >-
+      Remove the agents the evidence names: `apt purge amazon-ssm-agent` (or `snap remove
+      amazon-ssm-agent`), `apt purge google-guest-agent google-osconfig-agent`, `apt purge
+      walinuxagent`; where the platform needs one installed, `systemctl disable --now UNIT` and
+      `systemctl mask UNIT`. Before removing them, make sure you can log in without them (SSH with
+      your own key, or the provider's serial console): the cloud's in-browser shells and its key
+      injection go away with the agent. For qemu-guest-agent, either `apt purge
+      qemu-guest-agent`, or keep it (for shutdown and freezes) and block the dangerous RPCs in
+      /etc/qemu/qemu-ga.conf: a `[general]` group with the line
+      `block-rpcs=guest-exec,guest-exec-status,guest-file-open,guest-file-close,guest-file-read,guest-file-write,guest-file-seek,guest-file-flush,guest-ssh-add-authorized-keys,guest-set-user-password`
+      (commas and no spaces: qemu-ga 7.2 matches exact names, so `guest-file-*` blocks nothing),
+      then `systemctl restart qemu-guest-agent`.
+
 """#),
         ("Profiles/controls/hardening.yaml", #"""
 # Hardening against in-memory theft of weights. Facts: `sysctl` (SysctlProbe: runtime and
@@ -3313,6 +3373,17 @@ controls:
   # --- integrity: package and image signatures (INT-010) ---
   INT-010: {}
 
+  # --- exfiltration: third-party remote execution (EXF-008) ---
+  EXF-008:
+    parameters:
+      forbidden_agents: [amazon-ssm-agent.service, snap.amazon-ssm-agent.amazon-ssm-agent.service, google-guest-agent.service, google-osconfig-agent.service, walinuxagent.service, waagent.service]
+      qemu_ga_blocked_rpcs: [guest-exec, guest-exec-status, guest-file-open, guest-file-close, guest-file-read, guest-file-write, guest-file-seek, guest-file-flush, guest-ssh-add-authorized-keys, guest-set-user-password]
+    sources: {forbidden_agents: rand, qemu_ga_blocked_rpcs: design}
+    rationale: >-
+      RAND SL3 allows no third-party service access to the weights (p. 80): every cloud agent that
+      runs commands is forbidden (rand). Which qemu-ga RPCs amount to that (running programs, files,
+      SSH keys, passwords) is Warden's reading (design).
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3434,6 +3505,10 @@ controls:
   INT-003:
     parameters: {require_modules_disabled: true}
     sources: {require_modules_disabled: design}
+
+  # --- exfiltration: third-party remote execution (EXF-008) ---
+  EXF-008:
+    rationale: RAND SL4 repeats that third parties never get access to the weights or the protected setup (p. 89); SL3's lists stand.
 
 """#),
     ]

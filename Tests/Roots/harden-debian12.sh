@@ -422,6 +422,20 @@ done
 if apt-config dump | grep -Eiq '^(APT::Get::AllowUnauthenticated|Acquire::Allow(Insecure|DowngradeToInsecure|Weak)Repositories) "(1|true|yes|on|with|enable)"'; then
   say "INT-010: apt still allows unauthenticated sources: $(apt-config dump | grep -i allow)"
   exit 1
+
+# --- EXF-008: no third-party agent runs commands ----------------------------------------------
+# Purged where installed (none is on the base root); qemu-guest-agent, where kept, blocks the
+# RPCs that run programs, move files or let the host in, by exact name as qemu-ga 7.2 matches.
+for agent in amazon-ssm-agent google-guest-agent google-osconfig-agent walinuxagent; do
+  if dpkg-query -W -f '${db:Status-Status}' "$agent" 2>/dev/null | grep -qx installed; then
+    apt-get purge -y "$agent"
+  fi
+done
+if [ -x /usr/sbin/qemu-ga ]; then
+  put 0644 /etc/qemu/qemu-ga.conf <<'EOF'
+[general]
+block-rpcs=guest-exec,guest-exec-status,guest-file-open,guest-file-close,guest-file-read,guest-file-write,guest-file-seek,guest-file-flush,guest-ssh-add-authorized-keys,guest-set-user-password
+EOF
 fi
 
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
