@@ -422,6 +422,7 @@ done
 if apt-config dump | grep -Eiq '^(APT::Get::AllowUnauthenticated|Acquire::Allow(Insecure|DowngradeToInsecure|Weak)Repositories) "(1|true|yes|on|with|enable)"'; then
   say "INT-010: apt still allows unauthenticated sources: $(apt-config dump | grep -i allow)"
   exit 1
+fi
 
 # --- EXF-008: no third-party agent runs commands ----------------------------------------------
 # Purged where installed (none is on the base root); qemu-guest-agent, where kept, blocks the
