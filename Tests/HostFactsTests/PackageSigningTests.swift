@@ -38,24 +38,10 @@ import WardenTestSupport
         }
     }
 
-    func fact(_ tree: TempTree) throws -> JSON {
-        let facts = try audit(root: tree.path, probes: [PackageSigningProbe()]).facts
-        guard case .value(let v)? = facts["package_signing"] else { throw Failure("no package_signing fact: \(facts)") }
-        #expect(FactContract.mismatches(v, PackageSigningProbe().facts["package_signing"]!, path: "package_signing") == [])
-        return v
-    }
-
-    struct Failure: Error {
-        let text: String
-        init(_ text: String) { self.text = text }
-    }
+    func fact(_ tree: TempTree) throws -> JSON { try probeFact("package_signing", of: PackageSigningProbe(), root: tree.path) }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, probes: [PackageSigningProbe()]).findings["INT-010"]
-        }
-        return out
+        try findingsBySL("INT-010", root: tree.path, probes: [PackageSigningProbe()])
     }
 
     @Test func debianAsInstalledPassesWithContainersNotApplicable() throws {

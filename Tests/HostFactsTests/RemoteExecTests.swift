@@ -36,24 +36,10 @@ import WardenTestSupport
         tree.file("lib/systemd/system/qemu-guest-agent.service", RemoteExecTests.qemuUnit)
     }
 
-    func fact(_ tree: TempTree) throws -> JSON {
-        let facts = try audit(root: tree.path, probes: [RemoteExecProbe()]).facts
-        guard case .value(let v)? = facts["remote_exec"] else { throw Failure("no remote_exec fact: \(facts)") }
-        #expect(FactContract.mismatches(v, RemoteExecProbe().facts["remote_exec"]!, path: "remote_exec") == [])
-        return v
-    }
-
-    struct Failure: Error {
-        let text: String
-        init(_ text: String) { self.text = text }
-    }
+    func fact(_ tree: TempTree) throws -> JSON { try probeFact("remote_exec", of: RemoteExecProbe(), root: tree.path) }
 
     func findings(_ tree: TempTree) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, probes: [RemoteExecProbe()]).findings["EXF-008"]
-        }
-        return out
+        try findingsBySL("EXF-008", root: tree.path, probes: [RemoteExecProbe()])
     }
 
     @Test func noAgentPassesAtBothLevels() throws {
@@ -262,7 +248,7 @@ import WardenTestSupport
         let site = "services:\n  forbidden_agents: [rmm-agent.service, backup-agent.service, absent.service]\n"
         for profile in ["sl3", "sl4"] {
             let (facts, findings) = try audit(root: tree.path, profile: profile, site: site, probes: [RemoteExecProbe()])
-            guard case .value(let v)? = facts["remote_exec"] else { throw Failure("no remote_exec fact") }
+            guard case .value(let v)? = facts["remote_exec"] else { throw TestFailure("no remote_exec fact") }
             #expect(
                 v["agents"]?.arrayValue?.map { [$0["unit"], $0["how"]] }
                     == [["rmm-agent.service", "enabled"], ["backup-agent.service", "running"]])
