@@ -7,7 +7,7 @@ import OpenSSLSigning
 import WardenCore
 import WardenFormats
 
-/// How a command that reads findings trusts them (docs/SECURITY.md, "Verified inputs"). Nothing
+/// How a command that reads findings trusts them (docs/FORMATS.md, "Verified inputs"). Nothing
 /// is read from an envelope until its signature verified: with `--trust`, as `warden verify`
 /// checks it; without, an envelope signed by this host's own key (the state directory's host key)
 /// is verified against that key. Anything else (another signer, an unsigned document, a bundle)
