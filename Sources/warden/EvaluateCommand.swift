@@ -345,10 +345,7 @@ struct Compare: ParsableCommand {
         try exiting {
             let now = try currentTime(nil)
             let age = try maxAge.map(parseMaxAge)
-            let inputs = [
-                try FindingsInput.load(a, trust: trust, now: now, maxAge: age),
-                try FindingsInput.load(b, trust: trust, now: now, maxAge: age),
-            ]
+            let inputs = try FindingsInput.load([a, b], trust: trust, now: now, maxAge: age)
             let first = try side(inputs[0].findings, file: a)
             let second = try side(inputs[1].findings, file: b)
             let comparison = Comparison(first.evaluated, second.evaluated)

@@ -80,9 +80,45 @@ func unverifiedBanner(_ reasons: [String]) -> String? {
 enum FindingsInput {
     static let limit = 256 << 20
 
+    /// What verifies the inputs: the keys and the inventory, each read once, when the first input
+    /// that needs it comes (an unsigned document needs neither).
+    struct Verifiers {
+        let trust: TrustOptions
+        private var keys: (keys: TrustedKeys, explicit: Bool)??
+        private var registry: Inventory?
+
+        init(_ trust: TrustOptions) { self.trust = trust }
+
+        mutating func trustedKeys() throws(WardenError) -> (keys: TrustedKeys, explicit: Bool)? {
+            if let keys { return keys }
+            let loaded = try trust.keys()
+            keys = .some(loaded)
+            return loaded
+        }
+
+        mutating func inventory() throws -> Inventory? {
+            guard let path = trust.inventory else { return nil }
+            if let registry { return registry }
+            let loaded = try loadInventory(path).inventory
+            registry = loaded
+            return loaded
+        }
+    }
+
     /// `now` and `maxAge` judge freshness as `warden verify` does.
     static func load(_ path: String, trust: TrustOptions, now: Timestamp, maxAge: Int64? = nil) throws -> VerifiedFindings {
+        try load([path], trust: trust, now: now, maxAge: maxAge)[0]
+    }
+
+    /// Several inputs, in order, verified against keys read once.
+    static func load(_ paths: [String], trust: TrustOptions, now: Timestamp, maxAge: Int64? = nil) throws -> [VerifiedFindings] {
         try trust.check()
+        var verifiers = Verifiers(trust)
+        return try paths.map { try load($0, verifiers: &verifiers, now: now, maxAge: maxAge) }
+    }
+
+    private static func load(_ path: String, verifiers: inout Verifiers, now: Timestamp, maxAge: Int64?) throws -> VerifiedFindings {
+        let trust = verifiers.trust
         let bytes = try LocalFile.read(path, limit: limit)
         let json: JSON
         do {
@@ -104,8 +140,8 @@ enum FindingsInput {
         }
         let envelope = try Envelope.decode(bytes, file: path)
         let signer = envelope.signatures.first?.keyid ?? "no key"
-        if let trusted = try trust.keys(), trusted.explicit || trusted.keys[signer] != nil {
-            return try verified(envelope, path: path, keys: trusted.keys, now: now, maxAge: maxAge, inventory: trust.inventory)
+        if let trusted = try verifiers.trustedKeys(), trusted.explicit || trusted.keys[signer] != nil {
+            return try verified(envelope, path: path, keys: trusted.keys, now: now, maxAge: maxAge, verifiers: &verifiers)
         }
         guard trust.unverified else {
             throw WardenError(
@@ -120,10 +156,10 @@ enum FindingsInput {
     /// The findings of an envelope that verified against `keys` (all of `warden verify`'s checks;
     /// a failure is exit 65 naming the field).
     static func verified(
-        _ envelope: Envelope, path: String, keys: TrustedKeys, now: Timestamp, maxAge: Int64?, inventory: String?
+        _ envelope: Envelope, path: String, keys: TrustedKeys, now: Timestamp, maxAge: Int64?, verifiers: inout Verifiers
     ) throws -> VerifiedFindings {
         var result = FindingsPolicy(trusted: keys, now: now, maxAge: maxAge).verify(envelope)
-        if result.isValid, let inventory { result.failures += inventoryBinding(result, try loadInventory(inventory).inventory) }
+        if result.isValid, let registry = try verifiers.inventory() { result.failures += inventoryBinding(result, registry) }
         if let failure = result.failures.first {
             let more = result.failures.count > 1 ? " (and \(result.failures.count - 1) more: run 'warden verify')" : ""
             throw WardenError(.malformed, file: path, field: failure.field, "verification failed: \(failure.reason)\(more)")

@@ -29,7 +29,7 @@ struct HistoryCommand: ParsableCommand {
             guard last > 0 else { throw WardenError(.usage, field: "--last", "must be at least 1") }
             let state = try StateDirectory.path(trust.stateDir)
             let now = try currentTime(nil)
-            let inputs = try History.files(state).suffix(last).map { try FindingsInput.load($0, trust: trust, now: now) }
+            let inputs = try FindingsInput.load(Array(History.files(state).suffix(last)), trust: trust, now: now)
             let runs = inputs.map(\.findings)
             let banner = unverifiedBanner(inputs.compactMap(\.unverifiedReason))
             guard !runs.isEmpty else {
