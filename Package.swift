@@ -48,8 +48,10 @@ let package = Package(
         // Signed evidence: DSSE envelopes, in-toto statements, verification policies, bundles and their fleet summaries. → WardenCore, LocalFiles, OpenSSLSigning.
         .target(
             name: "Evidence", dependencies: ["WardenCore", "WardenFormats", "LocalFiles", "OpenSSLSigning"], swiftSettings: swiftSettings),
-        // Output formats of findings and bundles: text, JUnit, SARIF, Prometheus, bundle reports. → WardenCore, Evidence.
-        .target(name: "Reports", dependencies: ["WardenCore", "WardenFormats", "Evidence"], swiftSettings: swiftSettings),
+        // Output formats of findings and bundles: text, JUnit, SARIF, Prometheus, bundle reports, OSCAL.
+        // → WardenCore, Evidence, OpenSSLSigning (SHA-1 for OSCAL's UUIDs).
+        .target(
+            name: "Reports", dependencies: ["WardenCore", "WardenFormats", "Evidence", "OpenSSLSigning"], swiftSettings: swiftSettings),
         // The command line: parses arguments and wires the modules together; nothing depends on it.
         .executableTarget(
             name: "warden",

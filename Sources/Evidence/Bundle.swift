@@ -432,7 +432,19 @@ struct InputCheck: Sendable {
 /// Reads what a bundle says without judging it: the summary recomputed from its files, for
 /// `warden report`. Signatures and digests are not checked here; `BundleVerifier` does that.
 public enum BundleReader {
+    /// What a bundle says: its summary recomputed from its files, its manifest's `id`, and (when
+    /// asked for) every host's findings in the manifest's order.
+    public struct Contents: Sendable {
+        public var summary: FleetSummary
+        public var id: String
+        public var findings: [ParsedFindings]
+    }
+
     public static func summary(_ dir: String, profiles: [ResolvedProfile]) throws(WardenError) -> FleetSummary {
+        try contents(dir, profiles: profiles, keepingFindings: false).summary
+    }
+
+    public static func contents(_ dir: String, profiles: [ResolvedProfile], keepingFindings: Bool) throws(WardenError) -> Contents {
         func json(_ name: String) throws(WardenError) -> JSON {
             let path = dir + "/" + name
             do {
@@ -459,11 +471,14 @@ public enum BundleReader {
             inventory = try Inventory.parse(text, file: path, digester: .libcrypto)
         }
         var builder = FleetSummaryBuilder(profiles: profiles, inventory: inventory, createdAt: createdAt, maxAge: maxAge)
+        var kept: [ParsedFindings] = []
         for host in manifest["hosts"]?.arrayValue ?? [] {
             guard let file = host["file"]?.stringValue, file.hasPrefix("findings/"), !file.contains("..") else { continue }
             let path = dir + "/" + file
             let envelope = try Envelope.decode(try BundleFiles.read(path, limit: BundleLayout.fileLimit), file: path)
-            builder.add(try Bundler.findings(of: envelope, file: path), keyID: envelope.signatures.first?.keyid ?? "", file: file)
+            let findings = try Bundler.findings(of: envelope, file: path)
+            builder.add(findings, keyID: envelope.signatures.first?.keyid ?? "", file: file)
+            if keepingFindings { kept.append(findings) }
         }
         let stated = try json(BundleLayout.summary)
         var rejected: [Rejection] = []
@@ -474,6 +489,7 @@ public enum BundleReader {
         for (i, item) in (stated["superseded"]?.arrayValue ?? []).enumerated() {
             superseded.append(try Superseded(json: item, file: dir + "/" + BundleLayout.summary, field: "superseded[\(i)]"))
         }
-        return builder.finish(rejected: rejected, superseded: superseded)
+        return Contents(
+            summary: builder.finish(rejected: rejected, superseded: superseded), id: manifest["id"]?.stringValue ?? "", findings: kept)
     }
 }

@@ -25,6 +25,11 @@ public struct BundleVerification: Sendable {
     public var notes: [String] = []
     /// The summary recomputed from the verified envelopes, when every host envelope verified.
     public var summary: FleetSummary?
+    /// The manifest's `id`, recomputed and matched, when the summary is.
+    public var id: String?
+    /// Every host's verified findings, in file order, when the verifier keeps them and the
+    /// summary was recomputed (for reports that show each host's evidence, such as OSCAL).
+    public var findings: [ParsedFindings] = []
     /// The keyid of the trusted key that signed the manifest.
     public var signer: String?
     public var createdAt: Timestamp?
@@ -49,6 +54,8 @@ public struct BundleVerifier {
     public var generatorVersion: String
     public var documents: BundleDocuments
     public var clockSkew: Int64 = 300
+    /// Keep every verified host's findings in the result (memory grows with the fleet).
+    public var keepsFindings = false
 
     public init(
         trusted: TrustedKeys, now: Timestamp, maxAge: Int64?, inventory: Inventory?, profiles: [ResolvedProfile],
@@ -207,9 +214,10 @@ private struct Check {
         policy.omitsUnusedParts = true
         let hostCheck = HostEnvelopeCheck(
             dir: dir, policy: policy, binding: binding,
-            manifestSigner: result.signer, evaluator: builder)
+            manifestSigner: result.signer, evaluator: builder, keepsFindings: verifier.keepsFindings)
         var hostsFailed = false
         var keyIDs: Set<String> = namedSigner.map { [$0] } ?? []
+        var kept: [ParsedFindings] = []
         let hostPaths = listed.keys.sorted().filter { $0.hasPrefix("findings/") }
         for window in Parallel.windows(hostPaths.count) {
             // Checked on every core; the outcomes are taken in path order, as one core would.
@@ -229,6 +237,7 @@ private struct Check {
                 if outcome.failures.isEmpty, let record = outcome.record {
                     builder.add(record)
                     keyIDs.insert(record.keyID)
+                    if let findings = outcome.findings { kept.append(findings) }
                 }
                 if !outcome.failures.isEmpty { hostsFailed = true }
             }
@@ -310,6 +319,8 @@ private struct Check {
             }
         }
         result.summary = recomputed
+        result.id = manifestID
+        result.findings = kept
     }
 
     // MARK: - The manifest
@@ -550,6 +561,7 @@ private struct HostEnvelopeCheck: Sendable {
     let manifestSigner: String?
     /// The summary builder as made (no host added): only its `evaluate` is used.
     let evaluator: FleetSummaryBuilder
+    let keepsFindings: Bool
 
     struct EnvelopeCheckReport: Sendable {
         /// Whether the file could be read at all.
@@ -558,6 +570,8 @@ private struct HostEnvelopeCheck: Sendable {
         var intact = false
         var failures: [BundleFailure] = []
         var record: FleetSummaryBuilder.HostRecord?
+        /// Kept only when the verifier keeps findings.
+        var findings: ParsedFindings?
     }
 
     func run(_ entry: BundleFile, examples: Bool) -> EnvelopeCheckReport {
@@ -574,6 +588,7 @@ private struct HostEnvelopeCheck: Sendable {
         guard let (findings, keyID) = check(path, bytes, fail: fail) else { return outcome }
         if outcome.failures.isEmpty {
             outcome.record = evaluator.evaluate(findings, keyID: keyID, file: path, examples: examples)
+            if keepsFindings { outcome.findings = findings }
         }
         return outcome
     }

@@ -2,20 +2,29 @@ internal import COpenSSL
 public import WardenCore
 internal import WardenFormats
 
-/// SHA-256 through libcrypto's EVP interface.
+/// Digests through libcrypto's EVP interface.
 public enum OpenSSLDigest {
     public static func sha256(_ bytes: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+        try digest(bytes, EVP_sha256(), "SHA-256")
+    }
+
+    /// SHA-1, for name-based (version 5) UUIDs only (RFC 9562), never for integrity.
+    public static func sha1(_ bytes: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+        try digest(bytes, EVP_sha1(), "SHA-1")
+    }
+
+    private static func digest(_ bytes: [UInt8], _ md: OpaquePointer?, _ name: String) throws(OpenSSLError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { throw OpenSSLError("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
-        var out = [UInt8](repeating: 0, count: 32)
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
-            EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1
+            EVP_DigestInit_ex(ctx, md, nil) == 1
                 && EVP_DigestUpdate(ctx, input.baseAddress, input.count) == 1
                 && EVP_DigestFinal_ex(ctx, &out, &length) == 1
         }
-        guard ok, length == 32 else { throw OpenSSLError("SHA-256") }
-        return out
+        guard ok, length > 0 else { throw OpenSSLError(name) }
+        return Array(out.prefix(Int(length)))
     }
 
     /// Lower-case hex of SHA-256.

@@ -66,6 +66,8 @@ struct VerifiedFindings {
     var keyID: String?
     /// Why the findings are not verified (only with `--unverified`).
     var unverifiedReason: String?
+    /// The SHA-256 of the file as read (what names a lone envelope in an OSCAL document).
+    var sha256 = ""
 }
 
 /// The line that opens every output of a command that read unverified input.
@@ -118,8 +120,16 @@ enum FindingsInput {
     }
 
     private static func load(_ path: String, verifiers: inout Verifiers, now: Timestamp, maxAge: Int64?) throws -> VerifiedFindings {
-        let trust = verifiers.trust
         let bytes = try LocalFile.read(path, limit: limit)
+        var input = try read(bytes, path: path, verifiers: &verifiers, now: now, maxAge: maxAge)
+        input.sha256 = try Digester.libcrypto.sha256Hex(bytes)
+        return input
+    }
+
+    private static func read(_ bytes: [UInt8], path: String, verifiers: inout Verifiers, now: Timestamp, maxAge: Int64?) throws
+        -> VerifiedFindings
+    {
+        let trust = verifiers.trust
         let json: JSON
         do {
             json = try JSON.parse(bytes)
