@@ -120,6 +120,7 @@ public enum OSCALReport {
 
         var metadataProps = [prop("\(input.kind)-id", input.id), prop("generator", "warden \(input.generatorVersion)")]
         if let signer = input.signer { metadataProps.append(prop("signer", signer)) }
+        if input.unverified != nil { metadataProps.append(prop("unverified", "true")) }
         var metadata: JSONObject = [
             "title": .string(
                 "Warden assessment results: \(BundleReport.plural(s.hosts.count, "host")) against \(s.profiles.map { $0.id.uppercased() }.joined(separator: " and "))"
@@ -131,12 +132,10 @@ public enum OSCALReport {
         ]
         if let unverified = input.unverified {
             metadata["remarks"] = .string("UNVERIFIED: \(unverified). Nothing in this document is verified evidence.")
-            metadataProps.append(prop("unverified", "true"))
-            metadata["props"] = .array(metadataProps)
         }
         let plan: JSON = [
             "uuid": .string(planUUID),
-            "title": "Warden's assessment plan: its built-in profiles",
+            "title": "Warden's assessment plan: the profiles the facts were evaluated against",
             "description": .string(
                 "Each host's signed facts evaluated against the profiles \(input.profiles.map(\.id).joined(separator: " and ")) by warden \(input.generatorVersion). The digests are the profiles' as recorded in findings and bundles."
             ),

@@ -202,6 +202,9 @@ import WardenTestSupport
         #expect(r.stderr.contains("UNVERIFIED"))
         let json = try JSON.parse(try LocalFile.read(unverified, limit: 64 << 20))
         #expect(json["assessment-results"]?["metadata"]?["remarks"]?.stringValue?.hasPrefix("UNVERIFIED: ") == true)
+        #expect(
+            json["assessment-results"]?["metadata"]?["props"]?.arrayValue?.contains { $0["name"] == "unverified" && $0["value"] == "true" }
+                == true)
         // One envelope: named by its SHA-256, not called a bundle.
         let envelope = fleet.dir + "/findings/host-00000.dsse.json"
         let single = fleet.tree.path + "/single.json"
