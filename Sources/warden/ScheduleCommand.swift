@@ -122,7 +122,8 @@ struct Schedule: ParsableCommand {
     /// the packaging script needs it.
     struct PackageUnits: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "package-units", abstract: "Write the Debian package's unit files.", shouldDisplay: false)
+            commandName: "package-units", abstract: "Write the Debian package's unit files (Scripts/package uses it).", shouldDisplay: false
+        )
 
         @Option(help: "The binary ExecStart names (absolute path).")
         var binary: String = "/usr/bin/warden"
