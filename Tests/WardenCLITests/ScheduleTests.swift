@@ -99,4 +99,33 @@ import WardenTestSupport
         #expect(r.status == 64)
         #expect(r.stderr.contains("--site: must be an absolute path"))
     }
+
+    /// The Debian package's units (Scripts/package) are `schedule install`'s text with the
+    /// package's paths, its man page and a header of their own, so that `schedule uninstall`
+    /// never removes the package's files.
+    @Test func packageUnitsAreInstallsTextUnderTheirOwnHeader() throws {
+        let dir = TempTree()
+        let made = warden(["schedule", "package-units", "--output", dir.path + "/lib/systemd/system"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let service = run("/bin/cat", [dir.path + "/lib/systemd/system/warden-audit.service"]).stdout
+        let timer = run("/bin/cat", [dir.path + "/lib/systemd/system/warden-audit.timer"]).stdout
+        let header = "# Installed by the warden package (Scripts/package); override with `systemctl edit`.\n"
+        #expect(service.hasPrefix(header) && timer.hasPrefix(header))
+        #expect(service.contains("\nExecStart=/usr/bin/warden audit --profile sl3 --site /etc/warden/site.yaml\n"))
+        #expect(service.contains("\nDocumentation=man:warden(1)\n") && timer.contains("\nDocumentation=man:warden(1)\n"))
+
+        let site = dir.file("etc/warden/site.yaml", "role: storage\n")
+        #expect(warden(["schedule", "install", "--unit-dir", dir.path + "/etc", "--site", site]).status == 0)
+        let installed = run("/bin/cat", [dir.path + "/etc/warden-audit.service"]).stdout
+        func body(_ unit: String) -> [Substring] {
+            unit.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("ExecStart=") && !$0.hasPrefix("Documentation=") }
+        }
+        #expect(body(service) == body(installed))
+
+        let uninstall = warden(["schedule", "uninstall", "--unit-dir", dir.path + "/lib/systemd/system"])
+        #expect(uninstall.status == 64)
+        #expect(uninstall.stderr.contains("was not written by warden"), "\(uninstall.stderr)")
+        #expect(run("/usr/bin/test", ["-f", dir.path + "/lib/systemd/system/warden-audit.service"]).status == 0)
+        #expect(warden(["schedule", "package-units", "--output", dir.path, "--binary", "warden"]).status == 64)
+    }
 }
