@@ -1526,6 +1526,7 @@ controls:
     check:
       all:
         - {fact: nftables.read_from, exists: true, describe: "ruleset read (the persistent configuration, not the kernel's)"}
+        - {fact: nftables.installed, eq: true, describe: nft installed (/usr/sbin/nft)}
         - {fact: nftables.enabled, eq: true, describe: nftables.service enabled (loads the ruleset at boot)}
         - every: nftables.output_chains
           expect: {fact: .default_deny, eq: true, describe: output chain drops what it does not accept}
