@@ -31,7 +31,7 @@ public struct NetworkPolicyProbe: Probe {
                 "installed": .bool,
                 "listen_addresses": .list(.object(["address": .string, "internal": .bool, "source": .string])),
                 "allow_users": .list(.object(["entry": .string, "internal": .bool, "source": .string])),
-                "nftables_by_source": .object(["restricted": .bool, "reason": .string, "source": .string]),
+                "nftables_by_source": .object(["restricted": .sourced(.bool), "reason": .string]),
             ]),
         ]
     }
@@ -56,8 +56,8 @@ public struct NetworkPolicyProbe: Probe {
             nft["output_chains"] = []
             nft["output_covers"] = ["ipv4": false, "ipv6": false]
             ssh["nftables_by_source"] = [
-                "restricted": false, "reason": .string("no \(NftablesConfig.mainFile): no persistent ruleset"),
-                "source": .string(NftablesConfig.mainFile),
+                "restricted": ["value": false, "source": .string(NftablesConfig.mainFile)],
+                "reason": .string("no \(NftablesConfig.mainFile): no persistent ruleset"),
             ]
             if let failure = sshd.failure { return ["nftables": .value(.object(nft)), "ssh_management": .unavailable(.error(failure))] }
             return ["nftables": .value(.object(nft)), "ssh_management": .value(.object(ssh))]
@@ -73,7 +73,7 @@ public struct NetworkPolicyProbe: Probe {
             ssh["nftables_by_source"] = .object(config.sshBySource(ports: ports))
         } catch {
             nft["error"] = .string(error.description)
-            ssh["nftables_by_source"] = ["restricted": false, "reason": .string(error.description), "source": .string(error.place)]
+            ssh["nftables_by_source"] = ["restricted": ["error": .string(error.description), "source": .string(error.place)], "reason": .string(error.description)]
         }
         if let failure = sshd.failure { return ["nftables": .value(.object(nft)), "ssh_management": .unavailable(.error(failure))] }
         return ["nftables": .value(.object(nft)), "ssh_management": .value(.object(ssh))]
@@ -134,6 +134,11 @@ public struct NetworkPolicyProbe: Probe {
         }
         return (access, nil)
     }
+
+    /// Whether an address, network or range is internal (`InternalAddress`).
+    public static func isInternal(_ text: String) -> Bool { InternalAddress.isInternal(text) }
+    /// Whether an sshd address pattern matches internal addresses only.
+    public static func isInternalPattern(_ pattern: String) -> Bool { InternalAddress.isInternalPattern(pattern) }
 
     /// The address part of a ListenAddress value: `host`, `host:port`, `[host]:port`, each
     /// optionally followed by `rdomain NAME` (servconf.c, `process_server_config_line`).

@@ -224,7 +224,7 @@ struct NftablesConfig {
     func sshBySource(ports: [String]) -> JSONObject {
         let inputs = baseChains(hook: "input")
         func result(_ restricted: Bool, _ reason: String, _ source: String) -> JSONObject {
-            ["restricted": .bool(restricted), "reason": .string(reason), "source": .string(source)]
+            ["restricted": ["value": .bool(restricted), "source": .string(source)], "reason": .string(reason)]
         }
         guard !inputs.isEmpty else { return result(false, "no input-hook filter chain", NftablesConfig.mainFile) }
         if !inputs.contains(where: { $0.family != "ip6" }) {
