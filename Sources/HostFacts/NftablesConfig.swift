@@ -506,6 +506,8 @@ extension NftablesConfig {
                     guard current?.kind == .open else { throw failure("chain \(name): '{' was expected") }
                     i += 1
                     try chainBody(key, name, &config)
+                    // nft's grammar wants a newline or ';' after a chain's '}'.
+                    guard current?.kind == .end else { throw failure("syntax error: a newline or ';' was expected after '}'") }
                     continue
                 }
                 let rest = try statement()
