@@ -42,7 +42,9 @@ public struct NetworkPolicyProbe: Probe {
         let link = units.enabledLink("nftables.service")
         var nft: JSONObject = [
             "installed": .bool(root.exists("/usr/sbin/nft")),
-            "enabled": ["value": .bool(link != nil), "source": .string(link ?? "no .wants link to nftables.service in /etc/systemd/system")],
+            "enabled": [
+                "value": .bool(link != nil), "source": .string(link ?? "no .wants link to nftables.service in /etc/systemd/system"),
+            ],
             "read_from": .string(
                 root.isLive
                     ? "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot; the kernel's running ruleset (netlink) is not read"
@@ -73,7 +75,9 @@ public struct NetworkPolicyProbe: Probe {
             ssh["nftables_by_source"] = .object(config.sshBySource(ports: ports))
         } catch {
             nft["error"] = .string(error.description)
-            ssh["nftables_by_source"] = ["restricted": ["error": .string(error.description), "source": .string(error.place)], "reason": .string(error.description)]
+            ssh["nftables_by_source"] = [
+                "restricted": ["error": .string(error.description), "source": .string(error.place)], "reason": .string(error.description),
+            ]
         }
         if let failure = sshd.failure { return ["nftables": .value(.object(nft)), "ssh_management": .unavailable(.error(failure))] }
         return ["nftables": .value(.object(nft)), "ssh_management": .value(.object(ssh))]

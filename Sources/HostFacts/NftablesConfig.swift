@@ -528,12 +528,16 @@ extension NftablesConfig {
                 guard let head = words.first else { continue }
                 switch head {
                 case "type":
-                    guard words.count >= 4, words[2] == "hook" else { throw Failure(place: start, message: "chain \(name): bad type statement") }
+                    guard words.count >= 4, words[2] == "hook" else {
+                        throw Failure(place: start, message: "chain \(name): bad type statement")
+                    }
                     config.tables[key]?.chains[name]?.type = words[1]
                     config.tables[key]?.chains[name]?.hook = words[3]
                 case "policy":
                     guard words.count >= 2, words[1] == "accept" || words[1] == "drop" else {
-                        throw Failure(place: start, message: "chain \(name): policy \(words.dropFirst().joined(separator: " ")) is not accept or drop")
+                        throw Failure(
+                            place: start, message: "chain \(name): policy \(words.dropFirst().joined(separator: " ")) is not accept or drop"
+                        )
                     }
                     config.tables[key]?.chains[name]?.policy = words[1]
                     config.tables[key]?.chains[name]?.policySource = start

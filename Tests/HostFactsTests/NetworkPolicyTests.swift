@@ -57,7 +57,10 @@ import WardenTestSupport
         let chain = try #require(nft["output_chains"]?.arrayValue?.first)
         #expect(chain["default_deny"] == true)
         #expect(chain["policy_source"] == "/etc/nftables.conf:13")
-        #expect(chain["allowlist"] == ["/etc/nftables.conf:14: oifname \"lo\" accept", "/etc/nftables.conf:15: ip daddr 10.20.0.53 udp dport 53 accept"])
+        #expect(
+            chain["allowlist"] == [
+                "/etc/nftables.conf:14: oifname \"lo\" accept", "/etc/nftables.conf:15: ip daddr 10.20.0.53 udp dport 53 accept",
+            ])
         #expect(nft["enabled"]?["value"] == true)
         #expect(nft["read_from"]?.stringValue?.contains("persistent configuration /etc/nftables.conf") == true)
         #expect(ssh["nftables_by_source"]?["restricted"]?["value"] == true, "\(ssh)")
@@ -82,7 +85,12 @@ import WardenTestSupport
     static let failures: [(String, @Sendable (TempTree) -> Void, String)] = [
         (
             "output policy accept",
-            { $0.file("etc/nftables.conf", "table inet filter {\n\(NetworkPolicyTests.inputRestricted)\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n\t}\n}\n") },
+            {
+                $0.file(
+                    "etc/nftables.conf",
+                    "table inet filter {\n\(NetworkPolicyTests.inputRestricted)\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n\t}\n}\n"
+                )
+            },
             "/etc/nftables.conf:9"
         ),
         (
@@ -116,12 +124,22 @@ import WardenTestSupport
         ),
         (
             "SSH open to any source",
-            { $0.file("etc/nftables.conf", "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport { 22, 443 } accept\n\t}\n\(NetworkPolicyTests.outputDrop)}\n") },
+            {
+                $0.file(
+                    "etc/nftables.conf",
+                    "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport { 22, 443 } accept\n\t}\n\(NetworkPolicyTests.outputDrop)}\n"
+                )
+            },
             "/etc/nftables.conf:4"
         ),
         (
             "SSH from a public network",
-            { $0.file("etc/nftables.conf", "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tip saddr 203.0.113.0/24 tcp dport 22 accept\n\t}\n\(NetworkPolicyTests.outputDrop)}\n") },
+            {
+                $0.file(
+                    "etc/nftables.conf",
+                    "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tip saddr 203.0.113.0/24 tcp dport 22 accept\n\t}\n\(NetworkPolicyTests.outputDrop)}\n"
+                )
+            },
             "/etc/nftables.conf:4"
         ),
     ]
@@ -134,7 +152,9 @@ import WardenTestSupport
         #expect(found.count == 2)
         for (profile, f) in found {
             #expect(f.status == .fail, "\(label), \(profile): \(f.summary)")
-            #expect(f.evidence.contains { $0.ok != true && $0.source.contains(source) }, "\(label): \(f.evidence.map { "\($0.source) \($0.ok.map(String.init) ?? "-") \($0.expected)" })")
+            #expect(
+                f.evidence.contains { $0.ok != true && $0.source.contains(source) },
+                "\(label): \(f.evidence.map { "\($0.source) \($0.ok.map(String.init) ?? "-") \($0.expected)" })")
         }
     }
 
@@ -144,10 +164,11 @@ import WardenTestSupport
         for (profile, f) in try findings(tree) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
         tree.file("etc/ssh/sshd_config", "ListenAddress 10.20.0.5\nListenAddress [fd00::5]:22\n")
         let ssh = try facts(tree).ssh
-        #expect(ssh["listen_addresses"] == [
-            ["address": "10.20.0.5", "internal": true, "source": "/etc/ssh/sshd_config:1"],
-            ["address": "fd00::5", "internal": true, "source": "/etc/ssh/sshd_config:2"],
-        ])
+        #expect(
+            ssh["listen_addresses"] == [
+                ["address": "10.20.0.5", "internal": true, "source": "/etc/ssh/sshd_config:1"],
+                ["address": "fd00::5", "internal": true, "source": "/etc/ssh/sshd_config:2"],
+            ])
         for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
         // Every ListenAddress counts, not only the first (sshd listens on each).
         tree.file("etc/ssh/sshd_config", "ListenAddress 10.20.0.5\nListenAddress 0.0.0.0\n")
@@ -167,7 +188,9 @@ import WardenTestSupport
         tree.file("srv/extra.nft", "add rule inet filter output ip daddr 10.20.0.80 tcp dport 443 accept\n")
         let nft = try facts(tree).nft
         #expect(nft["files"] == ["/etc/nftables.conf", "/etc/nftables.d/10-input.nft", "/etc/nftables.d/20-output.nft", "/srv/extra.nft"])
-        #expect(nft["output_chains"]?.arrayValue?.first?["allowlist"]?.arrayValue?.last == "/srv/extra.nft:1: ip daddr 10.20.0.80 tcp dport 443 accept")
+        #expect(
+            nft["output_chains"]?.arrayValue?.first?["allowlist"]?.arrayValue?.last
+                == "/srv/extra.nft:1: ip daddr 10.20.0.80 tcp dport 443 accept")
         for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
     }
 
@@ -176,13 +199,17 @@ import WardenTestSupport
         let nft = try facts(tree).nft
         #expect(nft["error"]?.stringValue?.hasPrefix("/etc/nftables.conf:18: Could not process include") == true, "\(nft)")
         for (profile, f) in try findings(tree) { #expect(f.status == .error, "\(profile): \(f.summary)") }
-        tree.file("etc/nftables.conf", "table inet filter {\n\tchain output {\n\t\ttype filter hook output priority 0; policy $p;\n\t}\n}\n")
+        tree.file(
+            "etc/nftables.conf", "table inet filter {\n\tchain output {\n\t\ttype filter hook output priority 0; policy $p;\n\t}\n}\n")
         #expect(try facts(tree).nft["error"]?.stringValue?.hasPrefix("/etc/nftables.conf:3:") == true)
         for (profile, f) in try findings(tree) { #expect(f.status == .error, "\(profile): \(f.summary)") }
     }
 
     @Test func internalAddresses() {
-        for yes in ["10.0.0.1", "10.0.0.0/8", "172.31.255.1", "192.168.0.0/16", "127.0.0.1", "100.64.1.1", "fd12::1", "fe80::1", "::1", "10.0.0.1-10.0.0.9"] {
+        for yes in [
+            "10.0.0.1", "10.0.0.0/8", "172.31.255.1", "192.168.0.0/16", "127.0.0.1", "100.64.1.1", "fd12::1", "fe80::1", "::1",
+            "10.0.0.1-10.0.0.9",
+        ] {
             #expect(NetworkPolicyProbe.isInternal(yes), "\(yes)")
         }
         for no in ["0.0.0.0", "0.0.0.0/0", "10.0.0.0/7", "172.32.0.1", "8.8.8.8", "::", "2001:db8::1", "fc00::/6", "host.example", ""] {

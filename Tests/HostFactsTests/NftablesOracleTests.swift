@@ -34,60 +34,63 @@ import WardenTestSupport
         ),
         (
             "a glob that matches nothing",
-            ["etc/nftables.conf": "include \"/etc/nothing-here/*.nft\"\ntable ip t {\n\tchain o {\n\t\ttype filter hook output priority 0\n\t}\n}\n"]
+            [
+                "etc/nftables.conf":
+                    "include \"/etc/nothing-here/*.nft\"\ntable ip t {\n\tchain o {\n\t\ttype filter hook output priority 0\n\t}\n}\n"
+            ]
         ),
         (
             "flush ruleset, delete table, delete chain, flush chain, a policy changed later",
             [
                 "etc/nftables.conf": """
-                    table inet gone { chain output { type filter hook output priority 0; policy drop; }; }
-                    flush ruleset
-                    table inet filter {
-                    	chain output {
-                    		type filter hook output priority 0; policy drop;
-                    		accept
-                    	}
-                    	chain extra {
-                    		counter
-                    	}
-                    	chain input {
-                    		type filter hook input priority 0; policy drop;
-                    		tcp dport { 22,
-                    			443 } accept
-                    	}
-                    }
-                    table ip6 other { chain output { type filter hook output priority 10; }; }
-                    delete table ip6 other
-                    delete chain inet filter extra
-                    flush chain inet filter input
-                    chain inet filter output { policy accept; }
-                    table t {
-                    	chain out {
-                    		type filter hook output priority 0; policy drop # the default family is ip
-                    		ip daddr 10.0.0.1 \\
-                    			counter accept
-                    	}
-                    }
+                table inet gone { chain output { type filter hook output priority 0; policy drop; }; }
+                flush ruleset
+                table inet filter {
+                	chain output {
+                		type filter hook output priority 0; policy drop;
+                		accept
+                	}
+                	chain extra {
+                		counter
+                	}
+                	chain input {
+                		type filter hook input priority 0; policy drop;
+                		tcp dport { 22,
+                			443 } accept
+                	}
+                }
+                table ip6 other { chain output { type filter hook output priority 10; }; }
+                delete table ip6 other
+                delete chain inet filter extra
+                flush chain inet filter input
+                chain inet filter output { policy accept; }
+                table t {
+                	chain out {
+                		type filter hook output priority 0; policy drop # the default family is ip
+                		ip daddr 10.0.0.1 \\
+                			counter accept
+                	}
+                }
 
-                    """
+                """
             ]
         ),
         (
             "comments, strings with #, sets and maps are skipped",
             [
                 "etc/nftables.conf": """
-                    define mgmt = { 10.20.0.0/16, 192.168.7.0/24 }
-                    table inet filter {
-                    	set allowed { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }
-                    	map m { type inet_service : verdict; elements = { 22 : accept } }
-                    	chain output {
-                    		type filter hook output priority filter; policy drop; comment "egress # allowlist"
-                    		ip daddr @allowed accept comment "to the mirror"
-                    		ip saddr $mgmt tcp dport vmap @m
-                    	}
-                    }
+                define mgmt = { 10.20.0.0/16, 192.168.7.0/24 }
+                table inet filter {
+                	set allowed { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }
+                	map m { type inet_service : verdict; elements = { 22 : accept } }
+                	chain output {
+                		type filter hook output priority filter; policy drop; comment "egress # allowlist"
+                		ip daddr @allowed accept comment "to the mirror"
+                		ip saddr $mgmt tcp dport vmap @m
+                	}
+                }
 
-                    """
+                """
             ]
         ),
         (
@@ -153,7 +156,9 @@ import WardenTestSupport
         }
         let (tool, stderr) = try withExtendedLifetime(layer) { try NftablesOracleTests.nftView(layer.path, base: base) }
         let warden = try NftablesOracleTests.wardenView(layer.path)
-        #expect(warden == tool, "\(name): nft says \(tool.map(\.description) ?? "refused: \(stderr)"), Warden \(warden.map(\.description) ?? "error")")
+        #expect(
+            warden == tool,
+            "\(name): nft says \(tool.map(\.description) ?? "refused: \(stderr)"), Warden \(warden.map(\.description) ?? "error")")
         if index < 5 { #expect(tool != nil, "\(name): nft refused it: \(stderr)") }
     }
 }
