@@ -19,7 +19,8 @@ public struct NetworkPolicyProbe: Probe {
     ]
     public var facts: [String: FactType] {
         let chain = FactType.object([
-            "family": .string, "table": .string, "chain": .string, "source": .string, "policy": .string, "policy_source": .string,
+            "name": .string, "family": .string, "table": .string, "chain": .string, "source": .string, "policy": .string,
+            "policy_source": .string,
             "ends_with": .string, "default_deny": .bool, "allowlist": .strings,
         ])
         return [

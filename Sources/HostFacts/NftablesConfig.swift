@@ -210,7 +210,8 @@ struct NftablesConfig {
         let (deny, because) = NftablesConfig.defaultDeny(chain)
         let allow = chain.rules.filter { $0.words.contains("accept") || $0.words.contains("jump") || $0.words.contains("goto") }
         return [
-            "family": .string(chain.family), "table": .string(chain.table), "chain": .string(chain.name),
+            "name": .string("\(chain.family) \(chain.table) \(chain.name)"), "family": .string(chain.family), "table": .string(chain.table),
+            "chain": .string(chain.name),
             "source": .string(chain.source), "policy": .string(chain.policy ?? "accept"),
             "policy_source": .string(chain.policySource ?? "nft's default (no policy statement)"),
             "ends_with": .string(because), "default_deny": .bool(deny),

@@ -56,6 +56,7 @@ import WardenTestSupport
         let (nft, ssh) = try facts(tree)
         let chain = try #require(nft["output_chains"]?.arrayValue?.first)
         #expect(chain["default_deny"] == true)
+        #expect(chain["name"] == "inet filter output")
         #expect(chain["policy_source"] == "/etc/nftables.conf:13")
         #expect(
             chain["allowlist"] == [
