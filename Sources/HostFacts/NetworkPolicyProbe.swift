@@ -198,7 +198,7 @@ enum InternalAddress {
         guard let wild = pattern.firstIndex(where: { $0 == "*" || $0 == "?" }) else { return isInternal(pattern) }
         // The literal octets before the wildcard decide the range.
         let octets = pattern[..<wild].split(separator: ".", omittingEmptySubsequences: false).dropLast().compactMap { UInt32($0) }
-        guard pattern[..<wild].hasSuffix("."), !octets.isEmpty, octets.allSatisfy({ $0 < 256 }) else { return false }
+        guard pattern[..<wild].hasSuffix("."), (1...4).contains(octets.count), octets.allSatisfy({ $0 < 256 }) else { return false }
         var value: UInt32 = 0
         for octet in octets { value = value << 8 | octet }
         let length = octets.count * 8

@@ -480,7 +480,7 @@ extension NftablesConfig {
                     throw Failure(place: source, message: "rule: chain \(family) \(tableName) \(name) does not exist")
                 }
                 var words = try statement()
-                if words.first == "position" || words.first == "handle" || words.first == "index" { words.removeFirst(2) }
+                if words.count >= 2, ["position", "handle", "index"].contains(words[0]) { words.removeFirst(2) }
                 let rule = Rule(words: words, source: source)
                 if insert {
                     config.tables[family + " " + tableName]?.chains[name]?.rules.insert(rule, at: 0)

@@ -219,5 +219,6 @@ import WardenTestSupport
         #expect(NetworkPolicyProbe.isInternalPattern("10.1.*"))
         #expect(!NetworkPolicyProbe.isInternalPattern("1*"))
         #expect(!NetworkPolicyProbe.isInternalPattern("*"))
+        #expect(!NetworkPolicyProbe.isInternalPattern("10.1.2.3.4.*"))
     }
 }
