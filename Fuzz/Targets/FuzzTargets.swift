@@ -26,6 +26,10 @@ package enum FuzzTargets {
             ],
             run: ParserTargets.sshdConfig),
         FuzzTarget(
+            name: "nftables", summary: "/etc/nftables.conf through NetworkPolicyProbe (includes, tables, chains, rules) in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/nftables.conf", "Tests/Fixtures/*/root/etc/nftables.d/*", "Fuzz/Seeds/nftables/*"],
+            run: ParserTargets.nftables),
+        FuzzTarget(
             name: "pam_d", summary: "/etc/pam.d/sshd through PAMStack (includes, substacks, controls, the dispatch walk) in a scratch root",
             seeds: ["Tests/Fixtures/*/root/etc/pam.d/*", "Fuzz/Seeds/pam_d/*"],
             run: ParserTargets.pamD),

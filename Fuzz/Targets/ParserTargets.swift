@@ -18,6 +18,19 @@ enum ParserTargets {
         _ = FactSet(mode: .offline, facts: SSHDConfigProbe().collect(context)).json.serialized()
     }
 
+    static let nftablesRoot = ScratchRoot(files: [
+        "/usr/sbin/sshd": "",
+        "/etc/ssh/sshd_config": "ListenAddress 10.0.0.1\nAllowUsers alice@10.1.* bob\n",
+        "/etc/nftables.d/10-out.nft": "add rule inet filter output ip daddr 10.0.0.53 udp dport 53 accept\n",
+        "/etc/nftables.d/self.nft": "include \"/etc/nftables.d/self.nft\"\n",
+        "/srv/rel.nft": "table ip t { chain c { type filter hook input priority 0; policy drop; jump c; }; }\n",
+    ])
+
+    static func nftables(_ bytes: [UInt8]) {
+        let context = nftablesRoot.context(writing: bytes, to: "/etc/nftables.conf")
+        _ = FactSet(mode: .offline, facts: NetworkPolicyProbe().collect(context)).json.serialized()
+    }
+
     static let pamRoot = ScratchRoot(files: [
         "/etc/pam.d/common-auth":
             "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n",

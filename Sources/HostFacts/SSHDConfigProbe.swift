@@ -103,6 +103,11 @@ public struct SSHDConfigProbe: Probe {
         var matches: [MatchBlock] = []
         /// Every global HostKey, in order: unlike other keywords, each one adds a key.
         var hostKeys: [Setting] = []
+        /// Every global Port, ListenAddress and AllowUsers line, in order: sshd adds each one to
+        /// the last (servconf.c), where other keywords keep their first value.
+        var ports: [Setting] = []
+        var listenAddresses: [Setting] = []
+        var allowUsers: [Setting] = []
         var files: [String] = []
         var problems: [String] = []
         /// The first line sshd would refuse to start with: "file:line, Keyword, value (why)".
@@ -302,6 +307,14 @@ public struct SSHDConfigProbe: Probe {
             default:
                 let setting = Setting(value: SSHDConfigProbe.typedValue(keyword, value), source: here)
                 if (keyword == "hostkey" || keyword == "hostdsakey") && currentMatch == nil { state.hostKeys.append(setting) }
+                if currentMatch == nil {
+                    switch keyword {
+                    case "port": state.ports.append(setting)
+                    case "listenaddress": state.listenAddresses.append(setting)
+                    case "allowusers": state.allowUsers.append(setting)
+                    default: break
+                    }
+                }
                 if let m = currentMatch {
                     if state.matches[m].settings[keyword] == nil { state.matches[m].settings[keyword] = setting }
                 } else if state.global[keyword] == nil {

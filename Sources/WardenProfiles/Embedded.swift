@@ -1493,6 +1493,72 @@ controls:
       (commas and no spaces: qemu-ga 7.2 matches exact names, so `guest-file-*` blocks nothing),
       then `systemctl restart qemu-guest-agent`.
 
+  - id: EXF-004
+    title: Egress is default-deny and management access comes only from internal networks
+    area: exfiltration
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      Weights leave a host over the network unless something stops them: an output filter that
+      drops by default and accepts only what is listed turns an attacker's upload (or a library
+      phoning home) into a dropped packet. RAND asks that interactions with the weights come only
+      from an internal network or a VPN (SL2, p. 74), a firewall from SL1 (p. 72), and isolated
+      networks with defined, managed connections at SL3 (pp. 79-80, 85). Warden reads the
+      persistent nftables configuration (/etc/nftables.conf and its includes, as `nft -f` reads
+      it, with nftables.service enabled to load it at boot): every IP output-hook filter chain
+      must drop what it does not accept (`policy drop`, or a last rule that drops everything), and
+      IPv4 and IPv6 must both be covered; each chain's accept rules are the allowlist, shown in
+      the evidence. Management access is internal when sshd listens only on private, loopback or
+      link-local addresses, or every AllowUsers entry is `user@` an internal address or network,
+      or the input chains drop by default and accept SSH only from internal `saddr` matches. The
+      kernel's running ruleset is reachable only over netlink, which Warden does not read: the
+      evidence says the persistent configuration was read, live or offline.
+    references:
+      cop: [II.7.3, II.7.4]
+      appendix4: [A4.1(1)]
+      nist: [SC-7, SC-7(5), AC-17]
+      cac: [service_nftables_enabled, nftables_ensure_default_deny_policy, sshd_limit_user_access]
+      rand:
+        - {measure: R-17, relation: implements}
+        - {measure: R-11, relation: supports}
+        - {measure: R-33, relation: supports}
+        - {measure: R-59, relation: supports}
+    check:
+      all:
+        - {fact: nftables.read_from, exists: true, describe: "ruleset read (the persistent configuration, not the kernel's)"}
+        - {fact: nftables.installed, eq: true, describe: nft installed (/usr/sbin/nft)}
+        - {fact: nftables.enabled, eq: true, describe: nftables.service enabled (loads the ruleset at boot)}
+        - every: nftables.output_chains
+          expect: {fact: .default_deny, eq: true, describe: output chain drops what it does not accept}
+          if_empty: fail
+          empty_reason: no output-hook filter chain (ip, ip6 or inet) in the persistent nftables configuration
+        - {fact: nftables.output_covers.ipv4, eq: true, describe: an output chain filters IPv4}
+        - {fact: nftables.output_covers.ipv6, eq: true, describe: an output chain filters IPv6}
+        - any:
+            - {fact: ssh_management.installed, eq: false, describe: OpenSSH server installed}
+            - every: ssh_management.listen_addresses
+              describe: sshd listens only on internal addresses
+              expect: {fact: .internal, eq: true, describe: sshd listens on an internal address}
+              if_empty: fail
+            - every: ssh_management.allow_users
+              describe: AllowUsers admits only internal sources
+              expect: {fact: .internal, eq: true, describe: AllowUsers entry limited to an internal source}
+              if_empty: fail
+              empty_reason: no AllowUsers restricts sources
+            - {fact: ssh_management.nftables_by_source.restricted, eq: true, describe: input chains accept SSH only from internal sources}
+    remediation: >-
+      Write /etc/nftables.conf with an `inet` table whose output chain is `type filter hook output
+      priority filter; policy drop;` and accepts only what the host needs (`oifname "lo" accept`,
+      `ct state established,related accept`, then DNS, NTP and the package mirror by address),
+      and whose input chain is `policy drop` with `iifname "lo" accept`, `ct state
+      established,related accept` and `ip saddr MGMT-NET tcp dport 22 accept` for your management
+      network (or bind sshd with `ListenAddress` to a management address, or write `AllowUsers
+      user@MGMT-NET`). Before loading it, make sure MGMT-NET contains the address you are
+      connected from, check it with `nft -c -f /etc/nftables.conf`, and load it from a console or
+      with a timed rollback (`nft -f /etc/nftables.conf; sleep 60; nft flush ruleset` in a
+      detached shell, interrupted once you have reconnected). Then `systemctl enable --now
+      nftables`.
+
 """#),
         ("Profiles/controls/hardening.yaml", #"""
 # Hardening against in-memory theft of weights. Facts: `sysctl` (SysctlProbe: runtime and
@@ -3384,6 +3450,12 @@ controls:
       runs commands is forbidden (rand). Which qemu-ga RPCs amount to that (running programs, files,
       SSH keys, passwords) is Warden's reading (design).
 
+  # --- exfiltration: egress default-deny, internal management access (EXF-004) ---
+  EXF-004:
+    rationale: >-
+      RAND asks for interactions only from an internal network from SL2 (p. 74) and for isolated
+      networks with defined, managed connections at SL3 (pp. 79-80, 85): a verdict control.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3509,6 +3581,10 @@ controls:
   # --- exfiltration: third-party remote execution (EXF-008) ---
   EXF-008:
     rationale: RAND SL4 repeats that third parties never get access to the weights or the protected setup (p. 89); SL3's lists stand.
+
+  # --- exfiltration: egress default-deny, internal management access (EXF-004) ---
+  EXF-004:
+    rationale: RAND SL4 makes default-deny egress mandatory; SL3's check stands.
 
 """#),
     ]

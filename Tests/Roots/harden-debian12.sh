@@ -439,6 +439,36 @@ block-rpcs=guest-exec,guest-exec-status,guest-file-open,guest-file-close,guest-f
 EOF
 fi
 
+# --- EXF-004: egress default-deny, SSH only from the management network -----------------------
+# Debian 12's nftables.service loads /etc/nftables.conf at boot. Output drops what it does not
+# list (loopback and replies here; DNS, NTP and the mirror by address on a real site); input takes
+# SSH only from the management network, 10.0.0.0/8 here: on a live host put the network you
+# connect from there before loading it (`nft -c -f` first, then from a console).
+put 0755 /etc/nftables.conf <<'EOF'
+#!/usr/sbin/nft -f
+
+flush ruleset
+
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		ip saddr 10.0.0.0/8 tcp dport 22 accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+	chain output {
+		type filter hook output priority filter; policy drop;
+		oifname "lo" accept
+		ct state established,related accept
+	}
+}
+EOF
+systemctl enable nftables.service >/dev/null 2>&1
+
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
 # update-grub is `grub-mkconfig -o /boot/grub/grub.cfg`, whose grub-probe asks the kernel for the
 # devices of / and /boot, which a chroot over an overlay does not have. Debian's grub-mkconfig
