@@ -600,6 +600,71 @@ controls:
       instead with `usermod -p '*' NAME`; `usermod -L` alone is not enough, since it keeps the
       old hash behind a `!`. Do not remove the hash of an account whose password sudo asks for.
 
+  - id: ACC-013
+    title: Weight-serving services are sandboxed
+    area: access
+    severity: high
+    threshold_source: code
+    rationale: >-
+      The Code asks for "sandboxes around models, such as virtual machines and code execution
+      isolation" (Appendix 4.4(3)), and RAND SL3 for code that reaches the weights to keep its
+      attack surface small (p. 80). On one host the sandbox of a service is what systemd builds
+      around it. Each unit the site lists in `services.weights_units` is read from its unit file
+      and drop-ins, merged as systemd 252 merges them (the unit search path, `NAME.service.d/`,
+      template, dash-prefix and `service.d/` drop-ins sorted by file name, the later assignment
+      winning, an empty one resetting a list). It must not run as root (a User= other than root,
+      or DynamicUser=yes), and must set the settings that keep a compromised server away from
+      the rest of the host: NoNewPrivileges=yes (no setuid way back to root), ProtectSystem (the
+      OS read-only: full or strict at SL3, strict at SL4), ProtectHome (yes, read-only or tmpfs:
+      no human's files), PrivateTmp=yes (no shared /tmp to drop or pick up files),
+      ProtectKernelTunables, ProtectKernelModules and ProtectControlGroups (no changing the
+      kernel or the resource limits around it); at SL4 also RestrictAddressFamilies= and
+      SystemCallFilter= (some allowlist or denylist: which families and calls a server needs is
+      its own). PrivateDevices= is reported but not required: it hides the GPU's device nodes
+      that inference and training need. DynamicUser=yes implies ProtectSystem=strict,
+      ProtectHome=read-only and PrivateTmp=yes, as systemd applies it. A listed unit without a
+      unit file, masked, or whose file systemd would refuse to load is an error; a site that
+      lists no unit makes the control not applicable. Only what the unit files say is read: a
+      unit started by hand or changed at run time (`systemctl set-property --runtime`) is not
+      seen.
+    references:
+      appendix4: [A4.4(3)]
+      nist: [AC-6, SC-39, CM-7]
+      cac: []
+      rand:
+        - {measure: R-35, relation: implements}
+        - {measure: R-4, relation: supports}
+    parameters:
+      protect_system: {type: strings, description: "ProtectSystem= values accepted (full, strict)"}
+      require_filters: {type: bool, description: "whether RestrictAddressFamilies= and SystemCallFilter= must be set"}
+    check:
+      every: service_sandbox.units
+      expect:
+        all:
+          - {fact: .runs_as_root, eq: false, describe: "runs as root (no User=, or User=root, and no DynamicUser=yes)"}
+          - {fact: .settings.no_new_privileges, eq: true, describe: NoNewPrivileges}
+          - {fact: .settings.protect_system, in: {param: protect_system}, describe: ProtectSystem}
+          - {fact: .settings.protect_home, in: ["yes", read-only, tmpfs], describe: ProtectHome}
+          - {fact: .settings.private_tmp, eq: true, describe: PrivateTmp}
+          - {fact: .settings.protect_kernel_tunables, eq: true, describe: ProtectKernelTunables}
+          - {fact: .settings.protect_kernel_modules, eq: true, describe: ProtectKernelModules}
+          - {fact: .settings.protect_control_groups, eq: true, describe: ProtectControlGroups}
+          - {fact: .settings.restrict_address_families, empty: false, when: require_filters, describe: RestrictAddressFamilies}
+          - {fact: .settings.system_call_filter, empty: false, when: require_filters, describe: SystemCallFilter}
+      if_empty: not_applicable
+      empty_reason: the site lists no weights units (services.weights_units)
+    remediation: >-
+      Run the service as its own account and sandbox it with a drop-in, e.g. `systemctl edit
+      vllm.service` (it writes /etc/systemd/system/vllm.service.d/override.conf) with a
+      `[Service]` section holding `User=mlsvc` (or `DynamicUser=yes`), `NoNewPrivileges=yes`,
+      `ProtectSystem=strict`, `ProtectHome=yes`, `PrivateTmp=yes`, `ProtectKernelTunables=yes`,
+      `ProtectKernelModules=yes`, `ProtectControlGroups=yes`, and for SL4
+      `RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6` and `SystemCallFilter=@system-service`;
+      with ProtectSystem=strict list the directories it writes in `ReadWritePaths=` (or use
+      `StateDirectory=`). Then `systemctl daemon-reload && systemctl restart vllm.service` and
+      check it still serves. These settings confine only that service: no login or SSH path is
+      affected.
+
 """#),
         ("Profiles/controls/access-weights.yaml", #"""
 # Access to the weights themselves. Facts: `weights_tree` and `weights_acl` (WeightsTreeProbe),
@@ -3384,6 +3449,16 @@ controls:
       runs commands is forbidden (rand). Which qemu-ga RPCs amount to that (running programs, files,
       SSH keys, passwords) is Warden's reading (design).
 
+  # --- access: weight-serving services sandboxed (ACC-013) ---
+  ACC-013:
+    parameters: {protect_system: [full, strict], require_filters: false}
+    sources: {protect_system: design, require_filters: design}
+    rationale: >-
+      The Code asks every signatory for sandboxes around models (Appendix 4.4(3)): at SL3 a
+      weights unit runs unprivileged with the OS read-only (full or strict), homes, /tmp and the
+      kernel's settings out of reach; which of systemd's settings make that up is Warden's
+      reading (design).
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3509,6 +3584,15 @@ controls:
   # --- exfiltration: third-party remote execution (EXF-008) ---
   EXF-008:
     rationale: RAND SL4 repeats that third parties never get access to the weights or the protected setup (p. 89); SL3's lists stand.
+
+  # --- access: weight-serving services sandboxed (ACC-013) ---
+  ACC-013:
+    parameters: {protect_system: [strict], require_filters: true}
+    sources: {protect_system: design, require_filters: design}
+    rationale: >-
+      RAND SL4 limits the attack surface of everything that reaches the weights (p. 87): the
+      whole file system read-only (strict) and the server's address families and system calls
+      filtered (design).
 
 """#),
     ]
