@@ -22,6 +22,7 @@ public struct ServiceSandboxProbe: Probe {
                     .object([
                         "name": .string, "source": .string, "error": .string, "files": .strings, "ignored": .strings,
                         "user": .sourced(.optional(.string)), "dynamic_user": .sourced(.bool), "runs_as_root": .sourced(.bool),
+                        "dedicated_user": .sourced(.bool),
                         "settings": .object(settings),
                     ])),
             ])
@@ -47,7 +48,7 @@ public struct ServiceSandboxProbe: Probe {
 
     /// Values systemd 252 refuses (and ignores, keeping the earlier one) for the keys read here.
     static var valid: [String: (String) -> Bool] {
-        var v: [String: (String) -> Bool] = ["DynamicUser": SystemdConf.isBool]
+        var v: [String: (String) -> Bool] = [:]
         for (_, key) in booleans { v[key] = SystemdConf.isBool }
         // An empty ProtectSystem= or ProtectHome= sets the default, `no`.
         for (_, key, words) in enums { v[key] = { $0.isEmpty || SystemdConf.isBool($0) || words.contains($0) } }
@@ -71,6 +72,13 @@ public struct ServiceSandboxProbe: Probe {
         if let problem = loaded.problem {
             return ["name": .string(name), "source": .string(fragment), "error": .string(problem)]
         }
+        // DynamicUser= is parsed as fatal (config_parse_bool with ltype true): a value that is
+        // not a boolean makes systemd refuse the whole unit ("bad unit file setting").
+        if let bad = loaded.conf.assignments["DynamicUser"]?.first(where: { SystemdConf.parseBool($0.value) == nil }) {
+            let reason =
+                "\(bad.source): DynamicUser=\(bad.value) is not a boolean: systemd refuses to load \(name) (a bad unit file setting)"
+            return ["name": .string(name), "source": .string(fragment), "error": .string(reason)]
+        }
         func sourced(_ value: JSON, _ source: String) -> JSON { ["value": value, "source": .string(source)] }
         let user = loaded.last("User").flatMap { $0.value.isEmpty ? nil : $0 }
         let userSource = loaded.last("User")?.source ?? "default (systemd: no User=, so root)"
@@ -78,9 +86,12 @@ public struct ServiceSandboxProbe: Probe {
         let isDynamic = dynamic.flatMap { SystemdConf.parseBool($0.value) } ?? false
         let dynamicSource = dynamic?.source ?? "default (systemd)"
         // A unit without User= (or with User= emptied) runs as root, as does User=root or 0;
-        // DynamicUser=yes allocates an unprivileged user whatever User= says.
+        // DynamicUser=yes allocates an unprivileged user whatever User= says. nobody is shared
+        // by whatever runs unconfigured, so it is no service's own (systemd-analyze security
+        // marks it as well).
         let rootUser = user == nil || user?.value == "root" || user?.value == "0"
         let runsAsRoot = !isDynamic && rootUser
+        let dedicated = isDynamic || (!rootUser && user?.value != "nobody" && user?.value != "65534")
         var settings: JSONObject = [:]
         for (key, name) in booleans {
             let s = loaded.last(name)
@@ -92,8 +103,9 @@ public struct ServiceSandboxProbe: Probe {
             if value.isEmpty { value = "no" }
             if let b = SystemdConf.parseBool(value) { value = b ? "yes" : "no" }
             var source = s?.source ?? "default (systemd)"
-            // unit_patch_contexts(): DynamicUser=yes raises ProtectSystem to strict and
-            // ProtectHome to read-only, and turns PrivateTmp on.
+            // unit_patch_contexts(): DynamicUser=yes sets ProtectSystem=strict, raises
+            // ProtectHome to read-only, and turns on PrivateTmp, NoNewPrivileges and
+            // RestrictSUIDSGID.
             if isDynamic, name == "ProtectSystem", value != "strict" {
                 value = "strict"
                 source = "\(dynamicSource) (DynamicUser=yes implies ProtectSystem=strict)"
@@ -105,7 +117,11 @@ public struct ServiceSandboxProbe: Probe {
             settings[key] = sourced(.string(value), source)
         }
         if isDynamic {
-            settings["private_tmp"] = sourced(true, "\(dynamicSource) (DynamicUser=yes implies PrivateTmp=yes)")
+            for (key, name) in [
+                ("private_tmp", "PrivateTmp"), ("no_new_privileges", "NoNewPrivileges"), ("restrict_suid_sgid", "RestrictSUIDSGID"),
+            ] {
+                settings[key] = sourced(true, "\(dynamicSource) (DynamicUser=yes implies \(name)=yes)")
+            }
         }
         for (key, name) in lists {
             let (words, source) = loaded.list(name)
@@ -117,6 +133,7 @@ public struct ServiceSandboxProbe: Probe {
             "user": sourced(user.map { .string($0.value) } ?? .null, userSource),
             "dynamic_user": sourced(.bool(isDynamic), dynamicSource),
             "runs_as_root": sourced(.bool(runsAsRoot), isDynamic ? dynamicSource : userSource),
+            "dedicated_user": sourced(.bool(dedicated), isDynamic ? dynamicSource : userSource),
             "settings": .object(settings),
         ]
     }

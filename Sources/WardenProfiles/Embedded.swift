@@ -612,8 +612,8 @@ controls:
       around it. Each unit the site lists in `services.weights_units` is read from its unit file
       and drop-ins, merged as systemd 252 merges them (the unit search path, `NAME.service.d/`,
       template, dash-prefix and `service.d/` drop-ins sorted by file name, the later assignment
-      winning, an empty one resetting a list). It must not run as root (a User= other than root,
-      or DynamicUser=yes), and must set the settings that keep a compromised server away from
+      winning, an empty one resetting a list). It must not run as root and must have a user of its own (a
+      User= other than root and nobody, or DynamicUser=yes), and must set the settings that keep a compromised server away from
       the rest of the host: NoNewPrivileges=yes (no setuid way back to root), ProtectSystem (the
       OS read-only: full or strict at SL3, strict at SL4), ProtectHome (yes, read-only or tmpfs:
       no human's files), PrivateTmp=yes (no shared /tmp to drop or pick up files),
@@ -622,7 +622,7 @@ controls:
       SystemCallFilter= (some allowlist or denylist: which families and calls a server needs is
       its own). PrivateDevices= is reported but not required: it hides the GPU's device nodes
       that inference and training need. DynamicUser=yes implies ProtectSystem=strict,
-      ProtectHome=read-only and PrivateTmp=yes, as systemd applies it. A listed unit without a
+      ProtectHome=read-only, PrivateTmp=yes and NoNewPrivileges=yes, as systemd applies it. A listed unit without a
       unit file, masked, or whose file systemd would refuse to load is an error; a site that
       lists no unit makes the control not applicable. Only what the unit files say is read: a
       unit started by hand or changed at run time (`systemctl set-property --runtime`) is not
@@ -642,6 +642,7 @@ controls:
       expect:
         all:
           - {fact: .runs_as_root, eq: false, describe: "runs as root (no User=, or User=root, and no DynamicUser=yes)"}
+          - {fact: .dedicated_user, eq: true, describe: "its own user (User= other than root and nobody, or DynamicUser=yes)"}
           - {fact: .settings.no_new_privileges, eq: true, describe: NoNewPrivileges}
           - {fact: .settings.protect_system, in: {param: protect_system}, describe: ProtectSystem}
           - {fact: .settings.protect_home, in: ["yes", read-only, tmpfs], describe: ProtectHome}

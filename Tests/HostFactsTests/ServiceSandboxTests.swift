@@ -97,6 +97,7 @@ import WardenTestSupport
         ("no User=", "User=mlsvc\n", ""),
         ("User=root", "User=mlsvc\n", "User=root\n"),
         ("User=0", "User=mlsvc\n", "User=0\n"),
+        ("User=nobody", "User=mlsvc\n", "User=nobody\n"),
         ("no NoNewPrivileges=", "NoNewPrivileges=yes\n", ""),
         ("NoNewPrivileges=no", "NoNewPrivileges=yes\n", "NoNewPrivileges=no\n"),
         ("ProtectSystem=yes", "ProtectSystem=strict\n", "ProtectSystem=yes\n"),
@@ -173,7 +174,11 @@ import WardenTestSupport
         let masked = host()
         masked.symlink("etc/systemd/system/vllm.service", to: "/dev/null")
         let broken = host("[Service\nUser=mlsvc\n")
-        for (tree, reason) in [(missing, "no unit file vllm.service in"), (masked, "is masked"), (broken, "invalid section header")] {
+        let refused = host(ServiceSandboxTests.sl4Unit.replacing("User=mlsvc", with: "DynamicUser=maybe"))
+        for (tree, reason) in [
+            (missing, "no unit file vllm.service in"), (masked, "is masked"), (broken, "invalid section header"),
+            (refused, "vllm.service:6: DynamicUser=maybe is not a boolean: systemd refuses to load vllm.service"),
+        ] {
             let v = try fact(tree)
             #expect(v["error"]?.stringValue?.contains(reason) == true, "\(v)")
             for (profile, f) in try findings(tree) {
