@@ -2223,6 +2223,64 @@ controls:
       docker-daemon to it); Docker and containerd have no such policy, so a host that must
       enforce signatures uses podman instead. None of this touches logins.
 
+  - id: INT-005
+    title: An EDR or IDS agent runs on the host
+    area: integrity
+    severity: high
+    threshold_source: code
+    rationale: >-
+      The Code asks for "EDR and/or IDS tools on all networks and devices" (Appendix 4.5(6)), and
+      RAND for endpoint security from SL1 (p. 73), integrated detection such as XDR from SL2
+      (p. 76) and ongoing compromise assessment of every device with access at SL3 and SL4 (pp.
+      81, 88): a host holding weights must be watched by something that can tell an intrusion
+      from normal work. The control passes when a unit the site lists in `services.edr_units`, or
+      the unit of an agent Warden recognises by its Debian package (falcon-sensor, mdatp,
+      sentinelagent, elastic-agent, wazuh-agent, osquery, suricata, samhain; the list and where
+      it comes from are in docs/DAEMON-SEMANTICS.md), is enabled (a `.wants` link, not masked)
+      and, on a live host, active (systemd's /run/systemd/units/invocation:UNIT). An offline root
+      has no run-time state: there active is not checked, said so in the evidence, and the
+      decision rests on enablement alone. An installed agent that is not enabled watches
+      nothing and does not count. When the host shows none, a site that declares a network IDS
+      watching this host's traffic (`services.network_ids`) makes the control manual, for a
+      reviewer to confirm; otherwise it fails.
+    references:
+      appendix4: [A4.5(6)]
+      nist: [SI-4, IR-4]
+      cac: []
+      rand:
+        - {measure: R-10, relation: implements}
+        - {measure: R-25, relation: supports}
+        - {measure: R-44, relation: proxy}
+        - {measure: R-72, relation: proxy}
+    check:
+      any:
+        - some: edr.units
+          expect:
+            all:
+              - {fact: .enabled, eq: true, describe: EDR unit enabled}
+              - {fact: .active, eq: true, describe: EDR unit active}
+          if_empty: fail
+          empty_reason: the site lists no EDR unit (services.edr_units)
+        - some: edr.agents
+          expect:
+            all:
+              - {fact: .enabled, eq: true, describe: recognised EDR/IDS agent enabled}
+              - {fact: .active, eq: true, describe: recognised EDR/IDS agent active}
+          if_empty: fail
+          empty_reason: no recognised EDR or IDS agent package is installed
+        - manual: the site declares a network IDS that watches this host; a reviewer must check that it sees this host's traffic and that its alerts reach someone
+          site: services.network_ids
+          describe: a network IDS that watches this host
+    remediation: >-
+      Install the organisation's EDR agent from its vendor's Debian package and enable it
+      (`systemctl enable --now falcon-sensor.service`, or the unit your agent installs), and list
+      that unit in the site file's `services.edr_units`. Without a commercial agent, Debian 12
+      has host and network IDS packages: `apt-get install suricata` (configure HOME_NET and the
+      interface in /etc/suricata/suricata.yaml, then `systemctl enable --now suricata`) or
+      `apt-get install samhain`. Where a network IDS on the host's segment watches its traffic
+      instead, describe it in the site file's `services.network_ids` for a reviewer. None of
+      these changes who may log in.
+
 """#),
         ("Profiles/controls/logging.yaml", #"""
 # Logging: auditd, audit rules over weights and privileged operations. Facts: `auditd`,
@@ -3460,6 +3518,9 @@ controls:
       kernel's settings out of reach; which of systemd's settings make that up is Warden's
       reading (design).
 
+  # --- integrity: an EDR or IDS agent runs (INT-005) ---
+  INT-005: {}
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3594,6 +3655,10 @@ controls:
       RAND SL4 limits the attack surface of everything that reaches the weights (p. 87): the
       whole file system read-only (strict) and the server's address families and system calls
       filtered (design).
+
+  # --- integrity: an EDR or IDS agent runs (INT-005) ---
+  INT-005:
+    rationale: RAND SL4 asks for ongoing compromise assessment on every device with access (p. 88); SL3's check stands.
 
 """#),
     ]
