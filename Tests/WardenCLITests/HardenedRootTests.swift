@@ -97,6 +97,10 @@ import WardenTestSupport
             "ENC-010", ["not_checked"], ["not_checked"],
             "the mounts and their device stacks are runtime state (mount table, /sys/dev/block), as ENC-001; moving filesystems onto LUKS needs a real disk and a reboot, which a chroot has not"
         ),
+        NotPassing(
+            "INT-005", ["manual"], ["manual"],
+            "no EDR agent can be installed in the offline root (no network; no Debian IDS package in the cached root): the site declares a network IDS (services.network_ids) for a reviewer"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
