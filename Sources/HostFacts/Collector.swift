@@ -93,6 +93,8 @@ public enum ProbeRegistry {
         PackageSigningProbe(),
         RemoteExecProbe(),
         NetworkPolicyProbe(),
+        ServiceSandboxProbe(),
+        EDRProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -38,6 +38,12 @@ package struct SystemdConf {
     package var unread: [String] = []
     /// Files that could not be read (with errno).
     package var errors: [String] = []
+    /// Every valid assignment of each key, in the daemon's order: list settings of unit files
+    /// (`RestrictAddressFamilies=`) add up across lines until an empty assignment resets them.
+    package var assignments: [String: [Setting]] = [:]
+    /// Sections the daemon knows but the caller does not read (a unit file's `[Unit]` and
+    /// `[Install]`): their lines are skipped without listing them as ignored.
+    var quietSections: Set<String> = []
 
     static let dropInParents = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd", "/lib/systemd"]
     static let longLine = 1 << 20
@@ -193,7 +199,9 @@ package struct SystemdConf {
             } else {
                 state.section = nil
                 state.sectionIgnored = true
-                if !section.hasPrefix("X-") { ignored.append("\(here): unknown section [\(section)]: its lines are ignored") }
+                if !section.hasPrefix("X-") && !quietSections.contains(section) {
+                    ignored.append("\(here): unknown section [\(section)]: its lines are ignored")
+                }
             }
             return nil
         }
@@ -220,6 +228,7 @@ package struct SystemdConf {
             return nil
         }
         settings[key] = Setting(value: value, source: here)
+        assignments[key, default: []].append(Setting(value: value, source: here))
         return nil
     }
 

@@ -15,3 +15,110 @@ struct SystemdUnits {
         return nil
     }
 }
+
+/// A service unit as systemd 252 loads it (docs/DAEMON-SEMANTICS.md, "Unit files"): the first
+/// file of that name on the unit search path, then the `*.conf` drop-ins of its `.d` directories
+/// on every directory of the path, read with the parser of `SystemdConf` (the same
+/// `config_parse`), `[Service]` only.
+struct UnitFile {
+    /// The file systemd loads the unit from (its "fragment"), nil when there is none.
+    var fragment: String?
+    /// The fragment and its drop-ins, in the order systemd reads them.
+    var files: [String] = []
+    /// The unit is masked: its fragment is a link to /dev/null or an empty file.
+    var masked = false
+    /// Why systemd would not load the unit, or why Warden cannot know what it loads.
+    var problem: String?
+    var conf = SystemdConf()
+
+    /// The system manager's unit search path (`systemd-analyze unit-paths` on Debian 12, without
+    /// generators: an offline root has not run them). Debian builds systemd 252 with split /usr,
+    /// so /lib/systemd/system comes before /usr/lib/systemd/system.
+    static let searchPath = [
+        "/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient", "/run/systemd/generator.early",
+        "/etc/systemd/system", "/etc/systemd/system.attached", "/run/systemd/system", "/run/systemd/system.attached",
+        "/run/systemd/generator", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+        "/run/systemd/generator.late",
+    ]
+
+    /// The names whose `.d` directories hold drop-ins for `unit` (`unit_file_find_dirs`): the
+    /// unit itself, its template (`foo@.service` for `foo@bar.service`), each dash prefix
+    /// (`foo-.service` for `foo-bar.service`), and the unit type (`service`).
+    static func dropInNames(_ unit: String) -> [String] {
+        guard let dot = unit.lastIndex(of: ".") else { return [unit] }
+        let stem = unit[..<dot]
+        let type = unit[unit.index(after: dot)...]
+        var names = [unit]
+        if let at = stem.firstIndex(of: "@"), stem.index(after: at) != stem.endIndex {
+            names.append("\(stem[...at]).\(type)")
+        }
+        var prefix = stem
+        while let dash = prefix.lastIndex(of: "-") {
+            prefix = prefix[..<dash]
+            names.append("\(prefix)-.\(type)")
+        }
+        names.append(String(type))
+        return names
+    }
+
+    /// Loads `unit`; `valid` says which values systemd accepts for a key (others are ignored).
+    static func load(_ unit: String, root: HostRoot, valid: [String: (String) -> Bool]) -> UnitFile {
+        var out = UnitFile()
+        out.conf.quietSections = ["Unit", "Install"]
+        out.fragment = searchPath.map { "\($0)/\(unit)" }.first { (try? root.info($0, followFinal: false)) != nil }
+        guard let fragment = out.fragment else { return out }
+        if root.isMasked(fragment) || (try? root.info(fragment))?.size == 0 {
+            out.masked = true
+            return out
+        }
+        var byName: [[UInt8]: String] = [:]
+        for dir in searchPath {
+            for name in dropInNames(unit) {
+                let path = "\(dir)/\(name).d"
+                guard let entries = try? root.list(path) else { continue }
+                for entry in entries where entry.hasSuffix(".conf") && !entry.hasPrefix(".") {
+                    let bytes = Array(entry.utf8)
+                    if byName[bytes] == nil { byName[bytes] = joinPath(path, entry) }
+                }
+            }
+        }
+        let dropIns = byName.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value)
+        for file in [fragment] + dropIns {
+            switch root.readConfigFile(file, daemon: "systemd") {
+            case .bytes(let bytes):
+                out.files.append(file)
+                if let stop = out.conf.parse(bytes, file: file, section: "Service", valid: valid, known: nil, daemon: "systemd") {
+                    out.problem = "\(stop): systemd does not load \(unit)"
+                    return out
+                }
+            case .skipped(let reason):
+                out.conf.ignored.append("\(file): \(reason)")
+            case .failed(let problem):
+                out.problem = problem
+                return out
+            }
+        }
+        return out
+    }
+
+    /// The effective value of a setting whose later assignment replaces the earlier one.
+    func last(_ key: String) -> SystemdConf.Setting? { conf.settings[key] }
+
+    /// The effective words of a list setting: every assignment adds its words, and an empty one
+    /// drops what came before (`RestrictAddressFamilies=`, `SystemCallFilter=`), with the
+    /// source of the last assignment that counts.
+    func list(_ key: String) -> (words: [String], source: String?) {
+        var words: [String] = []
+        var source: String?
+        for a in conf.assignments[key] ?? [] {
+            if a.value.isEmpty {
+                words = []
+                source = a.source
+            } else {
+                words += a.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                source = a.source
+            }
+        }
+        return (words, source)
+    }
+}

@@ -68,6 +68,9 @@ public struct Site: Sendable, Hashable {
     /// Units of vendor agents that run commands for a third party (RMM, backup), which must be
     /// neither enabled nor running (EXF-008).
     public var forbiddenAgents: [String] = []
+    /// The network IDS that watches this host's traffic, as the site describes it (INT-005):
+    /// Warden cannot see it from the host, so it asks a reviewer to check it.
+    public var networkIDS: String?
     /// The group whose members may reach weights directly in an emergency (ACC-001, ACC-003).
     public var breakGlassGroup: String?
     public var accessReview: AccessReview?
@@ -90,7 +93,7 @@ public struct Site: Sendable, Hashable {
         "role", "containers", "weights.paths", "weights.owner", "weights.group", "weights.allowed_principals",
         "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
         "services.edr_units", "services.weights_units", "environment", "weights.break_glass_group", "access.renewal_days",
-        "encryption.attested_key_service", "services.forbidden_agents",
+        "encryption.attested_key_service", "services.forbidden_agents", "services.network_ids",
     ]
 
     /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
@@ -116,6 +119,10 @@ public struct Site: Sendable, Hashable {
         ]
         if let role { o["role"] = .string(role.rawValue) }
         if let attestedKeyService { o["encryption"] = ["attested_key_service": .string(attestedKeyService)] }
+        if let networkIDS, case .object(var services)? = o["services"] {
+            services["network_ids"] = .string(networkIDS)
+            o["services"] = .object(services)
+        }
         return .object(o)
     }
 
@@ -176,10 +183,11 @@ public struct Site: Sendable, Hashable {
             }
         }
         if let s = f["services"] {
-            let sf = try s.fields(allowed: ["edr_units", "weights_units", "forbidden_agents"])
+            let sf = try s.fields(allowed: ["edr_units", "weights_units", "forbidden_agents", "network_ids"])
             site.edrUnits = try sf["edr_units"]?.strings() ?? []
             site.weightsUnits = try sf["weights_units"]?.strings() ?? []
             site.forbiddenAgents = try sf["forbidden_agents"]?.strings() ?? []
+            site.networkIDS = try sf["network_ids"]?.nonEmptyString()
         }
         if let a = f["access"] {
             let af = try a.fields(allowed: ["renewal_days"])

@@ -600,6 +600,72 @@ controls:
       instead with `usermod -p '*' NAME`; `usermod -L` alone is not enough, since it keeps the
       old hash behind a `!`. Do not remove the hash of an account whose password sudo asks for.
 
+  - id: ACC-013
+    title: Weight-serving services are sandboxed
+    area: access
+    severity: high
+    threshold_source: code
+    rationale: >-
+      The Code asks for "sandboxes around models, such as virtual machines and code execution
+      isolation" (Appendix 4.4(3)), and RAND SL3 for code that reaches the weights to keep its
+      attack surface small (p. 80). On one host the sandbox of a service is what systemd builds
+      around it. Each unit the site lists in `services.weights_units` is read from its unit file
+      and drop-ins, merged as systemd 252 merges them (the unit search path, `NAME.service.d/`,
+      template, dash-prefix and `service.d/` drop-ins sorted by file name, the later assignment
+      winning, an empty one resetting a list). It must not run as root and must have a user of its own (a
+      User= other than root and nobody, or DynamicUser=yes), and must set the settings that keep a compromised server away from
+      the rest of the host: NoNewPrivileges=yes (no setuid way back to root), ProtectSystem (the
+      OS read-only: full or strict at SL3, strict at SL4), ProtectHome (yes, read-only or tmpfs:
+      no human's files), PrivateTmp=yes (no shared /tmp to drop or pick up files),
+      ProtectKernelTunables, ProtectKernelModules and ProtectControlGroups (no changing the
+      kernel or the resource limits around it); at SL4 also RestrictAddressFamilies= and
+      SystemCallFilter= (some allowlist or denylist: which families and calls a server needs is
+      its own). PrivateDevices= is reported but not required: it hides the GPU's device nodes
+      that inference and training need. DynamicUser=yes implies ProtectSystem=strict,
+      ProtectHome=read-only, PrivateTmp=yes and NoNewPrivileges=yes, as systemd applies it. A listed unit without a
+      unit file, masked, or whose file systemd would refuse to load is an error; a site that
+      lists no unit makes the control not applicable. Only what the unit files say is read: a
+      unit started by hand or changed at run time (`systemctl set-property --runtime`) is not
+      seen.
+    references:
+      appendix4: [A4.4(3)]
+      nist: [AC-6, SC-39, CM-7]
+      cac: []
+      rand:
+        - {measure: R-35, relation: implements}
+        - {measure: R-4, relation: supports}
+    parameters:
+      protect_system: {type: strings, description: "ProtectSystem= values accepted (full, strict)"}
+      require_filters: {type: bool, description: "whether RestrictAddressFamilies= and SystemCallFilter= must be set"}
+    check:
+      every: service_sandbox.units
+      expect:
+        all:
+          - {fact: .runs_as_root, eq: false, describe: "runs as root (no User=, or User=root, and no DynamicUser=yes)"}
+          - {fact: .dedicated_user, eq: true, describe: "its own user (User= other than root and nobody, or DynamicUser=yes)"}
+          - {fact: .settings.no_new_privileges, eq: true, describe: NoNewPrivileges}
+          - {fact: .settings.protect_system, in: {param: protect_system}, describe: ProtectSystem}
+          - {fact: .settings.protect_home, in: ["yes", read-only, tmpfs], describe: ProtectHome}
+          - {fact: .settings.private_tmp, eq: true, describe: PrivateTmp}
+          - {fact: .settings.protect_kernel_tunables, eq: true, describe: ProtectKernelTunables}
+          - {fact: .settings.protect_kernel_modules, eq: true, describe: ProtectKernelModules}
+          - {fact: .settings.protect_control_groups, eq: true, describe: ProtectControlGroups}
+          - {fact: .settings.restrict_address_families, empty: false, when: require_filters, describe: RestrictAddressFamilies}
+          - {fact: .settings.system_call_filter, empty: false, when: require_filters, describe: SystemCallFilter}
+      if_empty: not_applicable
+      empty_reason: the site lists no weights units (services.weights_units)
+    remediation: >-
+      Run the service as its own account and sandbox it with a drop-in, e.g. `systemctl edit
+      vllm.service` (it writes /etc/systemd/system/vllm.service.d/override.conf) with a
+      `[Service]` section holding `User=mlsvc` (or `DynamicUser=yes`), `NoNewPrivileges=yes`,
+      `ProtectSystem=strict`, `ProtectHome=yes`, `PrivateTmp=yes`, `ProtectKernelTunables=yes`,
+      `ProtectKernelModules=yes`, `ProtectControlGroups=yes`, and for SL4
+      `RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6` and `SystemCallFilter=@system-service`;
+      with ProtectSystem=strict list the directories it writes in `ReadWritePaths=` (or use
+      `StateDirectory=`). Then `systemctl daemon-reload && systemctl restart vllm.service` and
+      check it still serves. These settings confine only that service: no login or SSH path is
+      affected.
+
 """#),
         ("Profiles/controls/access-weights.yaml", #"""
 # Access to the weights themselves. Facts: `weights_tree` and `weights_acl` (WeightsTreeProbe),
@@ -2223,6 +2289,64 @@ controls:
       docker-daemon to it); Docker and containerd have no such policy, so a host that must
       enforce signatures uses podman instead. None of this touches logins.
 
+  - id: INT-005
+    title: An EDR or IDS agent runs on the host
+    area: integrity
+    severity: high
+    threshold_source: code
+    rationale: >-
+      The Code asks for "EDR and/or IDS tools on all networks and devices" (Appendix 4.5(6)), and
+      RAND for endpoint security from SL1 (p. 73), integrated detection such as XDR from SL2
+      (p. 76) and ongoing compromise assessment of every device with access at SL3 and SL4 (pp.
+      81, 88): a host holding weights must be watched by something that can tell an intrusion
+      from normal work. The control passes when a unit the site lists in `services.edr_units`, or
+      the unit of an agent Warden recognises by its Debian package (falcon-sensor, mdatp,
+      sentinelagent, elastic-agent, wazuh-agent, osquery, suricata, samhain; the list and where
+      it comes from are in docs/DAEMON-SEMANTICS.md), is enabled (a `.wants` link, not masked)
+      and, on a live host, active (systemd's /run/systemd/units/invocation:UNIT). An offline root
+      has no run-time state: there active is not checked, said so in the evidence, and the
+      decision rests on enablement alone. An installed agent that is not enabled watches
+      nothing and does not count. When the host shows none, a site that declares a network IDS
+      watching this host's traffic (`services.network_ids`) makes the control manual, for a
+      reviewer to confirm; otherwise it fails.
+    references:
+      appendix4: [A4.5(6)]
+      nist: [SI-4, IR-4]
+      cac: []
+      rand:
+        - {measure: R-10, relation: implements}
+        - {measure: R-25, relation: supports}
+        - {measure: R-44, relation: proxy}
+        - {measure: R-72, relation: proxy}
+    check:
+      any:
+        - some: edr.units
+          expect:
+            all:
+              - {fact: .enabled, eq: true, describe: EDR unit enabled}
+              - {fact: .active, eq: true, describe: EDR unit active}
+          if_empty: fail
+          empty_reason: the site lists no EDR unit (services.edr_units)
+        - some: edr.agents
+          expect:
+            all:
+              - {fact: .enabled, eq: true, describe: recognised EDR/IDS agent enabled}
+              - {fact: .active, eq: true, describe: recognised EDR/IDS agent active}
+          if_empty: fail
+          empty_reason: no recognised EDR or IDS agent package is installed
+        - manual: the site declares a network IDS that watches this host; a reviewer must check that it sees this host's traffic and that its alerts reach someone
+          site: services.network_ids
+          describe: a network IDS that watches this host
+    remediation: >-
+      Install the organisation's EDR agent from its vendor's Debian package and enable it
+      (`systemctl enable --now falcon-sensor.service`, or the unit your agent installs), and list
+      that unit in the site file's `services.edr_units`. Without a commercial agent, Debian 12
+      has host and network IDS packages: `apt-get install suricata` (configure HOME_NET and the
+      interface in /etc/suricata/suricata.yaml, then `systemctl enable --now suricata`) or
+      `apt-get install samhain`. Where a network IDS on the host's segment watches its traffic
+      instead, describe it in the site file's `services.network_ids` for a reviewer. None of
+      these changes who may log in.
+
 """#),
         ("Profiles/controls/logging.yaml", #"""
 # Logging: auditd, audit rules over weights and privileged operations. Facts: `auditd`,
@@ -3456,6 +3580,19 @@ controls:
       RAND asks for interactions only from an internal network from SL2 (p. 74) and for isolated
       networks with defined, managed connections at SL3 (pp. 79-80, 85): a verdict control.
 
+  # --- access: weight-serving services sandboxed (ACC-013) ---
+  ACC-013:
+    parameters: {protect_system: [full, strict], require_filters: false}
+    sources: {protect_system: design, require_filters: design}
+    rationale: >-
+      The Code asks every signatory for sandboxes around models (Appendix 4.4(3)): at SL3 a
+      weights unit runs unprivileged with the OS read-only (full or strict), homes, /tmp and the
+      kernel's settings out of reach; which of systemd's settings make that up is Warden's
+      reading (design).
+
+  # --- integrity: an EDR or IDS agent runs (INT-005) ---
+  INT-005: {}
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3585,6 +3722,19 @@ controls:
   # --- exfiltration: egress default-deny, internal management access (EXF-004) ---
   EXF-004:
     rationale: RAND SL4 makes default-deny egress mandatory; SL3's check stands.
+
+  # --- access: weight-serving services sandboxed (ACC-013) ---
+  ACC-013:
+    parameters: {protect_system: [strict], require_filters: true}
+    sources: {protect_system: design, require_filters: design}
+    rationale: >-
+      RAND SL4 limits the attack surface of everything that reaches the weights (p. 87): the
+      whole file system read-only (strict) and the server's address families and system calls
+      filtered (design).
+
+  # --- integrity: an EDR or IDS agent runs (INT-005) ---
+  INT-005:
+    rationale: RAND SL4 asks for ongoing compromise assessment on every device with access (p. 88); SL3's check stands.
 
 """#),
     ]

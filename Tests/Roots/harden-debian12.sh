@@ -468,6 +468,36 @@ table inet filter {
 }
 EOF
 systemctl enable nftables.service >/dev/null 2>&1
+# --- ACC-013: the weights unit runs as its own user, sandboxed by a drop-in ------------------
+# The site lists weights-server.service (services.weights_units). Its unit stands in for what an
+# inference server's package installs (no User=, no sandboxing, as such units often come); the
+# remediation's drop-in, what `systemctl edit` writes, confines it. ProtectSystem=strict leaves
+# it nothing to write, which a server that only reads the weights needs.
+put 0644 /usr/local/lib/systemd/system/weights-server.service <<'EOF'
+[Unit]
+Description=Model server (stand-in for the site's inference server)
+After=network.target
+
+[Service]
+ExecStart=/bin/sleep infinity
+
+[Install]
+WantedBy=multi-user.target
+EOF
+put 0644 /etc/systemd/system/weights-server.service.d/override.conf <<EOF
+[Service]
+User=$OWNER
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallFilter=@system-service
+EOF
+systemctl enable weights-server.service
 
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
 # update-grub is `grub-mkconfig -o /boot/grub/grub.cfg`, whose grub-probe asks the kernel for the

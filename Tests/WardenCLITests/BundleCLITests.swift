@@ -216,7 +216,8 @@ func flipByte(_ path: String, at offset: (Int) -> Int) throws {
                 "| SL3 and SL4 manual (organisational: collect the background-check policy and records for everyone with access) |"))
         let edr = try row(good, "| A4.5(6) |")
         #expect(
-            edr.contains("| LOG-006, LOG-007 | SL3 and SL4 manual (organisational: collect the inventory of EDR and IDS coverage"), "\(edr)"
+            edr.contains("| LOG-006, LOG-007, INT-005 | SL3 and SL4 manual (organisational: collect the inventory of EDR and IDS coverage"),
+            "\(edr)"
         )
 
         let fleet = try Fleet(count: 6, options: ["--missing-every", "6"])

@@ -52,6 +52,21 @@ import WardenFormats
         #expect(site.sha256 == (try Digester.libcrypto.sha256Hex(Array(text.utf8))))
     }
 
+    /// INT-005's network IDS: a description for a reviewer, present in the fact only when set.
+    @Test func aNetworkIDSIsADescriptionInTheServices() throws {
+        let site = try Site.parse(
+            "services:\n  edr_units: [acme.service]\n  network_ids: Suricata on the weights VLAN span port\n", file: "site.yaml",
+            digester: .libcrypto)
+        #expect(site.networkIDS == "Suricata on the weights VLAN span port")
+        #expect(site.json["services"]?["network_ids"] == "Suricata on the weights VLAN span port")
+        #expect(site.json["services"]?["edr_units"] == ["acme.service"])
+        #expect(try Site.parse("role: storage\n", file: "site.yaml", digester: .libcrypto).json["services"]?["network_ids"] == nil)
+        #expect(Site.knownPaths.contains("services.network_ids"))
+        #expect(throws: WardenError.self) {
+            try Site.parse("services:\n  network_ids: \"\"\n", file: "site.yaml", digester: .libcrypto)
+        }
+    }
+
     @Test func withoutASiteTheFactsSayWhichEnvironmentAndRenewalPeriodWereJudged() throws {
         let site = try Site.parse("role: storage\n", file: "site.yaml", digester: .libcrypto)
         #expect(site.json["environment"] == "production")
