@@ -92,6 +92,7 @@ public enum ProbeRegistry {
         FilesystemsProbe(),
         PackageSigningProbe(),
         RemoteExecProbe(),
+        DedicatedDeviceProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

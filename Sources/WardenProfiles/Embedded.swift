@@ -1892,6 +1892,60 @@ controls:
       `update-initramfs -u` and reboot. Remove automounting: `apt purge udisks2 autofs` (or
       `systemctl mask udisks2.service` and `systemctl disable --now autofs`).
 
+  - id: HRD-012
+    title: The host runs nothing but the weights' own services (dedicated device)
+    area: hardening
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND SL3 keeps the weights and the data that protects them on dedicated devices that "do
+      not share a machine with less-secure applications" (p. 78), and SL4 on separate servers
+      "not used for other purposes" (p. 85). Every unit that starts at boot and every container on
+      the host is code that shares the weights' kernel, memory and disks. The host may enable
+      what a Debian 12 server enables by itself (the baseline, docs/DAEMON-SEMANTICS.md says
+      where it comes from), the units the site file names for its weights, EDR and other needs
+      (`services.weights_units`, `services.edr_units`, `services.allowed_units`) and Warden's
+      own timer; nothing else. Containers are allowed only by name or id in
+      `services.allowed_containers`. A listener that should not be there is EXF-007's.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, SC-2]
+      rand:
+        - {measure: R-29, relation: implements}
+        - {measure: R-59, relation: supports}
+    parameters:
+      baseline_units: {type: strings, description: "units a Debian 12 server enables by itself (the names of their enablement links), allowed everywhere"}
+    check:
+      all:
+        - none: dedicated.enabled_units
+          where:
+            all:
+              - {fact: .unit, not_in: {param: baseline_units}, describe: unit outside the Debian 12 baseline}
+              - {fact: .unit, not_in: {site: services.weights_units, default: []}, describe: unit outside the site's weights_units}
+              - {fact: .unit, not_in: {site: services.edr_units, default: []}, describe: unit outside the site's edr_units}
+              - {fact: .unit, not_in: {site: services.allowed_units, default: []}, describe: unit outside the site's allowed_units}
+              - {fact: .unit, not_in: [warden-audit.service, warden-audit.timer], describe: unit other than Warden's own}
+          expect: {fact: .unit, exists: true, describe: "unit enabled beyond the baseline and the site's lists"}
+          if_empty: pass
+          empty_reason: no unit is enabled in /etc/systemd or /run/systemd
+        - none: dedicated.containers
+          where:
+            all:
+              - {fact: .name, not_in: {site: services.allowed_containers, default: []}, describe: container name outside the site's allowed_containers}
+              - {fact: .id, not_in: {site: services.allowed_containers, default: []}, describe: container id outside the site's allowed_containers}
+          expect: {fact: .name, exists: true, describe: "container the site does not allow"}
+          if_empty: pass
+          empty_reason: no docker, podman or containerd container
+    remediation: >-
+      For each unit the evidence names: if the host needs it, add it to the site file's
+      `services.allowed_units` (or `weights_units`, `edr_units`) so that a reviewer sees it;
+      otherwise remove what provides it (`apt purge PACKAGE`; `dpkg -S UNIT-FILE` names the
+      package) or `systemctl disable --now UNIT`. Leave ssh.service enabled and keep a console
+      at hand before disabling anything you log in through. Move other workloads, containers
+      included, to other machines (`docker rm`, `podman rm`, `ctr -n NAMESPACE task kill` and
+      `container rm`), or name the containers that serve the weights in
+      `services.allowed_containers`.
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -3383,6 +3437,17 @@ controls:
       RAND SL3 allows no third-party service access to the weights (p. 80): every cloud agent that
       runs commands is forbidden (rand). Which qemu-ga RPCs amount to that (running programs, files,
       SSH keys, passwords) is Warden's reading (design).
+
+  # --- hardening: dedicated device (HRD-012) ---
+  HRD-012:
+    parameters:
+      baseline_units: [apparmor.service, apt-daily-upgrade.timer, apt-daily.timer, auditd.service, chrony.service, cron.service, dailyaidecheck.timer, dpkg-db-backup.timer, e2scrub_all.timer, e2scrub_reap.service, fstrim.timer, getty@tty1.service, remote-fs.target, rsyslog.service, ssh.service, systemd-pstore.service, usbguard-dbus.service, usbguard.service, systemd-timesyncd.service, unattended-upgrades.service]
+    sources: {baseline_units: design}
+    rationale: >-
+      The baseline is what the Debian 12 test root enables (debootstrap's bookworm with the
+      packages Scripts/roots adds: auditd, usbguard, aide, chrony, apparmor, rsyslog), plus the
+      units other controls' remediations enable there (systemd-timesyncd for LOG-008,
+      unattended-upgrades for INT-008); docs/DAEMON-SEMANTICS.md says how to regenerate it.
 
 """#),
         ("Profiles/sl4.yaml", #"""
