@@ -2211,6 +2211,41 @@ controls:
       docker-daemon to it); Docker and containerd have no such policy, so a host that must
       enforce signatures uses podman instead. None of this touches logins.
 
+  - id: INT-004
+    title: The TPM's event log replays to its PCRs (measured boot)
+    area: integrity
+    severity: medium
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 lets only verified devices reach the weights ("secure hardware required for
+      access … automatically verified before they are permitted access", p. 88), and SL3 asks for
+      integrity checks against a known-good baseline (p. 81). Both rest on measured boot: the
+      firmware and boot loader extend a hash of each stage into the TPM's PCRs and record it in
+      the event log, which a verifier reads to learn what booted. The log is worth something only
+      when replaying it gives the PCR values the TPM holds: a log that does not replay hides or
+      forges a stage, and no attestation built on it can be trusted. Each PCR the log extends is
+      replayed in the SHA-256 bank and compared with the TPM's value as the kernel shows it.
+      Whether a remote verifier then checks the log against a reference is the organisation's
+      part. SL3 reports it; SL4 requires it.
+    references:
+      cop: [II.7.3]
+      nist: [SI-7(9), SI-7(10)]
+      rand:
+        - {measure: R-71, relation: supports}
+        - {measure: R-45, relation: supports}
+    check:
+      every: measured_boot.pcrs
+      expect: {fact: .matches, eq: true, describe: the replayed event log equals the TPM's PCR}
+      if_empty: error
+      empty_reason: the event log extends no PCR in its SHA-256 bank
+    remediation: >-
+      Turn the TPM on in the firmware setup (TPM 2.0, "PTT" or "fTPM" on many boards) with its
+      SHA-256 bank active, and boot with UEFI, whose firmware keeps the event log; Debian 12's
+      kernel then shows it at /sys/kernel/security/tpm0/binary_bios_measurements. A log that does
+      not replay means the firmware or a boot stage measured something it did not record: update
+      the firmware, compare `tpm2_eventlog` of the log with `tpm2_pcrread sha256` (apt install
+      tpm2-tools), and treat the host as untrusted until a clean boot replays.
+
 """#),
         ("Profiles/controls/logging.yaml", #"""
 # Logging: auditd, audit rules over weights and privileged operations. Facts: `auditd`,
@@ -3449,6 +3484,11 @@ controls:
       units other controls' remediations enable there (systemd-timesyncd for LOG-008,
       unattended-upgrades for INT-008); docs/DAEMON-SEMANTICS.md says how to regenerate it.
 
+  # --- integrity: measured boot (INT-004) ---
+  INT-004:
+    advisory: true
+    rationale: RAND asks for verified devices at SL4 (p. 88); SL3 reports whether the TPM's event log replays.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3574,6 +3614,11 @@ controls:
   # --- exfiltration: third-party remote execution (EXF-008) ---
   EXF-008:
     rationale: RAND SL4 repeats that third parties never get access to the weights or the protected setup (p. 89); SL3's lists stand.
+
+  # --- integrity: measured boot (INT-004) ---
+  INT-004:
+    advisory: false
+    rationale: RAND SL4 lets only automatically verified devices reach the weights (p. 88); a TPM event log that replays is what a verifier needs.
 
 """#),
     ]
