@@ -1927,7 +1927,7 @@ controls:
               - {fact: .unit, not_in: [warden-audit.service, warden-audit.timer], describe: unit other than Warden's own}
           expect: {fact: .unit, exists: true, describe: "unit enabled beyond the baseline and the site's lists"}
           if_empty: pass
-          empty_reason: no unit is enabled in /etc/systemd or /run/systemd
+          empty_reason: no unit is enabled beyond the Debian 12 baseline, the site's lists and Warden's own
         - none: dedicated.containers
           where:
             all:
@@ -1935,7 +1935,7 @@ controls:
               - {fact: .id, not_in: {site: services.allowed_containers, default: []}, describe: container id outside the site's allowed_containers}
           expect: {fact: .name, exists: true, describe: "container the site does not allow"}
           if_empty: pass
-          empty_reason: no docker, podman or containerd container
+          empty_reason: no docker, podman or containerd container beyond the site's allowed_containers
     remediation: >-
       For each unit the evidence names: if the host needs it, add it to the site file's
       `services.allowed_units` (or `weights_units`, `edr_units`) so that a reviewer sees it;

@@ -165,6 +165,25 @@ import WardenTestSupport
         #expect(tool[0] != expected, "tpm2-tools now follows the specification: DAEMON-SEMANTICS.md's exception can go")
     }
 
+    /// The committed fixtures (`Tests/Tools/tpm-eventlog.py`): host-conformant's log replays to
+    /// its PCRs, as tpm2_eventlog replays it; tpm-pcr7-does-not-replay holds zeros in PCR 7.
+    @Test func theFixtures() throws {
+        let good = Package.fixtureRoot("host-conformant")
+        let tool = try MeasuredBootTests.toolPCRs(good + "/" + MeasuredBootTests.logPath)
+        let v = try probeFact("measured_boot", of: MeasuredBootProbe(), root: good)
+        #expect(v["pcrs"]?.arrayValue?.compactMap { $0["replayed"]?.stringValue } == tool.sorted { $0.key < $1.key }.map(\.value))
+        for (profile, f) in try findingsBySL("INT-004", root: good, probes: [MeasuredBootProbe()]) {
+            #expect(f.status == .pass, "\(profile): \(f.summary)")
+        }
+        let bad = Package.fixtureRoot("tpm-pcr7-does-not-replay")
+        for (profile, f) in try findingsBySL("INT-004", root: bad, probes: [MeasuredBootProbe()]) {
+            #expect(f.status == .fail, "\(profile): \(f.summary)")
+            #expect(f.evidence.filter { $0.ok == false }.map(\.source) == ["/sys/class/tpm/tpm0/pcr-sha256/7"], "\(f.evidence)")
+            #expect(
+                f.summary.contains("PCR 7: replayed \(tool[7] ?? "?"), the TPM holds \(String(repeating: "0", count: 64))"), "\(f.summary)")
+        }
+    }
+
     @Test func withoutTheLogOrThePCRsItIsNotChecked() throws {
         let none = TempTree()
         none.directory("etc")
