@@ -95,6 +95,8 @@ public enum ProbeRegistry {
         NetworkPolicyProbe(),
         ServiceSandboxProbe(),
         EDRProbe(),
+        DedicatedDeviceProbe(),
+        MeasuredBootProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

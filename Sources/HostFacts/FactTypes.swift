@@ -48,7 +48,10 @@ extension Site {
         "environment": .string, "access": .object(["renewal_days": .int]),
         "encryption": .object(["attested_key_service": .string]),
         "network": .object(["allowed_listeners": .strings]),
-        "services": .object(["edr_units": .strings, "weights_units": .strings, "forbidden_agents": .strings, "network_ids": .string]),
+        "services": .object([
+            "edr_units": .strings, "weights_units": .strings, "forbidden_agents": .strings, "network_ids": .string,
+            "allowed_units": .strings, "allowed_containers": .strings,
+        ]),
         "waivers": .list(.object(["control": .string, "reason": .string, "approved_by": .string, "expires": .string])),
     ])
 }

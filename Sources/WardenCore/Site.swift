@@ -71,6 +71,11 @@ public struct Site: Sendable, Hashable {
     /// The network IDS that watches this host's traffic, as the site describes it (INT-005):
     /// Warden cannot see it from the host, so it asks a reviewer to check it.
     public var networkIDS: String?
+    /// Units the host may enable beyond the Debian baseline and the weights' and EDR units
+    /// (HRD-012).
+    public var allowedUnits: [String] = []
+    /// Containers, by name or id, that may run on the host (HRD-012).
+    public var allowedContainers: [String] = []
     /// The group whose members may reach weights directly in an emergency (ACC-001, ACC-003).
     public var breakGlassGroup: String?
     public var accessReview: AccessReview?
@@ -94,6 +99,7 @@ public struct Site: Sendable, Hashable {
         "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
         "services.edr_units", "services.weights_units", "environment", "weights.break_glass_group", "access.renewal_days",
         "encryption.attested_key_service", "services.forbidden_agents", "services.network_ids",
+        "services.allowed_units", "services.allowed_containers",
     ]
 
     /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
@@ -113,6 +119,7 @@ public struct Site: Sendable, Hashable {
             "containers": .bool(containers), "weights": .object(weights), "network": .object(network),
             "services": [
                 "edr_units": strings(edrUnits), "weights_units": strings(weightsUnits), "forbidden_agents": strings(forbiddenAgents),
+                "allowed_units": strings(allowedUnits), "allowed_containers": strings(allowedContainers),
             ],
             "waivers": .array(waivers.map(\.json)), "sha256": .string(sha256),
             "environment": .string(environment.rawValue), "access": ["renewal_days": .int(Int64(renewalDays))],
@@ -183,11 +190,15 @@ public struct Site: Sendable, Hashable {
             }
         }
         if let s = f["services"] {
-            let sf = try s.fields(allowed: ["edr_units", "weights_units", "forbidden_agents", "network_ids"])
+            let sf = try s.fields(allowed: [
+                "edr_units", "weights_units", "forbidden_agents", "network_ids", "allowed_units", "allowed_containers",
+            ])
             site.edrUnits = try sf["edr_units"]?.strings() ?? []
             site.weightsUnits = try sf["weights_units"]?.strings() ?? []
             site.forbiddenAgents = try sf["forbidden_agents"]?.strings() ?? []
             site.networkIDS = try sf["network_ids"]?.nonEmptyString()
+            site.allowedUnits = try sf["allowed_units"]?.strings() ?? []
+            site.allowedContainers = try sf["allowed_containers"]?.strings() ?? []
         }
         if let a = f["access"] {
             let af = try a.fields(allowed: ["renewal_days"])

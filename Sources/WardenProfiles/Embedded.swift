@@ -2024,6 +2024,60 @@ controls:
       `update-initramfs -u` and reboot. Remove automounting: `apt purge udisks2 autofs` (or
       `systemctl mask udisks2.service` and `systemctl disable --now autofs`).
 
+  - id: HRD-012
+    title: The host runs nothing but the weights' own services (dedicated device)
+    area: hardening
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND SL3 keeps the weights and the data that protects them on dedicated devices that "do
+      not share a machine with less-secure applications" (p. 78), and SL4 on separate servers
+      "not used for other purposes" (p. 85). Every unit that starts at boot and every container on
+      the host is code that shares the weights' kernel, memory and disks. The host may enable
+      what a Debian 12 server enables by itself (the baseline, docs/DAEMON-SEMANTICS.md says
+      where it comes from), the units the site file names for its weights, EDR and other needs
+      (`services.weights_units`, `services.edr_units`, `services.allowed_units`) and Warden's
+      own timer; nothing else. Containers are allowed only by name or id in
+      `services.allowed_containers`. A listener that should not be there is EXF-007's.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, SC-2]
+      rand:
+        - {measure: R-29, relation: implements}
+        - {measure: R-59, relation: supports}
+    parameters:
+      baseline_units: {type: strings, description: "units a Debian 12 server enables by itself (the names of their enablement links), allowed everywhere"}
+    check:
+      all:
+        - none: dedicated.enabled_units
+          where:
+            all:
+              - {fact: .unit, not_in: {param: baseline_units}, describe: unit outside the Debian 12 baseline}
+              - {fact: .unit, not_in: {site: services.weights_units, default: []}, describe: unit outside the site's weights_units}
+              - {fact: .unit, not_in: {site: services.edr_units, default: []}, describe: unit outside the site's edr_units}
+              - {fact: .unit, not_in: {site: services.allowed_units, default: []}, describe: unit outside the site's allowed_units}
+              - {fact: .unit, not_in: [warden-audit.service, warden-audit.timer], describe: unit other than Warden's own}
+          expect: {fact: .unit, exists: true, describe: "unit enabled beyond the baseline and the site's lists"}
+          if_empty: pass
+          empty_reason: no unit is enabled beyond the Debian 12 baseline, the site's lists and Warden's own
+        - none: dedicated.containers
+          where:
+            all:
+              - {fact: .name, not_in: {site: services.allowed_containers, default: []}, describe: container name outside the site's allowed_containers}
+              - {fact: .id, not_in: {site: services.allowed_containers, default: []}, describe: container id outside the site's allowed_containers}
+          expect: {fact: .name, exists: true, describe: "container the site does not allow"}
+          if_empty: pass
+          empty_reason: no docker, podman or containerd container beyond the site's allowed_containers
+    remediation: >-
+      For each unit the evidence names: if the host needs it, add it to the site file's
+      `services.allowed_units` (or `weights_units`, `edr_units`) so that a reviewer sees it;
+      otherwise remove what provides it (`apt purge PACKAGE`; `dpkg -S UNIT-FILE` names the
+      package) or `systemctl disable --now UNIT`. Leave ssh.service enabled and keep a console
+      at hand before disabling anything you log in through. Move other workloads, containers
+      included, to other machines (`docker rm`, `podman rm`, `ctr -n NAMESPACE task kill` and
+      `container rm`), or name the containers that serve the weights in
+      `services.allowed_containers`.
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -2346,6 +2400,41 @@ controls:
       `apt-get install samhain`. Where a network IDS on the host's segment watches its traffic
       instead, describe it in the site file's `services.network_ids` for a reviewer. None of
       these changes who may log in.
+
+  - id: INT-004
+    title: The TPM's event log replays to its PCRs (measured boot)
+    area: integrity
+    severity: medium
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 lets only verified devices reach the weights ("secure hardware required for
+      access … automatically verified before they are permitted access", p. 88), and SL3 asks for
+      integrity checks against a known-good baseline (p. 81). Both rest on measured boot: the
+      firmware and boot loader extend a hash of each stage into the TPM's PCRs and record it in
+      the event log, which a verifier reads to learn what booted. The log is worth something only
+      when replaying it gives the PCR values the TPM holds: a log that does not replay hides or
+      forges a stage, and no attestation built on it can be trusted. Each PCR the log extends is
+      replayed in the SHA-256 bank and compared with the TPM's value as the kernel shows it.
+      Whether a remote verifier then checks the log against a reference is the organisation's
+      part. SL3 reports it; SL4 requires it.
+    references:
+      cop: [II.7.3]
+      nist: [SI-7(9), SI-7(10)]
+      rand:
+        - {measure: R-71, relation: supports}
+        - {measure: R-45, relation: supports}
+    check:
+      every: measured_boot.pcrs
+      expect: {fact: .matches, eq: true, describe: the replayed event log equals the TPM's PCR}
+      if_empty: error
+      empty_reason: the event log extends no PCR in its SHA-256 bank
+    remediation: >-
+      Turn the TPM on in the firmware setup (TPM 2.0, "PTT" or "fTPM" on many boards) with its
+      SHA-256 bank active, and boot with UEFI, whose firmware keeps the event log; Debian 12's
+      kernel then shows it at /sys/kernel/security/tpm0/binary_bios_measurements. A log that does
+      not replay means the firmware or a boot stage measured something it did not record: update
+      the firmware, compare `tpm2_eventlog` of the log with `tpm2_pcrread sha256` (apt install
+      tpm2-tools), and treat the host as untrusted until a clean boot replays.
 
 """#),
         ("Profiles/controls/logging.yaml", #"""
@@ -3593,6 +3682,22 @@ controls:
   # --- integrity: an EDR or IDS agent runs (INT-005) ---
   INT-005: {}
 
+  # --- hardening: dedicated device (HRD-012) ---
+  HRD-012:
+    parameters:
+      baseline_units: [apparmor.service, apt-daily-upgrade.timer, apt-daily.timer, auditd.service, chrony.service, cron.service, dailyaidecheck.timer, dpkg-db-backup.timer, e2scrub_all.timer, e2scrub_reap.service, fstrim.timer, getty@tty1.service, remote-fs.target, rsyslog.service, ssh.service, systemd-pstore.service, usbguard-dbus.service, usbguard.service, systemd-timesyncd.service, unattended-upgrades.service]
+    sources: {baseline_units: design}
+    rationale: >-
+      The baseline is what the Debian 12 test root enables (debootstrap's bookworm with the
+      packages Scripts/roots adds: auditd, usbguard, aide, chrony, apparmor, rsyslog), plus the
+      units other controls' remediations enable there (systemd-timesyncd for LOG-008,
+      unattended-upgrades for INT-008); docs/DAEMON-SEMANTICS.md says how to regenerate it.
+
+  # --- integrity: measured boot (INT-004) ---
+  INT-004:
+    advisory: true
+    rationale: RAND asks for verified devices at SL4 (p. 88); SL3 reports whether the TPM's event log replays.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3735,6 +3840,11 @@ controls:
   # --- integrity: an EDR or IDS agent runs (INT-005) ---
   INT-005:
     rationale: RAND SL4 asks for ongoing compromise assessment on every device with access (p. 88); SL3's check stands.
+
+  # --- integrity: measured boot (INT-004) ---
+  INT-004:
+    advisory: false
+    rationale: RAND SL4 lets only automatically verified devices reach the weights (p. 88); a TPM event log that replays is what a verifier needs.
 
 """#),
     ]

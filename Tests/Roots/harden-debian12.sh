@@ -499,6 +499,21 @@ SystemCallFilter=@system-service
 EOF
 systemctl enable weights-server.service
 
+# --- HRD-012: nothing enabled beyond the Debian 12 baseline and the site's lists -------------
+# The remediation: a unit the host does not need is disabled (a link only, in a chroot); this
+# site names its weights unit and nftables.service (EXF-004) in hardened-site.yaml, and
+# ssh.service is in the baseline, so the way in stays. Every other unit the blocks above enable
+# (apparmor, usbguard, auditd, chrony, dailyaidecheck.timer) is in the baseline: HRD-012's
+# baseline_units in Profiles/sl3.yaml, repeated here with the site's units.
+hrd012_baseline="apparmor.service apt-daily-upgrade.timer apt-daily.timer auditd.service chrony.service cron.service dailyaidecheck.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service remote-fs.target rsyslog.service ssh.service systemd-pstore.service usbguard-dbus.service usbguard.service systemd-timesyncd.service unattended-upgrades.service weights-server.service nftables.service"
+for link in /etc/systemd/system/*.wants/* /etc/systemd/system/*.requires/* /etc/systemd/system/*.upholds/*; do
+  [ -L "$link" ] || continue
+  unit=${link##*/}
+  case " $hrd012_baseline " in *" $unit "*) continue ;; esac
+  say "HRD-012: disabling $unit (neither in the baseline nor named by the site)"
+  systemctl disable "$unit" >/dev/null 2>&1 || rm -f "$link"
+done
+
 # --- LOG-001, INT-003, INT-009: update-grub --------------------------------------------------
 # update-grub is `grub-mkconfig -o /boot/grub/grub.cfg`, whose grub-probe asks the kernel for the
 # devices of / and /boot, which a chroot over an overlay does not have. Debian's grub-mkconfig
