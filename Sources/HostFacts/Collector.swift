@@ -93,6 +93,7 @@ public enum ProbeRegistry {
         PackageSigningProbe(),
         RemoteExecProbe(),
         NetworkPolicyProbe(),
+        ConfidentialComputingProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -1230,6 +1230,66 @@ controls:
       the same crypttab, fstab and initramfs steps. Keep a passphrase keyslot and someone at the
       console (or the BMC's) for the first boots; TPM unlocking is ENC-004's.
 
+  - id: ENC-009
+    title: Weights are processed inside a CPU TEE where the hardware offers one (confidential computing)
+    area: encryption
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 asks for confidential computing when available: the weights decrypted and used only
+      inside a trusted execution environment whose memory the host's own kernel, hypervisor and
+      administrators cannot read. The host shows whether it runs as a CPU TEE guest (the SEV-SNP or
+      TDX guest device, configfs-tsm's report directory, or the tdx_guest CPU flag), and whether its
+      CPU is TEE-capable hardware (the sev, sev_es, sev_snp or tdx_host_platform flags the kernel
+      keeps only when the firmware enables them). TEE-capable hardware that the host does not use
+      fails; a host without such hardware is not applicable, with its CPU named in the evidence
+      ("when available"). NVIDIA GPUs (PCI vendor 0x10de, display class) are listed: their
+      confidential-computing mode is in no file the driver makes (only NVML and a register read
+      report it), so the evidence shows it as unknown rather than deciding on it; a GPU's CC mode
+      needs a CPU TEE guest in any case. What the host cannot show, that the weights' key is made
+      and kept inside the TEE and that the TEE runs only signed, audited code, is for the
+      attestation the TEE produces (Code A4.2(5): "as appropriate, attested"). Runtime state: not
+      checked on an offline root without /proc.
+    references:
+      appendix4: [A4.2(5)]
+      cop: [II.7.3]
+      nist: [SC-39, SC-28]
+      rand:
+        - {measure: R-63, relation: supports}
+    applies_if:
+      any:
+        - some: confidential_computing.cpus
+          expect: {fact: .tee_flags, empty: false, describe: "TEE flags of this CPU (sev, sev_es, sev_snp, tdx_host_platform, tdx_guest)"}
+          if_empty: error
+          empty_reason: /proc/cpuinfo lists no processor
+        - some: confidential_computing.tee_guest
+          expect: {fact: .path, exists: true, describe: an interface only a CPU TEE guest has}
+          if_empty: fail
+          empty_reason: "an interface only a CPU TEE guest has (/dev/sev-guest, /dev/tdx_guest, /sys/kernel/config/tsm/report, the tdx_guest flag): none"
+    check:
+      all:
+        - some: confidential_computing.tee_guest
+          expect: {fact: .path, exists: true, describe: running inside a CPU TEE guest}
+          if_empty: fail
+          empty_reason: >-
+            the CPU is TEE-capable hardware but this host does not run inside a CPU TEE guest (no
+            /dev/sev-guest, /dev/tdx_guest, /sys/kernel/config/tsm/report or tdx_guest CPU flag)
+        - every: confidential_computing.gpus
+          expect: {fact: .cc_mode, in: ["on", unknown], describe: "GPU confidential-computing mode (on; unknown where no file shows it)"}
+          if_empty: pass
+          empty_reason: no NVIDIA GPU on the PCI bus
+    remediation: >-
+      Run the workloads that decrypt and use the weights in a confidential VM instead of on the
+      host itself: on an AMD EPYC host with SEV-SNP enabled in the firmware, or an Intel Xeon host
+      with TDX enabled, start a SEV-SNP or TDX guest (a hypervisor with SEV-SNP or TDX support,
+      and the guest's kernel with the sev-guest or tdx-guest driver: `modprobe sev-guest` on
+      Debian 12's kernel), move the weights and their key release into it, and have the key
+      service release the key only against the guest's attestation report. Audit the guest with
+      Warden. For NVIDIA H100 and later GPUs passed through to the guest, switch confidential
+      computing on (NVIDIA's gpu-admin-tools, `--set-cc-mode=on`) and verify with nvidia-smi
+      conf-compute and NVIDIA's attestation. The host itself and its SSH access are left as they
+      are; keep it serving until the guest passes this audit.
+
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
 # Exfiltration paths: removable media, DMA ports, radios. Facts: `modules` (ModprobeProbe),
@@ -3456,6 +3516,13 @@ controls:
       RAND asks for interactions only from an internal network from SL2 (p. 74) and for isolated
       networks with defined, managed connections at SL3 (pp. 79-80, 85): a verdict control.
 
+  # --- encryption: confidential computing (ENC-009) ---
+  ENC-009:
+    advisory: true
+    rationale: >-
+      RAND puts confidential computing at SL4; the Code asks for it "as appropriate" (A4.2(5)), so
+      SL3 reports it without deciding the verdict, and the findings say so.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3585,6 +3652,11 @@ controls:
   # --- exfiltration: egress default-deny, internal management access (EXF-004) ---
   EXF-004:
     rationale: RAND SL4 makes default-deny egress mandatory; SL3's check stands.
+
+  # --- encryption: confidential computing (ENC-009) ---
+  ENC-009:
+    advisory: false
+    rationale: RAND SL4 requires confidential computing where the hardware offers it (p. 86).
 
 """#),
     ]

@@ -97,6 +97,10 @@ import WardenTestSupport
             "ENC-010", ["not_checked"], ["not_checked"],
             "the mounts and their device stacks are runtime state (mount table, /sys/dev/block), as ENC-001; moving filesystems onto LUKS needs a real disk and a reboot, which a chroot has not"
         ),
+        NotPassing(
+            "ENC-009", ["not_checked"], ["not_checked"],
+            "whether the host runs as a CPU TEE guest, and whether its CPU could, is runtime state (/proc/cpuinfo, /dev, configfs); the remediation moves the weights into a SEV-SNP or TDX guest, which a chroot cannot be"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
