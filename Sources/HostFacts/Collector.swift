@@ -94,6 +94,7 @@ public enum ProbeRegistry {
         RemoteExecProbe(),
         NetworkPolicyProbe(),
         ConfidentialComputingProbe(),
+        ImmutableRootProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

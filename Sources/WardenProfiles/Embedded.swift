@@ -2018,6 +2018,44 @@ controls:
       `update-initramfs -u` and reboot. Remove automounting: `apt purge udisks2 autofs` (or
       `systemctl mask udisks2.service` and `systemctl disable --now autofs`).
 
+  - id: HRD-014
+    title: The root or /usr filesystem is read-only or verity-protected (reported)
+    area: hardening
+    severity: low
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 limits the attack surface with a verified, minimal operating system (the
+      Bottlerocket and Chromebook kind): programs an intruder cannot replace where they lie. The
+      host shows it in its mount table: / or /usr mounted read-only, or on a dm-verity device
+      (whose dm/uuid veritysetup and systemd-veritysetup start with CRYPT-VERITY-), which also
+      proves every block against a root hash. Root can remount a read-only filesystem, so only
+      verity is verification; both are reported. The check language has no way to show a value
+      without deciding, so this is a control of its own, advisory at both levels: it states what
+      it found and keeps no host from conforming. The mount table is runtime state: not checked
+      on an offline root.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, SI-7(6)]
+      rand:
+        - {measure: R-69, relation: supports}
+    check:
+      some: immutable_root.mounts
+      expect:
+        any:
+          - {fact: .read_only, eq: true, describe: mounted read-only}
+          - {fact: .verity, eq: true, describe: on a dm-verity device}
+      if_empty: error
+      empty_reason: no mount holds / or /usr
+    remediation: >-
+      Where /usr is a filesystem of its own, mount it read-only: add `ro` to its options in
+      /etc/fstab, and let apt remount it for upgrades with
+      `DPkg::Pre-Invoke {"mount -o remount,rw /usr";}; DPkg::Post-Invoke {"mount -o remount,ro
+      /usr || true";};` in /etc/apt/apt.conf.d/60-warden-ro-usr, then `mount -o remount,ro /usr`
+      (the running system keeps its open files; nothing logs anyone out). Where / and /usr are one
+      filesystem, a read-only or verity-protected system needs an image-based installation
+      (systemd-repart and veritysetup, or a distribution built that way): plan it as a
+      reinstallation, with console access, not as a change on a running host.
+
 """#),
         ("Profiles/controls/integrity.yaml", #"""
 # Integrity and boot. Facts: `secure_boot`, `kernel_integrity` (lockdown, sig_enforce),
@@ -3523,6 +3561,11 @@ controls:
       RAND puts confidential computing at SL4; the Code asks for it "as appropriate" (A4.2(5)), so
       SL3 reports it without deciding the verdict, and the findings say so.
 
+  # --- hardening: read-only or verity-protected root or /usr (HRD-014) ---
+  HRD-014:
+    advisory: true
+    rationale: Reported only; RAND names a verified, minimal OS at SL4.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3657,6 +3700,11 @@ controls:
   ENC-009:
     advisory: false
     rationale: RAND SL4 requires confidential computing where the hardware offers it (p. 86).
+
+  # --- hardening: read-only or verity-protected root or /usr (HRD-014) ---
+  HRD-014:
+    advisory: true
+    rationale: Reported; RAND's "limiting the attack surface" (p. 87) names immutable systems as examples, not as a requirement.
 
 """#),
     ]
