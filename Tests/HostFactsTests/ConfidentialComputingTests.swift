@@ -173,4 +173,55 @@ import WardenTestSupport
         #expect(guest.count == 1 && guest.first?["not_checked"] != nil, "\(guest)")
         for (profile, f) in try findings(tree) { #expect(f.status == .notChecked, "\(profile): \(f.summary)") }
     }
+
+    /// Canned facts a probe could produce: the GPU part decides only where a mode is known, which
+    /// the NVIDIA driver shows in no file today (a future reader of NVML-free state would).
+    static func canned(guest: Bool, flags: [String], gpuModes: [String]) -> JSON {
+        [
+            "tee_guest": .array(
+                guest
+                    ? [["path": "/dev/sev-guest", "what": "AMD SEV-SNP guest device (sev-guest driver)", "source": "/dev/sev-guest"]] : []),
+            "cpus": [
+                [
+                    "name": .string(epyc), "vendor": "AuthenticAMD", "tee_flags": .array(flags.map { .string($0) }),
+                    "hypervisor": .bool(guest),
+                    "source": "/proc/cpuinfo:8",
+                ]
+            ],
+            "gpus": .array(
+                gpuModes.enumerated().map { i, mode in
+                    [
+                        "path": .string("/sys/bus/pci/devices/0000:4\(i):00.0"), "vendor": "0x10de", "class": "0x030200",
+                        "cc_mode": .string(mode),
+                        "cc_mode_reason": "canned",
+                    ]
+                }),
+        ]
+    }
+
+    static let enc009Table: [(String, JSON, Status, Status)] = [
+        ("guest, no GPU", canned(guest: true, flags: ["sev_snp"], gpuModes: []), .pass, .pass),
+        ("guest, GPU mode unknown", canned(guest: true, flags: [], gpuModes: ["unknown"]), .pass, .pass),
+        ("guest, GPU in CC mode", canned(guest: true, flags: [], gpuModes: ["on"]), .pass, .pass),
+        ("guest, one GPU with CC off", canned(guest: true, flags: [], gpuModes: ["on", "off"]), .fail, .fail),
+        ("guest, GPU in devtools mode", canned(guest: true, flags: [], gpuModes: ["devtools"]), .fail, .fail),
+        ("capable, not a guest", canned(guest: false, flags: ["sev", "sev_es"], gpuModes: []), .fail, .fail),
+        ("no TEE hardware", canned(guest: false, flags: [], gpuModes: ["unknown"]), .notApplicable, .notApplicable),
+    ]
+
+    @Test(arguments: ConfidentialComputingTests.enc009Table.indices)
+    func enc009OverATableOfFacts(_ row: Int) throws {
+        let (name, value, sl3, sl4) = ConfidentialComputingTests.enc009Table[row]
+        #expect(
+            FactContract.mismatches(value, ProbeRegistry.factTypes["confidential_computing"]!, path: "confidential_computing") == [],
+            "\(name)")
+        for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
+            var p = try BuiltIn.profile(profile)
+            p.controls = p.controls.filter { $0.definition.id == "ENC-009" }
+            let facts = FactSet(mode: .offline, facts: ["confidential_computing": .value(value)])
+            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["ENC-009"]
+            #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
+            #expect(finding.blocksConformance == (profile == "sl4" && expected == .fail), "\(profile) \(name)")
+        }
+    }
 }
