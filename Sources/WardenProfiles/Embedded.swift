@@ -1282,8 +1282,9 @@ controls:
       Run the workloads that decrypt and use the weights in a confidential VM instead of on the
       host itself: on an AMD EPYC host with SEV-SNP enabled in the firmware, or an Intel Xeon host
       with TDX enabled, start a SEV-SNP or TDX guest (a hypervisor with SEV-SNP or TDX support,
-      and the guest's kernel with the sev-guest or tdx-guest driver: `modprobe sev-guest` on
-      Debian 12's kernel), move the weights and their key release into it, and have the key
+      and in the guest a kernel with the sev-guest or tdx-guest driver: Debian 12's kernel has
+      sev-guest, `modprobe sev-guest`, but no TDX guest support, so a TDX guest needs a newer
+      kernel), move the weights and their key release into it, and have the key
       service release the key only against the guest's attestation report. Audit the guest with
       Warden. For NVIDIA H100 and later GPUs passed through to the guest, switch confidential
       computing on (NVIDIA's gpu-admin-tools, `--set-cc-mode=on`) and verify with nvidia-smi

@@ -111,8 +111,8 @@ import WardenTestSupport
         }
     }
 
-    @Test func aTDXGuestOnDebian12sKernelPassesOnItsCPUFlagAlone() throws {
-        // Linux 6.1 has no tdx-guest device; the kernel sets tdx_guest when it runs as a TD.
+    @Test func aTDXGuestWithoutAGuestDevicePassesOnItsCPUFlag() throws {
+        // Before Linux 6.2 a TD has no tdx-guest device; the kernel sets tdx_guest when it runs as one.
         let tree = host(cpuinfo: Self.cpuinfo(vendor: "GenuineIntel", model: Self.xeon, flags: Self.baseFlags + " hypervisor tdx_guest"))
         let v = try fact(tree)
         #expect(v["tee_guest"]?.arrayValue?.map { $0["source"] } == ["/proc/cpuinfo:8"])
@@ -223,5 +223,35 @@ import WardenTestSupport
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(finding.blocksConformance == (profile == "sl4" && expected == .fail), "\(profile) \(name)")
         }
+    }
+
+    /// The oracle is Debian 12's own kernel (the base root's): which of the flags the probe reads
+    /// its image can print in /proc/cpuinfo (x86_cap_flags, the names NUL-terminated in the
+    /// xz-compressed vmlinuz), and that it ships the sev-guest driver the remediation loads but
+    /// is built without TDX guest support.
+    @Test func debian12sKernelPrintsTheSEVFlagsAndShipsTheSEVGuestDriver() throws {
+        let root = try RealRoots.debian12()
+        let script = """
+            import glob, lzma, sys
+            image = sorted(glob.glob(sys.argv[1] + '/boot/vmlinuz-*'))[-1]
+            data = open(image, 'rb').read()
+            kernel = lzma.LZMADecompressor().decompress(data[data.find(b'\\xfd7zXZ\\x00'):])
+            for name in sys.argv[2:]:
+                print(name, kernel.count(b'\\x00' + name.encode() + b'\\x00') > 0)
+            """
+        let r = run("/usr/bin/python3", ["-c", script, root] + ConfidentialComputingProbe.teeFlags, timeout: 120)
+        try #require(r.status == 0, "python3: \(r.stderr)")
+        var known: [String: Bool] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { known[String(parts[0])] = parts[1] == "True" }
+        }
+        // 6.1 prints sev and sev_es, and tdx_guest; sev_snp and tdx_host_platform came later.
+        #expect(known == ["sev": true, "sev_es": true, "sev_snp": false, "tdx_host_platform": false, "tdx_guest": true], "\(known)")
+        let config = run("/bin/sh", ["-c", "cat \"$0\"/boot/config-*", root]).stdout
+        #expect(config.contains("\nCONFIG_SEV_GUEST=m\n"))
+        #expect(config.contains("\n# CONFIG_INTEL_TDX_GUEST is not set\n"))
+        let modules = run("/usr/bin/find", [root + "/lib/modules", "-name", "sev-guest.ko*"]).stdout
+        #expect(modules.contains("sev-guest.ko"), "no sev-guest module in the base root's kernel")
     }
 }
