@@ -97,6 +97,8 @@ public enum ProbeRegistry {
         EDRProbe(),
         DedicatedDeviceProbe(),
         MeasuredBootProbe(),
+        ConfidentialComputingProbe(),
+        ImmutableRootProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -1296,6 +1296,67 @@ controls:
       the same crypttab, fstab and initramfs steps. Keep a passphrase keyslot and someone at the
       console (or the BMC's) for the first boots; TPM unlocking is ENC-004's.
 
+  - id: ENC-009
+    title: Weights are processed inside a CPU TEE where the hardware offers one (confidential computing)
+    area: encryption
+    severity: high
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 asks for confidential computing when available: the weights decrypted and used only
+      inside a trusted execution environment whose memory the host's own kernel, hypervisor and
+      administrators cannot read. The host shows whether it runs as a CPU TEE guest (the SEV-SNP or
+      TDX guest device, configfs-tsm's report directory, or the tdx_guest CPU flag), and whether its
+      CPU is TEE-capable hardware (the sev, sev_es, sev_snp or tdx_host_platform flags the kernel
+      keeps only when the firmware enables them). TEE-capable hardware that the host does not use
+      fails; a host without such hardware is not applicable, with its CPU named in the evidence
+      ("when available"). NVIDIA GPUs (PCI vendor 0x10de, display class) are listed: their
+      confidential-computing mode is in no file the driver makes (only NVML and a register read
+      report it), so the evidence shows it as unknown rather than deciding on it; a GPU's CC mode
+      needs a CPU TEE guest in any case. What the host cannot show, that the weights' key is made
+      and kept inside the TEE and that the TEE runs only signed, audited code, is for the
+      attestation the TEE produces (Code A4.2(5): "as appropriate, attested"). Runtime state: not
+      checked on an offline root without /proc.
+    references:
+      appendix4: [A4.2(5)]
+      cop: [II.7.3]
+      nist: [SC-39, SC-28]
+      rand:
+        - {measure: R-63, relation: supports}
+    applies_if:
+      any:
+        - some: confidential_computing.cpus
+          expect: {fact: .tee_flags, empty: false, describe: "TEE flags of this CPU (sev, sev_es, sev_snp, tdx_host_platform, tdx_guest)"}
+          if_empty: error
+          empty_reason: /proc/cpuinfo lists no processor
+        - some: confidential_computing.tee_guest
+          expect: {fact: .path, exists: true, describe: an interface only a CPU TEE guest has}
+          if_empty: fail
+          empty_reason: "an interface only a CPU TEE guest has (/dev/sev-guest, /dev/tdx_guest, /sys/kernel/config/tsm/report, the tdx_guest flag): none"
+    check:
+      all:
+        - some: confidential_computing.tee_guest
+          expect: {fact: .path, exists: true, describe: running inside a CPU TEE guest}
+          if_empty: fail
+          empty_reason: >-
+            the CPU is TEE-capable hardware but this host does not run inside a CPU TEE guest (no
+            /dev/sev-guest, /dev/tdx_guest, /sys/kernel/config/tsm/report or tdx_guest CPU flag)
+        - every: confidential_computing.gpus
+          expect: {fact: .cc_mode, in: ["on", unknown], describe: "GPU confidential-computing mode (on; unknown where no file shows it)"}
+          if_empty: pass
+          empty_reason: no NVIDIA GPU on the PCI bus
+    remediation: >-
+      Run the workloads that decrypt and use the weights in a confidential VM instead of on the
+      host itself: on an AMD EPYC host with SEV-SNP enabled in the firmware, or an Intel Xeon host
+      with TDX enabled, start a SEV-SNP or TDX guest (a hypervisor with SEV-SNP or TDX support,
+      and in the guest a kernel with the sev-guest or tdx-guest driver: Debian 12's kernel has
+      sev-guest, `modprobe sev-guest`, but no TDX guest support, so a TDX guest needs a newer
+      kernel), move the weights and their key release into it, and have the key
+      service release the key only against the guest's attestation report. Audit the guest with
+      Warden. For NVIDIA H100 and later GPUs passed through to the guest, switch confidential
+      computing on (NVIDIA's gpu-admin-tools, `--set-cc-mode=on`) and verify with nvidia-smi
+      conf-compute and NVIDIA's attestation. The host itself and its SSH access are left as they
+      are; keep it serving until the guest passes this audit.
+
 """#),
         ("Profiles/controls/exfiltration.yaml", #"""
 # Exfiltration paths: removable media, DMA ports, radios. Facts: `modules` (ModprobeProbe),
@@ -2077,6 +2138,44 @@ controls:
       included, to other machines (`docker rm`, `podman rm`, `ctr -n NAMESPACE task kill` and
       `container rm`), or name the containers that serve the weights in
       `services.allowed_containers`.
+
+  - id: HRD-014
+    title: The root or /usr filesystem is read-only or verity-protected (reported)
+    area: hardening
+    severity: low
+    threshold_source: rand
+    rationale: >-
+      RAND SL4 limits the attack surface with a verified, minimal operating system (the
+      Bottlerocket and Chromebook kind): programs an intruder cannot replace where they lie. The
+      host shows it in its mount table: / or /usr mounted read-only, or on a dm-verity device
+      (whose dm/uuid veritysetup and systemd-veritysetup start with CRYPT-VERITY-), which also
+      proves every block against a root hash. Root can remount a read-only filesystem, so only
+      verity is verification; both are reported. The check language has no way to show a value
+      without deciding, so this is a control of its own, advisory at both levels: it states what
+      it found and keeps no host from conforming. The mount table is runtime state: not checked
+      on an offline root.
+    references:
+      cop: [II.7.3]
+      nist: [CM-7, SI-7(6)]
+      rand:
+        - {measure: R-69, relation: supports}
+    check:
+      some: immutable_root.mounts
+      expect:
+        any:
+          - {fact: .read_only, eq: true, describe: mounted read-only}
+          - {fact: .verity, eq: true, describe: on a dm-verity device}
+      if_empty: error
+      empty_reason: no mount holds / or /usr
+    remediation: >-
+      Where /usr is a filesystem of its own, mount it read-only: add `ro` to its options in
+      /etc/fstab, and let apt remount it for upgrades with
+      `DPkg::Pre-Invoke {"mount -o remount,rw /usr";}; DPkg::Post-Invoke {"mount -o remount,ro
+      /usr || true";};` in /etc/apt/apt.conf.d/60-warden-ro-usr, then `mount -o remount,ro /usr`
+      (the running system keeps its open files; nothing logs anyone out). Where / and /usr are one
+      filesystem, a read-only or verity-protected system needs an image-based installation
+      (systemd-repart and veritysetup, or a distribution built that way): plan it as a
+      reinstallation, with console access, not as a change on a running host.
 
 """#),
         ("Profiles/controls/integrity.yaml", #"""
@@ -3698,6 +3797,18 @@ controls:
     advisory: true
     rationale: RAND asks for verified devices at SL4 (p. 88); SL3 reports whether the TPM's event log replays.
 
+  # --- encryption: confidential computing (ENC-009) ---
+  ENC-009:
+    advisory: true
+    rationale: >-
+      RAND puts confidential computing at SL4; the Code asks for it "as appropriate" (A4.2(5)), so
+      SL3 reports it without deciding the verdict, and the findings say so.
+
+  # --- hardening: read-only or verity-protected root or /usr (HRD-014) ---
+  HRD-014:
+    advisory: true
+    rationale: Reported only; RAND names a verified, minimal OS at SL4.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3845,6 +3956,16 @@ controls:
   INT-004:
     advisory: false
     rationale: RAND SL4 lets only automatically verified devices reach the weights (p. 88); a TPM event log that replays is what a verifier needs.
+
+  # --- encryption: confidential computing (ENC-009) ---
+  ENC-009:
+    advisory: false
+    rationale: RAND SL4 requires confidential computing where the hardware offers it (p. 86).
+
+  # --- hardening: read-only or verity-protected root or /usr (HRD-014) ---
+  HRD-014:
+    advisory: true
+    rationale: Reported; RAND's "limiting the attack surface" (p. 87) names immutable systems as examples, not as a requirement.
 
 """#),
     ]

@@ -104,6 +104,14 @@ import WardenTestSupport
             "INT-005", ["manual"], ["manual"],
             "no EDR agent can be installed in the offline root (no network; no Debian IDS package in the cached root): the site declares a network IDS (services.network_ids) for a reviewer"
         ),
+        NotPassing(
+            "ENC-009", ["not_checked"], ["not_checked"],
+            "whether the host runs as a CPU TEE guest, and whether its CPU could, is runtime state (/proc/cpuinfo, /dev, configfs); the remediation moves the weights into a SEV-SNP or TDX guest, which a chroot cannot be"
+        ),
+        NotPassing(
+            "HRD-014", ["not_checked"], ["not_checked"],
+            "advisory; how / and /usr are mounted is runtime state (mount table, /sys/dev/block); the root has no /usr filesystem of its own, and a verity root needs an image-based reinstallation"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
