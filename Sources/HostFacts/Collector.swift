@@ -95,6 +95,7 @@ public enum ProbeRegistry {
         NetworkPolicyProbe(),
         ServiceSandboxProbe(),
         EDRProbe(),
+        ExecutionControlProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

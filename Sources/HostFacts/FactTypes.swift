@@ -50,6 +50,7 @@ extension Site {
         "network": .object(["allowed_listeners": .strings]),
         "services": .object(["edr_units": .strings, "weights_units": .strings, "forbidden_agents": .strings, "network_ids": .string]),
         "waivers": .list(.object(["control": .string, "reason": .string, "approved_by": .string, "expires": .string])),
+        "software": .object(["denylist": .strings]),
     ])
 }
 

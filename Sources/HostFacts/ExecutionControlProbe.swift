@@ -1,0 +1,231 @@
+public import WardenCore
+internal import WardenFormats
+
+/// What may run on the host (INT-007, RAND SL3 "problematic software is blocklisted", SL4
+/// "strict application allowlisting"): the site's denylist against dpkg's database and the PATH
+/// directories, fapolicyd's configuration and rules as fapolicyd 1.3 reads them, and IMA
+/// appraisal rules (docs/DAEMON-SEMANTICS.md, "fapolicyd and IMA appraisal").
+public struct ExecutionControlProbe: Probe {
+    public init() {}
+    public let name = "execution"
+    public let summary = "the site's software denylist (dpkg, PATH), fapolicyd's mode, unit and rules, IMA appraise rules"
+    public let reads = [
+        AttackSurfaceProbe.dpkgStatus, "/usr/local/sbin/*", "/usr/local/bin/*", "/usr/sbin/*", "/usr/bin/*", "/sbin/*", "/bin/*",
+        ExecutionControlProbe.fapolicydConf, "/etc/fapolicyd/rules.d/*.rules", "/etc/fapolicyd/compiled.rules",
+        "/etc/fapolicyd/fapolicyd.rules", "/etc/systemd/system/*.wants/fapolicyd.service", ExecutionControlProbe.imaPolicy,
+        "/proc/cmdline", "/etc/default/grub",
+    ]
+    public var facts: [String: FactType] {
+        [
+            "execution": .object([
+                "denylist": .object([
+                    "names": .strings,
+                    "packages": .list(.object(["package": .string, "status": .string, "version": .string, "source": .string])),
+                    "executables": .list(.object(["name": .string, "path": .string])),
+                ]),
+                "fapolicyd": .object([
+                    "enabled": .sourced(.bool), "permissive": .sourced(.bool), "execute_denied": .sourced(.bool),
+                    "rules_files": .strings,
+                ]),
+                "ima": .object(["appraise_rule": .sourced(.bool)]),
+            ])
+        ]
+    }
+
+    static let fapolicydConf = "/etc/fapolicyd/fapolicyd.conf"
+    static let imaPolicy = "/etc/ima/ima-policy"
+    /// The directories of Debian's default PATH for root (/etc/login.defs ENV_SUPATH), where a
+    /// name typed at a shell is found.
+    static let pathDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+    public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let fact: JSONObject = [
+            "denylist": .object(ExecutionControlProbe.denylist(context)),
+            "fapolicyd": .object(ExecutionControlProbe.fapolicyd(context.root)),
+            "ima": ["appraise_rule": ExecutionControlProbe.imaAppraise(context)],
+        ]
+        return ["execution": .value(.object(fact))]
+    }
+
+    // MARK: the site's denylist
+
+    static func denylist(_ context: ProbeContext) -> JSONObject {
+        let names = context.site?.softwareDenylist ?? []
+        var out: JSONObject = ["names": .array(names.map { .string($0) })]
+        let wanted = Set(names)
+        switch AttackSurfaceProbe.packageStates(context.root) {
+        case .success(let states):
+            out["packages"] = .array(
+                states.filter { wanted.contains($0.package) }.map {
+                    [
+                        "package": .string($0.package), "status": .string($0.status), "version": .string($0.version),
+                        "source": .string(AttackSurfaceProbe.dpkgStatus),
+                    ]
+                })
+        case .failure(let e):
+            out["packages"] = ["error": .string(e.reason), "source": .string(AttackSurfaceProbe.dpkgStatus)]
+        }
+        // On a merged-/usr root /bin and /usr/bin are one directory: each file is named once, by
+        // the first PATH directory that reaches it.
+        var found: [JSON] = []
+        var seen: Set<String> = []
+        for name in names {
+            for dir in pathDirectories {
+                let path = "\(dir)/\(name)"
+                let info: FileInfo
+                do { info = try context.root.info(path) } catch {
+                    if error.isNotFound { continue }
+                    out["executables"] = ["error": .string(error.description), "source": .string(path)]
+                    return out
+                }
+                guard info.kind == .regular, info.mode & 0o111 != 0 else { continue }
+                let resolved = (try? context.root.resolve(path)) ?? path
+                if seen.insert(resolved).inserted { found.append(["name": .string(name), "path": .string(path)]) }
+            }
+        }
+        out["executables"] = .array(found)
+        return out
+    }
+
+    // MARK: fapolicyd
+
+    static func fapolicyd(_ root: HostRoot) -> JSONObject {
+        let link = SystemdUnits(root: root).enabledLink("fapolicyd.service")
+        var out: JSONObject = [
+            "enabled": [
+                "value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/fapolicyd.service (no link, or masked)"),
+            ]
+        ]
+        out["permissive"] = permissive(root)
+        switch rules(root) {
+        case .success(let r):
+            out["rules_files"] = .array(r.files.map { .string($0) })
+            out["execute_denied"] = r.executeDenied
+        case .failure(let e):
+            out["rules_files"] = ["error": .string(e.reason)]
+            out["execute_denied"] = ["error": .string(e.reason)]
+        }
+        return out
+    }
+
+    /// `permissive` as fapolicyd 1.3's daemon-config.c reads fapolicyd.conf: `name = value` per
+    /// line, names case-insensitive, `#` lines and lines over 160 characters skipped, the last
+    /// assignment winning; 0 enforces, 1 only logs, anything else stops the daemon. Unset, it is 0.
+    static func permissive(_ root: HostRoot) -> JSON {
+        let text: String
+        do { text = try root.readText(fapolicydConf, limit: 1 << 20) } catch {
+            if error.isNotFound {
+                return ["not_checked": .string("\(fapolicydConf) does not exist (fapolicyd is not installed)"), "source": .string(fapolicydConf)]
+            }
+            return ["error": .string(error.description), "source": .string(fapolicydConf)]
+        }
+        var result: JSON = ["value": false, "source": .string("\(fapolicydConf) (permissive not set: fapolicyd's default, 0)")]
+        for (number, line) in configLines(text) where line.utf8.count <= 160 {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            guard line[..<eq].trimmed.lowercased() == "permissive" else { continue }
+            let value = line[line.index(after: eq)...].trimmed
+            switch value {
+            case "0": result = ["value": false, "source": .string("\(fapolicydConf):\(number)")]
+            case "1": result = ["value": true, "source": .string("\(fapolicydConf):\(number)")]
+            default:
+                return [
+                    "error": .string("\(fapolicydConf):\(number): permissive: expected 0 or 1, found '\(value)' (fapolicyd would not start)"),
+                    "source": .string("\(fapolicydConf):\(number)"),
+                ]
+            }
+        }
+        return result
+    }
+
+    struct RulesError: Error { var reason: String }
+
+    /// The rules fapolicyd loads at its next start: the unit runs `fagenrules` first, which
+    /// concatenates /etc/fapolicyd/rules.d/*.rules in `ls -v` order into compiled.rules; without
+    /// rules.d files, compiled.rules as it is; older setups keep one fapolicyd.rules. The first
+    /// rule that matches decides (fapolicyd.rules(5)), so execution is denied by default when a
+    /// `deny*` rule for `execute` or `any` covers subject `all` and object `all`, and no rule
+    /// before it allows execution the same way.
+    static func rules(_ root: HostRoot) -> Result<(files: [String], executeDenied: JSON), RulesError> {
+        var files: [String]
+        do {
+            files = try root.glob("/etc/fapolicyd/rules.d/*.rules").sorted { versionOrder($0, $1) < 0 }
+        } catch {
+            if !error.isNotFound { return .failure(RulesError(reason: error.description)) }
+            files = []
+        }
+        if files.isEmpty {
+            files = ["/etc/fapolicyd/compiled.rules", "/etc/fapolicyd/fapolicyd.rules"].filter { root.exists($0) }.prefix(1).map { $0 }
+        }
+        guard !files.isEmpty else {
+            return .success(([], ["value": false, "source": "no fapolicyd rules (rules.d/*.rules, compiled.rules, fapolicyd.rules)"]))
+        }
+        for file in files {
+            let text: String
+            do { text = try root.readText(file, limit: 4 << 20) } catch { return .failure(RulesError(reason: error.description)) }
+            for (number, line) in configLines(text) {
+                // `%name=a,b` defines a set for later rules.
+                if line.hasPrefix("%") { continue }
+                let words = line.words
+                guard let colon = words.firstIndex(of: ":") else {
+                    return .failure(RulesError(reason: "\(file):\(number): a rule needs ':' between subject and object"))
+                }
+                let decision = words[0]
+                guard decision.hasPrefix("allow") || decision.hasPrefix("deny") else {
+                    return .failure(RulesError(reason: "\(file):\(number): unknown decision '\(decision)'"))
+                }
+                var subject = Array(words[1..<colon])
+                var perm: Substring = "open"
+                if let p = subject.first, p.hasPrefix("perm=") {
+                    perm = p.dropFirst(5)
+                    subject.removeFirst()
+                }
+                guard perm == "open" || perm == "execute" || perm == "any" else {
+                    return .failure(RulesError(reason: "\(file):\(number): perm: expected open, execute or any, found '\(perm)'"))
+                }
+                let object = Array(words[(colon + 1)...])
+                guard perm != "open", subject == ["all"], object == ["all"] else { continue }
+                let source = JSON.string("\(file):\(number)")
+                return .success((files, ["value": .bool(decision.hasPrefix("deny")), "source": source]))
+            }
+        }
+        return .success((files, ["value": false, "source": .string("\(files.joined(separator: ", ")) (no rule denies execute for all : all)")]))
+    }
+
+    // MARK: IMA appraisal
+
+    /// Whether IMA has a rule that appraises what is executed. systemd 252 loads
+    /// /etc/ima/ima-policy into the kernel at boot when it exists (ima-setup.c), and then that
+    /// policy replaces the built-in one; otherwise the command line's built-in `ima_policy=appraise_tcb`
+    /// (or the older flag `ima_appraise_tcb`) appraises every file root owns, executables included.
+    /// A policy rule counts when its action is `appraise` and it names no `func=` (every hook) or
+    /// `func=BPRM_CHECK` or `func=MMAP_CHECK` (execution and executable mappings).
+    static func imaAppraise(_ context: ProbeContext) -> JSON {
+        let root = context.root
+        if root.exists(imaPolicy) {
+            let text: String
+            do { text = try root.readText(imaPolicy, limit: 1 << 20) } catch {
+                return ["error": .string(error.description), "source": .string(imaPolicy)]
+            }
+            for (number, line) in configLines(text) {
+                let words = line.words
+                guard words.first == "appraise" else { continue }
+                let funcs = words.filter { $0.hasPrefix("func=") }
+                if funcs.isEmpty || funcs.contains("func=BPRM_CHECK") || funcs.contains("func=MMAP_CHECK") {
+                    return ["value": true, "source": .string("\(imaPolicy):\(number)")]
+                }
+            }
+            return ["value": false, "source": .string("\(imaPolicy) (no appraise rule for execution)")]
+        }
+        guard case .value(let cmdline)? = KernelCmdlineProbe().collect(context)["cmdline"],
+            case .object(let parameters)? = cmdline["parameters"]
+        else {
+            return ["not_checked": "the kernel command line could not be read", "source": "/proc/cmdline"]
+        }
+        let source = cmdline["source"]?.stringValue ?? "/proc/cmdline"
+        var builtIn = parameters["ima_appraise_tcb"] == .bool(true)
+        if case .string(let policies)? = parameters["ima_policy"] {
+            builtIn = builtIn || policies.split(separator: "|").contains("appraise_tcb")
+        }
+        return ["value": .bool(builtIn), "source": .string("\(source) (no \(imaPolicy); ima_policy=appraise_tcb or ima_appraise_tcb)")]
+    }
+}
