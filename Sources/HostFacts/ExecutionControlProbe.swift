@@ -93,7 +93,8 @@ public struct ExecutionControlProbe: Probe {
         let link = SystemdUnits(root: root).enabledLink("fapolicyd.service")
         var out: JSONObject = [
             "enabled": [
-                "value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/fapolicyd.service (no link, or masked)"),
+                "value": .bool(link != nil),
+                "source": .string(link ?? "/etc/systemd/system/*.wants/fapolicyd.service (no link, or masked)"),
             ]
         ]
         out["permissive"] = permissive(root)
@@ -115,7 +116,10 @@ public struct ExecutionControlProbe: Probe {
         let text: String
         do { text = try root.readText(fapolicydConf, limit: 1 << 20) } catch {
             if error.isNotFound {
-                return ["not_checked": .string("\(fapolicydConf) does not exist (fapolicyd is not installed)"), "source": .string(fapolicydConf)]
+                return [
+                    "not_checked": .string("\(fapolicydConf) does not exist (fapolicyd is not installed)"),
+                    "source": .string(fapolicydConf),
+                ]
             }
             return ["error": .string(error.description), "source": .string(fapolicydConf)]
         }
@@ -129,7 +133,8 @@ public struct ExecutionControlProbe: Probe {
             case "1": result = ["value": true, "source": .string("\(fapolicydConf):\(number)")]
             default:
                 return [
-                    "error": .string("\(fapolicydConf):\(number): permissive: expected 0 or 1, found '\(value)' (fapolicyd would not start)"),
+                    "error": .string(
+                        "\(fapolicydConf):\(number): permissive: expected 0 or 1, found '\(value)' (fapolicyd would not start)"),
                     "source": .string("\(fapolicydConf):\(number)"),
                 ]
             }
@@ -188,7 +193,8 @@ public struct ExecutionControlProbe: Probe {
                 return .success((files, ["value": .bool(decision.hasPrefix("deny")), "source": source]))
             }
         }
-        return .success((files, ["value": false, "source": .string("\(files.joined(separator: ", ")) (no rule denies execute for all : all)")]))
+        return .success(
+            (files, ["value": false, "source": .string("\(files.joined(separator: ", ")) (no rule denies execute for all : all)")]))
     }
 
     // MARK: IMA appraisal

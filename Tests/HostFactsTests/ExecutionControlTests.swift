@@ -212,7 +212,8 @@ import WardenTestSupport
     @Test func imaAppraisalEnforcedWithAnExecuteRulePassesSL4() throws {
         let tree = host()
         tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=enforce\"\n")
-        tree.file("etc/ima/ima-policy", "# measure, then appraise\nmeasure func=BPRM_CHECK\nappraise func=BPRM_CHECK appraise_type=imasig\n")
+        tree.file(
+            "etc/ima/ima-policy", "# measure, then appraise\nmeasure func=BPRM_CHECK\nappraise func=BPRM_CHECK appraise_type=imasig\n")
         #expect(try fact(tree)["ima"]?["appraise_rule"] == ["value": true, "source": "/etc/ima/ima-policy:3"])
         #expect(try finding(tree, "sl4").status == .pass)
         // A policy that appraises only modules allows any program.
