@@ -101,6 +101,10 @@ import WardenTestSupport
             "INT-005", ["manual"], ["manual"],
             "no EDR agent can be installed in the offline root (no network; no Debian IDS package in the cached root): the site declares a network IDS (services.network_ids) for a reviewer"
         ),
+        NotPassing(
+            "INT-007", ["pass"], ["waived"],
+            "SL3's denylist passes; SL4's allowlist is waived in hardened-site.yaml: fapolicyd is not in Debian 12, and enforcing IMA appraisal on unsigned files would not boot (on its own: fail, neither fapolicyd nor ima_appraise=enforce)"
+        ),
     ]
 
     @Test func everyControlTheScriptAddressesPasses() throws {
