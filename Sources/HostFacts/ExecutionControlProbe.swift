@@ -68,8 +68,9 @@ public struct ExecutionControlProbe: Probe {
         // On a merged-/usr root /bin and /usr/bin are one directory: each file is named once, by
         // the first PATH directory that reaches it.
         var found: [JSON] = []
-        var seen: Set<String> = []
         for name in names {
+            // Per name: another name linked to the same program is found under its own name.
+            var seen: Set<String> = []
             for dir in pathDirectories {
                 let path = "\(dir)/\(name)"
                 let info: FileInfo
@@ -159,7 +160,8 @@ public struct ExecutionControlProbe: Probe {
             files = []
         }
         if files.isEmpty {
-            files = ["/etc/fapolicyd/compiled.rules", "/etc/fapolicyd/fapolicyd.rules"].filter { root.exists($0) }.prefix(1).map { $0 }
+            // The daemon prefers compiled.rules and falls back to the deprecated single file.
+            files = ["/etc/fapolicyd/compiled.rules", "/etc/fapolicyd/fapolicyd.rules"].first(where: root.exists).map { [$0] } ?? []
         }
         guard !files.isEmpty else {
             return .success(([], ["value": false, "source": "no fapolicyd rules (rules.d/*.rules, compiled.rules, fapolicyd.rules)"]))
@@ -178,11 +180,11 @@ public struct ExecutionControlProbe: Probe {
                 guard decision.hasPrefix("allow") || decision.hasPrefix("deny") else {
                     return .failure(RulesError(reason: "\(file):\(number): unknown decision '\(decision)'"))
                 }
+                // `perm=` is a field like the subject's others, written first by convention.
                 var subject = Array(words[1..<colon])
                 var perm: Substring = "open"
-                if let p = subject.first, p.hasPrefix("perm=") {
-                    perm = p.dropFirst(5)
-                    subject.removeFirst()
+                if let i = subject.firstIndex(where: { $0.hasPrefix("perm=") }) {
+                    perm = subject.remove(at: i).dropFirst(5)
                 }
                 guard perm == "open" || perm == "execute" || perm == "any" else {
                     return .failure(RulesError(reason: "\(file):\(number): perm: expected open, execute or any, found '\(perm)'"))

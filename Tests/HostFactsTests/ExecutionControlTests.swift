@@ -1,4 +1,5 @@
 import HostFacts
+import LocalFiles
 import OpenSSLSigning
 import Testing
 import WardenCore
@@ -231,5 +232,57 @@ import WardenTestSupport
         tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=log ima_policy=appraise_tcb\"\n")
         let f = try finding(tree, "sl4")
         #expect(f.status == .fail && f.summary.contains("ima_appraise"), "\(f.summary)")
+    }
+
+    // MARK: the oracle
+
+    /// On the real Debian 12 root, with a file of every kind in /usr/local/bin: the names Warden
+    /// finds on the PATH are those `command -v` finds with root's PATH (ENV_SUPATH), and the
+    /// packages those dpkg-query reports as installed.
+    @Test func theDenylistAgreesWithTheShellAndDpkgOnTheRealRoot() throws {
+        let root = try RealRoots.debian12()
+        let names = ["dpkg", "bash", "tar", "login", "mount", "nmap", "socat", "local-tool", "local-data", "local-link"]
+        let layer = TempTree(prefix: "warden-denylist-oracle")
+        layer.file("usr/local/bin/local-tool", "#!/bin/sh\n", mode: 0o755)
+        layer.file("usr/local/bin/local-data", "not a program\n", mode: 0o644)
+        layer.symlink("usr/local/bin/local-link", to: "/usr/bin/tar")
+        let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let script =
+            "for n in \(names.joined(separator: " ")); do PATH=\(path) command -v \"$n\" >/dev/null && echo \"$n\"; done; "
+            + "dpkg-query -W -f '${db:Status-Status} ${Package}\\n' \(names.joined(separator: " ")) 2>/dev/null; true"
+        let r = withExtendedLifetime(layer) { RealRoots.inRoot(root, layers: [layer.path], ["/bin/sh", "-c", script], timeout: 120) }
+        try #require(r.status == 0, "\(r.stderr)")
+        var onPath: Set<String> = []
+        var installed: Set<String> = []
+        for line in r.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 1 { onPath.insert(String(words[0])) }
+            if words.count == 2, words[0] == "installed" { installed.insert(String(words[1])) }
+        }
+        // Warden reads the same files: the root with the layer's files on top.
+        let copy = TempTree(prefix: "warden-denylist-ours")
+        copy.file("var/lib/dpkg/status", try LocalFile.readText(root + "/var/lib/dpkg/status", limit: 64 << 20))
+        for dir in ["usr/bin", "usr/sbin"] { copy.directory(dir) }
+        copy.symlink("bin", to: "usr/bin")
+        copy.symlink("sbin", to: "usr/sbin")
+        let real = try HostRoot(root)
+        for name in names {
+            for dir in ["usr/bin", "usr/sbin"] {
+                if let info = try? real.info("/\(dir)/\(name)"), info.kind == .regular {
+                    copy.file("\(dir)/\(name)", "", mode: UInt32(info.mode & 0o7777))
+                }
+            }
+        }
+        copy.file("usr/local/bin/local-tool", "#!/bin/sh\n", mode: 0o755)
+        copy.file("usr/local/bin/local-data", "not a program\n", mode: 0o644)
+        copy.symlink("usr/local/bin/local-link", to: "/usr/bin/tar")
+        let site = "software:\n  denylist: [\(names.joined(separator: ", "))]\n"
+        let v = try fact(copy, site: site)
+        let ours = Set((v["denylist"]?["executables"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
+        let ourPackages = Set((v["denylist"]?["packages"]?.arrayValue ?? []).compactMap { $0["package"]?.stringValue })
+        #expect(ours == onPath, "Warden \(ours.sorted()), the shell \(onPath.sorted())")
+        #expect(ourPackages == installed, "Warden \(ourPackages.sorted()), dpkg-query \(installed.sorted())")
+        #expect(onPath.isSuperset(of: ["dpkg", "bash", "tar", "local-tool", "local-link"]) && !onPath.contains("local-data"))
+        #expect(installed.isSuperset(of: ["dpkg", "bash", "tar"]) && !installed.contains("nmap"))
     }
 }
