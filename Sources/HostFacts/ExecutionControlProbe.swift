@@ -145,6 +145,11 @@ public struct ExecutionControlProbe: Probe {
 
     struct RulesError: Error { var reason: String }
 
+    /// fapolicyd.rules(5)'s decisions: every one with `deny` denies, every one with `allow` allows.
+    static let decisions: Set<Substring> = [
+        "allow", "deny", "allow_audit", "deny_audit", "allow_syslog", "deny_syslog", "allow_log", "deny_log",
+    ]
+
     /// The rules fapolicyd loads at its next start: the unit runs `fagenrules` first, which
     /// concatenates /etc/fapolicyd/rules.d/*.rules in `ls -v` order into compiled.rules; without
     /// rules.d files, compiled.rules as it is; older setups keep one fapolicyd.rules. The first
@@ -177,17 +182,21 @@ public struct ExecutionControlProbe: Probe {
                     return .failure(RulesError(reason: "\(file):\(number): a rule needs ':' between subject and object"))
                 }
                 let decision = words[0]
-                guard decision.hasPrefix("allow") || decision.hasPrefix("deny") else {
+                guard decisions.contains(decision) else {
                     return .failure(RulesError(reason: "\(file):\(number): unknown decision '\(decision)'"))
                 }
-                // `perm=` is a field like the subject's others, written first by convention.
+                // rules.c (nv_split) takes `perm=` only as the first field after the decision;
+                // anywhere else it is an unknown subject field and the rules do not load.
                 var subject = Array(words[1..<colon])
                 var perm: Substring = "open"
-                if let i = subject.firstIndex(where: { $0.hasPrefix("perm=") }) {
-                    perm = subject.remove(at: i).dropFirst(5)
+                if let p = subject.first, p.hasPrefix("perm=") {
+                    perm = subject.removeFirst().dropFirst(5)
                 }
                 guard perm == "open" || perm == "execute" || perm == "any" else {
                     return .failure(RulesError(reason: "\(file):\(number): perm: expected open, execute or any, found '\(perm)'"))
+                }
+                if subject.contains(where: { $0.hasPrefix("perm=") }) {
+                    return .failure(RulesError(reason: "\(file):\(number): perm= must come right after the decision"))
                 }
                 let object = Array(words[(colon + 1)...])
                 guard perm != "open", subject == ["all"], object == ["all"] else { continue }

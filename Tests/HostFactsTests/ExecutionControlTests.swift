@@ -206,6 +206,13 @@ import WardenTestSupport
         fapolicyd(tree, rules: ["50.rules": "# policy\ndeny_audit perm=execute all all\n"])
         let f = try finding(tree, "sl4")
         #expect(f.status == .error && f.summary.contains("/etc/fapolicyd/rules.d/50.rules:2"), "\(f.summary)")
+        // fapolicyd's rules.c takes perm= only right after the decision, and knows eight decisions.
+        for bad in ["deny_audit all perm=execute : all", "block perm=execute all : all"] {
+            let other = host()
+            fapolicyd(other, rules: ["50.rules": bad + "\n"])
+            let g = try finding(other, "sl4")
+            #expect(g.status == .error && g.summary.contains("/etc/fapolicyd/rules.d/50.rules:1"), "\(bad): \(g.summary)")
+        }
     }
 
     // MARK: SL4: IMA appraisal
