@@ -110,35 +110,37 @@ public struct ExecutionControlProbe: Probe {
         return out
     }
 
-    /// `permissive` as fapolicyd 1.3's daemon-config.c reads fapolicyd.conf: `name = value` per
-    /// line, names case-insensitive, `#` lines and lines over 160 characters skipped, the last
-    /// assignment winning; 0 enforces, 1 only logs, anything else stops the daemon. Unset, it is 0.
+    /// `permissive` as fapolicyd 1.3's daemon-config.c reads fapolicyd.conf: each line split at
+    /// spaces into `name`, `=`, `value`; a first word starting with `#` is a comment; a line of
+    /// 159 characters or more is skipped; names compare exactly. The last `permissive` wins: 0
+    /// enforces, any larger number means 1 (only log). A value that is not digits, or a line
+    /// without the `=` word, stops the daemon: `error` naming the line. No file: the default, 0.
     static func permissive(_ root: HostRoot) -> JSON {
         let text: String
         do { text = try root.readText(fapolicydConf, limit: 1 << 20) } catch {
             if error.isNotFound {
-                return [
-                    "not_checked": .string("\(fapolicydConf) does not exist (fapolicyd is not installed)"),
-                    "source": .string(fapolicydConf),
-                ]
+                return ["value": false, "source": .string("\(fapolicydConf) (absent: fapolicyd's default, 0)")]
             }
             return ["error": .string(error.description), "source": .string(fapolicydConf)]
         }
         var result: JSON = ["value": false, "source": .string("\(fapolicydConf) (permissive not set: fapolicyd's default, 0)")]
-        for (number, line) in configLines(text) where line.utf8.count <= 160 {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            guard line[..<eq].trimmed.lowercased() == "permissive" else { continue }
-            let value = line[line.index(after: eq)...].trimmed
-            switch value {
-            case "0": result = ["value": false, "source": .string("\(fapolicydConf):\(number)")]
-            case "1": result = ["value": true, "source": .string("\(fapolicydConf):\(number)")]
-            default:
-                return [
-                    "error": .string(
-                        "\(fapolicydConf):\(number): permissive: expected 0 or 1, found '\(value)' (fapolicyd would not start)"),
-                    "source": .string("\(fapolicydConf):\(number)"),
-                ]
+        for (index, line) in lines(text).enumerated() where line.utf8.count < 159 {
+            let words = line.split(separator: " ")
+            guard let name = words.first, !name.hasPrefix("#") else { continue }
+            let here = "\(fapolicydConf):\(index + 1)"
+            func refused(_ why: String) -> JSON {
+                ["error": .string("\(here): \(why) (fapolicyd would not start)"), "source": .string(here)]
             }
+            guard words.count >= 3, words[1] == "=" else { return refused("expected 'name = value' with spaces around '='") }
+            if name != "permissive" {
+                if name.lowercased() == "permissive" { return refused("unknown keyword '\(name)' (names are case-sensitive)") }
+                continue
+            }
+            let value = words[2]
+            guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return refused("permissive: expected a number, found '\(value)'")
+            }
+            result = ["value": .bool(value.contains { $0 != "0" }), "source": .string(here)]
         }
         return result
     }

@@ -32,7 +32,7 @@ import WardenTestSupport
     /// fapolicyd as its packages ship it: enforcing, enabled, rules ending in a deny of execute
     /// followed by an allow of open.
     func fapolicyd(_ tree: TempTree, permissive: String = "0", rules: [String: String]? = nil) {
-        tree.file("etc/fapolicyd/fapolicyd.conf", "#\n# fapolicyd\nPermissive = \(permissive)\nnice_val = 14\nq_size = 800\n")
+        tree.file("etc/fapolicyd/fapolicyd.conf", "#\n# fapolicyd\npermissive = \(permissive)\nnice_val = 14\nq_size = 800\n")
         let shipped = [
             "10-languages.rules": "%languages=application/x-bytecode.python,text/x-python\n",
             "40-bad-elf.rules": "# ELF with a bad header\ndeny_audit perm=any all : ftype=application/x-bad-elf\n",
@@ -158,6 +158,18 @@ import WardenTestSupport
         fapolicyd(tree, permissive: "yes")
         let f = try finding(tree, "sl4")
         #expect(f.status == .error && f.summary.contains("/etc/fapolicyd/fapolicyd.conf:3"), "\(f.summary)")
+        // daemon-config.c splits at spaces and compares names exactly: both lines stop fapolicyd.
+        for line in ["permissive=0", "Permissive = 0"] {
+            let other = host()
+            fapolicyd(other)
+            other.file("etc/fapolicyd/fapolicyd.conf", "# fapolicyd\n\(line)\n")
+            let g = try finding(other, "sl4")
+            #expect(g.status == .error && g.summary.contains("/etc/fapolicyd/fapolicyd.conf:2"), "\(line): \(g.summary)")
+        }
+        // A number above 1 is taken as 1.
+        let two = host()
+        fapolicyd(two, permissive: "2")
+        #expect(try fact(two)["fapolicyd"]?["permissive"]?["value"] == true)
     }
 
     @Test func fapolicydNotEnabledFailsSL4() throws {
