@@ -99,6 +99,7 @@ public enum ProbeRegistry {
         MeasuredBootProbe(),
         ConfidentialComputingProbe(),
         ImmutableRootProbe(),
+        ExecutionControlProbe(),
     ]
 
     /// Facts that exist without a probe: the site file and the weight locations.

@@ -53,6 +53,7 @@ extension Site {
             "allowed_units": .strings, "allowed_containers": .strings,
         ]),
         "waivers": .list(.object(["control": .string, "reason": .string, "approved_by": .string, "expires": .string])),
+        "software": .object(["denylist": .strings]),
     ])
 }
 

@@ -84,6 +84,10 @@ public struct Site: Sendable, Hashable {
     /// The key service that releases volume keys only after attesting the host, as the site
     /// describes it (ENC-004): Warden cannot see it, so it asks a reviewer to check it.
     public var attestedKeyService: String?
+    /// Software the site forbids on this host (INT-007, RAND SL3 "problematic software is
+    /// blocklisted"): Debian package names, also looked for as executables on the standard PATH.
+    /// Nil when the file gives no list.
+    public var softwareDenylist: [String]?
     public var waivers: [Waiver] = []
     /// SHA-256 of the file's bytes.
     public var sha256: String = ""
@@ -99,7 +103,7 @@ public struct Site: Sendable, Hashable {
         "weights.canary", "weights.scan_roots", "weights.min_size", "network.allowed_listeners",
         "services.edr_units", "services.weights_units", "environment", "weights.break_glass_group", "access.renewal_days",
         "encryption.attested_key_service", "services.forbidden_agents", "services.network_ids",
-        "services.allowed_units", "services.allowed_containers",
+        "services.allowed_units", "services.allowed_containers", "software.denylist",
     ]
 
     /// The site as a fact (`site`), so that findings carry everything evaluation used. Fields the
@@ -126,6 +130,7 @@ public struct Site: Sendable, Hashable {
         ]
         if let role { o["role"] = .string(role.rawValue) }
         if let attestedKeyService { o["encryption"] = ["attested_key_service": .string(attestedKeyService)] }
+        if let softwareDenylist { o["software"] = ["denylist": strings(softwareDenylist)] }
         if let networkIDS, case .object(var services)? = o["services"] {
             services["network_ids"] = .string(networkIDS)
             o["services"] = .object(services)
@@ -140,7 +145,9 @@ public struct Site: Sendable, Hashable {
         site.sha256 = try digester.sha256Hex(Array(text.utf8))
         let root = try YNode.parse(text, file: file)
         let f = try root.fields(
-            allowed: ["role", "environment", "containers", "weights", "network", "services", "access", "encryption", "waivers"])
+            allowed: [
+                "role", "environment", "containers", "weights", "network", "services", "access", "encryption", "waivers", "software",
+            ])
         if let r = f["role"] {
             let s = try r.string()
             guard let role = Role(rawValue: s) else {
@@ -212,6 +219,10 @@ public struct Site: Sendable, Hashable {
             let ef = try e.fields(allowed: ["attested_key_service"])
             site.attestedKeyService = try ef["attested_key_service"]?.nonEmptyString()
         }
+        if let sw = f["software"] {
+            let swf = try sw.fields(allowed: ["denylist"])
+            if let d = swf["denylist"] { site.softwareDenylist = try packageNames(d) }
+        }
         if let ws = f["waivers"] {
             for item in try ws.list() {
                 let wf = try item.fields(
@@ -246,6 +257,30 @@ public struct Site: Sendable, Hashable {
             throw d.error("expected the review's date as YYYY-MM-DD (2026-10-01), found '\(date)'")
         }
         return AccessReview(reviewedAt: date, reviewer: try f.required("reviewer").nonEmptyString(), line: y.line)
+    }
+
+    /// Debian package names as Debian policy (5.6.1) allows them: lower-case letters, digits,
+    /// `+`, `-` and `.`, at least two characters, starting with a letter or digit. The same name
+    /// is looked for as a file in the PATH directories, so nothing else (no `/`) may pass.
+    private static func packageNames(_ y: YNode) throws(WardenError) -> [String] {
+        var out: [String] = []
+        for item in try y.list() {
+            let name = try item.string()
+            let bytes = Array(name.utf8)
+            func allowed(_ c: UInt8) -> Bool {
+                (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: ".")
+            }
+            guard bytes.count >= 2, bytes.allSatisfy(allowed), let first = bytes.first, allowed(first), first != UInt8(ascii: "+"),
+                first != UInt8(ascii: "-"), first != UInt8(ascii: ".")
+            else {
+                throw item.error(
+                    "'\(name)' is not a Debian package name (lower-case letters, digits, '+', '-' and '.', at least two characters, starting with a letter or digit)"
+                )
+            }
+            out.append(name)
+        }
+        return out
     }
 
     private static func absolutePaths(_ y: YNode) throws(WardenError) -> [String] {

@@ -2535,6 +2535,74 @@ controls:
       the firmware, compare `tpm2_eventlog` of the log with `tpm2_pcrread sha256` (apt install
       tpm2-tools), and treat the host as untrusted until a clean boot replays.
 
+  - id: INT-007
+    title: Denylisted software is absent (SL3) and only allowed programs run (SL4)
+    area: integrity
+    severity: high
+    # That a denylisted name must be neither installed nor on the PATH, and which fapolicyd and
+    # IMA settings make an allowlist, are Warden's reading of RAND's two measures for one host.
+    threshold_source: design
+    rationale: >-
+      RAND asks at SL3 that software be inventoried and problematic software blocklisted, by
+      removing it or preventing its execution (p. 82), and at SL4 for strict application
+      allowlisting: only trusted applications run on devices with access (p. 88). A blocklist
+      needs a list, so at SL3 the site names the software it forbids (`software.denylist`,
+      Debian package names) and the control fails without one (an empty list blocks nothing);
+      it passes, naming the list, when no such package is in dpkg's database and no executable
+      of that name is in the PATH directories (/usr/local/sbin, /usr/local/bin, /usr/sbin,
+      /usr/bin, /sbin, /bin). SL4 also requires an allowlist that the kernel enforces: fapolicyd
+      enabled, enforcing (`permissive = 0`) and with rules whose first rule covering every
+      program and every file for execution denies it; or IMA appraisal enforced
+      (`ima_appraise=enforce`) with a policy rule appraising what is executed. The rules are
+      read as fapolicyd 1.3 and the kernel read them (docs/DAEMON-SEMANTICS.md, "fapolicyd and
+      IMA appraisal").
+    references:
+      cop: [II.7.3]
+      appendix4: [A4.3(1)]
+      nist: [CM-7(5), CM-7(4), CM-10]
+      cac: [package_fapolicyd_installed, service_fapolicyd_enabled, fapolicy_default_deny]
+      rand:
+        - {measure: R-51, relation: implements}
+        - {measure: R-73, relation: implements}
+    parameters:
+      require_allowlisting: {type: bool, description: "require fapolicyd enforcing a default-deny of execution, or IMA appraisal enforced"}
+    check:
+      all:
+        - {fact: site.software.denylist, empty: false, if_absent: fail, describe: "the site's software denylist (software.denylist)"}
+        - none: execution.denylist.packages
+          expect: {fact: .package, exists: true, describe: a denylisted package installed}
+          if_empty: pass
+          empty_reason: no package of the site's denylist is installed (dpkg)
+        - none: execution.denylist.executables
+          expect: {fact: .path, exists: true, describe: an executable named in the denylist on the PATH}
+          if_empty: pass
+          empty_reason: no executable named in the site's denylist is in the PATH directories
+        - when: require_allowlisting
+          any:
+            - all:
+                - {fact: execution.fapolicyd.enabled, eq: true, describe: fapolicyd.service enabled}
+                - {fact: execution.fapolicyd.permissive, eq: false, describe: fapolicyd permissive (0 enforces)}
+                - {fact: execution.fapolicyd.execute_denied, eq: true, describe: "the first fapolicyd rule for execute of all : all denies it"}
+            - all:
+                - {fact: cmdline.parameters.ima_appraise, eq: enforce, if_absent: fail, describe: ima_appraise on the kernel command line}
+                - {fact: execution.ima.appraise_rule, eq: true, describe: an IMA appraise rule for executed files}
+    remediation: >-
+      Name the software the site forbids in the site file (`software: {denylist: [netcat-traditional,
+      ncat, nmap, tcpdump, wireshark-common]}` or the organisation's list), then remove what the
+      evidence names: `apt-get purge PACKAGE` for a package, and delete or replace an executable
+      of that name that no package installed (`dpkg -S PATH` says whether one did). For SL4,
+      on a distribution that ships fapolicyd (not Debian 12): install it, keep the shipped rules
+      (they end with `deny_audit perm=execute all : all`) or put a rule file in
+      /etc/fapolicyd/rules.d whose first `all : all` rule for execute denies, set `permissive = 0`
+      in /etc/fapolicyd/fapolicyd.conf after testing in permissive mode, and `systemctl enable
+      --now fapolicyd`; console and SSH logins keep working because the shells and sshd are
+      trusted packages. On Debian 12 the kernel's IMA appraisal is the allowlist: sign every
+      executable (`evmctl ima_sign` from ima-evm-utils), load the key, write an appraise rule
+      (`appraise func=BPRM_CHECK appraise_type=imasig`) in /etc/ima/ima-policy and add
+      `ima_appraise=enforce` to GRUB_CMDLINE_LINUX in /etc/default/grub; `update-grub`. Boot first
+      with `ima_appraise=log` and check the audit log for denials: enforcing on unsigned files
+      leaves the host unable to boot.
+
 """#),
         ("Profiles/controls/logging.yaml", #"""
 # Logging: auditd, audit rules over weights and privileged operations. Facts: `auditd`,
@@ -3809,6 +3877,14 @@ controls:
     advisory: true
     rationale: Reported only; RAND names a verified, minimal OS at SL4.
 
+  # --- integrity: software denylist, execution allowlisting (INT-007) ---
+  INT-007:
+    parameters: {require_allowlisting: false}
+    sources: {require_allowlisting: rand}
+    rationale: >-
+      RAND SL3 asks that problematic software be blocklisted (p. 82): the site's denylist is
+      checked; strict allowlisting is RAND's SL4 measure (p. 88), not required here.
+
 """#),
         ("Profiles/sl4.yaml", #"""
 id: sl4
@@ -3966,6 +4042,14 @@ controls:
   HRD-014:
     advisory: true
     rationale: Reported; RAND's "limiting the attack surface" (p. 87) names immutable systems as examples, not as a requirement.
+
+  # --- integrity: software denylist, execution allowlisting (INT-007) ---
+  INT-007:
+    parameters: {require_allowlisting: true}
+    sources: {require_allowlisting: rand}
+    rationale: >-
+      RAND SL4 asks for strict application allowlisting (p. 88): fapolicyd enforcing a
+      default-deny of execution, or IMA appraisal enforced; SL3's denylist stands.
 
 """#),
     ]

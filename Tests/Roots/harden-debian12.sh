@@ -544,4 +544,18 @@ sed "s|^grub_probe=.*|grub_probe=$stub/grub-probe|" /usr/sbin/grub-mkconfig >"$s
 sh "$stub/grub-mkconfig" -o /boot/grub/grub.cfg 2>"$stub/log" || { cat "$stub/log" >&2; exit 1; }
 rm -rf "$stub"
 grep -q '^password_pbkdf2 root ' /boot/grub/grub.cfg
+
+# --- INT-007: nothing of the site's software denylist is installed or on the PATH -----------
+# The list is hardened-site.yaml's; purged where installed (none is on the base root). The SL4
+# allowlist is waived in the site file: fapolicyd is not in Debian 12, and enforcing IMA
+# appraisal on a root whose files are not signed would leave it unbootable.
+for p in nmap ncat netcat-traditional netcat-openbsd socat tcpdump tshark wireshark-common telnet; do
+  if dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+    apt-get purge -y "$p"
+  fi
+  for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+    if [ -e "$d/$p" ]; then say "INT-007: $d/$p is still there (no package of that name owns it)"; exit 1; fi
+  done
+done
+
 say "done"
