@@ -112,7 +112,7 @@ public struct LUKSHeader: Sendable, Hashable {
         if let i = (0..<6).first(where: { b[$0] != magic[$0] }) {
             throw LUKSHeaderError(
                 code: .badMagic, offset: i,
-                message: "bad magic \(hex(b[0..<6])) (expected 4c554b53babe, \"LUKS\\xba\\xbe\")")
+                message: "bad magic \(Hex.lowercase(b[0..<6])) (expected 4c554b53babe, \"LUKS\\xba\\xbe\")")
         }
         let version = Int(beUInt(b, 6, 2))
         guard version == 1 || version == 2 else {
@@ -140,10 +140,6 @@ public struct LUKSHeader: Sendable, Hashable {
     /// A NUL-padded string field.
     static func cString(_ b: [UInt8], _ offset: Int, _ count: Int) -> String {
         String(decoding: b[offset..<offset + count].prefix { $0 != 0 }, as: UTF8.self)
-    }
-
-    static func hex(_ b: ArraySlice<UInt8>) -> String {
-        b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     // MARK: LUKS1
@@ -265,7 +261,8 @@ public struct LUKSHeader: Sendable, Hashable {
         guard Array(b[448..<480]) == digest else {
             throw LUKSHeaderError(
                 code: .badChecksum, offset: 448,
-                message: "header checksum \(hex(b[448..<480])) does not match the SHA-256 of the header, \(hex(digest[...]))")
+                message: "header checksum \(Hex.lowercase(b[448..<480])) does not match the SHA-256 of the header, \(Hex.lowercase(digest))"
+            )
         }
         return "sha256"
     }

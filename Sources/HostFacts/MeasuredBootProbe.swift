@@ -71,7 +71,7 @@ public struct MeasuredBootProbe: Probe {
             do { read = String(try root.readText(path, limit: 256).trimmed).lowercased() } catch {
                 return .unavailable(.error("\(error.description): the TPM's PCR \(pcr) cannot be read to compare"))
             }
-            let value = hex(state.value)
+            let value = Hex.lowercase(state.value)
             items.append([
                 "name": .string("PCR \(pcr): replayed \(value), the TPM holds \(read.isEmpty ? "nothing" : read)"),
                 "pcr": .int(Int64(pcr)), "events": .int(Int64(state.events)), "replayed": .string(value), "read": .string(read),
@@ -86,15 +86,4 @@ public struct MeasuredBootProbe: Probe {
     }
 
     static let bankNames: [UInt16: String] = [0x0004: "sha1", 0x000B: "sha256", 0x000C: "sha384", 0x000D: "sha512", 0x0012: "sm3_256"]
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

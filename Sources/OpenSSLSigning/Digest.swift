@@ -29,13 +29,7 @@ public enum OpenSSLDigest {
 
     /// Lower-case hex of SHA-256.
     public static func sha256Hex(_ bytes: [UInt8]) throws(OpenSSLError) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in try sha256(bytes) {
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.lowercase(try sha256(bytes))
     }
 
     /// The OpenSSL version linked at run time.

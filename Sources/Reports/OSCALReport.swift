@@ -372,15 +372,9 @@ public enum OSCALReport {
             return bytes
         }
 
+        /// The 8-4-4-4-12 form of RFC 9562.
         static func text(_ bytes: [UInt8]) -> String {
-            let hex = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            for (i, b) in bytes.enumerated() {
-                if [4, 6, 8, 10].contains(i) { out.append(UInt8(ascii: "-")) }
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
-            }
-            return String(decoding: out, as: UTF8.self)
+            [0..<4, 4..<6, 6..<8, 8..<10, 10..<16].map { Hex.lowercase(bytes[$0]) }.joined(separator: "-")
         }
     }
 }

@@ -39,7 +39,7 @@ public struct CanaryRedaction: Sendable {
     public init(canaries paths: [String], mac: ([UInt8]) throws(WardenError) -> [UInt8]) throws(WardenError) {
         var canaries: [Canary] = []
         for path in paths where !canaries.contains(where: { $0.path == path }) {
-            canaries.append(Canary(path: path, digest: CanaryRedaction.prefix + CanaryRedaction.hex(try mac(Array(path.utf8)))))
+            canaries.append(Canary(path: path, digest: CanaryRedaction.prefix + Hex.lowercase(try mac(Array(path.utf8)))))
         }
         self.canaries = canaries
         // Longest first, so that a canary whose path (or name) extends another's is replaced whole.
@@ -215,15 +215,5 @@ public struct CanaryRedaction: Sendable {
     private static func isNameByte(_ b: UInt8) -> Bool {
         b >= 0x80 || (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F
             || b == 0x2D
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

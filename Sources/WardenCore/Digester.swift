@@ -18,13 +18,6 @@ public struct Digester: Sendable {
 
     /// The SHA-256 of `bytes` in lower-case hex.
     public func sha256Hex(_ bytes: [UInt8]) throws(WardenError) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in try sha256(bytes) {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.lowercase(try sha256(bytes))
     }
 }
