@@ -267,7 +267,7 @@ import WardenTestSupport
         for profile in ["sl3", "sl4"] {
             let f = try cannedFinding(
                 "ENC-001", profile: profile, facts: [:],
-                unavailable: ["storage": .notChecked("/proc/self/mountinfo does not exist (offline root)")])
+                unavailable: ["storage": .notChecked("no mount table: /proc/self/mountinfo does not exist (offline root)")])
             #expect(f.status == .notChecked, "\(profile): \(f.summary)")
             #expect(f.summary.contains("/proc/self/mountinfo does not exist"), "\(f.summary)")
         }
