@@ -553,7 +553,7 @@ import WardenTestSupport
         ),
         (
             "a PBKDF2 keyslot a clevis token owns is exempt",
-            luks([device(keyslots: [keyslot("1", kdf: "pbkdf2", token: ("0", "clevis"))])]), .pass, .pass, [:]
+            luks([device(keyslots: [keyslot("1", kdf: "pbkdf2", token: ("0", "clevis"))], tokens: [clevisT2])]), .pass, .pass, [:]
         ),
         ("the device node is missing offline", luks([notChecked]), .notChecked, .notChecked, [:]),
         ("not on LUKS", luks([]), .notApplicable, .notApplicable, [:]),
@@ -590,7 +590,14 @@ import WardenTestSupport
         ),
         (
             "a PIN-less token beside a PIN one",
-            luks([device(tokens: [token(signed: false), token("1", keyslot: "2", release: "tpm2", signed: false)])]), .fail, .fail,
+            luks([
+                device(
+                    keyslots: [
+                        keyslot("0"), keyslot("1", kdf: "pbkdf2", token: ("0", "systemd-tpm2")),
+                        keyslot("2", kdf: "pbkdf2", token: ("1", "systemd-tpm2")),
+                    ],
+                    tokens: [token(signed: false), token("1", keyslot: "2", release: "tpm2", signed: false)])
+            ]), .fail, .fail,
             ["sl3": "/dev/sda3 token 1: a token that releases the key on machine state or a key server alone is tpm2 (not allowed)"]
         ),
         (
