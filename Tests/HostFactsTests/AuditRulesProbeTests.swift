@@ -5,56 +5,75 @@ import WardenCore
 import WardenFormats
 import WardenTestSupport
 
+/// The audit rules, auditd and kernel command line probes' facts from fixtures (probe tests), and
+/// LOG-001 to LOG-005 and LOG-010 over tables of canned facts (control tests): docs/FACTS.md,
+/// "Testing, the pattern to follow".
 @Suite struct AuditRulesProbeTests {
     let site = "weights:\n  paths: [/srv/weights]\n"
 
-    func finding(_ root: String, _ id: String, site: String? = nil, profile: String = "sl3") throws -> Finding {
-        try audit(root: root, profile: profile, site: site ?? self.site, probes: [AuditRulesProbe(), AuditdProbe(), KernelCmdlineProbe()])
-            .findings[id]
+    // MARK: - Probe tests: the facts of a rule set
+
+    /// The fact `name` of `probe` on `root` with `site`, checked against its declared type.
+    /// (`probeFact` takes no site, and the audit rules are judged against the weight locations.)
+    func fact(_ name: String, of probe: any Probe, root: String, site: String?) throws -> JSON {
+        let facts = try audit(root: root, site: site, probes: [probe]).facts
+        guard case .value(let v)? = facts[name] else { throw TestFailure("no \(name) fact: \(facts)") }
+        let mismatches = FactContract.mismatches(v, probe.facts[name]!, path: name)
+        guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
+        return v
+    }
+
+    func rules(_ root: String) throws -> JSON { try rules(root, site: site) }
+
+    func rules(_ root: String, site: String?) throws -> JSON {
+        try fact("audit_rules", of: AuditRulesProbe(), root: root, site: site)
+    }
+
+    /// The one weight location's coverage.
+    func weights(_ root: String) throws -> JSON {
+        let v = try rules(root)
+        #expect(v["weights"]?.arrayValue?.count == 1, "\(v["weights"] ?? .null)")
+        return v["weights"]?[0] ?? .null
     }
 
     @Test func dirRuleOnAnAncestorCoversTheWeights() throws {
-        let f = try finding(Package.fixtureRoot("audit-weights-dir-ancestor"), "LOG-002")
-        #expect(f.status == .pass, "\(f.summary)")
-        #expect(f.evidence.first?.source == "/etc/audit/rules.d/40-weights.rules:2")
-        #expect(f.summary.contains("/srv/weights") || f.summary.contains("all"))
-        let immutable = try finding(Package.fixtureRoot("audit-weights-dir-ancestor"), "LOG-004", profile: "sl4")
-        #expect(immutable.status == .pass)
+        let v = try rules(Package.fixtureRoot("audit-weights-dir-ancestor"))
+        #expect(
+            v["weights"] == [
+                [
+                    "covered": true, "key": "weights", "needs": "rw", "path": "/srv/weights",
+                    "reason": "covered by /etc/audit/rules.d/40-weights.rules:2",
+                    "rule": "-a always,exit -F arch=b64 -F dir=/srv -F perm=rw -k weights",
+                    "source": "/etc/audit/rules.d/40-weights.rules:2",
+                ]
+            ])
+        #expect(v["immutable"] == ["value": true, "source": "/etc/audit/rules.d/40-weights.rules:3"])
     }
 
-    @Test func watchWithoutReadPermissionFails() throws {
-        let f = try finding(Package.fixtureRoot("audit-weights-watch-missing-read"), "LOG-002")
-        #expect(f.status == .fail)
-        let facts = try audit(root: Package.fixtureRoot("audit-weights-watch-missing-read"), site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(v["weights"]?[0]?["reason"] == "perm lacks r")
-        #expect(v["weights"]?[0]?["source"] == "/etc/audit/rules.d/40-weights.rules:1")
+    @Test func watchWithoutReadPermissionDoesNotCover() throws {
+        let w = try weights(Package.fixtureRoot("audit-weights-watch-missing-read"))
+        #expect(w["covered"] == false)
+        #expect(w["reason"] == "perm lacks r")
+        #expect(w["source"] == "/etc/audit/rules.d/40-weights.rules:1")
     }
 
-    @Test func auidFilterMissesServicesAndFails() throws {
-        let root = Package.fixtureRoot("audit-weights-auid-filter")
-        #expect(try finding(root, "LOG-002").status == .fail)
-        let facts = try audit(root: root, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(v["weights"]?[0]?["reason"]?.stringValue?.contains("filters on auid (auid>=1000, auid!=unset)") == true)
+    @Test func auidFilterMissesServices() throws {
+        let w = try weights(Package.fixtureRoot("audit-weights-auid-filter"))
+        #expect(w["covered"] == false)
+        #expect(w["reason"] == "filters on auid (auid>=1000, auid!=unset), so reads by services are missed")
+        #expect(w["source"] == "/etc/audit/rules.d/40-weights.rules:2")
     }
 
     @Test func ruleAfterImmutableIsIgnored() throws {
         let root = Package.fixtureRoot("audit-rule-after-immutable")
-        #expect(try finding(root, "LOG-002").status == .fail)
-        let facts = try audit(root: root, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
+        let v = try rules(root)
         #expect(v["ignored_after_immutable"] == ["/etc/audit/audit.rules:5"])
-        #expect(v["backlog_limit"]?["value"] == 8192)
+        #expect(v["rules"]?.arrayValue?.map { $0["after_immutable"] } == [false, false, false, true])
+        #expect(v["backlog_limit"] == ["value": 8192, "source": "/etc/audit/audit.rules:2"])
+        #expect(v["immutable"] == ["value": true, "source": "/etc/audit/audit.rules:3"])
+        let w = try weights(root)
+        #expect(w["covered"] == false)
+        #expect(w["reason"] == "no rule watches it")
     }
 
     @Test func rulesDWinOverACompiledFileAndDriftIsNoted() throws {
@@ -62,44 +81,67 @@ import WardenTestSupport
         tree.file("etc/audit/rules.d/40-weights.rules", "-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n")
         tree.file("etc/audit/audit.rules", "## This file is automatically generated from /etc/audit/rules.d\n-D\n")
         tree.directory("srv/weights")
-        #expect(try finding(tree.path, "LOG-002").status == .pass)
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(v["drift"]?.stringValue?.contains("differs from what augenrules compiles") == true)
+        let v = try rules(tree.path)
+        #expect(v["files"] == ["/etc/audit/rules.d/40-weights.rules"])
+        #expect(
+            v["drift"]
+                == "/etc/audit/audit.rules differs from what augenrules compiles from rules.d (the rules.d files win at the next boot or `augenrules --load`)"
+        )
+        #expect(v["weights"]?[0]?["covered"] == true)
+        #expect(v["weights"]?[0]?["source"] == "/etc/audit/rules.d/40-weights.rules:1")
     }
 
     @Test func compiledFileCountsWhenRulesDIsEmpty() throws {
         let tree = TempTree()
         tree.directory("etc/audit/rules.d")
         tree.file("etc/audit/audit.rules", "-w /srv/weights/ -p rw -k weights\n")
-        #expect(try finding(tree.path, "LOG-002").status == .pass)
+        let v = try rules(tree.path)
+        #expect(v["files"] == ["/etc/audit/audit.rules"])
+        #expect(v["drift"] == .null)
+        #expect(v["weights"]?[0]?["covered"] == true)
+        #expect(v["weights"]?[0]?["source"] == "/etc/audit/audit.rules:1")
     }
 
-    @Test func noAuditRulesFailsLoggingControls() throws {
+    @Test func noAuditRulesCoverNothing() throws {
         let tree = TempTree()
         tree.directory("etc")
-        #expect(try finding(tree.path, "LOG-002").status == .fail)
-        #expect(try finding(tree.path, "LOG-003").status == .fail)
-        #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .fail)
+        let v = try rules(tree.path)
+        #expect(v["present"] == false)
+        #expect(v["rules"] == [])
+        #expect(v["immutable"] == ["value": false, "source": "no -e rule"])
+        #expect(
+            v["weights"] == [
+                [
+                    "covered": false, "needs": "rw", "path": "/srv/weights", "reason": "there are no audit rules",
+                    "source": "/etc/audit/rules.d",
+                ]
+            ])
+        let files = v["privileged_files"]?.arrayValue ?? []
+        #expect(files.map { $0["path"] } == AuditRulesProbe.watchedFiles.map { .string($0) })
+        #expect(files.allSatisfy { $0["covered"] == false && $0["reason"] == "there are no audit rules" })
+        let syscalls = v["privileged_syscalls"]?.arrayValue ?? []
+        #expect(syscalls.map { $0["name"] } == AuditRulesProbe.watchedSyscalls.map { .string($0) })
+        #expect(syscalls.allSatisfy { $0["covered"] == false })
     }
 
-    @Test func noWeightLocationsIsAnError() throws {
+    @Test func noWeightLocationsLeaveNothingToCover() throws {
         let tree = TempTree()
         tree.file("etc/audit/rules.d/40.rules", "-w /srv -p rw\n")
-        let f = try finding(tree.path, "LOG-002", site: "weights:\n  paths: []\n")
-        #expect(f.status == .error)
-        #expect(f.summary == "no weight locations registered or found")
+        let v = try rules(tree.path, site: "weights:\n  paths: []\n")
+        #expect(v["weights"] == [])
+        #expect(v["canaries"] == ["error": "no weight locations registered or found, so there is no location a canary would watch"])
     }
 
-    @Test func garbageLineIsAnErrorNamingFileAndLine() throws {
+    @Test func garbageLineIsAProblemNamingFileAndLine() throws {
         let tree = TempTree()
         tree.file("etc/audit/rules.d/40-weights.rules", "-a always,exit -F dir=/srv/weights -F perm=rw\n-w\n")
-        let f = try finding(tree.path, "LOG-002")
-        #expect(f.status == .error)
-        #expect(f.summary.contains("/etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'"), "\(f.summary)")
+        let v = try rules(tree.path)
+        #expect(v["problems"] == ["/etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'"])
+        // The location is covered by what was understood, but what the line meant is unknown.
+        #expect(v["weights"]?[0]?["covered"] == true)
+        #expect(
+            v["weights"]?[0]?["error"]
+                == "audit rules have unparsable lines: /etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'")
     }
 
     /// Debian's layout: the stock rules.d/audit.rules (-D, -b, --backlog_wait_time, -f) sorts
@@ -109,13 +151,7 @@ import WardenTestSupport
         tree.file("etc/audit/rules.d/audit.rules", "## First rule - delete all\n-D\n\n-b 8192\n\n--backlog_wait_time 60000\n\n-f 1\n")
         tree.file("etc/audit/rules.d/99-finalize.rules", "-e 2\n")
         tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights -p rwa -k weights\n")
-        #expect(try finding(tree.path, "LOG-002").status == .pass)
-        #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .pass)
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
+        let v = try rules(tree.path)
         #expect(
             v["files"] == ["/etc/audit/rules.d/40-weights.rules", "/etc/audit/rules.d/99-finalize.rules", "/etc/audit/rules.d/audit.rules"])
         #expect(
@@ -123,7 +159,8 @@ import WardenTestSupport
                 "-D", "-b 8192", "-f 1", "-w /srv/weights -p rwa -k weights", "--backlog_wait_time 60000", "-e 2",
             ])
         #expect(v["ignored_after_immutable"] == [])
-        #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/99-finalize.rules:1")
+        #expect(v["immutable"] == ["value": true, "source": "/etc/audit/rules.d/99-finalize.rules:1"])
+        #expect(v["weights"]?[0]?["covered"] == true)
     }
 
     /// augenrules's `^\s*-e` skips leading blanks only under gawk: with Debian's mawk an indented
@@ -134,13 +171,10 @@ import WardenTestSupport
         tree.symlink("etc/alternatives/awk", to: awk)
         tree.file("etc/audit/rules.d/10-lock.rules", "  -e 2\n")
         tree.file("etc/audit/rules.d/40-weights.rules", "-w /srv/weights -p rwa -k weights\n")
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
+        let v = try rules(tree.path)
         #expect(v["rules"]?.arrayValue?.last?["text"] == (moved ? "-e 2" : "-w /srv/weights -p rwa -k weights"))
-        #expect(try finding(tree.path, "LOG-002").status == (moved ? .pass : .fail))
+        #expect(v["ignored_after_immutable"] == (moved ? [] : ["/etc/audit/rules.d/40-weights.rules:1"]))
+        #expect(v["weights"]?[0]?["covered"] == .bool(moved))
     }
 
     /// `ls -1v`: 9-never.rules comes before 10-weights.rules, so its `never` rule matches first.
@@ -148,9 +182,10 @@ import WardenTestSupport
         let tree = TempTree()
         tree.file("etc/audit/rules.d/9-never.rules", "-a never,exit -F dir=/srv/weights -k quiet\n")
         tree.file("etc/audit/rules.d/10-weights.rules", "-w /srv/weights -p rwa -k weights\n")
-        let f = try finding(tree.path, "LOG-002")
-        #expect(f.status == .fail, "\(f.summary)")
-        #expect(f.evidence.first?.source == "/etc/audit/rules.d/9-never.rules:1")
+        let v = try rules(tree.path)
+        #expect(v["files"] == ["/etc/audit/rules.d/9-never.rules", "/etc/audit/rules.d/10-weights.rules"])
+        #expect(v["weights"]?[0]?["covered"] == false)
+        #expect(v["weights"]?[0]?["source"] == "/etc/audit/rules.d/9-never.rules:1")
     }
 
     /// augenrules keeps only the last -e: a later `-e 1` undoes an earlier `-e 2`.
@@ -159,15 +194,9 @@ import WardenTestSupport
         tree.file("etc/audit/rules.d/10-lock.rules", "-e 2\n")
         tree.file("etc/audit/rules.d/20-unlock.rules", "-e 1\n")
         tree.file("etc/audit/rules.d/30-weights.rules", "-w /srv/weights -p rwa -k weights\n")
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(v["immutable"]?["value"] == false)
-        #expect(v["immutable"]?["source"] == "/etc/audit/rules.d/20-unlock.rules:1")
+        let v = try rules(tree.path)
+        #expect(v["immutable"] == ["value": false, "source": "/etc/audit/rules.d/20-unlock.rules:1"])
         #expect(v["rules"]?.arrayValue?.last?["text"] == "-e 1")
-        #expect(try finding(tree.path, "LOG-004", profile: "sl4").status == .fail)
     }
 
     /// The order is `ls -1v`'s (coreutils 9.1): checked against ls itself on generated names.
@@ -194,11 +223,7 @@ import WardenTestSupport
         #expect(listed.count > 200)
         #expect(names.filter { !$0.hasPrefix(".") }.sorted { versionOrder($0, $1) < 0 } == listed)
         // The probe compiles exactly the listed *.rules files, in that order.
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
+        let v = try rules(tree.path)
         #expect(
             v["files"]?.arrayValue?.compactMap(\.stringValue) == listed.filter { $0.hasSuffix(".rules") }.map { "/etc/audit/rules.d/" + $0 }
         )
@@ -210,33 +235,21 @@ import WardenTestSupport
         let tree = TempTree()
         tree.bytes("usr/bin/env", try LocalFile.read("/usr/bin/env", limit: 1 << 24), mode: 0o755)
         tree.file("etc/audit/rules.d/30-priv.rules", "-a always,exit -F arch=b64 -S mount -k mounts\n")
-        let facts = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let v)? = facts["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(v["architecture"] == "x86_64")
-        let mount = v["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }
-        #expect(mount?["covered"] == false)
-        #expect(mount?["missing_arches"] == ["b32"])
+        func mount() throws -> JSON? { try rules(tree.path)["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" } }
+        #expect(try rules(tree.path)["architecture"] == "x86_64")
+        #expect(try mount()?["covered"] == false)
+        #expect(try mount()?["arches"] == ["b64", "b32"])
+        #expect(try mount()?["missing_arches"] == ["b32"])
         tree.file("etc/audit/rules.d/31-priv32.rules", "-a always,exit -F arch=b32 -S mount -k mounts\n")
-        let both = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let w)? = both["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(w["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["covered"] == true)
+        #expect(try mount()?["covered"] == true)
+        #expect(try mount()?["missing_arches"] == [])
         // A rule for b32 alone does not audit the native 64-bit calls.
         tree.file("etc/audit/rules.d/30-priv.rules", "")
-        let only32 = try audit(root: tree.path, site: site, probes: [AuditRulesProbe()]).facts
-        guard case .value(let x)? = only32["audit_rules"] else {
-            Issue.record("no fact")
-            return
-        }
-        #expect(x["privileged_syscalls"]?.arrayValue?.first { $0["name"] == "mount" }?["missing_arches"] == ["b64"])
+        #expect(try mount()?["covered"] == false)
+        #expect(try mount()?["missing_arches"] == ["b64"])
     }
 
-    @Test func privilegedOperationsSL3AndSL4() throws {
+    @Test func privilegedFilesAndSyscalls() throws {
         let tree = TempTree()
         tree.file(
             "etc/audit/rules.d/30-priv.rules",
@@ -253,12 +266,16 @@ import WardenTestSupport
             -a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time
 
             """)
-        #expect(try finding(tree.path, "LOG-003").status == .pass)
-        let sl4 = try finding(tree.path, "LOG-003", profile: "sl4")
-        #expect(sl4.status == .fail)
-        #expect(sl4.evidence.filter { $0.ok == false }.map(\.source).count == 4)
+        let v = try rules(tree.path)
+        let files = v["privileged_files"]?.arrayValue ?? []
+        #expect(files.map { $0["path"] } == AuditRulesProbe.watchedFiles.map { .string($0) })
+        #expect(files.map { $0["covered"] } == Array(repeating: true, count: 7))
+        #expect(files.map { $0["source"] } == (1...7).map { .string("/etc/audit/rules.d/30-priv.rules:\($0)") })
+        let syscalls = v["privileged_syscalls"]?.arrayValue ?? []
+        #expect(syscalls.filter { $0["covered"] == false }.map { $0["name"] } == ["ptrace", "process_vm_readv", "bpf", "kexec_load"])
+        #expect(syscalls.first { $0["name"] == "mount" }?["source"] == "/etc/audit/rules.d/30-priv.rules:9")
         tree.file("etc/audit/rules.d/31-memory.rules", "-a always,exit -F arch=b64 -S ptrace,process_vm_readv,bpf,kexec_load -k memory\n")
-        #expect(try finding(tree.path, "LOG-003", profile: "sl4").status == .pass)
+        #expect(try rules(tree.path)["privileged_syscalls"]?.arrayValue?.allSatisfy { $0["covered"] == true } == true)
     }
 
     @Test func canaryNeedsItsOwnFirstMatchingRule() throws {
@@ -268,22 +285,28 @@ import WardenTestSupport
         tree.file(
             "etc/audit/rules.d/40-weights.rules",
             "-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n-w /srv/weights/.canary -p r -k canary\n")
-        let shadowed = try finding(tree.path, "LOG-010", site: site)
-        #expect(shadowed.status == .fail)
-        #expect(shadowed.summary.contains("the first matching rule names the canary"))
+        let shadowed = try rules(tree.path, site: site)["canaries"]?.arrayValue ?? []
+        #expect(shadowed.map { $0["path"] } == ["/srv/weights/.canary"])
+        #expect(shadowed.map { $0["exists"] } == [true])
+        #expect(shadowed.map { $0["covered"] } == [true])
+        #expect(shadowed.map { $0["own_rule"] } == [false])
+        #expect(shadowed.map { $0["source"] } == ["/etc/audit/rules.d/40-weights.rules:1"])
         tree.file(
             "etc/audit/rules.d/40-weights.rules",
             "-w /srv/weights/.canary -p r -k canary\n-a always,exit -F dir=/srv/weights -F perm=rw -k weights\n")
-        #expect(try finding(tree.path, "LOG-010", site: site).status == .pass)
-        // Weights registered but no canary listed: a failure of this control.
-        let unlisted = try finding(tree.path, "LOG-010")
-        #expect(unlisted.status == .fail, "\(unlisted.summary)")
-        #expect(unlisted.summary.contains("the site file lists no canary"))
-        // No site file and no weights found: undecidable, as ACC-001 and LOG-002 are.
-        let nowhere = try audit(root: tree.path, site: nil, probes: [AuditRulesProbe()]).findings["LOG-010"]
-        #expect(nowhere.status == .error, "\(nowhere.summary)")
-        #expect(nowhere.summary.contains("no weight locations registered or found"))
+        let own = try rules(tree.path, site: site)["canaries"]?.arrayValue ?? []
+        #expect(own.map { $0["own_rule"] } == [true])
+        #expect(own.map { $0["key"] } == ["canary"])
+        // Weights registered but no canary listed.
+        #expect(try rules(tree.path)["canaries"] == [])
+        // No site file and no weights found: undecidable.
+        #expect(
+            try rules(tree.path, site: nil)["canaries"] == [
+                "error": "no weight locations registered or found, so there is no location a canary would watch"
+            ])
     }
+
+    func auditd(_ root: String) throws -> JSON { try probeFact("auditd", of: AuditdProbe(), root: root) }
 
     @Test func auditdConfigurationAndLogModes() throws {
         let tree = TempTree()
@@ -301,50 +324,325 @@ import WardenTestSupport
         tree.directory("var/log/audit", mode: 0o700)
         tree.file("var/log/audit/audit.log", "", mode: 0o600)
         tree.file("etc/group", "root:x:0:\nadm:x:4:\n")
-        // `email` without a mail transport warns nobody: auditd runs /usr/lib/sendmail.
-        let noMail = try finding(tree.path, "LOG-005")
-        #expect(noMail.status == .fail, "\(noMail.summary)")
+        let v = try auditd(tree.path)
+        #expect(v["installed"] == true)
+        // Values as auditd reads them (case does not matter), each with its line.
+        #expect(v["conf"]?["disk_full_action"] == ["value": "single", "source": "/etc/audit/auditd.conf:1"])
+        #expect(v["conf"]?["space_left_action"] == ["value": "email", "source": "/etc/audit/auditd.conf:3"])
+        #expect(v["conf"]?["admin_space_left_action"] == ["value": "single", "source": "/etc/audit/auditd.conf:4"])
+        #expect(v["conf"]?["log_group"] == ["value": "root", "source": "default (auditd)"])
         #expect(
-            noMail.evidence.contains { $0.ok == false && $0.source == "/usr/lib/sendmail (missing or not executable: no mail transport)" })
+            v["logs"] == [
+                ["path": "/var/log/audit", "kind": "directory", "mode": "0700", "owner_ok": true],
+                ["path": "/var/log/audit/audit.log", "kind": "file", "mode": "0600", "owner_ok": true],
+            ])
+        // `email` without a mail transport warns nobody: auditd runs /usr/lib/sendmail.
+        #expect(v["sendmail"] == ["value": false, "source": "/usr/lib/sendmail (missing or not executable: no mail transport)"])
         tree.file("usr/lib/sendmail", "", mode: 0o644)
-        #expect(try finding(tree.path, "LOG-005").status == .fail)
+        #expect(try auditd(tree.path)["sendmail"]?["value"] == false)
         tree.file("usr/lib/sendmail", "", mode: 0o755)
-        for profile in ["sl3", "sl4"] {
-            let f = try finding(tree.path, "LOG-005", profile: profile)
-            #expect(f.status == .pass, "\(profile): \(f.summary)")
-        }
+        #expect(try auditd(tree.path)["sendmail"] == ["value": true, "source": "/usr/lib/sendmail"])
         tree.file("var/log/audit/audit.log.1", "", mode: 0o644)
-        #expect(try finding(tree.path, "LOG-005").status == .fail)
+        #expect(
+            try auditd(tree.path)["logs"]?.arrayValue?.last
+                == ["path": "/var/log/audit/audit.log.1", "kind": "file", "mode": "0644", "owner_ok": true])
         tree.file("var/log/audit/audit.log.1", "", mode: 0o640)
         // Debian's log_group = adm: the directory is 0700 now, but auditd makes it 0750 at its next start.
         tree.file(
             "etc/audit/auditd.conf",
             "disk_full_action = SINGLE\ndisk_error_action = halt\nspace_left_action = email\nadmin_space_left_action = single\nmax_log_file_action = keep_logs\nlog_group = adm\n"
         )
-        let adm = try finding(tree.path, "LOG-005")
-        #expect(adm.status == .fail)
-        #expect(adm.evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:6" && $0.observed == "adm" })
+        let adm = try auditd(tree.path)
+        #expect(adm["conf"]?["log_group"] == ["value": "adm", "source": "/etc/audit/auditd.conf:6"])
+        #expect(adm["logs"]?[0]?["mode"] == "0700")
         tree.file(
             "etc/audit/auditd.conf",
             "disk_full_action = syslog\ndisk_error_action = syslog\nspace_left_action = email\nadmin_space_left_action = suspend\n")
-        let f = try finding(tree.path, "LOG-005")
-        #expect(f.status == .fail)
-        #expect(f.evidence.contains { $0.ok == false && $0.source == "/etc/audit/auditd.conf:4" })
-        #expect(
-            try finding(tree.path, "LOG-005", profile: "sl4").evidence.contains {
-                $0.ok == false && $0.source == "/etc/audit/auditd.conf:1"
-            })
+        let weak = try auditd(tree.path)
+        #expect(weak["conf"]?["disk_full_action"] == ["value": "syslog", "source": "/etc/audit/auditd.conf:1"])
+        #expect(weak["conf"]?["admin_space_left_action"] == ["value": "suspend", "source": "/etc/audit/auditd.conf:4"])
     }
 
     @Test func auditdEnabledAndBootParameters() throws {
         let tree = TempTree()
         tree.symlink("etc/systemd/system/multi-user.target.wants/auditd.service", to: "/lib/systemd/system/auditd.service")
         tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"audit=1 audit_backlog_limit=8192\"\n")
-        let f = try finding(tree.path, "LOG-001")
-        #expect(f.status == .pass, "\(f.summary)")
+        #expect(
+            try auditd(tree.path)["enabled"] == [
+                "value": true, "source": "/etc/systemd/system/multi-user.target.wants/auditd.service",
+            ])
+        func cmdline() throws -> JSON { try probeFact("cmdline", of: KernelCmdlineProbe(), root: tree.path) }
+        // Offline, the next boot's command line is GRUB's.
+        #expect(try cmdline()["parameters"] == ["audit": 1, "audit_backlog_limit": 8192, "quiet": true])
+        #expect(try cmdline()["source"] == "/etc/default/grub:2 (GRUB, offline root: the next boot's command line)")
         tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"audit=1 audit_backlog_limit=64\"\n")
-        #expect(try finding(tree.path, "LOG-001").status == .fail)
+        #expect(try cmdline()["parameters"]?["audit_backlog_limit"] == 64)
+        // The running kernel's command line, where the root has one, is the one that counts.
         tree.file("proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro audit=1 audit_backlog_limit=8192\n")
-        #expect(try finding(tree.path, "LOG-001").status == .pass)
+        #expect(try cmdline()["parameters"]?["audit_backlog_limit"] == 8192)
+        #expect(try cmdline()["source"] == "/proc/cmdline")
+        #expect(try cmdline()["runtime"] == true)
+    }
+
+    // MARK: - Control tests: tables of canned facts
+
+    /// Checks a canned fact against its probe's declaration, so a row cannot drift from what the
+    /// probe produces.
+    static func conforms(_ fact: Fact, _ name: String) -> [String] {
+        guard case .value(let v) = fact else { return [] }
+        return FactContract.mismatches(v, ProbeRegistry.factTypes[name]!, path: name)
+    }
+
+    static func evaluate(_ control: String, _ facts: [String: Fact], profile: String) throws -> Finding {
+        var p = try BuiltIn.profile(profile)
+        p.controls = p.controls.filter { $0.definition.id == control }
+        return Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)[control]
+    }
+
+    /// Evaluates `control` at sl3 and sl4 over `facts`, each checked against its declared type.
+    static func check(
+        _ control: String, _ name: String, _ facts: [String: Fact], sl3: Status, sl4: Status, summary: String? = nil
+    ) throws {
+        for (fact, value) in facts { #expect(conforms(value, fact) == [], "\(name)") }
+        for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
+            let f = try evaluate(control, facts, profile: profile)
+            #expect(f.status == expected, "\(control) \(profile) \(name): \(f.summary)")
+            if let summary, expected != .pass { #expect(f.summary.contains(summary), "\(control) \(profile) \(name): \(f.summary)") }
+        }
+    }
+
+    /// A location's or a file's coverage as the probe states it.
+    static func coverage(_ path: String, covered: Bool = true, needs: String = "rw", line: Int = 2, reason: String? = nil) -> JSON {
+        let source = "/etc/audit/rules.d/40-weights.rules:\(line)"
+        return [
+            "path": .string(path), "needs": .string(needs), "covered": .bool(covered), "source": .string(source),
+            "reason": .string(reason ?? "covered by \(source)"), "rule": .string("-w \(path) -p rwa -k weights"), "key": "weights",
+        ]
+    }
+
+    /// The audit rules of a conformant SL4 host; each row changes one thing.
+    static func auditRules(
+        weights: JSON? = nil, canaries: JSON? = nil, files: [JSON]? = nil, syscalls: [JSON]? = nil, immutable: Bool = true
+    ) -> Fact {
+        .value([
+            "present": true, "architecture": "x86_64", "source": "/etc/audit/rules.d", "files": ["/etc/audit/rules.d/40-weights.rules"],
+            "rules": [], "ignored_after_immutable": [], "problems": [], "drift": nil,
+            "immutable": ["value": .bool(immutable), "source": "/etc/audit/rules.d/99-finalize.rules:1"],
+            "weights": weights ?? [coverage("/srv/weights")],
+            "canaries": canaries ?? [canary()],
+            "privileged_files": .array(files ?? AuditRulesProbe.watchedFiles.map { coverage($0, needs: "wa", line: 3) }),
+            "privileged_syscalls": .array(syscalls ?? AuditRulesProbe.watchedSyscalls.map { syscall($0) }),
+        ])
+    }
+
+    static func canary(exists: Bool = true, covered: Bool = true, ownRule: Bool = true) -> JSON {
+        with(
+            coverage("/srv/weights/.canary", covered: covered, needs: "r", line: 1), ["exists": .bool(exists), "own_rule": .bool(ownRule)])
+    }
+
+    /// `value` with the members of `changes` set.
+    static func with(_ value: JSON, _ changes: JSONObject) -> JSON {
+        var o = value.objectValue ?? [:]
+        for (key, v) in changes { o[key] = v }
+        return .object(o)
+    }
+
+    static func syscall(_ name: String, missing: [JSON] = []) -> JSON {
+        [
+            "name": .string(name), "covered": .bool(missing.isEmpty), "source": "/etc/audit/rules.d/30-priv.rules:1",
+            "arches": ["b64", "b32"], "missing_arches": .array(missing),
+        ]
+    }
+
+    static let log002Table: [(String, Fact, Status, String?)] = [
+        ("the weights covered", auditRules(), .pass, nil),
+        (
+            "a watch without read permission",
+            auditRules(weights: [coverage("/srv/weights", covered: false, line: 1, reason: "perm lacks r")]), .fail,
+            "/srv/weights: an audit rule covering reads and writes is false"
+        ),
+        (
+            "one of two locations not covered",
+            auditRules(weights: [coverage("/srv/weights"), coverage("/data/models", covered: false, reason: "no rule watches it")]),
+            .fail, "/data/models"
+        ),
+        ("no weight locations", auditRules(weights: []), .error, "no weight locations registered or found"),
+        (
+            "an unparsable rule beside the covering one",
+            auditRules(weights: [
+                with(
+                    coverage("/srv/weights"),
+                    ["error": "audit rules have unparsable lines: /etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'"])
+            ]), .error, "/etc/audit/rules.d/40-weights.rules:2: cannot parse audit rule '-w'"
+        ),
+        ("no audit_rules fact", .unavailable(.error("cannot list /etc/audit/rules.d: permission denied")), .error, "permission denied"),
+    ]
+
+    @Test(arguments: AuditRulesProbeTests.log002Table.indices)
+    func log002OverATableOfFacts(_ row: Int) throws {
+        let (name, rules, expected, summary) = AuditRulesProbeTests.log002Table[row]
+        try AuditRulesProbeTests.check("LOG-002", name, ["audit_rules": rules], sl3: expected, sl4: expected, summary: summary)
+    }
+
+    @Test func log002SummaryWithoutWeightLocationsIsExact() throws {
+        let f = try AuditRulesProbeTests.evaluate("LOG-002", ["audit_rules": AuditRulesProbeTests.auditRules(weights: [])], profile: "sl3")
+        #expect(f.summary == "no weight locations registered or found")
+    }
+
+    static let memorySyscalls: Set<String> = ["ptrace", "process_vm_readv", "bpf", "kexec_load"]
+
+    static let log003Table: [(String, Fact, Status, Status)] = [
+        ("every file and syscall audited", auditRules(), .pass, .pass),
+        (
+            "the memory and kexec syscalls not audited: enough at SL3 only",
+            auditRules(
+                syscalls: AuditRulesProbe.watchedSyscalls.map {
+                    memorySyscalls.contains($0) ? syscall($0, missing: ["b64", "b32"]) : syscall($0)
+                }),
+            .pass, .fail
+        ),
+        (
+            "mount audited for b64 only",
+            auditRules(syscalls: AuditRulesProbe.watchedSyscalls.map { $0 == "mount" ? syscall($0, missing: ["b32"]) : syscall($0) }),
+            .fail, .fail
+        ),
+        (
+            "/etc/shadow not watched",
+            auditRules(
+                files: AuditRulesProbe.watchedFiles.map {
+                    $0 == "/etc/shadow"
+                        ? coverage($0, covered: false, needs: "wa", reason: "no rule watches it") : coverage($0, needs: "wa")
+                }), .fail, .fail
+        ),
+        ("no privileged file listed", auditRules(files: []), .error, .error),
+        ("no privileged syscall listed", auditRules(syscalls: []), .error, .error),
+    ]
+
+    @Test(arguments: AuditRulesProbeTests.log003Table.indices)
+    func log003OverATableOfFacts(_ row: Int) throws {
+        let (name, rules, sl3, sl4) = AuditRulesProbeTests.log003Table[row]
+        try AuditRulesProbeTests.check("LOG-003", name, ["audit_rules": rules], sl3: sl3, sl4: sl4)
+    }
+
+    /// SL4 names each syscall it wants and does not find audited.
+    @Test func log003AtSL4NamesEachUnauditedSyscall() throws {
+        let rules = AuditRulesProbeTests.auditRules(
+            syscalls: AuditRulesProbe.watchedSyscalls.map {
+                AuditRulesProbeTests.memorySyscalls.contains($0)
+                    ? AuditRulesProbeTests.syscall($0, missing: ["b64", "b32"]) : AuditRulesProbeTests.syscall($0)
+            })
+        let f = try AuditRulesProbeTests.evaluate("LOG-003", ["audit_rules": rules], profile: "sl4")
+        #expect(f.evidence.filter { $0.ok == false }.count == 4, "\(f.evidence)")
+    }
+
+    /// LOG-004 is advisory at SL3: a failure there does not block conformance.
+    @Test(arguments: [true, false])
+    func log004OverImmutable(_ immutable: Bool) throws {
+        let facts = ["audit_rules": AuditRulesProbeTests.auditRules(immutable: immutable)]
+        let expected: Status = immutable ? .pass : .fail
+        try AuditRulesProbeTests.check("LOG-004", "immutable \(immutable)", facts, sl3: expected, sl4: expected)
+        for profile in ["sl3", "sl4"] {
+            let f = try AuditRulesProbeTests.evaluate("LOG-004", facts, profile: profile)
+            #expect(f.blocksConformance == (profile == "sl4" && !immutable), "\(profile)")
+        }
+    }
+
+    static let log010Table: [(String, Fact, Status, String?)] = [
+        ("the canary has its own first matching rule", auditRules(), .pass, nil),
+        (
+            "a broader rule matches the canary first", auditRules(canaries: [canary(ownRule: false)]), .fail,
+            "the first matching rule names the canary"
+        ),
+        ("no rule covers the canary", auditRules(canaries: [canary(covered: false, ownRule: false)]), .fail, nil),
+        ("the canary file is gone", auditRules(canaries: [canary(exists: false)]), .fail, "the canary file exists"),
+        ("the site file lists no canary", auditRules(canaries: []), .fail, "the site file lists no canary"),
+        (
+            "no weight locations",
+            auditRules(canaries: ["error": "no weight locations registered or found, so there is no location a canary would watch"]),
+            .error, "no weight locations registered or found"
+        ),
+    ]
+
+    @Test(arguments: AuditRulesProbeTests.log010Table.indices)
+    func log010OverATableOfFacts(_ row: Int) throws {
+        let (name, rules, expected, summary) = AuditRulesProbeTests.log010Table[row]
+        try AuditRulesProbeTests.check("LOG-010", name, ["audit_rules": rules], sl3: expected, sl4: expected, summary: summary)
+    }
+
+    /// auditd and the kernel command line as a conformant host has them.
+    static func boot(enabled: Bool = true, parameters: JSONObject = ["audit": 1, "audit_backlog_limit": 8192, "quiet": true]) -> [String:
+        Fact]
+    {
+        [
+            "auditd": .value(
+                with(
+                    FactPatternTests.auditd(),
+                    ["enabled": ["value": .bool(enabled), "source": "/etc/systemd/system/multi-user.target.wants/auditd.service"]])),
+            "cmdline": .value([
+                "text": "audit=1 audit_backlog_limit=8192 quiet",
+                "source": "/etc/default/grub:2 (GRUB, offline root: the next boot's command line)",
+                "runtime": false, "parameters": .object(parameters),
+            ]),
+        ]
+    }
+
+    static let log001Table: [(String, [String: Fact], Status)] = [
+        ("auditd enabled, audit=1, backlog 8192", boot(), .pass),
+        ("auditd not enabled", boot(enabled: false), .fail),
+        ("backlog 64", boot(parameters: ["audit": 1, "audit_backlog_limit": 64]), .fail),
+        ("no audit_backlog_limit", boot(parameters: ["audit": 1]), .fail),
+        ("audit=0", boot(parameters: ["audit": 0, "audit_backlog_limit": 8192]), .fail),
+        ("no audit=", boot(parameters: ["audit_backlog_limit": 8192]), .fail),
+    ]
+
+    @Test(arguments: AuditRulesProbeTests.log001Table.indices)
+    func log001OverATableOfFacts(_ row: Int) throws {
+        let (name, facts, expected) = AuditRulesProbeTests.log001Table[row]
+        try AuditRulesProbeTests.check("LOG-001", name, facts, sl3: expected, sl4: expected)
+    }
+
+    /// LOG-005's thresholds at both levels (FactPatternTests' table shows its cases at SL4).
+    static let log005Table: [(String, JSON, Status, Status, String?)] = [
+        ("conformant", FactPatternTests.auditd(), .pass, .pass, nil),
+        (
+            "disk_full_action syslog: enough at SL3 only", FactPatternTests.auditd(conf: ["disk_full_action": "syslog"]), .pass, .fail,
+            "disk_full_action is syslog, expected one of [single, halt]"
+        ),
+        (
+            "admin_space_left_action suspend", FactPatternTests.auditd(conf: ["admin_space_left_action": "suspend"]), .fail, .fail,
+            "admin_space_left_action is suspend"
+        ),
+        (
+            "email without a mail transport", FactPatternTests.auditd(conf: ["space_left_action": "email"]), .fail, .fail,
+            "/usr/lib/sendmail"
+        ),
+        ("email with /usr/lib/sendmail", FactPatternTests.auditd(conf: ["space_left_action": "email"], sendmail: true), .pass, .pass, nil),
+        ("log_group adm", FactPatternTests.auditd(conf: ["log_group": "adm"]), .fail, .fail, "adm"),
+        (
+            "a rotated log 0644",
+            FactPatternTests.auditd(logs: [
+                ["path": "/var/log/audit", "kind": "directory", "mode": "0700", "owner_ok": true],
+                ["path": "/var/log/audit/audit.log.1", "kind": "file", "mode": "0644", "owner_ok": true],
+            ]), .fail, .fail, "audit.log.1"
+        ),
+    ]
+
+    @Test(arguments: AuditRulesProbeTests.log005Table.indices)
+    func log005AtBothLevels(_ row: Int) throws {
+        let (name, auditd, sl3, sl4, summary) = AuditRulesProbeTests.log005Table[row]
+        try AuditRulesProbeTests.check("LOG-005", name, ["auditd": .value(auditd)], sl3: sl3, sl4: sl4, summary: summary)
+    }
+
+    // MARK: - End to end
+
+    /// The whole path from a rule file on disk to LOG-002 and LOG-004, once: the rule's file and
+    /// line must reach the evidence through the weight locations the site registers.
+    @Test func dirRuleOnAnAncestorPassesLOG002AndLOG004EndToEnd() throws {
+        let root = Package.fixtureRoot("audit-weights-dir-ancestor")
+        let probes: [any Probe] = [AuditRulesProbe(), AuditdProbe(), KernelCmdlineProbe()]
+        let f = try audit(root: root, profile: "sl3", site: site, probes: probes).findings["LOG-002"]
+        #expect(f.status == .pass, "\(f.summary)")
+        #expect(f.evidence.first?.source == "/etc/audit/rules.d/40-weights.rules:2")
+        #expect(try audit(root: root, profile: "sl4", site: site, probes: probes).findings["LOG-004"].status == .pass)
     }
 }
