@@ -70,60 +70,92 @@ import WardenTestSupport
 
     func fact(_ tree: TempTree) throws -> JSON { try probeFact("attack_surface", of: AttackSurfaceProbe(), root: tree.path) }
 
-    func findings(_ tree: TempTree) throws -> [String: Finding] {
-        try findingsBySL("HRD-013", root: tree.path, probes: [AttackSurfaceProbe()])
+    /// A reported package as the probe writes it.
+    static func item(_ package: String, _ status: String = "installed", version: String = "1.0-1") -> JSON {
+        ["package": .string(package), "status": .string(status), "version": .string(version), "source": "/var/lib/dpkg/status"]
     }
 
-    @Test func aMinimalHostPassesAndSL3OnlyReports() throws {
-        let tree = host()
-        let v = try fact(tree)
-        #expect(v["package_count"] == 2)
-        // gcc-12-base is in the gcc family, reported, and not a compiler: not forbidden.
-        #expect(v["packages"]?.arrayValue?.map { $0["package"] } == ["gcc-12-base"])
-        let f = try findings(tree)
-        #expect(f["sl3"]?.status == .pass && f["sl3"]?.advisory == true)
-        #expect(f["sl4"]?.status == .pass && f["sl4"]?.advisory == false)
+    static let gccBase = item("gcc-12-base", version: "12.2.0-14+deb12u1")
+
+    // MARK: - Probe tests: the facts of each fixture
+
+    @Test func aMinimalHostHasOnlyTheBaseCompilerLibrary() throws {
+        // gcc-12-base is in the gcc family, so it is reported (HRD-013 decides it is not a compiler).
+        #expect(
+            try fact(host())
+                == [
+                    "package_count": 2, "packages": [AttackSurfaceTests.gccBase], "sound_cards": [], "cameras": [], "automount": [],
+                ])
     }
 
-    /// What makes HRD-013 fail, each alone; the same status at both levels (advisory at SL3).
-    static let failures: [(String, @Sendable (TempTree) -> Void)] = [
-        ("strace installed", { $0.file("var/lib/dpkg/status", AttackSurfaceTests.status([AttackSurfaceTests.stanza("strace")])) }),
+    /// What each change to a minimal host adds to the fact: the field and its whole value.
+    static let changes: [(String, @Sendable (TempTree) -> Void, String, JSON)] = [
+        (
+            "strace installed",
+            { $0.file("var/lib/dpkg/status", AttackSurfaceTests.status([AttackSurfaceTests.stanza("strace")])) },
+            "packages", [gccBase, item("strace")]
+        ),
         (
             "gcc-12 half-configured: its files are there",
             {
                 $0.file(
                     "var/lib/dpkg/status",
                     AttackSurfaceTests.status([AttackSurfaceTests.stanza("gcc-12", status: "install ok half-configured")]))
-            }
+            },
+            "packages", [gccBase, item("gcc-12", "half-configured")]
         ),
         (
             "gdb marked for removal is still installed",
             {
                 $0.file(
                     "var/lib/dpkg/status", AttackSurfaceTests.status([AttackSurfaceTests.stanza("gdb", status: "deinstall ok installed")]))
-            }
+            },
+            "packages", [gccBase, item("gdb")]
         ),
-        ("a sound card", { $0.directory("sys/class/sound/card0") }),
-        ("a camera", { $0.symlink("sys/class/video4linux/video0", to: "../../devices/pci0000:00/usb1/video4linux/video0") }),
+        (
+            "linux-perf, with its version",
+            {
+                $0.file(
+                    "var/lib/dpkg/status", AttackSurfaceTests.status([AttackSurfaceTests.stanza("linux-perf", version: "6.1.158-1")]))
+            },
+            "packages", [gccBase, item("linux-perf", version: "6.1.158-1")]
+        ),
+        ("a sound card", { $0.directory("sys/class/sound/card0") }, "sound_cards", [["path": "/sys/class/sound/card0"]]),
+        (
+            "a camera", { $0.symlink("sys/class/video4linux/video0", to: "../../devices/pci0000:00/usb1/video4linux/video0") },
+            "cameras", [["path": "/sys/class/video4linux/video0"]]
+        ),
         (
             "autofs enabled",
-            { $0.symlink("etc/systemd/system/multi-user.target.wants/autofs.service", to: "/lib/systemd/system/autofs.service") }
+            { $0.symlink("etc/systemd/system/multi-user.target.wants/autofs.service", to: "/lib/systemd/system/autofs.service") },
+            "automount",
+            [["unit": "autofs.service", "source": "/etc/systemd/system/multi-user.target.wants/autofs.service", "how": "enabled"]]
         ),
-        ("udisks2 installed, started over D-Bus", { $0.file("usr/lib/systemd/system/udisks2.service", "[Service]\nType=dbus\n") }),
+        (
+            "udisks2 installed, started over D-Bus",
+            { $0.file("usr/lib/systemd/system/udisks2.service", "[Service]\nType=dbus\n") }, "automount",
+            [["unit": "udisks2.service", "source": "/usr/lib/systemd/system/udisks2.service", "how": "started on demand over D-Bus"]]
+        ),
     ]
 
-    @Test(arguments: AttackSurfaceTests.failures.indices)
-    func eachFails(_ row: Int) throws {
-        let (name, change) = AttackSurfaceTests.failures[row]
+    @Test(arguments: AttackSurfaceTests.changes.indices)
+    func eachChangeIsInTheFact(_ row: Int) throws {
+        let (name, change, field, expected) = AttackSurfaceTests.changes[row]
         let tree = host()
         change(tree)
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .fail, "\(name), \(profile): \(f.summary)")
-            #expect(f.evidence.contains { $0.ok == false }, "\(name): \(f.evidence)")
-        }
+        let v = try fact(tree)
+        #expect(v[field] == expected, "\(name): \(v)")
+        // Nothing else moves.
+        var rest = v.objectValue ?? [:]
+        rest[field] = nil
+        rest["package_count"] = nil
+        var minimal = try fact(host()).objectValue ?? [:]
+        minimal[field] = nil
+        minimal["package_count"] = nil
+        #expect(JSON.object(rest) == JSON.object(minimal), "\(name)")
     }
 
-    @Test func whatIsNotThereOrNotRunnablePasses() throws {
+    @Test func whatIsNotThereOrNotRunnableIsNotInTheFact() throws {
         let tree = host([
             AttackSurfaceTests.stanza("gdb", status: "deinstall ok config-files"),
             AttackSurfaceTests.stanza("ltrace", status: "purge ok not-installed"),
@@ -135,37 +167,131 @@ import WardenTestSupport
         // udisks2 masked cannot be started, over D-Bus either.
         tree.file("usr/lib/systemd/system/udisks2.service", "[Service]\nType=dbus\n")
         tree.symlink("etc/systemd/system/udisks2.service", to: "/dev/null")
-        let v = try fact(tree)
-        // strace-doc is of the strace family, reported, and not a tracer: not forbidden.
-        #expect(v["packages"]?.arrayValue?.map { $0["package"] } == ["gcc-12-base", "strace-doc"])
-        #expect(v["automount"] == [])
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        // strace-doc is of the strace family, so it is reported (HRD-013 decides it is not a tracer).
+        #expect(
+            try fact(tree)
+                == [
+                    "package_count": 3, "packages": [AttackSurfaceTests.gccBase, AttackSurfaceTests.item("strace-doc")], "sound_cards": [],
+                    "cameras": [], "automount": [],
+                ])
     }
 
-    @Test func theEvidenceNamesThePackageAndTheDatabase() throws {
-        let tree = host([AttackSurfaceTests.stanza("linux-perf", version: "6.1.158-1")])
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .fail)
-            #expect(
-                f.evidence.contains { $0.ok == false && $0.observed == "linux-perf" && $0.source == "/var/lib/dpkg/status" }, "\(profile)")
+    @Test func offlineWithoutSysTheDevicesAreNotChecked() throws {
+        let v = try fact(host(sys: false))
+        #expect(
+            v["sound_cards"]
+                == [
+                    "not_checked": "offline root: no /sys/class/sound, so the running kernel's state there is not known",
+                    "source": "/sys/class/sound",
+                ])
+        #expect(
+            v["cameras"]
+                == [
+                    "not_checked": "offline root: no /sys/class/video4linux, so the running kernel's state there is not known",
+                    "source": "/sys/class/video4linux",
+                ])
+        #expect(v["packages"] == [AttackSurfaceTests.gccBase])
+    }
+
+    @Test func aMissingOrMalformedDatabaseIsAnError() throws {
+        let bare = TempTree()
+        bare.directory("sys/class")
+        let missing = try fact(bare)
+        #expect(
+            missing["packages"] == ["error": "/var/lib/dpkg/status: No such file or directory", "source": "/var/lib/dpkg/status"])
+        #expect(missing["package_count"] == nil)
+        // /sys/class is there without sound or video4linux: the kernel has neither.
+        #expect(missing["sound_cards"] == [] && missing["cameras"] == [])
+        // A database dpkg would refuse (a field given twice) cannot be judged either.
+        bare.file("var/lib/dpkg/status", "Package: strace\nStatus: install ok installed\nPackage: gdb\n")
+        #expect(
+            try fact(bare)["packages"]
+                == ["error": "/var/lib/dpkg/status:3: duplicate field 'Package'", "source": "/var/lib/dpkg/status"])
+    }
+
+    // MARK: - Control tests: HRD-013 over a table of canned facts
+
+    /// The fact of a minimal host (what `aMinimalHostHasOnlyTheBaseCompilerLibrary` collects);
+    /// each row changes one thing.
+    static func canned(
+        packages: JSON = [gccBase], soundCards: JSON = [], cameras: JSON = [], automount: JSON = []
+    ) -> JSON {
+        ["package_count": 2, "packages": packages, "sound_cards": soundCards, "cameras": cameras, "automount": automount]
+    }
+
+    static let offline: JSON = ["not_checked": "offline root: no /sys/class/sound", "source": "/sys/class/sound"]
+
+    /// Each row's status at both levels (SL3 reports, so its finding is advisory; SL4 requires).
+    static let hrd013Table: [(String, JSON, Status)] = [
+        ("a minimal host", canned(), .pass),
+        ("strace installed", canned(packages: [gccBase, item("strace")]), .fail),
+        ("gcc-12 half-configured", canned(packages: [gccBase, item("gcc-12", "half-configured")]), .fail),
+        ("gdb", canned(packages: [gccBase, item("gdb")]), .fail),
+        ("linux-perf", canned(packages: [gccBase, item("linux-perf", version: "6.1.158-1")]), .fail),
+        ("strace-doc is no tracer", canned(packages: [gccBase, item("strace-doc")]), .pass),
+        ("a sound card", canned(soundCards: [["path": "/sys/class/sound/card0"]]), .fail),
+        ("a camera", canned(cameras: [["path": "/sys/class/video4linux/video0"]]), .fail),
+        (
+            "autofs enabled",
+            canned(automount: [
+                ["unit": "autofs.service", "source": "/etc/systemd/system/multi-user.target.wants/autofs.service", "how": "enabled"]
+            ]), .fail
+        ),
+        (
+            "udisks2 over D-Bus",
+            canned(automount: [
+                ["unit": "udisks2.service", "source": "/usr/lib/systemd/system/udisks2.service", "how": "started on demand over D-Bus"]
+            ]), .fail
+        ),
+        ("offline without /sys", canned(soundCards: offline, cameras: offline), .notChecked),
+        (
+            "offline without /sys, bpftrace installed",
+            canned(packages: [gccBase, item("bpftrace")], soundCards: offline, cameras: offline), .fail
+        ),
+        (
+            "no package database",
+            canned(packages: ["error": "/var/lib/dpkg/status: No such file or directory", "source": "/var/lib/dpkg/status"]), .error
+        ),
+        (
+            "a database dpkg would refuse",
+            canned(packages: ["error": "/var/lib/dpkg/status:3: duplicate field 'Package'", "source": "/var/lib/dpkg/status"]), .error
+        ),
+    ]
+
+    @Test(arguments: AttackSurfaceTests.hrd013Table.indices)
+    func hrd013OverATableOfFacts(_ row: Int) throws {
+        let (name, value, expected) = AttackSurfaceTests.hrd013Table[row]
+        #expect(FactContract.mismatches(value, ProbeRegistry.factTypes["attack_surface"]!, path: "attack_surface") == [], "\(name)")
+        for profile in ["sl3", "sl4"] {
+            var p = try BuiltIn.profile(profile)
+            p.controls = p.controls.filter { $0.definition.id == "HRD-013" }
+            let facts = FactSet(mode: .offline, facts: ["attack_surface": .value(value)])
+            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["HRD-013"]
+            #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
+            #expect(finding.advisory == (profile == "sl3"), "\(profile) \(name)")
+            if expected == .fail { #expect(finding.evidence.contains { $0.ok == false }, "\(profile) \(name): \(finding.evidence)") }
         }
     }
 
-    @Test func offlineWithoutSysTheDevicesAreNotCheckedAndPackagesStillFail() throws {
-        let tree = host(sys: false)
-        #expect(try fact(tree)["sound_cards"]?["not_checked"] != nil)
-        for (profile, f) in try findings(tree) { #expect(f.status == .notChecked, "\(profile): \(f.summary)") }
-        tree.file("var/lib/dpkg/status", AttackSurfaceTests.status([AttackSurfaceTests.stanza("bpftrace")]))
-        for (profile, f) in try findings(tree) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
-        // No package database: the packages cannot be judged.
-        let bare = TempTree()
-        bare.directory("sys/class")
-        #expect(try fact(bare)["packages"]?["error"] != nil)
-        for (profile, f) in try findings(bare) { #expect(f.status == .error, "\(profile): \(f.summary)") }
-        // A database dpkg would refuse (a field given twice) cannot be judged either.
-        bare.file("var/lib/dpkg/status", "Package: strace\nStatus: install ok installed\nPackage: gdb\n")
-        #expect(try fact(bare)["packages"]?["error"] == "/var/lib/dpkg/status:3: duplicate field 'Package'")
-        for (profile, f) in try findings(bare) { #expect(f.status == .error, "\(profile): \(f.summary)") }
+    @Test func theFailingEvidenceNamesThePackageAndTheDatabase() throws {
+        var p = try BuiltIn.profile("sl4")
+        p.controls = p.controls.filter { $0.definition.id == "HRD-013" }
+        let value = AttackSurfaceTests.canned(packages: [AttackSurfaceTests.gccBase, AttackSurfaceTests.item("linux-perf")])
+        let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["attack_surface": .value(value)]), now: testNow)[
+            "HRD-013"]
+        #expect(
+            finding.evidence.contains { $0.ok == false && $0.observed == "linux-perf" && $0.source == "/var/lib/dpkg/status" },
+            "\(finding.evidence)")
+    }
+
+    /// End to end, once: a host with a debugger fails at SL4 through the whole path (dpkg's
+    /// database read by the probe, HRD-013 over its fact), so that the probe's fact and the
+    /// control's reading of it are shown to meet.
+    @Test func aDebuggerOnDiskFailsEndToEnd() throws {
+        let tree = host([AttackSurfaceTests.stanza("gdb")])
+        let f = try findingsBySL("HRD-013", root: tree.path, probes: [AttackSurfaceProbe()])
+        #expect(f["sl3"]?.status == .fail && f["sl3"]?.advisory == true)
+        #expect(f["sl4"]?.status == .fail && f["sl4"]?.advisory == false)
     }
 
     /// Every package name the built-in profiles forbid is in a family the probe reports, so that

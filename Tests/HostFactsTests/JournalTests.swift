@@ -38,31 +38,37 @@ import WardenTestSupport
         #expect(throws: JournalError.self) { try Journal(directory: "/nonexistent/journal") }
     }
 
-    func log007(_ tree: TempTree, profile: String = "sl3") throws -> Finding {
-        try audit(root: tree.path, profile: profile, probes: [JournaldProbe()]).findings["LOG-007"]
-    }
+    func journald(_ tree: TempTree) throws -> JSON { try probeFact("journald", of: JournaldProbe(), root: tree.path) }
+
+    static func sourced(_ value: JSON, _ source: String) -> JSON { ["value": value, "source": .string(source)] }
+
+    static let offline: JSON = [
+        "not_applicable": "offline root: the current boot's entries are checked only on a live host", "source": "/var/log/journal",
+    ]
+
+    // MARK: - Probe tests: the journald fact of each tree
 
     @Test func storageAutoDependsOnTheJournalDirectory() throws {
         let tree = TempTree()
         tree.file("etc/systemd/journald.conf", "[Journal]\n#Storage=auto\n")
-        #expect(try log007(tree).status == .fail)
+        let without = try journald(tree)
+        #expect(without["storage"] == JournalTests.sourced("auto", "default (systemd)"))
+        #expect(without["journal_directory"] == JournalTests.sourced(false, "/var/log/journal"))
+        #expect(without["persistent"] == JournalTests.sourced(false, "default (systemd) (Storage=auto, no /var/log/journal)"))
         tree.directory("var/log/journal")
+        let with = try journald(tree)
+        #expect(with["persistent"] == JournalTests.sourced(true, "default (systemd) (Storage=auto, /var/log/journal exists)"))
         // Offline, the current boot's entries are not looked for: persistent storage decides.
-        #expect(try log007(tree).status == .pass)
+        #expect(with["entries_this_boot"] == JournalTests.offline)
     }
 
     @Test func quotedStorageIsInvalidAndIgnored() throws {
         let tree = TempTree()
         tree.file("etc/systemd/journald.conf", "[Journal]\nStorage='persistent'\n")
-        let f = try log007(tree)
-        #expect(f.status == .fail)
-        let facts = try audit(root: tree.path, probes: [JournaldProbe()]).facts
-        guard case .value(let v)? = facts["journald"] else {
-            Issue.record("no fact")
-            return
-        }
+        let v = try journald(tree)
         #expect(v["ignored"] == ["/etc/systemd/journald.conf:2: invalid Storage='persistent' (systemd ignores it)"])
-        #expect(v["storage"]?["source"] == "default (systemd)")
+        #expect(v["storage"] == JournalTests.sourced("auto", "default (systemd)"))
+        #expect(v["persistent"]?["value"] == false)
     }
 
     @Test func dropInOverridesMainAndEtcMasksUsrLib() throws {
@@ -70,23 +76,88 @@ import WardenTestSupport
         tree.file("etc/systemd/journald.conf", "[Journal]\nStorage=volatile\n")
         tree.file("usr/lib/systemd/journald.conf.d/50-vendor.conf", "[Journal]\nStorage=volatile\n")
         tree.file("etc/systemd/journald.conf.d/50-vendor.conf", "[Journal]\nStorage=persistent\n")
-        #expect(try log007(tree).status == .pass)
+        let etc = JournalTests.sourced("persistent", "/etc/systemd/journald.conf.d/50-vendor.conf:2")
+        let masked = try journald(tree)
+        #expect(masked["storage"] == etc)
+        #expect(masked["files"]?.arrayValue?.contains("/usr/lib/systemd/journald.conf.d/50-vendor.conf") == false)
+        #expect(masked["persistent"]?["value"] == true)
         // Only [Journal] counts.
         tree.file("etc/systemd/journald.conf.d/90-other.conf", "[Upload]\nStorage=none\n")
-        #expect(try log007(tree).status == .pass)
+        #expect(try journald(tree)["storage"] == etc)
         tree.file("run/systemd/journald.conf.d/99-late.conf", "[Journal]\nStorage=none\n")
-        #expect(try log007(tree).status == .fail)
+        let late = try journald(tree)
+        #expect(late["storage"] == JournalTests.sourced("none", "/run/systemd/journald.conf.d/99-late.conf:2"))
+        #expect(late["persistent"]?["value"] == false)
     }
 
-    @Test func sl4NeedsSealAndAKey() throws {
+    @Test func sealAndItsKey() throws {
         let tree = TempTree()
+        let fss = "/var/log/journal/3d1219c7c4c5404aaa1f6d2a48adfda4/fss"
         tree.file("etc/machine-id", "3d1219c7c4c5404aaa1f6d2a48adfda4\n")
         tree.file("etc/systemd/journald.conf", "[Journal]\nStorage=persistent\nSeal=yes\n")
-        #expect(try log007(tree, profile: "sl4").status == .fail)
-        tree.file("var/log/journal/3d1219c7c4c5404aaa1f6d2a48adfda4/fss", "key")
-        #expect(try log007(tree, profile: "sl4").status == .pass)
+        let noKey = try journald(tree)
+        #expect(noKey["seal"] == JournalTests.sourced(true, "/etc/systemd/journald.conf:3"))
+        #expect(noKey["fss_key"] == JournalTests.sourced(false, fss))
+        tree.file(String(fss.dropFirst()), "key")
+        #expect(try journald(tree)["fss_key"] == JournalTests.sourced(true, fss))
         tree.file("etc/systemd/journald.conf", "[Journal]\nStorage=persistent\nSeal=no\n")
-        #expect(try log007(tree, profile: "sl4").status == .fail)
-        #expect(try log007(tree, profile: "sl3").status == .pass)
+        #expect(try journald(tree)["seal"] == JournalTests.sourced(false, "/etc/systemd/journald.conf:3"))
+    }
+
+    // MARK: - Control tests: LOG-007 over a table of canned facts
+
+    /// A persistent, sealed journal with its key, offline; each row changes one thing.
+    static func canned(
+        storage: String = "persistent", directory: Bool = true, seal: Bool = true, fss: Bool = true, entries: JSON = offline
+    ) -> JSON {
+        let persistent = storage == "persistent" || (storage == "auto" && directory)
+        return [
+            "source": "/etc/systemd/journald.conf", "files": ["/etc/systemd/journald.conf"], "unread": [], "ignored": [],
+            "storage": sourced(.string(storage), "/etc/systemd/journald.conf:2"),
+            "seal": sourced(.bool(seal), "/etc/systemd/journald.conf:3"),
+            "journal_directory": sourced(.bool(directory), "/var/log/journal"),
+            "persistent": sourced(.bool(persistent), "/etc/systemd/journald.conf:2 (Storage=\(storage))"),
+            "fss_key": sourced(.bool(fss), "/var/log/journal/3d1219c7c4c5404aaa1f6d2a48adfda4/fss"), "entries_this_boot": entries,
+        ]
+    }
+
+    static let log007Table: [(String, JSON, Status, Status)] = [
+        ("persistent, sealed, with its key", canned(), .pass, .pass),
+        ("Storage=auto without /var/log/journal", canned(storage: "auto", directory: false), .fail, .fail),
+        ("Storage=auto with /var/log/journal", canned(storage: "auto"), .pass, .pass),
+        ("Storage=volatile", canned(storage: "volatile"), .fail, .fail),
+        ("Storage=none", canned(storage: "none"), .fail, .fail),
+        ("sealed without a key: SL4 needs both", canned(fss: false), .pass, .fail),
+        ("not sealed", canned(seal: false), .pass, .fail),
+        ("live: entries of this boot", canned(entries: sourced(true, "/var/log/journal (_BOOT_ID=x)")), .pass, .pass),
+        ("live: no entries of this boot", canned(entries: sourced(false, "/var/log/journal (_BOOT_ID=x)")), .fail, .fail),
+        (
+            "live: the journal cannot be read",
+            canned(entries: ["error": "cannot read /proc/sys/kernel/random/boot_id", "source": "/proc/sys/kernel/random/boot_id"]),
+            .error, .error
+        ),
+    ]
+
+    @Test(arguments: JournalTests.log007Table.indices)
+    func log007OverATableOfFacts(_ row: Int) throws {
+        let (name, value, sl3, sl4) = JournalTests.log007Table[row]
+        #expect(FactContract.mismatches(value, ProbeRegistry.factTypes["journald"]!, path: "journald") == [], "\(name)")
+        for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
+            var p = try BuiltIn.profile(profile)
+            p.controls = p.controls.filter { $0.definition.id == "LOG-007" }
+            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["journald": .value(value)]), now: testNow)["LOG-007"]
+            #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
+        }
+    }
+
+    /// End to end, once: a drop-in in /etc that masks the vendor's makes the journal persistent,
+    /// through systemd's search path as the probe follows it and LOG-007 reading the result.
+    @Test func aDropInMakesTheJournalPersistentEndToEnd() throws {
+        let tree = TempTree()
+        tree.file("etc/systemd/journald.conf", "[Journal]\nStorage=volatile\n")
+        tree.file("usr/lib/systemd/journald.conf.d/50-vendor.conf", "[Journal]\nStorage=volatile\n")
+        tree.file("etc/systemd/journald.conf.d/50-vendor.conf", "[Journal]\nStorage=persistent\n")
+        let f = try audit(root: tree.path, probes: [JournaldProbe()]).findings["LOG-007"]
+        #expect(f.status == .pass, "\(f.summary)")
     }
 }

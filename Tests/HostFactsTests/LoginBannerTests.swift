@@ -20,75 +20,199 @@ import WardenTestSupport
 
     func fact(_ tree: TempTree) throws -> JSON { try probeFact("login_banner", of: LoginBannerProbe(), root: tree.path) }
 
-    func findings(_ tree: TempTree) throws -> [String: Finding] {
-        try findingsBySL("LOG-011", root: tree.path, probes: [SSHDConfigProbe(), LoginBannerProbe()])
+    static let dropIn = "/etc/ssh/sshd_config.d/60-warden.conf:1"
+
+    static func words(_ words: [String], _ path: String = "/etc/issue.net") -> JSON {
+        .array(words.map { ["word": .string($0), "source": .string(path)] })
     }
 
-    @Test func aBannerThatAnnouncesMonitoringPassesNamingItsPathAndFirstLine() throws {
-        let tree = host("Banner /etc/issue.net\n", banner: ("/etc/issue.net", LoginBannerTests.notice))
-        let v = try fact(tree)
-        #expect(v["banner"] == ["value": "/etc/issue.net", "source": "/etc/ssh/sshd_config.d/60-warden.conf:1"])
+    // MARK: - Probe tests: the login_banner fact of each configuration and banner file
+
+    @Test func aBannerThatAnnouncesMonitoringWithItsPathAndFirstLine() throws {
+        let v = try fact(host("Banner /etc/issue.net\n", banner: ("/etc/issue.net", LoginBannerTests.notice)))
+        #expect(v["banner"] == ["value": "/etc/issue.net", "source": .string(LoginBannerTests.dropIn)])
+        #expect(v["path"] == "/etc/issue.net")
         #expect(v["shown"] == true)
         #expect(v["size"] == .int(LoginBannerTests.notice.utf8.count))
         #expect(v["first_line"] == "AUTHORISED USE ONLY.")
+        // Words are matched without case: "Recorded" is the word recorded.
         #expect(v["words"]?.arrayValue?.contains(["word": "recorded", "source": "/etc/issue.net"]) == true)
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .pass, "\(profile): \(f.summary)")
-            #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "AUTHORISED USE ONLY." })
-            #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "monitored" && $0.ok == true })
-        }
+        #expect(v["words"]?.arrayValue?.contains(["word": "monitored", "source": "/etc/issue.net"]) == true)
     }
 
-    /// Each configuration and banner file with the status LOG-011 gets, the same at SL3 and SL4.
-    static let cases: [(String, String?, (path: String, text: String)?, Status)] = [
-        ("no Banner: OpenSSH's default none", nil, nil, .fail),
-        ("Banner NONE in capitals", "Banner NONE\n", ("/etc/issue.net", notice), .fail),
-        ("a banner file that does not exist", "Banner /etc/issue.net\n", nil, .fail),
-        ("an empty banner file (sshd sends nothing)", "Banner /etc/issue.net\n", ("/etc/issue.net", ""), .fail),
-        ("a banner that does not mention monitoring", "Banner /etc/issue.net\n", ("/etc/issue.net", "Debian GNU/Linux 12\n"), .fail),
-        ("a word inside another is not the word", "Banner /etc/issue.net\n", ("/etc/issue.net", "Blogging platform\n"), .fail),
-        ("a relative path is taken from /", "Banner etc/issue.net\n", ("/etc/issue.net", notice), .pass),
-        ("~/ is root's home", "Banner ~/banner\n", ("/root/banner", "Sessions are LOGGED.\n"), .pass),
-        // The first value wins: the drop-in, included first, over the main file's later line.
-        ("the first Banner wins", "Banner /etc/issue.net\nBanner none\n", ("/etc/issue.net", notice), .pass),
+    /// Each configuration and banner file the old audits used, with the whole fact.
+    static let cases: [(String, String?, (path: String, text: String)?, JSON)] = [
+        ("no Banner: OpenSSH's default none", nil, nil, ["banner": ["value": "none", "source": "default (OpenSSH)"]]),
+        ("Banner NONE in capitals", "Banner NONE\n", ("/etc/issue.net", notice), ["banner": ["value": "none", "source": .string(dropIn)]]),
+        (
+            "a banner file that does not exist", "Banner /etc/issue.net\n", nil,
+            [
+                "banner": ["value": "/etc/issue.net", "source": .string(dropIn)], "path": "/etc/issue.net", "source": "/etc/issue.net",
+                "shown": false,
+            ]
+        ),
+        (
+            "an empty banner file (sshd sends nothing)", "Banner /etc/issue.net\n", ("/etc/issue.net", ""),
+            [
+                "banner": ["value": "/etc/issue.net", "source": .string(dropIn)], "path": "/etc/issue.net", "source": "/etc/issue.net",
+                "size": 0,
+                "shown": false,
+            ]
+        ),
+        (
+            "a banner that does not mention monitoring", "Banner /etc/issue.net\n", ("/etc/issue.net", "Debian GNU/Linux 12\n"),
+            [
+                "banner": ["value": "/etc/issue.net", "source": .string(dropIn)], "path": "/etc/issue.net", "source": "/etc/issue.net",
+                "size": 20,
+                "shown": true, "first_line": "Debian GNU/Linux 12", "words": words(["debian", "gnu", "linux"]),
+            ]
+        ),
+        (
+            "a word inside another is not the word", "Banner /etc/issue.net\n", ("/etc/issue.net", "Blogging platform\n"),
+            [
+                "banner": ["value": "/etc/issue.net", "source": .string(dropIn)], "path": "/etc/issue.net", "source": "/etc/issue.net",
+                "size": 18,
+                "shown": true, "first_line": "Blogging platform", "words": words(["blogging", "platform"]),
+            ]
+        ),
+        (
+            "~/ is root's home", "Banner ~/banner\n", ("/root/banner", "Sessions are LOGGED.\n"),
+            [
+                "banner": ["value": "~/banner", "source": .string(dropIn)], "path": "/root/banner", "source": "/root/banner", "size": 21,
+                "shown": true, "first_line": "Sessions are LOGGED.", "words": words(["sessions", "are", "logged"], "/root/banner"),
+            ]
+        ),
     ]
 
     @Test(arguments: LoginBannerTests.cases.indices)
-    func statusAtBothLevels(_ row: Int) throws {
+    func theFactOfEachCase(_ row: Int) throws {
         let (name, dropIn, banner, expected) = LoginBannerTests.cases[row]
-        let tree = host(dropIn, banner: banner)
-        for (profile, f) in try findings(tree) { #expect(f.status == expected, "\(name), \(profile): \(f.summary)") }
+        #expect(try fact(host(dropIn, banner: banner)) == expected, "\(name)")
+    }
+
+    @Test func aRelativePathIsTakenFromRoot() throws {
+        let v = try fact(host("Banner etc/issue.net\n", banner: ("/etc/issue.net", LoginBannerTests.notice)))
+        #expect(v["banner"] == ["value": "etc/issue.net", "source": .string(LoginBannerTests.dropIn)])
+        #expect(v["path"] == "/etc/issue.net")
+        #expect(v["shown"] == true)
+    }
+
+    @Test func theFirstBannerWins() throws {
+        // The drop-in, included first, over its own later line and the main file's.
+        let v = try fact(host("Banner /etc/issue.net\nBanner none\n", banner: ("/etc/issue.net", LoginBannerTests.notice)))
+        #expect(v["banner"] == ["value": "/etc/issue.net", "source": .string(LoginBannerTests.dropIn)])
+        #expect(v["shown"] == true)
     }
 
     @Test func aBannerOverOneMebibyteIsNotSent() throws {
         let tree = host("Banner /etc/issue.net\n", banner: ("/etc/issue.net", "monitored " + String(repeating: "x", count: 1 << 20)))
         let v = try fact(tree)
         #expect(v["shown"] == false)
+        #expect(v["size"] == .int(10 + (1 << 20)))
         #expect(v["words"] == nil)
-        for (profile, f) in try findings(tree) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
+    }
+
+    @Test func withoutAnSSHServerItDoesNotApply() throws {
+        let tree = TempTree()
+        tree.directory("etc")
+        #expect(try fact(tree) == ["not_applicable": "no OpenSSH server: no sshd binary, configuration or unit"])
+    }
+
+    @Test func aConfigurationSSHDRefusesLeavesNoFact() throws {
+        let tree = host("Banner /etc/issue.net\nNoSuchKeyword yes\n", banner: ("/etc/issue.net", LoginBannerTests.notice))
+        guard case .unavailable(let why)? = try audit(root: tree.path, probes: [LoginBannerProbe()]).facts["login_banner"] else {
+            Issue.record("a configuration sshd refuses gave a value")
+            return
+        }
+        #expect(why.kind == .error)
+        #expect(why.reason.hasPrefix("sshd would refuse this configuration: "), "\(why.reason)")
+    }
+
+    // MARK: - Control tests: LOG-011 over a table of canned facts
+
+    /// A notice shown from /etc/issue.net with these words; each row changes one thing.
+    static func canned(banner: String = "/etc/issue.net", shown: Bool? = true, words: [String] = ["authorised", "monitored", "recorded"])
+        -> JSON
+    {
+        var fact: JSONObject = ["banner": ["value": .string(banner), "source": .string(dropIn)]]
+        guard banner != "none", let shown else { return .object(fact) }
+        fact["path"] = .string(banner)
+        fact["source"] = .string(banner)
+        fact["shown"] = .bool(shown)
+        if shown {
+            fact["first_line"] = "AUTHORISED USE ONLY."
+            fact["words"] = LoginBannerTests.words(words, banner)
+        }
+        return .object(fact)
+    }
+
+    static let installed: Fact = .value(["installed": true, "source": "/etc/ssh/sshd_config"])
+
+    /// The same at SL3 and SL4.
+    static let log011Table: [(String, Fact, Fact, Status)] = [
+        ("a notice that announces monitoring", installed, .value(canned()), .pass),
+        ("no banner", installed, .value(canned(banner: "none")), .fail),
+        ("a banner file sshd does not send (missing, empty or over 1 MiB)", installed, .value(canned(shown: false)), .fail),
+        ("a banner that does not mention monitoring", installed, .value(canned(words: ["debian", "gnu", "linux"])), .fail),
+        ("blogging is not logging", installed, .value(canned(words: ["blogging", "platform"])), .fail),
+        ("logged, in root's home", installed, .value(canned(banner: "/root/banner", words: ["sessions", "are", "logged"])), .pass),
+        (
+            "no SSH server", .value(["installed": false, "source": "/etc/ssh/sshd_config"]),
+            .value(["not_applicable": "no OpenSSH server: no sshd binary, configuration or unit"]), .notApplicable
+        ),
+        (
+            "a configuration sshd refuses", installed,
+            .unavailable(.error("sshd would refuse this configuration: /etc/ssh/sshd_config.d/60-warden.conf:2: NoSuchKeyword")), .error
+        ),
+    ]
+
+    static func log011(_ profile: String) throws -> ResolvedProfile {
+        var p = try BuiltIn.profile(profile)
+        p.controls = p.controls.filter { $0.definition.id == "LOG-011" }
+        return p
+    }
+
+    @Test(arguments: LoginBannerTests.log011Table.indices)
+    func log011OverATableOfFacts(_ row: Int) throws {
+        let (name, sshd, banner, expected) = LoginBannerTests.log011Table[row]
+        for (fact, value) in [("sshd", sshd), ("login_banner", banner)] {
+            if case .value(let v) = value {
+                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name)")
+            }
+        }
+        for profile in ["sl3", "sl4"] {
+            let facts = FactSet(mode: .offline, facts: ["sshd": sshd, "login_banner": banner])
+            let f = Evaluator.evaluate(try LoginBannerTests.log011(profile), facts: facts, now: testNow)["LOG-011"]
+            #expect(f.status == expected, "\(profile) \(name): \(f.summary)")
+        }
+    }
+
+    @Test func aPassNamesTheBannersPathFirstLineAndWord() throws {
+        let facts = FactSet(mode: .offline, facts: ["sshd": LoginBannerTests.installed, "login_banner": .value(LoginBannerTests.canned())])
+        for profile in ["sl3", "sl4"] {
+            let f = Evaluator.evaluate(try LoginBannerTests.log011(profile), facts: facts, now: testNow)["LOG-011"]
+            #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "AUTHORISED USE ONLY." })
+            #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "monitored" && $0.ok == true })
+        }
     }
 
     @Test func withoutTheNoticeRequirementAnyNonEmptyBannerPasses() throws {
-        let tree = host("Banner /etc/issue.net\n", banner: ("/etc/issue.net", "Debian GNU/Linux 12\n"))
-        let facts = try audit(root: tree.path, probes: [SSHDConfigProbe(), LoginBannerProbe()]).facts
-        var profile = try BuiltIn.profile("sl4")
-        profile.controls = profile.controls.filter { $0.definition.id == "LOG-011" }
+        let banner = LoginBannerTests.canned(words: ["debian", "gnu", "linux"])
+        let facts = FactSet(mode: .offline, facts: ["sshd": LoginBannerTests.installed, "login_banner": .value(banner)])
+        var profile = try LoginBannerTests.log011("sl4")
         #expect(Evaluator.evaluate(profile, facts: facts, now: testNow)["LOG-011"].status == .fail)
         profile.controls[0].parameters["require_monitoring_notice"] = false
         let f = Evaluator.evaluate(profile, facts: facts, now: testNow)["LOG-011"]
         #expect(f.status == .pass, "\(f.summary)")
     }
 
-    @Test func withoutAnSSHServerItDoesNotApply() throws {
-        let tree = TempTree()
-        tree.directory("etc")
-        #expect(try fact(tree)["not_applicable"] != nil)
-        for (profile, f) in try findings(tree) { #expect(f.status == .notApplicable, "\(profile): \(f.summary)") }
-    }
-
-    @Test func aConfigurationSSHDRefusesIsAnError() throws {
-        let tree = host("Banner /etc/issue.net\nNoSuchKeyword yes\n", banner: ("/etc/issue.net", LoginBannerTests.notice))
-        for (profile, f) in try findings(tree) { #expect(f.status == .error, "\(profile): \(f.summary)") }
+    /// End to end, once: LOG-011 joins the sshd probe's installed with the banner probe's fact,
+    /// both from sshd's own reading of the configuration.
+    @Test func aNoticeThroughADropInPassesEndToEnd() throws {
+        let tree = host("Banner /etc/issue.net\n", banner: ("/etc/issue.net", LoginBannerTests.notice))
+        for (profile, f) in try findingsBySL("LOG-011", root: tree.path, probes: [SSHDConfigProbe(), LoginBannerProbe()]) {
+            #expect(f.status == .pass, "\(profile): \(f.summary)")
+        }
     }
 
     /// The oracle is sshd itself (OpenSSH 9.2 in the Debian 12 root): the file `sshd -T` names

@@ -122,10 +122,6 @@ import WardenTestSupport
         init(_ d: String) { description = d }
     }
 
-    func acc014(_ t: TempTree, profile: String = "sl3") throws -> Finding {
-        try audit(root: t.path, profile: profile, probes: [SSHDConfigProbe(), AccountsProbe()]).findings["ACC-014"]
-    }
-
     @Test func withoutHostKeyLinesSshdLoadsTheDefaultsThatExist() throws {
         let t = host(keys: [
             "/etc/ssh/ssh_host_rsa_key": Keys.rsa(bits: 3072, comment: "root@vm"), "/etc/ssh/ssh_host_ed25519_key": Keys.ed25519(),
@@ -238,106 +234,309 @@ import WardenTestSupport
         #expect(!String(decoding: v.serialized(), as: UTF8.self).contains("secretsecret"))
     }
 
-    // MARK: - ACC-014 at SL3 and SL4
+    // MARK: - Probe tests: the facts ACC-014 reads, on each host the old audits used
 
     let strongKeys: [String: String?] = [
         "/etc/ssh/ssh_host_rsa_key": Keys.rsa(bits: 3072, comment: "root@vm"), "/etc/ssh/ssh_host_ecdsa_key": Keys.ecdsa(),
         "/etc/ssh/ssh_host_ed25519_key": Keys.ed25519(),
     ]
 
-    @Test(arguments: ["sl3", "sl4"])
-    func strongKeysAndHashesPass(profile: String) throws {
+    func accountsFact(_ t: TempTree) throws -> JSON { try probeFact("accounts", of: AccountsProbe(), root: t.path) }
+
+    func hostKeyFacts(_ t: TempTree) throws -> [JSON] {
+        try probeFact("sshd", of: SSHDConfigProbe(), root: t.path)["host_keys"]?.arrayValue ?? []
+    }
+
+    @Test func theStrongHostsFacts() throws {
         let t = host(
             keys: strongKeys, authorized: [Keys.rsa(bits: 4096), Keys.ed25519(), Keys.skEd25519(), Keys.ecdsa()],
             shadow: "root:*:19700::::::\nalice:$6$salt$hash:19700::::::\nbob:!$y$j9T$s$h:19700::::::\n")
-        let f = try acc014(t, profile: profile)
-        #expect(f.status == .pass, "\(profile): \(f.summary)")
+        let keys = try hostKeyFacts(t)
+        #expect(keys.map { $0["algorithm"] } == ["rsa", "ecdsa", "ed25519"])
+        #expect(keys.map { $0["rsa_bits"] } == [3072, nil, nil])
+        let sshd = try probeFact("sshd", of: SSHDConfigProbe(), root: t.path)
+        let entries = sshd["authorized_keys"]?.arrayValue?.first?["entries"]?.arrayValue ?? []
+        #expect(entries.map { $0["algorithm"] } == ["rsa", "ed25519", "sk-ed25519", "ecdsa"])
+        #expect(entries.first?["rsa_bits"] == 4096)
+        let accounts = try accountsFact(t)
+        #expect(accounts["password_hashes"]?.arrayValue?.map { $0["scheme"] } == ["$6$", "$y$"])
+        #expect(accounts["encrypt_method"] == ["value": "YESCRYPT", "source": "/etc/login.defs:1"])
+        #expect(accounts["encrypt_method_pam"] == ["value": "YESCRYPT", "source": "/etc/login.defs:1"])
+        #expect(accounts["problems"] == [])
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func aShortRSAHostKeyFailsNamingTheKey(profile: String) throws {
+    @Test func aShortRSAHostKeyIsReadFromItsPub() throws {
         var keys = strongKeys
         keys["/etc/ssh/ssh_host_rsa_key"] = Keys.rsa(bits: 2048, comment: "root@old")
-        let f = try acc014(host(keys: keys), profile: profile)
-        #expect(f.status == .fail)
-        let e = try #require(f.evidence.first { $0.ok == false })
-        #expect(e.source == "/etc/ssh/ssh_host_rsa_key.pub")
-        #expect(e.observed == 2048)
-        #expect(f.summary.contains("RSA host key size in bits is 2048"), "\(f.summary)")
+        #expect(
+            try hostKeyFacts(host(keys: keys)).first
+                == [
+                    "path": "/etc/ssh/ssh_host_rsa_key", "public_key": "/etc/ssh/ssh_host_rsa_key.pub",
+                    "configured_at": "default (OpenSSH)",
+                    "source": "/etc/ssh/ssh_host_rsa_key.pub", "type": "ssh-rsa", "algorithm": "rsa", "rsa_bits": 2048,
+                    "comment": "root@old",
+                ])
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func aDSAHostKeyLineFails(profile: String) throws {
+    @Test func aDSAHostKeyLine() throws {
         var keys = strongKeys
         keys["/etc/ssh/ssh_host_dsa_key"] = Keys.dsa()
         let config = "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_dsa_key\n"
-        let f = try acc014(host(config: config, keys: keys), profile: profile)
-        #expect(f.status == .fail)
-        #expect(f.evidence.contains { $0.source == "/etc/ssh/ssh_host_dsa_key.pub" && $0.observed == "dsa" && $0.ok == false })
+        let found = try hostKeyFacts(host(config: config, keys: keys))
+        #expect(found.map { $0["algorithm"] } == ["ed25519", "dsa"])
+        #expect(found.last?["source"] == "/etc/ssh/ssh_host_dsa_key.pub")
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func weakAuthorizedKeysFailNamingFileLineAndComment(profile: String) throws {
+    @Test func weakAuthorizedKeysAreNamedByFileLineAndComment() throws {
         let t = host(
             keys: strongKeys,
             authorized: [Keys.ed25519(), Keys.rsa(bits: 2048, comment: "alice@old-laptop"), Keys.dsa(comment: "alice@2009")])
-        let f = try acc014(t, profile: profile)
-        #expect(f.status == .fail)
-        let failed = f.evidence.filter { $0.ok == false }
-        #expect(failed.map(\.source).sorted() == ["/home/alice/.ssh/authorized_keys:2", "/home/alice/.ssh/authorized_keys:3"])
-        #expect(f.summary.contains("alice: alice@old-laptop"), "\(f.summary)")
-        #expect(f.summary.contains("alice: alice@2009"), "\(f.summary)")
+        let entries = try probeFact("sshd", of: SSHDConfigProbe(), root: t.path)["authorized_keys"]?.arrayValue?.first?["entries"]
+        #expect(
+            entries?.arrayValue?.dropFirst().map { [$0["source"], $0["algorithm"], $0["rsa_bits"], $0["name"]] }
+                == [
+                    ["/home/alice/.ssh/authorized_keys:2", "rsa", 2048, "alice: alice@old-laptop"],
+                    ["/home/alice/.ssh/authorized_keys:3", "dsa", nil, "alice: alice@2009"],
+                ])
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func weakPasswordHashesFailNamingTheAccountNeverTheHash(profile: String) throws {
+    @Test func weakPasswordHashesAreListedByAccountAndScheme() throws {
         let shadow =
             "root:*:19700::::::\nalice:$y$j9T$s$h:19700::::::\nbob:!$1$salt$secretsecret:19700::::::\ncarol:abJnggxhB/yWI:19700::::::\n"
-        let f = try acc014(host(keys: strongKeys, shadow: shadow), profile: profile)
-        #expect(f.status == .fail)
-        let failed = f.evidence.filter { $0.ok == false }
-        #expect(failed.map(\.source) == ["/etc/shadow:3", "/etc/shadow:4"])
-        #expect(failed.map(\.observed) == ["$1$", "DES"])
-        #expect(!"\(f.summary) \(f.evidence)".contains("secretsecret"))
-        #expect(!"\(f.summary) \(f.evidence)".contains("abJnggxhB"))
+        let v = try accountsFact(host(keys: strongKeys, shadow: shadow))
+        #expect(
+            v["password_hashes"]
+                == [
+                    ["name": "alice", "source": "/etc/shadow:2", "scheme": "$y$", "algorithm": "yescrypt", "locked": false],
+                    ["name": "bob", "source": "/etc/shadow:3", "scheme": "$1$", "algorithm": "md5crypt", "locked": true],
+                    ["name": "carol", "source": "/etc/shadow:4", "scheme": "DES", "algorithm": "descrypt", "locked": false],
+                ])
+        #expect(!String(decoding: v.serialized(), as: UTF8.self).contains("abJnggxhB"))
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func aWeakOrMissingEncryptMethodFails(profile: String) throws {
-        let cases = [
-            ("ENCRYPT_METHOD MD5\n", "MD5"), ("ENCRYPT_METHOD sha512\n", "sha512"), ("UID_MIN 1000\n", "DES"),
-            // shadow reads YESCRYPT (the last line), pam_unix MD5 (the first): either reading fails it.
-            ("ENCRYPT_METHOD MD5\nENCRYPT_METHOD YESCRYPT\n", "MD5"),
+    @Test(arguments: [
+        ("ENCRYPT_METHOD MD5\n", "MD5", "MD5"), ("ENCRYPT_METHOD sha512\n", "sha512", "SHA512"), ("UID_MIN 1000\n", "DES", "DES"),
+        // shadow reads YESCRYPT (the last line), pam_unix MD5 (the first).
+        ("ENCRYPT_METHOD MD5\nENCRYPT_METHOD YESCRYPT\n", "YESCRYPT", "MD5"),
+    ])
+    func encryptMethodsInTheAccountsFact(defs: String, shadow: String, pam: String) throws {
+        let v = try accountsFact(host(keys: strongKeys, loginDefs: defs))
+        #expect(v["encrypt_method"]?["value"] == .string(shadow), "\(defs)")
+        #expect(v["encrypt_method_pam"]?["value"] == .string(pam), "\(defs)")
+    }
+
+    @Test func whatCannotBeReadIsStatedInTheFacts() throws {
+        var keys = strongKeys
+        keys["/etc/ssh/ssh_host_ecdsa_key"] = .some(nil)
+        #expect(
+            try hostKeyFacts(host(keys: keys))[1]["error"]
+                == "/etc/ssh/ssh_host_ecdsa_key.pub does not exist: the key's type and size cannot be known without reading the private key"
+        )
+        let badLine = host(keys: strongKeys, authorized: ["ssh-ed25519 AAAA!!"])
+        let unreadable = try probeFact("sshd", of: SSHDConfigProbe(), root: badLine.path)
+        #expect(
+            unreadable["authorized_keys"]?.arrayValue?.first?["entries"]?.arrayValue?.first?["error"]
+                == "ssh-ed25519 key data is not base64 (sshd skips this line)")
+        // No host key at all: sshd would not start.
+        #expect(try hostKeyFacts(host(keys: [:])) == [])
+        let problems = try accountsFact(host(keys: strongKeys, shadow: "root:*:19700::::::\nalice:$y$j9T$s$h:x:0\n"))["problems"]
+        #expect(problems?.arrayValue?.map { $0["source"] } == ["/etc/shadow:2"])
+    }
+
+    @Test func withoutAnSSHServerItsKeysDoNotApply() throws {
+        let t = TempTree()
+        t.file("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+        let v = try probeFact("sshd", of: SSHDConfigProbe(), root: t.path)
+        #expect(v["installed"] == false)
+        #expect(v["host_keys"] == ["not_applicable": "no OpenSSH server is installed"])
+        #expect(v["authorized_keys"] == ["not_applicable": "no OpenSSH server is installed"])
+    }
+
+    // MARK: - Control tests: ACC-014 over a table of canned facts
+
+    static func hostKey(_ name: String, _ algorithm: String, bits: Int? = nil) -> JSON {
+        var key: JSONObject = [
+            "path": .string("/etc/ssh/\(name)"), "public_key": .string("/etc/ssh/\(name).pub"), "configured_at": "default (OpenSSH)",
+            "source": .string("/etc/ssh/\(name).pub"), "type": "ssh-key", "algorithm": .string(algorithm), "comment": "root@vm",
         ]
-        for (defs, observed) in cases {
-            let f = try acc014(host(keys: strongKeys, loginDefs: defs), profile: profile)
-            #expect(f.status == .fail, "\(defs)")
-            #expect(f.evidence.contains { $0.ok == false && $0.observed == .string(observed) }, "\(defs): \(f.evidence)")
+        if let bits { key["rsa_bits"] = .int(Int64(bits)) }
+        return .object(key)
+    }
+
+    static let strongHostKeys = [
+        hostKey("ssh_host_rsa_key", "rsa", bits: 3072), hostKey("ssh_host_ecdsa_key", "ecdsa"), hostKey("ssh_host_ed25519_key", "ed25519"),
+    ]
+
+    /// alice's authorized_keys with these entries, each (algorithm, RSA bits, comment), line 1 on.
+    static func authorized(_ keys: [(String, Int?, String)]) -> JSON {
+        let path = "/home/alice/.ssh/authorized_keys"
+        return [
+            [
+                "path": .string(path), "user": "alice", "source": .string(path), "keys": .int(Int64(keys.count)), "no_touch_required": [],
+                "entries": .array(
+                    keys.enumerated().map { i, key in
+                        var entry: JSONObject = [
+                            "type": "ssh-key", "algorithm": .string(key.0), "comment": .string(key.2),
+                            "source": .string("\(path):\(i + 1)"),
+                            "name": .string("alice: \(key.2)"),
+                        ]
+                        if let bits = key.1 { entry["rsa_bits"] = .int(Int64(bits)) }
+                        return .object(entry)
+                    }),
+            ]
+        ]
+    }
+
+    static func sshd(hostKeys: JSON = .array(strongHostKeys), authorizedKeys: JSON = authorized([("ed25519", nil, "alice@laptop")])) -> JSON
+    {
+        ["installed": true, "source": "/etc/ssh/sshd_config", "host_keys": hostKeys, "authorized_keys": authorizedKeys]
+    }
+
+    static let noServer: JSON = [
+        "installed": false, "source": "/etc/ssh/sshd_config", "note": "no OpenSSH server: no sshd binary, configuration or unit",
+        "host_keys": ["not_applicable": "no OpenSSH server is installed"],
+        "authorized_keys": ["not_applicable": "no OpenSSH server is installed"],
+    ]
+
+    /// /etc/shadow with these hashes (scheme, locked), line 2 on, and login.defs' ENCRYPT_METHOD as
+    /// shadow-utils and as pam_unix read it.
+    static func accounts(
+        _ hashes: [(String, Bool)] = [("$y$", false)], method: String = "YESCRYPT", pam: String? = nil, problems: [JSON] = []
+    ) -> JSON {
+        [
+            "source": "/etc/passwd",
+            "password_hashes": .array(
+                hashes.enumerated().map { i, hash in
+                    [
+                        "name": .string("user\(i + 2)"), "source": .string("/etc/shadow:\(i + 2)"), "scheme": .string(hash.0),
+                        "algorithm": "canned", "locked": .bool(hash.1),
+                    ]
+                }),
+            "encrypt_method": ["value": .string(method), "source": "/etc/login.defs:1"],
+            "encrypt_method_pam": ["value": .string(pam ?? method), "source": "/etc/login.defs:1"],
+            "problems": .array(problems),
+        ]
+    }
+
+    /// The same at SL3 and SL4 (SL4 keeps SL3's thresholds): the status, parts of the summary, and
+    /// the sources of the failing evidence (sorted) where a row shows them.
+    static let acc014Table: [(String, JSON, JSON, Status, [String], [String]?)] = [
+        ("strong keys and hashes", sshd(), accounts([("$6$", false), ("$y$", true), ("$gy$", false)]), .pass, [], nil),
+        (
+            "a 2048-bit RSA host key", sshd(hostKeys: [hostKey("ssh_host_rsa_key", "rsa", bits: 2048)]), accounts(), .fail,
+            ["RSA host key size in bits is 2048"], ["/etc/ssh/ssh_host_rsa_key.pub"]
+        ),
+        ("a 3071-bit RSA host key", sshd(hostKeys: [hostKey("ssh_host_rsa_key", "rsa", bits: 3071)]), accounts(), .fail, [], nil),
+        (
+            "a DSA host key", sshd(hostKeys: [hostKey("ssh_host_ed25519_key", "ed25519"), hostKey("ssh_host_dsa_key", "dsa")]), accounts(),
+            .fail, [], ["/etc/ssh/ssh_host_dsa_key.pub"]
+        ),
+        (
+            "FIDO and strong authorized keys",
+            sshd(authorizedKeys: authorized([("rsa", 4096, "a"), ("ed25519", nil, "b"), ("sk-ed25519", nil, "c"), ("ecdsa", nil, "d")])),
+            accounts(), .pass, [], nil
+        ),
+        (
+            "weak authorized keys",
+            sshd(
+                authorizedKeys: authorized([
+                    ("ed25519", nil, "alice@laptop"), ("rsa", 2048, "alice@old-laptop"), ("dsa", nil, "alice@2009"),
+                ])),
+            accounts(), .fail, ["alice: alice@old-laptop", "alice: alice@2009"],
+            ["/home/alice/.ssh/authorized_keys:2", "/home/alice/.ssh/authorized_keys:3"]
+        ),
+        (
+            "weak password hashes", sshd(), accounts([("$y$", false), ("$1$", true), ("DES", false)]), .fail, [],
+            ["/etc/shadow:3", "/etc/shadow:4"]
+        ),
+        ("ENCRYPT_METHOD SHA512", sshd(), accounts(method: "SHA512"), .pass, [], nil),
+        ("ENCRYPT_METHOD MD5", sshd(), accounts(method: "MD5"), .fail, [], ["/etc/login.defs:1", "/etc/login.defs:1"]),
+        ("ENCRYPT_METHOD sha512, which shadow-utils does not know", sshd(), accounts(method: "sha512", pam: "SHA512"), .fail, [], nil),
+        ("no ENCRYPT_METHOD: DES", sshd(), accounts(method: "DES"), .fail, [], nil),
+        ("pam_unix reads MD5 where shadow-utils reads YESCRYPT", sshd(), accounts(pam: "MD5"), .fail, [], ["/etc/login.defs:1"]),
+        (
+            "a host key without its .pub",
+            sshd(hostKeys: [
+                hostKey("ssh_host_ed25519_key", "ed25519"),
+                [
+                    "path": "/etc/ssh/ssh_host_ecdsa_key", "public_key": "/etc/ssh/ssh_host_ecdsa_key.pub",
+                    "configured_at": "default (OpenSSH)",
+                    "source": "/etc/ssh/ssh_host_ecdsa_key.pub",
+                    "error":
+                        "/etc/ssh/ssh_host_ecdsa_key.pub does not exist: the key's type and size cannot be known without reading the private key",
+                ],
+            ]), accounts(), .error, [], nil
+        ),
+        (
+            "an authorized_keys line sshd skips",
+            sshd(authorizedKeys: [
+                [
+                    "path": "/home/alice/.ssh/authorized_keys", "user": "alice", "source": "/home/alice/.ssh/authorized_keys", "keys": 1,
+                    "no_touch_required": [],
+                    "entries": [
+                        [
+                            "source": "/home/alice/.ssh/authorized_keys:1", "name": "alice: unreadable key",
+                            "error": "ssh-ed25519 key data is not base64 (sshd skips this line)",
+                        ]
+                    ],
+                ]
+            ]), accounts(), .error, [], nil
+        ),
+        ("no host key at all", sshd(hostKeys: []), accounts(), .error, [], nil),
+        (
+            "a shadow line Warden could not parse", sshd(),
+            accounts(problems: [["source": "/etc/shadow:2", "error": "malformed shadow entry"]]), .error, ["/etc/shadow:2"], nil
+        ),
+        ("no SSH server, strong hashes", noServer, accounts([("$6$", false)], method: "SHA512"), .pass, [], nil),
+        ("no SSH server, a SHA-256 crypt hash", noServer, accounts([("$5$", false)], method: "SHA512"), .fail, [], nil),
+    ]
+
+    @Test(arguments: StrongKeysTests.acc014Table.indices)
+    func acc014OverATableOfFacts(_ row: Int) throws {
+        let (name, sshd, accounts, expected, summary, failing) = StrongKeysTests.acc014Table[row]
+        #expect(FactContract.mismatches(sshd, ProbeRegistry.factTypes["sshd"]!, path: "sshd") == [], "\(name)")
+        #expect(FactContract.mismatches(accounts, ProbeRegistry.factTypes["accounts"]!, path: "accounts") == [], "\(name)")
+        for profile in ["sl3", "sl4"] {
+            var p = try BuiltIn.profile(profile)
+            p.controls = p.controls.filter { $0.definition.id == "ACC-014" }
+            let facts = FactSet(mode: .offline, facts: ["sshd": .value(sshd), "accounts": .value(accounts)])
+            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["ACC-014"]
+            #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
+            for part in summary { #expect(finding.summary.contains(part), "\(profile) \(name): \(finding.summary)") }
+            if let failing {
+                #expect(
+                    finding.evidence.filter { $0.ok == false }.map(\.source).sorted() == failing, "\(profile) \(name): \(finding.evidence)")
+            }
         }
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func whatCannotBeReadIsAnErrorNotAPass(profile: String) throws {
-        var keys = strongKeys
-        keys["/etc/ssh/ssh_host_ecdsa_key"] = .some(nil)
-        #expect(try acc014(host(keys: keys), profile: profile).status == .error)
-        #expect(try acc014(host(keys: strongKeys, authorized: ["ssh-ed25519 AAAA!!"]), profile: profile).status == .error)
-        // No host key at all: sshd would not start, and nothing shows the keys are strong.
-        #expect(try acc014(host(keys: [:]), profile: profile).status == .error)
-        // An unreadable shadow line could hide a weak hash.
-        let f = try acc014(host(keys: strongKeys, shadow: "root:*:19700::::::\nalice:$y$j9T$s$h:x:0\n"), profile: profile)
-        #expect(f.status == .error)
-        #expect(f.summary.contains("/etc/shadow:2"))
+    /// The evidence shows what failed (a size, an algorithm, a scheme), never a hash.
+    @Test func theFailingEvidenceShowsTheObservedValue() throws {
+        var p = try BuiltIn.profile("sl3")
+        p.controls = p.controls.filter { $0.definition.id == "ACC-014" }
+        func failing(_ sshd: JSON, _ accounts: JSON) -> [JSON] {
+            let facts = FactSet(mode: .offline, facts: ["sshd": .value(sshd), "accounts": .value(accounts)])
+            return Evaluator.evaluate(p, facts: facts, now: testNow)["ACC-014"].evidence.filter { $0.ok == false }.map(\.observed)
+        }
+        let s = StrongKeysTests.self
+        #expect(failing(s.sshd(hostKeys: [s.hostKey("ssh_host_rsa_key", "rsa", bits: 2048)]), s.accounts()) == [2048])
+        #expect(failing(s.sshd(hostKeys: [s.hostKey("ssh_host_dsa_key", "dsa")]), s.accounts()) == ["dsa"])
+        #expect(failing(s.sshd(), s.accounts([("$1$", true), ("DES", false)])) == ["$1$", "DES"])
+        #expect(failing(s.sshd(), s.accounts(method: "sha512", pam: "SHA512")) == ["sha512"])
     }
 
-    @Test(arguments: ["sl3", "sl4"])
-    func withoutAnSSHServerOnlyTheHashesDecide(profile: String) throws {
-        let t = TempTree()
-        t.file("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
-        t.file("etc/shadow", "root:$6$salt$hash:19700::::::\n", mode: 0o640)
-        t.file("etc/login.defs", "ENCRYPT_METHOD SHA512\n")
-        #expect(try acc014(t, profile: profile).status == .pass)
-        t.file("etc/shadow", "root:$5$salt$hash:19700::::::\n", mode: 0o640)
-        #expect(try acc014(t, profile: profile).status == .fail)
+    /// End to end, once: ACC-014 joins two probes' facts (sshd's keys, the accounts' hashes), so
+    /// a host with a weak key and a weak hash is shown failing through the whole path.
+    @Test func twoProbesMeetEndToEnd() throws {
+        var keys = strongKeys
+        keys["/etc/ssh/ssh_host_rsa_key"] = Keys.rsa(bits: 2048)
+        let t = host(keys: keys, shadow: "root:*:19700::::::\nalice:$1$salt$hash:19700::::::\n")
+        for profile in ["sl3", "sl4"] {
+            let f = try audit(root: t.path, profile: profile, probes: [SSHDConfigProbe(), AccountsProbe()]).findings["ACC-014"]
+            #expect(f.status == .fail)
+            #expect(
+                f.evidence.filter { $0.ok == false }.map(\.source).sorted() == ["/etc/shadow:2", "/etc/ssh/ssh_host_rsa_key.pub"],
+                "\(f.evidence)")
+        }
     }
 }
