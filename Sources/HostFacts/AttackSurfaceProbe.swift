@@ -9,7 +9,8 @@ public struct AttackSurfaceProbe: Probe {
     public let name = "attack_surface"
     public let summary = "compilers, debuggers and tracers dpkg has installed; sound cards, cameras; udisks2 and autofs"
     public let reads = [
-        AttackSurfaceProbe.dpkgStatus, "/sys/class/sound/*", "/sys/class/video4linux/*", "/etc/systemd/system/*.wants/*",
+        AttackSurfaceProbe.dpkgStatus, "/sys/class/sound/*", "/sys/class/video4linux/*",
+        SystemdUnits.enablingLinks("{autofs,udisks2}.service"),
         "/etc/systemd/system/udisks2.service", "/usr/lib/systemd/system/udisks2.service", "/lib/systemd/system/udisks2.service",
     ]
     public var facts: [String: FactType] {

@@ -14,7 +14,7 @@ public struct DevicesProbe: Probe {
     public let reads = [
         "/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
         "/sys/bus/usb/devices/usb*/authorized_default", "/etc/usbguard/usbguard-daemon.conf", "/etc/usbguard/rules.conf (RuleFile)",
-        "/etc/usbguard/rules.d/* (RuleFolder)", "/etc/systemd/system/*.wants/usbguard.service",
+        "/etc/usbguard/rules.d/* (RuleFolder)", SystemdUnits.enablingLinks("usbguard.service"),
     ]
     public var facts: [String: FactType] {
         [
@@ -122,7 +122,8 @@ public struct DevicesProbe: Probe {
         var o: JSONObject = ["source": .string(path)]
         let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
         o["enabled"] = [
-            "value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)"),
+            "value": .bool(enabledLink != nil),
+            "source": .string(enabledLink ?? "\(SystemdUnits.enablingLinks("usbguard.service")) (no link)"),
         ]
         let keys = [
             "implicit_policy_target": "ImplicitPolicyTarget", "present_device_policy": "PresentDevicePolicy",

@@ -12,7 +12,7 @@ public struct ExecutionControlProbe: Probe {
     public let reads = [
         AttackSurfaceProbe.dpkgStatus, "/usr/local/sbin/*", "/usr/local/bin/*", "/usr/sbin/*", "/usr/bin/*", "/sbin/*", "/bin/*",
         ExecutionControlProbe.fapolicydConf, "/etc/fapolicyd/rules.d/*.rules", "/etc/fapolicyd/compiled.rules",
-        "/etc/fapolicyd/fapolicyd.rules", "/etc/systemd/system/*.wants/fapolicyd.service", ExecutionControlProbe.imaPolicy,
+        "/etc/fapolicyd/fapolicyd.rules", SystemdUnits.enablingLinks("fapolicyd.service"), ExecutionControlProbe.imaPolicy,
         "/proc/cmdline", "/etc/default/grub",
     ]
     public var facts: [String: FactType] {
@@ -95,7 +95,7 @@ public struct ExecutionControlProbe: Probe {
         var out: JSONObject = [
             "enabled": [
                 "value": .bool(link != nil),
-                "source": .string(link ?? "/etc/systemd/system/*.wants/fapolicyd.service (no link, or masked)"),
+                "source": .string(link ?? "\(SystemdUnits.enablingLinks("fapolicyd.service")) (no link, or masked)"),
             ]
         ]
         out["permissive"] = permissive(root)

@@ -11,7 +11,7 @@ public struct LogForwardingProbe: Probe {
     public let reads = [
         "/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf",
         "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
-        "/etc/systemd/journal-upload.conf (+ drop-ins)", "/etc/systemd/system/*.wants/systemd-journal-upload.service",
+        "/etc/systemd/journal-upload.conf (+ drop-ins)", SystemdUnits.enablingLinks("systemd-journal-upload.service"),
     ]
     public var facts: [String: FactType] {
         [

@@ -14,7 +14,7 @@ public struct NetworkPolicyProbe: Probe {
     public let summary =
         "the persistent nftables ruleset (/etc/nftables.conf and its includes, as nft -f reads them): output and input chains; sshd's listen addresses and AllowUsers sources"
     public let reads = [
-        NftablesConfig.mainFile, "every file it includes", "/etc/systemd/system/*.wants/nftables.service", "/usr/sbin/nft",
+        NftablesConfig.mainFile, "every file it includes", SystemdUnits.enablingLinks("nftables.service"), "/usr/sbin/nft",
         "/etc/ssh/sshd_config (and its includes)",
     ]
     public var facts: [String: FactType] {
@@ -44,7 +44,8 @@ public struct NetworkPolicyProbe: Probe {
         var nft: JSONObject = [
             "installed": .bool(root.exists("/usr/sbin/nft")),
             "enabled": [
-                "value": .bool(link != nil), "source": .string(link ?? "no .wants link to nftables.service in /etc/systemd/system"),
+                "value": .bool(link != nil),
+                "source": .string(link ?? "\(SystemdUnits.enablingLinks("nftables.service")) (no link, or masked)"),
             ],
             "read_from": .string(
                 root.isLive

@@ -14,7 +14,7 @@ public struct PatchProbe: Probe {
     public let reads = [
         "/var/lib/dpkg/status", "/var/lib/apt/lists/*_Packages", "/var/lib/apt/lists/*_InRelease", "/var/lib/apt/lists/*_Release",
         "/proc/sys/kernel/osrelease", "/lib/modules/", "/var/run/reboot-required", "/var/run/reboot-required.pkgs",
-        "/etc/apt/apt.conf.d/", "/etc/apt/apt.conf", "/etc/systemd/system/*.wants/apt-daily*.timer", "/proc/cpuinfo",
+        "/etc/apt/apt.conf.d/", "/etc/apt/apt.conf", SystemdUnits.enablingLinks("apt-daily*.timer"), "/proc/cpuinfo",
         "/sys/devices/system/cpu/cpu0/microcode/version",
     ]
 
@@ -324,7 +324,7 @@ public struct PatchProbe: Probe {
         for (key, unit) in [("apt_daily_timer", "apt-daily.timer"), ("apt_daily_upgrade_timer", "apt-daily-upgrade.timer")] {
             let link = units.enabledLink(unit)
             out[key] = [
-                "value": .bool(link != nil), "source": .string(link ?? "\(unit): no .wants link in /etc/systemd/system, or masked"),
+                "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks(unit)) (no link, or masked)"),
             ]
         }
         return .object(out)

@@ -229,10 +229,9 @@ public struct SSHDConfigProbe: Probe {
         if let dropIns = try? root.list("/etc/ssh/sshd_config.d"), dropIns.contains(where: { $0.hasSuffix(".conf") }) {
             signs.append("/etc/ssh/sshd_config.d/*.conf")
         }
-        for dir in ["/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"] {
-            for unit in ["ssh.service", "sshd.service", "ssh.socket"] where root.mayExist(dir + "/" + unit) {
-                signs.append("the enabled unit \(dir)/\(unit)")
-            }
+        let units = SystemdUnits(root: root)
+        for unit in ["ssh.service", "sshd.service", "ssh.socket"] {
+            if let link = units.enabledLink(unit) { signs.append("the enabled unit \(link)") }
         }
         return signs
     }

@@ -111,7 +111,7 @@ import WardenTestSupport
         (
             "nftables.service masked",
             { $0.symlink("etc/systemd/system/nftables.service", to: "/dev/null") },
-            "no .wants link"
+            "nftables.service (no link, or masked)"
         ),
         (
             "a later flush ruleset empties it",

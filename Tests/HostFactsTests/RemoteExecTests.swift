@@ -123,7 +123,10 @@ import WardenTestSupport
                     "etc/systemd/system/multi-user.target.wants/walinuxagent.service", to: "/lib/systemd/system/walinuxagent.service")
             }
         ),
-        ("waagent running (its cgroup), not enabled", { $0.directory("sys/fs/cgroup/system.slice/waagent.service") }),
+        (
+            "waagent running (its invocation link), not enabled",
+            { $0.symlink("run/systemd/units/invocation:waagent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e") }
+        ),
         (
             "qemu-guest-agent installed, nothing blocked",
             {
@@ -244,7 +247,7 @@ import WardenTestSupport
     @Test func aUnitTheSiteForbidsFailsWhenEnabledOrRunning() throws {
         let tree = host()
         tree.symlink("etc/systemd/system/multi-user.target.wants/rmm-agent.service", to: "/lib/systemd/system/rmm-agent.service")
-        tree.directory("sys/fs/cgroup/system.slice/backup-agent.service")
+        tree.symlink("run/systemd/units/invocation:backup-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
         let site = "services:\n  forbidden_agents: [rmm-agent.service, backup-agent.service, absent.service]\n"
         for profile in ["sl3", "sl4"] {
             let (facts, findings) = try audit(root: tree.path, profile: profile, site: site, probes: [RemoteExecProbe()])
@@ -256,7 +259,7 @@ import WardenTestSupport
             #expect(f.status == .fail, "\(profile): \(f.summary)")
             #expect(
                 f.evidence.filter { $0.ok == false }.map(\.source) == [
-                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/sys/fs/cgroup/system.slice/backup-agent.service",
+                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/run/systemd/units/invocation:backup-agent.service",
                 ], "\(f.evidence)")
             let without = try audit(root: tree.path, profile: profile, probes: [RemoteExecProbe()])
             #expect(without.findings["EXF-008"].status == .pass, "\(profile)")
