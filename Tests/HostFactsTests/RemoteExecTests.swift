@@ -180,6 +180,40 @@ import WardenTestSupport
         }
     }
 
+    /// Running is systemd's invocation link (`SystemdUnits.isActive`), for an enabled unit and
+    /// one that is not; a cgroup directory left behind (a process systemd could not remove it
+    /// for, or an instance's cgroup under its template's slice) is not. Enabled is any link the
+    /// manager follows, a `.requires` one too.
+    @Test func runningIsTheInvocationLink() throws {
+        let tree = host()
+        tree.symlink(
+            "etc/systemd/system/sockets.target.requires/google-guest-agent.service", to: "/lib/systemd/system/google-guest-agent.service")
+        tree.directory("sys/fs/cgroup/system.slice/amazon-ssm-agent.service")
+        tree.directory("sys/fs/cgroup/system.slice/google-guest-agent.service")
+        #expect(
+            try fact(tree)["agents"]
+                == [
+                    [
+                        "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "enabled", "running": false,
+                        "source": "/etc/systemd/system/sockets.target.requires/google-guest-agent.service",
+                    ]
+                ])
+        tree.symlink("run/systemd/units/invocation:google-guest-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
+        tree.symlink("run/systemd/units/invocation:amazon-ssm-agent.service", to: "9a8b7c6d5e4f40312a3b4c5d6e7f8091")
+        #expect(
+            try fact(tree)["agents"]
+                == [
+                    [
+                        "agent": "amazon-ssm-agent", "unit": "amazon-ssm-agent.service", "how": "running", "running": true,
+                        "source": "/run/systemd/units/invocation:amazon-ssm-agent.service",
+                    ],
+                    [
+                        "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "enabled", "running": true,
+                        "source": "/etc/systemd/system/sockets.target.requires/google-guest-agent.service",
+                    ],
+                ])
+    }
+
     @Test func anAgentInstalledButNotEnabledIsReportedAndPasses() throws {
         let tree = host()
         tree.file("usr/bin/google_guest_agent", "ELF")
