@@ -21,7 +21,7 @@ public struct AIDEProbe: Probe {
         let root = context.root
         let binary = ["/usr/bin/aide", "/usr/sbin/aide"].first { root.exists($0) }
         let databases = ((try? root.list("/var/lib/aide")) ?? []).filter { $0.hasPrefix("aide.db") && !$0.hasPrefix("aide.db.new") }
-        var schedule = SystemdUnits(root: root).enabledLink { $0.contains("aide") && $0.hasSuffix(".timer") }
+        var schedule = context.units.enabledLink { $0.contains("aide") && $0.hasSuffix(".timer") }
         if schedule == nil {
             for dir in ["/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.d"] {
                 for name in (try? root.list(dir)) ?? [] where name.contains("aide") { schedule = schedule ?? "\(dir)/\(name)" }

@@ -36,7 +36,7 @@ public struct AuditdProbe: Probe {
             "installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
             "source": "/etc/audit/auditd.conf",
         ]
-        let link = SystemdUnits(root: root).enabledLink("auditd.service")
+        let link = context.units.enabledLink("auditd.service")
         fact["enabled"] = [
             "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks("auditd.service")) (no link, or masked)"),
         ]

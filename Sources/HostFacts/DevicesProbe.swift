@@ -110,17 +110,17 @@ public struct DevicesProbe: Probe {
         case .absent: fact["usb_controllers"] = []
         case let other: fact["usb_controllers"] = other.stated(usb, now: true)
         }
-        fact["usbguard"] = DevicesProbe.usbguard(root)
+        fact["usbguard"] = DevicesProbe.usbguard(root, units: context.units)
         return ["devices": .value(.object(fact))]
     }
 
     /// USBGuard: whether its unit is enabled, whether usbguard-daemon would start with its
     /// configuration and rules, the settings that decide what a new device gets, and each rule
     /// with what it allows.
-    static func usbguard(_ root: HostRoot) -> JSON {
+    static func usbguard(_ root: HostRoot, units: SystemdUnits) -> JSON {
         let path = USBGuardConfig.path
         var o: JSONObject = ["source": .string(path)]
-        let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
+        let enabledLink = units.enabledLink("usbguard.service")
         o["enabled"] = [
             "value": .bool(enabledLink != nil),
             "source": .string(enabledLink ?? "\(SystemdUnits.enablingLinks("usbguard.service")) (no link)"),

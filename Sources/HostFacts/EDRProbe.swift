@@ -40,7 +40,7 @@ public struct EDRProbe: Probe {
     ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
-        let systemd = SystemdUnits(root: context.root)
+        let systemd = context.units
         let units = (context.site?.edrUnits ?? []).map { JSON.object(EDRProbe.unitItem($0, systemd, context.mode)) }
         let agents: JSON
         switch AttackSurfaceProbe.packageStates(context.root) {

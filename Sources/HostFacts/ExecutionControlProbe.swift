@@ -41,7 +41,7 @@ public struct ExecutionControlProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let fact: JSONObject = [
             "denylist": .object(ExecutionControlProbe.denylist(context)),
-            "fapolicyd": .object(ExecutionControlProbe.fapolicyd(context.root)),
+            "fapolicyd": .object(ExecutionControlProbe.fapolicyd(context.root, units: context.units)),
             "ima": ["appraise_rule": ExecutionControlProbe.imaAppraise(context)],
         ]
         return ["execution": .value(.object(fact))]
@@ -90,8 +90,8 @@ public struct ExecutionControlProbe: Probe {
 
     // MARK: fapolicyd
 
-    static func fapolicyd(_ root: HostRoot) -> JSONObject {
-        let link = SystemdUnits(root: root).enabledLink("fapolicyd.service")
+    static func fapolicyd(_ root: HostRoot, units: SystemdUnits) -> JSONObject {
+        let link = units.enabledLink("fapolicyd.service")
         var out: JSONObject = [
             "enabled": [
                 "value": .bool(link != nil),

@@ -49,7 +49,7 @@ public struct LogForwardingProbe: Probe {
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        if let url = upload.settings["URL"], let link = SystemdUnits(root: root).enabledLink("systemd-journal-upload.service") {
+        if let url = upload.settings["URL"], let link = context.units.enabledLink("systemd-journal-upload.service") {
             channels.append([
                 "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
                 "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),

@@ -39,8 +39,7 @@ public struct NetworkPolicyProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let units = SystemdUnits(root: root)
-        let link = units.enabledLink("nftables.service")
+        let link = context.units.enabledLink("nftables.service")
         var nft: JSONObject = [
             "installed": .bool(root.exists("/usr/sbin/nft")),
             "enabled": [
@@ -52,7 +51,7 @@ public struct NetworkPolicyProbe: Probe {
                     ? "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot; the kernel's running ruleset (netlink) is not read"
                     : "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot"),
         ]
-        let sshd = NetworkPolicyProbe.sshdAccess(root)
+        let sshd = NetworkPolicyProbe.sshdAccess(root, units: context.units)
         var ssh = sshd.access?.json ?? [:]
         let ports = sshd.access?.ports ?? ["22"]
         if !root.mayExist(NftablesConfig.mainFile) {
@@ -98,9 +97,9 @@ public struct NetworkPolicyProbe: Probe {
         }
     }
 
-    static func sshdAccess(_ root: HostRoot) -> (access: SSHDAccess?, failure: String?) {
+    static func sshdAccess(_ root: HostRoot, units: SystemdUnits) -> (access: SSHDAccess?, failure: String?) {
         var access = SSHDAccess()
-        if SSHDConfigProbe.serverSigns(root).isEmpty {
+        if SSHDConfigProbe.serverSigns(root, units: units).isEmpty {
             access.installed = false
             return (access, nil)
         }

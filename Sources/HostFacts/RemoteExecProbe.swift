@@ -79,7 +79,7 @@ public struct RemoteExecProbe: Probe {
     /// runs while systemd keeps its invocation link (`SystemdUnits.isActive`): the live view;
     /// an offline root has none, and only enablement and binaries count.
     static func agentItems(_ context: ProbeContext) -> [JSON] {
-        let units = SystemdUnits(root: context.root)
+        let units = context.units
         var out: [JSON] = []
         for agent in agents {
             var found = false

@@ -1,7 +1,7 @@
 /// Whether a systemd unit is enabled and whether it is active, one reading for every probe that
 /// asks about a service (docs/DAEMON-SEMANTICS.md, "Enabled and active units"). A value reads
-/// the configuration directories once, when made, so a probe that asks about many units walks
-/// them once.
+/// the configuration directories once, when made; an audit makes one (`ProbeContext.units`)
+/// for all its probes.
 struct SystemdUnits {
     let root: HostRoot
     private let links: [UnitEnablement]

@@ -23,7 +23,7 @@ public struct TimeSyncProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let units = SystemdUnits(root: root)
+        let units = context.units
         var daemons: [JSON] = []
         // systemd-timesyncd: NTP= or FallbackNTP= (Debian compiles in the debian.pool servers).
         if let link = units.enabledLink("systemd-timesyncd.service") {
