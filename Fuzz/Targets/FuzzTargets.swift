@@ -125,6 +125,34 @@ package enum FuzzTargets {
             name: "apt_sources", summary: "a sources.list.d file, one-line and deb822, through PackageSigningProbe in a scratch root",
             seeds: ["Tests/Fixtures/*/root/etc/apt/sources.list*", "Fuzz/Seeds/apt_sources/*"],
             run: ParserTargets.aptSources),
+        FuzzTarget(
+            name: "tpm_event_log", summary: "crypto-agile TPM event logs (TPMEventLog: Spec ID event, events, SHA-256 replay)",
+            seeds: ["Tests/Fixtures/*/root/sys/kernel/security/tpm0/binary_bios_measurements", "Fuzz/Seeds/tpm_event_log/*"],
+            run: HostStateTargets.tpmEventLog),
+        FuzzTarget(
+            name: "fapolicyd_conf", summary: "fapolicyd.conf through ExecutionControlProbe (permissive) in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/etc/fapolicyd/fapolicyd.conf", "Fuzz/Seeds/fapolicyd_conf/*"],
+            run: HostStateTargets.fapolicydConf),
+        FuzzTarget(
+            name: "fapolicyd_rules",
+            summary: "a fapolicyd rules.d file through ExecutionControlProbe (default deny of execute) in a scratch root",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/fapolicyd/rules.d/*", "Tests/Fixtures/*/root/etc/fapolicyd/compiled.rules",
+                "Fuzz/Seeds/fapolicyd_rules/*",
+            ],
+            run: HostStateTargets.fapolicydRules),
+        FuzzTarget(
+            name: "cpuinfo", summary: "/proc/cpuinfo through ConfidentialComputingProbe and RemoteExecProbe in a scratch root",
+            seeds: ["Tests/Fixtures/*/root/proc/cpuinfo", "Fuzz/Seeds/cpuinfo/*"],
+            run: HostStateTargets.cpuinfo),
+        FuzzTarget(
+            name: "unit_file",
+            summary: "a unit file and the same bytes as a drop-in, through UnitFile and ServiceSandboxProbe in a scratch root",
+            seeds: [
+                "Tests/Fixtures/*/root/etc/systemd/system/*.service", "Tests/Fixtures/*/root/lib/systemd/system/*.service",
+                "Fuzz/Seeds/unit_file/*",
+            ],
+            run: HostStateTargets.unitFile),
     ]
 }
 

@@ -19,10 +19,10 @@ final class ScratchRoot: @unchecked Sendable {
         do { root = try HostRoot(path) } catch { fatalError("cannot open the scratch root: \(error)") }
     }
 
-    /// Replaces one file's bytes and returns a context for running probes.
-    func context(writing bytes: [UInt8], to file: String) -> ProbeContext {
+    /// Replaces one file's bytes and returns a context for running probes, with `site`.
+    func context(writing bytes: [UInt8], to file: String, site: Site? = nil) -> ProbeContext {
         ScratchRoot.write(path + file, bytes)
-        return ProbeContext(root: root, site: nil, weights: WeightLocations(origin: .site, paths: [], note: "fuzzing"))
+        return ProbeContext(root: root, site: site, weights: WeightLocations(origin: .site, paths: [], note: "fuzzing"))
     }
 
     private static func write(_ full: String, _ bytes: [UInt8]) {

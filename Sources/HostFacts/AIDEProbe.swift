@@ -2,13 +2,13 @@ public import WardenCore
 internal import WardenFormats
 
 /// File integrity monitoring with AIDE: the binary, its database, and a periodic check (a
-/// systemd timer enabled in /etc/systemd/system/*.wants, or a cron job naming aide).
+/// systemd timer enabled as `SystemdUnits` reads it, or a cron job naming aide).
 public struct AIDEProbe: Probe {
     public init() {}
     public let name = "aide"
     public let summary = "AIDE binary, database under /var/lib/aide, and a timer or cron job that runs it"
     public let reads = [
-        "/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", "/etc/systemd/system/*.wants/*aide*.timer",
+        "/usr/bin/aide", "/usr/sbin/aide", "/var/lib/aide/", SystemdUnits.enablingLinks("*aide*.timer"),
         "/etc/cron.daily/", "/etc/cron.d/", "/etc/crontab",
     ]
     public var facts: [String: FactType] {
@@ -21,14 +21,7 @@ public struct AIDEProbe: Probe {
         let root = context.root
         let binary = ["/usr/bin/aide", "/usr/sbin/aide"].first { root.exists($0) }
         let databases = ((try? root.list("/var/lib/aide")) ?? []).filter { $0.hasPrefix("aide.db") && !$0.hasPrefix("aide.db.new") }
-        var schedule: String?
-        if let dirs = try? root.list("/etc/systemd/system") {
-            for dir in dirs where dir.hasSuffix(".wants") {
-                for unit in (try? root.list("/etc/systemd/system/\(dir)")) ?? [] where unit.contains("aide") && unit.hasSuffix(".timer") {
-                    schedule = schedule ?? "/etc/systemd/system/\(dir)/\(unit)"
-                }
-            }
-        }
+        var schedule = context.units.enabledLink { $0.contains("aide") && $0.hasSuffix(".timer") }
         if schedule == nil {
             for dir in ["/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.d"] {
                 for name in (try? root.list(dir)) ?? [] where name.contains("aide") { schedule = schedule ?? "\(dir)/\(name)" }

@@ -9,7 +9,8 @@ public struct AttackSurfaceProbe: Probe {
     public let name = "attack_surface"
     public let summary = "compilers, debuggers and tracers dpkg has installed; sound cards, cameras; udisks2 and autofs"
     public let reads = [
-        AttackSurfaceProbe.dpkgStatus, "/sys/class/sound/*", "/sys/class/video4linux/*", "/etc/systemd/system/*.wants/*",
+        AttackSurfaceProbe.dpkgStatus, "/sys/class/sound/*", "/sys/class/video4linux/*",
+        SystemdUnits.enablingLinks("{autofs,udisks2}.service"),
         "/etc/systemd/system/udisks2.service", "/usr/lib/systemd/system/udisks2.service", "/lib/systemd/system/udisks2.service",
     ]
     public var facts: [String: FactType] {
@@ -51,7 +52,7 @@ public struct AttackSurfaceProbe: Probe {
         }
         fact["sound_cards"] = AttackSurfaceProbe.devices(context, "/sys/class/sound") { $0.hasPrefix("card") }
         fact["cameras"] = AttackSurfaceProbe.devices(context, "/sys/class/video4linux") { _ in true }
-        fact["automount"] = .array(AttackSurfaceProbe.automount(context.root))
+        fact["automount"] = .array(AttackSurfaceProbe.automount(context.root, units: context.units))
         return ["attack_surface": .value(.object(fact))]
     }
 
@@ -78,9 +79,8 @@ public struct AttackSurfaceProbe: Probe {
     /// Services that mount removable media. autofs runs when enabled. udisks2 needs no enabling:
     /// its D-Bus service file starts it for any client that asks (SystemdService=udisks2.service),
     /// so it can run wherever its unit is installed and not masked.
-    static func automount(_ root: HostRoot) -> [JSON] {
+    static func automount(_ root: HostRoot, units: SystemdUnits) -> [JSON] {
         var out: [JSON] = []
-        let units = SystemdUnits(root: root)
         if let link = units.enabledLink("autofs.service") {
             out.append(["unit": "autofs.service", "source": .string(link), "how": "enabled"])
         }

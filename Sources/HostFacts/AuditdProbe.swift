@@ -8,7 +8,7 @@ public struct AuditdProbe: Probe {
     public let name = "auditd"
     public let summary = "auditd: unit enablement, auditd.conf actions, /var/log/audit permissions, the sendmail the email actions run"
     public let reads = [
-        "/etc/systemd/system/*.wants/auditd.service", "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group",
+        SystemdUnits.enablingLinks("auditd.service"), "/usr/sbin/auditd", "/etc/audit/auditd.conf", "/var/log/audit/*", "/etc/group",
         "/usr/lib/sendmail",
     ]
     public var facts: [String: FactType] {
@@ -36,10 +36,9 @@ public struct AuditdProbe: Probe {
             "installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
             "source": "/etc/audit/auditd.conf",
         ]
-        // Enabled: a symlink to the unit in a .wants directory of /etc/systemd/system, not masked.
-        let link = SystemdUnits(root: root).enabledLink("auditd.service")
+        let link = context.units.enabledLink("auditd.service")
         fact["enabled"] = [
-            "value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/auditd.service (no link, or masked)"),
+            "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks("auditd.service")) (no link, or masked)"),
         ]
 
         var conf: JSONObject = [:]

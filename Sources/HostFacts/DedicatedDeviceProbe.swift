@@ -42,7 +42,7 @@ public struct DedicatedDeviceProbe: Probe {
         var fact: JSONObject = [:]
         do {
             fact["enabled_units"] = .array(
-                try SystemdUnits(root: context.root).enablements().map {
+                try context.units.enablements().map {
                     [
                         "unit": .string($0.unit), "wanted_by": .string($0.wantedBy), "state": .string($0.state),
                         "scope": .string($0.scope), "source": .string($0.link),

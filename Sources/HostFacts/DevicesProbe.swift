@@ -14,7 +14,7 @@ public struct DevicesProbe: Probe {
     public let reads = [
         "/sys/class/iommu/", "/sys/bus/thunderbolt/devices/domain*/security", "/sys/class/net/*/wireless", "/sys/class/rfkill/",
         "/sys/bus/usb/devices/usb*/authorized_default", "/etc/usbguard/usbguard-daemon.conf", "/etc/usbguard/rules.conf (RuleFile)",
-        "/etc/usbguard/rules.d/* (RuleFolder)", "/etc/systemd/system/*.wants/usbguard.service",
+        "/etc/usbguard/rules.d/* (RuleFolder)", SystemdUnits.enablingLinks("usbguard.service"),
     ]
     public var facts: [String: FactType] {
         [
@@ -110,19 +110,20 @@ public struct DevicesProbe: Probe {
         case .absent: fact["usb_controllers"] = []
         case let other: fact["usb_controllers"] = other.stated(usb, now: true)
         }
-        fact["usbguard"] = DevicesProbe.usbguard(root)
+        fact["usbguard"] = DevicesProbe.usbguard(root, units: context.units)
         return ["devices": .value(.object(fact))]
     }
 
     /// USBGuard: whether its unit is enabled, whether usbguard-daemon would start with its
     /// configuration and rules, the settings that decide what a new device gets, and each rule
     /// with what it allows.
-    static func usbguard(_ root: HostRoot) -> JSON {
+    static func usbguard(_ root: HostRoot, units: SystemdUnits) -> JSON {
         let path = USBGuardConfig.path
         var o: JSONObject = ["source": .string(path)]
-        let enabledLink = SystemdUnits(root: root).enabledLink("usbguard.service")
+        let enabledLink = units.enabledLink("usbguard.service")
         o["enabled"] = [
-            "value": .bool(enabledLink != nil), "source": .string(enabledLink ?? "/etc/systemd/system/*.wants/usbguard.service (no link)"),
+            "value": .bool(enabledLink != nil),
+            "source": .string(enabledLink ?? "\(SystemdUnits.enablingLinks("usbguard.service")) (no link)"),
         ]
         let keys = [
             "implicit_policy_target": "ImplicitPolicyTarget", "present_device_policy": "PresentDevicePolicy",

@@ -9,7 +9,7 @@ public struct EDRProbe: Probe {
     public init() {}
     public let name = "edr"
     public let summary = "the site's EDR units and recognised EDR/IDS agents: installed, enabled, active"
-    public let reads = ["/etc/systemd/system/*.wants/*", "/run/systemd/units/invocation:*", AttackSurfaceProbe.dpkgStatus]
+    public let reads = [SystemdUnits.enablingLinks("*"), SystemdUnits.invocationLink("*"), AttackSurfaceProbe.dpkgStatus]
     public var facts: [String: FactType] {
         let unit = FactType.object([
             "name": .string, "package": .string, "version": .string, "enabled": .sourced(.bool), "active": .sourced(.bool),
@@ -40,14 +40,15 @@ public struct EDRProbe: Probe {
     ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
-        let units = (context.site?.edrUnits ?? []).map { JSON.object(EDRProbe.unitItem($0, context)) }
+        let systemd = context.units
+        let units = (context.site?.edrUnits ?? []).map { JSON.object(EDRProbe.unitItem($0, systemd, context.mode)) }
         let agents: JSON
         switch AttackSurfaceProbe.packageStates(context.root) {
         case .success(let states):
             var items: [JSON] = []
             for agent in EDRProbe.agents {
                 guard let state = states.first(where: { $0.package == agent.package && $0.status == "installed" }) else { continue }
-                var item = EDRProbe.unitItem(agent.unit, context)
+                var item = EDRProbe.unitItem(agent.unit, systemd, context.mode)
                 item["package"] = .string(agent.package)
                 item["version"] = .string(state.version)
                 items.append(.object(item))
@@ -61,24 +62,23 @@ public struct EDRProbe: Probe {
         ]
     }
 
-    /// A unit is enabled by its `.wants` link (`SystemdUnits`), and active while systemd 252
-    /// keeps the link /run/systemd/units/invocation:UNIT, which it makes when the unit starts and
-    /// removes when the unit is inactive or failed again. Offline there is no such state: the
-    /// active part does not apply, and the control decides on enablement alone.
-    static func unitItem(_ unit: String, _ context: ProbeContext) -> JSONObject {
-        let link = SystemdUnits(root: context.root).enabledLink(unit)
+    /// A unit is enabled by a link the manager follows, and active while systemd keeps its
+    /// invocation link (`SystemdUnits`). Offline there is no such state: the active part does not
+    /// apply, and the control decides on enablement alone.
+    static func unitItem(_ unit: String, _ systemd: SystemdUnits, _ mode: AuditMode) -> JSONObject {
+        let link = systemd.enabledLink(unit)
         let enabled: JSON = [
-            "value": .bool(link != nil), "source": .string(link ?? "/etc/systemd/system/*.wants/\(unit) (no link, or masked)"),
+            "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks(unit)) (no link, or masked)"),
         ]
-        let invocation = "/run/systemd/units/invocation:\(unit)"
+        let invocation = SystemdUnits.invocationLink(unit)
         let active: JSON
-        if context.mode == .offline {
+        if mode == .offline {
             active = [
                 "not_applicable": "offline root: whether the unit is active is not checked (known only on a live host)",
                 "source": .string(invocation),
             ]
         } else {
-            let running = (try? context.root.info(invocation, followFinal: false)) != nil
+            let running = systemd.isActive(unit)
             active = ["value": .bool(running), "source": .string(running ? invocation : "\(invocation) (absent: not active)")]
         }
         return ["name": .string(unit), "enabled": enabled, "active": active]

@@ -12,7 +12,7 @@ public struct ExecutionControlProbe: Probe {
     public let reads = [
         AttackSurfaceProbe.dpkgStatus, "/usr/local/sbin/*", "/usr/local/bin/*", "/usr/sbin/*", "/usr/bin/*", "/sbin/*", "/bin/*",
         ExecutionControlProbe.fapolicydConf, "/etc/fapolicyd/rules.d/*.rules", "/etc/fapolicyd/compiled.rules",
-        "/etc/fapolicyd/fapolicyd.rules", "/etc/systemd/system/*.wants/fapolicyd.service", ExecutionControlProbe.imaPolicy,
+        "/etc/fapolicyd/fapolicyd.rules", SystemdUnits.enablingLinks("fapolicyd.service"), ExecutionControlProbe.imaPolicy,
         "/proc/cmdline", "/etc/default/grub",
     ]
     public var facts: [String: FactType] {
@@ -41,7 +41,7 @@ public struct ExecutionControlProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let fact: JSONObject = [
             "denylist": .object(ExecutionControlProbe.denylist(context)),
-            "fapolicyd": .object(ExecutionControlProbe.fapolicyd(context.root)),
+            "fapolicyd": .object(ExecutionControlProbe.fapolicyd(context.root, units: context.units)),
             "ima": ["appraise_rule": ExecutionControlProbe.imaAppraise(context)],
         ]
         return ["execution": .value(.object(fact))]
@@ -90,12 +90,12 @@ public struct ExecutionControlProbe: Probe {
 
     // MARK: fapolicyd
 
-    static func fapolicyd(_ root: HostRoot) -> JSONObject {
-        let link = SystemdUnits(root: root).enabledLink("fapolicyd.service")
+    static func fapolicyd(_ root: HostRoot, units: SystemdUnits) -> JSONObject {
+        let link = units.enabledLink("fapolicyd.service")
         var out: JSONObject = [
             "enabled": [
                 "value": .bool(link != nil),
-                "source": .string(link ?? "/etc/systemd/system/*.wants/fapolicyd.service (no link, or masked)"),
+                "source": .string(link ?? "\(SystemdUnits.enablingLinks("fapolicyd.service")) (no link, or masked)"),
             ]
         ]
         out["permissive"] = permissive(root)

@@ -11,7 +11,7 @@ public struct LogForwardingProbe: Probe {
     public let reads = [
         "/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf",
         "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
-        "/etc/systemd/journal-upload.conf (+ drop-ins)", "/etc/systemd/system/*.wants/systemd-journal-upload.service",
+        "/etc/systemd/journal-upload.conf (+ drop-ins)", SystemdUnits.enablingLinks("systemd-journal-upload.service"),
     ]
     public var facts: [String: FactType] {
         [
@@ -49,7 +49,7 @@ public struct LogForwardingProbe: Probe {
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        if let url = upload.settings["URL"], let link = SystemdUnits(root: root).enabledLink("systemd-journal-upload.service") {
+        if let url = upload.settings["URL"], let link = context.units.enabledLink("systemd-journal-upload.service") {
             channels.append([
                 "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
                 "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),

@@ -25,7 +25,7 @@ public struct LoginBannerProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         let probe = SSHDConfigProbe()
-        if SSHDConfigProbe.serverSigns(root).isEmpty {
+        if SSHDConfigProbe.serverSigns(root, units: context.units).isEmpty {
             return ["login_banner": .value(["not_applicable": "no OpenSSH server: no sshd binary, configuration or unit"])]
         }
         var state = SSHDConfigProbe.State()

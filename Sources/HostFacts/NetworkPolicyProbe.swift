@@ -14,7 +14,7 @@ public struct NetworkPolicyProbe: Probe {
     public let summary =
         "the persistent nftables ruleset (/etc/nftables.conf and its includes, as nft -f reads them): output and input chains; sshd's listen addresses and AllowUsers sources"
     public let reads = [
-        NftablesConfig.mainFile, "every file it includes", "/etc/systemd/system/*.wants/nftables.service", "/usr/sbin/nft",
+        NftablesConfig.mainFile, "every file it includes", SystemdUnits.enablingLinks("nftables.service"), "/usr/sbin/nft",
         "/etc/ssh/sshd_config (and its includes)",
     ]
     public var facts: [String: FactType] {
@@ -39,19 +39,19 @@ public struct NetworkPolicyProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let units = SystemdUnits(root: root)
-        let link = units.enabledLink("nftables.service")
+        let link = context.units.enabledLink("nftables.service")
         var nft: JSONObject = [
             "installed": .bool(root.exists("/usr/sbin/nft")),
             "enabled": [
-                "value": .bool(link != nil), "source": .string(link ?? "no .wants link to nftables.service in /etc/systemd/system"),
+                "value": .bool(link != nil),
+                "source": .string(link ?? "\(SystemdUnits.enablingLinks("nftables.service")) (no link, or masked)"),
             ],
             "read_from": .string(
                 root.isLive
                     ? "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot; the kernel's running ruleset (netlink) is not read"
                     : "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot"),
         ]
-        let sshd = NetworkPolicyProbe.sshdAccess(root)
+        let sshd = NetworkPolicyProbe.sshdAccess(root, units: context.units)
         var ssh = sshd.access?.json ?? [:]
         let ports = sshd.access?.ports ?? ["22"]
         if !root.mayExist(NftablesConfig.mainFile) {
@@ -97,9 +97,9 @@ public struct NetworkPolicyProbe: Probe {
         }
     }
 
-    static func sshdAccess(_ root: HostRoot) -> (access: SSHDAccess?, failure: String?) {
+    static func sshdAccess(_ root: HostRoot, units: SystemdUnits) -> (access: SSHDAccess?, failure: String?) {
         var access = SSHDAccess()
-        if SSHDConfigProbe.serverSigns(root).isEmpty {
+        if SSHDConfigProbe.serverSigns(root, units: units).isEmpty {
             access.installed = false
             return (access, nil)
         }

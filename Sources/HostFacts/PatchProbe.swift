@@ -14,7 +14,7 @@ public struct PatchProbe: Probe {
     public let reads = [
         "/var/lib/dpkg/status", "/var/lib/apt/lists/*_Packages", "/var/lib/apt/lists/*_InRelease", "/var/lib/apt/lists/*_Release",
         "/proc/sys/kernel/osrelease", "/lib/modules/", "/var/run/reboot-required", "/var/run/reboot-required.pkgs",
-        "/etc/apt/apt.conf.d/", "/etc/apt/apt.conf", "/etc/systemd/system/*.wants/apt-daily*.timer", "/proc/cpuinfo",
+        "/etc/apt/apt.conf.d/", "/etc/apt/apt.conf", SystemdUnits.enablingLinks("apt-daily*.timer"), "/proc/cpuinfo",
         "/sys/devices/system/cpu/cpu0/microcode/version",
     ]
 
@@ -106,7 +106,7 @@ public struct PatchProbe: Probe {
         let (reboot, packages) = Self.rebootRequired(root)
         fact["reboot_required"] = reboot
         fact["reboot_packages"] = packages
-        fact["automatic"] = Self.automatic(root, installed: installed)
+        fact["automatic"] = Self.automatic(root, installed: installed, units: context.units)
         fact["microcode"] = Self.microcode(context, installed: installed)
         return ["patches": .value(.object(fact))]
     }
@@ -293,7 +293,7 @@ public struct PatchProbe: Probe {
         return n * unit
     }
 
-    static func automatic(_ root: HostRoot, installed: [String: [InstalledPackage]]) -> JSON {
+    static func automatic(_ root: HostRoot, installed: [String: [InstalledPackage]], units: SystemdUnits) -> JSON {
         let conf = AptConf.read(root)
         if !conf.problems.isEmpty { return ["error": .string(conf.problems.prefix(3).joined(separator: "; "))] }
         var out: JSONObject = [:]
@@ -320,11 +320,10 @@ public struct PatchProbe: Probe {
             }
             out[key] = ["value": .int(Int64(seconds)), "source": .string(v.source)]
         }
-        let units = SystemdUnits(root: root)
         for (key, unit) in [("apt_daily_timer", "apt-daily.timer"), ("apt_daily_upgrade_timer", "apt-daily-upgrade.timer")] {
             let link = units.enabledLink(unit)
             out[key] = [
-                "value": .bool(link != nil), "source": .string(link ?? "\(unit): no .wants link in /etc/systemd/system, or masked"),
+                "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks(unit)) (no link, or masked)"),
             ]
         }
         return .object(out)

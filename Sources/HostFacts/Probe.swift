@@ -11,12 +11,16 @@ public struct ProbeContext: Sendable {
     public let site: Site?
     private let settledWeights: Once<WeightLocations>
     private let settledStorage: Once<Result<StorageResolver, StorageFailure>>
+    private let settledUnits: Once<SystemdUnits>
 
     /// The weight locations: the site's registry, or the weight files discovered under the scan roots.
     public var weights: WeightLocations { settledWeights.value }
     /// The host's mount table and the resolver built on it, read once for every probe that asks
     /// where a path is stored (or why that cannot be known).
     public var storage: Result<StorageResolver, StorageFailure> { settledStorage.value }
+    /// The links that enable systemd units, read once for every probe that asks whether a unit
+    /// is enabled (a dozen do).
+    var units: SystemdUnits { settledUnits.value }
 
     /// With the weight locations given.
     public init(root: HostRoot, site: Site?, weights: WeightLocations) {
@@ -32,6 +36,7 @@ public struct ProbeContext: Sendable {
         self.root = root
         self.site = site
         self.settledWeights = settledWeights
+        settledUnits = Once { SystemdUnits(root: root) }
         settledStorage = Once {
             do throws(MountTableReadError) {
                 return .success(StorageResolver(root: root, mounts: try MountTable.read(from: root)))

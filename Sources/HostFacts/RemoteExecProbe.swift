@@ -11,7 +11,7 @@ public struct RemoteExecProbe: Probe {
     public let name = "remote_exec"
     public let summary = "cloud and vendor agents that run commands (enabled, running, installed); qemu-ga's blocked RPCs; the hypervisor"
     public let reads = [
-        "/etc/systemd/system/*.wants/*", "/sys/fs/cgroup/system.slice/*", "/usr/bin/amazon-ssm-agent",
+        SystemdUnits.enablingLinks("*"), SystemdUnits.invocationLink("*"), "/usr/bin/amazon-ssm-agent",
         "/snap/amazon-ssm-agent/current/amazon-ssm-agent", "/usr/bin/google_guest_agent", "/usr/bin/google_osconfig_agent",
         "/usr/sbin/waagent", RemoteExecProbe.qemuBinary, "/lib/systemd/system/qemu-guest-agent.service", RemoteExecProbe.qemuDefaults,
         RemoteExecProbe.qemuConf, "/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name", "/proc/cpuinfo",
@@ -76,21 +76,20 @@ public struct RemoteExecProbe: Probe {
     }
 
     /// One item per agent unit that is enabled or running, or whose binary is installed. A unit
-    /// runs when systemd has made its cgroup (cgroup v2, Debian 12's default): the live view;
-    /// offline there is none, and only enablement and binaries count.
+    /// runs while systemd keeps its invocation link (`SystemdUnits.isActive`): the live view;
+    /// an offline root has none, and only enablement and binaries count.
     static func agentItems(_ context: ProbeContext) -> [JSON] {
-        let units = SystemdUnits(root: context.root)
+        let units = context.units
         var out: [JSON] = []
         for agent in agents {
             var found = false
             for unit in agent.units {
-                let cgroup = "/sys/fs/cgroup/system.slice/" + unit
-                let running = context.root.isDirectory(cgroup)
+                let running = units.isActive(unit)
                 if let link = units.enabledLink(unit) {
                     out.append(item(agent, unit, how: "enabled", running: running, source: link))
                     found = true
                 } else if running {
-                    out.append(item(agent, unit, how: "running", running: true, source: cgroup))
+                    out.append(item(agent, unit, how: "running", running: true, source: SystemdUnits.invocationLink(unit)))
                     found = true
                 }
             }
@@ -102,12 +101,11 @@ public struct RemoteExecProbe: Probe {
         let known = Set(agents.flatMap(\.units))
         for unit in context.site?.forbiddenAgents ?? [] where !known.contains(unit) {
             let agent = Agent(name: "site denylist", units: [unit], binaries: [])
-            let cgroup = "/sys/fs/cgroup/system.slice/" + unit
-            let running = context.root.isDirectory(cgroup)
+            let running = units.isActive(unit)
             if let link = units.enabledLink(unit) {
                 out.append(item(agent, unit, how: "enabled", running: running, source: link))
             } else if running {
-                out.append(item(agent, unit, how: "running", running: true, source: cgroup))
+                out.append(item(agent, unit, how: "running", running: true, source: SystemdUnits.invocationLink(unit)))
             }
         }
         return out

@@ -122,7 +122,7 @@ public struct SSHDConfigProbe: Probe {
         let root = context.root
         var state = State()
         // Any sign of a server makes the SSH controls apply; none at all, and they do not.
-        let signs = SSHDConfigProbe.serverSigns(root)
+        let signs = SSHDConfigProbe.serverSigns(root, units: context.units)
         if signs.isEmpty {
             return [
                 "sshd": .value([
@@ -222,17 +222,15 @@ public struct SSHDConfigProbe: Probe {
 
     /// What shows an OpenSSH server is on the host: its binary, its configuration, drop-ins,
     /// or an enabled unit (empty when there is none).
-    static func serverSigns(_ root: HostRoot) -> [String] {
+    static func serverSigns(_ root: HostRoot, units: SystemdUnits) -> [String] {
         var signs: [String] = []
         for binary in ["/usr/sbin/sshd", "/usr/bin/sshd"] where root.exists(binary) { signs.append("the binary \(binary)") }
         if root.mayExist(mainFile) { signs.append(mainFile) }
         if let dropIns = try? root.list("/etc/ssh/sshd_config.d"), dropIns.contains(where: { $0.hasSuffix(".conf") }) {
             signs.append("/etc/ssh/sshd_config.d/*.conf")
         }
-        for dir in ["/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"] {
-            for unit in ["ssh.service", "sshd.service", "ssh.socket"] where root.mayExist(dir + "/" + unit) {
-                signs.append("the enabled unit \(dir)/\(unit)")
-            }
+        for unit in ["ssh.service", "sshd.service", "ssh.socket"] {
+            if let link = units.enabledLink(unit) { signs.append("the enabled unit \(link)") }
         }
         return signs
     }

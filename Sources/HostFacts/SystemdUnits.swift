@@ -1,18 +1,43 @@
-/// Whether a systemd unit is enabled, from the symlinks `systemctl enable` leaves in the
-/// `*.wants` directories of /etc/systemd/system (and not masked to /dev/null). Shared by the
-/// probes that ask about a service.
+/// Whether a systemd unit is enabled and whether it is active, one reading for every probe that
+/// asks about a service (docs/DAEMON-SEMANTICS.md, "Enabled and active units"). A value reads
+/// the configuration directories once, when made; an audit makes one (`ProbeContext.units`)
+/// for all its probes.
 struct SystemdUnits {
     let root: HostRoot
+    private let links: [UnitEnablement]
+    private let failure: HostError?
 
-    /// The `.wants` link that enables `unit`, or nil (also nil when the unit is masked).
-    func enabledLink(_ unit: String) -> String? {
-        if root.isMasked("/etc/systemd/system/\(unit)") { return nil }
-        guard let dirs = try? root.list("/etc/systemd/system") else { return nil }
-        for dir in dirs where dir.hasSuffix(".wants") {
-            let link = "/etc/systemd/system/\(dir)/\(unit)"
-            if (try? root.info(link, followFinal: false)) != nil { return link }
-        }
-        return nil
+    init(root: HostRoot) {
+        self.root = root
+        (links, failure) = SystemdUnits.readEnablements(root)
+    }
+
+    /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
+    /// nil: no link, or the unit masked. A directory that could not be listed enables nothing
+    /// here (`enablements()` throws for it).
+    func enabledLink(_ unit: String) -> String? { enabledLink { $0 == unit } }
+
+    /// The first such link (by path) of a unit whose name `matches`.
+    func enabledLink(where matches: (String) -> Bool) -> String? {
+        links.first { $0.scope == "system" && matches($0.unit) }?.link
+    }
+
+    /// Where the links that could enable `unit` are, for evidence when there is none.
+    static func enablingLinks(_ unit: String) -> String {
+        "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/\(unit)"
+    }
+
+    /// The link systemd 252 keeps while `unit` is active: made when the unit is about to run its
+    /// first process (`unit_prepare_exec` → `unit_export_state_files`), removed when it becomes
+    /// inactive or failed (`unit_notify` → `unit_unlink_state_files`). Named by the unit's own
+    /// name, whatever its slice; its cgroup is neither (an instance's is under its template's
+    /// slice, and a cgroup that still holds a process outlives its unit).
+    static func invocationLink(_ unit: String) -> String { "/run/systemd/units/invocation:" + unit }
+
+    /// Whether `unit` is active (activating, active, reloading or deactivating): its invocation
+    /// link is there. Only a live host's /run has one; an offline root's says nothing.
+    func isActive(_ unit: String) -> Bool {
+        (try? root.info(SystemdUnits.invocationLink(unit), followFinal: false))?.kind == .symlink
     }
 }
 
@@ -160,18 +185,31 @@ extension SystemdUnits {
     /// it `disabled`. A directory that exists but cannot be listed is an error: what it enables
     /// is unknown.
     func enablements() throws(HostError) -> [UnitEnablement] {
+        if let failure { throw failure }
+        return links
+    }
+
+    /// The links, and the first directory that could not be listed (the others are still read,
+    /// so that one unreadable directory does not hide what the rest enable).
+    private static func readEnablements(_ root: HostRoot) -> ([UnitEnablement], HostError?) {
         var out: [UnitEnablement] = []
+        var failure: HostError?
         for (dir, state, scope) in SystemdUnits.enablementDirectories {
             let names: [String]
             do { names = try root.list(dir) } catch {
-                if error.isNotFound { continue }
-                throw error
+                if !error.isNotFound, failure == nil { failure = error }
+                continue
             }
             for sub in names.sorted() where !sub.hasPrefix(".") {
                 guard let dot = sub.lastIndex(of: "."), [".wants", ".requires", ".upholds"].contains(sub[dot...]) else { continue }
                 let subdir = dir + "/" + sub
                 guard root.isDirectory(subdir) else { continue }
-                for name in try root.list(subdir).sorted() where !name.hasPrefix(".") {
+                let entries: [String]
+                do { entries = try root.list(subdir) } catch {
+                    if failure == nil { failure = error }
+                    continue
+                }
+                for name in entries.sorted() where !name.hasPrefix(".") {
                     let link = subdir + "/" + name
                     guard (try? root.info(link, followFinal: false))?.kind == .symlink else { continue }
                     let masks = scope == "system" ? ["/etc/systemd/system", "/run/systemd/system"] : [dir]
@@ -180,6 +218,6 @@ extension SystemdUnits {
                 }
             }
         }
-        return out
+        return (out, failure)
     }
 }

@@ -4,14 +4,14 @@ internal import OpenSSLSigning
 /// Firmware Profile (version 1.05, section 10): one `TCG_PCR_EVENT` in the SHA-1 layout whose
 /// data is the `Spec ID Event03` structure naming the banks and their digest sizes, then
 /// `TCG_PCR_EVENT2` records, each with one digest per bank. All integers are little-endian.
-struct TPMEventLog {
-    struct Event {
-        let pcr: Int
-        let type: UInt32
+package struct TPMEventLog {
+    package struct Event {
+        package let pcr: Int
+        package let type: UInt32
         /// Digest by TPM algorithm id.
-        let digests: [UInt16: [UInt8]]
-        let data: [UInt8]
-        let offset: Int
+        package let digests: [UInt16: [UInt8]]
+        package let data: [UInt8]
+        package let offset: Int
     }
 
     struct ParseError: Error, CustomStringConvertible {
@@ -21,20 +21,20 @@ struct TPMEventLog {
     }
 
     static let sha1: UInt16 = 0x0004
-    static let sha256: UInt16 = 0x000B
-    static let evNoAction: UInt32 = 0x0000_0003
+    package static let sha256: UInt16 = 0x000B
+    package static let evNoAction: UInt32 = 0x0000_0003
     static let specIDSignature = Array("Spec ID Event03".utf8) + [0]
     static let startupLocalitySignature = Array("StartupLocality".utf8) + [0]
 
     /// Digest sizes by algorithm id, as the Spec ID event declares them.
-    let banks: [UInt16: Int]
+    package let banks: [UInt16: Int]
     /// The `TCG_PCR_EVENT2` records, in order.
-    let events: [Event]
+    package let events: [Event]
 
     /// A log whose first event is not the crypto-agile Spec ID event (a TPM 1.2 log, SHA-1 only).
     struct NotCryptoAgile: Error {}
 
-    init(_ bytes: [UInt8]) throws {
+    package init(_ bytes: [UInt8]) throws {
         var r = Reader(bytes: bytes)
         // TCG_PCR_EVENT: PCR index, type, a 20-byte SHA-1 digest, the data.
         let firstPCR = try r.u32()
@@ -91,7 +91,7 @@ struct TPMEventLog {
     /// each took (nil when the log has no SHA-256 bank). `EV_NO_ACTION` events are never extended (section 10.4.5); the
     /// `StartupLocality` one in PCR 0 sets PCR 0's starting value to the locality the TPM was
     /// started from (section 10.4.5.3). Every other PCR starts at zeros.
-    func replaySHA256() throws -> [Int: (value: [UInt8], events: Int)]? {
+    package func replaySHA256() throws -> [Int: (value: [UInt8], events: Int)]? {
         let bank = TPMEventLog.sha256
         guard let size = banks[bank], size == 32 else { return nil }
         var pcrs: [Int: (value: [UInt8], events: Int)] = [:]

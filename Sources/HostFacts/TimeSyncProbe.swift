@@ -8,7 +8,7 @@ public struct TimeSyncProbe: Probe {
     public let name = "timesync"
     public let summary = "time daemon enabled with a configured server; live synchronisation flag of timesyncd"
     public let reads = [
-        "/etc/systemd/system/*.wants/{systemd-timesyncd,chrony,ntpsec,ntp}.service", "/etc/systemd/timesyncd.conf (+ drop-ins)",
+        SystemdUnits.enablingLinks("{systemd-timesyncd,chrony,ntpsec,ntp}.service"), "/etc/systemd/timesyncd.conf (+ drop-ins)",
         "/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony/conf.d/*.conf", "/etc/ntpsec/ntp.conf", "/etc/ntp.conf",
         "/run/systemd/timesync/synchronized",
     ]
@@ -23,7 +23,7 @@ public struct TimeSyncProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let units = SystemdUnits(root: root)
+        let units = context.units
         var daemons: [JSON] = []
         // systemd-timesyncd: NTP= or FallbackNTP= (Debian compiles in the debian.pool servers).
         if let link = units.enabledLink("systemd-timesyncd.service") {

@@ -2455,10 +2455,10 @@ controls:
       from normal work. The control passes when a unit the site lists in `services.edr_units`, or
       the unit of an agent Warden recognises by its Debian package (falcon-sensor, mdatp,
       sentinelagent, elastic-agent, wazuh-agent, osquery, suricata, samhain; the list and where
-      it comes from are in docs/DAEMON-SEMANTICS.md), is enabled (a `.wants` link, not masked)
-      and, on a live host, active (systemd's /run/systemd/units/invocation:UNIT). An offline root
-      has no run-time state: there active is not checked, said so in the evidence, and the
-      decision rests on enablement alone. An installed agent that is not enabled watches
+      it comes from are in docs/DAEMON-SEMANTICS.md), is enabled (a `.wants`, `.requires` or
+      `.upholds` link in /etc or /run, not masked) and, on a live host, active (systemd's
+      /run/systemd/units/invocation:UNIT). An offline root has no run-time state: there active
+      is not checked, said so in the evidence, and the decision rests on enablement alone. An installed agent that is not enabled watches
       nothing and does not count. When the host shows none, a site that declares a network IDS
       watching this host's traffic (`services.network_ids`) makes the control manual, for a
       reviewer to confirm; otherwise it fails.

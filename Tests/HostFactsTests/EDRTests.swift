@@ -1,8 +1,9 @@
-import HostFacts
 import Testing
 import WardenCore
 import WardenFormats
 import WardenTestSupport
+
+@testable import HostFacts
 
 /// INT-005: an EDR or IDS agent runs on the host (the site's units, or an agent recognised by
 /// its package), enabled and, live, active; a declared network IDS makes it manual. A verdict
@@ -76,6 +77,73 @@ import WardenTestSupport
         enable(tree, "acme-edr.service")
         tree.symlink("etc/systemd/system/acme-edr.service", to: "/dev/null")
         for (profile, f) in try findings(tree, site: EDRTests.siteUnit) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
+    }
+
+    /// Enabled is what systemd's manager follows (`SystemdUnits`): a link in a `.requires`
+    /// directory, or one in /run only, enables the unit as a `.wants` link does; a unit masked in
+    /// /run is not enabled whatever links /etc holds; a regular file in a `.wants` directory
+    /// enables nothing (systemd ignores it).
+    static let enablements: [(String, @Sendable (TempTree) -> Void, JSON)] = [
+        (
+            "a .requires link",
+            { $0.symlink("etc/systemd/system/sockets.target.requires/acme-edr.service", to: "/lib/systemd/system/acme-edr.service") },
+            ["value": true, "source": "/etc/systemd/system/sockets.target.requires/acme-edr.service"]
+        ),
+        (
+            "an .upholds link",
+            { $0.symlink("etc/systemd/system/multi-user.target.upholds/acme-edr.service", to: "/lib/systemd/system/acme-edr.service") },
+            ["value": true, "source": "/etc/systemd/system/multi-user.target.upholds/acme-edr.service"]
+        ),
+        (
+            "a link in /run only",
+            { $0.symlink("run/systemd/system/multi-user.target.wants/acme-edr.service", to: "/lib/systemd/system/acme-edr.service") },
+            ["value": true, "source": "/run/systemd/system/multi-user.target.wants/acme-edr.service"]
+        ),
+        (
+            "masked in /run, linked in /etc",
+            {
+                $0.symlink("etc/systemd/system/multi-user.target.wants/acme-edr.service", to: "/lib/systemd/system/acme-edr.service")
+                $0.symlink("run/systemd/system/acme-edr.service", to: "/dev/null")
+            },
+            [
+                "value": false,
+                "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/acme-edr.service (no link, or masked)",
+            ]
+        ),
+        (
+            "a regular file in .wants",
+            { $0.file("etc/systemd/system/multi-user.target.wants/acme-edr.service", "[Service]\nExecStart=/bin/true\n") },
+            [
+                "value": false,
+                "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/acme-edr.service (no link, or masked)",
+            ]
+        ),
+    ]
+
+    @Test(arguments: EDRTests.enablements.indices)
+    func enabledAsTheManagerReadsIt(_ row: Int) throws {
+        let (name, change, expected) = EDRTests.enablements[row]
+        let tree = host()
+        change(tree)
+        let unit = try #require(try fact(tree, site: EDRTests.siteUnit)["units"]?.arrayValue?.first)
+        #expect(unit["enabled"] == expected, "\(name)")
+    }
+
+    /// Live, active means systemd's invocation link is there (`SystemdUnits.isActive`); a
+    /// leftover cgroup directory is not enough. Offline the same tree says nothing.
+    @Test func activeIsTheInvocationLink() throws {
+        let tree = host()
+        enable(tree, "acme-edr.service")
+        tree.directory("sys/fs/cgroup/system.slice/acme-edr.service")
+        let units = SystemdUnits(root: try HostRoot(tree.path))
+        #expect(
+            EDRProbe.unitItem("acme-edr.service", units, .live)["active"]
+                == ["value": false, "source": "/run/systemd/units/invocation:acme-edr.service (absent: not active)"])
+        tree.symlink("run/systemd/units/invocation:acme-edr.service", to: "5d2ad6e3c0f34b0c9e8b6c1f0a2d4e6b")
+        #expect(
+            EDRProbe.unitItem("acme-edr.service", units, .live)["active"]
+                == ["value": true, "source": "/run/systemd/units/invocation:acme-edr.service"])
+        #expect(EDRProbe.unitItem("acme-edr.service", units, .offline)["active"]?["not_applicable"] != nil)
     }
 
     @Test func aRecognisedAgentCountsOnlyWhenEnabled() throws {

@@ -29,13 +29,15 @@ import WardenTestSupport
         """
 
     /// A host with sshd (listening everywhere, as by default), nft installed and the service
-    /// enabled, and `body` inside `table inet filter` of /etc/nftables.conf.
-    func host(_ body: String, extra: String = "") -> TempTree {
+    /// enabled (unless not `enabled`), and `body` inside `table inet filter` of /etc/nftables.conf.
+    func host(_ body: String, extra: String = "", enabled: Bool = true) -> TempTree {
         let tree = TempTree()
         tree.file("usr/sbin/sshd", "ELF")
         tree.file("etc/ssh/sshd_config", "Port 22\nPermitRootLogin no\n")
         tree.file("usr/sbin/nft", "ELF")
-        tree.symlink("etc/systemd/system/sysinit.target.wants/nftables.service", to: "/lib/systemd/system/nftables.service")
+        if enabled {
+            tree.symlink("etc/systemd/system/sysinit.target.wants/nftables.service", to: "/lib/systemd/system/nftables.service")
+        }
         tree.file("etc/nftables.conf", "#!/usr/sbin/nft -f\nflush ruleset\n\ntable inet filter {\n\(body)}\n\(extra)")
         return tree
     }
@@ -82,6 +84,42 @@ import WardenTestSupport
         for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
     }
 
+    /// nftables.service is enabled by any link systemd's manager follows (`SystemdUnits`): a
+    /// `.requires` link, or a link in /run only, as well as a `.wants` link; not when it is masked
+    /// in /run.
+    @Test func nftablesEnabledAsTheManagerReadsIt() throws {
+        let rows: [(String, (TempTree) -> Void, JSON)] = [
+            (
+                "a .requires link",
+                { $0.symlink("etc/systemd/system/sysinit.target.requires/nftables.service", to: "/lib/systemd/system/nftables.service") },
+                ["value": true, "source": "/etc/systemd/system/sysinit.target.requires/nftables.service"]
+            ),
+            (
+                "a link in /run only",
+                { $0.symlink("run/systemd/system/sysinit.target.wants/nftables.service", to: "/lib/systemd/system/nftables.service") },
+                ["value": true, "source": "/run/systemd/system/sysinit.target.wants/nftables.service"]
+            ),
+            (
+                "a .requires link, masked in /run",
+                {
+                    $0.symlink("etc/systemd/system/sysinit.target.requires/nftables.service", to: "/lib/systemd/system/nftables.service")
+                    $0.symlink("run/systemd/system/nftables.service", to: "/dev/null")
+                },
+                [
+                    "value": false,
+                    "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/nftables.service (no link, or masked)",
+                ]
+            ),
+        ]
+        for (name, change, expected) in rows {
+            let tree = host(NetworkPolicyTests.inputRestricted + NetworkPolicyTests.outputDrop, enabled: false)
+            change(tree)
+            #expect(try facts(tree).nft["enabled"] == expected, "\(name)")
+            let status: Status = expected["value"] == true ? .pass : .fail
+            for (profile, f) in try findings(tree) { #expect(f.status == status, "\(name), \(profile): \(f.summary)") }
+        }
+    }
+
     /// What makes EXF-004 fail, each alone, at both levels, and the source the evidence names.
     static let failures: [(String, @Sendable (TempTree) -> Void, String)] = [
         (
@@ -111,7 +149,7 @@ import WardenTestSupport
         (
             "nftables.service masked",
             { $0.symlink("etc/systemd/system/nftables.service", to: "/dev/null") },
-            "no .wants link"
+            "nftables.service (no link, or masked)"
         ),
         (
             "a later flush ruleset empties it",

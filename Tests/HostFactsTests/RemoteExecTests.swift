@@ -123,7 +123,10 @@ import WardenTestSupport
                     "etc/systemd/system/multi-user.target.wants/walinuxagent.service", to: "/lib/systemd/system/walinuxagent.service")
             }
         ),
-        ("waagent running (its cgroup), not enabled", { $0.directory("sys/fs/cgroup/system.slice/waagent.service") }),
+        (
+            "waagent running (its invocation link), not enabled",
+            { $0.symlink("run/systemd/units/invocation:waagent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e") }
+        ),
         (
             "qemu-guest-agent installed, nothing blocked",
             {
@@ -175,6 +178,40 @@ import WardenTestSupport
             #expect(f.status == .fail, "\(name), \(profile): \(f.summary)")
             #expect(f.evidence.contains { $0.ok == false }, "\(name): \(f.evidence)")
         }
+    }
+
+    /// Running is systemd's invocation link (`SystemdUnits.isActive`), for an enabled unit and
+    /// one that is not; a cgroup directory left behind (a process systemd could not remove it
+    /// for, or an instance's cgroup under its template's slice) is not. Enabled is any link the
+    /// manager follows, a `.requires` one too.
+    @Test func runningIsTheInvocationLink() throws {
+        let tree = host()
+        tree.symlink(
+            "etc/systemd/system/sockets.target.requires/google-guest-agent.service", to: "/lib/systemd/system/google-guest-agent.service")
+        tree.directory("sys/fs/cgroup/system.slice/amazon-ssm-agent.service")
+        tree.directory("sys/fs/cgroup/system.slice/google-guest-agent.service")
+        #expect(
+            try fact(tree)["agents"]
+                == [
+                    [
+                        "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "enabled", "running": false,
+                        "source": "/etc/systemd/system/sockets.target.requires/google-guest-agent.service",
+                    ]
+                ])
+        tree.symlink("run/systemd/units/invocation:google-guest-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
+        tree.symlink("run/systemd/units/invocation:amazon-ssm-agent.service", to: "9a8b7c6d5e4f40312a3b4c5d6e7f8091")
+        #expect(
+            try fact(tree)["agents"]
+                == [
+                    [
+                        "agent": "amazon-ssm-agent", "unit": "amazon-ssm-agent.service", "how": "running", "running": true,
+                        "source": "/run/systemd/units/invocation:amazon-ssm-agent.service",
+                    ],
+                    [
+                        "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "enabled", "running": true,
+                        "source": "/etc/systemd/system/sockets.target.requires/google-guest-agent.service",
+                    ],
+                ])
     }
 
     @Test func anAgentInstalledButNotEnabledIsReportedAndPasses() throws {
@@ -244,7 +281,7 @@ import WardenTestSupport
     @Test func aUnitTheSiteForbidsFailsWhenEnabledOrRunning() throws {
         let tree = host()
         tree.symlink("etc/systemd/system/multi-user.target.wants/rmm-agent.service", to: "/lib/systemd/system/rmm-agent.service")
-        tree.directory("sys/fs/cgroup/system.slice/backup-agent.service")
+        tree.symlink("run/systemd/units/invocation:backup-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
         let site = "services:\n  forbidden_agents: [rmm-agent.service, backup-agent.service, absent.service]\n"
         for profile in ["sl3", "sl4"] {
             let (facts, findings) = try audit(root: tree.path, profile: profile, site: site, probes: [RemoteExecProbe()])
@@ -256,7 +293,7 @@ import WardenTestSupport
             #expect(f.status == .fail, "\(profile): \(f.summary)")
             #expect(
                 f.evidence.filter { $0.ok == false }.map(\.source) == [
-                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/sys/fs/cgroup/system.slice/backup-agent.service",
+                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/run/systemd/units/invocation:backup-agent.service",
                 ], "\(f.evidence)")
             let without = try audit(root: tree.path, profile: profile, probes: [RemoteExecProbe()])
             #expect(without.findings["EXF-008"].status == .pass, "\(profile)")
