@@ -217,7 +217,7 @@ import WardenTestSupport
             "usb_controllers": usbControllers,
             "usbguard": [
                 "source": "/etc/usbguard/usbguard-daemon.conf",
-                "enabled": ["value": false, "source": "/etc/systemd/system/*.wants/usbguard.service (no link)"],
+                "enabled": ["value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)"],
                 "accepted": ["value": false, "source": .string(absent)],
                 "implicit_policy_target": ["value": nil, "source": .string(absent)],
                 "present_device_policy": ["value": nil, "source": .string(absent)],

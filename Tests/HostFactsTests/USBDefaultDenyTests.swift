@@ -40,7 +40,10 @@ import WardenTestSupport
     @Test func withoutUSBGuardOrAKernelDenyNeitherIsThere() throws {
         let tree = Self.host("usb-storage-blocked-only")
         let usbguard = try usbguard(tree.path)
-        #expect(usbguard["enabled"] == ["value": false, "source": "/etc/systemd/system/*.wants/usbguard.service (no link)"])
+        #expect(
+            usbguard["enabled"] == [
+                "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)",
+            ])
         #expect(usbguard["accepted"] == ["value": false, "source": .string(Self.absent)])
         #expect(usbguard["implicit_policy_target"] == ["value": nil, "source": .string(Self.absent)])
         #expect(usbguard["rules"] == [])
@@ -275,7 +278,8 @@ import WardenTestSupport
     }
 
     static let notInstalled: JSON = [
-        "source": .string(daemonConf), "enabled": ["value": false, "source": "/etc/systemd/system/*.wants/usbguard.service (no link)"],
+        "source": .string(daemonConf),
+        "enabled": ["value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)"],
         "accepted": ["value": false, "source": .string(absent)], "implicit_policy_target": ["value": nil, "source": .string(absent)],
         "present_device_policy": ["value": nil, "source": .string(absent)],
         "authorized_default": ["value": nil, "source": .string(absent)],
