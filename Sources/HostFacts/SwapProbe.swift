@@ -70,9 +70,17 @@ public struct SwapProbe: Probe {
 
     static func fact(_ entries: [JSON], source: String, runtime: Bool) -> JSON {
         var o: JSONObject = ["source": .string(source), "runtime": .bool(runtime), "entries": .array(entries)]
-        // Decidable only when every entry is.
-        if entries.allSatisfy({ $0["error"] == nil && $0["not_checked"] == nil }) {
-            let safe = entries.allSatisfy { $0["zram"] == true || $0["encrypted"]?["value"] == true }
+        // One entry known to be on disk unencrypted decides it; otherwise an entry that could not
+        // be resolved leaves it undecided, and says why (a check reading it is then error or
+        // not_checked as that entry is, never a pass).
+        let undecided = entries.filter { $0["error"] != nil || $0["not_checked"] != nil }
+        let decided = entries.filter { $0["error"] == nil && $0["not_checked"] == nil }
+        let safe = decided.allSatisfy { $0["zram"] == true || $0["encrypted"]?["value"] == true }
+        if !undecided.isEmpty, safe {
+            let kind = undecided.contains { $0["error"] != nil } ? "error" : "not_checked"
+            let why = undecided.map { "\($0["path"]?.stringValue ?? "?"): \(($0["error"] ?? $0["not_checked"])?.stringValue ?? "")" }
+            o["all_memory_or_encrypted"] = [kind: .string(why.joined(separator: "; ")), "source": .string(source)]
+        } else {
             o["all_memory_or_encrypted"] = ["value": .bool(safe), "source": .string(source)]
         }
         return .object(o)

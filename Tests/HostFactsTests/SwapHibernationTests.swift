@@ -76,8 +76,11 @@ import WardenTestSupport
         _ = run("/bin/rm", ["-rf", tree.path + "/sys"])
         let fact = try swap(tree.path)
         #expect(fact["entries"]?[0]?["not_checked"] == "/sys/class/block/sda2 does not exist (offline root)")
-        // Undecidable as a whole, so not stated.
-        #expect(fact["all_memory_or_encrypted"] == nil)
+        // Undecidable as a whole, and stated so, with the entry that leaves it open.
+        #expect(
+            fact["all_memory_or_encrypted"] == [
+                "not_checked": "/dev/sda2: /sys/class/block/sda2 does not exist (offline root)", "source": "/proc/swaps",
+            ])
     }
 
     /// Offline, without /proc/swaps: the swap entries of /etc/fstab, matched against /etc/crypttab.
@@ -105,6 +108,9 @@ import WardenTestSupport
         case "not checked":
             #expect(entry["not_checked"]?.stringValue != nil, "\(entry)")
             #expect(entry["encrypted"] == nil)
+            // The whole is undecided too, naming the entry that leaves it open.
+            let reason = try #require(entry["not_checked"]?.stringValue)
+            #expect(fact["all_memory_or_encrypted"]?["not_checked"]?.stringValue?.hasSuffix(": " + reason) == true, "\(fact)")
         case "zram":
             #expect(entry["zram"] == true)
         default:
@@ -112,6 +118,18 @@ import WardenTestSupport
             #expect(entry["encrypted"] == ["value": .bool(expected != "plain"), "source": "/etc/fstab:3"], "\(fstab)")
             #expect(entry["random_key"]?["value"] == .bool(expected == "random key"), "\(fstab)")
         }
+    }
+
+    /// One area known to be plain decides the whole: what the others are does not matter.
+    @Test func aPlainAreaDecidesBesideOneThatCannotBeResolved() throws {
+        let tree = TempTree()
+        tree.file(
+            "etc/fstab",
+            "/dev/sda1 / ext4 errors=remount-ro 0 1\nUUID=0a1b2c3d-0000-4000-8000-000000000002 none swap sw 0 0\n/dev/sda2 none swap sw 0 0\n"
+        )
+        let fact = try swap(tree.path)
+        #expect(fact["entries"]?[0]?["not_checked"] != nil)
+        #expect(fact["all_memory_or_encrypted"] == ["value": false, "source": "/etc/fstab"])
     }
 
     @Test func offlineWithoutFstabIsNotChecked() throws {
@@ -435,6 +453,26 @@ import WardenTestSupport
                     ]
                 ]), "swap": noSwap,
             ], .notChecked, .notChecked, ["sl3": "no /proc/cmdline"]
+        ),
+        // A Debian install's swap (UUID= in fstab) resolves only on the running system: with
+        // resume= configured, hibernation is undecided, not an error.
+        (
+            "resume= with swap that cannot be resolved offline",
+            [
+                "hibernation": hibernationFact(resume: [resumeOnCmdline]),
+                "swap": [
+                    "source": "/etc/fstab", "runtime": false,
+                    "entries": [
+                        [
+                            "path": "UUID=0a1b2c3d", "type": "configured", "source": "/etc/fstab:3",
+                            "not_checked": "UUID=0a1b2c3d needs the running system to resolve",
+                        ]
+                    ],
+                    "all_memory_or_encrypted": [
+                        "not_checked": "UUID=0a1b2c3d: UUID=0a1b2c3d needs the running system to resolve", "source": "/etc/fstab",
+                    ],
+                ],
+            ], .notChecked, .notChecked, ["sl3": "UUID=0a1b2c3d needs the running system to resolve"]
         ),
     ]
 
