@@ -2629,6 +2629,8 @@ controls:
       min_backlog_limit: {type: int, description: the smallest audit_backlog_limit accepted on the kernel command line}
     check:
       all:
+        # A link in .wants to a unit whose daemon is gone starts nothing.
+        - {fact: auditd.installed, eq: true, describe: auditd installed (/usr/sbin/auditd)}
         - {fact: auditd.enabled, eq: true, describe: auditd.service enabled}
         - {fact: cmdline.parameters.audit, eq: 1, if_absent: fail, describe: audit= on the kernel command line}
         - {fact: cmdline.parameters.audit_backlog_limit, gte: {param: min_backlog_limit}, if_absent: fail, describe: audit_backlog_limit on the kernel command line}

@@ -371,6 +371,8 @@ import WardenTestSupport
             try auditd(tree.path)["enabled"] == [
                 "value": true, "source": "/etc/systemd/system/multi-user.target.wants/auditd.service",
             ])
+        // The link alone: no daemon behind it, which LOG-001 reads too.
+        #expect(try auditd(tree.path)["installed"] == false)
         func cmdline() throws -> JSON { try probeFact("cmdline", of: KernelCmdlineProbe(), root: tree.path) }
         // Offline, the next boot's command line is GRUB's.
         #expect(try cmdline()["parameters"] == ["audit": 1, "audit_backlog_limit": 8192, "quiet": true])
@@ -570,13 +572,13 @@ import WardenTestSupport
     }
 
     /// auditd and the kernel command line as a conformant host has them.
-    static func boot(enabled: Bool = true, parameters: JSONObject = ["audit": 1, "audit_backlog_limit": 8192, "quiet": true]) -> [String:
-        Fact]
-    {
+    static func boot(
+        enabled: Bool = true, installed: Bool = true, parameters: JSONObject = ["audit": 1, "audit_backlog_limit": 8192, "quiet": true]
+    ) -> [String: Fact] {
         [
             "auditd": .value(
                 with(
-                    FactPatternTests.auditd(),
+                    FactPatternTests.auditd(installed: installed),
                     ["enabled": ["value": .bool(enabled), "source": "/etc/systemd/system/multi-user.target.wants/auditd.service"]])),
             "cmdline": .value([
                 "text": "audit=1 audit_backlog_limit=8192 quiet",
@@ -589,6 +591,8 @@ import WardenTestSupport
     static let log001Table: [(String, [String: Fact], Status)] = [
         ("auditd enabled, audit=1, backlog 8192", boot(), .pass),
         ("auditd not enabled", boot(enabled: false), .fail),
+        // A .wants link left behind after the package was removed.
+        ("auditd.service linked, auditd not installed", boot(installed: false), .fail),
         ("backlog 64", boot(parameters: ["audit": 1, "audit_backlog_limit": 64]), .fail),
         ("no audit_backlog_limit", boot(parameters: ["audit": 1]), .fail),
         ("audit=0", boot(parameters: ["audit": 0, "audit_backlog_limit": 8192]), .fail),
