@@ -367,13 +367,21 @@ public struct FleetSummaryBuilder: Sendable {
         struct ControlStatus: Sendable {
             var control: Int
             var status: Status
-            /// Set when the finding keeps the host from conforming.
-            var example: FleetSummary.Example?
+        }
+
+        /// A finding that keeps the host from conforming, with its evidence.
+        struct Shown: Sendable {
+            var profile: Int
+            var control: Int
+            var example: FleetSummary.Example
         }
 
         var host: FleetSummary.Host
-        /// One list per profile: the findings of the controls the summary tallies.
+        /// One list per profile: the statuses of the controls the summary tallies.
         var outcomes: [[ControlStatus]]
+        /// Apart from the statuses, so that a record without examples (what a bundle keeps for
+        /// each of thousands of hosts until it has read them all) holds a few bytes per control.
+        var examples: [Shown] = []
 
         public var machineID: String { host.machineID }
         public var keyID: String { host.keyID }
@@ -389,6 +397,7 @@ public struct FleetSummaryBuilder: Sendable {
         let name = registered?.name ?? findings.hostname
         var results: [FleetSummary.ProfileVerdict] = []
         var outcomes: [[HostRecord.ControlStatus]] = []
+        var shown: [HostRecord.Shown] = []
         // Statuses for every control; evidence and summaries only for the examples.
         let evaluator = Evaluator.Host(facts: findings.facts, now: createdAt)
         for (p, statuses) in plan.statuses(evaluator).enumerated() {
@@ -401,15 +410,15 @@ public struct FleetSummaryBuilder: Sendable {
                 if status != .pass { notPassed[selected[i].definition.id] = status }
                 verdict = verdict.adding(status, advisory: selected[i].advisory)
                 guard let c = tallySlots[p][i] else { continue }
-                var example: FleetSummary.Example?
                 if examples, Verdict.blocks(status, advisory: selected[i].advisory) {
                     let detailed = evaluator.evaluate(selected[i])
-                    let shown = detailed.evidence.filter { $0.ok == false }
-                    example = FleetSummary.Example(
+                    let failing = detailed.evidence.filter { $0.ok == false }
+                    let example = FleetSummary.Example(
                         machineID: machineID, name: name, status: detailed.status, summary: detailed.summary,
-                        evidence: Array((shown.isEmpty ? detailed.evidence : shown).prefix(3)))
+                        evidence: Array((failing.isEmpty ? detailed.evidence : failing).prefix(3)))
+                    shown.append(HostRecord.Shown(profile: p, control: c, example: example))
                 }
-                tallied.append(HostRecord.ControlStatus(control: c, status: status, example: example))
+                tallied.append(HostRecord.ControlStatus(control: c, status: status))
             }
             results.append(FleetSummary.ProfileVerdict(verdict: verdict, notPassed: notPassed))
             outcomes.append(tallied)
@@ -418,7 +427,7 @@ public struct FleetSummaryBuilder: Sendable {
             machineID: machineID, name: name, hostname: findings.hostname, role: registered?.role.rawValue, keyID: keyID, file: file,
             auditedProfile: findings.profileID, finishedAt: findings.finishedAt,
             stale: createdAt.seconds - findings.finishedAt.seconds > maxAge, results: results)
-        return HostRecord(host: host, outcomes: outcomes)
+        return HostRecord(host: host, outcomes: outcomes, examples: shown)
     }
 
     /// Re-evaluates one host's facts against every profile and keeps the compact record.
@@ -433,11 +442,9 @@ public struct FleetSummaryBuilder: Sendable {
             for outcome in tallied {
                 // Mutated in place (optional chaining), so that no tally is copied per host.
                 controls[outcome.control].tallies[p]?.counts[outcome.status, default: 0] += 1
-                if let example = outcome.example {
-                    controls[outcome.control].tallies[p]?.keep(example, limit: examplesPerControl)
-                }
             }
         }
+        addExamples(record)
         hosts.append(record.host)
     }
 
@@ -466,10 +473,8 @@ public struct FleetSummaryBuilder: Sendable {
 
     /// Takes only the examples of a record whose host was already added without them.
     public mutating func addExamples(_ record: HostRecord) {
-        for (p, tallied) in record.outcomes.enumerated() {
-            for outcome in tallied {
-                if let example = outcome.example { controls[outcome.control].tallies[p]?.keep(example, limit: examplesPerControl) }
-            }
+        for shown in record.examples {
+            controls[shown.control].tallies[shown.profile]?.keep(shown.example, limit: examplesPerControl)
         }
     }
 
