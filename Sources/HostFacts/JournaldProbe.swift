@@ -48,7 +48,8 @@ public struct JournaldProbe: Probe {
         let journalDir = root.isDirectory("/var/log/journal")
         let persistent = storage.value == "persistent" || (storage.value == "auto" && journalDir)
         let machineID = (try? root.readText("/etc/machine-id", limit: 4096)).map { String($0.trimmed) } ?? ""
-        let fssPath = "/var/log/journal/\(machineID)/fss"
+        // journald keeps the sealing key under the machine id; without one there is no key to find.
+        let fssPath = machineID.isEmpty ? "/var/log/journal/MACHINE_ID/fss (no /etc/machine-id)" : "/var/log/journal/\(machineID)/fss"
         var fact: JSONObject = [
             "source": "/etc/systemd/journald.conf",
             "files": .array(conf.files.map { .string($0) }),
