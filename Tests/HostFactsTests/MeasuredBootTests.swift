@@ -184,39 +184,114 @@ import WardenTestSupport
         }
     }
 
+    /// Why the probe states no fact for a tree (nil when it states one).
+    func unavailable(_ tree: TempTree) throws -> Unavailable? {
+        guard case .unavailable(let u)? = try audit(root: tree.path, probes: [MeasuredBootProbe()]).facts["measured_boot"] else {
+            return nil
+        }
+        return u
+    }
+
     @Test func withoutTheLogOrThePCRsItIsNotChecked() throws {
         let none = TempTree()
         none.directory("etc")
-        let f = try findings(none)
-        for (profile, finding) in f {
-            #expect(finding.status == .notChecked, "\(profile): \(finding.summary)")
-            #expect(finding.summary.contains("no TPM event log"), "\(finding.summary)")
-        }
+        #expect(
+            try unavailable(none)
+                == .notChecked(
+                    "no TPM event log at /sys/kernel/security/tpm0/binary_bios_measurements (an offline root without it), so there is nothing to replay"
+                ))
         let logOnly = TempTree()
         logOnly.bytes(MeasuredBootTests.logPath, try LogBuilder.boot().bytes)
-        for (profile, finding) in try findings(logOnly) {
-            #expect(finding.status == .notChecked && finding.summary.contains("pcr-sha256 is absent"), "\(profile): \(finding.summary)")
-        }
+        #expect(
+            try unavailable(logOnly)
+                == .notChecked(
+                    "/sys/class/tpm/tpm0/pcr-sha256 is absent (a kernel before 5.12 does not show the PCRs), so the replay has nothing to compare with"
+                ))
     }
 
     @Test func aTruncatedLogIsAnErrorNamingTheByte() throws {
         let log = try LogBuilder.boot()
         var cut = LogBuilder()
         cut.bytes = Array(log.bytes.dropLast(10))
-        let tree = host(cut, pcrs: [:])
-        for (profile, finding) in try findings(tree) {
-            #expect(finding.status == .error, "\(profile): \(finding.summary)")
-            #expect(finding.summary.contains("event data of"), "\(finding.summary)")
-            #expect(finding.summary.contains("runs past the end of the log"), "\(finding.summary)")
-        }
+        let u = try unavailable(host(cut, pcrs: [:]))
+        #expect(u?.kind == .error)
+        let reason = u?.reason ?? ""
+        #expect(reason.hasPrefix("/sys/kernel/security/tpm0/binary_bios_measurements: "), "\(reason)")
+        #expect(reason.contains("event data of") && reason.contains("runs past the end of the log"), "\(reason)")
     }
 
     @Test func aTPM12LogIsNotChecked() throws {
         var old = LogBuilder()
         old.bytes = LogBuilder.u32(0) + LogBuilder.u32(8) + [UInt8](repeating: 1, count: 20) + LogBuilder.u32(4) + [1, 2, 3, 4]
-        let tree = host(old, pcrs: [0: String(repeating: "0", count: 64)])
-        for (profile, finding) in try findings(tree) {
-            #expect(finding.status == .notChecked && finding.summary.contains("crypto-agile"), "\(profile): \(finding.summary)")
+        #expect(
+            try unavailable(host(old, pcrs: [0: String(repeating: "0", count: 64)]))
+                == .notChecked(
+                    "/sys/kernel/security/tpm0/binary_bios_measurements is not in the crypto-agile format (a TPM 1.2 log): it has no SHA-256 bank"
+                ))
+    }
+
+    /// The fixture INT-004 fails on states PCR 7's mismatch in the item the summary shows.
+    @Test func theFixtureWhosePCR7DoesNotReplay() throws {
+        let v = try probeFact("measured_boot", of: MeasuredBootProbe(), root: Package.fixtureRoot("tpm-pcr7-does-not-replay"))
+        let items = try #require(v["pcrs"]?.arrayValue)
+        #expect(items.filter { $0["matches"] == false }.map { $0["source"] } == ["/sys/class/tpm/tpm0/pcr-sha256/7"])
+        let pcr7 = try #require(items.first { $0["pcr"] == 7 })
+        #expect(pcr7["read"] == .string(String(repeating: "0", count: 64)))
+        #expect(
+            pcr7["name"]
+                == .string("PCR 7: replayed \(pcr7["replayed"]?.stringValue ?? "?"), the TPM holds \(String(repeating: "0", count: 64))"))
+    }
+
+    // MARK: - Control tests: INT-004 over canned facts
+
+    static func pcr(_ index: Int, replayed: String = String(repeating: "ab", count: 32), read: String? = nil) -> JSON {
+        let held = read ?? replayed
+        return [
+            "name": .string("PCR \(index): replayed \(replayed), the TPM holds \(held)"), "pcr": .int(Int64(index)), "events": 2,
+            "replayed": .string(replayed), "read": .string(held), "matches": .bool(held == replayed),
+            "source": .string("/sys/class/tpm/tpm0/pcr-sha256/\(index)"),
+        ]
+    }
+
+    /// A log that replays to every PCR the TPM holds; each row changes one thing.
+    static func measuredBoot(_ pcrs: [JSON] = (0...8).map { pcr($0) }) -> JSON {
+        ["log": "/sys/kernel/security/tpm0/binary_bios_measurements", "events": 12, "banks": ["sha1", "sha256"], "pcrs": .array(pcrs)]
+    }
+
+    static let tampered = (0...8).map {
+        $0 == 4 ? pcr(4, replayed: String(repeating: "cd", count: 32), read: String(repeating: "ab", count: 32)) : pcr($0)
+    }
+
+    /// Rows: case, fact (or why there is none), status at SL3 (advisory) and SL4, the failing
+    /// evidence and what the summary names.
+    static let int004Table: [(String, JSON?, Unavailable?, Status, [String], String?)] = [
+        ("the log replays to every PCR", measuredBoot(), nil, .pass, [], nil),
+        (
+            "PCR 4's replay differs from the TPM's", measuredBoot(tampered), nil, .fail, ["/sys/class/tpm/tpm0/pcr-sha256/4"],
+            "PCR 4: replayed \(String(repeating: "cd", count: 32)), the TPM holds \(String(repeating: "ab", count: 32))"
+        ),
+        ("a log that extends no PCR", measuredBoot([]), nil, .error, [], "the event log extends no PCR in its SHA-256 bank"),
+        (
+            "no event log", nil, .notChecked("no TPM event log at /sys/kernel/security/tpm0/binary_bios_measurements"), .notChecked, [],
+            "no TPM event log"
+        ),
+        ("a TPM 1.2 log", nil, .notChecked("not in the crypto-agile format (a TPM 1.2 log)"), .notChecked, [], "crypto-agile"),
+        (
+            "a truncated log", nil, .error("event data of 57 bytes at byte 400 runs past the end of the log"), .error, [],
+            "runs past the end of the log"
+        ),
+    ]
+
+    @Test(arguments: MeasuredBootTests.int004Table.indices)
+    func int004OverATableOfFacts(_ row: Int) throws {
+        let (name, value, unavailable, expected, failing, named) = MeasuredBootTests.int004Table[row]
+        for profile in ["sl3", "sl4"] {
+            let f = try cannedFinding(
+                "INT-004", profile: profile, facts: value.map { ["measured_boot": $0] } ?? [:],
+                unavailable: unavailable.map { ["measured_boot": $0] } ?? [:])
+            #expect(f.status == expected && f.advisory == (profile == "sl3"), "\(name) at \(profile): \(f.summary)")
+            #expect(f.evidence.filter { $0.ok == false }.map(\.source) == failing, "\(name) at \(profile): \(f.evidence)")
+            if let named { #expect(f.summary.contains(named), "\(name) at \(profile): \(f.summary)") }
         }
     }
 }
