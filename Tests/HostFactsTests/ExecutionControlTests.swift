@@ -130,8 +130,7 @@ import WardenTestSupport
         let tree = host()
         tree.file("var/lib/dpkg/status", "Status: install ok installed\n")
         let packages = try fact(tree)["denylist"]?["packages"]
-        #expect(packages?["source"] == "/var/lib/dpkg/status", "\(String(describing: packages))")
-        #expect(packages?["error"]?.stringValue?.contains("/var/lib/dpkg/status:1") == true, "\(String(describing: packages))")
+        #expect(packages == ["error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status"])
     }
 
     @Test func aDenylistEntryMustBeAPackageName() throws {
@@ -363,7 +362,7 @@ import WardenTestSupport
             "dpkg's database unreadable",
             [
                 "execution": execution(packages: [
-                    "error": "/var/lib/dpkg/status:1: a stanza without a Package field", "source": "/var/lib/dpkg/status",
+                    "error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status",
                 ]), "cmdline": cmdline(), "site": site(),
             ], .error, .error, "/var/lib/dpkg/status:1"
         ),
