@@ -69,7 +69,7 @@ import WardenTestSupport
         let tree = host()
         fapolicyd(tree)
         for profile in ["sl3", "sl4"] {
-            let f = try audit(root: tree.path, profile: profile, site: site, probes: [ExecutionControlProbe(), KernelCmdlineProbe()])
+            let f = try audit(root: tree.path, profile: profile, site: site, probes: ExecutionControlTests.probes)
                 .findings["INT-007"]
             #expect(f.status == .fail && !f.advisory, "\(profile): \(f.summary)")
             #expect(f.summary.contains("software.denylist"), "\(f.summary)")
