@@ -29,54 +29,33 @@ import WardenTestSupport
     }
 
     func fact(_ tree: TempTree, site: String? = nil) throws -> JSON {
-        let facts = try audit(root: tree.path, site: site, probes: [EDRProbe()]).facts
-        guard case .value(let v)? = facts["edr"] else { throw TestFailure("no edr fact") }
-        let mismatches = FactContract.mismatches(v, try #require(EDRProbe().facts["edr"]), path: "edr")
-        #expect(mismatches.isEmpty, "\(mismatches)")
-        return v
-    }
-
-    func findings(_ tree: TempTree, site: String? = nil) throws -> [String: Finding] {
-        var out: [String: Finding] = [:]
-        for profile in ["sl3", "sl4"] {
-            out[profile] = try audit(root: tree.path, profile: profile, site: site, probes: [EDRProbe()]).findings["INT-005"]
-        }
-        return out
+        try probeFact("edr", of: EDRProbe(), root: tree.path, site: site)
     }
 
     static let siteUnit = "services:\n  edr_units: [acme-edr.service]\n"
 
-    @Test func nothingFoundFailsAtBothLevels() throws {
-        let tree = host()
-        let v = try fact(tree)
-        #expect(v["units"] == [] && v["agents"] == [], "the removed wazuh-agent (config-files) is not an agent: \(v)")
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .fail && !f.advisory, "\(profile): \(f.summary)")
-            #expect(f.summary.contains("no recognised EDR or IDS agent package is installed"), "\(f.summary)")
-        }
+    // MARK: - Probe tests: the facts of each host
+
+    static let source: JSON = "site file (services.edr_units) and /var/lib/dpkg/status"
+
+    @Test func nothingFound() throws {
+        // The removed wazuh-agent (config-files) is not an agent.
+        #expect(try fact(host()) == ["units": [], "agents": [], "source": EDRTests.source])
     }
 
-    @Test func anEnabledSiteUnitPassesOfflineWithActiveNotChecked() throws {
+    @Test func anEnabledSiteUnitHasActiveNotCheckedOffline() throws {
         let tree = host()
         enable(tree, "acme-edr.service")
-        let unit = try #require(try fact(tree, site: EDRTests.siteUnit)["units"]?.arrayValue?.first)
-        #expect(unit["enabled"] == ["value": true, "source": "/etc/systemd/system/multi-user.target.wants/acme-edr.service"])
-        #expect(unit["active"]?["not_applicable"]?.stringValue?.contains("not checked") == true, "\(unit)")
-        for (profile, f) in try findings(tree, site: EDRTests.siteUnit) {
-            #expect(f.status == .pass, "\(profile): \(f.summary)")
-        }
+        #expect(try fact(tree, site: EDRTests.siteUnit) == ["units": [EDRTests.siteUnitItem()], "agents": [], "source": EDRTests.source])
     }
 
-    @Test func aSiteUnitNotEnabledFails() throws {
+    @Test func aSiteUnitNotEnabled() throws {
         let tree = host()
-        for (profile, f) in try findings(tree, site: EDRTests.siteUnit) {
-            #expect(f.status == .fail, "\(profile): \(f.summary)")
-            #expect(f.summary.contains("acme-edr.service"), "\(f.summary)")
-        }
+        #expect(try fact(tree, site: EDRTests.siteUnit)["units"] == [EDRTests.siteUnitItem(enabled: false)])
         // Masked counts as not enabled, link or not.
         enable(tree, "acme-edr.service")
         tree.symlink("etc/systemd/system/acme-edr.service", to: "/dev/null")
-        for (profile, f) in try findings(tree, site: EDRTests.siteUnit) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
+        #expect(try fact(tree, site: EDRTests.siteUnit)["units"] == [EDRTests.siteUnitItem(enabled: false)])
     }
 
     /// Enabled is what systemd's manager follows (`SystemdUnits`): a link in a `.requires`
@@ -146,38 +125,98 @@ import WardenTestSupport
         #expect(EDRProbe.unitItem("acme-edr.service", units, .offline)["active"]?["not_applicable"] != nil)
     }
 
-    @Test func aRecognisedAgentCountsOnlyWhenEnabled() throws {
+    @Test func aRecognisedAgentIsReportedWithItsPackage() throws {
         let tree = host(packages: ["falcon-sensor"])
-        let agent = try #require(try fact(tree)["agents"]?.arrayValue?.first)
-        #expect(agent["package"] == "falcon-sensor" && agent["version"] == "7.1.0-1" && agent["name"] == "falcon-sensor.service")
-        for (profile, f) in try findings(tree) { #expect(f.status == .fail, "installed, not enabled, \(profile): \(f.summary)") }
+        #expect(try fact(tree)["agents"] == [EDRTests.falcon(enabled: false)])
         enable(tree, "falcon-sensor.service")
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        #expect(try fact(tree)["agents"] == [EDRTests.falcon()])
     }
 
-    @Test func aDeclaredNetworkIDSIsManualWhenTheHostShowsNone() throws {
-        let site = "services:\n  network_ids: Suricata sensor on the weights VLAN's span port (SOC ticket NET-42)\n"
-        let tree = host()
-        for (profile, f) in try findings(tree, site: site) {
-            #expect(f.status == .manual, "\(profile): \(f.summary)")
-            #expect(f.summary.contains("Suricata sensor on the weights VLAN"), "\(f.summary)")
-        }
-        // What the host shows needs no review.
-        let withAgent = host(packages: ["suricata"])
-        enable(withAgent, "suricata.service")
-        for (profile, f) in try findings(withAgent, site: site) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
-    }
-
-    @Test func anUnreadablePackageDatabaseIsAnErrorUnlessASiteUnitPasses() throws {
+    @Test func anUnreadablePackageDatabaseIsAnErrorNamingTheLine() throws {
         let tree = TempTree()
         tree.file("var/lib/dpkg/status", "Status: install ok installed\n")
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .error, "\(profile): \(f.summary)")
-            #expect(f.summary.contains("/var/lib/dpkg/status:1"), "\(f.summary)")
-        }
+        let agents = try fact(tree)["agents"]
+        #expect(agents == ["error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status"])
+        // The site's units are still reported.
         tree.directory("etc/systemd/system/multi-user.target.wants")
         enable(tree, "acme-edr.service")
-        for (profile, f) in try findings(tree, site: EDRTests.siteUnit) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        #expect(try fact(tree, site: EDRTests.siteUnit)["units"] == [EDRTests.siteUnitItem()])
+    }
+
+    // MARK: - Control tests: INT-005 over canned facts
+
+    /// A unit as the probe reports it offline: enabled by a `.wants` link (unless not), active
+    /// not checked.
+    static func unitItem(_ unit: String, enabled: Bool = true) -> JSONObject {
+        [
+            "name": .string(unit),
+            "enabled": [
+                "value": .bool(enabled),
+                "source": .string(
+                    enabled
+                        ? "/etc/systemd/system/multi-user.target.wants/\(unit)"
+                        : "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/\(unit) (no link, or masked)"),
+            ],
+            "active": [
+                "not_applicable": "offline root: whether the unit is active is not checked (known only on a live host)",
+                "source": .string("/run/systemd/units/invocation:\(unit)"),
+            ],
+        ]
+    }
+
+    static func siteUnitItem(enabled: Bool = true) -> JSON { .object(unitItem("acme-edr.service", enabled: enabled)) }
+
+    static func agentItem(_ package: String, unit: String, enabled: Bool = true) -> JSON {
+        var item = unitItem(unit, enabled: enabled)
+        item["package"] = .string(package)
+        item["version"] = "7.1.0-1"
+        return .object(item)
+    }
+
+    static func falcon(enabled: Bool = true) -> JSON { agentItem("falcon-sensor", unit: "falcon-sensor.service", enabled: enabled) }
+
+    static func edr(units: [JSON] = [], agents: JSON = []) -> JSON { ["units": .array(units), "agents": agents, "source": source] }
+
+    static let unitSite: JSON = ["present": true, "source": "site.yaml", "services": ["edr_units": ["acme-edr.service"]]]
+    static let idsSite: JSON = [
+        "present": true, "source": "site.yaml",
+        "services": ["network_ids": "Suricata sensor on the weights VLAN's span port (SOC ticket NET-42)"],
+    ]
+    static let dpkgError: JSON = [
+        "error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status",
+    ]
+
+    /// A row: what changes, the facts, the status (the same at SL3 and SL4), and a part of the
+    /// summary where it matters.
+    static let int005Table: [(String, [String: JSON], Status, String?)] = [
+        ("nothing found", ["edr": edr()], .fail, "no recognised EDR or IDS agent package is installed"),
+        ("an enabled site unit, active not checked offline", ["edr": edr(units: [siteUnitItem()]), "site": unitSite], .pass, nil),
+        ("a site unit not enabled", ["edr": edr(units: [siteUnitItem(enabled: false)]), "site": unitSite], .fail, "acme-edr.service"),
+        ("a recognised agent installed, not enabled", ["edr": edr(agents: [falcon(enabled: false)])], .fail, nil),
+        ("a recognised agent enabled", ["edr": edr(agents: [falcon()])], .pass, nil),
+        (
+            "a declared network IDS and nothing on the host", ["edr": edr(), "site": idsSite], .manual,
+            "Suricata sensor on the weights VLAN"
+        ),
+        (
+            "a declared network IDS and an enabled agent",
+            ["edr": edr(agents: [agentItem("suricata", unit: "suricata.service")]), "site": idsSite], .pass, nil
+        ),
+        ("dpkg's database unreadable", ["edr": edr(agents: dpkgError)], .error, "/var/lib/dpkg/status:1"),
+        (
+            "dpkg's database unreadable, an enabled site unit", ["edr": edr(units: [siteUnitItem()], agents: dpkgError), "site": unitSite],
+            .pass, nil
+        ),
+    ]
+
+    @Test(arguments: EDRTests.int005Table.indices)
+    func int005OverATableOfFacts(_ row: Int) throws {
+        let (name, facts, expected, summary) = EDRTests.int005Table[row]
+        for profile in ["sl3", "sl4"] {
+            let f = try cannedFinding("INT-005", profile: profile, facts: facts)
+            #expect(f.status == expected && !f.advisory, "\(profile) \(name): \(f.summary)")
+            if let summary { #expect(f.summary.contains(summary), "\(profile) \(name): \(f.summary)") }
+        }
     }
 
     /// Live, a unit also has to be active: canned facts as the probe reports them on a live host.
@@ -195,10 +234,12 @@ import WardenTestSupport
             ]
         }
         for (active, expected) in [(true, Status.pass), (false, Status.fail)] {
+            let edr: JSON = ["units": [unit(active: active)], "agents": [], "source": "site file"]
+            #expect(FactContract.mismatches(edr, EDRProbe().facts["edr"]!, path: "edr") == [])
             let facts = FactSet(
                 mode: .live,
                 facts: [
-                    "edr": .value(["units": [unit(active: active)], "agents": [], "source": "site file"]),
+                    "edr": .value(edr),
                     "site": .value(["present": true, "services": ["edr_units": ["acme-edr.service"]]]),
                 ], files: [:])
             let f = Evaluator.evaluate(try BuiltIn.profile(profile), facts: facts, now: testNow)["INT-005"]

@@ -44,75 +44,93 @@ import WardenTestSupport
         tree.symlink("etc/systemd/system/multi-user.target.wants/fapolicyd.service", to: "/usr/lib/systemd/system/fapolicyd.service")
     }
 
+    /// The `execution` fact the probe collects from `tree` with `site`, checked against its type.
     func fact(_ tree: TempTree, site: String? = ExecutionControlTests.denylist) throws -> JSON {
-        let facts = try audit(root: tree.path, site: site, probes: ExecutionControlTests.probes).facts
-        guard case .value(let v)? = facts["execution"] else { throw TestFailure("no execution fact") }
-        let mismatches = FactContract.mismatches(v, try #require(ExecutionControlProbe().facts["execution"]), path: "execution")
-        #expect(mismatches.isEmpty, "\(mismatches)")
-        return v
+        try probeFact("execution", of: ExecutionControlProbe(), root: tree.path, site: site)
     }
 
-    func finding(_ tree: TempTree, _ profile: String, site: String? = ExecutionControlTests.denylist) throws -> Finding {
-        try audit(root: tree.path, profile: profile, site: site, probes: ExecutionControlTests.probes).findings["INT-007"]
+    static let conf = "/etc/fapolicyd/fapolicyd.conf"
+    static let rulesD = "/etc/fapolicyd/rules.d"
+
+    // MARK: - Probe tests: the facts of each host
+
+    @Test(arguments: [nil, "software:\n  denylist: []\n", "role: inference\n"])
+    func withoutADenylistNothingIsLookedFor(site: String?) throws {
+        let tree = host(packages: ["nmap"])
+        tree.file("usr/bin/nmap", "#!/bin/sh\n", mode: 0o755)
+        #expect(try fact(tree, site: site)["denylist"] == ["names": [], "packages": [], "executables": []])
     }
 
-    // MARK: SL3: the denylist
-
+    /// End to end once: a site file without a denylist (none, an empty one, one without the key)
+    /// goes through the parser and the collector's `site` fact to a failure at both levels; the
+    /// point is that an absent key and an empty list both reach the check as "no list".
     @Test(arguments: [nil, "software:\n  denylist: []\n", "role: inference\n"])
     func withoutADenylistBothLevelsFail(site: String?) throws {
         let tree = host()
         fapolicyd(tree)
         for profile in ["sl3", "sl4"] {
-            let f = try finding(tree, profile, site: site)
+            let f = try audit(root: tree.path, profile: profile, site: site, probes: ExecutionControlTests.probes)
+                .findings["INT-007"]
             #expect(f.status == .fail && !f.advisory, "\(profile): \(f.summary)")
             #expect(f.summary.contains("software.denylist"), "\(f.summary)")
         }
     }
 
-    @Test func nothingDenylistedPassesSL3NamingTheListAndSL4NeedsAnAllowlist() throws {
+    @Test func nothingDenylistedAndNoAllowlist() throws {
         let tree = host(packages: ["curl"])
         tree.file("usr/bin/curl", "", mode: 0o755)
         tree.file("usr/bin/nmap", "not executable", mode: 0o644)
         let v = try fact(tree)
         #expect(v["denylist"] == ["names": ["nmap", "netcat-traditional"], "packages": [], "executables": []], "\(v)")
-        let sl3 = try finding(tree, "sl3")
-        #expect(sl3.status == .pass, "\(sl3.summary)")
-        #expect(sl3.evidence.contains { $0.observed == ["nmap", "netcat-traditional"] }, "the list is named: \(sl3.evidence)")
-        let sl4 = try finding(tree, "sl4")
-        #expect(sl4.status == .fail, "\(sl4.summary)")
-        #expect(sl4.summary.contains("fapolicyd.service enabled") && sl4.summary.contains("ima_appraise"), "\(sl4.summary)")
+        #expect(
+            v["fapolicyd"] == [
+                "enabled": [
+                    "value": false,
+                    "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/fapolicyd.service (no link, or masked)",
+                ],
+                "permissive": ["value": false, "source": "/etc/fapolicyd/fapolicyd.conf (absent: fapolicyd's default, 0)"],
+                "rules_files": [],
+                "execute_denied": ["value": false, "source": "no fapolicyd rules (rules.d/*.rules, compiled.rules, fapolicyd.rules)"],
+            ], "\(v)")
+        #expect(
+            v["ima"]?["appraise_rule"] == [
+                "value": false,
+                "source":
+                    "/etc/default/grub:2 (GRUB, offline root: the next boot's command line) (no /etc/ima/ima-policy; ima_policy=appraise_tcb or ima_appraise_tcb)",
+            ], "\(v)")
     }
 
-    @Test func aDenylistedPackageFailsBothLevels() throws {
+    @Test func aDenylistedPackageIsListedButNotARemovedOne() throws {
         let tree = host(packages: ["netcat-traditional"])
-        fapolicyd(tree)
-        let packages = try #require(try fact(tree)["denylist"]?["packages"]?.arrayValue)
-        #expect(packages.map { $0["package"] } == ["netcat-traditional"], "the removed nmap (config-files) is not installed")
-        for profile in ["sl3", "sl4"] {
-            let f = try finding(tree, profile)
-            #expect(f.status == .fail, "\(profile): \(f.summary)")
-            #expect(f.summary.contains("netcat-traditional"), "\(f.summary)")
-        }
+        let packages = try fact(tree)["denylist"]?["packages"]
+        // The removed nmap (config-files) is not installed.
+        #expect(
+            packages == [
+                [
+                    "package": "netcat-traditional", "status": "installed", "version": "1.10-1", "source": "/var/lib/dpkg/status",
+                ]
+            ], "\(String(describing: packages))")
     }
 
-    @Test func aDenylistedExecutableOnThePathFailsOnceThroughMergedUsr() throws {
+    @Test func aDenylistedExecutableOnThePathIsNamedOnceThroughMergedUsr() throws {
         let tree = host()
         tree.file("usr/bin/nmap", "#!/bin/sh\n", mode: 0o755)
-        let executables = try #require(try fact(tree)["denylist"]?["executables"]?.arrayValue)
-        #expect(executables == [["name": "nmap", "path": "/usr/bin/nmap"]], "/bin is /usr/bin: one file, named once: \(executables)")
-        let f = try finding(tree, "sl3")
-        #expect(f.status == .fail && f.summary.contains("/usr/bin/nmap"), "\(f.summary)")
+        let executables = try fact(tree)["denylist"]?["executables"]
+        #expect(executables == [["name": "nmap", "path": "/usr/bin/nmap"]], "/bin is /usr/bin: one file, named once")
         // Also in /usr/local, which no package owns.
         let local = host()
         local.file("usr/local/sbin/netcat-traditional", "", mode: 0o700)
-        #expect(try finding(local, "sl3").status == .fail)
+        #expect(
+            try fact(local)["denylist"]?["executables"] == [
+                ["name": "netcat-traditional", "path": "/usr/local/sbin/netcat-traditional"]
+            ])
     }
 
-    @Test func anUnreadablePackageDatabaseIsAnError() throws {
+    @Test func anUnreadablePackageDatabaseIsAnErrorNamingTheLine() throws {
         let tree = host()
         tree.file("var/lib/dpkg/status", "Status: install ok installed\n")
-        let f = try finding(tree, "sl3")
-        #expect(f.status == .error && f.summary.contains("/var/lib/dpkg/status:1"), "\(f.summary)")
+        let packages = try fact(tree)["denylist"]?["packages"]
+        #expect(packages == ["error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status"])
     }
 
     @Test func aDenylistEntryMustBeAPackageName() throws {
@@ -130,78 +148,82 @@ import WardenTestSupport
         #expect(site.softwareDenylist == ["nmap", "g++", "libc6.1-dev"])
     }
 
-    // MARK: SL4: fapolicyd
-
-    @Test func fapolicydAsShippedPassesSL4() throws {
+    @Test func fapolicydAsShipped() throws {
         let tree = host()
         fapolicyd(tree)
         let v = try #require(try fact(tree)["fapolicyd"])
         #expect(v["permissive"] == ["value": false, "source": "/etc/fapolicyd/fapolicyd.conf:3"], "\(v)")
         #expect(v["execute_denied"] == ["value": true, "source": "/etc/fapolicyd/rules.d/90-deny-execute.rules:2"], "\(v)")
-        #expect(v["enabled"]?["value"] == true)
-        for profile in ["sl3", "sl4"] {
-            let f = try finding(tree, profile)
-            #expect(f.status == .pass, "\(profile): \(f.summary)")
+        #expect(v["enabled"] == ["value": true, "source": "/etc/systemd/system/multi-user.target.wants/fapolicyd.service"], "\(v)")
+        #expect(
+            v["rules_files"]
+                == [
+                    "/etc/fapolicyd/rules.d/10-languages.rules", "/etc/fapolicyd/rules.d/40-bad-elf.rules",
+                    "/etc/fapolicyd/rules.d/70-trusted-lang.rules", "/etc/fapolicyd/rules.d/90-deny-execute.rules",
+                    "/etc/fapolicyd/rules.d/95-allow-open.rules",
+                ], "\(v)")
+    }
+
+    @Test func permissiveAsFapolicydReadsIt() throws {
+        func permissive(_ value: String) throws -> JSON? {
+            let tree = host()
+            fapolicyd(tree, permissive: value)
+            return try fact(tree)["fapolicyd"]?["permissive"]
         }
-    }
-
-    @Test func permissiveFapolicydFailsSL4() throws {
-        let tree = host()
-        fapolicyd(tree, permissive: "1")
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .fail && f.summary.contains("fapolicyd permissive"), "\(f.summary)")
-        #expect(try finding(tree, "sl3").status == .pass, "SL3 does not ask for an allowlist")
-    }
-
-    @Test func aPermissiveValueFapolicydRefusesIsAnErrorNamingTheLine() throws {
-        let tree = host()
-        fapolicyd(tree, permissive: "yes")
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .error && f.summary.contains("/etc/fapolicyd/fapolicyd.conf:3"), "\(f.summary)")
+        #expect(try permissive("1") == ["value": true, "source": "/etc/fapolicyd/fapolicyd.conf:3"])
+        // A number above 1 is taken as 1.
+        #expect(try permissive("2") == ["value": true, "source": "/etc/fapolicyd/fapolicyd.conf:3"])
+        // A value fapolicyd refuses stops the daemon: an error naming the line.
+        #expect(
+            try permissive("yes") == [
+                "error": "/etc/fapolicyd/fapolicyd.conf:3: permissive: expected a number, found 'yes' (fapolicyd would not start)",
+                "source": "/etc/fapolicyd/fapolicyd.conf:3",
+            ])
         // daemon-config.c splits at spaces and compares names exactly: both lines stop fapolicyd.
         for line in ["permissive=0", "Permissive = 0"] {
             let other = host()
             fapolicyd(other)
             other.file("etc/fapolicyd/fapolicyd.conf", "# fapolicyd\n\(line)\n")
-            let g = try finding(other, "sl4")
-            #expect(g.status == .error && g.summary.contains("/etc/fapolicyd/fapolicyd.conf:2"), "\(line): \(g.summary)")
+            let p = try fact(other)["fapolicyd"]?["permissive"]
+            #expect(p?["source"] == "/etc/fapolicyd/fapolicyd.conf:2", "\(line): \(String(describing: p))")
+            #expect(p?["error"]?.stringValue?.hasPrefix("/etc/fapolicyd/fapolicyd.conf:2: ") == true, "\(line): \(String(describing: p))")
         }
-        // A number above 1 is taken as 1.
-        let two = host()
-        fapolicyd(two, permissive: "2")
-        #expect(try fact(two)["fapolicyd"]?["permissive"]?["value"] == true)
     }
 
-    @Test func fapolicydNotEnabledFailsSL4() throws {
+    @Test func fapolicydMaskedIsNotEnabled() throws {
         let tree = host()
         fapolicyd(tree)
         tree.symlink("etc/systemd/system/fapolicyd.service", to: "/dev/null")
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .fail && f.summary.contains("fapolicyd.service enabled"), "\(f.summary)")
+        #expect(
+            try fact(tree)["fapolicyd"]?["enabled"] == [
+                "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/fapolicyd.service (no link, or masked)",
+            ])
     }
 
     /// The first matching rule decides: an allow of execute for all : all before the deny makes
     /// the deny dead, wherever the deny sits; rules.d is read in `ls -v` order (9 before 10).
-    @Test func anEarlierBlanketAllowDefeatsTheDeny() throws {
-        let tree = host()
-        fapolicyd(tree, rules: ["10-deny.rules": "deny_audit perm=execute all : all\n", "9-allow.rules": "allow perm=any all : all\n"])
-        let v = try #require(try fact(tree)["fapolicyd"])
-        #expect(v["execute_denied"] == ["value": false, "source": "/etc/fapolicyd/rules.d/9-allow.rules:1"], "\(v)")
-        #expect(try finding(tree, "sl4").status == .fail)
+    @Test func theFirstRuleForExecuteOfAllDecides() throws {
+        func executeDenied(_ rules: [String: String]) throws -> JSON? {
+            let tree = host()
+            fapolicyd(tree, rules: rules)
+            return try fact(tree)["fapolicyd"]?["execute_denied"]
+        }
+        #expect(
+            try executeDenied(["10-deny.rules": "deny_audit perm=execute all : all\n", "9-allow.rules": "allow perm=any all : all\n"])
+                == ["value": false, "source": "/etc/fapolicyd/rules.d/9-allow.rules:1"])
         // Swapped by name, the deny comes first.
-        let swapped = host()
-        fapolicyd(swapped, rules: ["9-deny.rules": "deny_audit perm=execute all : all\n", "10-allow.rules": "allow perm=any all : all\n"])
-        #expect(try finding(swapped, "sl4").status == .pass)
+        #expect(
+            try executeDenied(["9-deny.rules": "deny_audit perm=execute all : all\n", "10-allow.rules": "allow perm=any all : all\n"])
+                == ["value": true, "source": "/etc/fapolicyd/rules.d/9-deny.rules:1"])
         // An allow of open only, or of execute for trusted files only, does not defeat it.
-        let narrow = host()
-        fapolicyd(
-            narrow,
-            rules: ["50.rules": "allow perm=open all : all\nallow perm=execute all : trust=1\ndeny perm=any all : all\n"])
-        #expect(try finding(narrow, "sl4").status == .pass)
+        #expect(
+            try executeDenied(["50.rules": "allow perm=open all : all\nallow perm=execute all : trust=1\ndeny perm=any all : all\n"])
+                == ["value": true, "source": "/etc/fapolicyd/rules.d/50.rules:3"])
         // Rules that only end in a deny of open do not deny execution.
-        let openOnly = host()
-        fapolicyd(openOnly, rules: ["50.rules": "allow perm=execute all : trust=1\ndeny all : all\n"])
-        #expect(try finding(openOnly, "sl4").status == .fail)
+        #expect(
+            try executeDenied(["50.rules": "allow perm=execute all : trust=1\ndeny all : all\n"]) == [
+                "value": false, "source": "/etc/fapolicyd/rules.d/50.rules (no rule denies execute for all : all)",
+            ])
     }
 
     @Test func theOldSingleRulesFileIsReadWithoutRulesD() throws {
@@ -209,48 +231,217 @@ import WardenTestSupport
         fapolicyd(tree, rules: [:])
         tree.file("etc/fapolicyd/fapolicyd.rules", "allow perm=execute all : trust=1\ndeny_audit perm=any all : all\n")
         let v = try #require(try fact(tree)["fapolicyd"])
-        #expect(v["rules_files"] == ["/etc/fapolicyd/fapolicyd.rules"] && v["execute_denied"]?["value"] == true, "\(v)")
-        #expect(try finding(tree, "sl4").status == .pass)
+        #expect(v["rules_files"] == ["/etc/fapolicyd/fapolicyd.rules"], "\(v)")
+        #expect(v["execute_denied"] == ["value": true, "source": "/etc/fapolicyd/fapolicyd.rules:2"], "\(v)")
     }
 
     @Test func aMalformedRuleIsAnErrorNamingItsLine() throws {
-        let tree = host()
-        fapolicyd(tree, rules: ["50.rules": "# policy\ndeny_audit perm=execute all all\n"])
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .error && f.summary.contains("/etc/fapolicyd/rules.d/50.rules:2"), "\(f.summary)")
         // fapolicyd's rules.c takes perm= only right after the decision, and knows eight decisions.
-        for bad in ["deny_audit all perm=execute : all", "block perm=execute all : all"] {
-            let other = host()
-            fapolicyd(other, rules: ["50.rules": bad + "\n"])
-            let g = try finding(other, "sl4")
-            #expect(g.status == .error && g.summary.contains("/etc/fapolicyd/rules.d/50.rules:1"), "\(bad): \(g.summary)")
+        for (rules, why) in [
+            ("# policy\ndeny_audit perm=execute all all\n", "50.rules:2: a rule needs ':' between subject and object"),
+            ("deny_audit all perm=execute : all\n", "50.rules:1: perm= must come right after the decision"),
+            ("block perm=execute all : all\n", "50.rules:1: unknown decision 'block'"),
+        ] {
+            let tree = host()
+            fapolicyd(tree, rules: ["50.rules": rules])
+            let v = try fact(tree)["fapolicyd"]
+            let error: JSON = ["error": .string("/etc/fapolicyd/rules.d/" + why)]
+            #expect(v?["execute_denied"] == error && v?["rules_files"] == error, "\(rules): \(String(describing: v))")
         }
     }
 
-    // MARK: SL4: IMA appraisal
-
-    @Test func imaAppraisalEnforcedWithAnExecuteRulePassesSL4() throws {
+    @Test func anIMAPolicyRuleAppraisingExecution() throws {
         let tree = host()
         tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=enforce\"\n")
         tree.file(
             "etc/ima/ima-policy", "# measure, then appraise\nmeasure func=BPRM_CHECK\nappraise func=BPRM_CHECK appraise_type=imasig\n")
         #expect(try fact(tree)["ima"]?["appraise_rule"] == ["value": true, "source": "/etc/ima/ima-policy:3"])
-        #expect(try finding(tree, "sl4").status == .pass)
+        #expect(try probeFact("cmdline", of: KernelCmdlineProbe(), root: tree.path)["parameters"]?["ima_appraise"] == "enforce")
         // A policy that appraises only modules allows any program.
         tree.file("etc/ima/ima-policy", "appraise func=MODULE_CHECK appraise_type=imasig\n")
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .fail && f.summary.contains("IMA appraise rule"), "\(f.summary)")
-        // The built-in appraise_tcb policy when no policy file is loaded.
-        let builtIn = host()
-        builtIn.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=enforce ima_policy=tcb|appraise_tcb\"\n")
-        #expect(try finding(builtIn, "sl4").status == .pass)
+        #expect(
+            try fact(tree)["ima"]?["appraise_rule"] == ["value": false, "source": "/etc/ima/ima-policy (no appraise rule for execution)"])
     }
 
-    @Test func imaAppraisalInLogModeFailsSL4() throws {
+    /// Without a policy file the command line's built-in appraise_tcb policy counts, in either mode.
+    @Test(arguments: ["enforce", "log"])
+    func theBuiltInAppraiseTCBPolicy(mode: String) throws {
         let tree = host()
-        tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=log ima_policy=appraise_tcb\"\n")
-        let f = try finding(tree, "sl4")
-        #expect(f.status == .fail && f.summary.contains("ima_appraise"), "\(f.summary)")
+        tree.file("etc/default/grub", "GRUB_CMDLINE_LINUX=\"ima_appraise=\(mode) ima_policy=tcb|appraise_tcb\"\n")
+        #expect(
+            try fact(tree)["ima"]?["appraise_rule"] == [
+                "value": true,
+                "source":
+                    "/etc/default/grub:1 (GRUB, offline root: the next boot's command line) (no /etc/ima/ima-policy; ima_policy=appraise_tcb or ima_appraise_tcb)",
+            ])
+        #expect(try probeFact("cmdline", of: KernelCmdlineProbe(), root: tree.path)["parameters"]?["ima_appraise"] == .string(mode))
+    }
+
+    // MARK: - Control tests: INT-007 over canned facts
+
+    static let names: JSON = ["nmap", "netcat-traditional"]
+
+    /// The `execution` fact of a host with nothing denylisted and fapolicyd as shipped, enabled
+    /// and enforcing; each row changes one thing.
+    static func execution(
+        packages: JSON = [], executables: JSON = [], enabled: Bool = true,
+        permissive: JSON = ["value": false, "source": "/etc/fapolicyd/fapolicyd.conf:3"],
+        executeDenied: JSON = ["value": true, "source": "/etc/fapolicyd/rules.d/90-deny-execute.rules:2"],
+        appraiseRule: JSON = ["value": false, "source": "/etc/ima/ima-policy (no appraise rule for execution)"]
+    ) -> JSON {
+        [
+            "denylist": ["names": names, "packages": packages, "executables": executables],
+            "fapolicyd": [
+                "enabled": ["value": .bool(enabled), "source": "/etc/systemd/system/multi-user.target.wants/fapolicyd.service"],
+                "permissive": permissive, "execute_denied": executeDenied,
+                "rules_files": ["/etc/fapolicyd/rules.d/90-deny-execute.rules"],
+            ],
+            "ima": ["appraise_rule": appraiseRule],
+        ]
+    }
+
+    /// The offline command line GRUB gives, parsed as the probe parses it.
+    static func cmdline(_ parameters: JSONObject = ["quiet": true]) -> JSON {
+        let text = parameters.keys.sorted().map { parameters[$0] == true ? $0 : "\($0)=\(parameters[$0]!.stringValue ?? "")" }
+        return [
+            "text": .string(text.joined(separator: " ")), "runtime": false, "parameters": .object(parameters),
+            "source": "/etc/default/grub:1 (GRUB, offline root: the next boot's command line)",
+        ]
+    }
+
+    static func site(_ denylist: [String]? = ["nmap", "netcat-traditional"]) -> JSON {
+        var site: JSONObject = ["present": true, "source": "site.yaml"]
+        if let denylist { site["software"] = ["denylist": .array(denylist.map { .string($0) })] }
+        return .object(site)
+    }
+
+    static let imaOnly = execution(
+        enabled: false, appraiseRule: ["value": true, "source": "/etc/ima/ima-policy:3"])
+
+    /// A row: what changes, the facts, the status at SL3 and SL4, and a part of the summary of
+    /// each level that does not pass.
+    static let int007Table: [(String, [String: JSON], Status, Status, String?)] = [
+        ("fapolicyd as shipped", ["execution": execution(), "cmdline": cmdline(), "site": site()], .pass, .pass, nil),
+        (
+            "no site file",
+            ["execution": execution(), "cmdline": cmdline(), "site": ["present": false, "source": "no site file (defaults)"]], .fail, .fail,
+            "software.denylist"
+        ),
+        (
+            "a site without a denylist", ["execution": execution(), "cmdline": cmdline(), "site": site(nil)], .fail, .fail,
+            "software.denylist"
+        ),
+        ("an empty denylist", ["execution": execution(), "cmdline": cmdline(), "site": site([])], .fail, .fail, "software.denylist"),
+        (
+            "no allowlist at all",
+            [
+                "execution": execution(
+                    enabled: false,
+                    permissive: ["value": false, "source": "/etc/fapolicyd/fapolicyd.conf (absent: fapolicyd's default, 0)"],
+                    executeDenied: ["value": false, "source": "no fapolicyd rules (rules.d/*.rules, compiled.rules, fapolicyd.rules)"]),
+                "cmdline": cmdline(), "site": site(),
+            ], .pass, .fail, "fapolicyd.service enabled"
+        ),
+        (
+            "a denylisted package installed",
+            [
+                "execution": execution(packages: [
+                    [
+                        "package": "netcat-traditional", "status": "installed", "version": "1.10-1",
+                        "source": "/var/lib/dpkg/status",
+                    ]
+                ]), "cmdline": cmdline(), "site": site(),
+            ], .fail, .fail, "netcat-traditional"
+        ),
+        (
+            "a denylisted executable on the PATH",
+            ["execution": execution(executables: [["name": "nmap", "path": "/usr/bin/nmap"]]), "cmdline": cmdline(), "site": site()],
+            .fail, .fail, "/usr/bin/nmap"
+        ),
+        (
+            "dpkg's database unreadable",
+            [
+                "execution": execution(packages: [
+                    "error": "/var/lib/dpkg/status:1: Package: missing", "source": "/var/lib/dpkg/status",
+                ]), "cmdline": cmdline(), "site": site(),
+            ], .error, .error, "/var/lib/dpkg/status:1"
+        ),
+        (
+            "fapolicyd permissive",
+            [
+                "execution": execution(permissive: ["value": true, "source": "/etc/fapolicyd/fapolicyd.conf:3"]), "cmdline": cmdline(),
+                "site": site(),
+            ],
+            .pass, .fail, "fapolicyd permissive"
+        ),
+        (
+            "a permissive value fapolicyd refuses",
+            [
+                "execution": execution(permissive: [
+                    "error": "/etc/fapolicyd/fapolicyd.conf:3: permissive: expected a number, found 'yes' (fapolicyd would not start)",
+                    "source": "/etc/fapolicyd/fapolicyd.conf:3",
+                ]), "cmdline": cmdline(), "site": site(),
+            ], .pass, .error, "/etc/fapolicyd/fapolicyd.conf:3"
+        ),
+        (
+            "fapolicyd not enabled", ["execution": execution(enabled: false), "cmdline": cmdline(), "site": site()], .pass, .fail,
+            "fapolicyd.service enabled"
+        ),
+        (
+            "an earlier blanket allow",
+            [
+                "execution": execution(executeDenied: ["value": false, "source": "/etc/fapolicyd/rules.d/9-allow.rules:1"]),
+                "cmdline": cmdline(), "site": site(),
+            ],
+            .pass, .fail, nil
+        ),
+        (
+            "a malformed rule",
+            [
+                "execution": execution(executeDenied: [
+                    "error": "/etc/fapolicyd/rules.d/50.rules:2: a rule needs ':' between subject and object"
+                ]),
+                "cmdline": cmdline(), "site": site(),
+            ], .pass, .error, "/etc/fapolicyd/rules.d/50.rules:2"
+        ),
+        (
+            "IMA appraisal enforced with an execute rule",
+            ["execution": imaOnly, "cmdline": cmdline(["ima_appraise": "enforce"]), "site": site()], .pass, .pass, nil
+        ),
+        (
+            "IMA appraisal enforced, appraising modules only",
+            ["execution": execution(enabled: false), "cmdline": cmdline(["ima_appraise": "enforce"]), "site": site()],
+            .pass, .fail, "IMA appraise rule"
+        ),
+        (
+            "IMA appraisal in log mode",
+            ["execution": imaOnly, "cmdline": cmdline(["ima_appraise": "log", "ima_policy": "appraise_tcb"]), "site": site()],
+            .pass, .fail, "ima_appraise"
+        ),
+    ]
+
+    @Test(arguments: ExecutionControlTests.int007Table.indices)
+    func int007OverATableOfFacts(_ row: Int) throws {
+        let (name, facts, sl3, sl4, summary) = ExecutionControlTests.int007Table[row]
+        for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
+            let f = try cannedFinding("INT-007", profile: profile, facts: facts)
+            #expect(f.status == expected && !f.advisory, "\(profile) \(name): \(f.summary)")
+            if let summary, expected != .pass { #expect(f.summary.contains(summary), "\(profile) \(name): \(f.summary)") }
+        }
+    }
+
+    /// A pass at SL3 names the list it checked.
+    @Test func aPassNamesTheDenylist() throws {
+        let f = try cannedFinding(
+            "INT-007", profile: "sl3", facts: ["execution": Self.execution(), "cmdline": Self.cmdline(), "site": Self.site()])
+        #expect(f.status == .pass && f.evidence.contains { $0.observed == ["nmap", "netcat-traditional"] }, "\(f.evidence)")
+    }
+
+    /// Without an allowlist SL4's summary names both ways to have one.
+    @Test func noAllowlistNamesFapolicydAndIMA() throws {
+        let f = try cannedFinding(
+            "INT-007", profile: "sl4", facts: ["execution": Self.execution(enabled: false), "cmdline": Self.cmdline(), "site": Self.site()])
+        #expect(f.status == .fail && f.summary.contains("fapolicyd.service enabled") && f.summary.contains("ima_appraise"), "\(f.summary)")
     }
 
     // MARK: the oracle

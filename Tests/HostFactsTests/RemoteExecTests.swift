@@ -38,31 +38,41 @@ import WardenTestSupport
 
     func fact(_ tree: TempTree) throws -> JSON { try probeFact("remote_exec", of: RemoteExecProbe(), root: tree.path) }
 
-    func findings(_ tree: TempTree) throws -> [String: Finding] {
-        try findingsBySL("EXF-008", root: tree.path, probes: [RemoteExecProbe()])
+    /// The RPCs the probe reports, `blocked` (each with where it is blocked) and the others
+    /// unblocked, to be blocked in qemu-ga.conf.
+    static func rpcs(_ blocked: [String: String]) -> JSON {
+        .array(
+            RemoteExecProbe.qemuRPCs.map { name in
+                [
+                    "name": .string(name), "blocked": .bool(blocked[name] != nil),
+                    "source": .string(blocked[name] ?? RemoteExecProbe.qemuConf),
+                ]
+            })
     }
 
-    @Test func noAgentPassesAtBothLevels() throws {
-        let tree = host()
-        let v = try fact(tree)
+    static let blockAllNames = blockAll.split(separator: ",").map(String.init)
+
+    // MARK: - Probe tests: the facts of each host
+
+    @Test func noAgent() throws {
+        let v = try fact(host())
         #expect(v["agents"] == [])
-        #expect(v["qemu_ga"]?["installed"] == false)
-        #expect(v["hypervisor"]?["sys_vendor"] == "not known (offline root)")
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .pass && f.advisory == false, "\(profile): \(f.summary)")
-            #expect(f.evidence.contains { $0.observed.stringValue?.hasPrefix("vendor not known") == true }, "\(f.evidence)")
-        }
+        #expect(v["qemu_ga"] == ["installed": false, "source": "/usr/sbin/qemu-ga"])
+        #expect(
+            v["hypervisor"] == [
+                "sys_vendor": "not known (offline root)", "product_name": "not known (offline root)",
+                "cpuinfo_flag": "not known (offline root)", "type": "not known (offline root)",
+                "summary":
+                    "vendor not known (offline root), product not known (offline root), cpuinfo hypervisor flag not known (offline root), /sys/hypervisor/type not known (offline root)",
+            ])
     }
 
-    @Test func qemuGuestAgentWithTheRPCsBlockedInItsConfigurationPasses() throws {
+    @Test func qemuGuestAgentWithTheRPCsBlockedInItsConfiguration() throws {
         let tree = host()
         qemuInstalled(tree)
         tree.file("etc/qemu/qemu-ga.conf", "# the agent's own file\n[general]\nblock-rpcs = \(RemoteExecTests.blockAll)\n")
-        let v = try fact(tree)
-        let blocked = v["qemu_ga"]?["rpcs"]?.arrayValue?.filter { $0["blocked"] == true }.compactMap { $0["name"]?.stringValue }
-        #expect(blocked == RemoteExecTests.blockAll.split(separator: ",").map(String.init))
-        #expect(v["qemu_ga"]?["rpcs"]?.arrayValue?.first?["source"] == "/etc/qemu/qemu-ga.conf:3")
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        let blocked = Dictionary(uniqueKeysWithValues: Self.blockAllNames.map { ($0, "/etc/qemu/qemu-ga.conf:3") })
+        #expect(try fact(tree)["qemu_ga"] == ["installed": true, "source": "/usr/sbin/qemu-ga", "rpcs": Self.rpcs(blocked)])
     }
 
     @Test func theCommandLineAndTheFileAddUp() throws {
@@ -73,24 +83,26 @@ import WardenTestSupport
             "etc/default/qemu-guest-agent",
             "DAEMON_ARGS=\"-b guest-file-open,guest-file-close --block-rpcs=guest-file-read,guest-file-write,guest-file-seek,guest-file-flush -bguest-ssh-add-authorized-keys,guest-set-user-password\"\n"
         )
-        let v = try fact(tree)
-        let rpcs = try #require(v["qemu_ga"]?["rpcs"]?.arrayValue)
-        #expect(rpcs.first { $0["name"] == "guest-file-open" }?["source"] == "/etc/default/qemu-guest-agent:1")
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        var blocked = Dictionary(uniqueKeysWithValues: Self.blockAllNames.map { ($0, "/etc/default/qemu-guest-agent:1") })
+        for rpc in ["guest-exec", "guest-exec-status"] { blocked[rpc] = "/etc/qemu/qemu-ga.conf:2" }
+        #expect(try fact(tree)["qemu_ga"]?["rpcs"] == Self.rpcs(blocked))
         // A unit that does not pass DAEMON_ARGS on: the defaults file blocks nothing.
         tree.file("lib/systemd/system/qemu-guest-agent.service", "[Service]\nExecStart=/usr/sbin/qemu-ga\n")
-        for (profile, f) in try findings(tree) { #expect(f.status == .fail, "\(profile): \(f.summary)") }
+        #expect(
+            try fact(tree)["qemu_ga"]?["rpcs"]
+                == Self.rpcs(["guest-exec": "/etc/qemu/qemu-ga.conf:2", "guest-exec-status": "/etc/qemu/qemu-ga.conf:2"]))
     }
 
-    /// What makes EXF-008 fail, each alone, at both levels.
-    static let failures: [(String, @Sendable (TempTree) -> Void)] = [
+    /// Hosts with an agent that runs commands: the `agents` item each gives (unit, how, source).
+    static let agentHosts: [(String, @Sendable (TempTree) -> Void, [JSON?])] = [
         (
             "amazon-ssm-agent enabled",
             {
                 $0.symlink(
                     "etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service",
                     to: "/lib/systemd/system/amazon-ssm-agent.service")
-            }
+            },
+            ["amazon-ssm-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service"]
         ),
         (
             "amazon-ssm-agent's snap enabled",
@@ -98,7 +110,11 @@ import WardenTestSupport
                 $0.symlink(
                     "etc/systemd/system/multi-user.target.wants/snap.amazon-ssm-agent.amazon-ssm-agent.service",
                     to: "/etc/systemd/system/snap.amazon-ssm-agent.amazon-ssm-agent.service")
-            }
+            },
+            [
+                "snap.amazon-ssm-agent.amazon-ssm-agent.service", "enabled",
+                "/etc/systemd/system/multi-user.target.wants/snap.amazon-ssm-agent.amazon-ssm-agent.service",
+            ]
         ),
         (
             "google-guest-agent enabled",
@@ -106,7 +122,8 @@ import WardenTestSupport
                 $0.symlink(
                     "etc/systemd/system/multi-user.target.wants/google-guest-agent.service",
                     to: "/lib/systemd/system/google-guest-agent.service")
-            }
+            },
+            ["google-guest-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/google-guest-agent.service"]
         ),
         (
             "google-osconfig-agent enabled",
@@ -114,70 +131,57 @@ import WardenTestSupport
                 $0.symlink(
                     "etc/systemd/system/multi-user.target.wants/google-osconfig-agent.service",
                     to: "/lib/systemd/system/google-osconfig-agent.service")
-            }
+            },
+            ["google-osconfig-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/google-osconfig-agent.service"]
         ),
         (
             "walinuxagent enabled",
             {
                 $0.symlink(
                     "etc/systemd/system/multi-user.target.wants/walinuxagent.service", to: "/lib/systemd/system/walinuxagent.service")
-            }
+            },
+            ["walinuxagent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/walinuxagent.service"]
         ),
         (
             "waagent running (its invocation link), not enabled",
-            { $0.symlink("run/systemd/units/invocation:waagent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e") }
-        ),
-        (
-            "qemu-guest-agent installed, nothing blocked",
-            {
-                $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file("lib/systemd/system/qemu-guest-agent.service", RemoteExecTests.qemuUnit)
-            }
-        ),
-        (
-            "qemu-guest-agent with guest-exec blocked only",
-            {
-                $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file("etc/qemu/qemu-ga.conf", "[general]\nblock-rpcs=guest-exec\n")
-            }
-        ),
-        (
-            "qemu-guest-agent with a wildcard, which qemu-ga does not expand",
-            {
-                $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file(
-                    "etc/qemu/qemu-ga.conf",
-                    "[general]\nblock-rpcs=guest-exec,guest-exec-status,guest-file-*,guest-ssh-add-authorized-keys,guest-set-user-password\n"
-                )
-            }
-        ),
-        (
-            "qemu-guest-agent with blanks after the commas (names qemu-ga does not know)",
-            {
-                $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file(
-                    "etc/qemu/qemu-ga.conf",
-                    "[general]\nblock-rpcs=" + RemoteExecTests.blockAll.split(separator: ",").joined(separator: ", ") + "\n")
-            }
-        ),
-        (
-            "block-rpcs in another group",
-            {
-                $0.file("usr/sbin/qemu-ga", "ELF")
-                $0.file("etc/qemu/qemu-ga.conf", "[other]\nblock-rpcs=\(RemoteExecTests.blockAll)\n")
-            }
+            { $0.symlink("run/systemd/units/invocation:waagent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e") },
+            ["waagent.service", "running", "/run/systemd/units/invocation:waagent.service"]
         ),
     ]
 
-    @Test(arguments: RemoteExecTests.failures.indices)
-    func eachFails(_ row: Int) throws {
-        let (name, change) = RemoteExecTests.failures[row]
+    @Test(arguments: RemoteExecTests.agentHosts.indices)
+    func anAgentThatRunsCommands(_ row: Int) throws {
+        let (name, change, expected) = RemoteExecTests.agentHosts[row]
         let tree = host()
         change(tree)
-        for (profile, f) in try findings(tree) {
-            #expect(f.status == .fail, "\(name), \(profile): \(f.summary)")
-            #expect(f.evidence.contains { $0.ok == false }, "\(name): \(f.evidence)")
-        }
+        let agents = try fact(tree)["agents"]?.arrayValue ?? []
+        #expect(agents.map { [$0["unit"] ?? nil, $0["how"] ?? nil, $0["source"] ?? nil] } == [expected], "\(name)")
+    }
+
+    /// qemu-ga configurations that leave RPCs open: the RPCs they block.
+    static let qemuHosts: [(String, String?, [String])] = [
+        ("qemu-guest-agent installed, nothing blocked", nil, []),
+        ("qemu-guest-agent with guest-exec blocked only", "[general]\nblock-rpcs=guest-exec\n", ["guest-exec"]),
+        (
+            "qemu-guest-agent with a wildcard, which qemu-ga does not expand",
+            "[general]\nblock-rpcs=guest-exec,guest-exec-status,guest-file-*,guest-ssh-add-authorized-keys,guest-set-user-password\n",
+            ["guest-exec", "guest-exec-status", "guest-ssh-add-authorized-keys", "guest-set-user-password"]
+        ),
+        (
+            "qemu-guest-agent with blanks after the commas (names qemu-ga does not know)",
+            "[general]\nblock-rpcs=" + blockAll.split(separator: ",").joined(separator: ", ") + "\n", ["guest-exec"]
+        ),
+        ("block-rpcs in another group", "[other]\nblock-rpcs=\(blockAll)\n", []),
+    ]
+
+    @Test(arguments: RemoteExecTests.qemuHosts.indices)
+    func qemuGuestAgentWithRPCsOpen(_ row: Int) throws {
+        let (name, conf, blocked) = RemoteExecTests.qemuHosts[row]
+        let tree = host()
+        qemuInstalled(tree)
+        if let conf { tree.file("etc/qemu/qemu-ga.conf", conf) }
+        let rpcs = Self.rpcs(Dictionary(uniqueKeysWithValues: blocked.map { ($0, "/etc/qemu/qemu-ga.conf:2") }))
+        #expect(try fact(tree)["qemu_ga"] == ["installed": true, "source": "/usr/sbin/qemu-ga", "rpcs": rpcs], "\(name)")
     }
 
     /// Running is systemd's invocation link (`SystemdUnits.isActive`), for an enabled unit and
@@ -214,7 +218,7 @@ import WardenTestSupport
                 ])
     }
 
-    @Test func anAgentInstalledButNotEnabledIsReportedAndPasses() throws {
+    @Test func anAgentInstalledButNotEnabledIsReported() throws {
         let tree = host()
         tree.file("usr/bin/google_guest_agent", "ELF")
         // Masked: enablement links left behind do not start it.
@@ -229,12 +233,10 @@ import WardenTestSupport
                         "running": false, "source": "/usr/bin/google_guest_agent",
                     ]
                 ])
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
         // qemu-ga masked does not start when the channel appears.
         tree.file("usr/sbin/qemu-ga", "ELF")
         tree.symlink("etc/systemd/system/qemu-guest-agent.service", to: "/dev/null")
-        #expect(try fact(tree)["qemu_ga"]?["installed"] == false)
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        #expect(try fact(tree)["qemu_ga"] == ["installed": false, "source": "/usr/sbin/qemu-ga"])
     }
 
     @Test func aConfigurationQemuGaWouldRefuseIsAnErrorNamingTheLine() throws {
@@ -242,10 +244,14 @@ import WardenTestSupport
         qemuInstalled(tree)
         tree.file("etc/qemu/qemu-ga.conf", "[general]\nblock-rpcs=guest-exec\nthis is not a key\n")
         #expect(
-            try fact(tree)["qemu_ga"]?["rpcs"]?["error"] == "/etc/qemu/qemu-ga.conf:3: neither a group, a key=value pair nor a comment")
-        for (profile, f) in try findings(tree) { #expect(f.status == .error, "\(profile): \(f.summary)") }
+            try fact(tree)["qemu_ga"]?["rpcs"] == [
+                "error": "/etc/qemu/qemu-ga.conf:3: neither a group, a key=value pair nor a comment", "source": "/etc/qemu/qemu-ga.conf",
+            ])
         tree.file("etc/qemu/qemu-ga.conf", "[general]\nblock-rpcs=guest\\sexec\n")
-        for (profile, f) in try findings(tree) { #expect(f.status == .error, "\(profile): \(f.summary)") }
+        #expect(
+            try fact(tree)["qemu_ga"]?["rpcs"] == [
+                "error": "/etc/qemu/qemu-ga.conf:2: block-rpcs: escape sequences are not read", "source": "/etc/qemu/qemu-ga.conf",
+            ])
     }
 
     @Test func theHypervisorIsReportedFromDMIAndCpuinfo() throws {
@@ -253,13 +259,8 @@ import WardenTestSupport
         tree.file("sys/class/dmi/id/sys_vendor", "QEMU\n")
         tree.file("sys/class/dmi/id/product_name", "Standard PC (Q35 + ICH9, 2009)\n")
         tree.file("proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu vme hypervisor lahf_lm\n\n")
-        let h = try #require(try fact(tree)["hypervisor"])
-        #expect(h["sys_vendor"] == "QEMU")
-        #expect(h["product_name"] == "Standard PC (Q35 + ICH9, 2009)")
-        #expect(h["cpuinfo_flag"] == "set")
         // /sys/hypervisor is not in this copy of /sys: nothing is known of it.
-        #expect(h["type"] == "not known (offline root)")
-        for (profile, f) in try findings(tree) { #expect(f.status == .pass, "\(profile): \(f.summary)") }
+        #expect(try fact(tree)["hypervisor"] == Self.qemuHypervisor)
     }
 
     /// Every unit the built-in profiles forbid is one the probe reports, and every RPC they
@@ -276,32 +277,140 @@ import WardenTestSupport
         }
     }
 
-    /// The site's denylist: its units, enabled or running, fail like the cloud agents; the same
-    /// unit without the site file is not known and passes.
-    @Test func aUnitTheSiteForbidsFailsWhenEnabledOrRunning() throws {
+    /// The site's denylist: its units, enabled or running, are reported like the cloud agents;
+    /// without the site file they are not known.
+    @Test func theUnitsTheSiteForbidsAreReportedWhenEnabledOrRunning() throws {
         let tree = host()
         tree.symlink("etc/systemd/system/multi-user.target.wants/rmm-agent.service", to: "/lib/systemd/system/rmm-agent.service")
         tree.symlink("run/systemd/units/invocation:backup-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
         let site = "services:\n  forbidden_agents: [rmm-agent.service, backup-agent.service, absent.service]\n"
+        let v = try probeFact("remote_exec", of: RemoteExecProbe(), root: tree.path, site: site)
+        #expect(
+            v["agents"]?.arrayValue?.map { [$0["unit"], $0["how"], $0["source"]] } == [
+                ["rmm-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/rmm-agent.service"],
+                ["backup-agent.service", "running", "/run/systemd/units/invocation:backup-agent.service"],
+            ], "\(v)")
+        #expect(try fact(tree)["agents"] == [])
+    }
+
+    // MARK: - Control tests: EXF-008 over canned facts
+
+    static let offlineHypervisor: JSON = [
+        "sys_vendor": "not known (offline root)", "product_name": "not known (offline root)",
+        "cpuinfo_flag": "not known (offline root)", "type": "not known (offline root)",
+        "summary":
+            "vendor not known (offline root), product not known (offline root), cpuinfo hypervisor flag not known (offline root), /sys/hypervisor/type not known (offline root)",
+    ]
+    static let qemuHypervisor: JSON = [
+        "sys_vendor": "QEMU", "product_name": "Standard PC (Q35 + ICH9, 2009)", "cpuinfo_flag": "set",
+        "type": "not known (offline root)",
+        "summary":
+            "vendor QEMU, product Standard PC (Q35 + ICH9, 2009), cpuinfo hypervisor flag set, /sys/hypervisor/type not known (offline root)",
+    ]
+
+    static func agent(_ name: String, unit: String, how: String, source: String) -> JSON {
+        ["agent": .string(name), "unit": .string(unit), "how": .string(how), "running": .bool(how == "running"), "source": .string(source)]
+    }
+
+    /// The `remote_exec` fact of a host with qemu-ga installed and every RPC of `blockAll`
+    /// blocked in qemu-ga.conf; each row changes one thing.
+    static func remoteExec(
+        agents: [JSON] = [], qemu: Bool = true, blocked: [String] = blockAllNames, rpcs: JSON? = nil, hypervisor: JSON = offlineHypervisor
+    ) -> JSON {
+        var qemuGA: JSONObject = ["installed": .bool(qemu), "source": "/usr/sbin/qemu-ga"]
+        if qemu { qemuGA["rpcs"] = rpcs ?? Self.rpcs(Dictionary(uniqueKeysWithValues: blocked.map { ($0, "/etc/qemu/qemu-ga.conf:3") })) }
+        return ["agents": .array(agents), "qemu_ga": .object(qemuGA), "hypervisor": hypervisor]
+    }
+
+    static let rmmSite: JSON = [
+        "present": true, "source": "site.yaml", "services": ["forbidden_agents": ["rmm-agent.service", "backup-agent.service"]],
+    ]
+    static let rmm = agent(
+        "rmm-agent.service", unit: "rmm-agent.service", how: "enabled",
+        source: "/etc/systemd/system/multi-user.target.wants/rmm-agent.service")
+
+    /// A row: what changes, the facts, the status (the same at SL3 and SL4).
+    static let exf008Table: [(String, [String: JSON], Status)] = [
+        ("no agent, no qemu-ga", ["remote_exec": remoteExec(qemu: false)], .pass),
+        ("qemu-ga with the RPCs blocked", ["remote_exec": remoteExec()], .pass),
+        ("a known hypervisor is reported, not judged", ["remote_exec": remoteExec(hypervisor: qemuHypervisor)], .pass),
+        (
+            "amazon-ssm-agent enabled",
+            [
+                "remote_exec": remoteExec(agents: [
+                    agent(
+                        "amazon-ssm-agent", unit: "amazon-ssm-agent.service", how: "enabled",
+                        source: "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service")
+                ])
+            ], .fail
+        ),
+        (
+            "waagent running, not enabled",
+            [
+                "remote_exec": remoteExec(agents: [
+                    agent("walinuxagent", unit: "waagent.service", how: "running", source: "/run/systemd/units/invocation:waagent.service")
+                ])
+            ], .fail
+        ),
+        (
+            "google-guest-agent installed, not enabled",
+            [
+                "remote_exec": remoteExec(agents: [
+                    agent(
+                        "google-guest-agent", unit: "google-guest-agent.service", how: "installed, not enabled",
+                        source: "/usr/bin/google_guest_agent")
+                ])
+            ], .pass
+        ),
+        ("qemu-ga blocking nothing", ["remote_exec": remoteExec(blocked: [])], .fail),
+        ("qemu-ga blocking guest-exec only", ["remote_exec": remoteExec(blocked: ["guest-exec"])], .fail),
+        (
+            "qemu-ga leaving guest-file-open open", ["remote_exec": remoteExec(blocked: blockAllNames.filter { $0 != "guest-file-open" })],
+            .fail
+        ),
+        (
+            "a qemu-ga.conf qemu-ga would refuse",
+            [
+                "remote_exec": remoteExec(rpcs: [
+                    "error": "/etc/qemu/qemu-ga.conf:3: neither a group, a key=value pair nor a comment",
+                    "source": "/etc/qemu/qemu-ga.conf",
+                ])
+            ], .error
+        ),
+        ("a unit the site forbids, enabled", ["remote_exec": remoteExec(agents: [rmm]), "site": rmmSite], .fail),
+        ("the same unit, without the site file", ["remote_exec": remoteExec(agents: [rmm])], .pass),
+    ]
+
+    @Test(arguments: RemoteExecTests.exf008Table.indices)
+    func exf008OverATableOfFacts(_ row: Int) throws {
+        let (name, facts, expected) = RemoteExecTests.exf008Table[row]
         for profile in ["sl3", "sl4"] {
-            let (facts, findings) = try audit(root: tree.path, profile: profile, site: site, probes: [RemoteExecProbe()])
-            guard case .value(let v)? = facts["remote_exec"] else { throw TestFailure("no remote_exec fact") }
-            #expect(
-                v["agents"]?.arrayValue?.map { [$0["unit"], $0["how"]] }
-                    == [["rmm-agent.service", "enabled"], ["backup-agent.service", "running"]])
-            let f = findings["EXF-008"]
-            #expect(f.status == .fail, "\(profile): \(f.summary)")
-            #expect(
-                f.evidence.filter { $0.ok == false }.map(\.source) == [
-                    "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/run/systemd/units/invocation:backup-agent.service",
-                ], "\(f.evidence)")
-            let without = try audit(root: tree.path, profile: profile, probes: [RemoteExecProbe()])
-            #expect(without.findings["EXF-008"].status == .pass, "\(profile)")
+            let f = try cannedFinding("EXF-008", profile: profile, facts: facts)
+            #expect(f.status == expected && !f.advisory, "\(profile) \(name): \(f.summary)")
+            // A failure names what failed.
+            if expected == .fail { #expect(f.evidence.contains { $0.ok == false }, "\(profile) \(name): \(f.evidence)") }
         }
     }
 
-    /// The committed fixtures: qemu-ga kept with the RPCs blocked passes; amazon-ssm-agent
-    /// enabled beside a qemu-ga that blocks nothing fails on both, at both levels.
+    /// The evidence of a pass reports the hypervisor; of a site's unit, the links that failed.
+    @Test func theEvidenceNamesTheHypervisorAndTheFailedLinks() throws {
+        let pass = try cannedFinding("EXF-008", profile: "sl3", facts: ["remote_exec": Self.remoteExec(qemu: false)])
+        #expect(pass.evidence.contains { $0.observed.stringValue?.hasPrefix("vendor not known") == true }, "\(pass.evidence)")
+        let running = Self.agent(
+            "backup-agent.service", unit: "backup-agent.service", how: "running",
+            source: "/run/systemd/units/invocation:backup-agent.service")
+        let fail = try cannedFinding(
+            "EXF-008", profile: "sl4",
+            facts: ["remote_exec": Self.remoteExec(agents: [Self.rmm, running], qemu: false), "site": Self.rmmSite])
+        #expect(
+            fail.evidence.filter { $0.ok == false }.map(\.source) == [
+                "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/run/systemd/units/invocation:backup-agent.service",
+            ], "\(fail.evidence)")
+    }
+
+    /// End to end once: the committed fixtures, qemu-ga kept with the RPCs blocked passes;
+    /// amazon-ssm-agent enabled beside a qemu-ga that blocks nothing fails on both, at both
+    /// levels. The point is that the fixtures stay what their names say.
     @Test func theFixtures() throws {
         let blocked = Package.fixtureRoot("remote-qemu-ga-blocked")
         let open = Package.fixtureRoot("remote-ssm-agent-and-qemu-ga-open")
