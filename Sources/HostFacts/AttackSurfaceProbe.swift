@@ -52,7 +52,8 @@ public struct AttackSurfaceProbe: Probe {
         }
         fact["sound_cards"] = AttackSurfaceProbe.devices(context, "/sys/class/sound") { $0.hasPrefix("card") }
         fact["cameras"] = AttackSurfaceProbe.devices(context, "/sys/class/video4linux") { _ in true }
-        fact["automount"] = .array(AttackSurfaceProbe.automount(context.root, units: context.units))
+        let automount = AttackSurfaceProbe.automount(context.root, units: context.units)
+        fact["automount"] = context.units.forbidding(found: !automount.isEmpty, .array(automount))
         return ["attack_surface": .value(.object(fact))]
     }
 

@@ -67,8 +67,10 @@ public struct RemoteExecProbe: Probe {
     ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
+        let agents = RemoteExecProbe.agentItems(context)
+        let found = agents.contains { $0["how"] == "enabled" || $0["how"] == "running" }
         let fact: JSONObject = [
-            "agents": .array(RemoteExecProbe.agentItems(context)),
+            "agents": context.units.forbidding(found: found, .array(agents)),
             "qemu_ga": RemoteExecProbe.qemuGuestAgent(context.root),
             "hypervisor": .object(RemoteExecProbe.hypervisor(context)),
         ]

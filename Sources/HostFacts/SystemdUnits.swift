@@ -1,3 +1,5 @@
+internal import WardenFormats
+
 /// Whether a systemd unit is enabled and whether it is active, one reading for every probe that
 /// asks about a service (docs/DAEMON-SEMANTICS.md, "Enabled and active units"). A value reads
 /// the configuration directories once, when made; an audit makes one (`ProbeContext.units`)
@@ -20,6 +22,17 @@ struct SystemdUnits {
     /// The first such link (by path) of a unit whose name `matches`.
     func enabledLink(where matches: (String) -> Bool) -> String? {
         links.first { $0.scope == "system" && matches($0.unit) }?.link
+    }
+
+    /// For a probe that lists forbidden units: `value` when one was `found` or every directory
+    /// of links was read; otherwise an error, since what the unreadable directory enables is
+    /// unknown (never a silent "none enabled").
+    func forbidding(found: Bool, _ value: JSON) -> JSON {
+        guard !found, let failure else { return value }
+        return [
+            "error": .string("which units are enabled is not known: \(failure.description)"),
+            "source": .string(SystemdUnits.enablingLinks("*")),
+        ]
     }
 
     /// Where the links that could enable `unit` are, for evidence when there is none.

@@ -176,6 +176,15 @@ import WardenTestSupport
                 ])
     }
 
+    /// autofs with its enablement links unreadable: the automount list is an error, not empty.
+    @Test func unlistableLinksLeaveAutomountUnknown() throws {
+        let tree = host()
+        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+        let unknown = try #require(try fact(tree)["automount"]?["error"]?.stringValue)
+        #expect(unknown.hasPrefix("which units are enabled is not known: "), "\(unknown)")
+    }
+
     @Test func offlineWithoutSysTheDevicesAreNotChecked() throws {
         let v = try fact(host(sys: false))
         #expect(
@@ -244,6 +253,13 @@ import WardenTestSupport
             ]), .fail
         ),
         ("offline without /sys", canned(soundCards: offline, cameras: offline), .notChecked),
+        (
+            "enablement links unreadable",
+            canned(automount: [
+                "error": "which units are enabled is not known: /etc/systemd/system: Too many levels of symbolic links", "source": "*",
+            ]),
+            .error
+        ),
         (
             "offline without /sys, bpftrace installed",
             canned(packages: [gccBase, item("bpftrace")], soundCards: offline, cameras: offline), .fail

@@ -239,6 +239,21 @@ import WardenTestSupport
         #expect(try fact(tree)["qemu_ga"] == ["installed": false, "source": "/usr/sbin/qemu-ga"])
     }
 
+    /// A directory of enablement links that cannot be listed (here /etc/systemd/system is a
+    /// symlink loop) leaves "no agent enabled" unknown: the list is an error, never an empty list that
+    /// EXF-008 would pass. An agent found enabled elsewhere still decides it.
+    @Test func unlistableLinksLeaveTheAgentsUnknown() throws {
+        let tree = TempTree()
+        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+        let unknown = try #require(try fact(tree)["agents"]?["error"]?.stringValue)
+        #expect(unknown.hasPrefix("which units are enabled is not known: "), "\(unknown)")
+        #expect(unknown.contains("/etc/systemd/system"), "\(unknown)")
+        tree.symlink(
+            "run/systemd/system/multi-user.target.wants/amazon-ssm-agent.service", to: "/lib/systemd/system/amazon-ssm-agent.service")
+        #expect(try fact(tree)["agents"]?[0]?["how"] == "enabled")
+    }
+
     @Test func aConfigurationQemuGaWouldRefuseIsAnErrorNamingTheLine() throws {
         let tree = host()
         qemuInstalled(tree)
@@ -315,11 +330,12 @@ import WardenTestSupport
     /// The `remote_exec` fact of a host with qemu-ga installed and every RPC of `blockAll`
     /// blocked in qemu-ga.conf; each row changes one thing.
     static func remoteExec(
-        agents: [JSON] = [], qemu: Bool = true, blocked: [String] = blockAllNames, rpcs: JSON? = nil, hypervisor: JSON = offlineHypervisor
+        agents: [JSON] = [], agentsFact: JSON? = nil, qemu: Bool = true, blocked: [String] = blockAllNames, rpcs: JSON? = nil,
+        hypervisor: JSON = offlineHypervisor
     ) -> JSON {
         var qemuGA: JSONObject = ["installed": .bool(qemu), "source": "/usr/sbin/qemu-ga"]
         if qemu { qemuGA["rpcs"] = rpcs ?? Self.rpcs(Dictionary(uniqueKeysWithValues: blocked.map { ($0, "/etc/qemu/qemu-ga.conf:3") })) }
-        return ["agents": .array(agents), "qemu_ga": .object(qemuGA), "hypervisor": hypervisor]
+        return ["agents": agentsFact ?? .array(agents), "qemu_ga": .object(qemuGA), "hypervisor": hypervisor]
     }
 
     static let rmmSite: JSON = [
@@ -361,6 +377,15 @@ import WardenTestSupport
                         source: "/usr/bin/google_guest_agent")
                 ])
             ], .pass
+        ),
+        (
+            "enablement links unreadable",
+            [
+                "remote_exec": remoteExec(agentsFact: [
+                    "error": "which units are enabled is not known: /etc/systemd/system: Too many levels of symbolic links",
+                    "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/*",
+                ])
+            ], .error
         ),
         ("qemu-ga blocking nothing", ["remote_exec": remoteExec(blocked: [])], .fail),
         ("qemu-ga blocking guest-exec only", ["remote_exec": remoteExec(blocked: ["guest-exec"])], .fail),

@@ -351,7 +351,7 @@ struct POSIXFailure: Error {
                         }
                         divergent.append("\(excerpt ?? Self.excerpt(text, ours ?? [], theirs))\nWarden: \(error ?? "a different tree")")
                     }
-                } else if let ours {
+                } else if ours != nil {
                     let line =
                         libyamlError.flatMap { e in e.split(separator: "\n").first.flatMap { Int($0.split(separator: ":").first ?? "") } }
                         ?? 1
