@@ -282,10 +282,12 @@ private struct Check {
         let rerendered = generator == verifier.generatorVersion
         let renders: [@Sendable () -> [UInt8]] =
             [
-                { recomputed.document },
+                // Reserved at the stored documents' sizes, which the recomputed ones match when intact.
+                { recomputed.document(size: summaryBytes.count) },
                 {
                     BundleManifest.document(
-                        summary: recomputed, files: listedFiles, id: manifestID, generatorVersion: generator, signedBy: signedBy)
+                        summary: recomputed, files: listedFiles, id: manifestID, generatorVersion: generator, signedBy: signedBy,
+                        size: manifestBytes.count)
                 },
             ] + (rerendered ? verifier.documents.map { document in { @Sendable in document.render(recomputed) } } : [])
         let rendered = Parallel.map(renders.count) { renders[$0]() }
