@@ -346,14 +346,18 @@ private struct Context {
             var o = NodeEvaluation.combine(parts, status: tally.status)
             guard any else { return o }
             if o.status == .pass { o.failures = [] }
-            // Alternatives read as alternatives: each failed observation says what else would do.
-            let alternatives = parts.compactMap { $0.evidence.first?.expected }
-            if alternatives.count > 1 {
-                let oneOf = "one of: " + alternatives.joined(separator: ", or ")
-                o.evidence = o.evidence.map { e in
-                    var e = e
-                    if e.ok == false { e.expected = oneOf }
-                    return e
+            // Alternatives read as alternatives: each failed observation keeps what it was
+            // checked against (two alternatives over one item otherwise read as the same line
+            // twice) and says what else would do.
+            let alternatives = parts.map { $0.evidence.first?.expected }
+            if alternatives.compactMap({ $0 }).count > 1 {
+                o.evidence = parts.indices.flatMap { i in
+                    let others = alternatives.indices.compactMap { $0 == i ? nil : alternatives[$0] }
+                    return parts[i].evidence.map { e in
+                        var e = e
+                        if e.ok == false { e.expected += " (or: " + others.joined(separator: ", or ") + ")" }
+                        return e
+                    }
                 }
                 if o.status == .fail, o.failures.count > 1 {
                     o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")]

@@ -126,6 +126,37 @@ import WardenTestSupport
         #expect(fail.summary == "x is 2, expected ≥ 3")
     }
 
+    /// HRD-014's shape: two alternatives over one item. Each failed line keeps the alternative it
+    /// checked and names the other, so the two lines for `/` are not the same line twice.
+    @Test func failedAlternativesKeepTheirOwnExpectation() throws {
+        let check = """
+            some: f.mounts
+            expect:
+              any:
+                - {fact: .read_only, eq: true, describe: mounted read-only}
+                - {fact: .verity, eq: true, describe: on a dm-verity device}
+            if_empty: error
+            empty_reason: no mounts
+            """
+        let mount: JSON = ["path": "/", "read_only": false, "verity": false, "source": "/proc/self/mountinfo:1"]
+        let fail = try evaluate(check: check, facts: ["f": .value(["mounts": [mount]])])
+        #expect(fail.status == .fail)
+        #expect(
+            fail.evidence == [
+                Observation(
+                    source: "/proc/self/mountinfo:1", observed: false, expected: "mounted read-only (or: on a dm-verity device)", ok: false,
+                    subject: "/"),
+                Observation(
+                    source: "/proc/self/mountinfo:1", observed: false, expected: "on a dm-verity device (or: mounted read-only)", ok: false,
+                    subject: "/"),
+            ])
+        // A passing alternative's line is left as it is; the failed one still names the other.
+        let verity: JSON = ["path": "/", "read_only": false, "verity": true, "source": "/proc/self/mountinfo:1"]
+        let pass = try evaluate(check: check, facts: ["f": .value(["mounts": [verity]])])
+        #expect(pass.status == .pass)
+        #expect(pass.evidence.map(\.expected) == ["mounted read-only (or: on a dm-verity device)", "on a dm-verity device"])
+    }
+
     @Test func unavailableFactIsErrorOnlineAndNotCheckedOffline() throws {
         let e = try evaluate(check: "fact: f.x\neq: 1", facts: ["f": .unavailable(.error("/proc/sys/x: Permission denied"))])
         #expect(e.status == .error)
