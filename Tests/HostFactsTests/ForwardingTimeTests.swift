@@ -83,17 +83,44 @@ import WardenTestSupport
         #expect(try channels(tree)?[0]?["encrypted"] == false)
     }
 
+    /// Each setting that makes the channel is cited by its line: the server, the transport, and
+    /// the plugin's `active`.
     @Test func audispRemoteIsEncryptedWithKerberos() throws {
         let tree = TempTree()
-        tree.file("etc/audit/plugins.d/au-remote.conf", "active = yes\ndirection = out\npath = /sbin/audisp-remote\n")
-        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = TCP\n")
+        tree.file("etc/audit/plugins.d/au-remote.conf", "# the remote plugin\nactive = yes\ndirection = out\npath = /sbin/audisp-remote\n")
+        tree.file("etc/audit/audisp-remote.conf", "# where\nremote_server = logs.example\nport = 60\ntransport = TCP\n")
         #expect(
             try channels(tree)
                 == [
-                    ["destination": "logs.example", "encrypted": false, "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf"]
+                    [
+                        "destination": "logs.example", "encrypted": false, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf:2", "transport": "TCP (/etc/audit/audisp-remote.conf:4)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
                 ])
-        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = KRB5\n")
-        #expect(try channels(tree)?[0]?["encrypted"] == true)
+        tree.file("etc/audit/audisp-remote.conf", "transport = KRB5\nremote_server = old.example\nremote_server = logs.example\n")
+        #expect(
+            try channels(tree)
+                == [
+                    [
+                        "destination": "logs.example", "encrypted": true, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf:3", "transport": "KRB5 (/etc/audit/audisp-remote.conf:1)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
+                ])
+        // Without a server nothing is forwarded, whatever the transport; the default transport is TCP.
+        tree.file("etc/audit/audisp-remote.conf", "enable_krb5 = yes\n")
+        #expect(
+            try channels(tree)
+                == [
+                    [
+                        "destination": "(no remote_server)", "encrypted": false, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf (no remote_server)",
+                        "transport":
+                            "tcp (/etc/audit/audisp-remote.conf sets no transport); enable_krb5 yes (/etc/audit/audisp-remote.conf:1)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
+                ])
     }
 
     // MARK: - Probe tests: timesync
@@ -198,7 +225,7 @@ import WardenTestSupport
         (
             "audisp-remote over TCP, rsyslog over TLS",
             forwarding([
-                channel("audisp-remote", encrypted: false, source: "/etc/audit/audisp-remote.conf"),
+                channel("audisp-remote", encrypted: false, source: "/etc/audit/audisp-remote.conf:1"),
                 channel("rsyslog", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:3"),
             ]), .pass, .pass, ""
         ),
