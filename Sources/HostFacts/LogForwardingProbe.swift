@@ -3,7 +3,8 @@ internal import WardenFormats
 
 /// Where logs leave the host, and whether the channel is encrypted: audisp-remote (krb5 or TLS),
 /// rsyslog forwarding over TLS (`rsyslogChannels`), and systemd-journal-upload with an https URL
-/// and its unit enabled.
+/// and its unit enabled. A channel configured but sending nothing (audisp-remote without a
+/// server, journal-upload whose unit is not enabled) is listed as not encrypted, saying why.
 public struct LogForwardingProbe: Probe {
     public init() {}
     public let name = "log-forwarding"
@@ -56,11 +57,23 @@ public struct LogForwardingProbe: Probe {
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        if let url = upload.settings["URL"], let link = context.units.enabledLink("systemd-journal-upload.service") {
-            channels.append([
-                "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
-                "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
-            ])
+        let uploadUnit = "systemd-journal-upload.service"
+        if let url = upload.settings["URL"] {
+            if let link = context.units.enabledLink(uploadUnit) {
+                channels.append([
+                    "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
+                    "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
+                ])
+            } else {
+                // A URL with nothing to start the uploader sends nothing: no encrypted channel,
+                // and the reader sees why rather than no channel at all.
+                channels.append([
+                    "kind": "systemd-journal-upload", "destination": .string(url.value), "encrypted": false,
+                    "source": .string(
+                        "\(url.source) (\(uploadUnit) is not enabled: no link in \(SystemdUnits.enablingLinks(uploadUnit)), so nothing is uploaded)"
+                    ),
+                ])
+            }
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
     }

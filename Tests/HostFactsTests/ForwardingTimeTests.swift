@@ -68,7 +68,8 @@ import WardenTestSupport
     @Test func journalUploadCountsWithItsUnitAndIsEncryptedOverHTTPS() throws {
         let tree = TempTree()
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
-        #expect(try channels(tree) == [])  // unit not enabled
+        // A URL alone uploads nothing: no encrypted channel, and the source says why.
+        #expect(try channels(tree) == [Self.uploadNotEnabled])
         let unit = "etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service"
         tree.symlink(unit, to: "/lib/systemd/system/systemd-journal-upload.service")
         #expect(
@@ -85,6 +86,12 @@ import WardenTestSupport
 
     /// Each setting that makes the channel is cited by its line: the server, the transport, and
     /// the plugin's `active`.
+    static let uploadNotEnabled: JSON = [
+        "destination": "https://logs.example:19532", "encrypted": false, "kind": "systemd-journal-upload",
+        "source":
+            "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded)",
+    ]
+
     @Test func audispRemoteIsEncryptedWithKerberos() throws {
         let tree = TempTree()
         tree.file("etc/audit/plugins.d/au-remote.conf", "# the remote plugin\nactive = yes\ndirection = out\npath = /sbin/audisp-remote\n")
@@ -221,6 +228,10 @@ import WardenTestSupport
             "journal-upload over HTTPS",
             forwarding([channel("systemd-journal-upload", encrypted: true, source: "/etc/systemd/journal-upload.conf:2")]),
             .pass, .pass, ""
+        ),
+        (
+            "journal-upload configured, its unit not enabled", forwarding([ForwardingTimeTests.uploadNotEnabled]), .fail, .fail,
+            "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded): an encrypted forwarding channel is false"
         ),
         (
             "audisp-remote over TCP, rsyslog over TLS",
