@@ -64,6 +64,12 @@ public struct LogForwardingProbe: Probe {
                     "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
                     "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
                 ])
+            } else if case .failure(let unknown) = Result(catching: { () throws(HostError) in try context.units.enablements() }) {
+                // A directory of links that could not be listed may hold the one that enables it.
+                channels.append([
+                    "error": .string("\(url.source) sets URL, but whether \(uploadUnit) is enabled is not known: \(unknown.description)"),
+                    "source": .string(url.source),
+                ])
             } else {
                 // A URL with nothing to start the uploader sends nothing: no encrypted channel,
                 // and the reader sees why rather than no channel at all.

@@ -84,6 +84,23 @@ import WardenTestSupport
         #expect(try channels(tree)?[0]?["encrypted"] == false)
     }
 
+    /// Where a directory of enablement links cannot be listed (here /etc/systemd/system is a
+    /// symlink loop), whether the uploader is enabled is unknown: an error, never "not enabled".
+    @Test func journalUploadWithUnlistableLinksIsUnknown() throws {
+        let tree = TempTree()
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
+        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+        let items = try #require(try channels(tree)?.arrayValue)
+        #expect(items.count == 1)
+        #expect(items.first?["source"] == "/etc/systemd/journal-upload.conf:2")
+        let error = items.first?["error"]?.stringValue ?? ""
+        #expect(
+            error.hasPrefix(
+                "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: "),
+            "\(items)")
+    }
+
     /// Each setting that makes the channel is cited by its line: the server, the transport, and
     /// the plugin's `active`.
     static let uploadNotEnabled: JSON = [
@@ -232,6 +249,16 @@ import WardenTestSupport
         (
             "journal-upload configured, its unit not enabled", forwarding([ForwardingTimeTests.uploadNotEnabled]), .fail, .fail,
             "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded): an encrypted forwarding channel is false"
+        ),
+        (
+            "journal-upload configured, whether its unit is enabled unknown",
+            forwarding([
+                [
+                    "error":
+                        "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: /etc/systemd/system: too many levels of symbolic links",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ]
+            ]), .error, .error, "whether systemd-journal-upload.service is enabled is not known"
         ),
         (
             "audisp-remote over TCP, rsyslog over TLS",
