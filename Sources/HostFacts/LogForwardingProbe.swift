@@ -3,7 +3,8 @@ internal import WardenFormats
 
 /// Where logs leave the host, and whether the channel is encrypted: audisp-remote (krb5 or TLS),
 /// rsyslog forwarding over TLS (`rsyslogChannels`), and systemd-journal-upload with an https URL
-/// and its unit enabled.
+/// and its unit enabled. A channel configured but sending nothing (audisp-remote without a
+/// server, journal-upload whose unit is not enabled) is listed as not encrypted, saying why.
 public struct LogForwardingProbe: Probe {
     public init() {}
     public let name = "log-forwarding"
@@ -31,16 +32,23 @@ public struct LogForwardingProbe: Probe {
         var channels: [JSON] = []
 
         // audisp-remote: the plugin is active and the transport is krb5 or TLS.
-        if let plugin = try? root.readText("/etc/audit/plugins.d/au-remote.conf"),
-            keyValues(plugin)["active"]?.lowercased() == "yes"
+        let pluginConf = "/etc/audit/plugins.d/au-remote.conf"
+        let remoteConf = "/etc/audit/audisp-remote.conf"
+        if let plugin = try? root.readText(pluginConf), let active = keyValues(plugin, file: pluginConf)["active"],
+            active.value.lowercased() == "yes"
         {
-            let conf = (try? root.readText("/etc/audit/audisp-remote.conf")).map(keyValues) ?? [:]
-            let transport = conf["transport"]?.lowercased() ?? "tcp"
-            let encrypted = transport == "krb5" || transport == "tls" || conf["enable_krb5"]?.lowercased() == "yes"
+            let conf = (try? root.readText(remoteConf)).map { keyValues($0, file: remoteConf) } ?? [:]
+            let server = conf["remote_server"]
+            var transport = conf["transport"].map { "\($0.value) (\($0.source))" } ?? "tcp (\(remoteConf) sets no transport)"
+            var encrypted = ["krb5", "tls"].contains(conf["transport"]?.value.lowercased() ?? "tcp")
+            if let krb5 = conf["enable_krb5"] {
+                transport += "; enable_krb5 \(krb5.value) (\(krb5.source))"
+                encrypted = encrypted || krb5.value.lowercased() == "yes"
+            }
             channels.append([
-                "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf",
-                "destination": .string(conf["remote_server"] ?? "(no remote_server)"),
-                "encrypted": .bool(encrypted && conf["remote_server"] != nil),
+                "kind": "audisp-remote", "source": .string(server?.source ?? "\(remoteConf) (no remote_server)"),
+                "destination": .string(server?.value ?? "(no remote_server)"), "encrypted": .bool(encrypted && server != nil),
+                "transport": .string(transport), "enabled_by": .string("\(active.source) (active = \(active.value))"),
             ])
         }
 
@@ -49,11 +57,29 @@ public struct LogForwardingProbe: Probe {
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        if let url = upload.settings["URL"], let link = context.units.enabledLink("systemd-journal-upload.service") {
-            channels.append([
-                "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
-                "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
-            ])
+        let uploadUnit = "systemd-journal-upload.service"
+        if let url = upload.settings["URL"] {
+            if let link = context.units.enabledLink(uploadUnit) {
+                channels.append([
+                    "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
+                    "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
+                ])
+            } else if case .failure(let unknown) = Result(catching: { () throws(HostError) in try context.units.enablements() }) {
+                // A directory of links that could not be listed may hold the one that enables it.
+                channels.append([
+                    "error": .string("\(url.source) sets URL, but whether \(uploadUnit) is enabled is not known: \(unknown.description)"),
+                    "source": .string(url.source),
+                ])
+            } else {
+                // A URL with nothing to start the uploader sends nothing: no encrypted channel,
+                // and the reader sees why rather than no channel at all.
+                channels.append([
+                    "kind": "systemd-journal-upload", "destination": .string(url.value), "encrypted": false,
+                    "source": .string(
+                        "\(url.source) (\(uploadUnit) is not enabled: no link in \(SystemdUnits.enablingLinks(uploadUnit)), so nothing is uploaded)"
+                    ),
+                ])
+            }
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
     }
@@ -228,12 +254,13 @@ public struct LogForwardingProbe: Probe {
         return out
     }
 
-    /// `key = value` lines (audit's plugin and remote configuration).
-    func keyValues(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for (_, line) in configLines(text) {
+    /// `key = value` lines (audit's plugin and remote configuration), each value with its
+    /// `file:line`; a key set again takes the later line's value, as audit's parsers do.
+    func keyValues(_ text: String, file: String) -> [String: (value: String, source: String)] {
+        var out: [String: (value: String, source: String)] = [:]
+        for (number, line) in configLines(text) {
             guard let eq = line.firstIndex(of: "=") else { continue }
-            out[line[..<eq].trimmed.lowercased()] = String(line[line.index(after: eq)...].trimmed)
+            out[line[..<eq].trimmed.lowercased()] = (String(line[line.index(after: eq)...].trimmed), "\(file):\(number)")
         }
         return out
     }

@@ -78,6 +78,9 @@ public struct ModprobeProbe: Probe {
         /// `file:line` (the last line of a continued line, as kmod counts).
         package var source: String
         package var fileIndex: Int
+        /// The line as the file has it (continued lines joined), for evidence: `name` is what
+        /// kmod compares, not what a reviewer finds in the file.
+        package var written: String
     }
 
     /// The entries of all files, in the order kmod reads them, and the lines it ignores.
@@ -184,7 +187,7 @@ public struct ModprobeProbe: Probe {
                 let command = i.value ?? ""
                 o["blocked"] = [
                     "value": .bool(ModprobeProbe.blocks(command)),
-                    "source": .string("\(i.source) (install \(i.name) \(command))\(ignoredNote)"),
+                    "source": .string("\(i.source) (\(i.written))\(ignoredNote)"),
                 ]
             } else {
                 o["blocked"] = ["value": false, "source": .string("no `install \(module) /bin/false` in modprobe.d\(ignoredNote)")]
@@ -283,11 +286,15 @@ public struct ModprobeProbe: Probe {
             let here = "\(file):\(number)"
             let command = String(decoding: cmd, as: UTF8.self)
             let text = String(decoding: line, as: UTF8.self).trimmingBlanks
+            // Only kmod's delimiters are trimmed: a carriage return is part of the command.
+            var written = line[...]
+            while let f = written.first, Tokenizer.isDelimiter(f) { written = written.dropFirst() }
+            while let l = written.last, Tokenizer.isDelimiter(l) { written = written.dropLast() }
             func add(_ kind: Kind, _ name: [UInt8], _ value: [UInt8]?) {
                 rules.entries.append(
                     Entry(
                         kind: kind, name: String(decoding: name, as: UTF8.self), value: value.map { String(decoding: $0, as: UTF8.self) },
-                        source: here, fileIndex: fileIndex))
+                        source: here, fileIndex: fileIndex, written: String(decoding: written, as: UTF8.self)))
             }
             switch command {
             case "alias":

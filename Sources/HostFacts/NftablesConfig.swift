@@ -28,12 +28,17 @@ struct NftablesConfig {
         var kind: Kind
         var text: String
         var source: String
+        /// Where the token is: its file's index in `files` and its bytes there.
+        var file: Int
+        var bytes: Range<Int>
     }
 
     struct Rule {
         var words: [String]
         var source: String
-        var text: String { words.joined(separator: " ") }
+        /// The rule as the file has it (its lines joined by a space), for evidence: `words` are
+        /// what the checks read, not what a reviewer finds in the file.
+        var written: String
     }
 
     struct Chain {
@@ -57,6 +62,8 @@ struct NftablesConfig {
     }
 
     var files: [String] = []
+    /// The bytes of each of `files`, for quoting rules as written.
+    var texts: [[UInt8]] = []
     var tables: [String: Table] = [:]
     var tableOrder: [String] = []
 
@@ -76,14 +83,19 @@ struct NftablesConfig {
         do { text = try root.readText(file) } catch { throw Failure(place: file, message: error.message) }
         files.append(file)
         let bytes = Array(text.utf8)
+        texts.append(bytes)
+        let index = files.count - 1
         var line = 1
         var i = 0
         func here() -> String { "\(file):\(line)" }
+        func token(_ kind: Kind, _ text: String, _ range: Range<Int>) -> Token {
+            Token(kind: kind, text: text, source: here(), file: index, bytes: range)
+        }
         while i < bytes.count {
             let c = bytes[i]
             switch c {
             case UInt8(ascii: "\n"):
-                out.append(Token(kind: .end, text: "\n", source: here()))
+                out.append(token(.end, "\n", i..<i + 1))
                 line += 1
                 i += 1
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: ","):
@@ -94,13 +106,13 @@ struct NftablesConfig {
             case UInt8(ascii: "#"):
                 while i < bytes.count && bytes[i] != UInt8(ascii: "\n") { i += 1 }
             case UInt8(ascii: ";"):
-                out.append(Token(kind: .end, text: ";", source: here()))
+                out.append(token(.end, ";", i..<i + 1))
                 i += 1
             case UInt8(ascii: "{"):
-                out.append(Token(kind: .open, text: "{", source: here()))
+                out.append(token(.open, "{", i..<i + 1))
                 i += 1
             case UInt8(ascii: "}"):
-                out.append(Token(kind: .close, text: "}", source: here()))
+                out.append(token(.close, "}", i..<i + 1))
                 i += 1
             case UInt8(ascii: "\""):
                 var j = i + 1
@@ -109,6 +121,7 @@ struct NftablesConfig {
                     throw Failure(place: here(), message: "unterminated string")
                 }
                 let value = String(decoding: bytes[(i + 1)..<j], as: UTF8.self)
+                let range = i..<j + 1
                 i = j + 1
                 // `include "PATH"`: the scanner reads the named files in its place.
                 if out.last?.kind == .word, out.last?.text == "include",
@@ -117,16 +130,16 @@ struct NftablesConfig {
                     let at = out.removeLast().source
                     try include(value, at: at, root: root, depth: depth, into: &out)
                 } else {
-                    out.append(Token(kind: .string, text: "\"" + value + "\"", source: here()))
+                    out.append(token(.string, "\"" + value + "\"", range))
                 }
             default:
                 var j = i
                 while j < bytes.count, !" \t\r\n,;{}\"#".utf8.contains(bytes[j]) { j += 1 }
-                out.append(Token(kind: .word, text: String(decoding: bytes[i..<j], as: UTF8.self), source: here()))
+                out.append(token(.word, String(decoding: bytes[i..<j], as: UTF8.self), i..<j))
                 i = j
             }
         }
-        out.append(Token(kind: .end, text: "\n", source: here()))
+        out.append(token(.end, "\n", bytes.count..<bytes.count))
     }
 
     mutating func include(_ name: String, at place: String, root: HostRoot, depth: Int, into out: inout [Token]) throws(Failure) {
@@ -182,7 +195,7 @@ struct NftablesConfig {
     /// rejects whatever reaches it. Names the rule or policy that does, or says why not.
     static func defaultDeny(_ chain: Chain) -> (deny: Bool, because: String) {
         if chain.policy == "drop" { return (true, "policy drop at \(chain.policySource ?? chain.source)") }
-        if let last = chain.rules.last, unconditionalDrop(last.words) { return (true, "\(last.source): \(last.text)") }
+        if let last = chain.rules.last, unconditionalDrop(last.words) { return (true, "\(last.source): \(last.written)") }
         let policy = chain.policy.map { "policy \($0) at \(chain.policySource ?? chain.source)" } ?? "no policy (accept)"
         return (false, "\(policy), and the last rule does not drop everything")
     }
@@ -215,7 +228,7 @@ struct NftablesConfig {
             "source": .string(chain.source), "policy": .string(chain.policy ?? "accept"),
             "policy_source": .string(chain.policySource ?? "nft's default (no policy statement)"),
             "ends_with": .string(because), "default_deny": .bool(deny),
-            "allowlist": .array(allow.map { .string("\($0.source): \($0.text)") }),
+            "allowlist": .array(allow.map { .string("\($0.source): \($0.written)") }),
         ]
     }
 
@@ -239,7 +252,7 @@ struct NftablesConfig {
             let (deny, because) = NftablesConfig.defaultDeny(chain)
             guard deny else { return result(false, "input chain \(chain.family) \(chain.table) \(chain.name): \(because)", chain.source) }
             if let open = opening(chain, ports: ports, depth: 0) {
-                return result(false, "\(open.source): \(open.text) admits SSH from any source", open.source)
+                return result(false, "\(open.source): \(open.written) admits SSH from any source", open.source)
             }
             sources.append(chain.source)
         }
@@ -357,6 +370,26 @@ extension NftablesConfig {
                 i += 1
             }
             if depth != 0 { throw failure("unbalanced braces") }
+            return out
+        }
+
+        /// The tokens from `first` up to the current one as the file has them: what separates
+        /// two on one line is kept (`22, 443`); a line's end, with a comment or a `\` before it,
+        /// becomes one space.
+        func written(from first: Int, _ config: NftablesConfig) -> String {
+            let span = tokens[first..<i].filter { $0.kind != .end }
+            func text(_ t: Token) -> String { String(decoding: config.texts[t.file][t.bytes], as: UTF8.self) }
+            guard let head = span.first else { return "" }
+            var out = text(head)
+            for (a, b) in zip(span, span.dropFirst()) {
+                let gap = a.file == b.file ? config.texts[a.file][a.bytes.upperBound..<b.bytes.lowerBound] : [0x0A]
+                if let end = gap.firstIndex(where: { $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\\") }) {
+                    out += String(decoding: gap[..<end], as: UTF8.self).trimmed + " "
+                } else {
+                    out += String(decoding: gap, as: UTF8.self)
+                }
+                out += text(b)
+            }
             return out
         }
 
@@ -479,9 +512,10 @@ extension NftablesConfig {
                 guard config.tables[family + " " + tableName]?.chains[name] != nil else {
                     throw Failure(place: source, message: "rule: chain \(family) \(tableName) \(name) does not exist")
                 }
+                let first = i
                 var words = try statement()
                 if words.count >= 2, ["position", "handle", "index"].contains(words[0]) { words.removeFirst(2) }
-                let rule = Rule(words: words, source: source)
+                let rule = Rule(words: words, source: source, written: written(from: first, config))
                 if insert {
                     config.tables[family + " " + tableName]?.chains[name]?.rules.insert(rule, at: 0)
                 } else {
@@ -525,6 +559,7 @@ extension NftablesConfig {
                     return
                 }
                 let start = t.source
+                let first = i
                 let words = try statement()
                 guard let head = words.first else { continue }
                 switch head {
@@ -544,7 +579,8 @@ extension NftablesConfig {
                     config.tables[key]?.chains[name]?.policySource = start
                 case "comment", "devices", "device", "flags": break
                 default:
-                    config.tables[key]?.chains[name]?.rules.append(Rule(words: words, source: start))
+                    let rule = Rule(words: words, source: start, written: written(from: first, config))
+                    config.tables[key]?.chains[name]?.rules.append(rule)
                 }
             }
         }

@@ -332,7 +332,8 @@ public struct PackageSigningProbe: Probe {
         }
         out["policy"] = .string(policyPath)
         let policy: JSON
-        do { policy = try JSON.parse(text) } catch {
+        let keyLines: [[String]: Int]
+        do { (policy, keyLines) = try JSON.parseWithKeyLines(text) } catch {
             out["scopes"] = ["error": .string("\(policyPath): \(error.description)")]
             return .object(out)
         }
@@ -341,12 +342,8 @@ public struct PackageSigningProbe: Probe {
             out["scopes"] = ["error": .string("\(policyPath): default: missing (containers/image refuses the policy)")]
             return .object(out)
         }
-        let lines = Array(Substring(text).split(separator: "\n", omittingEmptySubsequences: false).enumerated())
-        func lineOf(_ key: String) -> String {
-            let quoted = "\"\(key)\""
-            guard let n = lines.first(where: { $0.element.contains(quoted) })?.offset else { return policyPath }
-            return "\(policyPath):\(n + 1)"
-        }
+        /// Where the policy sets the member at `path`.
+        func lineOf(_ path: [String]) -> String { keyLines[path].map { "\(policyPath):\($0)" } ?? policyPath }
         func scope(_ name: String, _ list: JSON, source: String) -> JSON {
             guard let items = list.arrayValue else { return ["error": .string("\(source): \(name) is not a list of requirements")] }
             var types: [String] = []
@@ -365,7 +362,7 @@ public struct PackageSigningProbe: Probe {
                 "enforcing": ["value": .bool(enforcing), "source": .string(source)],
             ]
         }
-        scopes.append(scope("default", defaultList, source: lineOf("default")))
+        scopes.append(scope("default", defaultList, source: lineOf(["default"])))
         if let transports = top["transports"] {
             guard let byTransport = transports.objectValue else {
                 out["scopes"] = ["error": .string("\(policyPath): transports is not an object")]
@@ -378,7 +375,7 @@ public struct PackageSigningProbe: Probe {
                 }
                 for (name, list) in byScope {
                     let label = "transports.\(transport).\"\(name)\""
-                    scopes.append(scope(label, list, source: "\(policyPath): \(label)"))
+                    scopes.append(scope(label, list, source: lineOf(["transports", transport, name])))
                 }
             }
         }

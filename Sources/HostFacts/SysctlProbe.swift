@@ -128,8 +128,8 @@ public struct SysctlProbe: Probe {
     }
 
     /// systemd-sysctl's OrderedHashmap of options (parse_file): a new key is appended; a key
-    /// assigned again with the same value stays where it is; with another value (or turned into
-    /// or out of `-key`) it is removed and appended anew.
+    /// assigned again with the same value stays where it is (its source becomes the later line);
+    /// with another value (or turned into or out of `-key`) it is removed and appended anew.
     package struct Table: Sendable {
         private var slots: [Option?] = []
         private var index: [[UInt8]: Int] = [:]
@@ -148,7 +148,11 @@ public struct SysctlProbe: Probe {
             lastNamed[k] = max(lastNamed[k] ?? -1, option.fileIndex)
             if let i = index[k], let existing = slots[i] {
                 if existing.value == option.value {
-                    slots[i]?.ignoreFailure = existing.ignoreFailure || option.ignoreFailure
+                    // The entry keeps its place, but the line that decides is the later one:
+                    // editing the earlier line alone would change nothing.
+                    var later = option
+                    later.ignoreFailure = existing.ignoreFailure || option.ignoreFailure
+                    slots[i] = later
                     return
                 }
                 slots[i] = nil

@@ -457,11 +457,14 @@ private struct Context {
     func leaf(_ path: FactPath, _ op: Operator, _ operand: Operand, _ meta: CheckMeta, item: Item?) -> NodeEvaluation {
         let (expectedValue, skip) = operandValue(operand)
         guard let expectedValue else { return NodeEvaluation(status: .notApplicable, reasons: note(skip ?? "no value to compare with")) }
+        // Only a relative path reads the item: an absolute fact checked for each item is the
+        // fact's own, and naming the item beside it would tell the reader the item holds it.
+        let owner = path.relative ? item : nil
         var observed: JSON?
         var source: String
         switch resolve(path, item: item) {
         case .unavailable(let status, let reason):
-            return NodeEvaluation(status: status, reasons: note(item.map { "\($0.label): \(reason)" } ?? reason))
+            return NodeEvaluation(status: status, reasons: note(owner.map { "\($0.label): \(reason)" } ?? reason))
         case .value(let v, let s):
             observed = v
             source = s
@@ -476,7 +479,8 @@ private struct Context {
                 for (key, status) in [("error", Status.error), ("not_checked", .notChecked), ("not_applicable", .notApplicable)] {
                     if let reason = o[key]?.stringValue {
                         return NodeEvaluation(
-                            status: status, reasons: note("\(item.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)"))
+                            status: status, reasons: note("\(owner.map { "\($0.label): " } ?? "")\(meta.describe ?? path.label): \(reason)")
+                        )
                     }
                 }
             }
@@ -492,7 +496,7 @@ private struct Context {
             }
         }
         let label = meta.describe ?? path.label
-        let subject = item.map { "\($0.label): " } ?? ""
+        let subject = owner.map { "\($0.label): " } ?? ""
         let expectedText: String
         // Plain statements, not check-language fragments ("not possible", "no account with UID 0").
         switch (op, expectedValue) {
@@ -503,7 +507,7 @@ private struct Context {
         case (.atMostDaysAhead, _), (.atMostDaysOld, _): expectedText = "\(label) \(expectation(op, expectedValue))"
         default: expectedText = "\(label) \(op.phrase) \(Context.render(expectedValue))"
         }
-        let subjectLabel = item.map(\.label).flatMap { $0 == source ? nil : $0 }
+        let subjectLabel = owner.map(\.label).flatMap { $0 == source ? nil : $0 }
         guard op == .exists || observed != nil else {
             guard let status = meta.ifAbsent, status != .error else {
                 return NodeEvaluation(status: .error, reasons: ["\(subject)no value at \(path)\(whyAbsent(path, item: item))"])

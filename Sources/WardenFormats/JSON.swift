@@ -234,6 +234,18 @@ extension JSON {
         return try text.withUTF8 { parse(buffer: $0, maxDepth: 256) }.get()
     }
 
+    /// Parses as `parse`, and gives the line of each object member's key by its path (object keys,
+    /// and list positions as decimal strings): for evidence that cites the line of a setting.
+    public static func parseWithKeyLines(_ text: String) throws(JSONParseError) -> (value: JSON, keyLines: [[String]: Int]) {
+        var text = text
+        let (result, keyLines) = text.withUTF8 { buffer in
+            var parser = Parser(bytes: buffer, maxDepth: 256)
+            parser.keyLines = [:]
+            return (parser.document(), parser.keyLines ?? [:])
+        }
+        return (try result.get(), keyLines)
+    }
+
     /// The parser reads the bytes in place (no copy, no bounds-checked `Array` indexing) and
     /// builds each string once, from the bytes between its quotes when it holds no escape.
     private static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSON, JSONParseError> {
@@ -266,6 +278,19 @@ extension JSON {
         }
         var checkedKeys: [CheckedKey] = []
         var sideKeys: [UInt8] = []
+
+        /// When not nil, the line of each built member's key by its path (`parseWithKeyLines`),
+        /// with the path to the value being parsed and how far lines have been counted.
+        var keyLines: [[String]: Int]?
+        var path: [String] = []
+        var counted = (offset: 0, line: 1)
+
+        /// The line of `offset`, which is never before the last one asked about.
+        mutating func line(at offset: Int) -> Int {
+            for i in counted.offset..<offset where at(i) == 0x0A { counted.line += 1 }
+            counted.offset = offset
+            return counted.line
+        }
 
         /// The bytes of a checked key.
         func withKeyBytes<R>(_ key: CheckedKey, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
@@ -430,6 +455,11 @@ extension JSON {
                     skipWhitespace()
                     if inOrder, let last = built.last, !JSON.utf8Less(last.key, key) { inOrder = false }
                     keyOffsets.append(keyStart)
+                    if keyLines != nil {
+                        path.append(key)
+                        keyLines![path] = line(at: keyStart)
+                    }
+                    defer { if keyLines != nil { path.removeLast() } }
                     let value: JSON
                     let under = candidates.count == depth + 1 ? candidates[depth].filter { omit[$0][depth] == key } : []
                     if under.isEmpty {
@@ -492,6 +522,8 @@ extension JSON {
             }
             while true {
                 skipWhitespace()
+                if keyLines != nil { path.append(String(result.count)) }
+                defer { if keyLines != nil { path.removeLast() } }
                 let value = try parseValue(depth: depth + 1)
                 if keep { result.append(value) }
                 skipWhitespace()

@@ -68,7 +68,8 @@ import WardenTestSupport
     @Test func journalUploadCountsWithItsUnitAndIsEncryptedOverHTTPS() throws {
         let tree = TempTree()
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
-        #expect(try channels(tree) == [])  // unit not enabled
+        // A URL alone uploads nothing: no encrypted channel, and the source says why.
+        #expect(try channels(tree) == [Self.uploadNotEnabled])
         let unit = "etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service"
         tree.symlink(unit, to: "/lib/systemd/system/systemd-journal-upload.service")
         #expect(
@@ -83,17 +84,67 @@ import WardenTestSupport
         #expect(try channels(tree)?[0]?["encrypted"] == false)
     }
 
+    /// Where a directory of enablement links cannot be listed (here /etc/systemd/system is a
+    /// symlink loop), whether the uploader is enabled is unknown: an error, never "not enabled".
+    @Test func journalUploadWithUnlistableLinksIsUnknown() throws {
+        let tree = TempTree()
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
+        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+        let items = try #require(try channels(tree)?.arrayValue)
+        #expect(items.count == 1)
+        #expect(items.first?["source"] == "/etc/systemd/journal-upload.conf:2")
+        let error = items.first?["error"]?.stringValue ?? ""
+        #expect(
+            error.hasPrefix(
+                "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: "),
+            "\(items)")
+    }
+
+    /// Each setting that makes the channel is cited by its line: the server, the transport, and
+    /// the plugin's `active`.
+    static let uploadNotEnabled: JSON = [
+        "destination": "https://logs.example:19532", "encrypted": false, "kind": "systemd-journal-upload",
+        "source":
+            "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded)",
+    ]
+
     @Test func audispRemoteIsEncryptedWithKerberos() throws {
         let tree = TempTree()
-        tree.file("etc/audit/plugins.d/au-remote.conf", "active = yes\ndirection = out\npath = /sbin/audisp-remote\n")
-        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = TCP\n")
+        tree.file("etc/audit/plugins.d/au-remote.conf", "# the remote plugin\nactive = yes\ndirection = out\npath = /sbin/audisp-remote\n")
+        tree.file("etc/audit/audisp-remote.conf", "# where\nremote_server = logs.example\nport = 60\ntransport = TCP\n")
         #expect(
             try channels(tree)
                 == [
-                    ["destination": "logs.example", "encrypted": false, "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf"]
+                    [
+                        "destination": "logs.example", "encrypted": false, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf:2", "transport": "TCP (/etc/audit/audisp-remote.conf:4)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
                 ])
-        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = KRB5\n")
-        #expect(try channels(tree)?[0]?["encrypted"] == true)
+        tree.file("etc/audit/audisp-remote.conf", "transport = KRB5\nremote_server = old.example\nremote_server = logs.example\n")
+        #expect(
+            try channels(tree)
+                == [
+                    [
+                        "destination": "logs.example", "encrypted": true, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf:3", "transport": "KRB5 (/etc/audit/audisp-remote.conf:1)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
+                ])
+        // Without a server nothing is forwarded, whatever the transport; the default transport is TCP.
+        tree.file("etc/audit/audisp-remote.conf", "enable_krb5 = yes\n")
+        #expect(
+            try channels(tree)
+                == [
+                    [
+                        "destination": "(no remote_server)", "encrypted": false, "kind": "audisp-remote",
+                        "source": "/etc/audit/audisp-remote.conf (no remote_server)",
+                        "transport":
+                            "tcp (/etc/audit/audisp-remote.conf sets no transport); enable_krb5 yes (/etc/audit/audisp-remote.conf:1)",
+                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                    ]
+                ])
     }
 
     // MARK: - Probe tests: timesync
@@ -196,9 +247,23 @@ import WardenTestSupport
             .pass, .pass, ""
         ),
         (
+            "journal-upload configured, its unit not enabled", forwarding([ForwardingTimeTests.uploadNotEnabled]), .fail, .fail,
+            "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded): an encrypted forwarding channel is false"
+        ),
+        (
+            "journal-upload configured, whether its unit is enabled unknown",
+            forwarding([
+                [
+                    "error":
+                        "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: /etc/systemd/system: too many levels of symbolic links",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ]
+            ]), .error, .error, "whether systemd-journal-upload.service is enabled is not known"
+        ),
+        (
             "audisp-remote over TCP, rsyslog over TLS",
             forwarding([
-                channel("audisp-remote", encrypted: false, source: "/etc/audit/audisp-remote.conf"),
+                channel("audisp-remote", encrypted: false, source: "/etc/audit/audisp-remote.conf:1"),
                 channel("rsyslog", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:3"),
             ]), .pass, .pass, ""
         ),

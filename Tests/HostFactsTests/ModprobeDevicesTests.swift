@@ -32,6 +32,8 @@ import WardenTestSupport
             ])
     }
 
+    /// kmod compares `usb-storage` and `usb_storage` alike; the evidence quotes the line as the
+    /// file has it, so a reviewer can find it.
     @Test func installFalseBlocksAndDashEqualsUnderscore() throws {
         let tree = TempTree()
         tree.file("etc/modprobe.d/60-warden.conf", "install usb_storage /bin/false\n")
@@ -42,7 +44,7 @@ import WardenTestSupport
         tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /usr/bin/true\n")
         #expect(
             try module(tree.path, "usb_storage")["blocked"] == [
-                "value": true, "source": "/etc/modprobe.d/60-warden.conf:1 (install usb_storage /usr/bin/true)",
+                "value": true, "source": "/etc/modprobe.d/60-warden.conf:1 (install usb-storage /usr/bin/true)",
             ])
         tree.file("etc/modprobe.d/60-warden.conf", "install usb-storage /sbin/modprobe --ignore-install usb-storage\n")
         #expect(try module(tree.path, "usb_storage")["blocked"]?["value"] == false)
@@ -53,7 +55,7 @@ import WardenTestSupport
         tree.file("lib/modprobe.d/60-warden.conf", "install usb-storage /bin/false\n")
         #expect(
             try module(tree.path, "usb_storage")["blocked"] == [
-                "value": true, "source": "/lib/modprobe.d/60-warden.conf:1 (install usb_storage /bin/false)",
+                "value": true, "source": "/lib/modprobe.d/60-warden.conf:1 (install usb-storage /bin/false)",
             ])
         tree.file("etc/modprobe.d/60-warden.conf", "# emptied by an admin\n")
         #expect(try modules(tree.path)["files"] == ["/etc/modprobe.d/60-warden.conf"])
@@ -87,7 +89,7 @@ import WardenTestSupport
             v["modules"]?["usb_storage"]?["blocked"] == [
                 "value": true,
                 "source":
-                    "/etc/modprobe.d/60-warden.conf:1 (install usb_storage /bin/false); kmod ignores /etc/modprobe.d/60-warden.conf:2: kmod ignores this bad line (starting with 'block'): `block usb-storage`",
+                    "/etc/modprobe.d/60-warden.conf:1 (install usb-storage /bin/false); kmod ignores /etc/modprobe.d/60-warden.conf:2: kmod ignores this bad line (starting with 'block'): `block usb-storage`",
             ])
     }
 

@@ -172,7 +172,7 @@ import WardenTestSupport
         let f = masked.findings["EXF-001"]
         #expect(f.status == .fail)
         #expect(
-            f.evidence.contains { $0.source.hasPrefix("/etc/modprobe.d/70-crlf.conf:1 (install usb_storage /bin/false\r)") },
+            f.evidence.contains { $0.source.hasPrefix("/etc/modprobe.d/70-crlf.conf:1 (install usb-storage /bin/false\r)") },
             "\(f.evidence)")
         guard case .value(let m)? = masked.facts["modules"] else {
             Issue.record("no fact")

@@ -148,7 +148,19 @@ import WardenTestSupport
             },
             "ssh_management", "nftables_by_source",
             NetworkPolicyTests.bySource(
-                false, "/etc/nftables.conf:4: tcp dport { 22 443 } accept admits SSH from any source", "/etc/nftables.conf:4")
+                false, "/etc/nftables.conf:4: tcp dport { 22, 443 } accept admits SSH from any source", "/etc/nftables.conf:4")
+        ),
+        (
+            "SSH open to any source, the rule over several lines with a comment",
+            {
+                $0.file(
+                    "etc/nftables.conf",
+                    "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport {\n\t\t\t22, # ssh\n\t\t\t443 \\\n\t\t} accept  # web and ssh\n\t}\n\(NetworkPolicyTests.outputDrop)}\n"
+                )
+            },
+            "ssh_management", "nftables_by_source",
+            NetworkPolicyTests.bySource(
+                false, "/etc/nftables.conf:4: tcp dport { 22, 443 } accept admits SSH from any source", "/etc/nftables.conf:4")
         ),
         (
             "SSH from a public network",
@@ -335,7 +347,7 @@ import WardenTestSupport
             "SSH open to any source", nftables(),
             ssh(
                 bySource: bySource(
-                    false, "/etc/nftables.conf:4: tcp dport { 22 443 } accept admits SSH from any source", "/etc/nftables.conf:4")),
+                    false, "/etc/nftables.conf:4: tcp dport { 22, 443 } accept admits SSH from any source", "/etc/nftables.conf:4")),
             .fail, "/etc/nftables.conf:4"
         ),
         ("an open input chain, sshd on every address", nftables(), ssh(bySource: inputOpen), .fail, nil),

@@ -208,7 +208,7 @@ import WardenTestSupport
             {
                 $0.packages.append("skopeo")
                 $0.files["etc/containers/policy.json"] =
-                    "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"quay.io\": [{\"type\": \"insecureAcceptAnything\"}]}}}"
+                    "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": {\"docker\": {\n  \"quay.io\": [{\"type\": \"insecureAcceptAnything\"}]}}}"
             },
             .containers(PackageSigningTests.quayContainers)
         ),
@@ -260,6 +260,7 @@ import WardenTestSupport
         let scopes = try #require(v["containers"]?["scopes"]?.arrayValue)
         #expect(scopes.first?["enforcing"] == ["value": false, "source": "/etc/containers/policy.json:2"])
         #expect(scopes.dropFirst().first?["scope"] == "transports.docker-daemon.\"\"")
+        #expect(scopes.dropFirst().first?["enforcing"] == ["value": false, "source": "/etc/containers/policy.json:11"])
     }
 
     // MARK: - Control tests: INT-010 over canned facts
@@ -302,7 +303,7 @@ import WardenTestSupport
             scope("default", ["insecureAcceptAnything"], enforcing: false, source: "/etc/containers/policy.json:2"),
             scope(
                 "transports.docker-daemon.\"\"", ["insecureAcceptAnything"], enforcing: false,
-                source: "/etc/containers/policy.json: transports.docker-daemon.\"\""),
+                source: "/etc/containers/policy.json:11"),
         ])
     static let rejectContainers = containers(
         "podman",
@@ -310,7 +311,7 @@ import WardenTestSupport
             scope("default", ["reject"], enforcing: true, source: "/etc/containers/policy.json:2"),
             scope(
                 "transports.docker.\"registry.example.org\"", ["signedBy"], enforcing: true,
-                source: "/etc/containers/policy.json: transports.docker.\"registry.example.org\""),
+                source: "/etc/containers/policy.json:5"),
         ])
     static let quayContainers = containers(
         "skopeo",
@@ -318,7 +319,7 @@ import WardenTestSupport
             scope("default", ["reject"], enforcing: true, source: "/etc/containers/policy.json:1"),
             scope(
                 "transports.docker.\"quay.io\"", ["insecureAcceptAnything"], enforcing: false,
-                source: "/etc/containers/policy.json: transports.docker.\"quay.io\""),
+                source: "/etc/containers/policy.json:3"),
         ])
     static let notJSON = containers(
         "podman", ["error": "/etc/containers/policy.json: line 1, column 33: unexpected end of input in object"])
@@ -372,7 +373,10 @@ import WardenTestSupport
         ("apt.conf Warden cannot read", signing(options: ["error": "/etc/apt/apt.conf.d/99x:1: #include is not read"]), .error, nil),
         ("podman with Debian's accept-anything policy", signing(containers: debianContainers), .fail, "/etc/containers/policy.json:2"),
         ("podman with a reject default and a signed registry", signing(containers: rejectContainers), .pass, nil),
-        ("reject by default but one registry accepts anything", signing(containers: quayContainers), .fail, nil),
+        (
+            "reject by default but one registry accepts anything", signing(containers: quayContainers), .fail,
+            "/etc/containers/policy.json:3"
+        ),
         ("docker.io, which reads no signature policy", signing(containers: ["runtimes": ["docker.io"], "scopes": []]), .fail, nil),
         ("a policy.json that is not JSON", signing(containers: notJSON), .error, nil),
     ]

@@ -49,9 +49,9 @@ import WardenTestSupport
         #expect(v["mfa"]?["fido_keys_only"]?["value"] == true)
         #expect(v["mfa"]?["fido_keys_only"]?["source"] == .string("\(s.main):11"))
         #expect(v["pam_second_factor_modules"] == ["pam_u2f.so"])
-        // The fixture has no common-auth for its @include, so the probe cannot show pam_u2f on every
-        // way through sshd's auth stack; ACC-006 passes here on FIDO keys alone.
-        #expect(v["pam_u2f_required"] == ["value": false, "source": "/etc/pam.d/sshd:2"])
+        // pam_u2f is required before Debian's common-auth, which the stack includes: every way
+        // through sshd's auth stack runs it and needs it to succeed.
+        #expect(v["pam_u2f_required"] == ["value": true, "source": "/etc/pam.d/sshd:2"])
         #expect(v["authorized_keys"] == [])
     }
 
@@ -324,6 +324,10 @@ import WardenTestSupport
             for id in SSHDConfigProbeTests.sshControls {
                 #expect(findings[id].status == .pass, "\(profile) \(id): \(findings[id].summary)")
             }
+            // ACC-006 holds both ways: two factors through pam_u2f, and FIDO keys only.
+            let mfa = findings["ACC-006"].evidence
+            #expect(mfa.contains { $0.source == "/etc/pam.d/sshd:2" && $0.ok == true }, "\(profile): \(mfa)")
+            #expect(mfa.contains { $0.source == "/etc/ssh/sshd_config:11" && $0.ok == true }, "\(profile): \(mfa)")
         }
     }
 }

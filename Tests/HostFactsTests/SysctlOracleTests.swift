@@ -139,10 +139,12 @@ import WardenTestSupport
         }
 
         /// Where a key's entry ends up in the ordered table: an assignment of the same value as
-        /// the one before it keeps the earlier place.
+        /// the one before it keeps the earlier place, and is the line that decides.
         static func final(_ lines: [Entry]) -> Entry? {
             guard var kept = lines.first else { return nil }
-            for e in lines.dropFirst() where e.value != kept.value { kept = e }
+            for e in lines.dropFirst() {
+                if e.value == kept.value { kept.source = e.source } else { kept = e }
+            }
             return kept
         }
 

@@ -100,6 +100,18 @@ import WardenTestSupport
             ])
     }
 
+    /// systemd-sysctl keeps the first entry's place when a later file sets the same value, but
+    /// the later line is what decides the value: the source names it.
+    @Test func theSameValueSetAgainIsSourcedToTheLaterLine() throws {
+        let tree = TempTree()
+        tree.file("usr/lib/sysctl.d/10-vendor.conf", "kernel.yama.ptrace_scope = 2\nkernel.kptr_restrict = 1\n")
+        tree.file("etc/sysctl.d/60-site.conf", "# site hardening\nkernel/yama/ptrace_scope = 2\n")
+        let v = try probeFact("sysctl", of: SysctlProbe(), root: tree.path)
+        #expect(values(v, "kernel.yama.ptrace_scope") == [["value": 2, "source": .string("/etc/sysctl.d/60-site.conf:2 \(Self.offline)")]])
+        #expect(
+            values(v, "kernel.kptr_restrict") == [["value": 1, "source": .string("/usr/lib/sysctl.d/10-vendor.conf:2 \(Self.offline)")]])
+    }
+
     /// A file saved with CRLF line ends is read line by line as systemd-sysctl reads it (the
     /// carriage return is trailing white space), with the editor's line numbers.
     @Test func crlfLinesAreSeparateLines() throws {
@@ -164,17 +176,20 @@ import WardenTestSupport
     }
 
     /// Upstream systemd's 50-default.conf (v252) uses globs and `-key` lines: they set what they
-    /// set, and leave the rest unknown rather than wrong.
+    /// set, and leave the rest unknown rather than wrong. procps' 99-protect-links.conf sets the
+    /// protected links again, to the same values: its lines are the ones that decide.
     @Test func upstreamDefaultsAreRead() throws {
         let v = try probeFact("sysctl", of: SysctlProbe(), root: Package.fixtureRoot("sysctl-upstream-50-default"))
         #expect(v["problems"] == [])
         #expect(values(v, "kernel.sysrq") == [["value": 16, "source": .string("/usr/lib/sysctl.d/50-default.conf:19 \(Self.offline)")]])
         #expect(
             values(v, "fs.protected_hardlinks") == [
-                ["value": 1, "source": .string("/usr/lib/sysctl.d/50-default.conf:51 \(Self.offline)")]
+                ["value": 1, "source": .string("/usr/lib/sysctl.d/99-protect-links.conf:8 \(Self.offline)")]
             ])
         #expect(
-            values(v, "fs.protected_symlinks") == [["value": 1, "source": .string("/usr/lib/sysctl.d/50-default.conf:52 \(Self.offline)")]])
+            values(v, "fs.protected_symlinks") == [
+                ["value": 1, "source": .string("/usr/lib/sysctl.d/99-protect-links.conf:10 \(Self.offline)")]
+            ])
         #expect(values(v, "kernel.yama.ptrace_scope") == [["value": nil, "source": .string(Self.unknownDefault)]])
         #expect(values(v, "kernel.kptr_restrict") == [["value": nil, "source": .string(Self.unknownDefault)]])
     }
@@ -224,14 +239,14 @@ import WardenTestSupport
         let v = try probeFact("sysctl", of: SysctlProbe(), root: tree.path)
         #expect(v["problems"] == [.string(out)])
         #expect(values(v, "kernel.yama.ptrace_scope") == [["error": .string(out), "source": "sysctl configuration"]])
-        // A later file that names the key decides it whatever the unreadable file holds.
-        // (The same value as the earlier entry's keeps that entry's place, and so its source.)
+        // A later file that names the key decides it whatever the unreadable file holds, and so
+        // is the source, though the same value keeps the earlier entry's place in the table.
         tree.file("etc/sysctl.d/80-later.conf", "kernel.yama.ptrace_scope = 2\n")
         let later = try probeFact("sysctl", of: SysctlProbe(), root: tree.path)
         #expect(later["problems"] == [.string(out)])
         #expect(
             values(later, "kernel.yama.ptrace_scope") == [
-                ["value": 2, "source": .string("/etc/sysctl.d/60-warden.conf:1 \(Self.offline)")]
+                ["value": 2, "source": .string("/etc/sysctl.d/80-later.conf:1 \(Self.offline)")]
             ])
     }
 
@@ -278,6 +293,8 @@ import WardenTestSupport
         SysctlProbe.parse(Array("kernel.sys* = 1\nkernel.s* = 0\n".utf8), file: "a", fileIndex: 0, into: &table)
         SysctlProbe.parse(Array("kernel.sys* = 1\n".utf8), file: "b", fileIndex: 1, into: &table)
         #expect(table.effective("kernel/sysrq").value == "0")
+        // The first place, the later line: b's `kernel.sys* = 1` is the one that decides.
+        #expect(table.options.map(\.source) == ["b:1", "a:2"])
         SysctlProbe.parse(Array("kernel.sys* = 2\n".utf8), file: "c", fileIndex: 2, into: &table)
         #expect(table.effective("kernel/sysrq").value == "2")
         #expect(table.options.map(\.source) == ["a:2", "c:1"])

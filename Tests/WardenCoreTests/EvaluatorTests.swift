@@ -200,6 +200,37 @@ import WardenTestSupport
         #expect(onlyError.summary == "/b: cannot stat")
     }
 
+    /// A check on an absolute fact inside a quantifier is about that fact, not the item: its
+    /// evidence names the fact's own source and no subject, and its messages name no item
+    /// (HRD-005 checks systemd-coredump's Storage for each core_pattern that pipes to it).
+    @Test func anAbsoluteFactInsideAQuantifierIsItsOwn() throws {
+        let check = """
+            every: f.patterns
+            expect:
+              all:
+                - {fact: .value, starts_with: "|", describe: pattern}
+                - {fact: f.storage, eq: none, describe: Storage}
+            if_empty: error
+            """
+        let pattern: JSON = ["value": "|/lib/systemd/systemd-coredump", "source": "/etc/sysctl.d/50-coredump.conf:1"]
+        let f = try evaluate(
+            check: check,
+            facts: ["f": .value(["patterns": [pattern], "storage": ["value": "external", "source": "/etc/systemd/coredump.conf:4"]])])
+        #expect(f.status == .fail)
+        #expect(f.summary == "Storage is external, expected = none")
+        #expect(
+            f.evidence == [
+                Observation(
+                    source: "/etc/sysctl.d/50-coredump.conf:1", observed: "|/lib/systemd/systemd-coredump",
+                    expected: "pattern starts with |",
+                    ok: true),
+                Observation(source: "/etc/systemd/coredump.conf:4", observed: "external", expected: "Storage = none", ok: false),
+            ])
+        let absent = try evaluate(check: check, facts: ["f": .value(["patterns": [pattern]])])
+        #expect(absent.status == .error)
+        #expect(absent.summary == "no value at f.storage")
+    }
+
     @Test func noneQuantifierFailsOnAMatchingItem() throws {
         let check = "none: f.blocks\nwhere: {fact: .v, exists: true}\nexpect: {fact: .v, eq: \"yes\"}\nif_empty: pass"
         let bad = try evaluate(check: check, facts: ["f": .value(["blocks": [["source": "a:1"], ["source": "a:7", "v": "yes"]]])])

@@ -135,6 +135,21 @@ import WardenFormats
         }
     }
 
+    /// The line of every member's key, by its path: what evidence cites for a setting in a JSON
+    /// configuration file (containers' policy.json).
+    @Test func keyLinesNameWhereEachMemberIs() throws {
+        let text =
+            "{\"default\": [{\"type\": \"reject\"}],\r\n \"transports\":\n  {\"docker\": {\n   \"quay.io\": [\n    {\"type\": \"x\"}]}}}"
+        let (value, lines) = try JSON.parseWithKeyLines(text)
+        #expect(value == (try JSON.parse(text)))
+        #expect(
+            lines == [
+                ["default"]: 1, ["default", "0", "type"]: 1, ["transports"]: 2, ["transports", "docker"]: 3,
+                ["transports", "docker", "quay.io"]: 4, ["transports", "docker", "quay.io", "0", "type"]: 5,
+            ])
+        #expect(throws: JSONParseError.self) { try JSON.parseWithKeyLines("{\"a\": 1, \"a\": 2}") }
+    }
+
     @Test func deepNestingIsBounded() {
         let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }
