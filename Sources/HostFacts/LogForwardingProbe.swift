@@ -49,11 +49,18 @@ public struct LogForwardingProbe: Probe {
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        if let url = upload.settings["URL"], let link = context.units.enabledLink("systemd-journal-upload.service") {
-            channels.append([
-                "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
-                "encrypted": .bool(url.value.lowercased().hasPrefix("https://")), "enabled_by": .string(link),
-            ])
+        if let url = upload.settings["URL"] {
+            let encrypted = url.value.lowercased().hasPrefix("https://")
+            if let link = context.units.enabledLink("systemd-journal-upload.service") {
+                channels.append([
+                    "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
+                    "encrypted": .bool(encrypted), "enabled_by": .string(link),
+                ])
+            } else if encrypted, let unknown = context.units.unknown {
+                // An https upload whose unit may be enabled by an unread link could be the
+                // encrypted channel LOG-006 asks for; an http one fails it either way.
+                channels.append(["error": .string(unknown), "kind": "systemd-journal-upload", "source": .string(url.source)])
+            }
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
     }

@@ -13,7 +13,8 @@ public struct RemoteExecProbe: Probe {
     public let reads = [
         SystemdUnits.enablingLinks("*"), SystemdUnits.invocationLink("*"), "/usr/bin/amazon-ssm-agent",
         "/snap/amazon-ssm-agent/current/amazon-ssm-agent", "/usr/bin/google_guest_agent", "/usr/bin/google_osconfig_agent",
-        "/usr/sbin/waagent", RemoteExecProbe.qemuBinary, "/lib/systemd/system/qemu-guest-agent.service", RemoteExecProbe.qemuDefaults,
+        "/usr/sbin/waagent", RemoteExecProbe.qemuBinary, "{/etc,/run}/systemd/system/qemu-guest-agent.service",
+        "/lib/systemd/system/qemu-guest-agent.service", RemoteExecProbe.qemuDefaults,
         RemoteExecProbe.qemuConf, "/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name", "/proc/cpuinfo",
         "/sys/hypervisor/type",
     ]
@@ -70,8 +71,8 @@ public struct RemoteExecProbe: Probe {
         let agents = RemoteExecProbe.agentItems(context)
         let found = agents.contains { $0["how"] == "enabled" || $0["how"] == "running" }
         let fact: JSONObject = [
-            "agents": context.units.forbidding(found: found, .array(agents)),
-            "qemu_ga": RemoteExecProbe.qemuGuestAgent(context.root),
+            "agents": context.units.known(.array(agents), found: found),
+            "qemu_ga": RemoteExecProbe.qemuGuestAgent(context.root, units: context.units),
             "hypervisor": .object(RemoteExecProbe.hypervisor(context)),
         ]
         return ["remote_exec": .value(.object(fact))]
@@ -122,8 +123,8 @@ public struct RemoteExecProbe: Probe {
     /// there and the unit not masked) is therefore as good as running. The blocked RPCs are the
     /// union of the configuration file's `block-rpcs` and the command line's (`DAEMON_ARGS` of
     /// /etc/default/qemu-guest-agent): qemu-ga 7.2 concatenates the two lists.
-    static func qemuGuestAgent(_ root: HostRoot) -> JSON {
-        guard root.exists(qemuBinary), !root.isMasked("/etc/systemd/system/" + qemuUnit) else {
+    static func qemuGuestAgent(_ root: HostRoot, units: SystemdUnits) -> JSON {
+        guard root.exists(qemuBinary), !units.isMasked(qemuUnit) else {
             return ["installed": false, "source": .string(qemuBinary)]
         }
         var blocked: [String: String] = [:]

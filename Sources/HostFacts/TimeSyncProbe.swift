@@ -55,7 +55,11 @@ public struct TimeSyncProbe: Probe {
                 "server": .string(server ?? "no server or pool line in \(files.first ?? unit)"), "configured": .bool(server != nil),
             ])
         }
-        var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": .array(daemons)]
+        // A configured daemon found decides LOG-008's first part; without one, a daemon enabled by
+        // a link in an unreadable directory may be there.
+        let known = units.known(
+            .array(daemons), found: daemons.contains { $0["configured"] == true }, links: "{systemd-timesyncd,chrony,ntpsec,ntp}.service")
+        var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": known]
         if context.mode == .live, !daemons.isEmpty, daemons.allSatisfy({ $0["name"] == "systemd-timesyncd" }) {
             let flag = "/run/systemd/timesync/synchronized"
             fact["synchronized"] = ["value": .bool(root.exists(flag)), "source": .string(flag)]

@@ -202,6 +202,25 @@ import WardenTestSupport
                 channel("rsyslog", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:3"),
             ]), .pass, .pass, ""
         ),
+        (
+            "journal-upload over HTTPS, its unit's enablement links unreadable",
+            forwarding([
+                [
+                    "error": .string(UnknownEnablementTests.unknown), "kind": "systemd-journal-upload",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ]
+            ]), .error, .error, UnknownEnablementTests.unknown
+        ),
+        (
+            "the same beside rsyslog over TLS",
+            forwarding([
+                [
+                    "error": .string(UnknownEnablementTests.unknown), "kind": "systemd-journal-upload",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ],
+                channel("rsyslog omfwd", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:1"),
+            ]), .pass, .pass, ""
+        ),
     ]
 
     static func timesync(
@@ -236,6 +255,16 @@ import WardenTestSupport
         (
             "chrony with a server, the clock not synchronised",
             timesync([chrony], synchronized: sourced(false, "/run/systemd/timesync/synchronized")), .fail, .fail, ""
+        ),
+        (
+            "no configured daemon found, the enablement links unreadable",
+            [
+                "timesync": .value([
+                    "daemons": UnknownEnablementTests.stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service"),
+                    "synchronized": ["not_applicable": "offline root", "source": "/run/systemd/timesync/synchronized"],
+                    "source": "/etc/systemd/system",
+                ])
+            ], .error, .error, UnknownEnablementTests.unknown
         ),
     ]
 

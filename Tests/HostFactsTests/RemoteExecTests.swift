@@ -254,6 +254,16 @@ import WardenTestSupport
         #expect(try fact(tree)["agents"]?[0]?["how"] == "enabled")
     }
 
+    /// `systemctl mask --runtime` masks in /run/systemd/system, which systemd honours as it
+    /// does /etc's: qemu-ga does not start when the channel appears.
+    @Test func qemuGaMaskedInRun() throws {
+        let tree = host()
+        qemuInstalled(tree)
+        #expect(try fact(tree)["qemu_ga"]?["installed"] == true)
+        tree.symlink("run/systemd/system/qemu-guest-agent.service", to: "/dev/null")
+        #expect(try fact(tree)["qemu_ga"] == ["installed": false, "source": "/usr/sbin/qemu-ga"])
+    }
+
     @Test func aConfigurationQemuGaWouldRefuseIsAnErrorNamingTheLine() throws {
         let tree = host()
         qemuInstalled(tree)
