@@ -516,6 +516,35 @@ import WardenTestSupport
             ], "\(fail.evidence)")
     }
 
+    /// qemu-ga's RPCs as the evidence shows them: a blocked one is the good case (ok, "blocked"),
+    /// an open one the failure, each with where it is blocked or is to be blocked.
+    @Test func theEvidenceOfQemuGaRPCsSaysWhichAreBlocked() throws {
+        func rpcEvidence(_ blocked: [String]) throws -> [Observation] {
+            let f = try cannedFinding("EXF-008", profile: "sl3", facts: ["remote_exec": Self.remoteExec(blocked: blocked)])
+            return f.evidence.filter { $0.source.hasPrefix(RemoteExecProbe.qemuConf) }
+        }
+        #expect(
+            try rpcEvidence(Self.blockAllNames)
+                == Self.blockAllNames.map {
+                    Observation(source: "/etc/qemu/qemu-ga.conf:3", observed: true, expected: "qemu-ga RPC blocked", ok: true, subject: $0)
+                })
+        let open = try rpcEvidence(["guest-exec"])
+        #expect(
+            open.filter { $0.ok == false }
+                == Self.blockAllNames.dropFirst().map {
+                    Observation(
+                        source: RemoteExecProbe.qemuConf, observed: false,
+                        expected: "one of: not qemu-guest-agent installed, or qemu-ga RPC blocked", ok: false, subject: $0)
+                }, "\(open)")
+        #expect(
+            open.filter { $0.ok == true }
+                == [
+                    Observation(
+                        source: "/etc/qemu/qemu-ga.conf:3", observed: true, expected: "qemu-ga RPC blocked", ok: true, subject: "guest-exec"
+                    )
+                ], "\(open)")
+    }
+
     /// End to end once: the committed fixtures, qemu-ga kept with the RPCs blocked passes;
     /// amazon-ssm-agent enabled beside a qemu-ga that blocks nothing fails on both, at both
     /// levels. The point is that the fixtures stay what their names say.
