@@ -15,8 +15,8 @@ struct SystemdUnits {
     }
 
     /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
-    /// nil: no link, the unit masked, or a link in a directory that could not be listed (`known`
-    /// says which).
+    /// nil: no link, the unit masked, or a link in a directory that could not be listed
+    /// (`unknown` says whether one could not be).
     func enabledLink(_ unit: String) -> String? { enabledLink { $0 == unit } }
 
     /// The first such link (by path) of a unit whose name `matches`.
