@@ -38,9 +38,8 @@ public struct AIDEProbe: Probe {
                     "value": .bool(!databases.isEmpty),
                     "source": .string(databases.first.map { "/var/lib/aide/\($0)" } ?? "/var/lib/aide (no aide.db)"),
                 ],
-                "scheduled": [
-                    "value": .bool(schedule != nil), "source": .string(schedule ?? "no enabled aide timer and no aide cron job"),
-                ],
+                "scheduled": schedule.map { ["value": true, "source": .string($0)] }
+                    ?? context.units.known(["value": false, "source": "no enabled aide timer and no aide cron job"], links: "*aide*.timer"),
             ])
         ]
     }

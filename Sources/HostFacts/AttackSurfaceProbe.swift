@@ -11,7 +11,7 @@ public struct AttackSurfaceProbe: Probe {
     public let reads = [
         AttackSurfaceProbe.dpkgStatus, "/sys/class/sound/*", "/sys/class/video4linux/*",
         SystemdUnits.enablingLinks("{autofs,udisks2}.service"),
-        "/etc/systemd/system/udisks2.service", "/usr/lib/systemd/system/udisks2.service", "/lib/systemd/system/udisks2.service",
+        "{/etc,/run}/systemd/system/udisks2.service", "/usr/lib/systemd/system/udisks2.service", "/lib/systemd/system/udisks2.service",
     ]
     public var facts: [String: FactType] {
         [
@@ -53,7 +53,7 @@ public struct AttackSurfaceProbe: Probe {
         fact["sound_cards"] = AttackSurfaceProbe.devices(context, "/sys/class/sound") { $0.hasPrefix("card") }
         fact["cameras"] = AttackSurfaceProbe.devices(context, "/sys/class/video4linux") { _ in true }
         let automount = AttackSurfaceProbe.automount(context.root, units: context.units)
-        fact["automount"] = context.units.forbidding(found: !automount.isEmpty, .array(automount))
+        fact["automount"] = context.units.known(.array(automount), found: !automount.isEmpty)
         return ["attack_surface": .value(.object(fact))]
     }
 
@@ -86,7 +86,7 @@ public struct AttackSurfaceProbe: Probe {
             out.append(["unit": "autofs.service", "source": .string(link), "how": "enabled"])
         }
         let udisks = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"].map { $0 + "/udisks2.service" }
-        if !root.isMasked(udisks[0]), let file = udisks.first(where: { root.exists($0) }) {
+        if !units.isMasked("udisks2.service"), let file = udisks.first(where: { root.exists($0) }) {
             let how = units.enabledLink("udisks2.service").map { "enabled (\($0))" } ?? "started on demand over D-Bus"
             out.append(["unit": "udisks2.service", "source": .string(file), "how": .string(how)])
         }

@@ -36,10 +36,7 @@ public struct AuditdProbe: Probe {
             "installed": .bool(root.exists("/usr/sbin/auditd") || root.exists("/sbin/auditd")),
             "source": "/etc/audit/auditd.conf",
         ]
-        let link = context.units.enabledLink("auditd.service")
-        fact["enabled"] = [
-            "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks("auditd.service")) (no link, or masked)"),
-        ]
+        fact["enabled"] = context.units.enabledFact("auditd.service")
 
         var conf: JSONObject = [:]
         var problems: [String] = []

@@ -120,11 +120,7 @@ public struct DevicesProbe: Probe {
     static func usbguard(_ root: HostRoot, units: SystemdUnits) -> JSON {
         let path = USBGuardConfig.path
         var o: JSONObject = ["source": .string(path)]
-        let enabledLink = units.enabledLink("usbguard.service")
-        o["enabled"] = [
-            "value": .bool(enabledLink != nil),
-            "source": .string(enabledLink ?? "\(SystemdUnits.enablingLinks("usbguard.service")) (no link)"),
-        ]
+        o["enabled"] = units.enabledFact("usbguard.service")
         let keys = [
             "implicit_policy_target": "ImplicitPolicyTarget", "present_device_policy": "PresentDevicePolicy",
             "authorized_default": "AuthorizedDefault",

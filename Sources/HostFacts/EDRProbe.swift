@@ -66,10 +66,7 @@ public struct EDRProbe: Probe {
     /// invocation link (`SystemdUnits`). Offline there is no such state: the active part does not
     /// apply, and the control decides on enablement alone.
     static func unitItem(_ unit: String, _ systemd: SystemdUnits, _ mode: AuditMode) -> JSONObject {
-        let link = systemd.enabledLink(unit)
-        let enabled: JSON = [
-            "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks(unit)) (no link, or masked)"),
-        ]
+        let enabled = systemd.enabledFact(unit)
         let invocation = SystemdUnits.invocationLink(unit)
         let active: JSON
         if mode == .offline {

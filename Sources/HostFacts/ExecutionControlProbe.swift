@@ -91,13 +91,7 @@ public struct ExecutionControlProbe: Probe {
     // MARK: fapolicyd
 
     static func fapolicyd(_ root: HostRoot, units: SystemdUnits) -> JSONObject {
-        let link = units.enabledLink("fapolicyd.service")
-        var out: JSONObject = [
-            "enabled": [
-                "value": .bool(link != nil),
-                "source": .string(link ?? "\(SystemdUnits.enablingLinks("fapolicyd.service")) (no link, or masked)"),
-            ]
-        ]
+        var out: JSONObject = ["enabled": units.enabledFact("fapolicyd.service")]
         out["permissive"] = permissive(root)
         switch rules(root) {
         case .success(let r):

@@ -25,8 +25,12 @@ public struct LoginBannerProbe: Probe {
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
         let probe = SSHDConfigProbe()
-        if SSHDConfigProbe.serverSigns(root, units: context.units).isEmpty {
-            return ["login_banner": .value(["not_applicable": "no OpenSSH server: no sshd binary, configuration or unit"])]
+        do {
+            if try SSHDConfigProbe.serverSigns(root, units: context.units).isEmpty {
+                return ["login_banner": .value(["not_applicable": "no OpenSSH server: no sshd binary, configuration or unit"])]
+            }
+        } catch {
+            return ["login_banner": .unavailable(.error(error.description))]
         }
         var state = SSHDConfigProbe.State()
         state.version = PackageDatabase.installedVersion(root, packages: ["openssh-server"]).map {

@@ -39,13 +39,9 @@ public struct NetworkPolicyProbe: Probe {
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
         let root = context.root
-        let link = context.units.enabledLink("nftables.service")
         var nft: JSONObject = [
             "installed": .bool(root.exists("/usr/sbin/nft")),
-            "enabled": [
-                "value": .bool(link != nil),
-                "source": .string(link ?? "\(SystemdUnits.enablingLinks("nftables.service")) (no link, or masked)"),
-            ],
+            "enabled": context.units.enabledFact("nftables.service"),
             "read_from": .string(
                 root.isLive
                     ? "the persistent configuration \(NftablesConfig.mainFile), which nftables.service loads at boot; the kernel's running ruleset (netlink) is not read"
@@ -99,9 +95,13 @@ public struct NetworkPolicyProbe: Probe {
 
     static func sshdAccess(_ root: HostRoot, units: SystemdUnits) -> (access: SSHDAccess?, failure: String?) {
         var access = SSHDAccess()
-        if SSHDConfigProbe.serverSigns(root, units: units).isEmpty {
-            access.installed = false
-            return (access, nil)
+        do {
+            if try SSHDConfigProbe.serverSigns(root, units: units).isEmpty {
+                access.installed = false
+                return (access, nil)
+            }
+        } catch {
+            return (nil, error.description)
         }
         let probe = SSHDConfigProbe()
         var state = SSHDConfigProbe.State()

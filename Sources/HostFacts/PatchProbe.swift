@@ -321,10 +321,7 @@ public struct PatchProbe: Probe {
             out[key] = ["value": .int(Int64(seconds)), "source": .string(v.source)]
         }
         for (key, unit) in [("apt_daily_timer", "apt-daily.timer"), ("apt_daily_upgrade_timer", "apt-daily-upgrade.timer")] {
-            let link = units.enabledLink(unit)
-            out[key] = [
-                "value": .bool(link != nil), "source": .string(link ?? "\(SystemdUnits.enablingLinks(unit)) (no link, or masked)"),
-            ]
+            out[key] = units.enabledFact(unit)
         }
         return .object(out)
     }

@@ -13,7 +13,8 @@ public struct RemoteExecProbe: Probe {
     public let reads = [
         SystemdUnits.enablingLinks("*"), SystemdUnits.invocationLink("*"), "/usr/bin/amazon-ssm-agent",
         "/snap/amazon-ssm-agent/current/amazon-ssm-agent", "/usr/bin/google_guest_agent", "/usr/bin/google_osconfig_agent",
-        "/usr/sbin/waagent", RemoteExecProbe.qemuBinary, "/lib/systemd/system/qemu-guest-agent.service", RemoteExecProbe.qemuDefaults,
+        "/usr/sbin/waagent", RemoteExecProbe.qemuBinary, "{/etc,/run}/systemd/system/qemu-guest-agent.service",
+        "/lib/systemd/system/qemu-guest-agent.service", RemoteExecProbe.qemuDefaults,
         RemoteExecProbe.qemuConf, "/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name", "/proc/cpuinfo",
         "/sys/hypervisor/type",
     ]
@@ -67,54 +68,62 @@ public struct RemoteExecProbe: Probe {
     ]
 
     public func collect(_ context: ProbeContext) -> [String: Fact] {
-        let agents = RemoteExecProbe.agentItems(context)
+        let agents = RemoteExecProbe.agentItems(
+            context.root, context.units, forbidden: context.site?.forbiddenAgents ?? [], context.mode)
         let found = agents.contains { $0["how"] == "enabled" || $0["how"] == "running" }
         let fact: JSONObject = [
-            "agents": context.units.forbidding(found: found, .array(agents)),
-            "qemu_ga": RemoteExecProbe.qemuGuestAgent(context.root),
+            "agents": context.units.known(.array(agents), found: found),
+            "qemu_ga": RemoteExecProbe.qemuGuestAgent(context.root, units: context.units),
             "hypervisor": .object(RemoteExecProbe.hypervisor(context)),
         ]
         return ["remote_exec": .value(.object(fact))]
     }
 
-    /// One item per agent unit that is enabled or running, or whose binary is installed. A unit
-    /// runs while systemd keeps its invocation link (`SystemdUnits.isActive`): the live view;
-    /// an offline root has none, and only enablement and binaries count.
-    static func agentItems(_ context: ProbeContext) -> [JSON] {
-        let units = context.units
+    /// One item per agent unit that is enabled or running, or whose binary is installed, and
+    /// per unit of the site's denylist (`forbidden`) that is enabled or running. A unit runs
+    /// while systemd keeps its invocation link (`SystemdUnits.isActive`): the live view. An
+    /// offline root's /run shows nothing that runs (EDRProbe says the same of its units), so
+    /// there `running` is not applicable and only enablement and binaries count.
+    static func agentItems(_ root: HostRoot, _ units: SystemdUnits, forbidden: [String], _ mode: AuditMode) -> [JSON] {
+        func running(_ unit: String) -> Bool? { mode == .live ? units.isActive(unit) : nil }
         var out: [JSON] = []
         for agent in agents {
             var found = false
             for unit in agent.units {
-                let running = units.isActive(unit)
                 if let link = units.enabledLink(unit) {
-                    out.append(item(agent, unit, how: "enabled", running: running, source: link))
+                    out.append(item(agent, unit, how: "enabled", running: running(unit), source: link))
                     found = true
-                } else if running {
+                } else if running(unit) == true {
                     out.append(item(agent, unit, how: "running", running: true, source: SystemdUnits.invocationLink(unit)))
                     found = true
                 }
             }
-            if !found, let binary = agent.binaries.first(where: { context.root.exists($0) }) {
-                out.append(item(agent, agent.units[0], how: "installed, not enabled", running: false, source: binary))
+            if !found, let binary = agent.binaries.first(where: { root.exists($0) }) {
+                out.append(item(agent, agent.units[0], how: "installed, not enabled", running: running(agent.units[0]), source: binary))
             }
         }
         // The site's own denylist (remote management, backup agents): units only, no binaries.
         let known = Set(agents.flatMap(\.units))
-        for unit in context.site?.forbiddenAgents ?? [] where !known.contains(unit) {
+        for unit in forbidden where !known.contains(unit) {
             let agent = Agent(name: "site denylist", units: [unit], binaries: [])
-            let running = units.isActive(unit)
             if let link = units.enabledLink(unit) {
-                out.append(item(agent, unit, how: "enabled", running: running, source: link))
-            } else if running {
+                out.append(item(agent, unit, how: "enabled", running: running(unit), source: link))
+            } else if running(unit) == true {
                 out.append(item(agent, unit, how: "running", running: true, source: SystemdUnits.invocationLink(unit)))
             }
         }
         return out
     }
 
-    static func item(_ agent: Agent, _ unit: String, how: String, running: Bool, source: String) -> JSON {
-        ["agent": .string(agent.name), "unit": .string(unit), "how": .string(how), "running": .bool(running), "source": .string(source)]
+    /// `running` nil: an offline root, where it is not applicable.
+    static func item(_ agent: Agent, _ unit: String, how: String, running: Bool?, source: String) -> JSON {
+        let runs: JSON =
+            running.map { .bool($0) }
+            ?? [
+                "not_applicable": "offline root: whether the unit is running is not checked (known only on a live host)",
+                "source": .string(SystemdUnits.invocationLink(unit)),
+            ]
+        return ["agent": .string(agent.name), "unit": .string(unit), "how": .string(how), "running": runs, "source": .string(source)]
     }
 
     /// qemu-guest-agent needs no enabling: Debian's unit has no [Install] section and udev starts
@@ -122,8 +131,8 @@ public struct RemoteExecProbe: Probe {
     /// there and the unit not masked) is therefore as good as running. The blocked RPCs are the
     /// union of the configuration file's `block-rpcs` and the command line's (`DAEMON_ARGS` of
     /// /etc/default/qemu-guest-agent): qemu-ga 7.2 concatenates the two lists.
-    static func qemuGuestAgent(_ root: HostRoot) -> JSON {
-        guard root.exists(qemuBinary), !root.isMasked("/etc/systemd/system/" + qemuUnit) else {
+    static func qemuGuestAgent(_ root: HostRoot, units: SystemdUnits) -> JSON {
+        guard root.exists(qemuBinary), !units.isMasked(qemuUnit) else {
             return ["installed": false, "source": .string(qemuBinary)]
         }
         var blocked: [String: String] = [:]

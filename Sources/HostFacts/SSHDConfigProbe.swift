@@ -122,7 +122,10 @@ public struct SSHDConfigProbe: Probe {
         let root = context.root
         var state = State()
         // Any sign of a server makes the SSH controls apply; none at all, and they do not.
-        let signs = SSHDConfigProbe.serverSigns(root, units: context.units)
+        let signs: [String]
+        do { signs = try SSHDConfigProbe.serverSigns(root, units: context.units) } catch {
+            return ["sshd": .unavailable(.error(error.description))]
+        }
         if signs.isEmpty {
             return [
                 "sshd": .value([
@@ -221,8 +224,9 @@ public struct SSHDConfigProbe: Probe {
     }
 
     /// What shows an OpenSSH server is on the host: its binary, its configuration, drop-ins,
-    /// or an enabled unit (empty when there is none).
-    static func serverSigns(_ root: HostRoot, units: SystemdUnits) -> [String] {
+    /// or an enabled unit (empty when there is none). Throws when there is none to see but a
+    /// directory of enablement links could not be listed: an enabled unit may be there unseen.
+    static func serverSigns(_ root: HostRoot, units: SystemdUnits) throws(NoServerUnknown) -> [String] {
         var signs: [String] = []
         for binary in ["/usr/sbin/sshd", "/usr/bin/sshd"] where root.exists(binary) { signs.append("the binary \(binary)") }
         if root.mayExist(mainFile) { signs.append(mainFile) }
@@ -232,7 +236,14 @@ public struct SSHDConfigProbe: Probe {
         for unit in ["ssh.service", "sshd.service", "ssh.socket"] {
             if let link = units.enabledLink(unit) { signs.append("the enabled unit \(link)") }
         }
+        if signs.isEmpty, let unknown = units.unknown { throw NoServerUnknown(reason: unknown) }
         return signs
+    }
+
+    /// Whether an OpenSSH server is present is not known (`serverSigns`).
+    struct NoServerUnknown: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "whether an OpenSSH server is present is not known: no sshd binary or configuration, and \(reason)" }
     }
 
     /// Whether every comma-list in AuthenticationMethods has at least two methods, and whether

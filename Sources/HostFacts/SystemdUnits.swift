@@ -15,8 +15,8 @@ struct SystemdUnits {
     }
 
     /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
-    /// nil: no link, or the unit masked. A directory that could not be listed enables nothing
-    /// here (`enablements()` throws for it).
+    /// nil: no link, the unit masked, or a link in a directory that could not be listed
+    /// (`unknown` says whether one could not be).
     func enabledLink(_ unit: String) -> String? { enabledLink { $0 == unit } }
 
     /// The first such link (by path) of a unit whose name `matches`.
@@ -24,15 +24,35 @@ struct SystemdUnits {
         links.first { $0.scope == "system" && matches($0.unit) }?.link
     }
 
-    /// For a probe that lists forbidden units: `value` when one was `found` or every directory
-    /// of links was read; otherwise an error, since what the unreadable directory enables is
-    /// unknown (never a silent "none enabled").
-    func forbidding(found: Bool, _ value: JSON) -> JSON {
-        guard !found, let failure else { return value }
-        return [
-            "error": .string("which units are enabled is not known: \(failure.description)"),
-            "source": .string(SystemdUnits.enablingLinks("*")),
-        ]
+    /// Whether `unit` is enabled, as a sourced bool naming the link, or where the links would
+    /// be; an error when none was found and a directory of links could not be listed, since a
+    /// control that requires the unit enabled must not fail on what it could not read.
+    func enabledFact(_ unit: String) -> JSON {
+        if let link = enabledLink(unit) { return ["value": true, "source": .string(link)] }
+        return known(["value": false, "source": .string("\(SystemdUnits.enablingLinks(unit)) (no link, or masked)")], links: unit)
+    }
+
+    /// `value` when every directory of links was read, or when what was `found` decides
+    /// whatever the unread directory enables (a forbidden unit found enabled, a time daemon
+    /// found configured); otherwise an error naming the directory and where the links of
+    /// `unit` (a glob) would be, never a silent "not enabled".
+    func known(_ value: JSON, found: Bool = false, links unit: String = "*") -> JSON {
+        guard !found, let unknown else { return value }
+        return ["error": .string(unknown), "source": .string(SystemdUnits.enablingLinks(unit))]
+    }
+
+    /// Why which units are enabled is not known (a directory of links could not be listed), or
+    /// nil when every directory was read.
+    var unknown: String? { failure.map { "which units are enabled is not known: \($0.description)" } }
+
+    /// The directories whose link to /dev/null masks a unit of the system manager, as
+    /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run) make them.
+    static let maskDirectories = ["/etc/systemd/system", "/run/systemd/system"]
+
+    /// Whether `unit` is masked for the system manager: nothing starts it, not even D-Bus or
+    /// udev activation.
+    func isMasked(_ unit: String) -> Bool {
+        SystemdUnits.maskDirectories.contains { root.isMasked($0 + "/" + unit) }
     }
 
     /// Where the links that could enable `unit` are, for evidence when there is none.
@@ -225,7 +245,7 @@ extension SystemdUnits {
                 for name in entries.sorted() where !name.hasPrefix(".") {
                     let link = subdir + "/" + name
                     guard (try? root.info(link, followFinal: false))?.kind == .symlink else { continue }
-                    let masks = scope == "system" ? ["/etc/systemd/system", "/run/systemd/system"] : [dir]
+                    let masks = scope == "system" ? SystemdUnits.maskDirectories : [dir]
                     if root.isMasked(link) || masks.contains(where: { root.isMasked($0 + "/" + name) }) { continue }
                     out.append(UnitEnablement(unit: name, wantedBy: String(sub[..<dot]), state: state, scope: scope, link: link))
                 }

@@ -8,10 +8,13 @@ public struct TimeSyncProbe: Probe {
     public let name = "timesync"
     public let summary = "time daemon enabled with a configured server; live synchronisation flag of timesyncd"
     public let reads = [
-        SystemdUnits.enablingLinks("{systemd-timesyncd,chrony,ntpsec,ntp}.service"), "/etc/systemd/timesyncd.conf (+ drop-ins)",
+        SystemdUnits.enablingLinks(TimeSyncProbe.daemonUnits), "/etc/systemd/timesyncd.conf (+ drop-ins)",
         "/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony/conf.d/*.conf", "/etc/ntpsec/ntp.conf", "/etc/ntp.conf",
         "/run/systemd/timesync/synchronized",
     ]
+    /// The time daemons' units, as a glob for evidence.
+    static let daemonUnits = "{systemd-timesyncd,chrony,ntpsec,ntp}.service"
+
     public var facts: [String: FactType] {
         [
             "timesync": .object([
@@ -55,7 +58,11 @@ public struct TimeSyncProbe: Probe {
                 "server": .string(server ?? "no server or pool line in \(files.first ?? unit)"), "configured": .bool(server != nil),
             ])
         }
-        var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": .array(daemons)]
+        // A configured daemon found decides LOG-008's first part; without one, a daemon enabled by
+        // a link in an unreadable directory may be there.
+        let known = units.known(
+            .array(daemons), found: daemons.contains { $0["configured"] == true }, links: TimeSyncProbe.daemonUnits)
+        var fact: JSONObject = ["source": "/etc/systemd/system", "daemons": known]
         if context.mode == .live, !daemons.isEmpty, daemons.allSatisfy({ $0["name"] == "systemd-timesyncd" }) {
             let flag = "/run/systemd/timesync/synchronized"
             fact["synchronized"] = ["value": .bool(root.exists(flag)), "source": .string(flag)]

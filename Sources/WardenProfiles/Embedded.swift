@@ -1601,9 +1601,9 @@ controls:
           empty_reason: no command-running agent is installed
         - any:
             - {fact: remote_exec.qemu_ga.installed, eq: false, describe: qemu-guest-agent installed}
-            - none: remote_exec.qemu_ga.rpcs
+            - every: remote_exec.qemu_ga.rpcs
               where: {fact: .name, in: {param: qemu_ga_blocked_rpcs}, describe: a qemu-ga RPC that must be blocked}
-              expect: {fact: .blocked, eq: false, describe: qemu-ga RPC blocked}
+              expect: {fact: .blocked, eq: true, describe: qemu-ga RPC blocked}
               if_empty: pass
               empty_reason: no qemu-ga RPC is required to be blocked
         - {fact: remote_exec.hypervisor.summary, exists: true, if_absent: pass, describe: "hypervisor and tenancy (reported, not judged)"}

@@ -176,6 +176,16 @@ import WardenTestSupport
                 ])
     }
 
+    /// `systemctl mask --runtime udisks2` masks it in /run/systemd/system, which systemd honours
+    /// as it does /etc's: D-Bus cannot start it either.
+    @Test func udisks2MaskedInRun() throws {
+        let tree = host()
+        tree.file("usr/lib/systemd/system/udisks2.service", "[Service]\nType=dbus\n")
+        #expect(try fact(tree)["automount"]?.arrayValue?.count == 1)
+        tree.symlink("run/systemd/system/udisks2.service", to: "/dev/null")
+        #expect(try fact(tree)["automount"] == [])
+    }
+
     /// autofs with its enablement links unreadable: the automount list is an error, not empty.
     @Test func unlistableLinksLeaveAutomountUnknown() throws {
         let tree = host()

@@ -597,6 +597,13 @@ import WardenTestSupport
         ("no audit_backlog_limit", boot(parameters: ["audit": 1]), .fail),
         ("audit=0", boot(parameters: ["audit": 0, "audit_backlog_limit": 8192]), .fail),
         ("no audit=", boot(parameters: ["audit_backlog_limit": 8192]), .fail),
+        (
+            "auditd.service's enablement links unreadable",
+            boot().merging(["auditd": .value(with(FactPatternTests.auditd(), ["enabled": UnknownEnablementTests.stated("auditd.service")]))]
+            ) {
+                $1
+            }, .error
+        ),
     ]
 
     @Test(arguments: AuditRulesProbeTests.log001Table.indices)

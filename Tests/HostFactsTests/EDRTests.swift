@@ -207,6 +207,15 @@ import WardenTestSupport
             "dpkg's database unreadable, an enabled site unit", ["edr": edr(units: [siteUnitItem()], agents: dpkgError), "site": unitSite],
             .pass, nil
         ),
+        (
+            "a site unit whose enablement links are unreadable",
+            [
+                "edr": edr(units: [
+                    AuditRulesProbeTests.with(siteUnitItem(), ["enabled": UnknownEnablementTests.stated("acme-edr.service")])
+                ]),
+                "site": unitSite,
+            ], .error, UnknownEnablementTests.unknown
+        ),
     ]
 
     @Test(arguments: EDRTests.int005Table.indices)

@@ -323,6 +323,18 @@ import WardenTestSupport
     static let int007Table: [(String, [String: JSON], Status, Status, String?)] = [
         ("fapolicyd as shipped", ["execution": execution(), "cmdline": cmdline(), "site": site()], .pass, .pass, nil),
         (
+            "fapolicyd.service's enablement links unreadable",
+            [
+                "execution": AuditRulesProbeTests.with(
+                    execution(),
+                    [
+                        "fapolicyd": AuditRulesProbeTests.with(
+                            execution()["fapolicyd"]!, ["enabled": UnknownEnablementTests.stated("fapolicyd.service")])
+                    ]),
+                "cmdline": cmdline(), "site": site(),
+            ], .pass, .error, UnknownEnablementTests.unknown
+        ),
+        (
             "no site file",
             ["execution": execution(), "cmdline": cmdline(), "site": ["present": false, "source": "no site file (defaults)"]], .fail, .fail,
             "software.denylist"

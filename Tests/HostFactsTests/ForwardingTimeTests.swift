@@ -84,23 +84,6 @@ import WardenTestSupport
         #expect(try channels(tree)?[0]?["encrypted"] == false)
     }
 
-    /// Where a directory of enablement links cannot be listed (here /etc/systemd/system is a
-    /// symlink loop), whether the uploader is enabled is unknown: an error, never "not enabled".
-    @Test func journalUploadWithUnlistableLinksIsUnknown() throws {
-        let tree = TempTree()
-        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
-        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
-        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
-        let items = try #require(try channels(tree)?.arrayValue)
-        #expect(items.count == 1)
-        #expect(items.first?["source"] == "/etc/systemd/journal-upload.conf:2")
-        let error = items.first?["error"]?.stringValue ?? ""
-        #expect(
-            error.hasPrefix(
-                "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: "),
-            "\(items)")
-    }
-
     /// Each setting that makes the channel is cited by its line: the server, the transport, and
     /// the plugin's `active`.
     static let uploadNotEnabled: JSON = [
@@ -267,6 +250,25 @@ import WardenTestSupport
                 channel("rsyslog", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:3"),
             ]), .pass, .pass, ""
         ),
+        (
+            "journal-upload over HTTPS, its unit's enablement links unreadable",
+            forwarding([
+                [
+                    "error": .string(UnknownEnablementTests.unknown), "kind": "systemd-journal-upload",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ]
+            ]), .error, .error, UnknownEnablementTests.unknown
+        ),
+        (
+            "the same beside rsyslog over TLS",
+            forwarding([
+                [
+                    "error": .string(UnknownEnablementTests.unknown), "kind": "systemd-journal-upload",
+                    "source": "/etc/systemd/journal-upload.conf:2",
+                ],
+                channel("rsyslog omfwd", encrypted: true, source: "/etc/rsyslog.d/60-forward.conf:1"),
+            ]), .pass, .pass, ""
+        ),
     ]
 
     static func timesync(
@@ -301,6 +303,16 @@ import WardenTestSupport
         (
             "chrony with a server, the clock not synchronised",
             timesync([chrony], synchronized: sourced(false, "/run/systemd/timesync/synchronized")), .fail, .fail, ""
+        ),
+        (
+            "no configured daemon found, the enablement links unreadable",
+            [
+                "timesync": .value([
+                    "daemons": UnknownEnablementTests.stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service"),
+                    "synchronized": ["not_applicable": "offline root", "source": "/run/systemd/timesync/synchronized"],
+                    "source": "/etc/systemd/system",
+                ])
+            ], .error, .error, UnknownEnablementTests.unknown
         ),
     ]
 

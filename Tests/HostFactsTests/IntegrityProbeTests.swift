@@ -303,6 +303,15 @@ import WardenTestSupport
         ("not scheduled", aide(scheduled: false), .fail, .fail, "a timer or cron job running AIDE is false"),
         ("only an uncommitted aide.db.new", aide(database: false), .fail, .fail, "an AIDE database is false"),
         ("not installed", aide(installed: false, database: false, scheduled: false), .fail, .fail, "AIDE installed is false"),
+        (
+            "no cron job, and the timers' enablement links unreadable",
+            [
+                "aide": .value([
+                    "installed": sourced(true, "/usr/bin/aide"), "database": sourced(true, "/var/lib/aide/aide.db"),
+                    "scheduled": UnknownEnablementTests.stated("*aide*.timer"), "source": "/var/lib/aide",
+                ])
+            ], .error, .error, UnknownEnablementTests.unknown
+        ),
     ]
 
     static func grub(_ password: JSON) -> [String: Fact] { ["bootloader": .value(["grub_password": password, "files": []])] }

@@ -219,7 +219,9 @@ import WardenTestSupport
             "usb_controllers": usbControllers,
             "usbguard": [
                 "source": "/etc/usbguard/usbguard-daemon.conf",
-                "enabled": ["value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)"],
+                "enabled": [
+                    "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link, or masked)",
+                ],
                 "accepted": ["value": false, "source": .string(absent)],
                 "implicit_policy_target": ["value": nil, "source": .string(absent)],
                 "present_device_policy": ["value": nil, "source": .string(absent)],

@@ -342,6 +342,10 @@ import WardenTestSupport
         ("no output chain", nftables(chains: [], ipv4: false, ipv6: false), ssh(), .fail, "nftables.output_chains"),
         ("only an ip (IPv4) output chain", nftables(chains: [chain(family: "ip", table: "out")], ipv6: false), ssh(), .fail, "nftables"),
         ("nftables.service masked", nftables(enabled: notEnabled), ssh(), .fail, "nftables.service (no link, or masked)"),
+        (
+            "nftables.service's enablement links unreadable", nftables(enabled: UnknownEnablementTests.stated("nftables.service")), ssh(),
+            .error, nil
+        ),
         ("a later flush ruleset empties it", nftables(chains: [flushedOutput]), ssh(), .fail, "/etc/nftables.conf:17"),
         (
             "SSH open to any source", nftables(),

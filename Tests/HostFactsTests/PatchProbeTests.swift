@@ -251,6 +251,14 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         ),
         ("apt-daily-upgrade.timer not enabled", { $0.timers = ["apt-daily.timer"] }, .fail, "apt-daily-upgrade.timer enabled is false"),
         (
+            "the timers' enablement links unreadable",
+            {
+                $0.timers = []
+                $0.tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+                $0.tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+            }, .error, UnknownEnablementTests.unknown
+        ),
+        (
             "apt.conf apt would refuse", { $0.autoUpgrades = "APT::Periodic::Unattended-Upgrade \"1\"\n" }, .error,
             "20auto-upgrades:1: 'APT::Periodic::Unattended-Upgrade' is not followed by ';'"
         ),

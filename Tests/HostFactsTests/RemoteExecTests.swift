@@ -1,9 +1,10 @@
-import HostFacts
 import LocalFiles
 import Testing
 import WardenCore
 import WardenFormats
 import WardenTestSupport
+
+@testable import HostFacts
 
 /// EXF-008: cloud and hypervisor agents that run commands, and qemu-ga's blocked RPCs; a verdict
 /// control at SL3 and SL4 alike.
@@ -37,6 +38,13 @@ import WardenTestSupport
     }
 
     func fact(_ tree: TempTree) throws -> JSON { try probeFact("remote_exec", of: RemoteExecProbe(), root: tree.path) }
+
+    /// The agents as a live audit reports them, the tree's /run standing for the running host's
+    /// (an offline root's /run says nothing of what runs).
+    func liveAgents(_ tree: TempTree, forbidden: [String] = []) throws -> JSON {
+        let root = try HostRoot(tree.path)
+        return .array(RemoteExecProbe.agentItems(root, SystemdUnits(root: root), forbidden: forbidden, .live))
+    }
 
     /// The RPCs the probe reports, `blocked` (each with where it is blocked) and the others
     /// unblocked, to be blocked in qemu-ga.conf.
@@ -154,7 +162,7 @@ import WardenTestSupport
         let (name, change, expected) = RemoteExecTests.agentHosts[row]
         let tree = host()
         change(tree)
-        let agents = try fact(tree)["agents"]?.arrayValue ?? []
+        let agents = try liveAgents(tree).arrayValue ?? []
         #expect(agents.map { [$0["unit"] ?? nil, $0["how"] ?? nil, $0["source"] ?? nil] } == [expected], "\(name)")
     }
 
@@ -195,7 +203,7 @@ import WardenTestSupport
         tree.directory("sys/fs/cgroup/system.slice/amazon-ssm-agent.service")
         tree.directory("sys/fs/cgroup/system.slice/google-guest-agent.service")
         #expect(
-            try fact(tree)["agents"]
+            try liveAgents(tree)
                 == [
                     [
                         "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "enabled", "running": false,
@@ -205,7 +213,7 @@ import WardenTestSupport
         tree.symlink("run/systemd/units/invocation:google-guest-agent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
         tree.symlink("run/systemd/units/invocation:amazon-ssm-agent.service", to: "9a8b7c6d5e4f40312a3b4c5d6e7f8091")
         #expect(
-            try fact(tree)["agents"]
+            try liveAgents(tree)
                 == [
                     [
                         "agent": "amazon-ssm-agent", "unit": "amazon-ssm-agent.service", "how": "running", "running": true,
@@ -230,7 +238,11 @@ import WardenTestSupport
                 == [
                     [
                         "agent": "google-guest-agent", "unit": "google-guest-agent.service", "how": "installed, not enabled",
-                        "running": false, "source": "/usr/bin/google_guest_agent",
+                        "running": [
+                            "not_applicable": "offline root: whether the unit is running is not checked (known only on a live host)",
+                            "source": "/run/systemd/units/invocation:google-guest-agent.service",
+                        ],
+                        "source": "/usr/bin/google_guest_agent",
                     ]
                 ])
         // qemu-ga masked does not start when the channel appears.
@@ -252,6 +264,38 @@ import WardenTestSupport
         tree.symlink(
             "run/systemd/system/multi-user.target.wants/amazon-ssm-agent.service", to: "/lib/systemd/system/amazon-ssm-agent.service")
         #expect(try fact(tree)["agents"]?[0]?["how"] == "enabled")
+    }
+
+    /// Offline, /run is not the running host's: an invocation link left there does not make an
+    /// agent "running", and whether an enabled or installed one runs is not applicable (as
+    /// EDRProbe says of its units), never `false`.
+    @Test func offlineNothingIsKnownToRun() throws {
+        let tree = host()
+        tree.symlink("run/systemd/units/invocation:waagent.service", to: "0b5f1c7e2d8a4f6b9c3e5a7d1f2b4c6e")
+        #expect(try fact(tree)["agents"] == [])
+        tree.symlink(
+            "etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service", to: "/lib/systemd/system/amazon-ssm-agent.service")
+        #expect(
+            try fact(tree)["agents"] == [
+                [
+                    "agent": "amazon-ssm-agent", "unit": "amazon-ssm-agent.service", "how": "enabled",
+                    "running": [
+                        "not_applicable": "offline root: whether the unit is running is not checked (known only on a live host)",
+                        "source": "/run/systemd/units/invocation:amazon-ssm-agent.service",
+                    ],
+                    "source": "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service",
+                ]
+            ])
+    }
+
+    /// `systemctl mask --runtime` masks in /run/systemd/system, which systemd honours as it
+    /// does /etc's: qemu-ga does not start when the channel appears.
+    @Test func qemuGaMaskedInRun() throws {
+        let tree = host()
+        qemuInstalled(tree)
+        #expect(try fact(tree)["qemu_ga"]?["installed"] == true)
+        tree.symlink("run/systemd/system/qemu-guest-agent.service", to: "/dev/null")
+        #expect(try fact(tree)["qemu_ga"] == ["installed": false, "source": "/usr/sbin/qemu-ga"])
     }
 
     @Test func aConfigurationQemuGaWouldRefuseIsAnErrorNamingTheLine() throws {
@@ -292,8 +336,8 @@ import WardenTestSupport
         }
     }
 
-    /// The site's denylist: its units, enabled or running, are reported like the cloud agents;
-    /// without the site file they are not known.
+    /// The site's denylist: its units, enabled or running, are reported like the cloud agents
+    /// (running live only); without the site file they are not known.
     @Test func theUnitsTheSiteForbidsAreReportedWhenEnabledOrRunning() throws {
         let tree = host()
         tree.symlink("etc/systemd/system/multi-user.target.wants/rmm-agent.service", to: "/lib/systemd/system/rmm-agent.service")
@@ -302,9 +346,14 @@ import WardenTestSupport
         let v = try probeFact("remote_exec", of: RemoteExecProbe(), root: tree.path, site: site)
         #expect(
             v["agents"]?.arrayValue?.map { [$0["unit"], $0["how"], $0["source"]] } == [
+                ["rmm-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/rmm-agent.service"]
+            ], "\(v)")
+        let live = try liveAgents(tree, forbidden: ["rmm-agent.service", "backup-agent.service", "absent.service"])
+        #expect(
+            live.arrayValue?.map { [$0["unit"], $0["how"], $0["source"]] } == [
                 ["rmm-agent.service", "enabled", "/etc/systemd/system/multi-user.target.wants/rmm-agent.service"],
                 ["backup-agent.service", "running", "/run/systemd/units/invocation:backup-agent.service"],
-            ], "\(v)")
+            ], "\(live)")
         #expect(try fact(tree)["agents"] == [])
     }
 
@@ -325,6 +374,18 @@ import WardenTestSupport
 
     static func agent(_ name: String, unit: String, how: String, source: String) -> JSON {
         ["agent": .string(name), "unit": .string(unit), "how": .string(how), "running": .bool(how == "running"), "source": .string(source)]
+    }
+
+    /// An agent item as an offline audit reports it: whether it runs is not applicable.
+    static func offline(_ item: JSON) -> JSON {
+        AuditRulesProbeTests.with(
+            item,
+            [
+                "running": [
+                    "not_applicable": "offline root: whether the unit is running is not checked (known only on a live host)",
+                    "source": .string(SystemdUnits.invocationLink(item["unit"]?.stringValue ?? "")),
+                ]
+            ])
     }
 
     /// The `remote_exec` fact of a host with qemu-ga installed and every RPC of `blockAll`
@@ -375,6 +436,28 @@ import WardenTestSupport
                     agent(
                         "google-guest-agent", unit: "google-guest-agent.service", how: "installed, not enabled",
                         source: "/usr/bin/google_guest_agent")
+                ])
+            ], .pass
+        ),
+        (
+            "offline, amazon-ssm-agent enabled, whether it runs not applicable",
+            [
+                "remote_exec": remoteExec(agents: [
+                    offline(
+                        agent(
+                            "amazon-ssm-agent", unit: "amazon-ssm-agent.service", how: "enabled",
+                            source: "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service"))
+                ])
+            ], .fail
+        ),
+        (
+            "offline, google-guest-agent installed, not enabled: judged on enablement alone",
+            [
+                "remote_exec": remoteExec(agents: [
+                    offline(
+                        agent(
+                            "google-guest-agent", unit: "google-guest-agent.service", how: "installed, not enabled",
+                            source: "/usr/bin/google_guest_agent"))
                 ])
             ], .pass
         ),
@@ -431,6 +514,35 @@ import WardenTestSupport
             fail.evidence.filter { $0.ok == false }.map(\.source) == [
                 "/etc/systemd/system/multi-user.target.wants/rmm-agent.service", "/run/systemd/units/invocation:backup-agent.service",
             ], "\(fail.evidence)")
+    }
+
+    /// qemu-ga's RPCs as the evidence shows them: a blocked one is the good case (ok, "blocked"),
+    /// an open one the failure, each with where it is blocked or is to be blocked.
+    @Test func theEvidenceOfQemuGaRPCsSaysWhichAreBlocked() throws {
+        func rpcEvidence(_ blocked: [String]) throws -> [Observation] {
+            let f = try cannedFinding("EXF-008", profile: "sl3", facts: ["remote_exec": Self.remoteExec(blocked: blocked)])
+            return f.evidence.filter { $0.source.hasPrefix(RemoteExecProbe.qemuConf) }
+        }
+        #expect(
+            try rpcEvidence(Self.blockAllNames)
+                == Self.blockAllNames.map {
+                    Observation(source: "/etc/qemu/qemu-ga.conf:3", observed: true, expected: "qemu-ga RPC blocked", ok: true, subject: $0)
+                })
+        let open = try rpcEvidence(["guest-exec"])
+        #expect(
+            open.filter { $0.ok == false }
+                == Self.blockAllNames.dropFirst().map {
+                    Observation(
+                        source: RemoteExecProbe.qemuConf, observed: false,
+                        expected: "one of: not qemu-guest-agent installed, or qemu-ga RPC blocked", ok: false, subject: $0)
+                }, "\(open)")
+        #expect(
+            open.filter { $0.ok == true }
+                == [
+                    Observation(
+                        source: "/etc/qemu/qemu-ga.conf:3", observed: true, expected: "qemu-ga RPC blocked", ok: true, subject: "guest-exec"
+                    )
+                ], "\(open)")
     }
 
     /// End to end once: the committed fixtures, qemu-ga kept with the RPCs blocked passes;

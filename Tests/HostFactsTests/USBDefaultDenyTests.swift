@@ -42,7 +42,7 @@ import WardenTestSupport
         let usbguard = try usbguard(tree.path)
         #expect(
             usbguard["enabled"] == [
-                "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)",
+                "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link, or masked)",
             ])
         #expect(usbguard["accepted"] == ["value": false, "source": .string(Self.absent)])
         #expect(usbguard["implicit_policy_target"] == ["value": nil, "source": .string(Self.absent)])
@@ -279,7 +279,9 @@ import WardenTestSupport
 
     static let notInstalled: JSON = [
         "source": .string(daemonConf),
-        "enabled": ["value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link)"],
+        "enabled": [
+            "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/usbguard.service (no link, or masked)",
+        ],
         "accepted": ["value": false, "source": .string(absent)], "implicit_policy_target": ["value": nil, "source": .string(absent)],
         "present_device_policy": ["value": nil, "source": .string(absent)],
         "authorized_default": ["value": nil, "source": .string(absent)],
@@ -365,6 +367,11 @@ import WardenTestSupport
             cmdline(deny: false), .fail, "/sys/bus/usb/devices/usb2: authorized_default of a USB controller is 1"
         ),
         ("no USBGuard, no USB controller", devices(notInstalled, controllers: controllers([])), cmdline(deny: false), .pass, nil),
+        (
+            "USBGuard denies by default, its enablement links unreadable",
+            devices(AuditRulesProbeTests.with(usbguard(), ["enabled": UnknownEnablementTests.stated("usbguard.service")])),
+            cmdline(deny: false), .error, UnknownEnablementTests.unknown
+        ),
     ]
 
     @Test(arguments: USBDefaultDenyTests.table.indices)

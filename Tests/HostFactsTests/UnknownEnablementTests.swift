@@ -1,0 +1,109 @@
+import HostFacts
+import LocalFiles
+import Testing
+import WardenCore
+import WardenFormats
+import WardenTestSupport
+
+/// Whether a unit is enabled, when a directory of enablement links cannot be listed
+/// (`SystemdUnits.enabledFact` and `known`): every probe that asks states the unknown instead of
+/// "not enabled", unless what it found decides anyway. The controls' rows for these stated
+/// errors are in each control's own table (LOG-001, EXF-001, INT-005, INT-007, EXF-004, INT-004,
+/// INT-001, LOG-006, LOG-008).
+@Suite struct UnknownEnablementTests {
+    static let unknown = "which units are enabled is not known: /etc/systemd/system: Too many levels of symbolic links"
+
+    /// A root whose /etc/systemd/system is a symlink loop, so that listing it fails (ELOOP).
+    static func unlistable() -> TempTree {
+        let tree = TempTree()
+        tree.symlink("etc/systemd/system", to: "/etc/systemd/system.loop")
+        tree.symlink("etc/systemd/system.loop", to: "/etc/systemd/system")
+        tree.file("var/lib/dpkg/status", "")
+        return tree
+    }
+
+    static func stated(_ unit: String) -> JSON {
+        ["error": .string(unknown), "source": .string("{/etc,/run}/systemd/system/*.{wants,requires,upholds}/\(unit)")]
+    }
+
+    /// A row: the probe, the site file, the fact path, the stated value there.
+    static let rows: [(any Probe, String?, [String], JSON)] = [
+        (AuditdProbe(), nil, ["auditd", "enabled"], stated("auditd.service")),
+        (DevicesProbe(), nil, ["devices", "usbguard", "enabled"], stated("usbguard.service")),
+        (EDRProbe(), "services:\n  edr_units: [acme-edr.service]\n", ["edr", "units", "0", "enabled"], stated("acme-edr.service")),
+        (ExecutionControlProbe(), nil, ["execution", "fapolicyd", "enabled"], stated("fapolicyd.service")),
+        (NetworkPolicyProbe(), nil, ["nftables", "enabled"], stated("nftables.service")),
+        (PatchProbe(), nil, ["patches", "automatic", "apt_daily_timer"], stated("apt-daily.timer")),
+        (PatchProbe(), nil, ["patches", "automatic", "apt_daily_upgrade_timer"], stated("apt-daily-upgrade.timer")),
+        (AIDEProbe(), nil, ["aide", "scheduled"], stated("*aide*.timer")),
+        (TimeSyncProbe(), nil, ["timesync", "daemons"], stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service")),
+    ]
+
+    @Test(arguments: UnknownEnablementTests.rows.indices)
+    func aUnitWithNoLinkFoundIsUnknown(_ row: Int) throws {
+        let (probe, site, path, expected) = Self.rows[row]
+        let tree = Self.unlistable()
+        let fact = try probeFact(path[0], of: probe, root: tree.path, site: site)
+        var value: JSON? = fact
+        for key in path.dropFirst() { value = if let i = Int(key) { value?[i] } else { value?[key] } }
+        #expect(value == expected, "\(path.joined(separator: "."))")
+    }
+
+    /// A link found in the directory that could be read decides: the unit is enabled.
+    @Test func aLinkFoundElsewhereStillDecides() throws {
+        let tree = Self.unlistable()
+        tree.symlink("run/systemd/system/multi-user.target.wants/auditd.service", to: "/lib/systemd/system/auditd.service")
+        #expect(
+            try probeFact("auditd", of: AuditdProbe(), root: tree.path)["enabled"]
+                == ["value": true, "source": "/run/systemd/system/multi-user.target.wants/auditd.service"])
+    }
+
+    /// A cron job running AIDE schedules it whatever the unread links hold.
+    @Test func anAideCronJobStillDecides() throws {
+        let tree = Self.unlistable()
+        tree.file("etc/cron.daily/aide", "#!/bin/sh\n")
+        #expect(try probeFact("aide", of: AIDEProbe(), root: tree.path)["scheduled"] == ["value": true, "source": "/etc/cron.daily/aide"])
+    }
+
+    /// A time daemon found enabled with a server decides LOG-008's first part; one found
+    /// without a server does not, since another may be enabled by an unread link.
+    @Test func aConfiguredTimeDaemonStillDecides() throws {
+        let tree = Self.unlistable()
+        tree.symlink("run/systemd/system/multi-user.target.wants/chrony.service", to: "/lib/systemd/system/chrony.service")
+        #expect(
+            try probeFact("timesync", of: TimeSyncProbe(), root: tree.path)["daemons"]
+                == Self.stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service"))
+        tree.file("etc/chrony/chrony.conf", "pool 2.debian.pool.ntp.org iburst\n")
+        #expect(
+            try probeFact("timesync", of: TimeSyncProbe(), root: tree.path)["daemons"] == [
+                [
+                    "name": "chrony", "source": "/run/systemd/system/multi-user.target.wants/chrony.service",
+                    "server": "/etc/chrony/chrony.conf:1", "configured": true,
+                ]
+            ])
+    }
+
+    /// systemd-journal-upload with an https URL and its unit's links unread: a channel that may
+    /// be the encrypted one is an error item; with http it would fail LOG-006 either way.
+    @Test func anHttpsJournalUploadIsUnknown() throws {
+        let tree = Self.unlistable()
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
+        #expect(
+            try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [
+                ["error": .string(Self.unknown), "kind": "systemd-journal-upload", "source": "/etc/systemd/journal-upload.conf:2"]
+            ])
+        tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=http://logs.example:19532\n")
+        #expect(try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [])
+    }
+
+    /// No sshd binary and no configuration, and the ssh units' links unread: whether a server is
+    /// there is unknown, not "no OpenSSH server" (which makes the SSH controls not apply).
+    @Test func noServerSeenIsUnknown() throws {
+        let tree = Self.unlistable()
+        let facts = try audit(root: tree.path, probes: [SSHDConfigProbe(), LoginBannerProbe(), NetworkPolicyProbe()]).facts
+        let reason = "whether an OpenSSH server is present is not known: no sshd binary or configuration, and \(Self.unknown)"
+        #expect(facts["sshd"] == .unavailable(.error(reason)))
+        #expect(facts["login_banner"] == .unavailable(.error(reason)))
+        #expect(facts["ssh_management"] == .unavailable(.error(reason)))
+    }
+}
