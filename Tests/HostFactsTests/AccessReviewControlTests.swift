@@ -86,11 +86,8 @@ import WardenTestSupport
     @Test(arguments: AccessReviewControlTests.acc015Table.indices)
     func acc015OverATableOfFacts(_ row: Int) throws {
         let (name, site, now, expected, summary) = AccessReviewControlTests.acc015Table[row]
-        #expect(FactContract.mismatches(site, ProbeRegistry.factTypes["site"]!, path: "site") == [], "\(name)")
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ACC-015" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["site": .value(site)]), now: now)["ACC-015"]
+            let finding = try cannedFinding("ACC-015", profile: profile, facts: ["site": site], now: now)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             if let summary { #expect(finding.summary.contains(summary), "\(profile) \(name): \(finding.summary)") }
         }
@@ -98,11 +95,7 @@ import WardenTestSupport
 
     /// The evidence of a pass names the reviewer, the day and the file.
     @Test func aPassNamesReviewerAndDay() throws {
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "ACC-015" }
-        let f = Evaluator.evaluate(
-            p, facts: FactSet(mode: .offline, facts: ["site": .value(AccessReviewControlTests.canned())]), now: testNow)[
-                "ACC-015"]
+        let f = try cannedFinding("ACC-015", profile: "sl3", facts: ["site": AccessReviewControlTests.canned()])
         #expect(f.evidence.contains { $0.observed == "ciso@example.org" && $0.ok == true })
         #expect(f.evidence.contains { $0.observed == "2026-10-01" && $0.source == "site.yaml" })
     }

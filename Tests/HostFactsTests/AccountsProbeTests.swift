@@ -157,14 +157,8 @@ import WardenTestSupport
     @Test(arguments: AccountsProbeTests.acc009Table.indices)
     func acc009OverATableOfFacts(_ row: Int) throws {
         let (name, fact, expected, says) = Self.acc009Table[row]
-        // The canned fact is one the probe could produce.
-        if case .value(let value) = fact {
-            #expect(FactContract.mismatches(value, ProbeRegistry.factTypes["accounts"]!, path: "accounts") == [], "\(name)")
-        }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ACC-009" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["accounts": fact]), now: testNow)["ACC-009"]
+            let finding = try cannedFinding("ACC-009", profile: profile, facts: ["accounts": fact])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(finding.summary.contains(says), "\(profile) \(name): \(finding.summary)")
             // root itself is never an offender.

@@ -287,12 +287,8 @@ import WardenTestSupport
     @Test(arguments: AttackSurfaceTests.hrd013Table.indices)
     func hrd013OverATableOfFacts(_ row: Int) throws {
         let (name, value, expected) = AttackSurfaceTests.hrd013Table[row]
-        #expect(FactContract.mismatches(value, ProbeRegistry.factTypes["attack_surface"]!, path: "attack_surface") == [], "\(name)")
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "HRD-013" }
-            let facts = FactSet(mode: .offline, facts: ["attack_surface": .value(value)])
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["HRD-013"]
+            let finding = try cannedFinding("HRD-013", profile: profile, facts: ["attack_surface": value])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(finding.advisory == (profile == "sl3"), "\(profile) \(name)")
             if expected == .fail { #expect(finding.evidence.contains { $0.ok == false }, "\(profile) \(name): \(finding.evidence)") }
@@ -300,11 +296,8 @@ import WardenTestSupport
     }
 
     @Test func theFailingEvidenceNamesThePackageAndTheDatabase() throws {
-        var p = try BuiltIn.profile("sl4")
-        p.controls = p.controls.filter { $0.definition.id == "HRD-013" }
         let value = AttackSurfaceTests.canned(packages: [AttackSurfaceTests.gccBase, AttackSurfaceTests.item("linux-perf")])
-        let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["attack_surface": .value(value)]), now: testNow)[
-            "HRD-013"]
+        let finding = try cannedFinding("HRD-013", profile: "sl4", facts: ["attack_surface": value])
         #expect(
             finding.evidence.contains { $0.ok == false && $0.observed == "linux-perf" && $0.source == "/var/lib/dpkg/status" },
             "\(finding.evidence)")

@@ -13,20 +13,11 @@ import WardenTestSupport
 
     // MARK: - Probe tests: the facts of a rule set
 
-    /// The fact `name` of `probe` on `root` with `site`, checked against its declared type.
-    /// (`probeFact` takes no site, and the audit rules are judged against the weight locations.)
-    func fact(_ name: String, of probe: any Probe, root: String, site: String?) throws -> JSON {
-        let facts = try audit(root: root, site: site, probes: [probe]).facts
-        guard case .value(let v)? = facts[name] else { throw TestFailure("no \(name) fact: \(facts)") }
-        let mismatches = FactContract.mismatches(v, probe.facts[name]!, path: name)
-        guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
-        return v
-    }
-
     func rules(_ root: String) throws -> JSON { try rules(root, site: site) }
 
+    /// The audit rules are judged against the weight locations, which `site` registers.
     func rules(_ root: String, site: String?) throws -> JSON {
-        try fact("audit_rules", of: AuditRulesProbe(), root: root, site: site)
+        try probeFact("audit_rules", of: AuditRulesProbe(), root: root, site: site)
     }
 
     /// The one weight location's coverage.
@@ -388,26 +379,12 @@ import WardenTestSupport
 
     // MARK: - Control tests: tables of canned facts
 
-    /// Checks a canned fact against its probe's declaration, so a row cannot drift from what the
-    /// probe produces.
-    static func conforms(_ fact: Fact, _ name: String) -> [String] {
-        guard case .value(let v) = fact else { return [] }
-        return FactContract.mismatches(v, ProbeRegistry.factTypes[name]!, path: name)
-    }
-
-    static func evaluate(_ control: String, _ facts: [String: Fact], profile: String) throws -> Finding {
-        var p = try BuiltIn.profile(profile)
-        p.controls = p.controls.filter { $0.definition.id == control }
-        return Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)[control]
-    }
-
     /// Evaluates `control` at sl3 and sl4 over `facts`, each checked against its declared type.
     static func check(
         _ control: String, _ name: String, _ facts: [String: Fact], sl3: Status, sl4: Status, summary: String? = nil
     ) throws {
-        for (fact, value) in facts { #expect(conforms(value, fact) == [], "\(name)") }
         for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
-            let f = try evaluate(control, facts, profile: profile)
+            let f = try cannedFinding(control, profile: profile, facts: facts)
             #expect(f.status == expected, "\(control) \(profile) \(name): \(f.summary)")
             if let summary, expected != .pass { #expect(f.summary.contains(summary), "\(control) \(profile) \(name): \(f.summary)") }
         }
@@ -487,7 +464,7 @@ import WardenTestSupport
     }
 
     @Test func log002SummaryWithoutWeightLocationsIsExact() throws {
-        let f = try AuditRulesProbeTests.evaluate("LOG-002", ["audit_rules": AuditRulesProbeTests.auditRules(weights: [])], profile: "sl3")
+        let f = try cannedFinding("LOG-002", profile: "sl3", facts: ["audit_rules": AuditRulesProbeTests.auditRules(weights: [])])
         #expect(f.summary == "no weight locations registered or found")
     }
 
@@ -533,7 +510,7 @@ import WardenTestSupport
                 AuditRulesProbeTests.memorySyscalls.contains($0)
                     ? AuditRulesProbeTests.syscall($0, missing: ["b64", "b32"]) : AuditRulesProbeTests.syscall($0)
             })
-        let f = try AuditRulesProbeTests.evaluate("LOG-003", ["audit_rules": rules], profile: "sl4")
+        let f = try cannedFinding("LOG-003", profile: "sl4", facts: ["audit_rules": rules])
         #expect(f.evidence.filter { $0.ok == false }.count == 4, "\(f.evidence)")
     }
 
@@ -544,7 +521,7 @@ import WardenTestSupport
         let expected: Status = immutable ? .pass : .fail
         try AuditRulesProbeTests.check("LOG-004", "immutable \(immutable)", facts, sl3: expected, sl4: expected)
         for profile in ["sl3", "sl4"] {
-            let f = try AuditRulesProbeTests.evaluate("LOG-004", facts, profile: profile)
+            let f = try cannedFinding("LOG-004", profile: profile, facts: facts)
             #expect(f.blocksConformance == (profile == "sl4" && !immutable), "\(profile)")
         }
     }

@@ -204,14 +204,8 @@ import WardenTestSupport
     @Test(arguments: ConfidentialComputingTests.enc009Table.indices)
     func enc009OverATableOfFacts(_ row: Int) throws {
         let (name, value, sl3, sl4) = ConfidentialComputingTests.enc009Table[row]
-        #expect(
-            FactContract.mismatches(value, ProbeRegistry.factTypes["confidential_computing"]!, path: "confidential_computing") == [],
-            "\(name)")
         for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ENC-009" }
-            let facts = FactSet(mode: .offline, facts: ["confidential_computing": .value(value)])
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["ENC-009"]
+            let finding = try cannedFinding("ENC-009", profile: profile, facts: ["confidential_computing": value])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(finding.blocksConformance == (profile == "sl4" && expected == .fail), "\(profile) \(name)")
         }

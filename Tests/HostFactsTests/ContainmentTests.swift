@@ -492,16 +492,8 @@ import WardenTestSupport
     @Test(arguments: ContainmentTests.containmentTable.indices)
     func containmentErrorsOverATableOfFacts(_ row: Int) throws {
         let (name, control, facts, expected) = Self.containmentTable[row]
-        // The canned facts are facts the probes could produce.
-        for (fact, value) in facts {
-            if case .value(let v) = value {
-                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name): \(fact)")
-            }
-        }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == control }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)[control]
+            let finding = try cannedFinding(control, profile: profile, facts: facts)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
         }
     }

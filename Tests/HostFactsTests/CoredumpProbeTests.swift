@@ -134,16 +134,8 @@ import WardenTestSupport
     @Test(arguments: CoredumpProbeTests.hrd005Table.indices)
     func hrd005OverATableOfFacts(_ row: Int) throws {
         let (name, facts, expected, says) = Self.hrd005Table[row]
-        // The canned facts are facts the probes could produce.
-        for (fact, value) in facts {
-            if case .value(let v) = value {
-                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name): \(fact)")
-            }
-        }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "HRD-005" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)["HRD-005"]
+            let finding = try cannedFinding("HRD-005", profile: profile, facts: facts)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(says.isEmpty || finding.summary.contains(says), "\(profile) \(name): \(finding.summary)")
         }

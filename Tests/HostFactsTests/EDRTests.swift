@@ -244,14 +244,8 @@ import WardenTestSupport
         }
         for (active, expected) in [(true, Status.pass), (false, Status.fail)] {
             let edr: JSON = ["units": [unit(active: active)], "agents": [], "source": "site file"]
-            #expect(FactContract.mismatches(edr, EDRProbe().facts["edr"]!, path: "edr") == [])
-            let facts = FactSet(
-                mode: .live,
-                facts: [
-                    "edr": .value(edr),
-                    "site": .value(["present": true, "services": ["edr_units": ["acme-edr.service"]]]),
-                ], files: [:])
-            let f = Evaluator.evaluate(try BuiltIn.profile(profile), facts: facts, now: testNow)["INT-005"]
+            let site: JSON = ["present": true, "services": ["edr_units": ["acme-edr.service"]]]
+            let f = try cannedFinding("INT-005", profile: profile, facts: ["edr": edr, "site": site], mode: .live)
             #expect(f.status == expected, "active \(active): \(f.summary)")
             if !active { #expect(f.summary.contains("EDR unit active"), "\(f.summary)") }
         }

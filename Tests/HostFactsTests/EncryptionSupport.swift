@@ -21,33 +21,6 @@ func auditEncryption(_ root: String, profile: String = "sl3", site: String? = we
     try audit(root: root, profile: profile, site: site, probes: encryptionProbes)
 }
 
-/// `probeFact` with a site file: the storage and LUKS probes look only under the weight paths
-/// the site registers.
-func probeFact(_ name: String, of probe: any Probe, root: String, site: String?) throws -> JSON {
-    let facts = try audit(root: root, site: site, probes: [probe]).facts
-    guard case .value(let value)? = facts[name] else { throw TestFailure("no \(name) fact: \(facts)") }
-    let type = try #require(probe.facts[name], "\(name) is not declared by its probe")
-    let mismatches = FactContract.mismatches(value, type, path: name)
-    guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
-    return value
-}
-
-/// The finding of `control` at `profile` over canned facts alone (no host, no probe), each fact
-/// first checked against the type its probe declares, so a canned value cannot drift from what
-/// the probe really produces; `unavailable` are facts a probe could not collect at all.
-func cannedFinding(
-    _ control: String, profile: String, facts: [String: JSON], unavailable: [String: Unavailable] = [:]
-) throws -> Finding {
-    for (name, value) in facts {
-        let type = try #require(ProbeRegistry.factTypes[name], "no probe declares \(name)")
-        #expect(FactContract.mismatches(value, type, path: name) == [], "\(control) at \(profile)")
-    }
-    var p = try BuiltIn.profile(profile)
-    p.controls = p.controls.filter { $0.definition.id == control }
-    let all = facts.mapValues { Fact.value($0) }.merging(unavailable.mapValues { .unavailable($0) }) { value, _ in value }
-    return Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: all), now: testNow)[control]
-}
-
 /// The value of a collected fact (a test failure when it is unavailable).
 func factValue(_ facts: FactSet, _ name: String) throws -> JSON {
     guard case .value(let v)? = facts[name] else {

@@ -80,12 +80,8 @@ import WardenTestSupport
     @Test(arguments: FactPatternTests.log005Table.indices)
     func log005OverATableOfFacts(_ row: Int) throws {
         let (name, auditd, expected) = FactPatternTests.log005Table[row]
-        // The canned facts are facts a probe could produce.
-        #expect(FactContract.mismatches(auditd, ProbeRegistry.factTypes["auditd"]!, path: "auditd") == [], "\(name)")
-        var profile = try BuiltIn.profile("sl4")
-        profile.controls = profile.controls.filter { $0.definition.id == "LOG-005" }
-        let facts = FactSet(mode: .offline, facts: ["auditd": .value(auditd)])
-        let finding = Evaluator.evaluate(profile, facts: facts, now: testNow)["LOG-005"]
+        // cannedFinding refuses canned facts a probe could not produce (their declared types).
+        let finding = try cannedFinding("LOG-005", profile: "sl4", facts: ["auditd": auditd])
         #expect(finding.status == expected, "\(name): \(finding.summary)")
     }
 }

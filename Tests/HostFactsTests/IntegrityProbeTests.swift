@@ -331,17 +331,8 @@ import WardenTestSupport
     ]
 
     func evaluate(_ control: String, _ row: Row) throws {
-        // The canned facts are facts the probes could produce.
-        for (name, fact) in row.facts {
-            if case .value(let value) = fact {
-                #expect(FactContract.mismatches(value, ProbeRegistry.factTypes[name]!, path: name) == [], "\(row.name): \(name)")
-            }
-        }
-        let facts = FactSet(mode: .offline, facts: row.facts)
         for (profile, expected) in [("sl3", row.sl3), ("sl4", row.sl4)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == control }
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)[control]
+            let finding = try cannedFinding(control, profile: profile, facts: row.facts)
             #expect(finding.status == expected, "\(profile) \(row.name): \(finding.summary)")
             if profile == "sl3" { #expect(row.says.isEmpty || finding.summary.contains(row.says), "\(row.name): \(finding.summary)") }
         }

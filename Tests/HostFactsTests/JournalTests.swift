@@ -141,11 +141,8 @@ import WardenTestSupport
     @Test(arguments: JournalTests.log007Table.indices)
     func log007OverATableOfFacts(_ row: Int) throws {
         let (name, value, sl3, sl4) = JournalTests.log007Table[row]
-        #expect(FactContract.mismatches(value, ProbeRegistry.factTypes["journald"]!, path: "journald") == [], "\(name)")
         for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "LOG-007" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["journald": .value(value)]), now: testNow)["LOG-007"]
+            let finding = try cannedFinding("LOG-007", profile: profile, facts: ["journald": value])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
         }
     }

@@ -106,33 +106,20 @@ import WardenTestSupport
     @Test(arguments: ListenersProbeTests.exf007Table.indices)
     func exf007OverATableOfFacts(_ row: Int) throws {
         let (name, facts, expected, failing) = ListenersProbeTests.exf007Table[row]
-        for (fact, value) in facts {
-            if case .value(let v) = value {
-                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name)")
-            }
-        }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "EXF-007" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)["EXF-007"]
+            let finding = try cannedFinding("EXF-007", profile: profile, facts: facts)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(finding.evidence.filter { $0.ok == false }.map(\.observed) == failing.map { .string($0) }, "\(profile) \(name)")
         }
         if case .error = expected {
-            var p = try BuiltIn.profile("sl3")
-            p.controls = p.controls.filter { $0.definition.id == "EXF-007" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)["EXF-007"]
+            let finding = try cannedFinding("EXF-007", profile: "sl3", facts: facts)
             #expect(finding.summary.contains("/proc/net/tcp:2: cannot parse"), "\(finding.summary)")
         }
     }
 
     /// The failing evidence names the socket's address and where it was read.
     @Test func theEvidenceNamesTheAddress() throws {
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "EXF-007" }
-        let finding = Evaluator.evaluate(
-            p, facts: FactSet(mode: .offline, facts: ListenersProbeTests.canned(ListenersProbeTests.unlisted)), now: testNow)[
-                "EXF-007"]
+        let finding = try cannedFinding("EXF-007", profile: "sl3", facts: ListenersProbeTests.canned(ListenersProbeTests.unlisted))
         #expect(
             finding.evidence.contains { $0.ok == false && $0.observed == "tcp/8080" && $0.source == "[0:0:0:0:0:0:0:0]:8080 in /proc/net" })
     }

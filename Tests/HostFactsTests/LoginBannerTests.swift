@@ -166,31 +166,19 @@ import WardenTestSupport
         ),
     ]
 
-    static func log011(_ profile: String) throws -> ResolvedProfile {
-        var p = try BuiltIn.profile(profile)
-        p.controls = p.controls.filter { $0.definition.id == "LOG-011" }
-        return p
-    }
-
     @Test(arguments: LoginBannerTests.log011Table.indices)
     func log011OverATableOfFacts(_ row: Int) throws {
         let (name, sshd, banner, expected) = LoginBannerTests.log011Table[row]
-        for (fact, value) in [("sshd", sshd), ("login_banner", banner)] {
-            if case .value(let v) = value {
-                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name)")
-            }
-        }
         for profile in ["sl3", "sl4"] {
-            let facts = FactSet(mode: .offline, facts: ["sshd": sshd, "login_banner": banner])
-            let f = Evaluator.evaluate(try LoginBannerTests.log011(profile), facts: facts, now: testNow)["LOG-011"]
+            let f = try cannedFinding("LOG-011", profile: profile, facts: ["sshd": sshd, "login_banner": banner])
             #expect(f.status == expected, "\(profile) \(name): \(f.summary)")
         }
     }
 
     @Test func aPassNamesTheBannersPathFirstLineAndWord() throws {
-        let facts = FactSet(mode: .offline, facts: ["sshd": LoginBannerTests.installed, "login_banner": .value(LoginBannerTests.canned())])
+        let facts: [String: Fact] = ["sshd": LoginBannerTests.installed, "login_banner": .value(LoginBannerTests.canned())]
         for profile in ["sl3", "sl4"] {
-            let f = Evaluator.evaluate(try LoginBannerTests.log011(profile), facts: facts, now: testNow)["LOG-011"]
+            let f = try cannedFinding("LOG-011", profile: profile, facts: facts)
             #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "AUTHORISED USE ONLY." })
             #expect(f.evidence.contains { $0.source == "/etc/issue.net" && $0.observed == "monitored" && $0.ok == true })
         }
@@ -198,11 +186,9 @@ import WardenTestSupport
 
     @Test func withoutTheNoticeRequirementAnyNonEmptyBannerPasses() throws {
         let banner = LoginBannerTests.canned(words: ["debian", "gnu", "linux"])
-        let facts = FactSet(mode: .offline, facts: ["sshd": LoginBannerTests.installed, "login_banner": .value(banner)])
-        var profile = try LoginBannerTests.log011("sl4")
-        #expect(Evaluator.evaluate(profile, facts: facts, now: testNow)["LOG-011"].status == .fail)
-        profile.controls[0].parameters["require_monitoring_notice"] = false
-        let f = Evaluator.evaluate(profile, facts: facts, now: testNow)["LOG-011"]
+        let facts: [String: Fact] = ["sshd": LoginBannerTests.installed, "login_banner": .value(banner)]
+        #expect(try cannedFinding("LOG-011", profile: "sl4", facts: facts).status == .fail)
+        let f = try cannedFinding("LOG-011", profile: "sl4", facts: facts, parameters: ["require_monitoring_notice": false])
         #expect(f.status == .pass, "\(f.summary)")
     }
 

@@ -262,11 +262,8 @@ import WardenTestSupport
     @Test(arguments: MACProbeTests.acc012Table.indices)
     func acc012OverATableOfFacts(_ row: Int) throws {
         let (name, fact, expected, summary) = MACProbeTests.acc012Table[row]
-        if case .value(let v) = fact { #expect(FactContract.mismatches(v, ProbeRegistry.factTypes["mac"]!, path: "mac") == [], "\(name)") }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ACC-012" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["mac": fact]), now: testNow)["ACC-012"]
+            let finding = try cannedFinding("ACC-012", profile: profile, facts: ["mac": fact])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             for part in summary { #expect(finding.summary.contains(part), "\(profile) \(name): \(finding.summary)") }
         }
@@ -274,17 +271,13 @@ import WardenTestSupport
 
     /// The evidence cites the line each fact came from.
     @Test func theEvidenceCitesTheFactsSources() throws {
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "ACC-012" }
-        func evidence(_ fact: Fact) -> [Observation] {
-            Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["mac": fact]), now: testNow)["ACC-012"].evidence
-        }
+        func evidence(_ fact: Fact) throws -> [Observation] { try cannedFinding("ACC-012", profile: "sl3", facts: ["mac": fact]).evidence }
         #expect(
-            evidence(MACProbeTests.canned(selinux: MACProbeTests.selinux("enforcing"))).contains {
+            try evidence(MACProbeTests.canned(selinux: MACProbeTests.selinux("enforcing"))).contains {
                 $0.source == MACProbeTests.enforce && $0.observed == true
             })
         #expect(
-            evidence(MACProbeTests.canned(apparmor: MACProbeTests.offlineAppArmor([MACProbeTests.complainConfigured]))).contains {
+            try evidence(MACProbeTests.canned(apparmor: MACProbeTests.offlineAppArmor([MACProbeTests.complainConfigured]))).contains {
                 $0.source == "/etc/apparmor.d/usr.local.bin.weights-server:5" && $0.observed == "weights-server"
             })
     }

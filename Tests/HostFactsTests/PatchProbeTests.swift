@@ -85,10 +85,7 @@ private func release(suite: String, codename: String, date: String, signed: Bool
         func finding(_ profile: String) throws -> Finding {
             let root = try HostRoot(build())
             let context = ProbeContext(root: root, site: nil, weights: WeightLocations(origin: .site, paths: [], note: "test"))
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "INT-008" }
-            let facts = FactSet(mode: .offline, facts: PatchProbe().collect(context))
-            return Evaluator.evaluate(p, facts: facts, now: testNow)["INT-008"]
+            return try cannedFinding("INT-008", profile: profile, facts: PatchProbe().collect(context))
         }
     }
 

@@ -624,15 +624,8 @@ import WardenTestSupport
 
     func evaluate(_ control: String, _ table: [Row], row: Int) throws {
         let (name, host, sl3, sl4, says, sl4Says) = table[row]
-        // The canned facts are facts the probes could produce.
-        for (fact, value) in host.facts where fact != "site" {
-            #expect(FactContract.mismatches(value, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name)")
-        }
-        let facts = FactSet(mode: .offline, facts: host.facts.mapValues { .value($0) })
         for (profile, expected, text) in [("sl3", sl3, says), ("sl4", sl4, sl4Says)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == control }
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)[control]
+            let finding = try cannedFinding(control, profile: profile, facts: host.facts)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             #expect(text.isEmpty || finding.summary.contains(text), "\(profile) \(name): \(finding.summary)")
         }

@@ -289,20 +289,10 @@ import WardenTestSupport
     @Test(arguments: SSHDConfigProbeTests.table.indices)
     func sshControlsOverATableOfFacts(_ row: Int) throws {
         let r = SSHDConfigProbeTests.table[row]
-        if case .value(let v) = r.sshd {
-            #expect(FactContract.mismatches(v, ProbeRegistry.factTypes["sshd"]!, path: "sshd") == [], "\(r.name)")
-        }
-        for (fact, value) in SSHDConfigProbeTests.others {
-            if case .value(let v) = value {
-                #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(fact)")
-            }
-        }
+        var facts = SSHDConfigProbeTests.others
+        facts["sshd"] = r.sshd
         for (profile, expected) in [("sl3", r.sl3), ("sl4", r.sl4)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == r.control }
-            var facts = SSHDConfigProbeTests.others
-            facts["sshd"] = r.sshd
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)[r.control]
+            let finding = try cannedFinding(r.control, profile: profile, facts: facts)
             #expect(finding.status == expected, "\(profile) \(r.control) \(r.name): \(finding.summary)")
             if let part = r.summary { #expect(finding.summary.contains(part), "\(profile) \(r.control) \(r.name): \(finding.summary)") }
             if let source = r.source {

@@ -41,11 +41,7 @@ import WardenTestSupport
 
     /// The whole fact, checked against the type the probe declares.
     func sandbox(_ tree: TempTree, site: String = site) throws -> JSON {
-        let facts = try audit(root: tree.path, site: site, probes: [ServiceSandboxProbe()]).facts
-        guard case .value(let v)? = facts["service_sandbox"] else { throw TestFailure("no service_sandbox fact") }
-        let mismatches = FactContract.mismatches(v, try #require(ServiceSandboxProbe().facts["service_sandbox"]), path: "service_sandbox")
-        #expect(mismatches.isEmpty, "\(mismatches)")
-        return v
+        try probeFact("service_sandbox", of: ServiceSandboxProbe(), root: tree.path, site: site)
     }
 
     /// The one unit the site lists.

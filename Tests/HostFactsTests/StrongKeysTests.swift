@@ -111,16 +111,7 @@ import WardenTestSupport
         return t
     }
 
-    func sshdFact(_ t: TempTree) throws -> JSON {
-        let facts = try audit(root: t.path, probes: [SSHDConfigProbe()]).facts
-        guard case .value(let v)? = facts["sshd"] else { throw Failure("no sshd fact: \(String(describing: facts["sshd"]))") }
-        return v
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ d: String) { description = d }
-    }
+    func sshdFact(_ t: TempTree) throws -> JSON { try probeFact("sshd", of: SSHDConfigProbe(), root: t.path) }
 
     @Test func withoutHostKeyLinesSshdLoadsTheDefaultsThatExist() throws {
         let t = host(keys: [
@@ -223,8 +214,7 @@ import WardenTestSupport
         let shadow =
             "root:*:19700:0:99999:7:::\nalice:$y$j9T$salt$secretsecret:19700:0:99999:7:::\nbob:!$1$salt$secretsecret:19700::::::\nsvc:!!:19700::::::\n"
         let t = host(keys: [:], shadow: shadow)
-        let facts = try audit(root: t.path, probes: [AccountsProbe()]).facts
-        guard case .value(let v)? = facts["accounts"] else { throw Failure("no accounts fact") }
+        let v = try accountsFact(t)
         #expect(
             v["password_hashes"]
                 == [
@@ -494,13 +484,8 @@ import WardenTestSupport
     @Test(arguments: StrongKeysTests.acc014Table.indices)
     func acc014OverATableOfFacts(_ row: Int) throws {
         let (name, sshd, accounts, expected, summary, failing) = StrongKeysTests.acc014Table[row]
-        #expect(FactContract.mismatches(sshd, ProbeRegistry.factTypes["sshd"]!, path: "sshd") == [], "\(name)")
-        #expect(FactContract.mismatches(accounts, ProbeRegistry.factTypes["accounts"]!, path: "accounts") == [], "\(name)")
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ACC-014" }
-            let facts = FactSet(mode: .offline, facts: ["sshd": .value(sshd), "accounts": .value(accounts)])
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)["ACC-014"]
+            let finding = try cannedFinding("ACC-014", profile: profile, facts: ["sshd": sshd, "accounts": accounts])
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             for part in summary { #expect(finding.summary.contains(part), "\(profile) \(name): \(finding.summary)") }
             if let failing {
@@ -512,17 +497,15 @@ import WardenTestSupport
 
     /// The evidence shows what failed (a size, an algorithm, a scheme), never a hash.
     @Test func theFailingEvidenceShowsTheObservedValue() throws {
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "ACC-014" }
-        func failing(_ sshd: JSON, _ accounts: JSON) -> [JSON] {
-            let facts = FactSet(mode: .offline, facts: ["sshd": .value(sshd), "accounts": .value(accounts)])
-            return Evaluator.evaluate(p, facts: facts, now: testNow)["ACC-014"].evidence.filter { $0.ok == false }.map(\.observed)
+        func failing(_ sshd: JSON, _ accounts: JSON) throws -> [JSON] {
+            let finding = try cannedFinding("ACC-014", profile: "sl3", facts: ["sshd": sshd, "accounts": accounts])
+            return finding.evidence.filter { $0.ok == false }.map(\.observed)
         }
         let s = StrongKeysTests.self
-        #expect(failing(s.sshd(hostKeys: [s.hostKey("ssh_host_rsa_key", "rsa", bits: 2048)]), s.accounts()) == [2048])
-        #expect(failing(s.sshd(hostKeys: [s.hostKey("ssh_host_dsa_key", "dsa")]), s.accounts()) == ["dsa"])
-        #expect(failing(s.sshd(), s.accounts([("$1$", true), ("DES", false)])) == ["$1$", "DES"])
-        #expect(failing(s.sshd(), s.accounts(method: "sha512", pam: "SHA512")) == ["sha512"])
+        #expect(try failing(s.sshd(hostKeys: [s.hostKey("ssh_host_rsa_key", "rsa", bits: 2048)]), s.accounts()) == [2048])
+        #expect(try failing(s.sshd(hostKeys: [s.hostKey("ssh_host_dsa_key", "dsa")]), s.accounts()) == ["dsa"])
+        #expect(try failing(s.sshd(), s.accounts([("$1$", true), ("DES", false)])) == ["$1$", "DES"])
+        #expect(try failing(s.sshd(), s.accounts(method: "sha512", pam: "SHA512")) == ["sha512"])
     }
 
     /// End to end, once: ACC-014 joins two probes' facts (sshd's keys, the accounts' hashes), so

@@ -467,25 +467,11 @@ import WardenTestSupport
         ),
     ]
 
-    /// Checks a canned fact against its probe's declaration, so a row cannot drift from what the
-    /// probe produces.
-    static func conforms(_ fact: Fact, _ name: String) -> [String] {
-        guard case .value(let v) = fact else { return [] }
-        return FactContract.mismatches(v, ProbeRegistry.factTypes[name]!, path: name)
-    }
-
-    static func evaluate(_ control: String, _ facts: [String: Fact], profile: String) throws -> Finding {
-        var p = try BuiltIn.profile(profile)
-        p.controls = p.controls.filter { $0.definition.id == control }
-        return Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)[control]
-    }
-
     @Test(arguments: SudoersProbeTests.acc008Table.indices)
     func acc008OverATableOfFacts(_ row: Int) throws {
         let (name, sudoers, expected, summary) = SudoersProbeTests.acc008Table[row]
-        #expect(SudoersProbeTests.conforms(sudoers, "sudoers") == [], "\(name)")
         for profile in ["sl3", "sl4"] {
-            let f = try SudoersProbeTests.evaluate("ACC-008", ["sudoers": sudoers], profile: profile)
+            let f = try cannedFinding("ACC-008", profile: profile, facts: ["sudoers": sudoers])
             #expect(f.status == expected, "\(profile) \(name): \(f.summary)")
             if let summary { #expect(f.summary.contains(summary), "\(profile) \(name): \(f.summary)") }
         }
@@ -579,9 +565,8 @@ import WardenTestSupport
         let (name, sudoers, others, sl3, sl4, summaries) = SudoersProbeTests.log009Table[row]
         var facts = others
         facts["sudoers"] = .value(sudoers)
-        for (fact, value) in facts { #expect(SudoersProbeTests.conforms(value, fact) == [], "\(name)") }
         for (profile, expected) in [("sl3", sl3), ("sl4", sl4)] {
-            let f = try SudoersProbeTests.evaluate("LOG-009", facts, profile: profile)
+            let f = try cannedFinding("LOG-009", profile: profile, facts: facts)
             #expect(f.status == expected, "\(profile) \(name): \(f.summary)")
             if let summary = summaries[profile] { #expect(f.summary.contains(summary), "\(profile) \(name): \(f.summary)") }
         }

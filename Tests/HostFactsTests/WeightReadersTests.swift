@@ -341,14 +341,8 @@ import WardenTestSupport
     @Test(arguments: WeightReadersTests.acc003Table.indices)
     func acc003OverATableOfFacts(_ row: Int) throws {
         let (name, facts, expected, summary, exactly) = WeightReadersTests.acc003Table[row]
-        for (fact, value) in facts {
-            guard case .value(let v) = value else { continue }
-            #expect(FactContract.mismatches(v, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(name)")
-        }
         for profile in ["sl3", "sl4"] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == "ACC-003" }
-            let finding = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)["ACC-003"]
+            let finding = try cannedFinding("ACC-003", profile: profile, facts: facts)
             #expect(finding.status == expected, "\(profile) \(name): \(finding.summary)")
             for part in summary {
                 #expect(exactly ? finding.summary == part : finding.summary.contains(part), "\(profile) \(name): \(finding.summary)")
@@ -358,10 +352,8 @@ import WardenTestSupport
 
     /// The evidence names the environment judged, each person with how they read, and the count.
     @Test func theEvidenceOfAPassShowsEachPersonAndTheCount() throws {
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "ACC-003" }
         let facts = WeightReadersTests.canned(breakGlassHumans: ["value": 3, "source": "/etc/group:6: people alice, bob, carol"])
-        let f = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: facts), now: testNow)["ACC-003"]
+        let f = try cannedFinding("ACC-003", profile: "sl3", facts: facts)
         #expect(f.evidence.contains { $0.observed == "production (RAND SL3 alternative A)" && $0.ok == true })
         #expect(
             f.evidence.contains {

@@ -67,10 +67,7 @@ final class WeightsHost {
     /// The fact `name` the probe collects with `site`, checked against the type the probe
     /// declares (`probeFact`, with a site file: the weight locations come from it).
     func fact(_ name: String, site: String = WeightsHost.site, probe: WeightsTreeProbe = WeightsTreeProbe()) throws -> JSON {
-        guard case .value(let value)? = try audit(site: site, probe: probe).facts[name] else { throw TestFailure("no \(name) fact") }
-        let mismatches = FactContract.mismatches(value, probe.facts[name]!, path: name)
-        guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
-        return value
+        try probeFact(name, of: probe, root: tree.path, site: site)
     }
 
     /// The first location of the fact `name`.
@@ -537,13 +534,8 @@ final class WeightsHost {
 
     func evaluate(_ control: String, fact: String, _ row: Row) throws {
         let value: JSON = ["locations": .array(row.locations), "origin": "site", "source": "weights.paths (site file)"]
-        // The canned facts are facts the probe could produce.
-        #expect(FactContract.mismatches(value, ProbeRegistry.factTypes[fact]!, path: fact) == [], "\(row.name)")
-        let facts = FactSet(mode: .offline, facts: [fact: .value(value), "site": .value(["weights": row.site])])
         for (profile, expected) in [("sl3", row.sl3), ("sl4", row.sl4)] {
-            var p = try BuiltIn.profile(profile)
-            p.controls = p.controls.filter { $0.definition.id == control }
-            let finding = Evaluator.evaluate(p, facts: facts, now: testNow)[control]
+            let finding = try cannedFinding(control, profile: profile, facts: [fact: value, "site": ["weights": row.site]])
             #expect(finding.status == expected, "\(profile) \(row.name): \(finding.summary)")
             #expect(row.says.isEmpty || finding.summary.contains(row.says), "\(profile) \(row.name): \(finding.summary)")
         }
@@ -561,9 +553,7 @@ final class WeightsHost {
         var cls = Self.entries("file", "0604", count: 30, at: "/srv/weights/many/f0").objectValue!
         cls["mode"] = Self.sourced("0604", source)
         let value: JSON = ["locations": [Self.location(classes: [.object(cls)])], "origin": "site", "source": "weights.paths (site file)"]
-        var p = try BuiltIn.profile("sl3")
-        p.controls = p.controls.filter { $0.definition.id == "ACC-001" }
-        let f = Evaluator.evaluate(p, facts: FactSet(mode: .offline, facts: ["weights_tree": .value(value)]), now: testNow)["ACC-001"]
+        let f = try cannedFinding("ACC-001", profile: "sl3", facts: ["weights_tree": value])
         #expect(
             f.evidence.contains { $0.source == source && $0.observed == "0604" && $0.expected == "file permission bits at most 7750" },
             "\(f.evidence)")

@@ -62,14 +62,51 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// The fact `name` that `probe` collects from `root`, checked against the type the probe
-/// declares for it (the probe-to-control contract).
-public func probeFact(_ name: String, of probe: any Probe, root: String) throws -> JSON {
-    let facts = try audit(root: root, probes: [probe]).facts
+/// declares for it (the probe-to-control contract); `site` is the text of a site file, for the
+/// probes that look only where the site says (the weight paths, the EDR units, ...).
+public func probeFact(_ name: String, of probe: any Probe, root: String, site: String? = nil) throws -> JSON {
+    let facts = try audit(root: root, site: site, probes: [probe]).facts
     guard case .value(let value)? = facts[name] else { throw TestFailure("no \(name) fact: \(facts)") }
     guard let type = probe.facts[name] else { throw TestFailure("\(name) is not declared by its probe") }
     let mismatches = FactContract.mismatches(value, type, path: name)
     guard mismatches.isEmpty else { throw TestFailure("\(name) does not match its declared type: \(mismatches)") }
     return value
+}
+
+/// The finding of `control` at `profile` over canned facts alone (no host, no probe), each fact
+/// first checked against the type its probe declares, so a canned value cannot drift from what
+/// the probe really produces; `unavailable` are facts a probe could not collect at all.
+public func cannedFinding(
+    _ control: String, profile: String, facts: [String: JSON], unavailable: [String: Unavailable] = [:], mode: AuditMode = .offline,
+    now: Timestamp = testNow, parameters: JSONObject = [:]
+) throws -> Finding {
+    let all = facts.mapValues { Fact.value($0) }.merging(unavailable.mapValues { .unavailable($0) }) { value, _ in value }
+    return try cannedFinding(control, profile: profile, facts: all, mode: mode, now: now, parameters: parameters)
+}
+
+/// `cannedFinding` over facts as the collector states them, values and unavailable alike (for
+/// tables whose rows hold either). `mode` is the audit's (a live host also has runtime state),
+/// `now` the evaluation time, and `parameters` override the control's as the profile sets them.
+public func cannedFinding(
+    _ control: String, profile: String, facts: [String: Fact], mode: AuditMode = .offline, now: Timestamp = testNow,
+    parameters: JSONObject = [:]
+) throws -> Finding {
+    for case (let name, .value(let value)) in facts {
+        guard let type = ProbeRegistry.factTypes[name] else { throw TestFailure("no probe declares \(name)") }
+        let mismatches = FactContract.mismatches(value, type, path: name)
+        guard mismatches.isEmpty else {
+            throw TestFailure("\(control) at \(profile): the canned \(name) does not match its declared type: \(mismatches)")
+        }
+    }
+    var p = try BuiltIn.profile(profile)
+    p.controls = p.controls.filter { $0.definition.id == control }
+    guard p.controls.count == 1 else { throw TestFailure("\(profile) does not select \(control)") }
+    for (name, value) in parameters {
+        // A misspelt name would otherwise test the profile's own value and pass unnoticed.
+        guard p.controls[0].parameters[name] != nil else { throw TestFailure("\(control) has no parameter \(name)") }
+        p.controls[0].parameters[name] = value
+    }
+    return Evaluator.evaluate(p, facts: FactSet(mode: mode, facts: facts), now: now)[control]
 }
 
 /// The finding of `control` under sl3 and under sl4, with only `probes` run on `root`.
