@@ -534,7 +534,7 @@ import WardenTestSupport
                 == Self.blockAllNames.dropFirst().map {
                     Observation(
                         source: RemoteExecProbe.qemuConf, observed: false,
-                        expected: "one of: not qemu-guest-agent installed, or qemu-ga RPC blocked", ok: false, subject: $0)
+                        expected: "qemu-ga RPC blocked (or: not qemu-guest-agent installed)", ok: false, subject: $0)
                 }, "\(open)")
         #expect(
             open.filter { $0.ok == true }
