@@ -380,6 +380,12 @@ package struct PAMStack {
         return i
     }
 
+    private struct Kind: Hashable {
+        var success: Bool
+        var ignore: Bool
+        var action: Action
+    }
+
     /// What a handler may return, with the action each return leads to, one per distinct pair
     /// of action and kind of return (success, ignore, other). A `factor` (pam_u2f) either
     /// succeeds or fails: it never returns PAM_IGNORE.
@@ -397,10 +403,10 @@ package struct PAMStack {
             returns = Array(0..<PAMStack.incomplete)
         }
         var out: [(Int, Action)] = []
-        var kinds: Set<String> = []
+        var kinds: Set<Kind> = []
         for r in returns {
-            let kind = r == PAMStack.success ? "s" : r == PAMStack.ignore ? "i" : "f"
-            if kinds.insert("\(kind) \(h.actions[r])").inserted { out.append((r, h.actions[r])) }
+            let kind = Kind(success: r == PAMStack.success, ignore: r == PAMStack.ignore, action: h.actions[r])
+            if kinds.insert(kind).inserted { out.append((r, h.actions[r])) }
         }
         return out
     }
