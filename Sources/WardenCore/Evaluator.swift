@@ -565,6 +565,15 @@ private struct Context {
         return reason.map { ": \($0)" } ?? ""
     }
 
+    /// An observation inside `none`, which forbids what the expectation describes: `met` when
+    /// the item does not match, with the expectation turned round (`no X`, or `X` for `not X`).
+    static func forbidden(_ e: Observation, met: Bool) -> Observation {
+        var e = e
+        e.ok = met
+        e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected
+        return e
+    }
+
     func quantified(
         _ q: Quantifier, _ path: FactPath, _ filter: Check?, _ expect: Check, _ ifEmpty: EmptyRule, _ meta: CheckMeta, item: Item?
     ) -> NodeEvaluation {
@@ -602,20 +611,15 @@ private struct Context {
             case .pass:
                 o.status = .fail
                 guard detail else { break }
-                o.evidence = o.evidence.map { e in
-                    var e = e
-                    if e.ok == true {
-                        e.ok = false
-                        e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected
-                    }
-                    return e
-                }
+                o.evidence = o.evidence.map { $0.ok == true ? Self.forbidden($0, met: false) : $0 }
                 o.failures = o.passes.map { "\($0) (not allowed)" }
                 if o.failures.isEmpty { o.failures = ["\(label) matches"] }
                 o.passes = []
             case .fail:
-                // The item is not what `none` forbids: its failed comparisons are no failure.
+                // The item is not what `none` forbids: its failed comparisons are no failure,
+                // and its evidence says so (an agent installed but not enabled is met, not failed).
                 o.status = .pass
+                if detail { o.evidence = o.evidence.map { $0.ok == false ? Self.forbidden($0, met: true) : $0 } }
                 o.passes = []
                 o.failures = []
             default: break

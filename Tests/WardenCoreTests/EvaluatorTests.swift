@@ -157,6 +157,33 @@ import WardenTestSupport
         #expect(pass.evidence.map(\.expected) == ["mounted read-only (or: on a dm-verity device)", "on a dm-verity device"])
     }
 
+    /// `none` forbids what its expectation describes: a matching item's line is the failure, and
+    /// an item that does not match is met, not shown as a failure on a passing finding.
+    @Test func noneTurnsEachItemsEvidenceRound() throws {
+        let check = """
+            none: f.agents
+            expect: {fact: .how, in: [enabled, running], describe: agent enabled or running}
+            if_empty: pass
+            empty_reason: no agents
+            """
+        func agent(_ name: String, _ how: String) -> JSON { ["name": .string(name), "how": .string(how), "source": .string("/u/\(name)")] }
+        let pass = try evaluate(check: check, facts: ["f": .value(["agents": [agent("a", "installed")]])])
+        #expect(pass.status == .pass)
+        #expect(
+            pass.evidence == [
+                Observation(
+                    source: "/u/a", observed: "installed", expected: "no agent enabled or running one of [enabled, running]", ok: true,
+                    subject: "a")
+            ])
+        let fail = try evaluate(check: check, facts: ["f": .value(["agents": [agent("a", "installed"), agent("b", "enabled")]])])
+        #expect(fail.status == .fail)
+        #expect(
+            fail.evidence.map { [$0.subject ?? "", $0.expected, "\($0.ok!)"] } == [
+                ["b", "no agent enabled or running one of [enabled, running]", "false"],
+                ["a", "no agent enabled or running one of [enabled, running]", "true"],
+            ])
+    }
+
     @Test func unavailableFactIsErrorOnlineAndNotCheckedOffline() throws {
         let e = try evaluate(check: "fact: f.x\neq: 1", facts: ["f": .unavailable(.error("/proc/sys/x: Permission denied"))])
         #expect(e.status == .error)
