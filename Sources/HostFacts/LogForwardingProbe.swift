@@ -1,10 +1,12 @@
 public import WardenCore
 internal import WardenFormats
 
-/// Where logs leave the host, and whether the channel is encrypted: audisp-remote (krb5 or TLS),
-/// rsyslog forwarding over TLS (`rsyslogChannels`), and systemd-journal-upload with an https URL
-/// and its unit enabled. A channel configured but sending nothing (audisp-remote without a
-/// server, journal-upload whose unit is not enabled) is listed as not encrypted, saying why.
+/// Where logs leave the host, and whether the channel is encrypted: audisp-remote over Kerberos 5
+/// (`AudispRemoteConf`), rsyslog forwarding over TLS (`rsyslogChannels`), and
+/// systemd-journal-upload with an https URL. Each counts only when the unit whose process sends
+/// it is enabled (auditd, which starts audisp-remote; rsyslog; systemd-journal-upload). A channel
+/// configured but sending nothing (audisp-remote without a server or refusing its
+/// configuration, a daemon not enabled) is listed as not encrypted, saying why.
 public struct LogForwardingProbe: Probe {
     public init() {}
     public let name = "log-forwarding"
@@ -12,7 +14,8 @@ public struct LogForwardingProbe: Probe {
     public let reads = [
         "/etc/audit/plugins.d/au-remote.conf", "/etc/audit/audisp-remote.conf",
         "/etc/rsyslog.conf and what it includes (/etc/rsyslog.d/*.conf)",
-        "/etc/systemd/journal-upload.conf (+ drop-ins)", SystemdUnits.enablingLinks("systemd-journal-upload.service"),
+        "/etc/systemd/journal-upload.conf (+ drop-ins)",
+        SystemdUnits.enablingLinks("{auditd,rsyslog,systemd-journal-upload}.service"),
     ]
     public var facts: [String: FactType] {
         [
@@ -31,58 +34,59 @@ public struct LogForwardingProbe: Probe {
         let root = context.root
         var channels: [JSON] = []
 
-        // audisp-remote: the plugin is active and the transport is krb5 or TLS.
+        // audisp-remote: the plugin is active, auditd (which starts its plugins) is enabled, and
+        // audisp-remote accepts its configuration and sends over Kerberos 5.
         let pluginConf = "/etc/audit/plugins.d/au-remote.conf"
-        let remoteConf = "/etc/audit/audisp-remote.conf"
         if let plugin = try? root.readText(pluginConf), let active = keyValues(plugin, file: pluginConf)["active"],
             active.value.lowercased() == "yes"
         {
-            let conf = (try? root.readText(remoteConf)).map { keyValues($0, file: remoteConf) } ?? [:]
-            let server = conf["remote_server"]
-            var transport = conf["transport"].map { "\($0.value) (\($0.source))" } ?? "tcp (\(remoteConf) sets no transport)"
-            var encrypted = ["krb5", "tls"].contains(conf["transport"]?.value.lowercased() ?? "tcp")
-            if let krb5 = conf["enable_krb5"] {
-                transport += "; enable_krb5 \(krb5.value) (\(krb5.source))"
-                encrypted = encrypted || krb5.value.lowercased() == "yes"
-            }
-            channels.append([
-                "kind": "audisp-remote", "source": .string(server?.source ?? "\(remoteConf) (no remote_server)"),
-                "destination": .string(server?.value ?? "(no remote_server)"), "encrypted": .bool(encrypted && server != nil),
-                "transport": .string(transport), "enabled_by": .string("\(active.source) (active = \(active.value))"),
-            ])
+            let conf = AudispRemoteConf.read(root)
+            let channel: JSONObject = [
+                "kind": "audisp-remote", "source": .string(conf.source), "destination": .string(conf.server?.value ?? "(no remote_server)"),
+                "encrypted": .bool(conf.encrypted), "transport": .string(conf.transport),
+                "enabled_by": .string("\(active.source) (active = \(active.value))"),
+            ]
+            channels += LogForwardingProbe.sent(by: "auditd.service", channel, context.units, sending: "forwarded")
         }
 
-        // rsyslog: every forwarding action, and whether TLS is required for it.
-        channels += LogForwardingProbe.rsyslogChannels(root)
+        // rsyslog: every forwarding action, and whether TLS is required for it, sent only when
+        // rsyslogd runs.
+        for channel in LogForwardingProbe.rsyslogChannels(root) {
+            channels += LogForwardingProbe.sent(by: "rsyslog.service", channel, context.units, sending: "forwarded")
+        }
 
         // systemd-journal-upload with an https URL, enabled.
         let upload = SystemdConf.read(root: root, name: "journal-upload.conf", section: "Upload", valid: [:])
-        let uploadUnit = "systemd-journal-upload.service"
         if let url = upload.settings["URL"] {
-            let encrypted = url.value.lowercased().hasPrefix("https://")
-            if let link = context.units.enabledLink(uploadUnit) {
-                channels.append([
-                    "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
-                    "encrypted": .bool(encrypted), "enabled_by": .string(link),
-                ])
-            } else if let unknown = context.units.unknown {
-                // An https upload whose unit may be enabled by an unread link could be the
-                // encrypted channel LOG-006 asks for; an http one fails it either way.
-                if encrypted {
-                    channels.append(["error": .string(unknown), "kind": "systemd-journal-upload", "source": .string(url.source)])
-                }
-            } else {
-                // A URL with nothing to start the uploader sends nothing: no encrypted channel,
-                // and the reader sees why rather than no channel at all.
-                channels.append([
-                    "kind": "systemd-journal-upload", "destination": .string(url.value), "encrypted": false,
-                    "source": .string(
-                        "\(url.source) (\(uploadUnit) is not enabled: no link in \(SystemdUnits.enablingLinks(uploadUnit)), so nothing is uploaded)"
-                    ),
-                ])
-            }
+            let channel: JSONObject = [
+                "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
+                "encrypted": .bool(url.value.lowercased().hasPrefix("https://")),
+            ]
+            channels += LogForwardingProbe.sent(by: "systemd-journal-upload.service", channel, context.units, sending: "uploaded")
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
+    }
+
+    /// `channel` as the daemon that sends it leaves it: counted only when `unit` is enabled
+    /// (`enabled_by` names its link, after whatever else the channel needs); without a link
+    /// nothing is sent, so the channel is not encrypted and its source says why. With the links
+    /// unread, an encrypted channel is the unknown (it may be the one LOG-006 asks for) and a
+    /// clear one is left out, since it fails LOG-006 either way.
+    static func sent(by unit: String, _ channel: JSONObject, _ units: SystemdUnits, sending verb: String) -> [JSON] {
+        var channel = channel
+        let source = channel["source"]?.stringValue ?? ""
+        if let link = units.enabledLink(unit) {
+            channel["enabled_by"] = .string(channel["enabled_by"]?.stringValue.map { "\($0); \(link)" } ?? link)
+            return [.object(channel)]
+        }
+        if let unknown = units.unknown {
+            guard channel["encrypted"] == true else { return [] }
+            return [["error": .string(unknown), "kind": channel["kind"] ?? "", "source": .string(source)]]
+        }
+        channel["encrypted"] = false
+        channel["source"] = .string(
+            "\(source) (\(unit) is not enabled: no link in \(SystemdUnits.enablingLinks(unit)), so nothing is \(verb))")
+        return [.object(channel)]
     }
 
     /// rsyslog's forwarding actions as rsyslogd reads its configuration (rsyslog 8.2302, Debian
@@ -93,7 +97,7 @@ public struct LogForwardingProbe: Probe {
     /// stream driver (`gtls` from rsyslog-gnutls or `ossl` from rsyslog-openssl; its own
     /// `StreamDriver`, else the global `DefaultNetstreamDriver`) in mode 1; a legacy `@@host`
     /// action when the legacy `$DefaultNetstreamDriver` and `$ActionSendStreamDriverMode 1` say so.
-    static func rsyslogChannels(_ root: HostRoot) -> [JSON] {
+    static func rsyslogChannels(_ root: HostRoot) -> [JSONObject] {
         var files = root.exists("/etc/rsyslog.conf") ? ["/etc/rsyslog.conf"] : []
         var statements: [(source: String, text: String)] = []
         var seen: Set<String> = []
@@ -128,7 +132,7 @@ public struct LogForwardingProbe: Probe {
             if lower.hasPrefix("$actionsendstreamdrivermode ") { legacyMode = lower.hasSuffix(" 1") }
             if lower.hasPrefix("global("), let d = parameters(st.text)["defaultnetstreamdriver"] { globalDriver = d.lowercased() }
         }
-        var channels: [JSON] = []
+        var channels: [JSONObject] = []
         for st in statements {
             let lower = st.text.lowercased()
             // `action(…)` alone or after a filter (`*.* action(…)`, `if … then action(…)`).
@@ -264,5 +268,109 @@ public struct LogForwardingProbe: Probe {
             out[line[..<eq].trimmed.lowercased()] = (String(line[line.index(after: eq)...].trimmed), "\(file):\(number)")
         }
         return out
+    }
+}
+
+/// /etc/audit/audisp-remote.conf as audisp-remote reads it (audit 3.0.9, Debian 12's
+/// audispd-plugins, built with `--enable-gssapi-krb5`; `load_config` in
+/// audisp/plugins/remote/remote-config.c, docs/DAEMON-SEMANTICS.md "Log forwarding"): lines of
+/// space-separated `name = value [option]`, names and values in any case. Records are encrypted
+/// only over Kerberos 5 (`transport = krb5`, or the deprecated `enable_krb5 = yes`, whichever
+/// comes later) in the managed format: `format = ascii` writes them as they are. A line
+/// audisp-remote rejects makes it exit at start, so it sends nothing.
+struct AudispRemoteConf {
+    static let file = "/etc/audit/audisp-remote.conf"
+    var server: (value: String, source: String)?
+    var krb5 = false
+    /// How the transport is set, for the reader: the `transport` line and any `enable_krb5` or
+    /// `format = ascii` that changes what it means.
+    var transport = "tcp (\(AudispRemoteConf.file) sets no transport)"
+    var ascii = false
+    /// The line audisp-remote rejects, and why; nil when it accepts the file.
+    var refused: (source: String, reason: String)?
+
+    var encrypted: Bool { refused == nil && server != nil && krb5 && !ascii }
+
+    /// Where the channel is set: the line refused (saying that nothing is sent), else the server.
+    var source: String {
+        if let refused {
+            return "\(refused.source) (\(refused.reason): audisp-remote refuses its configuration and exits, so nothing is forwarded)"
+        }
+        return server?.source ?? "\(AudispRemoteConf.file) (no remote_server)"
+    }
+
+    /// The keywords of `keywords[]`, with whether each takes an option after its value.
+    static let keywords: [String: Bool] = [
+        "remote_server": false, "port": false, "local_port": false, "transport": false, "mode": false, "queue_file": false,
+        "queue_depth": false, "format": false, "network_retry_time": false, "max_tries_per_record": false,
+        "max_time_per_record": false, "heartbeat_timeout": false, "enable_krb5": false, "krb5_principal": false,
+        "krb5_client_name": false, "krb5_key_file": false, "network_failure_action": true, "disk_low_action": true,
+        "disk_full_action": true, "disk_error_action": true, "remote_ending_action": true, "generic_error_action": true,
+        "generic_warning_action": true, "queue_error_action": true, "overflow_action": true, "startup_failure_action": true,
+    ]
+
+    /// A missing file leaves the defaults (TCP, no server), as `load_config` does on ENOENT.
+    static func read(_ root: HostRoot) -> AudispRemoteConf {
+        do { return parse(try root.readText(file)) } catch {
+            var conf = AudispRemoteConf()
+            if !error.isNotFound { conf.refused = (file, "cannot read it: \(error.description)") }
+            return conf
+        }
+    }
+
+    static func parse(_ text: String) -> AudispRemoteConf {
+        var conf = AudispRemoteConf()
+        var transportLine: String?
+        var notes: [String] = []
+        var asciiLine: String?
+        for (index, line) in lines(text).enumerated() {
+            let source = "\(file):\(index + 1)"
+            // `nv_split`: strtok on spaces only, a first word starting with # is a comment.
+            let words = line.split(separator: " ")
+            guard let name = words.first, !name.hasPrefix("#") else { continue }
+            guard words.count >= 3, words[1] == "=" else {
+                conf.refused = (source, "not `name = value` with spaces around =")
+                return conf
+            }
+            guard let takesOption = keywords[name.lowercased()] else {
+                conf.refused = (source, "unknown keyword \(name)")
+                return conf
+            }
+            if words.count > 3 && !takesOption {
+                conf.refused = (source, "\(name) takes no option after its value")
+                return conf
+            }
+            let value = String(words[2])
+            switch name.lowercased() {
+            case "remote_server": conf.server = (value, source)
+            case "transport":
+                // `transport_words`: only tcp and krb5; tls is no transport of this version.
+                guard ["tcp", "krb5"].contains(value.lowercased()) else {
+                    conf.refused = (source, "transport \(value) is not tcp or krb5")
+                    return conf
+                }
+                conf.krb5 = value.lowercased() == "krb5"
+                transportLine = "\(value) (\(source))"
+            case "enable_krb5":
+                // `enable_krb5_parser`: yes sets krb5, no leaves the transport as it is.
+                guard ["yes", "no"].contains(value.lowercased()) else {
+                    conf.refused = (source, "enable_krb5 \(value) is not yes or no")
+                    return conf
+                }
+                if value.lowercased() == "yes" { conf.krb5 = true }
+                notes.append("enable_krb5 \(value) (\(source))")
+            case "format":
+                guard ["managed", "ascii"].contains(value.lowercased()) else {
+                    conf.refused = (source, "format \(value) is not managed or ascii")
+                    return conf
+                }
+                asciiLine = value.lowercased() == "ascii" ? "format \(value) (\(source))" : nil
+            default: break
+            }
+        }
+        conf.ascii = asciiLine != nil
+        if let asciiLine { notes.append("\(asciiLine): records are sent as they are, whatever the transport") }
+        conf.transport = ([transportLine ?? conf.transport] + notes).joined(separator: "; ")
+        return conf
     }
 }

@@ -2887,9 +2887,10 @@ controls:
       certificate cannot be checked) and `*.*
       action(type="omfwd" target="logs.example" port="6514" protocol="tcp" StreamDriver="gtls"
       StreamDriverMode="1" StreamDriverAuthMode="x509/name"
-      StreamDriverPermittedPeers="logs.example")`, then `systemctl restart rsyslog`; or
-      systemd-journal-upload with `URL=https://…` and the unit enabled, or audisp-remote with
-      `transport = KRB5`.
+      StreamDriverPermittedPeers="logs.example")`, then `systemctl enable rsyslog` and
+      `systemctl restart rsyslog`; or systemd-journal-upload with `URL=https://…` and the unit
+      enabled, or audisp-remote with `transport = KRB5` in the managed format (audit 3.0.9 has
+      no TLS transport and refuses `transport = tls`) and auditd enabled.
 
   - id: LOG-008
     title: Time is synchronised

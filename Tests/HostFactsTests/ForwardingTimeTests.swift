@@ -21,16 +21,26 @@ import WardenTestSupport
 
     // MARK: - Probe tests: log_forwarding
 
+    static let rsyslogLink = "/etc/systemd/system/multi-user.target.wants/rsyslog.service"
+    static let auditdLink = "/etc/systemd/system/multi-user.target.wants/auditd.service"
+
+    /// A root with `unit` enabled as `systemctl enable` leaves it on Debian 12.
+    static func enable(_ unit: String, in tree: TempTree) {
+        tree.symlink("etc/systemd/system/multi-user.target.wants/\(unit)", to: "/lib/systemd/system/\(unit)")
+    }
+
     @Test func rsyslogForwardingChannels() throws {
         let tree = TempTree()
         tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
+        Self.enable("rsyslog.service", in: tree)
+        tree.symlink("etc/systemd/system/syslog.service", to: "/lib/systemd/system/rsyslog.service")
         tree.file("etc/rsyslog.d/60-forward.conf", "*.* @@logs.example:514\n")
         #expect(
             try channels(tree)
                 == [
                     [
                         "destination": "@@logs.example:514", "encrypted": false, "kind": "rsyslog",
-                        "source": "/etc/rsyslog.d/60-forward.conf:1",
+                        "source": "/etc/rsyslog.d/60-forward.conf:1", "enabled_by": .string(Self.rsyslogLink),
                     ]
                 ])
         tree.file("etc/rsyslog.d/60-forward.conf", "$DefaultNetstreamDriver gtls\n$ActionSendStreamDriverMode 1\n*.* @@logs.example:6514\n")
@@ -39,7 +49,7 @@ import WardenTestSupport
                 == [
                     [
                         "destination": "@@logs.example:6514", "encrypted": true, "kind": "rsyslog",
-                        "source": "/etc/rsyslog.d/60-forward.conf:3",
+                        "source": "/etc/rsyslog.d/60-forward.conf:3", "enabled_by": .string(Self.rsyslogLink),
                     ]
                 ])
         tree.file(
@@ -50,10 +60,14 @@ import WardenTestSupport
                 == [
                     [
                         "destination": "logs.example", "encrypted": true, "kind": "rsyslog omfwd",
-                        "source": "/etc/rsyslog.d/60-forward.conf:1",
+                        "source": "/etc/rsyslog.d/60-forward.conf:1", "enabled_by": .string(Self.rsyslogLink),
                         "transport": "tcp, stream driver gtls, mode 1",
                     ]
                 ])
+        // rsyslogd not enabled: the TLS action forwards nothing.
+        unlink(tree.path + Self.rsyslogLink)
+        #expect(try channels(tree) == [Self.rsyslogNotEnabled])
+        Self.enable("rsyslog.service", in: tree)
         tree.file("etc/rsyslog.d/60-forward.conf", "action(type=\"omfwd\" target=\"logs.example\" port=\"514\" protocol=\"tcp\")\n")
         #expect(try channels(tree)?[0]?["encrypted"] == false)
         #expect(try channels(tree)?[0]?["transport"] == "tcp, stream driver ptcp, mode 0")
@@ -84,25 +98,35 @@ import WardenTestSupport
         #expect(try channels(tree)?[0]?["encrypted"] == false)
     }
 
-    /// Each setting that makes the channel is cited by its line: the server, the transport, and
-    /// the plugin's `active`.
+    /// A TLS action of an rsyslogd that nothing starts.
+    static let rsyslogNotEnabled: JSON = [
+        "destination": "logs.example", "encrypted": false, "kind": "rsyslog omfwd",
+        "source":
+            "/etc/rsyslog.d/60-forward.conf:1 (rsyslog.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/rsyslog.service, so nothing is forwarded)",
+        "transport": "tcp, stream driver gtls, mode 1",
+    ]
+
     static let uploadNotEnabled: JSON = [
         "destination": "https://logs.example:19532", "encrypted": false, "kind": "systemd-journal-upload",
         "source":
             "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded)",
     ]
 
+    /// Each setting that makes the channel is cited by its line: the server, the transport, the
+    /// plugin's `active` and the link that enables auditd.
     @Test func audispRemoteIsEncryptedWithKerberos() throws {
         let tree = TempTree()
         tree.file("etc/audit/plugins.d/au-remote.conf", "# the remote plugin\nactive = yes\ndirection = out\npath = /sbin/audisp-remote\n")
         tree.file("etc/audit/audisp-remote.conf", "# where\nremote_server = logs.example\nport = 60\ntransport = TCP\n")
+        Self.enable("auditd.service", in: tree)
+        let enabledBy = JSON.string("/etc/audit/plugins.d/au-remote.conf:2 (active = yes); \(Self.auditdLink)")
         #expect(
             try channels(tree)
                 == [
                     [
                         "destination": "logs.example", "encrypted": false, "kind": "audisp-remote",
                         "source": "/etc/audit/audisp-remote.conf:2", "transport": "TCP (/etc/audit/audisp-remote.conf:4)",
-                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                        "enabled_by": enabledBy,
                     ]
                 ])
         tree.file("etc/audit/audisp-remote.conf", "transport = KRB5\nremote_server = old.example\nremote_server = logs.example\n")
@@ -112,7 +136,7 @@ import WardenTestSupport
                     [
                         "destination": "logs.example", "encrypted": true, "kind": "audisp-remote",
                         "source": "/etc/audit/audisp-remote.conf:3", "transport": "KRB5 (/etc/audit/audisp-remote.conf:1)",
-                        "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
+                        "enabled_by": enabledBy,
                     ]
                 ])
         // Without a server nothing is forwarded, whatever the transport; the default transport is TCP.
@@ -125,9 +149,68 @@ import WardenTestSupport
                         "source": "/etc/audit/audisp-remote.conf (no remote_server)",
                         "transport":
                             "tcp (/etc/audit/audisp-remote.conf sets no transport); enable_krb5 yes (/etc/audit/audisp-remote.conf:1)",
+                        "enabled_by": enabledBy,
+                    ]
+                ])
+        // auditd not enabled: nothing starts audisp-remote.
+        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = krb5\n")
+        unlink(tree.path + Self.auditdLink)
+        #expect(
+            try channels(tree)
+                == [
+                    [
+                        "destination": "logs.example", "encrypted": false, "kind": "audisp-remote",
+                        "source":
+                            "/etc/audit/audisp-remote.conf:1 (auditd.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/auditd.service, so nothing is forwarded)",
+                        "transport": "krb5 (/etc/audit/audisp-remote.conf:2)",
                         "enabled_by": "/etc/audit/plugins.d/au-remote.conf:2 (active = yes)",
                     ]
                 ])
+    }
+
+    /// audisp-remote.conf as audit 3.0.9's `load_config` reads it: only krb5 encrypts, in the
+    /// managed format; a line it rejects (tls is no transport of this version) stops
+    /// audisp-remote, so the channel forwards nothing.
+    @Test func audispRemoteAsAudit309ReadsIt() throws {
+        let tree = TempTree()
+        tree.file("etc/audit/plugins.d/au-remote.conf", "active = yes\n")
+        Self.enable("auditd.service", in: tree)
+        func audisp(_ conf: String) throws -> (encrypted: JSON?, source: JSON?, transport: JSON?) {
+            tree.file("etc/audit/audisp-remote.conf", conf)
+            let channel = try channels(tree)?[0]
+            return (channel?["encrypted"], channel?["source"], channel?["transport"])
+        }
+        let file = "/etc/audit/audisp-remote.conf"
+        let refused = "audisp-remote refuses its configuration and exits, so nothing is forwarded"
+        var c = try audisp("remote_server = logs.example\ntransport = tls\n")
+        #expect(c.encrypted == false)
+        #expect(c.source == .string("\(file):2 (transport tls is not tcp or krb5: \(refused))"))
+        c = try audisp("remote_server = logs.example\ntransport = krb5\nenable_krb5 = maybe\n")
+        #expect(c.encrypted == false)
+        #expect(c.source == .string("\(file):3 (enable_krb5 maybe is not yes or no: \(refused))"))
+        c = try audisp("remote_server = logs.example\ntransport=krb5\n")
+        #expect(c.encrypted == false)
+        #expect(c.source == .string("\(file):2 (not `name = value` with spaces around =: \(refused))"))
+        c = try audisp("remote_server = logs.example\ntransport = krb5 # Kerberos\n")
+        #expect(c.source == .string("\(file):2 (transport takes no option after its value: \(refused))"))
+        c = try audisp("remote_server = logs.example\ntls_ca_file = /etc/ca.pem\ntransport = krb5\n")
+        #expect(c.source == .string("\(file):2 (unknown keyword tls_ca_file: \(refused))"))
+        // enable_krb5 and transport: the later line decides; `no` leaves the transport as it is.
+        c = try audisp("remote_server = logs.example\ntransport = tcp\nenable_krb5 = yes\n")
+        #expect(c.encrypted == true)
+        #expect(c.transport == .string("tcp (\(file):2); enable_krb5 yes (\(file):3)"))
+        c = try audisp("remote_server = logs.example\nenable_krb5 = yes\ntransport = tcp\n")
+        #expect(c.encrypted == false)
+        c = try audisp("remote_server = logs.example\ntransport = krb5\nenable_krb5 = no\n")
+        #expect(c.encrypted == true)
+        // The ascii format writes records as they are, Kerberos or not.
+        c = try audisp("REMOTE_SERVER = logs.example\nTransport = Krb5\nformat = ascii\nnetwork_failure_action = syslog\n")
+        #expect(c.encrypted == false)
+        #expect(c.source == .string("\(file):1"))
+        #expect(c.transport == .string("Krb5 (\(file):2); format ascii (\(file):3): records are sent as they are, whatever the transport"))
+        c = try audisp("remote_server = logs.example\ntransport = krb5\nformat = ascii\nformat = managed\n")
+        #expect(c.encrypted == true)
+        #expect(c.transport == .string("krb5 (\(file):2)"))
     }
 
     // MARK: - Probe tests: timesync
@@ -232,6 +315,38 @@ import WardenTestSupport
         (
             "journal-upload configured, its unit not enabled", forwarding([ForwardingTimeTests.uploadNotEnabled]), .fail, .fail,
             "/etc/systemd/journal-upload.conf:2 (systemd-journal-upload.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/systemd-journal-upload.service, so nothing is uploaded): an encrypted forwarding channel is false"
+        ),
+        (
+            "rsyslog over TLS, rsyslog not enabled", forwarding([ForwardingTimeTests.rsyslogNotEnabled]), .fail, .fail,
+            "/etc/rsyslog.d/60-forward.conf:1 (rsyslog.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/rsyslog.service, so nothing is forwarded): an encrypted forwarding channel is false"
+        ),
+        (
+            "audisp-remote over Kerberos, auditd not enabled",
+            forwarding([
+                [
+                    "kind": "audisp-remote", "destination": "logs.example", "encrypted": false,
+                    "source":
+                        "/etc/audit/audisp-remote.conf:1 (auditd.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/auditd.service, so nothing is forwarded)",
+                ]
+            ]), .fail, .fail,
+            "/etc/audit/audisp-remote.conf:1 (auditd.service is not enabled: no link in {/etc,/run}/systemd/system/*.{wants,requires,upholds}/auditd.service, so nothing is forwarded): an encrypted forwarding channel is false"
+        ),
+        (
+            "audisp-remote with transport tls, which audit 3.0.9 refuses",
+            forwarding([
+                [
+                    "kind": "audisp-remote", "destination": "logs.example", "encrypted": false,
+                    "source":
+                        "/etc/audit/audisp-remote.conf:2 (transport tls is not tcp or krb5: audisp-remote refuses its configuration and exits, so nothing is forwarded)",
+                ]
+            ]), .fail, .fail,
+            "/etc/audit/audisp-remote.conf:2 (transport tls is not tcp or krb5: audisp-remote refuses its configuration and exits, so nothing is forwarded): an encrypted forwarding channel is false"
+        ),
+        (
+            "rsyslog over TLS, whether rsyslog is enabled unknown",
+            forwarding([
+                ["error": .string(UnknownEnablementTests.unknown), "kind": "rsyslog omfwd", "source": "/etc/rsyslog.d/60-forward.conf:1"]
+            ]), .error, .error, UnknownEnablementTests.unknown
         ),
         (
             "journal-upload configured, whether its unit is enabled unknown",
@@ -532,6 +647,7 @@ import WardenTestSupport
             let tree = TempTree()
             tree.file("etc/rsyslog.conf", Self.debianRsyslogConf)
             tree.file("etc/rsyslog.d/60-forward.conf", c.config + "\n")
+            Self.enable("rsyslog.service", in: tree)
             let facts = try audit(root: tree.path, probes: [LogForwardingProbe()]).facts
             guard case .value(let v)? = facts["log_forwarding"] else {
                 Issue.record("no fact")

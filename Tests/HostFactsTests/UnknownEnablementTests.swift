@@ -96,6 +96,25 @@ import WardenTestSupport
         #expect(try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [])
     }
 
+    /// rsyslog forwarding over TLS and audisp-remote over Kerberos with the links of the daemons
+    /// that send them unread: each may be the encrypted channel, so each is an error item; a
+    /// clear one fails LOG-006 either way and is left out.
+    @Test func forwardingByAnUnreadDaemonIsUnknown() throws {
+        let tree = Self.unlistable()
+        tree.file("etc/rsyslog.conf", "$IncludeConfig /etc/rsyslog.d/*.conf\n")
+        tree.file(
+            "etc/rsyslog.d/60-forward.conf",
+            "action(type=\"omfwd\" target=\"logs.example\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\")\n*.* @logs.example\n"
+        )
+        tree.file("etc/audit/plugins.d/au-remote.conf", "active = yes\n")
+        tree.file("etc/audit/audisp-remote.conf", "remote_server = logs.example\ntransport = krb5\n")
+        #expect(
+            try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [
+                ["error": .string(Self.unknown), "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf:1"],
+                ["error": .string(Self.unknown), "kind": "rsyslog omfwd", "source": "/etc/rsyslog.d/60-forward.conf:1"],
+            ])
+    }
+
     /// No sshd binary and no configuration, and the ssh units' links unread: whether a server is
     /// there is unknown, not "no OpenSSH server" (which makes the SSH controls not apply).
     @Test func noServerSeenIsUnknown() throws {
