@@ -566,11 +566,13 @@ private struct Context {
     }
 
     /// An observation inside `none`, which forbids what the expectation describes: `met` when
-    /// the item does not match, with the expectation turned round (`no X`, or `X` for `not X`).
+    /// the item does not match, with the expectation turned round (`no X`, or `X` for `not X`)
+    /// and without the "(or: …)" an `any` added, since `none` forbids every alternative.
     static func forbidden(_ e: Observation, met: Bool) -> Observation {
         var e = e
         e.ok = met
-        e.expected = e.expected.hasPrefix("not ") ? String(e.expected.dropFirst(4)) : "no " + e.expected
+        let expected = e.expected.firstRange(of: " (or: ").map { String(e.expected[..<$0.lowerBound]) } ?? e.expected
+        e.expected = expected.hasPrefix("not ") ? String(expected.dropFirst(4)) : "no " + expected
         return e
     }
 

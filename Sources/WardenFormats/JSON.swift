@@ -522,6 +522,8 @@ extension JSON {
             }
             while true {
                 skipWhitespace()
+                // keyLines is set only by parseWithKeyLines, which omits nothing: every item is
+                // kept, so the count is the item's position.
                 if keyLines != nil { path.append(String(result.count)) }
                 defer { if keyLines != nil { path.removeLast() } }
                 let value = try parseValue(depth: depth + 1)

@@ -349,16 +349,6 @@ import WardenTestSupport
             ]), .error, .error, UnknownEnablementTests.unknown
         ),
         (
-            "journal-upload configured, whether its unit is enabled unknown",
-            forwarding([
-                [
-                    "error":
-                        "/etc/systemd/journal-upload.conf:2 sets URL, but whether systemd-journal-upload.service is enabled is not known: /etc/systemd/system: too many levels of symbolic links",
-                    "source": "/etc/systemd/journal-upload.conf:2",
-                ]
-            ]), .error, .error, "whether systemd-journal-upload.service is enabled is not known"
-        ),
-        (
             "audisp-remote over TCP, rsyslog over TLS",
             forwarding([
                 channel("audisp-remote", encrypted: false, source: "/etc/audit/audisp-remote.conf:1"),

@@ -184,6 +184,25 @@ import WardenTestSupport
             ])
     }
 
+    /// `none` around `any` (the SSH Match-block controls): every alternative is forbidden, so a
+    /// clear item's lines carry no "(or: …)" that would read as if the other were acceptable.
+    @Test func noneAroundAnyForbidsEveryAlternative() throws {
+        let check = """
+            none: f.blocks
+            expect:
+              any:
+                - {fact: .password, eq: "yes", describe: PasswordAuthentication}
+                - {fact: .empty, eq: "yes", describe: PermitEmptyPasswords}
+            if_empty: pass
+            empty_reason: no Match block
+            """
+        let block: JSON = ["path": "Match User a", "password": "no", "empty": "no", "source": "/etc/ssh/sshd_config:9"]
+        let pass = try evaluate(check: check, facts: ["f": .value(["blocks": [block]])])
+        #expect(pass.status == .pass)
+        #expect(pass.evidence.map(\.expected) == ["no PasswordAuthentication = yes", "no PermitEmptyPasswords = yes"])
+        #expect(pass.evidence.map(\.ok) == [true, true])
+    }
+
     @Test func unavailableFactIsErrorOnlineAndNotCheckedOffline() throws {
         let e = try evaluate(check: "fact: f.x\neq: 1", facts: ["f": .unavailable(.error("/proc/sys/x: Permission denied"))])
         #expect(e.status == .error)

@@ -80,6 +80,9 @@ public func cannedFinding(
     _ control: String, profile: String, facts: [String: JSON], unavailable: [String: Unavailable] = [:], mode: AuditMode = .offline,
     now: Timestamp = testNow, parameters: JSONObject = [:]
 ) throws -> Finding {
+    if let both = facts.keys.first(where: { unavailable[$0] != nil }) {
+        throw TestFailure("\(control) at \(profile): the canned \(both) is given both as a value and as unavailable")
+    }
     let all = facts.mapValues { Fact.value($0) }.merging(unavailable.mapValues { .unavailable($0) }) { value, _ in value }
     return try cannedFinding(control, profile: profile, facts: all, mode: mode, now: now, parameters: parameters)
 }
