@@ -363,6 +363,14 @@ private struct Context {
                     o.failures = ["none of the alternatives holds: " + o.failures.joined(separator: "; ")]
                 }
             }
+            // An alternative that was not needed did not fail: its lines are shown, not judged.
+            if o.status == .pass {
+                o.evidence = o.evidence.map { e in
+                    var e = e
+                    if e.ok == false { e.ok = nil }
+                    return e
+                }
+            }
             return o
         case .leaf(let path, let op, let operand, let meta):
             return leaf(path, op, operand, meta, item: item)

@@ -155,6 +155,8 @@ import WardenTestSupport
         let pass = try evaluate(check: check, facts: ["f": .value(["mounts": [verity]])])
         #expect(pass.status == .pass)
         #expect(pass.evidence.map(\.expected) == ["mounted read-only (or: on a dm-verity device)", "on a dm-verity device"])
+        // The alternative that was not needed is shown, not judged: no failed line on a pass.
+        #expect(pass.evidence.map(\.ok) == [nil, true])
     }
 
     /// `none` forbids what its expectation describes: a matching item's line is the failure, and
