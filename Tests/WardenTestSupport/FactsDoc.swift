@@ -41,9 +41,11 @@ public enum FactsDoc {
 
             Testing, the pattern to follow:
             - A probe test asserts the facts a probe collects from a fixture, not control statuses:
-              `auditdFactsOfAFixture` in `Tests/HostFactsTests/FactPatternTests.swift`.
+              `auditdFactsOfAFixture` in `Tests/HostFactsTests/FactPatternTests.swift`; `probeFact`
+              (`Tests/WardenTestSupport`) runs one probe and checks its fact against the declared type.
             - A control test evaluates a table of canned facts through the evaluator, one row per case:
-              `log005OverATableOfFacts` in the same file.
+              `log005OverATableOfFacts` in the same file, through `cannedFinding`
+              (`Tests/WardenTestSupport`), which refuses a canned fact its probe could not produce.
 
             """
         func section(_ title: String, _ summary: String, _ names: [String]) {
