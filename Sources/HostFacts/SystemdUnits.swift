@@ -7,22 +7,37 @@ internal import WardenFormats
 struct SystemdUnits {
     let root: HostRoot
     private let links: [UnitEnablement]
-    private let failure: HostError?
+    /// The first directory of links that could not be listed, by scope: a user-scope one
+    /// (/etc/systemd/user) says nothing about what the system manager starts.
+    private let failures: [String: HostError]
+    /// The first mask directory that could not be listed: a link found elsewhere may be masked.
+    private let maskFailure: HostError?
 
     init(root: HostRoot) {
         self.root = root
-        (links, failure) = SystemdUnits.readEnablements(root)
+        (links, failures, maskFailure) = SystemdUnits.readEnablements(root)
     }
 
     /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
-    /// nil: no link, the unit masked, or a link in a directory that could not be listed
-    /// (`unknown` says whether one could not be).
+    /// nil: no link, the unit masked, a link in a directory that could not be listed, or a link
+    /// whose unit may be masked in a mask directory that could not be listed (`unknown` says
+    /// whether a directory could not be). What a control requires enabled asks this.
     func enabledLink(_ unit: String) -> String? { enabledLink { $0 == unit } }
 
     /// The first such link (by path) of a unit whose name `matches`.
     func enabledLink(where matches: (String) -> Bool) -> String? {
+        maskFailure == nil ? foundLink(where: matches) : nil
+    }
+
+    /// The first link (by path) of a unit whose name `matches` that is not known to be masked,
+    /// even when a mask could not be checked: what a control forbids asks this, since a link
+    /// that may start the unit is reason enough to say so.
+    func foundLink(where matches: (String) -> Bool) -> String? {
         links.first { $0.scope == "system" && matches($0.unit) }?.link
     }
+
+    /// `foundLink` of `unit` itself.
+    func foundLink(_ unit: String) -> String? { foundLink { $0 == unit } }
 
     /// Whether `unit` is enabled, as a sourced bool naming the link, or where the links would
     /// be; an error when none was found and a directory of links could not be listed, since a
@@ -32,18 +47,18 @@ struct SystemdUnits {
         return known(["value": false, "source": .string("\(SystemdUnits.enablingLinks(unit)) (no link, or masked)")], links: unit)
     }
 
-    /// `value` when every directory of links was read, or when what was `found` decides
-    /// whatever the unread directory enables (a forbidden unit found enabled, a time daemon
-    /// found configured); otherwise an error naming the directory and where the links of
-    /// `unit` (a glob) would be, never a silent "not enabled".
+    /// `value` when every directory of the system manager's links was read, or when what was
+    /// `found` decides whatever the unread directory enables (a forbidden unit found enabled, a
+    /// time daemon found configured); otherwise an error naming the directory and where the
+    /// links of `unit` (a glob) would be, never a silent "not enabled".
     func known(_ value: JSON, found: Bool = false, links unit: String = "*") -> JSON {
         guard !found, let unknown else { return value }
         return ["error": .string(unknown), "source": .string(SystemdUnits.enablingLinks(unit))]
     }
 
-    /// Why which units are enabled is not known (a directory of links could not be listed), or
-    /// nil when every directory was read.
-    var unknown: String? { failure.map { "which units are enabled is not known: \($0.description)" } }
+    /// Why which units the system manager starts is not known (a directory of its links could
+    /// not be listed), or nil when every one was read.
+    var unknown: String? { failures["system"].map { "which units are enabled is not known: \($0.description)" } }
 
     /// The directories whose link to /dev/null masks a unit of the system manager, as
     /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run) make them.
@@ -218,19 +233,24 @@ extension SystemdUnits {
     /// it `disabled`. A directory that exists but cannot be listed is an error: what it enables
     /// is unknown.
     func enablements() throws(HostError) -> [UnitEnablement] {
-        if let failure { throw failure }
+        if let failure = failures["system"] ?? failures["user"] { throw failure }
         return links
     }
 
-    /// The links, and the first directory that could not be listed (the others are still read,
-    /// so that one unreadable directory does not hide what the rest enable).
-    private static func readEnablements(_ root: HostRoot) -> ([UnitEnablement], HostError?) {
+    /// The links, the first directory of each scope that could not be listed (the others are
+    /// still read, so that one unreadable directory does not hide what the rest enable), and
+    /// the first mask directory that could not be listed.
+    private static func readEnablements(_ root: HostRoot) -> ([UnitEnablement], [String: HostError], HostError?) {
         var out: [UnitEnablement] = []
-        var failure: HostError?
+        var failures: [String: HostError] = [:]
+        var maskFailure: HostError?
         for (dir, state, scope) in SystemdUnits.enablementDirectories {
             let names: [String]
             do { names = try root.list(dir) } catch {
-                if !error.isNotFound, failure == nil { failure = error }
+                if !error.isNotFound {
+                    if failures[scope] == nil { failures[scope] = error }
+                    if maskFailure == nil, scope == "system", maskDirectories.contains(dir) { maskFailure = error }
+                }
                 continue
             }
             for sub in names.sorted() where !sub.hasPrefix(".") {
@@ -239,7 +259,7 @@ extension SystemdUnits {
                 guard root.isDirectory(subdir) else { continue }
                 let entries: [String]
                 do { entries = try root.list(subdir) } catch {
-                    if failure == nil { failure = error }
+                    if failures[scope] == nil { failures[scope] = error }
                     continue
                 }
                 for name in entries.sorted() where !name.hasPrefix(".") {
@@ -251,6 +271,6 @@ extension SystemdUnits {
                 }
             }
         }
-        return (out, failure)
+        return (out, failures, maskFailure)
     }
 }
