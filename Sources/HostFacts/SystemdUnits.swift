@@ -1,3 +1,4 @@
+internal import WardenCore
 internal import WardenFormats
 
 /// Whether a systemd unit is enabled and whether it is active, one reading for every probe that
@@ -6,6 +7,10 @@ internal import WardenFormats
 /// for all its probes.
 struct SystemdUnits {
     let root: HostRoot
+    /// Offline, /run is what the audited host had when it last ran (or whatever the image
+    /// holds): runtime state (`systemctl enable --runtime`, `mask --runtime`) that a boot
+    /// discards, so neither its links nor its masks count.
+    let mode: AuditMode
     private let links: [UnitEnablement]
     /// The first directory of links that could not be listed, by scope: a user-scope one
     /// (/etc/systemd/user) says nothing about what the system manager starts.
@@ -13,9 +18,13 @@ struct SystemdUnits {
     /// The first mask directory that could not be listed: a link found elsewhere may be masked.
     private let maskFailure: HostError?
 
-    init(root: HostRoot) {
+    init(root: HostRoot) { self.init(root: root, mode: root.mode) }
+
+    /// `mode` other than the root's: a test's tree standing for a live host's.
+    init(root: HostRoot, mode: AuditMode) {
         self.root = root
-        (links, failures, maskFailure) = SystemdUnits.readEnablements(root)
+        self.mode = mode
+        (links, failures, maskFailure) = SystemdUnits.readEnablements(root, mode)
     }
 
     /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
@@ -61,13 +70,15 @@ struct SystemdUnits {
     var unknown: String? { failures["system"].map { "which units are enabled is not known: \($0.description)" } }
 
     /// The directories whose link to /dev/null masks a unit of the system manager, as
-    /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run) make them.
-    static let maskDirectories = ["/etc/systemd/system", "/run/systemd/system"]
+    /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run, live only) make them.
+    static func maskDirectories(_ mode: AuditMode) -> [String] {
+        mode == .live ? ["/etc/systemd/system", "/run/systemd/system"] : ["/etc/systemd/system"]
+    }
 
     /// Whether `unit` is masked for the system manager: nothing starts it, not even D-Bus or
     /// udev activation.
     func isMasked(_ unit: String) -> Bool {
-        SystemdUnits.maskDirectories.contains { root.isMasked($0 + "/" + unit) }
+        SystemdUnits.maskDirectories(mode).contains { root.isMasked($0 + "/" + unit) }
     }
 
     /// Where the links that could enable `unit` are, for evidence when there is none.
@@ -213,7 +224,8 @@ extension SystemdUnits {
     /// The configuration directories whose links enable units, with the state and scope systemd
     /// 252 gives what they enable (`find_symlinks_in_scope`: the persistent configuration
     /// directory means `enabled`, the runtime one `enabled-runtime`; /etc/systemd/user enables
-    /// user units for every user, `systemctl --global enable`). The vendor directories
+    /// user units for every user, `systemctl --global enable`); the runtime one is read live only.
+    /// The vendor directories
     /// (/usr/lib/systemd/system/*.wants) belong to the packages, which `list-unit-files` shows
     /// as `static`, never `enabled`.
     static let enablementDirectories: [(dir: String, state: String, scope: String)] = [
@@ -240,11 +252,12 @@ extension SystemdUnits {
     /// The links, the first directory of each scope that could not be listed (the others are
     /// still read, so that one unreadable directory does not hide what the rest enable), and
     /// the first mask directory that could not be listed.
-    private static func readEnablements(_ root: HostRoot) -> ([UnitEnablement], [String: HostError], HostError?) {
+    private static func readEnablements(_ root: HostRoot, _ mode: AuditMode) -> ([UnitEnablement], [String: HostError], HostError?) {
         var out: [UnitEnablement] = []
         var failures: [String: HostError] = [:]
         var maskFailure: HostError?
-        for (dir, state, scope) in SystemdUnits.enablementDirectories {
+        let maskDirectories = SystemdUnits.maskDirectories(mode)
+        for (dir, state, scope) in SystemdUnits.enablementDirectories where mode == .live || !dir.hasPrefix("/run/") {
             let names: [String]
             do { names = try root.list(dir) } catch {
                 if !error.isNotFound {
@@ -265,7 +278,7 @@ extension SystemdUnits {
                 for name in entries.sorted() where !name.hasPrefix(".") {
                     let link = subdir + "/" + name
                     guard (try? root.info(link, followFinal: false))?.kind == .symlink else { continue }
-                    let masks = scope == "system" ? SystemdUnits.maskDirectories : [dir]
+                    let masks = scope == "system" ? maskDirectories : [dir]
                     if root.isMasked(link) || masks.contains(where: { root.isMasked($0 + "/" + name) }) { continue }
                     out.append(UnitEnablement(unit: name, wantedBy: String(sub[..<dot]), state: state, scope: scope, link: link))
                 }

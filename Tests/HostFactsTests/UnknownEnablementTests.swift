@@ -1,9 +1,10 @@
-import HostFacts
 import LocalFiles
 import Testing
 import WardenCore
 import WardenFormats
 import WardenTestSupport
+
+@testable import HostFacts
 
 /// Whether a unit is enabled, when a directory of enablement links cannot be listed
 /// (`SystemdUnits.enabledFact` and `known`): every probe that asks states the unknown instead of
@@ -49,20 +50,24 @@ import WardenTestSupport
         #expect(value == expected, "\(path.joined(separator: "."))")
     }
 
-    /// A link found in /run while /etc/systemd/system cannot be listed: a mask there may cancel
-    /// it, so a unit a control requires is not known to be enabled.
+    /// Live, a link found in /run while /etc/systemd/system cannot be listed: a mask there may
+    /// cancel it, so a unit a control requires is not known to be enabled. Offline the /run
+    /// link does not count at all (runtime state a boot discards).
     @Test func aLinkFoundWithMasksUnknownIsUnknown() throws {
         let tree = Self.unlistable()
         tree.symlink("run/systemd/system/multi-user.target.wants/auditd.service", to: "/lib/systemd/system/auditd.service")
+        let root = try HostRoot(tree.path)
+        #expect(SystemdUnits(root: root, mode: .live).enabledFact("auditd.service") == Self.stated("auditd.service"))
         #expect(try probeFact("auditd", of: AuditdProbe(), root: tree.path)["enabled"] == Self.stated("auditd.service"))
     }
 
-    /// The same link for a unit a control forbids decides: it may start the unit.
+    /// Live, the same link for a unit a control forbids decides: it may start the unit.
     @Test func aForbiddenLinkFoundWithMasksUnknownStillDecides() throws {
         let tree = Self.unlistable()
         tree.symlink("run/systemd/system/multi-user.target.wants/autofs.service", to: "/lib/systemd/system/autofs.service")
+        let root = try HostRoot(tree.path)
         #expect(
-            try probeFact("attack_surface", of: AttackSurfaceProbe(), root: tree.path)["automount"] == [
+            AttackSurfaceProbe.automount(root, units: SystemdUnits(root: root, mode: .live)) == [
                 ["unit": "autofs.service", "source": "/run/systemd/system/multi-user.target.wants/autofs.service", "how": "enabled"]
             ])
     }
@@ -99,8 +104,8 @@ import WardenTestSupport
         #expect(try probeFact("aide", of: AIDEProbe(), root: tree.path)["scheduled"] == ["value": true, "source": "/etc/cron.daily/aide"])
     }
 
-    /// A time daemon whose link is found while the masks cannot be checked is not known to be
-    /// enabled, with a server or without.
+    /// A time daemon whose link is in /run while /etc/systemd/system cannot be listed is not
+    /// known to be enabled, with a server or without (offline the /run link does not count).
     @Test func aTimeDaemonFoundWithMasksUnknownIsUnknown() throws {
         let tree = Self.unlistable()
         tree.symlink("run/systemd/system/multi-user.target.wants/chrony.service", to: "/lib/systemd/system/chrony.service")
