@@ -53,7 +53,7 @@ public struct AttackSurfaceProbe: Probe {
         fact["sound_cards"] = AttackSurfaceProbe.devices(context, "/sys/class/sound") { $0.hasPrefix("card") }
         fact["cameras"] = AttackSurfaceProbe.devices(context, "/sys/class/video4linux") { _ in true }
         let automount = AttackSurfaceProbe.automount(context.root, units: context.units)
-        fact["automount"] = context.units.known(.array(automount), found: !automount.isEmpty)
+        fact["automount"] = context.units.known(.array(automount), found: !automount.isEmpty, links: "{autofs,udisks2}.service")
         return ["attack_surface": .value(.object(fact))]
     }
 
@@ -82,12 +82,12 @@ public struct AttackSurfaceProbe: Probe {
     /// so it can run wherever its unit is installed and not masked.
     static func automount(_ root: HostRoot, units: SystemdUnits) -> [JSON] {
         var out: [JSON] = []
-        if let link = units.enabledLink("autofs.service") {
+        if let link = units.foundLink("autofs.service") {
             out.append(["unit": "autofs.service", "source": .string(link), "how": "enabled"])
         }
         let udisks = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"].map { $0 + "/udisks2.service" }
         if !units.isMasked("udisks2.service"), let file = udisks.first(where: { root.exists($0) }) {
-            let how = units.enabledLink("udisks2.service").map { "enabled (\($0))" } ?? "started on demand over D-Bus"
+            let how = units.foundLink("udisks2.service").map { "enabled (\($0))" } ?? "started on demand over D-Bus"
             out.append(["unit": "udisks2.service", "source": .string(file), "how": .string(how)])
         }
         return out

@@ -90,7 +90,7 @@ public struct RemoteExecProbe: Probe {
         for agent in agents {
             var found = false
             for unit in agent.units {
-                if let link = units.enabledLink(unit) {
+                if let link = units.foundLink(unit) {
                     out.append(item(agent, unit, how: "enabled", running: running(unit), source: link))
                     found = true
                 } else if running(unit) == true {
@@ -106,7 +106,7 @@ public struct RemoteExecProbe: Probe {
         let known = Set(agents.flatMap(\.units))
         for unit in forbidden where !known.contains(unit) {
             let agent = Agent(name: "site denylist", units: [unit], binaries: [])
-            if let link = units.enabledLink(unit) {
+            if let link = units.foundLink(unit) {
                 out.append(item(agent, unit, how: "enabled", running: running(unit), source: link))
             } else if running(unit) == true {
                 out.append(item(agent, unit, how: "running", running: true, source: SystemdUnits.invocationLink(unit)))

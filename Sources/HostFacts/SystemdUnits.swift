@@ -1,3 +1,4 @@
+internal import WardenCore
 internal import WardenFormats
 
 /// Whether a systemd unit is enabled and whether it is active, one reading for every probe that
@@ -6,23 +7,46 @@ internal import WardenFormats
 /// for all its probes.
 struct SystemdUnits {
     let root: HostRoot
+    /// Offline, /run is what the audited host had when it last ran (or whatever the image
+    /// holds): runtime state (`systemctl enable --runtime`, `mask --runtime`) that a boot
+    /// discards, so neither its links nor its masks count.
+    let mode: AuditMode
     private let links: [UnitEnablement]
-    private let failure: HostError?
+    /// The first directory of links that could not be listed, by scope: a user-scope one
+    /// (/etc/systemd/user) says nothing about what the system manager starts.
+    private let failures: [String: HostError]
+    /// The first mask directory that could not be listed: a link found elsewhere may be masked.
+    private let maskFailure: HostError?
 
-    init(root: HostRoot) {
+    init(root: HostRoot) { self.init(root: root, mode: root.mode) }
+
+    /// `mode` other than the root's: a test's tree standing for a live host's.
+    init(root: HostRoot, mode: AuditMode) {
         self.root = root
-        (links, failure) = SystemdUnits.readEnablements(root)
+        self.mode = mode
+        (links, failures, maskFailure) = SystemdUnits.readEnablements(root, mode)
     }
 
     /// The link that enables `unit` for the system manager, as `enablements()` reads them, or
-    /// nil: no link, the unit masked, or a link in a directory that could not be listed
-    /// (`unknown` says whether one could not be).
+    /// nil: no link, the unit masked, a link in a directory that could not be listed, or a link
+    /// whose unit may be masked in a mask directory that could not be listed (`unknown` says
+    /// whether a directory could not be). What a control requires enabled asks this.
     func enabledLink(_ unit: String) -> String? { enabledLink { $0 == unit } }
 
     /// The first such link (by path) of a unit whose name `matches`.
     func enabledLink(where matches: (String) -> Bool) -> String? {
+        maskFailure == nil ? foundLink(where: matches) : nil
+    }
+
+    /// The first link (by path) of a unit whose name `matches` that is not known to be masked,
+    /// even when a mask could not be checked: what a control forbids asks this, since a link
+    /// that may start the unit is reason enough to say so.
+    func foundLink(where matches: (String) -> Bool) -> String? {
         links.first { $0.scope == "system" && matches($0.unit) }?.link
     }
+
+    /// `foundLink` of `unit` itself.
+    func foundLink(_ unit: String) -> String? { foundLink { $0 == unit } }
 
     /// Whether `unit` is enabled, as a sourced bool naming the link, or where the links would
     /// be; an error when none was found and a directory of links could not be listed, since a
@@ -32,27 +56,29 @@ struct SystemdUnits {
         return known(["value": false, "source": .string("\(SystemdUnits.enablingLinks(unit)) (no link, or masked)")], links: unit)
     }
 
-    /// `value` when every directory of links was read, or when what was `found` decides
-    /// whatever the unread directory enables (a forbidden unit found enabled, a time daemon
-    /// found configured); otherwise an error naming the directory and where the links of
-    /// `unit` (a glob) would be, never a silent "not enabled".
+    /// `value` when every directory of the system manager's links was read, or when what was
+    /// `found` decides whatever the unread directory enables (a forbidden unit found enabled, a
+    /// time daemon found configured); otherwise an error naming the directory and where the
+    /// links of `unit` (a glob) would be, never a silent "not enabled".
     func known(_ value: JSON, found: Bool = false, links unit: String = "*") -> JSON {
         guard !found, let unknown else { return value }
         return ["error": .string(unknown), "source": .string(SystemdUnits.enablingLinks(unit))]
     }
 
-    /// Why which units are enabled is not known (a directory of links could not be listed), or
-    /// nil when every directory was read.
-    var unknown: String? { failure.map { "which units are enabled is not known: \($0.description)" } }
+    /// Why which units the system manager starts is not known (a directory of its links could
+    /// not be listed), or nil when every one was read.
+    var unknown: String? { failures["system"].map { "which units are enabled is not known: \($0.description)" } }
 
     /// The directories whose link to /dev/null masks a unit of the system manager, as
-    /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run) make them.
-    static let maskDirectories = ["/etc/systemd/system", "/run/systemd/system"]
+    /// `systemctl mask` (/etc) and `systemctl mask --runtime` (/run, live only) make them.
+    static func maskDirectories(_ mode: AuditMode) -> [String] {
+        mode == .live ? ["/etc/systemd/system", "/run/systemd/system"] : ["/etc/systemd/system"]
+    }
 
     /// Whether `unit` is masked for the system manager: nothing starts it, not even D-Bus or
     /// udev activation.
     func isMasked(_ unit: String) -> Bool {
-        SystemdUnits.maskDirectories.contains { root.isMasked($0 + "/" + unit) }
+        SystemdUnits.maskDirectories(mode).contains { root.isMasked($0 + "/" + unit) }
     }
 
     /// Where the links that could enable `unit` are, for evidence when there is none.
@@ -198,7 +224,8 @@ extension SystemdUnits {
     /// The configuration directories whose links enable units, with the state and scope systemd
     /// 252 gives what they enable (`find_symlinks_in_scope`: the persistent configuration
     /// directory means `enabled`, the runtime one `enabled-runtime`; /etc/systemd/user enables
-    /// user units for every user, `systemctl --global enable`). The vendor directories
+    /// user units for every user, `systemctl --global enable`); the runtime one is read live only.
+    /// The vendor directories
     /// (/usr/lib/systemd/system/*.wants) belong to the packages, which `list-unit-files` shows
     /// as `static`, never `enabled`.
     static let enablementDirectories: [(dir: String, state: String, scope: String)] = [
@@ -218,19 +245,25 @@ extension SystemdUnits {
     /// it `disabled`. A directory that exists but cannot be listed is an error: what it enables
     /// is unknown.
     func enablements() throws(HostError) -> [UnitEnablement] {
-        if let failure { throw failure }
+        if let failure = failures["system"] ?? failures["user"] { throw failure }
         return links
     }
 
-    /// The links, and the first directory that could not be listed (the others are still read,
-    /// so that one unreadable directory does not hide what the rest enable).
-    private static func readEnablements(_ root: HostRoot) -> ([UnitEnablement], HostError?) {
+    /// The links, the first directory of each scope that could not be listed (the others are
+    /// still read, so that one unreadable directory does not hide what the rest enable), and
+    /// the first mask directory that could not be listed.
+    private static func readEnablements(_ root: HostRoot, _ mode: AuditMode) -> ([UnitEnablement], [String: HostError], HostError?) {
         var out: [UnitEnablement] = []
-        var failure: HostError?
-        for (dir, state, scope) in SystemdUnits.enablementDirectories {
+        var failures: [String: HostError] = [:]
+        var maskFailure: HostError?
+        let maskDirectories = SystemdUnits.maskDirectories(mode)
+        for (dir, state, scope) in SystemdUnits.enablementDirectories where mode == .live || !dir.hasPrefix("/run/") {
             let names: [String]
             do { names = try root.list(dir) } catch {
-                if !error.isNotFound, failure == nil { failure = error }
+                if !error.isNotFound {
+                    if failures[scope] == nil { failures[scope] = error }
+                    if maskFailure == nil, scope == "system", maskDirectories.contains(dir) { maskFailure = error }
+                }
                 continue
             }
             for sub in names.sorted() where !sub.hasPrefix(".") {
@@ -239,18 +272,18 @@ extension SystemdUnits {
                 guard root.isDirectory(subdir) else { continue }
                 let entries: [String]
                 do { entries = try root.list(subdir) } catch {
-                    if failure == nil { failure = error }
+                    if failures[scope] == nil { failures[scope] = error }
                     continue
                 }
                 for name in entries.sorted() where !name.hasPrefix(".") {
                     let link = subdir + "/" + name
                     guard (try? root.info(link, followFinal: false))?.kind == .symlink else { continue }
-                    let masks = scope == "system" ? SystemdUnits.maskDirectories : [dir]
+                    let masks = scope == "system" ? maskDirectories : [dir]
                     if root.isMasked(link) || masks.contains(where: { root.isMasked($0 + "/" + name) }) { continue }
                     out.append(UnitEnablement(unit: name, wantedBy: String(sub[..<dot]), state: state, scope: scope, link: link))
                 }
             }
         }
-        return (out, failure)
+        return (out, failures, maskFailure)
     }
 }

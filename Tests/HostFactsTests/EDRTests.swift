@@ -74,15 +74,26 @@ import WardenTestSupport
             ["value": true, "source": "/etc/systemd/system/multi-user.target.upholds/acme-edr.service"]
         ),
         (
-            "a link in /run only",
+            "a link in /run only, offline: runtime state a boot discards",
             { $0.symlink("run/systemd/system/multi-user.target.wants/acme-edr.service", to: "/lib/systemd/system/acme-edr.service") },
-            ["value": true, "source": "/run/systemd/system/multi-user.target.wants/acme-edr.service"]
+            [
+                "value": false,
+                "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/acme-edr.service (no link, or masked)",
+            ]
         ),
         (
-            "masked in /run, linked in /etc",
+            "masked in /run, linked in /etc, offline: the mask does not survive a boot",
             {
                 $0.symlink("etc/systemd/system/multi-user.target.wants/acme-edr.service", to: "/lib/systemd/system/acme-edr.service")
                 $0.symlink("run/systemd/system/acme-edr.service", to: "/dev/null")
+            },
+            ["value": true, "source": "/etc/systemd/system/multi-user.target.wants/acme-edr.service"]
+        ),
+        (
+            "masked in /etc, linked in /etc",
+            {
+                $0.symlink("etc/systemd/system/multi-user.target.wants/acme-edr.service", to: "/lib/systemd/system/acme-edr.service")
+                $0.symlink("etc/systemd/system/acme-edr.service", to: "/dev/null")
             },
             [
                 "value": false,

@@ -77,15 +77,23 @@ import WardenTestSupport
                 ["value": true, "source": "/etc/systemd/system/sysinit.target.requires/nftables.service"]
             ),
             (
-                "a link in /run only",
+                "a link in /run only, offline: runtime state a boot discards",
                 { $0.symlink("run/systemd/system/sysinit.target.wants/nftables.service", to: "/lib/systemd/system/nftables.service") },
-                ["value": true, "source": "/run/systemd/system/sysinit.target.wants/nftables.service"]
+                Self.notEnabled
             ),
             (
-                "a .requires link, masked in /run",
+                "a .requires link, masked in /run, offline: the mask does not survive a boot",
                 {
                     $0.symlink("etc/systemd/system/sysinit.target.requires/nftables.service", to: "/lib/systemd/system/nftables.service")
                     $0.symlink("run/systemd/system/nftables.service", to: "/dev/null")
+                },
+                ["value": true, "source": "/etc/systemd/system/sysinit.target.requires/nftables.service"]
+            ),
+            (
+                "a .requires link, masked in /etc",
+                {
+                    $0.symlink("etc/systemd/system/sysinit.target.requires/nftables.service", to: "/lib/systemd/system/nftables.service")
+                    $0.symlink("etc/systemd/system/nftables.service", to: "/dev/null")
                 },
                 Self.notEnabled
             ),

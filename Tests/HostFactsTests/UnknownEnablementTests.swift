@@ -1,9 +1,10 @@
-import HostFacts
 import LocalFiles
 import Testing
 import WardenCore
 import WardenFormats
 import WardenTestSupport
+
+@testable import HostFacts
 
 /// Whether a unit is enabled, when a directory of enablement links cannot be listed
 /// (`SystemdUnits.enabledFact` and `known`): every probe that asks states the unknown instead of
@@ -49,13 +50,51 @@ import WardenTestSupport
         #expect(value == expected, "\(path.joined(separator: "."))")
     }
 
-    /// A link found in the directory that could be read decides: the unit is enabled.
-    @Test func aLinkFoundElsewhereStillDecides() throws {
+    /// Live, a link found in /run while /etc/systemd/system cannot be listed: a mask there may
+    /// cancel it, so a unit a control requires is not known to be enabled. Offline the /run
+    /// link does not count at all (runtime state a boot discards).
+    @Test func aLinkFoundWithMasksUnknownIsUnknown() throws {
         let tree = Self.unlistable()
         tree.symlink("run/systemd/system/multi-user.target.wants/auditd.service", to: "/lib/systemd/system/auditd.service")
+        let root = try HostRoot(tree.path)
+        #expect(SystemdUnits(root: root, mode: .live).enabledFact("auditd.service") == Self.stated("auditd.service"))
+        #expect(try probeFact("auditd", of: AuditdProbe(), root: tree.path)["enabled"] == Self.stated("auditd.service"))
+    }
+
+    /// Live, the same link for a unit a control forbids decides: it may start the unit.
+    @Test func aForbiddenLinkFoundWithMasksUnknownStillDecides() throws {
+        let tree = Self.unlistable()
+        tree.symlink("run/systemd/system/multi-user.target.wants/autofs.service", to: "/lib/systemd/system/autofs.service")
+        let root = try HostRoot(tree.path)
+        #expect(
+            AttackSurfaceProbe.automount(root, units: SystemdUnits(root: root, mode: .live)) == [
+                ["unit": "autofs.service", "source": "/run/systemd/system/multi-user.target.wants/autofs.service", "how": "enabled"]
+            ])
+    }
+
+    /// Nothing found for the automounters: the error points at their links, not at every unit's.
+    @Test func unknownAutomountNamesItsUnits() throws {
+        let tree = Self.unlistable()
+        #expect(
+            try probeFact("attack_surface", of: AttackSurfaceProbe(), root: tree.path)["automount"]
+                == Self.stated("{autofs,udisks2}.service"))
+    }
+
+    /// /etc/systemd/user enables user units (`systemctl --global enable`): that it cannot be
+    /// listed says nothing of what the system manager starts.
+    @Test func anUnlistableUserScopeLeavesSystemUnitsKnown() throws {
+        let tree = TempTree()
+        tree.file("var/lib/dpkg/status", "")
+        tree.symlink("etc/systemd/user", to: "/etc/systemd/user.loop")
+        tree.symlink("etc/systemd/user.loop", to: "/etc/systemd/user")
+        tree.symlink("etc/systemd/system/multi-user.target.wants/auditd.service", to: "/lib/systemd/system/auditd.service")
         #expect(
             try probeFact("auditd", of: AuditdProbe(), root: tree.path)["enabled"]
-                == ["value": true, "source": "/run/systemd/system/multi-user.target.wants/auditd.service"])
+                == ["value": true, "source": "/etc/systemd/system/multi-user.target.wants/auditd.service"])
+        #expect(
+            try probeFact("nftables", of: NetworkPolicyProbe(), root: tree.path)["enabled"] == [
+                "value": false, "source": "{/etc,/run}/systemd/system/*.{wants,requires,upholds}/nftables.service (no link, or masked)",
+            ])
     }
 
     /// A cron job running AIDE schedules it whatever the unread links hold.
@@ -65,9 +104,9 @@ import WardenTestSupport
         #expect(try probeFact("aide", of: AIDEProbe(), root: tree.path)["scheduled"] == ["value": true, "source": "/etc/cron.daily/aide"])
     }
 
-    /// A time daemon found enabled with a server decides LOG-008's first part; one found
-    /// without a server does not, since another may be enabled by an unread link.
-    @Test func aConfiguredTimeDaemonStillDecides() throws {
+    /// A time daemon whose link is in /run while /etc/systemd/system cannot be listed is not
+    /// known to be enabled, with a server or without (offline the /run link does not count).
+    @Test func aTimeDaemonFoundWithMasksUnknownIsUnknown() throws {
         let tree = Self.unlistable()
         tree.symlink("run/systemd/system/multi-user.target.wants/chrony.service", to: "/lib/systemd/system/chrony.service")
         #expect(
@@ -75,12 +114,8 @@ import WardenTestSupport
                 == Self.stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service"))
         tree.file("etc/chrony/chrony.conf", "pool 2.debian.pool.ntp.org iburst\n")
         #expect(
-            try probeFact("timesync", of: TimeSyncProbe(), root: tree.path)["daemons"] == [
-                [
-                    "name": "chrony", "source": "/run/systemd/system/multi-user.target.wants/chrony.service",
-                    "server": "/etc/chrony/chrony.conf:1", "configured": true,
-                ]
-            ])
+            try probeFact("timesync", of: TimeSyncProbe(), root: tree.path)["daemons"]
+                == Self.stated("{systemd-timesyncd,chrony,ntpsec,ntp}.service"))
     }
 
     /// systemd-journal-upload with an https URL and its unit's links unread: a channel that may
