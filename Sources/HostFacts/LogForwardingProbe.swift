@@ -70,8 +70,9 @@ public struct LogForwardingProbe: Probe {
     /// `channel` as the daemon that sends it leaves it: counted only when `unit` is enabled
     /// (`enabled_by` names its link, after whatever else the channel needs); without a link
     /// nothing is sent, so the channel is not encrypted and its source says why. With the links
-    /// unread, an encrypted channel is the unknown (it may be the one LOG-006 asks for) and a
-    /// clear one is left out, since it fails LOG-006 either way.
+    /// unread, an encrypted channel is the unknown (it may be the one LOG-006 asks for); a clear
+    /// one stays listed as not encrypted, its source saying that whether it is sent is not known
+    /// (it fails LOG-006 either way, and the reader sees it rather than "none configured").
     static func sent(by unit: String, _ channel: JSONObject, _ units: SystemdUnits, sending verb: String) -> [JSON] {
         var channel = channel
         let source = channel["source"]?.stringValue ?? ""
@@ -80,7 +81,10 @@ public struct LogForwardingProbe: Probe {
             return [.object(channel)]
         }
         if let unknown = units.unknown {
-            guard channel["encrypted"] == true else { return [] }
+            guard channel["encrypted"] == true else {
+                channel["source"] = .string("\(source) (sent only if \(unit) is enabled; \(unknown))")
+                return [.object(channel)]
+            }
             return [["error": .string(unknown), "kind": channel["kind"] ?? "", "source": .string(source)]]
         }
         channel["encrypted"] = false

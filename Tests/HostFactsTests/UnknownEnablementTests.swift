@@ -119,7 +119,7 @@ import WardenTestSupport
     }
 
     /// systemd-journal-upload with an https URL and its unit's links unread: a channel that may
-    /// be the encrypted one is an error item; with http it would fail LOG-006 either way.
+    /// be the encrypted one is an error item; with http it fails LOG-006 either way and is listed.
     @Test func anHttpsJournalUploadIsUnknown() throws {
         let tree = Self.unlistable()
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")
@@ -127,13 +127,21 @@ import WardenTestSupport
             try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [
                 ["error": .string(Self.unknown), "kind": "systemd-journal-upload", "source": "/etc/systemd/journal-upload.conf:2"]
             ])
+        // In clear it fails LOG-006 either way: listed, saying what is not known.
         tree.file("etc/systemd/journal-upload.conf", "[Upload]\nURL=http://logs.example:19532\n")
-        #expect(try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [])
+        #expect(
+            try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [
+                [
+                    "destination": "http://logs.example:19532", "encrypted": false, "kind": "systemd-journal-upload",
+                    "source": .string(
+                        "/etc/systemd/journal-upload.conf:2 (sent only if systemd-journal-upload.service is enabled; \(Self.unknown))"),
+                ]
+            ])
     }
 
     /// rsyslog forwarding over TLS and audisp-remote over Kerberos with the links of the daemons
     /// that send them unread: each may be the encrypted channel, so each is an error item; a
-    /// clear one fails LOG-006 either way and is left out.
+    /// clear one fails LOG-006 either way and is listed as such.
     @Test func forwardingByAnUnreadDaemonIsUnknown() throws {
         let tree = Self.unlistable()
         tree.file("etc/rsyslog.conf", "$IncludeConfig /etc/rsyslog.d/*.conf\n")
@@ -147,6 +155,10 @@ import WardenTestSupport
             try probeFact("log_forwarding", of: LogForwardingProbe(), root: tree.path)["channels"] == [
                 ["error": .string(Self.unknown), "kind": "audisp-remote", "source": "/etc/audit/audisp-remote.conf:1"],
                 ["error": .string(Self.unknown), "kind": "rsyslog omfwd", "source": "/etc/rsyslog.d/60-forward.conf:1"],
+                [
+                    "destination": "@logs.example", "encrypted": false, "kind": "rsyslog",
+                    "source": .string("/etc/rsyslog.d/60-forward.conf:2 (sent only if rsyslog.service is enabled; \(Self.unknown))"),
+                ],
             ])
     }
 
