@@ -46,13 +46,13 @@ public struct LogForwardingProbe: Probe {
                 "encrypted": .bool(conf.encrypted), "transport": .string(conf.transport),
                 "enabled_by": .string("\(active.source) (active = \(active.value))"),
             ]
-            channels += LogForwardingProbe.sent(by: "auditd.service", channel, context.units, sending: "forwarded")
+            channels.append(LogForwardingProbe.sent(by: "auditd.service", channel, context.units, sending: "forwarded"))
         }
 
         // rsyslog: every forwarding action, and whether TLS is required for it, sent only when
         // rsyslogd runs.
         for channel in LogForwardingProbe.rsyslogChannels(root) {
-            channels += LogForwardingProbe.sent(by: "rsyslog.service", channel, context.units, sending: "forwarded")
+            channels.append(LogForwardingProbe.sent(by: "rsyslog.service", channel, context.units, sending: "forwarded"))
         }
 
         // systemd-journal-upload with an https URL, enabled.
@@ -62,7 +62,7 @@ public struct LogForwardingProbe: Probe {
                 "kind": "systemd-journal-upload", "source": .string(url.source), "destination": .string(url.value),
                 "encrypted": .bool(url.value.lowercased().hasPrefix("https://")),
             ]
-            channels += LogForwardingProbe.sent(by: "systemd-journal-upload.service", channel, context.units, sending: "uploaded")
+            channels.append(LogForwardingProbe.sent(by: "systemd-journal-upload.service", channel, context.units, sending: "uploaded"))
         }
         return ["log_forwarding": .value(["source": "/etc/rsyslog.conf", "channels": .array(channels)])]
     }
@@ -73,24 +73,24 @@ public struct LogForwardingProbe: Probe {
     /// unread, an encrypted channel is the unknown (it may be the one LOG-006 asks for); a clear
     /// one stays listed as not encrypted, its source saying that whether it is sent is not known
     /// (it fails LOG-006 either way, and the reader sees it rather than "none configured").
-    static func sent(by unit: String, _ channel: JSONObject, _ units: SystemdUnits, sending verb: String) -> [JSON] {
+    static func sent(by unit: String, _ channel: JSONObject, _ units: SystemdUnits, sending verb: String) -> JSON {
         var channel = channel
         let source = channel["source"]?.stringValue ?? ""
         if let link = units.enabledLink(unit) {
             channel["enabled_by"] = .string(channel["enabled_by"]?.stringValue.map { "\($0); \(link)" } ?? link)
-            return [.object(channel)]
+            return .object(channel)
         }
         if let unknown = units.unknown {
             guard channel["encrypted"] == true else {
                 channel["source"] = .string("\(source) (sent only if \(unit) is enabled; \(unknown))")
-                return [.object(channel)]
+                return .object(channel)
             }
-            return [["error": .string(unknown), "kind": channel["kind"] ?? "", "source": .string(source)]]
+            return ["error": .string(unknown), "kind": channel["kind"] ?? "", "source": .string(source)]
         }
         channel["encrypted"] = false
         channel["source"] = .string(
             "\(source) (\(unit) is not enabled: no link in \(SystemdUnits.enablingLinks(unit)), so nothing is \(verb))")
-        return [.object(channel)]
+        return .object(channel)
     }
 
     /// rsyslog's forwarding actions as rsyslogd reads its configuration (rsyslog 8.2302, Debian
